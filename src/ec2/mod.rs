@@ -1,0 +1,48 @@
+//! EC2 as the data plane sees it: instance types (an embedded catalog), instances placed in
+//! availability zones and cluster placement groups, ENIs, the SR-IOV virtual function with its RSS
+//! queues, and the Nitro card that shapes what the instance sends and receives.
+//!
+//! This module holds the *rules and numbers*; `model` turns them into ports on the packet path.
+
+pub mod catalog;
+
+use crate::units::{Bandwidth, SimDuration};
+
+pub use catalog::{CATALOG, InstanceType};
+
+/// Single-flow (5-tuple) bandwidth limit outside a cluster placement group: 5 Gbps.
+/// Source: EC2 User Guide, "Amazon EC2 instance network bandwidth" (flow limits).
+pub const FLOW_CAP_DEFAULT: Bandwidth = Bandwidth::gbps(5);
+/// Single-flow limit when both instances are in the same cluster placement group: 10 Gbps.
+/// Source: EC2 User Guide, "Placement groups" / instance network bandwidth.
+pub const FLOW_CAP_CLUSTER_PG: Bandwidth = Bandwidth::gbps(10);
+/// ENA exposes at most 32 queue pairs per ENI on current Nitro types (amzn-drivers, ENA_MAX_NUM_IO_QUEUES).
+pub const ENA_MAX_QUEUES: u32 = 32;
+/// Jumbo-frame MTU inside a VPC. Source: EC2 User Guide, "Network maximum transmission unit (MTU)".
+pub const MTU_VPC_JUMBO: u32 = 9001;
+/// Standard Ethernet MTU.
+pub const MTU_ETHERNET: u32 = 1500;
+/// Security groups per ENI (the default VPC quota). Source: Amazon VPC quotas.
+pub const MAX_SECURITY_GROUPS_PER_ENI: usize = 5;
+
+/// Nitro card and host defaults that have no published figure; documented model parameters.
+pub mod defaults {
+    use super::*;
+    /// One-way processing latency the Nitro card adds per packet on each side. Chosen so that an
+    /// idle intra-rack TCP round trip lands near the ~25 us best case the SRD paper reports.
+    pub const NITRO_PROCESSING_DELAY: SimDuration = SimDuration::from_us(2);
+    /// Per-flow shaper queue in the Nitro card. Sized above a bandwidth-delay product at 10 Gbps
+    /// and 100 us so one flow can keep its cap busy, small enough to bound added delay (~0.8 ms at 5 Gbps).
+    pub const FLOW_SHAPER_BUFFER_BYTES: u64 = 512 * 1024;
+    /// Aggregate (instance allowance) shaper queue.
+    pub const INSTANCE_SHAPER_BUFFER_BYTES: u64 = 2 * 1024 * 1024;
+    /// Per-packet kernel cost on the sending vCPU (syscall share, TCP/IP output, driver xmit),
+    /// amortised over TSO; a model parameter, not a measurement.
+    pub const HOST_TX_COST: SimDuration = SimDuration::from_ns(500);
+    /// Per-packet kernel cost on the receiving vCPU (interrupt/NAPI, GRO, TCP input, copy).
+    pub const HOST_RX_COST: SimDuration = SimDuration::from_ns(700);
+    /// Linux `netdev_max_backlog` is 1000 packets; as bytes at jumbo size.
+    pub const CPU_BACKLOG_BYTES: u64 = 1000 * 9001;
+    /// One-way latency between availability zones (cross-AZ round trips are ~1 ms).
+    pub const INTER_AZ_DELAY: SimDuration = SimDuration::from_us(500);
+}

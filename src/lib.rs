@@ -1,0 +1,52 @@
+//! # nitrosim — a packet-level simulator of the AWS EC2 data plane
+//!
+//! People who run on EC2 cannot see inside its network. nitrosim rebuilds the parts that decide
+//! throughput and tail latency — instances and their Nitro cards, ENIs and their virtual
+//! functions, a multi-path leaf-spine fabric, the kernel's TCP — and runs them as a deterministic
+//! discrete-event simulation, packet by packet, with time in integer picoseconds.
+//!
+//! ## Layers
+//!
+//! Dependencies point down only:
+//!
+//! - [`scenario`] reads a RON file into a plain data spec, applies overrides (`--set`, variants)
+//!   and validates it, pointing at the offending line and column when something is wrong.
+//! - [`model`] builds a runtime world from a checked spec and runs it: apps (workloads) open
+//!   connections, transports emit segments, packets walk their routes port by port.
+//! - [`report`] turns finished results into `summary.json`, CSV files, plots and a table.
+//! - [`workload`] holds the traffic generators' pure parts (size distributions, RPC bookkeeping).
+//! - [`ec2`] holds EC2's rules and numbers: the instance catalog, flow limits, MTUs, Nitro
+//!   defaults — each constant with its source.
+//! - [`transport`] holds sans-IO state machines (host TCP with NewReno/CUBIC, UDP): segments and
+//!   time in, segments and a wake-up time out. They know nothing of the event queue.
+//! - [`net`] holds packets (metadata only), ports (a queue, a server, a pipe) and the leaf-spine
+//!   fabric with per-switch-salted ECMP.
+//! - [`engine`] holds the event queue (ties broken by insertion order) and per-component random
+//!   streams derived from (seed, name). It knows nothing of networks.
+//! - [`units`] holds time, sizes and rates as integers, and parses "25us", "100Gbps", "64KiB".
+//!
+//! ## The packet path
+//!
+//! A flow from instance A to instance B follows a route fixed when the connection opens:
+//! A's vCPU (per-packet kernel cost, chosen by RSS) → A's Nitro card per-flow shaper (5 Gbps, or
+//! 10 Gbps inside a cluster placement group) → A's instance bandwidth shaper → the fabric (host
+//! link, ToR uplink picked by ECMP, spine downlink, host link) → B's Nitro ingress shaper → B's
+//! vCPU → B's TCP. Every stage is a [`net::Port`]; every drop has a [`net::DropReason`].
+//!
+//! ## Determinism
+//!
+//! Same scenario and seed give byte-identical outputs whatever the thread count: the event queue
+//! breaks ties by insertion order, each component draws from its own stream, no model state is
+//! iterated in hash order, and variants run in parallel only across runs, never inside one.
+
+pub mod ec2;
+pub mod engine;
+pub mod model;
+pub mod net;
+pub mod progress;
+pub mod report;
+pub mod run;
+pub mod scenario;
+pub mod transport;
+pub mod units;
+pub mod workload;

@@ -1,0 +1,229 @@
+//! The command line: parsing and printing only. Exit codes: 0 success, 1 I/O or other failure,
+//! 2 a mistake in the scenario or the arguments, 3 an internal invariant violated (a bug).
+
+use clap::{Parser, Subcommand};
+use nitrosim::ec2::CATALOG;
+use nitrosim::progress::Progress;
+use nitrosim::report::{self, summary::Summary, table};
+use nitrosim::scenario::{self, Diagnostic};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "nitrosim",
+    version,
+    about = "Packet-level simulator of the AWS EC2 data plane"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a scenario (the embedded default when no file is given) and write its results.
+    Run {
+        /// Scenario file (RON). Without it, the embedded default scenario runs.
+        file: Option<PathBuf>,
+        /// Output folder (default: output/<scenario name>/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Override the scenario's seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Override a field: --set tcp.congestion=NewReno (repeatable).
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        sets: Vec<String>,
+        /// Do not print the table or the progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Check a scenario without simulating: schema, references, limits, placement, flow limits.
+    Check {
+        file: PathBuf,
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        sets: Vec<String>,
+    },
+    /// List the bundled scenarios and the instance-type catalog.
+    List,
+}
+
+enum Failure {
+    Scenario(Diagnostic),
+    Invariant(String),
+    Other(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Failure::Other(e)
+    }
+}
+
+fn read_scenario(file: Option<&Path>) -> Result<(String, String), Failure> {
+    match file {
+        None => Ok((
+            format!("<embedded {}>", scenario::DEFAULT_SCENARIO_NAME),
+            scenario::DEFAULT_SCENARIO.to_string(),
+        )),
+        Some(p) => {
+            let name = p.display().to_string();
+            let text = std::fs::read_to_string(p).map_err(|e| {
+                Failure::Scenario(
+                    Diagnostic::new(&name, format!("cannot read the scenario file: {e}"))
+                        .expected("a readable RON scenario file")
+                        .hint(
+                            "`nitrosim list` shows the bundled scenarios; they live in scenarios/",
+                        ),
+                )
+            })?;
+            Ok((name, text))
+        }
+    }
+}
+
+fn safe_dir_name(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn cmd_run(
+    file: Option<PathBuf>,
+    out: Option<PathBuf>,
+    seed: Option<u64>,
+    sets: Vec<String>,
+    quiet: bool,
+) -> Result<(), Failure> {
+    let (name, text) = read_scenario(file.as_deref())?;
+    let variants = scenario::load(&name, &text, &sets, seed).map_err(Failure::Scenario)?;
+    let spec = &variants[0].spec;
+    let total_us: u64 = variants
+        .iter()
+        .map(|v| v.spec.duration.ps() / 1_000_000)
+        .sum();
+    let progress = Progress::new(total_us, !quiet);
+    let results = nitrosim::run::run_variants(&variants, &progress).map_err(Failure::Invariant)?;
+    progress.finish();
+    let summary = Summary::new(&spec.name, spec.seed, results);
+    let dir = out.unwrap_or_else(|| Path::new("output").join(safe_dir_name(&spec.name)));
+    let written = report::write_all(&dir, &summary)?;
+    if !quiet {
+        print!("{}", table::render(&summary));
+        let hops: u64 = summary.variants.iter().map(|v| v.packet_hops).sum();
+        let events: u64 = summary.variants.iter().map(|v| v.events_processed).sum();
+        let secs = progress.wall_seconds().max(1e-9);
+        println!(
+            "\n{} events, {} packet-hops in {:.2} s wall ({:.2} M events/s, {:.2} M packet-hops/s)",
+            events,
+            hops,
+            secs,
+            events as f64 / secs / 1e6,
+            hops as f64 / secs / 1e6
+        );
+        println!("wrote {} files to {}", written.len(), dir.display());
+    }
+    Ok(())
+}
+
+fn cmd_check(file: PathBuf, sets: Vec<String>) -> Result<(), Failure> {
+    let (name, text) = read_scenario(Some(&file))?;
+    let variants = scenario::load(&name, &text, &sets, None).map_err(Failure::Scenario)?;
+    println!(
+        "{name}: OK ({} variant{})",
+        variants.len(),
+        if variants.len() == 1 { "" } else { "s" }
+    );
+    for v in &variants {
+        println!(
+            "{}",
+            nitrosim::scenario::validate::describe(&v.name, &v.spec)
+        );
+    }
+    Ok(())
+}
+
+fn cmd_list() {
+    println!("Bundled scenarios (scenarios/):");
+    for (file, text) in scenario::BUNDLED {
+        let desc = scenario::parse(file, text)
+            .map(|s| s.description)
+            .unwrap_or_default();
+        let default = if *file == scenario::DEFAULT_SCENARIO_NAME {
+            " (default)"
+        } else {
+            ""
+        };
+        println!(
+            "  {file}{default}\n      {}",
+            desc.split_whitespace().collect::<Vec<_>>().join(" ")
+        );
+    }
+    println!("\nInstance types:");
+    println!(
+        "  {:<16} {:>5} {:>12} {:>10} {:>5} {:>5} {:>7} {:>5} {:>4}",
+        "type", "vCPU", "bandwidth", "baseline", "cards", "ENIs", "IPv4/ENI", "ENA-X", "EFA"
+    );
+    for t in CATALOG {
+        let yn = |b: bool| if b { "yes" } else { "no" };
+        println!(
+            "  {:<16} {:>5} {:>7.1} Gbps {:>5.3} Gbps {:>5} {:>5} {:>7} {:>5} {:>4}",
+            t.name,
+            t.vcpus,
+            t.bandwidth_mbps as f64 / 1000.0,
+            t.baseline_mbps as f64 / 1000.0,
+            t.network_cards,
+            t.max_enis,
+            t.ipv4_per_eni,
+            yn(t.ena_express),
+            yn(t.efa)
+        );
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let result = match cli.command {
+        Command::Run {
+            file,
+            out,
+            seed,
+            sets,
+            quiet,
+        } => cmd_run(file, out, seed, sets, quiet),
+        Command::Check { file, sets } => cmd_check(file, sets),
+        Command::List => {
+            cmd_list();
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Scenario(d)) => {
+            eprint!("{d}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Invariant(msg)) => {
+            eprintln!("internal error (a bug in nitrosim, please report it): {msg}");
+            ExitCode::from(3)
+        }
+        Err(Failure::Other(e)) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}

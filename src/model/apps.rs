@@ -1,0 +1,461 @@
+//! Workloads at run time: they open connections, write bytes and watch bytes arrive. Each app
+//! reacts to three things: its own clock (`App` events), a connection becoming established, and
+//! in-order bytes delivered to one of its endpoints.
+
+use super::{Attach, FlowRt, Model, NONE, Owner, Proto, Side};
+use crate::engine::rng::StreamRng;
+use crate::net::fabric::LeafSpine;
+use crate::scenario::spec::{Arrival, BackgroundSpec, BulkSpec, DatagramSpec, RpcSpec};
+use crate::transport::Transport;
+use crate::units::{SimDuration, SimTime};
+use crate::workload::{Interarrival, RpcBook, Sizes};
+use hdrhistogram::Histogram;
+use rand::RngExt;
+
+pub const TAG_START: u32 = 0;
+pub const TAG_ARRIVAL: u32 = 1;
+/// "Send until the end of the run": more bytes than any run can carry.
+pub const BULK_UNBOUNDED_BYTES: u64 = 1 << 60;
+/// Histograms hold 1 ns .. 1 hour at 3 significant digits.
+pub const HIST_MAX_NS: u64 = 3_600_000_000_000;
+
+pub fn latency_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, HIST_MAX_NS, 3).expect("static bounds are valid")
+}
+
+pub struct BulkApp {
+    pub spec: BulkSpec,
+    pub from: u32,
+    pub to: u32,
+    pub flows: Vec<u32>,
+    pub remaining: u32,
+}
+
+pub struct RpcConn {
+    pub client_ep: u32,
+    pub server_ep: u32,
+    pub flow: u32,
+    pub book: RpcBook,
+}
+
+pub struct RpcApp {
+    pub spec: RpcSpec,
+    pub client: u32,
+    pub server: u32,
+    pub conns: Vec<RpcConn>,
+    pub rng: StreamRng,
+    pub request: Sizes,
+    pub response: Sizes,
+    pub next_conn: usize,
+    pub issued: u64,
+    pub completed: u64,
+    pub measured: Histogram<u64>,
+    pub warmup_end: SimTime,
+    pub finished: bool,
+}
+
+pub struct DatagramApp {
+    pub spec: DatagramSpec,
+    pub from: u32,
+    pub to: u32,
+    pub client_ep: u32,
+    pub flow: u32,
+    pub rng: StreamRng,
+    pub sent: u64,
+    pub received: u64,
+    pub latency: Histogram<u64>,
+}
+
+pub struct BgConn {
+    pub client_ep: u32,
+    pub server_ep: u32,
+    pub bytes: u64,
+    pub started: SimTime,
+    pub received_all: bool,
+    pub live: bool,
+}
+
+pub struct BackgroundApp {
+    pub spec: BackgroundSpec,
+    pub hosts: Vec<u32>,
+    pub interarrival: Interarrival,
+    pub sizes: Sizes,
+    pub rng: StreamRng,
+    pub conns: Vec<BgConn>,
+    pub free: Vec<u32>,
+    pub active: u32,
+    pub started: u64,
+    pub completed: u64,
+    pub skipped: u64,
+    pub bytes_completed: u64,
+    pub fct: Histogram<u64>,
+}
+
+pub enum App {
+    Bulk(BulkApp),
+    Rpc(RpcApp),
+    Datagrams(DatagramApp),
+    Background(BackgroundApp),
+}
+
+impl App {
+    /// Finite apps can finish and let the run end early; others run to the end time.
+    pub fn is_finite(&self) -> bool {
+        match self {
+            App::Bulk(b) => b.spec.bytes.is_some(),
+            App::Rpc(r) => r.spec.count.is_some(),
+            App::Datagrams(_) => false,
+            App::Background(_) => false,
+        }
+    }
+    pub fn is_foreground(&self) -> bool {
+        !matches!(self, App::Background(_))
+    }
+}
+
+/// Offered load -> mean inter-arrival: load x hosts x link rate = arrival rate x mean flow size.
+pub fn background_interarrival(
+    load: f64,
+    hosts: usize,
+    fabric: &LeafSpine,
+    mean_bytes: f64,
+) -> Interarrival {
+    let capacity_bps = hosts as f64 * fabric.config.host_link.bps() as f64;
+    let mean_s = mean_bytes * 8.0 / (load * capacity_bps);
+    Interarrival {
+        mean: SimDuration(((mean_s * 1e12).round() as u64).max(1)),
+    }
+}
+
+fn ns(d: SimDuration) -> u64 {
+    d.ps().div_ceil(1000).max(1)
+}
+
+impl Model {
+    fn new_flow(&mut self, name: String, workload: &str, target: Option<u64>) -> u32 {
+        let bins = self.flows_bins();
+        self.flows.push(FlowRt {
+            name,
+            workload: workload.to_string(),
+            client_ep: NONE,
+            server_ep: NONE,
+            started: self.now(),
+            completed: None,
+            target_bytes: target,
+            delivered: 0,
+            wire_rx: 0,
+            bins: vec![0; bins],
+        });
+        (self.flows.len() - 1) as u32
+    }
+
+    fn flows_bins(&self) -> usize {
+        (self.end.ps() / self.bin_ps + 1) as usize
+    }
+
+    fn open_flow(
+        &mut self,
+        app: u32,
+        conn: u32,
+        a: u32,
+        b: u32,
+        proto: Proto,
+        flow: u32,
+        port: u16,
+    ) -> (u32, u32) {
+        let (c, s) = self.open(
+            Attach::Instance(a),
+            Attach::Instance(b),
+            proto,
+            app,
+            conn,
+            flow,
+            port,
+        );
+        let f = &mut self.flows[flow as usize];
+        f.client_ep = c;
+        f.server_ep = s;
+        (c, s)
+    }
+
+    fn finish_app(&mut self, app: u32) {
+        if self.apps[app as usize].is_foreground() && self.apps[app as usize].is_finite() {
+            debug_assert!(self.unfinished > 0);
+            self.unfinished -= 1;
+        }
+    }
+
+    fn schedule_arrival(&mut self, app: u32, after: SimDuration) {
+        self.q.schedule_in(
+            after,
+            super::Event::App {
+                app,
+                tag: TAG_ARRIVAL,
+            },
+        );
+    }
+
+    pub(crate) fn app_event(&mut self, app: u32, tag: u32) {
+        let now = self.now();
+        match (&mut self.apps[app as usize], tag) {
+            (App::Bulk(b), TAG_START) => {
+                let (spec, from, to) = (b.spec.clone(), b.from, b.to);
+                for i in 0..spec.flows {
+                    let name = if spec.flows == 1 {
+                        spec.name.clone()
+                    } else {
+                        format!("{}/{i}", spec.name)
+                    };
+                    let f = self.new_flow(name, &spec.name, spec.bytes.map(|x| x.0));
+                    self.open_flow(app, i, from, to, Proto::Tcp, f, spec.port);
+                    if let App::Bulk(b) = &mut self.apps[app as usize] {
+                        b.flows.push(f);
+                    }
+                }
+            }
+            (App::Rpc(r), TAG_START) => {
+                let (spec, client, server) = (r.spec.clone(), r.client, r.server);
+                for i in 0..spec.connections {
+                    let f = self.new_flow(format!("{}/conn{i}", spec.name), &spec.name, None);
+                    let (c, s) = self.open_flow(app, i, client, server, Proto::Tcp, f, spec.port);
+                    if let App::Rpc(r) = &mut self.apps[app as usize] {
+                        r.conns.push(RpcConn {
+                            client_ep: c,
+                            server_ep: s,
+                            flow: f,
+                            book: RpcBook::default(),
+                        });
+                    }
+                }
+                match spec.arrival {
+                    Arrival::ClosedLoop { outstanding } => {
+                        for conn in 0..spec.connections as usize {
+                            for _ in 0..outstanding {
+                                self.rpc_issue(app, conn);
+                            }
+                        }
+                    }
+                    Arrival::Poisson { mean_interval } => {
+                        let App::Rpc(r) = &mut self.apps[app as usize] else {
+                            unreachable!()
+                        };
+                        let d = Interarrival {
+                            mean: mean_interval,
+                        }
+                        .sample(&mut r.rng);
+                        self.schedule_arrival(app, d);
+                    }
+                }
+            }
+            (App::Rpc(r), TAG_ARRIVAL) => {
+                let Arrival::Poisson { mean_interval } = r.spec.arrival else {
+                    return;
+                };
+                let conn = r.next_conn;
+                r.next_conn = (r.next_conn + 1) % r.conns.len();
+                let d = Interarrival {
+                    mean: mean_interval,
+                }
+                .sample(&mut r.rng);
+                if self.rpc_issue(app, conn) {
+                    self.schedule_arrival(app, d);
+                }
+            }
+            (App::Datagrams(d), TAG_START) => {
+                let (spec, from, to) = (d.spec.clone(), d.from, d.to);
+                let f = self.new_flow(spec.name.clone(), &spec.name, None);
+                let (c, _) = self.open_flow(app, 0, from, to, Proto::Udp, f, spec.port);
+                if let App::Datagrams(d) = &mut self.apps[app as usize] {
+                    d.client_ep = c;
+                    d.flow = f;
+                }
+                self.schedule_arrival(app, SimDuration::ZERO);
+            }
+            (App::Datagrams(d), TAG_ARRIVAL) => {
+                if d.spec.count.is_some_and(|c| d.sent >= c) {
+                    return;
+                }
+                d.sent += 1;
+                let (ep, size) = (d.client_ep, d.spec.size.0);
+                let next = Interarrival {
+                    mean: d.spec.mean_interval,
+                }
+                .sample(&mut d.rng);
+                self.ep_send(ep, size);
+                self.schedule_arrival(app, next);
+            }
+            (App::Background(_), TAG_START) => self.schedule_arrival(app, SimDuration::ZERO),
+            (App::Background(bg), TAG_ARRIVAL) => {
+                let next = bg.interarrival.sample(&mut bg.rng);
+                if bg.active >= bg.spec.max_concurrent {
+                    bg.skipped += 1;
+                } else {
+                    let n = bg.hosts.len();
+                    let src = bg.rng.random_range(0..n);
+                    let dst = (src + bg.rng.random_range(1..n)) % n;
+                    let (src, dst) = (bg.hosts[src], bg.hosts[dst]);
+                    let bytes = bg.sizes.sample(&mut bg.rng);
+                    let slot = match bg.free.pop() {
+                        Some(s) => s,
+                        None => {
+                            bg.conns.push(BgConn {
+                                client_ep: NONE,
+                                server_ep: NONE,
+                                bytes: 0,
+                                started: now,
+                                received_all: false,
+                                live: false,
+                            });
+                            (bg.conns.len() - 1) as u32
+                        }
+                    };
+                    bg.active += 1;
+                    bg.started += 1;
+                    let (c, s) = self.open(
+                        Attach::Host(src),
+                        Attach::Host(dst),
+                        Proto::Tcp,
+                        app,
+                        slot,
+                        NONE,
+                        80,
+                    );
+                    if let App::Background(bg) = &mut self.apps[app as usize] {
+                        bg.conns[slot as usize] = BgConn {
+                            client_ep: c,
+                            server_ep: s,
+                            bytes,
+                            started: now,
+                            received_all: false,
+                            live: true,
+                        };
+                    }
+                }
+                self.schedule_arrival(app, next);
+            }
+            _ => {}
+        }
+    }
+
+    /// Issue one RPC on `conn`; returns false once the app's `count` is exhausted.
+    fn rpc_issue(&mut self, app: u32, conn: usize) -> bool {
+        let now = self.now();
+        let App::Rpc(r) = &mut self.apps[app as usize] else {
+            unreachable!()
+        };
+        if r.spec.count.is_some_and(|c| r.issued >= c) {
+            return false;
+        }
+        let req = r.request.sample(&mut r.rng);
+        let resp = r.response.sample(&mut r.rng);
+        r.issued += 1;
+        let c = &mut r.conns[conn];
+        let bytes = c.book.issue(now, req, resp);
+        let ep = c.client_ep;
+        self.ep_send(ep, bytes);
+        true
+    }
+
+    pub(crate) fn app_established(&mut self, owner: Owner, ep: u32) {
+        if owner.side != Side::Client {
+            return;
+        }
+        match &self.apps[owner.app as usize] {
+            App::Bulk(b) => {
+                let bytes = b.spec.bytes.map(|x| x.0).unwrap_or(BULK_UNBOUNDED_BYTES);
+                self.ep_send(ep, bytes);
+            }
+            App::Background(bg) => {
+                let bytes = bg.conns[owner.conn as usize].bytes;
+                self.ep_send(ep, bytes);
+            }
+            App::Rpc(_) | App::Datagrams(_) => {}
+        }
+    }
+
+    pub(crate) fn app_delivered(&mut self, owner: Owner, ep: u32, _bytes: u64, born: SimTime) {
+        let now = self.now();
+        let total = self.eps[ep as usize].transport.stats().bytes_delivered;
+        match &mut self.apps[owner.app as usize] {
+            App::Bulk(b) => {
+                let f = b.flows[owner.conn as usize];
+                let flow = &mut self.flows[f as usize];
+                if flow.completed.is_none()
+                    && flow.target_bytes.is_some_and(|t| flow.delivered >= t)
+                {
+                    flow.completed = Some(now);
+                    b.remaining -= 1;
+                    if b.remaining == 0 {
+                        self.finish_app(owner.app);
+                    }
+                }
+            }
+            App::Rpc(r) => {
+                let conn = &mut r.conns[owner.conn as usize];
+                match owner.side {
+                    Side::Server => {
+                        let write = conn.book.server_received(total);
+                        let s = conn.server_ep;
+                        if write > 0 {
+                            self.ep_send(s, write);
+                        }
+                    }
+                    Side::Client => {
+                        let (warm, hist) = (r.warmup_end, &mut r.measured);
+                        let mut done = 0u32;
+                        conn.book.client_received(total, |issued| {
+                            done += 1;
+                            if issued >= warm {
+                                hist.saturating_record(ns(now.since(issued)));
+                            }
+                        });
+                        r.completed += done as u64;
+                        let closed_loop = matches!(r.spec.arrival, Arrival::ClosedLoop { .. });
+                        let all_done = r.spec.count.is_some_and(|c| r.completed >= c);
+                        if all_done && !r.finished {
+                            r.finished = true;
+                            self.finish_app(owner.app);
+                        }
+                        if closed_loop {
+                            for _ in 0..done {
+                                self.rpc_issue(owner.app, owner.conn as usize);
+                            }
+                        }
+                    }
+                }
+            }
+            App::Datagrams(d) => {
+                if owner.side == Side::Server {
+                    d.received += 1;
+                    d.latency.saturating_record(ns(now.since(born)));
+                }
+            }
+            App::Background(bg) => {
+                let c = &mut bg.conns[owner.conn as usize];
+                if owner.side == Side::Server && !c.received_all && total >= c.bytes {
+                    c.received_all = true;
+                    bg.fct.saturating_record(ns(now.since(c.started)));
+                    bg.completed += 1;
+                    bg.bytes_completed += c.bytes;
+                }
+            }
+        }
+        self.background_maybe_close(owner);
+    }
+
+    /// A background connection is torn down once its data is delivered and acknowledged.
+    pub(crate) fn background_maybe_close(&mut self, owner: Owner) {
+        let App::Background(bg) = &mut self.apps[owner.app as usize] else {
+            return;
+        };
+        let c = &bg.conns[owner.conn as usize];
+        if !c.live || !c.received_all || !self.eps[c.client_ep as usize].transport.all_acked() {
+            return;
+        }
+        let (ce, se) = (c.client_ep, c.server_ep);
+        bg.conns[owner.conn as usize].live = false;
+        bg.free.push(owner.conn);
+        bg.active -= 1;
+        self.close(ce, se);
+    }
+}

@@ -1,0 +1,279 @@
+//! Spec -> runtime model. Placement of instances on fabric hosts, the ports of each instance's
+//! packet path (vCPUs, Nitro shapers), apps and their start events.
+
+use super::apps::{self, App, BackgroundApp, BulkApp, DatagramApp, RpcApp};
+use super::{Accounting, Event, InstanceCounters, InstanceRt, Model, NONE};
+use crate::ec2::{self, catalog};
+use crate::engine::{EventQueue, RngStreams};
+use crate::net::fabric::{LeafSpine, LeafSpineConfig};
+use crate::net::{DropReason, PacketPool, Port, PortConfig};
+use crate::scenario::spec::{ScenarioSpec, WorkloadSpec};
+use crate::transport::Outbox;
+use crate::units::{Bandwidth, SimDuration, SimTime};
+use crate::workload::Sizes;
+use std::collections::BTreeMap;
+
+/// Private addresses: instances at 10.0.0.0/16 by host index, bare hosts at 10.128.0.0/16.
+const INSTANCE_IP_BASE: u32 = 0x0A00_0001;
+const HOST_IP_BASE: u32 = 0x0A80_0001;
+
+pub fn spine_link(spec: &ScenarioSpec) -> Bandwidth {
+    let f = &spec.fabric;
+    f.spine_link.unwrap_or_else(|| {
+        let down = f.hosts_per_rack as f64 * f.host_link.bps() as f64;
+        Bandwidth(
+            (down / (f.spines as f64 * f.oversubscription))
+                .round()
+                .max(1.0) as u64,
+        )
+    })
+}
+
+pub fn build(name: &str, spec: &ScenarioSpec) -> Result<Model, String> {
+    let streams = RngStreams::new(spec.seed);
+    let hosts_of = crate::scenario::placement::place(spec)?;
+    let types: Vec<&'static ec2::InstanceType> = spec
+        .instances
+        .iter()
+        .map(|i| {
+            catalog::lookup(&i.instance_type)
+                .ok_or_else(|| format!("unknown instance type {:?}", i.instance_type))
+        })
+        .collect::<Result<_, _>>()?;
+    let card_rate =
+        |t: &ec2::InstanceType| Bandwidth(t.bandwidth_mbps * 1_000_000 / t.network_cards as u64);
+
+    let f = &spec.fabric;
+    let config = LeafSpineConfig {
+        racks: f.racks,
+        hosts_per_rack: f.hosts_per_rack,
+        spines: f.spines,
+        host_link: f.host_link,
+        spine_link: spine_link(spec),
+        hop_delay: f.hop_delay,
+        buffer_bytes: f.buffer.0,
+        ecn_threshold_bytes: f.ecn_threshold.map(|b| b.0),
+    };
+    let mut nic_rate = vec![f.host_link; config.hosts() as usize];
+    for (k, &h) in hosts_of.iter().enumerate() {
+        nic_rate[h as usize] = f.host_link.max(card_rate(types[k]));
+    }
+    let mut ports: Vec<Port> = Vec::new();
+    let fabric = LeafSpine::build(config, &mut ports, streams.derive("fabric/ecmp"), |h| {
+        nic_rate[h as usize]
+    });
+    let mut port_owner = vec![NONE; ports.len()];
+
+    let mut azs: Vec<&str> = Vec::new();
+    let mut insts = Vec::with_capacity(spec.instances.len());
+    for (k, i) in spec.instances.iter().enumerate() {
+        let ty = types[k];
+        let az = match azs.iter().position(|a| *a == i.availability_zone) {
+            Some(p) => p,
+            None => {
+                azs.push(&i.availability_zone);
+                azs.len() - 1
+            }
+        } as u32;
+        let cluster_pg = i.placement_group.as_ref().and_then(|pg| {
+            spec.placement_groups
+                .iter()
+                .position(|p| &p.name == pg && p.strategy == "cluster")
+                .map(|p| p as u32)
+        });
+        let queues = spec
+            .host
+            .rss_queues
+            .unwrap_or(ty.vcpus.min(ec2::ENA_MAX_QUEUES));
+        let mut add = |c: PortConfig| {
+            ports.push(Port::new(c));
+            port_owner.push(k as u32);
+            (ports.len() - 1) as u32
+        };
+        let cpu = |per_packet: SimDuration| PortConfig {
+            rate: Bandwidth(0),
+            per_packet,
+            delay: SimDuration::ZERO,
+            capacity_bytes: spec.host.backlog.0,
+            ecn_threshold_bytes: None,
+            drop_reason: DropReason::CpuBacklog,
+        };
+        let cpu_tx = (0..queues).map(|_| add(cpu(spec.host.tx_cost))).collect();
+        let cpu_rx = (0..queues).map(|_| add(cpu(spec.host.rx_cost))).collect();
+        let shaper = |delay, reason| PortConfig {
+            rate: card_rate(ty),
+            per_packet: SimDuration::ZERO,
+            delay,
+            capacity_bytes: spec.nitro.instance_buffer.0,
+            ecn_threshold_bytes: None,
+            drop_reason: reason,
+        };
+        let egress = add(shaper(
+            SimDuration::ZERO,
+            DropReason::BwOutAllowanceExceeded,
+        ));
+        let ingress = add(shaper(
+            spec.nitro.processing_delay,
+            DropReason::BwInAllowanceExceeded,
+        ));
+        let mtu = i.enis.first().map(|e| e.mtu).unwrap_or(ec2::MTU_VPC_JUMBO);
+        insts.push(InstanceRt {
+            name: i.name.clone(),
+            ty,
+            host: hosts_of[k],
+            az,
+            cluster_pg,
+            mtu,
+            ip: INSTANCE_IP_BASE + hosts_of[k],
+            cpu_tx,
+            cpu_rx,
+            egress,
+            ingress,
+            rss_salt: streams.derive(&format!("instance/{}/rss", i.name)),
+            port_rng: streams.stream(&format!("instance/{}/ports", i.name)),
+            counters: InstanceCounters::default(),
+        });
+    }
+
+    let inst_index = |n: &str| {
+        spec.instances
+            .iter()
+            .position(|i| i.name == n)
+            .expect("validated reference") as u32
+    };
+    let occupied: std::collections::BTreeSet<u32> = hosts_of.iter().copied().collect();
+    let free_hosts: Vec<u32> = (0..fabric.config.hosts())
+        .filter(|h| !occupied.contains(h))
+        .collect();
+    let mut apps_v = Vec::with_capacity(spec.workloads.len());
+    let mut starts = Vec::new();
+    for w in &spec.workloads {
+        let stream = |what: &str| streams.stream(&format!("workload/{}/{what}", w.name()));
+        let app = match w {
+            WorkloadSpec::Bulk(b) => {
+                starts.push(b.start);
+                App::Bulk(BulkApp {
+                    spec: b.clone(),
+                    from: inst_index(&b.from),
+                    to: inst_index(&b.to),
+                    flows: Vec::new(),
+                    remaining: b.flows,
+                })
+            }
+            WorkloadSpec::Rpc(r) => {
+                starts.push(SimDuration::ZERO);
+                App::Rpc(RpcApp {
+                    spec: r.clone(),
+                    client: inst_index(&r.client),
+                    server: inst_index(&r.server),
+                    conns: Vec::new(),
+                    rng: stream("rpc"),
+                    request: Sizes::new(r.request.clone()),
+                    response: Sizes::new(r.response.clone()),
+                    next_conn: 0,
+                    issued: 0,
+                    completed: 0,
+                    measured: apps::latency_histogram(),
+                    warmup_end: SimTime::ZERO + r.warmup,
+                    finished: false,
+                })
+            }
+            WorkloadSpec::Datagrams(d) => {
+                starts.push(SimDuration::ZERO);
+                App::Datagrams(DatagramApp {
+                    spec: d.clone(),
+                    from: inst_index(&d.from),
+                    to: inst_index(&d.to),
+                    client_ep: NONE,
+                    flow: NONE,
+                    rng: stream("arrivals"),
+                    sent: 0,
+                    received: 0,
+                    latency: apps::latency_histogram(),
+                })
+            }
+            WorkloadSpec::Background(b) => {
+                starts.push(SimDuration::ZERO);
+                let sizes = Sizes::new(b.sizes.clone());
+                App::Background(BackgroundApp {
+                    spec: b.clone(),
+                    interarrival: apps::background_interarrival(
+                        b.load,
+                        free_hosts.len(),
+                        &fabric,
+                        sizes.mean(),
+                    ),
+                    hosts: free_hosts.clone(),
+                    sizes,
+                    rng: stream("flows"),
+                    conns: Vec::new(),
+                    free: Vec::new(),
+                    active: 0,
+                    started: 0,
+                    completed: 0,
+                    skipped: 0,
+                    bytes_completed: 0,
+                    fct: apps::latency_histogram(),
+                })
+            }
+        };
+        apps_v.push(app);
+    }
+    let unfinished = apps_v
+        .iter()
+        .filter(|a| a.is_foreground() && a.is_finite())
+        .count() as u32;
+    let foreground: Vec<&App> = apps_v.iter().filter(|a| a.is_foreground()).collect();
+    let all_finite = !foreground.is_empty() && foreground.iter().all(|a| a.is_finite());
+
+    let end = SimTime::ZERO + spec.duration;
+    let bins = spec.report.timeseries_bins as u64;
+    let mut q = EventQueue::with_capacity(4096);
+    for (k, start) in starts.into_iter().enumerate() {
+        q.schedule_at(
+            SimTime::ZERO + start,
+            Event::App {
+                app: k as u32,
+                tag: apps::TAG_START,
+            },
+        );
+    }
+    let flow_shaper = PortConfig {
+        rate: ec2::FLOW_CAP_DEFAULT,
+        per_packet: SimDuration::ZERO,
+        delay: spec.nitro.processing_delay,
+        capacity_bytes: spec.nitro.flow_buffer.0,
+        ecn_threshold_bytes: None,
+        drop_reason: DropReason::FlowCapExceeded,
+    };
+    Ok(Model {
+        name: name.to_string(),
+        q,
+        ports,
+        port_owner,
+        pool: PacketPool::with_capacity(4096),
+        routes: Vec::new(),
+        route_free: Vec::new(),
+        eps: Vec::new(),
+        ep_free: Vec::new(),
+        fabric,
+        insts,
+        flows: Vec::new(),
+        apps: apps_v,
+        acct: Accounting::default(),
+        outbox: Outbox::default(),
+        loss: (f.loss_rate > 0.0).then(|| (f.loss_rate, streams.stream("fabric/loss"))),
+        end,
+        bin_ps: (end.ps() / bins).max(1),
+        tcp: spec.tcp.clone(),
+        flow_shaper,
+        fabric_mtu: f.mtu,
+        host_ip_base: HOST_IP_BASE,
+        bg_port_rng: streams.stream("background/ports"),
+        inter_az: BTreeMap::new(),
+        inter_az_delay: ec2::defaults::INTER_AZ_DELAY,
+        unfinished,
+        all_finite,
+        scratch_route: Vec::new(),
+    })
+}

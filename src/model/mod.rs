@@ -1,0 +1,664 @@
+//! The runtime model: one simulated world for one variant of a scenario.
+//!
+//! Everything lives in arenas addressed by integer ids (ports, packets, routes, endpoints,
+//! instances, flows, apps) and the only way things happen is an `Event` popped from the queue:
+//!
+//! - `PortDone(port)`: a port finished serving its head-of-line packet; the packet enters the
+//!   port's pipe and `Arrive` is scheduled at the far end.
+//! - `Arrive(packet)`: a packet reached the next stage of its route (or its endpoint).
+//! - `Timer { ep, generation }`: a transport asked to be woken; stale generations are ignored.
+//! - `App { app, tag }`: a workload's own clock (an arrival, a start).
+//!
+//! Packet conservation is checked at the end of every run: sent = delivered + dropped + in flight,
+//! where "in flight" is counted independently by walking the queues and the pending events.
+
+pub mod apps;
+pub mod build;
+pub mod results;
+
+use crate::ec2::InstanceType;
+use crate::engine::EventQueue;
+use crate::engine::rng::StreamRng;
+use crate::net::fabric::{FiveTuple, LeafSpine};
+use crate::net::{
+    DropReason, Offer, Packet, PacketId, PacketPool, Port, PortConfig, PortId, SegKind, Segment,
+};
+use crate::transport::{Endpoint, Outbox, TcpConfig, Transport};
+use crate::units::{Bandwidth, SimDuration, SimTime};
+use apps::App;
+use rand::RngExt;
+use std::collections::BTreeMap;
+
+pub use results::VariantResult;
+
+/// "No such id" marker for optional arena references.
+pub const NONE: u32 = u32::MAX;
+/// Linux `ip_local_port_range` default: 32768..60999.
+pub const EPHEMERAL_PORTS: std::ops::RangeInclusive<u16> = 32768..=60999;
+/// Progress is reported every this many events (never per event).
+const PROGRESS_EVERY_EVENTS: u64 = 1 << 16;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    PortDone(PortId),
+    Arrive(PacketId),
+    Timer { ep: u32, generation: u32 },
+    App { app: u32, tag: u32 },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    Client,
+    Server,
+}
+
+/// Who gets told about an endpoint's progress: app index, that app's connection index, side.
+#[derive(Clone, Copy, Debug)]
+pub struct Owner {
+    pub app: u32,
+    pub conn: u32,
+    pub side: Side,
+}
+
+pub struct EpSlot {
+    pub generation: u32,
+    pub live: bool,
+    pub transport: Endpoint,
+    pub peer: u32,
+    pub route: u32,
+    pub owner: Owner,
+    /// Index into `Model::flows` for reported flows, `NONE` for background flows.
+    pub flow: u32,
+    timer_at: Option<SimTime>,
+    timer_gen: u32,
+}
+
+/// Where a connection end is attached: an EC2 instance, or a bare fabric host (background).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Attach {
+    Instance(u32),
+    Host(u32),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Proto {
+    Tcp,
+    Udp,
+}
+
+/// An instance at run time: its type, where it sits, and the ports of its packet path.
+pub struct InstanceRt {
+    pub name: String,
+    pub ty: &'static InstanceType,
+    pub host: u32,
+    pub az: u32,
+    /// Index of its cluster placement group, if any.
+    pub cluster_pg: Option<u32>,
+    pub mtu: u32,
+    pub ip: u32,
+    /// One vCPU per RSS queue, as two servers: transmit and receive processing.
+    pub cpu_tx: Vec<PortId>,
+    pub cpu_rx: Vec<PortId>,
+    /// Nitro card shapers for the instance allowance (on the primary ENI's card).
+    pub egress: PortId,
+    pub ingress: PortId,
+    pub rss_salt: u64,
+    pub port_rng: StreamRng,
+    pub counters: InstanceCounters,
+}
+
+/// Per-instance counters, named as `ethtool -S` names them on ENA where ENA has the counter.
+#[derive(Clone, Copy, Debug, Default, serde::Serialize)]
+pub struct InstanceCounters {
+    pub tx_pkts: u64,
+    pub rx_pkts: u64,
+    pub bw_in_allowance_exceeded: u64,
+    pub bw_out_allowance_exceeded: u64,
+    /// Not an ENA counter: drops in the Nitro per-flow shaper (5/10 Gbps single-flow limit).
+    pub flow_cap_exceeded: u64,
+    pub cpu_backlog_drops: u64,
+}
+
+/// A reported flow (a bulk connection, an RPC connection, a datagram stream).
+pub struct FlowRt {
+    pub name: String,
+    pub workload: String,
+    pub client_ep: u32,
+    pub server_ep: u32,
+    pub started: SimTime,
+    pub completed: Option<SimTime>,
+    pub target_bytes: Option<u64>,
+    pub delivered: u64,
+    /// IP bytes of data-carrying packets that reached the receiver (retransmissions included).
+    pub wire_rx: u64,
+    pub bins: Vec<u64>,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Accounting {
+    pub sent: u64,
+    pub delivered: u64,
+    pub dropped: [u64; DropReason::ALL.len()],
+}
+
+impl Accounting {
+    pub fn dropped_total(&self) -> u64 {
+        self.dropped.iter().sum()
+    }
+}
+
+pub struct Model {
+    pub name: String,
+    pub(crate) q: EventQueue<Event>,
+    pub(crate) ports: Vec<Port>,
+    port_owner: Vec<u32>,
+    pool: PacketPool,
+    routes: Vec<Vec<PortId>>,
+    route_free: Vec<u32>,
+    pub(crate) eps: Vec<EpSlot>,
+    ep_free: Vec<u32>,
+    pub(crate) fabric: LeafSpine,
+    pub(crate) insts: Vec<InstanceRt>,
+    pub(crate) flows: Vec<FlowRt>,
+    pub(crate) apps: Vec<App>,
+    pub(crate) acct: Accounting,
+    outbox: Outbox,
+    loss: Option<(f64, StreamRng)>,
+    pub(crate) end: SimTime,
+    pub(crate) bin_ps: u64,
+    tcp: TcpConfig,
+    flow_shaper: PortConfig,
+    fabric_mtu: u32,
+    host_ip_base: u32,
+    bg_port_rng: StreamRng,
+    inter_az: BTreeMap<(u32, u32), PortId>,
+    inter_az_delay: SimDuration,
+    /// Foreground workloads that have not finished; the run ends early when it reaches zero.
+    pub(crate) unfinished: u32,
+    pub(crate) all_finite: bool,
+    scratch_route: Vec<PortId>,
+}
+
+impl Model {
+    pub fn now(&self) -> SimTime {
+        self.q.now()
+    }
+
+    // ---------------------------------------------------------------- connections and routes
+
+    fn attach_host(&self, a: Attach) -> u32 {
+        match a {
+            Attach::Instance(i) => self.insts[i as usize].host,
+            Attach::Host(h) => h,
+        }
+    }
+
+    fn attach_ip(&self, a: Attach) -> u32 {
+        match a {
+            Attach::Instance(i) => self.insts[i as usize].ip,
+            Attach::Host(h) => self.host_ip_base + h,
+        }
+    }
+
+    fn attach_mtu(&self, a: Attach) -> u32 {
+        match a {
+            Attach::Instance(i) => self.insts[i as usize].mtu,
+            Attach::Host(_) => self.fabric_mtu,
+        }
+    }
+
+    fn ephemeral_port(&mut self, a: Attach) -> u16 {
+        let rng = match a {
+            Attach::Instance(i) => &mut self.insts[i as usize].port_rng,
+            Attach::Host(_) => &mut self.bg_port_rng,
+        };
+        rng.random_range(EPHEMERAL_PORTS)
+    }
+
+    fn add_port(&mut self, config: PortConfig, owner: u32) -> PortId {
+        self.ports.push(Port::new(config));
+        self.port_owner.push(owner);
+        (self.ports.len() - 1) as PortId
+    }
+
+    fn inter_az_port(&mut self, a: u32, b: u32) -> PortId {
+        if let Some(&p) = self.inter_az.get(&(a, b)) {
+            return p;
+        }
+        let p = self.add_port(
+            PortConfig {
+                rate: Bandwidth(0),
+                per_packet: SimDuration::ZERO,
+                delay: self.inter_az_delay,
+                capacity_bytes: u64::MAX,
+                ecn_threshold_bytes: None,
+                drop_reason: DropReason::QueueFull,
+            },
+            NONE,
+        );
+        self.inter_az.insert((a, b), p);
+        p
+    }
+
+    /// Build the route a -> b for this 5-tuple: sender vCPU, Nitro per-flow shaper, instance
+    /// egress shaper, fabric (ECMP), [inter-AZ], receiver instance ingress shaper, receiver vCPU.
+    fn build_route(&mut self, a: Attach, b: Attach, t: &FiveTuple) -> u32 {
+        let mut r = std::mem::take(&mut self.scratch_route);
+        r.clear();
+        if let Attach::Instance(i) = a {
+            let cap = match (b, self.insts[i as usize].cluster_pg) {
+                (Attach::Instance(j), Some(pg))
+                    if self.insts[j as usize].cluster_pg == Some(pg) =>
+                {
+                    crate::ec2::FLOW_CAP_CLUSTER_PG
+                }
+                _ => crate::ec2::FLOW_CAP_DEFAULT,
+            };
+            let inst = &self.insts[i as usize];
+            let q = (t.hash_salted(inst.rss_salt) % inst.cpu_tx.len() as u64) as usize;
+            let (cpu, egress) = (inst.cpu_tx[q], inst.egress);
+            let shaper = self.add_port(
+                PortConfig {
+                    rate: cap,
+                    ..self.flow_shaper
+                },
+                i,
+            );
+            r.extend([cpu, shaper, egress]);
+        }
+        let (ha, hb) = (self.attach_host(a), self.attach_host(b));
+        let spine = self.fabric.ecmp_spine(ha, t);
+        self.fabric.push_path(ha, hb, spine, &mut r);
+        if let (Attach::Instance(i), Attach::Instance(j)) = (a, b) {
+            let (za, zb) = (self.insts[i as usize].az, self.insts[j as usize].az);
+            if za != zb {
+                let p = self.inter_az_port(za.min(zb), za.max(zb));
+                r.push(p);
+            }
+        }
+        if let Attach::Instance(j) = b {
+            let inst = &self.insts[j as usize];
+            let q = (t.hash_salted(inst.rss_salt) % inst.cpu_rx.len() as u64) as usize;
+            r.extend([inst.ingress, inst.cpu_rx[q]]);
+        }
+        let id = match self.route_free.pop() {
+            Some(id) => {
+                std::mem::swap(&mut self.routes[id as usize], &mut r);
+                id
+            }
+            None => {
+                self.routes.push(r.clone());
+                (self.routes.len() - 1) as u32
+            }
+        };
+        r.clear();
+        self.scratch_route = r;
+        id
+    }
+
+    fn new_endpoint(&mut self, transport: Endpoint, route: u32, owner: Owner, flow: u32) -> u32 {
+        let slot = |generation| EpSlot {
+            generation,
+            live: true,
+            transport,
+            peer: NONE,
+            route,
+            owner,
+            flow,
+            timer_at: None,
+            timer_gen: 0,
+        };
+        match self.ep_free.pop() {
+            Some(id) => {
+                let g = self.eps[id as usize].generation;
+                self.eps[id as usize] = slot(g);
+                id
+            }
+            None => {
+                self.eps.push(slot(0));
+                (self.eps.len() - 1) as u32
+            }
+        }
+    }
+
+    /// Open a connection a -> b. Returns (client endpoint, server endpoint). TCP starts its
+    /// handshake at once; the app is told when it is established.
+    pub(crate) fn open(
+        &mut self,
+        a: Attach,
+        b: Attach,
+        proto: Proto,
+        app: u32,
+        conn: u32,
+        flow: u32,
+        dst_port: u16,
+    ) -> (u32, u32) {
+        let mtu = self.attach_mtu(a).min(self.attach_mtu(b));
+        let tuple = FiveTuple {
+            src_ip: self.attach_ip(a),
+            dst_ip: self.attach_ip(b),
+            src_port: self.ephemeral_port(a),
+            dst_port,
+            protocol: if proto == Proto::Tcp { 6 } else { 17 },
+        };
+        let reverse = FiveTuple {
+            src_ip: tuple.dst_ip,
+            dst_ip: tuple.src_ip,
+            src_port: tuple.dst_port,
+            dst_port: tuple.src_port,
+            ..tuple
+        };
+        let r_ab = self.build_route(a, b, &tuple);
+        let r_ba = self.build_route(b, a, &reverse);
+        let (tc, ts) = match proto {
+            Proto::Tcp => (
+                Endpoint::Tcp(crate::transport::Tcp::new(self.tcp.clone(), mtu, true)),
+                Endpoint::Tcp(crate::transport::Tcp::new(self.tcp.clone(), mtu, false)),
+            ),
+            Proto::Udp => (
+                Endpoint::Udp(crate::transport::Udp::new(mtu)),
+                Endpoint::Udp(crate::transport::Udp::new(mtu)),
+            ),
+        };
+        let c = self.new_endpoint(
+            tc,
+            r_ab,
+            Owner {
+                app,
+                conn,
+                side: Side::Client,
+            },
+            flow,
+        );
+        let s = self.new_endpoint(
+            ts,
+            r_ba,
+            Owner {
+                app,
+                conn,
+                side: Side::Server,
+            },
+            flow,
+        );
+        self.eps[c as usize].peer = s;
+        self.eps[s as usize].peer = c;
+        if proto == Proto::Tcp {
+            let now = self.now();
+            let mut out = std::mem::take(&mut self.outbox);
+            out.clear();
+            self.eps[c as usize].transport.connect(now, &mut out);
+            self.outbox = out;
+            self.flush(c, now);
+        }
+        (c, s)
+    }
+
+    /// Close a connection and recycle its slots; packets still in flight to it are dropped
+    /// on arrival as `no_socket` (the generation check).
+    pub(crate) fn close(&mut self, c: u32, s: u32) {
+        for ep in [c, s] {
+            let slot = &mut self.eps[ep as usize];
+            debug_assert!(slot.live);
+            slot.live = false;
+            slot.generation = slot.generation.wrapping_add(1);
+            slot.timer_gen = slot.timer_gen.wrapping_add(1);
+            self.route_free.push(slot.route);
+            self.ep_free.push(ep);
+        }
+    }
+
+    /// The application on endpoint `ep` writes `bytes`.
+    pub(crate) fn ep_send(&mut self, ep: u32, bytes: u64) {
+        let now = self.now();
+        let mut out = std::mem::take(&mut self.outbox);
+        out.clear();
+        self.eps[ep as usize].transport.send(now, bytes, &mut out);
+        self.outbox = out;
+        self.flush(ep, now);
+    }
+
+    // ---------------------------------------------------------------- packet path
+
+    /// Turn the transport's output into packets and app notifications, then re-arm its timer.
+    fn flush(&mut self, ep: u32, born: SimTime) {
+        let mut out = std::mem::take(&mut self.outbox);
+        for i in 0..out.segments.len() {
+            let seg = out.segments[i];
+            self.inject(ep, seg);
+        }
+        let (delivered, established) = (out.delivered_bytes, out.established);
+        out.clear();
+        self.outbox = out;
+        let owner = self.eps[ep as usize].owner;
+        if established {
+            self.app_established(owner, ep);
+        }
+        if delivered > 0 {
+            self.account_delivery(ep, delivered);
+            self.app_delivered(owner, ep, delivered, born);
+        } else if owner.side == Side::Client
+            && matches!(self.apps[owner.app as usize], App::Background(_))
+        {
+            // The last ACK of a background flow frees its connection.
+            self.background_maybe_close(owner);
+        }
+        self.rearm_timer(ep);
+    }
+
+    fn account_delivery(&mut self, ep: u32, bytes: u64) {
+        let f = self.eps[ep as usize].flow;
+        if f == NONE {
+            return;
+        }
+        let now = self.now();
+        let bin = (now.ps() / self.bin_ps) as usize;
+        let flow = &mut self.flows[f as usize];
+        flow.delivered += bytes;
+        if let Some(b) = flow.bins.get_mut(bin) {
+            *b += bytes;
+        }
+    }
+
+    fn rearm_timer(&mut self, ep: u32) {
+        let slot = &mut self.eps[ep as usize];
+        if !slot.live {
+            return;
+        }
+        let Some(want) = slot.transport.poll_at() else {
+            return;
+        };
+        if slot.timer_at.is_some_and(|t| t <= want) {
+            return; // an earlier wake-up is pending; it will re-arm for `want`
+        }
+        slot.timer_gen = slot.timer_gen.wrapping_add(1);
+        slot.timer_at = Some(want);
+        let generation = slot.timer_gen;
+        let at = want.max(self.q.now());
+        self.q.schedule_at(at, Event::Timer { ep, generation });
+    }
+
+    fn inject(&mut self, ep: u32, seg: Segment) {
+        let slot = &self.eps[ep as usize];
+        let peer = slot.peer;
+        let pkt = Packet {
+            seg,
+            route: slot.route,
+            hop: 0,
+            dst_endpoint: peer,
+            dst_generation: self.eps[peer as usize].generation,
+            born: self.q.now(),
+        };
+        let first = self.routes[slot.route as usize][0];
+        let id = self.pool.alloc(pkt);
+        self.acct.sent += 1;
+        self.offer(id, first);
+    }
+
+    fn offer(&mut self, id: PacketId, port: PortId) {
+        let now = self.q.now();
+        let p = self.pool.get_mut(id);
+        let port_ref = &mut self.ports[port as usize];
+        if p.seg.ect && port_ref.should_mark() {
+            p.seg.ce = true;
+            port_ref.stats.ecn_marks += 1;
+        }
+        match port_ref.offer(now, id, p.seg.wire_bytes) {
+            Offer::Started(t) => self.q.schedule_at(t, Event::PortDone(port)),
+            Offer::Queued => {}
+            Offer::Dropped => {
+                let reason = port_ref.config.drop_reason;
+                self.drop_packet(id, reason, self.port_owner[port as usize]);
+            }
+        }
+    }
+
+    fn drop_packet(&mut self, id: PacketId, reason: DropReason, instance: u32) {
+        self.acct.dropped[reason.index()] += 1;
+        if instance != NONE {
+            let c = &mut self.insts[instance as usize].counters;
+            match reason {
+                DropReason::BwOutAllowanceExceeded => c.bw_out_allowance_exceeded += 1,
+                DropReason::BwInAllowanceExceeded => c.bw_in_allowance_exceeded += 1,
+                DropReason::FlowCapExceeded => c.flow_cap_exceeded += 1,
+                DropReason::CpuBacklog => c.cpu_backlog_drops += 1,
+                _ => {}
+            }
+        }
+        self.pool.free(id);
+    }
+
+    fn on_port_done(&mut self, port: PortId) {
+        let now = self.q.now();
+        let (id, leaves, next) = self.ports[port as usize].complete(now);
+        if let Some(t) = next {
+            self.q.schedule_at(t, Event::PortDone(port));
+        }
+        self.q.schedule_at(leaves, Event::Arrive(id));
+    }
+
+    fn on_arrive(&mut self, id: PacketId) {
+        let p = self.pool.get_mut(id);
+        p.hop += 1;
+        let route = &self.routes[p.route as usize];
+        if (p.hop as usize) < route.len() {
+            let next = route[p.hop as usize];
+            self.offer(id, next);
+        } else {
+            self.deliver(id);
+        }
+    }
+
+    fn deliver(&mut self, id: PacketId) {
+        if let Some((rate, rng)) = &mut self.loss
+            && rng.random::<f64>() < *rate
+        {
+            self.drop_packet(id, DropReason::InjectedLoss, NONE);
+            return;
+        }
+        let p = *self.pool.get(id);
+        let ep = p.dst_endpoint;
+        let slot = &self.eps[ep as usize];
+        if !slot.live || slot.generation != p.dst_generation {
+            self.drop_packet(id, DropReason::NoSocket, NONE);
+            return;
+        }
+        self.pool.free(id);
+        self.acct.delivered += 1;
+        let now = self.q.now();
+        if p.seg.payload_bytes > 0 && matches!(p.seg.kind, SegKind::Data | SegKind::Datagram) {
+            let f = slot.flow;
+            if f != NONE {
+                self.flows[f as usize].wire_rx += p.seg.wire_bytes as u64;
+            }
+        }
+        let mut out = std::mem::take(&mut self.outbox);
+        out.clear();
+        self.eps[ep as usize]
+            .transport
+            .on_segment(now, &p.seg, &mut out);
+        self.outbox = out;
+        self.flush(ep, p.born);
+    }
+
+    fn on_timer(&mut self, ep: u32, generation: u32) {
+        let slot = &mut self.eps[ep as usize];
+        if !slot.live || slot.timer_gen != generation {
+            return; // stale: superseded or the connection is gone
+        }
+        slot.timer_at = None;
+        let now = self.q.now();
+        let mut out = std::mem::take(&mut self.outbox);
+        out.clear();
+        slot.transport.on_timer(now, &mut out);
+        self.outbox = out;
+        self.flush(ep, now);
+    }
+
+    // ---------------------------------------------------------------- the run
+
+    fn dispatch(&mut self, ev: Event) {
+        match ev {
+            Event::PortDone(p) => self.on_port_done(p),
+            Event::Arrive(id) => self.on_arrive(id),
+            Event::Timer { ep, generation } => self.on_timer(ep, generation),
+            Event::App { app, tag } => self.app_event(app, tag),
+        }
+    }
+
+    /// Run to the end time (or until every foreground workload has finished), then check
+    /// invariants and collect results. `progress` is called now and then with the sim time.
+    pub fn run(mut self, progress: &mut dyn FnMut(SimTime)) -> Result<VariantResult, String> {
+        while let Some(t) = self.q.peek_time() {
+            if t > self.end || (self.all_finite && self.unfinished == 0) {
+                break;
+            }
+            let (_, ev) = self.q.pop().expect("peeked");
+            self.dispatch(ev);
+            if self.q.events_processed() % PROGRESS_EVERY_EVENTS == 0 {
+                progress(self.q.now());
+            }
+        }
+        progress(self.end);
+        self.check_conservation()?;
+        Ok(results::collect(self))
+    }
+
+    /// Packets in flight, counted independently of the pool: queued in ports plus in pipes.
+    fn in_flight_counted(&self) -> u64 {
+        let queued: u64 = self.ports.iter().map(|p| p.queued_packets() as u64).sum();
+        let piped = self
+            .q
+            .iter_pending()
+            .filter(|e| matches!(e, Event::Arrive(_)))
+            .count() as u64;
+        queued + piped
+    }
+
+    fn check_conservation(&self) -> Result<(), String> {
+        let a = &self.acct;
+        let in_flight = self.in_flight_counted();
+        if a.sent != a.delivered + a.dropped_total() + in_flight
+            || in_flight != self.pool.live() as u64
+        {
+            return Err(format!(
+                "packet conservation violated in variant {}: sent {} != delivered {} + dropped {} + in flight {} (pool holds {})",
+                self.name,
+                a.sent,
+                a.delivered,
+                a.dropped_total(),
+                in_flight,
+                self.pool.live()
+            ));
+        }
+        for (i, p) in self.ports.iter().enumerate() {
+            if p.queued_bytes() > p.config.capacity_bytes {
+                return Err(format!(
+                    "port {i} holds {} bytes over its capacity {}",
+                    p.queued_bytes(),
+                    p.config.capacity_bytes
+                ));
+            }
+        }
+        Ok(())
+    }
+}

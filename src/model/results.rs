@@ -1,0 +1,273 @@
+//! What one variant's run produced. Serialises to one entry of `summary.json`'s `variants`
+//! (see README, "summary.json"); histograms and time series ride along, unserialised, for the
+//! plots and CSV files.
+
+use super::apps::App;
+use super::{InstanceCounters, Model};
+use crate::net::DropReason;
+use crate::transport::Transport;
+use crate::units::{SimTime, gbps};
+use hdrhistogram::Histogram;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Percentiles {
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub p9999: f64,
+    pub max: f64,
+    pub mean: f64,
+}
+
+impl Percentiles {
+    /// From a histogram in nanoseconds, to microseconds.
+    pub fn from_ns(h: &Histogram<u64>) -> Percentiles {
+        let us = |v: u64| round3(v as f64 / 1000.0);
+        Percentiles {
+            p50: us(h.value_at_quantile(0.50)),
+            p90: us(h.value_at_quantile(0.90)),
+            p99: us(h.value_at_quantile(0.99)),
+            p999: us(h.value_at_quantile(0.999)),
+            p9999: us(h.value_at_quantile(0.9999)),
+            max: us(h.max()),
+            mean: round3(h.mean() / 1000.0),
+        }
+    }
+}
+
+/// Round for stable, readable JSON (values are reported, never fed back into the model).
+pub fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct FlowResult {
+    pub name: String,
+    pub workload: String,
+    pub goodput_gbps: f64,
+    pub wire_gbps: f64,
+    pub bytes_delivered: u64,
+    pub retransmits: u64,
+    pub rtos: u64,
+    pub fast_retransmits: u64,
+    /// When the last byte arrived (finite transfers), in microseconds.
+    pub completed_us: Option<f64>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct LatencyResult {
+    /// Measured samples (after warm-up).
+    pub count: u64,
+    pub latency_us: Percentiles,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RpcResult {
+    pub count: u64,
+    pub issued: u64,
+    pub completed: u64,
+    pub latency_us: Percentiles,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct BackgroundResult {
+    pub flows_started: u64,
+    pub flows_completed: u64,
+    /// Arrivals skipped because `max_concurrent` flows were already running.
+    pub flows_skipped: u64,
+    pub goodput_gbps: f64,
+    pub fct_us: Percentiles,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct PacketTotals {
+    pub sent: u64,
+    pub delivered: u64,
+    pub dropped: u64,
+    pub in_flight: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct FabricResult {
+    pub spine_link_gbps: f64,
+    pub oversubscription: f64,
+    /// Busiest ToR-to-spine link's utilisation over the run.
+    pub max_uplink_utilisation: f64,
+    pub max_queue_bytes: u64,
+    pub ecn_marks: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct VariantResult {
+    pub name: String,
+    pub flows: Vec<FlowResult>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rpc: Option<RpcResult>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub datagrams: Option<LatencyResult>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub background: Option<BackgroundResult>,
+    pub drops: BTreeMap<&'static str, u64>,
+    pub packets: PacketTotals,
+    pub counters: BTreeMap<String, InstanceCounters>,
+    pub fabric: FabricResult,
+    pub events_processed: u64,
+    /// Packet-hops: one packet served by one port (link, shaper, vCPU).
+    pub packet_hops: u64,
+    pub simulated_us: f64,
+    #[serde(skip)]
+    pub rpc_histogram: Option<Histogram<u64>>,
+    #[serde(skip)]
+    pub series: Vec<(String, Vec<f64>)>,
+    #[serde(skip)]
+    pub bin_us: f64,
+}
+
+fn merge(into: &mut Option<Histogram<u64>>, h: &Histogram<u64>) {
+    match into {
+        Some(acc) => acc.add(h).expect("histograms share bounds"),
+        None => *into = Some(h.clone()),
+    }
+}
+
+pub fn collect(m: Model) -> VariantResult {
+    let stopped: SimTime = if m.all_finite && m.unfinished == 0 {
+        m.q.now()
+    } else {
+        m.end
+    };
+    let flows = m
+        .flows
+        .iter()
+        .map(|f| {
+            let (c, s) = (
+                m.eps[f.client_ep as usize].transport.stats(),
+                m.eps[f.server_ep as usize].transport.stats(),
+            );
+            let over = f.completed.unwrap_or(stopped).since(f.started);
+            FlowResult {
+                name: f.name.clone(),
+                workload: f.workload.clone(),
+                goodput_gbps: round3(gbps(f.delivered, over)),
+                wire_gbps: round3(gbps(f.wire_rx, over)),
+                bytes_delivered: f.delivered,
+                retransmits: c.retransmits + s.retransmits,
+                rtos: c.rtos + s.rtos,
+                fast_retransmits: c.fast_retransmits + s.fast_retransmits,
+                completed_us: f.completed.map(|t| round3(t.as_us_f64())),
+            }
+        })
+        .collect();
+
+    let (mut rpc_h, mut dgram_h) = (None, None);
+    let (mut issued, mut completed) = (0, 0);
+    let mut background = None;
+    for a in &m.apps {
+        match a {
+            App::Rpc(r) => {
+                merge(&mut rpc_h, &r.measured);
+                issued += r.issued;
+                completed += r.completed;
+            }
+            App::Datagrams(d) => merge(&mut dgram_h, &d.latency),
+            App::Background(b) => {
+                background = Some(BackgroundResult {
+                    flows_started: b.started,
+                    flows_completed: b.completed,
+                    flows_skipped: b.skipped,
+                    goodput_gbps: round3(gbps(b.bytes_completed, stopped.since(SimTime::ZERO))),
+                    fct_us: Percentiles::from_ns(&b.fct),
+                })
+            }
+            App::Bulk(_) => {}
+        }
+    }
+    let rpc = rpc_h.as_ref().map(|h| RpcResult {
+        count: h.len(),
+        issued,
+        completed,
+        latency_us: Percentiles::from_ns(h),
+    });
+    let datagrams = dgram_h.as_ref().map(|h| LatencyResult {
+        count: h.len(),
+        latency_us: Percentiles::from_ns(h),
+    });
+
+    let drops = DropReason::ALL
+        .iter()
+        .filter(|r| m.acct.dropped[r.index()] > 0)
+        .map(|r| (r.name(), m.acct.dropped[r.index()]))
+        .collect();
+    let in_flight = m.in_flight_counted();
+    let mut counters = BTreeMap::new();
+    for i in &m.insts {
+        let mut c = i.counters;
+        c.tx_pkts = m.ports[i.egress as usize].stats.packets_out;
+        c.rx_pkts = m.ports[i.ingress as usize].stats.packets_out;
+        counters.insert(i.name.clone(), c);
+    }
+    let elapsed_ps = stopped.ps().max(1) as f64;
+    let uplinks = m.fabric.tor_up.iter().chain(m.fabric.spine_down.iter());
+    let max_util = uplinks
+        .map(|&p| m.ports[p as usize].stats.busy_ps as f64 / elapsed_ps)
+        .fold(0.0, f64::max);
+    let fabric_ports = m
+        .fabric
+        .host_up
+        .iter()
+        .chain(&m.fabric.host_down)
+        .chain(&m.fabric.tor_up)
+        .chain(&m.fabric.spine_down);
+    let (mut max_q, mut marks) = (0, 0);
+    for &p in fabric_ports {
+        let s = &m.ports[p as usize].stats;
+        max_q = max_q.max(s.max_queued_bytes);
+        marks += s.ecn_marks;
+    }
+    let cfg = &m.fabric.config;
+    let bin_us = m.bin_ps as f64 / 1e6;
+    let series = m
+        .flows
+        .iter()
+        .map(|f| {
+            (
+                f.name.clone(),
+                f.bins
+                    .iter()
+                    .map(|&b| round3(b as f64 * 8.0 / (m.bin_ps as f64 / 1e12) / 1e9))
+                    .collect(),
+            )
+        })
+        .collect();
+    VariantResult {
+        name: m.name.clone(),
+        flows,
+        rpc,
+        datagrams,
+        background,
+        drops,
+        packets: PacketTotals {
+            sent: m.acct.sent,
+            delivered: m.acct.delivered,
+            dropped: m.acct.dropped_total(),
+            in_flight,
+        },
+        counters,
+        fabric: FabricResult {
+            spine_link_gbps: round3(cfg.spine_link.as_gbps_f64()),
+            oversubscription: round3(cfg.oversubscription()),
+            max_uplink_utilisation: round3(max_util),
+            max_queue_bytes: max_q,
+            ecn_marks: marks,
+        },
+        events_processed: m.q.events_processed(),
+        packet_hops: m.ports.iter().map(|p| p.stats.packets_out).sum(),
+        simulated_us: round3(stopped.as_us_f64()),
+        rpc_histogram: rpc_h,
+        series,
+        bin_us,
+    }
+}

@@ -1,0 +1,10 @@
+//! The network layer: packets as metadata, ports (queue + server + pipe), and the leaf-spine
+//! fabric with ECMP. Nothing here knows about EC2 or transports; a packet follows a precomputed
+//! route of ports, htsim-style, so "spraying" later is just a different route per packet.
+
+pub mod fabric;
+pub mod packet;
+pub mod port;
+
+pub use packet::{DropReason, Packet, PacketId, PacketPool, SegKind, Segment};
+pub use port::{Offer, Port, PortConfig, PortId};

@@ -1,0 +1,152 @@
+//! Packets carry metadata only: sizes, sequence numbers, timestamps, routing state. No bytes.
+//! They live in a slab (`PacketPool`) and events refer to them by `PacketId`, so an event stays
+//! small and a packet costs no allocation once the pool has warmed up.
+
+use crate::units::SimTime;
+use serde::Serialize;
+
+/// What a segment is, for the transports and for accounting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum SegKind {
+    #[default]
+    Data,
+    Ack,
+    Syn,
+    SynAck,
+    Datagram,
+}
+
+/// The transport-visible part of a packet: what a sans-IO state machine emits and consumes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Segment {
+    pub kind: SegKind,
+    /// First payload byte (TCP sequence space starts at 0 after the SYN; datagram number for UDP).
+    pub seq: u64,
+    /// Cumulative acknowledgement: next byte expected.
+    pub ack: u64,
+    pub payload_bytes: u32,
+    /// IP packet length: payload + headers. Serialisation and shaping charge this.
+    pub wire_bytes: u32,
+    /// TCP timestamp option (RFC 7323): sender's clock and the echoed value.
+    pub ts: SimTime,
+    pub ts_echo: SimTime,
+    /// Set when the segment is a retransmission (accounting only).
+    pub retransmit: bool,
+    /// ECN: sender is ECN-capable (ECT) / a queue marked Congestion Experienced / receiver echo.
+    pub ect: bool,
+    pub ce: bool,
+    pub ece: bool,
+}
+
+pub type PacketId = u32;
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Packet {
+    pub seg: Segment,
+    /// Route it follows and how far along it is.
+    pub route: u32,
+    pub hop: u16,
+    /// Endpoint it is addressed to, with that endpoint slot's generation (stale slots are caught).
+    pub dst_endpoint: u32,
+    pub dst_generation: u32,
+    /// When the packet entered the network (one-way latency).
+    pub born: SimTime,
+}
+
+/// Why a packet was dropped. Every drop has exactly one reason, counted per reason.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DropReason {
+    /// A fabric queue (switch or NIC port) was full: drop-tail.
+    QueueFull,
+    /// The Nitro card's per-flow shaper queue was full (single-flow cap, 5/10 Gbps).
+    FlowCapExceeded,
+    /// The instance's aggregate outbound bandwidth shaper queue was full (ENA `bw_out_allowance_exceeded`).
+    BwOutAllowanceExceeded,
+    /// The instance's aggregate inbound bandwidth shaper queue was full (ENA `bw_in_allowance_exceeded`).
+    BwInAllowanceExceeded,
+    /// The receiving or sending vCPU's backlog was full (Linux `netdev_max_backlog`).
+    CpuBacklog,
+    /// Loss injected on purpose (scenario `loss_rate`, tests).
+    InjectedLoss,
+    /// Arrived for a connection that no longer exists (Linux would answer with a RST).
+    NoSocket,
+}
+
+impl DropReason {
+    pub const ALL: [DropReason; 7] = [
+        DropReason::QueueFull,
+        DropReason::FlowCapExceeded,
+        DropReason::BwOutAllowanceExceeded,
+        DropReason::BwInAllowanceExceeded,
+        DropReason::CpuBacklog,
+        DropReason::InjectedLoss,
+        DropReason::NoSocket,
+    ];
+    pub fn index(self) -> usize {
+        self as usize
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            DropReason::QueueFull => "queue_full",
+            DropReason::FlowCapExceeded => "flow_cap_exceeded",
+            DropReason::BwOutAllowanceExceeded => "bw_out_allowance_exceeded",
+            DropReason::BwInAllowanceExceeded => "bw_in_allowance_exceeded",
+            DropReason::CpuBacklog => "cpu_backlog",
+            DropReason::InjectedLoss => "injected_loss",
+            DropReason::NoSocket => "no_socket",
+        }
+    }
+}
+
+/// Slab of live packets with a free list. `live()` is the in-flight count.
+#[derive(Default)]
+pub struct PacketPool {
+    slots: Vec<Packet>,
+    free: Vec<PacketId>,
+}
+
+impl PacketPool {
+    pub fn with_capacity(n: usize) -> Self {
+        PacketPool {
+            slots: Vec::with_capacity(n),
+            free: Vec::with_capacity(n),
+        }
+    }
+
+    pub fn alloc(&mut self, p: Packet) -> PacketId {
+        match self.free.pop() {
+            Some(id) => {
+                self.slots[id as usize] = p;
+                id
+            }
+            None => {
+                let id = u32::try_from(self.slots.len()).expect("more than 2^32 packets in flight");
+                self.slots.push(p);
+                id
+            }
+        }
+    }
+
+    pub fn free(&mut self, id: PacketId) {
+        debug_assert!((id as usize) < self.slots.len());
+        self.free.push(id);
+    }
+
+    pub fn get(&self, id: PacketId) -> &Packet {
+        &self.slots[id as usize]
+    }
+
+    pub fn get_mut(&mut self, id: PacketId) -> &mut Packet {
+        &mut self.slots[id as usize]
+    }
+
+    pub fn live(&self) -> usize {
+        self.slots.len() - self.free.len()
+    }
+
+    /// High-water mark of simultaneously live packets (memory is proportional to this).
+    pub fn capacity_used(&self) -> usize {
+        self.slots.len()
+    }
+}

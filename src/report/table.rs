@@ -1,0 +1,103 @@
+//! The readable table printed on stdout after a run.
+
+use super::summary::Summary;
+use std::fmt::Write;
+
+pub fn render(s: &Summary) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "scenario {}  seed {}", s.scenario, s.seed);
+    for v in &s.variants {
+        let _ = writeln!(
+            o,
+            "\n== variant {} ({} us simulated, {} events)",
+            v.name, v.simulated_us, v.events_processed
+        );
+        if !v.flows.is_empty() {
+            let _ = writeln!(
+                o,
+                "  {:<28} {:>10} {:>10} {:>8} {:>6}",
+                "flow", "goodput", "wire", "retx", "RTOs"
+            );
+            let shown = v.flows.len().min(12);
+            for f in &v.flows[..shown] {
+                let _ = writeln!(
+                    o,
+                    "  {:<28} {:>6.3} Gbps {:>5.3} Gbps {:>8} {:>6}",
+                    truncate(&f.name, 28),
+                    f.goodput_gbps,
+                    f.wire_gbps,
+                    f.retransmits,
+                    f.rtos
+                );
+            }
+            if v.flows.len() > shown {
+                let total: f64 = v.flows.iter().map(|f| f.wire_gbps).sum();
+                let _ = writeln!(
+                    o,
+                    "  ... {} more flows; all flows together: {:.3} Gbps wire",
+                    v.flows.len() - shown,
+                    total
+                );
+            }
+        }
+        if let Some(r) = &v.rpc {
+            let l = &r.latency_us;
+            let _ = writeln!(
+                o,
+                "  RPC latency (us, {} measured): p50 {:.1}  p90 {:.1}  p99 {:.1}  p99.9 {:.1}  p99.99 {:.1}  max {:.1}",
+                r.count, l.p50, l.p90, l.p99, l.p999, l.p9999, l.max
+            );
+        }
+        if let Some(d) = &v.datagrams {
+            let l = &d.latency_us;
+            let _ = writeln!(
+                o,
+                "  datagram one-way latency (us, {}): p50 {:.1}  p99 {:.1}  p99.9 {:.1}  max {:.1}",
+                d.count, l.p50, l.p99, l.p999, l.max
+            );
+        }
+        if let Some(b) = &v.background {
+            let _ = writeln!(
+                o,
+                "  background: {} flows done of {} started ({} skipped), {:.2} Gbps, FCT p50 {:.0} us p99 {:.0} us",
+                b.flows_completed,
+                b.flows_started,
+                b.flows_skipped,
+                b.goodput_gbps,
+                b.fct_us.p50,
+                b.fct_us.p99
+            );
+        }
+        let drops: Vec<String> = v.drops.iter().map(|(k, n)| format!("{k}={n}")).collect();
+        let p = &v.packets;
+        let _ = writeln!(
+            o,
+            "  packets: sent {} = delivered {} + dropped {} + in flight {}{}",
+            p.sent,
+            p.delivered,
+            p.dropped,
+            p.in_flight,
+            if drops.is_empty() {
+                String::new()
+            } else {
+                format!("  [{}]", drops.join(", "))
+            }
+        );
+        let _ = writeln!(
+            o,
+            "  fabric: busiest uplink {:.0}% utilised, deepest queue {} B",
+            v.fabric.max_uplink_utilisation * 100.0,
+            v.fabric.max_queue_bytes
+        );
+    }
+    o
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        let t: String = s.chars().take(n - 1).collect();
+        format!("{t}~")
+    }
+}

@@ -1,0 +1,30 @@
+//! Running a scenario: each variant is an independent simulation; variants run in parallel with
+//! rayon and their results are collected in declaration order, so the output does not depend on
+//! the number of threads.
+
+use crate::model::{VariantResult, build::build};
+use crate::progress::Progress;
+use crate::scenario::Variant;
+use crate::units::SimTime;
+use rayon::prelude::*;
+
+pub fn run_variants(
+    variants: &[Variant],
+    progress: &Progress,
+) -> Result<Vec<VariantResult>, String> {
+    variants
+        .par_iter()
+        .map(|v| {
+            let model = build(&v.name, &v.spec)?;
+            let mut last_us = 0u64;
+            let mut tick = |t: SimTime| {
+                let us = (t.ps() / 1_000_000).min(v.spec.duration.ps() / 1_000_000);
+                if us > last_us {
+                    progress.advance(us - last_us);
+                    last_us = us;
+                }
+            };
+            model.run(&mut tick)
+        })
+        .collect()
+}

@@ -1,0 +1,169 @@
+//! Scenario diagnostics: where (file, line, column), what was wrong, what was expected, a hint.
+//! Rendered like a compiler error, with the offending line and a caret.
+
+use std::fmt;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub file: String,
+    /// 1-based; 0 when the problem has no place in the file (e.g. a `--set` argument).
+    pub line: usize,
+    pub col: usize,
+    pub message: String,
+    pub expected: String,
+    pub hint: String,
+    /// The source line, for the caret display.
+    pub snippet: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn new(file: &str, message: impl Into<String>) -> Self {
+        Diagnostic {
+            file: file.to_string(),
+            line: 0,
+            col: 0,
+            message: message.into(),
+            expected: String::new(),
+            hint: String::new(),
+            snippet: None,
+        }
+    }
+    pub fn at(mut self, src: &str, line: usize, col: usize) -> Self {
+        self.line = line.max(1);
+        self.col = col.max(1);
+        self.snippet = src.lines().nth(self.line - 1).map(str::to_string);
+        self
+    }
+    pub fn expected(mut self, e: impl Into<String>) -> Self {
+        self.expected = e.into();
+        self
+    }
+    pub fn hint(mut self, h: impl Into<String>) -> Self {
+        self.hint = h.into();
+        self
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "error: {}", self.message)?;
+        if self.line > 0 {
+            writeln!(f, "  --> {}:{}:{}", self.file, self.line, self.col)?;
+            if let Some(s) = &self.snippet {
+                let n = self.line.to_string();
+                let pad = " ".repeat(n.len());
+                writeln!(f, "{pad} |")?;
+                writeln!(f, "{n} | {s}")?;
+                // Columns count characters; tabs are kept so the caret lines up.
+                let lead: String = s
+                    .chars()
+                    .take(self.col.saturating_sub(1))
+                    .map(|c| if c == '\t' { '\t' } else { ' ' })
+                    .collect();
+                writeln!(f, "{pad} | {lead}^")?;
+            }
+        } else {
+            writeln!(f, "  --> {}", self.file)?;
+        }
+        if !self.expected.is_empty() {
+            writeln!(f, "  = expected: {}", self.expected)?;
+        }
+        if !self.hint.is_empty() {
+            writeln!(f, "  = hint: {}", self.hint)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Diagnostic {}
+
+/// Find where `key: "value"` (or `key: value`) is written, to point a semantic error at it.
+/// Falls back to the first `"value"`, then to the key, then to the top of the file.
+pub fn locate(src: &str, key: &str, value: &str) -> (usize, usize) {
+    let quoted = format!("\"{value}\"");
+    let mut key_only = None;
+    for (i, line) in src.lines().enumerate() {
+        let code = line.split("//").next().unwrap_or(line);
+        let mut from = 0;
+        while let Some(pos) = code[from..].find(key) {
+            let k = from + pos;
+            from = k + key.len();
+            let before_ok = k == 0
+                || !code.as_bytes()[k - 1].is_ascii_alphanumeric()
+                    && code.as_bytes()[k - 1] != b'_';
+            let rest = code[k + key.len()..].trim_start();
+            if !before_ok || !rest.starts_with(':') {
+                continue;
+            }
+            let after_colon = rest[1..].trim_start();
+            let col_of = |s: &str| code.len() - s.len() + 1;
+            if value.is_empty() {
+                return (i + 1, col_of(after_colon));
+            }
+            let v = after_colon
+                .strip_prefix("Some(")
+                .unwrap_or(after_colon)
+                .trim_start();
+            if v.starts_with(&quoted) || v.starts_with(value) {
+                return (i + 1, col_of(v));
+            }
+            key_only.get_or_insert((i + 1, k + 1));
+        }
+    }
+    if !value.is_empty() {
+        for (i, line) in src.lines().enumerate() {
+            if let Some(p) = line.find(&quoted) {
+                return (i + 1, p + 1);
+            }
+        }
+    }
+    key_only.unwrap_or((1, 1))
+}
+
+/// Nearest candidates by edit distance, for "did you mean" hints.
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (levenshtein(word, c), c))
+        .filter(|&(d, c)| d <= 2.max(c.len() / 3))
+        .min()
+        .map(|(_, c)| c)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, &cb) in b.iter().enumerate() {
+            cur.push(
+                (prev[j] + (ca != cb) as usize)
+                    .min(prev[j + 1] + 1)
+                    .min(cur[j] + 1),
+            );
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locates_key_value_pairs() {
+        let src = "(\n  a: \"x\",\n  to: \"c\", // to: \"d\"\n  b: Some(\"c\"),\n)";
+        assert_eq!(locate(src, "to", "c"), (3, 7));
+        assert_eq!(locate(src, "b", "c"), (4, 11));
+        assert_eq!(locate(src, "zz", "nothing"), (1, 1));
+        assert_eq!(
+            did_you_mean("flwos", ["flows", "from", "to"]),
+            Some("flows")
+        );
+        assert_eq!(did_you_mean("qqqqqq", ["flows"]), None);
+    }
+}

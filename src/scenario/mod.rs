@@ -1,0 +1,214 @@
+//! Scenario files: RON text -> `ScenarioSpec` (serde, with positions on syntax and type errors)
+//! -> overrides (`--set`, variants) -> `validate` (references, limits, EC2 rules) -> a list of
+//! `Variant`s, each a complete, checked spec ready for `model::build`.
+
+pub mod error;
+pub mod overrides;
+pub mod placement;
+pub mod spec;
+pub mod validate;
+
+pub use error::Diagnostic;
+pub use spec::ScenarioSpec;
+
+use ron::error::{Error as RonError, SpannedError};
+
+/// The embedded default scenario, run by `nitrosim run` with no file.
+pub const DEFAULT_SCENARIO_NAME: &str = "rpc-under-load.ron";
+pub const DEFAULT_SCENARIO: &str = include_str!("../../scenarios/rpc-under-load.ron");
+
+/// Every bundled scenario, by file name (for `nitrosim list` and the tests).
+pub const BUNDLED: &[(&str, &str)] = &[
+    (
+        "single-flow-cap.ron",
+        include_str!("../../scenarios/single-flow-cap.ron"),
+    ),
+    (
+        "rpc-under-load.ron",
+        include_str!("../../scenarios/rpc-under-load.ron"),
+    ),
+];
+
+/// A checked, fully overridden scenario for one variant.
+#[derive(Clone, Debug)]
+pub struct Variant {
+    pub name: String,
+    pub spec: ScenarioSpec,
+}
+
+fn ron_options() -> ron::Options {
+    // Let users write `spine_link: "100Gbps"` as well as `Some("100Gbps")`.
+    ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
+}
+
+/// Parse RON text into a spec, mapping every error to a positioned diagnostic.
+pub fn parse(file: &str, src: &str) -> Result<ScenarioSpec, Diagnostic> {
+    ron_options()
+        .from_str::<ScenarioSpec>(src)
+        .map_err(|e| ron_diagnostic(file, src, &e))
+}
+
+fn ron_diagnostic(file: &str, src: &str, e: &SpannedError) -> Diagnostic {
+    let (line, col) = (e.span.start.line, e.span.start.col);
+    let d = Diagnostic::new(file, String::new()).at(src, line, col);
+    match &e.code {
+        RonError::NoSuchStructField {
+            expected,
+            found,
+            outer,
+        } => {
+            let mut d = Diagnostic {
+                message: format!(
+                    "unknown field `{found}`{}",
+                    outer
+                        .as_ref()
+                        .map(|o| format!(" in `{o}`"))
+                        .unwrap_or_default()
+                ),
+                expected: format!("one of: {}", expected.join(", ")),
+                ..d
+            };
+            d.hint = match error::did_you_mean(found, expected.iter().copied()) {
+                Some(m) => format!("did you mean `{m}`?"),
+                None => "remove the field, or see scenarios/README.md for the schema".into(),
+            };
+            d
+        }
+        RonError::MissingStructField { field, outer } => Diagnostic {
+            message: format!(
+                "missing field `{field}`{}",
+                outer
+                    .as_ref()
+                    .map(|o| format!(" in `{o}`"))
+                    .unwrap_or_default()
+            ),
+            expected: format!("a `{field}: ...` entry"),
+            hint: "add the field; scenarios/README.md lists every field with its default".into(),
+            ..d
+        },
+        RonError::NoSuchEnumVariant {
+            expected,
+            found,
+            outer,
+        } => {
+            let hint = match error::did_you_mean(found, expected.iter().copied()) {
+                Some(m) => format!("did you mean `{m}`?"),
+                None => "variant names are case-sensitive".into(),
+            };
+            Diagnostic {
+                message: format!(
+                    "unknown variant `{found}`{}",
+                    outer
+                        .as_ref()
+                        .map(|o| format!(" of `{o}`"))
+                        .unwrap_or_default()
+                ),
+                expected: format!("one of: {}", expected.join(", ")),
+                hint,
+                ..d
+            }
+        }
+        RonError::DuplicateStructField { field, .. } => Diagnostic {
+            message: format!("field `{field}` appears twice"),
+            expected: "each field at most once".into(),
+            hint: "remove one of them".into(),
+            ..d
+        },
+        RonError::Message(m) => {
+            // Unit parse errors arrive as "invalid duration \"x\"; write a number and ...".
+            let (msg, hint) = m.split_once("; ").unwrap_or((m.as_str(), ""));
+            let expected = if msg.starts_with("invalid") {
+                "a quoted number with a unit".to_string()
+            } else {
+                "a value of the field's type".into()
+            };
+            Diagnostic {
+                message: msg.to_string(),
+                expected,
+                hint: hint.to_string(),
+                ..d
+            }
+        }
+        RonError::InvalidValueForType { expected, found } => Diagnostic {
+            message: format!("wrong type: found {found}"),
+            expected: expected.clone(),
+            hint: "units are strings (\"25us\", \"100Gbps\"); counts are bare numbers".into(),
+            ..d
+        },
+        other => Diagnostic {
+            message: other.to_string(),
+            expected: "valid RON (Rust Object Notation)".into(),
+            hint: "check brackets, commas, quotes and field names near this point".into(),
+            ..d
+        },
+    }
+}
+
+/// Apply `--set` overrides to a parsed spec (they come from the command line: no file position).
+pub fn apply_sets(
+    file: &str,
+    mut spec: ScenarioSpec,
+    sets: &[String],
+) -> Result<ScenarioSpec, Diagnostic> {
+    for s in sets {
+        let Some((path, value)) = s.split_once('=') else {
+            return Err(Diagnostic::new("--set", format!("`--set {s}` has no `=`"))
+                .expected("--set path=value, e.g. --set tcp.congestion=NewReno")
+                .hint(format!("while loading {file}")));
+        };
+        spec = overrides::apply(&spec, path.trim(), value).map_err(|(msg, keys)| {
+            Diagnostic::new("--set", format!("--set {s}: {msg}"))
+                .expected(if keys.is_empty() { "a valid path".into() } else { format!("one of: {keys}") })
+                .hint("paths use field names, and list entries by their name, e.g. instances.b.placement_group")
+        })?;
+    }
+    Ok(spec)
+}
+
+/// Parse, override, expand variants and validate each. The errors name the file.
+pub fn load(
+    file: &str,
+    src: &str,
+    sets: &[String],
+    seed: Option<u64>,
+) -> Result<Vec<Variant>, Diagnostic> {
+    let mut spec = parse(file, src)?;
+    if let Some(s) = seed {
+        spec.seed = s;
+    }
+    let spec = apply_sets(file, spec, sets)?;
+    validate::validate(file, src, &spec)?;
+    if spec.variants.is_empty() {
+        return Ok(vec![Variant {
+            name: "base".into(),
+            spec,
+        }]);
+    }
+    let mut out = Vec::with_capacity(spec.variants.len());
+    for v in &spec.variants {
+        let mut vs = spec.clone();
+        for (path, value) in &v.set {
+            vs = overrides::apply(&vs, path, value).map_err(|(msg, keys)| {
+                let (l, c) = error::locate(src, &format!("\"{path}\""), "");
+                Diagnostic::new(file, format!("variant `{}`: {msg}", v.name))
+                    .at(src, l, c)
+                    .expected(if keys.is_empty() {
+                        "a valid path".into()
+                    } else {
+                        format!("one of: {keys}")
+                    })
+                    .hint("override paths are the same as --set paths")
+            })?;
+        }
+        vs.variants.clear();
+        validate::validate(file, src, &vs).map_err(|mut d| {
+            d.message = format!("in variant `{}`: {}", v.name, d.message);
+            d
+        })?;
+        out.push(Variant {
+            name: v.name.clone(),
+            spec: vs,
+        });
+    }
+    Ok(out)
+}

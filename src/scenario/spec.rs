@@ -1,0 +1,328 @@
+//! The scenario file schema: pure serde data, exactly what the user wrote (after defaults).
+//! `validate` checks it and `model::build` turns it into a runtime model; the two are distinct
+//! types so a scenario can be checked, printed and overridden without simulating anything.
+//!
+//! Field names follow the AWS API / Terraform where EC2 has a word for the thing
+//! (`instance_type`, `placement_group`, `strategy: "cluster"`, `availability_zone`).
+
+use crate::transport::TcpConfig;
+use crate::units::{Bandwidth, Bytes, SimDuration};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+fn default_seed() -> u64 {
+    1
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename = "Scenario", deny_unknown_fields)]
+pub struct ScenarioSpec {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Simulated time to run (the run also stops early when every finite workload is done).
+    pub duration: SimDuration,
+    #[serde(default)]
+    pub fabric: FabricSpec,
+    #[serde(default)]
+    pub nitro: NitroSpec,
+    #[serde(default)]
+    pub host: HostSpec,
+    #[serde(default)]
+    pub tcp: TcpConfig,
+    #[serde(default)]
+    pub placement_groups: Vec<PlacementGroupSpec>,
+    pub instances: Vec<InstanceSpec>,
+    #[serde(default)]
+    pub workloads: Vec<WorkloadSpec>,
+    /// The same scenario run several ways, reported side by side. Empty = one variant "base".
+    #[serde(default)]
+    pub variants: Vec<VariantSpec>,
+    #[serde(default)]
+    pub report: ReportSpec,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct FabricSpec {
+    pub racks: u32,
+    pub hosts_per_rack: u32,
+    /// Spine switches = equal-cost paths between two racks.
+    pub spines: u32,
+    pub host_link: Bandwidth,
+    /// ToR-spine link rate. Leave out to derive it from `oversubscription`.
+    pub spine_link: Option<Bandwidth>,
+    /// ToR downlink capacity / uplink capacity; 1.0 = non-blocking. Used when `spine_link` is absent.
+    pub oversubscription: f64,
+    pub hop_delay: SimDuration,
+    /// Drop-tail buffer per switch port.
+    pub buffer: Bytes,
+    /// Mark ECN-capable packets above this queue depth.
+    pub ecn_threshold: Option<Bytes>,
+    /// MTU of hosts that are not instances (background traffic).
+    pub mtu: u32,
+    /// Probability that a packet is lost on the way (uniform, for experiments; 0 on EC2).
+    pub loss_rate: f64,
+}
+
+impl Default for FabricSpec {
+    fn default() -> Self {
+        FabricSpec {
+            racks: 4,
+            hosts_per_rack: 8,
+            spines: 4,
+            host_link: Bandwidth::gbps(100),
+            spine_link: None,
+            oversubscription: 1.0,
+            hop_delay: SimDuration::from_us(1),
+            buffer: Bytes(512 * 1024),
+            ecn_threshold: None,
+            mtu: crate::ec2::MTU_VPC_JUMBO,
+            loss_rate: 0.0,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct NitroSpec {
+    pub processing_delay: SimDuration,
+    pub flow_buffer: Bytes,
+    pub instance_buffer: Bytes,
+}
+
+impl Default for NitroSpec {
+    fn default() -> Self {
+        use crate::ec2::defaults::*;
+        NitroSpec {
+            processing_delay: NITRO_PROCESSING_DELAY,
+            flow_buffer: Bytes(FLOW_SHAPER_BUFFER_BYTES),
+            instance_buffer: Bytes(INSTANCE_SHAPER_BUFFER_BYTES),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HostSpec {
+    pub tx_cost: SimDuration,
+    pub rx_cost: SimDuration,
+    pub backlog: Bytes,
+    /// RSS queues (= vCPUs serving the network) per instance; default min(vCPUs, 32).
+    pub rss_queues: Option<u32>,
+}
+
+impl Default for HostSpec {
+    fn default() -> Self {
+        use crate::ec2::defaults::*;
+        HostSpec {
+            tx_cost: HOST_TX_COST,
+            rx_cost: HOST_RX_COST,
+            backlog: Bytes(CPU_BACKLOG_BYTES),
+            rss_queues: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PlacementGroupSpec {
+    pub name: String,
+    /// "cluster", "spread" or "partition" (only "cluster" changes the network).
+    pub strategy: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceSpec {
+    pub name: String,
+    pub instance_type: String,
+    #[serde(default = "default_az")]
+    pub availability_zone: String,
+    #[serde(default)]
+    pub placement_group: Option<String>,
+    /// Rack to place it in; by default instances fill racks in order, and a cluster placement
+    /// group keeps its members in one rack.
+    #[serde(default)]
+    pub rack: Option<u32>,
+    /// ENIs; the first is the primary (eth0). Empty = one primary ENI with defaults.
+    #[serde(default)]
+    pub enis: Vec<EniSpec>,
+}
+
+fn default_az() -> String {
+    "use1-az1".to_string()
+}
+
+fn default_mtu() -> u32 {
+    crate::ec2::MTU_VPC_JUMBO
+}
+fn one() -> u32 {
+    1
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EniSpec {
+    pub name: String,
+    #[serde(default = "default_mtu")]
+    pub mtu: u32,
+    #[serde(default)]
+    pub security_groups: Vec<String>,
+    #[serde(default)]
+    pub network_card_index: u32,
+    #[serde(default = "one")]
+    pub private_ip_count: u32,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub enum WorkloadSpec {
+    /// Long-lived TCP transfer(s) from one instance to another.
+    Bulk(BulkSpec),
+    /// Request/response over persistent TCP connections, measuring each RPC's completion time.
+    Rpc(RpcSpec),
+    /// Poisson UDP datagrams, measuring one-way latency.
+    Datagrams(DatagramSpec),
+    /// Cross traffic between the fabric hosts that carry no instance.
+    Background(BackgroundSpec),
+}
+
+impl WorkloadSpec {
+    pub fn name(&self) -> &str {
+        match self {
+            WorkloadSpec::Bulk(w) => &w.name,
+            WorkloadSpec::Rpc(w) => &w.name,
+            WorkloadSpec::Datagrams(w) => &w.name,
+            WorkloadSpec::Background(w) => &w.name,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BulkSpec {
+    pub name: String,
+    pub from: String,
+    pub to: String,
+    #[serde(default = "one")]
+    pub flows: u32,
+    /// Bytes per flow; absent = send until the end of the run.
+    #[serde(default)]
+    pub bytes: Option<Bytes>,
+    #[serde(default)]
+    pub start: SimDuration,
+    #[serde(default = "bulk_port")]
+    pub port: u16,
+}
+fn bulk_port() -> u16 {
+    5201 // iperf3
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RpcSpec {
+    pub name: String,
+    pub client: String,
+    pub server: String,
+    #[serde(default = "one")]
+    pub connections: u32,
+    pub arrival: Arrival,
+    pub request: SizeDist,
+    pub response: SizeDist,
+    /// RPCs issued before this time are not measured (connection set-up, slow start).
+    #[serde(default)]
+    pub warmup: SimDuration,
+    /// Stop issuing after this many RPCs.
+    #[serde(default)]
+    pub count: Option<u64>,
+    #[serde(default = "rpc_port")]
+    pub port: u16,
+}
+fn rpc_port() -> u16 {
+    8080
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub enum Arrival {
+    /// Open loop: exponential inter-arrival times with this mean, across all connections.
+    Poisson { mean_interval: SimDuration },
+    /// Closed loop: this many RPCs outstanding per connection at all times.
+    ClosedLoop { outstanding: u32 },
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub enum SizeDist {
+    Fixed(Bytes),
+    Uniform {
+        min: Bytes,
+        max: Bytes,
+    },
+    Exponential {
+        mean: Bytes,
+    },
+    /// Web-search flow sizes of the DCTCP paper (Alizadeh et al., SIGCOMM 2010), heavy-tailed,
+    /// mean about 1.6 MB.
+    WebSearch,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DatagramSpec {
+    pub name: String,
+    pub from: String,
+    pub to: String,
+    pub size: Bytes,
+    pub mean_interval: SimDuration,
+    #[serde(default)]
+    pub count: Option<u64>,
+    #[serde(default = "dgram_port")]
+    pub port: u16,
+}
+fn dgram_port() -> u16 {
+    9000
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BackgroundSpec {
+    pub name: String,
+    /// Offered load as a fraction of the background hosts' link capacity (0 < load < 1).
+    pub load: f64,
+    #[serde(default = "websearch")]
+    pub sizes: SizeDist,
+    /// Flows at once; arrivals beyond this are counted and skipped (a limit, not a silent cap).
+    #[serde(default = "bg_max")]
+    pub max_concurrent: u32,
+}
+fn websearch() -> SizeDist {
+    SizeDist::WebSearch
+}
+fn bg_max() -> u32 {
+    10_000
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct VariantSpec {
+    pub name: String,
+    /// Overrides, as `--set` takes them: path -> value.
+    #[serde(default)]
+    pub set: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportSpec {
+    /// Bins of the throughput time series.
+    pub timeseries_bins: u32,
+}
+
+impl Default for ReportSpec {
+    fn default() -> Self {
+        ReportSpec {
+            timeseries_bins: 100,
+        }
+    }
+}

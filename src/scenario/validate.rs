@@ -1,0 +1,723 @@
+//! Checks a spec before anything is simulated: references, EC2 limits, and the model's own limits
+//! (so absurd inputs get an error, not an out-of-memory). Each failure is a `Diagnostic` pointing
+//! at the offending text.
+
+use super::error::{Diagnostic, did_you_mean, locate};
+use super::spec::*;
+use crate::ec2::{self, catalog};
+use crate::units::SimDuration;
+use std::collections::BTreeSet;
+
+/// Model limits. Generous for real use, small enough that a typo cannot exhaust memory.
+pub mod limits {
+    use crate::units::SimDuration;
+    pub const MAX_DURATION: SimDuration = SimDuration::from_secs(3600);
+    pub const MAX_RACKS: u32 = 1024;
+    pub const MAX_HOSTS_PER_RACK: u32 = 256;
+    pub const MAX_SPINES: u32 = 256;
+    pub const MAX_HOSTS: u64 = 65_536;
+    pub const MAX_INSTANCES: usize = 4096;
+    pub const MAX_FLOWS_PER_WORKLOAD: u32 = 4096;
+    pub const MAX_WORKLOADS: usize = 256;
+    pub const MAX_VARIANTS: usize = 64;
+    pub const MAX_TIMESERIES_BINS: u32 = 10_000;
+    pub const MAX_BACKGROUND_CONCURRENT: u32 = 100_000;
+    /// IPv4 minimum reassembly size (RFC 791) .. EC2's jumbo MTU.
+    pub const MIN_MTU: u32 = 576;
+    pub const MAX_MTU: u32 = 9001;
+    pub const MAX_MESSAGE_BYTES: u64 = 1 << 40;
+}
+
+struct Ctx<'a> {
+    file: &'a str,
+    src: &'a str,
+}
+
+impl Ctx<'_> {
+    fn err(
+        &self,
+        key: &str,
+        value: &str,
+        message: String,
+        expected: String,
+        hint: String,
+    ) -> Diagnostic {
+        let (l, c) = locate(self.src, key, value);
+        Diagnostic::new(self.file, message)
+            .at(self.src, l, c)
+            .expected(expected)
+            .hint(hint)
+    }
+    fn range<T: PartialOrd + std::fmt::Display + Copy>(
+        &self,
+        key: &str,
+        v: T,
+        lo: T,
+        hi: T,
+        hint: &str,
+    ) -> Result<(), Diagnostic> {
+        if v < lo || v > hi {
+            return Err(self.err(
+                key,
+                &v.to_string(),
+                format!("`{key}` is {v}, out of range"),
+                format!("{lo} ..= {hi}"),
+                hint.into(),
+            ));
+        }
+        Ok(())
+    }
+    fn positive(&self, key: &str, d: SimDuration) -> Result<(), Diagnostic> {
+        if d == SimDuration::ZERO {
+            return Err(self.err(
+                key,
+                "0",
+                format!("`{key}` must be longer than zero"),
+                "a positive duration such as \"10us\"".into(),
+                "zero would make events pile up at one instant".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn unique<'a>(
+    cx: &Ctx,
+    what: &str,
+    names: impl IntoIterator<Item = &'a str>,
+) -> Result<BTreeSet<&'a str>, Diagnostic> {
+    let mut seen = BTreeSet::new();
+    for n in names {
+        if n.is_empty() {
+            return Err(cx.err(
+                "name",
+                "",
+                format!("a {what} has an empty name"),
+                "a non-empty name".into(),
+                "names are how the rest of the file refers to it".into(),
+            ));
+        }
+        if !seen.insert(n) {
+            return Err(cx.err(
+                "name",
+                n,
+                format!("two {what}s are named {n:?}"),
+                format!("unique {what} names"),
+                "rename one of them".into(),
+            ));
+        }
+    }
+    Ok(seen)
+}
+
+fn reference(
+    cx: &Ctx,
+    key: &str,
+    name: &str,
+    known: &BTreeSet<&str>,
+    what: &str,
+) -> Result<(), Diagnostic> {
+    if known.contains(name) {
+        return Ok(());
+    }
+    let list: Vec<String> = known.iter().map(|k| format!("{k:?}")).collect();
+    let hint = match did_you_mean(name, known.iter().copied()) {
+        Some(m) => format!("did you mean {m:?}?"),
+        None => format!("define {what} {name:?} first, or fix the name"),
+    };
+    Err(cx.err(
+        key,
+        name,
+        format!("unknown {what} {name:?}"),
+        format!("one of the {what}s defined: {}", list.join(", ")),
+        hint,
+    ))
+}
+
+fn size_dist(cx: &Ctx, key: &str, d: &SizeDist) -> Result<(), Diagnostic> {
+    use limits::MAX_MESSAGE_BYTES as M;
+    let bad = |v: u64| v == 0 || v > M;
+    match d {
+        SizeDist::Fixed(b) if bad(b.0) => Err(cx.err(
+            key,
+            "",
+            format!("`{key}` size {b} out of range"),
+            format!("1B ..= {}", crate::units::Bytes(M)),
+            "sizes must be positive".into(),
+        )),
+        SizeDist::Exponential { mean } if bad(mean.0) => Err(cx.err(
+            key,
+            "",
+            format!("`{key}` mean {mean} out of range"),
+            "a positive mean".into(),
+            "sizes must be positive".into(),
+        )),
+        SizeDist::Uniform { min, max } if min.0 == 0 || min > max || max.0 > M => Err(cx.err(
+            key,
+            "",
+            format!("`{key}` uniform range {min}..{max} is empty or invalid"),
+            "0 < min <= max".into(),
+            "swap min and max?".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnostic> {
+    use limits::*;
+    let cx = Ctx { file, src };
+    if s.name.trim().is_empty() {
+        return Err(cx.err(
+            "name",
+            "",
+            "the scenario has an empty name".into(),
+            "a name (used for the output folder)".into(),
+            "e.g. name: \"my-test\"".into(),
+        ));
+    }
+    cx.positive("duration", s.duration)?;
+    if s.duration > MAX_DURATION {
+        return Err(cx.err(
+            "duration",
+            "",
+            format!("duration {} is longer than the limit", s.duration),
+            format!("at most {MAX_DURATION}"),
+            "split long experiments into shorter runs or seeds".into(),
+        ));
+    }
+
+    // Fabric.
+    let f = &s.fabric;
+    cx.range(
+        "racks",
+        f.racks,
+        1,
+        MAX_RACKS,
+        "a leaf-spine needs at least one rack",
+    )?;
+    cx.range(
+        "hosts_per_rack",
+        f.hosts_per_rack,
+        1,
+        MAX_HOSTS_PER_RACK,
+        "hosts under one ToR",
+    )?;
+    cx.range(
+        "spines",
+        f.spines,
+        1,
+        MAX_SPINES,
+        "spines = equal-cost paths between racks",
+    )?;
+    let hosts = f.racks as u64 * f.hosts_per_rack as u64;
+    if hosts > MAX_HOSTS {
+        return Err(cx.err(
+            "racks",
+            &f.racks.to_string(),
+            format!("{hosts} hosts exceed the limit"),
+            format!("racks x hosts_per_rack <= {MAX_HOSTS}"),
+            "use fewer racks or hosts per rack".into(),
+        ));
+    }
+    if f.host_link.0 == 0 || f.spine_link.is_some_and(|b| b.0 == 0) {
+        return Err(cx.err(
+            "host_link",
+            "",
+            "link rates must be above zero".into(),
+            "e.g. \"100Gbps\"".into(),
+            "a zero-rate link would never deliver".into(),
+        ));
+    }
+    if f.spine_link.is_none()
+        && !(f.oversubscription.is_finite() && (0.01..=100.0).contains(&f.oversubscription))
+    {
+        return Err(cx.err(
+            "oversubscription",
+            "",
+            format!("oversubscription {} is out of range", f.oversubscription),
+            "0.01 ..= 100 (1.0 = non-blocking)".into(),
+            "or give spine_link directly".into(),
+        ));
+    }
+    if f.buffer.0 < MAX_MTU as u64 || f.buffer.0 > 1 << 32 {
+        return Err(cx.err(
+            "buffer",
+            "",
+            format!(
+                "switch buffer {} cannot hold a jumbo frame or is absurd",
+                f.buffer
+            ),
+            "9001B ..= 4GiB per port".into(),
+            "real ToR buffers are tens of KiB to a few MiB per port".into(),
+        ));
+    }
+    cx.range(
+        "mtu",
+        f.mtu,
+        MIN_MTU,
+        MAX_MTU,
+        "EC2 MTUs run from 576 to 9001",
+    )?;
+    if !(f.loss_rate.is_finite() && (0.0..1.0).contains(&f.loss_rate)) {
+        return Err(cx.err(
+            "loss_rate",
+            "",
+            format!("loss_rate {} is not a probability below 1", f.loss_rate),
+            "0.0 <= loss_rate < 1.0".into(),
+            "0.001 = one packet in a thousand".into(),
+        ));
+    }
+
+    // Nitro and host.
+    let n = &s.nitro;
+    if n.flow_buffer.0 < MAX_MTU as u64
+        || n.instance_buffer.0 < MAX_MTU as u64
+        || n.flow_buffer.0 > 1 << 32
+        || n.instance_buffer.0 > 1 << 32
+    {
+        return Err(cx.err(
+            "flow_buffer",
+            "",
+            "Nitro shaper buffers must hold at least one jumbo frame".into(),
+            "9001B ..= 4GiB".into(),
+            "the defaults are 512KiB per flow and 2MiB per instance".into(),
+        ));
+    }
+    if let Some(q) = s.host.rss_queues {
+        cx.range(
+            "rss_queues",
+            q,
+            1,
+            ec2::ENA_MAX_QUEUES,
+            "ENA offers up to 32 queues per ENI",
+        )?;
+    }
+    if s.host.backlog.0 < MAX_MTU as u64 {
+        return Err(cx.err(
+            "backlog",
+            "",
+            "host backlog must hold at least one jumbo frame".into(),
+            "at least 9001B".into(),
+            "Linux's netdev_max_backlog is 1000 packets".into(),
+        ));
+    }
+
+    // TCP.
+    let t = &s.tcp;
+    cx.positive("rto_min", t.rto_min)?;
+    if t.rto_initial < t.rto_min || t.rto_max < t.rto_min {
+        return Err(cx.err(
+            "rto_max",
+            "",
+            "RTO bounds are inconsistent".into(),
+            "rto_min <= rto_initial and rto_min <= rto_max".into(),
+            "Linux: 200ms, 1s, 120s".into(),
+        ));
+    }
+    cx.range(
+        "dupack_threshold",
+        t.dupack_threshold,
+        1,
+        1000,
+        "RFC 5681 uses 3",
+    )?;
+    cx.range(
+        "initial_cwnd_segments",
+        t.initial_cwnd_segments,
+        1,
+        1000,
+        "RFC 6928 uses 10",
+    )?;
+    if t.receive_window.0 < MAX_MTU as u64 || t.receive_window.0 > 1 << 32 {
+        return Err(cx.err(
+            "receive_window",
+            "",
+            format!("receive window {} out of range", t.receive_window),
+            "9001B ..= 4GiB".into(),
+            "Linux's tcp_rmem maximum is 6MiB".into(),
+        ));
+    }
+
+    // Placement groups and instances.
+    let pgs = unique(
+        &cx,
+        "placement group",
+        s.placement_groups.iter().map(|p| p.name.as_str()),
+    )?;
+    for p in &s.placement_groups {
+        if !["cluster", "spread", "partition"].contains(&p.strategy.as_str()) {
+            return Err(cx.err(
+                "strategy",
+                &p.strategy,
+                format!("unknown placement strategy {:?}", p.strategy),
+                "\"cluster\", \"spread\" or \"partition\"".into(),
+                "as in the EC2 API's CreatePlacementGroup".into(),
+            ));
+        }
+    }
+    if s.instances.is_empty() || s.instances.len() > MAX_INSTANCES {
+        return Err(cx.err(
+            "instances",
+            "",
+            format!("{} instances", s.instances.len()),
+            format!("1 ..= {MAX_INSTANCES} instances"),
+            "every workload runs between instances".into(),
+        ));
+    }
+    if s.instances.len() as u64 > hosts {
+        return Err(cx.err(
+            "instances",
+            "",
+            format!(
+                "{} instances do not fit on {hosts} fabric hosts",
+                s.instances.len()
+            ),
+            "at most one instance per host".into(),
+            "add racks or hosts_per_rack".into(),
+        ));
+    }
+    let inst_names = unique(&cx, "instance", s.instances.iter().map(|i| i.name.as_str()))?;
+    for i in &s.instances {
+        let Some(ty) = catalog::lookup(&i.instance_type) else {
+            let sugg = catalog::suggestions(&i.instance_type);
+            return Err(cx.err(
+                "instance_type",
+                &i.instance_type,
+                format!("unknown instance type {:?}", i.instance_type),
+                format!(
+                    "a type from the catalog (nitrosim list), e.g. {}",
+                    sugg.join(", ")
+                ),
+                "the catalog covers current Nitro types; `nitrosim list` prints it".into(),
+            ));
+        };
+        if let Some(pg) = &i.placement_group {
+            reference(&cx, "placement_group", pg, &pgs, "placement group")?;
+        }
+        if let Some(r) = i.rack
+            && r >= f.racks
+        {
+            return Err(cx.err(
+                "rack",
+                &r.to_string(),
+                format!(
+                    "instance {:?} is placed in rack {r}, but the fabric has {} racks",
+                    i.name, f.racks
+                ),
+                format!("0 ..= {}", f.racks - 1),
+                "racks are numbered from 0".into(),
+            ));
+        }
+        if i.enis.len() > ty.max_enis as usize {
+            return Err(cx.err(
+                "enis",
+                "",
+                format!(
+                    "instance {:?} has {} ENIs; {} allows {}",
+                    i.name,
+                    i.enis.len(),
+                    ty.name,
+                    ty.max_enis
+                ),
+                format!("at most {} ENIs", ty.max_enis),
+                "use a larger instance type or fewer ENIs".into(),
+            ));
+        }
+        unique(&cx, "ENI", i.enis.iter().map(|e| e.name.as_str()))?;
+        for e in &i.enis {
+            cx.range(
+                "mtu",
+                e.mtu,
+                MIN_MTU,
+                MAX_MTU,
+                "EC2 supports MTUs up to 9001 inside a VPC",
+            )?;
+            if e.security_groups.len() > ec2::MAX_SECURITY_GROUPS_PER_ENI {
+                return Err(cx.err(
+                    "security_groups",
+                    "",
+                    format!(
+                        "ENI {:?} has {} security groups",
+                        e.name,
+                        e.security_groups.len()
+                    ),
+                    format!("at most {} per ENI", ec2::MAX_SECURITY_GROUPS_PER_ENI),
+                    "merge rules into fewer groups (the VPC quota is 5 per ENI)".into(),
+                ));
+            }
+            if e.network_card_index >= ty.network_cards {
+                return Err(cx.err(
+                    "network_card_index",
+                    &e.network_card_index.to_string(),
+                    format!(
+                        "ENI {:?} is on network card {}, but {} has {}",
+                        e.name, e.network_card_index, ty.name, ty.network_cards
+                    ),
+                    format!("0 ..= {}", ty.network_cards - 1),
+                    "only multi-card types (p5, trn1, c6in.32xlarge...) have more than card 0"
+                        .into(),
+                ));
+            }
+            if e.private_ip_count == 0 || e.private_ip_count > ty.ipv4_per_eni {
+                return Err(cx.err(
+                    "private_ip_count",
+                    &e.private_ip_count.to_string(),
+                    format!(
+                        "ENI {:?} asks for {} private IPv4 addresses",
+                        e.name, e.private_ip_count
+                    ),
+                    format!("1 ..= {} for {}", ty.ipv4_per_eni, ty.name),
+                    "see the type's IPv4-addresses-per-interface limit".into(),
+                ));
+            }
+        }
+    }
+    // Cluster placement groups keep their members in one rack.
+    for p in s
+        .placement_groups
+        .iter()
+        .filter(|p| p.strategy == "cluster")
+    {
+        let members = s
+            .instances
+            .iter()
+            .filter(|i| i.placement_group.as_deref() == Some(&p.name))
+            .count();
+        if members as u32 > f.hosts_per_rack {
+            return Err(cx.err("name", &p.name, format!("cluster placement group {:?} has {members} instances, more than one rack holds", p.name), format!("at most hosts_per_rack = {}", f.hosts_per_rack), "raise fabric.hosts_per_rack (cluster groups pack into one rack here)".into()));
+        }
+    }
+
+    if let Err(e) = super::placement::place(s) {
+        return Err(cx.err(
+            "rack",
+            "",
+            e,
+            "every instance on a host of its rack".into(),
+            "add hosts_per_rack, or spread instances over racks".into(),
+        ));
+    }
+
+    // Workloads.
+    if s.workloads.len() > MAX_WORKLOADS {
+        return Err(cx.err(
+            "workloads",
+            "",
+            format!("{} workloads", s.workloads.len()),
+            format!("at most {MAX_WORKLOADS}"),
+            "combine flows into fewer workloads with `flows:`".into(),
+        ));
+    }
+    unique(&cx, "workload", s.workloads.iter().map(|w| w.name()))?;
+    let free_hosts = hosts - s.instances.len() as u64;
+    for w in &s.workloads {
+        match w {
+            WorkloadSpec::Bulk(b) => {
+                reference(&cx, "from", &b.from, &inst_names, "instance")?;
+                reference(&cx, "to", &b.to, &inst_names, "instance")?;
+                same_end(&cx, &b.name, &b.from, &b.to)?;
+                cx.range(
+                    "flows",
+                    b.flows,
+                    1,
+                    MAX_FLOWS_PER_WORKLOAD,
+                    "parallel TCP connections",
+                )?;
+                if b.bytes.is_some_and(|x| x.0 == 0) {
+                    return Err(cx.err(
+                        "bytes",
+                        "",
+                        "a bulk transfer of zero bytes".into(),
+                        "a positive size, or leave `bytes` out to send until the end".into(),
+                        "e.g. bytes: \"1GB\"".into(),
+                    ));
+                }
+            }
+            WorkloadSpec::Rpc(r) => {
+                reference(&cx, "client", &r.client, &inst_names, "instance")?;
+                reference(&cx, "server", &r.server, &inst_names, "instance")?;
+                same_end(&cx, &r.name, &r.client, &r.server)?;
+                cx.range(
+                    "connections",
+                    r.connections,
+                    1,
+                    MAX_FLOWS_PER_WORKLOAD,
+                    "persistent TCP connections",
+                )?;
+                match r.arrival {
+                    Arrival::Poisson { mean_interval } => {
+                        cx.positive("mean_interval", mean_interval)?
+                    }
+                    Arrival::ClosedLoop { outstanding } => cx.range(
+                        "outstanding",
+                        outstanding,
+                        1,
+                        1024,
+                        "RPCs in flight per connection",
+                    )?,
+                }
+                size_dist(&cx, "request", &r.request)?;
+                size_dist(&cx, "response", &r.response)?;
+            }
+            WorkloadSpec::Datagrams(d) => {
+                reference(&cx, "from", &d.from, &inst_names, "instance")?;
+                reference(&cx, "to", &d.to, &inst_names, "instance")?;
+                same_end(&cx, &d.name, &d.from, &d.to)?;
+                cx.positive("mean_interval", d.mean_interval)?;
+                if d.size.0 == 0 || d.size.0 > 65_507 {
+                    return Err(cx.err(
+                        "size",
+                        "",
+                        format!("datagram size {}", d.size),
+                        "1B ..= 65507B (the UDP maximum)".into(),
+                        "larger messages belong in a TCP workload".into(),
+                    ));
+                }
+            }
+            WorkloadSpec::Background(b) => {
+                if !(b.load.is_finite() && b.load > 0.0 && b.load < 1.0) {
+                    return Err(cx.err(
+                        "load",
+                        "",
+                        format!("background load {} is not a fraction", b.load),
+                        "0 < load < 1 (0.5 = half of the hosts' link capacity)".into(),
+                        "loads at or above 1 never reach a steady state".into(),
+                    ));
+                }
+                size_dist(&cx, "sizes", &b.sizes)?;
+                cx.range(
+                    "max_concurrent",
+                    b.max_concurrent,
+                    1,
+                    MAX_BACKGROUND_CONCURRENT,
+                    "flows in progress at once",
+                )?;
+                if free_hosts < 2 {
+                    return Err(cx.err(
+                        "load",
+                        "",
+                        "background traffic needs at least two fabric hosts without instances"
+                            .into(),
+                        format!("{free_hosts} free hosts"),
+                        "add racks or hosts_per_rack".into(),
+                    ));
+                }
+            }
+        }
+    }
+    if s.variants.len() > MAX_VARIANTS {
+        return Err(cx.err(
+            "variants",
+            "",
+            format!("{} variants", s.variants.len()),
+            format!("at most {MAX_VARIANTS}"),
+            "use a sweep for larger grids".into(),
+        ));
+    }
+    unique(&cx, "variant", s.variants.iter().map(|v| v.name.as_str()))?;
+    cx.range(
+        "timeseries_bins",
+        s.report.timeseries_bins,
+        1,
+        MAX_TIMESERIES_BINS,
+        "points in the throughput time series",
+    )?;
+    Ok(())
+}
+
+fn same_end(cx: &Ctx, workload: &str, a: &str, b: &str) -> Result<(), Diagnostic> {
+    if a == b {
+        return Err(cx.err(
+            "name",
+            workload,
+            format!("workload {workload:?} sends from {a:?} to itself"),
+            "two different instances".into(),
+            "loopback traffic never touches the network".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// What `nitrosim check` prints for a valid variant: where instances sit and what limits each
+/// communicating pair will meet, without simulating.
+pub fn describe(variant: &str, s: &ScenarioSpec) -> String {
+    use std::fmt::Write;
+    let mut o = String::new();
+    let hosts = super::placement::place(s).unwrap_or_default();
+    let hpr = s.fabric.hosts_per_rack.max(1);
+    let _ = writeln!(o, "variant {variant}:");
+    for (k, i) in s.instances.iter().enumerate() {
+        let ty = catalog::lookup(&i.instance_type);
+        let h = hosts.get(k).copied().unwrap_or(0);
+        let _ = writeln!(
+            o,
+            "  instance {:<12} {:<16} rack {:>3} host {:>5}  {} Gbps{}  az {}{}",
+            i.name,
+            i.instance_type,
+            h / hpr,
+            h,
+            ty.map(|t| t.bandwidth_mbps as f64 / 1000.0).unwrap_or(0.0),
+            if ty.is_some_and(|t| t.burstable()) {
+                " (burst; baseline lower)"
+            } else {
+                ""
+            },
+            i.availability_zone,
+            i.placement_group
+                .as_ref()
+                .map(|p| format!("  placement group {p}"))
+                .unwrap_or_default()
+        );
+    }
+    let find = |n: &str| s.instances.iter().find(|i| i.name == n);
+    let pair = |o: &mut String, w: &str, a: &str, b: &str| {
+        let (Some(ia), Some(ib)) = (find(a), find(b)) else {
+            return;
+        };
+        fn cluster<'a>(s: &ScenarioSpec, i: &'a InstanceSpec) -> Option<&'a String> {
+            i.placement_group.as_ref().filter(|p| {
+                s.placement_groups
+                    .iter()
+                    .any(|g| &&g.name == p && g.strategy == "cluster")
+            })
+        }
+        let same_pg = cluster(s, ia).is_some() && cluster(s, ia) == cluster(s, ib);
+        let cap = if same_pg {
+            ec2::FLOW_CAP_CLUSTER_PG
+        } else {
+            ec2::FLOW_CAP_DEFAULT
+        };
+        let mtu = |i: &InstanceSpec| i.enis.first().map(|e| e.mtu).unwrap_or(ec2::MTU_VPC_JUMBO);
+        let _ = writeln!(
+            o,
+            "  {w}: {a} -> {b}: per-flow limit {cap} ({}), path MTU {}{}",
+            if same_pg {
+                "same cluster placement group"
+            } else {
+                "not in one cluster placement group"
+            },
+            mtu(ia).min(mtu(ib)),
+            if ia.availability_zone != ib.availability_zone {
+                ", crosses availability zones"
+            } else {
+                ""
+            }
+        );
+    };
+    for w in &s.workloads {
+        match w {
+            WorkloadSpec::Bulk(b) => pair(&mut o, &b.name, &b.from, &b.to),
+            WorkloadSpec::Rpc(r) => pair(&mut o, &r.name, &r.client, &r.server),
+            WorkloadSpec::Datagrams(d) => pair(&mut o, &d.name, &d.from, &d.to),
+            WorkloadSpec::Background(b) => {
+                let _ = writeln!(
+                    o,
+                    "  {}: background load {:.0}% of the free hosts' links",
+                    b.name,
+                    b.load * 100.0
+                );
+            }
+        }
+    }
+    o
+}

@@ -1,0 +1,269 @@
+//! Congestion control for host TCP: a small trait whose hooks take `now`, with no-op defaults,
+//! chosen through an enum. Windows are in bytes; all arithmetic is integer.
+
+use crate::units::{SimDuration, SimTime};
+use serde::{Deserialize, Serialize};
+
+/// Congestion window state shared by loss recovery (in `tcp`) and the controller.
+#[derive(Clone, Copy, Debug)]
+pub struct Window {
+    pub cwnd: u64,
+    pub ssthresh: u64,
+    pub mss: u64,
+}
+
+impl Window {
+    pub fn in_slow_start(&self) -> bool {
+        self.cwnd < self.ssthresh
+    }
+}
+
+pub trait Controller {
+    /// `acked` new bytes were cumulatively acknowledged outside loss recovery.
+    fn on_ack(&mut self, _now: SimTime, _w: &mut Window, _acked: u64, _rtt: Option<SimDuration>) {}
+    /// A loss was detected by duplicate ACKs or ECN: set `ssthresh` (recovery sets `cwnd`).
+    fn on_congestion(&mut self, _now: SimTime, _w: &mut Window, _flight: u64) {}
+    /// The retransmission timer fired.
+    fn on_rto(&mut self, now: SimTime, w: &mut Window, flight: u64) {
+        self.on_congestion(now, w, flight);
+        // RFC 5681 section 3.1: after an RTO, cwnd is one segment (the loss window).
+        w.cwnd = w.mss;
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CongestionKind {
+    NewReno,
+    /// Linux's default since 2.6.19 (RFC 9438).
+    #[default]
+    Cubic,
+}
+
+#[derive(Clone, Debug)]
+pub enum Congestion {
+    NewReno(NewReno),
+    Cubic(Cubic),
+}
+
+impl Congestion {
+    pub fn new(kind: CongestionKind) -> Self {
+        match kind {
+            CongestionKind::NewReno => Congestion::NewReno(NewReno::default()),
+            CongestionKind::Cubic => Congestion::Cubic(Cubic::default()),
+        }
+    }
+}
+
+impl Controller for Congestion {
+    fn on_ack(&mut self, now: SimTime, w: &mut Window, acked: u64, rtt: Option<SimDuration>) {
+        match self {
+            Congestion::NewReno(c) => c.on_ack(now, w, acked, rtt),
+            Congestion::Cubic(c) => c.on_ack(now, w, acked, rtt),
+        }
+    }
+    fn on_congestion(&mut self, now: SimTime, w: &mut Window, flight: u64) {
+        match self {
+            Congestion::NewReno(c) => c.on_congestion(now, w, flight),
+            Congestion::Cubic(c) => c.on_congestion(now, w, flight),
+        }
+    }
+    fn on_rto(&mut self, now: SimTime, w: &mut Window, flight: u64) {
+        match self {
+            Congestion::NewReno(c) => c.on_rto(now, w, flight),
+            Congestion::Cubic(c) => c.on_rto(now, w, flight),
+        }
+    }
+}
+
+/// RFC 5681 slow start: grow by the bytes acknowledged (appropriate byte counting, RFC 3465),
+/// at most up to ssthresh. Returns the bytes left over for congestion avoidance.
+fn slow_start(w: &mut Window, acked: u64) -> u64 {
+    if !w.in_slow_start() {
+        return acked;
+    }
+    let room = w.ssthresh - w.cwnd;
+    let grow = acked.min(room);
+    w.cwnd += grow;
+    acked - grow
+}
+
+/// NewReno (RFC 5681 / RFC 6582): additive increase of one MSS per window, halve on loss.
+#[derive(Clone, Debug, Default)]
+pub struct NewReno {
+    acked_accumulator: u64,
+}
+
+impl Controller for NewReno {
+    fn on_ack(&mut self, _now: SimTime, w: &mut Window, acked: u64, _rtt: Option<SimDuration>) {
+        let rest = slow_start(w, acked);
+        self.acked_accumulator += rest;
+        while self.acked_accumulator >= w.cwnd {
+            self.acked_accumulator -= w.cwnd;
+            w.cwnd += w.mss;
+        }
+    }
+    fn on_congestion(&mut self, _now: SimTime, w: &mut Window, flight: u64) {
+        // RFC 5681 equation (4): ssthresh = max(FlightSize / 2, 2 * SMSS).
+        w.ssthresh = (flight / 2).max(2 * w.mss);
+        self.acked_accumulator = 0;
+    }
+}
+
+/// CUBIC (RFC 9438) in integer arithmetic: C = 0.4, beta = 0.7, fast convergence and the
+/// Reno-friendly region. Time is kept in microseconds inside the cubic (as Linux keeps jiffies).
+#[derive(Clone, Debug, Default)]
+pub struct Cubic {
+    w_max: u64,
+    epoch_start: Option<SimTime>,
+    k_us: u64,
+    w_est: u64,
+    origin: u64,
+    last_w_max: u64,
+}
+
+/// Integer cube root (floor), Newton's method on u128.
+pub fn icbrt(n: u128) -> u128 {
+    if n < 2 {
+        return n;
+    }
+    let mut x: u128 = 1u128 << (128 - n.leading_zeros()).div_ceil(3);
+    loop {
+        let y = (2 * x + n / (x * x)) / 3;
+        if y >= x {
+            break;
+        }
+        x = y;
+    }
+    while (x + 1) * (x + 1) * (x + 1) <= n {
+        x += 1;
+    }
+    while x * x * x > n {
+        x -= 1;
+    }
+    x
+}
+
+impl Cubic {
+    /// W_cubic(t) in bytes, t in microseconds since the epoch (RFC 9438 equation 1).
+    fn w_cubic(&self, t_us: u64, mss: u64) -> u64 {
+        let d = t_us as i128 - self.k_us as i128;
+        // C = 0.4 segment/s^3 = 2 * mss / (5 * 10^18) bytes/us^3.
+        let delta = 2 * mss as i128 * d * d * d / 5_000_000_000_000_000_000i128;
+        (self.origin as i128 + delta).max(mss as i128) as u64
+    }
+}
+
+impl Controller for Cubic {
+    fn on_ack(&mut self, now: SimTime, w: &mut Window, acked: u64, rtt: Option<SimDuration>) {
+        let rest = slow_start(w, acked);
+        if rest == 0 {
+            return;
+        }
+        let epoch = *self.epoch_start.get_or_insert_with(|| {
+            // A new epoch without a prior loss: grow from the current window (RFC 9438 4.2).
+            self.k_us = 0;
+            self.origin = w.cwnd.max(self.w_max);
+            if self.w_max > w.cwnd {
+                let diff = (self.w_max - w.cwnd) as u128;
+                self.k_us = icbrt(diff * 5_000_000_000_000_000_000 / (2 * w.mss as u128)) as u64;
+            }
+            self.w_est = w.cwnd;
+            now
+        });
+        let rtt_us = rtt.map(|r| r.ps() / 1_000_000).unwrap_or(0);
+        let t_us = now.since(epoch).ps() / 1_000_000 + rtt_us;
+        let target = self.w_cubic(t_us, w.mss);
+        // Reno-friendly estimate: alpha = 3(1-beta)/(1+beta) = 9/17 segments per window.
+        self.w_est += rest * w.mss * 9 / 17 / w.cwnd.max(1);
+        let target = target.max(self.w_est);
+        if target > w.cwnd {
+            // cwnd grows by (target - cwnd) / cwnd per MSS acknowledged, at most 1.5x per RTT.
+            let inc = ((target - w.cwnd) * rest / w.cwnd.max(1)).min(rest / 2 + 1);
+            w.cwnd += inc.max(1);
+        } else {
+            w.cwnd += (w.mss * rest / (100 * w.cwnd.max(1))).max(0);
+        }
+    }
+
+    fn on_congestion(&mut self, _now: SimTime, w: &mut Window, _flight: u64) {
+        let cwnd = w.cwnd;
+        // Fast convergence (RFC 9438 4.7).
+        self.w_max = if cwnd < self.last_w_max {
+            cwnd * 17 / 20
+        } else {
+            cwnd
+        };
+        self.last_w_max = cwnd;
+        // beta_cubic = 0.7 (RFC 9438 4.6).
+        w.ssthresh = (cwnd * 7 / 10).max(2 * w.mss);
+        self.epoch_start = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cube_root_is_exact() {
+        for n in [
+            0u128,
+            1,
+            7,
+            8,
+            9,
+            26,
+            27,
+            28,
+            1_000_000,
+            999_999,
+            u64::MAX as u128,
+        ] {
+            let r = icbrt(n);
+            assert!(
+                r * r * r <= n && (r + 1) * (r + 1) * (r + 1) > n,
+                "{n} -> {r}"
+            );
+        }
+    }
+
+    #[test]
+    fn newreno_halves_and_grows_one_mss_per_window() {
+        let mut w = Window {
+            cwnd: 100_000,
+            ssthresh: 50_000,
+            mss: 1000,
+        };
+        let mut c = NewReno::default();
+        c.on_ack(SimTime(0), &mut w, 100_000, None);
+        assert_eq!(w.cwnd, 101_000);
+        c.on_congestion(SimTime(0), &mut w, 80_000);
+        assert_eq!(w.ssthresh, 40_000);
+    }
+
+    #[test]
+    fn cubic_recovers_towards_w_max_concavely() {
+        let mss = 1000;
+        let mut w = Window {
+            cwnd: 100_000,
+            ssthresh: u64::MAX,
+            mss,
+        };
+        let mut c = Cubic::default();
+        c.on_congestion(SimTime(0), &mut w, 100_000);
+        assert_eq!(w.ssthresh, 70_000);
+        w.cwnd = w.ssthresh;
+        let rtt = SimDuration::from_ms(10);
+        let mut now = SimTime(0);
+        let mut grew = Vec::new();
+        for _ in 0..400 {
+            now += rtt;
+            let before = w.cwnd;
+            c.on_ack(now, &mut w, w.cwnd, Some(rtt));
+            grew.push(w.cwnd - before);
+        }
+        // It passes W_max eventually, and growth slows near W_max (the plateau).
+        assert!(w.cwnd > 100_000, "cwnd {}", w.cwnd);
+        assert!(grew[1] > grew[25], "{:?}", &grew[..30]);
+    }
+}

@@ -1,0 +1,637 @@
+//! Host TCP, as the Linux kernel does it in the parts that shape throughput and tail latency:
+//! three-way handshake, slow start and congestion avoidance (NewReno or CUBIC), fast retransmit
+//! and NewReno fast recovery (RFC 6582), the retransmission timer (RFC 6298, with Linux's
+//! constants and its `srtt + max(4 * rttvar, rto_min)` rule), go-back-N after a timeout,
+//! timestamps (RFC 7323) for RTT samples, delayed ACKs with quick-ack at connection start.
+//!
+//! Left out on purpose (documented in the README): SACK, TLP/RACK, FIN/TIME_WAIT, Nagle (RPC
+//! sockets set TCP_NODELAY), window scaling limits (the receive window is a plain byte count).
+
+use super::congestion::{Congestion, CongestionKind, Controller, Window};
+use super::{Outbox, Transport, TransportStats};
+use crate::net::{SegKind, Segment};
+use crate::units::{SimDuration, SimTime};
+use serde::{Deserialize, Serialize};
+
+/// IPv4 (20) + TCP (20) header bytes (RFC 791, RFC 9293).
+pub const IPV4_TCP_HEADER_BYTES: u32 = 40;
+/// TCP timestamps option, padded (RFC 7323 section 3): on by default in Linux.
+pub const TCP_TIMESTAMP_OPTION_BYTES: u32 = 12;
+/// A Linux SYN carries MSS, SACK-permitted, timestamps and window scale: 60-byte IP packet.
+pub const SYN_WIRE_BYTES: u32 = 60;
+/// Linux `TCP_RTO_MIN` (include/net/tcp.h): 200 ms.
+pub const LINUX_RTO_MIN: SimDuration = SimDuration::from_ms(200);
+/// Linux `TCP_TIMEOUT_INIT` (RFC 6298 section 2.1): 1 s.
+pub const LINUX_RTO_INITIAL: SimDuration = SimDuration::from_secs(1);
+/// Linux `TCP_RTO_MAX`: 120 s.
+pub const LINUX_RTO_MAX: SimDuration = SimDuration::from_secs(120);
+/// Linux `TCP_DELACK_MIN`: 40 ms.
+pub const LINUX_DELACK_MIN: SimDuration = SimDuration::from_ms(40);
+/// Initial window of 10 segments (RFC 6928; Linux `TCP_INIT_CWND`).
+pub const INITIAL_CWND_SEGMENTS: u64 = 10;
+/// Linux `TCP_MAX_QUICKACKS`: ACK every segment for the first 16 after the handshake.
+pub const LINUX_MAX_QUICKACKS: u32 = 16;
+/// Bound on remembered out-of-order ranges (Linux bounds the ofo queue by memory).
+pub const MAX_OOO_RANGES: usize = 256;
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct TcpConfig {
+    pub congestion: CongestionKind,
+    pub rto_min: SimDuration,
+    pub rto_initial: SimDuration,
+    pub rto_max: SimDuration,
+    pub delayed_ack: bool,
+    pub delayed_ack_timeout: SimDuration,
+    /// Receive window in bytes (Linux autotunes up to `tcp_rmem` max, 6 MiB by default).
+    pub receive_window: crate::units::Bytes,
+    /// Duplicate ACKs that trigger fast retransmit (RFC 5681: 3).
+    pub dupack_threshold: u32,
+    pub initial_cwnd_segments: u64,
+    /// Set ECT on data and react to ECN echoes once per window (RFC 3168).
+    pub ecn: bool,
+}
+
+impl Default for TcpConfig {
+    fn default() -> Self {
+        TcpConfig {
+            congestion: CongestionKind::Cubic,
+            rto_min: LINUX_RTO_MIN,
+            rto_initial: LINUX_RTO_INITIAL,
+            rto_max: LINUX_RTO_MAX,
+            delayed_ack: true,
+            delayed_ack_timeout: LINUX_DELACK_MIN,
+            // Linux net.ipv4.tcp_rmem default maximum: 6 MiB.
+            receive_window: crate::units::Bytes(6 << 20),
+            dupack_threshold: 3,
+            initial_cwnd_segments: INITIAL_CWND_SEGMENTS,
+            ecn: false,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    Closed,
+    Listen,
+    SynSent,
+    Established,
+}
+
+#[derive(Clone, Debug)]
+pub struct Tcp {
+    cfg: TcpConfig,
+    state: State,
+    /// Payload bytes per full segment (MTU - headers - options).
+    mss: u64,
+    // --- sender ---
+    write_end: u64,
+    snd_una: u64,
+    snd_nxt: u64,
+    high_tx: u64,
+    window: Window,
+    cc: Congestion,
+    dupacks: u32,
+    in_recovery: bool,
+    recover: u64,
+    cwr_until: u64,
+    srtt: Option<SimDuration>,
+    rttvar: SimDuration,
+    rto: SimDuration,
+    backoff: u32,
+    rto_deadline: Option<SimTime>,
+    syn_sent_at: SimTime,
+    // --- receiver ---
+    rcv_nxt: u64,
+    ooo: Vec<(u64, u64)>,
+    last_ack_sent: u64,
+    ts_recent: SimTime,
+    unacked_segments: u32,
+    quickacks: u32,
+    delack_deadline: Option<SimTime>,
+    ece_pending: bool,
+    stats: TransportStats,
+}
+
+impl Tcp {
+    /// `mtu` is the path MTU in bytes (IP packet size); MSS follows from it (RFC 879 / 6691).
+    pub fn new(cfg: TcpConfig, mtu: u32, active: bool) -> Self {
+        assert!(
+            mtu > IPV4_TCP_HEADER_BYTES + TCP_TIMESTAMP_OPTION_BYTES,
+            "MTU {mtu} too small for TCP"
+        );
+        let mss = (mtu - IPV4_TCP_HEADER_BYTES - TCP_TIMESTAMP_OPTION_BYTES) as u64;
+        let window = Window {
+            cwnd: cfg.initial_cwnd_segments * mss,
+            ssthresh: u64::MAX,
+            mss,
+        };
+        Tcp {
+            cc: Congestion::new(cfg.congestion),
+            rto: cfg.rto_initial,
+            state: if active { State::Closed } else { State::Listen },
+            cfg,
+            mss,
+            write_end: 0,
+            snd_una: 0,
+            snd_nxt: 0,
+            high_tx: 0,
+            window,
+            dupacks: 0,
+            in_recovery: false,
+            recover: 0,
+            cwr_until: 0,
+            srtt: None,
+            rttvar: SimDuration::ZERO,
+            backoff: 0,
+            rto_deadline: None,
+            syn_sent_at: SimTime::ZERO,
+            rcv_nxt: 0,
+            ooo: Vec::new(),
+            last_ack_sent: 0,
+            ts_recent: SimTime::ZERO,
+            unacked_segments: 0,
+            quickacks: LINUX_MAX_QUICKACKS,
+            delack_deadline: None,
+            ece_pending: false,
+            stats: TransportStats::default(),
+        }
+    }
+
+    pub fn mss(&self) -> u64 {
+        self.mss
+    }
+    pub fn cwnd(&self) -> u64 {
+        self.window.cwnd
+    }
+    pub fn ssthresh(&self) -> u64 {
+        self.window.ssthresh
+    }
+    pub fn rto(&self) -> SimDuration {
+        self.rto
+    }
+    pub fn srtt(&self) -> Option<SimDuration> {
+        self.srtt
+    }
+    pub fn is_established(&self) -> bool {
+        self.state == State::Established
+    }
+    pub fn bytes_in_flight(&self) -> u64 {
+        self.snd_nxt - self.snd_una
+    }
+    pub fn rcv_nxt(&self) -> u64 {
+        self.rcv_nxt
+    }
+
+    fn header_segment(&self, now: SimTime, kind: SegKind) -> Segment {
+        Segment {
+            kind,
+            seq: self.snd_nxt,
+            ack: self.rcv_nxt,
+            payload_bytes: 0,
+            wire_bytes: IPV4_TCP_HEADER_BYTES + TCP_TIMESTAMP_OPTION_BYTES,
+            ts: now,
+            ts_echo: self.ts_recent,
+            retransmit: false,
+            ect: self.cfg.ecn,
+            ce: false,
+            ece: self.ece_pending,
+        }
+    }
+
+    fn emit_data(&mut self, now: SimTime, seq: u64, len: u64, retransmit: bool, out: &mut Outbox) {
+        let mut seg = self.header_segment(now, SegKind::Data);
+        seg.seq = seq;
+        seg.payload_bytes = len as u32;
+        seg.wire_bytes += len as u32;
+        seg.retransmit = retransmit;
+        self.note_ack_sent();
+        self.stats.segments_sent += 1;
+        self.stats.payload_bytes_sent += len;
+        if retransmit {
+            self.stats.retransmits += 1;
+        }
+        out.segments.push(seg);
+    }
+
+    fn emit_ack(&mut self, now: SimTime, out: &mut Outbox) {
+        let seg = self.header_segment(now, SegKind::Ack);
+        self.note_ack_sent();
+        self.stats.segments_sent += 1;
+        out.segments.push(seg);
+    }
+
+    /// Every segment we send carries our cumulative ACK, so any pending delayed ACK is satisfied.
+    fn note_ack_sent(&mut self) {
+        self.last_ack_sent = self.rcv_nxt;
+        self.unacked_segments = 0;
+        self.delack_deadline = None;
+        self.ece_pending = false;
+    }
+
+    fn arm_rto(&mut self, now: SimTime) {
+        self.rto_deadline = Some(now + self.rto);
+    }
+
+    /// Send what the window allows.
+    fn push(&mut self, now: SimTime, out: &mut Outbox) {
+        if self.state != State::Established {
+            return;
+        }
+        let limit = self.window.cwnd.min(self.cfg.receive_window.0);
+        while self.snd_nxt < self.write_end {
+            let flight = self.snd_nxt - self.snd_una;
+            let len = self.mss.min(self.write_end - self.snd_nxt);
+            // Always allow one segment when nothing is in flight (a window below one MSS must not stall).
+            if flight > 0 && flight + len > limit {
+                break;
+            }
+            let retransmit = self.snd_nxt < self.high_tx;
+            self.emit_data(now, self.snd_nxt, len, retransmit, out);
+            self.snd_nxt += len;
+            self.high_tx = self.high_tx.max(self.snd_nxt);
+            if self.rto_deadline.is_none() {
+                self.arm_rto(now);
+            }
+        }
+    }
+
+    fn retransmit_head(&mut self, now: SimTime, out: &mut Outbox) {
+        let len = self.mss.min(self.high_tx.max(self.snd_nxt) - self.snd_una);
+        if len > 0 {
+            self.emit_data(now, self.snd_una, len, true, out);
+        }
+    }
+
+    /// RFC 6298 section 2 with Linux's floor: rto = srtt + max(4 * rttvar, rto_min).
+    fn rtt_sample(&mut self, r: SimDuration) {
+        match self.srtt {
+            None => {
+                self.srtt = Some(r);
+                self.rttvar = SimDuration(r.0 / 2);
+            }
+            Some(s) => {
+                let diff = SimDuration(s.0.abs_diff(r.0));
+                self.rttvar = SimDuration((3 * self.rttvar.0 + diff.0) / 4);
+                self.srtt = Some(SimDuration((7 * s.0 + r.0) / 8));
+            }
+        }
+        let var = SimDuration(4 * self.rttvar.0).max(self.cfg.rto_min);
+        self.rto = (self.srtt.unwrap() + var).min(self.cfg.rto_max);
+    }
+
+    fn on_ack_field(&mut self, now: SimTime, seg: &Segment, out: &mut Outbox) {
+        let ack = seg.ack.min(self.high_tx);
+        if ack > self.snd_una {
+            let acked = ack - self.snd_una;
+            let flight_before = self.snd_nxt.max(self.snd_una) - self.snd_una;
+            self.snd_una = ack;
+            self.snd_nxt = self.snd_nxt.max(ack);
+            let rtt = (seg.ts_echo > SimTime::ZERO).then(|| now.since(seg.ts_echo));
+            if let Some(r) = rtt {
+                self.rtt_sample(r);
+            }
+            self.backoff = 0;
+            if self.in_recovery {
+                if ack >= self.recover {
+                    // Full ACK: leave fast recovery, deflate (RFC 6582 section 3.2 step 3).
+                    self.in_recovery = false;
+                    let flight = self.snd_nxt - self.snd_una;
+                    self.window.cwnd = self.window.ssthresh.min(flight + self.mss).max(self.mss);
+                } else {
+                    // Partial ACK: retransmit the next hole, deflate by what was acked.
+                    self.retransmit_head(now, out);
+                    self.window.cwnd = self.window.cwnd.saturating_sub(acked) + self.mss;
+                    self.window.cwnd = self.window.cwnd.max(self.mss);
+                }
+            } else {
+                let _ = flight_before;
+                self.cc.on_ack(now, &mut self.window, acked, rtt);
+            }
+            self.dupacks = 0;
+            self.rto_deadline = None;
+            if self.snd_una < self.snd_nxt {
+                self.arm_rto(now);
+            }
+        } else if ack == self.snd_una
+            && seg.kind == SegKind::Ack
+            && seg.payload_bytes == 0
+            && self.snd_una < self.high_tx
+        {
+            self.dupacks += 1;
+            if self.in_recovery {
+                // Inflate for each segment that has left the network (RFC 6582 step 4).
+                self.window.cwnd += self.mss;
+            } else if self.dupacks == self.cfg.dupack_threshold && ack >= self.recover {
+                let flight = self.snd_nxt - self.snd_una;
+                self.cc.on_congestion(now, &mut self.window, flight);
+                self.in_recovery = true;
+                self.recover = self.high_tx;
+                self.stats.fast_retransmits += 1;
+                self.retransmit_head(now, out);
+                self.window.cwnd = self.window.ssthresh + 3 * self.mss;
+                self.arm_rto(now);
+            }
+        }
+        if seg.ece && !self.in_recovery && self.snd_una >= self.cwr_until {
+            // RFC 3168 section 6.1.2: react to congestion at most once per window.
+            let flight = self.snd_nxt - self.snd_una;
+            self.cc.on_congestion(now, &mut self.window, flight);
+            self.window.cwnd = self.window.ssthresh;
+            self.cwr_until = self.snd_nxt;
+        }
+    }
+
+    fn on_data(&mut self, now: SimTime, seg: &Segment, out: &mut Outbox) {
+        let start = seg.seq;
+        let end = seg.seq + seg.payload_bytes as u64;
+        if seg.ce {
+            self.ece_pending = true;
+        }
+        if start <= self.last_ack_sent {
+            self.ts_recent = seg.ts;
+        }
+        if end <= self.rcv_nxt {
+            // Duplicate (a spurious or go-back-N retransmission): ACK at once (RFC 5681 4.2).
+            self.emit_ack(now, out);
+            return;
+        }
+        if start > self.rcv_nxt {
+            // A hole: remember the range and send a duplicate ACK at once.
+            if end - self.rcv_nxt <= self.cfg.receive_window.0 {
+                insert_range(&mut self.ooo, start, end);
+            }
+            self.emit_ack(now, out);
+            return;
+        }
+        let filled_hole = !self.ooo.is_empty();
+        let before = self.rcv_nxt;
+        self.rcv_nxt = end;
+        while let Some(&(s, e)) = self.ooo.first() {
+            if s > self.rcv_nxt {
+                break;
+            }
+            self.rcv_nxt = self.rcv_nxt.max(e);
+            self.ooo.remove(0);
+        }
+        let new = self.rcv_nxt - before;
+        out.delivered_bytes += new;
+        self.stats.bytes_delivered += new;
+        self.unacked_segments += 1;
+        let ack_now = !self.cfg.delayed_ack
+            || filled_hole
+            || self.quickacks > 0
+            || self.unacked_segments >= 2
+            || seg.ce;
+        if ack_now {
+            self.quickacks = self.quickacks.saturating_sub(1);
+            self.emit_ack(now, out);
+        } else if self.delack_deadline.is_none() {
+            self.delack_deadline = Some(now + self.cfg.delayed_ack_timeout);
+        }
+    }
+}
+
+/// Insert [s, e) into sorted, disjoint ranges, merging neighbours; bounded by `MAX_OOO_RANGES`.
+fn insert_range(ranges: &mut Vec<(u64, u64)>, s: u64, e: u64) {
+    let i = ranges.partition_point(|&(_, re)| re < s);
+    let mut j = i;
+    let (mut ns, mut ne) = (s, e);
+    while j < ranges.len() && ranges[j].0 <= ne {
+        ns = ns.min(ranges[j].0);
+        ne = ne.max(ranges[j].1);
+        j += 1;
+    }
+    if i == j && ranges.len() >= MAX_OOO_RANGES {
+        return; // out of memory for more holes: the data will be retransmitted
+    }
+    ranges.splice(i..j, std::iter::once((ns, ne)));
+}
+
+impl Transport for Tcp {
+    fn connect(&mut self, now: SimTime, out: &mut Outbox) {
+        debug_assert_eq!(self.state, State::Closed);
+        self.state = State::SynSent;
+        self.syn_sent_at = now;
+        let mut syn = self.header_segment(now, SegKind::Syn);
+        syn.wire_bytes = SYN_WIRE_BYTES;
+        self.stats.segments_sent += 1;
+        out.segments.push(syn);
+        self.rto_deadline = Some(now + self.rto);
+    }
+
+    fn send(&mut self, now: SimTime, bytes: u64, out: &mut Outbox) {
+        self.write_end = self.write_end.saturating_add(bytes);
+        self.push(now, out);
+    }
+
+    fn on_segment(&mut self, now: SimTime, seg: &Segment, out: &mut Outbox) {
+        match (self.state, seg.kind) {
+            (State::Listen | State::Established, SegKind::Syn) => {
+                // Passive open, or our SYN-ACK was lost and the peer retries: answer again.
+                if self.state == State::Listen {
+                    self.state = State::Established;
+                    out.established = true;
+                }
+                self.ts_recent = seg.ts;
+                let mut sa = self.header_segment(now, SegKind::SynAck);
+                sa.wire_bytes = SYN_WIRE_BYTES;
+                self.stats.segments_sent += 1;
+                out.segments.push(sa);
+                self.push(now, out);
+            }
+            (State::SynSent, SegKind::SynAck) => {
+                self.state = State::Established;
+                out.established = true;
+                self.ts_recent = seg.ts;
+                self.rto_deadline = None;
+                self.backoff = 0;
+                self.rtt_sample(now.since(self.syn_sent_at));
+                self.emit_ack(now, out);
+                self.push(now, out);
+            }
+            (State::Established, SegKind::SynAck) => self.emit_ack(now, out),
+            (State::Established, SegKind::Data | SegKind::Ack) => {
+                self.on_ack_field(now, seg, out);
+                if seg.kind == SegKind::Data {
+                    self.on_data(now, seg, out);
+                }
+                self.push(now, out);
+            }
+            _ => {}
+        }
+    }
+
+    fn on_timer(&mut self, now: SimTime, out: &mut Outbox) {
+        if let Some(d) = self.delack_deadline
+            && now >= d
+        {
+            self.emit_ack(now, out);
+        }
+        let Some(deadline) = self.rto_deadline else {
+            return;
+        };
+        if now < deadline {
+            return;
+        }
+        self.stats.rtos += 1;
+        self.backoff += 1;
+        self.stats.max_backoff = self.stats.max_backoff.max(self.backoff);
+        // Exponential backoff (RFC 6298 5.5), capped at rto_max.
+        self.rto = SimDuration(self.rto.0.saturating_mul(2)).min(self.cfg.rto_max);
+        if self.state == State::SynSent {
+            let mut syn = self.header_segment(now, SegKind::Syn);
+            syn.wire_bytes = SYN_WIRE_BYTES;
+            syn.retransmit = true;
+            self.stats.segments_sent += 1;
+            self.stats.retransmits += 1;
+            out.segments.push(syn);
+            self.syn_sent_at = now;
+            self.arm_rto(now);
+            return;
+        }
+        let flight = self.snd_nxt - self.snd_una;
+        self.cc.on_rto(now, &mut self.window, flight);
+        self.in_recovery = false;
+        self.dupacks = 0;
+        self.recover = self.high_tx;
+        // Go back N: resend from the first unacknowledged byte as the window reopens.
+        self.snd_nxt = self.snd_una;
+        self.retransmit_head(now, out);
+        self.snd_nxt = (self.snd_una + self.mss).min(self.high_tx);
+        self.arm_rto(now);
+    }
+
+    fn poll_at(&self) -> Option<SimTime> {
+        match (self.rto_deadline, self.delack_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn stats(&self) -> &TransportStats {
+        &self.stats
+    }
+
+    fn all_acked(&self) -> bool {
+        self.state == State::Established && self.snd_una >= self.write_end
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Deliver every segment of `from`'s outbox to `to` at `now`, returning `to`'s outbox.
+    fn deliver(to: &mut Tcp, now: SimTime, segs: &[Segment]) -> Outbox {
+        let mut out = Outbox::default();
+        for s in segs {
+            to.on_segment(now, s, &mut out);
+        }
+        out
+    }
+
+    fn established_pair() -> (Tcp, Tcp, SimTime) {
+        let cfg = TcpConfig {
+            delayed_ack: false,
+            ..TcpConfig::default()
+        };
+        let mut c = Tcp::new(cfg.clone(), 1500, true);
+        let mut s = Tcp::new(cfg, 1500, false);
+        let mut out = Outbox::default();
+        let t0 = SimTime(0);
+        c.connect(t0, &mut out);
+        let rtt = SimDuration::from_us(100);
+        let sa = deliver(&mut s, t0 + SimDuration(rtt.0 / 2), &out.segments);
+        assert!(sa.established);
+        let ack = deliver(&mut c, t0 + rtt, &sa.segments);
+        assert!(ack.established && c.is_established());
+        (c, s, t0 + rtt)
+    }
+
+    #[test]
+    fn handshake_then_initial_window_of_ten_segments() {
+        let (mut c, _s, now) = established_pair();
+        assert_eq!(c.mss(), 1448);
+        let mut out = Outbox::default();
+        c.send(now, 1_000_000, &mut out);
+        assert_eq!(out.segments.len(), 10);
+        assert!(out.segments.iter().all(|s| s.wire_bytes == 1500));
+        assert_eq!(c.srtt(), Some(SimDuration::from_us(100)));
+        // RTO floor: srtt + max(4 rttvar, 200 ms).
+        assert_eq!(c.rto(), SimDuration::from_us(100) + LINUX_RTO_MIN);
+    }
+
+    #[test]
+    fn three_dupacks_trigger_fast_retransmit_of_the_hole() {
+        let (mut c, mut s, mut now) = established_pair();
+        let mut out = Outbox::default();
+        c.send(now, 10 * 1448, &mut out);
+        let segs = out.segments.clone();
+        now += SimDuration::from_us(50);
+        // Lose the first segment; the other nine produce duplicate ACKs.
+        let acks = deliver(&mut s, now, &segs[1..]);
+        assert_eq!(acks.segments.len(), 9);
+        assert!(acks.segments.iter().all(|a| a.ack == 0));
+        now += SimDuration::from_us(50);
+        let out = deliver(&mut c, now, &acks.segments);
+        let rtx: Vec<_> = out.segments.iter().filter(|s| s.retransmit).collect();
+        assert_eq!(rtx.len(), 1);
+        assert_eq!(rtx[0].seq, 0);
+        assert_eq!(c.stats().fast_retransmits, 1);
+        assert_eq!(c.stats().rtos, 0);
+        // The retransmission fills the hole: everything is delivered and acked.
+        let fin = deliver(&mut s, now, &out.segments);
+        assert_eq!(s.rcv_nxt(), 10 * 1448);
+        deliver(&mut c, now, &fin.segments);
+        assert!(c.all_acked());
+    }
+
+    #[test]
+    fn tail_loss_needs_an_rto_that_backs_off() {
+        let (mut c, _s, now) = established_pair();
+        let mut out = Outbox::default();
+        c.send(now, 1000, &mut out);
+        let deadline = c.poll_at().unwrap();
+        assert_eq!(deadline, now + c.rto());
+        assert!(c.rto() >= LINUX_RTO_MIN);
+        let mut out = Outbox::default();
+        c.on_timer(deadline, &mut out);
+        assert_eq!(out.segments.len(), 1);
+        assert!(out.segments[0].retransmit);
+        let second = c.poll_at().unwrap();
+        assert_eq!(second.since(deadline).0, 2 * deadline.since(now).0 - 0);
+        assert_eq!(c.stats().rtos, 1);
+        assert_eq!(c.cwnd(), c.mss());
+    }
+
+    #[test]
+    fn delayed_ack_waits_40ms_for_a_lone_segment() {
+        let cfg = TcpConfig {
+            ..TcpConfig::default()
+        };
+        let mut c = Tcp::new(cfg.clone(), 9001, true);
+        let mut s = Tcp::new(cfg, 9001, false);
+        let mut out = Outbox::default();
+        c.connect(SimTime(0), &mut out);
+        let sa = deliver(&mut s, SimTime(1), &out.segments);
+        let _ = deliver(&mut c, SimTime(2), &sa.segments);
+        s.quickacks = 0;
+        let mut out = Outbox::default();
+        c.send(SimTime(3), 100, &mut out);
+        let acks = deliver(&mut s, SimTime(4), &out.segments);
+        assert!(acks.segments.is_empty());
+        assert_eq!(s.poll_at(), Some(SimTime(4) + LINUX_DELACK_MIN));
+    }
+
+    #[test]
+    fn ooo_ranges_merge() {
+        let mut r = Vec::new();
+        insert_range(&mut r, 10, 20);
+        insert_range(&mut r, 30, 40);
+        insert_range(&mut r, 20, 30);
+        assert_eq!(r, vec![(10, 40)]);
+        insert_range(&mut r, 0, 5);
+        assert_eq!(r, vec![(0, 5), (10, 40)]);
+    }
+}

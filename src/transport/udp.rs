@@ -1,0 +1,68 @@
+//! UDP: datagrams, no reliability, no congestion control. A message larger than one datagram's
+//! payload is split into datagrams (IP fragmentation is a later layer's business).
+
+use super::{Outbox, Transport, TransportStats};
+use crate::net::{SegKind, Segment};
+use crate::units::SimTime;
+
+/// IPv4 (20) + UDP (8) header bytes (RFC 768).
+pub const IPV4_UDP_HEADER_BYTES: u32 = 28;
+
+#[derive(Clone, Debug)]
+pub struct Udp {
+    max_payload: u32,
+    next_datagram: u64,
+    stats: TransportStats,
+}
+
+impl Udp {
+    pub fn new(mtu: u32) -> Self {
+        assert!(mtu > IPV4_UDP_HEADER_BYTES, "MTU {mtu} too small for UDP");
+        Udp {
+            max_payload: mtu - IPV4_UDP_HEADER_BYTES,
+            next_datagram: 0,
+            stats: TransportStats::default(),
+        }
+    }
+}
+
+impl Transport for Udp {
+    fn send(&mut self, now: SimTime, mut bytes: u64, out: &mut Outbox) {
+        while bytes > 0 {
+            let len = bytes.min(self.max_payload as u64) as u32;
+            bytes -= len as u64;
+            out.segments.push(Segment {
+                kind: SegKind::Datagram,
+                seq: self.next_datagram,
+                payload_bytes: len,
+                wire_bytes: len + IPV4_UDP_HEADER_BYTES,
+                ts: now,
+                ..Segment::default()
+            });
+            self.next_datagram += 1;
+            self.stats.segments_sent += 1;
+            self.stats.payload_bytes_sent += len as u64;
+        }
+    }
+
+    fn on_segment(&mut self, _now: SimTime, seg: &Segment, out: &mut Outbox) {
+        if seg.kind == SegKind::Datagram {
+            out.delivered_bytes += seg.payload_bytes as u64;
+            self.stats.bytes_delivered += seg.payload_bytes as u64;
+        }
+    }
+
+    fn on_timer(&mut self, _now: SimTime, _out: &mut Outbox) {}
+
+    fn poll_at(&self) -> Option<SimTime> {
+        None
+    }
+
+    fn stats(&self) -> &TransportStats {
+        &self.stats
+    }
+
+    fn all_acked(&self) -> bool {
+        true
+    }
+}
