@@ -10,11 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(
-    name = "nitrosim",
-    version,
-    about = "Packet-level simulator of the AWS EC2 data plane"
-)]
+#[command(name = "nitrosim", version, about = "Packet-level simulator of the AWS EC2 data plane")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -63,19 +59,14 @@ impl From<anyhow::Error> for Failure {
 
 fn read_scenario(file: Option<&Path>) -> Result<(String, String), Failure> {
     match file {
-        None => Ok((
-            format!("<embedded {}>", scenario::DEFAULT_SCENARIO_NAME),
-            scenario::DEFAULT_SCENARIO.to_string(),
-        )),
+        None => Ok((format!("<embedded {}>", scenario::DEFAULT_SCENARIO_NAME), scenario::DEFAULT_SCENARIO.to_string())),
         Some(p) => {
             let name = p.display().to_string();
             let text = std::fs::read_to_string(p).map_err(|e| {
                 Failure::Scenario(
                     Diagnostic::new(&name, format!("cannot read the scenario file: {e}"))
                         .expected("a readable RON scenario file")
-                        .hint(
-                            "`nitrosim list` shows the bundled scenarios; they live in scenarios/",
-                        ),
+                        .hint("`nitrosim list` shows the bundled scenarios; they live in scenarios/"),
                 )
             })?;
             Ok((name, text))
@@ -84,15 +75,7 @@ fn read_scenario(file: Option<&Path>) -> Result<(String, String), Failure> {
 }
 
 fn safe_dir_name(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+    s.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect()
 }
 
 fn cmd_run(
@@ -105,10 +88,7 @@ fn cmd_run(
     let (name, text) = read_scenario(file.as_deref())?;
     let variants = scenario::load(&name, &text, &sets, seed).map_err(Failure::Scenario)?;
     let spec = &variants[0].spec;
-    let total_us: u64 = variants
-        .iter()
-        .map(|v| v.spec.duration.ps() / 1_000_000)
-        .sum();
+    let total_us: u64 = variants.iter().map(|v| v.spec.duration.ps() / 1_000_000).sum();
     let progress = Progress::new(total_us, !quiet);
     let results = nitrosim::run::run_variants(&variants, &progress).map_err(Failure::Invariant)?;
     progress.finish();
@@ -136,16 +116,9 @@ fn cmd_run(
 fn cmd_check(file: PathBuf, sets: Vec<String>) -> Result<(), Failure> {
     let (name, text) = read_scenario(Some(&file))?;
     let variants = scenario::load(&name, &text, &sets, None).map_err(Failure::Scenario)?;
-    println!(
-        "{name}: OK ({} variant{})",
-        variants.len(),
-        if variants.len() == 1 { "" } else { "s" }
-    );
+    println!("{name}: OK ({} variant{})", variants.len(), if variants.len() == 1 { "" } else { "s" });
     for v in &variants {
-        println!(
-            "{}",
-            nitrosim::scenario::validate::describe(&v.name, &v.spec)
-        );
+        println!("{}", nitrosim::scenario::validate::describe(&v.name, &v.spec));
     }
     Ok(())
 }
@@ -153,18 +126,9 @@ fn cmd_check(file: PathBuf, sets: Vec<String>) -> Result<(), Failure> {
 fn cmd_list() {
     println!("Bundled scenarios (scenarios/):");
     for (file, text) in scenario::BUNDLED {
-        let desc = scenario::parse(file, text)
-            .map(|s| s.description)
-            .unwrap_or_default();
-        let default = if *file == scenario::DEFAULT_SCENARIO_NAME {
-            " (default)"
-        } else {
-            ""
-        };
-        println!(
-            "  {file}{default}\n      {}",
-            desc.split_whitespace().collect::<Vec<_>>().join(" ")
-        );
+        let desc = scenario::parse(file, text).map(|s| s.description).unwrap_or_default();
+        let default = if *file == scenario::DEFAULT_SCENARIO_NAME { " (default)" } else { "" };
+        println!("  {file}{default}\n      {}", desc.split_whitespace().collect::<Vec<_>>().join(" "));
     }
     println!("\nInstance types:");
     println!(
@@ -198,13 +162,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Run {
-            file,
-            out,
-            seed,
-            sets,
-            quiet,
-        } => cmd_run(file, out, seed, sets, quiet),
+        Command::Run { file, out, seed, sets, quiet } => cmd_run(file, out, seed, sets, quiet),
         Command::Check { file, sets } => cmd_check(file, sets),
         Command::List => {
             cmd_list();

@@ -19,25 +19,15 @@ impl Progress {
     pub fn new(total: u64, enabled: bool) -> Self {
         let bar = ProgressBar::with_draw_target(Some(total.max(1)), ProgressDrawTarget::hidden());
         bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {bar:40} {percent}% simulated, ETA {eta}",
-            )
-            .expect("static template"),
+            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {percent}% simulated, ETA {eta}")
+                .expect("static template"),
         );
-        Progress {
-            bar,
-            started: Instant::now(),
-            shown: AtomicBool::new(false),
-            enabled,
-        }
+        Progress { bar, started: Instant::now(), shown: AtomicBool::new(false), enabled }
     }
 
     pub fn advance(&self, delta_us: u64) {
         self.bar.inc(delta_us);
-        if self.enabled
-            && !self.shown.load(Ordering::Relaxed)
-            && self.started.elapsed() > SHOW_AFTER
-        {
+        if self.enabled && !self.shown.load(Ordering::Relaxed) && self.started.elapsed() > SHOW_AFTER {
             self.shown.store(true, Ordering::Relaxed);
             self.bar.set_draw_target(ProgressDrawTarget::stderr());
         }

@@ -8,10 +8,7 @@ use crate::scenario::Variant;
 use crate::units::SimTime;
 use rayon::prelude::*;
 
-pub fn run_variants(
-    variants: &[Variant],
-    progress: &Progress,
-) -> Result<Vec<VariantResult>, String> {
+pub fn run_variants(variants: &[Variant], progress: &Progress) -> Result<Vec<VariantResult>, String> {
     variants
         .par_iter()
         .map(|v| {

@@ -152,9 +152,7 @@ impl std::error::Error for UnitError {}
 /// Split "25us" into (25.0-as-decimal-text, "us"). Keeps the number as text so integers stay exact.
 fn split_number(s: &str) -> (&str, &str) {
     let s = s.trim();
-    let end = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_'))
-        .unwrap_or(s.len());
+    let end = s.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_')).unwrap_or(s.len());
     (s[..end].trim(), s[end..].trim())
 }
 
@@ -185,11 +183,7 @@ fn scale_decimal(num: &str, scale: u64) -> Option<u64> {
 
 pub fn parse_duration(s: &str) -> Result<SimDuration, UnitError> {
     const HINT: &str = "write a number and a unit: ps, ns, us, ms, s (e.g. \"25us\", \"1.5ms\")";
-    let err = || UnitError {
-        what: "duration",
-        input: s.to_string(),
-        hint: HINT,
-    };
+    let err = || UnitError { what: "duration", input: s.to_string(), hint: HINT };
     let (num, unit) = split_number(s);
     let scale = match unit {
         "ps" => 1,
@@ -203,13 +197,8 @@ pub fn parse_duration(s: &str) -> Result<SimDuration, UnitError> {
 }
 
 pub fn parse_bandwidth(s: &str) -> Result<Bandwidth, UnitError> {
-    const HINT: &str =
-        "write a number and a unit: bps, Kbps, Mbps, Gbps, Tbps (e.g. \"100Gbps\", \"12.5Gbps\")";
-    let err = || UnitError {
-        what: "bandwidth",
-        input: s.to_string(),
-        hint: HINT,
-    };
+    const HINT: &str = "write a number and a unit: bps, Kbps, Mbps, Gbps, Tbps (e.g. \"100Gbps\", \"12.5Gbps\")";
+    let err = || UnitError { what: "bandwidth", input: s.to_string(), hint: HINT };
     let (num, unit) = split_number(s);
     let scale = match unit {
         "bps" => 1,
@@ -224,11 +213,7 @@ pub fn parse_bandwidth(s: &str) -> Result<Bandwidth, UnitError> {
 
 pub fn parse_bytes(s: &str) -> Result<Bytes, UnitError> {
     const HINT: &str = "write a number and a unit: B, KB, MB, GB (powers of 1000) or KiB, MiB, GiB (powers of 1024), e.g. \"9001B\", \"64KiB\"";
-    let err = || UnitError {
-        what: "size",
-        input: s.to_string(),
-        hint: HINT,
-    };
+    let err = || UnitError { what: "size", input: s.to_string(), hint: HINT };
     let (num, unit) = split_number(s);
     let scale = match unit {
         "B" => 1,
@@ -258,17 +243,7 @@ impl fmt::Display for SimDuration {
         if self.0 == 0 {
             return write!(f, "0s");
         }
-        fmt_scaled(
-            f,
-            self.0,
-            &[
-                (PS_PER_S, "s"),
-                (PS_PER_MS, "ms"),
-                (PS_PER_US, "us"),
-                (PS_PER_NS, "ns"),
-                (1, "ps"),
-            ],
-        )
+        fmt_scaled(f, self.0, &[(PS_PER_S, "s"), (PS_PER_MS, "ms"), (PS_PER_US, "us"), (PS_PER_NS, "ns"), (1, "ps")])
     }
 }
 impl fmt::Display for Bandwidth {
@@ -276,16 +251,7 @@ impl fmt::Display for Bandwidth {
         if self.0 == 0 {
             return write!(f, "0bps");
         }
-        fmt_scaled(
-            f,
-            self.0,
-            &[
-                (1_000_000_000, "Gbps"),
-                (1_000_000, "Mbps"),
-                (1_000, "Kbps"),
-                (1, "bps"),
-            ],
-        )
+        fmt_scaled(f, self.0, &[(1_000_000_000, "Gbps"), (1_000_000, "Mbps"), (1_000, "Kbps"), (1, "bps")])
     }
 }
 impl fmt::Display for Bytes {
@@ -293,16 +259,7 @@ impl fmt::Display for Bytes {
         if self.0 == 0 {
             return write!(f, "0B");
         }
-        fmt_scaled(
-            f,
-            self.0,
-            &[
-                (1 << 30, "GiB"),
-                (1 << 20, "MiB"),
-                (1 << 10, "KiB"),
-                (1, "B"),
-            ],
-        )
+        fmt_scaled(f, self.0, &[(1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB"), (1, "B")])
     }
 }
 
@@ -330,16 +287,8 @@ macro_rules! serde_as_text {
         }
     };
 }
-serde_as_text!(
-    SimDuration,
-    parse_duration,
-    "a duration string such as \"25us\""
-);
-serde_as_text!(
-    Bandwidth,
-    parse_bandwidth,
-    "a bandwidth string such as \"100Gbps\""
-);
+serde_as_text!(SimDuration, parse_duration, "a duration string such as \"25us\"");
+serde_as_text!(Bandwidth, parse_bandwidth, "a bandwidth string such as \"100Gbps\"");
 serde_as_text!(Bytes, parse_bytes, "a size string such as \"64KiB\"");
 
 #[cfg(test)]
@@ -349,20 +298,11 @@ mod tests {
     #[test]
     fn serialisation_is_exact_and_rounds_up() {
         // DESIGN.md: 9001 B at 100 Gb/s = 720 080 ps.
-        assert_eq!(
-            Bandwidth::gbps(100).serialisation(9001),
-            SimDuration(720_080)
-        );
+        assert_eq!(Bandwidth::gbps(100).serialisation(9001), SimDuration(720_080));
         // 1500 B at 5 Gb/s = 2.4 us exactly.
-        assert_eq!(
-            Bandwidth::gbps(5).serialisation(1500),
-            SimDuration(2_400_000)
-        );
+        assert_eq!(Bandwidth::gbps(5).serialisation(1500), SimDuration(2_400_000));
         // 1 B at 3 bit/s = 2.666.. s -> rounded up to the next picosecond.
-        assert_eq!(
-            Bandwidth(3).serialisation(1),
-            SimDuration(2_666_666_666_667)
-        );
+        assert_eq!(Bandwidth(3).serialisation(1), SimDuration(2_666_666_666_667));
         assert_eq!(Bandwidth(0).serialisation(9001), SimDuration::ZERO);
     }
 
@@ -374,10 +314,7 @@ mod tests {
         assert!(parse_duration("0.0005ns").is_err());
         assert!(parse_duration("25").is_err());
         assert!(parse_duration("25 parsecs").is_err());
-        assert_eq!(
-            parse_bandwidth("12.5Gbps").unwrap(),
-            Bandwidth(12_500_000_000)
-        );
+        assert_eq!(parse_bandwidth("12.5Gbps").unwrap(), Bandwidth(12_500_000_000));
         assert_eq!(parse_bytes("64KiB").unwrap(), Bytes(65_536));
         assert_eq!(parse_bytes("9001B").unwrap(), Bytes(9001));
         assert!(parse_bytes("-1B").is_err());

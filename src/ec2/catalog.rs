@@ -39,17 +39,7 @@ const fn t(
     ena_express: bool,
     efa: bool,
 ) -> InstanceType {
-    InstanceType {
-        name,
-        vcpus,
-        bandwidth_mbps,
-        baseline_mbps,
-        network_cards,
-        max_enis,
-        ipv4_per_eni,
-        ena_express,
-        efa,
-    }
+    InstanceType { name, vcpus, bandwidth_mbps, baseline_mbps, network_cards, max_enis, ipv4_per_eni, ena_express, efa }
 }
 
 #[rustfmt::skip]
@@ -91,11 +81,7 @@ pub fn lookup(name: &str) -> Option<&'static InstanceType> {
 /// Closest catalog names to a misspelt one, for "did you mean" hints.
 pub fn suggestions(name: &str) -> Vec<&'static str> {
     let family = name.split('.').next().unwrap_or(name);
-    let mut v: Vec<&'static str> = CATALOG
-        .iter()
-        .filter(|t| t.name.starts_with(family))
-        .map(|t| t.name)
-        .collect();
+    let mut v: Vec<&'static str> = CATALOG.iter().filter(|t| t.name.starts_with(family)).map(|t| t.name).collect();
     if v.is_empty() {
         v = CATALOG.iter().take(6).map(|t| t.name).collect();
     }
@@ -110,10 +96,7 @@ mod tests {
     fn catalog_is_sane() {
         assert!(CATALOG.len() >= 20);
         for t in CATALOG {
-            assert!(
-                t.vcpus > 0 && t.network_cards > 0 && t.max_enis >= 2,
-                "{t:?}"
-            );
+            assert!(t.vcpus > 0 && t.network_cards > 0 && t.max_enis >= 2, "{t:?}");
             assert!(t.baseline_mbps <= t.bandwidth_mbps, "{t:?}");
         }
         let names: std::collections::BTreeSet<_> = CATALOG.iter().map(|t| t.name).collect();

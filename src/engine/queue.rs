@@ -55,12 +55,7 @@ impl<E> EventQueue<E> {
     }
 
     pub fn with_capacity(n: usize) -> Self {
-        EventQueue {
-            heap: BinaryHeap::with_capacity(n),
-            now: SimTime::ZERO,
-            next_seq: 0,
-            popped: 0,
-        }
+        EventQueue { heap: BinaryHeap::with_capacity(n), now: SimTime::ZERO, next_seq: 0, popped: 0 }
     }
 
     /// The time of the event being processed (or last processed).
@@ -83,12 +78,7 @@ impl<E> EventQueue<E> {
 
     pub fn schedule_at(&mut self, time: SimTime, event: E) {
         // Invariant: time never goes back. A model bug, not user input, so fail loudly.
-        assert!(
-            time >= self.now,
-            "event scheduled in the past: {:?} < now {:?}",
-            time,
-            self.now
-        );
+        assert!(time >= self.now, "event scheduled in the past: {:?} < now {:?}", time, self.now);
         let seq = self.next_seq;
         self.next_seq += 1;
         self.heap.push(Entry { time, seq, event });

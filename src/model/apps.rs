@@ -114,17 +114,10 @@ impl App {
 }
 
 /// Offered load -> mean inter-arrival: load x hosts x link rate = arrival rate x mean flow size.
-pub fn background_interarrival(
-    load: f64,
-    hosts: usize,
-    fabric: &LeafSpine,
-    mean_bytes: f64,
-) -> Interarrival {
+pub fn background_interarrival(load: f64, hosts: usize, fabric: &LeafSpine, mean_bytes: f64) -> Interarrival {
     let capacity_bps = hosts as f64 * fabric.config.host_link.bps() as f64;
     let mean_s = mean_bytes * 8.0 / (load * capacity_bps);
-    Interarrival {
-        mean: SimDuration(((mean_s * 1e12).round() as u64).max(1)),
-    }
+    Interarrival { mean: SimDuration(((mean_s * 1e12).round() as u64).max(1)) }
 }
 
 fn ns(d: SimDuration) -> u64 {
@@ -153,25 +146,8 @@ impl Model {
         (self.end.ps() / self.bin_ps + 1) as usize
     }
 
-    fn open_flow(
-        &mut self,
-        app: u32,
-        conn: u32,
-        a: u32,
-        b: u32,
-        proto: Proto,
-        flow: u32,
-        port: u16,
-    ) -> (u32, u32) {
-        let (c, s) = self.open(
-            Attach::Instance(a),
-            Attach::Instance(b),
-            proto,
-            app,
-            conn,
-            flow,
-            port,
-        );
+    fn open_flow(&mut self, app: u32, conn: u32, a: u32, b: u32, proto: Proto, flow: u32, port: u16) -> (u32, u32) {
+        let (c, s) = self.open(Attach::Instance(a), Attach::Instance(b), proto, app, conn, flow, port);
         let f = &mut self.flows[flow as usize];
         f.client_ep = c;
         f.server_ep = s;
@@ -186,13 +162,7 @@ impl Model {
     }
 
     fn schedule_arrival(&mut self, app: u32, after: SimDuration) {
-        self.q.schedule_in(
-            after,
-            super::Event::App {
-                app,
-                tag: TAG_ARRIVAL,
-            },
-        );
+        self.q.schedule_in(after, super::Event::App { app, tag: TAG_ARRIVAL });
     }
 
     pub(crate) fn app_event(&mut self, app: u32, tag: u32) {
@@ -201,11 +171,7 @@ impl Model {
             (App::Bulk(b), TAG_START) => {
                 let (spec, from, to) = (b.spec.clone(), b.from, b.to);
                 for i in 0..spec.flows {
-                    let name = if spec.flows == 1 {
-                        spec.name.clone()
-                    } else {
-                        format!("{}/{i}", spec.name)
-                    };
+                    let name = if spec.flows == 1 { spec.name.clone() } else { format!("{}/{i}", spec.name) };
                     let f = self.new_flow(name, &spec.name, spec.bytes.map(|x| x.0));
                     self.open_flow(app, i, from, to, Proto::Tcp, f, spec.port);
                     if let App::Bulk(b) = &mut self.apps[app as usize] {
@@ -219,12 +185,7 @@ impl Model {
                     let f = self.new_flow(format!("{}/conn{i}", spec.name), &spec.name, None);
                     let (c, s) = self.open_flow(app, i, client, server, Proto::Tcp, f, spec.port);
                     if let App::Rpc(r) = &mut self.apps[app as usize] {
-                        r.conns.push(RpcConn {
-                            client_ep: c,
-                            server_ep: s,
-                            flow: f,
-                            book: RpcBook::default(),
-                        });
+                        r.conns.push(RpcConn { client_ep: c, server_ep: s, flow: f, book: RpcBook::default() });
                     }
                 }
                 match spec.arrival {
@@ -236,13 +197,8 @@ impl Model {
                         }
                     }
                     Arrival::Poisson { mean_interval } => {
-                        let App::Rpc(r) = &mut self.apps[app as usize] else {
-                            unreachable!()
-                        };
-                        let d = Interarrival {
-                            mean: mean_interval,
-                        }
-                        .sample(&mut r.rng);
+                        let App::Rpc(r) = &mut self.apps[app as usize] else { unreachable!() };
+                        let d = Interarrival { mean: mean_interval }.sample(&mut r.rng);
                         self.schedule_arrival(app, d);
                     }
                 }
@@ -253,10 +209,7 @@ impl Model {
                 };
                 let conn = r.next_conn;
                 r.next_conn = (r.next_conn + 1) % r.conns.len();
-                let d = Interarrival {
-                    mean: mean_interval,
-                }
-                .sample(&mut r.rng);
+                let d = Interarrival { mean: mean_interval }.sample(&mut r.rng);
                 if self.rpc_issue(app, conn) {
                     self.schedule_arrival(app, d);
                 }
@@ -277,10 +230,7 @@ impl Model {
                 }
                 d.sent += 1;
                 let (ep, size) = (d.client_ep, d.spec.size.0);
-                let next = Interarrival {
-                    mean: d.spec.mean_interval,
-                }
-                .sample(&mut d.rng);
+                let next = Interarrival { mean: d.spec.mean_interval }.sample(&mut d.rng);
                 self.ep_send(ep, size);
                 self.schedule_arrival(app, next);
             }
@@ -311,24 +261,10 @@ impl Model {
                     };
                     bg.active += 1;
                     bg.started += 1;
-                    let (c, s) = self.open(
-                        Attach::Host(src),
-                        Attach::Host(dst),
-                        Proto::Tcp,
-                        app,
-                        slot,
-                        NONE,
-                        80,
-                    );
+                    let (c, s) = self.open(Attach::Host(src), Attach::Host(dst), Proto::Tcp, app, slot, NONE, 80);
                     if let App::Background(bg) = &mut self.apps[app as usize] {
-                        bg.conns[slot as usize] = BgConn {
-                            client_ep: c,
-                            server_ep: s,
-                            bytes,
-                            started: now,
-                            received_all: false,
-                            live: true,
-                        };
+                        bg.conns[slot as usize] =
+                            BgConn { client_ep: c, server_ep: s, bytes, started: now, received_all: false, live: true };
                     }
                 }
                 self.schedule_arrival(app, next);
@@ -340,9 +276,7 @@ impl Model {
     /// Issue one RPC on `conn`; returns false once the app's `count` is exhausted.
     fn rpc_issue(&mut self, app: u32, conn: usize) -> bool {
         let now = self.now();
-        let App::Rpc(r) = &mut self.apps[app as usize] else {
-            unreachable!()
-        };
+        let App::Rpc(r) = &mut self.apps[app as usize] else { unreachable!() };
         if r.spec.count.is_some_and(|c| r.issued >= c) {
             return false;
         }
@@ -380,9 +314,7 @@ impl Model {
             App::Bulk(b) => {
                 let f = b.flows[owner.conn as usize];
                 let flow = &mut self.flows[f as usize];
-                if flow.completed.is_none()
-                    && flow.target_bytes.is_some_and(|t| flow.delivered >= t)
-                {
+                if flow.completed.is_none() && flow.target_bytes.is_some_and(|t| flow.delivered >= t) {
                     flow.completed = Some(now);
                     b.remaining -= 1;
                     if b.remaining == 0 {

@@ -21,11 +21,7 @@ pub fn spine_link(spec: &ScenarioSpec) -> Bandwidth {
     let f = &spec.fabric;
     f.spine_link.unwrap_or_else(|| {
         let down = f.hosts_per_rack as f64 * f.host_link.bps() as f64;
-        Bandwidth(
-            (down / (f.spines as f64 * f.oversubscription))
-                .round()
-                .max(1.0) as u64,
-        )
+        Bandwidth((down / (f.spines as f64 * f.oversubscription)).round().max(1.0) as u64)
     })
 }
 
@@ -36,12 +32,10 @@ pub fn build(name: &str, spec: &ScenarioSpec) -> Result<Model, String> {
         .instances
         .iter()
         .map(|i| {
-            catalog::lookup(&i.instance_type)
-                .ok_or_else(|| format!("unknown instance type {:?}", i.instance_type))
+            catalog::lookup(&i.instance_type).ok_or_else(|| format!("unknown instance type {:?}", i.instance_type))
         })
         .collect::<Result<_, _>>()?;
-    let card_rate =
-        |t: &ec2::InstanceType| Bandwidth(t.bandwidth_mbps * 1_000_000 / t.network_cards as u64);
+    let card_rate = |t: &ec2::InstanceType| Bandwidth(t.bandwidth_mbps * 1_000_000 / t.network_cards as u64);
 
     let f = &spec.fabric;
     let config = LeafSpineConfig {
@@ -59,9 +53,7 @@ pub fn build(name: &str, spec: &ScenarioSpec) -> Result<Model, String> {
         nic_rate[h as usize] = f.host_link.max(card_rate(types[k]));
     }
     let mut ports: Vec<Port> = Vec::new();
-    let fabric = LeafSpine::build(config, &mut ports, streams.derive("fabric/ecmp"), |h| {
-        nic_rate[h as usize]
-    });
+    let fabric = LeafSpine::build(config, &mut ports, streams.derive("fabric/ecmp"), |h| nic_rate[h as usize]);
     let mut port_owner = vec![NONE; ports.len()];
 
     let mut azs: Vec<&str> = Vec::new();
@@ -76,15 +68,9 @@ pub fn build(name: &str, spec: &ScenarioSpec) -> Result<Model, String> {
             }
         } as u32;
         let cluster_pg = i.placement_group.as_ref().and_then(|pg| {
-            spec.placement_groups
-                .iter()
-                .position(|p| &p.name == pg && p.strategy == "cluster")
-                .map(|p| p as u32)
+            spec.placement_groups.iter().position(|p| &p.name == pg && p.strategy == "cluster").map(|p| p as u32)
         });
-        let queues = spec
-            .host
-            .rss_queues
-            .unwrap_or(ty.vcpus.min(ec2::ENA_MAX_QUEUES));
+        let queues = spec.host.rss_queues.unwrap_or(ty.vcpus.min(ec2::ENA_MAX_QUEUES));
         let mut add = |c: PortConfig| {
             ports.push(Port::new(c));
             port_owner.push(k as u32);
@@ -108,14 +94,8 @@ pub fn build(name: &str, spec: &ScenarioSpec) -> Result<Model, String> {
             ecn_threshold_bytes: None,
             drop_reason: reason,
         };
-        let egress = add(shaper(
-            SimDuration::ZERO,
-            DropReason::BwOutAllowanceExceeded,
-        ));
-        let ingress = add(shaper(
-            spec.nitro.processing_delay,
-            DropReason::BwInAllowanceExceeded,
-        ));
+        let egress = add(shaper(SimDuration::ZERO, DropReason::BwOutAllowanceExceeded));
+        let ingress = add(shaper(spec.nitro.processing_delay, DropReason::BwInAllowanceExceeded));
         let mtu = i.enis.first().map(|e| e.mtu).unwrap_or(ec2::MTU_VPC_JUMBO);
         insts.push(InstanceRt {
             name: i.name.clone(),
@@ -135,16 +115,9 @@ pub fn build(name: &str, spec: &ScenarioSpec) -> Result<Model, String> {
         });
     }
 
-    let inst_index = |n: &str| {
-        spec.instances
-            .iter()
-            .position(|i| i.name == n)
-            .expect("validated reference") as u32
-    };
+    let inst_index = |n: &str| spec.instances.iter().position(|i| i.name == n).expect("validated reference") as u32;
     let occupied: std::collections::BTreeSet<u32> = hosts_of.iter().copied().collect();
-    let free_hosts: Vec<u32> = (0..fabric.config.hosts())
-        .filter(|h| !occupied.contains(h))
-        .collect();
+    let free_hosts: Vec<u32> = (0..fabric.config.hosts()).filter(|h| !occupied.contains(h)).collect();
     let mut apps_v = Vec::with_capacity(spec.workloads.len());
     let mut starts = Vec::new();
     for w in &spec.workloads {
@@ -197,12 +170,7 @@ pub fn build(name: &str, spec: &ScenarioSpec) -> Result<Model, String> {
                 let sizes = Sizes::new(b.sizes.clone());
                 App::Background(BackgroundApp {
                     spec: b.clone(),
-                    interarrival: apps::background_interarrival(
-                        b.load,
-                        free_hosts.len(),
-                        &fabric,
-                        sizes.mean(),
-                    ),
+                    interarrival: apps::background_interarrival(b.load, free_hosts.len(), &fabric, sizes.mean()),
                     hosts: free_hosts.clone(),
                     sizes,
                     rng: stream("flows"),
@@ -219,10 +187,7 @@ pub fn build(name: &str, spec: &ScenarioSpec) -> Result<Model, String> {
         };
         apps_v.push(app);
     }
-    let unfinished = apps_v
-        .iter()
-        .filter(|a| a.is_foreground() && a.is_finite())
-        .count() as u32;
+    let unfinished = apps_v.iter().filter(|a| a.is_foreground() && a.is_finite()).count() as u32;
     let foreground: Vec<&App> = apps_v.iter().filter(|a| a.is_foreground()).collect();
     let all_finite = !foreground.is_empty() && foreground.iter().all(|a| a.is_finite());
 
@@ -230,13 +195,7 @@ pub fn build(name: &str, spec: &ScenarioSpec) -> Result<Model, String> {
     let bins = spec.report.timeseries_bins as u64;
     let mut q = EventQueue::with_capacity(4096);
     for (k, start) in starts.into_iter().enumerate() {
-        q.schedule_at(
-            SimTime::ZERO + start,
-            Event::App {
-                app: k as u32,
-                tag: apps::TAG_START,
-            },
-        );
+        q.schedule_at(SimTime::ZERO + start, Event::App { app: k as u32, tag: apps::TAG_START });
     }
     let flow_shaper = PortConfig {
         rate: ec2::FLOW_CAP_DEFAULT,

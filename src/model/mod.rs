@@ -20,9 +20,7 @@ use crate::ec2::InstanceType;
 use crate::engine::EventQueue;
 use crate::engine::rng::StreamRng;
 use crate::net::fabric::{FiveTuple, LeafSpine};
-use crate::net::{
-    DropReason, Offer, Packet, PacketId, PacketPool, Port, PortConfig, PortId, SegKind, Segment,
-};
+use crate::net::{DropReason, Offer, Packet, PacketId, PacketPool, Port, PortConfig, PortId, SegKind, Segment};
 use crate::transport::{Endpoint, Outbox, TcpConfig, Transport};
 use crate::units::{Bandwidth, SimDuration, SimTime};
 use apps::App;
@@ -247,9 +245,7 @@ impl Model {
         r.clear();
         if let Attach::Instance(i) = a {
             let cap = match (b, self.insts[i as usize].cluster_pg) {
-                (Attach::Instance(j), Some(pg))
-                    if self.insts[j as usize].cluster_pg == Some(pg) =>
-                {
+                (Attach::Instance(j), Some(pg)) if self.insts[j as usize].cluster_pg == Some(pg) => {
                     crate::ec2::FLOW_CAP_CLUSTER_PG
                 }
                 _ => crate::ec2::FLOW_CAP_DEFAULT,
@@ -257,13 +253,7 @@ impl Model {
             let inst = &self.insts[i as usize];
             let q = (t.hash_salted(inst.rss_salt) % inst.cpu_tx.len() as u64) as usize;
             let (cpu, egress) = (inst.cpu_tx[q], inst.egress);
-            let shaper = self.add_port(
-                PortConfig {
-                    rate: cap,
-                    ..self.flow_shaper
-                },
-                i,
-            );
+            let shaper = self.add_port(PortConfig { rate: cap, ..self.flow_shaper }, i);
             r.extend([cpu, shaper, egress]);
         }
         let (ha, hb) = (self.attach_host(a), self.attach_host(b));
@@ -355,31 +345,12 @@ impl Model {
                 Endpoint::Tcp(crate::transport::Tcp::new(self.tcp.clone(), mtu, true)),
                 Endpoint::Tcp(crate::transport::Tcp::new(self.tcp.clone(), mtu, false)),
             ),
-            Proto::Udp => (
-                Endpoint::Udp(crate::transport::Udp::new(mtu)),
-                Endpoint::Udp(crate::transport::Udp::new(mtu)),
-            ),
+            Proto::Udp => {
+                (Endpoint::Udp(crate::transport::Udp::new(mtu)), Endpoint::Udp(crate::transport::Udp::new(mtu)))
+            }
         };
-        let c = self.new_endpoint(
-            tc,
-            r_ab,
-            Owner {
-                app,
-                conn,
-                side: Side::Client,
-            },
-            flow,
-        );
-        let s = self.new_endpoint(
-            ts,
-            r_ba,
-            Owner {
-                app,
-                conn,
-                side: Side::Server,
-            },
-            flow,
-        );
+        let c = self.new_endpoint(tc, r_ab, Owner { app, conn, side: Side::Client }, flow);
+        let s = self.new_endpoint(ts, r_ba, Owner { app, conn, side: Side::Server }, flow);
         self.eps[c as usize].peer = s;
         self.eps[s as usize].peer = c;
         if proto == Proto::Tcp {
@@ -436,9 +407,7 @@ impl Model {
         if delivered > 0 {
             self.account_delivery(ep, delivered);
             self.app_delivered(owner, ep, delivered, born);
-        } else if owner.side == Side::Client
-            && matches!(self.apps[owner.app as usize], App::Background(_))
-        {
+        } else if owner.side == Side::Client && matches!(self.apps[owner.app as usize], App::Background(_)) {
             // The last ACK of a background flow frees its connection.
             self.background_maybe_close(owner);
         }
@@ -573,9 +542,7 @@ impl Model {
         }
         let mut out = std::mem::take(&mut self.outbox);
         out.clear();
-        self.eps[ep as usize]
-            .transport
-            .on_segment(now, &p.seg, &mut out);
+        self.eps[ep as usize].transport.on_segment(now, &p.seg, &mut out);
         self.outbox = out;
         self.flush(ep, p.born);
     }
@@ -626,20 +593,14 @@ impl Model {
     /// Packets in flight, counted independently of the pool: queued in ports plus in pipes.
     fn in_flight_counted(&self) -> u64 {
         let queued: u64 = self.ports.iter().map(|p| p.queued_packets() as u64).sum();
-        let piped = self
-            .q
-            .iter_pending()
-            .filter(|e| matches!(e, Event::Arrive(_)))
-            .count() as u64;
+        let piped = self.q.iter_pending().filter(|e| matches!(e, Event::Arrive(_))).count() as u64;
         queued + piped
     }
 
     fn check_conservation(&self) -> Result<(), String> {
         let a = &self.acct;
         let in_flight = self.in_flight_counted();
-        if a.sent != a.delivered + a.dropped_total() + in_flight
-            || in_flight != self.pool.live() as u64
-        {
+        if a.sent != a.delivered + a.dropped_total() + in_flight || in_flight != self.pool.live() as u64 {
             return Err(format!(
                 "packet conservation violated in variant {}: sent {} != delivered {} + dropped {} + in flight {} (pool holds {})",
                 self.name,

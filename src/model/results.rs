@@ -134,19 +134,12 @@ fn merge(into: &mut Option<Histogram<u64>>, h: &Histogram<u64>) {
 }
 
 pub fn collect(m: Model) -> VariantResult {
-    let stopped: SimTime = if m.all_finite && m.unfinished == 0 {
-        m.q.now()
-    } else {
-        m.end
-    };
+    let stopped: SimTime = if m.all_finite && m.unfinished == 0 { m.q.now() } else { m.end };
     let flows = m
         .flows
         .iter()
         .map(|f| {
-            let (c, s) = (
-                m.eps[f.client_ep as usize].transport.stats(),
-                m.eps[f.server_ep as usize].transport.stats(),
-            );
+            let (c, s) = (m.eps[f.client_ep as usize].transport.stats(), m.eps[f.server_ep as usize].transport.stats());
             let over = f.completed.unwrap_or(stopped).since(f.started);
             FlowResult {
                 name: f.name.clone(),
@@ -185,16 +178,9 @@ pub fn collect(m: Model) -> VariantResult {
             App::Bulk(_) => {}
         }
     }
-    let rpc = rpc_h.as_ref().map(|h| RpcResult {
-        count: h.len(),
-        issued,
-        completed,
-        latency_us: Percentiles::from_ns(h),
-    });
-    let datagrams = dgram_h.as_ref().map(|h| LatencyResult {
-        count: h.len(),
-        latency_us: Percentiles::from_ns(h),
-    });
+    let rpc =
+        rpc_h.as_ref().map(|h| RpcResult { count: h.len(), issued, completed, latency_us: Percentiles::from_ns(h) });
+    let datagrams = dgram_h.as_ref().map(|h| LatencyResult { count: h.len(), latency_us: Percentiles::from_ns(h) });
 
     let drops = DropReason::ALL
         .iter()
@@ -211,16 +197,9 @@ pub fn collect(m: Model) -> VariantResult {
     }
     let elapsed_ps = stopped.ps().max(1) as f64;
     let uplinks = m.fabric.tor_up.iter().chain(m.fabric.spine_down.iter());
-    let max_util = uplinks
-        .map(|&p| m.ports[p as usize].stats.busy_ps as f64 / elapsed_ps)
-        .fold(0.0, f64::max);
-    let fabric_ports = m
-        .fabric
-        .host_up
-        .iter()
-        .chain(&m.fabric.host_down)
-        .chain(&m.fabric.tor_up)
-        .chain(&m.fabric.spine_down);
+    let max_util = uplinks.map(|&p| m.ports[p as usize].stats.busy_ps as f64 / elapsed_ps).fold(0.0, f64::max);
+    let fabric_ports =
+        m.fabric.host_up.iter().chain(&m.fabric.host_down).chain(&m.fabric.tor_up).chain(&m.fabric.spine_down);
     let (mut max_q, mut marks) = (0, 0);
     for &p in fabric_ports {
         let s = &m.ports[p as usize].stats;
@@ -233,13 +212,7 @@ pub fn collect(m: Model) -> VariantResult {
         .flows
         .iter()
         .map(|f| {
-            (
-                f.name.clone(),
-                f.bins
-                    .iter()
-                    .map(|&b| round3(b as f64 * 8.0 / (m.bin_ps as f64 / 1e12) / 1e9))
-                    .collect(),
-            )
+            (f.name.clone(), f.bins.iter().map(|&b| round3(b as f64 * 8.0 / (m.bin_ps as f64 / 1e12) / 1e9)).collect())
         })
         .collect();
     VariantResult {

@@ -27,8 +27,7 @@ pub struct LeafSpineConfig {
 impl LeafSpineConfig {
     /// Downlink capacity over uplink capacity at a ToR (1.0 = non-blocking).
     pub fn oversubscription(&self) -> f64 {
-        (self.hosts_per_rack as f64 * self.host_link.bps() as f64)
-            / (self.spines as f64 * self.spine_link.bps() as f64)
+        (self.hosts_per_rack as f64 * self.host_link.bps() as f64) / (self.spines as f64 * self.spine_link.bps() as f64)
     }
     pub fn hosts(&self) -> u32 {
         self.racks * self.hosts_per_rack
@@ -49,8 +48,7 @@ impl FiveTuple {
     /// A stable hash of the tuple with a per-switch salt.
     pub fn hash_salted(&self, salt: u64) -> u64 {
         let a = ((self.src_ip as u64) << 32) | self.dst_ip as u64;
-        let b =
-            ((self.src_port as u64) << 24) | ((self.dst_port as u64) << 8) | self.protocol as u64;
+        let b = ((self.src_port as u64) << 24) | ((self.dst_port as u64) << 8) | self.protocol as u64;
         mix64(mix64(a ^ salt) ^ b)
     }
 }
@@ -94,23 +92,10 @@ impl LeafSpine {
             host_up.push(add(rate));
             host_down.push(add(rate));
         }
-        let tor_up = (0..config.racks * config.spines)
-            .map(|_| add(config.spine_link))
-            .collect();
-        let spine_down = (0..config.spines * config.racks)
-            .map(|_| add(config.spine_link))
-            .collect();
-        let tor_salt = (0..config.racks)
-            .map(|r| mix64(salt_seed ^ mix64(0x70_72 + r as u64)))
-            .collect();
-        LeafSpine {
-            config,
-            host_up,
-            host_down,
-            tor_up,
-            spine_down,
-            tor_salt,
-        }
+        let tor_up = (0..config.racks * config.spines).map(|_| add(config.spine_link)).collect();
+        let spine_down = (0..config.spines * config.racks).map(|_| add(config.spine_link)).collect();
+        let tor_salt = (0..config.racks).map(|r| mix64(salt_seed ^ mix64(0x70_72 + r as u64))).collect();
+        LeafSpine { config, host_up, host_down, tor_up, spine_down, tor_salt }
     }
 
     pub fn rack_of(&self, host: u32) -> u32 {
@@ -175,13 +160,7 @@ mod tests {
         let (f, _) = fabric(8);
         let mut counts = [0u32; 8];
         for port in 0..8000u16 {
-            let t = FiveTuple {
-                src_ip: 1,
-                dst_ip: 2,
-                src_port: 32768 + port,
-                dst_port: 80,
-                protocol: 6,
-            };
+            let t = FiveTuple { src_ip: 1, dst_ip: 2, src_port: 32768 + port, dst_port: 80, protocol: 6 };
             counts[f.ecmp_spine(0, &t) as usize] += 1;
         }
         for c in counts {
@@ -192,13 +171,7 @@ mod tests {
     #[test]
     fn salts_differ_per_switch() {
         let (f, _) = fabric(8);
-        let t = FiveTuple {
-            src_ip: 1,
-            dst_ip: 2,
-            src_port: 40000,
-            dst_port: 80,
-            protocol: 6,
-        };
+        let t = FiveTuple { src_ip: 1, dst_ip: 2, src_port: 40000, dst_port: 80, protocol: 6 };
         let picks: Vec<u32> = (0..4).map(|r| f.ecmp_spine(r * 4, &t)).collect();
         // Same tuple, different ToRs: with independent salts, not all four agree.
         let hashes: Vec<u64> = (0..4).map(|r| t.hash_salted(f.tor_salt[r])).collect();

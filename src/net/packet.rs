@@ -36,7 +36,14 @@ pub struct Segment {
     pub ect: bool,
     pub ce: bool,
     pub ece: bool,
+    /// SACK blocks (RFC 2018): received ranges above the cumulative ACK, most recent first.
+    pub sack_count: u8,
+    pub sack: [(u64, u64); MAX_SACK_BLOCKS],
 }
+
+/// With the timestamps option present, 40 bytes of option space leave room for 3 SACK blocks
+/// (RFC 2018 section 3).
+pub const MAX_SACK_BLOCKS: usize = 3;
 
 pub type PacketId = u32;
 
@@ -108,10 +115,7 @@ pub struct PacketPool {
 
 impl PacketPool {
     pub fn with_capacity(n: usize) -> Self {
-        PacketPool {
-            slots: Vec::with_capacity(n),
-            free: Vec::with_capacity(n),
-        }
+        PacketPool { slots: Vec::with_capacity(n), free: Vec::with_capacity(n) }
     }
 
     pub fn alloc(&mut self, p: Packet) -> PacketId {

@@ -61,12 +61,7 @@ pub struct Port {
 
 impl Port {
     pub fn new(config: PortConfig) -> Self {
-        Port {
-            config,
-            queue: VecDeque::new(),
-            queued_bytes: 0,
-            stats: PortStats::default(),
-        }
+        Port { config, queue: VecDeque::new(), queued_bytes: 0, stats: PortStats::default() }
     }
 
     pub fn service_time(&self, bytes: u32) -> SimDuration {
@@ -100,11 +95,7 @@ impl Port {
         // Invariant: queue bytes never exceed capacity.
         debug_assert!(self.queued_bytes <= self.config.capacity_bytes);
         self.stats.max_queued_bytes = self.stats.max_queued_bytes.max(self.queued_bytes);
-        if self.queue.len() == 1 {
-            Offer::Started(now + self.start_service(bytes))
-        } else {
-            Offer::Queued
-        }
+        if self.queue.len() == 1 { Offer::Started(now + self.start_service(bytes)) } else { Offer::Queued }
     }
 
     fn start_service(&mut self, bytes: u32) -> SimDuration {
@@ -116,18 +107,11 @@ impl Port {
     /// The head-of-line packet finished service. Returns it, the time it leaves the pipe, and
     /// when the next head-of-line packet (if any) will finish.
     pub fn complete(&mut self, now: SimTime) -> (PacketId, SimTime, Option<SimTime>) {
-        let (id, bytes) = self
-            .queue
-            .pop_front()
-            .expect("port completed with an empty queue");
+        let (id, bytes) = self.queue.pop_front().expect("port completed with an empty queue");
         self.queued_bytes -= bytes as u64;
         self.stats.packets_out += 1;
         self.stats.bytes_out += bytes as u64;
-        let next = self
-            .queue
-            .front()
-            .map(|&(_, b)| b)
-            .map(|b| now + self.start_service(b));
+        let next = self.queue.front().map(|&(_, b)| b).map(|b| now + self.start_service(b));
         (id, now + self.config.delay, next)
     }
 }
@@ -150,16 +134,10 @@ mod tests {
     #[test]
     fn serialisation_then_propagation_exact() {
         let mut p = link(100, 1000, 100_000);
-        assert_eq!(
-            p.offer(SimTime(0), 1, 9001),
-            Offer::Started(SimTime(720_080))
-        );
+        assert_eq!(p.offer(SimTime(0), 1, 9001), Offer::Started(SimTime(720_080)));
         assert_eq!(p.offer(SimTime(10), 2, 9001), Offer::Queued);
         let (id, leaves, next) = p.complete(SimTime(720_080));
-        assert_eq!(
-            (id, leaves, next),
-            (1, SimTime(720_080 + 1_000_000), Some(SimTime(1_440_160)))
-        );
+        assert_eq!((id, leaves, next), (1, SimTime(720_080 + 1_000_000), Some(SimTime(1_440_160))));
         let (id, leaves, next) = p.complete(SimTime(1_440_160));
         assert_eq!((id, leaves, next), (2, SimTime(2_440_160), None));
         assert_eq!(p.stats.bytes_out, 18_002);

@@ -9,12 +9,7 @@ pub fn timeseries(w: &mut dyn Write, s: &Summary) -> std::io::Result<()> {
     for v in &s.variants {
         for (flow, bins) in &v.series {
             for (i, g) in bins.iter().enumerate() {
-                c.write_record([
-                    v.name.as_str(),
-                    flow,
-                    &format!("{:.3}", i as f64 * v.bin_us),
-                    &format!("{g}"),
-                ])?;
+                c.write_record([v.name.as_str(), flow, &format!("{:.3}", i as f64 * v.bin_us), &format!("{g}")])?;
             }
         }
     }

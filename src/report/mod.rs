@@ -11,10 +11,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Write `path` atomically: a temporary sibling, flushed and synced, then renamed.
-pub fn write_atomic(
-    path: &Path,
-    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
-) -> std::io::Result<()> {
+pub fn write_atomic(path: &Path, write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> std::io::Result<()> {
     let tmp = temp_name(path);
     let result = (|| {
         let file = std::fs::File::create(&tmp)?;
@@ -32,21 +29,15 @@ pub fn write_atomic(
 
 /// `dir/name.ext` -> `dir/.name.ext.tmp-PID`: hidden, and never mistaken for a result.
 pub fn temp_name(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 
 /// Write everything for one run into `dir`. Returns the files written.
 pub fn write_all(dir: &Path, s: &summary::Summary) -> anyhow::Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| anyhow::anyhow!("cannot create output folder {}: {e}", dir.display()))?;
+    std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("cannot create output folder {}: {e}", dir.display()))?;
     let mut written = Vec::new();
-    let mut put = |name: &str,
-                   f: &dyn Fn(&mut dyn Write) -> std::io::Result<()>|
-     -> anyhow::Result<()> {
+    let mut put = |name: &str, f: &dyn Fn(&mut dyn Write) -> std::io::Result<()>| -> anyhow::Result<()> {
         let p = dir.join(name);
         write_atomic(&p, f).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?;
         written.push(p);

@@ -25,16 +25,9 @@ enum ChartKind {
     LatencyCdf,
 }
 
-const CHARTS: &[(&str, ChartKind)] = &[
-    ("throughput", ChartKind::Throughput),
-    ("latency_cdf", ChartKind::LatencyCdf),
-];
+const CHARTS: &[(&str, ChartKind)] = &[("throughput", ChartKind::Throughput), ("latency_cdf", ChartKind::LatencyCdf)];
 
-fn draw<DB: DrawingBackend>(
-    kind: ChartKind,
-    area: &DrawingArea<DB, Shift>,
-    s: &Summary,
-) -> anyhow::Result<bool> {
+fn draw<DB: DrawingBackend>(kind: ChartKind, area: &DrawingArea<DB, Shift>, s: &Summary) -> anyhow::Result<bool> {
     match kind {
         ChartKind::Throughput => throughput(area, s),
         ChartKind::LatencyCdf => latency_cdf(area, s),
@@ -49,8 +42,7 @@ pub fn render_svgs(s: &Summary) -> anyhow::Result<Vec<(String, String)>> {
         let drawn = {
             let area = SVGBackend::with_string(&mut text, SIZE).into_drawing_area();
             let drawn = draw(*chart, &area, s)?;
-            area.present()
-                .map_err(|e| anyhow::anyhow!("plot {name}: {e:?}"))?;
+            area.present().map_err(|e| anyhow::anyhow!("plot {name}: {e:?}"))?;
             drawn
         };
         if drawn {
@@ -68,13 +60,11 @@ pub fn render_pngs(s: &Summary) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
         let drawn = {
             let area = BitMapBackend::with_buffer(&mut rgb, SIZE).into_drawing_area();
             let drawn = draw(*chart, &area, s)?;
-            area.present()
-                .map_err(|e| anyhow::anyhow!("plot {name}: {e:?}"))?;
+            area.present().map_err(|e| anyhow::anyhow!("plot {name}: {e:?}"))?;
             drawn
         };
         if drawn {
-            let img = image::RgbImage::from_raw(SIZE.0, SIZE.1, rgb)
-                .expect("buffer has the image's size");
+            let img = image::RgbImage::from_raw(SIZE.0, SIZE.1, rgb).expect("buffer has the image's size");
             let mut png = Vec::new();
             img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)?;
             out.push((format!("{name}.png"), png));
@@ -88,24 +78,15 @@ fn err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
 }
 
 /// Aggregate goodput of each variant's reported flows over time.
-fn throughput<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    s: &Summary,
-) -> anyhow::Result<bool> {
+fn throughput<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, s: &Summary) -> anyhow::Result<bool> {
     let lines: Vec<(String, Vec<(f64, f64)>)> = s
         .variants
         .iter()
         .filter(|v| !v.series.is_empty())
         .map(|v| {
             let n = v.series[0].1.len();
-            let pts = (0..n)
-                .map(|i| {
-                    (
-                        i as f64 * v.bin_us / 1000.0,
-                        v.series.iter().map(|(_, b)| b[i]).sum(),
-                    )
-                })
-                .collect();
+            let pts =
+                (0..n).map(|i| (i as f64 * v.bin_us / 1000.0, v.series.iter().map(|(_, b)| b[i]).sum())).collect();
             (v.name.clone(), pts)
         })
         .collect();
@@ -113,75 +94,38 @@ fn throughput<DB: DrawingBackend>(
         return Ok(false);
     }
     area.fill(&WHITE).map_err(err)?;
-    let x_max = lines
-        .iter()
-        .flat_map(|(_, p)| p.last().map(|q| q.0))
-        .fold(0.001, f64::max);
-    let y_max = lines
-        .iter()
-        .flat_map(|(_, p)| p.iter().map(|q| q.1))
-        .fold(0.001, f64::max)
-        * 1.15;
+    let x_max = lines.iter().flat_map(|(_, p)| p.last().map(|q| q.0)).fold(0.001, f64::max);
+    let y_max = lines.iter().flat_map(|(_, p)| p.iter().map(|q| q.1)).fold(0.001, f64::max) * 1.15;
     let mut chart = ChartBuilder::on(area)
-        .caption(
-            format!("{}: goodput over time", s.scenario),
-            ("sans-serif", 22),
-        )
+        .caption(format!("{}: goodput over time", s.scenario), ("sans-serif", 22))
         .margin(16)
         .x_label_area_size(44)
         .y_label_area_size(64)
         .build_cartesian_2d(0.0..x_max, 0.0..y_max)
         .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_desc("simulated time (ms)")
-        .y_desc("goodput (Gbps)")
-        .draw()
-        .map_err(err)?;
+    chart.configure_mesh().x_desc("simulated time (ms)").y_desc("goodput (Gbps)").draw().map_err(err)?;
     for (i, (name, pts)) in lines.into_iter().enumerate() {
         let color = Palette99::pick(i).to_rgba();
         chart
             .draw_series(LineSeries::new(pts, color.stroke_width(2)))
             .map_err(err)?
             .label(name)
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-            });
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .draw()
-        .map_err(err)?;
+    chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw().map_err(err)?;
     Ok(true)
 }
 
 /// RPC latency CDF with a log latency axis and a "nines" tail axis.
-fn latency_cdf<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    s: &Summary,
-) -> anyhow::Result<bool> {
+fn latency_cdf<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, s: &Summary) -> anyhow::Result<bool> {
     let qs = cdf_quantiles();
     let lines: Vec<(String, Vec<(f64, f64)>)> = s
         .variants
         .iter()
-        .filter_map(|v| {
-            v.rpc_histogram
-                .as_ref()
-                .filter(|h| !h.is_empty())
-                .map(|h| (v, h))
-        })
+        .filter_map(|v| v.rpc_histogram.as_ref().filter(|h| !h.is_empty()).map(|h| (v, h)))
         .map(|(v, h)| {
-            let pts = qs
-                .iter()
-                .map(|&q| {
-                    (
-                        (h.value_at_quantile(q) as f64 / 1000.0).max(0.001),
-                        -(1.0 - q).log10(),
-                    )
-                })
-                .collect();
+            let pts =
+                qs.iter().map(|&q| ((h.value_at_quantile(q) as f64 / 1000.0).max(0.001), -(1.0 - q).log10())).collect();
             (v.name.clone(), pts)
         })
         .collect();
@@ -189,21 +133,10 @@ fn latency_cdf<DB: DrawingBackend>(
         return Ok(false);
     }
     area.fill(&WHITE).map_err(err)?;
-    let x_min = lines
-        .iter()
-        .flat_map(|(_, p)| p.iter().map(|q| q.0))
-        .fold(f64::MAX, f64::min)
-        * 0.8;
-    let x_max = lines
-        .iter()
-        .flat_map(|(_, p)| p.iter().map(|q| q.0))
-        .fold(0.0, f64::max)
-        * 1.25;
+    let x_min = lines.iter().flat_map(|(_, p)| p.iter().map(|q| q.0)).fold(f64::MAX, f64::min) * 0.8;
+    let x_max = lines.iter().flat_map(|(_, p)| p.iter().map(|q| q.0)).fold(0.0, f64::max) * 1.25;
     let mut chart = ChartBuilder::on(area)
-        .caption(
-            format!("{}: RPC latency CDF", s.scenario),
-            ("sans-serif", 22),
-        )
+        .caption(format!("{}: RPC latency CDF", s.scenario), ("sans-serif", 22))
         .margin(16)
         .x_label_area_size(44)
         .y_label_area_size(70)
@@ -216,15 +149,7 @@ fn latency_cdf<DB: DrawingBackend>(
         .y_labels(5)
         .y_label_formatter(&|y: &f64| {
             let n = y.round() as i32;
-            if n <= 0 {
-                "0".into()
-            } else {
-                format!(
-                    "{:.*}",
-                    (n - 2).max(0) as usize,
-                    100.0 - 100.0 * 10f64.powi(-n)
-                )
-            }
+            if n <= 0 { "0".into() } else { format!("{:.*}", (n - 2).max(0) as usize, 100.0 - 100.0 * 10f64.powi(-n)) }
         })
         .draw()
         .map_err(err)?;
@@ -234,9 +159,7 @@ fn latency_cdf<DB: DrawingBackend>(
             .draw_series(LineSeries::new(pts, color.stroke_width(2)))
             .map_err(err)?
             .label(name)
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-            });
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
     }
     chart
         .configure_series_labels()

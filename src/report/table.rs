@@ -7,17 +7,9 @@ pub fn render(s: &Summary) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "scenario {}  seed {}", s.scenario, s.seed);
     for v in &s.variants {
-        let _ = writeln!(
-            o,
-            "\n== variant {} ({} us simulated, {} events)",
-            v.name, v.simulated_us, v.events_processed
-        );
+        let _ = writeln!(o, "\n== variant {} ({} us simulated, {} events)", v.name, v.simulated_us, v.events_processed);
         if !v.flows.is_empty() {
-            let _ = writeln!(
-                o,
-                "  {:<28} {:>10} {:>10} {:>8} {:>6}",
-                "flow", "goodput", "wire", "retx", "RTOs"
-            );
+            let _ = writeln!(o, "  {:<28} {:>10} {:>10} {:>8} {:>6}", "flow", "goodput", "wire", "retx", "RTOs");
             let shown = v.flows.len().min(12);
             for f in &v.flows[..shown] {
                 let _ = writeln!(
@@ -60,12 +52,7 @@ pub fn render(s: &Summary) -> String {
             let _ = writeln!(
                 o,
                 "  background: {} flows done of {} started ({} skipped), {:.2} Gbps, FCT p50 {:.0} us p99 {:.0} us",
-                b.flows_completed,
-                b.flows_started,
-                b.flows_skipped,
-                b.goodput_gbps,
-                b.fct_us.p50,
-                b.fct_us.p99
+                b.flows_completed, b.flows_started, b.flows_skipped, b.goodput_gbps, b.fct_us.p50, b.fct_us.p99
             );
         }
         let drops: Vec<String> = v.drops.iter().map(|(k, n)| format!("{k}={n}")).collect();
@@ -77,11 +64,7 @@ pub fn render(s: &Summary) -> String {
             p.delivered,
             p.dropped,
             p.in_flight,
-            if drops.is_empty() {
-                String::new()
-            } else {
-                format!("  [{}]", drops.join(", "))
-            }
+            if drops.is_empty() { String::new() } else { format!("  [{}]", drops.join(", ")) }
         );
         let _ = writeln!(
             o,

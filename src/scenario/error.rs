@@ -55,11 +55,8 @@ impl fmt::Display for Diagnostic {
                 writeln!(f, "{pad} |")?;
                 writeln!(f, "{n} | {s}")?;
                 // Columns count characters; tabs are kept so the caret lines up.
-                let lead: String = s
-                    .chars()
-                    .take(self.col.saturating_sub(1))
-                    .map(|c| if c == '\t' { '\t' } else { ' ' })
-                    .collect();
+                let lead: String =
+                    s.chars().take(self.col.saturating_sub(1)).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
                 writeln!(f, "{pad} | {lead}^")?;
             }
         } else {
@@ -88,9 +85,7 @@ pub fn locate(src: &str, key: &str, value: &str) -> (usize, usize) {
         while let Some(pos) = code[from..].find(key) {
             let k = from + pos;
             from = k + key.len();
-            let before_ok = k == 0
-                || !code.as_bytes()[k - 1].is_ascii_alphanumeric()
-                    && code.as_bytes()[k - 1] != b'_';
+            let before_ok = k == 0 || !code.as_bytes()[k - 1].is_ascii_alphanumeric() && code.as_bytes()[k - 1] != b'_';
             let rest = code[k + key.len()..].trim_start();
             if !before_ok || !rest.starts_with(':') {
                 continue;
@@ -100,10 +95,7 @@ pub fn locate(src: &str, key: &str, value: &str) -> (usize, usize) {
             if value.is_empty() {
                 return (i + 1, col_of(after_colon));
             }
-            let v = after_colon
-                .strip_prefix("Some(")
-                .unwrap_or(after_colon)
-                .trim_start();
+            let v = after_colon.strip_prefix("Some(").unwrap_or(after_colon).trim_start();
             if v.starts_with(&quoted) || v.starts_with(value) {
                 return (i + 1, col_of(v));
             }
@@ -121,10 +113,7 @@ pub fn locate(src: &str, key: &str, value: &str) -> (usize, usize) {
 }
 
 /// Nearest candidates by edit distance, for "did you mean" hints.
-pub fn did_you_mean<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (levenshtein(word, c), c))
@@ -139,11 +128,7 @@ fn levenshtein(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1];
         for (j, &cb) in b.iter().enumerate() {
-            cur.push(
-                (prev[j] + (ca != cb) as usize)
-                    .min(prev[j + 1] + 1)
-                    .min(cur[j] + 1),
-            );
+            cur.push((prev[j] + (ca != cb) as usize).min(prev[j + 1] + 1).min(cur[j] + 1));
         }
         prev = cur;
     }
@@ -160,10 +145,7 @@ mod tests {
         assert_eq!(locate(src, "to", "c"), (3, 7));
         assert_eq!(locate(src, "b", "c"), (4, 11));
         assert_eq!(locate(src, "zz", "nothing"), (1, 1));
-        assert_eq!(
-            did_you_mean("flwos", ["flows", "from", "to"]),
-            Some("flows")
-        );
+        assert_eq!(did_you_mean("flwos", ["flows", "from", "to"]), Some("flows"));
         assert_eq!(did_you_mean("qqqqqq", ["flows"]), None);
     }
 }

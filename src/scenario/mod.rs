@@ -19,14 +19,8 @@ pub const DEFAULT_SCENARIO: &str = include_str!("../../scenarios/rpc-under-load.
 
 /// Every bundled scenario, by file name (for `nitrosim list` and the tests).
 pub const BUNDLED: &[(&str, &str)] = &[
-    (
-        "single-flow-cap.ron",
-        include_str!("../../scenarios/single-flow-cap.ron"),
-    ),
-    (
-        "rpc-under-load.ron",
-        include_str!("../../scenarios/rpc-under-load.ron"),
-    ),
+    ("single-flow-cap.ron", include_str!("../../scenarios/single-flow-cap.ron")),
+    ("rpc-under-load.ron", include_str!("../../scenarios/rpc-under-load.ron")),
 ];
 
 /// A checked, fully overridden scenario for one variant.
@@ -43,27 +37,18 @@ fn ron_options() -> ron::Options {
 
 /// Parse RON text into a spec, mapping every error to a positioned diagnostic.
 pub fn parse(file: &str, src: &str) -> Result<ScenarioSpec, Diagnostic> {
-    ron_options()
-        .from_str::<ScenarioSpec>(src)
-        .map_err(|e| ron_diagnostic(file, src, &e))
+    ron_options().from_str::<ScenarioSpec>(src).map_err(|e| ron_diagnostic(file, src, &e))
 }
 
 fn ron_diagnostic(file: &str, src: &str, e: &SpannedError) -> Diagnostic {
     let (line, col) = (e.span.start.line, e.span.start.col);
     let d = Diagnostic::new(file, String::new()).at(src, line, col);
     match &e.code {
-        RonError::NoSuchStructField {
-            expected,
-            found,
-            outer,
-        } => {
+        RonError::NoSuchStructField { expected, found, outer } => {
             let mut d = Diagnostic {
                 message: format!(
                     "unknown field `{found}`{}",
-                    outer
-                        .as_ref()
-                        .map(|o| format!(" in `{o}`"))
-                        .unwrap_or_default()
+                    outer.as_ref().map(|o| format!(" in `{o}`")).unwrap_or_default()
                 ),
                 expected: format!("one of: {}", expected.join(", ")),
                 ..d
@@ -77,20 +62,13 @@ fn ron_diagnostic(file: &str, src: &str, e: &SpannedError) -> Diagnostic {
         RonError::MissingStructField { field, outer } => Diagnostic {
             message: format!(
                 "missing field `{field}`{}",
-                outer
-                    .as_ref()
-                    .map(|o| format!(" in `{o}`"))
-                    .unwrap_or_default()
+                outer.as_ref().map(|o| format!(" in `{o}`")).unwrap_or_default()
             ),
             expected: format!("a `{field}: ...` entry"),
             hint: "add the field; scenarios/README.md lists every field with its default".into(),
             ..d
         },
-        RonError::NoSuchEnumVariant {
-            expected,
-            found,
-            outer,
-        } => {
+        RonError::NoSuchEnumVariant { expected, found, outer } => {
             let hint = match error::did_you_mean(found, expected.iter().copied()) {
                 Some(m) => format!("did you mean `{m}`?"),
                 None => "variant names are case-sensitive".into(),
@@ -98,10 +76,7 @@ fn ron_diagnostic(file: &str, src: &str, e: &SpannedError) -> Diagnostic {
             Diagnostic {
                 message: format!(
                     "unknown variant `{found}`{}",
-                    outer
-                        .as_ref()
-                        .map(|o| format!(" of `{o}`"))
-                        .unwrap_or_default()
+                    outer.as_ref().map(|o| format!(" of `{o}`")).unwrap_or_default()
                 ),
                 expected: format!("one of: {}", expected.join(", ")),
                 hint,
@@ -122,12 +97,7 @@ fn ron_diagnostic(file: &str, src: &str, e: &SpannedError) -> Diagnostic {
             } else {
                 "a value of the field's type".into()
             };
-            Diagnostic {
-                message: msg.to_string(),
-                expected,
-                hint: hint.to_string(),
-                ..d
-            }
+            Diagnostic { message: msg.to_string(), expected, hint: hint.to_string(), ..d }
         }
         RonError::InvalidValueForType { expected, found } => Diagnostic {
             message: format!("wrong type: found {found}"),
@@ -145,11 +115,7 @@ fn ron_diagnostic(file: &str, src: &str, e: &SpannedError) -> Diagnostic {
 }
 
 /// Apply `--set` overrides to a parsed spec (they come from the command line: no file position).
-pub fn apply_sets(
-    file: &str,
-    mut spec: ScenarioSpec,
-    sets: &[String],
-) -> Result<ScenarioSpec, Diagnostic> {
+pub fn apply_sets(file: &str, mut spec: ScenarioSpec, sets: &[String]) -> Result<ScenarioSpec, Diagnostic> {
     for s in sets {
         let Some((path, value)) = s.split_once('=') else {
             return Err(Diagnostic::new("--set", format!("`--set {s}` has no `=`"))
@@ -166,12 +132,7 @@ pub fn apply_sets(
 }
 
 /// Parse, override, expand variants and validate each. The errors name the file.
-pub fn load(
-    file: &str,
-    src: &str,
-    sets: &[String],
-    seed: Option<u64>,
-) -> Result<Vec<Variant>, Diagnostic> {
+pub fn load(file: &str, src: &str, sets: &[String], seed: Option<u64>) -> Result<Vec<Variant>, Diagnostic> {
     let mut spec = parse(file, src)?;
     if let Some(s) = seed {
         spec.seed = s;
@@ -179,10 +140,7 @@ pub fn load(
     let spec = apply_sets(file, spec, sets)?;
     validate::validate(file, src, &spec)?;
     if spec.variants.is_empty() {
-        return Ok(vec![Variant {
-            name: "base".into(),
-            spec,
-        }]);
+        return Ok(vec![Variant { name: "base".into(), spec }]);
     }
     let mut out = Vec::with_capacity(spec.variants.len());
     for v in &spec.variants {
@@ -192,11 +150,7 @@ pub fn load(
                 let (l, c) = error::locate(src, &format!("\"{path}\""), "");
                 Diagnostic::new(file, format!("variant `{}`: {msg}", v.name))
                     .at(src, l, c)
-                    .expected(if keys.is_empty() {
-                        "a valid path".into()
-                    } else {
-                        format!("one of: {keys}")
-                    })
+                    .expected(if keys.is_empty() { "a valid path".into() } else { format!("one of: {keys}") })
                     .hint("override paths are the same as --set paths")
             })?;
         }
@@ -205,10 +159,7 @@ pub fn load(
             d.message = format!("in variant `{}`: {}", v.name, d.message);
             d
         })?;
-        out.push(Variant {
-            name: v.name.clone(),
-            spec: vs,
-        });
+        out.push(Variant { name: v.name.clone(), spec: vs });
     }
     Ok(out)
 }

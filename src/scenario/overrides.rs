@@ -28,11 +28,7 @@ fn keys_of(v: &Value) -> Vec<String> {
         Value::Array(a) => a
             .iter()
             .enumerate()
-            .map(|(i, e)| {
-                element_name(e)
-                    .map(str::to_string)
-                    .unwrap_or_else(|| i.to_string())
-            })
+            .map(|(i, e)| element_name(e).map(str::to_string).unwrap_or_else(|| i.to_string()))
             .collect(),
         _ => vec![],
     }
@@ -76,18 +72,11 @@ fn step<'a>(v: &'a mut Value, seg: &str) -> Option<&'a mut Value> {
 }
 
 /// Apply one override. Errors say which part of the path failed and what exists there.
-pub fn apply(
-    spec: &ScenarioSpec,
-    path: &str,
-    value: &str,
-) -> Result<ScenarioSpec, (String, String)> {
+pub fn apply(spec: &ScenarioSpec, path: &str, value: &str) -> Result<ScenarioSpec, (String, String)> {
     let mut tree = serde_json::to_value(spec).expect("spec serialises");
     let segs: Vec<&str> = path.split('.').collect();
     if path.is_empty() || segs.iter().any(|s| s.is_empty()) {
-        return Err((
-            format!("empty override path {path:?}"),
-            "a dotted path such as tcp.congestion".into(),
-        ));
+        return Err((format!("empty override path {path:?}"), "a dotted path such as tcp.congestion".into()));
     }
     let (last, parents) = segs.split_last().expect("non-empty");
     let mut cur = &mut tree;
@@ -95,39 +84,21 @@ pub fn apply(
         let here = segs[..i].join(".");
         let keys = keys_of(cur);
         cur = step(cur, seg).ok_or_else(|| {
-            (
-                format!(
-                    "no `{seg}` under `{}`",
-                    if here.is_empty() { "<scenario>" } else { &here }
-                ),
-                keys.join(", "),
-            )
+            (format!("no `{seg}` under `{}`", if here.is_empty() { "<scenario>" } else { &here }), keys.join(", "))
         })?;
     }
     let new = parse_value(value);
     let slot = match cur {
         Value::Object(m) if m.contains_key(*last) => m.get_mut(*last).expect("checked"),
-        Value::Object(m)
-            if m.len() == 1 && m.values().next().is_some_and(|v| v.get(*last).is_some()) =>
-        {
-            m.values_mut()
-                .next()
-                .and_then(|v| v.get_mut(*last))
-                .expect("checked")
+        Value::Object(m) if m.len() == 1 && m.values().next().is_some_and(|v| v.get(*last).is_some()) => {
+            m.values_mut().next().and_then(|v| v.get_mut(*last)).expect("checked")
         }
         other => {
             let keys = keys_of(other);
-            return Err((
-                format!("no field `{last}` at `{}`", parents.join(".")),
-                keys.join(", "),
-            ));
+            return Err((format!("no field `{last}` at `{}`", parents.join(".")), keys.join(", ")));
         }
     };
     *slot = new;
-    serde_json::from_value::<ScenarioSpec>(tree).map_err(|e| {
-        (
-            format!("value {value:?} does not fit `{path}`: {e}"),
-            "a value of the field's type".into(),
-        )
-    })
+    serde_json::from_value::<ScenarioSpec>(tree)
+        .map_err(|e| (format!("value {value:?} does not fit `{path}`: {e}"), "a value of the field's type".into()))
 }

@@ -23,19 +23,13 @@ pub fn place(spec: &ScenarioSpec) -> Result<Vec<u32>, String> {
     // Explicit racks first, then cluster groups, then the rest.
     for (k, i) in spec.instances.iter().enumerate() {
         if let Some(r) = i.rack {
-            host[k] = take(r, &mut used)
-                .ok_or_else(|| format!("rack {r} is full; instance {:?} does not fit", i.name))?;
+            host[k] =
+                take(r, &mut used).ok_or_else(|| format!("rack {r} is full; instance {:?} does not fit", i.name))?;
         }
     }
-    for pg in spec
-        .placement_groups
-        .iter()
-        .filter(|p| p.strategy == "cluster")
-    {
+    for pg in spec.placement_groups.iter().filter(|p| p.strategy == "cluster") {
         let members: Vec<usize> = (0..spec.instances.len())
-            .filter(|&k| {
-                host[k] == NONE && spec.instances[k].placement_group.as_deref() == Some(&pg.name)
-            })
+            .filter(|&k| host[k] == NONE && spec.instances[k].placement_group.as_deref() == Some(&pg.name))
             .collect();
         if members.is_empty() {
             continue;
@@ -49,17 +43,11 @@ pub fn place(spec: &ScenarioSpec) -> Result<Vec<u32>, String> {
             Some((k, _)) => host[k] / hpr,
             None => (0..racks)
                 .find(|&r| hpr - used[r as usize] >= members.len() as u32)
-                .ok_or_else(|| {
-                    format!("no rack has room for cluster placement group {:?}", pg.name)
-                })?,
+                .ok_or_else(|| format!("no rack has room for cluster placement group {:?}", pg.name))?,
         };
         for k in members {
-            host[k] = take(rack, &mut used).ok_or_else(|| {
-                format!(
-                    "rack {rack} is full for cluster placement group {:?}",
-                    pg.name
-                )
-            })?;
+            host[k] = take(rack, &mut used)
+                .ok_or_else(|| format!("rack {rack} is full for cluster placement group {:?}", pg.name))?;
         }
     }
     let mut next_rack = 0u32;
@@ -76,8 +64,7 @@ pub fn place(spec: &ScenarioSpec) -> Result<Vec<u32>, String> {
                 break;
             }
         }
-        host[k] = placed
-            .ok_or_else(|| format!("the fabric is full; instance {:?} does not fit", i.name))?;
+        host[k] = placed.ok_or_else(|| format!("the fabric is full; instance {:?} does not fit", i.name))?;
     }
     Ok(host)
 }

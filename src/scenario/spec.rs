@@ -117,12 +117,7 @@ pub struct HostSpec {
 impl Default for HostSpec {
     fn default() -> Self {
         use crate::ec2::defaults::*;
-        HostSpec {
-            tx_cost: HOST_TX_COST,
-            rx_cost: HOST_RX_COST,
-            backlog: Bytes(CPU_BACKLOG_BYTES),
-            rss_queues: None,
-        }
+        HostSpec { tx_cost: HOST_TX_COST, rx_cost: HOST_RX_COST, backlog: Bytes(CPU_BACKLOG_BYTES), rss_queues: None }
     }
 }
 
@@ -321,8 +316,6 @@ pub struct ReportSpec {
 
 impl Default for ReportSpec {
     fn default() -> Self {
-        ReportSpec {
-            timeseries_bins: 100,
-        }
+        ReportSpec { timeseries_bins: 100 }
     }
 }

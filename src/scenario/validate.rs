@@ -34,19 +34,9 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn err(
-        &self,
-        key: &str,
-        value: &str,
-        message: String,
-        expected: String,
-        hint: String,
-    ) -> Diagnostic {
+    fn err(&self, key: &str, value: &str, message: String, expected: String, hint: String) -> Diagnostic {
         let (l, c) = locate(self.src, key, value);
-        Diagnostic::new(self.file, message)
-            .at(self.src, l, c)
-            .expected(expected)
-            .hint(hint)
+        Diagnostic::new(self.file, message).at(self.src, l, c).expected(expected).hint(hint)
     }
     fn range<T: PartialOrd + std::fmt::Display + Copy>(
         &self,
@@ -81,11 +71,7 @@ impl Ctx<'_> {
     }
 }
 
-fn unique<'a>(
-    cx: &Ctx,
-    what: &str,
-    names: impl IntoIterator<Item = &'a str>,
-) -> Result<BTreeSet<&'a str>, Diagnostic> {
+fn unique<'a>(cx: &Ctx, what: &str, names: impl IntoIterator<Item = &'a str>) -> Result<BTreeSet<&'a str>, Diagnostic> {
     let mut seen = BTreeSet::new();
     for n in names {
         if n.is_empty() {
@@ -110,13 +96,7 @@ fn unique<'a>(
     Ok(seen)
 }
 
-fn reference(
-    cx: &Ctx,
-    key: &str,
-    name: &str,
-    known: &BTreeSet<&str>,
-    what: &str,
-) -> Result<(), Diagnostic> {
+fn reference(cx: &Ctx, key: &str, name: &str, known: &BTreeSet<&str>, what: &str) -> Result<(), Diagnostic> {
     if known.contains(name) {
         return Ok(());
     }
@@ -188,27 +168,9 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
 
     // Fabric.
     let f = &s.fabric;
-    cx.range(
-        "racks",
-        f.racks,
-        1,
-        MAX_RACKS,
-        "a leaf-spine needs at least one rack",
-    )?;
-    cx.range(
-        "hosts_per_rack",
-        f.hosts_per_rack,
-        1,
-        MAX_HOSTS_PER_RACK,
-        "hosts under one ToR",
-    )?;
-    cx.range(
-        "spines",
-        f.spines,
-        1,
-        MAX_SPINES,
-        "spines = equal-cost paths between racks",
-    )?;
+    cx.range("racks", f.racks, 1, MAX_RACKS, "a leaf-spine needs at least one rack")?;
+    cx.range("hosts_per_rack", f.hosts_per_rack, 1, MAX_HOSTS_PER_RACK, "hosts under one ToR")?;
+    cx.range("spines", f.spines, 1, MAX_SPINES, "spines = equal-cost paths between racks")?;
     let hosts = f.racks as u64 * f.hosts_per_rack as u64;
     if hosts > MAX_HOSTS {
         return Err(cx.err(
@@ -228,9 +190,7 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
             "a zero-rate link would never deliver".into(),
         ));
     }
-    if f.spine_link.is_none()
-        && !(f.oversubscription.is_finite() && (0.01..=100.0).contains(&f.oversubscription))
-    {
+    if f.spine_link.is_none() && !(f.oversubscription.is_finite() && (0.01..=100.0).contains(&f.oversubscription)) {
         return Err(cx.err(
             "oversubscription",
             "",
@@ -243,21 +203,12 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
         return Err(cx.err(
             "buffer",
             "",
-            format!(
-                "switch buffer {} cannot hold a jumbo frame or is absurd",
-                f.buffer
-            ),
+            format!("switch buffer {} cannot hold a jumbo frame or is absurd", f.buffer),
             "9001B ..= 4GiB per port".into(),
             "real ToR buffers are tens of KiB to a few MiB per port".into(),
         ));
     }
-    cx.range(
-        "mtu",
-        f.mtu,
-        MIN_MTU,
-        MAX_MTU,
-        "EC2 MTUs run from 576 to 9001",
-    )?;
+    cx.range("mtu", f.mtu, MIN_MTU, MAX_MTU, "EC2 MTUs run from 576 to 9001")?;
     if !(f.loss_rate.is_finite() && (0.0..1.0).contains(&f.loss_rate)) {
         return Err(cx.err(
             "loss_rate",
@@ -284,13 +235,7 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
         ));
     }
     if let Some(q) = s.host.rss_queues {
-        cx.range(
-            "rss_queues",
-            q,
-            1,
-            ec2::ENA_MAX_QUEUES,
-            "ENA offers up to 32 queues per ENI",
-        )?;
+        cx.range("rss_queues", q, 1, ec2::ENA_MAX_QUEUES, "ENA offers up to 32 queues per ENI")?;
     }
     if s.host.backlog.0 < MAX_MTU as u64 {
         return Err(cx.err(
@@ -314,20 +259,8 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
             "Linux: 200ms, 1s, 120s".into(),
         ));
     }
-    cx.range(
-        "dupack_threshold",
-        t.dupack_threshold,
-        1,
-        1000,
-        "RFC 5681 uses 3",
-    )?;
-    cx.range(
-        "initial_cwnd_segments",
-        t.initial_cwnd_segments,
-        1,
-        1000,
-        "RFC 6928 uses 10",
-    )?;
+    cx.range("dupack_threshold", t.dupack_threshold, 1, 1000, "RFC 5681 uses 3")?;
+    cx.range("initial_cwnd_segments", t.initial_cwnd_segments, 1, 1000, "RFC 6928 uses 10")?;
     if t.receive_window.0 < MAX_MTU as u64 || t.receive_window.0 > 1 << 32 {
         return Err(cx.err(
             "receive_window",
@@ -339,11 +272,7 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
     }
 
     // Placement groups and instances.
-    let pgs = unique(
-        &cx,
-        "placement group",
-        s.placement_groups.iter().map(|p| p.name.as_str()),
-    )?;
+    let pgs = unique(&cx, "placement group", s.placement_groups.iter().map(|p| p.name.as_str()))?;
     for p in &s.placement_groups {
         if !["cluster", "spread", "partition"].contains(&p.strategy.as_str()) {
             return Err(cx.err(
@@ -368,10 +297,7 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
         return Err(cx.err(
             "instances",
             "",
-            format!(
-                "{} instances do not fit on {hosts} fabric hosts",
-                s.instances.len()
-            ),
+            format!("{} instances do not fit on {hosts} fabric hosts", s.instances.len()),
             "at most one instance per host".into(),
             "add racks or hosts_per_rack".into(),
         ));
@@ -384,10 +310,7 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
                 "instance_type",
                 &i.instance_type,
                 format!("unknown instance type {:?}", i.instance_type),
-                format!(
-                    "a type from the catalog (nitrosim list), e.g. {}",
-                    sugg.join(", ")
-                ),
+                format!("a type from the catalog (nitrosim list), e.g. {}", sugg.join(", ")),
                 "the catalog covers current Nitro types; `nitrosim list` prints it".into(),
             ));
         };
@@ -400,10 +323,7 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
             return Err(cx.err(
                 "rack",
                 &r.to_string(),
-                format!(
-                    "instance {:?} is placed in rack {r}, but the fabric has {} racks",
-                    i.name, f.racks
-                ),
+                format!("instance {:?} is placed in rack {r}, but the fabric has {} racks", i.name, f.racks),
                 format!("0 ..= {}", f.racks - 1),
                 "racks are numbered from 0".into(),
             ));
@@ -412,35 +332,19 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
             return Err(cx.err(
                 "enis",
                 "",
-                format!(
-                    "instance {:?} has {} ENIs; {} allows {}",
-                    i.name,
-                    i.enis.len(),
-                    ty.name,
-                    ty.max_enis
-                ),
+                format!("instance {:?} has {} ENIs; {} allows {}", i.name, i.enis.len(), ty.name, ty.max_enis),
                 format!("at most {} ENIs", ty.max_enis),
                 "use a larger instance type or fewer ENIs".into(),
             ));
         }
         unique(&cx, "ENI", i.enis.iter().map(|e| e.name.as_str()))?;
         for e in &i.enis {
-            cx.range(
-                "mtu",
-                e.mtu,
-                MIN_MTU,
-                MAX_MTU,
-                "EC2 supports MTUs up to 9001 inside a VPC",
-            )?;
+            cx.range("mtu", e.mtu, MIN_MTU, MAX_MTU, "EC2 supports MTUs up to 9001 inside a VPC")?;
             if e.security_groups.len() > ec2::MAX_SECURITY_GROUPS_PER_ENI {
                 return Err(cx.err(
                     "security_groups",
                     "",
-                    format!(
-                        "ENI {:?} has {} security groups",
-                        e.name,
-                        e.security_groups.len()
-                    ),
+                    format!("ENI {:?} has {} security groups", e.name, e.security_groups.len()),
                     format!("at most {} per ENI", ec2::MAX_SECURITY_GROUPS_PER_ENI),
                     "merge rules into fewer groups (the VPC quota is 5 per ENI)".into(),
                 ));
@@ -454,18 +358,14 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
                         e.name, e.network_card_index, ty.name, ty.network_cards
                     ),
                     format!("0 ..= {}", ty.network_cards - 1),
-                    "only multi-card types (p5, trn1, c6in.32xlarge...) have more than card 0"
-                        .into(),
+                    "only multi-card types (p5, trn1, c6in.32xlarge...) have more than card 0".into(),
                 ));
             }
             if e.private_ip_count == 0 || e.private_ip_count > ty.ipv4_per_eni {
                 return Err(cx.err(
                     "private_ip_count",
                     &e.private_ip_count.to_string(),
-                    format!(
-                        "ENI {:?} asks for {} private IPv4 addresses",
-                        e.name, e.private_ip_count
-                    ),
+                    format!("ENI {:?} asks for {} private IPv4 addresses", e.name, e.private_ip_count),
                     format!("1 ..= {} for {}", ty.ipv4_per_eni, ty.name),
                     "see the type's IPv4-addresses-per-interface limit".into(),
                 ));
@@ -473,18 +373,16 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
         }
     }
     // Cluster placement groups keep their members in one rack.
-    for p in s
-        .placement_groups
-        .iter()
-        .filter(|p| p.strategy == "cluster")
-    {
-        let members = s
-            .instances
-            .iter()
-            .filter(|i| i.placement_group.as_deref() == Some(&p.name))
-            .count();
+    for p in s.placement_groups.iter().filter(|p| p.strategy == "cluster") {
+        let members = s.instances.iter().filter(|i| i.placement_group.as_deref() == Some(&p.name)).count();
         if members as u32 > f.hosts_per_rack {
-            return Err(cx.err("name", &p.name, format!("cluster placement group {:?} has {members} instances, more than one rack holds", p.name), format!("at most hosts_per_rack = {}", f.hosts_per_rack), "raise fabric.hosts_per_rack (cluster groups pack into one rack here)".into()));
+            return Err(cx.err(
+                "name",
+                &p.name,
+                format!("cluster placement group {:?} has {members} instances, more than one rack holds", p.name),
+                format!("at most hosts_per_rack = {}", f.hosts_per_rack),
+                "raise fabric.hosts_per_rack (cluster groups pack into one rack here)".into(),
+            ));
         }
     }
 
@@ -516,13 +414,7 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
                 reference(&cx, "from", &b.from, &inst_names, "instance")?;
                 reference(&cx, "to", &b.to, &inst_names, "instance")?;
                 same_end(&cx, &b.name, &b.from, &b.to)?;
-                cx.range(
-                    "flows",
-                    b.flows,
-                    1,
-                    MAX_FLOWS_PER_WORKLOAD,
-                    "parallel TCP connections",
-                )?;
+                cx.range("flows", b.flows, 1, MAX_FLOWS_PER_WORKLOAD, "parallel TCP connections")?;
                 if b.bytes.is_some_and(|x| x.0 == 0) {
                     return Err(cx.err(
                         "bytes",
@@ -537,24 +429,12 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
                 reference(&cx, "client", &r.client, &inst_names, "instance")?;
                 reference(&cx, "server", &r.server, &inst_names, "instance")?;
                 same_end(&cx, &r.name, &r.client, &r.server)?;
-                cx.range(
-                    "connections",
-                    r.connections,
-                    1,
-                    MAX_FLOWS_PER_WORKLOAD,
-                    "persistent TCP connections",
-                )?;
+                cx.range("connections", r.connections, 1, MAX_FLOWS_PER_WORKLOAD, "persistent TCP connections")?;
                 match r.arrival {
-                    Arrival::Poisson { mean_interval } => {
-                        cx.positive("mean_interval", mean_interval)?
+                    Arrival::Poisson { mean_interval } => cx.positive("mean_interval", mean_interval)?,
+                    Arrival::ClosedLoop { outstanding } => {
+                        cx.range("outstanding", outstanding, 1, 1024, "RPCs in flight per connection")?
                     }
-                    Arrival::ClosedLoop { outstanding } => cx.range(
-                        "outstanding",
-                        outstanding,
-                        1,
-                        1024,
-                        "RPCs in flight per connection",
-                    )?,
                 }
                 size_dist(&cx, "request", &r.request)?;
                 size_dist(&cx, "response", &r.response)?;
@@ -596,8 +476,7 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
                     return Err(cx.err(
                         "load",
                         "",
-                        "background traffic needs at least two fabric hosts without instances"
-                            .into(),
+                        "background traffic needs at least two fabric hosts without instances".into(),
                         format!("{free_hosts} free hosts"),
                         "add racks or hosts_per_rack".into(),
                     ));
@@ -657,16 +536,9 @@ pub fn describe(variant: &str, s: &ScenarioSpec) -> String {
             h / hpr,
             h,
             ty.map(|t| t.bandwidth_mbps as f64 / 1000.0).unwrap_or(0.0),
-            if ty.is_some_and(|t| t.burstable()) {
-                " (burst; baseline lower)"
-            } else {
-                ""
-            },
+            if ty.is_some_and(|t| t.burstable()) { " (burst; baseline lower)" } else { "" },
             i.availability_zone,
-            i.placement_group
-                .as_ref()
-                .map(|p| format!("  placement group {p}"))
-                .unwrap_or_default()
+            i.placement_group.as_ref().map(|p| format!("  placement group {p}")).unwrap_or_default()
         );
     }
     let find = |n: &str| s.instances.iter().find(|i| i.name == n);
@@ -675,33 +547,19 @@ pub fn describe(variant: &str, s: &ScenarioSpec) -> String {
             return;
         };
         fn cluster<'a>(s: &ScenarioSpec, i: &'a InstanceSpec) -> Option<&'a String> {
-            i.placement_group.as_ref().filter(|p| {
-                s.placement_groups
-                    .iter()
-                    .any(|g| &&g.name == p && g.strategy == "cluster")
-            })
+            i.placement_group
+                .as_ref()
+                .filter(|p| s.placement_groups.iter().any(|g| &&g.name == p && g.strategy == "cluster"))
         }
         let same_pg = cluster(s, ia).is_some() && cluster(s, ia) == cluster(s, ib);
-        let cap = if same_pg {
-            ec2::FLOW_CAP_CLUSTER_PG
-        } else {
-            ec2::FLOW_CAP_DEFAULT
-        };
+        let cap = if same_pg { ec2::FLOW_CAP_CLUSTER_PG } else { ec2::FLOW_CAP_DEFAULT };
         let mtu = |i: &InstanceSpec| i.enis.first().map(|e| e.mtu).unwrap_or(ec2::MTU_VPC_JUMBO);
         let _ = writeln!(
             o,
             "  {w}: {a} -> {b}: per-flow limit {cap} ({}), path MTU {}{}",
-            if same_pg {
-                "same cluster placement group"
-            } else {
-                "not in one cluster placement group"
-            },
+            if same_pg { "same cluster placement group" } else { "not in one cluster placement group" },
             mtu(ia).min(mtu(ib)),
-            if ia.availability_zone != ib.availability_zone {
-                ", crosses availability zones"
-            } else {
-                ""
-            }
+            if ia.availability_zone != ib.availability_zone { ", crosses availability zones" } else { "" }
         );
     };
     for w in &s.workloads {
@@ -710,12 +568,7 @@ pub fn describe(variant: &str, s: &ScenarioSpec) -> String {
             WorkloadSpec::Rpc(r) => pair(&mut o, &r.name, &r.client, &r.server),
             WorkloadSpec::Datagrams(d) => pair(&mut o, &d.name, &d.from, &d.to),
             WorkloadSpec::Background(b) => {
-                let _ = writeln!(
-                    o,
-                    "  {}: background load {:.0}% of the free hosts' links",
-                    b.name,
-                    b.load * 100.0
-                );
+                let _ = writeln!(o, "  {}: background load {:.0}% of the free hosts' links", b.name, b.load * 100.0);
             }
         }
     }

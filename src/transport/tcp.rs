@@ -1,15 +1,18 @@
 //! Host TCP, as the Linux kernel does it in the parts that shape throughput and tail latency:
 //! three-way handshake, slow start and congestion avoidance (NewReno or CUBIC), fast retransmit
-//! and NewReno fast recovery (RFC 6582), the retransmission timer (RFC 6298, with Linux's
-//! constants and its `srtt + max(4 * rttvar, rto_min)` rule), go-back-N after a timeout,
-//! timestamps (RFC 7323) for RTT samples, delayed ACKs with quick-ack at connection start.
+//! and recovery, SACK (RFC 2018) with a conservative loss-recovery scoreboard (RFC 6675), a
+//! RACK-style check that re-sends a lost retransmission once later data is SACKed (RFC 8985,
+//! simplified), the retransmission timer (RFC 6298, with Linux's constants and its
+//! `srtt + max(4 * rttvar, rto_min)` rule), timestamps (RFC 7323) for RTT samples, and delayed
+//! ACKs with quick-ack at connection start. With `sack: false` recovery is NewReno (RFC 6582):
+//! one hole per round trip, partial ACKs retransmit the next segment, an RTO goes back N.
 //!
-//! Left out on purpose (documented in the README): SACK, TLP/RACK, FIN/TIME_WAIT, Nagle (RPC
-//! sockets set TCP_NODELAY), window scaling limits (the receive window is a plain byte count).
+//! Left out on purpose (documented in the README): tail loss probes, PRR, HyStart, FIN/TIME_WAIT,
+//! Nagle (RPC sockets set TCP_NODELAY), window scaling limits (the receive window is a byte count).
 
 use super::congestion::{Congestion, CongestionKind, Controller, Window};
 use super::{Outbox, Transport, TransportStats};
-use crate::net::{SegKind, Segment};
+use crate::net::{MAX_SACK_BLOCKS, SegKind, Segment};
 use crate::units::{SimDuration, SimTime};
 use serde::{Deserialize, Serialize};
 
@@ -50,6 +53,8 @@ pub struct TcpConfig {
     pub initial_cwnd_segments: u64,
     /// Set ECT on data and react to ECN echoes once per window (RFC 3168).
     pub ecn: bool,
+    /// Selective acknowledgements (Linux `net.ipv4.tcp_sack`, on by default).
+    pub sack: bool,
 }
 
 impl Default for TcpConfig {
@@ -66,6 +71,7 @@ impl Default for TcpConfig {
             dupack_threshold: 3,
             initial_cwnd_segments: INITIAL_CWND_SEGMENTS,
             ecn: false,
+            sack: true,
         }
     }
 }
@@ -78,6 +84,27 @@ enum State {
     Established,
 }
 
+/// Loss-recovery state, as Linux names them (`tcp_ca_state`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Recovery {
+    Open,
+    /// Fast recovery after duplicate ACKs / SACKs: holes below the SACKed data are lost.
+    Recovery,
+    /// After a retransmission timeout: every un-SACKed byte below `recover` is lost.
+    Loss,
+}
+
+/// A retransmission made during recovery, for RACK-style detection of its own loss.
+#[derive(Clone, Copy, Debug)]
+struct Retransmission {
+    start: u64,
+    end: u64,
+    sent_at: SimTime,
+    /// `snd_nxt` when it was sent: SACKed data at or above this was sent after it.
+    nxt_at_send: u64,
+    lost_again: bool,
+}
+
 #[derive(Clone, Debug)]
 pub struct Tcp {
     cfg: TcpConfig,
@@ -88,12 +115,17 @@ pub struct Tcp {
     write_end: u64,
     snd_una: u64,
     snd_nxt: u64,
-    high_tx: u64,
     window: Window,
     cc: Congestion,
     dupacks: u32,
-    in_recovery: bool,
+    recovery: Recovery,
+    /// `snd_nxt` when recovery started (RFC 6582 `recover`).
     recover: u64,
+    /// Highest sequence retransmitted in this recovery (RFC 6675 `HighRxt`).
+    rtx_next: u64,
+    rtx_log: Vec<Retransmission>,
+    /// SACK scoreboard: disjoint, sorted ranges above `snd_una`.
+    sacked: Vec<(u64, u64)>,
     cwr_until: u64,
     srtt: Option<SimDuration>,
     rttvar: SimDuration,
@@ -104,6 +136,8 @@ pub struct Tcp {
     // --- receiver ---
     rcv_nxt: u64,
     ooo: Vec<(u64, u64)>,
+    /// Start of the out-of-order range that holds the most recent arrival (first SACK block).
+    recent_ooo: Option<u64>,
     last_ack_sent: u64,
     ts_recent: SimTime,
     unacked_segments: u32,
@@ -113,19 +147,17 @@ pub struct Tcp {
     stats: TransportStats,
 }
 
+/// Bytes of the SACK option with `n` blocks, padded to 4 bytes (RFC 2018 section 3).
+fn sack_option_bytes(n: usize) -> u32 {
+    if n == 0 { 0 } else { (2 + 8 * n as u32).div_ceil(4) * 4 }
+}
+
 impl Tcp {
     /// `mtu` is the path MTU in bytes (IP packet size); MSS follows from it (RFC 879 / 6691).
     pub fn new(cfg: TcpConfig, mtu: u32, active: bool) -> Self {
-        assert!(
-            mtu > IPV4_TCP_HEADER_BYTES + TCP_TIMESTAMP_OPTION_BYTES,
-            "MTU {mtu} too small for TCP"
-        );
+        assert!(mtu > IPV4_TCP_HEADER_BYTES + TCP_TIMESTAMP_OPTION_BYTES, "MTU {mtu} too small for TCP");
         let mss = (mtu - IPV4_TCP_HEADER_BYTES - TCP_TIMESTAMP_OPTION_BYTES) as u64;
-        let window = Window {
-            cwnd: cfg.initial_cwnd_segments * mss,
-            ssthresh: u64::MAX,
-            mss,
-        };
+        let window = Window { cwnd: cfg.initial_cwnd_segments * mss, ssthresh: u64::MAX, mss };
         Tcp {
             cc: Congestion::new(cfg.congestion),
             rto: cfg.rto_initial,
@@ -135,11 +167,13 @@ impl Tcp {
             write_end: 0,
             snd_una: 0,
             snd_nxt: 0,
-            high_tx: 0,
             window,
             dupacks: 0,
-            in_recovery: false,
+            recovery: Recovery::Open,
             recover: 0,
+            rtx_next: 0,
+            rtx_log: Vec::new(),
+            sacked: Vec::new(),
             cwr_until: 0,
             srtt: None,
             rttvar: SimDuration::ZERO,
@@ -148,6 +182,7 @@ impl Tcp {
             syn_sent_at: SimTime::ZERO,
             rcv_nxt: 0,
             ooo: Vec::new(),
+            recent_ooo: None,
             last_ack_sent: 0,
             ts_recent: SimTime::ZERO,
             unacked_segments: 0,
@@ -177,14 +212,17 @@ impl Tcp {
         self.state == State::Established
     }
     pub fn bytes_in_flight(&self) -> u64 {
-        self.snd_nxt - self.snd_una
+        self.pipe()
     }
     pub fn rcv_nxt(&self) -> u64 {
         self.rcv_nxt
     }
+    pub fn in_recovery(&self) -> bool {
+        self.recovery != Recovery::Open
+    }
 
     fn header_segment(&self, now: SimTime, kind: SegKind) -> Segment {
-        Segment {
+        let mut seg = Segment {
             kind,
             seq: self.snd_nxt,
             ack: self.rcv_nxt,
@@ -196,7 +234,30 @@ impl Tcp {
             ect: self.cfg.ecn,
             ce: false,
             ece: self.ece_pending,
+            sack_count: 0,
+            sack: [(0, 0); MAX_SACK_BLOCKS],
+        };
+        if self.cfg.sack && !self.ooo.is_empty() {
+            // Most recent range first (RFC 2018 section 4), then the others from the lowest.
+            let mut n = 0;
+            if let Some(r) = self.recent_ooo.and_then(|s| self.ooo.iter().find(|r| r.0 == s)) {
+                seg.sack[0] = *r;
+                n = 1;
+            }
+            for r in &self.ooo {
+                if n == MAX_SACK_BLOCKS {
+                    break;
+                }
+                if n == 1 && seg.sack[0] == *r {
+                    continue;
+                }
+                seg.sack[n] = *r;
+                n += 1;
+            }
+            seg.sack_count = n as u8;
+            seg.wire_bytes += sack_option_bytes(n);
         }
+        seg
     }
 
     fn emit_data(&mut self, now: SimTime, seq: u64, len: u64, retransmit: bool, out: &mut Outbox) {
@@ -210,6 +271,9 @@ impl Tcp {
         self.stats.payload_bytes_sent += len;
         if retransmit {
             self.stats.retransmits += 1;
+        }
+        if self.rto_deadline.is_none() {
+            self.arm_rto(now);
         }
         out.segments.push(seg);
     }
@@ -233,33 +297,128 @@ impl Tcp {
         self.rto_deadline = Some(now + self.rto);
     }
 
-    /// Send what the window allows.
+    fn sacked_bytes(&self) -> u64 {
+        self.sacked.iter().map(|&(s, e)| e - s).sum()
+    }
+
+    fn sacked_above(&self, seq: u64) -> u64 {
+        self.sacked.iter().filter(|r| r.1 > seq).map(|&(s, e)| e - s.max(seq)).sum()
+    }
+
+    /// RFC 6675 `IsLost`: enough SACKed data above it, or (without SACK) the head after
+    /// `dupack_threshold` duplicate ACKs, or anything outstanding after a timeout.
+    fn is_lost(&self, hole_end: u64, hole_start: u64) -> bool {
+        match self.recovery {
+            Recovery::Open => false,
+            Recovery::Loss => hole_start < self.recover,
+            Recovery::Recovery => {
+                let dupthresh = self.cfg.dupack_threshold as u64;
+                let ranges_above = self.sacked.iter().filter(|r| r.0 >= hole_end).count() as u64;
+                self.sacked_above(hole_end) > (dupthresh - 1) * self.mss
+                    || ranges_above >= dupthresh
+                    || (hole_start == self.snd_una
+                        && (self.sacked.is_empty() || self.dupacks >= self.cfg.dupack_threshold))
+            }
+        }
+    }
+
+    /// Visit the holes (un-SACKed ranges) in [snd_una, limit), in order.
+    fn for_each_hole(&self, limit: u64, mut f: impl FnMut(u64, u64) -> bool) {
+        let mut cursor = self.snd_una;
+        for &(s, e) in &self.sacked {
+            if s >= limit {
+                break;
+            }
+            if s > cursor && !f(cursor, s) {
+                return;
+            }
+            cursor = cursor.max(e);
+        }
+        if cursor < limit {
+            f(cursor, limit);
+        }
+    }
+
+    /// The next lost, not yet retransmitted range to send, at most one MSS.
+    fn next_retransmission(&self) -> Option<(u64, u64)> {
+        if let Some(r) = self.rtx_log.iter().find(|r| r.lost_again) {
+            return Some((r.start, r.end));
+        }
+        let limit = match self.recovery {
+            Recovery::Open => return None,
+            Recovery::Loss => self.recover,
+            // Without SACK, only the head can be known lost (NewReno).
+            Recovery::Recovery if self.sacked.is_empty() => (self.snd_una + self.mss).min(self.snd_nxt),
+            Recovery::Recovery => self.sacked.last().map(|r| r.0).unwrap_or(self.snd_una),
+        };
+        let mut found = None;
+        self.for_each_hole(limit.min(self.snd_nxt), |s, e| {
+            let s = s.max(self.rtx_next);
+            if s < e && self.is_lost(e, s) {
+                found = Some((s, e.min(s + self.mss)));
+                return false;
+            }
+            true
+        });
+        found
+    }
+
+    /// RFC 6675 `SetPipe`: bytes believed to be in the network.
+    fn pipe(&self) -> u64 {
+        let outstanding = self.snd_nxt - self.snd_una;
+        let mut lost_unsent = 0;
+        if self.recovery != Recovery::Open {
+            for r in self.rtx_log.iter().filter(|r| r.lost_again) {
+                lost_unsent += r.end - r.start;
+            }
+            let limit = if self.recovery == Recovery::Loss {
+                self.recover
+            } else {
+                self.sacked.last().map(|r| r.0).unwrap_or(self.snd_una)
+            };
+            self.for_each_hole(limit.min(self.snd_nxt), |s, e| {
+                let s = s.max(self.rtx_next);
+                if s < e && self.is_lost(e, s) {
+                    lost_unsent += e - s;
+                }
+                true
+            });
+        }
+        outstanding.saturating_sub(self.sacked_bytes() + lost_unsent)
+    }
+
+    /// Send what the window allows: lost data first, then new data.
     fn push(&mut self, now: SimTime, out: &mut Outbox) {
         if self.state != State::Established {
             return;
         }
         let limit = self.window.cwnd.min(self.cfg.receive_window.0);
-        while self.snd_nxt < self.write_end {
-            let flight = self.snd_nxt - self.snd_una;
-            let len = self.mss.min(self.write_end - self.snd_nxt);
-            // Always allow one segment when nothing is in flight (a window below one MSS must not stall).
-            if flight > 0 && flight + len > limit {
+        loop {
+            let pipe = self.pipe();
+            if let Some((s, e)) = self.next_retransmission() {
+                if pipe > 0 && pipe + (e - s) > limit {
+                    break;
+                }
+                self.emit_data(now, s, e - s, true, out);
+                self.rtx_next = self.rtx_next.max(e);
+                let entry =
+                    Retransmission { start: s, end: e, sent_at: now, nxt_at_send: self.snd_nxt, lost_again: false };
+                match self.rtx_log.iter_mut().find(|r| r.start == s) {
+                    Some(r) => *r = entry,
+                    None => self.rtx_log.push(entry),
+                }
+                continue;
+            }
+            if self.snd_nxt >= self.write_end {
                 break;
             }
-            let retransmit = self.snd_nxt < self.high_tx;
-            self.emit_data(now, self.snd_nxt, len, retransmit, out);
-            self.snd_nxt += len;
-            self.high_tx = self.high_tx.max(self.snd_nxt);
-            if self.rto_deadline.is_none() {
-                self.arm_rto(now);
+            let len = self.mss.min(self.write_end - self.snd_nxt);
+            // Always allow one segment when nothing is in flight (a window below one MSS must not stall).
+            if pipe > 0 && pipe + len > limit {
+                break;
             }
-        }
-    }
-
-    fn retransmit_head(&mut self, now: SimTime, out: &mut Outbox) {
-        let len = self.mss.min(self.high_tx.max(self.snd_nxt) - self.snd_una);
-        if len > 0 {
-            self.emit_data(now, self.snd_una, len, true, out);
+            self.emit_data(now, self.snd_nxt, len, false, out);
+            self.snd_nxt += len;
         }
     }
 
@@ -280,66 +439,112 @@ impl Tcp {
         self.rto = (self.srtt.unwrap() + var).min(self.cfg.rto_max);
     }
 
-    fn on_ack_field(&mut self, now: SimTime, seg: &Segment, out: &mut Outbox) {
-        let ack = seg.ack.min(self.high_tx);
-        if ack > self.snd_una {
+    fn update_scoreboard(&mut self, seg: &Segment) {
+        for &(s, e) in &seg.sack[..seg.sack_count as usize] {
+            let (s, e) = (s.max(self.snd_una), e.min(self.snd_nxt));
+            if s < e {
+                insert_range(&mut self.sacked, s, e);
+            }
+        }
+        let una = self.snd_una;
+        self.sacked.retain(|r| r.1 > una);
+        if let Some(first) = self.sacked.first_mut() {
+            first.0 = first.0.max(una);
+        }
+    }
+
+    /// RACK, simplified: a retransmission is lost if data sent after it has been SACKed and a
+    /// quarter of an RTT (the reordering window) has passed since it was sent.
+    fn detect_lost_retransmissions(&mut self, now: SimTime) {
+        let highest_sacked = self.sacked.last().map(|r| r.1).unwrap_or(0);
+        let reorder = SimDuration(self.srtt.map(|s| s.0 / 4).unwrap_or(0));
+        let una = self.snd_una;
+        let sacked = &self.sacked;
+        self.rtx_log.retain(|r| r.end > una && !sacked.iter().any(|&(s, e)| s <= r.start && e >= r.end));
+        for r in &mut self.rtx_log {
+            if !r.lost_again && highest_sacked > r.nxt_at_send && now >= r.sent_at + reorder {
+                r.lost_again = true;
+            }
+        }
+    }
+
+    fn enter_recovery(&mut self, now: SimTime) {
+        let flight = self.pipe();
+        self.cc.on_congestion(now, &mut self.window, flight);
+        // RFC 6675 section 5: cwnd = ssthresh on entering recovery.
+        self.window.cwnd = self.window.ssthresh;
+        self.recovery = Recovery::Recovery;
+        self.recover = self.snd_nxt;
+        self.rtx_next = self.snd_una;
+        self.rtx_log.clear();
+        self.stats.fast_retransmits += 1;
+    }
+
+    fn on_ack_field(&mut self, now: SimTime, seg: &Segment) {
+        let ack = seg.ack.min(self.snd_nxt);
+        let advanced = ack > self.snd_una;
+        if advanced {
             let acked = ack - self.snd_una;
-            let flight_before = self.snd_nxt.max(self.snd_una) - self.snd_una;
             self.snd_una = ack;
-            self.snd_nxt = self.snd_nxt.max(ack);
+            self.rtx_next = self.rtx_next.max(ack);
             let rtt = (seg.ts_echo > SimTime::ZERO).then(|| now.since(seg.ts_echo));
             if let Some(r) = rtt {
                 self.rtt_sample(r);
             }
             self.backoff = 0;
-            if self.in_recovery {
-                if ack >= self.recover {
-                    // Full ACK: leave fast recovery, deflate (RFC 6582 section 3.2 step 3).
-                    self.in_recovery = false;
-                    let flight = self.snd_nxt - self.snd_una;
-                    self.window.cwnd = self.window.ssthresh.min(flight + self.mss).max(self.mss);
-                } else {
-                    // Partial ACK: retransmit the next hole, deflate by what was acked.
-                    self.retransmit_head(now, out);
-                    self.window.cwnd = self.window.cwnd.saturating_sub(acked) + self.mss;
-                    self.window.cwnd = self.window.cwnd.max(self.mss);
-                }
-            } else {
-                let _ = flight_before;
-                self.cc.on_ack(now, &mut self.window, acked, rtt);
-            }
             self.dupacks = 0;
+            match self.recovery {
+                Recovery::Recovery if ack >= self.recover => {
+                    self.recovery = Recovery::Open;
+                    self.window.cwnd = self.window.ssthresh.max(self.mss);
+                }
+                // Linux's Loss state grows cwnd in slow start as the holes are refilled.
+                Recovery::Loss if ack >= self.recover => {
+                    self.recovery = Recovery::Open;
+                    self.cc.on_ack(now, &mut self.window, acked, rtt);
+                }
+                Recovery::Loss => self.cc.on_ack(now, &mut self.window, acked, rtt),
+                Recovery::Recovery => {}
+                Recovery::Open => self.cc.on_ack(now, &mut self.window, acked, rtt),
+            }
             self.rto_deadline = None;
             if self.snd_una < self.snd_nxt {
                 self.arm_rto(now);
             }
-        } else if ack == self.snd_una
+        }
+        if self.cfg.sack {
+            self.update_scoreboard(seg);
+        }
+        let duplicate = !advanced
+            && ack == self.snd_una
             && seg.kind == SegKind::Ack
             && seg.payload_bytes == 0
-            && self.snd_una < self.high_tx
-        {
+            && self.snd_una < self.snd_nxt;
+        if duplicate {
             self.dupacks += 1;
-            if self.in_recovery {
-                // Inflate for each segment that has left the network (RFC 6582 step 4).
-                self.window.cwnd += self.mss;
-            } else if self.dupacks == self.cfg.dupack_threshold && ack >= self.recover {
-                let flight = self.snd_nxt - self.snd_una;
-                self.cc.on_congestion(now, &mut self.window, flight);
-                self.in_recovery = true;
-                self.recover = self.high_tx;
-                self.stats.fast_retransmits += 1;
-                self.retransmit_head(now, out);
-                self.window.cwnd = self.window.ssthresh + 3 * self.mss;
-                self.arm_rto(now);
+        }
+        if self.recovery == Recovery::Open && self.snd_una < self.snd_nxt {
+            let sack_loss = self.cfg.sack && self.is_lost_open(self.snd_una);
+            if (duplicate && self.dupacks >= self.cfg.dupack_threshold && self.snd_una >= self.recover) || sack_loss {
+                self.enter_recovery(now);
             }
         }
-        if seg.ece && !self.in_recovery && self.snd_una >= self.cwr_until {
+        if self.recovery != Recovery::Open {
+            self.detect_lost_retransmissions(now);
+        }
+        if seg.ece && self.recovery == Recovery::Open && self.snd_una >= self.cwr_until {
             // RFC 3168 section 6.1.2: react to congestion at most once per window.
-            let flight = self.snd_nxt - self.snd_una;
+            let flight = self.pipe();
             self.cc.on_congestion(now, &mut self.window, flight);
             self.window.cwnd = self.window.ssthresh;
             self.cwr_until = self.snd_nxt;
         }
+    }
+
+    /// Would the head be lost by the SACK rule if we were in recovery?
+    fn is_lost_open(&self, head: u64) -> bool {
+        let dupthresh = self.cfg.dupack_threshold as u64;
+        self.sacked_above(head) > (dupthresh - 1) * self.mss || self.sacked.len() as u64 >= dupthresh
     }
 
     fn on_data(&mut self, now: SimTime, seg: &Segment, out: &mut Outbox) {
@@ -352,14 +557,14 @@ impl Tcp {
             self.ts_recent = seg.ts;
         }
         if end <= self.rcv_nxt {
-            // Duplicate (a spurious or go-back-N retransmission): ACK at once (RFC 5681 4.2).
+            // Duplicate (a spurious retransmission): ACK at once (RFC 5681 section 4.2).
             self.emit_ack(now, out);
             return;
         }
         if start > self.rcv_nxt {
             // A hole: remember the range and send a duplicate ACK at once.
             if end - self.rcv_nxt <= self.cfg.receive_window.0 {
-                insert_range(&mut self.ooo, start, end);
+                self.recent_ooo = insert_range(&mut self.ooo, start, end);
             }
             self.emit_ack(now, out);
             return;
@@ -367,22 +572,21 @@ impl Tcp {
         let filled_hole = !self.ooo.is_empty();
         let before = self.rcv_nxt;
         self.rcv_nxt = end;
-        while let Some(&(s, e)) = self.ooo.first() {
+        let mut merged = 0;
+        for &(s, e) in &self.ooo {
             if s > self.rcv_nxt {
                 break;
             }
             self.rcv_nxt = self.rcv_nxt.max(e);
-            self.ooo.remove(0);
+            merged += 1;
         }
+        self.ooo.drain(..merged);
         let new = self.rcv_nxt - before;
         out.delivered_bytes += new;
         self.stats.bytes_delivered += new;
         self.unacked_segments += 1;
-        let ack_now = !self.cfg.delayed_ack
-            || filled_hole
-            || self.quickacks > 0
-            || self.unacked_segments >= 2
-            || seg.ce;
+        let ack_now =
+            !self.cfg.delayed_ack || filled_hole || self.quickacks > 0 || self.unacked_segments >= 2 || seg.ce;
         if ack_now {
             self.quickacks = self.quickacks.saturating_sub(1);
             self.emit_ack(now, out);
@@ -393,7 +597,8 @@ impl Tcp {
 }
 
 /// Insert [s, e) into sorted, disjoint ranges, merging neighbours; bounded by `MAX_OOO_RANGES`.
-fn insert_range(ranges: &mut Vec<(u64, u64)>, s: u64, e: u64) {
+/// Returns the start of the range now holding [s, e), if it was stored.
+fn insert_range(ranges: &mut Vec<(u64, u64)>, s: u64, e: u64) -> Option<u64> {
     let i = ranges.partition_point(|&(_, re)| re < s);
     let mut j = i;
     let (mut ns, mut ne) = (s, e);
@@ -403,9 +608,10 @@ fn insert_range(ranges: &mut Vec<(u64, u64)>, s: u64, e: u64) {
         j += 1;
     }
     if i == j && ranges.len() >= MAX_OOO_RANGES {
-        return; // out of memory for more holes: the data will be retransmitted
+        return None; // out of memory for more holes: the data will be retransmitted
     }
     ranges.splice(i..j, std::iter::once((ns, ne)));
+    Some(ns)
 }
 
 impl Transport for Tcp {
@@ -452,7 +658,7 @@ impl Transport for Tcp {
             }
             (State::Established, SegKind::SynAck) => self.emit_ack(now, out),
             (State::Established, SegKind::Data | SegKind::Ack) => {
-                self.on_ack_field(now, seg, out);
+                self.on_ack_field(now, seg);
                 if seg.kind == SegKind::Data {
                     self.on_data(now, seg, out);
                 }
@@ -468,9 +674,7 @@ impl Transport for Tcp {
         {
             self.emit_ack(now, out);
         }
-        let Some(deadline) = self.rto_deadline else {
-            return;
-        };
+        let Some(deadline) = self.rto_deadline else { return };
         if now < deadline {
             return;
         }
@@ -479,6 +683,7 @@ impl Transport for Tcp {
         self.stats.max_backoff = self.stats.max_backoff.max(self.backoff);
         // Exponential backoff (RFC 6298 5.5), capped at rto_max.
         self.rto = SimDuration(self.rto.0.saturating_mul(2)).min(self.cfg.rto_max);
+        self.arm_rto(now);
         if self.state == State::SynSent {
             let mut syn = self.header_segment(now, SegKind::Syn);
             syn.wire_bytes = SYN_WIRE_BYTES;
@@ -487,19 +692,21 @@ impl Transport for Tcp {
             self.stats.retransmits += 1;
             out.segments.push(syn);
             self.syn_sent_at = now;
-            self.arm_rto(now);
             return;
         }
-        let flight = self.snd_nxt - self.snd_una;
+        if self.snd_una >= self.snd_nxt {
+            self.rto_deadline = None;
+            return;
+        }
+        let flight = self.pipe();
         self.cc.on_rto(now, &mut self.window, flight);
-        self.in_recovery = false;
+        // Everything outstanding and not SACKed is now lost (Linux's Loss state).
+        self.recovery = Recovery::Loss;
+        self.recover = self.snd_nxt;
+        self.rtx_next = self.snd_una;
+        self.rtx_log.clear();
         self.dupacks = 0;
-        self.recover = self.high_tx;
-        // Go back N: resend from the first unacknowledged byte as the window reopens.
-        self.snd_nxt = self.snd_una;
-        self.retransmit_head(now, out);
-        self.snd_nxt = (self.snd_una + self.mss).min(self.high_tx);
-        self.arm_rto(now);
+        self.push(now, out);
     }
 
     fn poll_at(&self) -> Option<SimTime> {
@@ -532,10 +739,7 @@ mod tests {
     }
 
     fn established_pair() -> (Tcp, Tcp, SimTime) {
-        let cfg = TcpConfig {
-            delayed_ack: false,
-            ..TcpConfig::default()
-        };
+        let cfg = TcpConfig { delayed_ack: false, ..TcpConfig::default() };
         let mut c = Tcp::new(cfg.clone(), 1500, true);
         let mut s = Tcp::new(cfg, 1500, false);
         let mut out = Outbox::default();
@@ -607,9 +811,7 @@ mod tests {
 
     #[test]
     fn delayed_ack_waits_40ms_for_a_lone_segment() {
-        let cfg = TcpConfig {
-            ..TcpConfig::default()
-        };
+        let cfg = TcpConfig { ..TcpConfig::default() };
         let mut c = Tcp::new(cfg.clone(), 9001, true);
         let mut s = Tcp::new(cfg, 9001, false);
         let mut out = Outbox::default();
@@ -629,7 +831,7 @@ mod tests {
         let mut r = Vec::new();
         insert_range(&mut r, 10, 20);
         insert_range(&mut r, 30, 40);
-        insert_range(&mut r, 20, 30);
+        assert_eq!(insert_range(&mut r, 20, 30), Some(10));
         assert_eq!(r, vec![(10, 40)]);
         insert_range(&mut r, 0, 5);
         assert_eq!(r, vec![(0, 5), (10, 40)]);

@@ -18,11 +18,7 @@ pub struct Udp {
 impl Udp {
     pub fn new(mtu: u32) -> Self {
         assert!(mtu > IPV4_UDP_HEADER_BYTES, "MTU {mtu} too small for UDP");
-        Udp {
-            max_payload: mtu - IPV4_UDP_HEADER_BYTES,
-            next_datagram: 0,
-            stats: TransportStats::default(),
-        }
+        Udp { max_payload: mtu - IPV4_UDP_HEADER_BYTES, next_datagram: 0, stats: TransportStats::default() }
     }
 }
 

@@ -40,10 +40,9 @@ impl Sizes {
             SizeDist::Fixed(b) => b.0 as f64,
             SizeDist::Uniform { min, max } => (min.0 + max.0) as f64 / 2.0,
             SizeDist::Exponential { mean } => mean.0 as f64,
-            SizeDist::WebSearch => WEB_SEARCH_CDF
-                .windows(2)
-                .map(|w| (w[1].1 - w[0].1) * (w[0].0 + w[1].0) as f64 / 2.0)
-                .sum(),
+            SizeDist::WebSearch => {
+                WEB_SEARCH_CDF.windows(2).map(|w| (w[1].1 - w[0].1) * (w[0].0 + w[1].0) as f64 / 2.0).sum()
+            }
         }
     }
 
@@ -57,9 +56,7 @@ impl Sizes {
             }
             SizeDist::WebSearch => {
                 let u: f64 = rng.random();
-                let i = WEB_SEARCH_CDF
-                    .partition_point(|&(_, p)| p < u)
-                    .clamp(1, WEB_SEARCH_CDF.len() - 1);
+                let i = WEB_SEARCH_CDF.partition_point(|&(_, p)| p < u).clamp(1, WEB_SEARCH_CDF.len() - 1);
                 let (x0, p0) = WEB_SEARCH_CDF[i - 1];
                 let (x1, p1) = WEB_SEARCH_CDF[i];
                 let frac = if p1 > p0 { (u - p0) / (p1 - p0) } else { 0.0 };
@@ -94,27 +91,15 @@ mod tests {
         for dist in [
             SizeDist::WebSearch,
             SizeDist::Exponential { mean: Bytes(5000) },
-            SizeDist::Uniform {
-                min: Bytes(10),
-                max: Bytes(30),
-            },
+            SizeDist::Uniform { min: Bytes(10), max: Bytes(30) },
         ] {
             let s = Sizes::new(dist.clone());
             let n = 200_000;
             let m: f64 = (0..n).map(|_| s.sample(&mut rng) as f64).sum::<f64>() / n as f64;
-            assert!(
-                (m / s.mean() - 1.0).abs() < 0.03,
-                "{dist:?}: sample mean {m} vs {}",
-                s.mean()
-            );
+            assert!((m / s.mean() - 1.0).abs() < 0.03, "{dist:?}: sample mean {m} vs {}", s.mean());
         }
-        let ia = Interarrival {
-            mean: SimDuration::from_us(10),
-        };
-        let m: f64 = (0..100_000)
-            .map(|_| ia.sample(&mut rng).ps() as f64)
-            .sum::<f64>()
-            / 1e5;
+        let ia = Interarrival { mean: SimDuration::from_us(10) };
+        let m: f64 = (0..100_000).map(|_| ia.sample(&mut rng).ps() as f64).sum::<f64>() / 1e5;
         assert!((m / 1e7 - 1.0).abs() < 0.02);
     }
 }
