@@ -46,7 +46,7 @@ enum Command {
 }
 
 enum Failure {
-    Scenario(Diagnostic),
+    Scenario(Box<Diagnostic>),
     Invariant(String),
     Other(anyhow::Error),
 }
@@ -63,11 +63,11 @@ fn read_scenario(file: Option<&Path>) -> Result<(String, String), Failure> {
         Some(p) => {
             let name = p.display().to_string();
             let text = std::fs::read_to_string(p).map_err(|e| {
-                Failure::Scenario(
+                Failure::Scenario(Box::new(
                     Diagnostic::new(&name, format!("cannot read the scenario file: {e}"))
                         .expected("a readable RON scenario file")
                         .hint("`nitrosim list` shows the bundled scenarios; they live in scenarios/"),
-                )
+                ))
             })?;
             Ok((name, text))
         }
@@ -86,7 +86,7 @@ fn cmd_run(
     quiet: bool,
 ) -> Result<(), Failure> {
     let (name, text) = read_scenario(file.as_deref())?;
-    let variants = scenario::load(&name, &text, &sets, seed).map_err(Failure::Scenario)?;
+    let variants = scenario::load(&name, &text, &sets, seed).map_err(|d| Failure::Scenario(Box::new(d)))?;
     let spec = &variants[0].spec;
     let total_us: u64 = variants.iter().map(|v| v.spec.duration.ps() / 1_000_000).sum();
     let progress = Progress::new(total_us, !quiet);
@@ -115,7 +115,7 @@ fn cmd_run(
 
 fn cmd_check(file: PathBuf, sets: Vec<String>) -> Result<(), Failure> {
     let (name, text) = read_scenario(Some(&file))?;
-    let variants = scenario::load(&name, &text, &sets, None).map_err(Failure::Scenario)?;
+    let variants = scenario::load(&name, &text, &sets, None).map_err(|d| Failure::Scenario(Box::new(d)))?;
     println!("{name}: OK ({} variant{})", variants.len(), if variants.len() == 1 { "" } else { "s" });
     for v in &variants {
         println!("{}", nitrosim::scenario::validate::describe(&v.name, &v.spec));

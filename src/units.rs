@@ -230,7 +230,7 @@ pub fn parse_bytes(s: &str) -> Result<Bytes, UnitError> {
 
 fn fmt_scaled(f: &mut fmt::Formatter<'_>, v: u64, units: &[(u64, &str)]) -> fmt::Result {
     for &(scale, name) in units {
-        if v >= scale && v % scale == 0 {
+        if v >= scale && v.is_multiple_of(scale) {
             return write!(f, "{}{}", v / scale, name);
         }
     }

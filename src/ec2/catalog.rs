@@ -28,6 +28,7 @@ impl InstanceType {
     }
 }
 
+#[allow(clippy::too_many_arguments)] // a table row constructor: one argument per column
 const fn t(
     name: &'static str,
     vcpus: u32,

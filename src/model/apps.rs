@@ -2,7 +2,7 @@
 //! reacts to three things: its own clock (`App` events), a connection becoming established, and
 //! in-order bytes delivered to one of its endpoints.
 
-use super::{Attach, FlowRt, Model, NONE, Owner, Proto, Side};
+use super::{Attach, ConnTag, FlowRt, Model, NONE, Owner, Proto, Side};
 use crate::engine::rng::StreamRng;
 use crate::net::fabric::LeafSpine;
 use crate::scenario::spec::{Arrival, BackgroundSpec, BulkSpec, DatagramSpec, RpcSpec};
@@ -64,6 +64,8 @@ pub struct DatagramApp {
     pub sent: u64,
     pub received: u64,
     pub latency: Histogram<u64>,
+    /// Exact smallest one-way latency (the histogram keeps 3 significant digits).
+    pub min_latency: Option<SimDuration>,
 }
 
 pub struct BgConn {
@@ -146,8 +148,9 @@ impl Model {
         (self.end.ps() / self.bin_ps + 1) as usize
     }
 
-    fn open_flow(&mut self, app: u32, conn: u32, a: u32, b: u32, proto: Proto, flow: u32, port: u16) -> (u32, u32) {
-        let (c, s) = self.open(Attach::Instance(a), Attach::Instance(b), proto, app, conn, flow, port);
+    fn open_flow(&mut self, tag: ConnTag, a: u32, b: u32, proto: Proto, port: u16) -> (u32, u32) {
+        let (c, s) = self.open(Attach::Instance(a), Attach::Instance(b), proto, tag, port);
+        let flow = tag.flow;
         let f = &mut self.flows[flow as usize];
         f.client_ep = c;
         f.server_ep = s;
@@ -173,7 +176,7 @@ impl Model {
                 for i in 0..spec.flows {
                     let name = if spec.flows == 1 { spec.name.clone() } else { format!("{}/{i}", spec.name) };
                     let f = self.new_flow(name, &spec.name, spec.bytes.map(|x| x.0));
-                    self.open_flow(app, i, from, to, Proto::Tcp, f, spec.port);
+                    self.open_flow(ConnTag { app, conn: i, flow: f }, from, to, Proto::Tcp, spec.port);
                     if let App::Bulk(b) = &mut self.apps[app as usize] {
                         b.flows.push(f);
                     }
@@ -183,7 +186,8 @@ impl Model {
                 let (spec, client, server) = (r.spec.clone(), r.client, r.server);
                 for i in 0..spec.connections {
                     let f = self.new_flow(format!("{}/conn{i}", spec.name), &spec.name, None);
-                    let (c, s) = self.open_flow(app, i, client, server, Proto::Tcp, f, spec.port);
+                    let (c, s) =
+                        self.open_flow(ConnTag { app, conn: i, flow: f }, client, server, Proto::Tcp, spec.port);
                     if let App::Rpc(r) = &mut self.apps[app as usize] {
                         r.conns.push(RpcConn { client_ep: c, server_ep: s, flow: f, book: RpcBook::default() });
                     }
@@ -217,7 +221,7 @@ impl Model {
             (App::Datagrams(d), TAG_START) => {
                 let (spec, from, to) = (d.spec.clone(), d.from, d.to);
                 let f = self.new_flow(spec.name.clone(), &spec.name, None);
-                let (c, _) = self.open_flow(app, 0, from, to, Proto::Udp, f, spec.port);
+                let (c, _) = self.open_flow(ConnTag { app, conn: 0, flow: f }, from, to, Proto::Udp, spec.port);
                 if let App::Datagrams(d) = &mut self.apps[app as usize] {
                     d.client_ep = c;
                     d.flow = f;
@@ -261,7 +265,13 @@ impl Model {
                     };
                     bg.active += 1;
                     bg.started += 1;
-                    let (c, s) = self.open(Attach::Host(src), Attach::Host(dst), Proto::Tcp, app, slot, NONE, 80);
+                    let (c, s) = self.open(
+                        Attach::Host(src),
+                        Attach::Host(dst),
+                        Proto::Tcp,
+                        ConnTag { app, conn: slot, flow: NONE },
+                        80,
+                    );
                     if let App::Background(bg) = &mut self.apps[app as usize] {
                         bg.conns[slot as usize] =
                             BgConn { client_ep: c, server_ep: s, bytes, started: now, received_all: false, live: true };
@@ -359,7 +369,9 @@ impl Model {
             App::Datagrams(d) => {
                 if owner.side == Side::Server {
                     d.received += 1;
-                    d.latency.saturating_record(ns(now.since(born)));
+                    let l = now.since(born);
+                    d.latency.saturating_record(ns(l));
+                    d.min_latency = Some(d.min_latency.map_or(l, |m| m.min(l)));
                 }
             }
             App::Background(bg) => {

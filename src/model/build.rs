@@ -163,6 +163,7 @@ pub fn build(name: &str, spec: &ScenarioSpec) -> Result<Model, String> {
                     sent: 0,
                     received: 0,
                     latency: apps::latency_histogram(),
+                    min_latency: None,
                 })
             }
             WorkloadSpec::Background(b) => {

@@ -50,6 +50,14 @@ pub enum Side {
     Server,
 }
 
+/// Whose connection it is: app, that app's connection index, and the reported flow (or `NONE`).
+#[derive(Clone, Copy, Debug)]
+pub struct ConnTag {
+    pub app: u32,
+    pub conn: u32,
+    pub flow: u32,
+}
+
 /// Who gets told about an endpoint's progress: app index, that app's connection index, side.
 #[derive(Clone, Copy, Debug)]
 pub struct Owner {
@@ -313,16 +321,8 @@ impl Model {
 
     /// Open a connection a -> b. Returns (client endpoint, server endpoint). TCP starts its
     /// handshake at once; the app is told when it is established.
-    pub(crate) fn open(
-        &mut self,
-        a: Attach,
-        b: Attach,
-        proto: Proto,
-        app: u32,
-        conn: u32,
-        flow: u32,
-        dst_port: u16,
-    ) -> (u32, u32) {
+    pub(crate) fn open(&mut self, a: Attach, b: Attach, proto: Proto, tag: ConnTag, dst_port: u16) -> (u32, u32) {
+        let ConnTag { app, conn, flow } = tag;
         let mtu = self.attach_mtu(a).min(self.attach_mtu(b));
         let tuple = FiveTuple {
             src_ip: self.attach_ip(a),
@@ -581,7 +581,7 @@ impl Model {
             }
             let (_, ev) = self.q.pop().expect("peeked");
             self.dispatch(ev);
-            if self.q.events_processed() % PROGRESS_EVERY_EVENTS == 0 {
+            if self.q.events_processed().is_multiple_of(PROGRESS_EVERY_EVENTS) {
                 progress(self.q.now());
             }
         }

@@ -62,6 +62,8 @@ pub struct LatencyResult {
     /// Measured samples (after warm-up).
     pub count: u64,
     pub latency_us: Percentiles,
+    /// Exact smallest sample in picoseconds (the base latency of the path).
+    pub min_ps: Option<u64>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -156,6 +158,7 @@ pub fn collect(m: Model) -> VariantResult {
         .collect();
 
     let (mut rpc_h, mut dgram_h) = (None, None);
+    let mut dgram_min: Option<u64> = None;
     let (mut issued, mut completed) = (0, 0);
     let mut background = None;
     for a in &m.apps {
@@ -165,7 +168,12 @@ pub fn collect(m: Model) -> VariantResult {
                 issued += r.issued;
                 completed += r.completed;
             }
-            App::Datagrams(d) => merge(&mut dgram_h, &d.latency),
+            App::Datagrams(d) => {
+                merge(&mut dgram_h, &d.latency);
+                if let Some(m) = d.min_latency {
+                    dgram_min = Some(dgram_min.map_or(m.ps(), |x| x.min(m.ps())));
+                }
+            }
             App::Background(b) => {
                 background = Some(BackgroundResult {
                     flows_started: b.started,
@@ -180,7 +188,11 @@ pub fn collect(m: Model) -> VariantResult {
     }
     let rpc =
         rpc_h.as_ref().map(|h| RpcResult { count: h.len(), issued, completed, latency_us: Percentiles::from_ns(h) });
-    let datagrams = dgram_h.as_ref().map(|h| LatencyResult { count: h.len(), latency_us: Percentiles::from_ns(h) });
+    let datagrams = dgram_h.as_ref().map(|h| LatencyResult {
+        count: h.len(),
+        latency_us: Percentiles::from_ns(h),
+        min_ps: dgram_min,
+    });
 
     let drops = DropReason::ALL
         .iter()

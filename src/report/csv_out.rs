@@ -19,10 +19,10 @@ pub fn timeseries(w: &mut dyn Write, s: &Summary) -> std::io::Result<()> {
 /// Quantiles of the RPC latency distribution, dense in the tail (for CDF plots on a log tail axis).
 pub fn cdf_quantiles() -> Vec<f64> {
     let mut q: Vec<f64> = (1..100).map(|i| i as f64 / 100.0).collect();
-    for k in 1..=4 {
-        let base = 1.0 - 10f64.powi(-(k as i32) - 1) * 10.0;
+    for k in 1..=4i32 {
+        let base = 1.0 - 10f64.powi(-k - 1) * 10.0;
         for i in 1..10 {
-            q.push(base + i as f64 * 10f64.powi(-(k as i32) - 1));
+            q.push(base + i as f64 * 10f64.powi(-k - 1));
         }
     }
     q.sort_by(f64::total_cmp);

@@ -181,7 +181,8 @@ impl Controller for Cubic {
             let inc = ((target - w.cwnd) * rest / w.cwnd.max(1)).min(rest / 2 + 1);
             w.cwnd += inc.max(1);
         } else {
-            w.cwnd += (w.mss * rest / (100 * w.cwnd.max(1))).max(0);
+            // Above the curve: creep up by one MSS per 100 windows, as Linux does (cnt = 100 * cwnd).
+            w.cwnd += w.mss * rest / (100 * w.cwnd.max(1));
         }
     }
 

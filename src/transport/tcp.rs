@@ -86,7 +86,7 @@ enum State {
 
 /// Loss-recovery state, as Linux names them (`tcp_ca_state`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Recovery {
+enum CaState {
     Open,
     /// Fast recovery after duplicate ACKs / SACKs: holes below the SACKed data are lost.
     Recovery,
@@ -118,14 +118,22 @@ pub struct Tcp {
     window: Window,
     cc: Congestion,
     dupacks: u32,
-    recovery: Recovery,
+    recovery: CaState,
     /// `snd_nxt` when recovery started (RFC 6582 `recover`).
     recover: u64,
     /// Highest sequence retransmitted in this recovery (RFC 6675 `HighRxt`).
     rtx_next: u64,
     rtx_log: Vec<Retransmission>,
+    /// Entering recovery retransmits the first lost segment at once, whatever the window
+    /// (RFC 5681 section 3.2 step 2; RFC 6675 section 5 step 4.3).
+    fast_retransmit_due: bool,
     /// SACK scoreboard: disjoint, sorted ranges above `snd_una`.
     sacked: Vec<(u64, u64)>,
+    /// RACK (RFC 8985): holes below this sequence were sent before data that has since been
+    /// SACKed and have stayed missing for a reordering window: they are lost.
+    rack_lost_below: u64,
+    /// When the reordering window for the current holes closes.
+    rack_deadline: Option<SimTime>,
     cwr_until: u64,
     srtt: Option<SimDuration>,
     rttvar: SimDuration,
@@ -169,11 +177,14 @@ impl Tcp {
             snd_nxt: 0,
             window,
             dupacks: 0,
-            recovery: Recovery::Open,
+            recovery: CaState::Open,
             recover: 0,
             rtx_next: 0,
             rtx_log: Vec::new(),
+            fast_retransmit_due: false,
             sacked: Vec::new(),
+            rack_lost_below: 0,
+            rack_deadline: None,
             cwr_until: 0,
             srtt: None,
             rttvar: SimDuration::ZERO,
@@ -218,7 +229,7 @@ impl Tcp {
         self.rcv_nxt
     }
     pub fn in_recovery(&self) -> bool {
-        self.recovery != Recovery::Open
+        self.recovery != CaState::Open
     }
 
     fn header_segment(&self, now: SimTime, kind: SegKind) -> Segment {
@@ -309,13 +320,14 @@ impl Tcp {
     /// `dupack_threshold` duplicate ACKs, or anything outstanding after a timeout.
     fn is_lost(&self, hole_end: u64, hole_start: u64) -> bool {
         match self.recovery {
-            Recovery::Open => false,
-            Recovery::Loss => hole_start < self.recover,
-            Recovery::Recovery => {
+            CaState::Open => false,
+            CaState::Loss => hole_start < self.recover,
+            CaState::Recovery => {
                 let dupthresh = self.cfg.dupack_threshold as u64;
                 let ranges_above = self.sacked.iter().filter(|r| r.0 >= hole_end).count() as u64;
                 self.sacked_above(hole_end) > (dupthresh - 1) * self.mss
                     || ranges_above >= dupthresh
+                    || hole_end <= self.rack_lost_below
                     || (hole_start == self.snd_una
                         && (self.sacked.is_empty() || self.dupacks >= self.cfg.dupack_threshold))
             }
@@ -345,11 +357,11 @@ impl Tcp {
             return Some((r.start, r.end));
         }
         let limit = match self.recovery {
-            Recovery::Open => return None,
-            Recovery::Loss => self.recover,
+            CaState::Open => return None,
+            CaState::Loss => self.recover,
             // Without SACK, only the head can be known lost (NewReno).
-            Recovery::Recovery if self.sacked.is_empty() => (self.snd_una + self.mss).min(self.snd_nxt),
-            Recovery::Recovery => self.sacked.last().map(|r| r.0).unwrap_or(self.snd_una),
+            CaState::Recovery if self.sacked.is_empty() => (self.snd_una + self.mss).min(self.snd_nxt),
+            CaState::Recovery => self.sacked.last().map(|r| r.0).unwrap_or(self.snd_una),
         };
         let mut found = None;
         self.for_each_hole(limit.min(self.snd_nxt), |s, e| {
@@ -367,11 +379,11 @@ impl Tcp {
     fn pipe(&self) -> u64 {
         let outstanding = self.snd_nxt - self.snd_una;
         let mut lost_unsent = 0;
-        if self.recovery != Recovery::Open {
+        if self.recovery != CaState::Open {
             for r in self.rtx_log.iter().filter(|r| r.lost_again) {
                 lost_unsent += r.end - r.start;
             }
-            let limit = if self.recovery == Recovery::Loss {
+            let limit = if self.recovery == CaState::Loss {
                 self.recover
             } else {
                 self.sacked.last().map(|r| r.0).unwrap_or(self.snd_una)
@@ -384,7 +396,10 @@ impl Tcp {
                 true
             });
         }
-        outstanding.saturating_sub(self.sacked_bytes() + lost_unsent)
+        // Without SACK, each duplicate ACK says one more segment has left the network: the
+        // equivalent of NewReno's window inflation (RFC 6582 section 3.2 step 4).
+        let left = if self.cfg.sack { self.sacked_bytes() } else { self.dupacks as u64 * self.mss };
+        outstanding.saturating_sub(left + lost_unsent)
     }
 
     /// Send what the window allows: lost data first, then new data.
@@ -396,9 +411,10 @@ impl Tcp {
         loop {
             let pipe = self.pipe();
             if let Some((s, e)) = self.next_retransmission() {
-                if pipe > 0 && pipe + (e - s) > limit {
+                if pipe > 0 && pipe + (e - s) > limit && !self.fast_retransmit_due {
                     break;
                 }
+                self.fast_retransmit_due = false;
                 self.emit_data(now, s, e - s, true, out);
                 self.rtx_next = self.rtx_next.max(e);
                 let entry =
@@ -473,10 +489,11 @@ impl Tcp {
         self.cc.on_congestion(now, &mut self.window, flight);
         // RFC 6675 section 5: cwnd = ssthresh on entering recovery.
         self.window.cwnd = self.window.ssthresh;
-        self.recovery = Recovery::Recovery;
+        self.recovery = CaState::Recovery;
         self.recover = self.snd_nxt;
         self.rtx_next = self.snd_una;
         self.rtx_log.clear();
+        self.fast_retransmit_due = true;
         self.stats.fast_retransmits += 1;
     }
 
@@ -494,18 +511,19 @@ impl Tcp {
             self.backoff = 0;
             self.dupacks = 0;
             match self.recovery {
-                Recovery::Recovery if ack >= self.recover => {
-                    self.recovery = Recovery::Open;
+                CaState::Recovery if ack >= self.recover => {
+                    self.recovery = CaState::Open;
                     self.window.cwnd = self.window.ssthresh.max(self.mss);
                 }
                 // Linux's Loss state grows cwnd in slow start as the holes are refilled.
-                Recovery::Loss if ack >= self.recover => {
-                    self.recovery = Recovery::Open;
+                CaState::Loss if ack >= self.recover => {
+                    self.recovery = CaState::Open;
                     self.cc.on_ack(now, &mut self.window, acked, rtt);
                 }
-                Recovery::Loss => self.cc.on_ack(now, &mut self.window, acked, rtt),
-                Recovery::Recovery => {}
-                Recovery::Open => self.cc.on_ack(now, &mut self.window, acked, rtt),
+                CaState::Loss => self.cc.on_ack(now, &mut self.window, acked, rtt),
+                // NewReno partial ACK: the next hole is retransmitted at once (RFC 6582 3.2 step 5).
+                CaState::Recovery => self.fast_retransmit_due = !self.cfg.sack,
+                CaState::Open => self.cc.on_ack(now, &mut self.window, acked, rtt),
             }
             self.rto_deadline = None;
             if self.snd_una < self.snd_nxt {
@@ -523,21 +541,44 @@ impl Tcp {
         if duplicate {
             self.dupacks += 1;
         }
-        if self.recovery == Recovery::Open && self.snd_una < self.snd_nxt {
+        if self.recovery == CaState::Open && self.snd_una < self.snd_nxt {
             let sack_loss = self.cfg.sack && self.is_lost_open(self.snd_una);
             if (duplicate && self.dupacks >= self.cfg.dupack_threshold && self.snd_una >= self.recover) || sack_loss {
                 self.enter_recovery(now);
             }
         }
-        if self.recovery != Recovery::Open {
+        if self.recovery != CaState::Open {
             self.detect_lost_retransmissions(now);
         }
-        if seg.ece && self.recovery == Recovery::Open && self.snd_una >= self.cwr_until {
+        self.arm_rack(now);
+        if seg.ece && self.recovery == CaState::Open && self.snd_una >= self.cwr_until {
             // RFC 3168 section 6.1.2: react to congestion at most once per window.
             let flight = self.pipe();
             self.cc.on_congestion(now, &mut self.window, flight);
             self.window.cwnd = self.window.ssthresh;
             self.cwr_until = self.snd_nxt;
+        }
+    }
+
+    /// RACK's reordering window: a hole below SACKed data that the duplicate-ACK rule cannot
+    /// call lost yet (too few segments behind it) is declared lost a quarter RTT later.
+    fn arm_rack(&mut self, now: SimTime) {
+        let Some(&(top, _)) = self.sacked.last() else {
+            self.rack_deadline = None;
+            return;
+        };
+        if top > self.rack_lost_below.max(self.snd_una) && self.rack_deadline.is_none() {
+            let reo_wnd = SimDuration(self.srtt.map_or(0, |s| s.0 / 4));
+            self.rack_deadline = Some(now + reo_wnd);
+        }
+    }
+
+    fn on_rack_timeout(&mut self, now: SimTime) {
+        self.rack_deadline = None;
+        let Some(&(top, _)) = self.sacked.last() else { return };
+        self.rack_lost_below = self.rack_lost_below.max(top);
+        if self.recovery == CaState::Open && self.snd_una < self.snd_nxt {
+            self.enter_recovery(now);
         }
     }
 
@@ -674,6 +715,12 @@ impl Transport for Tcp {
         {
             self.emit_ack(now, out);
         }
+        if let Some(d) = self.rack_deadline
+            && now >= d
+        {
+            self.on_rack_timeout(now);
+            self.push(now, out);
+        }
         let Some(deadline) = self.rto_deadline else { return };
         if now < deadline {
             return;
@@ -701,19 +748,17 @@ impl Transport for Tcp {
         let flight = self.pipe();
         self.cc.on_rto(now, &mut self.window, flight);
         // Everything outstanding and not SACKed is now lost (Linux's Loss state).
-        self.recovery = Recovery::Loss;
+        self.recovery = CaState::Loss;
         self.recover = self.snd_nxt;
         self.rtx_next = self.snd_una;
         self.rtx_log.clear();
+        self.rack_deadline = None;
         self.dupacks = 0;
         self.push(now, out);
     }
 
     fn poll_at(&self) -> Option<SimTime> {
-        match (self.rto_deadline, self.delack_deadline) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [self.rto_deadline, self.delack_deadline, self.rack_deadline].into_iter().flatten().min()
     }
 
     fn stats(&self) -> &TransportStats {
@@ -804,9 +849,32 @@ mod tests {
         assert_eq!(out.segments.len(), 1);
         assert!(out.segments[0].retransmit);
         let second = c.poll_at().unwrap();
-        assert_eq!(second.since(deadline).0, 2 * deadline.since(now).0 - 0);
+        assert_eq!(second.since(deadline).0, 2 * deadline.since(now).0);
         assert_eq!(c.stats().rtos, 1);
         assert_eq!(c.cwnd(), c.mss());
+    }
+
+    #[test]
+    fn rack_recovers_a_hole_too_close_to_the_tail_for_dupacks() {
+        let (mut c, mut s, mut now) = established_pair();
+        let mut out = Outbox::default();
+        c.send(now, 4 * 1448, &mut out);
+        let segs = out.segments.clone();
+        now += SimDuration::from_us(50);
+        // Lose the third of four segments: one segment behind it, one duplicate ACK, no 3 dupacks.
+        let acks = deliver(&mut s, now, &[segs[0], segs[1], segs[3]]);
+        now += SimDuration::from_us(50);
+        let out = deliver(&mut c, now, &acks.segments);
+        assert!(out.segments.is_empty(), "no fast retransmit on one duplicate ACK");
+        assert!(!c.in_recovery());
+        // The reordering window (srtt / 4) closes well before the 200 ms RTO.
+        let wake = c.poll_at().unwrap();
+        assert!(wake.since(now) <= SimDuration::from_us(30), "RACK timer {:?} after the SACK", wake.since(now));
+        let mut out = Outbox::default();
+        c.on_timer(wake, &mut out);
+        assert_eq!(out.segments.len(), 1);
+        assert!(out.segments[0].retransmit && out.segments[0].seq == 2 * 1448);
+        assert_eq!(c.stats().rtos, 0);
     }
 
     #[test]

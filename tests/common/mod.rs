@@ -1,0 +1,36 @@
+#![allow(dead_code)]
+//! Helpers shared by the integration tests.
+
+use nitrosim::model::VariantResult;
+use nitrosim::progress::Progress;
+use nitrosim::report::summary::{Summary, write_json};
+use nitrosim::scenario;
+
+/// Load, run every variant, and return the summary (conservation is checked inside `run`).
+pub fn run_text(name: &str, text: &str, sets: &[&str]) -> Summary {
+    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+    let variants = scenario::load(name, text, &sets, None).unwrap_or_else(|d| panic!("{d}"));
+    let progress = Progress::new(1, false);
+    let results = nitrosim::run::run_variants(&variants, &progress).unwrap_or_else(|e| panic!("{e}"));
+    Summary::new(&variants[0].spec.name, variants[0].spec.seed, results)
+}
+
+pub fn json(s: &Summary) -> String {
+    let mut v = Vec::new();
+    write_json(&mut v, s).unwrap();
+    String::from_utf8(v).unwrap()
+}
+
+pub fn variant<'a>(s: &'a Summary, name: &str) -> &'a VariantResult {
+    s.variants.iter().find(|v| v.name == name).unwrap_or_else(|| panic!("no variant {name}"))
+}
+
+pub fn wire_total(v: &VariantResult) -> f64 {
+    v.flows.iter().map(|f| f.wire_gbps).sum()
+}
+
+pub fn assert_conserved(v: &VariantResult) {
+    let p = &v.packets;
+    assert_eq!(p.sent, p.delivered + p.dropped + p.in_flight, "variant {}: {p:?}", v.name);
+    assert_eq!(p.dropped, v.drops.values().sum::<u64>(), "every drop has a reason");
+}

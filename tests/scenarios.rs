@@ -1,0 +1,148 @@
+//! Every bundled scenario runs as-is; the foundation's acceptance figures come out of the model.
+
+mod common;
+use common::*;
+use nitrosim::scenario::BUNDLED;
+use std::path::Path;
+
+fn scenario_files() -> Vec<(String, String)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut v: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "ron"))
+        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read_to_string(&p).unwrap()))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn every_bundled_scenario_runs_as_is_and_conserves_packets() {
+    let files = scenario_files();
+    assert!(!files.is_empty());
+    for (name, text) in &files {
+        let s = run_text(name, text, &[]);
+        for v in &s.variants {
+            assert_conserved(v);
+            assert!(v.events_processed > 0, "{name}/{}: nothing happened", v.name);
+        }
+    }
+}
+
+#[test]
+fn bundled_list_matches_the_folder() {
+    let files: Vec<String> = scenario_files().into_iter().map(|(n, _)| n).collect();
+    let mut bundled: Vec<String> = BUNDLED.iter().map(|(n, _)| n.to_string()).collect();
+    bundled.sort();
+    assert_eq!(files, bundled, "scenario::BUNDLED must list every file in scenarios/");
+    for (n, text) in BUNDLED {
+        let on_disk = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(n)).unwrap();
+        assert_eq!(&on_disk, text);
+    }
+}
+
+#[test]
+fn same_seed_gives_byte_identical_summaries_whatever_the_threads() {
+    let (name, text) = ("rpc-under-load.ron", nitrosim::scenario::DEFAULT_SCENARIO);
+    let one =
+        rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap().install(|| json(&run_text(name, text, &[])));
+    let two =
+        rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap().install(|| json(&run_text(name, text, &[])));
+    assert_eq!(one, two);
+    let other_seed = json(&run_text(name, text, &["seed=8"]));
+    assert_ne!(one, other_seed, "the seed must matter");
+}
+
+#[test]
+fn single_flow_caps_come_from_the_nitro_shaper() {
+    let text = BUNDLED.iter().find(|(n, _)| *n == "single-flow-cap.ron").unwrap().1;
+    let s = run_text("single-flow-cap.ron", text, &[]);
+    let within = |x: f64, target: f64, tol: f64| (x / target - 1.0).abs() <= tol;
+    // One flow: 5 Gbps (within 3%); 10 Gbps in a cluster placement group.
+    let one = wire_total(variant(&s, "no-placement-group"));
+    assert!(within(one, 5.0, 0.03), "single flow {one} Gbps");
+    let pg = wire_total(variant(&s, "cluster-placement-group"));
+    assert!(within(pg, 10.0, 0.03), "single flow in a cluster placement group {pg} Gbps");
+    // Eight flows on a 100 Gbps instance: ~40 Gbps; on a 12.5 Gbps instance they share 12.5.
+    let eight = wire_total(variant(&s, "8-flows"));
+    assert!(within(eight, 40.0, 0.05), "8 flows {eight} Gbps");
+    let small = variant(&s, "8-flows-12.5G-instance");
+    assert!(within(wire_total(small), 12.5, 0.05), "8 flows on 12.5 Gbps {}", wire_total(small));
+    // ... and the limits show where they bite: per-flow shaper vs instance allowance.
+    assert!(variant(&s, "no-placement-group").drops.contains_key("flow_cap_exceeded"));
+    assert!(small.counters["sender"].bw_out_allowance_exceeded > 0);
+    assert_eq!(small.counters["sender"].flow_cap_exceeded, 0);
+}
+
+const TWO_INSTANCES: &str = r#"
+Scenario(
+    name: "probe",
+    duration: "10ms",
+    fabric: (racks: 2, hosts_per_rack: 4, spines: 2, host_link: "100Gbps", hop_delay: "1us"),
+    instances: [
+        (name: "a", instance_type: "c6in.16xlarge", rack: 0),
+        (name: "b", instance_type: "c6in.16xlarge", rack: 0),
+    ],
+    workloads: [
+        Datagrams((name: "probe", from: "a", to: "b", size: "1000B", mean_interval: "500us", count: 10)),
+    ],
+)
+"#;
+
+#[test]
+fn one_way_latency_is_exact_to_the_picosecond() {
+    use nitrosim::ec2::defaults::*;
+    use nitrosim::units::{Bandwidth, SimDuration};
+    let s = run_text("probe", TWO_INSTANCES, &[]);
+    let d = s.variants[0].datagrams.as_ref().unwrap();
+    let wire = 1000 + 28; // UDP/IPv4 headers
+    let ser = |g: u64| Bandwidth::gbps(g).serialisation(wire);
+    let hop = SimDuration::from_us(1);
+    // vCPU tx, per-flow shaper (5 Gbps + Nitro delay), egress shaper, host up, host down,
+    // ingress shaper (+ Nitro delay), vCPU rx.
+    let expected = HOST_TX_COST
+        + ser(5)
+        + NITRO_PROCESSING_DELAY
+        + ser(100)
+        + (ser(100) + hop)
+        + (ser(100) + hop)
+        + (ser(100) + NITRO_PROCESSING_DELAY)
+        + HOST_RX_COST;
+    assert_eq!(d.min_ps, Some(expected.ps()));
+    assert_eq!(d.count, 10);
+}
+
+#[test]
+fn a_lost_response_segment_shows_linux_recovery_in_the_tail() {
+    // 64 KiB responses (8 segments), one RPC at a time per connection: most losses are repaired
+    // by fast retransmit within a round trip; a lost last segment (or a lost one-segment request)
+    // has no duplicate ACKs behind it and waits for the 200 ms RTO.
+    let text = r#"
+Scenario(
+    name: "rpc-loss",
+    duration: "1500ms",
+    fabric: (racks: 2, hosts_per_rack: 2, spines: 2, host_link: "100Gbps", loss_rate: 0.002),
+    instances: [
+        (name: "client", instance_type: "c6in.16xlarge"),
+        (name: "server", instance_type: "c6in.16xlarge"),
+    ],
+    workloads: [
+        Rpc((name: "rpc", client: "client", server: "server", connections: 16,
+             arrival: ClosedLoop(outstanding: 1), request: Fixed("1KiB"), response: Fixed("64KiB"),
+             count: 5000)),
+    ],
+)
+"#;
+    let s = run_text("rpc-loss", text, &[]);
+    let v = &s.variants[0];
+    let r = v.rpc.as_ref().unwrap();
+    let fast: u64 = v.flows.iter().map(|f| f.fast_retransmits).sum();
+    let rtos: u64 = v.flows.iter().map(|f| f.rtos).sum();
+    assert!(fast > 0 && rtos > 0, "fast retransmits {fast}, RTOs {rtos}");
+    assert!(fast > rtos, "dupacks repair most losses: fast {fast} vs RTO {rtos}");
+    assert!(r.latency_us.p50 < 1000.0, "median unaffected: {:?}", r.latency_us);
+    assert!(r.latency_us.max >= 200_000.0, "an RTO of at least 200 ms sits in the tail: {:?}", r.latency_us);
+    assert_eq!(r.completed, 5000);
+    assert!(v.drops["injected_loss"] > 0);
+}
