@@ -145,7 +145,7 @@ impl Model {
     }
 
     fn flows_bins(&self) -> usize {
-        (self.end.ps() / self.bin_ps + 1) as usize
+        (self.end.ps() / self.bin_ps).max(1) as usize
     }
 
     fn open_flow(&mut self, tag: ConnTag, a: u32, b: u32, proto: Proto, port: u16) -> (u32, u32) {

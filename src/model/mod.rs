@@ -423,9 +423,9 @@ impl Model {
         let bin = (now.ps() / self.bin_ps) as usize;
         let flow = &mut self.flows[f as usize];
         flow.delivered += bytes;
-        if let Some(b) = flow.bins.get_mut(bin) {
-            *b += bytes;
-        }
+        // A delivery at exactly the end time belongs to the last bin.
+        let last = flow.bins.len() - 1;
+        flow.bins[bin.min(last)] += bytes;
     }
 
     fn rearm_timer(&mut self, ep: u32) {

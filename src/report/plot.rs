@@ -145,6 +145,8 @@ fn latency_cdf<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, s: &Summary) -
     chart
         .configure_mesh()
         .x_desc("latency (us, log scale)")
+        .x_labels(6)
+        .x_label_formatter(&|x: &f64| if *x >= 10.0 { format!("{x:.0}") } else { format!("{x:.1}") })
         .y_desc("percentile")
         .y_labels(5)
         .y_label_formatter(&|y: &f64| {

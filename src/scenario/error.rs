@@ -77,6 +77,11 @@ impl std::error::Error for Diagnostic {}
 /// Find where `key: "value"` (or `key: value`) is written, to point a semantic error at it.
 /// Falls back to the first `"value"`, then to the key, then to the top of the file.
 pub fn locate(src: &str, key: &str, value: &str) -> (usize, usize) {
+    locate_nth(src, key, value, 0)
+}
+
+/// Like `locate`, for the `nth` (0-based) place where `key: "value"` is written.
+pub fn locate_nth(src: &str, key: &str, value: &str, mut nth: usize) -> (usize, usize) {
     let quoted = format!("\"{value}\"");
     let mut key_only = None;
     for (i, line) in src.lines().enumerate() {
@@ -97,7 +102,11 @@ pub fn locate(src: &str, key: &str, value: &str) -> (usize, usize) {
             }
             let v = after_colon.strip_prefix("Some(").unwrap_or(after_colon).trim_start();
             if v.starts_with(&quoted) || v.starts_with(value) {
-                return (i + 1, col_of(v));
+                if nth == 0 {
+                    return (i + 1, col_of(v));
+                }
+                nth -= 1;
+                continue;
             }
             key_only.get_or_insert((i + 1, k + 1));
         }

@@ -45,7 +45,7 @@ pub struct ScenarioSpec {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
+#[serde(rename = "Fabric", deny_unknown_fields, default)]
 pub struct FabricSpec {
     pub racks: u32,
     pub hosts_per_rack: u32,
@@ -86,7 +86,7 @@ impl Default for FabricSpec {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
+#[serde(rename = "Nitro", deny_unknown_fields, default)]
 pub struct NitroSpec {
     pub processing_delay: SimDuration,
     pub flow_buffer: Bytes,
@@ -105,7 +105,7 @@ impl Default for NitroSpec {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
+#[serde(rename = "Host", deny_unknown_fields, default)]
 pub struct HostSpec {
     pub tx_cost: SimDuration,
     pub rx_cost: SimDuration,
@@ -122,7 +122,7 @@ impl Default for HostSpec {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[serde(rename = "PlacementGroup", deny_unknown_fields)]
 pub struct PlacementGroupSpec {
     pub name: String,
     /// "cluster", "spread" or "partition" (only "cluster" changes the network).
@@ -130,7 +130,7 @@ pub struct PlacementGroupSpec {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[serde(rename = "Instance", deny_unknown_fields)]
 pub struct InstanceSpec {
     pub name: String,
     pub instance_type: String,
@@ -159,7 +159,7 @@ fn one() -> u32 {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[serde(rename = "Eni", deny_unknown_fields)]
 pub struct EniSpec {
     pub name: String,
     #[serde(default = "default_mtu")]
@@ -196,7 +196,7 @@ impl WorkloadSpec {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[serde(rename = "Bulk", deny_unknown_fields)]
 pub struct BulkSpec {
     pub name: String,
     pub from: String,
@@ -216,7 +216,7 @@ fn bulk_port() -> u16 {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[serde(rename = "Rpc", deny_unknown_fields)]
 pub struct RpcSpec {
     pub name: String,
     pub client: String,
@@ -263,7 +263,7 @@ pub enum SizeDist {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[serde(rename = "Datagrams", deny_unknown_fields)]
 pub struct DatagramSpec {
     pub name: String,
     pub from: String,
@@ -280,7 +280,7 @@ fn dgram_port() -> u16 {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[serde(rename = "Background", deny_unknown_fields)]
 pub struct BackgroundSpec {
     pub name: String,
     /// Offered load as a fraction of the background hosts' link capacity (0 < load < 1).
@@ -299,7 +299,7 @@ fn bg_max() -> u32 {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
+#[serde(rename = "Variant", deny_unknown_fields)]
 pub struct VariantSpec {
     pub name: String,
     /// Overrides, as `--set` takes them: path -> value.
@@ -308,7 +308,7 @@ pub struct VariantSpec {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
+#[serde(rename = "Report", deny_unknown_fields, default)]
 pub struct ReportSpec {
     /// Bins of the throughput time series.
     pub timeseries_bins: u32,

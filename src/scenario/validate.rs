@@ -84,13 +84,11 @@ fn unique<'a>(cx: &Ctx, what: &str, names: impl IntoIterator<Item = &'a str>) ->
             ));
         }
         if !seen.insert(n) {
-            return Err(cx.err(
-                "name",
-                n,
-                format!("two {what}s are named {n:?}"),
-                format!("unique {what} names"),
-                "rename one of them".into(),
-            ));
+            let (l, c) = super::error::locate_nth(cx.src, "name", n, 1);
+            return Err(Diagnostic::new(cx.file, format!("two {what}s are named {n:?}"))
+                .at(cx.src, l, c)
+                .expected(format!("unique {what} names"))
+                .hint("rename one of them"));
         }
     }
     Ok(seen)

@@ -38,7 +38,7 @@ pub const LINUX_MAX_QUICKACKS: u32 = 16;
 pub const MAX_OOO_RANGES: usize = 256;
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
+#[serde(rename = "Tcp", deny_unknown_fields, default)]
 pub struct TcpConfig {
     pub congestion: CongestionKind,
     pub rto_min: SimDuration,

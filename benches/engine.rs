@@ -1,0 +1,54 @@
+//! Hold model: pop the earliest event, dispatch it, push one at a random later time, with N
+//! events pending. Reports events per second (criterion's "elements").
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use nitrosim::engine::{EventQueue, RngStreams};
+use nitrosim::model::Event;
+use nitrosim::units::{SimDuration, SimTime};
+use rand::RngExt;
+use std::hint::black_box;
+
+const OPS: u64 = 1_000_000;
+
+fn hold(c: &mut Criterion) {
+    let mut g = c.benchmark_group("event_queue_hold");
+    g.throughput(Throughput::Elements(OPS));
+    g.sample_size(20);
+    for pending in [10_000u64, 100_000] {
+        g.bench_with_input(BenchmarkId::from_parameter(pending), &pending, |b, &pending| {
+            let mut rng = RngStreams::new(1).stream("bench");
+            // Increments drawn up front so the RNG does not dominate the measurement.
+            let incs: Vec<SimDuration> =
+                (0..4096).map(|_| SimDuration(rng.random_range(1..2_000_000u64))).collect();
+            b.iter_batched(
+                || {
+                    let mut q = EventQueue::with_capacity(pending as usize + 1);
+                    for i in 0..pending {
+                        q.schedule_at(SimTime(incs[i as usize % incs.len()].ps()), Event::PortDone(i as u32));
+                    }
+                    q
+                },
+                |mut q| {
+                    let mut acc = 0u64;
+                    for i in 0..OPS {
+                        let (_, ev) = q.pop().unwrap();
+                        // A dispatch as the model does it: match on the closed enum.
+                        acc = acc.wrapping_add(match ev {
+                            Event::PortDone(p) => p as u64,
+                            Event::Arrive(p) => p as u64 + 1,
+                            Event::Timer { ep, generation } => (ep ^ generation) as u64,
+                            Event::App { app, tag } => (app + tag) as u64,
+                        });
+                        q.schedule_in(incs[i as usize % incs.len()], Event::Arrive(i as u32));
+                    }
+                    black_box(acc)
+                },
+                criterion::BatchSize::LargeInput,
+            );
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, hold);
+criterion_main!(benches);

@@ -1,0 +1,44 @@
+//! Packet path throughput: whole-model runs of a bulk-flow scenario and of `rpc-under-load.ron`.
+//! Criterion's "elements" are packet-hops (one packet served by one port), so its thrpt line reads
+//! as packet-hops per wall second; events per second are printed once per scenario.
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use nitrosim::model::build::build;
+use nitrosim::scenario::{self, BUNDLED};
+use std::time::Instant;
+
+fn scenario_text(name: &str) -> &'static str {
+    BUNDLED.iter().find(|(n, _)| *n == name).unwrap().1
+}
+
+fn bench_scenario(c: &mut Criterion, label: &str, file: &str, sets: &[&str]) {
+    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+    let variants = scenario::load(file, scenario_text(file), &sets, None).unwrap();
+    let variant = variants[0].clone();
+    let probe = Instant::now();
+    let r = build(&variant.name, &variant.spec).unwrap().run(&mut |_| {}).unwrap();
+    let secs = probe.elapsed().as_secs_f64();
+    eprintln!(
+        "{label}: {} events, {} packet-hops, {} packets per run; {:.2} M events/s, {:.2} M packet-hops/s (one probe run)",
+        r.events_processed,
+        r.packet_hops,
+        r.packets.sent,
+        r.events_processed as f64 / secs / 1e6,
+        r.packet_hops as f64 / secs / 1e6
+    );
+    let mut g = c.benchmark_group("packet_path");
+    g.throughput(Throughput::Elements(r.packet_hops));
+    g.sample_size(10);
+    g.bench_function(label, |b| b.iter(|| build(&variant.name, &variant.spec).unwrap().run(&mut |_| {}).unwrap()));
+    g.finish();
+}
+
+fn packet_path(c: &mut Criterion) {
+    // One 5 Gbps bulk flow and eight of them (variant sets applied by hand: the bench runs one variant).
+    bench_scenario(c, "bulk_1_flow", "single-flow-cap.ron", &["variants=[]"]);
+    bench_scenario(c, "bulk_8_flows", "single-flow-cap.ron", &["variants=[]", "workloads.bulk.flows=8"]);
+    bench_scenario(c, "rpc_under_load", "rpc-under-load.ron", &["variants=[]"]);
+}
+
+criterion_group!(benches, packet_path);
+criterion_main!(benches);
