@@ -18,8 +18,7 @@ fn hold(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::from_parameter(pending), &pending, |b, &pending| {
             let mut rng = RngStreams::new(1).stream("bench");
             // Increments drawn up front so the RNG does not dominate the measurement.
-            let incs: Vec<SimDuration> =
-                (0..4096).map(|_| SimDuration(rng.random_range(1..2_000_000u64))).collect();
+            let incs: Vec<SimDuration> = (0..4096).map(|_| SimDuration(rng.random_range(1..2_000_000u64))).collect();
             b.iter_batched(
                 || {
                     let mut q = EventQueue::with_capacity(pending as usize + 1);

@@ -118,6 +118,13 @@ impl Bandwidth {
     }
     /// Time to put `bytes` on a wire at this rate, rounded up to the next picosecond.
     /// A zero rate means "no serialisation" (an ideal stage) and costs no time.
+    ///
+    /// ```
+    /// use nitrosim::units::{parse_bandwidth, SimDuration};
+    /// // DESIGN.md's reference: 9001 B at 100 Gb/s = 720 080 ps.
+    /// let link = parse_bandwidth("100Gbps").unwrap();
+    /// assert_eq!(link.serialisation(9001), SimDuration(720_080));
+    /// ```
     pub fn serialisation(self, bytes: u64) -> SimDuration {
         if self.0 == 0 {
             return SimDuration::ZERO;
@@ -181,6 +188,13 @@ fn scale_decimal(num: &str, scale: u64) -> Option<u64> {
     u64::try_from(total).ok()
 }
 
+/// Parse a duration such as `"25us"` or `"1.5ms"` exactly into picoseconds.
+///
+/// ```
+/// use nitrosim::units::{parse_duration, SimDuration};
+/// assert_eq!(parse_duration("1.5ms").unwrap(), SimDuration::from_us(1500));
+/// assert!(parse_duration("25 parsecs").is_err());
+/// ```
 pub fn parse_duration(s: &str) -> Result<SimDuration, UnitError> {
     const HINT: &str = "write a number and a unit: ps, ns, us, ms, s (e.g. \"25us\", \"1.5ms\")";
     let err = || UnitError { what: "duration", input: s.to_string(), hint: HINT };

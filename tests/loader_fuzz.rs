@@ -6,8 +6,8 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 
 const ALPHABET: &[char] = &[
-    '(', ')', '[', ']', '{', '}', ':', ',', '"', '.', '-', '_', ' ', '\n', '/', '0', '1', '9', 'a', 'e', 's', 'u',
-    'B', 'G', 'K', 'M', 'S',
+    '(', ')', '[', ']', '{', '}', ':', ',', '"', '.', '-', '_', ' ', '\n', '/', '0', '1', '9', 'a', 'e', 's', 'u', 'B',
+    'G', 'K', 'M', 'S',
 ];
 
 fn mutate(text: &str, edits: &[(Index, Index, u8)], cut: Option<Index>) -> String {

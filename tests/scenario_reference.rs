@@ -9,7 +9,8 @@ fn every_example_in_the_scenario_reference_loads() {
         let body = &rest[start + 7..];
         let end = body.find("```").expect("closed code block");
         let text = &body[..end];
-        let variants = nitrosim::scenario::load("scenarios/README.md", text, &[], None).unwrap_or_else(|d| panic!("{d}"));
+        let variants =
+            nitrosim::scenario::load("scenarios/README.md", text, &[], None).unwrap_or_else(|d| panic!("{d}"));
         for v in &variants {
             nitrosim::model::build::build(&v.name, &v.spec).unwrap();
         }
