@@ -146,3 +146,58 @@ Scenario(
     assert_eq!(r.completed, 5000);
     assert!(v.drops["injected_loss"] > 0);
 }
+
+#[test]
+fn one_rss_queue_makes_the_receiving_vcpu_the_bottleneck() {
+    let text = BUNDLED.iter().find(|(n, _)| *n == "single-flow-cap.ron").unwrap().1;
+    // 1500-byte MTU and 2 us of receive work per packet: one vCPU can take 1500 B / 2 us = 6 Gbps.
+    let base = [
+        "variants=[]",
+        "duration=10ms",
+        "workloads.bulk.flows=8",
+        "host.rx_cost=2us",
+        r#"instances.receiver.enis=[{"name": "eth0", "mtu": 1500}]"#,
+    ];
+    let one = run_text("single-flow-cap.ron", text, &[&base[..], &["host.rss_queues=1"]].concat());
+    let many = run_text("single-flow-cap.ron", text, &[&base[..], &["host.rss_queues=16"]].concat());
+    let (t1, t16) = (one.variants[0].throughput.wire_gbps, many.variants[0].throughput.wire_gbps);
+    assert!(t1 <= 6.0 * 1.01 && t1 > 5.0, "one queue: {t1} Gbps");
+    assert!(t16 > 2.0 * t1, "sixteen queues: {t16} Gbps vs one: {t1}");
+}
+
+#[test]
+fn a_bulk_transfer_for_a_duration_stops_writing_and_completes() {
+    let text = BUNDLED.iter().find(|(n, _)| *n == "single-flow-cap.ron").unwrap().1;
+    let s = run_text("single-flow-cap.ron", text, &["variants=[]", "duration=1s", "workloads.bulk.duration=5ms"]);
+    let v = &s.variants[0];
+    let f = &v.flows[0];
+    // It wrote for 5 ms at the 5 Gbps cap (plus what slow start queued in the shaper), then
+    // completes once that has arrived: at once, or after one RTO if the tail was lost.
+    let done = f.completed_us.expect("completes after it stops writing");
+    assert!((5000.0..5000.0 + 250_000.0).contains(&done), "completed at {done} us");
+    assert_eq!(v.simulated_us, done, "the run ends when the only workload is done");
+    let at_cap = 5e9 / 8.0 * 0.005;
+    assert!(
+        (f.bytes_delivered as f64) > 0.9 * at_cap && (f.bytes_delivered as f64) < 1.3 * at_cap,
+        "{}",
+        f.bytes_delivered
+    );
+}
+
+#[test]
+fn memory_is_bounded_by_packets_in_flight_not_time() {
+    let text = nitrosim::scenario::DEFAULT_SCENARIO;
+    // Light-tailed cross traffic with buffers deep enough to avoid losses reaches its steady
+    // state within a millisecond or two. (With losses, connections waiting out 200 ms RTOs and
+    // 1 s SYN timeouts legitimately pile up for that long.)
+    let sizes = r#"workloads.cross-traffic.sizes={"Exponential": {"mean": "64KiB"}}"#;
+    let steady = ["variants=[]", sizes, "workloads.cross-traffic.load=0.3", "fabric.buffer=16MiB"];
+    let short = run_text("rpc-under-load.ron", text, &[&steady[..], &["duration=10ms"]].concat());
+    let long = run_text("rpc-under-load.ron", text, &[&steady[..], &["duration=40ms"]].concat());
+    assert!(!long.variants[0].drops.contains_key("queue_full"), "{:?}", long.variants[0].drops);
+    let (a, b) = (&short.variants[0], &long.variants[0]);
+    assert!(b.packets.sent > 3 * a.packets.sent);
+    // Peak packets are set by buffers; slots by concurrency. Neither scales with time.
+    assert!(b.memory.peak_packets < 2 * a.memory.peak_packets, "{:?} -> {:?}", a.memory, b.memory);
+    assert!(b.memory.endpoint_slots < 2 * a.memory.endpoint_slots, "{:?} -> {:?}", a.memory, b.memory);
+}

@@ -14,6 +14,7 @@ use rand::RngExt;
 
 pub const TAG_START: u32 = 0;
 pub const TAG_ARRIVAL: u32 = 1;
+pub const TAG_STOP: u32 = 2;
 /// "Send until the end of the run": more bytes than any run can carry.
 pub const BULK_UNBOUNDED_BYTES: u64 = 1 << 60;
 /// Histograms hold 1 ns .. 1 hour at 3 significant digits.
@@ -104,7 +105,7 @@ impl App {
     /// Finite apps can finish and let the run end early; others run to the end time.
     pub fn is_finite(&self) -> bool {
         match self {
-            App::Bulk(b) => b.spec.bytes.is_some(),
+            App::Bulk(b) => b.spec.bytes.is_some() || b.spec.duration.is_some(),
             App::Rpc(r) => r.spec.count.is_some(),
             App::Datagrams(_) => false,
             App::Background(_) => false,
@@ -180,6 +181,21 @@ impl Model {
                     if let App::Bulk(b) = &mut self.apps[app as usize] {
                         b.flows.push(f);
                     }
+                }
+                if let Some(d) = spec.duration {
+                    self.q.schedule_in(d, super::Event::App { app, tag: TAG_STOP });
+                }
+            }
+            (App::Bulk(b), TAG_STOP) => {
+                // Stop writing; each flow completes when what it wrote has arrived.
+                for f in b.flows.clone() {
+                    let ep = self.flows[f as usize].client_ep;
+                    let written = self.eps[ep as usize].transport.stop_writing();
+                    let flow = &mut self.flows[f as usize];
+                    flow.target_bytes = Some(flow.target_bytes.map_or(written, |t| t.min(written)));
+                    let server = flow.server_ep;
+                    let owner = self.eps[server as usize].owner;
+                    self.app_delivered(owner, server, 0, now);
                 }
             }
             (App::Rpc(r), TAG_START) => {
@@ -306,12 +322,16 @@ impl Model {
         }
         match &self.apps[owner.app as usize] {
             App::Bulk(b) => {
-                let bytes = b.spec.bytes.map(|x| x.0).unwrap_or(BULK_UNBOUNDED_BYTES);
-                self.ep_send(ep, bytes);
+                let bytes = b.spec.bytes.map(|x| x.0);
+                self.ep_send(ep, bytes.unwrap_or(BULK_UNBOUNDED_BYTES));
+                if bytes.is_some() {
+                    self.ep_close(ep);
+                }
             }
             App::Background(bg) => {
                 let bytes = bg.conns[owner.conn as usize].bytes;
                 self.ep_send(ep, bytes);
+                self.ep_close(ep);
             }
             App::Rpc(_) | App::Datagrams(_) => {}
         }

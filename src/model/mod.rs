@@ -158,7 +158,7 @@ pub struct Model {
     pub(crate) q: EventQueue<Event>,
     pub(crate) ports: Vec<Port>,
     port_owner: Vec<u32>,
-    pool: PacketPool,
+    pub(crate) pool: PacketPool,
     routes: Vec<Vec<PortId>>,
     route_free: Vec<u32>,
     pub(crate) eps: Vec<EpSlot>,
@@ -376,6 +376,16 @@ impl Model {
             self.route_free.push(slot.route);
             self.ep_free.push(ep);
         }
+    }
+
+    /// The application on endpoint `ep` will write nothing more.
+    pub(crate) fn ep_close(&mut self, ep: u32) {
+        let now = self.now();
+        let mut out = std::mem::take(&mut self.outbox);
+        out.clear();
+        self.eps[ep as usize].transport.close(now, &mut out);
+        self.outbox = out;
+        self.flush(ep, now);
     }
 
     /// The application on endpoint `ep` writes `bytes`.

@@ -103,6 +103,21 @@ pub struct FabricResult {
 }
 
 #[derive(Clone, Debug, Serialize)]
+pub struct Totals {
+    pub goodput_gbps: f64,
+    pub wire_gbps: f64,
+}
+
+/// What the run's memory is proportional to (not simulated time).
+#[derive(Clone, Debug, Serialize)]
+pub struct MemoryResult {
+    /// High-water mark of packets alive at once (queued or in a pipe).
+    pub peak_packets: u64,
+    pub endpoint_slots: u64,
+    pub ports: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
 pub struct VariantResult {
     pub name: String,
     pub flows: Vec<FlowResult>,
@@ -116,6 +131,9 @@ pub struct VariantResult {
     pub packets: PacketTotals,
     pub counters: BTreeMap<String, InstanceCounters>,
     pub fabric: FabricResult,
+    /// All reported flows together.
+    pub throughput: Totals,
+    pub memory: MemoryResult,
     pub events_processed: u64,
     /// Packet-hops: one packet served by one port (link, shaper, vCPU).
     pub packet_hops: u64,
@@ -137,7 +155,7 @@ fn merge(into: &mut Option<Histogram<u64>>, h: &Histogram<u64>) {
 
 pub fn collect(m: Model) -> VariantResult {
     let stopped: SimTime = if m.all_finite && m.unfinished == 0 { m.q.now() } else { m.end };
-    let flows = m
+    let flows: Vec<FlowResult> = m
         .flows
         .iter()
         .map(|f| {
@@ -157,6 +175,10 @@ pub fn collect(m: Model) -> VariantResult {
         })
         .collect();
 
+    let throughput = Totals {
+        goodput_gbps: round3(flows.iter().map(|f| f.goodput_gbps).sum()),
+        wire_gbps: round3(flows.iter().map(|f| f.wire_gbps).sum()),
+    };
     let (mut rpc_h, mut dgram_h) = (None, None);
     let mut dgram_min: Option<u64> = None;
     let (mut issued, mut completed) = (0, 0);
@@ -247,6 +269,12 @@ pub fn collect(m: Model) -> VariantResult {
             max_uplink_utilisation: round3(max_util),
             max_queue_bytes: max_q,
             ecn_marks: marks,
+        },
+        throughput,
+        memory: MemoryResult {
+            peak_packets: m.pool.capacity_used() as u64,
+            endpoint_slots: m.eps.len() as u64,
+            ports: m.ports.len() as u64,
         },
         events_processed: m.q.events_processed(),
         packet_hops: m.ports.iter().map(|p| p.stats.packets_out).sum(),

@@ -36,6 +36,9 @@ pub struct Segment {
     pub ect: bool,
     pub ce: bool,
     pub ece: bool,
+    /// The sender will write nothing more (FIN, RFC 9293). Modelled as a flag on the last data
+    /// segment, or on a bare segment when everything was already sent.
+    pub fin: bool,
     /// SACK blocks (RFC 2018): received ranges above the cumulative ACK, most recent first.
     pub sack_count: u8,
     pub sack: [(u64, u64); MAX_SACK_BLOCKS],

@@ -208,6 +208,9 @@ pub struct BulkSpec {
     pub bytes: Option<Bytes>,
     #[serde(default)]
     pub start: SimDuration,
+    /// Stop writing this long after `start`; the flow completes when what was written arrives.
+    #[serde(default)]
+    pub duration: Option<SimDuration>,
     #[serde(default = "bulk_port")]
     pub port: u16,
 }

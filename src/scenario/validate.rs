@@ -413,6 +413,9 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
                 reference(&cx, "to", &b.to, &inst_names, "instance")?;
                 same_end(&cx, &b.name, &b.from, &b.to)?;
                 cx.range("flows", b.flows, 1, MAX_FLOWS_PER_WORKLOAD, "parallel TCP connections")?;
+                if let Some(d) = b.duration {
+                    cx.positive("duration", d)?;
+                }
                 if b.bytes.is_some_and(|x| x.0 == 0) {
                     return Err(cx.err(
                         "bytes",

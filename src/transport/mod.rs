@@ -53,6 +53,8 @@ pub struct TransportStats {
 pub trait Transport {
     /// Open the connection (active side). Connectionless transports do nothing.
     fn connect(&mut self, _now: SimTime, _out: &mut Outbox) {}
+    /// The application will write nothing more (shutdown for writing).
+    fn close(&mut self, _now: SimTime, _out: &mut Outbox) {}
     /// The application hands `bytes` more bytes to send.
     fn send(&mut self, now: SimTime, bytes: u64, out: &mut Outbox);
     fn on_segment(&mut self, now: SimTime, seg: &Segment, out: &mut Outbox);
@@ -62,6 +64,9 @@ pub trait Transport {
     fn stats(&self) -> &TransportStats;
     /// All bytes the application wrote have been acknowledged (or sent, for UDP).
     fn all_acked(&self) -> bool;
+    /// The application stops writing: bytes not yet sent are withdrawn. Returns the total the
+    /// application has now written, which is what the peer will receive.
+    fn stop_writing(&mut self) -> u64;
 }
 
 /// Closed set of transports: dispatch by `match`, not by `Box<dyn>`.
@@ -90,6 +95,9 @@ impl Transport for Endpoint {
     fn send(&mut self, now: SimTime, bytes: u64, out: &mut Outbox) {
         delegate!(self, t => t.send(now, bytes, out))
     }
+    fn close(&mut self, now: SimTime, out: &mut Outbox) {
+        delegate!(self, t => t.close(now, out))
+    }
     fn on_segment(&mut self, now: SimTime, seg: &Segment, out: &mut Outbox) {
         delegate!(self, t => t.on_segment(now, seg, out))
     }
@@ -104,5 +112,8 @@ impl Transport for Endpoint {
     }
     fn all_acked(&self) -> bool {
         delegate!(self, t => t.all_acked())
+    }
+    fn stop_writing(&mut self) -> u64 {
+        delegate!(self, t => t.stop_writing())
     }
 }

@@ -113,6 +113,8 @@ pub struct Tcp {
     mss: u64,
     // --- sender ---
     write_end: u64,
+    /// The application closed: the segment ending at `write_end` carries FIN.
+    fin_wanted: bool,
     snd_una: u64,
     snd_nxt: u64,
     window: Window,
@@ -173,6 +175,7 @@ impl Tcp {
             cfg,
             mss,
             write_end: 0,
+            fin_wanted: false,
             snd_una: 0,
             snd_nxt: 0,
             window,
@@ -245,6 +248,7 @@ impl Tcp {
             ect: self.cfg.ecn,
             ce: false,
             ece: self.ece_pending,
+            fin: false,
             sack_count: 0,
             sack: [(0, 0); MAX_SACK_BLOCKS],
         };
@@ -277,6 +281,7 @@ impl Tcp {
         seg.payload_bytes = len as u32;
         seg.wire_bytes += len as u32;
         seg.retransmit = retransmit;
+        seg.fin = self.fin_wanted && seq + len == self.write_end;
         self.note_ack_sent();
         self.stats.segments_sent += 1;
         self.stats.payload_bytes_sent += len;
@@ -626,8 +631,13 @@ impl Tcp {
         out.delivered_bytes += new;
         self.stats.bytes_delivered += new;
         self.unacked_segments += 1;
-        let ack_now =
-            !self.cfg.delayed_ack || filled_hole || self.quickacks > 0 || self.unacked_segments >= 2 || seg.ce;
+        // A FIN is acknowledged at once (Linux schedules no delayed ACK for it).
+        let ack_now = !self.cfg.delayed_ack
+            || filled_hole
+            || self.quickacks > 0
+            || self.unacked_segments >= 2
+            || seg.ce
+            || seg.fin;
         if ack_now {
             self.quickacks = self.quickacks.saturating_sub(1);
             self.emit_ack(now, out);
@@ -651,7 +661,12 @@ fn insert_range(ranges: &mut Vec<(u64, u64)>, s: u64, e: u64) -> Option<u64> {
     if i == j && ranges.len() >= MAX_OOO_RANGES {
         return None; // out of memory for more holes: the data will be retransmitted
     }
-    ranges.splice(i..j, std::iter::once((ns, ne)));
+    if i == j {
+        ranges.insert(i, (ns, ne));
+    } else {
+        ranges[i] = (ns, ne);
+        ranges.drain(i + 1..j);
+    }
     Some(ns)
 }
 
@@ -668,8 +683,21 @@ impl Transport for Tcp {
     }
 
     fn send(&mut self, now: SimTime, bytes: u64, out: &mut Outbox) {
+        debug_assert!(!self.fin_wanted, "write after close");
         self.write_end = self.write_end.saturating_add(bytes);
         self.push(now, out);
+    }
+
+    fn close(&mut self, now: SimTime, out: &mut Outbox) {
+        self.fin_wanted = true;
+        if self.state == State::Established && self.snd_nxt >= self.write_end {
+            // Everything already went out: a bare FIN.
+            let mut fin = self.header_segment(now, SegKind::Ack);
+            fin.fin = true;
+            self.note_ack_sent();
+            self.stats.segments_sent += 1;
+            out.segments.push(fin);
+        }
     }
 
     fn on_segment(&mut self, now: SimTime, seg: &Segment, out: &mut Outbox) {
@@ -702,6 +730,8 @@ impl Transport for Tcp {
                 self.on_ack_field(now, seg);
                 if seg.kind == SegKind::Data {
                     self.on_data(now, seg, out);
+                } else if seg.fin {
+                    self.emit_ack(now, out);
                 }
                 self.push(now, out);
             }
@@ -767,6 +797,11 @@ impl Transport for Tcp {
 
     fn all_acked(&self) -> bool {
         self.state == State::Established && self.snd_una >= self.write_end
+    }
+
+    fn stop_writing(&mut self) -> u64 {
+        self.write_end = self.write_end.min(self.snd_nxt);
+        self.write_end
     }
 }
 

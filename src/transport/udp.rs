@@ -61,4 +61,8 @@ impl Transport for Udp {
     fn all_acked(&self) -> bool {
         true
     }
+
+    fn stop_writing(&mut self) -> u64 {
+        self.stats.payload_bytes_sent
+    }
 }
