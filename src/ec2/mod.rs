@@ -5,6 +5,7 @@
 //! This module holds the *rules and numbers*; `model` turns them into ports on the packet path.
 
 pub mod catalog;
+pub mod ena_express;
 
 use crate::units::{Bandwidth, SimDuration};
 
@@ -34,6 +35,9 @@ pub mod defaults {
     /// Per-flow shaper queue in the Nitro card. Sized above a bandwidth-delay product at 10 Gbps
     /// and 100 us so one flow can keep its cap busy, small enough to bound added delay (~0.8 ms at 5 Gbps).
     pub const FLOW_SHAPER_BUFFER_BYTES: u64 = 512 * 1024;
+    /// Token-bucket depth of the per-flow shaper: a few jumbo frames pass at line rate, so a
+    /// small RPC is not serialised at 5 Gbps; sustained traffic is held to the limit.
+    pub const FLOW_SHAPER_BURST_BYTES: u64 = 32 * 1024;
     /// Aggregate (instance allowance) shaper queue.
     pub const INSTANCE_SHAPER_BUFFER_BYTES: u64 = 2 * 1024 * 1024;
     /// Per-packet kernel cost on the sending vCPU (syscall share, TCP/IP output, driver xmit),

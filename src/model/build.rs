@@ -83,6 +83,7 @@ pub fn build(name: &str, spec: &ScenarioSpec) -> Result<Model, String> {
             capacity_bytes: spec.host.backlog.0,
             ecn_threshold_bytes: None,
             drop_reason: DropReason::CpuBacklog,
+            burst_bytes: 0,
         };
         let cpu_tx = (0..queues).map(|_| add(cpu(spec.host.tx_cost))).collect();
         let cpu_rx = (0..queues).map(|_| add(cpu(spec.host.rx_cost))).collect();
@@ -93,10 +94,25 @@ pub fn build(name: &str, spec: &ScenarioSpec) -> Result<Model, String> {
             capacity_bytes: spec.nitro.instance_buffer.0,
             ecn_threshold_bytes: None,
             drop_reason: reason,
+            burst_bytes: 0,
         };
         let egress = add(shaper(SimDuration::ZERO, DropReason::BwOutAllowanceExceeded));
         let ingress = add(shaper(spec.nitro.processing_delay, DropReason::BwInAllowanceExceeded));
-        let mtu = i.enis.first().map(|e| e.mtu).unwrap_or(ec2::MTU_VPC_JUMBO);
+        let srd_proc = PortConfig {
+            rate: Bandwidth(0),
+            per_packet: SimDuration::ZERO,
+            delay: spec.srd.processing_delay,
+            capacity_bytes: u64::MAX,
+            ecn_threshold_bytes: None,
+            drop_reason: DropReason::QueueFull,
+            burst_bytes: 0,
+        };
+        let srd_tx_proc = add(srd_proc);
+        let srd_rx_proc = add(srd_proc);
+        let primary = i.enis.first();
+        let mtu = primary.map(|e| e.mtu).unwrap_or(ec2::MTU_VPC_JUMBO);
+        let ena_srd_enabled = primary.is_some_and(|e| e.ena_srd_enabled);
+        let ena_srd_udp_enabled = primary.is_some_and(|e| e.ena_srd_udp_enabled);
         insts.push(InstanceRt {
             name: i.name.clone(),
             ty,
@@ -111,7 +127,14 @@ pub fn build(name: &str, spec: &ScenarioSpec) -> Result<Model, String> {
             ingress,
             rss_salt: streams.derive(&format!("instance/{}/rss", i.name)),
             port_rng: streams.stream(&format!("instance/{}/ports", i.name)),
-            counters: InstanceCounters::default(),
+            counters: InstanceCounters {
+                ena_srd_mode: ena_srd_enabled as u64 | (ena_srd_udp_enabled as u64) << 1,
+                ..InstanceCounters::default()
+            },
+            ena_srd_enabled,
+            ena_srd_udp_enabled,
+            srd_tx_proc,
+            srd_rx_proc,
         });
     }
 
@@ -205,6 +228,7 @@ pub fn build(name: &str, spec: &ScenarioSpec) -> Result<Model, String> {
         capacity_bytes: spec.nitro.flow_buffer.0,
         ecn_threshold_bytes: None,
         drop_reason: DropReason::FlowCapExceeded,
+        burst_bytes: spec.nitro.flow_burst.0,
     };
     Ok(Model {
         name: name.to_string(),
@@ -230,6 +254,12 @@ pub fn build(name: &str, spec: &ScenarioSpec) -> Result<Model, String> {
         fabric_mtu: f.mtu,
         host_ip_base: HOST_IP_BASE,
         bg_port_rng: streams.stream("background/ports"),
+        srd_cfg: spec.srd.clone(),
+        srd_ctxs: Vec::new(),
+        srd_index: BTreeMap::new(),
+        srd_send_out: Default::default(),
+        srd_recv_out: Default::default(),
+        streams,
         inter_az: BTreeMap::new(),
         inter_az_delay: ec2::defaults::INTER_AZ_DELAY,
         unfinished,

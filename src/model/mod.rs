@@ -15,12 +15,15 @@
 pub mod apps;
 pub mod build;
 pub mod results;
+pub mod srd;
 
 use crate::ec2::InstanceType;
 use crate::engine::EventQueue;
 use crate::engine::rng::StreamRng;
 use crate::net::fabric::{FiveTuple, LeafSpine};
-use crate::net::{DropReason, Offer, Packet, PacketId, PacketPool, Port, PortConfig, PortId, SegKind, Segment};
+use crate::net::{
+    DropReason, Offer, Packet, PacketId, PacketPool, Port, PortConfig, PortId, SegKind, Segment, Sink, SrdHeader,
+};
 use crate::transport::{Endpoint, Outbox, TcpConfig, Transport};
 use crate::units::{Bandwidth, SimDuration, SimTime};
 use apps::App;
@@ -40,8 +43,19 @@ const PROGRESS_EVERY_EVENTS: u64 = 1 << 16;
 pub enum Event {
     PortDone(PortId),
     Arrive(PacketId),
-    Timer { ep: u32, generation: u32 },
-    App { app: u32, tag: u32 },
+    Timer {
+        ep: u32,
+        generation: u32,
+    },
+    App {
+        app: u32,
+        tag: u32,
+    },
+    /// An SRD connection's retransmission timer.
+    SrdTimer {
+        ctx: u32,
+        generation: u32,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,6 +91,24 @@ pub struct EpSlot {
     pub flow: u32,
     timer_at: Option<SimTime>,
     timer_gen: u32,
+    /// ENA Express: the SRD connection this endpoint's packets may take, the host route to the
+    /// card's SRD engine and the receiving host's route after it (all `NONE` when not eligible).
+    pub srd: SrdPath,
+    /// Both ENIs are ENA Express eligible (counted in `ena_srd_eligible_tx_pkts`).
+    pub ena_express_eligible: bool,
+    /// The sending instance (for counters), or `NONE`.
+    pub instance: u32,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct SrdPath {
+    pub ctx: u32,
+    pub host_route: u32,
+    pub then_route: u32,
+}
+
+impl SrdPath {
+    pub const NONE: SrdPath = SrdPath { ctx: NONE, host_route: NONE, then_route: NONE };
 }
 
 /// Where a connection end is attached: an EC2 instance, or a bare fabric host (background).
@@ -111,6 +143,12 @@ pub struct InstanceRt {
     pub rss_salt: u64,
     pub port_rng: StreamRng,
     pub counters: InstanceCounters,
+    /// ENA Express settings of the primary ENI.
+    pub ena_srd_enabled: bool,
+    pub ena_srd_udp_enabled: bool,
+    /// Pure delays for SRD processing in this instance's card (send side, receive side).
+    pub srd_tx_proc: PortId,
+    pub srd_rx_proc: PortId,
 }
 
 /// Per-instance counters, named as `ethtool -S` names them on ENA where ENA has the counter.
@@ -123,6 +161,16 @@ pub struct InstanceCounters {
     /// Not an ENA counter: drops in the Nitro per-flow shaper (5/10 Gbps single-flow limit).
     pub flow_cap_exceeded: u64,
     pub cpu_backlog_drops: u64,
+    /// ENA Express: bit 0 = ENA Express on the ENI, bit 1 = ENA Express UDP.
+    pub ena_srd_mode: u64,
+    /// Packets the instance sent over SRD.
+    pub ena_srd_tx_pkts: u64,
+    /// Packets that met the ENA Express conditions between the two ENIs (SRD or not).
+    pub ena_srd_eligible_tx_pkts: u64,
+    /// SRD packets the instance's card received.
+    pub ena_srd_rx_pkts: u64,
+    /// Peak use of the card's SRD reorder memory, percent (the model's reading of the counter).
+    pub ena_srd_resource_utilization: u64,
 }
 
 /// A reported flow (a bulk connection, an RPC connection, a datagram stream).
@@ -177,6 +225,12 @@ pub struct Model {
     fabric_mtu: u32,
     host_ip_base: u32,
     bg_port_rng: StreamRng,
+    pub(crate) srd_cfg: crate::transport::srd::SrdConfig,
+    pub(crate) srd_ctxs: Vec<srd::SrdCtx>,
+    srd_index: BTreeMap<(u32, u32), u32>,
+    srd_send_out: crate::transport::srd::SenderOut<srd::Inner>,
+    srd_recv_out: crate::transport::srd::ReceiverOut<srd::Inner>,
+    pub(crate) streams: crate::engine::RngStreams,
     inter_az: BTreeMap<(u32, u32), PortId>,
     inter_az_delay: SimDuration,
     /// Foreground workloads that have not finished; the run ends early when it reaches zero.
@@ -239,6 +293,7 @@ impl Model {
                 capacity_bytes: u64::MAX,
                 ecn_threshold_bytes: None,
                 drop_reason: DropReason::QueueFull,
+                burst_bytes: 0,
             },
             NONE,
         );
@@ -246,27 +301,28 @@ impl Model {
         p
     }
 
-    /// Build the route a -> b for this 5-tuple: sender vCPU, Nitro per-flow shaper, instance
-    /// egress shaper, fabric (ECMP), [inter-AZ], receiver instance ingress shaper, receiver vCPU.
-    fn build_route(&mut self, a: Attach, b: Attach, t: &FiveTuple) -> u32 {
-        let mut r = std::mem::take(&mut self.scratch_route);
-        r.clear();
-        if let Attach::Instance(i) = a {
-            let cap = match (b, self.insts[i as usize].cluster_pg) {
-                (Attach::Instance(j), Some(pg)) if self.insts[j as usize].cluster_pg == Some(pg) => {
-                    crate::ec2::FLOW_CAP_CLUSTER_PG
-                }
-                _ => crate::ec2::FLOW_CAP_DEFAULT,
-            };
-            let inst = &self.insts[i as usize];
-            let q = (t.hash_salted(inst.rss_salt) % inst.cpu_tx.len() as u64) as usize;
-            let (cpu, egress) = (inst.cpu_tx[q], inst.egress);
-            let shaper = self.add_port(PortConfig { rate: cap, ..self.flow_shaper }, i);
-            r.extend([cpu, shaper, egress]);
-        }
+    /// Sender side of an instance's path: the vCPU RSS picks, a Nitro per-flow shaper at `cap`,
+    /// the instance egress (allowance) shaper.
+    fn push_host_tx(&mut self, i: u32, t: &FiveTuple, cap: Bandwidth, r: &mut Vec<PortId>) {
+        let inst = &self.insts[i as usize];
+        let q = (t.hash_salted(inst.rss_salt) % inst.cpu_tx.len() as u64) as usize;
+        let (cpu, egress) = (inst.cpu_tx[q], inst.egress);
+        let shaper = self.add_port(PortConfig { rate: cap, ..self.flow_shaper }, i);
+        r.extend([cpu, shaper, egress]);
+    }
+
+    /// Receiver side: the instance ingress (allowance) shaper, then the vCPU RSS picks.
+    fn push_host_rx(&self, j: u32, t: &FiveTuple, r: &mut Vec<PortId>) {
+        let inst = &self.insts[j as usize];
+        let q = (t.hash_salted(inst.rss_salt) % inst.cpu_rx.len() as u64) as usize;
+        r.extend([inst.ingress, inst.cpu_rx[q]]);
+    }
+
+    /// Fabric hops from a to b through the spine ECMP picks for `t`, plus the inter-AZ delay.
+    fn push_fabric(&mut self, a: Attach, b: Attach, t: &FiveTuple, r: &mut Vec<PortId>) {
         let (ha, hb) = (self.attach_host(a), self.attach_host(b));
         let spine = self.fabric.ecmp_spine(ha, t);
-        self.fabric.push_path(ha, hb, spine, &mut r);
+        self.fabric.push_path(ha, hb, spine, r);
         if let (Attach::Instance(i), Attach::Instance(j)) = (a, b) {
             let (za, zb) = (self.insts[i as usize].az, self.insts[j as usize].az);
             if za != zb {
@@ -274,14 +330,23 @@ impl Model {
                 r.push(p);
             }
         }
-        if let Attach::Instance(j) = b {
-            let inst = &self.insts[j as usize];
-            let q = (t.hash_salted(inst.rss_salt) % inst.cpu_rx.len() as u64) as usize;
-            r.extend([inst.ingress, inst.cpu_rx[q]]);
+    }
+
+    /// Per-flow limit of plain ENA: 10 Gbps inside one cluster placement group, else 5 Gbps.
+    fn ena_flow_cap(&self, i: u32, b: Attach) -> Bandwidth {
+        match (b, self.insts[i as usize].cluster_pg) {
+            (Attach::Instance(j), Some(pg)) if self.insts[j as usize].cluster_pg == Some(pg) => {
+                crate::ec2::FLOW_CAP_CLUSTER_PG
+            }
+            _ => crate::ec2::FLOW_CAP_DEFAULT,
         }
+    }
+
+    /// Store a route built in `r` (recycling a freed slot) and hand `r` back empty.
+    fn store_route(&mut self, r: &mut Vec<PortId>) -> u32 {
         let id = match self.route_free.pop() {
             Some(id) => {
-                std::mem::swap(&mut self.routes[id as usize], &mut r);
+                std::mem::swap(&mut self.routes[id as usize], r);
                 id
             }
             None => {
@@ -290,8 +355,57 @@ impl Model {
             }
         };
         r.clear();
+        id
+    }
+
+    /// The plain-ENA route a -> b for this 5-tuple: sender vCPU, Nitro per-flow shaper, instance
+    /// egress shaper, fabric (ECMP), [inter-AZ], receiver ingress shaper, receiver vCPU.
+    fn build_route(&mut self, a: Attach, b: Attach, t: &FiveTuple) -> u32 {
+        let mut r = std::mem::take(&mut self.scratch_route);
+        r.clear();
+        if let Attach::Instance(i) = a {
+            let cap = self.ena_flow_cap(i, b);
+            self.push_host_tx(i, t, cap, &mut r);
+        }
+        self.push_fabric(a, b, t, &mut r);
+        if let Attach::Instance(j) = b {
+            self.push_host_rx(j, t, &mut r);
+        }
+        let id = self.store_route(&mut r);
         self.scratch_route = r;
         id
+    }
+
+    /// ENA Express for a -> b: the host leg into a's SRD engine (25 Gbps per flow) and b's leg
+    /// after SRD (receive processing, ingress shaper, vCPU). `None` when it does not engage.
+    fn build_srd_path(&mut self, a: Attach, b: Attach, t: &FiveTuple, proto: Proto) -> SrdPath {
+        let (Attach::Instance(i), Attach::Instance(j)) = (a, b) else { return SrdPath::NONE };
+        if crate::ec2::ena_express::engages(&self.ena_express_ends(i, j), proto == Proto::Udp).is_err() {
+            return SrdPath::NONE;
+        }
+        let ctx = self.srd_context(i, j);
+        let mut r = std::mem::take(&mut self.scratch_route);
+        r.clear();
+        self.push_host_tx(i, t, crate::ec2::ena_express::FLOW_CAP, &mut r);
+        let host_route = self.store_route(&mut r);
+        r.push(self.insts[j as usize].srd_rx_proc);
+        self.push_host_rx(j, t, &mut r);
+        let then_route = self.store_route(&mut r);
+        self.scratch_route = r;
+        SrdPath { ctx, host_route, then_route }
+    }
+
+    /// What ENA Express's eligibility rules need to know about two instances.
+    pub(crate) fn ena_express_ends(&self, i: u32, j: u32) -> [crate::ec2::ena_express::End; 2] {
+        [i, j].map(|k| {
+            let inst = &self.insts[k as usize];
+            crate::ec2::ena_express::End {
+                type_supports: inst.ty.ena_express,
+                enabled: inst.ena_srd_enabled,
+                udp_enabled: inst.ena_srd_udp_enabled,
+                az: inst.az,
+            }
+        })
     }
 
     fn new_endpoint(&mut self, transport: Endpoint, route: u32, owner: Owner, flow: u32) -> u32 {
@@ -305,6 +419,9 @@ impl Model {
             flow,
             timer_at: None,
             timer_gen: 0,
+            srd: SrdPath::NONE,
+            ena_express_eligible: false,
+            instance: NONE,
         };
         match self.ep_free.pop() {
             Some(id) => {
@@ -353,6 +470,19 @@ impl Model {
         let s = self.new_endpoint(ts, r_ba, Owner { app, conn, side: Side::Server }, flow);
         self.eps[c as usize].peer = s;
         self.eps[s as usize].peer = c;
+        for (ep, from, to, t) in [(c, a, b, tuple), (s, b, a, reverse)] {
+            let srd = self.build_srd_path(from, to, &t, proto);
+            let (instance, eligible) = match (from, to) {
+                (Attach::Instance(i), Attach::Instance(j)) => {
+                    (i, crate::ec2::ena_express::eligible(&self.ena_express_ends(i, j)).is_ok())
+                }
+                _ => (NONE, false),
+            };
+            let slot = &mut self.eps[ep as usize];
+            slot.srd = srd;
+            slot.instance = instance;
+            slot.ena_express_eligible = eligible;
+        }
         if proto == Proto::Tcp {
             let now = self.now();
             let mut out = std::mem::take(&mut self.outbox);
@@ -374,6 +504,9 @@ impl Model {
             slot.generation = slot.generation.wrapping_add(1);
             slot.timer_gen = slot.timer_gen.wrapping_add(1);
             self.route_free.push(slot.route);
+            if slot.srd.ctx != NONE {
+                self.route_free.extend([slot.srd.host_route, slot.srd.then_route]);
+            }
             self.ep_free.push(ep);
         }
     }
@@ -456,18 +589,40 @@ impl Model {
         self.q.schedule_at(at, Event::Timer { ep, generation });
     }
 
+    /// A segment from endpoint `ep` enters the network: over SRD when ENA Express engages for
+    /// this connection and the packet is small enough, otherwise over plain ENA (silently).
     fn inject(&mut self, ep: u32, seg: Segment) {
         let slot = &self.eps[ep as usize];
         let peer = slot.peer;
-        let pkt = Packet {
+        let via_srd = slot.srd.ctx != NONE && seg.wire_bytes <= crate::ec2::ena_express::MAX_PACKET_BYTES;
+        if slot.ena_express_eligible {
+            let c = &mut self.insts[slot.instance as usize].counters;
+            c.ena_srd_eligible_tx_pkts += 1;
+            c.ena_srd_tx_pkts += via_srd as u64;
+        }
+        let (route, sink, then_route) = if via_srd {
+            (slot.srd.host_route, Sink::SrdSend(slot.srd.ctx), slot.srd.then_route)
+        } else {
+            (slot.route, Sink::Endpoint, NONE)
+        };
+        self.send_packet(Packet {
             seg,
-            route: slot.route,
+            wire_bytes: seg.wire_bytes,
+            route,
             hop: 0,
+            sink,
             dst_endpoint: peer,
             dst_generation: self.eps[peer as usize].generation,
             born: self.q.now(),
-        };
-        let first = self.routes[slot.route as usize][0];
+            then_route,
+            srd: SrdHeader::default(),
+            lossy: !via_srd,
+        });
+    }
+
+    /// Create a packet at the start of its route.
+    pub(crate) fn send_packet(&mut self, pkt: Packet) {
+        let first = self.routes[pkt.route as usize][0];
         let id = self.pool.alloc(pkt);
         self.acct.sent += 1;
         self.offer(id, first);
@@ -481,7 +636,7 @@ impl Model {
             p.seg.ce = true;
             port_ref.stats.ecn_marks += 1;
         }
-        match port_ref.offer(now, id, p.seg.wire_bytes) {
+        match port_ref.offer(now, id, p.wire_bytes) {
             Offer::Started(t) => self.q.schedule_at(t, Event::PortDone(port)),
             Offer::Queued => {}
             Offer::Dropped => {
@@ -491,7 +646,7 @@ impl Model {
         }
     }
 
-    fn drop_packet(&mut self, id: PacketId, reason: DropReason, instance: u32) {
+    pub(crate) fn drop_packet(&mut self, id: PacketId, reason: DropReason, instance: u32) {
         self.acct.dropped[reason.index()] += 1;
         if instance != NONE {
             let c = &mut self.insts[instance as usize].counters;
@@ -528,13 +683,23 @@ impl Model {
     }
 
     fn deliver(&mut self, id: PacketId) {
-        if let Some((rate, rng)) = &mut self.loss
+        let p = *self.pool.get(id);
+        if p.lossy
+            && let Some((rate, rng)) = &mut self.loss
             && rng.random::<f64>() < *rate
         {
             self.drop_packet(id, DropReason::InjectedLoss, NONE);
             return;
         }
-        let p = *self.pool.get(id);
+        match p.sink {
+            Sink::Endpoint => self.deliver_to_endpoint(id, p),
+            Sink::SrdSend(ctx) => self.srd_take(id, p, ctx),
+            Sink::SrdReceive(ctx) => self.srd_receive(id, p, ctx),
+            Sink::SrdAcked(ctx) => self.srd_acked(id, p, ctx),
+        }
+    }
+
+    fn deliver_to_endpoint(&mut self, id: PacketId, p: Packet) {
         let ep = p.dst_endpoint;
         let slot = &self.eps[ep as usize];
         if !slot.live || slot.generation != p.dst_generation {
@@ -579,6 +744,7 @@ impl Model {
             Event::Arrive(id) => self.on_arrive(id),
             Event::Timer { ep, generation } => self.on_timer(ep, generation),
             Event::App { app, tag } => self.app_event(app, tag),
+            Event::SrdTimer { ctx, generation } => self.srd_timer(ctx, generation),
         }
     }
 

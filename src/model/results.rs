@@ -68,9 +68,13 @@ pub struct LatencyResult {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct RpcResult {
+    /// Measured RPCs (issued after warm-up), completed or not.
     pub count: u64,
     pub issued: u64,
     pub completed: u64,
+    /// Measured RPCs still waiting at the end. They enter the percentiles with their age at the
+    /// end (a lower bound), so a connection stuck in a 200 ms RTO is not hidden from the tail.
+    pub incomplete: u64,
     pub latency_us: Percentiles,
 }
 
@@ -102,6 +106,25 @@ pub struct FabricResult {
     pub ecn_marks: u64,
 }
 
+/// SRD across every card-to-card connection of the variant (ENA Express).
+#[derive(Clone, Debug, Serialize, Default)]
+pub struct SrdResult {
+    pub connections: u64,
+    pub packets: u64,
+    pub retransmits: u64,
+    pub timeouts: u64,
+    /// Payloads SRD gave up on after `max_retries` (the host transport saw these losses).
+    pub gave_up: u64,
+    pub send_queue_drops: u64,
+    pub reorder_capacity_packets: u64,
+    /// Largest reorder-buffer occupancy seen on any connection (never above the capacity).
+    pub reorder_max_occupancy: u64,
+    pub reorder_refused: u64,
+    pub duplicates: u64,
+    pub window_min_bytes: u64,
+    pub window_max_bytes: u64,
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct Totals {
     pub goodput_gbps: f64,
@@ -131,6 +154,10 @@ pub struct VariantResult {
     pub packets: PacketTotals,
     pub counters: BTreeMap<String, InstanceCounters>,
     pub fabric: FabricResult,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub srd: Option<SrdResult>,
+    /// Things a user should look at, e.g. ENA Express falling back to ENA silently.
+    pub warnings: Vec<String>,
     /// All reported flows together.
     pub throughput: Totals,
     pub memory: MemoryResult,
@@ -181,12 +208,19 @@ pub fn collect(m: Model) -> VariantResult {
     };
     let (mut rpc_h, mut dgram_h) = (None, None);
     let mut dgram_min: Option<u64> = None;
-    let (mut issued, mut completed) = (0, 0);
+    let (mut issued, mut completed, mut incomplete) = (0, 0, 0);
     let mut background = None;
     for a in &m.apps {
         match a {
             App::Rpc(r) => {
-                merge(&mut rpc_h, &r.measured);
+                let mut h = r.measured.clone();
+                for issued_at in r.conns.iter().flat_map(|c| c.book.outstanding_since()) {
+                    if issued_at >= r.warmup_end {
+                        h.saturating_record(stopped.since(issued_at).ps().div_ceil(1000).max(1));
+                        incomplete += 1;
+                    }
+                }
+                merge(&mut rpc_h, &h);
                 issued += r.issued;
                 completed += r.completed;
             }
@@ -208,8 +242,13 @@ pub fn collect(m: Model) -> VariantResult {
             App::Bulk(_) => {}
         }
     }
-    let rpc =
-        rpc_h.as_ref().map(|h| RpcResult { count: h.len(), issued, completed, latency_us: Percentiles::from_ns(h) });
+    let rpc = rpc_h.as_ref().map(|h| RpcResult {
+        count: h.len(),
+        issued,
+        completed,
+        incomplete,
+        latency_us: Percentiles::from_ns(h),
+    });
     let datagrams = dgram_h.as_ref().map(|h| LatencyResult {
         count: h.len(),
         latency_us: Percentiles::from_ns(h),
@@ -223,12 +262,50 @@ pub fn collect(m: Model) -> VariantResult {
         .collect();
     let in_flight = m.in_flight_counted();
     let mut counters = BTreeMap::new();
-    for i in &m.insts {
+    let mut warnings = Vec::new();
+    for (k, i) in m.insts.iter().enumerate() {
         let mut c = i.counters;
         c.tx_pkts = m.ports[i.egress as usize].stats.packets_out;
         c.rx_pkts = m.ports[i.ingress as usize].stats.packets_out;
+        c.ena_srd_resource_utilization = m
+            .srd_ctxs
+            .iter()
+            .filter(|x| x.dst == k as u32)
+            .map(|x| x.receiver.stats().max_occupancy as u64 * 100 / x.receiver.capacity().max(1) as u64)
+            .max()
+            .unwrap_or(0);
+        // AWS's advice: compare eligible with SRD packets to spot a silent fallback.
+        if c.ena_srd_eligible_tx_pkts > 0 && c.ena_srd_tx_pkts * 10 < c.ena_srd_eligible_tx_pkts * 9 {
+            warnings.push(format!(
+                "{}: only {} of {} ENA Express-eligible packets went over SRD; the rest fell back to plain ENA \
+                 silently (packets over {} B, e.g. an MTU of 9001, or UDP without ena_srd_udp_enabled)",
+                i.name,
+                c.ena_srd_tx_pkts,
+                c.ena_srd_eligible_tx_pkts,
+                crate::ec2::ena_express::MAX_PACKET_BYTES
+            ));
+        }
         counters.insert(i.name.clone(), c);
     }
+    let srd = (!m.srd_ctxs.is_empty()).then(|| {
+        let mut r = SrdResult { window_min_bytes: u64::MAX, ..SrdResult::default() };
+        for x in &m.srd_ctxs {
+            let (s, rs) = (x.sender.stats(), x.receiver.stats());
+            r.connections += 1;
+            r.packets += s.packets;
+            r.retransmits += s.retransmits;
+            r.timeouts += s.timeouts;
+            r.gave_up += s.gave_up;
+            r.send_queue_drops += s.send_queue_drops;
+            r.reorder_capacity_packets = x.receiver.capacity() as u64;
+            r.reorder_max_occupancy = r.reorder_max_occupancy.max(rs.max_occupancy as u64);
+            r.reorder_refused += rs.refused;
+            r.duplicates += rs.duplicates;
+            r.window_min_bytes = r.window_min_bytes.min(s.min_window_bytes);
+            r.window_max_bytes = r.window_max_bytes.max(s.max_window_bytes);
+        }
+        r
+    });
     let elapsed_ps = stopped.ps().max(1) as f64;
     let uplinks = m.fabric.tor_up.iter().chain(m.fabric.spine_down.iter());
     let max_util = uplinks.map(|&p| m.ports[p as usize].stats.busy_ps as f64 / elapsed_ps).fold(0.0, f64::max);
@@ -256,6 +333,8 @@ pub fn collect(m: Model) -> VariantResult {
         datagrams,
         background,
         drops,
+        srd,
+        warnings,
         packets: PacketTotals {
             sent: m.acct.sent,
             delivered: m.acct.delivered,

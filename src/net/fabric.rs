@@ -81,6 +81,7 @@ impl LeafSpine {
                 capacity_bytes: config.buffer_bytes,
                 ecn_threshold_bytes: config.ecn_threshold_bytes,
                 drop_reason: DropReason::QueueFull,
+                burst_bytes: 0,
             }));
             (ports.len() - 1) as PortId
         };

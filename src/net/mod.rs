@@ -6,5 +6,5 @@ pub mod fabric;
 pub mod packet;
 pub mod port;
 
-pub use packet::{DropReason, MAX_SACK_BLOCKS, Packet, PacketId, PacketPool, SegKind, Segment};
+pub use packet::{DropReason, MAX_SACK_BLOCKS, Packet, PacketId, PacketPool, SegKind, Segment, Sink, SrdHeader};
 pub use port::{Offer, Port, PortConfig, PortId};

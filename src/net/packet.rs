@@ -50,17 +50,47 @@ pub const MAX_SACK_BLOCKS: usize = 3;
 
 pub type PacketId = u32;
 
+/// Where a packet's route ends: a transport endpoint, or one of the Nitro card's SRD engines.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Sink {
+    #[default]
+    Endpoint,
+    /// The sending card's SRD engine of connection `n` takes the host packet in.
+    SrdSend(u32),
+    /// The receiving card's SRD engine gets an SRD data packet.
+    SrdReceive(u32),
+    /// The sending card's SRD engine gets an acknowledgement.
+    SrdAcked(u32),
+}
+
+/// SRD's header on the fabric (sequence, path entropy, send time echoed by the ACK).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SrdHeader {
+    pub seq: u64,
+    pub path: u16,
+    pub sent_at: SimTime,
+}
+
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Packet {
     pub seg: Segment,
+    /// Size on the current leg (the segment plus any encapsulation): what ports charge.
+    pub wire_bytes: u32,
     /// Route it follows and how far along it is.
     pub route: u32,
     pub hop: u16,
-    /// Endpoint it is addressed to, with that endpoint slot's generation (stale slots are caught).
+    pub sink: Sink,
+    /// Endpoint it is finally addressed to, with that endpoint slot's generation (stale slots are
+    /// caught), carried through SRD.
     pub dst_endpoint: u32,
     pub dst_generation: u32,
     /// When the packet entered the network (one-way latency).
     pub born: SimTime,
+    /// Route to follow after the SRD leg (the receiving host's side).
+    pub then_route: u32,
+    pub srd: SrdHeader,
+    /// This leg crosses the fabric (where `fabric.loss_rate` applies).
+    pub lossy: bool,
 }
 
 /// Why a packet was dropped. Every drop has exactly one reason, counted per reason.
@@ -81,10 +111,14 @@ pub enum DropReason {
     InjectedLoss,
     /// Arrived for a connection that no longer exists (Linux would answer with a RST).
     NoSocket,
+    /// An SRD packet beyond the receiving card's reorder buffer (not acknowledged; SRD resends).
+    ReorderBufferFull,
+    /// The sending card's SRD queue was full (the host's TCP will retransmit).
+    SrdQueueFull,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 7] = [
+    pub const ALL: [DropReason; 9] = [
         DropReason::QueueFull,
         DropReason::FlowCapExceeded,
         DropReason::BwOutAllowanceExceeded,
@@ -92,6 +126,8 @@ impl DropReason {
         DropReason::CpuBacklog,
         DropReason::InjectedLoss,
         DropReason::NoSocket,
+        DropReason::ReorderBufferFull,
+        DropReason::SrdQueueFull,
     ];
     pub fn index(self) -> usize {
         self as usize
@@ -105,6 +141,8 @@ impl DropReason {
             DropReason::CpuBacklog => "cpu_backlog",
             DropReason::InjectedLoss => "injected_loss",
             DropReason::NoSocket => "no_socket",
+            DropReason::ReorderBufferFull => "reorder_buffer_full",
+            DropReason::SrdQueueFull => "srd_queue_full",
         }
     }
 }

@@ -17,11 +17,12 @@ pub use spec::ScenarioSpec;
 use ron::error::{Error as RonError, SpannedError};
 
 /// The embedded default scenario, run by `nitrosim run` with no file.
-pub const DEFAULT_SCENARIO_NAME: &str = "rpc-under-load.ron";
-pub const DEFAULT_SCENARIO: &str = include_str!("../../scenarios/rpc-under-load.ron");
+pub const DEFAULT_SCENARIO_NAME: &str = "ena-vs-express.ron";
+pub const DEFAULT_SCENARIO: &str = include_str!("../../scenarios/ena-vs-express.ron");
 
 /// Every bundled scenario, by file name (for `nitrosim list` and the tests).
 pub const BUNDLED: &[(&str, &str)] = &[
+    ("ena-vs-express.ron", include_str!("../../scenarios/ena-vs-express.ron")),
     ("single-flow-cap.ron", include_str!("../../scenarios/single-flow-cap.ron")),
     ("rpc-under-load.ron", include_str!("../../scenarios/rpc-under-load.ron")),
 ];

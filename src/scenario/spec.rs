@@ -32,6 +32,9 @@ pub struct ScenarioSpec {
     pub host: HostSpec,
     #[serde(default)]
     pub tcp: TcpConfig,
+    /// SRD in the Nitro card, used by ENA Express (and later EFA).
+    #[serde(default)]
+    pub srd: crate::transport::srd::SrdConfig,
     #[serde(default)]
     pub placement_groups: Vec<PlacementGroupSpec>,
     pub instances: Vec<InstanceSpec>,
@@ -90,6 +93,8 @@ impl Default for FabricSpec {
 pub struct NitroSpec {
     pub processing_delay: SimDuration,
     pub flow_buffer: Bytes,
+    /// Token-bucket depth of the per-flow shaper: a burst this size passes at line rate.
+    pub flow_burst: Bytes,
     pub instance_buffer: Bytes,
 }
 
@@ -99,6 +104,7 @@ impl Default for NitroSpec {
         NitroSpec {
             processing_delay: NITRO_PROCESSING_DELAY,
             flow_buffer: Bytes(FLOW_SHAPER_BUFFER_BYTES),
+            flow_burst: Bytes(FLOW_SHAPER_BURST_BYTES),
             instance_buffer: Bytes(INSTANCE_SHAPER_BUFFER_BYTES),
         }
     }
@@ -170,6 +176,12 @@ pub struct EniSpec {
     pub network_card_index: u32,
     #[serde(default = "one")]
     pub private_ip_count: u32,
+    /// ENA Express (AWS API `EnaSrdEnabled`): TCP between two such ENIs goes over SRD.
+    #[serde(default)]
+    pub ena_srd_enabled: bool,
+    /// ENA Express for UDP too (AWS API `EnaSrdUdpEnabled`; needs `ena_srd_enabled`).
+    #[serde(default)]
+    pub ena_srd_udp_enabled: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

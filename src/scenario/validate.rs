@@ -269,6 +269,43 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
         ));
     }
 
+    // SRD.
+    let r = &s.srd;
+    cx.range("paths", r.paths, 1, 256, "SRD sprays over 1 to 256 paths")?;
+    if r.retransmit_timeout == SimDuration::ZERO {
+        return Err(cx.err(
+            "retransmit_timeout",
+            "",
+            "SRD's retransmit_timeout must be longer than zero".into(),
+            "a duration near the fabric RTT, e.g. \"250us\"".into(),
+            "zero would resend every packet at once, forever".into(),
+        ));
+    }
+    cx.range(
+        "reorder_buffer",
+        r.reorder_buffer,
+        1,
+        1 << 20,
+        "a reorder buffer smaller than one packet cannot reorder anything",
+    )?;
+    cx.range("max_retries", r.max_retries, 0, 1000, "SRD gives up after this many retransmissions")?;
+    cx.range("header_bytes", r.header_bytes, 0, 200, "encapsulation bytes per packet")?;
+    cx.range("ack_bytes", r.ack_bytes, 40, 1500, "an SRD acknowledgement on the wire")?;
+    cx.range("send_queue", r.send_queue, 1, 1 << 20, "packets waiting in the card for SRD's window")?;
+    if r.min_window.0 < 9000
+        || r.initial_window < r.min_window
+        || r.max_window < r.initial_window
+        || r.max_window.0 > 1 << 32
+    {
+        return Err(cx.err(
+            "initial_window",
+            "",
+            "SRD windows are inconsistent".into(),
+            "9000B <= min_window <= initial_window <= max_window <= 4GiB".into(),
+            "the defaults are 64KiB, 256KiB and 4MiB".into(),
+        ));
+    }
+
     // Placement groups and instances.
     let pgs = unique(&cx, "placement group", s.placement_groups.iter().map(|p| p.name.as_str()))?;
     for p in &s.placement_groups {
@@ -357,6 +394,24 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
                     ),
                     format!("0 ..= {}", ty.network_cards - 1),
                     "only multi-card types (p5, trn1, c6in.32xlarge...) have more than card 0".into(),
+                ));
+            }
+            if e.ena_srd_enabled && !ty.ena_express {
+                return Err(cx.err(
+                    "ena_srd_enabled",
+                    "true",
+                    format!("ENI {:?}: {} does not support ENA Express", e.name, ty.name),
+                    "an instance type with ENA Express support (nitrosim list, column ENA-X)".into(),
+                    "e.g. c6in.16xlarge, c7gn.16xlarge, m6i.32xlarge; or set ena_srd_enabled: false".into(),
+                ));
+            }
+            if e.ena_srd_udp_enabled && !e.ena_srd_enabled {
+                return Err(cx.err(
+                    "ena_srd_udp_enabled",
+                    "true",
+                    format!("ENI {:?} enables ENA Express UDP without ENA Express", e.name),
+                    "ena_srd_enabled: true alongside ena_srd_udp_enabled".into(),
+                    "AWS accepts EnaSrdUdpEnabled only when EnaSrdEnabled is true".into(),
                 ));
             }
             if e.private_ip_count == 0 || e.private_ip_count > ty.ipv4_per_eni {

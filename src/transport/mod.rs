@@ -7,6 +7,7 @@
 //! deadlines.
 
 pub mod congestion;
+pub mod srd;
 pub mod tcp;
 pub mod udp;
 

@@ -28,6 +28,11 @@ impl RpcBook {
         self.pending.len()
     }
 
+    /// When each still-outstanding RPC was issued.
+    pub fn outstanding_since(&self) -> impl Iterator<Item = SimTime> + '_ {
+        self.pending.iter().map(|p| p.issued_at)
+    }
+
     /// The client issues an RPC: returns the request bytes to write on the client endpoint.
     pub fn issue(&mut self, now: SimTime, request_bytes: u64, response_bytes: u64) -> u64 {
         self.c2s_written += request_bytes;

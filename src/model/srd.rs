@@ -1,0 +1,234 @@
+//! SRD in the Nitro cards, glued into the packet path. One SRD connection per ordered pair of
+//! instances (card to card), shared by every flow between them, as SRD multiplexes flows:
+//!
+//! host packet --(vCPU, 25 Gbps flow shaper, egress shaper)--> SrdSend: the sending card takes it
+//!   -> SRD data packet on the path the sender picks --(fabric)--> SrdReceive: the receiving card
+//!      acknowledges it (SRD ACK --(fabric)--> SrdAcked) and reorders it into sequence
+//!   -> the inner packet, in order --(receive processing, ingress shaper, vCPU)--> the endpoint.
+//!
+//! A path is an entropy value: the outer UDP source port the switches hash on, so path k goes
+//! over whichever spine ECMP gives that value (several paths may share a spine, as on EC2).
+
+use super::{Event, Model, NONE};
+use crate::engine::rng::StreamRng;
+use crate::net::fabric::FiveTuple;
+use crate::net::{DropReason, Packet, PacketId, Segment, Sink, SrdHeader};
+use crate::transport::srd::{SrdAck, SrdReceiver, SrdSender};
+use crate::units::SimTime;
+
+/// Outer UDP destination port of the encapsulation (any fixed value: ECMP hashes it).
+const SRD_OUTER_PORT: u16 = 4791;
+/// First entropy value; path k uses source port `SRD_ENTROPY_BASE + k`.
+const SRD_ENTROPY_BASE: u16 = 49152;
+
+/// What SRD carries for the host: the packet as it left the host, and where it goes after.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Inner {
+    pub seg: Segment,
+    pub dst_endpoint: u32,
+    pub dst_generation: u32,
+    pub born: SimTime,
+    pub then_route: u32,
+}
+
+pub struct SrdCtx {
+    pub src: u32,
+    pub dst: u32,
+    pub sender: SrdSender<Inner>,
+    pub receiver: SrdReceiver<Inner>,
+    /// Per path: the route of data packets (send processing + fabric) and of their ACKs.
+    data_routes: Vec<u32>,
+    ack_routes: Vec<u32>,
+    timer_at: Option<SimTime>,
+    timer_gen: u32,
+}
+
+impl Model {
+    /// The SRD connection from instance `i` to `j`, created on first use.
+    pub(crate) fn srd_context(&mut self, i: u32, j: u32) -> u32 {
+        if let Some(&c) = self.srd_index.get(&(i, j)) {
+            return c;
+        }
+        let (a, b) = (super::Attach::Instance(i), super::Attach::Instance(j));
+        let (ip_a, ip_b) = (self.insts[i as usize].ip, self.insts[j as usize].ip);
+        let paths = self.srd_cfg.paths;
+        let mut data_routes = Vec::with_capacity(paths as usize);
+        let mut ack_routes = Vec::with_capacity(paths as usize);
+        let mut r = std::mem::take(&mut self.scratch_route);
+        for k in 0..paths {
+            let entropy = SRD_ENTROPY_BASE.wrapping_add(k as u16);
+            let out =
+                FiveTuple { src_ip: ip_a, dst_ip: ip_b, src_port: entropy, dst_port: SRD_OUTER_PORT, protocol: 17 };
+            r.clear();
+            r.push(self.insts[i as usize].srd_tx_proc);
+            self.push_fabric(a, b, &out, &mut r);
+            data_routes.push(self.store_route(&mut r));
+            let back = FiveTuple { src_ip: ip_b, dst_ip: ip_a, ..out };
+            self.push_fabric(b, a, &back, &mut r);
+            ack_routes.push(self.store_route(&mut r));
+        }
+        self.scratch_route = r;
+        let name = format!("srd/{}->{}", self.insts[i as usize].name, self.insts[j as usize].name);
+        let rng: StreamRng = self.streams.stream(&name);
+        let cfg = self.srd_cfg.clone();
+        self.srd_ctxs.push(SrdCtx {
+            src: i,
+            dst: j,
+            receiver: SrdReceiver::new(cfg.reorder_buffer, cfg.deliver_in_order),
+            sender: SrdSender::new(cfg, rng),
+            data_routes,
+            ack_routes,
+            timer_at: None,
+            timer_gen: 0,
+        });
+        let c = (self.srd_ctxs.len() - 1) as u32;
+        self.srd_index.insert((i, j), c);
+        c
+    }
+
+    /// The sending card takes a host packet into SRD.
+    pub(crate) fn srd_take(&mut self, id: PacketId, p: Packet, ctx: u32) {
+        let now = self.now();
+        let inner = Inner {
+            seg: p.seg,
+            dst_endpoint: p.dst_endpoint,
+            dst_generation: p.dst_generation,
+            born: p.born,
+            then_route: p.then_route,
+        };
+        let bytes = p.wire_bytes + self.srd_cfg.header_bytes;
+        let mut out = std::mem::take(&mut self.srd_send_out);
+        out.clear();
+        self.srd_ctxs[ctx as usize].sender.send(now, inner, bytes, &mut out);
+        if out.gave_up.is_empty() {
+            self.pool.free(id);
+            self.acct.delivered += 1;
+        } else {
+            // The card's SRD queue is full: the host packet is dropped, TCP will recover.
+            out.gave_up.clear();
+            let owner = self.srd_ctxs[ctx as usize].src;
+            self.drop_packet(id, DropReason::SrdQueueFull, owner);
+        }
+        self.srd_send_out = out;
+        self.srd_flush(ctx);
+    }
+
+    /// Put the sender's transmissions on the wire and re-arm its timer.
+    fn srd_flush(&mut self, ctx: u32) {
+        let now = self.now();
+        let mut out = std::mem::take(&mut self.srd_send_out);
+        for t in out.transmit.drain(..) {
+            let c = &self.srd_ctxs[ctx as usize];
+            self.send_packet(Packet {
+                seg: t.payload.seg,
+                wire_bytes: t.bytes,
+                route: c.data_routes[t.path as usize],
+                hop: 0,
+                sink: Sink::SrdReceive(ctx),
+                dst_endpoint: t.payload.dst_endpoint,
+                dst_generation: t.payload.dst_generation,
+                born: t.payload.born,
+                then_route: t.payload.then_route,
+                srd: SrdHeader { seq: t.seq, path: t.path, sent_at: now },
+                lossy: true,
+            });
+        }
+        // Payloads SRD gave up on after its retries: the host transport will see the loss.
+        out.gave_up.clear();
+        self.srd_send_out = out;
+        let c = &mut self.srd_ctxs[ctx as usize];
+        let Some(want) = c.sender.poll_at() else { return };
+        if c.timer_at.is_some_and(|t| t <= want) {
+            return;
+        }
+        c.timer_gen = c.timer_gen.wrapping_add(1);
+        c.timer_at = Some(want);
+        let generation = c.timer_gen;
+        self.q.schedule_at(want.max(now), Event::SrdTimer { ctx, generation });
+    }
+
+    pub(crate) fn srd_timer(&mut self, ctx: u32, generation: u32) {
+        let c = &mut self.srd_ctxs[ctx as usize];
+        if c.timer_gen != generation {
+            return;
+        }
+        c.timer_at = None;
+        let now = self.q.now();
+        let mut out = std::mem::take(&mut self.srd_send_out);
+        out.clear();
+        c.sender.on_timer(now, &mut out);
+        self.srd_send_out = out;
+        self.srd_flush(ctx);
+    }
+
+    /// The receiving card gets an SRD data packet: acknowledge, reorder, hand up in sequence.
+    pub(crate) fn srd_receive(&mut self, id: PacketId, p: Packet, ctx: u32) {
+        let inner = Inner {
+            seg: p.seg,
+            dst_endpoint: p.dst_endpoint,
+            dst_generation: p.dst_generation,
+            born: p.born,
+            then_route: p.then_route,
+        };
+        let mut out = std::mem::take(&mut self.srd_recv_out);
+        out.clear();
+        self.srd_ctxs[ctx as usize].receiver.on_data(p.srd.seq, p.srd.path, p.srd.sent_at, inner, &mut out);
+        let dst = self.srd_ctxs[ctx as usize].dst;
+        if out.refused {
+            self.drop_packet(id, DropReason::ReorderBufferFull, dst);
+        } else {
+            self.pool.free(id);
+            self.acct.delivered += 1;
+            if !out.duplicate {
+                self.insts[dst as usize].counters.ena_srd_rx_pkts += 1;
+            }
+        }
+        if let Some(ack) = out.ack {
+            let ack_bytes = self.srd_cfg.ack_bytes;
+            self.send_packet(Packet {
+                seg: Segment::default(),
+                wire_bytes: ack_bytes,
+                route: self.srd_ctxs[ctx as usize].ack_routes[ack.path as usize],
+                hop: 0,
+                sink: Sink::SrdAcked(ctx),
+                dst_endpoint: NONE,
+                dst_generation: 0,
+                born: self.now(),
+                then_route: NONE,
+                srd: SrdHeader { seq: ack.seq, path: ack.path, sent_at: ack.sent_at },
+                lossy: true,
+            });
+        }
+        for i in 0..out.deliver.len() {
+            let inner = out.deliver[i];
+            self.send_packet(Packet {
+                seg: inner.seg,
+                wire_bytes: inner.seg.wire_bytes,
+                route: inner.then_route,
+                hop: 0,
+                sink: Sink::Endpoint,
+                dst_endpoint: inner.dst_endpoint,
+                dst_generation: inner.dst_generation,
+                born: inner.born,
+                then_route: NONE,
+                srd: SrdHeader::default(),
+                lossy: false,
+            });
+        }
+        out.clear();
+        self.srd_recv_out = out;
+    }
+
+    /// The sending card gets an SRD acknowledgement.
+    pub(crate) fn srd_acked(&mut self, id: PacketId, p: Packet, ctx: u32) {
+        self.pool.free(id);
+        self.acct.delivered += 1;
+        let now = self.now();
+        let ack = SrdAck { seq: p.srd.seq, path: p.srd.path, sent_at: p.srd.sent_at };
+        let mut out = std::mem::take(&mut self.srd_send_out);
+        out.clear();
+        self.srd_ctxs[ctx as usize].sender.on_ack(now, ack, &mut out);
+        self.srd_send_out = out;
+        self.srd_flush(ctx);
+    }
+}
