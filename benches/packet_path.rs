@@ -11,20 +11,37 @@ fn scenario_text(name: &str) -> &'static str {
     BUNDLED.iter().find(|(n, _)| *n == name).unwrap().1
 }
 
+/// One bulk flow between two ENA Express instances on an otherwise idle fabric.
+const SRD_PAIR: &str = r#"
+Scenario(
+    name: "srd-pair",
+    duration: "20ms",
+    fabric: (racks: 4, hosts_per_rack: 4, spines: 16, host_link: "100Gbps"),
+    srd: (paths: 64),
+    instances: [
+        (name: "a", instance_type: "c6in.16xlarge", enis: [(name: "eth0", mtu: 8900, ena_srd_enabled: true)]),
+        (name: "b", instance_type: "c6in.16xlarge", enis: [(name: "eth0", mtu: 8900, ena_srd_enabled: true)]),
+    ],
+    workloads: [Bulk((name: "bulk", from: "a", to: "b"))],
+)
+"#;
+
 fn bench_scenario(c: &mut Criterion, label: &str, file: &str, sets: &[&str]) {
     let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-    let variants = scenario::load(file, scenario_text(file), &sets, None).unwrap();
+    let text = if file == "srd-pair" { SRD_PAIR } else { scenario_text(file) };
+    let variants = scenario::load(file, text, &sets, None).unwrap();
     let variant = variants[0].clone();
     let probe = Instant::now();
     let r = build(&variant.name, &variant.spec).unwrap().run(&mut |_| {}).unwrap();
     let secs = probe.elapsed().as_secs_f64();
     eprintln!(
-        "{label}: {} events, {} packet-hops, {} packets per run; {:.2} M events/s, {:.2} M packet-hops/s (one probe run)",
+        "{label}: {} events, {} packet-hops, {} packets per run; {:.2} M events/s, {:.2} M packet-hops/s, {:.2} M packets/s (one probe run)",
         r.events_processed,
         r.packet_hops,
         r.packets.sent,
         r.events_processed as f64 / secs / 1e6,
-        r.packet_hops as f64 / secs / 1e6
+        r.packet_hops as f64 / secs / 1e6,
+        r.packets.sent as f64 / secs / 1e6
     );
     let mut g = c.benchmark_group("packet_path");
     g.throughput(Throughput::Elements(r.packet_hops));
@@ -38,6 +55,10 @@ fn packet_path(c: &mut Criterion) {
     bench_scenario(c, "bulk_1_flow", "single-flow-cap.ron", &["variants=[]"]);
     bench_scenario(c, "bulk_8_flows", "single-flow-cap.ron", &["variants=[]", "workloads.bulk.flows=8"]);
     bench_scenario(c, "rpc_under_load", "rpc-under-load.ron", &["variants=[]"]);
+    // A 25 Gbps ENA Express flow sprayed over 64 paths, against the same flow over plain ENA.
+    bench_scenario(c, "srd_25g_64_paths", "srd-pair", &[]);
+    let plain = r#"instances.b.enis=[{"name": "eth0", "mtu": 8900}]"#;
+    bench_scenario(c, "plain_ena_same_pair", "srd-pair", &[plain]);
 }
 
 criterion_group!(benches, packet_path);

@@ -96,6 +96,17 @@ fn ec2_limits_are_scenario_errors() {
 }
 
 #[test]
+fn invalid_srd_settings_are_scenario_errors() {
+    let base = "Scenario(name: \"x\", duration: \"1ms\",\n    srd: (SRD),\n    instances: [\n        (name: \"a\", instance_type: \"TYPE\", enis: [(name: \"eth0\", ena_srd_enabled: true)]),\n        (name: \"b\", instance_type: \"c6in.16xlarge\"),\n])";
+    let ok = base.replace("TYPE", "c6in.16xlarge");
+    expect_error(&ok.replace("SRD", "paths: 0"), 2, &["`paths` is 0", "1 ..= 256"]);
+    expect_error(&ok.replace("SRD", "retransmit_timeout: \"0us\""), 2, &["retransmit_timeout", "longer than zero"]);
+    expect_error(&ok.replace("SRD", "reorder_buffer: 0"), 2, &["`reorder_buffer` is 0", "smaller than one packet"]);
+    let old_type = base.replace("TYPE", "c5n.18xlarge").replace("SRD", "paths: 8");
+    expect_error(&old_type, 4, &["c5n.18xlarge does not support ENA Express", "c6in.16xlarge"]);
+}
+
+#[test]
 fn missing_file_and_bad_set_exit_2_with_a_hint() {
     let dir = tempfile::tempdir().unwrap();
     let (code, _, err) = nitrosim(&["run", "nope.ron"], dir.path());

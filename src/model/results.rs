@@ -121,6 +121,8 @@ pub struct SrdResult {
     pub reorder_max_occupancy: u64,
     pub reorder_refused: u64,
     pub duplicates: u64,
+    /// Most distinct spines one SRD connection's packets crossed (1 = no spraying).
+    pub spines_used: u64,
     pub window_min_bytes: u64,
     pub window_max_bytes: u64,
 }
@@ -303,6 +305,9 @@ pub fn collect(m: Model) -> VariantResult {
             r.duplicates += rs.duplicates;
             r.window_min_bytes = r.window_min_bytes.min(s.min_window_bytes);
             r.window_max_bytes = r.window_max_bytes.max(s.max_window_bytes);
+            let spines: std::collections::BTreeSet<u32> =
+                x.sender.path_sent().zip(&x.path_spine).filter(|(n, _)| *n > 0).map(|(_, &sp)| sp).collect();
+            r.spines_used = r.spines_used.max(spines.len() as u64);
         }
         r
     });

@@ -39,6 +39,8 @@ pub struct SrdCtx {
     /// Per path: the route of data packets (send processing + fabric) and of their ACKs.
     data_routes: Vec<u32>,
     ack_routes: Vec<u32>,
+    /// The spine each path's entropy hashes to (several paths may share one).
+    pub path_spine: Vec<u32>,
     timer_at: Option<SimTime>,
     timer_gen: u32,
 }
@@ -54,12 +56,16 @@ impl Model {
         let paths = self.srd_cfg.paths;
         let mut data_routes = Vec::with_capacity(paths as usize);
         let mut ack_routes = Vec::with_capacity(paths as usize);
+        let mut path_spine = Vec::with_capacity(paths as usize);
         let mut r = std::mem::take(&mut self.scratch_route);
         for k in 0..paths {
             let entropy = SRD_ENTROPY_BASE.wrapping_add(k as u16);
             let out =
                 FiveTuple { src_ip: ip_a, dst_ip: ip_b, src_port: entropy, dst_port: SRD_OUTER_PORT, protocol: 17 };
             r.clear();
+            let (ha, hb) = (self.insts[i as usize].host, self.insts[j as usize].host);
+            let same_rack = self.fabric.rack_of(ha) == self.fabric.rack_of(hb);
+            path_spine.push(if same_rack { 0 } else { self.fabric.ecmp_spine(ha, &out) });
             r.push(self.insts[i as usize].srd_tx_proc);
             self.push_fabric(a, b, &out, &mut r);
             data_routes.push(self.store_route(&mut r));
@@ -78,6 +84,7 @@ impl Model {
             sender: SrdSender::new(cfg, rng),
             data_routes,
             ack_routes,
+            path_spine,
             timer_at: None,
             timer_gen: 0,
         });

@@ -55,6 +55,34 @@ pub fn render(s: &Summary) -> String {
                 b.flows_completed, b.flows_started, b.flows_skipped, b.goodput_gbps, b.fct_us.p50, b.fct_us.p99
             );
         }
+        if let Some(r) = &v.srd {
+            let _ = writeln!(
+                o,
+                "  SRD: {} connections, {} packets, {} retransmitted ({} timeouts, {} given up), reorder buffer peak {}/{}, refused {}",
+                r.connections,
+                r.packets,
+                r.retransmits,
+                r.timeouts,
+                r.gave_up,
+                r.reorder_max_occupancy,
+                r.reorder_capacity_packets,
+                r.reorder_refused
+            );
+        }
+        for (name, c) in v.counters.iter().filter(|(_, c)| c.ena_srd_eligible_tx_pkts > 0 || c.ena_srd_rx_pkts > 0) {
+            let _ = writeln!(
+                o,
+                "  {name}: ena_srd_mode {} ena_srd_tx_pkts {} ena_srd_eligible_tx_pkts {} ena_srd_rx_pkts {} ena_srd_resource_utilization {}%",
+                c.ena_srd_mode,
+                c.ena_srd_tx_pkts,
+                c.ena_srd_eligible_tx_pkts,
+                c.ena_srd_rx_pkts,
+                c.ena_srd_resource_utilization
+            );
+        }
+        for w in &v.warnings {
+            let _ = writeln!(o, "  warning: {w}");
+        }
         let drops: Vec<String> = v.drops.iter().map(|(k, n)| format!("{k}={n}")).collect();
         let p = &v.packets;
         let _ = writeln!(
@@ -71,6 +99,41 @@ pub fn render(s: &Summary) -> String {
             "  fabric: busiest uplink {:.0}% utilised, deepest queue {} B",
             v.fabric.max_uplink_utilisation * 100.0,
             v.fabric.max_queue_bytes
+        );
+    }
+    o.push_str(&comparison(s));
+    o
+}
+
+/// Side by side, with the change against the first variant: what the flagship prints.
+fn comparison(s: &Summary) -> String {
+    let mut o = String::new();
+    let with_rpc: Vec<_> = s.variants.iter().filter(|v| v.rpc.is_some()).collect();
+    if with_rpc.len() < 2 {
+        return o;
+    }
+    let base = with_rpc[0];
+    let b = &base.rpc.as_ref().expect("filtered").latency_us;
+    let _ = writeln!(o, "\n== RPC latency side by side (us; change against {})", base.name);
+    let _ = writeln!(
+        o,
+        "  {:<22} {:>18} {:>18} {:>18} {:>18} {:>12}",
+        "variant", "p50", "p99", "p99.9", "p99.99", "wire Gbps"
+    );
+    for v in &with_rpc {
+        let l = &v.rpc.as_ref().expect("filtered").latency_us;
+        let cell = |x: f64, b: f64| {
+            if std::ptr::eq(*v, base) { format!("{x:.1}") } else { format!("{x:.1} ({:+.0}%)", (x / b - 1.0) * 100.0) }
+        };
+        let _ = writeln!(
+            o,
+            "  {:<22} {:>18} {:>18} {:>18} {:>18} {:>12.2}",
+            truncate(&v.name, 22),
+            cell(l.p50, b.p50),
+            cell(l.p99, b.p99),
+            cell(l.p999, b.p999),
+            cell(l.p9999, b.p9999),
+            v.throughput.wire_gbps
         );
     }
     o

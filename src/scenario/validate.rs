@@ -4,7 +4,7 @@
 
 use super::error::{Diagnostic, did_you_mean, locate};
 use super::spec::*;
-use crate::ec2::{self, catalog};
+use crate::ec2::{self, catalog, ena_express};
 use crate::units::SimDuration;
 use std::collections::BTreeSet;
 
@@ -598,7 +598,7 @@ pub fn describe(variant: &str, s: &ScenarioSpec) -> String {
         );
     }
     let find = |n: &str| s.instances.iter().find(|i| i.name == n);
-    let pair = |o: &mut String, w: &str, a: &str, b: &str| {
+    let pair = |o: &mut String, w: &str, a: &str, b: &str, udp: bool| {
         let (Some(ia), Some(ib)) = (find(a), find(b)) else {
             return;
         };
@@ -608,25 +608,65 @@ pub fn describe(variant: &str, s: &ScenarioSpec) -> String {
                 .filter(|p| s.placement_groups.iter().any(|g| &&g.name == p && g.strategy == "cluster"))
         }
         let same_pg = cluster(s, ia).is_some() && cluster(s, ia) == cluster(s, ib);
-        let cap = if same_pg { ec2::FLOW_CAP_CLUSTER_PG } else { ec2::FLOW_CAP_DEFAULT };
         let mtu = |i: &InstanceSpec| i.enis.first().map(|e| e.mtu).unwrap_or(ec2::MTU_VPC_JUMBO);
+        let path_mtu = mtu(ia).min(mtu(ib));
+        let express = ena_express::engages(&[ena_express_end(ia), ena_express_end(ib)], udp);
+        let cap = match (express, same_pg) {
+            (Ok(()), _) => format!("{} (ENA Express)", ena_express::FLOW_CAP),
+            (Err(_), true) => format!("{} (same cluster placement group)", ec2::FLOW_CAP_CLUSTER_PG),
+            (Err(_), false) => format!("{} (not in one cluster placement group)", ec2::FLOW_CAP_DEFAULT),
+        };
         let _ = writeln!(
             o,
-            "  {w}: {a} -> {b}: per-flow limit {cap} ({}), path MTU {}{}",
-            if same_pg { "same cluster placement group" } else { "not in one cluster placement group" },
-            mtu(ia).min(mtu(ib)),
+            "  {w}: {a} -> {b} ({}): per-flow limit {cap}, path MTU {path_mtu}{}",
+            if udp { "UDP" } else { "TCP" },
             if ia.availability_zone != ib.availability_zone { ", crosses availability zones" } else { "" }
         );
+        match express {
+            Ok(()) if path_mtu > ena_express::MAX_PACKET_BYTES => {
+                let _ = writeln!(
+                    o,
+                    "    warning: ENA Express engages, but packets over {} B fall back to ENA silently: with MTU {path_mtu} \
+                     every full-size packet does; set the ENIs' mtu to {} (AWS's advice)",
+                    ena_express::MAX_PACKET_BYTES,
+                    ena_express::MAX_PACKET_BYTES
+                );
+            }
+            Ok(()) => {
+                let _ = writeln!(
+                    o,
+                    "    ENA Express engages: SRD carries this traffic (sprayed, retransmitted in the card)"
+                );
+            }
+            Err(why) => {
+                let enabled_somewhere = [ia, ib].iter().any(|i| i.enis.first().is_some_and(|e| e.ena_srd_enabled));
+                if enabled_somewhere {
+                    let _ = writeln!(o, "    warning: ENA Express does not engage, silently: {why}");
+                }
+            }
+        }
     };
     for w in &s.workloads {
         match w {
-            WorkloadSpec::Bulk(b) => pair(&mut o, &b.name, &b.from, &b.to),
-            WorkloadSpec::Rpc(r) => pair(&mut o, &r.name, &r.client, &r.server),
-            WorkloadSpec::Datagrams(d) => pair(&mut o, &d.name, &d.from, &d.to),
+            WorkloadSpec::Bulk(b) => pair(&mut o, &b.name, &b.from, &b.to, false),
+            WorkloadSpec::Rpc(r) => pair(&mut o, &r.name, &r.client, &r.server, false),
+            WorkloadSpec::Datagrams(d) => pair(&mut o, &d.name, &d.from, &d.to, true),
             WorkloadSpec::Background(b) => {
-                let _ = writeln!(o, "  {}: background load {:.0}% of the free hosts' links", b.name, b.load * 100.0);
+                let _ = writeln!(o, "  {}: background load {:.1}% of the free hosts' links", b.name, b.load * 100.0);
             }
         }
     }
     o
+}
+
+/// ENA Express's view of an instance (its primary ENI), for `describe`.
+fn ena_express_end(i: &InstanceSpec) -> ena_express::End {
+    let eni = i.enis.first();
+    ena_express::End {
+        type_supports: catalog::lookup(&i.instance_type).is_some_and(|t| t.ena_express),
+        enabled: eni.is_some_and(|e| e.ena_srd_enabled),
+        udp_enabled: eni.is_some_and(|e| e.ena_srd_udp_enabled),
+        // Zone names compare by identity; the hash only turns them into the rule's index.
+        az: crate::engine::rng::fnv1a(i.availability_zone.as_bytes()) as u32,
+    }
 }

@@ -146,6 +146,7 @@ struct PathState {
     srtt: Option<SimDuration>,
     inflight: u32,
     holddown_until: SimTime,
+    sent: u64,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -184,7 +185,7 @@ impl<P: Copy> SrdSender<P> {
         let n = cfg.paths.max(1) as usize;
         let window = cfg.initial_window.0;
         SrdSender {
-            paths: vec![PathState { srtt: None, inflight: 0, holddown_until: SimTime::ZERO }; n],
+            paths: vec![PathState { srtt: None, inflight: 0, holddown_until: SimTime::ZERO, sent: 0 }; n],
             next_path: 0,
             slots: VecDeque::new(),
             una: 0,
@@ -212,6 +213,10 @@ impl<P: Copy> SrdSender<P> {
     }
     pub fn path_inflight(&self, path: u16) -> u32 {
         self.paths[path as usize].inflight
+    }
+    /// Packets (with retransmissions) sent on each path.
+    pub fn path_sent(&self) -> impl Iterator<Item = u64> + '_ {
+        self.paths.iter().map(|p| p.sent)
     }
 
     /// The card has a packet from the host for this connection.
@@ -249,6 +254,7 @@ impl<P: Copy> SrdSender<P> {
         slot.sent_at = now;
         let p = &mut self.paths[path as usize];
         p.inflight += 1;
+        p.sent += 1;
         let timeout = self.cfg.retransmit_timeout.max(SimDuration(2 * p.srtt.map_or(0, |s| s.0)));
         let entry = (now + timeout, seq, slot.transmissions);
         // Nearly always an append: deadlines grow with time.
