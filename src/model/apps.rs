@@ -128,11 +128,12 @@ fn ns(d: SimDuration) -> u64 {
 }
 
 impl Model {
-    fn new_flow(&mut self, name: String, workload: &str, target: Option<u64>) -> u32 {
+    fn new_flow(&mut self, name: String, workload: &str, kind: &'static str, target: Option<u64>) -> u32 {
         let bins = self.flows_bins();
         self.flows.push(FlowRt {
             name,
             workload: workload.to_string(),
+            kind,
             client_ep: NONE,
             server_ep: NONE,
             started: self.now(),
@@ -176,7 +177,7 @@ impl Model {
                 let (spec, from, to) = (b.spec.clone(), b.from, b.to);
                 for i in 0..spec.flows {
                     let name = if spec.flows == 1 { spec.name.clone() } else { format!("{}/{i}", spec.name) };
-                    let f = self.new_flow(name, &spec.name, spec.bytes.map(|x| x.0));
+                    let f = self.new_flow(name, &spec.name, "bulk", spec.bytes.map(|x| x.0));
                     self.open_flow(ConnTag { app, conn: i, flow: f }, from, to, Proto::Tcp, spec.port);
                     if let App::Bulk(b) = &mut self.apps[app as usize] {
                         b.flows.push(f);
@@ -201,7 +202,7 @@ impl Model {
             (App::Rpc(r), TAG_START) => {
                 let (spec, client, server) = (r.spec.clone(), r.client, r.server);
                 for i in 0..spec.connections {
-                    let f = self.new_flow(format!("{}/conn{i}", spec.name), &spec.name, None);
+                    let f = self.new_flow(format!("{}/conn{i}", spec.name), &spec.name, "rpc", None);
                     let (c, s) =
                         self.open_flow(ConnTag { app, conn: i, flow: f }, client, server, Proto::Tcp, spec.port);
                     if let App::Rpc(r) = &mut self.apps[app as usize] {
@@ -236,7 +237,7 @@ impl Model {
             }
             (App::Datagrams(d), TAG_START) => {
                 let (spec, from, to) = (d.spec.clone(), d.from, d.to);
-                let f = self.new_flow(spec.name.clone(), &spec.name, None);
+                let f = self.new_flow(spec.name.clone(), &spec.name, "datagrams", None);
                 let (c, _) = self.open_flow(ConnTag { app, conn: 0, flow: f }, from, to, Proto::Udp, spec.port);
                 if let App::Datagrams(d) = &mut self.apps[app as usize] {
                     d.client_ep = c;

@@ -177,6 +177,8 @@ pub struct InstanceCounters {
 pub struct FlowRt {
     pub name: String,
     pub workload: String,
+    /// "bulk", "rpc" or "datagrams".
+    pub kind: &'static str,
     pub client_ep: u32,
     pub server_ep: u32,
     pub started: SimTime,

@@ -47,6 +47,8 @@ pub fn round3(x: f64) -> f64 {
 pub struct FlowResult {
     pub name: String,
     pub workload: String,
+    /// "bulk", "rpc" or "datagrams".
+    pub kind: &'static str,
     pub goodput_gbps: f64,
     pub wire_gbps: f64,
     pub bytes_delivered: u64,
@@ -193,6 +195,7 @@ pub fn collect(m: Model) -> VariantResult {
             FlowResult {
                 name: f.name.clone(),
                 workload: f.workload.clone(),
+                kind: f.kind,
                 goodput_gbps: round3(gbps(f.delivered, over)),
                 wire_gbps: round3(gbps(f.wire_rx, over)),
                 bytes_delivered: f.delivered,
