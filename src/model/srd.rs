@@ -31,6 +31,35 @@ pub struct Inner {
     pub then_route: u32,
 }
 
+impl Inner {
+    fn of(p: &Packet) -> Inner {
+        Inner {
+            seg: p.seg,
+            dst_endpoint: p.dst_endpoint,
+            dst_generation: p.dst_generation,
+            born: p.born,
+            then_route: p.then_route,
+        }
+    }
+
+    /// The packet that carries this payload on a leg: over `route` to `sink`, `wire_bytes` long.
+    fn packet(&self, route: u32, sink: Sink, wire_bytes: u32, srd: SrdHeader, lossy: bool) -> Packet {
+        Packet {
+            seg: self.seg,
+            wire_bytes,
+            route,
+            hop: 0,
+            sink,
+            dst_endpoint: self.dst_endpoint,
+            dst_generation: self.dst_generation,
+            born: self.born,
+            then_route: self.then_route,
+            srd,
+            lossy,
+        }
+    }
+}
+
 pub struct SrdCtx {
     pub src: u32,
     pub dst: u32,
@@ -96,13 +125,7 @@ impl Model {
     /// The sending card takes a host packet into SRD.
     pub(crate) fn srd_take(&mut self, id: PacketId, p: Packet, ctx: u32) {
         let now = self.now();
-        let inner = Inner {
-            seg: p.seg,
-            dst_endpoint: p.dst_endpoint,
-            dst_generation: p.dst_generation,
-            born: p.born,
-            then_route: p.then_route,
-        };
+        let inner = Inner::of(&p);
         let bytes = p.wire_bytes + self.srd_cfg.header_bytes;
         let mut out = std::mem::take(&mut self.srd_send_out);
         out.clear();
@@ -125,20 +148,9 @@ impl Model {
         let now = self.now();
         let mut out = std::mem::take(&mut self.srd_send_out);
         for t in out.transmit.drain(..) {
-            let c = &self.srd_ctxs[ctx as usize];
-            self.send_packet(Packet {
-                seg: t.payload.seg,
-                wire_bytes: t.bytes,
-                route: c.data_routes[t.path as usize],
-                hop: 0,
-                sink: Sink::SrdReceive(ctx),
-                dst_endpoint: t.payload.dst_endpoint,
-                dst_generation: t.payload.dst_generation,
-                born: t.payload.born,
-                then_route: t.payload.then_route,
-                srd: SrdHeader { seq: t.seq, path: t.path, sent_at: now },
-                lossy: true,
-            });
+            let route = self.srd_ctxs[ctx as usize].data_routes[t.path as usize];
+            let header = SrdHeader { seq: t.seq, path: t.path, sent_at: now };
+            self.send_packet(t.payload.packet(route, Sink::SrdReceive(ctx), t.bytes, header, true));
         }
         // Payloads SRD gave up on after its retries: the host transport will see the loss.
         out.gave_up.clear();
@@ -170,13 +182,7 @@ impl Model {
 
     /// The receiving card gets an SRD data packet: acknowledge, reorder, hand up in sequence.
     pub(crate) fn srd_receive(&mut self, id: PacketId, p: Packet, ctx: u32) {
-        let inner = Inner {
-            seg: p.seg,
-            dst_endpoint: p.dst_endpoint,
-            dst_generation: p.dst_generation,
-            born: p.born,
-            then_route: p.then_route,
-        };
+        let inner = Inner::of(&p);
         let mut out = std::mem::take(&mut self.srd_recv_out);
         out.clear();
         self.srd_ctxs[ctx as usize].receiver.on_data(p.srd.seq, p.srd.path, p.srd.sent_at, inner, &mut out);
@@ -208,19 +214,8 @@ impl Model {
         }
         for i in 0..out.deliver.len() {
             let inner = out.deliver[i];
-            self.send_packet(Packet {
-                seg: inner.seg,
-                wire_bytes: inner.seg.wire_bytes,
-                route: inner.then_route,
-                hop: 0,
-                sink: Sink::Endpoint,
-                dst_endpoint: inner.dst_endpoint,
-                dst_generation: inner.dst_generation,
-                born: inner.born,
-                then_route: NONE,
-                srd: SrdHeader::default(),
-                lossy: false,
-            });
+            let pkt = inner.packet(inner.then_route, Sink::Endpoint, inner.seg.wire_bytes, SrdHeader::default(), false);
+            self.send_packet(Packet { then_route: NONE, ..pkt });
         }
         out.clear();
         self.srd_recv_out = out;

@@ -297,38 +297,21 @@ impl<P: Copy> SrdSender<P> {
                 let k = self.rng.random_range(0..candidates.max(1));
                 (0..n).filter(|&p| ok(self, p)).nth(k).unwrap_or(0)
             }
-            PathPolicy::LeastRtt => {
-                let start = self.next_path;
-                self.next_path = (self.next_path + 1) % n;
-                (0..n)
-                    .map(|i| (start + i) % n)
-                    .filter(|&p| ok(self, p))
-                    .min_by_key(|&p| (self.paths[p].srtt.unwrap_or(base), self.paths[p].inflight))
-                    .unwrap_or(0)
-            }
-            PathPolicy::LeastInflight => {
-                let start = self.next_path;
-                self.next_path = (self.next_path + 1) % n;
-                (0..n)
-                    .map(|i| (start + i) % n)
-                    .filter(|&p| ok(self, p))
-                    .min_by_key(|&p| self.paths[p].inflight)
-                    .unwrap_or(0)
-            }
-            PathPolicy::Adaptive => {
-                let start = self.next_path;
-                self.next_path = (self.next_path + 1) % n;
-                (0..n)
-                    .map(|i| (start + i) % n)
-                    .filter(|&p| ok(self, p))
-                    .min_by_key(|&p| {
-                        let s = &self.paths[p];
-                        (s.inflight as u128 + 1) * s.srtt.unwrap_or(base).ps() as u128
-                    })
-                    .unwrap_or(0)
-            }
+            PathPolicy::LeastRtt => self.least_by(&ok, |s| (s.srtt.unwrap_or(base), s.inflight as u128)),
+            PathPolicy::LeastInflight => self.least_by(&ok, |s| (SimDuration::ZERO, s.inflight as u128)),
+            PathPolicy::Adaptive => self
+                .least_by(&ok, |s| (SimDuration::ZERO, (s.inflight as u128 + 1) * s.srtt.unwrap_or(base).ps() as u128)),
         };
         chosen as u16
+    }
+
+    /// The allowed path with the smallest key; ties go to the first after a rotating start, so
+    /// equal paths share the load.
+    fn least_by<K: Ord>(&mut self, ok: &impl Fn(&Self, usize) -> bool, key: impl Fn(&PathState) -> K) -> usize {
+        let n = self.paths.len();
+        let start = self.next_path;
+        self.next_path = (self.next_path + 1) % n;
+        (0..n).map(|i| (start + i) % n).filter(|&p| ok(self, p)).min_by_key(|&p| key(&self.paths[p])).unwrap_or(0)
     }
 
     pub fn on_ack(&mut self, now: SimTime, ack: SrdAck, out: &mut SenderOut<P>) {
