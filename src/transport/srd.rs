@@ -497,28 +497,22 @@ impl<P: Copy> SrdReceiver<P> {
 
     pub fn on_data(&mut self, seq: u64, path: u16, sent_at: SimTime, payload: P, out: &mut ReceiverOut<P>) {
         let cap = self.ring.len() as u64;
-        let ack = SrdAck { seq, path, sent_at };
-        if seq < self.expected {
-            self.stats.duplicates += 1;
-            out.duplicate = true;
-            out.ack = Some(ack);
-            return;
-        }
         if seq >= self.expected + cap {
             self.stats.refused += 1;
             out.refused = true;
             return;
         }
         let i = (seq % cap) as usize;
+        let duplicate = seq < self.expected || if self.in_order { self.ring[i].is_some() } else { self.seen[i] };
+        out.ack = Some(SrdAck { seq, path, sent_at });
+        if duplicate {
+            // Already here or delivered: acknowledge again (the first ACK may be lost), keep nothing.
+            self.stats.duplicates += 1;
+            out.duplicate = true;
+            return;
+        }
+        self.stats.packets += 1;
         if self.in_order {
-            if self.ring[i].is_some() {
-                self.stats.duplicates += 1;
-                out.duplicate = true;
-                out.ack = Some(ack);
-                return;
-            }
-            self.stats.packets += 1;
-            out.ack = Some(ack);
             self.ring[i] = Some(payload);
             self.occupancy += 1;
             self.stats.max_occupancy = self.stats.max_occupancy.max(self.occupancy);
@@ -528,14 +522,6 @@ impl<P: Copy> SrdReceiver<P> {
                 self.expected += 1;
             }
         } else {
-            if self.seen[i] {
-                self.stats.duplicates += 1;
-                out.duplicate = true;
-                out.ack = Some(ack);
-                return;
-            }
-            self.stats.packets += 1;
-            out.ack = Some(ack);
             self.seen[i] = true;
             out.deliver.push(payload);
             // Slide the window over the delivered prefix.
