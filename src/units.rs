@@ -129,6 +129,10 @@ impl Bandwidth {
         if self.0 == 0 {
             return SimDuration::ZERO;
         }
+        // Packets take the 64-bit path (bytes x 8 x 10^12 fits below 2.3 MB); 128 bits otherwise.
+        if bytes < 2_000_000 {
+            return SimDuration((bytes * 8 * PS_PER_S).div_ceil(self.0));
+        }
         let bits_ps = bytes as u128 * 8 * PS_PER_S as u128;
         SimDuration(bits_ps.div_ceil(self.0 as u128) as u64)
     }

@@ -41,6 +41,9 @@ pub struct SrdConfig {
     /// Entropy values (paths) a connection sprays over (1..=256).
     pub paths: u32,
     pub policy: PathPolicy,
+    /// Paths the comparing policies look at per packet (from a rotating start); 0 = all. A few
+    /// suffice to steer around hot paths (the power of d choices) and keep the cost per packet flat.
+    pub candidates: u32,
     /// Retransmission timer, near the fabric RTT (a model parameter; the paper gives no figure).
     /// A path whose smoothed RTT grows beyond half of it gets twice its RTT instead, so a slow
     /// path does not cause spurious retransmissions.
@@ -75,6 +78,7 @@ impl Default for SrdConfig {
         SrdConfig {
             paths: 16,
             policy: PathPolicy::Adaptive,
+            candidates: 8,
             retransmit_timeout: SimDuration::from_us(250),
             max_retries: 7,
             path_holddown: SimDuration::from_us(500),
@@ -297,10 +301,11 @@ impl<P: Copy> SrdSender<P> {
                 let k = self.rng.random_range(0..candidates.max(1));
                 (0..n).filter(|&p| ok(self, p)).nth(k).unwrap_or(0)
             }
-            PathPolicy::LeastRtt => self.least_by(&ok, |s| (s.srtt.unwrap_or(base), s.inflight as u128)),
-            PathPolicy::LeastInflight => self.least_by(&ok, |s| (SimDuration::ZERO, s.inflight as u128)),
-            PathPolicy::Adaptive => self
-                .least_by(&ok, |s| (SimDuration::ZERO, (s.inflight as u128 + 1) * s.srtt.unwrap_or(base).ps() as u128)),
+            PathPolicy::LeastRtt => self.least_by(&ok, |s| (s.srtt.unwrap_or(base).ps(), s.inflight as u64)),
+            PathPolicy::LeastInflight => self.least_by(&ok, |s| (0, s.inflight as u64)),
+            PathPolicy::Adaptive => {
+                self.least_by(&ok, |s| (0, (s.inflight as u64 + 1).saturating_mul(s.srtt.unwrap_or(base).ps())))
+            }
         };
         chosen as u16
     }
@@ -311,7 +316,12 @@ impl<P: Copy> SrdSender<P> {
         let n = self.paths.len();
         let start = self.next_path;
         self.next_path = (self.next_path + 1) % n;
-        (0..n).map(|i| (start + i) % n).filter(|&p| ok(self, p)).min_by_key(|&p| key(&self.paths[p])).unwrap_or(0)
+        let d = if self.cfg.candidates == 0 { n } else { (self.cfg.candidates as usize).min(n) };
+        let best = |span: usize| {
+            (0..span).map(|i| (start + i) % n).filter(|&p| ok(self, p)).min_by_key(|&p| key(&self.paths[p]))
+        };
+        // If every candidate is excluded (held down), look at them all.
+        best(d).or_else(|| best(n)).unwrap_or(0)
     }
 
     pub fn on_ack(&mut self, now: SimTime, ack: SrdAck, out: &mut SenderOut<P>) {
@@ -344,13 +354,18 @@ impl<P: Copy> SrdSender<P> {
     /// the best path is slow is the bottleneck shared (the receiver, or every path), and then
     /// the connection itself must slow down.
     fn adjust_window(&mut self, now: SimTime, sample: SimDuration) {
-        let rtt = (0..self.paths.len())
-            .filter(|&p| self.paths[p].holddown_until <= now)
-            .filter_map(|p| self.paths[p].srtt)
-            .min()
-            .unwrap_or(sample);
-        let base = self.base_rtt.unwrap_or(rtt);
+        let base = self.base_rtt.unwrap_or(sample);
         let target = base + self.cfg.target_queueing;
+        // The best path is at least as fast as this sample: only a slow sample needs the scan.
+        let rtt = if sample <= target {
+            sample
+        } else {
+            (0..self.paths.len())
+                .filter(|&p| self.paths[p].holddown_until <= now)
+                .filter_map(|p| self.paths[p].srtt)
+                .min()
+                .unwrap_or(sample)
+        };
         let mtu = 9000u64;
         if rtt <= target {
             self.window += (mtu * mtu / self.window.max(1)).max(1);
