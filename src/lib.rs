@@ -47,6 +47,7 @@ pub mod progress;
 pub mod report;
 pub mod run;
 pub mod scenario;
+pub mod sweep;
 pub mod transport;
 pub mod units;
 pub mod workload;

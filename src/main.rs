@@ -43,6 +43,35 @@ enum Command {
     },
     /// List the bundled scenarios and the instance-type catalog.
     List,
+    /// Run a scenario's parameter sweep (grid x seeds) in parallel; resumable and shardable.
+    Sweep {
+        file: PathBuf,
+        /// Output folder (default: output/<scenario name>-sweep/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Runs in parallel (default: all cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Skip runs already finished in the output folder.
+        #[arg(long)]
+        resume: bool,
+        /// Run only slice K of N (0-based), e.g. --shard $SLURM_ARRAY_TASK_ID/16.
+        #[arg(long, value_name = "K/N")]
+        shard: Option<nitrosim::sweep::Shard>,
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        sets: Vec<String>,
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Merge the output folders of a sharded sweep into one, as a single machine would write it.
+    Merge {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(required = true)]
+        shards: Vec<PathBuf>,
+    },
+    /// Redraw a sweep folder's tables and plots from its run files.
+    Plot { dir: PathBuf },
 }
 
 enum Failure {
@@ -152,6 +181,46 @@ fn cmd_list() {
     }
 }
 
+fn cmd_sweep(
+    file: PathBuf,
+    out: Option<PathBuf>,
+    jobs: Option<usize>,
+    resume: bool,
+    shard: Option<nitrosim::sweep::Shard>,
+    sets: Vec<String>,
+    quiet: bool,
+) -> Result<(), Failure> {
+    let (name, text) = read_scenario(Some(&file))?;
+    let (spec, grid) = nitrosim::sweep::prepare(&name, &text, &sets).map_err(|d| Failure::Scenario(Box::new(d)))?;
+    let dir = out.unwrap_or_else(|| Path::new("output").join(format!("{}-sweep", safe_dir_name(&spec.name))));
+    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let opts = nitrosim::sweep::SweepOptions { jobs, resume, shard, quiet };
+    let started = std::time::Instant::now();
+    let records = nitrosim::sweep::execute(&name, &text, &spec, &grid, &dir, &opts)?;
+    if !quiet {
+        println!(
+            "sweep {}: {} points x {} seeds = {} runs{}; {} finished in {}; {:.1} s wall, {} jobs",
+            grid.hash,
+            grid.points,
+            grid.seeds,
+            grid.runs.len(),
+            shard.map(|s| format!(" (shard {}/{})", s.index, s.count)).unwrap_or_default(),
+            records.len(),
+            dir.display(),
+            started.elapsed().as_secs_f64(),
+            jobs
+        );
+    }
+    Ok(())
+}
+
+fn cmd_merge(out: PathBuf, shards: Vec<PathBuf>) -> Result<(), Failure> {
+    let (spec, grid) = nitrosim::sweep::definition_of(&shards[0])?;
+    let records = nitrosim::sweep::merge(&grid, &spec, &shards, &out)?;
+    println!("merged {} of {} runs into {}", records.len(), grid.runs.len(), out.display());
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -168,6 +237,11 @@ fn main() -> ExitCode {
             cmd_list();
             Ok(())
         }
+        Command::Sweep { file, out, jobs, resume, shard, sets, quiet } => {
+            cmd_sweep(file, out, jobs, resume, shard, sets, quiet)
+        }
+        Command::Merge { out, shards } => cmd_merge(out, shards),
+        Command::Plot { dir } => nitrosim::sweep::replot(&dir).map(|_| ()).map_err(Failure::Other),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -25,6 +25,7 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("ena-vs-express.ron", include_str!("../../scenarios/ena-vs-express.ron")),
     ("single-flow-cap.ron", include_str!("../../scenarios/single-flow-cap.ron")),
     ("rpc-under-load.ron", include_str!("../../scenarios/rpc-under-load.ron")),
+    ("srd-path-sweep.ron", include_str!("../../scenarios/srd-path-sweep.ron")),
 ];
 
 /// A checked, fully overridden scenario for one variant.
@@ -137,12 +138,23 @@ pub fn apply_sets(file: &str, mut spec: ScenarioSpec, sets: &[String]) -> Result
 
 /// Parse, override, expand variants and validate each. The errors name the file.
 pub fn load(file: &str, src: &str, sets: &[String], seed: Option<u64>) -> Result<Vec<Variant>, Diagnostic> {
+    let spec = load_spec(file, src, sets, seed)?;
+    expand_variants(file, src, spec)
+}
+
+/// Parse, apply the seed and `--set` overrides, validate (including any sweep definition).
+pub fn load_spec(file: &str, src: &str, sets: &[String], seed: Option<u64>) -> Result<ScenarioSpec, Diagnostic> {
     let mut spec = parse(file, src)?;
     if let Some(s) = seed {
         spec.seed = s;
     }
     let spec = apply_sets(file, spec, sets)?;
     validate::validate(file, src, &spec)?;
+    Ok(spec)
+}
+
+/// One checked spec per variant (the spec itself, named "base", when there are none).
+pub fn expand_variants(file: &str, src: &str, spec: ScenarioSpec) -> Result<Vec<Variant>, Diagnostic> {
     if spec.variants.is_empty() {
         return Ok(vec![Variant { name: "base".into(), spec }]);
     }

@@ -45,6 +45,45 @@ pub struct ScenarioSpec {
     pub variants: Vec<VariantSpec>,
     #[serde(default)]
     pub report: ReportSpec,
+    /// A parameter grid for `nitrosim sweep` (ignored by `nitrosim run`).
+    #[serde(default)]
+    pub sweep: Option<SweepSpec>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename = "Sweep", deny_unknown_fields)]
+pub struct SweepSpec {
+    /// Crossed into a grid, first parameter outermost.
+    pub parameters: Vec<SweepParam>,
+    /// Runs per grid point, each with its own seed derived from (base seed, point label, index).
+    #[serde(default = "ten")]
+    pub seeds: u32,
+    /// Metrics to plot against the first parameter (paths into a variant's results, as in
+    /// results.csv); empty = RPC p99/p99.9 and wire throughput.
+    #[serde(default)]
+    pub plot: Vec<String>,
+}
+
+fn ten() -> u32 {
+    10
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename = "Param", deny_unknown_fields)]
+pub struct SweepParam {
+    /// A path as `--set` takes it, e.g. "srd.paths".
+    pub path: String,
+    pub values: SweepValues,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub enum SweepValues {
+    /// Values written as on the command line: `List(["1", "4", "16"])`.
+    List(Vec<String>),
+    /// `steps` values evenly spaced from `from` to `to`.
+    Linear { from: f64, to: f64, steps: u32 },
+    /// `steps` values evenly spaced on a log scale (geometric): 1, 2, 4 ... 64.
+    Log { from: f64, to: f64, steps: u32 },
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
