@@ -14,6 +14,9 @@ fn every_example_in_the_scenario_reference_loads() {
         for v in &variants {
             nitrosim::model::build::build(&v.name, &v.spec).unwrap();
         }
+        if text.contains("sweep:") {
+            nitrosim::sweep::prepare("scenarios/README.md", text, &[]).unwrap_or_else(|d| panic!("{d}"));
+        }
         examples += 1;
         rest = &body[end + 3..];
     }

@@ -95,6 +95,12 @@ pub fn execute(
     opts: &SweepOptions,
 ) -> anyhow::Result<Vec<RunRecord>> {
     std::fs::create_dir_all(dir.join(RUNS_DIR))?;
+    // Temporaries left by an interrupted sweep are never read; clear them away.
+    for e in std::fs::read_dir(dir.join(RUNS_DIR))?.flatten() {
+        if e.file_name().to_string_lossy().starts_with('.') {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
     let mine: Vec<&Run> = grid
         .runs
         .iter()
