@@ -46,7 +46,12 @@ fn same_files_with_one_or_two_jobs_sharded_or_not() {
     assert_eq!(outputs(&one), outputs(&two));
     let results = String::from_utf8(std::fs::read(one.join("results.csv")).unwrap()).unwrap();
     let header = results.lines().next().unwrap();
-    assert!(header.starts_with("sweep_hash,version,point,srd.paths,workloads.cross-traffic.load,seed_index,seed,variant,metric,value"), "{header}");
+    assert!(
+        header.starts_with(
+            "sweep_hash,version,point,srd.paths,workloads.cross-traffic.load,seed_index,seed,variant,metric,value"
+        ),
+        "{header}"
+    );
     assert_eq!(results.lines().filter(|l| l.contains(",rpc.latency_us.p99,")).count(), 3 * 2 * 2);
 
     // Three shards, merged, give the single-machine files.
@@ -57,7 +62,13 @@ fn same_files_with_one_or_two_jobs_sharded_or_not() {
         shards.push(d);
     }
     let merged = t.path().join("merged");
-    let st = Command::new(env!("CARGO_BIN_EXE_nitrosim")).arg("merge").arg("--out").arg(&merged).args(&shards).status().unwrap();
+    let st = Command::new(env!("CARGO_BIN_EXE_nitrosim"))
+        .arg("merge")
+        .arg("--out")
+        .arg(&merged)
+        .args(&shards)
+        .status()
+        .unwrap();
     assert!(st.success());
     assert_eq!(outputs(&merged), outputs(&one));
 
@@ -101,7 +112,9 @@ fn an_interrupted_sweep_resumes_to_the_same_files() {
     // Kill it once a few runs have finished (or when it is about to finish).
     let runs = cut.join("runs");
     for _ in 0..2000 {
-        let n = std::fs::read_dir(&runs).map(|d| d.filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "json")).count()).unwrap_or(0);
+        let n = std::fs::read_dir(&runs)
+            .map(|d| d.filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "json")).count())
+            .unwrap_or(0);
         if n >= 3 {
             break;
         }
@@ -109,7 +122,10 @@ fn an_interrupted_sweep_resumes_to_the_same_files() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    let finished = std::fs::read_dir(&runs).unwrap().filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "json")).count();
+    let finished = std::fs::read_dir(&runs)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "json"))
+        .count();
     assert!(finished < 12, "the sweep was not interrupted ({finished} runs done)");
     // No half-written run file is ever read back: temporaries are hidden and ignored.
     let (code, err) = sweep(&cut, &["--resume", "--jobs", "2", longer]);

@@ -239,7 +239,8 @@ fn sweep_series(grid: &crate::sweep::Grid, table: &crate::sweep::output::Table, 
         } else {
             grid.values[0].iter().position(|v| *v == vals[0]).unwrap_or(0) as f64
         };
-        let label = grid.paths[1..].iter().zip(&vals[1..]).map(|(p, v)| format!("{p}={v}")).collect::<Vec<_>>().join(", ");
+        let label =
+            grid.paths[1..].iter().zip(&vals[1..]).map(|(p, v)| format!("{p}={v}")).collect::<Vec<_>>().join(", ");
         lines.entry(label).or_default().push((x, s.mean, s.ci95));
     }
     lines.into_iter().collect()
@@ -282,11 +283,8 @@ fn sweep_chart<DB: DrawingBackend>(
                 .map_err(err)?;
             for (i, (label, pts)) in series.iter().enumerate() {
                 let color = Palette99::pick(i).to_rgba();
-                let poly: Vec<(f64, f64)> = pts
-                    .iter()
-                    .map(|p| (p.0, band(p).1))
-                    .chain(pts.iter().rev().map(|p| (p.0, band(p).0)))
-                    .collect();
+                let poly: Vec<(f64, f64)> =
+                    pts.iter().map(|p| (p.0, band(p).1)).chain(pts.iter().rev().map(|p| (p.0, band(p).0))).collect();
                 chart.draw_series(std::iter::once(Polygon::new(poly, color.mix(0.2).filled()))).map_err(err)?;
                 let name = if label.is_empty() { metric.to_string() } else { label.clone() };
                 chart
@@ -301,7 +299,9 @@ fn sweep_chart<DB: DrawingBackend>(
     }
     let xr = if log_x && x_min > 0.0 { (x_min * 0.9, x_max * 1.1) } else { (x_min - pad, x_max + pad) };
     match (log_x && x_min > 0.0, log_y) {
-        (true, true) => draw!(builder.build_cartesian_2d((xr.0..xr.1).log_scale(), (floor..y_max).log_scale()).map_err(err)?),
+        (true, true) => {
+            draw!(builder.build_cartesian_2d((xr.0..xr.1).log_scale(), (floor..y_max).log_scale()).map_err(err)?)
+        }
         (true, false) => draw!(builder.build_cartesian_2d((xr.0..xr.1).log_scale(), floor..y_max).map_err(err)?),
         (false, true) => draw!(builder.build_cartesian_2d(xr.0..xr.1, (floor..y_max).log_scale()).map_err(err)?),
         (false, false) => draw!(builder.build_cartesian_2d(xr.0..xr.1, floor..y_max).map_err(err)?),

@@ -2,8 +2,6 @@
 //! -> overrides (`--set`, variants) -> `validate` (references, limits, EC2 rules) -> a list of
 //! `Variant`s, each a complete, checked spec ready for `model::build`.
 
-// A `Diagnostic` is large, but it travels once, on the error path: boxing it buys nothing.
-#![allow(clippy::result_large_err)]
 
 pub mod error;
 pub mod overrides;

@@ -2,7 +2,7 @@
 
 use super::MAX_RUNS;
 use crate::engine::rng::{fnv1a, mix64};
-use crate::scenario::error::{locate, Diagnostic};
+use crate::scenario::error::{Diagnostic, locate};
 use crate::scenario::spec::{ScenarioSpec, SweepValues};
 use crate::scenario::{overrides, validate};
 
@@ -136,16 +136,16 @@ impl Grid {
         let total = points.saturating_mul(sweep.seeds as usize);
         if total > MAX_RUNS {
             let (l, c) = at("seeds", &sweep.seeds.to_string());
-            return Err(Diagnostic::new(file, format!("the sweep has {total} runs ({points} points x {} seeds)", sweep.seeds))
-                .at(src, l, c)
-                .expected(format!("at most {MAX_RUNS} runs"))
-                .hint("use fewer values or seeds, or split the sweep"));
+            return Err(Diagnostic::new(
+                file,
+                format!("the sweep has {total} runs ({points} points x {} seeds)", sweep.seeds),
+            )
+            .at(src, l, c)
+            .expected(format!("at most {MAX_RUNS} runs"))
+            .hint("use fewer values or seeds, or split the sweep"));
         }
-        let hash_input = format!(
-            "{}|{}",
-            env!("CARGO_PKG_VERSION"),
-            serde_json::to_string(spec).expect("a spec serialises")
-        );
+        let hash_input =
+            format!("{}|{}", env!("CARGO_PKG_VERSION"), serde_json::to_string(spec).expect("a spec serialises"));
         let hash = format!("{:016x}", mix64(fnv1a(hash_input.as_bytes())));
         let mut runs = Vec::with_capacity(total);
         for point in 0..points {

@@ -108,11 +108,8 @@ pub fn execute(
         .filter(|(i, _)| opts.shard.is_none_or(|s| i % s.count == s.index))
         .map(|(_, r)| r)
         .collect();
-    let todo: Vec<&Run> = mine
-        .iter()
-        .copied()
-        .filter(|r| !(opts.resume && load_run(&run_path(dir, r), &grid.hash).is_some()))
-        .collect();
+    let todo: Vec<&Run> =
+        mine.iter().copied().filter(|r| !(opts.resume && load_run(&run_path(dir, r), &grid.hash).is_some())).collect();
     let sim_us_per_run: u64 = spec.duration.ps() / 1_000_000 * spec.variants.len().max(1) as u64;
     let progress = Progress::new(sim_us_per_run * todo.len() as u64, !opts.quiet);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(opts.jobs.max(1)).build()?;
@@ -220,8 +217,8 @@ pub fn merge(grid: &Grid, spec: &ScenarioSpec, shards: &[PathBuf], out: &Path) -
     std::fs::create_dir_all(out.join(RUNS_DIR))?;
     for dir in shards {
         let runs = dir.join(RUNS_DIR);
-        let entries =
-            std::fs::read_dir(&runs).map_err(|e| anyhow::anyhow!("{}: not a sweep output folder ({e})", dir.display()))?;
+        let entries = std::fs::read_dir(&runs)
+            .map_err(|e| anyhow::anyhow!("{}: not a sweep output folder ({e})", dir.display()))?;
         let mut names: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
         names.sort();
         for path in names.into_iter().filter(|p| p.extension().is_some_and(|x| x == "json")) {

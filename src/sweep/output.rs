@@ -2,9 +2,9 @@
 //! variant and metric), `aggregate.csv` (mean, sd and 95% CI per point, variant and metric),
 //! `sweep.json` (the definition) and plots. Every file carries the sweep hash and version.
 
+use super::RunRecord;
 use super::grid::Grid;
 use super::stats::summarise;
-use super::RunRecord;
 use crate::model::VariantResult;
 use crate::report::write_atomic;
 use crate::scenario::ScenarioSpec;
@@ -31,7 +31,8 @@ pub fn flatten_metrics(v: &VariantResult) -> BTreeMap<String, f64> {
             }
             Value::Array(a) => {
                 for (i, x) in a.iter().enumerate() {
-                    let key = x.get("name").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| i.to_string());
+                    let key =
+                        x.get("name").and_then(Value::as_str).map(str::to_string).unwrap_or_else(|| i.to_string());
                     walk(&format!("{prefix}.{key}"), x, out);
                 }
             }
@@ -78,7 +79,13 @@ pub fn write_all(dir: &Path, spec: &ScenarioSpec, grid: &Grid, records: &[RunRec
                 for (metric, value) in metrics {
                     let mut row = vec![grid.hash.clone(), version.to_string(), r.point.to_string()];
                     row.extend(values.iter().cloned());
-                    row.extend([r.seed_index.to_string(), r.seed.to_string(), variant.clone(), metric.clone(), format!("{value}")]);
+                    row.extend([
+                        r.seed_index.to_string(),
+                        r.seed.to_string(),
+                        variant.clone(),
+                        metric.clone(),
+                        format!("{value}"),
+                    ]);
                     c.write_record(&row)?;
                 }
             }
