@@ -173,3 +173,26 @@ fn more_paths_cut_the_tail_and_fill_the_reorder_buffer() {
     assert!(mean("16", "srd.reorder_max_occupancy") > mean("1", "srd.reorder_max_occupancy"));
     assert!(std::fs::metadata(out.join("sweep_rpc_latency_us_p99_base.svg")).unwrap().len() > 1000);
 }
+
+#[test]
+fn confidence_intervals_narrow_with_more_seeds() {
+    let t = tempfile::tempdir().unwrap();
+    let width = |seeds: &str| -> f64 {
+        let out = t.path().join(format!("s{seeds}"));
+        let (code, err) = sweep(&out, &[&format!("--set=sweep.seeds={seeds}")]);
+        assert_eq!(code, 0, "{err}");
+        let agg = std::fs::read_to_string(out.join("aggregate.csv")).unwrap();
+        // Mean CI width of the wire throughput over all points.
+        let widths: Vec<f64> = agg
+            .lines()
+            .filter(|l| l.split(',').nth(6) == Some("throughput.wire_gbps"))
+            .map(|l| {
+                let f: Vec<f64> = l.split(',').skip(10).map(|x| x.parse().unwrap()).collect();
+                f[1] - f[0]
+            })
+            .collect();
+        widths.iter().sum::<f64>() / widths.len() as f64
+    };
+    let (few, many) = (width("2"), width("8"));
+    assert!(many < few / 2.0, "95% CI width {few} with 2 seeds, {many} with 8");
+}

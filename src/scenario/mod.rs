@@ -2,7 +2,6 @@
 //! -> overrides (`--set`, variants) -> `validate` (references, limits, EC2 rules) -> a list of
 //! `Variant`s, each a complete, checked spec ready for `model::build`.
 
-
 pub mod error;
 pub mod overrides;
 pub mod placement;
