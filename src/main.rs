@@ -72,6 +72,13 @@ enum Command {
     },
     /// Redraw a sweep folder's tables and plots from its run files.
     Plot { dir: PathBuf },
+    /// Measure the simulator: run each variant alone on one thread and print events/s,
+    /// packet-hops/s, wall seconds per simulated millisecond and peak memory.
+    Bench {
+        file: PathBuf,
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        sets: Vec<String>,
+    },
 }
 
 enum Failure {
@@ -195,7 +202,7 @@ fn cmd_sweep(
     let dir = out.unwrap_or_else(|| Path::new("output").join(format!("{}-sweep", safe_dir_name(&spec.name))));
     let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
     let opts = nitrosim::sweep::SweepOptions { jobs, resume, shard, quiet };
-    let started = std::time::Instant::now();
+    let clock = nitrosim::progress::Stopwatch::start();
     let records = nitrosim::sweep::execute(&name, &text, &spec, &grid, &dir, &opts)?;
     if !quiet {
         println!(
@@ -207,7 +214,7 @@ fn cmd_sweep(
             shard.map(|s| format!(" (shard {}/{})", s.index, s.count)).unwrap_or_default(),
             records.len(),
             dir.display(),
-            started.elapsed().as_secs_f64(),
+            clock.seconds(),
             jobs
         );
     }
@@ -218,6 +225,32 @@ fn cmd_merge(out: PathBuf, shards: Vec<PathBuf>) -> Result<(), Failure> {
     let (spec, grid) = nitrosim::sweep::definition_of(&shards[0])?;
     let records = nitrosim::sweep::merge(&grid, &spec, &shards, &out)?;
     println!("merged {} of {} runs into {}", records.len(), grid.runs.len(), out.display());
+    Ok(())
+}
+
+fn cmd_bench(file: PathBuf, sets: Vec<String>) -> Result<(), Failure> {
+    let (name, text) = read_scenario(Some(&file))?;
+    let variants = scenario::load(&name, &text, &sets, None).map_err(|d| Failure::Scenario(Box::new(d)))?;
+    println!("{:<20} {:>12} {:>12} {:>14} {:>16} {:>16}", "variant", "events", "packet-hops", "events/s", "packet-hops/s", "wall s / sim ms");
+    for v in &variants {
+        let model = nitrosim::model::build::build(&v.name, &v.spec).map_err(Failure::Invariant)?;
+        let clock = nitrosim::progress::Stopwatch::start();
+        let r = model.run(&mut |_| {}).map_err(Failure::Invariant)?;
+        let secs = clock.seconds().max(1e-9);
+        println!(
+            "{:<20} {:>12} {:>12} {:>12.2} M {:>14.2} M {:>16.3}",
+            v.name,
+            r.events_processed,
+            r.packet_hops,
+            r.events_processed as f64 / secs / 1e6,
+            r.packet_hops as f64 / secs / 1e6,
+            secs / (r.simulated_us / 1000.0).max(1e-9)
+        );
+    }
+    match nitrosim::progress::peak_rss_kib() {
+        Some(k) => println!("peak RSS {:.1} MiB", k as f64 / 1024.0),
+        None => println!("peak RSS unknown on this platform"),
+    }
     Ok(())
 }
 
@@ -242,6 +275,7 @@ fn main() -> ExitCode {
         }
         Command::Merge { out, shards } => cmd_merge(out, shards),
         Command::Plot { dir } => nitrosim::sweep::replot(&dir).map(|_| ()).map_err(Failure::Other),
+        Command::Bench { file, sets } => cmd_bench(file, sets),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -41,3 +41,23 @@ impl Progress {
         self.started.elapsed().as_secs_f64()
     }
 }
+
+/// Wall-clock timing for the user's information (run summaries, `nitrosim bench`); never an
+/// input to the simulation.
+pub struct Stopwatch(Instant);
+
+impl Stopwatch {
+    pub fn start() -> Self {
+        Stopwatch(Instant::now())
+    }
+    pub fn seconds(&self) -> f64 {
+        self.0.elapsed().as_secs_f64()
+    }
+}
+
+/// Peak resident memory of this process in KiB (Linux `VmHWM`), if the platform tells.
+pub fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}

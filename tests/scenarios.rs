@@ -17,15 +17,39 @@ fn scenario_files() -> Vec<(String, String)> {
     v
 }
 
+/// Every bundled scenario runs as-is, conserves packets, and produces exactly the summary kept in
+/// tests/golden/ (plain JSON, diffable): an optimisation must not change results. After an
+/// intended model change, regenerate with NITROSIM_UPDATE_GOLDEN=1 and review the diff.
 #[test]
-fn every_bundled_scenario_runs_as_is_and_conserves_packets() {
+fn every_bundled_scenario_runs_as_is_conserves_packets_and_matches_its_golden_summary() {
     let files = scenario_files();
     assert!(!files.is_empty());
+    let golden_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+    let update = std::env::var_os("NITROSIM_UPDATE_GOLDEN").is_some();
     for (name, text) in &files {
         let s = run_text(name, text, &[]);
         for v in &s.variants {
             assert_conserved(v);
             assert!(v.events_processed > 0, "{name}/{}: nothing happened", v.name);
+        }
+        let golden = golden_dir.join(name.replace(".ron", ".summary.json"));
+        let now = json(&s);
+        if update {
+            std::fs::create_dir_all(&golden_dir).unwrap();
+            std::fs::write(&golden, &now).unwrap();
+            continue;
+        }
+        let kept = std::fs::read_to_string(&golden)
+            .unwrap_or_else(|e| panic!("{}: {e} (NITROSIM_UPDATE_GOLDEN=1 writes it)", golden.display()));
+        if kept != now {
+            let first = kept.lines().zip(now.lines()).position(|(a, b)| a != b).unwrap_or(0);
+            panic!(
+                "{name}: summary differs from {} at line {}:\n  kept: {}\n  now:  {}",
+                golden.display(),
+                first + 1,
+                kept.lines().nth(first).unwrap_or(""),
+                now.lines().nth(first).unwrap_or("")
+            );
         }
     }
 }

@@ -94,7 +94,24 @@ pub struct BackgroundApp {
     pub fct: Histogram<u64>,
 }
 
+pub struct PermutationApp {
+    pub spec: crate::scenario::spec::PermutationSpec,
+    /// Instance indices of the fleet.
+    pub members: Vec<u32>,
+    pub rng: StreamRng,
+    /// Per flow: (client endpoint, server endpoint, bytes delivered, completed at).
+    pub flows: Vec<PermFlow>,
+    pub remaining: u32,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct PermFlow {
+    pub delivered: u64,
+    pub completed: Option<SimTime>,
+}
+
 pub enum App {
+    Permutation(PermutationApp),
     Bulk(BulkApp),
     Rpc(RpcApp),
     Datagrams(DatagramApp),
@@ -106,6 +123,7 @@ impl App {
     pub fn is_finite(&self) -> bool {
         match self {
             App::Bulk(b) => b.spec.bytes.is_some() || b.spec.duration.is_some(),
+            App::Permutation(p) => p.spec.bytes.is_some(),
             App::Rpc(r) => r.spec.count.is_some(),
             App::Datagrams(_) => false,
             App::Background(_) => false,
@@ -255,6 +273,25 @@ impl Model {
                 self.ep_send(ep, size);
                 self.schedule_arrival(app, next);
             }
+            (App::Permutation(p), TAG_START) => {
+                // A random cycle through the fleet (Sattolo's algorithm): nobody sends to itself,
+                // and flow j of a member goes j + 1 steps along the cycle, so targets are distinct.
+                let mut cycle = p.members.clone();
+                for i in (1..cycle.len()).rev() {
+                    let j = p.rng.random_range(0..i);
+                    cycle.swap(i, j);
+                }
+                let (k, port, n) = (p.spec.flows_per_instance as usize, p.spec.port, cycle.len());
+                let mut conn = 0u32;
+                for (pos, &src) in cycle.iter().enumerate() {
+                    for j in 0..k {
+                        let dst = cycle[(pos + j + 1) % n];
+                        let tag = ConnTag { app, conn, flow: NONE };
+                        self.open(Attach::Instance(src), Attach::Instance(dst), Proto::Tcp, tag, port);
+                        conn += 1;
+                    }
+                }
+            }
             (App::Background(_), TAG_START) => self.schedule_arrival(app, SimDuration::ZERO),
             (App::Background(bg), TAG_ARRIVAL) => {
                 let next = bg.interarrival.sample(&mut bg.rng);
@@ -334,6 +371,13 @@ impl Model {
                 self.ep_send(ep, bytes);
                 self.ep_close(ep);
             }
+            App::Permutation(p) => {
+                let bytes = p.spec.bytes.map(|x| x.0);
+                self.ep_send(ep, bytes.unwrap_or(BULK_UNBOUNDED_BYTES));
+                if bytes.is_some() {
+                    self.ep_close(ep);
+                }
+            }
             App::Rpc(_) | App::Datagrams(_) => {}
         }
     }
@@ -384,6 +428,17 @@ impl Model {
                                 self.rpc_issue(owner.app, owner.conn as usize);
                             }
                         }
+                    }
+                }
+            }
+            App::Permutation(p) => {
+                let f = &mut p.flows[owner.conn as usize];
+                f.delivered = total;
+                if f.completed.is_none() && p.spec.bytes.is_some_and(|b| total >= b.0) {
+                    f.completed = Some(now);
+                    p.remaining -= 1;
+                    if p.remaining == 0 {
+                        self.finish_app(owner.app);
                     }
                 }
             }

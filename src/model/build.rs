@@ -189,6 +189,24 @@ pub fn build(name: &str, spec: &ScenarioSpec) -> Result<Model, String> {
                     min_latency: None,
                 })
             }
+            WorkloadSpec::Permutation(p) => {
+                starts.push(SimDuration::ZERO);
+                let members: Vec<u32> = spec
+                    .instances
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, i)| crate::scenario::spec::fleet_member(&i.name, &p.instances))
+                    .map(|(k, _)| k as u32)
+                    .collect();
+                let n = members.len() * p.flows_per_instance as usize;
+                App::Permutation(apps::PermutationApp {
+                    spec: p.clone(),
+                    members,
+                    rng: stream("cycle"),
+                    flows: vec![apps::PermFlow { delivered: 0, completed: None }; n],
+                    remaining: n as u32,
+                })
+            }
             WorkloadSpec::Background(b) => {
                 starts.push(SimDuration::ZERO);
                 let sizes = Sizes::new(b.sizes.clone());

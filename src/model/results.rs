@@ -90,6 +90,19 @@ pub struct BackgroundResult {
     pub fct_us: Percentiles,
 }
 
+/// A permutation workload, summarised (its flows are too many to list).
+#[derive(Clone, Debug, Serialize)]
+pub struct PermutationResult {
+    pub flows: u64,
+    pub completed: u64,
+    /// All flows together.
+    pub goodput_gbps: f64,
+    /// Per flow: ECMP collisions show as a low minimum.
+    pub flow_goodput_gbps_min: f64,
+    pub flow_goodput_gbps_mean: f64,
+    pub flow_goodput_gbps_max: f64,
+}
+
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct PacketTotals {
     pub sent: u64,
@@ -154,6 +167,8 @@ pub struct VariantResult {
     pub datagrams: Option<LatencyResult>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub background: Option<BackgroundResult>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permutation: Option<PermutationResult>,
     pub drops: BTreeMap<&'static str, u64>,
     pub packets: PacketTotals,
     pub counters: BTreeMap<String, InstanceCounters>,
@@ -215,6 +230,7 @@ pub fn collect(m: Model) -> VariantResult {
     let mut dgram_min: Option<u64> = None;
     let (mut issued, mut completed, mut incomplete) = (0, 0, 0);
     let mut background = None;
+    let mut permutation = None;
     for a in &m.apps {
         match a {
             App::Rpc(r) => {
@@ -245,6 +261,19 @@ pub fn collect(m: Model) -> VariantResult {
                 })
             }
             App::Bulk(_) => {}
+            App::Permutation(p) => {
+                let over = stopped.since(SimTime::ZERO);
+                let rates: Vec<f64> = p.flows.iter().map(|f| gbps(f.delivered, f.completed.unwrap_or(stopped).since(SimTime::ZERO))).collect();
+                let n = rates.len().max(1) as f64;
+                permutation = Some(PermutationResult {
+                    flows: p.flows.len() as u64,
+                    completed: p.flows.iter().filter(|f| f.completed.is_some()).count() as u64,
+                    goodput_gbps: round3(gbps(p.flows.iter().map(|f| f.delivered).sum(), over)),
+                    flow_goodput_gbps_min: round3(rates.iter().copied().fold(f64::MAX, f64::min).min(f64::MAX)),
+                    flow_goodput_gbps_mean: round3(rates.iter().sum::<f64>() / n),
+                    flow_goodput_gbps_max: round3(rates.iter().copied().fold(0.0, f64::max)),
+                });
+            }
         }
     }
     let rpc = rpc_h.as_ref().map(|h| RpcResult {
@@ -340,6 +369,7 @@ pub fn collect(m: Model) -> VariantResult {
         rpc,
         datagrams,
         background,
+        permutation,
         drops,
         srd,
         warnings,

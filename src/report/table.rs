@@ -55,6 +55,13 @@ pub fn render(s: &Summary) -> String {
                 b.flows_completed, b.flows_started, b.flows_skipped, b.goodput_gbps, b.fct_us.p50, b.fct_us.p99
             );
         }
+        if let Some(p) = &v.permutation {
+            let _ = writeln!(
+                o,
+                "  permutation: {} flows, {:.1} Gbps in all; per flow min {:.2} mean {:.2} max {:.2} Gbps",
+                p.flows, p.goodput_gbps, p.flow_goodput_gbps_min, p.flow_goodput_gbps_mean, p.flow_goodput_gbps_max
+            );
+        }
         if let Some(r) = &v.srd {
             let _ = writeln!(
                 o,
@@ -69,7 +76,12 @@ pub fn render(s: &Summary) -> String {
                 r.reorder_refused
             );
         }
-        for (name, c) in v.counters.iter().filter(|(_, c)| c.ena_srd_eligible_tx_pkts > 0 || c.ena_srd_rx_pkts > 0) {
+        let srd_counters: Vec<_> =
+            v.counters.iter().filter(|(_, c)| c.ena_srd_eligible_tx_pkts > 0 || c.ena_srd_rx_pkts > 0).collect();
+        if srd_counters.len() > 8 {
+            let _ = writeln!(o, "  ENA Express counters of {} instances: see summary.json", srd_counters.len());
+        }
+        for (name, c) in srd_counters.into_iter().take(8) {
             let _ = writeln!(
                 o,
                 "  {name}: ena_srd_mode {} ena_srd_tx_pkts {} ena_srd_eligible_tx_pkts {} ena_srd_rx_pkts {} ena_srd_resource_utilization {}%",

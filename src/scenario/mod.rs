@@ -139,20 +139,59 @@ pub fn load(file: &str, src: &str, sets: &[String], seed: Option<u64>) -> Result
     expand_variants(file, src, spec)
 }
 
-/// Parse, apply the seed and `--set` overrides, validate (including any sweep definition).
+/// Parse, apply the seed and `--set` overrides, and check the result. The spec returned keeps
+/// its fleets (`count`) unexpanded, so variants and sweeps can still address a fleet by its name;
+/// `expand_variants` expands them.
 pub fn load_spec(file: &str, src: &str, sets: &[String], seed: Option<u64>) -> Result<ScenarioSpec, Diagnostic> {
     let mut spec = parse(file, src)?;
     if let Some(s) = seed {
         spec.seed = s;
     }
     let spec = apply_sets(file, spec, sets)?;
-    validate::validate(file, src, &spec)?;
+    check(file, src, &spec)?;
     Ok(spec)
 }
 
-/// One checked spec per variant (the spec itself, named "base", when there are none).
+/// Validate a spec as it will run: fleets expanded.
+pub fn check(file: &str, src: &str, spec: &ScenarioSpec) -> Result<(), Diagnostic> {
+    validate::validate(file, src, &expand_fleets(file, src, spec.clone())?)
+}
+
+/// Instances with `count: N` become N instances named NAME-0 ... NAME-(N-1). Overrides (`--set`,
+/// variants, sweeps) apply before, so `instances.h.count=64` and `instances.h.rack=3` address the
+/// whole fleet.
+pub fn expand_fleets(file: &str, src: &str, mut spec: ScenarioSpec) -> Result<ScenarioSpec, Diagnostic> {
+    if spec.instances.iter().all(|i| i.count.is_none()) {
+        return Ok(spec);
+    }
+    let mut out = Vec::new();
+    for i in spec.instances.drain(..) {
+        match i.count {
+            None => out.push(i),
+            Some(n) => {
+                let max = validate::limits::MAX_INSTANCES as u32;
+                if n == 0 || n > max {
+                    let (l, c) = error::locate(src, "count", &n.to_string());
+                    return Err(Diagnostic::new(file, format!("instance {:?}: count {n}", i.name))
+                        .at(src, l, c)
+                        .expected(format!("1 ..= {max}"))
+                        .hint("a fleet of instances named NAME-0, NAME-1 ..."));
+                }
+                for k in 0..n {
+                    out.push(spec::InstanceSpec { name: format!("{}-{k}", i.name), count: None, ..i.clone() });
+                }
+            }
+        }
+    }
+    spec.instances = out;
+    Ok(spec)
+}
+
+/// One checked spec per variant (the spec itself, named "base", when there are none), with its
+/// fleets expanded.
 pub fn expand_variants(file: &str, src: &str, spec: ScenarioSpec) -> Result<Vec<Variant>, Diagnostic> {
     if spec.variants.is_empty() {
+        let spec = expand_fleets(file, src, spec)?;
         return Ok(vec![Variant { name: "base".into(), spec }]);
     }
     let mut out = Vec::with_capacity(spec.variants.len());
@@ -168,6 +207,7 @@ pub fn expand_variants(file: &str, src: &str, spec: ScenarioSpec) -> Result<Vec<
             })?;
         }
         vs.variants.clear();
+        let vs = expand_fleets(file, src, vs)?;
         validate::validate(file, src, &vs).map_err(|mut d| {
             d.message = format!("in variant `{}`: {}", v.name, d.message);
             d

@@ -190,6 +190,14 @@ pub struct InstanceSpec {
     /// ENIs; the first is the primary (eth0). Empty = one primary ENI with defaults.
     #[serde(default)]
     pub enis: Vec<EniSpec>,
+    /// This many identical instances, named NAME-0 ... NAME-(count-1) (a fleet).
+    #[serde(default)]
+    pub count: Option<u32>,
+}
+
+/// Is `name` the fleet `fleet`, or one of its members `fleet-N`?
+pub fn fleet_member(name: &str, fleet: &str) -> bool {
+    name == fleet || name.strip_prefix(fleet).and_then(|r| r.strip_prefix('-')).is_some_and(|n| n.parse::<u32>().is_ok())
 }
 
 fn default_az() -> String {
@@ -233,6 +241,9 @@ pub enum WorkloadSpec {
     Datagrams(DatagramSpec),
     /// Cross traffic between the fabric hosts that carry no instance.
     Background(BackgroundSpec),
+    /// Every member of a fleet sends long TCP flows to distinct other members (a permutation
+    /// traffic matrix, as datacenter simulators benchmark with).
+    Permutation(PermutationSpec),
 }
 
 impl WorkloadSpec {
@@ -242,6 +253,7 @@ impl WorkloadSpec {
             WorkloadSpec::Rpc(w) => &w.name,
             WorkloadSpec::Datagrams(w) => &w.name,
             WorkloadSpec::Background(w) => &w.name,
+            WorkloadSpec::Permutation(w) => &w.name,
         }
     }
 }
@@ -350,6 +362,22 @@ fn websearch() -> SizeDist {
 }
 fn bg_max() -> u32 {
     10_000
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename = "Permutation", deny_unknown_fields)]
+pub struct PermutationSpec {
+    pub name: String,
+    /// The fleet: the instance named so, or those named NAME-0, NAME-1 ... (`count`).
+    pub instances: String,
+    /// Flows each member sends, to as many distinct members.
+    #[serde(default = "one")]
+    pub flows_per_instance: u32,
+    /// Bytes per flow; absent = send until the end of the run.
+    #[serde(default)]
+    pub bytes: Option<Bytes>,
+    #[serde(default = "bulk_port")]
+    pub port: u16,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

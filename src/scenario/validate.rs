@@ -16,7 +16,8 @@ pub mod limits {
     pub const MAX_HOSTS_PER_RACK: u32 = 256;
     pub const MAX_SPINES: u32 = 256;
     pub const MAX_HOSTS: u64 = 65_536;
-    pub const MAX_INSTANCES: usize = 4096;
+    pub const MAX_INSTANCES: usize = 16_384;
+    pub const MAX_PERMUTATION_FLOWS: u64 = 1_000_000;
     pub const MAX_FLOWS_PER_WORKLOAD: u32 = 4096;
     pub const MAX_WORKLOADS: usize = 256;
     pub const MAX_VARIANTS: usize = 64;
@@ -510,6 +511,27 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
                     ));
                 }
             }
+            WorkloadSpec::Permutation(p) => {
+                let members = s.instances.iter().filter(|i| super::spec::fleet_member(&i.name, &p.instances)).count();
+                if members < 2 {
+                    let list: Vec<&str> = s.instances.iter().map(|i| i.name.as_str()).take(8).collect();
+                    return Err(cx.err(
+                        "instances",
+                        &p.instances,
+                        format!("permutation {:?}: {} instance(s) named {:?} or {:?}-N", p.name, members, p.instances, p.instances),
+                        "a fleet of at least two instances (an instance with `count: N`)".into(),
+                        format!("instances defined: {}", list.join(", ")),
+                    ));
+                }
+                cx.range("flows_per_instance", p.flows_per_instance as u64, 1, members as u64 - 1, "each flow goes to a distinct other member")?;
+                let flows = members as u64 * p.flows_per_instance as u64;
+                if flows > MAX_PERMUTATION_FLOWS {
+                    return Err(cx.err("flows_per_instance", "", format!("{flows} permutation flows"), format!("at most {MAX_PERMUTATION_FLOWS}"), "fewer members or flows per member".into()));
+                }
+                if p.bytes.is_some_and(|x| x.0 == 0) {
+                    return Err(cx.err("bytes", "", "zero bytes per flow".into(), "a positive size, or no `bytes` to send until the end".into(), "e.g. bytes: \"1MB\"".into()));
+                }
+            }
             WorkloadSpec::Background(b) => {
                 if !(b.load.is_finite() && b.load > 0.0 && b.load < 1.0) {
                     return Err(cx.err(
@@ -653,6 +675,21 @@ pub fn describe(variant: &str, s: &ScenarioSpec) -> String {
             WorkloadSpec::Datagrams(d) => pair(&mut o, &d.name, &d.from, &d.to, true),
             WorkloadSpec::Background(b) => {
                 let _ = writeln!(o, "  {}: background load {:.1}% of the free hosts' links", b.name, b.load * 100.0);
+            }
+            WorkloadSpec::Permutation(p) => {
+                let members: Vec<&InstanceSpec> =
+                    s.instances.iter().filter(|i| super::spec::fleet_member(&i.name, &p.instances)).collect();
+                let _ = writeln!(
+                    o,
+                    "  {}: permutation over {} instances ({}), {} flow(s) each",
+                    p.name,
+                    members.len(),
+                    p.instances,
+                    p.flows_per_instance
+                );
+                if let [a, b, ..] = members[..] {
+                    pair(&mut o, &p.name, &a.name, &b.name, false);
+                }
             }
         }
     }

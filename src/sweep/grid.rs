@@ -4,7 +4,7 @@ use super::MAX_RUNS;
 use crate::engine::rng::{fnv1a, mix64};
 use crate::scenario::error::{Diagnostic, locate};
 use crate::scenario::spec::{ScenarioSpec, SweepValues};
-use crate::scenario::{overrides, validate};
+use crate::scenario::overrides;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Run {
@@ -123,7 +123,7 @@ impl Grid {
                             None => "paths are the ones --set takes, e.g. srd.paths, workloads.NAME.load".into(),
                         })
                 })?;
-                validate::validate(file, src, &applied).map_err(|mut d| {
+                crate::scenario::check(file, src, &applied).map_err(|mut d| {
                     d.message = format!("sweep parameter `{}` = {v}: {}", p.path, d.message);
                     d
                 })?;
