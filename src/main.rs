@@ -81,6 +81,25 @@ enum Command {
     },
 }
 
+/// Print to stdout; a closed pipe (`nitrosim list | head`) ends the program quietly instead of
+/// panicking as `println!` would.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        if let Err(e) = write!(std::io::stdout().lock(), $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+        }
+    }};
+}
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        out!($($arg)*);
+        out!("\n");
+    }};
+}
+
 enum Failure {
     Scenario(Box<Diagnostic>),
     Invariant(String),
@@ -132,11 +151,11 @@ fn cmd_run(
     let dir = out.unwrap_or_else(|| Path::new("output").join(safe_dir_name(&spec.name)));
     let written = report::write_all(&dir, &summary)?;
     if !quiet {
-        print!("{}", table::render(&summary));
+        out!("{}", table::render(&summary));
         let hops: u64 = summary.variants.iter().map(|v| v.packet_hops).sum();
         let events: u64 = summary.variants.iter().map(|v| v.events_processed).sum();
         let secs = progress.wall_seconds().max(1e-9);
-        println!(
+        outln!(
             "\n{} events, {} packet-hops in {:.2} s wall ({:.2} M events/s, {:.2} M packet-hops/s)",
             events,
             hops,
@@ -144,7 +163,7 @@ fn cmd_run(
             events as f64 / secs / 1e6,
             hops as f64 / secs / 1e6
         );
-        println!("wrote {} files to {}", written.len(), dir.display());
+        outln!("wrote {} files to {}", written.len(), dir.display());
     }
     Ok(())
 }
@@ -152,28 +171,36 @@ fn cmd_run(
 fn cmd_check(file: PathBuf, sets: Vec<String>) -> Result<(), Failure> {
     let (name, text) = read_scenario(Some(&file))?;
     let variants = scenario::load(&name, &text, &sets, None).map_err(|d| Failure::Scenario(Box::new(d)))?;
-    println!("{name}: OK ({} variant{})", variants.len(), if variants.len() == 1 { "" } else { "s" });
+    outln!("{name}: OK ({} variant{})", variants.len(), if variants.len() == 1 { "" } else { "s" });
     for v in &variants {
-        println!("{}", nitrosim::scenario::validate::describe(&v.name, &v.spec));
+        outln!("{}", nitrosim::scenario::validate::describe(&v.name, &v.spec));
     }
     Ok(())
 }
 
 fn cmd_list() {
-    println!("Bundled scenarios (scenarios/):");
+    outln!("Bundled scenarios (scenarios/):");
     for (file, text) in scenario::BUNDLED {
         let desc = scenario::parse(file, text).map(|s| s.description).unwrap_or_default();
         let default = if *file == scenario::DEFAULT_SCENARIO_NAME { " (default)" } else { "" };
-        println!("  {file}{default}\n      {}", desc.split_whitespace().collect::<Vec<_>>().join(" "));
+        outln!("  {file}{default}\n      {}", desc.split_whitespace().collect::<Vec<_>>().join(" "));
     }
-    println!("\nInstance types:");
-    println!(
+    outln!("\nInstance types:");
+    outln!(
         "  {:<16} {:>5} {:>12} {:>10} {:>5} {:>5} {:>7} {:>5} {:>4}",
-        "type", "vCPU", "bandwidth", "baseline", "cards", "ENIs", "IPv4/ENI", "ENA-X", "EFA"
+        "type",
+        "vCPU",
+        "bandwidth",
+        "baseline",
+        "cards",
+        "ENIs",
+        "IPv4/ENI",
+        "ENA-X",
+        "EFA"
     );
     for t in CATALOG {
         let yn = |b: bool| if b { "yes" } else { "no" };
-        println!(
+        outln!(
             "  {:<16} {:>5} {:>7.1} Gbps {:>5.3} Gbps {:>5} {:>5} {:>7} {:>5} {:>4}",
             t.name,
             t.vcpus,
@@ -205,7 +232,7 @@ fn cmd_sweep(
     let clock = nitrosim::progress::Stopwatch::start();
     let records = nitrosim::sweep::execute(&name, &text, &spec, &grid, &dir, &opts)?;
     if !quiet {
-        println!(
+        outln!(
             "sweep {}: {} points x {} seeds = {} runs{}; {} finished in {}; {:.1} s wall, {} jobs",
             grid.hash,
             grid.points,
@@ -224,20 +251,28 @@ fn cmd_sweep(
 fn cmd_merge(out: PathBuf, shards: Vec<PathBuf>) -> Result<(), Failure> {
     let (spec, grid) = nitrosim::sweep::definition_of(&shards[0])?;
     let records = nitrosim::sweep::merge(&grid, &spec, &shards, &out)?;
-    println!("merged {} of {} runs into {}", records.len(), grid.runs.len(), out.display());
+    outln!("merged {} of {} runs into {}", records.len(), grid.runs.len(), out.display());
     Ok(())
 }
 
 fn cmd_bench(file: PathBuf, sets: Vec<String>) -> Result<(), Failure> {
     let (name, text) = read_scenario(Some(&file))?;
     let variants = scenario::load(&name, &text, &sets, None).map_err(|d| Failure::Scenario(Box::new(d)))?;
-    println!("{:<20} {:>12} {:>12} {:>14} {:>16} {:>16}", "variant", "events", "packet-hops", "events/s", "packet-hops/s", "wall s / sim ms");
+    outln!(
+        "{:<20} {:>12} {:>12} {:>14} {:>16} {:>16}",
+        "variant",
+        "events",
+        "packet-hops",
+        "events/s",
+        "packet-hops/s",
+        "wall s / sim ms"
+    );
     for v in &variants {
         let model = nitrosim::model::build::build(&v.name, &v.spec).map_err(Failure::Invariant)?;
         let clock = nitrosim::progress::Stopwatch::start();
         let r = model.run(&mut |_| {}).map_err(Failure::Invariant)?;
         let secs = clock.seconds().max(1e-9);
-        println!(
+        outln!(
             "{:<20} {:>12} {:>12} {:>12.2} M {:>14.2} M {:>16.3}",
             v.name,
             r.events_processed,
@@ -248,8 +283,8 @@ fn cmd_bench(file: PathBuf, sets: Vec<String>) -> Result<(), Failure> {
         );
     }
     match nitrosim::progress::peak_rss_kib() {
-        Some(k) => println!("peak RSS {:.1} MiB", k as f64 / 1024.0),
-        None => println!("peak RSS unknown on this platform"),
+        Some(k) => outln!("peak RSS {:.1} MiB", k as f64 / 1024.0),
+        None => outln!("peak RSS unknown on this platform"),
     }
     Ok(())
 }

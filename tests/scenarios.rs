@@ -225,3 +225,34 @@ fn memory_is_bounded_by_packets_in_flight_not_time() {
     assert!(b.memory.peak_packets < 2 * a.memory.peak_packets, "{:?} -> {:?}", a.memory, b.memory);
     assert!(b.memory.endpoint_slots < 2 * a.memory.endpoint_slots, "{:?} -> {:?}", a.memory, b.memory);
 }
+
+#[test]
+fn bench_scenarios_load_and_the_permutation_runs() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches");
+    for f in ["permutation-1024.ron", "scale-8192.ron"] {
+        let text = std::fs::read_to_string(dir.join(f)).unwrap();
+        nitrosim::scenario::load(f, &text, &[], None).unwrap_or_else(|d| panic!("{d}"));
+    }
+    // A small permutation: every member sends to distinct others, nobody to itself.
+    let text = std::fs::read_to_string(dir.join("permutation-1024.ron")).unwrap();
+    let s = run_text(
+        "permutation-1024.ron",
+        &text,
+        &[
+            "instances.h.count=32",
+            "fabric.racks=4",
+            "fabric.hosts_per_rack=8",
+            "workloads.perm.flows_per_instance=3",
+            "duration=100us",
+        ],
+    );
+    for v in &s.variants {
+        let p = v.permutation.as_ref().unwrap();
+        assert_eq!(p.flows, 32 * 3);
+        assert!(p.flow_goodput_gbps_min > 0.0, "every flow moved data: {p:?}");
+        assert_conserved(v);
+    }
+    let srd = variant(&s, "srd-128-paths").permutation.as_ref().unwrap().goodput_gbps;
+    let tcp = variant(&s, "tcp-ecmp").permutation.as_ref().unwrap().goodput_gbps;
+    assert!(srd > 2.0 * tcp, "ENA Express flows are not held to 5 Gbps: {srd} vs {tcp}");
+}

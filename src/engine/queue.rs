@@ -133,6 +133,32 @@ mod tests {
     }
 
     #[test]
+    fn pops_in_key_order_like_a_sort() {
+        use crate::engine::RngStreams;
+        use rand::RngExt;
+        let mut rng = RngStreams::new(5).stream("q");
+        let mut q = EventQueue::new();
+        let mut expected = Vec::new();
+        let mut id = 0u32;
+        // Interleave pushes and pops, with many equal times, and check against a sorted model.
+        for round in 0..200 {
+            for _ in 0..rng.random_range(0..50) {
+                let t = q.now().ps() + rng.random_range(0..20u64);
+                q.schedule_at(SimTime(t), id);
+                expected.push((t, id));
+                id += 1;
+            }
+            expected.sort();
+            for _ in 0..rng.random_range(0..40) {
+                let Some((t, e)) = q.pop() else { break };
+                let (et, eid) = expected.remove(0);
+                assert_eq!((t.ps(), e), (et, eid), "round {round}");
+            }
+        }
+        assert_eq!(q.len(), expected.len());
+    }
+
+    #[test]
     #[should_panic(expected = "in the past")]
     fn refuses_the_past() {
         let mut q = EventQueue::new();

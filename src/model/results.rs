@@ -263,7 +263,11 @@ pub fn collect(m: Model) -> VariantResult {
             App::Bulk(_) => {}
             App::Permutation(p) => {
                 let over = stopped.since(SimTime::ZERO);
-                let rates: Vec<f64> = p.flows.iter().map(|f| gbps(f.delivered, f.completed.unwrap_or(stopped).since(SimTime::ZERO))).collect();
+                let rates: Vec<f64> = p
+                    .flows
+                    .iter()
+                    .map(|f| gbps(f.delivered, f.completed.unwrap_or(stopped).since(SimTime::ZERO)))
+                    .collect();
                 let n = rates.len().max(1) as f64;
                 permutation = Some(PermutationResult {
                     flows: p.flows.len() as u64,

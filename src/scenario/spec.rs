@@ -197,7 +197,8 @@ pub struct InstanceSpec {
 
 /// Is `name` the fleet `fleet`, or one of its members `fleet-N`?
 pub fn fleet_member(name: &str, fleet: &str) -> bool {
-    name == fleet || name.strip_prefix(fleet).and_then(|r| r.strip_prefix('-')).is_some_and(|n| n.parse::<u32>().is_ok())
+    name == fleet
+        || name.strip_prefix(fleet).and_then(|r| r.strip_prefix('-')).is_some_and(|n| n.parse::<u32>().is_ok())
 }
 
 fn default_az() -> String {

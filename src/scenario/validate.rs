@@ -18,6 +18,9 @@ pub mod limits {
     pub const MAX_HOSTS: u64 = 65_536;
     pub const MAX_INSTANCES: usize = 16_384;
     pub const MAX_PERMUTATION_FLOWS: u64 = 1_000_000;
+    /// SRD keeps two routes per path per communicating instance pair (about 100 bytes each):
+    /// 4 million is 400 MB, the most we accept before simulating.
+    pub const MAX_SRD_PATH_ROUTES: u64 = 4_000_000;
     pub const MAX_FLOWS_PER_WORKLOAD: u32 = 4096;
     pub const MAX_WORKLOADS: usize = 256;
     pub const MAX_VARIANTS: usize = 64;
@@ -518,18 +521,39 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
                     return Err(cx.err(
                         "instances",
                         &p.instances,
-                        format!("permutation {:?}: {} instance(s) named {:?} or {:?}-N", p.name, members, p.instances, p.instances),
+                        format!(
+                            "permutation {:?}: {} instance(s) named {:?} or {:?}-N",
+                            p.name, members, p.instances, p.instances
+                        ),
                         "a fleet of at least two instances (an instance with `count: N`)".into(),
                         format!("instances defined: {}", list.join(", ")),
                     ));
                 }
-                cx.range("flows_per_instance", p.flows_per_instance as u64, 1, members as u64 - 1, "each flow goes to a distinct other member")?;
+                cx.range(
+                    "flows_per_instance",
+                    p.flows_per_instance as u64,
+                    1,
+                    members as u64 - 1,
+                    "each flow goes to a distinct other member",
+                )?;
                 let flows = members as u64 * p.flows_per_instance as u64;
                 if flows > MAX_PERMUTATION_FLOWS {
-                    return Err(cx.err("flows_per_instance", "", format!("{flows} permutation flows"), format!("at most {MAX_PERMUTATION_FLOWS}"), "fewer members or flows per member".into()));
+                    return Err(cx.err(
+                        "flows_per_instance",
+                        "",
+                        format!("{flows} permutation flows"),
+                        format!("at most {MAX_PERMUTATION_FLOWS}"),
+                        "fewer members or flows per member".into(),
+                    ));
                 }
                 if p.bytes.is_some_and(|x| x.0 == 0) {
-                    return Err(cx.err("bytes", "", "zero bytes per flow".into(), "a positive size, or no `bytes` to send until the end".into(), "e.g. bytes: \"1MB\"".into()));
+                    return Err(cx.err(
+                        "bytes",
+                        "",
+                        "zero bytes per flow".into(),
+                        "a positive size, or no `bytes` to send until the end".into(),
+                        "e.g. bytes: \"1MB\"".into(),
+                    ));
                 }
             }
             WorkloadSpec::Background(b) => {
@@ -560,6 +584,32 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
                     ));
                 }
             }
+        }
+    }
+    // SRD memory grows with communicating pairs x paths: refuse what would not fit, before running.
+    if s.instances.iter().any(|i| i.enis.first().is_some_and(|e| e.ena_srd_enabled)) {
+        let pairs: u64 = s
+            .workloads
+            .iter()
+            .map(|w| match w {
+                WorkloadSpec::Permutation(p) => {
+                    let members =
+                        s.instances.iter().filter(|i| super::spec::fleet_member(&i.name, &p.instances)).count();
+                    2 * members as u64 * p.flows_per_instance as u64
+                }
+                WorkloadSpec::Background(_) => 0,
+                _ => 2,
+            })
+            .sum();
+        let routes = pairs * s.srd.paths as u64;
+        if routes > MAX_SRD_PATH_ROUTES {
+            return Err(cx.err(
+                "paths",
+                &s.srd.paths.to_string(),
+                format!("SRD would keep {routes} path routes ({pairs} instance pairs x {} paths)", s.srd.paths),
+                format!("at most {MAX_SRD_PATH_ROUTES} (about 400 MB)"),
+                "use fewer SRD paths or fewer flows per instance; ENA Express needs its paths per pair".into(),
+            ));
         }
     }
     if s.variants.len() > MAX_VARIANTS {
@@ -603,7 +653,11 @@ pub fn describe(variant: &str, s: &ScenarioSpec) -> String {
     let hosts = super::placement::place(s).unwrap_or_default();
     let hpr = s.fabric.hosts_per_rack.max(1);
     let _ = writeln!(o, "variant {variant}:");
-    for (k, i) in s.instances.iter().enumerate() {
+    const SHOWN: usize = 16;
+    if s.instances.len() > SHOWN {
+        let _ = writeln!(o, "  ({} instances; the first {SHOWN} shown)", s.instances.len());
+    }
+    for (k, i) in s.instances.iter().enumerate().take(SHOWN) {
         let ty = catalog::lookup(&i.instance_type);
         let h = hosts.get(k).copied().unwrap_or(0);
         let _ = writeln!(

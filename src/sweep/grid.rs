@@ -3,8 +3,8 @@
 use super::MAX_RUNS;
 use crate::engine::rng::{fnv1a, mix64};
 use crate::scenario::error::{Diagnostic, locate};
-use crate::scenario::spec::{ScenarioSpec, SweepValues};
 use crate::scenario::overrides;
+use crate::scenario::spec::{ScenarioSpec, SweepValues};
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Run {
