@@ -486,14 +486,20 @@ impl Model {
             slot.ena_express_eligible = eligible;
         }
         if proto == Proto::Tcp {
-            let now = self.now();
-            let mut out = std::mem::take(&mut self.outbox);
-            out.clear();
-            self.eps[c as usize].transport.connect(now, &mut out);
-            self.outbox = out;
-            self.flush(c, now);
+            self.drive(c, None, |t, now, out| t.connect(now, out));
         }
         (c, s)
+    }
+
+    /// Call one of endpoint `ep`'s transport entry points with the shared outbox, then turn its
+    /// output into packets and notifications. `born` is the arriving packet's birth, if any.
+    fn drive(&mut self, ep: u32, born: Option<SimTime>, call: impl FnOnce(&mut Endpoint, SimTime, &mut Outbox)) {
+        let now = self.now();
+        let mut out = std::mem::take(&mut self.outbox);
+        out.clear();
+        call(&mut self.eps[ep as usize].transport, now, &mut out);
+        self.outbox = out;
+        self.flush(ep, born.unwrap_or(now));
     }
 
     /// Close a connection and recycle its slots; packets still in flight to it are dropped
@@ -515,22 +521,12 @@ impl Model {
 
     /// The application on endpoint `ep` will write nothing more.
     pub(crate) fn ep_close(&mut self, ep: u32) {
-        let now = self.now();
-        let mut out = std::mem::take(&mut self.outbox);
-        out.clear();
-        self.eps[ep as usize].transport.close(now, &mut out);
-        self.outbox = out;
-        self.flush(ep, now);
+        self.drive(ep, None, |t, now, out| t.close(now, out));
     }
 
     /// The application on endpoint `ep` writes `bytes`.
     pub(crate) fn ep_send(&mut self, ep: u32, bytes: u64) {
-        let now = self.now();
-        let mut out = std::mem::take(&mut self.outbox);
-        out.clear();
-        self.eps[ep as usize].transport.send(now, bytes, &mut out);
-        self.outbox = out;
-        self.flush(ep, now);
+        self.drive(ep, None, |t, now, out| t.send(now, bytes, out));
     }
 
     // ---------------------------------------------------------------- packet path
@@ -710,18 +706,13 @@ impl Model {
         }
         self.pool.free(id);
         self.acct.delivered += 1;
-        let now = self.q.now();
         if p.seg.payload_bytes > 0 && matches!(p.seg.kind, SegKind::Data | SegKind::Datagram) {
             let f = slot.flow;
             if f != NONE {
                 self.flows[f as usize].wire_rx += p.seg.wire_bytes as u64;
             }
         }
-        let mut out = std::mem::take(&mut self.outbox);
-        out.clear();
-        self.eps[ep as usize].transport.on_segment(now, &p.seg, &mut out);
-        self.outbox = out;
-        self.flush(ep, p.born);
+        self.drive(ep, Some(p.born), |t, now, out| t.on_segment(now, &p.seg, out));
     }
 
     fn on_timer(&mut self, ep: u32, generation: u32) {
@@ -730,12 +721,7 @@ impl Model {
             return; // stale: superseded or the connection is gone
         }
         slot.timer_at = None;
-        let now = self.q.now();
-        let mut out = std::mem::take(&mut self.outbox);
-        out.clear();
-        slot.transport.on_timer(now, &mut out);
-        self.outbox = out;
-        self.flush(ep, now);
+        self.drive(ep, None, |t, now, out| t.on_timer(now, out));
     }
 
     // ---------------------------------------------------------------- the run
