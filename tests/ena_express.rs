@@ -195,3 +195,18 @@ fn flagship_is_deterministic_across_threads() {
     };
     assert_eq!(run(1), run(2));
 }
+
+#[test]
+fn srd_reads_ecn_where_enabled() {
+    let text = BUNDLED.iter().find(|(n, _)| *n == "ena-vs-express.ron").unwrap().1;
+    let run = |ecn: &str| {
+        let s = run_text(
+            "ena-vs-express.ron",
+            text,
+            &["duration=30ms", "fabric.ecn_threshold=100KiB", &format!("srd.ecn={ecn}"), r#"variants=[{"name": "x"}]"#],
+        );
+        s.variants[0].srd.as_ref().unwrap().ecn_marks
+    };
+    assert_eq!(run("false"), 0, "no ECN-capable SRD packets, nothing to mark");
+    assert!(run("true") > 0, "marked SRD packets come back as ECN echoes");
+}

@@ -630,8 +630,13 @@ impl Model {
         let now = self.q.now();
         let p = self.pool.get_mut(id);
         let port_ref = &mut self.ports[port as usize];
-        if p.seg.ect && port_ref.should_mark() {
-            p.seg.ce = true;
+        if (p.seg.ect || p.srd.ect) && port_ref.should_mark() {
+            // An SRD packet is marked on its outer header; the inner one is the host's business.
+            if p.srd.ect {
+                p.srd.ce = true;
+            } else {
+                p.seg.ce = true;
+            }
             port_ref.stats.ecn_marks += 1;
         }
         match port_ref.offer(now, id, p.wire_bytes) {

@@ -128,6 +128,8 @@ pub struct SrdResult {
     pub packets: u64,
     pub retransmits: u64,
     pub timeouts: u64,
+    /// ACKs echoing Congestion Experienced (with `srd.ecn`).
+    pub ecn_marks: u64,
     /// Payloads SRD gave up on after `max_retries` (the host transport saw these losses).
     pub gave_up: u64,
     pub send_queue_drops: u64,
@@ -333,6 +335,7 @@ pub fn collect(m: Model) -> VariantResult {
             r.packets += s.packets;
             r.retransmits += s.retransmits;
             r.timeouts += s.timeouts;
+            r.ecn_marks += s.ecn_marks;
             r.gave_up += s.gave_up;
             r.send_queue_drops += s.send_queue_drops;
             r.reorder_capacity_packets = x.receiver.capacity() as u64;

@@ -149,7 +149,7 @@ impl Model {
         let mut out = std::mem::take(&mut self.srd_send_out);
         for t in out.transmit.drain(..) {
             let route = self.srd_ctxs[ctx as usize].data_routes[t.path as usize];
-            let header = SrdHeader { seq: t.seq, path: t.path, sent_at: now };
+            let header = SrdHeader { seq: t.seq, path: t.path, sent_at: now, ect: self.srd_cfg.ecn, ce: false };
             self.send_packet(t.payload.packet(route, Sink::SrdReceive(ctx), t.bytes, header, true));
         }
         // Payloads SRD gave up on after its retries: the host transport will see the loss.
@@ -185,7 +185,7 @@ impl Model {
         let inner = Inner::of(&p);
         let mut out = std::mem::take(&mut self.srd_recv_out);
         out.clear();
-        self.srd_ctxs[ctx as usize].receiver.on_data(p.srd.seq, p.srd.path, p.srd.sent_at, inner, &mut out);
+        self.srd_ctxs[ctx as usize].receiver.on_data(p.srd.seq, p.srd.path, p.srd.sent_at, p.srd.ce, inner, &mut out);
         let dst = self.srd_ctxs[ctx as usize].dst;
         if out.refused {
             self.drop_packet(id, DropReason::ReorderBufferFull, dst);
@@ -208,7 +208,7 @@ impl Model {
                 dst_generation: 0,
                 born: self.now(),
                 then_route: NONE,
-                srd: SrdHeader { seq: ack.seq, path: ack.path, sent_at: ack.sent_at },
+                srd: SrdHeader { seq: ack.seq, path: ack.path, sent_at: ack.sent_at, ect: false, ce: ack.ce },
                 lossy: true,
             });
         }
@@ -226,7 +226,7 @@ impl Model {
         self.pool.free(id);
         self.acct.delivered += 1;
         let now = self.now();
-        let ack = SrdAck { seq: p.srd.seq, path: p.srd.path, sent_at: p.srd.sent_at };
+        let ack = SrdAck { seq: p.srd.seq, path: p.srd.path, sent_at: p.srd.sent_at, ce: p.srd.ce };
         let mut out = std::mem::take(&mut self.srd_send_out);
         out.clear();
         self.srd_ctxs[ctx as usize].sender.on_ack(now, ack, &mut out);

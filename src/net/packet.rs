@@ -69,6 +69,9 @@ pub struct SrdHeader {
     pub seq: u64,
     pub path: u16,
     pub sent_at: SimTime,
+    /// Outer ECN bits of the encapsulation (ECN-capable, Congestion Experienced).
+    pub ect: bool,
+    pub ce: bool,
 }
 
 #[derive(Clone, Copy, Debug, Default)]

@@ -71,6 +71,9 @@ pub struct SrdConfig {
     pub target_queueing: SimDuration,
     /// Packets waiting in the card for the window (beyond: the card drops, the host retransmits).
     pub send_queue: u32,
+    /// Mark SRD packets ECN-capable; a path whose ACKs echo Congestion Experienced looks slower
+    /// to path selection, and the window backs off as it does for a high RTT.
+    pub ecn: bool,
 }
 
 impl Default for SrdConfig {
@@ -92,6 +95,7 @@ impl Default for SrdConfig {
             max_window: crate::units::Bytes(4 * 1024 * 1024),
             target_queueing: SimDuration::from_us(50),
             send_queue: 4096,
+            ecn: false,
         }
     }
 }
@@ -112,6 +116,8 @@ pub struct SrdAck {
     pub seq: u64,
     pub path: u16,
     pub sent_at: SimTime,
+    /// The data packet arrived marked Congestion Experienced (with `ecn` on).
+    pub ce: bool,
 }
 
 #[derive(Debug)]
@@ -137,6 +143,8 @@ impl<P> SenderOut<P> {
 #[derive(Clone, Copy, Debug, Default, Serialize)]
 pub struct SrdStats {
     pub packets: u64,
+    /// ACKs that echoed Congestion Experienced.
+    pub ecn_marks: u64,
     pub retransmits: u64,
     pub timeouts: u64,
     pub gave_up: u64,
@@ -151,6 +159,8 @@ struct PathState {
     inflight: u32,
     holddown_until: SimTime,
     sent: u64,
+    /// Fraction of recent ACKs echoing CE, in 1/1024 (an EWMA with gain 1/8).
+    ce_frac: u32,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -189,7 +199,7 @@ impl<P: Copy> SrdSender<P> {
         let n = cfg.paths.max(1) as usize;
         let window = cfg.initial_window.0;
         SrdSender {
-            paths: vec![PathState { srtt: None, inflight: 0, holddown_until: SimTime::ZERO, sent: 0 }; n],
+            paths: vec![PathState { srtt: None, inflight: 0, holddown_until: SimTime::ZERO, sent: 0, ce_frac: 0 }; n],
             next_path: 0,
             slots: VecDeque::new(),
             una: 0,
@@ -303,9 +313,11 @@ impl<P: Copy> SrdSender<P> {
             }
             PathPolicy::LeastRtt => self.least_by(&ok, |s| (s.srtt.unwrap_or(base).ps(), s.inflight as u64)),
             PathPolicy::LeastInflight => self.least_by(&ok, |s| (0, s.inflight as u64)),
-            PathPolicy::Adaptive => {
-                self.least_by(&ok, |s| (0, (s.inflight as u64 + 1).saturating_mul(s.srtt.unwrap_or(base).ps())))
-            }
+            PathPolicy::Adaptive => self.least_by(&ok, |s| {
+                // ECN marks make a path look up to five times slower.
+                let drain = (s.inflight as u64 + 1).saturating_mul(s.srtt.unwrap_or(base).ps());
+                (0, drain.saturating_mul(1024 + 4 * s.ce_frac as u64) / 1024)
+            }),
         };
         chosen as u16
     }
@@ -326,6 +338,8 @@ impl<P: Copy> SrdSender<P> {
 
     pub fn on_ack(&mut self, now: SimTime, ack: SrdAck, out: &mut SenderOut<P>) {
         let path = &mut self.paths[ack.path as usize];
+        path.ce_frac = (7 * path.ce_frac + if ack.ce { 1024 } else { 0 }) / 8;
+        self.stats.ecn_marks += ack.ce as u64;
         let rtt = now.since(ack.sent_at);
         path.srtt = Some(match path.srtt {
             None => rtt,
@@ -340,7 +354,7 @@ impl<P: Copy> SrdSender<P> {
                 // The latest transmission leaves its path; earlier ones left at their timeout.
                 let p = &mut self.paths[self.slots[i].path as usize];
                 p.inflight = p.inflight.saturating_sub(1);
-                self.adjust_window(now, rtt);
+                self.adjust_window(now, rtt, ack.ce);
             }
         }
         self.advance();
@@ -353,7 +367,7 @@ impl<P: Copy> SrdSender<P> {
     /// in use: congestion on some paths is for path selection to route around; only when even
     /// the best path is slow is the bottleneck shared (the receiver, or every path), and then
     /// the connection itself must slow down.
-    fn adjust_window(&mut self, now: SimTime, sample: SimDuration) {
+    fn adjust_window(&mut self, now: SimTime, sample: SimDuration, ce: bool) {
         let base = self.base_rtt.unwrap_or(sample);
         let target = base + self.cfg.target_queueing;
         // The best path is at least as fast as this sample: only a slow sample needs the scan.
@@ -367,7 +381,13 @@ impl<P: Copy> SrdSender<P> {
                 .unwrap_or(sample)
         };
         let mtu = 9000u64;
-        if rtt <= target {
+        if ce {
+            // Congestion Experienced: back off by an eighth, at most once per RTT.
+            if now.since(self.last_decrease) >= base {
+                self.window -= self.window / 8;
+                self.last_decrease = now;
+            }
+        } else if rtt <= target {
             self.window += (mtu * mtu / self.window.max(1)).max(1);
         } else if now.since(self.last_decrease) >= base {
             let excess = (rtt.0 - target.0) as u128;
@@ -510,7 +530,7 @@ impl<P: Copy> SrdReceiver<P> {
         self.ring.len() as u32
     }
 
-    pub fn on_data(&mut self, seq: u64, path: u16, sent_at: SimTime, payload: P, out: &mut ReceiverOut<P>) {
+    pub fn on_data(&mut self, seq: u64, path: u16, sent_at: SimTime, ce: bool, payload: P, out: &mut ReceiverOut<P>) {
         let cap = self.ring.len() as u64;
         if seq >= self.expected + cap {
             self.stats.refused += 1;
@@ -519,7 +539,7 @@ impl<P: Copy> SrdReceiver<P> {
         }
         let i = (seq % cap) as usize;
         let duplicate = seq < self.expected || if self.in_order { self.ring[i].is_some() } else { self.seen[i] };
-        out.ack = Some(SrdAck { seq, path, sent_at });
+        out.ack = Some(SrdAck { seq, path, sent_at, ce });
         if duplicate {
             // Already here or delivered: acknowledge again (the first ACK may be lost), keep nothing.
             self.stats.duplicates += 1;
@@ -560,7 +580,7 @@ mod tests {
     }
 
     fn ack_of(t: &Transmission<u32>, sent_at: SimTime) -> SrdAck {
-        SrdAck { seq: t.seq, path: t.path, sent_at }
+        SrdAck { seq: t.seq, path: t.path, sent_at, ce: false }
     }
 
     #[test]
@@ -677,6 +697,28 @@ mod tests {
     }
 
     #[test]
+    fn ecn_marks_steer_traffic_away_and_shrink_the_window() {
+        let mut s = sender(2, PathPolicy::Adaptive);
+        let mut out = SenderOut::default();
+        let mut now = SimTime(0);
+        let start = s.window();
+        let mut picks = [0; 2];
+        for i in 0..200u32 {
+            out.clear();
+            s.send(now, i, 1000, &mut out);
+            let t = out.transmit[0];
+            picks[t.path as usize] += 1;
+            // Same RTT on both paths, but path 1 marks everything.
+            let sent_at = now;
+            now += SimDuration::from_us(20);
+            s.on_ack(now, SrdAck { seq: t.seq, path: t.path, sent_at, ce: t.path == 1 }, &mut out);
+        }
+        assert!(picks[0] > 3 * picks[1], "marked path still chosen: {picks:?}");
+        assert!(s.stats().ecn_marks > 0);
+        assert!(s.stats().min_window_bytes < start, "the window backed off");
+    }
+
+    #[test]
     fn window_shrinks_when_rtt_exceeds_the_target() {
         let mut s = sender(1, PathPolicy::Adaptive);
         let mut out = SenderOut::default();
@@ -701,23 +743,23 @@ mod tests {
         let t = SimTime(0);
         for seq in [1, 2, 3] {
             out.clear();
-            r.on_data(seq, 0, t, seq, &mut out);
+            r.on_data(seq, 0, t, false, seq, &mut out);
             assert!(out.deliver.is_empty() && out.ack.is_some());
         }
         assert_eq!(r.occupancy(), 3);
         // Beyond the buffer: refused, not acknowledged.
         out.clear();
-        r.on_data(4, 0, t, 4, &mut out);
+        r.on_data(4, 0, t, false, 4, &mut out);
         assert!(out.refused && out.ack.is_none());
         assert_eq!(r.occupancy(), 3);
         // The hole fills: everything goes up in order.
         out.clear();
-        r.on_data(0, 0, t, 0, &mut out);
+        r.on_data(0, 0, t, false, 0, &mut out);
         assert_eq!(out.deliver, vec![0, 1, 2, 3]);
         assert_eq!(r.occupancy(), 0);
         // Duplicates are acknowledged again but not delivered twice.
         out.clear();
-        r.on_data(2, 0, t, 2, &mut out);
+        r.on_data(2, 0, t, false, 2, &mut out);
         assert!(out.duplicate && out.ack.is_some() && out.deliver.is_empty());
         assert!(r.stats().max_occupancy <= r.capacity());
     }
@@ -727,7 +769,7 @@ mod tests {
         let mut r: SrdReceiver<u64> = SrdReceiver::new(8, false);
         let mut out = ReceiverOut::default();
         for seq in [2, 0, 2, 1] {
-            r.on_data(seq, 0, SimTime(0), seq, &mut out);
+            r.on_data(seq, 0, SimTime(0), false, seq, &mut out);
         }
         assert_eq!(out.deliver, vec![2, 0, 1]);
         assert_eq!(r.stats().duplicates, 1);
