@@ -189,6 +189,8 @@ pub struct SrdSender<P> {
     timeline: VecDeque<(SimTime, u64, u32)>,
     inflight_bytes: u64,
     window: u64,
+    /// Pacing: the next packet may not leave before this time.
+    next_tx: SimTime,
     base_rtt: Option<SimDuration>,
     last_decrease: SimTime,
     stats: SrdStats,
@@ -208,6 +210,7 @@ impl<P: Copy> SrdSender<P> {
             timeline: VecDeque::new(),
             inflight_bytes: 0,
             window,
+            next_tx: SimTime::ZERO,
             base_rtt: None,
             last_decrease: SimTime::ZERO,
             stats: SrdStats { max_window_bytes: window, min_window_bytes: window, ..SrdStats::default() },
@@ -249,6 +252,15 @@ impl<P: Copy> SrdSender<P> {
         while let Some(&(payload, bytes)) = self.waiting.front() {
             if self.inflight_bytes > 0 && self.inflight_bytes + bytes as u64 > self.window {
                 break;
+            }
+            if now < self.next_tx {
+                break; // paced: the timer brings us back at `next_tx`
+            }
+            // Rate = window / RTT of the best path: packets leave spread over the RTT, not in
+            // bursts (no pacing before the first RTT sample).
+            if let Some(rtt) = self.best_rtt(now) {
+                let gap = (bytes as u128 * rtt.ps() as u128 / self.window.max(1) as u128) as u64;
+                self.next_tx = now.max(self.next_tx) + SimDuration(gap);
             }
             self.waiting.pop_front();
             let seq = self.next_seq;
@@ -413,7 +425,17 @@ impl<P: Copy> SrdSender<P> {
     }
 
     pub fn poll_at(&self) -> Option<SimTime> {
-        self.timeline.front().map(|t| t.0)
+        // Wake for pacing only when the window would let the next packet go: otherwise an ACK
+        // opens the window and pumps.
+        let window_open =
+            |&&(_, b): &&(P, u32)| self.inflight_bytes == 0 || self.inflight_bytes + b as u64 <= self.window;
+        let pacing = self.waiting.front().filter(window_open).map(|_| self.next_tx);
+        [self.timeline.front().map(|t| t.0), pacing].into_iter().flatten().min()
+    }
+
+    /// Smoothed RTT of the best path not held down.
+    fn best_rtt(&self, now: SimTime) -> Option<SimDuration> {
+        self.paths.iter().filter(|p| p.holddown_until <= now).filter_map(|p| p.srtt).min()
     }
 
     pub fn on_timer(&mut self, now: SimTime, out: &mut SenderOut<P>) {
