@@ -6,8 +6,10 @@
 //!   packet by choosing the encapsulation entropy the switches hash on (`paths` values).
 //! - **Congestion-aware path selection**: per-path RTT from ACKs and in-flight counts; paths
 //!   that time out are avoided for a while. The policy is pluggable (`PathPolicy`).
-//! - **Congestion control per connection**, driven by RTT: a window that grows while the RTT stays
-//!   near the fabric's base RTT and shrinks in proportion to the excess, keeping in-flight low.
+//! - **Rate-based congestion control per connection**, driven by RTT: a window that grows while the
+//!   best path's RTT stays near the fabric's base RTT and shrinks in proportion to the excess
+//!   bounds the bytes in flight, and packets are paced at window / RTT, so they leave spread over
+//!   the round trip instead of in bursts.
 //! - **Retransmission in the card** after a timer near the fabric RTT (hundreds of microseconds,
 //!   not TCP's 200 ms), on another path when there is one; after `max_retries` SRD gives up and the
 //!   transport above sees the loss.
@@ -738,6 +740,31 @@ mod tests {
         assert!(picks[0] > 3 * picks[1], "marked path still chosen: {picks:?}");
         assert!(s.stats().ecn_marks > 0);
         assert!(s.stats().min_window_bytes < start, "the window backed off");
+    }
+
+    #[test]
+    fn packets_are_paced_at_window_over_rtt() {
+        let cfg = SrdConfig {
+            initial_window: crate::units::Bytes(90_000),
+            min_window: crate::units::Bytes(90_000),
+            ..SrdConfig::default()
+        };
+        let mut s: SrdSender<u32> = SrdSender::new(cfg, RngStreams::new(1).stream("srd"));
+        let mut out = SenderOut::default();
+        // One RTT sample of 90 us: the rate becomes 90 000 B per 90 us, 9000 B every 9 us.
+        s.send(SimTime(0), 0, 9000, &mut out);
+        let t = out.transmit[0];
+        let t0 = SimTime(0) + SimDuration::from_us(90);
+        s.on_ack(t0, ack_of(&t, SimTime(0)), &mut out);
+        out.clear();
+        for i in 1..=4 {
+            s.send(t0, i, 9000, &mut out);
+        }
+        assert_eq!(out.transmit.len(), 1, "the first goes at once, the rest wait for their slot");
+        let next = s.poll_at().unwrap();
+        assert_eq!(next.since(t0), SimDuration::from_us(9));
+        s.on_timer(next, &mut out);
+        assert_eq!(out.transmit.len(), 2);
     }
 
     #[test]
