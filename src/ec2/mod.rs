@@ -47,6 +47,17 @@ pub mod defaults {
     pub const HOST_RX_COST: SimDuration = SimDuration::from_ns(700);
     /// Linux `netdev_max_backlog` is 1000 packets; as bytes at jumbo size.
     pub const CPU_BACKLOG_BYTES: u64 = 1000 * 9001;
+    /// Kernel socket path per message (model parameters, order of magnitude of what is commonly
+    /// measured on current Linux with mitigations): a send or receive system call ~1 us; a
+    /// user/kernel copy at ~10 GB/s per core; interrupt + softirq + scheduler wake-up of a
+    /// sleeping reader ~5 us.
+    pub const KERNEL_SYSCALL: SimDuration = SimDuration::from_ns(1000);
+    pub const KERNEL_COPY_RATE: Bandwidth = Bandwidth::gbps(80);
+    pub const KERNEL_WAKEUP: SimDuration = SimDuration::from_us(5);
+    /// OS bypass per message: a doorbell write to post the work request, a poll of the completion
+    /// queue (a few hundred ns, no system call, no copy).
+    pub const BYPASS_POST: SimDuration = SimDuration::from_ns(200);
+    pub const BYPASS_POLL: SimDuration = SimDuration::from_ns(100);
     /// One-way latency between availability zones (cross-AZ round trips are ~1 ms).
     pub const INTER_AZ_DELAY: SimDuration = SimDuration::from_us(500);
 }

@@ -15,6 +15,9 @@ use rand::RngExt;
 pub const TAG_START: u32 = 0;
 pub const TAG_ARRIVAL: u32 = 1;
 pub const TAG_STOP: u32 = 2;
+pub const TAG_CLIENT_SEND: u32 = 3;
+pub const TAG_SERVER_SEND: u32 = 4;
+pub const TAG_CLIENT_DONE: u32 = 5;
 /// "Send until the end of the run": more bytes than any run can carry.
 pub const BULK_UNBOUNDED_BYTES: u64 = 1 << 60;
 /// Histograms hold 1 ns .. 1 hour at 3 significant digits.
@@ -94,6 +97,45 @@ pub struct BackgroundApp {
     pub fct: Histogram<u64>,
 }
 
+/// osu_latency: for each size, round trips of one message each way; the latency reported is
+/// half the mean round trip, measured from the client's send call to its receive completion.
+pub struct PingPongApp {
+    pub spec: crate::scenario::spec::PingPongSpec,
+    pub from: u32,
+    pub to: u32,
+    pub client_ep: u32,
+    pub server_ep: u32,
+    pub size_index: usize,
+    pub round: u32,
+    pub round_start: SimTime,
+    pub measured_ps: u128,
+    pub client_rx_target: u64,
+    pub server_rx_target: u64,
+    pub server_busy: bool,
+    pub client_busy: bool,
+    /// (size, one-way latency) per finished size.
+    pub results: Vec<(u64, SimDuration)>,
+}
+
+/// What one message costs the host outside the network: the kernel socket path, or OS bypass.
+#[derive(Clone, Copy, Debug)]
+pub struct HostCosts {
+    pub syscall: SimDuration,
+    pub copy_rate: crate::units::Bandwidth,
+    pub wakeup: SimDuration,
+    pub bypass_post: SimDuration,
+    pub bypass_poll: SimDuration,
+}
+
+impl HostCosts {
+    pub fn send(&self, efa: bool, bytes: u64) -> SimDuration {
+        if efa { self.bypass_post } else { self.syscall + self.copy_rate.serialisation(bytes) }
+    }
+    pub fn receive(&self, efa: bool, bytes: u64) -> SimDuration {
+        if efa { self.bypass_poll } else { self.wakeup + self.syscall + self.copy_rate.serialisation(bytes) }
+    }
+}
+
 pub struct PermutationApp {
     pub spec: crate::scenario::spec::PermutationSpec,
     /// Instance indices of the fleet.
@@ -111,6 +153,7 @@ pub struct PermFlow {
 }
 
 pub enum App {
+    PingPong(PingPongApp),
     Permutation(PermutationApp),
     Bulk(BulkApp),
     Rpc(RpcApp),
@@ -124,6 +167,7 @@ impl App {
         match self {
             App::Bulk(b) => b.spec.bytes.is_some() || b.spec.duration.is_some(),
             App::Permutation(p) => p.spec.bytes.is_some(),
+            App::PingPong(_) => true,
             App::Rpc(r) => r.spec.count.is_some(),
             App::Datagrams(_) => false,
             App::Background(_) => false,
@@ -292,6 +336,59 @@ impl Model {
                     }
                 }
             }
+            (App::PingPong(p), TAG_START) => {
+                let (from, to, port) = (p.from, p.to, p.spec.port);
+                let efa = p.spec.transport == crate::scenario::spec::MessageTransport::Efa;
+                let proto = if efa { Proto::Efa } else { Proto::Tcp };
+                let (c, s) = self.open(
+                    Attach::Instance(from),
+                    Attach::Instance(to),
+                    proto,
+                    ConnTag { app, conn: 0, flow: NONE },
+                    port,
+                );
+                if let App::PingPong(p) = &mut self.apps[app as usize] {
+                    p.client_ep = c;
+                    p.server_ep = s;
+                }
+                // TCP begins once connected; EFA endpoints are ready at once.
+                if efa {
+                    self.pingpong_round(app);
+                }
+            }
+            (App::PingPong(p), TAG_CLIENT_SEND) => {
+                let size = p.spec.sizes[p.size_index].0;
+                p.server_rx_target += size;
+                let ep = p.client_ep;
+                self.ep_send(ep, size);
+            }
+            (App::PingPong(p), TAG_SERVER_SEND) => {
+                let size = p.spec.sizes[p.size_index].0;
+                p.client_rx_target += size;
+                p.server_busy = false;
+                let ep = p.server_ep;
+                self.ep_send(ep, size);
+            }
+            (App::PingPong(p), TAG_CLIENT_DONE) => {
+                p.client_busy = false;
+                let rtt = now.since(p.round_start);
+                if p.round >= p.spec.warmup {
+                    p.measured_ps += rtt.ps() as u128;
+                }
+                p.round += 1;
+                if p.round == p.spec.warmup + p.spec.iterations {
+                    let one_way = p.measured_ps / (2 * p.spec.iterations as u128);
+                    p.results.push((p.spec.sizes[p.size_index].0, SimDuration(one_way as u64)));
+                    p.size_index += 1;
+                    p.round = 0;
+                    p.measured_ps = 0;
+                    if p.size_index == p.spec.sizes.len() {
+                        self.finish_app(app);
+                        return;
+                    }
+                }
+                self.pingpong_round(app);
+            }
             (App::Background(_), TAG_START) => self.schedule_arrival(app, SimDuration::ZERO),
             (App::Background(bg), TAG_ARRIVAL) => {
                 let next = bg.interarrival.sample(&mut bg.rng);
@@ -337,6 +434,17 @@ impl Model {
         }
     }
 
+    /// A ping-pong round begins: the client pays its send cost, then the message leaves.
+    fn pingpong_round(&mut self, app: u32) {
+        let now = self.now();
+        let costs = self.host_costs;
+        let App::PingPong(p) = &mut self.apps[app as usize] else { unreachable!() };
+        p.round_start = now;
+        let efa = p.spec.transport == crate::scenario::spec::MessageTransport::Efa;
+        let delay = costs.send(efa, p.spec.sizes[p.size_index].0);
+        self.q.schedule_in(delay, super::Event::App { app, tag: TAG_CLIENT_SEND });
+    }
+
     /// Issue one RPC on `conn`; returns false once the app's `count` is exhausted.
     fn rpc_issue(&mut self, app: u32, conn: usize) -> bool {
         let now = self.now();
@@ -378,6 +486,7 @@ impl Model {
                     self.ep_close(ep);
                 }
             }
+            App::PingPong(_) => self.pingpong_round(owner.app),
             App::Rpc(_) | App::Datagrams(_) => {}
         }
     }
@@ -429,6 +538,24 @@ impl Model {
                             }
                         }
                     }
+                }
+            }
+            App::PingPong(p) => {
+                let costs = self.host_costs;
+                let efa = p.spec.transport == crate::scenario::spec::MessageTransport::Efa;
+                let size = p.spec.sizes[p.size_index].0;
+                let (target, busy, tag) = match owner.side {
+                    Side::Server => (p.server_rx_target, &mut p.server_busy, TAG_SERVER_SEND),
+                    Side::Client => (p.client_rx_target, &mut p.client_busy, TAG_CLIENT_DONE),
+                };
+                if total >= target && target > 0 && !*busy {
+                    *busy = true;
+                    // The receiver pays its receive cost; the server then its send cost too.
+                    let mut delay = costs.receive(efa, size);
+                    if owner.side == Side::Server {
+                        delay = delay + costs.send(efa, size);
+                    }
+                    self.q.schedule_in(delay, super::Event::App { app: owner.app, tag });
                 }
             }
             App::Permutation(p) => {

@@ -109,6 +109,7 @@ pub fn build(name: &str, spec: &ScenarioSpec) -> Result<Model, String> {
         };
         let srd_tx_proc = add(srd_proc);
         let srd_rx_proc = add(srd_proc);
+        let nitro_tx = add(PortConfig { delay: spec.nitro.processing_delay, ..srd_proc });
         let primary = i.enis.first();
         let mtu = primary.map(|e| e.mtu).unwrap_or(ec2::MTU_VPC_JUMBO);
         let ena_srd_enabled = primary.is_some_and(|e| e.ena_srd_enabled);
@@ -135,6 +136,7 @@ pub fn build(name: &str, spec: &ScenarioSpec) -> Result<Model, String> {
             ena_srd_udp_enabled,
             srd_tx_proc,
             srd_rx_proc,
+            nitro_tx,
         });
     }
 
@@ -187,6 +189,25 @@ pub fn build(name: &str, spec: &ScenarioSpec) -> Result<Model, String> {
                     received: 0,
                     latency: apps::latency_histogram(),
                     min_latency: None,
+                })
+            }
+            WorkloadSpec::PingPong(p) => {
+                starts.push(SimDuration::ZERO);
+                App::PingPong(apps::PingPongApp {
+                    spec: p.clone(),
+                    from: inst_index(&p.from),
+                    to: inst_index(&p.to),
+                    client_ep: NONE,
+                    server_ep: NONE,
+                    size_index: 0,
+                    round: 0,
+                    round_start: SimTime::ZERO,
+                    measured_ps: 0,
+                    client_rx_target: 0,
+                    server_rx_target: 0,
+                    server_busy: false,
+                    client_busy: false,
+                    results: Vec::new(),
                 })
             }
             WorkloadSpec::Permutation(p) => {
@@ -272,6 +293,13 @@ pub fn build(name: &str, spec: &ScenarioSpec) -> Result<Model, String> {
         fabric_mtu: f.mtu,
         host_ip_base: HOST_IP_BASE,
         bg_port_rng: streams.stream("background/ports"),
+        host_costs: apps::HostCosts {
+            syscall: spec.host.syscall,
+            copy_rate: spec.host.copy_rate,
+            wakeup: spec.host.wakeup,
+            bypass_post: spec.host.bypass_post,
+            bypass_poll: spec.host.bypass_poll,
+        },
         srd_cfg: spec.srd.clone(),
         srd_ctxs: Vec::new(),
         srd_index: BTreeMap::new(),

@@ -98,6 +98,8 @@ pub struct EpSlot {
     pub ena_express_eligible: bool,
     /// The sending instance (for counters), or `NONE`.
     pub instance: u32,
+    /// An EFA endpoint: every packet goes over SRD, whatever its size.
+    pub efa: bool,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -122,6 +124,8 @@ pub enum Attach {
 pub enum Proto {
     Tcp,
     Udp,
+    /// libfabric RDM over EFA: straight to the Nitro card's SRD, no kernel, unordered.
+    Efa,
 }
 
 /// An instance at run time: its type, where it sits, and the ports of its packet path.
@@ -146,6 +150,9 @@ pub struct InstanceRt {
     /// ENA Express settings of the primary ENI.
     pub ena_srd_enabled: bool,
     pub ena_srd_udp_enabled: bool,
+    /// The Nitro card's per-packet processing on the send side, for traffic that reaches the card
+    /// without a per-flow shaper (EFA); plain ENA and ENA Express pay it in that shaper.
+    pub nitro_tx: PortId,
     /// Pure delays for SRD processing in this instance's card (send side, receive side).
     pub srd_tx_proc: PortId,
     pub srd_rx_proc: PortId,
@@ -229,10 +236,11 @@ pub struct Model {
     bg_port_rng: StreamRng,
     pub(crate) srd_cfg: crate::transport::srd::SrdConfig,
     pub(crate) srd_ctxs: Vec<srd::SrdCtx>,
-    srd_index: BTreeMap<(u32, u32), u32>,
+    srd_index: BTreeMap<(u32, u32, bool), u32>,
     srd_send_out: crate::transport::srd::SenderOut<srd::Inner>,
     srd_recv_out: crate::transport::srd::ReceiverOut<srd::Inner>,
     pub(crate) streams: crate::engine::RngStreams,
+    pub(crate) host_costs: apps::HostCosts,
     inter_az: BTreeMap<(u32, u32), PortId>,
     inter_az_delay: SimDuration,
     /// Foreground workloads that have not finished; the run ends early when it reaches zero.
@@ -385,13 +393,33 @@ impl Model {
         if crate::ec2::ena_express::engages(&self.ena_express_ends(i, j), proto == Proto::Udp).is_err() {
             return SrdPath::NONE;
         }
-        let ctx = self.srd_context(i, j);
+        let ctx = self.srd_context(i, j, true);
         let mut r = std::mem::take(&mut self.scratch_route);
         r.clear();
         self.push_host_tx(i, t, crate::ec2::ena_express::FLOW_CAP, &mut r);
         let host_route = self.store_route(&mut r);
         r.push(self.insts[j as usize].srd_rx_proc);
         self.push_host_rx(j, t, &mut r);
+        let then_route = self.store_route(&mut r);
+        self.scratch_route = r;
+        SrdPath { ctx, host_route, then_route }
+    }
+
+    /// EFA from instance a to b: from the device straight into the card (no vCPU, no per-flow
+    /// limit), SRD without reordering, the receiving card. Validation has checked that both ends
+    /// have an EFA interface in one AZ.
+    fn build_efa_path(&mut self, a: Attach, b: Attach) -> SrdPath {
+        let (Attach::Instance(i), Attach::Instance(j)) = (a, b) else { return SrdPath::NONE };
+        let ctx = self.srd_context(i, j, false);
+        let mut r = std::mem::take(&mut self.scratch_route);
+        r.clear();
+        // The device takes work requests as SRD's window and pacing allow: nothing is dropped
+        // between the application and SRD (EFA has no retransmission of its own), and nothing
+        // after SRD has acknowledged it. Both cards' processing applies; the allowance shapers do
+        // not (a known simplification for EFA).
+        r.push(self.insts[i as usize].nitro_tx);
+        let host_route = self.store_route(&mut r);
+        r.extend([self.insts[j as usize].srd_rx_proc, self.insts[j as usize].nitro_tx]);
         let then_route = self.store_route(&mut r);
         self.scratch_route = r;
         SrdPath { ctx, host_route, then_route }
@@ -424,6 +452,7 @@ impl Model {
             srd: SrdPath::NONE,
             ena_express_eligible: false,
             instance: NONE,
+            efa: false,
         };
         match self.ep_free.pop() {
             Some(id) => {
@@ -457,8 +486,12 @@ impl Model {
             dst_port: tuple.src_port,
             ..tuple
         };
-        let r_ab = self.build_route(a, b, &tuple);
-        let r_ba = self.build_route(b, a, &reverse);
+        // EFA traffic never takes the plain-ENA route: it goes to SRD from the device.
+        let (r_ab, r_ba) = if proto == Proto::Efa {
+            (NONE, NONE)
+        } else {
+            (self.build_route(a, b, &tuple), self.build_route(b, a, &reverse))
+        };
         let (tc, ts) = match proto {
             Proto::Tcp => (
                 Endpoint::Tcp(crate::transport::Tcp::new(self.tcp.clone(), mtu, true)),
@@ -467,13 +500,24 @@ impl Model {
             Proto::Udp => {
                 (Endpoint::Udp(crate::transport::Udp::new(mtu)), Endpoint::Udp(crate::transport::Udp::new(mtu)))
             }
+            Proto::Efa => {
+                let mtu = mtu.min(crate::ec2::ena_express::MAX_PACKET_BYTES);
+                (
+                    Endpoint::Efa(crate::transport::efa::Efa::new(mtu)),
+                    Endpoint::Efa(crate::transport::efa::Efa::new(mtu)),
+                )
+            }
         };
         let c = self.new_endpoint(tc, r_ab, Owner { app, conn, side: Side::Client }, flow);
         let s = self.new_endpoint(ts, r_ba, Owner { app, conn, side: Side::Server }, flow);
         self.eps[c as usize].peer = s;
         self.eps[s as usize].peer = c;
         for (ep, from, to, t) in [(c, a, b, tuple), (s, b, a, reverse)] {
-            let srd = self.build_srd_path(from, to, &t, proto);
+            let srd = if proto == Proto::Efa {
+                self.build_efa_path(from, to)
+            } else {
+                self.build_srd_path(from, to, &t, proto)
+            };
             let (instance, eligible) = match (from, to) {
                 (Attach::Instance(i), Attach::Instance(j)) => {
                     (i, crate::ec2::ena_express::eligible(&self.ena_express_ends(i, j)).is_ok())
@@ -483,7 +527,8 @@ impl Model {
             let slot = &mut self.eps[ep as usize];
             slot.srd = srd;
             slot.instance = instance;
-            slot.ena_express_eligible = eligible;
+            slot.ena_express_eligible = eligible && proto != Proto::Efa;
+            slot.efa = proto == Proto::Efa;
         }
         if proto == Proto::Tcp {
             self.drive(c, None, |t, now, out| t.connect(now, out));
@@ -511,7 +556,9 @@ impl Model {
             slot.live = false;
             slot.generation = slot.generation.wrapping_add(1);
             slot.timer_gen = slot.timer_gen.wrapping_add(1);
-            self.route_free.push(slot.route);
+            if slot.route != NONE {
+                self.route_free.push(slot.route);
+            }
             if slot.srd.ctx != NONE {
                 self.route_free.extend([slot.srd.host_route, slot.srd.then_route]);
             }
@@ -592,7 +639,7 @@ impl Model {
     fn inject(&mut self, ep: u32, seg: Segment) {
         let slot = &self.eps[ep as usize];
         let peer = slot.peer;
-        let via_srd = slot.srd.ctx != NONE && seg.wire_bytes <= crate::ec2::ena_express::MAX_PACKET_BYTES;
+        let via_srd = slot.srd.ctx != NONE && (slot.efa || seg.wire_bytes <= crate::ec2::ena_express::MAX_PACKET_BYTES);
         if slot.ena_express_eligible {
             let c = &mut self.insts[slot.instance as usize].counters;
             c.ena_srd_eligible_tx_pkts += 1;

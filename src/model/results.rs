@@ -90,6 +90,19 @@ pub struct BackgroundResult {
     pub fct_us: Percentiles,
 }
 
+/// One point of an osu_latency-style sweep.
+#[derive(Clone, Debug, Serialize)]
+pub struct PingPongPoint {
+    pub workload: String,
+    /// "tcp" or "efa".
+    pub transport: &'static str,
+    pub size_bytes: u64,
+    /// Half the mean round trip, as osu_latency reports it.
+    pub latency_us: f64,
+    /// Message bytes per one-way latency (what one message at a time achieves).
+    pub gbps: f64,
+}
+
 /// A permutation workload, summarised (its flows are too many to list).
 #[derive(Clone, Debug, Serialize)]
 pub struct PermutationResult {
@@ -171,6 +184,8 @@ pub struct VariantResult {
     pub background: Option<BackgroundResult>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub permutation: Option<PermutationResult>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pingpong: Vec<PingPongPoint>,
     pub drops: BTreeMap<&'static str, u64>,
     pub packets: PacketTotals,
     pub counters: BTreeMap<String, InstanceCounters>,
@@ -233,6 +248,7 @@ pub fn collect(m: Model) -> VariantResult {
     let (mut issued, mut completed, mut incomplete) = (0, 0, 0);
     let mut background = None;
     let mut permutation = None;
+    let mut pingpong = Vec::new();
     for a in &m.apps {
         match a {
             App::Rpc(r) => {
@@ -263,6 +279,21 @@ pub fn collect(m: Model) -> VariantResult {
                 })
             }
             App::Bulk(_) => {}
+            App::PingPong(p) => {
+                let transport = match p.spec.transport {
+                    crate::scenario::spec::MessageTransport::Efa => "efa",
+                    crate::scenario::spec::MessageTransport::Tcp => "tcp",
+                };
+                for &(size, one_way) in &p.results {
+                    pingpong.push(PingPongPoint {
+                        workload: p.spec.name.clone(),
+                        transport,
+                        size_bytes: size,
+                        latency_us: round3(one_way.as_us_f64()),
+                        gbps: round3(gbps(size, one_way)),
+                    });
+                }
+            }
             App::Permutation(p) => {
                 let over = stopped.since(SimTime::ZERO);
                 let rates: Vec<f64> = p
@@ -377,6 +408,7 @@ pub fn collect(m: Model) -> VariantResult {
         datagrams,
         background,
         permutation,
+        pingpong,
         drops,
         srd,
         warnings,

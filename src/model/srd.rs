@@ -72,12 +72,16 @@ pub struct SrdCtx {
     pub path_spine: Vec<u32>,
     timer_at: Option<SimTime>,
     timer_gen: u32,
+    /// ENA Express (reordered in the card) rather than EFA (unordered).
+    pub ordered: bool,
 }
 
 impl Model {
     /// The SRD connection from instance `i` to `j`, created on first use.
-    pub(crate) fn srd_context(&mut self, i: u32, j: u32) -> u32 {
-        if let Some(&c) = self.srd_index.get(&(i, j)) {
+    /// The SRD connection from instance `i` to `j`, created on first use: `ordered` for ENA
+    /// Express (the receiving card reorders), unordered for EFA (libfabric copes).
+    pub(crate) fn srd_context(&mut self, i: u32, j: u32, ordered: bool) -> u32 {
+        if let Some(&c) = self.srd_index.get(&(i, j, ordered)) {
             return c;
         }
         let (a, b) = (super::Attach::Instance(i), super::Attach::Instance(j));
@@ -103,22 +107,24 @@ impl Model {
             ack_routes.push(self.store_route(&mut r));
         }
         self.scratch_route = r;
-        let name = format!("srd/{}->{}", self.insts[i as usize].name, self.insts[j as usize].name);
+        let kind = if ordered { "" } else { "/efa" };
+        let name = format!("srd/{}->{}{kind}", self.insts[i as usize].name, self.insts[j as usize].name);
         let rng: StreamRng = self.streams.stream(&name);
         let cfg = self.srd_cfg.clone();
         self.srd_ctxs.push(SrdCtx {
             src: i,
             dst: j,
-            receiver: SrdReceiver::new(cfg.reorder_buffer, cfg.deliver_in_order),
+            receiver: SrdReceiver::new(cfg.reorder_buffer, ordered && cfg.deliver_in_order),
             sender: SrdSender::new(cfg, rng),
             data_routes,
             ack_routes,
             path_spine,
+            ordered,
             timer_at: None,
             timer_gen: 0,
         });
         let c = (self.srd_ctxs.len() - 1) as u32;
-        self.srd_index.insert((i, j), c);
+        self.srd_index.insert((i, j, ordered), c);
         c
     }
 
@@ -192,7 +198,8 @@ impl Model {
         } else {
             self.pool.free(id);
             self.acct.delivered += 1;
-            if !out.duplicate {
+            // ENA Express's counter: EFA's SRD traffic (unordered contexts) is not ENA Express.
+            if !out.duplicate && self.srd_ctxs[ctx as usize].ordered {
                 self.insts[dst as usize].counters.ena_srd_rx_pkts += 1;
             }
         }

@@ -55,6 +55,21 @@ pub fn render(s: &Summary) -> String {
                 b.flows_completed, b.flows_started, b.flows_skipped, b.goodput_gbps, b.fct_us.p50, b.fct_us.p99
             );
         }
+        if !v.pingpong.is_empty() {
+            let _ =
+                writeln!(o, "  {:<16} {:>5} {:>12} {:>14} {:>10}", "ping-pong", "via", "size", "latency (us)", "Gbps");
+            for p in &v.pingpong {
+                let _ = writeln!(
+                    o,
+                    "  {:<16} {:>5} {:>12} {:>14.2} {:>10.3}",
+                    truncate(&p.workload, 16),
+                    p.transport,
+                    crate::units::Bytes(p.size_bytes).to_string(),
+                    p.latency_us,
+                    p.gbps
+                );
+            }
+        }
         if let Some(p) = &v.permutation {
             let _ = writeln!(
                 o,

@@ -155,6 +155,15 @@ pub struct HostSpec {
     pub tx_cost: SimDuration,
     pub rx_cost: SimDuration,
     pub backlog: Bytes,
+    /// Kernel path, per message: a system call on each side, a copy between user and kernel
+    /// memory, and on receive the interrupt, softirq and scheduler wake-up of the reader.
+    pub syscall: SimDuration,
+    pub copy_rate: Bandwidth,
+    pub wakeup: SimDuration,
+    /// OS bypass (libfabric on EFA), per message: posting a work request to the device, and
+    /// polling its completion queue. No copy: buffers are registered memory.
+    pub bypass_post: SimDuration,
+    pub bypass_poll: SimDuration,
     /// RSS queues (= vCPUs serving the network) per instance; default min(vCPUs, 32).
     pub rss_queues: Option<u32>,
 }
@@ -162,7 +171,17 @@ pub struct HostSpec {
 impl Default for HostSpec {
     fn default() -> Self {
         use crate::ec2::defaults::*;
-        HostSpec { tx_cost: HOST_TX_COST, rx_cost: HOST_RX_COST, backlog: Bytes(CPU_BACKLOG_BYTES), rss_queues: None }
+        HostSpec {
+            tx_cost: HOST_TX_COST,
+            rx_cost: HOST_RX_COST,
+            backlog: Bytes(CPU_BACKLOG_BYTES),
+            syscall: KERNEL_SYSCALL,
+            copy_rate: KERNEL_COPY_RATE,
+            wakeup: KERNEL_WAKEUP,
+            bypass_post: BYPASS_POST,
+            bypass_poll: BYPASS_POLL,
+            rss_queues: None,
+        }
     }
 }
 
@@ -230,6 +249,38 @@ pub struct EniSpec {
     /// ENA Express for UDP too (AWS API `EnaSrdUdpEnabled`; needs `ena_srd_enabled`).
     #[serde(default)]
     pub ena_srd_udp_enabled: bool,
+    /// `interface` (ENA) or `efa` (AWS API `InterfaceType`): an EFA also carries ordinary IP.
+    #[serde(default)]
+    pub interface_type: InterfaceType,
+}
+
+/// Written as the AWS API writes it: `interface_type: "efa"`.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(try_from = "String", into = "String")]
+pub enum InterfaceType {
+    #[default]
+    Interface,
+    Efa,
+}
+
+impl TryFrom<String> for InterfaceType {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        match s.as_str() {
+            "interface" => Ok(InterfaceType::Interface),
+            "efa" => Ok(InterfaceType::Efa),
+            _ => Err(format!("unknown interface type {s:?}; write \"interface\" (ENA) or \"efa\"")),
+        }
+    }
+}
+
+impl From<InterfaceType> for String {
+    fn from(t: InterfaceType) -> String {
+        match t {
+            InterfaceType::Interface => "interface".into(),
+            InterfaceType::Efa => "efa".into(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -245,6 +296,8 @@ pub enum WorkloadSpec {
     /// Every member of a fleet sends long TCP flows to distinct other members (a permutation
     /// traffic matrix, as datacenter simulators benchmark with).
     Permutation(PermutationSpec),
+    /// osu_latency-style ping-pong over a message-size sweep, over host TCP or EFA.
+    PingPong(PingPongSpec),
 }
 
 impl WorkloadSpec {
@@ -255,6 +308,7 @@ impl WorkloadSpec {
             WorkloadSpec::Datagrams(w) => &w.name,
             WorkloadSpec::Background(w) => &w.name,
             WorkloadSpec::Permutation(w) => &w.name,
+            WorkloadSpec::PingPong(w) => &w.name,
         }
     }
 }
@@ -379,6 +433,42 @@ pub struct PermutationSpec {
     pub bytes: Option<Bytes>,
     #[serde(default = "bulk_port")]
     pub port: u16,
+}
+
+/// How a ping-pong moves its messages.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub enum MessageTransport {
+    /// Sockets over the kernel's TCP (over ENA, or ENA Express when it engages).
+    #[default]
+    Tcp,
+    /// libfabric RDM over EFA: OS bypass, SRD in the card, unordered reliable datagrams.
+    Efa,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename = "PingPong", deny_unknown_fields)]
+pub struct PingPongSpec {
+    pub name: String,
+    pub from: String,
+    pub to: String,
+    #[serde(default)]
+    pub transport: MessageTransport,
+    /// Message sizes, each measured in turn (osu_latency sweeps 1 B to 4 MiB).
+    pub sizes: Vec<Bytes>,
+    /// Round trips measured per size, after `warmup` unmeasured ones.
+    #[serde(default = "hundred")]
+    pub iterations: u32,
+    #[serde(default = "ten")]
+    pub warmup: u32,
+    #[serde(default = "pingpong_port")]
+    pub port: u16,
+}
+
+fn hundred() -> u32 {
+    100
+}
+fn pingpong_port() -> u16 {
+    7000
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

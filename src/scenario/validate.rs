@@ -409,6 +409,15 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
                     "e.g. c6in.16xlarge, c7gn.16xlarge, m6i.32xlarge; or set ena_srd_enabled: false".into(),
                 ));
             }
+            if e.interface_type == InterfaceType::Efa && !ty.efa {
+                return Err(cx.err(
+                    "interface_type",
+                    "efa",
+                    format!("ENI {:?}: {} does not support EFA", e.name, ty.name),
+                    "an instance type with EFA (nitrosim list, column EFA)".into(),
+                    "e.g. c5n.18xlarge, hpc6a.48xlarge, p5.48xlarge; c5n.large has none".into(),
+                ));
+            }
             if e.ena_srd_udp_enabled && !e.ena_srd_enabled {
                 return Err(cx.err(
                     "ena_srd_udp_enabled",
@@ -554,6 +563,46 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
                         "a positive size, or no `bytes` to send until the end".into(),
                         "e.g. bytes: \"1MB\"".into(),
                     ));
+                }
+            }
+            WorkloadSpec::PingPong(p) => {
+                reference(&cx, "from", &p.from, &inst_names, "instance")?;
+                reference(&cx, "to", &p.to, &inst_names, "instance")?;
+                same_end(&cx, &p.name, &p.from, &p.to)?;
+                if p.sizes.is_empty() || p.sizes.iter().any(|b| b.0 == 0 || b.0 > 1 << 30) {
+                    return Err(cx.err(
+                        "sizes",
+                        "",
+                        format!("ping-pong {:?}: message sizes", p.name),
+                        "1B ..= 1GiB each, at least one".into(),
+                        "osu_latency sweeps 1B to 4MiB".into(),
+                    ));
+                }
+                cx.range("iterations", p.iterations, 1, 1_000_000, "measured round trips per size")?;
+                cx.range("warmup", p.warmup, 0, 1_000_000, "unmeasured round trips per size")?;
+                if p.transport == MessageTransport::Efa {
+                    let find = |n: &str| s.instances.iter().find(|i| i.name == n).expect("checked reference");
+                    for end in [&p.from, &p.to] {
+                        let i = find(end);
+                        if i.enis.first().map(|e| e.interface_type) != Some(InterfaceType::Efa) {
+                            return Err(cx.err(
+                                "transport",
+                                "Efa",
+                                format!("ping-pong {:?} uses EFA, but {end:?} has no EFA interface", p.name),
+                                "interface_type: efa on the primary ENI of both ends".into(),
+                                "EFA traffic needs an EFA interface at each end; TCP works on any ENI".into(),
+                            ));
+                        }
+                    }
+                    if find(&p.from).availability_zone != find(&p.to).availability_zone {
+                        return Err(cx.err(
+                            "transport",
+                            "Efa",
+                            format!("ping-pong {:?}: EFA between availability zones", p.name),
+                            "both ends in one subnet (one AZ)".into(),
+                            "EFA's OS-bypass traffic is not routable beyond its subnet".into(),
+                        ));
+                    }
                 }
             }
             WorkloadSpec::Background(b) => {
@@ -729,6 +778,26 @@ pub fn describe(variant: &str, s: &ScenarioSpec) -> String {
             WorkloadSpec::Datagrams(d) => pair(&mut o, &d.name, &d.from, &d.to, true),
             WorkloadSpec::Background(b) => {
                 let _ = writeln!(o, "  {}: background load {:.1}% of the free hosts' links", b.name, b.load * 100.0);
+            }
+            WorkloadSpec::PingPong(p) => {
+                if p.transport == MessageTransport::Efa {
+                    let _ = writeln!(
+                        o,
+                        "  {}: {} -> {}: EFA (OS bypass, SRD in the card, unordered)",
+                        p.name, p.from, p.to
+                    );
+                    let pg = |n: &str| s.instances.iter().find(|i| i.name == n).and_then(|i| i.placement_group.clone());
+                    let cluster = pg(&p.from)
+                        .filter(|g| s.placement_groups.iter().any(|x| &x.name == g && x.strategy == "cluster"));
+                    if cluster.is_none() || pg(&p.from) != pg(&p.to) {
+                        let _ = writeln!(
+                            o,
+                            "    warning: EFA works best inside one cluster placement group; these instances are not in one"
+                        );
+                    }
+                } else {
+                    pair(&mut o, &p.name, &p.from, &p.to, false);
+                }
             }
             WorkloadSpec::Permutation(p) => {
                 let members: Vec<&InstanceSpec> =

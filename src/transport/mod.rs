@@ -7,6 +7,7 @@
 //! deadlines.
 
 pub mod congestion;
+pub mod efa;
 pub mod srd;
 pub mod tcp;
 pub mod udp;
@@ -78,6 +79,7 @@ pub trait Transport {
 pub enum Endpoint {
     Tcp(Tcp),
     Udp(Udp),
+    Efa(efa::Efa),
 }
 
 macro_rules! delegate {
@@ -85,6 +87,7 @@ macro_rules! delegate {
         match $self {
             Endpoint::Tcp($t) => $e,
             Endpoint::Udp($t) => $e,
+            Endpoint::Efa($t) => $e,
         }
     };
 }

@@ -1,0 +1,65 @@
+//! EFA, first part: OS-bypass messages over SRD against kernel TCP, and the rules that refuse EFA
+//! where EC2 would.
+
+mod common;
+use common::*;
+
+const PAIR: &str = r#"
+Scenario(
+    name: "efa-pair",
+    duration: "2s",
+    fabric: (racks: 2, hosts_per_rack: 4, spines: 2, host_link: "100Gbps"),
+    placement_groups: [(name: "hpc", strategy: "cluster")],
+    instances: [
+        (name: "a", instance_type: "hpc6a.48xlarge", placement_group: "hpc", enis: [(name: "efa0", mtu: 8900, interface_type: "efa")]),
+        (name: "b", instance_type: "hpc6a.48xlarge", placement_group: "hpc", enis: [(name: "efa0", mtu: 8900, interface_type: "efa")]),
+    ],
+    workloads: [
+        PingPong((name: "efa", from: "a", to: "b", transport: Efa, sizes: ["1B", "4MiB"], iterations: 20)),
+        PingPong((name: "tcp", from: "a", to: "b", transport: Tcp, sizes: ["1B", "4MiB"], iterations: 20)),
+    ],
+)
+"#;
+
+#[test]
+fn efa_beats_kernel_tcp_on_small_messages_and_nears_line_rate_on_large_ones() {
+    let s = run_text("efa-pair", PAIR, &[]);
+    let v = &s.variants[0];
+    assert_conserved(v);
+    let get = |w: &str, size: u64| v.pingpong.iter().find(|p| p.workload == w && p.size_bytes == size).unwrap();
+    let (efa1, tcp1) = (get("efa", 1), get("tcp", 1));
+    // Near the ~10 us osu_latency published for EFA in a cluster placement group, and below TCP,
+    // whose kernel path (system calls, copies, wake-up, per-packet stack work) costs more.
+    assert!((7.0..13.0).contains(&efa1.latency_us), "EFA 1 B: {} us", efa1.latency_us);
+    assert!(tcp1.latency_us > 1.4 * efa1.latency_us, "TCP {} us vs EFA {} us", tcp1.latency_us, efa1.latency_us);
+    // 4 MiB at a time: EFA (no per-flow limit, SRD) approaches the 100 Gbps card; TCP is held to
+    // its 10 Gbps single-flow limit inside the placement group.
+    let (efa4, tcp4) = (get("efa", 4 << 20), get("tcp", 4 << 20));
+    assert!(efa4.gbps > 75.0, "EFA 4 MiB: {} Gbps", efa4.gbps);
+    assert!(tcp4.gbps < 10.5, "TCP 4 MiB: {} Gbps", tcp4.gbps);
+    // EFA's SRD traffic is not ENA Express: its counters stay at zero.
+    assert_eq!(v.counters["b"].ena_srd_rx_pkts, 0);
+    assert_eq!(v.srd.as_ref().unwrap().reorder_max_occupancy, 0, "EFA delivers unordered");
+}
+
+#[test]
+fn efa_is_refused_where_ec2_refuses_it() {
+    use nitrosim::scenario;
+    let err = |sets: &[&str]| {
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        scenario::load("efa-pair", PAIR, &sets, None).err().map(|d| d.to_string()).unwrap_or_default()
+    };
+    // An EFA interface on a type without EFA.
+    let e = err(&["instances.a.instance_type=c5n.large"]);
+    assert!(e.contains("c5n.large does not support EFA") && e.contains("hint"), "{e}");
+    // EFA traffic without an EFA interface at one end.
+    let e = err(&[r#"instances.b.enis=[{"name": "eth0", "mtu": 8900}]"#]);
+    assert!(e.contains("\"b\" has no EFA interface"), "{e}");
+    // EFA across availability zones.
+    let e = err(&["instances.b.availability_zone=use1-az2", "instances.b.placement_group=None"]);
+    assert!(e.contains("EFA between availability zones"), "{e}");
+    // Outside one cluster placement group EFA works, and `check` warns.
+    let v = scenario::load("efa-pair", PAIR, &["instances.b.placement_group=None".into()], None).unwrap();
+    let text = scenario::validate::describe(&v[0].name, &v[0].spec);
+    assert!(text.contains("EFA works best inside one cluster placement group"), "{text}");
+}
