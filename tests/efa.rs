@@ -63,3 +63,45 @@ fn efa_is_refused_where_ec2_refuses_it() {
     let text = scenario::validate::describe(&v[0].name, &v[0].spec);
     assert!(text.contains("EFA works best inside one cluster placement group"), "{text}");
 }
+
+const RING: &str = r#"
+Scenario(
+    name: "ring",
+    duration: "5s",
+    fabric: (racks: 2, hosts_per_rack: 8, spines: 4, host_link: "100Gbps"),
+    placement_groups: [(name: "hpc", strategy: "cluster")],
+    instances: [(name: "n", instance_type: "hpc6a.48xlarge", placement_group: "hpc", count: 4,
+                 enis: [(name: "efa0", mtu: 8900, interface_type: "efa")])],
+    workloads: [WORKLOAD],
+)
+"#;
+
+fn ring(workload: &str, instance_type: &str) -> nitrosim::model::VariantResult {
+    let text = RING.replace("WORKLOAD", workload).replace("hpc6a.48xlarge", instance_type);
+    run_text("ring", &text, &[]).variants.remove(0)
+}
+
+#[test]
+fn ring_all_reduce_follows_its_formula_and_scales_with_cards() {
+    let all_reduce = r#"AllReduce((name: "ar", instances: "n", bytes: "64MiB", transport: Efa, iterations: 2))"#;
+    let v = ring(all_reduce, "hpc6a.48xlarge");
+    assert_conserved(&v);
+    let c = &v.collectives[0];
+    // The latency term: one small message's one-way latency on the idle fabric.
+    let lat = ring(
+        r#"PingPong((name: "lat", from: "n-0", to: "n-1", transport: Efa, sizes: ["8B"], iterations: 10))"#,
+        "hpc6a.48xlarge",
+    );
+    let latency_s = lat.pingpong[0].latency_us / 1e6;
+    // 2(N-1)/N x size / bandwidth + 2(N-1) x latency, with the card's 100 Gbps.
+    let (n, bytes) = (c.members as f64, c.bytes as f64);
+    let expect_s = 2.0 * (n - 1.0) / n * bytes * 8.0 / 100e9 + 2.0 * (n - 1.0) * latency_s;
+    let got_s = c.time_us / 1e6;
+    assert!((got_s / expect_s - 1.0).abs() < 0.15, "ring all-reduce {got_s} s vs formula {expect_s} s");
+
+    // p4d.24xlarge: 4 cards x 100 Gbps, each ring hop striped over them: about 4x the bandwidth.
+    let four = ring(all_reduce, "p4d.24xlarge");
+    let c4 = &four.collectives[0];
+    assert_eq!(c4.cards, 4);
+    assert!(c4.bus_gbps > 3.5 * c.bus_gbps, "4 cards {} Gbps vs 1 card {} Gbps", c4.bus_gbps, c.bus_gbps);
+}

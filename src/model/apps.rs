@@ -18,6 +18,8 @@ pub const TAG_STOP: u32 = 2;
 pub const TAG_CLIENT_SEND: u32 = 3;
 pub const TAG_SERVER_SEND: u32 = 4;
 pub const TAG_CLIENT_DONE: u32 = 5;
+pub const TAG_RING_SEND: u32 = 6;
+pub const TAG_RING_STEP_DONE: u32 = 7;
 /// "Send until the end of the run": more bytes than any run can carry.
 pub const BULK_UNBOUNDED_BYTES: u64 = 1 << 60;
 /// Histograms hold 1 ns .. 1 hour at 3 significant digits.
@@ -117,6 +119,41 @@ pub struct PingPongApp {
     pub results: Vec<(u64, SimDuration)>,
 }
 
+/// Ring all-reduce: 2(N-1) steps; in each, every member sends 1/N of the buffer to its right
+/// neighbour and waits for 1/N from its left. Over EFA each neighbour pair uses every network card
+/// the two have, striping each chunk across them as NCCL does.
+pub struct AllReduceApp {
+    pub spec: crate::scenario::spec::AllReduceSpec,
+    pub members: Vec<u32>,
+    pub cards: usize,
+    /// Connection k * cards + c: member k to member k + 1 on card c.
+    pub conns: Vec<(u32, u32)>,
+    /// Per connection: bytes its receiver must have for the current step to be done.
+    pub rx_target: Vec<u64>,
+    pub rx_done: Vec<bool>,
+    pub done_count: usize,
+    pub established: usize,
+    pub step: u32,
+    pub iteration: u32,
+    pub started: SimTime,
+    pub times: Vec<SimDuration>,
+}
+
+impl AllReduceApp {
+    fn efa(&self) -> bool {
+        self.spec.transport == crate::scenario::spec::MessageTransport::Efa
+    }
+    /// Bytes each member sends per step (the last chunk may be a little larger).
+    fn chunk(&self) -> u64 {
+        self.spec.bytes.0.div_ceil(self.members.len() as u64)
+    }
+    /// Bytes of a step on card c (the chunk striped evenly, remainder on card 0).
+    fn stripe(&self, c: usize) -> u64 {
+        let (chunk, n) = (self.chunk(), self.cards as u64);
+        chunk / n + if c == 0 { chunk % n } else { 0 }
+    }
+}
+
 /// What one message costs the host outside the network: the kernel socket path, or OS bypass.
 #[derive(Clone, Copy, Debug)]
 pub struct HostCosts {
@@ -153,6 +190,7 @@ pub struct PermFlow {
 }
 
 pub enum App {
+    AllReduce(AllReduceApp),
     PingPong(PingPongApp),
     Permutation(PermutationApp),
     Bulk(BulkApp),
@@ -168,6 +206,7 @@ impl App {
             App::Bulk(b) => b.spec.bytes.is_some() || b.spec.duration.is_some(),
             App::Permutation(p) => p.spec.bytes.is_some(),
             App::PingPong(_) => true,
+            App::AllReduce(_) => true,
             App::Rpc(r) => r.spec.count.is_some(),
             App::Datagrams(_) => false,
             App::Background(_) => false,
@@ -336,10 +375,62 @@ impl Model {
                     }
                 }
             }
+            (App::AllReduce(a), TAG_START) => {
+                let (members, cards, port, efa) = (a.members.clone(), a.cards, a.spec.port, a.efa());
+                let n = members.len();
+                let mut conns = Vec::with_capacity(n * cards);
+                for k in 0..n {
+                    for c in 0..cards {
+                        let proto = if efa { Proto::Efa(c as u16) } else { Proto::Tcp };
+                        let tag = ConnTag { app, conn: (k * cards + c) as u32, flow: NONE };
+                        let (from, to) = (Attach::Instance(members[k]), Attach::Instance(members[(k + 1) % n]));
+                        conns.push(self.open(from, to, proto, tag, port));
+                    }
+                }
+                if let App::AllReduce(a) = &mut self.apps[app as usize] {
+                    a.rx_target = vec![0; conns.len()];
+                    a.rx_done = vec![false; conns.len()];
+                    a.conns = conns;
+                }
+                if efa {
+                    self.ring_collective(app);
+                }
+            }
+            (App::AllReduce(a), TAG_RING_SEND) => {
+                let sends: Vec<(u32, u64)> =
+                    a.conns.iter().enumerate().map(|(i, &(c, _))| (c, a.stripe(i % a.cards))).collect();
+                for (i, &(_, bytes)) in sends.iter().enumerate() {
+                    a.rx_target[i] += bytes;
+                    a.rx_done[i] = false;
+                }
+                a.done_count = 0;
+                for (ep, bytes) in sends {
+                    self.ep_send(ep, bytes);
+                }
+            }
+            (App::AllReduce(a), TAG_RING_STEP_DONE) => {
+                a.step += 1;
+                let n = a.members.len() as u32;
+                if a.step < 2 * (n - 1) {
+                    self.ring_step(app);
+                    return;
+                }
+                // One collective done.
+                if a.iteration >= a.spec.warmup {
+                    let t = now.since(a.started);
+                    a.times.push(t);
+                }
+                a.iteration += 1;
+                if a.iteration == a.spec.warmup + a.spec.iterations {
+                    self.finish_app(app);
+                } else {
+                    self.ring_collective(app);
+                }
+            }
             (App::PingPong(p), TAG_START) => {
                 let (from, to, port) = (p.from, p.to, p.spec.port);
                 let efa = p.spec.transport == crate::scenario::spec::MessageTransport::Efa;
-                let proto = if efa { Proto::Efa } else { Proto::Tcp };
+                let proto = if efa { Proto::Efa(0) } else { Proto::Tcp };
                 let (c, s) = self.open(
                     Attach::Instance(from),
                     Attach::Instance(to),
@@ -434,6 +525,22 @@ impl Model {
         }
     }
 
+    fn ring_collective(&mut self, app: u32) {
+        let now = self.now();
+        let App::AllReduce(a) = &mut self.apps[app as usize] else { unreachable!() };
+        a.started = now;
+        a.step = 0;
+        self.ring_step(app);
+    }
+
+    /// A ring step: every member posts its chunk (paying its send cost), then it leaves.
+    fn ring_step(&mut self, app: u32) {
+        let costs = self.host_costs;
+        let App::AllReduce(a) = &mut self.apps[app as usize] else { unreachable!() };
+        let delay = costs.send(a.efa(), a.chunk());
+        self.q.schedule_in(delay, super::Event::App { app, tag: TAG_RING_SEND });
+    }
+
     /// A ping-pong round begins: the client pays its send cost, then the message leaves.
     fn pingpong_round(&mut self, app: u32) {
         let now = self.now();
@@ -487,6 +594,13 @@ impl Model {
                 }
             }
             App::PingPong(_) => self.pingpong_round(owner.app),
+            App::AllReduce(_) => {
+                let App::AllReduce(a) = &mut self.apps[owner.app as usize] else { unreachable!() };
+                a.established += 1;
+                if a.established == a.conns.len() {
+                    self.ring_collective(owner.app);
+                }
+            }
             App::Rpc(_) | App::Datagrams(_) => {}
         }
     }
@@ -537,6 +651,18 @@ impl Model {
                                 self.rpc_issue(owner.app, owner.conn as usize);
                             }
                         }
+                    }
+                }
+            }
+            App::AllReduce(a) => {
+                let i = owner.conn as usize;
+                if owner.side == Side::Server && !a.rx_done[i] && a.rx_target[i] > 0 && total >= a.rx_target[i] {
+                    a.rx_done[i] = true;
+                    a.done_count += 1;
+                    if a.done_count == a.conns.len() {
+                        // Every member has its chunk: reduce it (the receive cost) and go on.
+                        let delay = self.host_costs.receive(a.efa(), a.chunk());
+                        self.q.schedule_in(delay, super::Event::App { app: owner.app, tag: TAG_RING_STEP_DONE });
                     }
                 }
             }

@@ -50,7 +50,8 @@ pub fn build(name: &str, spec: &ScenarioSpec) -> Result<Model, String> {
     };
     let mut nic_rate = vec![f.host_link; config.hosts() as usize];
     for (k, &h) in hosts_of.iter().enumerate() {
-        nic_rate[h as usize] = f.host_link.max(card_rate(types[k]));
+        // The host's NIC runs at least at the instance's full bandwidth, all its cards together.
+        nic_rate[h as usize] = f.host_link.max(Bandwidth(types[k].bandwidth_mbps * 1_000_000));
     }
     let mut ports: Vec<Port> = Vec::new();
     let fabric = LeafSpine::build(config, &mut ports, streams.derive("fabric/ecmp"), |h| nic_rate[h as usize]);
@@ -189,6 +190,33 @@ pub fn build(name: &str, spec: &ScenarioSpec) -> Result<Model, String> {
                     received: 0,
                     latency: apps::latency_histogram(),
                     min_latency: None,
+                })
+            }
+            WorkloadSpec::AllReduce(a) => {
+                starts.push(SimDuration::ZERO);
+                let members: Vec<u32> = spec
+                    .instances
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, i)| crate::scenario::spec::fleet_member(&i.name, &a.instances))
+                    .map(|(k, _)| k as u32)
+                    .collect();
+                let efa = a.transport == crate::scenario::spec::MessageTransport::Efa;
+                let cards =
+                    if efa { members.iter().map(|&m| types[m as usize].network_cards).min().unwrap_or(1) } else { 1 };
+                App::AllReduce(apps::AllReduceApp {
+                    spec: a.clone(),
+                    members,
+                    cards: cards as usize,
+                    conns: Vec::new(),
+                    rx_target: Vec::new(),
+                    rx_done: Vec::new(),
+                    done_count: 0,
+                    established: 0,
+                    step: 0,
+                    iteration: 0,
+                    started: SimTime::ZERO,
+                    times: Vec::new(),
                 })
             }
             WorkloadSpec::PingPong(p) => {

@@ -124,8 +124,9 @@ pub enum Attach {
 pub enum Proto {
     Tcp,
     Udp,
-    /// libfabric RDM over EFA: straight to the Nitro card's SRD, no kernel, unordered.
-    Efa,
+    /// libfabric RDM over EFA on network card `n` of each end: straight to that card's SRD, no
+    /// kernel, unordered.
+    Efa(u16),
 }
 
 /// An instance at run time: its type, where it sits, and the ports of its packet path.
@@ -236,7 +237,7 @@ pub struct Model {
     bg_port_rng: StreamRng,
     pub(crate) srd_cfg: crate::transport::srd::SrdConfig,
     pub(crate) srd_ctxs: Vec<srd::SrdCtx>,
-    srd_index: BTreeMap<(u32, u32, bool), u32>,
+    srd_index: BTreeMap<(u32, u32, Option<u16>), u32>,
     srd_send_out: crate::transport::srd::SenderOut<srd::Inner>,
     srd_recv_out: crate::transport::srd::ReceiverOut<srd::Inner>,
     pub(crate) streams: crate::engine::RngStreams,
@@ -393,7 +394,7 @@ impl Model {
         if crate::ec2::ena_express::engages(&self.ena_express_ends(i, j), proto == Proto::Udp).is_err() {
             return SrdPath::NONE;
         }
-        let ctx = self.srd_context(i, j, true);
+        let ctx = self.srd_context(i, j, None);
         let mut r = std::mem::take(&mut self.scratch_route);
         r.clear();
         self.push_host_tx(i, t, crate::ec2::ena_express::FLOW_CAP, &mut r);
@@ -408,9 +409,9 @@ impl Model {
     /// EFA from instance a to b: from the device straight into the card (no vCPU, no per-flow
     /// limit), SRD without reordering, the receiving card. Validation has checked that both ends
     /// have an EFA interface in one AZ.
-    fn build_efa_path(&mut self, a: Attach, b: Attach) -> SrdPath {
+    fn build_efa_path(&mut self, a: Attach, b: Attach, card: u16) -> SrdPath {
         let (Attach::Instance(i), Attach::Instance(j)) = (a, b) else { return SrdPath::NONE };
-        let ctx = self.srd_context(i, j, false);
+        let ctx = self.srd_context(i, j, Some(card));
         let mut r = std::mem::take(&mut self.scratch_route);
         r.clear();
         // The device takes work requests as SRD's window and pacing allow: nothing is dropped
@@ -487,7 +488,7 @@ impl Model {
             ..tuple
         };
         // EFA traffic never takes the plain-ENA route: it goes to SRD from the device.
-        let (r_ab, r_ba) = if proto == Proto::Efa {
+        let (r_ab, r_ba) = if matches!(proto, Proto::Efa(_)) {
             (NONE, NONE)
         } else {
             (self.build_route(a, b, &tuple), self.build_route(b, a, &reverse))
@@ -500,7 +501,7 @@ impl Model {
             Proto::Udp => {
                 (Endpoint::Udp(crate::transport::Udp::new(mtu)), Endpoint::Udp(crate::transport::Udp::new(mtu)))
             }
-            Proto::Efa => {
+            Proto::Efa(_) => {
                 let mtu = mtu.min(crate::ec2::ena_express::MAX_PACKET_BYTES);
                 (
                     Endpoint::Efa(crate::transport::efa::Efa::new(mtu)),
@@ -513,8 +514,8 @@ impl Model {
         self.eps[c as usize].peer = s;
         self.eps[s as usize].peer = c;
         for (ep, from, to, t) in [(c, a, b, tuple), (s, b, a, reverse)] {
-            let srd = if proto == Proto::Efa {
-                self.build_efa_path(from, to)
+            let srd = if let Proto::Efa(card) = proto {
+                self.build_efa_path(from, to, card)
             } else {
                 self.build_srd_path(from, to, &t, proto)
             };
@@ -527,8 +528,8 @@ impl Model {
             let slot = &mut self.eps[ep as usize];
             slot.srd = srd;
             slot.instance = instance;
-            slot.ena_express_eligible = eligible && proto != Proto::Efa;
-            slot.efa = proto == Proto::Efa;
+            slot.ena_express_eligible = eligible && !matches!(proto, Proto::Efa(_));
+            slot.efa = matches!(proto, Proto::Efa(_));
         }
         if proto == Proto::Tcp {
             self.drive(c, None, |t, now, out| t.connect(now, out));

@@ -90,6 +90,22 @@ pub struct BackgroundResult {
     pub fct_us: Percentiles,
 }
 
+/// A collective's timing.
+#[derive(Clone, Debug, Serialize)]
+pub struct CollectiveResult {
+    pub workload: String,
+    pub algorithm: &'static str,
+    pub transport: &'static str,
+    pub members: u64,
+    /// Network cards each neighbour pair stripes over.
+    pub cards: u64,
+    pub bytes: u64,
+    /// Mean time per collective, over the measured iterations.
+    pub time_us: f64,
+    /// NCCL's bus bandwidth: 2(N-1)/N x bytes / time.
+    pub bus_gbps: f64,
+}
+
 /// One point of an osu_latency-style sweep.
 #[derive(Clone, Debug, Serialize)]
 pub struct PingPongPoint {
@@ -186,6 +202,8 @@ pub struct VariantResult {
     pub permutation: Option<PermutationResult>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub pingpong: Vec<PingPongPoint>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub collectives: Vec<CollectiveResult>,
     pub drops: BTreeMap<&'static str, u64>,
     pub packets: PacketTotals,
     pub counters: BTreeMap<String, InstanceCounters>,
@@ -249,6 +267,7 @@ pub fn collect(m: Model) -> VariantResult {
     let mut background = None;
     let mut permutation = None;
     let mut pingpong = Vec::new();
+    let mut collectives = Vec::new();
     for a in &m.apps {
         match a {
             App::Rpc(r) => {
@@ -279,6 +298,26 @@ pub fn collect(m: Model) -> VariantResult {
                 })
             }
             App::Bulk(_) => {}
+            App::AllReduce(a) if !a.times.is_empty() => {
+                let n = a.members.len() as f64;
+                let mean_ps = a.times.iter().map(|t| t.ps() as f64).sum::<f64>() / a.times.len() as f64;
+                let secs = mean_ps / 1e12;
+                collectives.push(CollectiveResult {
+                    workload: a.spec.name.clone(),
+                    algorithm: "ring",
+                    transport: if a.spec.transport == crate::scenario::spec::MessageTransport::Efa {
+                        "efa"
+                    } else {
+                        "tcp"
+                    },
+                    members: a.members.len() as u64,
+                    cards: a.cards as u64,
+                    bytes: a.spec.bytes.0,
+                    time_us: round3(mean_ps / 1e6),
+                    bus_gbps: round3(2.0 * (n - 1.0) / n * a.spec.bytes.0 as f64 * 8.0 / secs / 1e9),
+                });
+            }
+            App::AllReduce(_) => {}
             App::PingPong(p) => {
                 let transport = match p.spec.transport {
                     crate::scenario::spec::MessageTransport::Efa => "efa",
@@ -409,6 +448,7 @@ pub fn collect(m: Model) -> VariantResult {
         background,
         permutation,
         pingpong,
+        collectives,
         drops,
         srd,
         warnings,

@@ -78,12 +78,14 @@ pub struct SrdCtx {
 
 impl Model {
     /// The SRD connection from instance `i` to `j`, created on first use.
-    /// The SRD connection from instance `i` to `j`, created on first use: `ordered` for ENA
-    /// Express (the receiving card reorders), unordered for EFA (libfabric copes).
-    pub(crate) fn srd_context(&mut self, i: u32, j: u32, ordered: bool) -> u32 {
-        if let Some(&c) = self.srd_index.get(&(i, j, ordered)) {
+    /// The SRD connection from instance `i` to `j`, created on first use: for ENA Express
+    /// (`efa_card` None: the receiving card reorders), or for EFA on one network card of each end
+    /// (unordered: libfabric copes; paced to the card's line rate, as nothing else shapes it).
+    pub(crate) fn srd_context(&mut self, i: u32, j: u32, efa_card: Option<u16>) -> u32 {
+        if let Some(&c) = self.srd_index.get(&(i, j, efa_card)) {
             return c;
         }
+        let ordered = efa_card.is_none();
         let (a, b) = (super::Attach::Instance(i), super::Attach::Instance(j));
         let (ip_a, ip_b) = (self.insts[i as usize].ip, self.insts[j as usize].ip);
         let paths = self.srd_cfg.paths;
@@ -107,7 +109,7 @@ impl Model {
             ack_routes.push(self.store_route(&mut r));
         }
         self.scratch_route = r;
-        let kind = if ordered { "" } else { "/efa" };
+        let kind = efa_card.map(|k| format!("/efa{k}")).unwrap_or_default();
         let name = format!("srd/{}->{}{kind}", self.insts[i as usize].name, self.insts[j as usize].name);
         let rng: StreamRng = self.streams.stream(&name);
         let cfg = self.srd_cfg.clone();
@@ -124,7 +126,12 @@ impl Model {
             timer_gen: 0,
         });
         let c = (self.srd_ctxs.len() - 1) as u32;
-        self.srd_index.insert((i, j, ordered), c);
+        if efa_card.is_some() {
+            let t = self.insts[i as usize].ty;
+            let card_rate = crate::units::Bandwidth(t.bandwidth_mbps * 1_000_000 / t.network_cards as u64);
+            self.srd_ctxs[c as usize].sender.set_max_rate(card_rate);
+        }
+        self.srd_index.insert((i, j, efa_card), c);
         c
     }
 

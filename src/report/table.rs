@@ -70,6 +70,20 @@ pub fn render(s: &Summary) -> String {
                 );
             }
         }
+        for c in &v.collectives {
+            let _ = writeln!(
+                o,
+                "  {} ({} all-reduce of {} over {} instances, {}, {} card(s) per pair): {:.1} us per collective, bus bandwidth {:.1} Gbps",
+                c.workload,
+                c.algorithm,
+                crate::units::Bytes(c.bytes),
+                c.members,
+                c.transport,
+                c.cards,
+                c.time_us,
+                c.bus_gbps
+            );
+        }
         if let Some(p) = &v.permutation {
             let _ = writeln!(
                 o,

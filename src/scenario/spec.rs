@@ -298,6 +298,8 @@ pub enum WorkloadSpec {
     Permutation(PermutationSpec),
     /// osu_latency-style ping-pong over a message-size sweep, over host TCP or EFA.
     PingPong(PingPongSpec),
+    /// Ring all-reduce over a fleet (gradient synchronisation), over host TCP or EFA.
+    AllReduce(AllReduceSpec),
 }
 
 impl WorkloadSpec {
@@ -309,6 +311,7 @@ impl WorkloadSpec {
             WorkloadSpec::Background(w) => &w.name,
             WorkloadSpec::Permutation(w) => &w.name,
             WorkloadSpec::PingPong(w) => &w.name,
+            WorkloadSpec::AllReduce(w) => &w.name,
         }
     }
 }
@@ -462,6 +465,32 @@ pub struct PingPongSpec {
     pub warmup: u32,
     #[serde(default = "pingpong_port")]
     pub port: u16,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename = "AllReduce", deny_unknown_fields)]
+pub struct AllReduceSpec {
+    pub name: String,
+    /// The fleet: the instances named so, or NAME-0, NAME-1 ... (the ring follows that order).
+    pub instances: String,
+    /// Bytes reduced per collective (the gradient buffer).
+    pub bytes: Bytes,
+    #[serde(default)]
+    pub transport: MessageTransport,
+    /// Collectives measured, after `warmup` unmeasured ones.
+    #[serde(default = "five")]
+    pub iterations: u32,
+    #[serde(default = "one")]
+    pub warmup: u32,
+    #[serde(default = "allreduce_port")]
+    pub port: u16,
+}
+
+fn five() -> u32 {
+    5
+}
+fn allreduce_port() -> u16 {
+    7100
 }
 
 fn hundred() -> u32 {

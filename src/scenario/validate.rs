@@ -565,6 +565,53 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
                     ));
                 }
             }
+            WorkloadSpec::AllReduce(a) => {
+                let members: Vec<&InstanceSpec> =
+                    s.instances.iter().filter(|i| super::spec::fleet_member(&i.name, &a.instances)).collect();
+                if members.len() < 2 {
+                    return Err(cx.err(
+                        "instances",
+                        &a.instances,
+                        format!("all-reduce {:?}: {} member(s)", a.name, members.len()),
+                        "a fleet of at least two instances (`count: N`)".into(),
+                        "name an instance fleet, e.g. instances: \"gpu\"".into(),
+                    ));
+                }
+                if a.bytes.0 == 0 || a.bytes.0 > 1 << 34 {
+                    return Err(cx.err(
+                        "bytes",
+                        "",
+                        format!("all-reduce {:?}: {} bytes", a.name, a.bytes),
+                        "1B ..= 16GiB".into(),
+                        "the gradient buffer reduced per collective".into(),
+                    ));
+                }
+                cx.range("iterations", a.iterations, 1, 10_000, "collectives measured")?;
+                cx.range("warmup", a.warmup, 0, 10_000, "collectives not measured")?;
+                if a.transport == MessageTransport::Efa {
+                    let az = &members[0].availability_zone;
+                    for m in &members {
+                        if m.enis.first().map(|e| e.interface_type) != Some(InterfaceType::Efa) {
+                            return Err(cx.err(
+                                "transport",
+                                "Efa",
+                                format!("all-reduce {:?} uses EFA, but {:?} has no EFA interface", a.name, m.name),
+                                "interface_type: efa on every member's primary ENI".into(),
+                                "EFA traffic needs an EFA interface at each end".into(),
+                            ));
+                        }
+                        if &m.availability_zone != az {
+                            return Err(cx.err(
+                                "transport",
+                                "Efa",
+                                format!("all-reduce {:?}: EFA between availability zones", a.name),
+                                "all members in one subnet (one AZ)".into(),
+                                "EFA's OS-bypass traffic is not routable beyond its subnet".into(),
+                            ));
+                        }
+                    }
+                }
+            }
             WorkloadSpec::PingPong(p) => {
                 reference(&cx, "from", &p.from, &inst_names, "instance")?;
                 reference(&cx, "to", &p.to, &inst_names, "instance")?;
@@ -778,6 +825,11 @@ pub fn describe(variant: &str, s: &ScenarioSpec) -> String {
             WorkloadSpec::Datagrams(d) => pair(&mut o, &d.name, &d.from, &d.to, true),
             WorkloadSpec::Background(b) => {
                 let _ = writeln!(o, "  {}: background load {:.1}% of the free hosts' links", b.name, b.load * 100.0);
+            }
+            WorkloadSpec::AllReduce(a) => {
+                let n = s.instances.iter().filter(|i| super::spec::fleet_member(&i.name, &a.instances)).count();
+                let _ =
+                    writeln!(o, "  {}: ring all-reduce of {} over {n} instances ({:?})", a.name, a.bytes, a.transport);
             }
             WorkloadSpec::PingPong(p) => {
                 if p.transport == MessageTransport::Efa {

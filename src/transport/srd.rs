@@ -193,6 +193,8 @@ pub struct SrdSender<P> {
     window: u64,
     /// Pacing: the next packet may not leave before this time.
     next_tx: SimTime,
+    /// The card's line rate, if this connection must not exceed it (0 = no cap).
+    max_rate: crate::units::Bandwidth,
     base_rtt: Option<SimDuration>,
     last_decrease: SimTime,
     stats: SrdStats,
@@ -213,6 +215,7 @@ impl<P: Copy> SrdSender<P> {
             inflight_bytes: 0,
             window,
             next_tx: SimTime::ZERO,
+            max_rate: crate::units::Bandwidth(0),
             base_rtt: None,
             last_decrease: SimTime::ZERO,
             stats: SrdStats { max_window_bytes: window, min_window_bytes: window, ..SrdStats::default() },
@@ -223,6 +226,10 @@ impl<P: Copy> SrdSender<P> {
 
     pub fn stats(&self) -> &SrdStats {
         &self.stats
+    }
+    /// Never send faster than `rate` (a card's line rate, when nothing else shapes the traffic).
+    pub fn set_max_rate(&mut self, rate: crate::units::Bandwidth) {
+        self.max_rate = rate;
     }
     pub fn window(&self) -> u64 {
         self.window
@@ -260,8 +267,11 @@ impl<P: Copy> SrdSender<P> {
             }
             // Rate = window / RTT of the best path: packets leave spread over the RTT, not in
             // bursts (no pacing before the first RTT sample).
-            if let Some(rtt) = self.best_rtt(now) {
-                let gap = (bytes as u128 * rtt.ps() as u128 / self.window.max(1) as u128) as u64;
+            let by_window = self
+                .best_rtt(now)
+                .map_or(0, |rtt| (bytes as u128 * rtt.ps() as u128 / self.window.max(1) as u128) as u64);
+            let gap = by_window.max(self.max_rate.serialisation(bytes as u64).ps());
+            if gap > 0 {
                 self.next_tx = now.max(self.next_tx) + SimDuration(gap);
             }
             self.waiting.pop_front();
