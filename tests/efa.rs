@@ -10,9 +10,12 @@ Scenario(
     duration: "2s",
     fabric: (racks: 2, hosts_per_rack: 4, spines: 2, host_link: "100Gbps"),
     placement_groups: [(name: "hpc", strategy: "cluster")],
+    security_groups: [(name: "efa-sg", allow_all_within_group: true)],
     instances: [
-        (name: "a", instance_type: "hpc6a.48xlarge", placement_group: "hpc", enis: [(name: "efa0", mtu: 8900, interface_type: "efa")]),
-        (name: "b", instance_type: "hpc6a.48xlarge", placement_group: "hpc", enis: [(name: "efa0", mtu: 8900, interface_type: "efa")]),
+        (name: "a", instance_type: "hpc6a.48xlarge", placement_group: "hpc",
+         enis: [(name: "efa0", mtu: 8900, interface_type: "efa", security_groups: ["efa-sg"])]),
+        (name: "b", instance_type: "hpc6a.48xlarge", placement_group: "hpc",
+         enis: [(name: "efa0", mtu: 8900, interface_type: "efa", security_groups: ["efa-sg"])]),
     ],
     workloads: [
         PingPong((name: "efa", from: "a", to: "b", transport: Efa, sizes: ["1B", "4MiB"], iterations: 20)),
@@ -58,6 +61,16 @@ fn efa_is_refused_where_ec2_refuses_it() {
     // EFA across availability zones.
     let e = err(&["instances.b.availability_zone=use1-az2", "instances.b.placement_group=None"]);
     assert!(e.contains("EFA between availability zones"), "{e}");
+    // A security group without the all-traffic-to-itself rule: EFA packets are dropped, counted,
+    // and `check` says why.
+    let no_rule = PAIR.replace("allow_all_within_group: true", "allow_all_within_group: false");
+    let s = run_text("efa-pair", &no_rule, &["duration=5ms"]);
+    let v = &s.variants[0];
+    assert!(v.drops.get("security_group").copied().unwrap_or(0) > 0, "{:?}", v.drops);
+    assert!(v.pingpong.iter().all(|p| p.workload != "efa"), "no EFA message gets through");
+    assert!(v.pingpong.iter().any(|p| p.workload == "tcp"), "ordinary TCP on the same ENIs still works");
+    let text = scenario::validate::describe("x", &scenario::load("efa-pair", &no_rule, &[], None).unwrap()[0].spec);
+    assert!(text.contains("allows all traffic to and from itself"), "{text}");
     // Outside one cluster placement group EFA works, and `check` warns.
     let v = scenario::load("efa-pair", PAIR, &["instances.b.placement_group=None".into()], None).unwrap();
     let text = scenario::validate::describe(&v[0].name, &v[0].spec);
@@ -70,8 +83,9 @@ Scenario(
     duration: "5s",
     fabric: (racks: 2, hosts_per_rack: 8, spines: 4, host_link: "100Gbps"),
     placement_groups: [(name: "hpc", strategy: "cluster")],
+    security_groups: [(name: "efa-sg", allow_all_within_group: true)],
     instances: [(name: "n", instance_type: "hpc6a.48xlarge", placement_group: "hpc", count: 4,
-                 enis: [(name: "efa0", mtu: 8900, interface_type: "efa")])],
+                 enis: [(name: "efa0", mtu: 8900, interface_type: "efa", security_groups: ["efa-sg"])])],
     workloads: [WORKLOAD],
 )
 "#;

@@ -138,6 +138,15 @@ pub fn build(name: &str, spec: &ScenarioSpec) -> Result<Model, String> {
             srd_tx_proc,
             srd_rx_proc,
             nitro_tx,
+            efa_groups: primary
+                .map(|e| {
+                    e.security_groups
+                        .iter()
+                        .filter(|g| spec.security_groups.iter().any(|d| &&d.name == g && d.allow_all_within_group))
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default(),
         });
     }
 

@@ -72,6 +72,11 @@ pub struct ConnTag {
     pub flow: u32,
 }
 
+/// The endpoint receiving what `ep` sends: its peer in the pair (c, s).
+fn slot_peer_of(ep: u32, c: u32, s: u32) -> u32 {
+    if ep == c { s } else { c }
+}
+
 /// Who gets told about an endpoint's progress: app index, that app's connection index, side.
 #[derive(Clone, Copy, Debug)]
 pub struct Owner {
@@ -100,6 +105,8 @@ pub struct EpSlot {
     pub instance: u32,
     /// An EFA endpoint: every packet goes over SRD, whatever its size.
     pub efa: bool,
+    /// EFA traffic to this endpoint is dropped: the ENIs share no self-referencing group.
+    pub sg_blocked: bool,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -151,6 +158,8 @@ pub struct InstanceRt {
     /// ENA Express settings of the primary ENI.
     pub ena_srd_enabled: bool,
     pub ena_srd_udp_enabled: bool,
+    /// Security groups of the primary ENI that allow all traffic within themselves (EFA's rule).
+    pub efa_groups: Vec<String>,
     /// The Nitro card's per-packet processing on the send side, for traffic that reaches the card
     /// without a per-flow shaper (EFA); plain ENA and ENA Express pay it in that shaper.
     pub nitro_tx: PortId,
@@ -454,6 +463,7 @@ impl Model {
             ena_express_eligible: false,
             instance: NONE,
             efa: false,
+            sg_blocked: false,
         };
         match self.ep_free.pop() {
             Some(id) => {
@@ -530,6 +540,12 @@ impl Model {
             slot.instance = instance;
             slot.ena_express_eligible = eligible && !matches!(proto, Proto::Efa(_));
             slot.efa = matches!(proto, Proto::Efa(_));
+            if let (Proto::Efa(_), Attach::Instance(i), Attach::Instance(j)) = (proto, from, to) {
+                // Checked on the receiving side, like a security group's inbound rules.
+                let (gi, gj) = (&self.insts[i as usize].efa_groups, &self.insts[j as usize].efa_groups);
+                let shared = gi.iter().any(|g| gj.contains(g));
+                self.eps[slot_peer_of(ep, c, s) as usize].sg_blocked = !shared;
+            }
         }
         if proto == Proto::Tcp {
             self.drive(c, None, |t, now, out| t.connect(now, out));
@@ -755,6 +771,10 @@ impl Model {
         let slot = &self.eps[ep as usize];
         if !slot.live || slot.generation != p.dst_generation {
             self.drop_packet(id, DropReason::NoSocket, NONE);
+            return;
+        }
+        if slot.sg_blocked {
+            self.drop_packet(id, DropReason::SecurityGroup, NONE);
             return;
         }
         self.pool.free(id);

@@ -118,10 +118,12 @@ pub enum DropReason {
     ReorderBufferFull,
     /// The sending card's SRD queue was full (the host's TCP will retransmit).
     SrdQueueFull,
+    /// EFA traffic between ENIs that share no security group allowing all traffic within itself.
+    SecurityGroup,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 9] = [
+    pub const ALL: [DropReason; 10] = [
         DropReason::QueueFull,
         DropReason::FlowCapExceeded,
         DropReason::BwOutAllowanceExceeded,
@@ -131,6 +133,7 @@ impl DropReason {
         DropReason::NoSocket,
         DropReason::ReorderBufferFull,
         DropReason::SrdQueueFull,
+        DropReason::SecurityGroup,
     ];
     pub fn index(self) -> usize {
         self as usize
@@ -146,6 +149,7 @@ impl DropReason {
             DropReason::NoSocket => "no_socket",
             DropReason::ReorderBufferFull => "reorder_buffer_full",
             DropReason::SrdQueueFull => "srd_queue_full",
+            DropReason::SecurityGroup => "security_group",
         }
     }
 }

@@ -37,6 +37,9 @@ pub struct ScenarioSpec {
     pub srd: crate::transport::srd::SrdConfig,
     #[serde(default)]
     pub placement_groups: Vec<PlacementGroupSpec>,
+    /// Security groups ENIs may name. Rules beyond the one EFA needs come with issue #4.
+    #[serde(default)]
+    pub security_groups: Vec<SecurityGroupSpec>,
     pub instances: Vec<InstanceSpec>,
     #[serde(default)]
     pub workloads: Vec<WorkloadSpec>,
@@ -191,6 +194,16 @@ pub struct PlacementGroupSpec {
     pub name: String,
     /// "cluster", "spread" or "partition" (only "cluster" changes the network).
     pub strategy: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename = "SecurityGroup", deny_unknown_fields)]
+pub struct SecurityGroupSpec {
+    pub name: String,
+    /// Inbound and outbound "all traffic" rules whose source/destination is the group itself,
+    /// as EFA requires (EFA user guide, "Prepare an EFA-enabled security group").
+    #[serde(default)]
+    pub allow_all_within_group: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

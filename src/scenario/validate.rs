@@ -310,8 +310,9 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
         ));
     }
 
-    // Placement groups and instances.
+    // Placement groups, security groups and instances.
     let pgs = unique(&cx, "placement group", s.placement_groups.iter().map(|p| p.name.as_str()))?;
+    let sgs = unique(&cx, "security group", s.security_groups.iter().map(|g| g.name.as_str()))?;
     for p in &s.placement_groups {
         if !["cluster", "spread", "partition"].contains(&p.strategy.as_str()) {
             return Err(cx.err(
@@ -408,6 +409,9 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
                     "an instance type with ENA Express support (nitrosim list, column ENA-X)".into(),
                     "e.g. c6in.16xlarge, c7gn.16xlarge, m6i.32xlarge; or set ena_srd_enabled: false".into(),
                 ));
+            }
+            for g in &e.security_groups {
+                reference(&cx, "security_groups", g, &sgs, "security group")?;
             }
             if e.interface_type == InterfaceType::Efa && !ty.efa {
                 return Err(cx.err(
@@ -827,9 +831,24 @@ pub fn describe(variant: &str, s: &ScenarioSpec) -> String {
                 let _ = writeln!(o, "  {}: background load {:.1}% of the free hosts' links", b.name, b.load * 100.0);
             }
             WorkloadSpec::AllReduce(a) => {
-                let n = s.instances.iter().filter(|i| super::spec::fleet_member(&i.name, &a.instances)).count();
-                let _ =
-                    writeln!(o, "  {}: ring all-reduce of {} over {n} instances ({:?})", a.name, a.bytes, a.transport);
+                let members: Vec<&InstanceSpec> =
+                    s.instances.iter().filter(|i| super::spec::fleet_member(&i.name, &a.instances)).collect();
+                let _ = writeln!(
+                    o,
+                    "  {}: ring all-reduce of {} over {} instances ({:?})",
+                    a.name,
+                    a.bytes,
+                    members.len(),
+                    a.transport
+                );
+                if a.transport == MessageTransport::Efa
+                    && members.windows(2).any(|w| !efa_groups_allow(s, &w[0].name, &w[1].name))
+                {
+                    let _ = writeln!(
+                        o,
+                        "    warning: EFA traffic will be dropped: members share no security group that allows all traffic to and from itself"
+                    );
+                }
             }
             WorkloadSpec::PingPong(p) => {
                 if p.transport == MessageTransport::Efa {
@@ -838,6 +857,13 @@ pub fn describe(variant: &str, s: &ScenarioSpec) -> String {
                         "  {}: {} -> {}: EFA (OS bypass, SRD in the card, unordered)",
                         p.name, p.from, p.to
                     );
+                    if !efa_groups_allow(s, &p.from, &p.to) {
+                        let _ = writeln!(
+                            o,
+                            "    warning: EFA traffic will be dropped: {} and {} share no security group that allows all traffic to and from itself (EFA user guide)",
+                            p.from, p.to
+                        );
+                    }
                     let pg = |n: &str| s.instances.iter().find(|i| i.name == n).and_then(|i| i.placement_group.clone());
                     let cluster = pg(&p.from)
                         .filter(|g| s.placement_groups.iter().any(|x| &x.name == g && x.strategy == "cluster"));
@@ -881,4 +907,24 @@ fn ena_express_end(i: &InstanceSpec) -> ena_express::End {
         // Zone names compare by identity; the hash only turns them into the rule's index.
         az: crate::engine::rng::fnv1a(i.availability_zone.as_bytes()) as u32,
     }
+}
+
+/// EFA's security-group rule: the two primary ENIs share a group that allows all traffic to and
+/// from itself.
+fn efa_groups_allow(s: &ScenarioSpec, a: &str, b: &str) -> bool {
+    let groups = |n: &str| -> Vec<&String> {
+        s.instances
+            .iter()
+            .find(|i| i.name == n)
+            .and_then(|i| i.enis.first())
+            .map(|e| {
+                e.security_groups
+                    .iter()
+                    .filter(|g| s.security_groups.iter().any(|d| &&d.name == g && d.allow_all_within_group))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (ga, gb) = (groups(a), groups(b));
+    ga.iter().any(|g| gb.contains(g))
 }
