@@ -154,6 +154,13 @@ impl AllReduceApp {
     }
 }
 
+impl PingPongApp {
+    /// What the server sends back: the message itself (latency), or a 4-byte ack (bandwidth).
+    fn reply_bytes(&self) -> u64 {
+        if self.spec.window == 1 { self.spec.sizes[self.size_index].0 } else { 4 }
+    }
+}
+
 /// What one message costs the host outside the network: the kernel socket path, or OS bypass.
 #[derive(Clone, Copy, Debug)]
 pub struct HostCosts {
@@ -448,17 +455,19 @@ impl Model {
                 }
             }
             (App::PingPong(p), TAG_CLIENT_SEND) => {
-                let size = p.spec.sizes[p.size_index].0;
-                p.server_rx_target += size;
+                let (size, window) = (p.spec.sizes[p.size_index].0, p.spec.window);
+                p.server_rx_target += size * window as u64;
                 let ep = p.client_ep;
-                self.ep_send(ep, size);
+                for _ in 0..window {
+                    self.ep_send(ep, size);
+                }
             }
             (App::PingPong(p), TAG_SERVER_SEND) => {
-                let size = p.spec.sizes[p.size_index].0;
-                p.client_rx_target += size;
+                let reply = p.reply_bytes();
+                p.client_rx_target += reply;
                 p.server_busy = false;
                 let ep = p.server_ep;
-                self.ep_send(ep, size);
+                self.ep_send(ep, reply);
             }
             (App::PingPong(p), TAG_CLIENT_DONE) => {
                 p.client_busy = false;
@@ -468,7 +477,9 @@ impl Model {
                 }
                 p.round += 1;
                 if p.round == p.spec.warmup + p.spec.iterations {
-                    let one_way = p.measured_ps / (2 * p.spec.iterations as u128);
+                    // osu_latency: half the round trip; osu_bw: the round trip of a window.
+                    let per_round = p.measured_ps / p.spec.iterations as u128;
+                    let one_way = if p.spec.window == 1 { per_round / 2 } else { per_round };
                     p.results.push((p.spec.sizes[p.size_index].0, SimDuration(one_way as u64)));
                     p.size_index += 1;
                     p.round = 0;
@@ -670,6 +681,7 @@ impl Model {
                 let costs = self.host_costs;
                 let efa = p.spec.transport == crate::scenario::spec::MessageTransport::Efa;
                 let size = p.spec.sizes[p.size_index].0;
+                let reply = p.reply_bytes();
                 let (target, busy, tag) = match owner.side {
                     Side::Server => (p.server_rx_target, &mut p.server_busy, TAG_SERVER_SEND),
                     Side::Client => (p.client_rx_target, &mut p.client_busy, TAG_CLIENT_DONE),
@@ -677,9 +689,9 @@ impl Model {
                 if total >= target && target > 0 && !*busy {
                     *busy = true;
                     // The receiver pays its receive cost; the server then its send cost too.
-                    let mut delay = costs.receive(efa, size);
+                    let mut delay = costs.receive(efa, if owner.side == Side::Server { size } else { reply });
                     if owner.side == Side::Server {
-                        delay = delay + costs.send(efa, size);
+                        delay = delay + costs.send(efa, reply);
                     }
                     self.q.schedule_in(delay, super::Event::App { app: owner.app, tag });
                 }

@@ -113,9 +113,11 @@ pub struct PingPongPoint {
     /// "tcp" or "efa".
     pub transport: &'static str,
     pub size_bytes: u64,
-    /// Half the mean round trip, as osu_latency reports it.
+    /// Messages in flight: 1 for osu_latency, W for osu_bw.
+    pub window: u32,
+    /// osu_latency: half the mean round trip; osu_bw: the mean round trip of a window.
     pub latency_us: f64,
-    /// Message bytes per one-way latency (what one message at a time achieves).
+    /// Bytes moved per that time: one message (latency mode) or the window (bandwidth mode).
     pub gbps: f64,
 }
 
@@ -323,13 +325,14 @@ pub fn collect(m: Model) -> VariantResult {
                     crate::scenario::spec::MessageTransport::Efa => "efa",
                     crate::scenario::spec::MessageTransport::Tcp => "tcp",
                 };
-                for &(size, one_way) in &p.results {
+                for &(size, t) in &p.results {
                     pingpong.push(PingPongPoint {
                         workload: p.spec.name.clone(),
                         transport,
                         size_bytes: size,
-                        latency_us: round3(one_way.as_us_f64()),
-                        gbps: round3(gbps(size, one_way)),
+                        window: p.spec.window,
+                        latency_us: round3(t.as_us_f64()),
+                        gbps: round3(gbps(size * p.spec.window as u64, t)),
                     });
                 }
             }

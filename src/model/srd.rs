@@ -18,6 +18,9 @@ use crate::units::SimTime;
 
 /// Outer UDP destination port of the encapsulation (any fixed value: ECMP hashes it).
 const SRD_OUTER_PORT: u16 = 4791;
+/// Packets an EFA connection may hold waiting for SRD's window: enough for any message the
+/// scenario limits allow (validation caps messages at 1 GiB), so the device never drops.
+const EFA_SEND_QUEUE_PACKETS: u32 = 1 << 20;
 /// First entropy value; path k uses source port `SRD_ENTROPY_BASE + k`.
 const SRD_ENTROPY_BASE: u16 = 49152;
 
@@ -130,6 +133,7 @@ impl Model {
             let t = self.insts[i as usize].ty;
             let card_rate = crate::units::Bandwidth(t.bandwidth_mbps * 1_000_000 / t.network_cards as u64);
             self.srd_ctxs[c as usize].sender.set_max_rate(card_rate);
+            self.srd_ctxs[c as usize].sender.set_send_queue(EFA_SEND_QUEUE_PACKETS);
         }
         self.srd_index.insert((i, j, efa_card), c);
         c

@@ -23,15 +23,101 @@ fn register_font() {
 enum ChartKind {
     Throughput,
     LatencyCdf,
+    /// osu_latency-style: latency against message size, log-log.
+    OsuLatency,
+    /// osu_bw-style: bandwidth against message size, log size axis.
+    OsuBandwidth,
 }
 
-const CHARTS: &[(&str, ChartKind)] = &[("throughput", ChartKind::Throughput), ("latency_cdf", ChartKind::LatencyCdf)];
+const CHARTS: &[(&str, ChartKind)] = &[
+    ("throughput", ChartKind::Throughput),
+    ("latency_cdf", ChartKind::LatencyCdf),
+    ("osu_latency", ChartKind::OsuLatency),
+    ("osu_bandwidth", ChartKind::OsuBandwidth),
+];
 
 fn draw<DB: DrawingBackend>(kind: ChartKind, area: &DrawingArea<DB, Shift>, s: &Summary) -> anyhow::Result<bool> {
     match kind {
         ChartKind::Throughput => throughput(area, s),
         ChartKind::LatencyCdf => latency_cdf(area, s),
+        ChartKind::OsuLatency => osu(area, s, false),
+        ChartKind::OsuBandwidth => osu(area, s, true),
     }
+}
+
+/// Message-size sweeps: one line per variant and ping-pong workload.
+fn osu<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, s: &Summary, bandwidth: bool) -> anyhow::Result<bool> {
+    let mut lines: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+    for v in &s.variants {
+        let mut names: Vec<&str> = v.pingpong.iter().map(|p| p.workload.as_str()).collect();
+        names.dedup();
+        for w in names {
+            let pts: Vec<(f64, f64)> = v
+                .pingpong
+                .iter()
+                .filter(|p| p.workload == w && (p.window > 1) == bandwidth)
+                .map(|p| (p.size_bytes.max(1) as f64, if bandwidth { p.gbps } else { p.latency_us }))
+                .collect();
+            if !pts.is_empty() {
+                lines.push((format!("{} / {w}", v.name), pts));
+            }
+        }
+    }
+    if lines.is_empty() {
+        return Ok(false);
+    }
+    area.fill(&WHITE).map_err(err)?;
+    let xs = lines.iter().flat_map(|(_, p)| p.iter().map(|q| q.0));
+    let (x_min, x_max) = xs.fold((f64::MAX, f64::MIN), |(a, b), x| (a.min(x), b.max(x)));
+    let ys = lines.iter().flat_map(|(_, p)| p.iter().map(|q| q.1));
+    let (y_min, y_max) = ys.fold((f64::MAX, f64::MIN), |(a, b), y| (a.min(y), b.max(y)));
+    let title = if bandwidth { "bandwidth vs message size" } else { "latency vs message size" };
+    let mut builder = ChartBuilder::on(area);
+    builder
+        .caption(format!("{}: {title}", s.scenario), ("sans-serif", 22))
+        .margin(16)
+        .x_label_area_size(44)
+        .y_label_area_size(70);
+    let fmt = |v: &f64| if v.abs() >= 10.0 || *v == v.round() { format!("{v:.0}") } else { format!("{v:.2}") };
+    macro_rules! draw {
+        ($chart:expr, $ydesc:expr) => {{
+            let mut chart = $chart;
+            chart
+                .configure_mesh()
+                .x_desc("message size (bytes, log scale)")
+                .y_desc($ydesc)
+                .x_label_formatter(&fmt)
+                .y_label_formatter(&fmt)
+                .draw()
+                .map_err(err)?;
+            for (i, (name, pts)) in lines.into_iter().enumerate() {
+                let color = Palette99::pick(i).to_rgba();
+                chart
+                    .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
+                    .map_err(err)?
+                    .label(name)
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+                chart.draw_series(pts.iter().map(|&p| Circle::new(p, 3, color.filled()))).map_err(err)?;
+            }
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperLeft)
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK)
+                .draw()
+                .map_err(err)?;
+        }};
+    }
+    let xr = (x_min * 0.8)..(x_max * 1.25);
+    if bandwidth {
+        draw!(builder.build_cartesian_2d(xr.log_scale(), 0.0..y_max * 1.1).map_err(err)?, "Gbps");
+    } else {
+        draw!(
+            builder.build_cartesian_2d(xr.log_scale(), ((y_min * 0.8)..(y_max * 1.25)).log_scale()).map_err(err)?,
+            "one-way latency (us, log scale)"
+        );
+    }
+    Ok(true)
 }
 
 pub fn render_svgs(s: &Summary) -> anyhow::Result<Vec<(String, String)>> {

@@ -20,6 +20,8 @@ pub const DEFAULT_SCENARIO: &str = include_str!("../../scenarios/ena-vs-express.
 /// Every bundled scenario, by file name (for `nitrosim list` and the tests).
 pub const BUNDLED: &[(&str, &str)] = &[
     ("ena-vs-express.ron", include_str!("../../scenarios/ena-vs-express.ron")),
+    ("efa-allreduce.ron", include_str!("../../scenarios/efa-allreduce.ron")),
+    ("efa-latency.ron", include_str!("../../scenarios/efa-latency.ron")),
     ("single-flow-cap.ron", include_str!("../../scenarios/single-flow-cap.ron")),
     ("rpc-under-load.ron", include_str!("../../scenarios/rpc-under-load.ron")),
     ("srd-path-sweep.ron", include_str!("../../scenarios/srd-path-sweep.ron")),

@@ -474,6 +474,10 @@ pub struct PingPongSpec {
     /// Round trips measured per size, after `warmup` unmeasured ones.
     #[serde(default = "hundred")]
     pub iterations: u32,
+    /// 1: osu_latency (the reply is the same message back). W > 1: osu_bw: W messages back to
+    /// back, then a 4-byte reply; the result is the bandwidth of the window.
+    #[serde(default = "one")]
+    pub window: u32,
     #[serde(default = "ten")]
     pub warmup: u32,
     #[serde(default = "pingpong_port")]

@@ -630,6 +630,7 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
                     ));
                 }
                 cx.range("iterations", p.iterations, 1, 1_000_000, "measured round trips per size")?;
+                cx.range("window", p.window, 1, 4096, "messages in flight (osu_bw uses 64)")?;
                 cx.range("warmup", p.warmup, 0, 1_000_000, "unmeasured round trips per size")?;
                 if p.transport == MessageTransport::Efa {
                     let find = |n: &str| s.instances.iter().find(|i| i.name == n).expect("checked reference");

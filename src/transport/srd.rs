@@ -231,6 +231,12 @@ impl<P: Copy> SrdSender<P> {
     pub fn set_max_rate(&mut self, rate: crate::units::Bandwidth) {
         self.max_rate = rate;
     }
+    /// Packets that may wait for the window. EFA's device queue pushes back on the application
+    /// instead of dropping (libfabric returns EAGAIN and the library retries), so EFA connections
+    /// get a bound this large rather than a drop.
+    pub fn set_send_queue(&mut self, packets: u32) {
+        self.cfg.send_queue = packets;
+    }
     pub fn window(&self) -> u64 {
         self.window
     }
