@@ -119,3 +119,17 @@ fn ring_all_reduce_follows_its_formula_and_scales_with_cards() {
     assert_eq!(c4.cards, 4);
     assert!(c4.bus_gbps > 3.5 * c.bus_gbps, "4 cards {} Gbps vs 1 card {} Gbps", c4.bus_gbps, c.bus_gbps);
 }
+
+#[test]
+fn all_to_all_moves_every_slice_at_the_card_rate() {
+    let v = ring(
+        r#"AllToAll((name: "a2a", instances: "n", bytes: "64MiB", transport: Efa, iterations: 2))"#,
+        "hpc6a.48xlarge",
+    );
+    assert_conserved(&v);
+    let c = &v.collectives[0];
+    assert_eq!(c.algorithm, "all-to-all");
+    // Each member sends 3 slices of 16 MiB through its 100 Gbps card: (N-1)/N x 64 MiB per
+    // collective, so the bus bandwidth approaches the card's rate.
+    assert!((80.0..=100.0).contains(&c.bus_gbps), "all-to-all bus bandwidth {} Gbps", c.bus_gbps);
+}

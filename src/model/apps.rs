@@ -124,6 +124,8 @@ pub struct PingPongApp {
 /// the two have, striping each chunk across them as NCCL does.
 pub struct AllReduceApp {
     pub spec: crate::scenario::spec::AllReduceSpec,
+    /// All-to-all instead of the ring: one step, every member to every other member.
+    pub all_to_all: bool,
     pub members: Vec<u32>,
     pub cards: usize,
     /// Connection k * cards + c: member k to member k + 1 on card c.
@@ -143,7 +145,11 @@ impl AllReduceApp {
     fn efa(&self) -> bool {
         self.spec.transport == crate::scenario::spec::MessageTransport::Efa
     }
-    /// Bytes each member sends per step (the last chunk may be a little larger).
+    /// Steps per collective: 2(N-1) around the ring, or one exchange for all-to-all.
+    fn steps(&self) -> u32 {
+        if self.all_to_all { 1 } else { 2 * (self.members.len() as u32 - 1) }
+    }
+    /// Bytes each member sends per step and destination (the last chunk may be a little larger).
     fn chunk(&self) -> u64 {
         self.spec.bytes.0.div_ceil(self.members.len() as u64)
     }
@@ -385,12 +391,18 @@ impl Model {
             (App::AllReduce(a), TAG_START) => {
                 let (members, cards, port, efa) = (a.members.clone(), a.cards, a.spec.port, a.efa());
                 let n = members.len();
-                let mut conns = Vec::with_capacity(n * cards);
-                for k in 0..n {
+                // Ring: member k to k + 1. All-to-all: every member to every other one.
+                let pairs: Vec<(usize, usize)> = if a.all_to_all {
+                    (0..n).flat_map(|k| (0..n).filter(move |&m| m != k).map(move |m| (k, m))).collect()
+                } else {
+                    (0..n).map(|k| (k, (k + 1) % n)).collect()
+                };
+                let mut conns = Vec::with_capacity(pairs.len() * cards);
+                for (k, m) in pairs {
                     for c in 0..cards {
                         let proto = if efa { Proto::Efa(c as u16) } else { Proto::Tcp };
-                        let tag = ConnTag { app, conn: (k * cards + c) as u32, flow: NONE };
-                        let (from, to) = (Attach::Instance(members[k]), Attach::Instance(members[(k + 1) % n]));
+                        let tag = ConnTag { app, conn: conns.len() as u32, flow: NONE };
+                        let (from, to) = (Attach::Instance(members[k]), Attach::Instance(members[m]));
                         conns.push(self.open(from, to, proto, tag, port));
                     }
                 }
@@ -417,8 +429,7 @@ impl Model {
             }
             (App::AllReduce(a), TAG_RING_STEP_DONE) => {
                 a.step += 1;
-                let n = a.members.len() as u32;
-                if a.step < 2 * (n - 1) {
+                if a.step < a.steps() {
                     self.ring_step(app);
                     return;
                 }

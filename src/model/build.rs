@@ -201,7 +201,7 @@ pub fn build(name: &str, spec: &ScenarioSpec) -> Result<Model, String> {
                     min_latency: None,
                 })
             }
-            WorkloadSpec::AllReduce(a) => {
+            WorkloadSpec::AllReduce(a) | WorkloadSpec::AllToAll(a) => {
                 starts.push(SimDuration::ZERO);
                 let members: Vec<u32> = spec
                     .instances
@@ -215,6 +215,7 @@ pub fn build(name: &str, spec: &ScenarioSpec) -> Result<Model, String> {
                     if efa { members.iter().map(|&m| types[m as usize].network_cards).min().unwrap_or(1) } else { 1 };
                 App::AllReduce(apps::AllReduceApp {
                     spec: a.clone(),
+                    all_to_all: matches!(w, WorkloadSpec::AllToAll(_)),
                     members,
                     cards: cards as usize,
                     conns: Vec::new(),

@@ -102,7 +102,8 @@ pub struct CollectiveResult {
     pub bytes: u64,
     /// Mean time per collective, over the measured iterations.
     pub time_us: f64,
-    /// NCCL's bus bandwidth: 2(N-1)/N x bytes / time.
+    /// NCCL's bus bandwidth: 2(N-1)/N x bytes / time for all-reduce, (N-1)/N x bytes / time for
+    /// all-to-all.
     pub bus_gbps: f64,
 }
 
@@ -304,9 +305,10 @@ pub fn collect(m: Model) -> VariantResult {
                 let n = a.members.len() as f64;
                 let mean_ps = a.times.iter().map(|t| t.ps() as f64).sum::<f64>() / a.times.len() as f64;
                 let secs = mean_ps / 1e12;
+                let factor = if a.all_to_all { (n - 1.0) / n } else { 2.0 * (n - 1.0) / n };
                 collectives.push(CollectiveResult {
                     workload: a.spec.name.clone(),
-                    algorithm: "ring",
+                    algorithm: if a.all_to_all { "all-to-all" } else { "ring all-reduce" },
                     transport: if a.spec.transport == crate::scenario::spec::MessageTransport::Efa {
                         "efa"
                     } else {
@@ -316,7 +318,7 @@ pub fn collect(m: Model) -> VariantResult {
                     cards: a.cards as u64,
                     bytes: a.spec.bytes.0,
                     time_us: round3(mean_ps / 1e6),
-                    bus_gbps: round3(2.0 * (n - 1.0) / n * a.spec.bytes.0 as f64 * 8.0 / secs / 1e9),
+                    bus_gbps: round3(factor * a.spec.bytes.0 as f64 * 8.0 / secs / 1e9),
                 });
             }
             App::AllReduce(_) => {}

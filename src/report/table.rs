@@ -73,7 +73,7 @@ pub fn render(s: &Summary) -> String {
         for c in &v.collectives {
             let _ = writeln!(
                 o,
-                "  {} ({} all-reduce of {} over {} instances, {}, {} card(s) per pair): {:.1} us per collective, bus bandwidth {:.1} Gbps",
+                "  {} ({} of {} over {} instances, {}, {} card(s) per pair): {:.1} us per collective, bus bandwidth {:.1} Gbps",
                 c.workload,
                 c.algorithm,
                 crate::units::Bytes(c.bytes),

@@ -313,6 +313,8 @@ pub enum WorkloadSpec {
     PingPong(PingPongSpec),
     /// Ring all-reduce over a fleet (gradient synchronisation), over host TCP or EFA.
     AllReduce(AllReduceSpec),
+    /// All-to-all over a fleet (each member sends a distinct slice to every other one).
+    AllToAll(AllReduceSpec),
 }
 
 impl WorkloadSpec {
@@ -324,7 +326,7 @@ impl WorkloadSpec {
             WorkloadSpec::Background(w) => &w.name,
             WorkloadSpec::Permutation(w) => &w.name,
             WorkloadSpec::PingPong(w) => &w.name,
-            WorkloadSpec::AllReduce(w) => &w.name,
+            WorkloadSpec::AllReduce(w) | WorkloadSpec::AllToAll(w) => &w.name,
         }
     }
 }

@@ -569,7 +569,7 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
                     ));
                 }
             }
-            WorkloadSpec::AllReduce(a) => {
+            WorkloadSpec::AllReduce(a) | WorkloadSpec::AllToAll(a) => {
                 let members: Vec<&InstanceSpec> =
                     s.instances.iter().filter(|i| super::spec::fleet_member(&i.name, &a.instances)).collect();
                 if members.len() < 2 {
@@ -831,7 +831,7 @@ pub fn describe(variant: &str, s: &ScenarioSpec) -> String {
             WorkloadSpec::Background(b) => {
                 let _ = writeln!(o, "  {}: background load {:.1}% of the free hosts' links", b.name, b.load * 100.0);
             }
-            WorkloadSpec::AllReduce(a) => {
+            WorkloadSpec::AllReduce(a) | WorkloadSpec::AllToAll(a) => {
                 let members: Vec<&InstanceSpec> =
                     s.instances.iter().filter(|i| super::spec::fleet_member(&i.name, &a.instances)).collect();
                 let _ = writeln!(
