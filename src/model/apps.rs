@@ -143,7 +143,7 @@ pub struct AllReduceApp {
 
 impl AllReduceApp {
     fn efa(&self) -> bool {
-        self.spec.transport == crate::scenario::spec::MessageTransport::Efa
+        self.spec.transport.bypasses_kernel()
     }
     /// Steps per collective: 2(N-1) around the ring, or one exchange for all-to-all.
     fn steps(&self) -> u32 {
@@ -447,7 +447,7 @@ impl Model {
             }
             (App::PingPong(p), TAG_START) => {
                 let (from, to, port) = (p.from, p.to, p.spec.port);
-                let efa = p.spec.transport == crate::scenario::spec::MessageTransport::Efa;
+                let efa = p.spec.transport.bypasses_kernel();
                 let proto = if efa { Proto::Efa(0) } else { Proto::Tcp };
                 let (c, s) = self.open(
                     Attach::Instance(from),
@@ -569,7 +569,7 @@ impl Model {
         let costs = self.host_costs;
         let App::PingPong(p) = &mut self.apps[app as usize] else { unreachable!() };
         p.round_start = now;
-        let efa = p.spec.transport == crate::scenario::spec::MessageTransport::Efa;
+        let efa = p.spec.transport.bypasses_kernel();
         let delay = costs.send(efa, p.spec.sizes[p.size_index].0);
         self.q.schedule_in(delay, super::Event::App { app, tag: TAG_CLIENT_SEND });
     }
@@ -690,7 +690,7 @@ impl Model {
             }
             App::PingPong(p) => {
                 let costs = self.host_costs;
-                let efa = p.spec.transport == crate::scenario::spec::MessageTransport::Efa;
+                let efa = p.spec.transport.bypasses_kernel();
                 let size = p.spec.sizes[p.size_index].0;
                 let reply = p.reply_bytes();
                 let (target, busy, tag) = match owner.side {

@@ -203,14 +203,8 @@ pub fn build(name: &str, spec: &ScenarioSpec) -> Result<Model, String> {
             }
             WorkloadSpec::AllReduce(a) | WorkloadSpec::AllToAll(a) => {
                 starts.push(SimDuration::ZERO);
-                let members: Vec<u32> = spec
-                    .instances
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, i)| crate::scenario::spec::fleet_member(&i.name, &a.instances))
-                    .map(|(k, _)| k as u32)
-                    .collect();
-                let efa = a.transport == crate::scenario::spec::MessageTransport::Efa;
+                let members: Vec<u32> = spec.fleet(&a.instances).map(|(k, _)| k as u32).collect();
+                let efa = a.transport.bypasses_kernel();
                 let cards =
                     if efa { members.iter().map(|&m| types[m as usize].network_cards).min().unwrap_or(1) } else { 1 };
                 App::AllReduce(apps::AllReduceApp {
@@ -250,13 +244,7 @@ pub fn build(name: &str, spec: &ScenarioSpec) -> Result<Model, String> {
             }
             WorkloadSpec::Permutation(p) => {
                 starts.push(SimDuration::ZERO);
-                let members: Vec<u32> = spec
-                    .instances
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, i)| crate::scenario::spec::fleet_member(&i.name, &p.instances))
-                    .map(|(k, _)| k as u32)
-                    .collect();
+                let members: Vec<u32> = spec.fleet(&p.instances).map(|(k, _)| k as u32).collect();
                 let n = members.len() * p.flows_per_instance as usize;
                 App::Permutation(apps::PermutationApp {
                     spec: p.clone(),

@@ -309,11 +309,7 @@ pub fn collect(m: Model) -> VariantResult {
                 collectives.push(CollectiveResult {
                     workload: a.spec.name.clone(),
                     algorithm: if a.all_to_all { "all-to-all" } else { "ring all-reduce" },
-                    transport: if a.spec.transport == crate::scenario::spec::MessageTransport::Efa {
-                        "efa"
-                    } else {
-                        "tcp"
-                    },
+                    transport: a.spec.transport.label(),
                     members: a.members.len() as u64,
                     cards: a.cards as u64,
                     bytes: a.spec.bytes.0,
@@ -323,10 +319,7 @@ pub fn collect(m: Model) -> VariantResult {
             }
             App::AllReduce(_) => {}
             App::PingPong(p) => {
-                let transport = match p.spec.transport {
-                    crate::scenario::spec::MessageTransport::Efa => "efa",
-                    crate::scenario::spec::MessageTransport::Tcp => "tcp",
-                };
+                let transport = p.spec.transport.label();
                 for &(size, t) in &p.results {
                     pingpong.push(PingPongPoint {
                         workload: p.spec.name.clone(),

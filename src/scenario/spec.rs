@@ -227,6 +227,13 @@ pub struct InstanceSpec {
     pub count: Option<u32>,
 }
 
+impl ScenarioSpec {
+    /// The instances of fleet `fleet` (see [`fleet_member`]), with their indices.
+    pub fn fleet<'a>(&'a self, fleet: &'a str) -> impl Iterator<Item = (usize, &'a InstanceSpec)> + 'a {
+        self.instances.iter().enumerate().filter(move |(_, i)| fleet_member(&i.name, fleet))
+    }
+}
+
 /// Is `name` the fleet `fleet`, or one of its members `fleet-N`?
 pub fn fleet_member(name: &str, fleet: &str) -> bool {
     name == fleet
@@ -274,6 +281,20 @@ pub enum InterfaceType {
     #[default]
     Interface,
     Efa,
+}
+
+impl MessageTransport {
+    /// OS bypass (no system call, no copy, no wake-up) rather than the kernel socket path.
+    pub fn bypasses_kernel(self) -> bool {
+        self == MessageTransport::Efa
+    }
+    /// The name reports use.
+    pub fn label(self) -> &'static str {
+        match self {
+            MessageTransport::Tcp => "tcp",
+            MessageTransport::Efa => "efa",
+        }
+    }
 }
 
 impl TryFrom<String> for InterfaceType {

@@ -528,7 +528,7 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
                 }
             }
             WorkloadSpec::Permutation(p) => {
-                let members = s.instances.iter().filter(|i| super::spec::fleet_member(&i.name, &p.instances)).count();
+                let members = s.fleet(&p.instances).count();
                 if members < 2 {
                     let list: Vec<&str> = s.instances.iter().map(|i| i.name.as_str()).take(8).collect();
                     return Err(cx.err(
@@ -570,8 +570,7 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
                 }
             }
             WorkloadSpec::AllReduce(a) | WorkloadSpec::AllToAll(a) => {
-                let members: Vec<&InstanceSpec> =
-                    s.instances.iter().filter(|i| super::spec::fleet_member(&i.name, &a.instances)).collect();
+                let members: Vec<&InstanceSpec> = s.fleet(&a.instances).map(|(_, i)| i).collect();
                 if members.len() < 2 {
                     return Err(cx.err(
                         "instances",
@@ -694,8 +693,7 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
             .iter()
             .map(|w| match w {
                 WorkloadSpec::Permutation(p) => {
-                    let members =
-                        s.instances.iter().filter(|i| super::spec::fleet_member(&i.name, &p.instances)).count();
+                    let members = s.fleet(&p.instances).count();
                     2 * members as u64 * p.flows_per_instance as u64
                 }
                 WorkloadSpec::Background(_) => 0,
@@ -832,8 +830,7 @@ pub fn describe(variant: &str, s: &ScenarioSpec) -> String {
                 let _ = writeln!(o, "  {}: background load {:.1}% of the free hosts' links", b.name, b.load * 100.0);
             }
             WorkloadSpec::AllReduce(a) | WorkloadSpec::AllToAll(a) => {
-                let members: Vec<&InstanceSpec> =
-                    s.instances.iter().filter(|i| super::spec::fleet_member(&i.name, &a.instances)).collect();
+                let members: Vec<&InstanceSpec> = s.fleet(&a.instances).map(|(_, i)| i).collect();
                 let _ = writeln!(
                     o,
                     "  {}: ring all-reduce of {} over {} instances ({:?})",
@@ -879,8 +876,7 @@ pub fn describe(variant: &str, s: &ScenarioSpec) -> String {
                 }
             }
             WorkloadSpec::Permutation(p) => {
-                let members: Vec<&InstanceSpec> =
-                    s.instances.iter().filter(|i| super::spec::fleet_member(&i.name, &p.instances)).collect();
+                let members: Vec<&InstanceSpec> = s.fleet(&p.instances).map(|(_, i)| i).collect();
                 let _ = writeln!(
                     o,
                     "  {}: permutation over {} instances ({}), {} flow(s) each",

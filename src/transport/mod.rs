@@ -60,15 +60,23 @@ pub trait Transport {
     /// The application hands `bytes` more bytes to send.
     fn send(&mut self, now: SimTime, bytes: u64, out: &mut Outbox);
     fn on_segment(&mut self, now: SimTime, seg: &Segment, out: &mut Outbox);
-    fn on_timer(&mut self, now: SimTime, out: &mut Outbox);
-    /// The earliest time this transport needs `on_timer`, if any.
-    fn poll_at(&self) -> Option<SimTime>;
     fn stats(&self) -> &TransportStats;
-    /// All bytes the application wrote have been acknowledged (or sent, for UDP).
-    fn all_acked(&self) -> bool;
+    // The defaults below fit a datagram transport that puts every byte on the wire the moment it
+    // is written and keeps no timers (UDP, EFA's RDM layer, whose reliability is SRD in the card).
+    fn on_timer(&mut self, _now: SimTime, _out: &mut Outbox) {}
+    /// The earliest time this transport needs `on_timer`, if any.
+    fn poll_at(&self) -> Option<SimTime> {
+        None
+    }
+    /// All bytes the application wrote have been acknowledged (or sent, without acknowledgements).
+    fn all_acked(&self) -> bool {
+        true
+    }
     /// The application stops writing: bytes not yet sent are withdrawn. Returns the total the
     /// application has now written, which is what the peer will receive.
-    fn stop_writing(&mut self) -> u64;
+    fn stop_writing(&mut self) -> u64 {
+        self.stats().payload_bytes_sent
+    }
 }
 
 /// Closed set of transports: dispatch by `match`, not by `Box<dyn>`.

@@ -48,21 +48,7 @@ impl Transport for Udp {
         }
     }
 
-    fn on_timer(&mut self, _now: SimTime, _out: &mut Outbox) {}
-
-    fn poll_at(&self) -> Option<SimTime> {
-        None
-    }
-
     fn stats(&self) -> &TransportStats {
         &self.stats
-    }
-
-    fn all_acked(&self) -> bool {
-        true
-    }
-
-    fn stop_writing(&mut self) -> u64 {
-        self.stats.payload_bytes_sent
     }
 }
