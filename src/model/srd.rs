@@ -80,7 +80,6 @@ pub struct SrdCtx {
 }
 
 impl Model {
-    /// The SRD connection from instance `i` to `j`, created on first use.
     /// The SRD connection from instance `i` to `j`, created on first use: for ENA Express
     /// (`efa_card` None: the receiving card reorders), or for EFA on one network card of each end
     /// (unordered: libfabric copes; paced to the card's line rate, as nothing else shapes it).
