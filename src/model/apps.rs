@@ -416,14 +416,14 @@ impl Model {
                 }
             }
             (App::AllReduce(a), TAG_RING_SEND) => {
-                let sends: Vec<(u32, u64)> =
-                    a.conns.iter().enumerate().map(|(i, &(c, _))| (c, a.stripe(i % a.cards))).collect();
-                for (i, &(_, bytes)) in sends.iter().enumerate() {
-                    a.rx_target[i] += bytes;
+                for i in 0..a.conns.len() {
+                    a.rx_target[i] += a.stripe(i % a.cards);
                     a.rx_done[i] = false;
                 }
                 a.done_count = 0;
-                for (ep, bytes) in sends {
+                for i in 0..a.conns.len() {
+                    let App::AllReduce(a) = &self.apps[app as usize] else { unreachable!() };
+                    let (ep, bytes) = (a.conns[i].0, a.stripe(i % a.cards));
                     self.ep_send(ep, bytes);
                 }
             }
