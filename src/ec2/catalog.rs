@@ -6,6 +6,13 @@
 //! ENA Express and EFA user-guide pages listing supported types. `bandwidth_mbps` is the documented
 //! figure; for "up to" types it is the burst figure and `baseline_mbps` the baseline (credits come
 //! with the allowances issue). ENI and IPv4-per-ENI limits are the per-type maxima.
+//!
+//! EFA RDMA: the EFA user guide says RDMA read works on every instance with Nitro v4 or later and
+//! RDMA write on most of them. The column is marked conservatively: read on the EFA types of the
+//! Intel 6th generation and later, Graviton3 and p4d (the first EFA type with RDMA read), write
+//! only on p5 and trn1; older types (c5n) and those whose Nitro version is unconfirmed here (c6gn,
+//! hpc6a) say `None`, so a scenario asking for more gets a validation error, not an invented
+//! capability.
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct InstanceType {
@@ -20,6 +27,16 @@ pub struct InstanceType {
     pub ipv4_per_eni: u32,
     pub ena_express: bool,
     pub efa: bool,
+    /// One-sided operations EFA offers on this type.
+    pub efa_rdma: EfaRdma,
+}
+
+/// RDMA operations an EFA device supports (besides two-sided send/receive).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum EfaRdma {
+    None,
+    Read,
+    ReadWrite,
 }
 
 impl InstanceType {
@@ -39,40 +56,54 @@ const fn t(
     ipv4_per_eni: u32,
     ena_express: bool,
     efa: bool,
+    efa_rdma: EfaRdma,
 ) -> InstanceType {
-    InstanceType { name, vcpus, bandwidth_mbps, baseline_mbps, network_cards, max_enis, ipv4_per_eni, ena_express, efa }
+    InstanceType {
+        name,
+        vcpus,
+        bandwidth_mbps,
+        baseline_mbps,
+        network_cards,
+        max_enis,
+        ipv4_per_eni,
+        ena_express,
+        efa,
+        efa_rdma,
+    }
 }
+
+use EfaRdma::{None as NO, Read as RD, ReadWrite as RW};
 
 #[rustfmt::skip]
 pub const CATALOG: &[InstanceType] = &[
-    //  name              vCPU  Mbps    base   cards ENIs IPs  ENA-X  EFA
-    t("t3.micro",          2,    5000, 64,      1,   2,   2,  false, false),
-    t("m5.large",          2,   10000, 750,     1,   3,  10,  false, false),
-    t("m5.xlarge",         4,   10000, 1250,    1,   4,  15,  false, false),
-    t("m5.24xlarge",      96,   25000, 25000,    1,  15,  50,  false, false),
-    t("c5.xlarge",         4,   10000, 1250,    1,   4,  15,  false, false),
-    t("c5n.large",         2,   25000, 3000,    1,   3,  10,  false, false),
-    t("c5n.9xlarge",      36,   50000, 50000,    1,   8,  30,  false, true),
-    t("c5n.18xlarge",     72,  100000, 100000,    1,  15,  50,  false, true),
-    t("m6i.large",         2,   12500, 781,     1,   3,  10,  false, false),
-    t("c6i.8xlarge",      32,   12500, 12500,    1,   8,  30,  false, false),
-    t("c6i.32xlarge",    128,   50000, 50000,    1,  15,  50,  true,  true),
-    t("m6i.32xlarge",    128,   50000, 50000,    1,  15,  50,  true,  true),
-    t("c6in.large",        2,   25000, 3125,    1,   3,  10,  false, false),
-    t("c6in.16xlarge",    64,  100000, 100000,    1,  15,  50,  true,  false),
-    t("c6in.32xlarge",   128,  200000, 200000,    2,  14,  50,  true,  true),
-    t("m6in.32xlarge",   128,  200000, 200000,    2,  14,  50,  true,  true),
-    t("c6gn.16xlarge",    64,  100000, 100000,    1,  15,  50,  true,  true),
-    t("c7g.16xlarge",     64,   30000, 30000,    1,  15,  50,  true,  true),
-    t("c7gn.16xlarge",    64,  200000, 200000,    1,  15,  50,  true,  true),
-    t("c7i.48xlarge",    192,   50000, 50000,    1,  15,  50,  true,  true),
-    t("m7i.48xlarge",    192,   50000, 50000,    1,  15,  50,  true,  true),
-    t("r7i.48xlarge",    192,   50000, 50000,    1,  15,  50,  true,  true),
-    t("hpc6a.48xlarge",   96,  100000, 100000,    1,   2,  50,  false, true),
-    t("hpc7g.16xlarge",   64,  200000, 200000,    1,   2,  50,  true,  true),
-    t("p4d.24xlarge",     96,  400000, 400000,    4,  60,  50,  false, true),
-    t("trn1.32xlarge",   128,  800000, 800000,    8,  40,  50,  false, true),
-    t("p5.48xlarge",     192, 3200000, 3200000,  32,  64,  50,  false, true),
+    //  name              vCPU  Mbps    base   cards ENIs IPs  ENA-X  EFA    RDMA
+    t("t3.micro",          2,    5000, 64,      1,   2,   2,  false, false, NO),
+    t("m5.large",          2,   10000, 750,     1,   3,  10,  false, false, NO),
+    t("m5.xlarge",         4,   10000, 1250,    1,   4,  15,  false, false, NO),
+    t("m5.24xlarge",      96,   25000, 25000,    1,  15,  50,  false, false, NO),
+    t("c5.xlarge",         4,   10000, 1250,    1,   4,  15,  false, false, NO),
+    t("c5n.large",         2,   25000, 3000,    1,   3,  10,  false, false, NO),
+    t("c5n.9xlarge",      36,   50000, 50000,    1,   8,  30,  false, true,  NO),
+    t("c5n.18xlarge",     72,  100000, 100000,    1,  15,  50,  false, true,  NO),
+    t("m6i.large",         2,   12500, 781,     1,   3,  10,  false, false, NO),
+    t("c6i.8xlarge",      32,   12500, 12500,    1,   8,  30,  false, false, NO),
+    t("c6i.32xlarge",    128,   50000, 50000,    1,  15,  50,  true,  true,  RD),
+    t("m6i.32xlarge",    128,   50000, 50000,    1,  15,  50,  true,  true,  RD),
+    t("c6in.large",        2,   25000, 3125,    1,   3,  10,  false, false, NO),
+    t("c6in.16xlarge",    64,  100000, 100000,    1,  15,  50,  true,  false, NO),
+    t("c6in.32xlarge",   128,  200000, 200000,    2,  14,  50,  true,  true,  RD),
+    t("m6in.32xlarge",   128,  200000, 200000,    2,  14,  50,  true,  true,  RD),
+    t("c6gn.16xlarge",    64,  100000, 100000,    1,  15,  50,  true,  true,  NO),
+    t("c7g.16xlarge",     64,   30000, 30000,    1,  15,  50,  true,  true,  RD),
+    t("c7gn.16xlarge",    64,  200000, 200000,    1,  15,  50,  true,  true,  RD),
+    t("c7i.48xlarge",    192,   50000, 50000,    1,  15,  50,  true,  true,  RD),
+    t("m7i.48xlarge",    192,   50000, 50000,    1,  15,  50,  true,  true,  RD),
+    t("r7i.48xlarge",    192,   50000, 50000,    1,  15,  50,  true,  true,  RD),
+    t("hpc6a.48xlarge",   96,  100000, 100000,    1,   2,  50,  false, true,  NO),
+    t("hpc7g.16xlarge",   64,  200000, 200000,    1,   2,  50,  true,  true,  RD),
+    t("p4d.24xlarge",     96,  400000, 400000,    4,  60,  50,  false, true,  RD),
+    t("trn1.32xlarge",   128,  800000, 800000,    8,  40,  50,  false, true,  RW),
+    t("p5.48xlarge",     192, 3200000, 3200000,  32,  64,  50,  false, true,  RW),
 ];
 
 pub fn lookup(name: &str) -> Option<&'static InstanceType> {
@@ -104,5 +135,8 @@ mod tests {
         assert_eq!(names.len(), CATALOG.len(), "duplicate names");
         assert_eq!(lookup("p5.48xlarge").unwrap().network_cards, 32);
         assert!(!lookup("c5n.large").unwrap().efa);
+        for t in CATALOG {
+            assert!(t.efa || t.efa_rdma == EfaRdma::None, "RDMA without EFA: {t:?}");
+        }
     }
 }

@@ -9,7 +9,7 @@ pub mod ena_express;
 
 use crate::units::{Bandwidth, SimDuration};
 
-pub use catalog::{CATALOG, InstanceType};
+pub use catalog::{CATALOG, EfaRdma, InstanceType};
 
 /// Single-flow (5-tuple) bandwidth limit outside a cluster placement group: 5 Gbps.
 /// Source: EC2 User Guide, "Amazon EC2 instance network bandwidth" (flow limits).
@@ -48,16 +48,28 @@ pub mod defaults {
     /// Linux `netdev_max_backlog` is 1000 packets; as bytes at jumbo size.
     pub const CPU_BACKLOG_BYTES: u64 = 1000 * 9001;
     /// Kernel socket path per message (model parameters, order of magnitude of what is commonly
-    /// measured on current Linux with mitigations): a send or receive system call ~1 us; a
-    /// user/kernel copy at ~10 GB/s per core; interrupt + softirq + scheduler wake-up of a
-    /// sleeping reader ~5 us.
+    /// measured on current Linux with mitigations): a send or receive system call ~1 us; socket-
+    /// layer protocol work per call beyond the per-packet costs above (sk_buff set-up,
+    /// tcp_sendmsg / tcp_recvmsg, socket lock, memory accounting) ~2 us; a user/kernel copy at
+    /// ~10 GB/s per core; interrupt + softirq + scheduler wake-up of a sleeping reader ~5 us.
     pub const KERNEL_SYSCALL: SimDuration = SimDuration::from_ns(1000);
+    pub const KERNEL_SOCKET: SimDuration = SimDuration::from_us(2);
     pub const KERNEL_COPY_RATE: Bandwidth = Bandwidth::gbps(80);
     pub const KERNEL_WAKEUP: SimDuration = SimDuration::from_us(5);
+    /// A reader blocked in recv() leaves its core idle; the core sleeps in C1E between messages
+    /// and must leave it first. 4 us is C1E's exit latency on Ice Lake-SP (c6in, c6i), from the
+    /// Linux intel_idle driver's `icx_cstates` table. Latency-tuned hosts that cap C-states or
+    /// busy-poll set this to 0.
+    pub const KERNEL_IDLE_EXIT: SimDuration = SimDuration::from_us(4);
     /// OS bypass per message: a doorbell write to post the work request, a poll of the completion
-    /// queue (a few hundred ns, no system call, no copy).
+    /// queue (a few hundred ns, no system call, no wake-up: the application spins on the queue).
     pub const BYPASS_POST: SimDuration = SimDuration::from_ns(200);
     pub const BYPASS_POLL: SimDuration = SimDuration::from_ns(100);
+    /// libfabric's EFA provider delivers two-sided messages up to this size through its bounce
+    /// buffers (eager and medium protocols) and copies them into the user's buffer; larger ones
+    /// go by its long protocols, modelled zero-copy. Source: fi_efa(7),
+    /// FI_EFA_INTER_MAX_MEDIUM_MESSAGE_SIZE default 65536.
+    pub const EFA_MAX_MEDIUM_MESSAGE_BYTES: u64 = 65_536;
     /// One-way latency between availability zones (cross-AZ round trips are ~1 ms).
     pub const INTER_AZ_DELAY: SimDuration = SimDuration::from_us(500);
 }

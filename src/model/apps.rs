@@ -5,7 +5,7 @@
 use super::{Attach, ConnTag, FlowRt, Model, NONE, Owner, Proto, Side};
 use crate::engine::rng::StreamRng;
 use crate::net::fabric::LeafSpine;
-use crate::scenario::spec::{Arrival, BackgroundSpec, BulkSpec, DatagramSpec, RpcSpec};
+use crate::scenario::spec::{Arrival, BackgroundSpec, BulkSpec, DatagramSpec, MessageTransport, RpcSpec};
 use crate::transport::Transport;
 use crate::units::{SimDuration, SimTime};
 use crate::workload::{Interarrival, RpcBook, Sizes};
@@ -161,9 +161,29 @@ impl AllReduceApp {
 }
 
 impl PingPongApp {
-    /// What the server sends back: the message itself (latency), or a 4-byte ack (bandwidth).
-    fn reply_bytes(&self) -> u64 {
-        if self.spec.window == 1 { self.spec.sizes[self.size_index].0 } else { 4 }
+    fn size(&self) -> u64 {
+        self.spec.sizes[self.size_index].0
+    }
+    /// What the client sends, per message of its window: the message, or a read request (a
+    /// header-only packet naming the remote buffer).
+    fn request_bytes(&self) -> u64 {
+        if self.spec.transport == MessageTransport::EfaRdmaRead { 0 } else { self.size() }
+    }
+    /// What the server sends back, as (bytes, messages): the message itself (latency), a 4-byte
+    /// ack (bandwidth), or the data of every read in the window.
+    fn reply(&self) -> (u64, u32) {
+        if self.spec.transport == MessageTransport::EfaRdmaRead {
+            (self.size(), self.spec.window)
+        } else if self.spec.window == 1 {
+            (self.size(), 1)
+        } else {
+            (4, 1)
+        }
+    }
+    /// osu_latency halves its round trip (a message each way); a read's round trip is the
+    /// operation itself, and a bandwidth window is timed whole.
+    fn halves_round(&self) -> bool {
+        self.spec.window == 1 && self.spec.transport != MessageTransport::EfaRdmaRead
     }
 }
 
@@ -171,18 +191,35 @@ impl PingPongApp {
 #[derive(Clone, Copy, Debug)]
 pub struct HostCosts {
     pub syscall: SimDuration,
+    pub socket: SimDuration,
     pub copy_rate: crate::units::Bandwidth,
     pub wakeup: SimDuration,
+    pub idle_exit: SimDuration,
     pub bypass_post: SimDuration,
     pub bypass_poll: SimDuration,
 }
 
 impl HostCosts {
-    pub fn send(&self, efa: bool, bytes: u64) -> SimDuration {
-        if efa { self.bypass_post } else { self.syscall + self.copy_rate.serialisation(bytes) }
+    /// Handing a message to the network: send() through the socket layer, or a work request.
+    pub fn send(&self, t: MessageTransport, bytes: u64) -> SimDuration {
+        match t {
+            MessageTransport::Tcp => self.syscall + self.socket + self.copy_rate.serialisation(bytes),
+            _ => self.bypass_post,
+        }
     }
-    pub fn receive(&self, efa: bool, bytes: u64) -> SimDuration {
-        if efa { self.bypass_poll } else { self.wakeup + self.syscall + self.copy_rate.serialisation(bytes) }
+    /// Taking a message in: the kernel wakes the reader and copies out; OS bypass polls its
+    /// completion queue (or, for an RDMA write, the target memory), and two-sided EFA messages
+    /// small enough for libfabric's bounce buffers are copied out of them.
+    pub fn receive(&self, t: MessageTransport, bytes: u64) -> SimDuration {
+        match t {
+            MessageTransport::Tcp => {
+                self.wakeup + self.idle_exit + self.socket + self.syscall + self.copy_rate.serialisation(bytes)
+            }
+            MessageTransport::Efa if bytes <= crate::ec2::defaults::EFA_MAX_MEDIUM_MESSAGE_BYTES => {
+                self.bypass_poll + self.copy_rate.serialisation(bytes)
+            }
+            MessageTransport::Efa | MessageTransport::EfaRdmaWrite | MessageTransport::EfaRdmaRead => self.bypass_poll,
+        }
     }
 }
 
@@ -466,19 +503,22 @@ impl Model {
                 }
             }
             (App::PingPong(p), TAG_CLIENT_SEND) => {
-                let (size, window) = (p.spec.sizes[p.size_index].0, p.spec.window);
-                p.server_rx_target += size * window as u64;
+                let (request, window) = (p.request_bytes(), p.spec.window);
+                // A message counts at least one byte delivered (a read request carries none).
+                p.server_rx_target += request.max(1) * window as u64;
                 let ep = p.client_ep;
                 for _ in 0..window {
-                    self.ep_send(ep, size);
+                    self.ep_send(ep, request);
                 }
             }
             (App::PingPong(p), TAG_SERVER_SEND) => {
-                let reply = p.reply_bytes();
-                p.client_rx_target += reply;
+                let (reply, replies) = p.reply();
+                p.client_rx_target += reply * replies as u64;
                 p.server_busy = false;
                 let ep = p.server_ep;
-                self.ep_send(ep, reply);
+                for _ in 0..replies {
+                    self.ep_send(ep, reply);
+                }
             }
             (App::PingPong(p), TAG_CLIENT_DONE) => {
                 p.client_busy = false;
@@ -488,9 +528,9 @@ impl Model {
                 }
                 p.round += 1;
                 if p.round == p.spec.warmup + p.spec.iterations {
-                    // osu_latency: half the round trip; osu_bw: the round trip of a window.
+                    // osu_latency: half the round trip; osu_bw and RDMA reads: the whole round.
                     let per_round = p.measured_ps / p.spec.iterations as u128;
-                    let one_way = if p.spec.window == 1 { per_round / 2 } else { per_round };
+                    let one_way = if p.halves_round() { per_round / 2 } else { per_round };
                     p.results.push((p.spec.sizes[p.size_index].0, SimDuration(one_way as u64)));
                     p.size_index += 1;
                     p.round = 0;
@@ -559,7 +599,7 @@ impl Model {
     fn ring_step(&mut self, app: u32) {
         let costs = self.host_costs;
         let App::AllReduce(a) = &mut self.apps[app as usize] else { unreachable!() };
-        let delay = costs.send(a.efa(), a.chunk());
+        let delay = costs.send(a.spec.transport, a.chunk());
         self.q.schedule_in(delay, super::Event::App { app, tag: TAG_RING_SEND });
     }
 
@@ -569,8 +609,7 @@ impl Model {
         let costs = self.host_costs;
         let App::PingPong(p) = &mut self.apps[app as usize] else { unreachable!() };
         p.round_start = now;
-        let efa = p.spec.transport.bypasses_kernel();
-        let delay = costs.send(efa, p.spec.sizes[p.size_index].0);
+        let delay = costs.send(p.spec.transport, p.request_bytes());
         self.q.schedule_in(delay, super::Event::App { app, tag: TAG_CLIENT_SEND });
     }
 
@@ -683,27 +722,28 @@ impl Model {
                     a.done_count += 1;
                     if a.done_count == a.conns.len() {
                         // Every member has its chunk: reduce it (the receive cost) and go on.
-                        let delay = self.host_costs.receive(a.efa(), a.chunk());
+                        let delay = self.host_costs.receive(a.spec.transport, a.chunk());
                         self.q.schedule_in(delay, super::Event::App { app: owner.app, tag: TAG_RING_STEP_DONE });
                     }
                 }
             }
             App::PingPong(p) => {
                 let costs = self.host_costs;
-                let efa = p.spec.transport.bypasses_kernel();
-                let size = p.spec.sizes[p.size_index].0;
-                let reply = p.reply_bytes();
+                let t = p.spec.transport;
+                let (request, (reply, _)) = (p.request_bytes(), p.reply());
                 let (target, busy, tag) = match owner.side {
                     Side::Server => (p.server_rx_target, &mut p.server_busy, TAG_SERVER_SEND),
                     Side::Client => (p.client_rx_target, &mut p.client_busy, TAG_CLIENT_DONE),
                 };
                 if total >= target && target > 0 && !*busy {
                     *busy = true;
-                    // The receiver pays its receive cost; the server then its send cost too.
-                    let mut delay = costs.receive(efa, if owner.side == Side::Server { size } else { reply });
-                    if owner.side == Side::Server {
-                        delay = delay + costs.send(efa, reply);
-                    }
+                    let delay = match owner.side {
+                        // The target's card answers a read by itself: its CPU never runs.
+                        Side::Server if t == MessageTransport::EfaRdmaRead => SimDuration::ZERO,
+                        // The server takes the message in, then sends its reply.
+                        Side::Server => costs.receive(t, request) + costs.send(t, reply),
+                        Side::Client => costs.receive(t, reply),
+                    };
                     self.q.schedule_in(delay, super::Event::App { app: owner.app, tag });
                 }
             }

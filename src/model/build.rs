@@ -321,8 +321,10 @@ pub fn build(name: &str, spec: &ScenarioSpec) -> Result<Model, String> {
         bg_port_rng: streams.stream("background/ports"),
         host_costs: apps::HostCosts {
             syscall: spec.host.syscall,
+            socket: spec.host.socket,
             copy_rate: spec.host.copy_rate,
             wakeup: spec.host.wakeup,
+            idle_exit: spec.host.idle_exit,
             bypass_post: spec.host.bypass_post,
             bypass_poll: spec.host.bypass_poll,
         },

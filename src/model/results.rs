@@ -111,12 +111,13 @@ pub struct CollectiveResult {
 #[derive(Clone, Debug, Serialize)]
 pub struct PingPongPoint {
     pub workload: String,
-    /// "tcp" or "efa".
+    /// "tcp", "efa" (two-sided), "efa-write" or "efa-read" (one-sided RDMA).
     pub transport: &'static str,
     pub size_bytes: u64,
     /// Messages in flight: 1 for osu_latency, W for osu_bw.
     pub window: u32,
-    /// osu_latency: half the mean round trip; osu_bw: the mean round trip of a window.
+    /// osu_latency: half the mean round trip; RDMA read: the mean read; osu_bw: the mean round
+    /// trip of a window.
     pub latency_us: f64,
     /// Bytes moved per that time: one message (latency mode) or the window (bandwidth mode).
     pub gbps: f64,

@@ -158,13 +158,18 @@ pub struct HostSpec {
     pub tx_cost: SimDuration,
     pub rx_cost: SimDuration,
     pub backlog: Bytes,
-    /// Kernel path, per message: a system call on each side, a copy between user and kernel
-    /// memory, and on receive the interrupt, softirq and scheduler wake-up of the reader.
+    /// Kernel path, per message: a system call and socket-layer protocol work on each side, a
+    /// copy between user and kernel memory, and on receive the interrupt, softirq and scheduler
+    /// wake-up of the reader and its core's exit from idle.
     pub syscall: SimDuration,
+    pub socket: SimDuration,
+    /// Memory copy rate of one core (kernel copies; EFA bounce-buffer copies).
     pub copy_rate: Bandwidth,
     pub wakeup: SimDuration,
+    pub idle_exit: SimDuration,
     /// OS bypass (libfabric on EFA), per message: posting a work request to the device, and
-    /// polling its completion queue. No copy: buffers are registered memory.
+    /// polling its completion queue. Buffers are registered memory; only two-sided messages up
+    /// to 64 KiB are copied out of the provider's bounce buffers.
     pub bypass_post: SimDuration,
     pub bypass_poll: SimDuration,
     /// RSS queues (= vCPUs serving the network) per instance; default min(vCPUs, 32).
@@ -179,8 +184,10 @@ impl Default for HostSpec {
             rx_cost: HOST_RX_COST,
             backlog: Bytes(CPU_BACKLOG_BYTES),
             syscall: KERNEL_SYSCALL,
+            socket: KERNEL_SOCKET,
             copy_rate: KERNEL_COPY_RATE,
             wakeup: KERNEL_WAKEUP,
+            idle_exit: KERNEL_IDLE_EXIT,
             bypass_post: BYPASS_POST,
             bypass_poll: BYPASS_POLL,
             rss_queues: None,
@@ -286,13 +293,23 @@ pub enum InterfaceType {
 impl MessageTransport {
     /// OS bypass (no system call, no copy, no wake-up) rather than the kernel socket path.
     pub fn bypasses_kernel(self) -> bool {
-        self == MessageTransport::Efa
+        self != MessageTransport::Tcp
+    }
+    /// The RDMA capability both instance types need (EFA user guide: read on Nitro v4+, write on most).
+    pub fn rdma_needed(self) -> crate::ec2::EfaRdma {
+        match self {
+            MessageTransport::EfaRdmaWrite => crate::ec2::EfaRdma::ReadWrite,
+            MessageTransport::EfaRdmaRead => crate::ec2::EfaRdma::Read,
+            MessageTransport::Tcp | MessageTransport::Efa => crate::ec2::EfaRdma::None,
+        }
     }
     /// The name reports use.
     pub fn label(self) -> &'static str {
         match self {
             MessageTransport::Tcp => "tcp",
             MessageTransport::Efa => "efa",
+            MessageTransport::EfaRdmaWrite => "efa-write",
+            MessageTransport::EfaRdmaRead => "efa-read",
         }
     }
 }
@@ -480,8 +497,15 @@ pub enum MessageTransport {
     /// Sockets over the kernel's TCP (over ENA, or ENA Express when it engages).
     #[default]
     Tcp,
-    /// libfabric RDM over EFA: OS bypass, SRD in the card, unordered reliable datagrams.
+    /// libfabric RDM over EFA: OS bypass, SRD in the card, unordered reliable datagrams;
+    /// two-sided (the receiver posts a buffer and takes a completion).
     Efa,
+    /// One-sided RDMA write over EFA: the data lands in the target's registered memory; the
+    /// target's CPU only notices by polling that memory (no completion, no bounce-buffer copy).
+    EfaRdmaWrite,
+    /// One-sided RDMA read over EFA: a request goes to the target, whose card returns the data
+    /// without involving the target's CPU; the initiator's latency is the whole operation.
+    EfaRdmaRead,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

@@ -32,6 +32,57 @@ pub mod limits {
     pub const MAX_MESSAGE_BYTES: u64 = 1 << 40;
 }
 
+/// EFA traffic needs an EFA interface at every end, one subnet (AZ), and for one-sided
+/// operations an instance type whose EFA device offers them.
+fn efa_ends(
+    cx: &Ctx,
+    kind: &str,
+    name: &str,
+    transport: MessageTransport,
+    ends: &[&InstanceSpec],
+) -> Result<(), Diagnostic> {
+    if !transport.bypasses_kernel() {
+        return Ok(());
+    }
+    let value = format!("{transport:?}");
+    for end in ends {
+        if end.enis.first().map(|e| e.interface_type) != Some(InterfaceType::Efa) {
+            return Err(cx.err(
+                "transport",
+                &value,
+                format!("{kind} {name:?} uses EFA, but {:?} has no EFA interface", end.name),
+                "interface_type: efa on the primary ENI of every end".into(),
+                "EFA traffic needs an EFA interface at each end; TCP works on any ENI".into(),
+            ));
+        }
+        if end.availability_zone != ends[0].availability_zone {
+            return Err(cx.err(
+                "transport",
+                &value,
+                format!("{kind} {name:?}: EFA between availability zones"),
+                "every end in one subnet (one AZ)".into(),
+                "EFA's OS-bypass traffic is not routable beyond its subnet".into(),
+            ));
+        }
+        let needed = transport.rdma_needed();
+        let has = catalog::lookup(&end.instance_type).map_or(ec2::EfaRdma::None, |t| t.efa_rdma);
+        if has < needed {
+            let capable: Vec<&str> = catalog::CATALOG.iter().filter(|t| t.efa_rdma >= needed).map(|t| t.name).collect();
+            return Err(cx.err(
+                "transport",
+                &value,
+                format!(
+                    "{kind} {name:?}: {} offers {has:?} RDMA over EFA, {value} needs {needed:?}",
+                    end.instance_type
+                ),
+                format!("an instance type with EFA RDMA {needed:?}: {}", capable.join(", ")),
+                "the EFA user guide: RDMA read on Nitro v4 and later, write on most of those; or use transport: Efa (two-sided)".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
 struct Ctx<'a> {
     file: &'a str,
     src: &'a str,
@@ -591,29 +642,17 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
                 }
                 cx.range("iterations", a.iterations, 1, 10_000, "collectives measured")?;
                 cx.range("warmup", a.warmup, 0, 10_000, "collectives not measured")?;
-                if a.transport == MessageTransport::Efa {
-                    let az = &members[0].availability_zone;
-                    for m in &members {
-                        if m.enis.first().map(|e| e.interface_type) != Some(InterfaceType::Efa) {
-                            return Err(cx.err(
-                                "transport",
-                                "Efa",
-                                format!("all-reduce {:?} uses EFA, but {:?} has no EFA interface", a.name, m.name),
-                                "interface_type: efa on every member's primary ENI".into(),
-                                "EFA traffic needs an EFA interface at each end".into(),
-                            ));
-                        }
-                        if &m.availability_zone != az {
-                            return Err(cx.err(
-                                "transport",
-                                "Efa",
-                                format!("all-reduce {:?}: EFA between availability zones", a.name),
-                                "all members in one subnet (one AZ)".into(),
-                                "EFA's OS-bypass traffic is not routable beyond its subnet".into(),
-                            ));
-                        }
-                    }
+                if a.transport == MessageTransport::EfaRdmaRead {
+                    return Err(cx.err(
+                        "transport",
+                        "EfaRdmaRead",
+                        format!("collective {:?}: RDMA read", a.name),
+                        "Tcp, Efa or EfaRdmaWrite".into(),
+                        "collectives push each chunk to the next member (NCCL writes); RDMA read is for PingPong"
+                            .into(),
+                    ));
                 }
+                efa_ends(&cx, "collective", &a.name, a.transport, &members)?;
             }
             WorkloadSpec::PingPong(p) => {
                 reference(&cx, "from", &p.from, &inst_names, "instance")?;
@@ -631,30 +670,8 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
                 cx.range("iterations", p.iterations, 1, 1_000_000, "measured round trips per size")?;
                 cx.range("window", p.window, 1, 4096, "messages in flight (osu_bw uses 64)")?;
                 cx.range("warmup", p.warmup, 0, 1_000_000, "unmeasured round trips per size")?;
-                if p.transport == MessageTransport::Efa {
-                    let find = |n: &str| s.instances.iter().find(|i| i.name == n).expect("checked reference");
-                    for end in [&p.from, &p.to] {
-                        let i = find(end);
-                        if i.enis.first().map(|e| e.interface_type) != Some(InterfaceType::Efa) {
-                            return Err(cx.err(
-                                "transport",
-                                "Efa",
-                                format!("ping-pong {:?} uses EFA, but {end:?} has no EFA interface", p.name),
-                                "interface_type: efa on the primary ENI of both ends".into(),
-                                "EFA traffic needs an EFA interface at each end; TCP works on any ENI".into(),
-                            ));
-                        }
-                    }
-                    if find(&p.from).availability_zone != find(&p.to).availability_zone {
-                        return Err(cx.err(
-                            "transport",
-                            "Efa",
-                            format!("ping-pong {:?}: EFA between availability zones", p.name),
-                            "both ends in one subnet (one AZ)".into(),
-                            "EFA's OS-bypass traffic is not routable beyond its subnet".into(),
-                        ));
-                    }
-                }
+                let find = |n: &str| s.instances.iter().find(|i| i.name == n).expect("checked reference");
+                efa_ends(&cx, "ping-pong", &p.name, p.transport, &[find(&p.from), find(&p.to)])?;
             }
             WorkloadSpec::Background(b) => {
                 if !(b.load.is_finite() && b.load > 0.0 && b.load < 1.0) {
@@ -839,7 +856,7 @@ pub fn describe(variant: &str, s: &ScenarioSpec) -> String {
                     members.len(),
                     a.transport
                 );
-                if a.transport == MessageTransport::Efa
+                if a.transport.bypasses_kernel()
                     && members.windows(2).any(|w| !efa_groups_allow(s, &w[0].name, &w[1].name))
                 {
                     let _ = writeln!(
@@ -849,11 +866,14 @@ pub fn describe(variant: &str, s: &ScenarioSpec) -> String {
                 }
             }
             WorkloadSpec::PingPong(p) => {
-                if p.transport == MessageTransport::Efa {
+                if p.transport.bypasses_kernel() {
                     let _ = writeln!(
                         o,
-                        "  {}: {} -> {}: EFA (OS bypass, SRD in the card, unordered)",
-                        p.name, p.from, p.to
+                        "  {}: {} -> {}: EFA {} (OS bypass, SRD in the card, unordered)",
+                        p.name,
+                        p.from,
+                        p.to,
+                        p.transport.label()
                     );
                     if !efa_groups_allow(s, &p.from, &p.to) {
                         let _ = writeln!(
