@@ -124,9 +124,12 @@ fn efa_is_refused_where_ec2_refuses_it() {
     // EFA across availability zones.
     let e = err(&["instances.b.availability_zone=use1-az2", "instances.b.placement_group=None"]);
     assert!(e.contains("EFA between availability zones"), "{e}");
-    // A security group without the all-traffic-to-itself rule: EFA packets are dropped, counted,
-    // and `check` says why.
-    let no_rule = PAIR.replace("allow_all_within_group: true", "allow_all_within_group: false");
+    // A security group without the all-traffic-to-itself rule (only TCP from itself): EFA packets
+    // are dropped, counted, and `check` says why; TCP on the same ENIs passes.
+    let no_rule = PAIR.replace(
+        "allow_all_within_group: true",
+        r#"allow_all_within_group: false, inbound: [(protocol: "tcp", peer: "efa-sg")]"#,
+    );
     let s = run_text("efa-pair", &no_rule, &["duration=5ms"]);
     let v = &s.variants[0];
     assert!(v.drops.get("security_group").copied().unwrap_or(0) > 0, "{:?}", v.drops);

@@ -25,6 +25,7 @@ fn md1_mean_wait_ps(rho: f64, packets: u64, seed: u64) -> (f64, f64) {
         ecn_threshold_bytes: None,
         drop_reason: DropReason::QueueFull,
         burst_bytes: 0,
+        mtu: nitrosim::net::ip::NO_MTU_LIMIT,
     });
     let service = rate.serialisation(bytes as u64);
     let mean = SimDuration((service.ps() as f64 / rho).round() as u64);

@@ -6,6 +6,8 @@
 
 pub mod catalog;
 pub mod ena_express;
+pub mod gateway;
+pub mod vpc;
 
 use crate::units::{Bandwidth, SimDuration};
 

@@ -389,7 +389,13 @@ impl Model {
             (App::Datagrams(d), TAG_START) => {
                 let (spec, from, to) = (d.spec.clone(), d.from, d.to);
                 let f = self.new_flow(spec.name.clone(), &spec.name, "datagrams", None);
-                let (c, _) = self.open_flow(ConnTag { app, conn: 0, flow: f }, from, to, Proto::Udp, spec.port);
+                let (c, _) = self.open_flow(
+                    ConnTag { app, conn: 0, flow: f },
+                    from,
+                    to,
+                    Proto::Udp { df: spec.dont_fragment },
+                    spec.port,
+                );
                 if let App::Datagrams(d) = &mut self.apps[app as usize] {
                     d.client_ep = c;
                     d.flow = f;

@@ -13,9 +13,37 @@ use crate::units::{Bandwidth, SimDuration, SimTime};
 use crate::workload::Sizes;
 use std::collections::BTreeMap;
 
-/// Private addresses: instances at 10.0.0.0/16 by host index, bare hosts at 10.128.0.0/16.
+/// Private addresses: without subnets, instances at 10.0.0.1 + host index; bare hosts (background
+/// traffic, no instance) at 10.128.0.0/16 and up.
 const INSTANCE_IP_BASE: u32 = 0x0A00_0001;
 const HOST_IP_BASE: u32 = 0x0A80_0001;
+/// Gateways send their ICMP from 100.64.0.1 and up (shared address space, RFC 6598).
+const GATEWAY_IP_BASE: u32 = 0x6440_0001;
+
+/// Each instance's (address, subnet index): in its subnet's block after the reserved addresses,
+/// in declaration order; without subnets, by fabric host in the default block.
+fn addresses(spec: &ScenarioSpec, vpc: &crate::ec2::vpc::Vpc, hosts_of: &[u32]) -> Result<Vec<(u32, usize)>, String> {
+    if spec.subnets.is_empty() {
+        return Ok(hosts_of.iter().map(|&h| (INSTANCE_IP_BASE + h, 0)).collect());
+    }
+    let mut next = vec![0u32; vpc.subnets.len()];
+    spec.instances
+        .iter()
+        .map(|i| {
+            let k = match &i.subnet {
+                Some(n) => vpc.subnets.iter().position(|s| &s.0 == n).ok_or_else(|| format!("unknown subnet {n:?}"))?,
+                None => 0,
+            };
+            let cidr = vpc.subnets[k].1;
+            if next[k] as u64 + crate::ec2::vpc::SUBNET_RESERVED_TOTAL >= cidr.size() {
+                return Err(format!("subnet {} ({cidr}) has no address left for {}", vpc.subnets[k].0, i.name));
+            }
+            let ip = cidr.base + crate::ec2::vpc::SUBNET_RESERVED_LOW + next[k];
+            next[k] += 1;
+            Ok((ip, k))
+        })
+        .collect()
+}
 
 pub fn spine_link(spec: &ScenarioSpec) -> Bandwidth {
     let f = &spec.fabric;
@@ -25,8 +53,16 @@ pub fn spine_link(spec: &ScenarioSpec) -> Bandwidth {
     })
 }
 
+/// Build the model of one variant.
 pub fn build(name: &str, spec: &ScenarioSpec) -> Result<Model, String> {
+    build_with(name, spec, false)
+}
+
+/// Build the model, recording packets at the scenario's capture points when `capture` is set.
+pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Model, String> {
     let streams = RngStreams::new(spec.seed);
+    let vpc = crate::ec2::vpc::Vpc::compile(spec)?;
+    let addresses = addresses(spec, &vpc, &crate::scenario::placement::place(spec)?)?;
     let hosts_of = crate::scenario::placement::place(spec)?;
     let types: Vec<&'static ec2::InstanceType> = spec
         .instances
@@ -57,6 +93,7 @@ pub fn build(name: &str, spec: &ScenarioSpec) -> Result<Model, String> {
     let fabric = LeafSpine::build(config, &mut ports, streams.derive("fabric/ecmp"), |h| nic_rate[h as usize]);
     let mut port_owner = vec![NONE; ports.len()];
 
+    let group_index = |n: &String| spec.security_groups.iter().position(|g| &g.name == n);
     let mut azs: Vec<&str> = Vec::new();
     let mut insts = Vec::with_capacity(spec.instances.len());
     for (k, i) in spec.instances.iter().enumerate() {
@@ -85,6 +122,7 @@ pub fn build(name: &str, spec: &ScenarioSpec) -> Result<Model, String> {
             ecn_threshold_bytes: None,
             drop_reason: DropReason::CpuBacklog,
             burst_bytes: 0,
+            mtu: crate::net::ip::NO_MTU_LIMIT,
         };
         let cpu_tx = (0..queues).map(|_| add(cpu(spec.host.tx_cost))).collect();
         let cpu_rx = (0..queues).map(|_| add(cpu(spec.host.rx_cost))).collect();
@@ -96,6 +134,7 @@ pub fn build(name: &str, spec: &ScenarioSpec) -> Result<Model, String> {
             ecn_threshold_bytes: None,
             drop_reason: reason,
             burst_bytes: 0,
+            mtu: crate::net::ip::NO_MTU_LIMIT,
         };
         let egress = add(shaper(SimDuration::ZERO, DropReason::BwOutAllowanceExceeded));
         let ingress = add(shaper(spec.nitro.processing_delay, DropReason::BwInAllowanceExceeded));
@@ -107,6 +146,7 @@ pub fn build(name: &str, spec: &ScenarioSpec) -> Result<Model, String> {
             ecn_threshold_bytes: None,
             drop_reason: DropReason::QueueFull,
             burst_bytes: 0,
+            mtu: crate::net::ip::NO_MTU_LIMIT,
         };
         let srd_tx_proc = add(srd_proc);
         let srd_rx_proc = add(srd_proc);
@@ -122,7 +162,13 @@ pub fn build(name: &str, spec: &ScenarioSpec) -> Result<Model, String> {
             az,
             cluster_pg,
             mtu,
-            ip: INSTANCE_IP_BASE + hosts_of[k],
+            ip: addresses[k].0,
+            eni: crate::ec2::vpc::EniView {
+                ip: addresses[k].0,
+                subnet: addresses[k].1,
+                groups: primary.map(|e| e.security_groups.iter().filter_map(group_index).collect()).unwrap_or_default(),
+            },
+            pmtu: Default::default(),
             cpu_tx,
             cpu_rx,
             egress,
@@ -294,8 +340,85 @@ pub fn build(name: &str, spec: &ScenarioSpec) -> Result<Model, String> {
         ecn_threshold_bytes: None,
         drop_reason: DropReason::FlowCapExceeded,
         burst_bytes: spec.nitro.flow_burst.0,
+        mtu: crate::net::ip::NO_MTU_LIMIT,
     };
+    let gateways: Vec<super::GatewayRt> = spec
+        .gateways
+        .iter()
+        .enumerate()
+        .map(|(k, g)| super::GatewayRt {
+            name: g.name.clone(),
+            kind: g.kind,
+            mtu: g.mtu.unwrap_or(g.kind.max_mtu()),
+            ip: GATEWAY_IP_BASE + k as u32,
+            drops_icmp: g.drops_icmp,
+            mss_clamp: g.mss_clamp,
+        })
+        .collect();
+    let mut paths = BTreeMap::new();
+    let mut gw_port = BTreeMap::new();
+    for p in &spec.paths {
+        let (i, j) = (inst_index(&p.between.0), inst_index(&p.between.1));
+        let via: Vec<u32> = p
+            .via
+            .iter()
+            .map(|n| spec.gateways.iter().position(|g| &g.name == n).expect("validated reference") as u32)
+            .collect();
+        let mut port = |g: u32| {
+            let gs = &spec.gateways[g as usize];
+            ports.push(Port::new(PortConfig {
+                rate: Bandwidth(0),
+                per_packet: SimDuration::ZERO,
+                delay: gs.delay.unwrap_or(gs.kind.default_delay()),
+                capacity_bytes: u64::MAX,
+                ecn_threshold_bytes: None,
+                drop_reason: DropReason::QueueFull,
+                burst_bytes: 0,
+                mtu: gateways[g as usize].mtu,
+            }));
+            port_owner.push(NONE);
+            (ports.len() - 1) as u32
+        };
+        let forward: Vec<u32> = via.iter().map(|&g| port(g)).collect();
+        let backward: Vec<u32> = via.iter().rev().map(|&g| port(g)).collect();
+        let n = via.len();
+        for k in 0..n {
+            gw_port.insert(forward[k], (via[k], backward[n - 1 - k]));
+            gw_port.insert(backward[n - 1 - k], (via[k], forward[k]));
+        }
+        paths.insert((i, j), forward);
+        paths.insert((j, i), backward);
+    }
+    let wanted = |n: &str| spec.report.capture.is_empty() || spec.report.capture.iter().any(|c| c == n);
+    let mut points = Vec::new();
+    let mut point = |n: &str| {
+        if capture && wanted(n) {
+            points.push(super::trace::CapturePoint { name: n.to_string(), records: Vec::new(), omitted: 0 });
+            (points.len() - 1) as u32
+        } else {
+            NONE
+        }
+    };
+    let capture_inst: Vec<u32> = spec.instances.iter().map(|i| point(&i.name)).collect();
+    let capture_gw: Vec<u32> = spec.gateways.iter().map(|g| point(&g.name)).collect();
+    let n_insts = insts.len();
     Ok(Model {
+        vpc,
+        gateways,
+        paths,
+        gw_port,
+        filters: Vec::new(),
+        filter_drops: Vec::new(),
+        reasm: Vec::new(),
+        reasm_free: Vec::new(),
+        reasm_bytes: vec![0; n_insts],
+        next_ip_id: 0,
+        ip_cfg: spec.ip.clone(),
+        ip_counters: Default::default(),
+        log: super::trace::EventLog::new(spec.report.event_log_limit as usize),
+        capture: capture.then_some(points),
+        capture_inst,
+        capture_gw,
         name: name.to_string(),
         q,
         ports,

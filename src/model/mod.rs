@@ -14,8 +14,10 @@
 
 pub mod apps;
 pub mod build;
+mod ip;
 pub mod results;
 pub mod srd;
+pub mod trace;
 
 use crate::ec2::InstanceType;
 use crate::engine::EventQueue;
@@ -56,6 +58,11 @@ pub enum Event {
         ctx: u32,
         generation: u32,
     },
+    /// A datagram's reassembly time (`ipfrag_time`) is up.
+    ReassemblyExpire {
+        slot: u32,
+        generation: u32,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,11 +77,6 @@ pub struct ConnTag {
     pub app: u32,
     pub conn: u32,
     pub flow: u32,
-}
-
-/// The endpoint receiving what `ep` sends: its peer in the pair (c, s).
-fn slot_peer_of(ep: u32, c: u32, s: u32) -> u32 {
-    if ep == c { s } else { c }
 }
 
 /// Who gets told about an endpoint's progress: app index, that app's connection index, side.
@@ -105,8 +107,14 @@ pub struct EpSlot {
     pub instance: u32,
     /// An EFA endpoint: every packet goes over SRD, whatever its size.
     pub efa: bool,
-    /// EFA traffic to this endpoint is dropped: the ENIs share no self-referencing group.
-    pub sg_blocked: bool,
+    /// The addresses and ports of what this endpoint sends.
+    pub tuple: FiveTuple,
+    /// MTU of the sending interface: larger datagrams without DF are fragmented at the source.
+    pub if_mtu: u32,
+    /// What this endpoint sends is refused as it leaves (filter index), or `NONE`.
+    pub tx_block: u32,
+    /// What arrives for this endpoint is refused on the way in (filter index), or `NONE`.
+    pub rx_block: u32,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -130,7 +138,10 @@ pub enum Attach {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Proto {
     Tcp,
-    Udp,
+    /// UDP; `df`: datagrams carry Don't Fragment.
+    Udp {
+        df: bool,
+    },
     /// libfabric RDM over EFA on network card `n` of each end: straight to that card's SRD, no
     /// kernel, unordered.
     Efa(u16),
@@ -166,6 +177,57 @@ pub struct InstanceRt {
     /// Pure delays for SRD processing in this instance's card (send side, receive side).
     pub srd_tx_proc: PortId,
     pub srd_rx_proc: PortId,
+    /// Its primary ENI as the VPC's rules see it (address, subnet, security groups).
+    pub eni: crate::ec2::vpc::EniView,
+    /// Path MTUs it has learnt, by destination address.
+    pub pmtu: crate::net::ip::PmtuCache,
+}
+
+/// A gateway at run time.
+pub struct GatewayRt {
+    pub name: String,
+    pub kind: crate::ec2::gateway::GatewayKind,
+    pub mtu: u32,
+    /// The address its ICMP messages come from.
+    pub ip: u32,
+    pub drops_icmp: bool,
+    pub mss_clamp: Option<u32>,
+}
+
+/// Counters of the IP layer: fragmentation, reassembly, PMTUD.
+#[derive(Clone, Copy, Debug, Default, serde::Serialize)]
+pub struct IpCounters {
+    /// Packets split into fragments (at the source or at a hop) and the fragments made.
+    pub packets_fragmented: u64,
+    pub fragments_created: u64,
+    /// Header bytes the fragments added (an IPv4 header each, beyond the first).
+    pub fragment_header_bytes: u64,
+    pub datagrams_reassembled: u64,
+    pub reassembly_failed: u64,
+    /// ICMP "fragmentation needed" sent by gateways, and received by their senders.
+    pub icmp_frag_needed_sent: u64,
+    pub icmp_frag_needed_received: u64,
+    /// Path MTU cache entries lowered.
+    pub pmtu_learnt: u64,
+}
+
+impl IpCounters {
+    pub fn is_empty(&self) -> bool {
+        self.packets_fragmented == 0 && self.icmp_frag_needed_sent == 0 && self.reassembly_failed == 0
+    }
+}
+
+/// A datagram being reassembled: its fragments are held (still packets, still in the pool).
+pub struct Reasm {
+    pub generation: u32,
+    pub live: bool,
+    pub endpoint: u32,
+    pub instance: u32,
+    pub id: u32,
+    pub received: u32,
+    /// Data bytes of the whole datagram, known once the last fragment arrived.
+    pub total: Option<u32>,
+    pub held: Vec<PacketId>,
 }
 
 /// Per-instance counters, named as `ethtool -S` names them on ENA where ENA has the counter.
@@ -212,6 +274,8 @@ pub struct Accounting {
     pub sent: u64,
     pub delivered: u64,
     pub dropped: [u64; DropReason::ALL.len()],
+    /// Packets replaced by their fragments (each fragment counts as sent).
+    pub fragmented: u64,
 }
 
 impl Accounting {
@@ -257,6 +321,29 @@ pub struct Model {
     pub(crate) unfinished: u32,
     pub(crate) all_finite: bool,
     scratch_route: Vec<PortId>,
+    pub(crate) vpc: crate::ec2::vpc::Vpc,
+    pub(crate) gateways: Vec<GatewayRt>,
+    /// Gateway ports of each ordered instance pair's path, in crossing order.
+    pub(crate) paths: BTreeMap<(u32, u32), Vec<PortId>>,
+    /// A gateway port's gateway, and the port of the same gateway on the way back.
+    pub(crate) gw_port: BTreeMap<PortId, (u32, PortId)>,
+    /// Filters that refused something ("network ACL private inbound rule *"), their drop reason,
+    /// and how many packets each refused.
+    pub(crate) filters: Vec<(String, DropReason)>,
+    pub(crate) filter_drops: Vec<u64>,
+    pub(crate) reasm: Vec<Reasm>,
+    reasm_free: Vec<u32>,
+    /// Fragment bytes held per instance (bounded by `ipfrag_high_thresh`).
+    reasm_bytes: Vec<u64>,
+    next_ip_id: u32,
+    pub(crate) ip_cfg: crate::net::ip::IpConfig,
+    pub(crate) ip_counters: IpCounters,
+    pub(crate) log: trace::EventLog,
+    /// Capture points (instances, then gateways), when a capture was asked for.
+    pub(crate) capture: Option<Vec<trace::CapturePoint>>,
+    /// Capture point index per instance and per gateway (`NONE` = not captured).
+    pub(crate) capture_inst: Vec<u32>,
+    pub(crate) capture_gw: Vec<u32>,
 }
 
 impl Model {
@@ -295,6 +382,19 @@ impl Model {
         rng.random_range(EPHEMERAL_PORTS)
     }
 
+    /// A workload's name.
+    pub(crate) fn app_name(&self, app: u32) -> &str {
+        match &self.apps[app as usize] {
+            App::Bulk(a) => &a.spec.name,
+            App::Rpc(a) => &a.spec.name,
+            App::Datagrams(a) => &a.spec.name,
+            App::Background(a) => &a.spec.name,
+            App::Permutation(a) => &a.spec.name,
+            App::PingPong(a) => &a.spec.name,
+            App::AllReduce(a) => &a.spec.name,
+        }
+    }
+
     fn add_port(&mut self, config: PortConfig, owner: u32) -> PortId {
         self.ports.push(Port::new(config));
         self.port_owner.push(owner);
@@ -314,6 +414,7 @@ impl Model {
                 ecn_threshold_bytes: None,
                 drop_reason: DropReason::QueueFull,
                 burst_bytes: 0,
+                mtu: crate::net::ip::NO_MTU_LIMIT,
             },
             NONE,
         );
@@ -388,6 +489,11 @@ impl Model {
             self.push_host_tx(i, t, cap, &mut r);
         }
         self.push_fabric(a, b, t, &mut r);
+        if let (Attach::Instance(i), Attach::Instance(j)) = (a, b)
+            && let Some(gw) = self.paths.get(&(i, j))
+        {
+            r.extend_from_slice(gw);
+        }
         if let Attach::Instance(j) = b {
             self.push_host_rx(j, t, &mut r);
         }
@@ -400,7 +506,11 @@ impl Model {
     /// after SRD (receive processing, ingress shaper, vCPU). `None` when it does not engage.
     fn build_srd_path(&mut self, a: Attach, b: Attach, t: &FiveTuple, proto: Proto) -> SrdPath {
         let (Attach::Instance(i), Attach::Instance(j)) = (a, b) else { return SrdPath::NONE };
-        if crate::ec2::ena_express::engages(&self.ena_express_ends(i, j), proto == Proto::Udp).is_err() {
+        // ENA Express needs a direct path: no gateway or middlebox in between.
+        if self.paths.contains_key(&(i, j))
+            || crate::ec2::ena_express::engages(&self.ena_express_ends(i, j), matches!(proto, Proto::Udp { .. }))
+                .is_err()
+        {
             return SrdPath::NONE;
         }
         let ctx = self.srd_context(i, j, None);
@@ -448,7 +558,7 @@ impl Model {
         })
     }
 
-    fn new_endpoint(&mut self, transport: Endpoint, route: u32, owner: Owner, flow: u32) -> u32 {
+    fn new_endpoint(&mut self, transport: Endpoint, route: u32, owner: Owner, flow: u32, tuple: FiveTuple) -> u32 {
         let slot = |generation| EpSlot {
             generation,
             live: true,
@@ -463,7 +573,10 @@ impl Model {
             ena_express_eligible: false,
             instance: NONE,
             efa: false,
-            sg_blocked: false,
+            tuple,
+            if_mtu: crate::net::ip::NO_MTU_LIMIT,
+            tx_block: NONE,
+            rx_block: NONE,
         };
         match self.ep_free.pop() {
             Some(id) => {
@@ -482,13 +595,15 @@ impl Model {
     /// handshake at once; the app is told when it is established.
     pub(crate) fn open(&mut self, a: Attach, b: Attach, proto: Proto, tag: ConnTag, dst_port: u16) -> (u32, u32) {
         let ConnTag { app, conn, flow } = tag;
-        let mtu = self.attach_mtu(a).min(self.attach_mtu(b));
         let tuple = FiveTuple {
             src_ip: self.attach_ip(a),
             dst_ip: self.attach_ip(b),
             src_port: self.ephemeral_port(a),
             dst_port,
-            protocol: if proto == Proto::Tcp { 6 } else { 17 },
+            protocol: match proto {
+                Proto::Tcp => crate::ec2::vpc::PROTO_TCP,
+                _ => crate::ec2::vpc::PROTO_UDP,
+            },
         };
         let reverse = FiveTuple {
             src_ip: tuple.dst_ip,
@@ -503,26 +618,36 @@ impl Model {
         } else {
             (self.build_route(a, b, &tuple), self.build_route(b, a, &reverse))
         };
+        // Each side sends at most what its path MTU (interface, learnt PMTU) allows; TCP also
+        // at most what the peer's MSS option says, which a gateway may have clamped.
+        let (mtu_a, mtu_b) = (self.send_mtu(a, b), self.send_mtu(b, a));
         let (tc, ts) = match proto {
-            Proto::Tcp => (
-                Endpoint::Tcp(crate::transport::Tcp::new(self.tcp.clone(), mtu, true)),
-                Endpoint::Tcp(crate::transport::Tcp::new(self.tcp.clone(), mtu, false)),
-            ),
-            Proto::Udp => {
-                (Endpoint::Udp(crate::transport::Udp::new(mtu)), Endpoint::Udp(crate::transport::Udp::new(mtu)))
+            Proto::Tcp => {
+                let clamp = self.mss_clamp_mtu(a, b);
+                let (ma, mb) = (mtu_a.min(self.attach_mtu(b)).min(clamp), mtu_b.min(self.attach_mtu(a)).min(clamp));
+                (
+                    Endpoint::Tcp(crate::transport::Tcp::new(self.tcp.clone(), ma, true)),
+                    Endpoint::Tcp(crate::transport::Tcp::new(self.tcp.clone(), mb, false)),
+                )
             }
+            Proto::Udp { df } => (
+                Endpoint::Udp(crate::transport::Udp::new(mtu_a, df)),
+                Endpoint::Udp(crate::transport::Udp::new(mtu_b, df)),
+            ),
             Proto::Efa(_) => {
-                let mtu = mtu.min(crate::ec2::ena_express::MAX_PACKET_BYTES);
+                let mtu = self.attach_mtu(a).min(self.attach_mtu(b)).min(crate::ec2::ena_express::MAX_PACKET_BYTES);
                 (
                     Endpoint::Efa(crate::transport::efa::Efa::new(mtu)),
                     Endpoint::Efa(crate::transport::efa::Efa::new(mtu)),
                 )
             }
         };
-        let c = self.new_endpoint(tc, r_ab, Owner { app, conn, side: Side::Client }, flow);
-        let s = self.new_endpoint(ts, r_ba, Owner { app, conn, side: Side::Server }, flow);
+        let c = self.new_endpoint(tc, r_ab, Owner { app, conn, side: Side::Client }, flow, tuple);
+        let s = self.new_endpoint(ts, r_ba, Owner { app, conn, side: Side::Server }, flow, reverse);
         self.eps[c as usize].peer = s;
         self.eps[s as usize].peer = c;
+        self.eps[c as usize].if_mtu = self.attach_mtu(a);
+        self.eps[s as usize].if_mtu = self.attach_mtu(b);
         for (ep, from, to, t) in [(c, a, b, tuple), (s, b, a, reverse)] {
             let srd = if let Proto::Efa(card) = proto {
                 self.build_efa_path(from, to, card)
@@ -530,9 +655,12 @@ impl Model {
                 self.build_srd_path(from, to, &t, proto)
             };
             let (instance, eligible) = match (from, to) {
-                (Attach::Instance(i), Attach::Instance(j)) => {
-                    (i, crate::ec2::ena_express::eligible(&self.ena_express_ends(i, j)).is_ok())
-                }
+                (Attach::Instance(i), Attach::Instance(j)) => (
+                    i,
+                    crate::ec2::ena_express::eligible(&self.ena_express_ends(i, j)).is_ok()
+                        && !self.paths.contains_key(&(i, j)),
+                ),
+                (Attach::Instance(i), _) => (i, false),
                 _ => (NONE, false),
             };
             let slot = &mut self.eps[ep as usize];
@@ -540,12 +668,9 @@ impl Model {
             slot.instance = instance;
             slot.ena_express_eligible = eligible && !matches!(proto, Proto::Efa(_));
             slot.efa = matches!(proto, Proto::Efa(_));
-            if let (Proto::Efa(_), Attach::Instance(i), Attach::Instance(j)) = (proto, from, to) {
-                // Checked on the receiving side, like a security group's inbound rules.
-                let (gi, gj) = (&self.insts[i as usize].efa_groups, &self.insts[j as usize].efa_groups);
-                let shared = gi.iter().any(|g| gj.contains(g));
-                self.eps[slot_peer_of(ep, c, s) as usize].sg_blocked = !shared;
-            }
+        }
+        if let (Attach::Instance(i), Attach::Instance(j)) = (a, b) {
+            self.apply_filters(proto, (i, j), (c, s), &tuple);
         }
         if proto == Proto::Tcp {
             self.drive(c, None, |t, now, out| t.connect(now, out));
@@ -598,6 +723,10 @@ impl Model {
     /// Turn the transport's output into packets and app notifications, then re-arm its timer.
     fn flush(&mut self, ep: u32, born: SimTime) {
         let mut out = std::mem::take(&mut self.outbox);
+        for i in 0..out.notes.len() {
+            let note = out.notes[i];
+            self.log_note(ep, note);
+        }
         for i in 0..out.segments.len() {
             let seg = out.segments[i];
             self.inject(ep, seg);
@@ -667,7 +796,8 @@ impl Model {
         } else {
             (slot.route, Sink::Endpoint, NONE)
         };
-        self.send_packet(Packet {
+        let (tx_block, if_mtu) = (slot.tx_block, slot.if_mtu);
+        let pkt = Packet {
             seg,
             wire_bytes: seg.wire_bytes,
             route,
@@ -679,7 +809,33 @@ impl Model {
             then_route,
             srd: SrdHeader::default(),
             lossy: !via_srd,
-        });
+            ..Packet::default()
+        };
+        if !via_srd && seg.wire_bytes > if_mtu {
+            // Larger than the interface: the sender's IP layer fragments it (DF is never set on
+            // such a packet: TCP keeps to its MSS and UDP with DF to the MTU).
+            debug_assert!(!seg.df, "a DF packet larger than its interface");
+            self.fragment_at_source(ep, pkt, if_mtu, tx_block);
+            return;
+        }
+        self.emit_packet(ep, pkt, tx_block);
+    }
+
+    /// A packet leaves endpoint `ep`'s instance: captured there, refused by its outbound filters
+    /// or sent on its route.
+    fn emit_packet(&mut self, ep: u32, pkt: Packet, tx_block: u32) {
+        let inst = self.eps[ep as usize].instance;
+        if self.capture.is_some() && inst != NONE {
+            self.capture_at_instance(inst, &pkt);
+        }
+        let id = self.pool.alloc(pkt);
+        self.acct.sent += 1;
+        if tx_block != NONE {
+            self.drop_filtered(id, tx_block, inst);
+            return;
+        }
+        let first = self.routes[pkt.route as usize][0];
+        self.offer(id, first);
     }
 
     /// Create a packet at the start of its route.
@@ -691,6 +847,9 @@ impl Model {
     }
 
     fn offer(&mut self, id: PacketId, port: PortId) {
+        if self.ports[port as usize].config.mtu != crate::net::ip::NO_MTU_LIMIT && !self.enter_gateway(id, port) {
+            return;
+        }
         let now = self.q.now();
         let p = self.pool.get_mut(id);
         let port_ref = &mut self.ports[port as usize];
@@ -715,6 +874,8 @@ impl Model {
 
     pub(crate) fn drop_packet(&mut self, id: PacketId, reason: DropReason, instance: u32) {
         self.acct.dropped[reason.index()] += 1;
+        let p = *self.pool.get(id);
+        self.free_icmp_route(&p);
         if instance != NONE {
             let c = &mut self.insts[instance as usize].counters;
             match reason {
@@ -763,6 +924,7 @@ impl Model {
             Sink::SrdSend(ctx) => self.srd_take(id, p, ctx),
             Sink::SrdReceive(ctx) => self.srd_receive(id, p, ctx),
             Sink::SrdAcked(ctx) => self.srd_acked(id, p, ctx),
+            Sink::Icmp(gw) => self.deliver_icmp(id, p, gw),
         }
     }
 
@@ -773,12 +935,27 @@ impl Model {
             self.drop_packet(id, DropReason::NoSocket, NONE);
             return;
         }
-        if slot.sg_blocked {
-            self.drop_packet(id, DropReason::SecurityGroup, NONE);
+        // An endpoint lives on the instance it sends from.
+        let receiver = slot.instance;
+        if slot.rx_block != NONE {
+            self.drop_filtered(id, slot.rx_block, receiver);
+            return;
+        }
+        if self.capture.is_some() && receiver != NONE {
+            self.capture_at_instance(receiver, &p);
+        }
+        if p.frag.is_fragment() {
+            self.reassemble(id, p, receiver);
             return;
         }
         self.pool.free(id);
         self.acct.delivered += 1;
+        self.hand_to_endpoint(ep, p);
+    }
+
+    /// A whole packet (or a reassembled datagram) reaches its endpoint's transport.
+    pub(crate) fn hand_to_endpoint(&mut self, ep: u32, p: Packet) {
+        let slot = &self.eps[ep as usize];
         if p.seg.payload_bytes > 0 && matches!(p.seg.kind, SegKind::Data | SegKind::Datagram) {
             let f = slot.flow;
             if f != NONE {
@@ -806,6 +983,7 @@ impl Model {
             Event::Timer { ep, generation } => self.on_timer(ep, generation),
             Event::App { app, tag } => self.app_event(app, tag),
             Event::SrdTimer { ctx, generation } => self.srd_timer(ctx, generation),
+            Event::ReassemblyExpire { slot, generation } => self.reassembly_expire(slot, generation),
         }
     }
 
@@ -831,19 +1009,22 @@ impl Model {
     fn in_flight_counted(&self) -> u64 {
         let queued: u64 = self.ports.iter().map(|p| p.queued_packets() as u64).sum();
         let piped = self.q.iter_pending().filter(|e| matches!(e, Event::Arrive(_))).count() as u64;
-        queued + piped
+        let held: u64 = self.reasm.iter().filter(|r| r.live).map(|r| r.held.len() as u64).sum();
+        queued + piped + held
     }
 
     fn check_conservation(&self) -> Result<(), String> {
         let a = &self.acct;
         let in_flight = self.in_flight_counted();
-        if a.sent != a.delivered + a.dropped_total() + in_flight || in_flight != self.pool.live() as u64 {
+        if a.sent != a.delivered + a.dropped_total() + a.fragmented + in_flight || in_flight != self.pool.live() as u64
+        {
             return Err(format!(
-                "packet conservation violated in variant {}: sent {} != delivered {} + dropped {} + in flight {} (pool holds {})",
+                "packet conservation violated in variant {}: sent {} != delivered {} + dropped {} + fragmented {} + in flight {} (pool holds {})",
                 self.name,
                 a.sent,
                 a.delivered,
                 a.dropped_total(),
+                a.fragmented,
                 in_flight,
                 self.pool.live()
             ));

@@ -59,6 +59,8 @@ impl Inner {
             then_route: self.then_route,
             srd,
             lossy,
+            frag: Default::default(),
+            icmp_mtu: 0,
         }
     }
 }
@@ -227,6 +229,7 @@ impl Model {
                 then_route: NONE,
                 srd: SrdHeader { seq: ack.seq, path: ack.path, sent_at: ack.sent_at, ect: false, ce: ack.ce },
                 lossy: true,
+                ..Packet::default()
             });
         }
         for i in 0..out.deliver.len() {

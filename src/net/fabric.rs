@@ -82,6 +82,7 @@ impl LeafSpine {
                 ecn_threshold_bytes: config.ecn_threshold_bytes,
                 drop_reason: DropReason::QueueFull,
                 burst_bytes: 0,
+                mtu: crate::net::ip::NO_MTU_LIMIT,
             }));
             (ports.len() - 1) as PortId
         };

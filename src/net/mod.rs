@@ -1,8 +1,9 @@
-//! The network layer: packets as metadata, ports (queue + server + pipe), and the leaf-spine
-//! fabric with ECMP. Nothing here knows about EC2 or transports; a packet follows a precomputed
+//! The network layer: packets as metadata, ports (queue + server + pipe), the leaf-spine
+//! fabric with ECMP, and the IPv4 rules for packets too big for a hop (fragmentation, PMTUD). Nothing here knows about EC2 or transports; a packet follows a precomputed
 //! route of ports, htsim-style, so "spraying" later is just a different route per packet.
 
 pub mod fabric;
+pub mod ip;
 pub mod packet;
 pub mod port;
 

@@ -39,6 +39,8 @@ pub struct Segment {
     /// The sender will write nothing more (FIN, RFC 9293). Modelled as a flag on the last data
     /// segment, or on a bare segment when everything was already sent.
     pub fin: bool,
+    /// IPv4 Don't Fragment: a hop that cannot carry it drops it and says so by ICMP (RFC 1191).
+    pub df: bool,
     /// SACK blocks (RFC 2018): received ranges above the cumulative ACK, most recent first.
     pub sack_count: u8,
     pub sack: [(u64, u64); MAX_SACK_BLOCKS],
@@ -61,6 +63,9 @@ pub enum Sink {
     SrdReceive(u32),
     /// The sending card's SRD engine gets an acknowledgement.
     SrdAcked(u32),
+    /// An ICMP "fragmentation needed" for endpoint `dst_endpoint`, sent by gateway `n`; the
+    /// packet's `seg` is the offending segment and `icmp_mtu` the next-hop MTU.
+    Icmp(u32),
 }
 
 /// SRD's header on the fabric (sequence, path entropy, send time echoed by the ACK).
@@ -94,6 +99,10 @@ pub struct Packet {
     pub srd: SrdHeader,
     /// This leg crosses the fabric (where `fabric.loss_rate` applies).
     pub lossy: bool,
+    /// IPv4 fragment position, when the packet is a fragment.
+    pub frag: super::ip::FragInfo,
+    /// Next-hop MTU carried by an ICMP "fragmentation needed" (RFC 1191), else 0.
+    pub icmp_mtu: u32,
 }
 
 /// Why a packet was dropped. Every drop has exactly one reason, counted per reason.
@@ -118,12 +127,24 @@ pub enum DropReason {
     ReorderBufferFull,
     /// The sending card's SRD queue was full (the host's TCP will retransmit).
     SrdQueueFull,
-    /// EFA traffic between ENIs that share no security group allowing all traffic within itself.
+    /// Refused by the security groups of an ENI (no rule allows it), including EFA traffic
+    /// between ENIs that share no group allowing all traffic within itself.
     SecurityGroup,
+    /// Refused by a subnet's network ACL (a deny rule, or no rule: the default `*`).
+    NetworkAcl,
+    /// DF set and larger than a hop's MTU: dropped there, and an ICMP "fragmentation needed"
+    /// goes back unless something discards it (RFC 1191).
+    FragmentationNeeded,
+    /// An ICMP message discarded by a gateway or middlebox configured to drop ICMP.
+    IcmpBlocked,
+    /// Fragments of a datagram that did not complete within `ipfrag_time` (Linux 30 s).
+    ReassemblyTimeout,
+    /// No room in the receiver's reassembly memory (`ipfrag_high_thresh`).
+    ReassemblyBufferFull,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 10] = [
+    pub const ALL: [DropReason; 15] = [
         DropReason::QueueFull,
         DropReason::FlowCapExceeded,
         DropReason::BwOutAllowanceExceeded,
@@ -134,6 +155,11 @@ impl DropReason {
         DropReason::ReorderBufferFull,
         DropReason::SrdQueueFull,
         DropReason::SecurityGroup,
+        DropReason::NetworkAcl,
+        DropReason::FragmentationNeeded,
+        DropReason::IcmpBlocked,
+        DropReason::ReassemblyTimeout,
+        DropReason::ReassemblyBufferFull,
     ];
     pub fn index(self) -> usize {
         self as usize
@@ -150,6 +176,11 @@ impl DropReason {
             DropReason::ReorderBufferFull => "reorder_buffer_full",
             DropReason::SrdQueueFull => "srd_queue_full",
             DropReason::SecurityGroup => "security_group",
+            DropReason::NetworkAcl => "network_acl",
+            DropReason::FragmentationNeeded => "fragmentation_needed",
+            DropReason::IcmpBlocked => "icmp_blocked",
+            DropReason::ReassemblyTimeout => "reassembly_timeout",
+            DropReason::ReassemblyBufferFull => "reassembly_buffer_full",
         }
     }
 }

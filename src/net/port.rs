@@ -36,6 +36,9 @@ pub struct PortConfig {
     pub drop_reason: DropReason,
     /// Token-bucket depth for shapers (0 = serialise every packet at `rate`).
     pub burst_bytes: u64,
+    /// Largest IP packet the port carries ([`super::ip::NO_MTU_LIMIT`] but on gateways): the
+    /// model checks it before offering, since what happens to a bigger packet is IP's business.
+    pub mtu: u32,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -148,6 +151,7 @@ mod tests {
             ecn_threshold_bytes: None,
             drop_reason: DropReason::QueueFull,
             burst_bytes: 0,
+            mtu: crate::net::ip::NO_MTU_LIMIT,
         })
     }
 

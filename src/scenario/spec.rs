@@ -37,9 +37,26 @@ pub struct ScenarioSpec {
     pub srd: crate::transport::srd::SrdConfig,
     #[serde(default)]
     pub placement_groups: Vec<PlacementGroupSpec>,
-    /// Security groups ENIs may name. Rules beyond the one EFA needs come with issue #4.
+    /// The IP layer: path MTU cache and fragment reassembly (Linux defaults).
+    #[serde(default)]
+    pub ip: crate::net::ip::IpConfig,
+    /// Subnets (address blocks with a network ACL each). None declared = one subnet 10.0.0.0/16
+    /// with the VPC's default ACL (allow everything).
+    #[serde(default)]
+    pub subnets: Vec<SubnetSpec>,
+    /// Network ACLs subnets may name: stateless, numbered rules.
+    #[serde(default)]
+    pub network_acls: Vec<NetworkAclSpec>,
+    /// Security groups ENIs may name: stateful allow rules.
     #[serde(default)]
     pub security_groups: Vec<SecurityGroupSpec>,
+    /// Gateways and attachments (transit gateway, VPN, internet gateway, a middlebox ...) that
+    /// `paths` route traffic through.
+    #[serde(default)]
+    pub gateways: Vec<GatewaySpec>,
+    /// Routes between instance pairs that cross gateways (both directions, in reverse order back).
+    #[serde(default)]
+    pub paths: Vec<PathSpec>,
     pub instances: Vec<InstanceSpec>,
     #[serde(default)]
     pub workloads: Vec<WorkloadSpec>,
@@ -211,6 +228,103 @@ pub struct SecurityGroupSpec {
     /// as EFA requires (EFA user guide, "Prepare an EFA-enabled security group").
     #[serde(default)]
     pub allow_all_within_group: bool,
+    /// Allow rules for traffic arriving (a new group has none).
+    #[serde(default)]
+    pub inbound: Vec<SgRuleSpec>,
+    /// Allow rules for traffic leaving; left out = a new group's default, all traffic.
+    #[serde(default)]
+    pub outbound: Option<Vec<SgRuleSpec>>,
+}
+
+/// A security group rule: protocol, ports or ICMP type/code, and the peer (a CIDR block or
+/// another group's name).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename = "SgRule", deny_unknown_fields)]
+pub struct SgRuleSpec {
+    /// "tcp", "udp", "icmp", "all" or a protocol number.
+    pub protocol: String,
+    /// "443" or "1024-65535"; left out = every port.
+    #[serde(default)]
+    pub ports: Option<String>,
+    #[serde(default)]
+    pub icmp_type: Option<i32>,
+    #[serde(default)]
+    pub icmp_code: Option<i32>,
+    /// Source (inbound) or destination (outbound): "10.0.0.0/16" or a security group's name.
+    pub peer: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename = "Subnet", deny_unknown_fields)]
+pub struct SubnetSpec {
+    pub name: String,
+    /// "10.0.1.0/24": instances get addresses from it in order (EC2 reserves the first four).
+    pub cidr: String,
+    /// Left out = the VPC's default network ACL (allows everything).
+    #[serde(default)]
+    pub network_acl: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename = "NetworkAcl", deny_unknown_fields)]
+pub struct NetworkAclSpec {
+    pub name: String,
+    #[serde(default)]
+    pub inbound: Vec<AclRuleSpec>,
+    #[serde(default)]
+    pub outbound: Vec<AclRuleSpec>,
+}
+
+/// A network ACL rule, evaluated in `rule` number order; the first match allows or denies.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename = "AclRule", deny_unknown_fields)]
+pub struct AclRuleSpec {
+    /// 1 ..= 32766, unique per direction.
+    pub rule: u32,
+    pub protocol: String,
+    #[serde(default)]
+    pub ports: Option<String>,
+    #[serde(default)]
+    pub icmp_type: Option<i32>,
+    #[serde(default)]
+    pub icmp_code: Option<i32>,
+    /// Source (inbound) or destination (outbound) block; left out = "0.0.0.0/0".
+    #[serde(default = "any_cidr")]
+    pub cidr: String,
+    /// "allow" or "deny".
+    pub action: String,
+}
+
+fn any_cidr() -> String {
+    "0.0.0.0/0".into()
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename = "Gateway", deny_unknown_fields)]
+pub struct GatewaySpec {
+    pub name: String,
+    pub kind: crate::ec2::gateway::GatewayKind,
+    /// Largest packet it carries; left out = the kind's (8500 for a transit gateway ...).
+    #[serde(default)]
+    pub mtu: Option<u32>,
+    /// Latency a crossing adds; left out = the kind's default.
+    #[serde(default)]
+    pub delay: Option<SimDuration>,
+    /// Discards ICMP: sends no "fragmentation needed" and forwards none (a black-hole middlebox).
+    #[serde(default)]
+    pub drops_icmp: bool,
+    /// Rewrites the MSS option of TCP SYNs passing through to at most this (MSS clamping).
+    #[serde(default)]
+    pub mss_clamp: Option<u32>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename = "Path", deny_unknown_fields)]
+pub struct PathSpec {
+    /// The two instances (either may start connections).
+    pub between: (String, String),
+    /// Gateways crossed from the first to the second, in order.
+    pub via: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -232,6 +346,9 @@ pub struct InstanceSpec {
     /// This many identical instances, named NAME-0 ... NAME-(count-1) (a fleet).
     #[serde(default)]
     pub count: Option<u32>,
+    /// The subnet of its ENIs (left out = the first subnet, or the implicit default subnet).
+    #[serde(default)]
+    pub subnet: Option<String>,
 }
 
 impl ScenarioSpec {
@@ -451,6 +568,10 @@ pub struct DatagramSpec {
     pub count: Option<u64>,
     #[serde(default = "dgram_port")]
     pub port: u16,
+    /// Set DF on every datagram (`IP_PMTUDISC_DO`): too big for a hop = dropped, not fragmented.
+    /// Left clear, a datagram larger than the MTU is fragmented by the sender or a hop.
+    #[serde(default)]
+    pub dont_fragment: bool,
 }
 fn dgram_port() -> u16 {
     9000
@@ -578,10 +699,14 @@ pub struct VariantSpec {
 pub struct ReportSpec {
     /// Bins of the throughput time series.
     pub timeseries_bins: u32,
+    /// Where `--pcap` captures: instance and gateway names (empty = every instance and gateway).
+    pub capture: Vec<String>,
+    /// Notable events kept in `events.jsonl` per variant (the rest are counted, not kept).
+    pub event_log_limit: u32,
 }
 
 impl Default for ReportSpec {
     fn default() -> Self {
-        ReportSpec { timeseries_bins: 100 }
+        ReportSpec { timeseries_bins: 100, capture: Vec::new(), event_log_limit: 100_000 }
     }
 }

@@ -55,6 +55,8 @@ impl Transport for Efa {
             });
             self.stats.segments_sent += 1;
             self.stats.payload_bytes_sent += len as u64;
+            self.stats.data_segments_sent += 1;
+            self.stats.data_wire_bytes_sent += (len + EFA_HEADER_BYTES) as u64;
             offset += len as u64;
             if offset >= bytes {
                 break;

@@ -28,6 +28,8 @@ pub struct Outbox {
     pub delivered_bytes: u64,
     /// The connection became established during this call.
     pub established: bool,
+    /// Notable things that happened inside (for the event log).
+    pub notes: Vec<Note>,
 }
 
 impl Outbox {
@@ -35,7 +37,44 @@ impl Outbox {
         self.segments.clear();
         self.delivered_bytes = 0;
         self.established = false;
+        self.notes.clear();
     }
+}
+
+/// Why a TCP sender's MSS changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MssCause {
+    /// An ICMP "fragmentation needed" reported this path MTU (RFC 1191).
+    PathMtu(u32),
+    /// Retransmissions timed out past `tcp_retries1`: black-hole detection (Linux, RFC 4821).
+    BlackHole,
+    /// A larger probe was acknowledged (RFC 4821 section 7.6).
+    ProbeAcked,
+}
+
+/// Events inside a transport worth a line in the event log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Note {
+    /// The retransmission timer fired; `backoff` RTOs in a row, the next one after `rto`.
+    Rto {
+        backoff: u32,
+        rto: crate::units::SimDuration,
+    },
+    MssChanged {
+        from: u64,
+        to: u64,
+        cause: MssCause,
+    },
+    /// A packetization-layer path MTU probe of this IP size went out (RFC 4821).
+    ProbeSent {
+        mtu: u32,
+    },
+    /// The probe was lost: the search's upper bound drops below it.
+    ProbeFailed {
+        mtu: u32,
+    },
+    /// Retransmissions timed out past `tcp_retries2`: the connection is dropped (ETIMEDOUT).
+    Aborted,
 }
 
 /// Per-endpoint counters, reported per flow.
@@ -43,6 +82,10 @@ impl Outbox {
 pub struct TransportStats {
     pub segments_sent: u64,
     pub payload_bytes_sent: u64,
+    /// IP bytes of the data-carrying segments sent (payload + headers), retransmissions included.
+    pub data_wire_bytes_sent: u64,
+    /// Data-carrying segments sent, retransmissions included.
+    pub data_segments_sent: u64,
     pub retransmits: u64,
     pub rtos: u64,
     pub fast_retransmits: u64,
@@ -77,6 +120,9 @@ pub trait Transport {
     fn stop_writing(&mut self) -> u64 {
         self.stats().payload_bytes_sent
     }
+    /// An ICMP "fragmentation needed" for one of our packets reported the next hop's MTU.
+    /// Datagram transports leave it to the application (and the host's path MTU cache).
+    fn on_path_mtu(&mut self, _now: SimTime, _mtu: u32, _out: &mut Outbox) {}
 }
 
 /// Closed set of transports: dispatch by `match`, not by `Box<dyn>`.
@@ -127,5 +173,8 @@ impl Transport for Endpoint {
     }
     fn stop_writing(&mut self) -> u64 {
         delegate!(self, t => t.stop_writing())
+    }
+    fn on_path_mtu(&mut self, now: SimTime, mtu: u32, out: &mut Outbox) {
+        delegate!(self, t => t.on_path_mtu(now, mtu, out))
     }
 }

@@ -7,11 +7,20 @@
 //! ACKs with quick-ack at connection start. With `sack: false` recovery is NewReno (RFC 6582):
 //! one hole per round trip, partial ACKs retransmit the next segment, an RTO goes back N.
 //!
+//! Path MTU, as Linux does it: every segment has DF set; an ICMP "fragmentation needed" lowers
+//! the MSS and retransmits what no longer fits at once (`tcp_simple_retransmit`, no congestion
+//! response). Where ICMP never comes back (a black hole), `tcp_mtu_probing` decides: 0 = wait
+//! for `tcp_retries2` to abort (~924.6 s); 1 = once retransmissions time out past `tcp_retries1`,
+//! fall back to `tcp_base_mss` and search upward with probes (RFC 4821); 2 = start at
+//! `tcp_base_mss` and probe from the beginning. Timeouts follow `tcp_model_timeout` (tcp_timer.c):
+//! the time since the first unacknowledged segment went out, against the sum of an exponential
+//! backoff from `rto_min`.
+//!
 //! Left out on purpose (documented in the README): tail loss probes, PRR, HyStart, FIN/TIME_WAIT,
 //! Nagle (RPC sockets set TCP_NODELAY), window scaling limits (the receive window is a byte count).
 
 use super::congestion::{Congestion, CongestionKind, Controller, Window};
-use super::{Outbox, Transport, TransportStats};
+use super::{MssCause, Note, Outbox, Transport, TransportStats};
 use crate::net::{MAX_SACK_BLOCKS, SegKind, Segment};
 use crate::units::{SimDuration, SimTime};
 use serde::{Deserialize, Serialize};
@@ -36,6 +45,33 @@ pub const INITIAL_CWND_SEGMENTS: u64 = 10;
 pub const LINUX_MAX_QUICKACKS: u32 = 16;
 /// Bound on remembered out-of-order ranges (Linux bounds the ofo queue by memory).
 pub const MAX_OOO_RANGES: usize = 256;
+/// IP + TCP headers with the timestamps option: what separates an MTU from its MSS here.
+pub const TCP_IP_OVERHEAD_BYTES: u32 = IPV4_TCP_HEADER_BYTES + TCP_TIMESTAMP_OPTION_BYTES;
+/// Linux `tcp_base_mss` default (ip-sysctl): where black-hole fallback and probing start.
+pub const LINUX_BASE_MSS: u32 = 1024;
+/// Linux `tcp_retries1` / `tcp_retries2` defaults (ip-sysctl).
+pub const LINUX_RETRIES1: u32 = 3;
+pub const LINUX_RETRIES2: u32 = 15;
+/// Linux `tcp_probe_threshold` (8 bytes: stop searching) and `tcp_probe_interval` (600 s).
+pub const LINUX_PROBE_THRESHOLD: u32 = 8;
+pub const LINUX_PROBE_INTERVAL: SimDuration = SimDuration::from_secs(600);
+/// Linux `tcp_mtu_probe_floor` and `tcp_min_snd_mss`: 48 bytes.
+pub const LINUX_MIN_SND_MSS: u64 = 48;
+/// A probe needs this many segments of window and of data behind it (Linux `tcp_mtu_probe`:
+/// cwnd of 11 segments; reordering (3) + 1 segments after the probe to detect its loss).
+const PROBE_MIN_CWND_SEGMENTS: u64 = 11;
+const PROBE_TRAILING_SEGMENTS: u64 = 4;
+
+/// Linux `tcp_model_timeout`: the time `boundary` exponentially backed-off retransmissions from
+/// `rto_base` take, the backoff capped at `rto_max`. tcp_retries2 = 15 -> 924.6 s.
+pub fn model_timeout(boundary: u32, rto_base: SimDuration, rto_max: SimDuration) -> SimDuration {
+    let thresh = (rto_max.0 / rto_base.0.max(1)).max(1).ilog2();
+    if boundary <= thresh {
+        SimDuration(((2u64 << boundary) - 1) * rto_base.0)
+    } else {
+        SimDuration(((2u64 << thresh) - 1) * rto_base.0 + (boundary - thresh) as u64 * rto_max.0)
+    }
+}
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(rename = "Tcp", deny_unknown_fields, default)]
@@ -55,6 +91,16 @@ pub struct TcpConfig {
     pub ecn: bool,
     /// Selective acknowledgements (Linux `net.ipv4.tcp_sack`, on by default).
     pub sack: bool,
+    /// Linux `net.ipv4.tcp_mtu_probing`: 0 off, 1 after a black hole is detected, 2 always.
+    pub mtu_probing: u8,
+    /// Linux `net.ipv4.tcp_base_mss`.
+    pub base_mss: u32,
+    /// Linux `net.ipv4.tcp_retries1` (black-hole detection) and `tcp_retries2` (give up).
+    pub retries1: u32,
+    pub retries2: u32,
+    /// Linux `net.ipv4.tcp_probe_threshold` and `tcp_probe_interval`.
+    pub probe_threshold: u32,
+    pub probe_interval: SimDuration,
 }
 
 impl Default for TcpConfig {
@@ -72,8 +118,26 @@ impl Default for TcpConfig {
             initial_cwnd_segments: INITIAL_CWND_SEGMENTS,
             ecn: false,
             sack: true,
+            mtu_probing: 0,
+            base_mss: LINUX_BASE_MSS,
+            retries1: LINUX_RETRIES1,
+            retries2: LINUX_RETRIES2,
+            probe_threshold: LINUX_PROBE_THRESHOLD,
+            probe_interval: LINUX_PROBE_INTERVAL,
         }
     }
+}
+
+/// Packetization-layer path MTU discovery state (Linux `icsk_mtup`), in IP packet sizes.
+#[derive(Clone, Copy, Debug)]
+struct MtuSearch {
+    enabled: bool,
+    search_low: u32,
+    search_high: u32,
+    /// The probe in flight: [start, end) and its IP size.
+    probe: Option<(u64, u64, u32)>,
+    /// When the search last converged (a new search starts `probe_interval` later).
+    converged_at: SimTime,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,6 +175,14 @@ pub struct Tcp {
     state: State,
     /// Payload bytes per full segment (MTU - headers - options).
     mss: u64,
+    /// The largest MSS the interfaces and the peer's MSS option allow.
+    mss_max: u64,
+    mtup: MtuSearch,
+    /// When the oldest unacknowledged data was first sent, once an RTO has fired (Linux
+    /// `retrans_stamp`); retransmission timeouts are measured from it.
+    retrans_stamp: Option<SimTime>,
+    /// Retransmissions timed out past `retries2`: the connection is dead.
+    aborted: bool,
     // --- sender ---
     write_end: u64,
     /// The application closed: the segment ending at `write_end` carries FIN.
@@ -166,9 +238,22 @@ impl Tcp {
     /// `mtu` is the path MTU in bytes (IP packet size); MSS follows from it (RFC 879 / 6691).
     pub fn new(cfg: TcpConfig, mtu: u32, active: bool) -> Self {
         assert!(mtu > IPV4_TCP_HEADER_BYTES + TCP_TIMESTAMP_OPTION_BYTES, "MTU {mtu} too small for TCP");
-        let mss = (mtu - IPV4_TCP_HEADER_BYTES - TCP_TIMESTAMP_OPTION_BYTES) as u64;
+        let mss_max = (mtu - TCP_IP_OVERHEAD_BYTES) as u64;
+        // tcp_mtup_init: probing on from the start (mode 2) starts at tcp_base_mss.
+        let mtup = MtuSearch {
+            enabled: cfg.mtu_probing >= 2,
+            search_low: (cfg.base_mss + TCP_IP_OVERHEAD_BYTES).min(mtu),
+            search_high: mtu,
+            probe: None,
+            converged_at: SimTime::ZERO,
+        };
+        let mss = if mtup.enabled { mss_max.min((mtup.search_low - TCP_IP_OVERHEAD_BYTES) as u64) } else { mss_max };
         let window = Window { cwnd: cfg.initial_cwnd_segments * mss, ssthresh: u64::MAX, mss };
         Tcp {
+            mss_max,
+            mtup,
+            retrans_stamp: None,
+            aborted: false,
             cc: Congestion::new(cfg.congestion),
             rto: cfg.rto_initial,
             state: if active { State::Closed } else { State::Listen },
@@ -234,6 +319,104 @@ impl Tcp {
     pub fn in_recovery(&self) -> bool {
         self.recovery != CaState::Open
     }
+    pub fn aborted(&self) -> bool {
+        self.aborted
+    }
+
+    /// Payload that fits one packet now: the MSS less the SACK blocks our ACK field carries
+    /// (Linux `tcp_current_mss`), so no segment outgrows the path MTU.
+    fn send_mss(&self) -> u64 {
+        let blocks = if self.cfg.sack { self.ooo.len().min(MAX_SACK_BLOCKS) } else { 0 };
+        self.mss - sack_option_bytes(blocks) as u64
+    }
+
+    /// tcp_sync_mss: the MSS for a path MTU, never above what the interfaces allow, and while
+    /// probing never above the search's proven lower bound.
+    fn set_mss_for(&mut self, mtu: u32, cause: MssCause, out: &mut Outbox) {
+        let mut mss = (mtu.saturating_sub(TCP_IP_OVERHEAD_BYTES) as u64).min(self.mss_max);
+        if self.mtup.enabled {
+            mss = mss.min((self.mtup.search_low - TCP_IP_OVERHEAD_BYTES) as u64);
+        }
+        let mss = mss.max(LINUX_MIN_SND_MSS);
+        if mss != self.mss {
+            out.notes.push(Note::MssChanged { from: self.mss, to: mss, cause });
+            self.mss = mss;
+            self.window.mss = mss;
+        }
+    }
+
+    /// tcp_simple_retransmit: everything outstanding is resent at the new size now, without a
+    /// congestion response ("units changed, the window did not").
+    fn simple_retransmit(&mut self) {
+        if self.snd_una >= self.snd_nxt {
+            return;
+        }
+        if self.recovery != CaState::Loss {
+            self.recovery = CaState::Loss;
+            self.recover = self.snd_nxt;
+        }
+        self.rtx_next = self.snd_una;
+        self.rtx_log.clear();
+        self.rack_deadline = None;
+    }
+
+    fn probe_failed(&mut self, out: &mut Outbox) {
+        if let Some((_, _, mtu)) = self.mtup.probe.take() {
+            self.mtup.search_high = mtu - 1;
+            out.notes.push(Note::ProbeFailed { mtu });
+        }
+    }
+
+    /// Linux `tcp_mtu_probe`: in the open state with a window of 11 segments and data for the
+    /// probe plus the segments whose ACKs would reveal its loss, send one segment of the size
+    /// halfway between the proven and the failed sizes. Returns true when a probe went out.
+    fn try_probe(&mut self, now: SimTime, limit: u64, out: &mut Outbox) -> bool {
+        let m = self.mtup;
+        if !m.enabled || m.probe.is_some() || self.recovery != CaState::Open {
+            return false;
+        }
+        if m.search_high - m.search_low < self.cfg.probe_threshold {
+            // Converged: search again after `probe_interval` (tcp_mtu_check_reprobe).
+            if now >= m.converged_at + self.cfg.probe_interval && m.converged_at > SimTime::ZERO {
+                self.mtup.search_high = (self.mss_max as u32) + TCP_IP_OVERHEAD_BYTES;
+                self.mtup.converged_at = now;
+            }
+            return false;
+        }
+        let probe_mtu = (m.search_low + m.search_high) / 2;
+        let size = (probe_mtu - TCP_IP_OVERHEAD_BYTES) as u64 - (self.mss - self.send_mss());
+        if size <= self.mss || self.window.cwnd < PROBE_MIN_CWND_SEGMENTS * self.mss {
+            return false;
+        }
+        let pipe = self.pipe();
+        let needed = size + PROBE_TRAILING_SEGMENTS * self.mss;
+        if self.write_end - self.snd_nxt < needed || pipe + size > limit {
+            return false;
+        }
+        self.emit_data(now, self.snd_nxt, size, false, out);
+        self.mtup.probe = Some((self.snd_nxt, self.snd_nxt + size, probe_mtu));
+        self.snd_nxt += size;
+        out.notes.push(Note::ProbeSent { mtu: probe_mtu });
+        true
+    }
+
+    /// Linux `tcp_mtu_probing`, called when retransmissions time out past `tcp_retries1`: turn
+    /// probing on (mode 1) and fall back to `tcp_base_mss`, or halve the proven size.
+    fn black_hole_detected(&mut self, out: &mut Outbox) {
+        if self.cfg.mtu_probing == 0 {
+            return;
+        }
+        if !self.mtup.enabled {
+            self.mtup.enabled = true;
+        } else {
+            let half = ((self.mtup.search_low - TCP_IP_OVERHEAD_BYTES) / 2) as u64;
+            let mss = half.min(self.cfg.base_mss as u64).max(LINUX_MIN_SND_MSS);
+            self.mtup.search_low = mss as u32 + TCP_IP_OVERHEAD_BYTES;
+        }
+        self.mtup.probe = None;
+        let pmtu = (self.mss_max as u32) + TCP_IP_OVERHEAD_BYTES;
+        self.set_mss_for(pmtu.min(self.mtup.search_high), MssCause::BlackHole, out);
+    }
 
     fn header_segment(&self, now: SimTime, kind: SegKind) -> Segment {
         let mut seg = Segment {
@@ -249,6 +432,8 @@ impl Tcp {
             ce: false,
             ece: self.ece_pending,
             fin: false,
+            // Linux sends every TCP segment with DF (ip_no_pmtu_disc = 0).
+            df: true,
             sack_count: 0,
             sack: [(0, 0); MAX_SACK_BLOCKS],
         };
@@ -282,9 +467,17 @@ impl Tcp {
         seg.wire_bytes += len as u32;
         seg.retransmit = retransmit;
         seg.fin = self.fin_wanted && seq + len == self.write_end;
+        debug_assert!(
+            seg.wire_bytes as u64 <= self.mss.max(len) + TCP_IP_OVERHEAD_BYTES as u64,
+            "segment of {} bytes outgrows MSS {}",
+            seg.wire_bytes,
+            self.mss
+        );
         self.note_ack_sent();
         self.stats.segments_sent += 1;
         self.stats.payload_bytes_sent += len;
+        self.stats.data_segments_sent += 1;
+        self.stats.data_wire_bytes_sent += seg.wire_bytes as u64;
         if retransmit {
             self.stats.retransmits += 1;
         }
@@ -359,20 +552,20 @@ impl Tcp {
     /// The next lost, not yet retransmitted range to send, at most one MSS.
     fn next_retransmission(&self) -> Option<(u64, u64)> {
         if let Some(r) = self.rtx_log.iter().find(|r| r.lost_again) {
-            return Some((r.start, r.end));
+            return Some((r.start, r.end.min(r.start + self.send_mss())));
         }
         let limit = match self.recovery {
             CaState::Open => return None,
             CaState::Loss => self.recover,
             // Without SACK, only the head can be known lost (NewReno).
-            CaState::Recovery if self.sacked.is_empty() => (self.snd_una + self.mss).min(self.snd_nxt),
+            CaState::Recovery if self.sacked.is_empty() => (self.snd_una + self.send_mss()).min(self.snd_nxt),
             CaState::Recovery => self.sacked.last().map(|r| r.0).unwrap_or(self.snd_una),
         };
         let mut found = None;
         self.for_each_hole(limit.min(self.snd_nxt), |s, e| {
             let s = s.max(self.rtx_next);
             if s < e && self.is_lost(e, s) {
-                found = Some((s, e.min(s + self.mss)));
+                found = Some((s, e.min(s + self.send_mss())));
                 return false;
             }
             true
@@ -409,10 +602,11 @@ impl Tcp {
 
     /// Send what the window allows: lost data first, then new data.
     fn push(&mut self, now: SimTime, out: &mut Outbox) {
-        if self.state != State::Established {
+        if self.state != State::Established || self.aborted {
             return;
         }
         let limit = self.window.cwnd.min(self.cfg.receive_window.0);
+        self.try_probe(now, limit, out);
         loop {
             let pipe = self.pipe();
             if let Some((s, e)) = self.next_retransmission() {
@@ -433,7 +627,7 @@ impl Tcp {
             if self.snd_nxt >= self.write_end {
                 break;
             }
-            let len = self.mss.min(self.write_end - self.snd_nxt);
+            let len = self.send_mss().min(self.write_end - self.snd_nxt);
             // Always allow one segment when nothing is in flight (a window below one MSS must not stall).
             if pipe > 0 && pipe + len > limit {
                 break;
@@ -489,7 +683,15 @@ impl Tcp {
         }
     }
 
-    fn enter_recovery(&mut self, now: SimTime) {
+    fn enter_recovery(&mut self, now: SimTime, out: &mut Outbox) {
+        // A lost MTU probe at the head is a failed probe, not congestion (tcp_fastretrans_alert:
+        // tcp_mtup_probe_failed + tcp_simple_retransmit).
+        if self.mtup.probe.is_some_and(|p| p.0 == self.snd_una) {
+            self.probe_failed(out);
+            self.simple_retransmit();
+            self.fast_retransmit_due = true;
+            return;
+        }
         let flight = self.pipe();
         self.cc.on_congestion(now, &mut self.window, flight);
         // RFC 6675 section 5: cwnd = ssthresh on entering recovery.
@@ -502,7 +704,7 @@ impl Tcp {
         self.stats.fast_retransmits += 1;
     }
 
-    fn on_ack_field(&mut self, now: SimTime, seg: &Segment) {
+    fn on_ack_field(&mut self, now: SimTime, seg: &Segment, out: &mut Outbox) {
         let ack = seg.ack.min(self.snd_nxt);
         let advanced = ack > self.snd_una;
         if advanced {
@@ -515,6 +717,18 @@ impl Tcp {
             }
             self.backoff = 0;
             self.dupacks = 0;
+            self.retrans_stamp = None;
+            if let Some((_, end, mtu)) = self.mtup.probe
+                && ack >= end
+            {
+                // tcp_mtup_probe_success: the probe's size is proven.
+                self.mtup.probe = None;
+                self.mtup.search_low = mtu;
+                if self.mtup.search_high - mtu < self.cfg.probe_threshold {
+                    self.mtup.converged_at = now;
+                }
+                self.set_mss_for(self.mtup.search_high, MssCause::ProbeAcked, out);
+            }
             match self.recovery {
                 CaState::Recovery if ack >= self.recover => {
                     self.recovery = CaState::Open;
@@ -549,7 +763,7 @@ impl Tcp {
         if self.recovery == CaState::Open && self.snd_una < self.snd_nxt {
             let sack_loss = self.cfg.sack && self.is_lost_open(self.snd_una);
             if (duplicate && self.dupacks >= self.cfg.dupack_threshold && self.snd_una >= self.recover) || sack_loss {
-                self.enter_recovery(now);
+                self.enter_recovery(now, out);
             }
         }
         if self.recovery != CaState::Open {
@@ -578,12 +792,12 @@ impl Tcp {
         }
     }
 
-    fn on_rack_timeout(&mut self, now: SimTime) {
+    fn on_rack_timeout(&mut self, now: SimTime, out: &mut Outbox) {
         self.rack_deadline = None;
         let Some(&(top, _)) = self.sacked.last() else { return };
         self.rack_lost_below = self.rack_lost_below.max(top);
         if self.recovery == CaState::Open && self.snd_una < self.snd_nxt {
-            self.enter_recovery(now);
+            self.enter_recovery(now, out);
         }
     }
 
@@ -727,7 +941,7 @@ impl Transport for Tcp {
             }
             (State::Established, SegKind::SynAck) => self.emit_ack(now, out),
             (State::Established, SegKind::Data | SegKind::Ack) => {
-                self.on_ack_field(now, seg);
+                self.on_ack_field(now, seg, out);
                 if seg.kind == SegKind::Data {
                     self.on_data(now, seg, out);
                 } else if seg.fin {
@@ -748,18 +962,41 @@ impl Transport for Tcp {
         if let Some(d) = self.rack_deadline
             && now >= d
         {
-            self.on_rack_timeout(now);
+            self.on_rack_timeout(now, out);
             self.push(now, out);
         }
         let Some(deadline) = self.rto_deadline else { return };
-        if now < deadline {
+        if now < deadline || self.aborted {
             return;
+        }
+        if self.state == State::Established && self.snd_una < self.snd_nxt {
+            // tcp_write_timeout, before this retransmission: measured from when the oldest
+            // unacknowledged data first went out (the timer was armed then, one RTO ago).
+            let stamp = *self.retrans_stamp.get_or_insert(SimTime(now.ps().saturating_sub(self.rto.ps())));
+            let elapsed = now.since(stamp);
+            let timed_out =
+                |n: u32| self.backoff > 0 && elapsed >= model_timeout(n, self.cfg.rto_min, self.cfg.rto_max);
+            if timed_out(self.cfg.retries2) {
+                self.aborted = true;
+                self.rto_deadline = None;
+                self.rack_deadline = None;
+                self.delack_deadline = None;
+                out.notes.push(Note::Aborted);
+                return;
+            }
+            if timed_out(self.cfg.retries1) {
+                self.black_hole_detected(out);
+            }
+            if self.mtup.probe.is_some() {
+                self.probe_failed(out);
+            }
         }
         self.stats.rtos += 1;
         self.backoff += 1;
         self.stats.max_backoff = self.stats.max_backoff.max(self.backoff);
         // Exponential backoff (RFC 6298 5.5), capped at rto_max.
         self.rto = SimDuration(self.rto.0.saturating_mul(2)).min(self.cfg.rto_max);
+        out.notes.push(Note::Rto { backoff: self.backoff, rto: self.rto });
         self.arm_rto(now);
         if self.state == State::SynSent {
             let mut syn = self.header_segment(now, SegKind::Syn);
@@ -785,6 +1022,26 @@ impl Transport for Tcp {
         self.rack_deadline = None;
         self.dupacks = 0;
         self.push(now, out);
+    }
+
+    fn on_path_mtu(&mut self, now: SimTime, mtu: u32, out: &mut Outbox) {
+        if self.aborted {
+            return;
+        }
+        // tcp_v4_mtu_reduced: lower the MSS; if what is in flight no longer fits, resend it now.
+        let mtu = mtu.max(crate::net::ip::MIN_MTU.min(552));
+        self.mtup.search_high = self.mtup.search_high.min(mtu);
+        if let Some((_, _, p)) = self.mtup.probe
+            && p > mtu
+        {
+            self.probe_failed(out);
+        }
+        let before = self.mss;
+        self.set_mss_for(mtu, MssCause::PathMtu(mtu), out);
+        if self.mss < before {
+            self.simple_retransmit();
+            self.push(now, out);
+        }
     }
 
     fn poll_at(&self) -> Option<SimTime> {

@@ -1,5 +1,6 @@
-//! UDP: datagrams, no reliability, no congestion control. A message larger than one datagram's
-//! payload is split into datagrams (IP fragmentation is a later layer's business).
+//! UDP: datagrams, no reliability, no congestion control. Without DF a message is one datagram
+//! (up to 65 507 bytes) and IP fragments it to the path; with DF (`IP_PMTUDISC_DO`) the
+//! application writes datagrams that fit the MTU, so a message is split into several.
 
 use super::{Outbox, Transport, TransportStats};
 use crate::net::{SegKind, Segment};
@@ -8,17 +9,22 @@ use crate::units::SimTime;
 /// IPv4 (20) + UDP (8) header bytes (RFC 768).
 pub const IPV4_UDP_HEADER_BYTES: u32 = 28;
 
+/// Largest UDP payload in one IPv4 datagram: 65 535 - 20 - 8 (RFC 768, RFC 791).
+pub const MAX_UDP_PAYLOAD_BYTES: u32 = 65_507;
+
 #[derive(Clone, Debug)]
 pub struct Udp {
     max_payload: u32,
+    df: bool,
     next_datagram: u64,
     stats: TransportStats,
 }
 
 impl Udp {
-    pub fn new(mtu: u32) -> Self {
+    pub fn new(mtu: u32, df: bool) -> Self {
         assert!(mtu > IPV4_UDP_HEADER_BYTES, "MTU {mtu} too small for UDP");
-        Udp { max_payload: mtu - IPV4_UDP_HEADER_BYTES, next_datagram: 0, stats: TransportStats::default() }
+        let max_payload = if df { mtu - IPV4_UDP_HEADER_BYTES } else { MAX_UDP_PAYLOAD_BYTES };
+        Udp { max_payload, df, next_datagram: 0, stats: TransportStats::default() }
     }
 }
 
@@ -33,11 +39,14 @@ impl Transport for Udp {
                 payload_bytes: len,
                 wire_bytes: len + IPV4_UDP_HEADER_BYTES,
                 ts: now,
+                df: self.df,
                 ..Segment::default()
             });
             self.next_datagram += 1;
             self.stats.segments_sent += 1;
             self.stats.payload_bytes_sent += len as u64;
+            self.stats.data_segments_sent += 1;
+            self.stats.data_wire_bytes_sent += (len + IPV4_UDP_HEADER_BYTES) as u64;
         }
     }
 

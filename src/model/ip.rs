@@ -1,0 +1,540 @@
+//! The model's IP layer: what happens to a packet too big for a gateway (fragmented, or dropped
+//! with an ICMP "fragmentation needed" back to its sender), reassembly at the receiver, the
+//! sender's path MTU cache, the VPC's filters (security groups, network ACLs) applied to each
+//! connection, and the event log and captures that let a person watch it happen.
+
+use super::trace::{CaptureRecord, IcmpInfo, LogEntry};
+use super::{Attach, Event, Model, NONE, Proto, Reasm};
+use crate::ec2::vpc::{Direction, PROTO_ICMP, Refusal};
+use crate::net::fabric::FiveTuple;
+use crate::net::ip::{self, FragInfo, ICMP_FRAG_NEEDED_WIRE_BYTES, IPV4_HEADER_BYTES, NO_MTU_LIMIT};
+use crate::net::{DropReason, Packet, PacketId, PortId, Sink};
+use crate::transport::{MssCause, Note, Transport};
+
+impl Model {
+    // ------------------------------------------------------------ path MTU at connection open
+
+    /// The largest packet `a` sends towards `b`: its interface MTU, or less if it has learnt a
+    /// smaller path MTU to `b` that has not expired.
+    pub(crate) fn send_mtu(&self, a: Attach, b: Attach) -> u32 {
+        let own = self.attach_mtu(a);
+        match a {
+            Attach::Instance(i) => {
+                let dst = self.attach_ip(b);
+                self.insts[i as usize].pmtu.get(dst, self.now()).map_or(own, |m| m.min(own))
+            }
+            Attach::Host(_) => own,
+        }
+    }
+
+    /// MSS clamping by a gateway on the path, as the MTU whose MSS option it leaves (MSS + 40).
+    pub(crate) fn mss_clamp_mtu(&self, a: Attach, b: Attach) -> u32 {
+        let (Attach::Instance(i), Attach::Instance(j)) = (a, b) else { return NO_MTU_LIMIT };
+        self.paths
+            .get(&(i, j))
+            .into_iter()
+            .flatten()
+            .filter_map(|p| self.gateways[self.gw_port[p].0 as usize].mss_clamp)
+            .map(|mss| mss + crate::transport::tcp::IPV4_TCP_HEADER_BYTES)
+            .min()
+            .unwrap_or(NO_MTU_LIMIT)
+    }
+
+    // ------------------------------------------------------------ filters
+
+    /// Evaluate the VPC's rules for a new connection i -> j once; every packet then meets the
+    /// cached verdict (the rules do not change during a run).
+    pub(crate) fn apply_filters(&mut self, proto: Proto, (i, j): (u32, u32), (c, s): (u32, u32), t: &FiveTuple) {
+        if let Proto::Efa(_) = proto {
+            // EFA's own rule: both ENIs in a group that allows all traffic to and from itself.
+            let (gi, gj) = (&self.insts[i as usize].efa_groups, &self.insts[j as usize].efa_groups);
+            if !gi.iter().any(|g| gj.contains(g)) {
+                for (ep, to) in [(s, j), (c, i)] {
+                    let name = format!(
+                        "security groups of {}: none allows all traffic to and from itself (EFA)",
+                        self.insts[to as usize].name
+                    );
+                    self.eps[ep as usize].rx_block = self.filter_id(name, DropReason::SecurityGroup);
+                }
+            }
+            return;
+        }
+        let (ea, eb) = (self.insts[i as usize].eni.clone(), self.insts[j as usize].eni.clone());
+        let names = (self.insts[i as usize].name.clone(), self.insts[j as usize].name.clone());
+        if let Some(r) = self.vpc.forward((&names.0, &names.1), &ea, &eb, t.protocol, t.dst_port) {
+            let (f, outbound) = self.refusal_id(&r);
+            if outbound {
+                self.eps[c as usize].tx_block = f;
+            } else {
+                self.eps[s as usize].rx_block = f;
+            }
+        }
+        if let Some(r) = self.vpc.reverse(&ea, &eb, t.protocol, t.src_port) {
+            let (f, outbound) = self.refusal_id(&r);
+            if outbound {
+                self.eps[s as usize].tx_block = f;
+            } else {
+                self.eps[c as usize].rx_block = f;
+            }
+        }
+    }
+
+    /// The filter's index, and whether it refuses packets leaving (rather than arriving).
+    fn refusal_id(&mut self, r: &Refusal) -> (u32, bool) {
+        let (reason, dir) = match r {
+            Refusal::Nacl { direction, .. } => (DropReason::NetworkAcl, *direction),
+            Refusal::SecurityGroup { direction, .. } => (DropReason::SecurityGroup, *direction),
+        };
+        (self.filter_id(r.to_string(), reason), dir == Direction::Outbound)
+    }
+
+    pub(crate) fn filter_id(&mut self, name: String, reason: DropReason) -> u32 {
+        if let Some(k) = self.filters.iter().position(|f| f.0 == name) {
+            return k as u32;
+        }
+        self.filters.push((name, reason));
+        self.filter_drops.push(0);
+        (self.filters.len() - 1) as u32
+    }
+
+    /// Drop a packet a filter refused, counting it against the filter and logging it.
+    pub(crate) fn drop_filtered(&mut self, id: PacketId, filter: u32, inst: u32) {
+        let (name, reason) = self.filters[filter as usize].clone();
+        self.filter_drops[filter as usize] += 1;
+        let flow = self.packet_flow(id);
+        let bytes = self.pool.get(id).wire_bytes;
+        self.drop_packet(id, reason, inst);
+        let at = (inst != NONE).then(|| self.insts[inst as usize].name.clone());
+        self.log_event(LogEntry {
+            event: "drop",
+            flow,
+            at,
+            reason: Some(reason.name()),
+            rule: Some(name),
+            bytes: Some(bytes),
+            ..LogEntry::default()
+        });
+    }
+
+    // ------------------------------------------------------------ gateways
+
+    /// A packet is about to enter a gateway's port: capture it there, discard ICMP if the
+    /// gateway drops ICMP, and deal with packets larger than its MTU. Returns true when the
+    /// packet may go on into the port.
+    pub(crate) fn enter_gateway(&mut self, id: PacketId, port: PortId) -> bool {
+        let (gw, twin) = self.gw_port[&port];
+        let p = *self.pool.get(id);
+        if self.capture.is_some() {
+            self.capture_packet(self.capture_gw[gw as usize], &p);
+        }
+        let g = &self.gateways[gw as usize];
+        if matches!(p.sink, Sink::Icmp(_)) && g.drops_icmp {
+            let at = Some(g.name.clone());
+            let flow = self.packet_flow(id);
+            self.drop_packet(id, DropReason::IcmpBlocked, NONE);
+            self.log_event(LogEntry {
+                event: "drop",
+                flow,
+                at,
+                reason: Some(DropReason::IcmpBlocked.name()),
+                detail: Some("the gateway discards ICMP".into()),
+                ..LogEntry::default()
+            });
+            return false;
+        }
+        if p.wire_bytes <= g.mtu {
+            return true;
+        }
+        let mtu = g.mtu;
+        if p.seg.df {
+            let (at, drops_icmp) = (g.name.clone(), g.drops_icmp);
+            let flow = self.packet_flow(id);
+            self.drop_packet(id, DropReason::FragmentationNeeded, NONE);
+            self.log_event(LogEntry {
+                event: "drop",
+                flow: flow.clone(),
+                at: Some(at.clone()),
+                reason: Some(DropReason::FragmentationNeeded.name()),
+                mtu: Some(mtu),
+                bytes: Some(p.wire_bytes),
+                ..LogEntry::default()
+            });
+            if drops_icmp {
+                self.log_event(LogEntry {
+                    event: "icmp_suppressed",
+                    flow,
+                    at: Some(at),
+                    mtu: Some(mtu),
+                    detail: Some("the gateway discards ICMP: no fragmentation-needed is sent".into()),
+                    ..LogEntry::default()
+                });
+            } else {
+                self.send_icmp(gw, twin, &p, mtu);
+            }
+        } else {
+            self.fragment_into(id, port, mtu);
+        }
+        false
+    }
+
+    /// RFC 1191: tell the sender of `p` the next-hop MTU. The message goes back along the
+    /// reverse path from this gateway (the rest of the peer's route after the gateway's twin
+    /// port), to the sender's IP layer.
+    fn send_icmp(&mut self, gw: u32, twin: PortId, p: &Packet, mtu: u32) {
+        let dst = p.dst_endpoint;
+        let slot = &self.eps[dst as usize];
+        if !slot.live || slot.generation != p.dst_generation || slot.route == NONE {
+            return; // the connection is gone: nobody to tell
+        }
+        let sender = slot.peer;
+        let back = &self.routes[slot.route as usize];
+        let Some(k) = back.iter().position(|&q| q == twin) else { return };
+        let mut r = std::mem::take(&mut self.scratch_route);
+        r.clear();
+        r.extend_from_slice(&back[k + 1..]);
+        let route = self.store_route(&mut r);
+        self.scratch_route = r;
+        let icmp = Packet {
+            seg: p.seg,
+            wire_bytes: ICMP_FRAG_NEEDED_WIRE_BYTES,
+            route,
+            hop: 0,
+            sink: Sink::Icmp(gw),
+            dst_endpoint: sender,
+            dst_generation: self.eps[sender as usize].generation,
+            born: self.now(),
+            lossy: true,
+            frag: p.frag,
+            icmp_mtu: mtu,
+            ..Packet::default()
+        };
+        self.ip_counters.icmp_frag_needed_sent += 1;
+        if self.capture.is_some() {
+            self.capture_packet(self.capture_gw[gw as usize], &icmp);
+        }
+        self.log_event(LogEntry {
+            event: "icmp_sent",
+            flow: self.endpoint_label(sender),
+            at: Some(self.gateways[gw as usize].name.clone()),
+            mtu: Some(mtu),
+            detail: Some("ICMP type 3 code 4: fragmentation needed and DF set".into()),
+            ..LogEntry::default()
+        });
+        let id = self.pool.alloc(icmp);
+        self.acct.sent += 1;
+        let first = self.routes[route as usize][0];
+        self.offer(id, first);
+    }
+
+    pub(crate) fn free_icmp_route(&mut self, p: &Packet) {
+        if matches!(p.sink, Sink::Icmp(_)) {
+            self.route_free.push(p.route);
+        }
+    }
+
+    /// The ICMP reaches the sender's host: its subnet's network ACL must let ICMP in (security
+    /// groups let related ICMP in by themselves); then the host learns the path MTU and tells
+    /// the socket.
+    pub(crate) fn deliver_icmp(&mut self, id: PacketId, p: Packet, gw: u32) {
+        let ep = p.dst_endpoint;
+        let slot = &self.eps[ep as usize];
+        if !slot.live || slot.generation != p.dst_generation {
+            self.drop_packet(id, DropReason::NoSocket, NONE);
+            return;
+        }
+        let inst = slot.instance;
+        if inst != NONE
+            && let Some(r) = self.vpc.icmp_error_to(&self.insts[inst as usize].eni, self.gateways[gw as usize].ip)
+        {
+            let (f, _) = self.refusal_id(&r);
+            self.drop_filtered(id, f, inst);
+            return;
+        }
+        if self.capture.is_some() && inst != NONE {
+            self.capture_packet(self.capture_inst[inst as usize], &p);
+        }
+        self.free_icmp_route(&p);
+        self.pool.free(id);
+        self.acct.delivered += 1;
+        self.ip_counters.icmp_frag_needed_received += 1;
+        let mtu = p.icmp_mtu;
+        let at = (inst != NONE).then(|| self.insts[inst as usize].name.clone());
+        self.log_event(LogEntry {
+            event: "icmp_received",
+            flow: self.endpoint_label(ep),
+            at: at.clone(),
+            mtu: Some(mtu),
+            ..LogEntry::default()
+        });
+        if inst != NONE {
+            let (dst, now, expires) = (self.eps[ep as usize].tuple.dst_ip, self.now(), self.ip_cfg.pmtu_expires);
+            if self.insts[inst as usize].pmtu.learn(dst, mtu, now, expires) {
+                self.ip_counters.pmtu_learnt += 1;
+                self.log_event(LogEntry {
+                    event: "pmtu",
+                    at,
+                    mtu: Some(mtu),
+                    detail: Some(format!(
+                        "path MTU to {} cached for {} s",
+                        crate::ec2::vpc::Ipv4(dst),
+                        expires.as_secs_f64()
+                    )),
+                    ..LogEntry::default()
+                });
+            }
+        }
+        self.drive(ep, None, |t, now, out| t.on_path_mtu(now, mtu, out));
+    }
+
+    // ------------------------------------------------------------ fragmentation
+
+    fn next_datagram_id(&mut self) -> u32 {
+        self.next_ip_id = self.next_ip_id.wrapping_add(1).max(1);
+        self.next_ip_id
+    }
+
+    /// Cut `pkt` into fragments of at most `mtu` (RFC 791), calling `f` with each.
+    fn fragments_of(&mut self, pkt: &Packet, mtu: u32, mut f: impl FnMut(&mut Model, Packet)) {
+        let id = if pkt.frag.is_fragment() { pkt.frag.id } else { self.next_datagram_id() };
+        let offset = pkt.frag.offset;
+        let more = if pkt.frag.is_fragment() { pkt.frag.more } else { false };
+        let mut pieces = Vec::new();
+        let n = ip::fragment(pkt.wire_bytes, offset, more, mtu, |o, len, m| pieces.push((o, len, m)));
+        self.ip_counters.packets_fragmented += 1;
+        self.ip_counters.fragments_created += n as u64;
+        self.ip_counters.fragment_header_bytes += (n as u64 - 1) * IPV4_HEADER_BYTES as u64;
+        for (o, len, m) in pieces {
+            f(self, Packet { wire_bytes: IPV4_HEADER_BYTES + len, frag: FragInfo { id, offset: o, more: m }, ..*pkt });
+        }
+    }
+
+    /// A hop fragments a packet without DF: the fragments go on from this port.
+    fn fragment_into(&mut self, id: PacketId, port: PortId, mtu: u32) {
+        let pkt = *self.pool.get(id);
+        self.pool.free(id);
+        self.acct.fragmented += 1;
+        self.fragments_of(&pkt, mtu, |m, frag| {
+            let fid = m.pool.alloc(frag);
+            m.acct.sent += 1;
+            m.offer(fid, port);
+        });
+    }
+
+    /// The sender's IP layer fragments a datagram larger than its interface.
+    pub(crate) fn fragment_at_source(&mut self, ep: u32, pkt: Packet, mtu: u32, tx_block: u32) {
+        self.fragments_of(&pkt, mtu, |m, frag| m.emit_packet(ep, frag, tx_block));
+    }
+
+    /// A fragment arrives: held until its datagram is whole, then the datagram goes up.
+    pub(crate) fn reassemble(&mut self, id: PacketId, p: Packet, inst: u32) {
+        let ep = p.dst_endpoint;
+        let data = p.wire_bytes - IPV4_HEADER_BYTES;
+        let k = match self.reasm.iter().position(|r| r.live && r.endpoint == ep && r.id == p.frag.id) {
+            Some(k) => k,
+            None => {
+                let held_bytes = if inst != NONE { self.reasm_bytes[inst as usize] } else { 0 };
+                if held_bytes + p.wire_bytes as u64 > self.ip_cfg.ipfrag_high_thresh.0 {
+                    self.drop_packet(id, DropReason::ReassemblyBufferFull, inst);
+                    return;
+                }
+                let k = match self.reasm_free.pop() {
+                    Some(k) => k as usize,
+                    None => {
+                        self.reasm.push(Reasm {
+                            generation: 0,
+                            live: false,
+                            endpoint: NONE,
+                            instance: NONE,
+                            id: 0,
+                            received: 0,
+                            total: None,
+                            held: Vec::new(),
+                        });
+                        self.reasm.len() - 1
+                    }
+                };
+                let r = &mut self.reasm[k];
+                r.live = true;
+                r.endpoint = ep;
+                r.instance = inst;
+                r.id = p.frag.id;
+                r.received = 0;
+                r.total = None;
+                r.held.clear();
+                let generation = r.generation;
+                self.q.schedule_in(self.ip_cfg.ipfrag_time, Event::ReassemblyExpire { slot: k as u32, generation });
+                k
+            }
+        };
+        if inst != NONE {
+            self.reasm_bytes[inst as usize] += p.wire_bytes as u64;
+        }
+        let r = &mut self.reasm[k];
+        r.held.push(id);
+        r.received += data;
+        if !p.frag.more {
+            r.total = Some(p.frag.offset + data);
+        }
+        if r.total.is_some_and(|t| r.received >= t) {
+            let held = std::mem::take(&mut r.held);
+            for &f in &held {
+                let bytes = self.pool.get(f).wire_bytes as u64;
+                if inst != NONE {
+                    self.reasm_bytes[inst as usize] -= bytes;
+                }
+                self.pool.free(f);
+                self.acct.delivered += 1;
+            }
+            self.release_reasm(k, held);
+            self.ip_counters.datagrams_reassembled += 1;
+            self.hand_to_endpoint(ep, Packet { wire_bytes: p.seg.wire_bytes, frag: FragInfo::default(), ..p });
+        }
+    }
+
+    fn release_reasm(&mut self, k: usize, mut held: Vec<PacketId>) {
+        held.clear();
+        let r = &mut self.reasm[k];
+        r.held = held;
+        r.live = false;
+        r.generation = r.generation.wrapping_add(1);
+        self.reasm_free.push(k as u32);
+    }
+
+    /// `ipfrag_time` passed and the datagram is still incomplete: its fragments are dropped.
+    pub(crate) fn reassembly_expire(&mut self, slot: u32, generation: u32) {
+        let k = slot as usize;
+        if !self.reasm[k].live || self.reasm[k].generation != generation {
+            return;
+        }
+        let (inst, ep) = (self.reasm[k].instance, self.reasm[k].endpoint);
+        let held = std::mem::take(&mut self.reasm[k].held);
+        let missing = self.reasm[k].total.map(|t| t.saturating_sub(self.reasm[k].received));
+        for &f in &held {
+            if inst != NONE {
+                self.reasm_bytes[inst as usize] -= self.pool.get(f).wire_bytes as u64;
+            }
+            self.drop_packet(f, DropReason::ReassemblyTimeout, inst);
+        }
+        self.ip_counters.reassembly_failed += 1;
+        self.log_event(LogEntry {
+            event: "reassembly_failed",
+            flow: self.endpoint_label(ep),
+            at: (inst != NONE).then(|| self.insts[inst as usize].name.clone()),
+            reason: Some(DropReason::ReassemblyTimeout.name()),
+            detail: Some(format!(
+                "{} fragment(s) held {} s, {}",
+                held.len(),
+                self.ip_cfg.ipfrag_time.as_secs_f64(),
+                missing.map_or("the last fragment never came".to_string(), |b| format!("{b} bytes missing"))
+            )),
+            ..LogEntry::default()
+        });
+        self.release_reasm(k, held);
+    }
+
+    // ------------------------------------------------------------ event log and capture
+
+    pub(crate) fn log_event(&mut self, e: LogEntry) {
+        let now = self.now();
+        self.log.push(now, e);
+    }
+
+    /// A flow's name, or its workload's, for the log.
+    pub(crate) fn endpoint_label(&self, ep: u32) -> Option<String> {
+        let slot = self.eps.get(ep as usize)?;
+        if slot.flow != NONE {
+            return Some(self.flows[slot.flow as usize].name.clone());
+        }
+        Some(self.app_name(slot.owner.app).to_string())
+    }
+
+    fn packet_flow(&self, id: PacketId) -> Option<String> {
+        let p = self.pool.get(id);
+        if p.dst_endpoint == NONE { None } else { self.endpoint_label(p.dst_endpoint) }
+    }
+
+    /// A transport's note becomes a log line.
+    pub(crate) fn log_note(&mut self, ep: u32, note: Note) {
+        let flow = self.endpoint_label(ep);
+        let inst = self.eps[ep as usize].instance;
+        let at = (inst != NONE).then(|| self.insts[inst as usize].name.clone());
+        let e = match note {
+            Note::Rto { backoff, rto } => LogEntry {
+                event: "rto",
+                backoff: Some(backoff),
+                rto_ms: Some((rto.as_secs_f64() * 1e6).round() / 1e3),
+                ..LogEntry::default()
+            },
+            Note::MssChanged { from, to, cause } => LogEntry {
+                event: "mss",
+                mss_from: Some(from),
+                mss_to: Some(to),
+                mtu: match cause {
+                    MssCause::PathMtu(m) => Some(m),
+                    _ => None,
+                },
+                detail: Some(
+                    match cause {
+                        MssCause::PathMtu(_) => "ICMP fragmentation needed",
+                        MssCause::BlackHole => "black hole detected after tcp_retries1: tcp_base_mss",
+                        MssCause::ProbeAcked => "MTU probe acknowledged",
+                    }
+                    .into(),
+                ),
+                ..LogEntry::default()
+            },
+            Note::ProbeSent { mtu } => LogEntry { event: "probe_sent", mtu: Some(mtu), ..LogEntry::default() },
+            Note::ProbeFailed { mtu } => LogEntry { event: "probe_failed", mtu: Some(mtu), ..LogEntry::default() },
+            Note::Aborted => LogEntry {
+                event: "aborted",
+                detail: Some("retransmissions timed out past tcp_retries2".into()),
+                ..LogEntry::default()
+            },
+        };
+        self.log_event(LogEntry { flow, at, ..e });
+    }
+
+    pub(crate) fn capture_at_instance(&mut self, inst: u32, p: &Packet) {
+        self.capture_packet(self.capture_inst[inst as usize], p);
+    }
+
+    /// Record `p` at capture point `point` (if it is one), with the headers it would carry.
+    fn capture_packet(&mut self, point: u32, p: &Packet) {
+        if point == NONE || p.dst_endpoint == NONE {
+            return;
+        }
+        let dst = &self.eps[p.dst_endpoint as usize];
+        let (tuple, icmp) = match p.sink {
+            Sink::Icmp(gw) => {
+                // To the endpoint that sent the offending packet, about its own tuple.
+                let original = dst.tuple;
+                let t = FiveTuple {
+                    src_ip: self.gateways[gw as usize].ip,
+                    dst_ip: original.src_ip,
+                    src_port: 0,
+                    dst_port: 0,
+                    protocol: PROTO_ICMP,
+                };
+                let info =
+                    IcmpInfo { mtu: p.icmp_mtu, original, original_seg: p.seg, original_wire_bytes: p.seg.wire_bytes };
+                (t, Some(info))
+            }
+            _ => (self.eps[dst.peer as usize].tuple, None),
+        };
+        let now = self.now();
+        let rec = CaptureRecord { time: now, tuple, seg: p.seg, wire_bytes: p.wire_bytes, frag: p.frag, icmp };
+        if let Some(points) = &mut self.capture {
+            points[point as usize].record(rec);
+        }
+    }
+
+    /// The gateways of a path a -> b, by name (for `check` and reports).
+    pub fn path_gateways(&self, i: u32, j: u32) -> Vec<&str> {
+        self.paths
+            .get(&(i, j))
+            .into_iter()
+            .flatten()
+            .map(|p| self.gateways[self.gw_port[p].0 as usize].name.as_str())
+            .collect()
+    }
+}
