@@ -34,6 +34,10 @@ enum Command {
         /// Do not print the table or the progress bar.
         #[arg(long)]
         quiet: bool,
+        /// Also write pcap files of the packets seen at the scenario's capture points
+        /// (`report.capture`; every instance and gateway by default) into this folder.
+        #[arg(long, value_name = "DIR")]
+        pcap: Option<PathBuf>,
     },
     /// Check a scenario without simulating: schema, references, limits, placement, flow limits.
     Check {
@@ -139,17 +143,22 @@ fn cmd_run(
     seed: Option<u64>,
     sets: Vec<String>,
     quiet: bool,
+    pcap: Option<PathBuf>,
 ) -> Result<(), Failure> {
     let (name, text) = read_scenario(file.as_deref())?;
     let variants = scenario::load(&name, &text, &sets, seed).map_err(|d| Failure::Scenario(Box::new(d)))?;
     let spec = &variants[0].spec;
     let total_us: u64 = variants.iter().map(|v| v.spec.duration.ps() / 1_000_000).sum();
     let progress = Progress::new(total_us, !quiet);
-    let results = nitrosim::run::run_variants(&variants, &progress).map_err(Failure::Invariant)?;
+    let results =
+        nitrosim::run::run_variants_with(&variants, &progress, pcap.is_some()).map_err(Failure::Invariant)?;
     progress.finish();
     let summary = Summary::new(&spec.name, spec.seed, results);
     let dir = out.unwrap_or_else(|| Path::new("output").join(safe_dir_name(&spec.name)));
-    let written = report::write_all(&dir, &summary)?;
+    let mut written = report::write_all(&dir, &summary)?;
+    if let Some(p) = &pcap {
+        written.extend(report::write_pcaps(p, &summary)?);
+    }
     if !quiet {
         out!("{}", table::render(&summary));
         let hops: u64 = summary.variants.iter().map(|v| v.packet_hops).sum();
@@ -299,7 +308,7 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Run { file, out, seed, sets, quiet } => cmd_run(file, out, seed, sets, quiet),
+        Command::Run { file, out, seed, sets, quiet, pcap } => cmd_run(file, out, seed, sets, quiet, pcap),
         Command::Check { file, sets } => cmd_check(file, sets),
         Command::List => {
             cmd_list();

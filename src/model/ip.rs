@@ -142,6 +142,14 @@ impl Model {
             });
             return false;
         }
+        if let Some(clamp) = g.mss_clamp
+            && matches!(p.seg.kind, crate::net::SegKind::Syn | crate::net::SegKind::SynAck)
+        {
+            // MSS clamping rewrites the option of SYNs passing through (the endpoints were
+            // built with the clamped MSS when the connection opened: the same outcome).
+            let seg = &mut self.pool.get_mut(id).seg;
+            seg.mss_option = seg.mss_option.min(clamp.min(u16::MAX as u32) as u16);
+        }
         if p.wire_bytes <= g.mtu {
             return true;
         }

@@ -57,6 +57,16 @@ pub struct FlowResult {
     pub fast_retransmits: u64,
     /// When the last byte arrived (finite transfers), in microseconds.
     pub completed_us: Option<f64>,
+    /// Data-carrying packets the sender put on the wire (retransmissions included).
+    pub packets_sent: u64,
+    /// Share of those packets' bytes that were headers (IP, TCP/UDP, options).
+    pub header_overhead: f64,
+    /// The TCP sender's MSS at the end (after any PMTUD or probing change).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mss: Option<u64>,
+    /// The connection gave up: retransmissions timed out past tcp_retries2.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub aborted: bool,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -142,6 +152,21 @@ pub struct PacketTotals {
     pub delivered: u64,
     pub dropped: u64,
     pub in_flight: u64,
+    /// Packets replaced by their fragments on the way (each fragment is counted as sent):
+    /// sent = delivered + dropped + fragmented + in flight.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub fragmented: u64,
+}
+
+fn is_zero(x: &u64) -> bool {
+    *x == 0
+}
+
+/// How much of the event log was kept.
+#[derive(Clone, Debug, Serialize)]
+pub struct EventLogSummary {
+    pub entries: u64,
+    pub omitted: u64,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -216,6 +241,14 @@ pub struct VariantResult {
     pub srd: Option<SrdResult>,
     /// Things a user should look at, e.g. ENA Express falling back to ENA silently.
     pub warnings: Vec<String>,
+    /// Fragmentation, reassembly and PMTUD counters (left out when nothing happened).
+    #[serde(skip_serializing_if = "crate::model::IpCounters::is_empty")]
+    pub ip: crate::model::IpCounters,
+    /// Packets each security group or network ACL rule refused.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub filter_drops: BTreeMap<String, u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_log: Option<EventLogSummary>,
     /// All reported flows together.
     pub throughput: Totals,
     pub memory: MemoryResult,
@@ -229,6 +262,12 @@ pub struct VariantResult {
     pub series: Vec<(String, Vec<f64>)>,
     #[serde(skip)]
     pub bin_us: f64,
+    /// The notable events, for `events.jsonl` and the timeline plot.
+    #[serde(skip)]
+    pub events: Vec<crate::model::trace::LogEntry>,
+    /// Packets recorded at capture points (with `--pcap`).
+    #[serde(skip)]
+    pub captures: Vec<crate::model::trace::CapturePoint>,
 }
 
 fn merge(into: &mut Option<Histogram<u64>>, h: &Histogram<u64>) {
@@ -257,6 +296,17 @@ pub fn collect(m: Model) -> VariantResult {
                 rtos: c.rtos + s.rtos,
                 fast_retransmits: c.fast_retransmits + s.fast_retransmits,
                 completed_us: f.completed.map(|t| round3(t.as_us_f64())),
+                packets_sent: c.data_segments_sent,
+                header_overhead: if c.data_wire_bytes_sent == 0 {
+                    0.0
+                } else {
+                    ((1.0 - c.payload_bytes_sent as f64 / c.data_wire_bytes_sent as f64) * 1e4).round() / 1e4
+                },
+                mss: match &m.eps[f.client_ep as usize].transport {
+                    crate::transport::Endpoint::Tcp(t) => Some(t.mss()),
+                    _ => None,
+                },
+                aborted: matches!(&m.eps[f.client_ep as usize].transport, crate::transport::Endpoint::Tcp(t) if t.aborted()),
             }
         })
         .collect();
@@ -456,6 +506,7 @@ pub fn collect(m: Model) -> VariantResult {
             delivered: m.acct.delivered,
             dropped: m.acct.dropped_total(),
             in_flight,
+            fragmented: m.acct.fragmented,
         },
         counters,
         fabric: FabricResult {
@@ -477,5 +528,11 @@ pub fn collect(m: Model) -> VariantResult {
         rpc_histogram: rpc_h,
         series,
         bin_us,
+        ip: m.ip_counters,
+        filter_drops: m.filters.iter().zip(&m.filter_drops).map(|(f, &n)| (f.0.clone(), n)).collect(),
+        event_log: (!m.log.entries.is_empty())
+            .then(|| EventLogSummary { entries: m.log.entries.len() as u64, omitted: m.log.omitted }),
+        events: m.log.entries,
+        captures: m.capture.unwrap_or_default(),
     }
 }

@@ -41,6 +41,8 @@ pub struct Segment {
     pub fin: bool,
     /// IPv4 Don't Fragment: a hop that cannot carry it drops it and says so by ICMP (RFC 1191).
     pub df: bool,
+    /// The MSS option of a SYN or SYN-ACK (RFC 9293 section 3.7.1), which a gateway may clamp.
+    pub mss_option: u16,
     /// SACK blocks (RFC 2018): received ranges above the cumulative ACK, most recent first.
     pub sack_count: u8,
     pub sack: [(u64, u64); MAX_SACK_BLOCKS],

@@ -3,6 +3,7 @@
 //! into place once complete, so a crash never leaves a half-written output.
 
 pub mod csv_out;
+pub mod pcap;
 pub mod plot;
 pub mod summary;
 pub mod table;
@@ -47,11 +48,47 @@ pub fn write_all(dir: &Path, s: &summary::Summary) -> anyhow::Result<Vec<PathBuf
     put("timeseries.csv", &|w| csv_out::timeseries(w, s))?;
     put("latency_cdf.csv", &|w| csv_out::latency_cdf(w, s))?;
     put("flows.csv", &|w| csv_out::flows(w, s))?;
+    put("events.jsonl", &|w| write_events(w, s))?;
     for (name, svg) in plot::render_svgs(s)? {
         put(&name, &|w| w.write_all(svg.as_bytes()))?;
     }
     for (name, png) in plot::render_pngs(s)? {
         put(&name, &|w| w.write_all(&png))?;
+    }
+    Ok(written)
+}
+
+/// `events.jsonl`: one JSON object per notable event, each tagged with its variant, in time order
+/// within a variant.
+pub fn write_events(w: &mut dyn Write, s: &summary::Summary) -> std::io::Result<()> {
+    #[derive(serde::Serialize)]
+    struct Line<'a> {
+        variant: &'a str,
+        #[serde(flatten)]
+        entry: &'a crate::model::trace::LogEntry,
+    }
+    for v in &s.variants {
+        for e in &v.events {
+            serde_json::to_writer(&mut *w, &Line { variant: &v.name, entry: e })?;
+            w.write_all(b"\n")?;
+        }
+    }
+    Ok(())
+}
+
+/// Write each variant's captures into `dir` as `VARIANT-POINT.pcap`. Returns the files written.
+pub fn write_pcaps(dir: &Path, s: &summary::Summary) -> anyhow::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("cannot create pcap folder {}: {e}", dir.display()))?;
+    let mut written = Vec::new();
+    for v in &s.variants {
+        for point in &v.captures {
+            let name = format!("{}-{}.pcap", v.name, point.name);
+            let name: String =
+                name.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
+            let p = dir.join(name);
+            write_atomic(&p, |w| pcap::write(w, point)).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?;
+            written.push(p);
+        }
     }
     Ok(written)
 }

@@ -36,6 +36,7 @@ pub mod limits {
 /// operations an instance type whose EFA device offers them.
 fn efa_ends(
     cx: &Ctx,
+    s: &ScenarioSpec,
     kind: &str,
     name: &str,
     transport: MessageTransport,
@@ -45,6 +46,17 @@ fn efa_ends(
         return Ok(());
     }
     let value = format!("{transport:?}");
+    if let Some(p) = s.paths.iter().find(|p| {
+        ends.iter().any(|e| e.name == p.between.0) && ends.iter().any(|e| e.name == p.between.1)
+    }) {
+        return Err(cx.err(
+            "transport",
+            &value,
+            format!("{kind} {name:?}: EFA between {} and {}, whose path crosses {}", p.between.0, p.between.1, p.via.join(", ")),
+            "EFA ends in one subnet, with no gateway between them".into(),
+            "EFA's OS-bypass traffic is not routable; use transport: Tcp across gateways".into(),
+        ));
+    }
     for end in ends {
         if end.enis.first().map(|e| e.interface_type) != Some(InterfaceType::Efa) {
             return Err(cx.err(
@@ -79,6 +91,259 @@ fn efa_ends(
                 "the EFA user guide: RDMA read on Nitro v4 and later, write on most of those; or use transport: Efa (two-sided)".into(),
             ));
         }
+    }
+    Ok(())
+}
+
+/// Subnets, network ACLs, security-group rules, gateways, paths, and the IP and TCP knobs that
+/// go with them.
+fn vpc(cx: &Ctx, s: &ScenarioSpec, inst_names: &BTreeSet<&str>, sgs: &BTreeSet<&str>) -> Result<(), Diagnostic> {
+    use crate::ec2::vpc::{self as v, Cidr};
+    use limits::{MAX_MTU, MIN_MTU};
+    let acls = unique(cx, "network ACL", s.network_acls.iter().map(|a| a.name.as_str()))?;
+    let subnets = unique(cx, "subnet", s.subnets.iter().map(|n| n.name.as_str()))?;
+    let cidr = |value: &str| {
+        Cidr::parse(value).map_err(|e| {
+            cx.err("cidr", value, e, "an IPv4 CIDR block such as \"10.0.1.0/24\"".into(), "host bits must be zero".into())
+        })
+    };
+    let mut blocks: Vec<(&str, Cidr)> = Vec::new();
+    for n in &s.subnets {
+        let c = cidr(&n.cidr)?;
+        if c.prefix < 16 || c.prefix > 28 {
+            return Err(cx.err(
+                "cidr",
+                &n.cidr,
+                format!("subnet {:?}: /{} block", n.name, c.prefix),
+                "a /16 to /28 block (the VPC limits)".into(),
+                "e.g. \"10.0.1.0/24\"".into(),
+            ));
+        }
+        if let Some((other, _)) = blocks.iter().find(|(_, b)| b.contains(c.base) || c.contains(b.base)) {
+            return Err(cx.err(
+                "cidr",
+                &n.cidr,
+                format!("subnet {:?} ({c}) overlaps subnet {other:?}", n.name),
+                "subnet blocks that do not overlap".into(),
+                "give each subnet its own block of the VPC".into(),
+            ));
+        }
+        blocks.push((&n.name, c));
+        if let Some(a) = &n.network_acl {
+            reference(cx, "network_acl", a, &acls, "network ACL")?;
+        }
+    }
+    for i in &s.instances {
+        if let Some(n) = &i.subnet {
+            reference(cx, "subnet", n, &subnets, "subnet")?;
+        }
+    }
+    for (k, n) in s.subnets.iter().enumerate() {
+        let members: Vec<&InstanceSpec> =
+            s.instances.iter().filter(|i| i.subnet.as_ref().map_or(k == 0, |x| x == &n.name)).collect();
+        if let Some(i) = members.iter().find(|i| i.availability_zone != members[0].availability_zone) {
+            return Err(cx.err(
+                "availability_zone",
+                &i.availability_zone,
+                format!("subnet {:?} holds instances in two availability zones", n.name),
+                "one availability zone per subnet".into(),
+                format!("a subnet lives in one AZ; put {:?} in a subnet of its own AZ", i.name),
+            ));
+        }
+        let room = blocks[k].1.size() - v::SUBNET_RESERVED_TOTAL;
+        if members.len() as u64 > room {
+            return Err(cx.err(
+                "cidr",
+                &n.cidr,
+                format!("subnet {:?} has {room} usable addresses for {} instances", n.name, members.len()),
+                "a block with room for every instance in it".into(),
+                "EC2 reserves 5 addresses of every subnet; use a larger block".into(),
+            ));
+        }
+    }
+    let proto = |value: &str| {
+        v::parse_protocol(value).map_err(|e| {
+            cx.err("protocol", value, e, "\"tcp\", \"udp\", \"icmp\", \"all\" or a protocol number".into(), "as in the EC2 API (-1 = all)".into())
+        })
+    };
+    let ports = |value: &Option<String>, protocol: Option<u8>| -> Result<(), Diagnostic> {
+        let Some(p) = value else { return Ok(()) };
+        v::parse_ports(p).map_err(|e| cx.err("ports", p, e, "\"443\" or \"1024-65535\"".into(), "a port or an inclusive range".into()))?;
+        if !matches!(protocol, Some(v::PROTO_TCP) | Some(v::PROTO_UDP)) {
+            return Err(cx.err(
+                "ports",
+                p,
+                "ports on a rule that is not TCP or UDP".into(),
+                "no `ports` for ICMP or all-protocol rules".into(),
+                "ICMP rules match `icmp_type` / `icmp_code` instead".into(),
+            ));
+        }
+        Ok(())
+    };
+    let icmp = |t: Option<i32>, key: &str| -> Result<(), Diagnostic> {
+        match t {
+            Some(x) if !(-1..=255).contains(&x) => Err(cx.err(
+                key,
+                &x.to_string(),
+                format!("ICMP {key} {x}"),
+                "-1 (any) or 0 ..= 255".into(),
+                "fragmentation needed is icmp_type 3, icmp_code 4".into(),
+            )),
+            _ => Ok(()),
+        }
+    };
+    for a in &s.network_acls {
+        for (dir, rules) in [("inbound", &a.inbound), ("outbound", &a.outbound)] {
+            if rules.len() > v::ACL_RULES_MAX {
+                return Err(cx.err(
+                    dir,
+                    "",
+                    format!("network ACL {:?} has {} {dir} rules", a.name, rules.len()),
+                    format!("at most {} rules per direction", v::ACL_RULES_MAX),
+                    "the VPC quota is 20 per direction, 40 at most".into(),
+                ));
+            }
+            let mut numbers = BTreeSet::new();
+            for r in rules {
+                cx.range("rule", r.rule, 1, v::ACL_RULE_NUMBER_MAX, "network ACL rule numbers run 1 ..= 32766")?;
+                if !numbers.insert(r.rule) {
+                    let (l, c) = super::error::locate_nth(cx.src, "rule", &r.rule.to_string(), 1);
+                    return Err(Diagnostic::new(cx.file, format!("network ACL {:?} has two {dir} rules numbered {}", a.name, r.rule))
+                        .at(cx.src, l, c)
+                        .expected("one rule per number in each direction")
+                        .hint("rules are evaluated in number order; leave gaps (100, 110, 120) to insert later"));
+                }
+                let p = proto(&r.protocol)?;
+                ports(&r.ports, p)?;
+                icmp(r.icmp_type, "icmp_type")?;
+                icmp(r.icmp_code, "icmp_code")?;
+                cidr(&r.cidr)?;
+                if !["allow", "deny"].contains(&r.action.to_ascii_lowercase().as_str()) {
+                    return Err(cx.err(
+                        "action",
+                        &r.action,
+                        format!("network ACL action {:?}", r.action),
+                        "\"allow\" or \"deny\"".into(),
+                        "network ACLs can deny; security groups only allow".into(),
+                    ));
+                }
+            }
+        }
+    }
+    for g in &s.security_groups {
+        let rules = g.inbound.iter().chain(g.outbound.iter().flatten());
+        if g.inbound.len() > v::SG_RULES_MAX || g.outbound.as_ref().is_some_and(|o| o.len() > v::SG_RULES_MAX) {
+            return Err(cx.err(
+                "inbound",
+                "",
+                format!("security group {:?} has more than {} rules in a direction", g.name, v::SG_RULES_MAX),
+                format!("at most {} per direction", v::SG_RULES_MAX),
+                "the VPC quota is 60 rules per direction".into(),
+            ));
+        }
+        for r in rules {
+            let p = proto(&r.protocol)?;
+            ports(&r.ports, p)?;
+            icmp(r.icmp_type, "icmp_type")?;
+            icmp(r.icmp_code, "icmp_code")?;
+            if Cidr::parse(&r.peer).is_err() && !sgs.contains(r.peer.as_str()) {
+                let list: Vec<String> = sgs.iter().map(|k| format!("{k:?}")).collect();
+                return Err(cx.err(
+                    "peer",
+                    &r.peer,
+                    format!("security group {:?}: rule names {:?}, neither a CIDR block nor a security group", g.name, r.peer),
+                    format!("a CIDR block (\"10.0.0.0/16\") or one of the groups: {}", list.join(", ")),
+                    match did_you_mean(&r.peer, sgs.iter().copied()) {
+                        Some(m) => format!("did you mean {m:?}?"),
+                        None => "define the group, or write a CIDR block".into(),
+                    },
+                ));
+            }
+        }
+    }
+    let gws = unique(cx, "gateway", s.gateways.iter().map(|g| g.name.as_str()))?;
+    for g in &s.gateways {
+        if let Some(m) = g.mtu {
+            let max = g.kind.max_mtu();
+            if !(MIN_MTU..=max).contains(&m) {
+                return Err(cx.err(
+                    "mtu",
+                    &m.to_string(),
+                    format!("gateway {:?}: MTU {m} for a {}", g.name, g.kind.label()),
+                    format!("{MIN_MTU} ..= {max}"),
+                    format!("a {} carries at most {max}-byte packets (EC2 network MTU page)", g.kind.label()),
+                ));
+            }
+        }
+        if let Some(m) = g.mss_clamp {
+            cx.range("mss_clamp", m, 88, MAX_MTU - 40, "an MSS such as 1460 (1500 - 40) or 1360 for a VPN")?;
+        }
+        if let Some(d) = g.delay
+            && d > SimDuration::from_secs(1)
+        {
+            return Err(cx.err(
+                "delay",
+                "",
+                format!("gateway {:?} delay {d}", g.name),
+                "at most 1 s".into(),
+                "a crossing takes microseconds (or tens of ms between Regions)".into(),
+            ));
+        }
+    }
+    let mut pairs = BTreeSet::new();
+    for p in &s.paths {
+        let (a, b) = (&p.between.0, &p.between.1);
+        reference(cx, "between", a, inst_names, "instance")?;
+        reference(cx, "between", b, inst_names, "instance")?;
+        if a == b || !pairs.insert((a.min(b), a.max(b))) {
+            return Err(cx.err(
+                "between",
+                "",
+                format!("path between {a:?} and {b:?} is {}", if a == b { "a loop" } else { "given twice" }),
+                "one path per pair of distinct instances".into(),
+                "list every gateway of the route in one `via`".into(),
+            ));
+        }
+        if p.via.is_empty() {
+            return Err(cx.err(
+                "via",
+                "",
+                format!("path between {a:?} and {b:?} crosses no gateway"),
+                "one or more gateway names".into(),
+                "instances with no path entry talk directly".into(),
+            ));
+        }
+        for g in &p.via {
+            reference(cx, "via", g, &gws, "gateway")?;
+        }
+    }
+    for c in &s.report.capture {
+        if !inst_names.contains(c.as_str()) && !gws.contains(c.as_str()) {
+            return Err(cx.err(
+                "capture",
+                c,
+                format!("capture point {c:?} is neither an instance nor a gateway"),
+                "instance or gateway names".into(),
+                "leave `capture` empty to capture at every instance and gateway".into(),
+            ));
+        }
+    }
+    let t = &s.tcp;
+    cx.range("mtu_probing", t.mtu_probing, 0, 2, "Linux tcp_mtu_probing: 0 off, 1 after a black hole, 2 always")?;
+    cx.range("base_mss", t.base_mss, 48, MAX_MTU - 52, "Linux tcp_base_mss (1024)")?;
+    cx.range("retries1", t.retries1, 1, 255, "Linux tcp_retries1 (3)")?;
+    cx.range("retries2", t.retries2, 1, 255, "Linux tcp_retries2 (15)")?;
+    cx.range("probe_threshold", t.probe_threshold, 1, 4096, "Linux tcp_probe_threshold (8 bytes)")?;
+    cx.positive("ipfrag_time", s.ip.ipfrag_time)?;
+    cx.positive("pmtu_expires", s.ip.pmtu_expires)?;
+    if s.ip.ipfrag_high_thresh.0 < 65_536 {
+        return Err(cx.err(
+            "ipfrag_high_thresh",
+            "",
+            format!("ipfrag_high_thresh {}", s.ip.ipfrag_high_thresh),
+            "at least 64KiB (one largest datagram)".into(),
+            "Linux's default is 4MiB".into(),
+        ));
     }
     Ok(())
 }
@@ -394,6 +659,7 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
         ));
     }
     let inst_names = unique(&cx, "instance", s.instances.iter().map(|i| i.name.as_str()))?;
+    vpc(&cx, s, &inst_names, &sgs)?;
     for i in &s.instances {
         let Some(ty) = catalog::lookup(&i.instance_type) else {
             let sugg = catalog::suggestions(&i.instance_type);
@@ -577,6 +843,17 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
                         "larger messages belong in a TCP workload".into(),
                     ));
                 }
+                let from = s.instances.iter().find(|i| i.name == d.from).expect("checked reference");
+                let mtu = from.enis.first().map_or(ec2::MTU_VPC_JUMBO, |e| e.mtu) as u64;
+                if d.dont_fragment && d.size.0 + 28 > mtu {
+                    return Err(cx.err(
+                        "size",
+                        "",
+                        format!("datagrams {:?}: {} + 28 header bytes with DF set exceed {}'s MTU {mtu}", d.name, d.size, d.from),
+                        format!("at most {}B with dont_fragment", mtu - 28),
+                        "the kernel refuses such a send (EMSGSIZE); clear dont_fragment to let IP fragment it".into(),
+                    ));
+                }
             }
             WorkloadSpec::Permutation(p) => {
                 let members = s.fleet(&p.instances).count();
@@ -652,7 +929,7 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
                             .into(),
                     ));
                 }
-                efa_ends(&cx, "collective", &a.name, a.transport, &members)?;
+                efa_ends(&cx, s, "collective", &a.name, a.transport, &members)?;
             }
             WorkloadSpec::PingPong(p) => {
                 reference(&cx, "from", &p.from, &inst_names, "instance")?;
@@ -671,7 +948,7 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
                 cx.range("window", p.window, 1, 4096, "messages in flight (osu_bw uses 64)")?;
                 cx.range("warmup", p.warmup, 0, 1_000_000, "unmeasured round trips per size")?;
                 let find = |n: &str| s.instances.iter().find(|i| i.name == n).expect("checked reference");
-                efa_ends(&cx, "ping-pong", &p.name, p.transport, &[find(&p.from), find(&p.to)])?;
+                efa_ends(&cx, s, "ping-pong", &p.name, p.transport, &[find(&p.from), find(&p.to)])?;
             }
             WorkloadSpec::Background(b) => {
                 if !(b.load.is_finite() && b.load > 0.0 && b.load < 1.0) {

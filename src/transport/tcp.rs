@@ -177,6 +177,8 @@ pub struct Tcp {
     mss: u64,
     /// The largest MSS the interfaces and the peer's MSS option allow.
     mss_max: u64,
+    /// What our SYN's MSS option offers: our interface MTU less 40.
+    adv_mss: u64,
     mtup: MtuSearch,
     /// When the oldest unacknowledged data was first sent, once an RTO has fired (Linux
     /// `retrans_stamp`); retransmission timeouts are measured from it.
@@ -251,6 +253,7 @@ impl Tcp {
         let window = Window { cwnd: cfg.initial_cwnd_segments * mss, ssthresh: u64::MAX, mss };
         Tcp {
             mss_max,
+            adv_mss: mss_max + TCP_TIMESTAMP_OPTION_BYTES as u64,
             mtup,
             retrans_stamp: None,
             aborted: false,
@@ -294,6 +297,12 @@ impl Tcp {
 
     pub fn mss(&self) -> u64 {
         self.mss
+    }
+    /// Offer `interface_mtu` - 40 in the SYN's MSS option (`mtu` given to `new` is what this
+    /// end may send: its path MTU, the peer's option, a gateway's clamp).
+    pub fn advertising(mut self, interface_mtu: u32) -> Self {
+        self.adv_mss = interface_mtu.saturating_sub(IPV4_TCP_HEADER_BYTES) as u64;
+        self
     }
     pub fn cwnd(&self) -> u64 {
         self.window.cwnd
@@ -434,6 +443,7 @@ impl Tcp {
             fin: false,
             // Linux sends every TCP segment with DF (ip_no_pmtu_disc = 0).
             df: true,
+            mss_option: 0,
             sack_count: 0,
             sack: [(0, 0); MAX_SACK_BLOCKS],
         };
@@ -458,6 +468,15 @@ impl Tcp {
             seg.wire_bytes += sack_option_bytes(n);
         }
         seg
+    }
+
+    /// A SYN or SYN-ACK: options make it 60 bytes; the MSS option offers the interface MTU
+    /// less 40 (the timestamps come out of it later).
+    fn syn_segment(&self, now: SimTime, kind: SegKind) -> Segment {
+        let mut syn = self.header_segment(now, kind);
+        syn.wire_bytes = SYN_WIRE_BYTES;
+        syn.mss_option = self.adv_mss.min(u16::MAX as u64) as u16;
+        syn
     }
 
     fn emit_data(&mut self, now: SimTime, seq: u64, len: u64, retransmit: bool, out: &mut Outbox) {
@@ -889,8 +908,7 @@ impl Transport for Tcp {
         debug_assert_eq!(self.state, State::Closed);
         self.state = State::SynSent;
         self.syn_sent_at = now;
-        let mut syn = self.header_segment(now, SegKind::Syn);
-        syn.wire_bytes = SYN_WIRE_BYTES;
+        let syn = self.syn_segment(now, SegKind::Syn);
         self.stats.segments_sent += 1;
         out.segments.push(syn);
         self.rto_deadline = Some(now + self.rto);
@@ -923,8 +941,7 @@ impl Transport for Tcp {
                     out.established = true;
                 }
                 self.ts_recent = seg.ts;
-                let mut sa = self.header_segment(now, SegKind::SynAck);
-                sa.wire_bytes = SYN_WIRE_BYTES;
+                let sa = self.syn_segment(now, SegKind::SynAck);
                 self.stats.segments_sent += 1;
                 out.segments.push(sa);
                 self.push(now, out);
@@ -999,8 +1016,7 @@ impl Transport for Tcp {
         out.notes.push(Note::Rto { backoff: self.backoff, rto: self.rto });
         self.arm_rto(now);
         if self.state == State::SynSent {
-            let mut syn = self.header_segment(now, SegKind::Syn);
-            syn.wire_bytes = SYN_WIRE_BYTES;
+            let mut syn = self.syn_segment(now, SegKind::Syn);
             syn.retransmit = true;
             self.stats.segments_sent += 1;
             self.stats.retransmits += 1;
