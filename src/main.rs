@@ -150,8 +150,7 @@ fn cmd_run(
     let spec = &variants[0].spec;
     let total_us: u64 = variants.iter().map(|v| v.spec.duration.ps() / 1_000_000).sum();
     let progress = Progress::new(total_us, !quiet);
-    let results =
-        nitrosim::run::run_variants_with(&variants, &progress, pcap.is_some()).map_err(Failure::Invariant)?;
+    let results = nitrosim::run::run_variants_with(&variants, &progress, pcap.is_some()).map_err(Failure::Invariant)?;
     progress.finish();
     let summary = Summary::new(&spec.name, spec.seed, results);
     let dir = out.unwrap_or_else(|| Path::new("output").join(safe_dir_name(&spec.name)));

@@ -13,7 +13,11 @@ pub fn run_variants(variants: &[Variant], progress: &Progress) -> Result<Vec<Var
 }
 
 /// As `run_variants`, recording packets at the scenarios' capture points when `capture` is set.
-pub fn run_variants_with(variants: &[Variant], progress: &Progress, capture: bool) -> Result<Vec<VariantResult>, String> {
+pub fn run_variants_with(
+    variants: &[Variant],
+    progress: &Progress,
+    capture: bool,
+) -> Result<Vec<VariantResult>, String> {
     variants
         .par_iter()
         .map(|v| {

@@ -26,10 +26,18 @@ pub struct End {
 /// Why ENA Express does not engage; `end` is 0 for the sender, 1 for the receiver.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NotEngaged {
-    TypeUnsupported { end: usize },
-    Disabled { end: usize },
+    TypeUnsupported {
+        end: usize,
+    },
+    Disabled {
+        end: usize,
+    },
     DifferentAz,
-    UdpDisabled { end: usize },
+    UdpDisabled {
+        end: usize,
+    },
+    /// A gateway or middlebox sits between the instances.
+    NotDirect,
 }
 
 impl fmt::Display for NotEngaged {
@@ -44,6 +52,7 @@ impl fmt::Display for NotEngaged {
             NotEngaged::UdpDisabled { end } => {
                 write!(f, "UDP: ena_srd_udp_enabled is off on the {} ENI", which(end))
             }
+            NotEngaged::NotDirect => write!(f, "the path crosses a gateway (ENA Express needs a direct path)"),
         }
     }
 }

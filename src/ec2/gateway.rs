@@ -7,6 +7,10 @@
 use crate::units::SimDuration;
 use serde::{Deserialize, Serialize};
 
+/// Gateways send their ICMP from 100.64.0.1 and up (shared address space, RFC 6598), one address
+/// per gateway in declaration order.
+pub const GATEWAY_IP_BASE: u32 = 0x6440_0001;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum GatewayKind {
     TransitGateway,

@@ -17,8 +17,7 @@ use std::collections::BTreeMap;
 /// traffic, no instance) at 10.128.0.0/16 and up.
 const INSTANCE_IP_BASE: u32 = 0x0A00_0001;
 const HOST_IP_BASE: u32 = 0x0A80_0001;
-/// Gateways send their ICMP from 100.64.0.1 and up (shared address space, RFC 6598).
-const GATEWAY_IP_BASE: u32 = 0x6440_0001;
+use crate::ec2::gateway::GATEWAY_IP_BASE;
 
 /// Each instance's (address, subnet index): in its subnet's block after the reserved addresses,
 /// in declaration order; without subnets, by fabric host in the default block.

@@ -626,8 +626,12 @@ impl Model {
                 let clamp = self.mss_clamp_mtu(a, b);
                 let (ma, mb) = (mtu_a.min(self.attach_mtu(b)).min(clamp), mtu_b.min(self.attach_mtu(a)).min(clamp));
                 (
-                    Endpoint::Tcp(crate::transport::Tcp::new(self.tcp.clone(), ma, true).advertising(self.attach_mtu(a))),
-                    Endpoint::Tcp(crate::transport::Tcp::new(self.tcp.clone(), mb, false).advertising(self.attach_mtu(b))),
+                    Endpoint::Tcp(
+                        crate::transport::Tcp::new(self.tcp.clone(), ma, true).advertising(self.attach_mtu(a)),
+                    ),
+                    Endpoint::Tcp(
+                        crate::transport::Tcp::new(self.tcp.clone(), mb, false).advertising(self.attach_mtu(b)),
+                    ),
                 )
             }
             Proto::Udp { df } => (

@@ -531,7 +531,7 @@ pub fn collect(m: Model) -> VariantResult {
         ip: m.ip_counters,
         filter_drops: m.filters.iter().zip(&m.filter_drops).map(|(f, &n)| (f.0.clone(), n)).collect(),
         event_log: (!m.log.entries.is_empty())
-            .then(|| EventLogSummary { entries: m.log.entries.len() as u64, omitted: m.log.omitted }),
+            .then_some(EventLogSummary { entries: m.log.entries.len() as u64, omitted: m.log.omitted }),
         events: m.log.entries,
         captures: m.capture.unwrap_or_default(),
     }

@@ -86,7 +86,8 @@ pub fn write_pcaps(dir: &Path, s: &summary::Summary) -> anyhow::Result<Vec<PathB
             let name: String =
                 name.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
             let p = dir.join(name);
-            write_atomic(&p, |w| pcap::write(w, point)).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?;
+            write_atomic(&p, |w| pcap::write(w, point))
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?;
             written.push(p);
         }
     }

@@ -28,7 +28,8 @@ fn ipv4(r: &CaptureRecord, protocol: IpNumber, total: u32, src: u32, dst: u32) -
     h.identification = r.frag.id as u16;
     h.dont_fragment = r.seg.df;
     h.more_fragments = r.frag.more;
-    h.fragment_offset = etherparse::IpFragOffset::try_new((r.frag.offset / 8) as u16).unwrap_or(etherparse::IpFragOffset::ZERO);
+    h.fragment_offset =
+        etherparse::IpFragOffset::try_new((r.frag.offset / 8) as u16).unwrap_or(etherparse::IpFragOffset::ZERO);
     h.header_checksum = h.calc_header_checksum();
     h
 }
@@ -37,7 +38,12 @@ fn ipv4(r: &CaptureRecord, protocol: IpNumber, total: u32, src: u32, dst: u32) -
 fn transport_bytes(r: &CaptureRecord, sport: u16, dport: u16, out: &mut Vec<u8>) {
     let seg = &r.seg;
     if matches!(seg.kind, SegKind::Datagram) {
-        let udp = UdpHeader { source_port: sport, destination_port: dport, length: (seg.payload_bytes + 8).min(65535) as u16, checksum: 0 };
+        let udp = UdpHeader {
+            source_port: sport,
+            destination_port: dport,
+            length: (seg.payload_bytes + 8).min(65535) as u16,
+            checksum: 0,
+        };
         out.extend_from_slice(&udp.to_bytes());
         return;
     }

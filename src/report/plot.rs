@@ -27,6 +27,8 @@ enum ChartKind {
     OsuLatency,
     /// osu_bw-style: bandwidth against message size, log size axis.
     OsuBandwidth,
+    /// Bytes delivered against time per variant, with RTOs, ICMP and MSS changes marked.
+    Timeline,
 }
 
 const CHARTS: &[(&str, ChartKind)] = &[
@@ -34,6 +36,7 @@ const CHARTS: &[(&str, ChartKind)] = &[
     ("latency_cdf", ChartKind::LatencyCdf),
     ("osu_latency", ChartKind::OsuLatency),
     ("osu_bandwidth", ChartKind::OsuBandwidth),
+    ("timeline", ChartKind::Timeline),
 ];
 
 fn draw<DB: DrawingBackend>(kind: ChartKind, area: &DrawingArea<DB, Shift>, s: &Summary) -> anyhow::Result<bool> {
@@ -42,6 +45,7 @@ fn draw<DB: DrawingBackend>(kind: ChartKind, area: &DrawingArea<DB, Shift>, s: &
         ChartKind::LatencyCdf => latency_cdf(area, s),
         ChartKind::OsuLatency => osu(area, s, false),
         ChartKind::OsuBandwidth => osu(area, s, true),
+        ChartKind::Timeline => timeline(area, s),
     }
 }
 
@@ -161,6 +165,87 @@ pub fn render_pngs(s: &Summary) -> anyhow::Result<Vec<(String, Vec<u8>)>> {
 
 fn err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
     anyhow::anyhow!("plotting failed: {e:?}")
+}
+
+/// Events the timeline marks, with their legend text.
+const TIMELINE_MARKS: &[(&str, &str)] =
+    &[("rto", "RTO"), ("icmp_received", "ICMP frag. needed received"), ("mss", "MSS change"), ("aborted", "aborted")];
+
+/// Cumulative bytes each variant delivered over time, with the events that explain its shape: a
+/// PMTUD black hole is a flat line with RTOs on it, a fix is where it turns up again.
+fn timeline<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, s: &Summary) -> anyhow::Result<bool> {
+    let marked = |e: &crate::model::trace::LogEntry| TIMELINE_MARKS.iter().any(|m| m.0 == e.event);
+    if !s.variants.iter().any(|v| v.events.iter().any(marked)) {
+        return Ok(false);
+    }
+    /// A variant's name, its (ms, cumulative MB) points and its (ms, event) marks.
+    type Line<'a> = (String, Vec<(f64, f64)>, Vec<(f64, &'a str)>);
+    // Cumulative MB at the end of each bin (series are Gbps per bin).
+    let lines: Vec<Line> = s
+        .variants
+        .iter()
+        .filter(|v| !v.series.is_empty())
+        .map(|v| {
+            let n = v.series[0].1.len();
+            let mut total = 0.0;
+            let mut pts = vec![(0.0, 0.0)];
+            for i in 0..n {
+                let gbps: f64 = v.series.iter().map(|(_, b)| b[i]).sum();
+                total += gbps * 1e9 / 8.0 * v.bin_us * 1e-6 / 1e6;
+                pts.push(((i + 1) as f64 * v.bin_us / 1000.0, total));
+            }
+            let marks = v.events.iter().filter(|e| marked(e)).map(|e| (e.time_us / 1000.0, e.event)).collect();
+            (v.name.clone(), pts, marks)
+        })
+        .collect();
+    area.fill(&WHITE).map_err(err)?;
+    let x_max = lines.iter().flat_map(|l| l.1.last().map(|q| q.0)).fold(0.001, f64::max);
+    let y_max = lines.iter().flat_map(|l| l.1.iter().map(|q| q.1)).fold(0.001, f64::max) * 1.15;
+    let mut chart = ChartBuilder::on(area)
+        .caption(format!("{}: bytes delivered over time", s.scenario), ("sans-serif", 22))
+        .margin(16)
+        .x_label_area_size(44)
+        .y_label_area_size(64)
+        .build_cartesian_2d(0.0..x_max, 0.0..y_max)
+        .map_err(err)?;
+    chart.configure_mesh().x_desc("simulated time (ms)").y_desc("delivered (MB)").draw().map_err(err)?;
+    let at = |pts: &[(f64, f64)], t: f64| {
+        // The cumulative value at time t: the last bin end at or before it.
+        pts.iter().take_while(|p| p.0 <= t).last().map_or(0.0, |p| p.1)
+    };
+    for (i, (name, pts, marks)) in lines.iter().enumerate() {
+        let color = Palette99::pick(i).to_rgba();
+        chart
+            .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
+            .map_err(err)?
+            .label(name.clone())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+        for &(t, kind) in marks {
+            let p = (t, at(pts, t));
+            match kind {
+                "rto" => chart.draw_series(std::iter::once(Cross::new(p, 5, RED.stroke_width(2)))).map_err(err)?,
+                "icmp_received" => {
+                    chart.draw_series(std::iter::once(TriangleMarker::new(p, 5, BLUE.filled()))).map_err(err)?
+                }
+                "mss" => chart.draw_series(std::iter::once(Circle::new(p, 4, GREEN.filled()))).map_err(err)?,
+                _ => chart.draw_series(std::iter::once(Cross::new(p, 8, BLACK.stroke_width(3)))).map_err(err)?,
+            };
+        }
+    }
+    // Legend entries for the markers.
+    let legend = |c: RGBColor| move |(x, y): (i32, i32)| Circle::new((x + 10, y), 4, c.filled());
+    for (k, (_, text)) in TIMELINE_MARKS.iter().enumerate() {
+        let c = [RED, BLUE, GREEN, BLACK][k];
+        chart.draw_series(std::iter::empty::<Circle<(f64, f64), i32>>()).map_err(err)?.label(*text).legend(legend(c));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(err)?;
+    Ok(true)
 }
 
 /// Aggregate goodput of each variant's reported flows over time.

@@ -25,6 +25,8 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("single-flow-cap.ron", include_str!("../../scenarios/single-flow-cap.ron")),
     ("rpc-under-load.ron", include_str!("../../scenarios/rpc-under-load.ron")),
     ("srd-path-sweep.ron", include_str!("../../scenarios/srd-path-sweep.ron")),
+    ("pmtud-blackhole.ron", include_str!("../../scenarios/pmtud-blackhole.ron")),
+    ("jumbo-frames.ron", include_str!("../../scenarios/jumbo-frames.ron")),
 ];
 
 /// A checked, fully overridden scenario for one variant.

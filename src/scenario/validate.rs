@@ -46,13 +46,20 @@ fn efa_ends(
         return Ok(());
     }
     let value = format!("{transport:?}");
-    if let Some(p) = s.paths.iter().find(|p| {
-        ends.iter().any(|e| e.name == p.between.0) && ends.iter().any(|e| e.name == p.between.1)
-    }) {
+    if let Some(p) = s
+        .paths
+        .iter()
+        .find(|p| ends.iter().any(|e| e.name == p.between.0) && ends.iter().any(|e| e.name == p.between.1))
+    {
         return Err(cx.err(
             "transport",
             &value,
-            format!("{kind} {name:?}: EFA between {} and {}, whose path crosses {}", p.between.0, p.between.1, p.via.join(", ")),
+            format!(
+                "{kind} {name:?}: EFA between {} and {}, whose path crosses {}",
+                p.between.0,
+                p.between.1,
+                p.via.join(", ")
+            ),
             "EFA ends in one subnet, with no gateway between them".into(),
             "EFA's OS-bypass traffic is not routable; use transport: Tcp across gateways".into(),
         ));
@@ -104,7 +111,13 @@ fn vpc(cx: &Ctx, s: &ScenarioSpec, inst_names: &BTreeSet<&str>, sgs: &BTreeSet<&
     let subnets = unique(cx, "subnet", s.subnets.iter().map(|n| n.name.as_str()))?;
     let cidr = |value: &str| {
         Cidr::parse(value).map_err(|e| {
-            cx.err("cidr", value, e, "an IPv4 CIDR block such as \"10.0.1.0/24\"".into(), "host bits must be zero".into())
+            cx.err(
+                "cidr",
+                value,
+                e,
+                "an IPv4 CIDR block such as \"10.0.1.0/24\"".into(),
+                "host bits must be zero".into(),
+            )
         })
     };
     let mut blocks: Vec<(&str, Cidr)> = Vec::new();
@@ -163,12 +176,20 @@ fn vpc(cx: &Ctx, s: &ScenarioSpec, inst_names: &BTreeSet<&str>, sgs: &BTreeSet<&
     }
     let proto = |value: &str| {
         v::parse_protocol(value).map_err(|e| {
-            cx.err("protocol", value, e, "\"tcp\", \"udp\", \"icmp\", \"all\" or a protocol number".into(), "as in the EC2 API (-1 = all)".into())
+            cx.err(
+                "protocol",
+                value,
+                e,
+                "\"tcp\", \"udp\", \"icmp\", \"all\" or a protocol number".into(),
+                "as in the EC2 API (-1 = all)".into(),
+            )
         })
     };
     let ports = |value: &Option<String>, protocol: Option<u8>| -> Result<(), Diagnostic> {
         let Some(p) = value else { return Ok(()) };
-        v::parse_ports(p).map_err(|e| cx.err("ports", p, e, "\"443\" or \"1024-65535\"".into(), "a port or an inclusive range".into()))?;
+        v::parse_ports(p).map_err(|e| {
+            cx.err("ports", p, e, "\"443\" or \"1024-65535\"".into(), "a port or an inclusive range".into())
+        })?;
         if !matches!(protocol, Some(v::PROTO_TCP) | Some(v::PROTO_UDP)) {
             return Err(cx.err(
                 "ports",
@@ -208,10 +229,13 @@ fn vpc(cx: &Ctx, s: &ScenarioSpec, inst_names: &BTreeSet<&str>, sgs: &BTreeSet<&
                 cx.range("rule", r.rule, 1, v::ACL_RULE_NUMBER_MAX, "network ACL rule numbers run 1 ..= 32766")?;
                 if !numbers.insert(r.rule) {
                     let (l, c) = super::error::locate_nth(cx.src, "rule", &r.rule.to_string(), 1);
-                    return Err(Diagnostic::new(cx.file, format!("network ACL {:?} has two {dir} rules numbered {}", a.name, r.rule))
-                        .at(cx.src, l, c)
-                        .expected("one rule per number in each direction")
-                        .hint("rules are evaluated in number order; leave gaps (100, 110, 120) to insert later"));
+                    return Err(Diagnostic::new(
+                        cx.file,
+                        format!("network ACL {:?} has two {dir} rules numbered {}", a.name, r.rule),
+                    )
+                    .at(cx.src, l, c)
+                    .expected("one rule per number in each direction")
+                    .hint("rules are evaluated in number order; leave gaps (100, 110, 120) to insert later"));
                 }
                 let p = proto(&r.protocol)?;
                 ports(&r.ports, p)?;
@@ -251,7 +275,10 @@ fn vpc(cx: &Ctx, s: &ScenarioSpec, inst_names: &BTreeSet<&str>, sgs: &BTreeSet<&
                 return Err(cx.err(
                     "peer",
                     &r.peer,
-                    format!("security group {:?}: rule names {:?}, neither a CIDR block nor a security group", g.name, r.peer),
+                    format!(
+                        "security group {:?}: rule names {:?}, neither a CIDR block nor a security group",
+                        g.name, r.peer
+                    ),
                     format!("a CIDR block (\"10.0.0.0/16\") or one of the groups: {}", list.join(", ")),
                     match did_you_mean(&r.peer, sgs.iter().copied()) {
                         Some(m) => format!("did you mean {m:?}?"),
@@ -849,7 +876,10 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
                     return Err(cx.err(
                         "size",
                         "",
-                        format!("datagrams {:?}: {} + 28 header bytes with DF set exceed {}'s MTU {mtu}", d.name, d.size, d.from),
+                        format!(
+                            "datagrams {:?}: {} + 28 header bytes with DF set exceed {}'s MTU {mtu}",
+                            d.name, d.size, d.from
+                        ),
                         format!("at most {}B with dont_fragment", mtu - 28),
                         "the kernel refuses such a send (EMSGSIZE); clear dont_fragment to let IP fragment it".into(),
                     ));
@@ -1040,6 +1070,66 @@ fn same_end(cx: &Ctx, workload: &str, a: &str, b: &str) -> Result<(), Diagnostic
 
 /// What `nitrosim check` prints for a valid variant: where instances sit and what limits each
 /// communicating pair will meet, without simulating.
+/// The gateways crossed from `a` to `b`, in order.
+fn path_via<'a>(s: &'a ScenarioSpec, a: &str, b: &str) -> Vec<&'a GatewaySpec> {
+    let gw = |n: &String| s.gateways.iter().find(|g| &g.name == n);
+    for p in &s.paths {
+        if p.between.0 == a && p.between.1 == b {
+            return p.via.iter().filter_map(gw).collect();
+        }
+        if p.between.0 == b && p.between.1 == a {
+            return p.via.iter().rev().filter_map(gw).collect();
+        }
+    }
+    Vec::new()
+}
+
+/// A PMTUD black hole in the making: DF packets larger than the path MTU (TCP's full-size
+/// segments, unless a gateway clamps the MSS) whose ICMP "fragmentation needed" cannot get back.
+fn black_hole_risk(
+    s: &ScenarioSpec,
+    from: &InstanceSpec,
+    via: &[&GatewaySpec],
+    path_mtu: u32,
+    udp: bool,
+) -> Option<String> {
+    let if_mtu = from.enis.first().map(|e| e.mtu).unwrap_or(ec2::MTU_VPC_JUMBO);
+    if path_mtu >= if_mtu || udp {
+        return None;
+    }
+    let clamp = via.iter().filter_map(|g| g.mss_clamp).min();
+    if clamp.is_some_and(|c| c + 40 <= path_mtu) {
+        return None;
+    }
+    let probing = match s.tcp.mtu_probing {
+        0 => "tcp_mtu_probing = 0: the connection hangs until tcp_retries2 gives up (~924.6 s)",
+        1 => "tcp_mtu_probing = 1 recovers after tcp_retries1 (about 3 s of retransmission timeouts)",
+        _ => "tcp_mtu_probing = 2 probes from tcp_base_mss and never stalls",
+    };
+    // The smallest-MTU gateway sends the ICMP; a gateway that discards ICMP stops it.
+    if let Some(g) = via.iter().find(|g| g.drops_icmp) {
+        return Some(format!(
+            "PMTUD black hole: {} packets of up to {if_mtu} B cannot pass the path MTU {path_mtu}, and {} {} discards the ICMP \
+             fragmentation-needed; {probing}; fixes: let ICMP through, clamp the MSS, or lower the MTU",
+            from.name,
+            g.kind.label(),
+            g.name
+        ));
+    }
+    let vpc = crate::ec2::vpc::Vpc::compile(s).ok()?;
+    let subnet = from.subnet.as_ref().and_then(|n| s.subnets.iter().position(|x| &x.name == n)).unwrap_or(0);
+    let setter = via.iter().position(|g| g.mtu.unwrap_or(g.kind.max_mtu()) == path_mtu)?;
+    let gw_index = s.gateways.iter().position(|g| g.name == via[setter].name)? as u32;
+    let eni = crate::ec2::vpc::EniView { ip: 0, subnet, groups: Vec::new() };
+    let refusal = vpc.icmp_error_to(&eni, crate::ec2::gateway::GATEWAY_IP_BASE + gw_index)?;
+    Some(format!(
+        "PMTUD black hole: {} sends packets of up to {if_mtu} B (DF set) through a path MTU of {path_mtu}, and the ICMP \
+         fragmentation-needed is refused by {refusal}; {probing}; fixes: an inbound ICMP type 3 code 4 rule, \
+         MSS clamping on the gateway, or a smaller MTU",
+        from.name
+    ))
+}
+
 pub fn describe(variant: &str, s: &ScenarioSpec) -> String {
     use std::fmt::Write;
     let mut o = String::new();
@@ -1078,8 +1168,26 @@ pub fn describe(variant: &str, s: &ScenarioSpec) -> String {
         }
         let same_pg = cluster(s, ia).is_some() && cluster(s, ia) == cluster(s, ib);
         let mtu = |i: &InstanceSpec| i.enis.first().map(|e| e.mtu).unwrap_or(ec2::MTU_VPC_JUMBO);
-        let path_mtu = mtu(ia).min(mtu(ib));
-        let express = ena_express::engages(&[ena_express_end(ia), ena_express_end(ib)], udp);
+        let via = path_via(s, a, b);
+        // The path MTU and the hop that sets it: the interfaces, then each gateway crossed.
+        let mut setter = format!("{a}'s interface");
+        let mut path_mtu = mtu(ia);
+        if mtu(ib) < path_mtu {
+            path_mtu = mtu(ib);
+            setter = format!("{b}'s interface");
+        }
+        for g in &via {
+            let m = g.mtu.unwrap_or(g.kind.max_mtu());
+            if m < path_mtu {
+                path_mtu = m;
+                setter = format!("{} {}", g.kind.label(), g.name);
+            }
+        }
+        let express = if via.is_empty() {
+            ena_express::engages(&[ena_express_end(ia), ena_express_end(ib)], udp)
+        } else {
+            Err(ena_express::NotEngaged::NotDirect)
+        };
         let cap = match (express, same_pg) {
             (Ok(()), _) => format!("{} (ENA Express)", ena_express::FLOW_CAP),
             (Err(_), true) => format!("{} (same cluster placement group)", ec2::FLOW_CAP_CLUSTER_PG),
@@ -1087,10 +1195,18 @@ pub fn describe(variant: &str, s: &ScenarioSpec) -> String {
         };
         let _ = writeln!(
             o,
-            "  {w}: {a} -> {b} ({}): per-flow limit {cap}, path MTU {path_mtu}{}",
+            "  {w}: {a} -> {b} ({}): per-flow limit {cap}, path MTU {path_mtu} (set by {setter}){}{}",
             if udp { "UDP" } else { "TCP" },
+            if via.is_empty() {
+                String::new()
+            } else {
+                format!(", via {}", via.iter().map(|g| g.name.as_str()).collect::<Vec<_>>().join(", "))
+            },
             if ia.availability_zone != ib.availability_zone { ", crosses availability zones" } else { "" }
         );
+        if let Some(warning) = black_hole_risk(s, ia, &via, path_mtu, udp) {
+            let _ = writeln!(o, "    warning: {warning}");
+        }
         match express {
             Ok(()) if path_mtu > ena_express::MAX_PACKET_BYTES => {
                 let _ = writeln!(

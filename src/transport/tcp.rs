@@ -399,7 +399,8 @@ impl Tcp {
         }
         let pipe = self.pipe();
         let needed = size + PROBE_TRAILING_SEGMENTS * self.mss;
-        if self.write_end - self.snd_nxt < needed || pipe + size > limit {
+        // The probe counts as one packet against the window, as in Linux (room for two).
+        if self.write_end - self.snd_nxt < needed || pipe + 2 * self.mss > limit {
             return false;
         }
         self.emit_data(now, self.snd_nxt, size, false, out);
@@ -486,6 +487,10 @@ impl Tcp {
         seg.wire_bytes += len as u32;
         seg.retransmit = retransmit;
         seg.fin = self.fin_wanted && seq + len == self.write_end;
+        // Resending any part of the probe means the probe itself did not get through.
+        if retransmit && self.mtup.probe.is_some_and(|(s, e, _)| seq < e && seq + len > s) {
+            self.probe_failed(out);
+        }
         debug_assert!(
             seg.wire_bytes as u64 <= self.mss.max(len) + TCP_IP_OVERHEAD_BYTES as u64,
             "segment of {} bytes outgrows MSS {}",

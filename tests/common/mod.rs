@@ -31,6 +31,6 @@ pub fn wire_total(v: &VariantResult) -> f64 {
 
 pub fn assert_conserved(v: &VariantResult) {
     let p = &v.packets;
-    assert_eq!(p.sent, p.delivered + p.dropped + p.in_flight, "variant {}: {p:?}", v.name);
+    assert_eq!(p.sent, p.delivered + p.dropped + p.fragmented + p.in_flight, "variant {}: {p:?}", v.name);
     assert_eq!(p.dropped, v.drops.values().sum::<u64>(), "every drop has a reason");
 }

@@ -1,0 +1,306 @@
+//! MTU, fragmentation, Path MTU Discovery and its black hole; security groups and network ACLs.
+//! The delays asserted here are derived from Linux's rules (RTO backoff from 200 ms,
+//! `tcp_model_timeout` for tcp_retries1/2), not copied from a run.
+
+mod common;
+use common::*;
+use nitrosim::model::VariantResult;
+use nitrosim::model::trace::LogEntry;
+use nitrosim::transport::tcp::{LINUX_RTO_MAX, LINUX_RTO_MIN, model_timeout};
+
+const BLACKHOLE: &str = include_str!("../scenarios/pmtud-blackhole.ron");
+
+fn events<'a>(v: &'a VariantResult, kind: &str) -> Vec<&'a LogEntry> {
+    v.events.iter().filter(|e| e.event == kind).collect()
+}
+
+#[test]
+fn the_four_black_hole_variants_behave_as_linux_would() {
+    let s = run_text("pmtud-blackhole.ron", BLACKHOLE, &[]);
+    for v in &s.variants {
+        assert_conserved(v);
+    }
+    let first_data_us = |v: &VariantResult| events(v, "drop").first().map(|e| e.time_us);
+
+    // ICMP allowed: one ICMP round trip after the first full-size segment, the MSS is 1448 and
+    // the transfer completes without a single retransmission timeout.
+    let ok = variant(&s, "icmp-allowed");
+    let f = &ok.flows[0];
+    assert_eq!(f.bytes_delivered, 4_000_000);
+    assert_eq!((f.mss, f.rtos), (Some(1448), 0));
+    let mss = events(ok, "mss");
+    assert_eq!((mss[0].mss_from, mss[0].mss_to, mss[0].mtu), (Some(8949), Some(1448), Some(1500)));
+    let dropped_at = first_data_us(ok).unwrap();
+    assert!(mss[0].time_us - dropped_at < 10.0, "MSS lowered {} us after the first drop", mss[0].time_us - dropped_at);
+    assert!(ok.ip.icmp_frag_needed_received > 0 && ok.ip.pmtu_learnt == 1);
+
+    // ICMP blocked by the NACL, no probing: nothing beyond the handshake arrives; the RTO backs
+    // off exponentially from 200 ms (+ the measured RTT); every ICMP is counted against the rule.
+    let bh = variant(&s, "icmp-blocked");
+    assert_eq!(bh.flows[0].bytes_delivered, 0);
+    assert!(!bh.flows[0].aborted, "tcp_retries2 (~924.6 s) is far beyond the run");
+    let rtos = events(bh, "rto");
+    let t0 = first_data_us(bh).unwrap();
+    // The first RTO is srtt + max(4 rttvar, 200 ms) (the handshake RTT is ~0.2 ms); each next one
+    // waits twice as long (RFC 6298 5.5).
+    let mut gap_us = rtos[0].time_us - t0;
+    assert!((gap_us - LINUX_RTO_MIN.as_secs_f64() * 1e6).abs() < 1000.0, "first RTO after {gap_us} us");
+    for w in rtos.windows(2) {
+        let next = w[1].time_us - w[0].time_us;
+        assert!((next / gap_us - 2.0).abs() < 1e-3, "RTO gaps {gap_us} then {next} us");
+        gap_us = next;
+    }
+    assert_eq!(rtos.len(), 5, "0.2 + 0.4 + 0.8 + 1.6 + 3.2 s fit in 12 s, the next (6.4 s) does not");
+    let rule = "network ACL client-acl inbound rule * (no rule allows it)";
+    assert_eq!(bh.filter_drops[rule], bh.drops["network_acl"]);
+    assert_eq!(bh.drops["network_acl"], bh.drops["fragmentation_needed"], "one ICMP per dropped segment, each refused");
+
+    // tcp_mtu_probing = 1: black-hole detection when retransmissions have timed out for
+    // tcp_model_timeout(tcp_retries1 = 3) = 3 s (the 4th RTO), then tcp_base_mss and probing.
+    let pr = variant(&s, "blocked-probing");
+    assert_eq!(pr.flows[0].bytes_delivered, 4_000_000);
+    let detect = model_timeout(3, LINUX_RTO_MIN, LINUX_RTO_MAX).as_secs_f64() * 1e6;
+    assert_eq!(detect, 3e6);
+    let mss = events(pr, "mss");
+    let fallback = mss.iter().find(|e| e.detail.as_deref().is_some_and(|d| d.contains("black hole"))).unwrap();
+    assert_eq!(fallback.mss_to, Some(1024), "tcp_base_mss");
+    let since_first_send = fallback.time_us - first_data_us(pr).unwrap();
+    assert!((since_first_send - detect).abs() < 5000.0, "detected {since_first_send} us after the first send");
+    assert_eq!(events(pr, "rto").len(), 4);
+    assert!(pr.flows[0].completed_us.unwrap() < detect + 100_000.0, "done soon after the fallback");
+    // Probes then search upward; every one above 1500 is lost (no ICMP), those below succeed.
+    let probes = events(pr, "probe_sent");
+    assert!(!probes.is_empty());
+    for p in events(pr, "probe_failed") {
+        assert!(p.mtu.unwrap() > 1500, "probe of {:?} failed though it fits", p.mtu);
+    }
+    let final_mss = pr.flows[0].mss.unwrap();
+    assert!((1024..=1448).contains(&final_mss), "MSS {final_mss}");
+
+    // MSS clamping: the VPN rewrites the SYN's MSS option to 1460; nothing is ever too big.
+    let cl = variant(&s, "mss-clamping");
+    assert_eq!(cl.flows[0].bytes_delivered, 4_000_000);
+    assert_eq!((cl.flows[0].mss, cl.flows[0].rtos), (Some(1448), 0));
+    assert!(!cl.drops.contains_key("fragmentation_needed"));
+}
+
+#[test]
+fn without_probing_the_black_hole_ends_at_tcp_retries2() {
+    // 15 retries: (2^10 - 1) x 200 ms + 6 x 120 s = 924.6 s after the first send.
+    let s = run_text(
+        "pmtud-blackhole.ron",
+        BLACKHOLE,
+        &[
+            "duration=1000s",
+            r#"variants=[{"name": "icmp-blocked", "set": {"network_acls.client-acl.inbound": "[{\"rule\": 100, \"protocol\": \"tcp\", \"ports\": \"1024-65535\", \"action\": \"allow\"}]"}}]"#,
+        ],
+    );
+    let v = &s.variants[0];
+    assert!(v.flows[0].aborted);
+    let abort = events(v, "aborted")[0].time_us;
+    let expected = model_timeout(15, LINUX_RTO_MIN, LINUX_RTO_MAX).as_secs_f64() * 1e6;
+    assert_eq!(expected, 924.6e6);
+    let t0 = v.events.iter().find(|e| e.event == "drop").unwrap().time_us;
+    // Checked at an RTO: the first one at or after 924.6 s (the backoff is capped at 120 s).
+    assert!(
+        abort - t0 >= expected && abort - t0 < expected + 120e6 + 1e6,
+        "aborted {} s after the first send",
+        (abort - t0) / 1e6
+    );
+}
+
+const JUMBO: &str = include_str!("../scenarios/jumbo-frames.ron");
+
+#[test]
+fn jumbo_frames_cut_packets_and_header_overhead() {
+    let s = run_text("jumbo-frames.ron", JUMBO, &[]);
+    let mib = 1u64 << 20;
+    let flow = |v: &str, f: &str| variant(&s, v).flows.iter().find(|x| x.name == f).unwrap().clone();
+    for (v, mss) in [("vpc-1500", 1448u64), ("vpc-9001", 8949), ("tgw-1500", 1448)] {
+        let f = flow(v, "one-mib");
+        assert_eq!(f.mss, Some(mss));
+        // New segments (retransmissions aside): ceil(1 MiB / MSS); 725 at 1500 and 118 at 9001,
+        // next to the ~718 and ~117 of a stack without TCP timestamps (MSS 1460, 8961).
+        assert_eq!(f.packets_sent - f.retransmits, mib.div_ceil(mss), "{v}");
+        let headers = 52.0 / (mss as f64 + 52.0);
+        assert!((f.header_overhead - headers).abs() < 0.002, "{v}: {}", f.header_overhead);
+    }
+    // Through the transit gateway, a 9001 sender learns the 8500 path MTU from ICMP.
+    let t = variant(&s, "tgw-9001");
+    assert_eq!(flow("tgw-9001", "large").mss, Some(8500 - 52));
+    assert!(t.ip.icmp_frag_needed_received > 0);
+    // Seven times fewer packets for the same bytes.
+    let (p1500, p9001) = (flow("vpc-1500", "large").packets_sent, flow("vpc-9001", "large").packets_sent);
+    assert!(p1500 as f64 / p9001 as f64 > 5.5, "{p1500} vs {p9001}");
+    for v in &s.variants {
+        assert_conserved(v);
+    }
+}
+
+const FRAG: &str = r#"
+Scenario(
+    name: "frag",
+    duration: "200ms",
+    fabric: (racks: 1, hosts_per_rack: 2, spines: 1),
+    ip: (ipfrag_time: "20ms"),
+    gateways: [(name: "fw", kind: Middlebox, mtu: 1500)],
+    paths: [(between: ("a", "b"), via: ["fw"])],
+    instances: [
+        (name: "a", instance_type: "c6i.8xlarge", enis: [(name: "eth0", mtu: 9001)]),
+        (name: "b", instance_type: "c6i.8xlarge", enis: [(name: "eth0", mtu: 9001)]),
+    ],
+    workloads: [Datagrams((name: "dg", from: "a", to: "b", size: "4000B", mean_interval: "1ms", count: 100))],
+)
+"#;
+
+#[test]
+fn udp_without_df_is_fragmented_by_the_hop_and_reassembled() {
+    let s = run_text("frag", FRAG, &[]);
+    let v = &s.variants[0];
+    assert_conserved(v);
+    let d = v.datagrams.as_ref().unwrap();
+    assert!(d.count >= 95, "{} datagrams arrived", d.count);
+    // 4028-byte packets cut at 1500: 1480 + 1480 + 1048 data bytes.
+    assert_eq!(v.ip.fragments_created, 3 * v.ip.packets_fragmented);
+    assert_eq!(v.ip.datagrams_reassembled, d.count);
+    assert_eq!(v.ip.fragment_header_bytes, 2 * 20 * v.ip.packets_fragmented);
+    assert_eq!(v.packets.fragmented, v.ip.packets_fragmented);
+
+    // Larger than the sender's own MTU: the sender fragments (9001: 20000 + 28 -> 3 fragments).
+    let s = run_text("frag", FRAG, &["workloads.dg.size=20000B", r#"paths=[]"#]);
+    let v = &s.variants[0];
+    assert_eq!(v.ip.fragments_created, 3 * v.ip.packets_fragmented);
+    assert_eq!(v.ip.datagrams_reassembled, v.datagrams.as_ref().unwrap().count);
+
+    // Lose fragments on the way: each incomplete datagram waits ipfrag_time, then its
+    // fragments are dropped (counted) and the datagram is lost.
+    let s = run_text("frag", FRAG, &["fabric.loss_rate=0.1"]);
+    let v = &s.variants[0];
+    assert_conserved(v);
+    let got = v.datagrams.as_ref().unwrap().count;
+    assert!(v.ip.reassembly_failed > 0 && got < 100);
+    assert!(v.drops["reassembly_timeout"] >= v.ip.reassembly_failed);
+    assert!(got + v.ip.reassembly_failed <= 100);
+    assert!(v.events.iter().any(|e| e.event == "reassembly_failed"));
+
+    // DF set and too big for the hop: dropped there, ICMP to the sender, nothing arrives.
+    let s = run_text("frag", FRAG, &["workloads.dg.dont_fragment=true"]);
+    let v = &s.variants[0];
+    assert_eq!(v.datagrams.as_ref().unwrap().count, 0);
+    assert_eq!(v.drops["fragmentation_needed"], v.ip.icmp_frag_needed_sent);
+}
+
+const FILTERS: &str = r#"
+Scenario(
+    name: "filters",
+    duration: "2s",
+    fabric: (racks: 1, hosts_per_rack: 2, spines: 1),
+    subnets: [
+        (name: "app", cidr: "10.0.1.0/24", network_acl: "app-acl"),
+        (name: "db", cidr: "10.0.2.0/24"),
+    ],
+    network_acls: [
+        (name: "app-acl",
+         inbound: [
+             (rule: 100, protocol: "tcp", ports: "1024-65535", cidr: "10.0.2.0/24", action: "deny"),
+             (rule: 200, protocol: "all", action: "allow"),
+         ],
+         outbound: [(rule: 100, protocol: "all", action: "allow")]),
+    ],
+    security_groups: [
+        (name: "client-sg"),
+        (name: "db-sg", inbound: [(protocol: "tcp", ports: "5201", peer: "client-sg")]),
+    ],
+    instances: [
+        (name: "client", instance_type: "c6i.8xlarge", subnet: "app", enis: [(name: "eth0", security_groups: ["client-sg"])]),
+        (name: "db", instance_type: "c6i.8xlarge", subnet: "db", enis: [(name: "eth0", security_groups: ["db-sg"])]),
+    ],
+    workloads: [Bulk((name: "query", from: "client", to: "db", bytes: "1MB"))],
+)
+"#;
+
+#[test]
+fn network_acls_are_stateless_and_ordered() {
+    // Rule 100 denies the return traffic (the db's replies to ephemeral ports) before rule 200
+    // can allow it: the SYN gets through, the SYN-ACK does not.
+    let s = run_text("filters", FILTERS, &[]);
+    let v = &s.variants[0];
+    assert_conserved(v);
+    assert_eq!(v.flows[0].bytes_delivered, 0);
+    assert!(v.filter_drops["network ACL app-acl inbound rule 100 (deny)"] > 0);
+    // Renumber the deny after the allow: the first match is now the allow, and it works.
+    let s = run_text("filters", FILTERS, &["network_acls.app-acl.inbound.0.rule=300"]);
+    assert_eq!(s.variants[0].flows[0].bytes_delivered, 1_000_000);
+    // No rule for the ephemeral ports at all: the default `*` refuses the return traffic.
+    let s = run_text(
+        "filters",
+        FILTERS,
+        &[r#"network_acls.app-acl.inbound=[{"rule": 100, "protocol": "tcp", "ports": "22", "action": "allow"}]"#],
+    );
+    assert!(s.variants[0].filter_drops["network ACL app-acl inbound rule * (no rule allows it)"] > 0);
+    assert_eq!(s.variants[0].flows[0].bytes_delivered, 0);
+}
+
+#[test]
+fn security_groups_are_stateful() {
+    let fix = ["network_acls.app-acl.inbound.0.rule=300"];
+    // client-sg has no inbound rule at all, yet the replies of the connection it opened come
+    // back in; db-sg allows port 5201 from members of client-sg.
+    let s = run_text("filters", FILTERS, &fix);
+    assert_eq!(s.variants[0].flows[0].bytes_delivered, 1_000_000);
+    assert!(s.variants[0].filter_drops.is_empty());
+    // Without that rule the SYN is refused at the db, counted against its groups.
+    let s = run_text("filters", FILTERS, &[fix[0], "security_groups.db-sg.inbound=[]"]);
+    let v = &s.variants[0];
+    assert_eq!(v.flows[0].bytes_delivered, 0);
+    assert!(v.filter_drops["security groups of db (db-sg) inbound: no rule allows it"] > 0);
+    assert_eq!(v.drops["security_group"], v.filter_drops.values().sum::<u64>());
+    // An outbound rule list that does not include the db: refused as it leaves the client.
+    let s = run_text(
+        "filters",
+        FILTERS,
+        &[fix[0], r#"security_groups.client-sg.outbound=[{"protocol": "udp", "peer": "0.0.0.0/0"}]"#],
+    );
+    assert!(s.variants[0].filter_drops["security groups of client (client-sg) outbound: no rule allows it"] > 0);
+}
+
+#[test]
+fn scenario_mistakes_in_the_ip_layer_are_errors_with_positions() {
+    use nitrosim::scenario;
+    let err = |text: &str, sets: &[&str]| {
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        scenario::load("f.ron", text, &sets, None).err().map(|d| d.to_string()).unwrap_or_default()
+    };
+    // MTUs outside IPv4 / EC2, and above what a gateway carries.
+    let e = err(FILTERS, &["instances.client.enis.eth0.mtu=9216"]);
+    assert!(e.contains("576 ..= 9001") && e.contains("f.ron:"), "{e}");
+    let e = err(BLACKHOLE, &["gateways.vpn.mtu=9001"]);
+    assert!(e.contains("VPN connection carries at most 1500"), "{e}");
+    // A rule naming an unknown group, and an unknown ACL.
+    let e = err(FILTERS, &[r#"security_groups.db-sg.inbound=[{"protocol": "tcp", "peer": "clinet-sg"}]"#]);
+    assert!(e.contains("neither a CIDR block nor a security group") && e.contains("client-sg"), "{e}");
+    let e = err(FILTERS, &["subnets.app.network_acl=app-acll"]);
+    assert!(e.contains("unknown network ACL") && e.contains("did you mean"), "{e}");
+    // Two rules with one number.
+    let text = FILTERS.replace("(rule: 200, protocol: \"all\"", "(rule: 100, protocol: \"all\"");
+    let e = err(&text, &[]);
+    assert!(e.contains("two inbound rules numbered 100") && e.contains("f.ron:"), "{e}");
+    // The position points at the offending text.
+    let e = err(&FILTERS.replace(r#"(name: "db", cidr: "10.0.2.0/24")"#, r#"(name: "db", cidr: "10.0.2.7/24")"#), &[]);
+    assert!(e.contains("host bits") && e.contains("10.0.2.0/24"), "{e}");
+}
+
+#[test]
+fn check_names_the_path_mtu_and_the_rule_behind_a_black_hole() {
+    use nitrosim::scenario;
+    let v = scenario::load("pmtud-blackhole.ron", BLACKHOLE, &[], None).unwrap();
+    let text = |name: &str| {
+        let v = v.iter().find(|x| x.name == name).unwrap();
+        scenario::validate::describe(&v.name, &v.spec)
+    };
+    let ok = text("icmp-allowed");
+    assert!(ok.contains("path MTU 1500 (set by VPN connection vpn)") && !ok.contains("black hole"), "{ok}");
+    let bh = text("icmp-blocked");
+    assert!(bh.contains("PMTUD black hole") && bh.contains("network ACL client-acl inbound rule *"), "{bh}");
+    assert!(!text("mss-clamping").contains("black hole"));
+}
