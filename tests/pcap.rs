@@ -55,10 +55,15 @@ fn tshark_decodes_the_black_hole_trace() {
     let dir = tempfile::tempdir().unwrap();
     let summary = run(Path::new("scenarios/pmtud-blackhole.ron"), dir.path());
     let pcap = |name: &str| dir.path().join("pcap").join(format!("{name}.pcap"));
-    let variant = |name: &str| summary["variants"].as_array().unwrap().iter().find(|v| v["name"] == name).unwrap().clone();
+    let variant =
+        |name: &str| summary["variants"].as_array().unwrap().iter().find(|v| v["name"] == name).unwrap().clone();
     for f in std::fs::read_dir(dir.path().join("pcap")).unwrap() {
         let f = f.unwrap().path();
-        assert!(tshark(&f, "_ws.malformed || _ws.expert.severity == error", &[]).is_empty(), "{} has malformed packets", f.display());
+        assert!(
+            tshark(&f, "_ws.malformed || _ws.expert.severity == error", &[]).is_empty(),
+            "{} has malformed packets",
+            f.display()
+        );
     }
     // At the VPN: every ICMP "fragmentation needed" the model sent, with next-hop MTU 1500.
     let icmp = tshark(&pcap("icmp-allowed-vpn"), "icmp.type == 3 && icmp.code == 4", &["icmp.mtu"]);

@@ -128,7 +128,7 @@ impl Model {
             self.capture_packet(self.capture_gw[gw as usize], &p);
         }
         let g = &self.gateways[gw as usize];
-        if matches!(p.sink, Sink::Icmp(_)) && g.drops_icmp {
+        if matches!(p.sink, Sink::Icmp { .. }) && g.drops_icmp {
             let at = Some(g.name.clone());
             let flow = self.packet_flow(id);
             self.drop_packet(id, DropReason::IcmpBlocked, NONE);
@@ -148,7 +148,7 @@ impl Model {
             // MSS clamping rewrites the option of SYNs passing through (the endpoints were
             // built with the clamped MSS when the connection opened: the same outcome).
             let seg = &mut self.pool.get_mut(id).seg;
-            seg.mss_option = seg.mss_option.min(clamp.min(u16::MAX as u32) as u16);
+            seg.set_mss_option(seg.mss_option().min(clamp.min(u16::MAX as u32) as u16));
         }
         if p.wire_bytes <= g.mtu {
             return true;
@@ -207,13 +207,11 @@ impl Model {
             wire_bytes: ICMP_FRAG_NEEDED_WIRE_BYTES,
             route,
             hop: 0,
-            sink: Sink::Icmp(gw),
+            sink: Sink::Icmp { gateway: gw as u16, mtu: mtu.min(u16::MAX as u32) as u16 },
             dst_endpoint: sender,
             dst_generation: self.eps[sender as usize].generation,
             born: self.now(),
             lossy: true,
-            frag: p.frag,
-            icmp_mtu: mtu,
             ..Packet::default()
         };
         self.ip_counters.icmp_frag_needed_sent += 1;
@@ -235,7 +233,7 @@ impl Model {
     }
 
     pub(crate) fn free_icmp_route(&mut self, p: &Packet) {
-        if matches!(p.sink, Sink::Icmp(_)) {
+        if matches!(p.sink, Sink::Icmp { .. }) {
             self.route_free.push(p.route);
         }
     }
@@ -243,7 +241,7 @@ impl Model {
     /// The ICMP reaches the sender's host: its subnet's network ACL must let ICMP in (security
     /// groups let related ICMP in by themselves); then the host learns the path MTU and tells
     /// the socket.
-    pub(crate) fn deliver_icmp(&mut self, id: PacketId, p: Packet, gw: u32) {
+    pub(crate) fn deliver_icmp(&mut self, id: PacketId, p: Packet, gw: u32, mtu: u32) {
         let ep = p.dst_endpoint;
         let slot = &self.eps[ep as usize];
         if !slot.live || slot.generation != p.dst_generation {
@@ -265,7 +263,6 @@ impl Model {
         self.pool.free(id);
         self.acct.delivered += 1;
         self.ip_counters.icmp_frag_needed_received += 1;
-        let mtu = p.icmp_mtu;
         let at = (inst != NONE).then(|| self.insts[inst as usize].name.clone());
         self.log_event(LogEntry {
             event: "icmp_received",
@@ -296,23 +293,24 @@ impl Model {
 
     // ------------------------------------------------------------ fragmentation
 
-    fn next_datagram_id(&mut self) -> u32 {
+    /// The next IPv4 identification (16 bits, never 0: 0 marks "not a fragment" here).
+    fn next_datagram_id(&mut self) -> u16 {
         self.next_ip_id = self.next_ip_id.wrapping_add(1).max(1);
         self.next_ip_id
     }
 
     /// Cut `pkt` into fragments of at most `mtu` (RFC 791), calling `f` with each.
     fn fragments_of(&mut self, pkt: &Packet, mtu: u32, mut f: impl FnMut(&mut Model, Packet)) {
-        let id = if pkt.frag.is_fragment() { pkt.frag.id } else { self.next_datagram_id() };
-        let offset = pkt.frag.offset;
-        let more = if pkt.frag.is_fragment() { pkt.frag.more } else { false };
+        let id = if pkt.frag.is_fragment() { pkt.frag.id() } else { self.next_datagram_id() };
+        let offset = pkt.frag.offset();
+        let more = pkt.frag.more();
         let mut pieces = Vec::new();
         let n = ip::fragment(pkt.wire_bytes, offset, more, mtu, |o, len, m| pieces.push((o, len, m)));
         self.ip_counters.packets_fragmented += 1;
         self.ip_counters.fragments_created += n as u64;
         self.ip_counters.fragment_header_bytes += (n as u64 - 1) * IPV4_HEADER_BYTES as u64;
         for (o, len, m) in pieces {
-            f(self, Packet { wire_bytes: IPV4_HEADER_BYTES + len, frag: FragInfo { id, offset: o, more: m }, ..*pkt });
+            f(self, Packet { wire_bytes: IPV4_HEADER_BYTES + len, frag: FragInfo::new(id, o, m), ..*pkt });
         }
     }
 
@@ -337,7 +335,7 @@ impl Model {
     pub(crate) fn reassemble(&mut self, id: PacketId, p: Packet, inst: u32) {
         let ep = p.dst_endpoint;
         let data = p.wire_bytes - IPV4_HEADER_BYTES;
-        let k = match self.reasm.iter().position(|r| r.live && r.endpoint == ep && r.id == p.frag.id) {
+        let k = match self.reasm.iter().position(|r| r.live && r.endpoint == ep && r.id == p.frag.id()) {
             Some(k) => k,
             None => {
                 let held_bytes = if inst != NONE { self.reasm_bytes[inst as usize] } else { 0 };
@@ -365,7 +363,7 @@ impl Model {
                 r.live = true;
                 r.endpoint = ep;
                 r.instance = inst;
-                r.id = p.frag.id;
+                r.id = p.frag.id();
                 r.received = 0;
                 r.total = None;
                 r.held.clear();
@@ -380,8 +378,8 @@ impl Model {
         let r = &mut self.reasm[k];
         r.held.push(id);
         r.received += data;
-        if !p.frag.more {
-            r.total = Some(p.frag.offset + data);
+        if !p.frag.more() {
+            r.total = Some(p.frag.offset() + data);
         }
         if r.total.is_some_and(|t| r.received >= t) {
             let held = std::mem::take(&mut r.held);
@@ -513,7 +511,7 @@ impl Model {
         }
         let dst = &self.eps[p.dst_endpoint as usize];
         let (tuple, icmp) = match p.sink {
-            Sink::Icmp(gw) => {
+            Sink::Icmp { gateway: gw, mtu } => {
                 // To the endpoint that sent the offending packet, about its own tuple.
                 let original = dst.tuple;
                 let t = FiveTuple {
@@ -524,7 +522,7 @@ impl Model {
                     protocol: PROTO_ICMP,
                 };
                 let info =
-                    IcmpInfo { mtu: p.icmp_mtu, original, original_seg: p.seg, original_wire_bytes: p.seg.wire_bytes };
+                    IcmpInfo { mtu: mtu as u32, original, original_seg: p.seg, original_wire_bytes: p.seg.wire_bytes };
                 (t, Some(info))
             }
             _ => (self.eps[dst.peer as usize].tuple, None),

@@ -223,7 +223,7 @@ pub struct Reasm {
     pub live: bool,
     pub endpoint: u32,
     pub instance: u32,
-    pub id: u32,
+    pub id: u16,
     pub received: u32,
     /// Data bytes of the whole datagram, known once the last fragment arrived.
     pub total: Option<u32>,
@@ -335,7 +335,7 @@ pub struct Model {
     reasm_free: Vec<u32>,
     /// Fragment bytes held per instance (bounded by `ipfrag_high_thresh`).
     reasm_bytes: Vec<u64>,
-    next_ip_id: u32,
+    next_ip_id: u16,
     pub(crate) ip_cfg: crate::net::ip::IpConfig,
     pub(crate) ip_counters: IpCounters,
     pub(crate) log: trace::EventLog,
@@ -928,7 +928,7 @@ impl Model {
             Sink::SrdSend(ctx) => self.srd_take(id, p, ctx),
             Sink::SrdReceive(ctx) => self.srd_receive(id, p, ctx),
             Sink::SrdAcked(ctx) => self.srd_acked(id, p, ctx),
-            Sink::Icmp(gw) => self.deliver_icmp(id, p, gw),
+            Sink::Icmp { gateway, mtu } => self.deliver_icmp(id, p, gateway as u32, mtu as u32),
         }
     }
 

@@ -60,7 +60,6 @@ impl Inner {
             srd,
             lossy,
             frag: Default::default(),
-            icmp_mtu: 0,
         }
     }
 }

@@ -21,18 +21,34 @@ pub const MIN_MTU: u32 = 576;
 /// No limit on a port (every port but a gateway's).
 pub const NO_MTU_LIMIT: u32 = u32::MAX;
 
-/// Where a packet sits in its original datagram: offset of its data in bytes, and whether more
-/// fragments follow (the MF flag). `id == 0` means "not a fragment".
+/// Where a packet sits in its original datagram, packed as IPv4 packs it (RFC 791): the 16-bit
+/// identification, and one 16-bit word holding the offset in 8-byte units (13 bits) and the
+/// more-fragments flag. `id == 0` means "not a fragment". Four bytes: packets stay small.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FragInfo {
-    pub id: u32,
-    pub offset: u32,
-    pub more: bool,
+    id: u16,
+    bits: u16,
 }
 
+const MORE_FRAGMENTS: u16 = 1 << 13;
+
 impl FragInfo {
+    pub fn new(id: u16, offset: u32, more: bool) -> Self {
+        assert!(id != 0 && offset.is_multiple_of(FRAGMENT_UNIT_BYTES) && offset < 65_536, "fragment {id} at {offset}");
+        FragInfo { id, bits: (offset / FRAGMENT_UNIT_BYTES) as u16 | if more { MORE_FRAGMENTS } else { 0 } }
+    }
     pub fn is_fragment(&self) -> bool {
         self.id != 0
+    }
+    pub fn id(&self) -> u16 {
+        self.id
+    }
+    /// Offset of this fragment's data in its datagram, in bytes.
+    pub fn offset(&self) -> u32 {
+        (self.bits & (MORE_FRAGMENTS - 1)) as u32 * FRAGMENT_UNIT_BYTES
+    }
+    pub fn more(&self) -> bool {
+        self.bits & MORE_FRAGMENTS != 0
     }
 }
 

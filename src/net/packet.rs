@@ -41,8 +41,6 @@ pub struct Segment {
     pub fin: bool,
     /// IPv4 Don't Fragment: a hop that cannot carry it drops it and says so by ICMP (RFC 1191).
     pub df: bool,
-    /// The MSS option of a SYN or SYN-ACK (RFC 9293 section 3.7.1), which a gateway may clamp.
-    pub mss_option: u16,
     /// SACK blocks (RFC 2018): received ranges above the cumulative ACK, most recent first.
     pub sack_count: u8,
     pub sack: [(u64, u64); MAX_SACK_BLOCKS],
@@ -51,6 +49,19 @@ pub struct Segment {
 /// With the timestamps option present, 40 bytes of option space leave room for 3 SACK blocks
 /// (RFC 2018 section 3).
 pub const MAX_SACK_BLOCKS: usize = 3;
+
+impl Segment {
+    /// The MSS option of a SYN or SYN-ACK (RFC 9293 section 3.7.1), which a gateway may clamp.
+    /// A SYN carries no SACK blocks, so the option lives in the first block's slot: segments
+    /// stay small on the packet path.
+    pub fn mss_option(&self) -> u16 {
+        if matches!(self.kind, SegKind::Syn | SegKind::SynAck) { self.sack[0].0 as u16 } else { 0 }
+    }
+    pub fn set_mss_option(&mut self, mss: u16) {
+        debug_assert!(matches!(self.kind, SegKind::Syn | SegKind::SynAck) && self.sack_count == 0);
+        self.sack[0].0 = mss as u64;
+    }
+}
 
 pub type PacketId = u32;
 
@@ -65,9 +76,9 @@ pub enum Sink {
     SrdReceive(u32),
     /// The sending card's SRD engine gets an acknowledgement.
     SrdAcked(u32),
-    /// An ICMP "fragmentation needed" for endpoint `dst_endpoint`, sent by gateway `n`; the
-    /// packet's `seg` is the offending segment and `icmp_mtu` the next-hop MTU.
-    Icmp(u32),
+    /// An ICMP "fragmentation needed" for endpoint `dst_endpoint`, sent by `gateway`, carrying
+    /// the next-hop `mtu`; the packet's `seg` is the offending segment.
+    Icmp { gateway: u16, mtu: u16 },
 }
 
 /// SRD's header on the fabric (sequence, path entropy, send time echoed by the ACK).
@@ -103,8 +114,6 @@ pub struct Packet {
     pub lossy: bool,
     /// IPv4 fragment position, when the packet is a fragment.
     pub frag: super::ip::FragInfo,
-    /// Next-hop MTU carried by an ICMP "fragmentation needed" (RFC 1191), else 0.
-    pub icmp_mtu: u32,
 }
 
 /// Why a packet was dropped. Every drop has exactly one reason, counted per reason.

@@ -25,11 +25,11 @@ fn mac(ip: u32) -> [u8; 6] {
 fn ipv4(r: &CaptureRecord, protocol: IpNumber, total: u32, src: u32, dst: u32) -> Ipv4Header {
     let mut h = Ipv4Header::new(0, 64, protocol, src.to_be_bytes(), dst.to_be_bytes()).expect("no payload yet");
     h.total_len = total.min(u16::MAX as u32) as u16;
-    h.identification = r.frag.id as u16;
+    h.identification = r.frag.id();
     h.dont_fragment = r.seg.df;
-    h.more_fragments = r.frag.more;
+    h.more_fragments = r.frag.more();
     h.fragment_offset =
-        etherparse::IpFragOffset::try_new((r.frag.offset / 8) as u16).unwrap_or(etherparse::IpFragOffset::ZERO);
+        etherparse::IpFragOffset::try_new((r.frag.offset() / 8) as u16).unwrap_or(etherparse::IpFragOffset::ZERO);
     h.header_checksum = h.calc_header_checksum();
     h
 }
@@ -60,7 +60,7 @@ fn transport_bytes(r: &CaptureRecord, sport: u16, dport: u16, out: &mut Vec<u8>)
     let rel = |x: u64| (x as u32).wrapping_add(1);
     let options = if tcp.syn {
         vec![
-            TcpOptionElement::MaximumSegmentSize(seg.mss_option),
+            TcpOptionElement::MaximumSegmentSize(seg.mss_option()),
             TcpOptionElement::SelectiveAcknowledgementPermitted,
             ts,
             TcpOptionElement::Noop,
@@ -118,7 +118,7 @@ fn frame(r: &CaptureRecord) -> (Vec<u8>, u32) {
     }
     let proto = if matches!(r.seg.kind, SegKind::Datagram) { IpNumber::UDP } else { IpNumber::TCP };
     out.extend_from_slice(&ipv4(r, proto, r.wire_bytes, t.src_ip, t.dst_ip).to_bytes());
-    if r.frag.offset == 0 {
+    if r.frag.offset() == 0 {
         transport_bytes(r, t.src_port, t.dst_port, &mut out);
     }
     let len = ETHERNET_HEADER_BYTES + r.wire_bytes;

@@ -128,13 +128,39 @@ pub fn render(s: &Summary) -> String {
         let p = &v.packets;
         let _ = writeln!(
             o,
-            "  packets: sent {} = delivered {} + dropped {} + in flight {}{}",
+            "  packets: sent {} = delivered {} + dropped {}{} + in flight {}{}",
             p.sent,
             p.delivered,
             p.dropped,
+            if p.fragmented > 0 { format!(" + fragmented {}", p.fragmented) } else { String::new() },
             p.in_flight,
             if drops.is_empty() { String::new() } else { format!("  [{}]", drops.join(", ")) }
         );
+        let ip = &v.ip;
+        if ip.packets_fragmented > 0 || ip.reassembly_failed > 0 {
+            let _ = writeln!(
+                o,
+                "  ip: {} packets fragmented into {} (+{} header bytes), {} datagrams reassembled, {} lost in reassembly",
+                ip.packets_fragmented,
+                ip.fragments_created,
+                ip.fragment_header_bytes,
+                ip.datagrams_reassembled,
+                ip.reassembly_failed
+            );
+        }
+        if ip.icmp_frag_needed_sent > 0 {
+            let _ = writeln!(
+                o,
+                "  pmtud: ICMP fragmentation-needed sent {}, received {}; path MTUs learnt {}",
+                ip.icmp_frag_needed_sent, ip.icmp_frag_needed_received, ip.pmtu_learnt
+            );
+        }
+        for (rule, n) in &v.filter_drops {
+            let _ = writeln!(o, "  refused {n} packet(s): {rule}");
+        }
+        for f in v.flows.iter().filter(|f| f.aborted) {
+            let _ = writeln!(o, "  {}: connection aborted (retransmissions timed out past tcp_retries2)", f.name);
+        }
         let _ = writeln!(
             o,
             "  fabric: busiest uplink {:.0}% utilised, deepest queue {} B",

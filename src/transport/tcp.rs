@@ -444,7 +444,6 @@ impl Tcp {
             fin: false,
             // Linux sends every TCP segment with DF (ip_no_pmtu_disc = 0).
             df: true,
-            mss_option: 0,
             sack_count: 0,
             sack: [(0, 0); MAX_SACK_BLOCKS],
         };
@@ -476,7 +475,7 @@ impl Tcp {
     fn syn_segment(&self, now: SimTime, kind: SegKind) -> Segment {
         let mut syn = self.header_segment(now, kind);
         syn.wire_bytes = SYN_WIRE_BYTES;
-        syn.mss_option = self.adv_mss.min(u16::MAX as u64) as u16;
+        syn.set_mss_option(self.adv_mss.min(u16::MAX as u64) as u16);
         syn
     }
 
