@@ -304,3 +304,23 @@ fn check_names_the_path_mtu_and_the_rule_behind_a_black_hole() {
     assert!(bh.contains("PMTUD black hole") && bh.contains("network ACL client-acl inbound rule *"), "{bh}");
     assert!(!text("mss-clamping").contains("black hole"));
 }
+
+#[test]
+fn a_learnt_path_mtu_serves_later_connections_until_it_expires() {
+    // A second connection to the same server, 100 ms later, starts below the path MTU: the
+    // host's cache remembers 1500 for 10 minutes (net.ipv4.route.mtu_expires).
+    let second = r#"workloads=[{"Bulk": {"name": "first", "from": "client", "to": "server", "bytes": "1MB"}}, {"Bulk": {"name": "second", "from": "client", "to": "server", "bytes": "1MB", "start": "100ms"}}]"#;
+    let only_allowed = r#"variants=[{"name": "icmp-allowed"}]"#;
+    let s = run_text("pmtud-blackhole.ron", BLACKHOLE, &[second, only_allowed]);
+    let v = &s.variants[0];
+    let first_drops = v.events.iter().filter(|e| e.event == "drop" && e.flow.as_deref() == Some("first")).count();
+    assert_eq!(first_drops, 10, "the first window of the first connection");
+    assert!(v.events.iter().all(|e| e.flow.as_deref() != Some("second") || e.event != "drop"));
+    assert_eq!(v.flows[1].mss, Some(1448));
+    assert_eq!(v.ip.pmtu_learnt, 1);
+    // With the entry expiring after 50 ms, the second connection discovers the MTU again.
+    let s = run_text("pmtud-blackhole.ron", BLACKHOLE, &[second, only_allowed, "ip.pmtu_expires=50ms"]);
+    let v = &s.variants[0];
+    assert!(v.events.iter().any(|e| e.event == "drop" && e.flow.as_deref() == Some("second")));
+    assert_eq!(v.ip.pmtu_learnt, 2);
+}
