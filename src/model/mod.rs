@@ -789,7 +789,10 @@ impl Model {
     fn inject(&mut self, ep: u32, seg: Segment) {
         let slot = &self.eps[ep as usize];
         let peer = slot.peer;
-        let via_srd = slot.srd.ctx != NONE && (slot.efa || seg.wire_bytes <= crate::ec2::ena_express::MAX_PACKET_BYTES);
+        // A datagram bigger than the interface is fragmented first, and fragments go plain ENA.
+        let via_srd = slot.srd.ctx != NONE
+            && (slot.efa
+                || (seg.wire_bytes <= crate::ec2::ena_express::MAX_PACKET_BYTES && seg.wire_bytes <= slot.if_mtu));
         if slot.ena_express_eligible {
             let c = &mut self.insts[slot.instance as usize].counters;
             c.ena_srd_eligible_tx_pkts += 1;
