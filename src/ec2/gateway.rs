@@ -46,6 +46,11 @@ impl GatewayKind {
             _ => SimDuration::from_us(30),
         }
     }
+    /// Traffic through it leaves the VPC for the internet or another Region, where the instance
+    /// bandwidth rule for such traffic applies (EC2 user guide, instance network bandwidth).
+    pub fn leaves_vpc(self) -> bool {
+        matches!(self, GatewayKind::InternetGateway | GatewayKind::InterRegionPeering)
+    }
     pub fn label(self) -> &'static str {
         match self {
             GatewayKind::TransitGateway => "transit gateway",

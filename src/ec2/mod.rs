@@ -4,6 +4,7 @@
 //!
 //! This module holds the *rules and numbers*; `model` turns them into ports on the packet path.
 
+pub mod adapter;
 pub mod catalog;
 pub mod ena_express;
 pub mod gateway;

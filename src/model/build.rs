@@ -125,8 +125,10 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
         };
         let cpu_tx = (0..queues).map(|_| add(cpu(spec.host.tx_cost))).collect();
         let cpu_rx = (0..queues).map(|_| add(cpu(spec.host.rx_cost))).collect();
+        // The adapter may be slower than the type (an Intel 82599 VF: 10 Gbps).
+        let rate = i.adapter.max_bandwidth().map_or(card_rate(ty), |m| m.min(card_rate(ty)));
         let shaper = |delay, reason| PortConfig {
-            rate: card_rate(ty),
+            rate,
             per_packet: SimDuration::ZERO,
             delay,
             capacity_bytes: spec.nitro.instance_buffer.0,
@@ -147,6 +149,58 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
             burst_bytes: 0,
             mtu: crate::net::ip::NO_MTU_LIMIT,
         };
+        let (mut tx_extra, mut rx_extra) = (Vec::new(), Vec::new());
+        if ty.burstable() {
+            // Network I/O credits: a token bucket at the baseline whose depth sustains the burst
+            // rate (the allowance shaper above) for `network_credit_duration` from full.
+            let baseline = Bandwidth(ty.baseline_mbps * 1_000_000);
+            let burst = Bandwidth(ty.bandwidth_mbps * 1_000_000);
+            let duration = i.network_credit_duration.unwrap_or(ec2::adapter::NETWORK_CREDIT_DURATION_DEFAULT);
+            let depth = ((burst.bps() - baseline.bps()) as u128 * duration.ps() as u128 / 8 / 1_000_000_000_000) as u64;
+            let credits = |reason| PortConfig {
+                rate: baseline,
+                burst_bytes: depth.max(1),
+                delay: SimDuration::ZERO,
+                ..shaper(SimDuration::ZERO, reason)
+            };
+            tx_extra.push(add(credits(DropReason::BwOutAllowanceExceeded)));
+            rx_extra.push(add(credits(DropReason::BwInAllowanceExceeded)));
+        }
+        if let Some(pps) = i.pps_allowance {
+            // One queue for both directions: the allowance counts packets in and out together.
+            let p = add(PortConfig {
+                rate: Bandwidth(0),
+                per_packet: SimDuration((1_000_000_000_000 / pps.max(1)).max(1)),
+                delay: SimDuration::ZERO,
+                capacity_bytes: spec.nitro.instance_buffer.0,
+                ecn_threshold_bytes: None,
+                drop_reason: DropReason::PpsAllowanceExceeded,
+                burst_bytes: 0,
+                mtu: crate::net::ip::NO_MTU_LIMIT,
+            });
+            tx_extra.push(p);
+            rx_extra.insert(0, p);
+        }
+        if i.adapter == ec2::adapter::Adapter::Vif {
+            let hypervisor = PortConfig {
+                rate: Bandwidth(0),
+                per_packet: ec2::adapter::VIF_PER_PACKET,
+                delay: ec2::adapter::VIF_DELAY,
+                capacity_bytes: spec.host.backlog.0,
+                ecn_threshold_bytes: None,
+                drop_reason: DropReason::QueueFull,
+                burst_bytes: 0,
+                mtu: crate::net::ip::NO_MTU_LIMIT,
+            };
+            tx_extra.push(add(hypervisor));
+            rx_extra.insert(0, add(hypervisor));
+        }
+        let total = Bandwidth(ty.bandwidth_mbps * 1_000_000);
+        let total = i.adapter.max_bandwidth().map_or(total, |m| m.min(total));
+        let outside = add(PortConfig {
+            rate: ec2::adapter::outside_vpc_bandwidth(ty.vcpus, total),
+            ..shaper(SimDuration::ZERO, DropReason::BwOutAllowanceExceeded)
+        });
         let srd_tx_proc = add(srd_proc);
         let srd_rx_proc = add(srd_proc);
         let nitro_tx = add(PortConfig { delay: spec.nitro.processing_delay, ..srd_proc });
@@ -161,6 +215,11 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
             az,
             cluster_pg,
             mtu,
+            tx_extra,
+            rx_extra,
+            outside,
+            conntrack_allowance: i.conntrack_allowance,
+            conntrack_tracked: 0,
             ip: addresses[k].0,
             eni: crate::ec2::vpc::EniView {
                 ip: addresses[k].0,
@@ -176,6 +235,7 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
             port_rng: streams.stream(&format!("instance/{}/ports", i.name)),
             counters: InstanceCounters {
                 ena_srd_mode: ena_srd_enabled as u64 | (ena_srd_udp_enabled as u64) << 1,
+                driver: i.adapter.driver(),
                 ..InstanceCounters::default()
             },
             ena_srd_enabled,

@@ -59,6 +59,30 @@ impl Model {
             }
             return;
         }
+        // Connection tracking (ENIs with security groups track their connections): a full table
+        // refuses the new connection's packets at that instance.
+        for (k, ep, outbound) in [(i, c, true), (j, s, false)] {
+            let inst = &self.insts[k as usize];
+            if inst.eni.groups.is_empty() {
+                continue;
+            }
+            if inst.conntrack_allowance.is_some_and(|max| inst.conntrack_tracked >= max) {
+                let name = format!(
+                    "connection tracking of {} full ({} connections)",
+                    inst.name,
+                    inst.conntrack_allowance.unwrap_or(0)
+                );
+                let f = self.filter_id(name, DropReason::ConntrackAllowanceExceeded);
+                if outbound {
+                    self.eps[c as usize].tx_block = f;
+                } else {
+                    self.eps[s as usize].rx_block = f;
+                }
+            } else {
+                self.insts[k as usize].conntrack_tracked += 1;
+                self.eps[ep as usize].conntrack = k;
+            }
+        }
         let (ea, eb) = (self.insts[i as usize].eni.clone(), self.insts[j as usize].eni.clone());
         let names = (self.insts[i as usize].name.clone(), self.insts[j as usize].name.clone());
         if let Some(r) = self.vpc.forward((&names.0, &names.1), &ea, &eb, t.protocol, t.dst_port) {

@@ -115,6 +115,8 @@ pub struct EpSlot {
     pub tx_block: u32,
     /// What arrives for this endpoint is refused on the way in (filter index), or `NONE`.
     pub rx_block: u32,
+    /// The instance whose connection-tracking table holds this connection (`NONE`: untracked).
+    pub conntrack: u32,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -163,6 +165,15 @@ pub struct InstanceRt {
     /// Nitro card shapers for the instance allowance (on the primary ENI's card).
     pub egress: PortId,
     pub ingress: PortId,
+    /// Further stages after the egress shaper and before the ingress one: the network I/O
+    /// credit bucket of burstable types, the pps allowance, the hypervisor of a `vif` adapter.
+    pub tx_extra: Vec<PortId>,
+    pub rx_extra: Vec<PortId>,
+    /// The shaper for traffic through an internet gateway or to another Region.
+    pub outside: PortId,
+    /// Connection-tracking allowance and the connections tracked now.
+    pub conntrack_allowance: Option<u32>,
+    pub conntrack_tracked: u32,
     pub rss_salt: u64,
     pub port_rng: StreamRng,
     pub counters: InstanceCounters,
@@ -240,6 +251,12 @@ pub struct InstanceCounters {
     /// Not an ENA counter: drops in the Nitro per-flow shaper (5/10 Gbps single-flow limit).
     pub flow_cap_exceeded: u64,
     pub cpu_backlog_drops: u64,
+    /// ENA: packets queued or dropped beyond the packets-per-second allowance (here: dropped).
+    pub pps_allowance_exceeded: u64,
+    /// ENA: packets dropped because connection tracking was full.
+    pub conntrack_allowance_exceeded: u64,
+    /// The driver `ethtool -i` names: ena, ixgbevf or vif.
+    pub driver: &'static str,
     /// ENA Express: bit 0 = ENA Express on the ENI, bit 1 = ENA Express UDP.
     pub ena_srd_mode: u64,
     /// Packets the instance sent over SRD.
@@ -430,12 +447,14 @@ impl Model {
         let (cpu, egress) = (inst.cpu_tx[q], inst.egress);
         let shaper = self.add_port(PortConfig { rate: cap, ..self.flow_shaper }, i);
         r.extend([cpu, shaper, egress]);
+        r.extend_from_slice(&self.insts[i as usize].tx_extra);
     }
 
     /// Receiver side: the instance ingress (allowance) shaper, then the vCPU RSS picks.
     fn push_host_rx(&self, j: u32, t: &FiveTuple, r: &mut Vec<PortId>) {
         let inst = &self.insts[j as usize];
         let q = (t.hash_salted(inst.rss_salt) % inst.cpu_rx.len() as u64) as usize;
+        r.extend_from_slice(&inst.rx_extra);
         r.extend([inst.ingress, inst.cpu_rx[q]]);
     }
 
@@ -492,6 +511,10 @@ impl Model {
         if let (Attach::Instance(i), Attach::Instance(j)) = (a, b)
             && let Some(gw) = self.paths.get(&(i, j))
         {
+            // Leaving through an internet gateway or for another Region: its own allowance.
+            if gw.iter().any(|p| self.gateways[self.gw_port[p].0 as usize].kind.leaves_vpc()) {
+                r.push(self.insts[i as usize].outside);
+            }
             r.extend_from_slice(gw);
         }
         if let Attach::Instance(j) = b {
@@ -577,6 +600,7 @@ impl Model {
             if_mtu: crate::net::ip::NO_MTU_LIMIT,
             tx_block: NONE,
             rx_block: NONE,
+            conntrack: NONE,
         };
         match self.ep_free.pop() {
             Some(id) => {
@@ -697,6 +721,10 @@ impl Model {
     /// on arrival as `no_socket` (the generation check).
     pub(crate) fn close(&mut self, c: u32, s: u32) {
         for ep in [c, s] {
+            let tracked_by = self.eps[ep as usize].conntrack;
+            if tracked_by != NONE {
+                self.insts[tracked_by as usize].conntrack_tracked -= 1;
+            }
             let slot = &mut self.eps[ep as usize];
             debug_assert!(slot.live);
             slot.live = false;
@@ -890,6 +918,8 @@ impl Model {
                 DropReason::BwInAllowanceExceeded => c.bw_in_allowance_exceeded += 1,
                 DropReason::FlowCapExceeded => c.flow_cap_exceeded += 1,
                 DropReason::CpuBacklog => c.cpu_backlog_drops += 1,
+                DropReason::PpsAllowanceExceeded => c.pps_allowance_exceeded += 1,
+                DropReason::ConntrackAllowanceExceeded => c.conntrack_allowance_exceeded += 1,
                 _ => {}
             }
         }

@@ -152,10 +152,15 @@ pub enum DropReason {
     ReassemblyTimeout,
     /// No room in the receiver's reassembly memory (`ipfrag_high_thresh`).
     ReassemblyBufferFull,
+    /// The instance's packets-per-second allowance queue was full (ENA `pps_allowance_exceeded`).
+    PpsAllowanceExceeded,
+    /// A new connection found the instance's connection-tracking table full (ENA
+    /// `conntrack_allowance_exceeded`).
+    ConntrackAllowanceExceeded,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 15] = [
+    pub const ALL: [DropReason; 17] = [
         DropReason::QueueFull,
         DropReason::FlowCapExceeded,
         DropReason::BwOutAllowanceExceeded,
@@ -171,6 +176,8 @@ impl DropReason {
         DropReason::IcmpBlocked,
         DropReason::ReassemblyTimeout,
         DropReason::ReassemblyBufferFull,
+        DropReason::PpsAllowanceExceeded,
+        DropReason::ConntrackAllowanceExceeded,
     ];
     pub fn index(self) -> usize {
         self as usize
@@ -192,6 +199,8 @@ impl DropReason {
             DropReason::IcmpBlocked => "icmp_blocked",
             DropReason::ReassemblyTimeout => "reassembly_timeout",
             DropReason::ReassemblyBufferFull => "reassembly_buffer_full",
+            DropReason::PpsAllowanceExceeded => "pps_allowance_exceeded",
+            DropReason::ConntrackAllowanceExceeded => "conntrack_allowance_exceeded",
         }
     }
 }

@@ -27,6 +27,8 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("srd-path-sweep.ron", include_str!("../../scenarios/srd-path-sweep.ron")),
     ("pmtud-blackhole.ron", include_str!("../../scenarios/pmtud-blackhole.ron")),
     ("jumbo-frames.ron", include_str!("../../scenarios/jumbo-frames.ron")),
+    ("burst-credits.ron", include_str!("../../scenarios/burst-credits.ron")),
+    ("enhanced-networking.ron", include_str!("../../scenarios/enhanced-networking.ron")),
 ];
 
 /// A checked, fully overridden scenario for one variant.

@@ -349,6 +349,22 @@ pub struct InstanceSpec {
     /// The subnet of its ENIs (left out = the first subnet, or the implicit default subnet).
     #[serde(default)]
     pub subnet: Option<String>,
+    /// Network adapter: "ena" (every catalog type: Nitro), "ixgbevf" (Intel 82599 VF, up to
+    /// 10 Gbps) or "vif" (no enhanced networking: through the hypervisor).
+    #[serde(default)]
+    pub adapter: crate::ec2::adapter::Adapter,
+    /// Packets per second in and out together before `pps_allowance_exceeded` (queued, then
+    /// dropped). AWS does not publish it per type: left out, no limit is modelled.
+    #[serde(default)]
+    pub pps_allowance: Option<u64>,
+    /// Tracked connections before new ones fail (`conntrack_allowance_exceeded`). Left out, no
+    /// limit is modelled. Only connections of ENIs with security groups are tracked.
+    #[serde(default)]
+    pub conntrack_allowance: Option<u32>,
+    /// Burstable types ("up to" bandwidth): how long a full network I/O credit balance sustains
+    /// the burst rate above the baseline (default 5 min, the low end of AWS's 5 to 60).
+    #[serde(default)]
+    pub network_credit_duration: Option<SimDuration>,
 }
 
 impl ScenarioSpec {

@@ -712,6 +712,49 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
                 "racks are numbered from 0".into(),
             ));
         }
+        if let Some(p) = i.pps_allowance {
+            cx.range("pps_allowance", p, 1_000, 1_000_000_000, "packets per second, in and out together")?;
+        }
+        if let Some(c) = i.conntrack_allowance {
+            cx.range("conntrack_allowance", c, 1, 10_000_000, "tracked connections")?;
+        }
+        if let Some(d) = i.network_credit_duration {
+            if !ty.burstable() {
+                return Err(cx.err(
+                    "network_credit_duration",
+                    "",
+                    format!("instance {:?}: {} has no burst bandwidth (no network I/O credits)", i.name, ty.name),
+                    "a burstable type (an \"up to\" bandwidth, 16 vCPUs or fewer)".into(),
+                    "e.g. t3.micro, m5.large, c6in.large; or leave the field out".into(),
+                ));
+            }
+            if d == SimDuration::ZERO || d > SimDuration::from_secs(3600) {
+                return Err(cx.err(
+                    "network_credit_duration",
+                    "",
+                    format!("network_credit_duration {d}"),
+                    "more than 0 and at most 1h".into(),
+                    "AWS: a full balance typically lasts 5 to 60 minutes at the burst rate".into(),
+                ));
+            }
+        }
+        if i.adapter != ec2::adapter::Adapter::Ena {
+            let needs_ena = i.enis.iter().find(|e| e.ena_srd_enabled || e.interface_type == InterfaceType::Efa);
+            if let Some(e) = needs_ena {
+                return Err(cx.err(
+                    "adapter",
+                    i.adapter.driver(),
+                    format!(
+                        "instance {:?}: ENI {:?} needs ENA, but the adapter is {}",
+                        i.name,
+                        e.name,
+                        i.adapter.driver()
+                    ),
+                    "adapter: \"ena\" for ENA Express or EFA".into(),
+                    "ENA Express and EFA are features of the Elastic Network Adapter on Nitro".into(),
+                ));
+            }
+        }
         if i.enis.len() > ty.max_enis as usize {
             return Err(cx.err(
                 "enis",

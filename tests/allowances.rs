@@ -1,0 +1,149 @@
+//! Adapter generations and the allowances beyond bandwidth (issue #7, first part): network I/O
+//! credits of burstable types, packets-per-second and connection-tracking allowances, and the
+//! bandwidth rule for traffic leaving the VPC.
+
+mod common;
+use common::*;
+
+const BURST: &str = include_str!("../scenarios/burst-credits.ron");
+
+/// When the aggregate rate falls for good: the first bin after the burst from which the next
+/// 20 ms average below the midpoint of burst and baseline (single bins dip in loss recovery, and
+/// after exhaustion refilled credits allow short bursts).
+fn exhausted_at(v: &nitrosim::model::VariantResult, mid_gbps: f64) -> f64 {
+    let n = v.series[0].1.len();
+    let total: Vec<f64> = (0..n).map(|i| v.series.iter().map(|(_, b)| b[i]).sum()).collect();
+    let window = (20_000.0 / v.bin_us) as usize;
+    let first_high = total.iter().position(|&g| g > mid_gbps).unwrap();
+    let out = (first_high..n - window)
+        .find(|&i| total[i] < mid_gbps && total[i..i + window].iter().sum::<f64>() / (window as f64) < mid_gbps)
+        .expect("the credits run out within the run");
+    out as f64 * v.bin_us / 1e6
+}
+
+#[test]
+fn credits_run_out_when_the_bucket_says() {
+    // m5.large: burst 10 Gbps, baseline 750 Mbps. The instance's own shaper holds it at the burst
+    // rate from its first millisecond, so a balance worth D at the burst rate drains at
+    // (burst - baseline) and lasts D: 400 ms here, 200 ms with half the balance.
+    let (burst, baseline) = (10.0, 0.75);
+    let mid = (burst + baseline) / 2.0;
+    for d in [0.4, 0.2] {
+        let s = run_text(
+            "burst-credits.ron",
+            BURST,
+            &[&format!("instances.small.network_credit_duration={}ms", d * 1000.0)],
+        );
+        let v = &s.variants[0];
+        assert_conserved(v);
+        let observed = exhausted_at(v, mid);
+        assert!((observed - d).abs() / d < 0.01, "credits for {d} s ran out at {observed} s");
+        // Then the instance is held to its baseline; the excess is dropped and counted.
+        let n = v.series[0].1.len();
+        let tail = (n * 9 / 10)..n;
+        let after: f64 =
+            tail.clone().map(|i| v.series.iter().map(|(_, b)| b[i]).sum::<f64>()).sum::<f64>() / tail.len() as f64;
+        assert!((after - baseline).abs() / baseline < 0.05, "after: {after} Gbps");
+        assert_eq!(v.counters["small"].bw_out_allowance_exceeded, v.drops["bw_out_allowance_exceeded"]);
+    }
+}
+
+const ADAPTERS: &str = include_str!("../scenarios/enhanced-networking.ron");
+
+#[test]
+fn adapter_generations_differ_as_the_explainer_says() {
+    let s = run_text("enhanced-networking.ron", ADAPTERS, &[]);
+    let (vif, ixgbevf, ena) = (variant(&s, "vif"), variant(&s, "ixgbevf"), variant(&s, "ena"));
+    for v in [vif, ixgbevf, ena] {
+        assert_conserved(v);
+    }
+    assert_eq!(
+        (vif.counters["a"].driver, ixgbevf.counters["a"].driver, ena.counters["a"].driver),
+        ("vif", "ixgbevf", "ena")
+    );
+    let bulk = |v: &nitrosim::model::VariantResult| -> f64 {
+        v.flows.iter().filter(|f| f.workload == "bulk").map(|f| f.wire_gbps).sum()
+    };
+    // ENA: the type's 25 Gbps; the 82599 VF: its 10 Gbps; vif: the hypervisor's packet rate
+    // (5 us per packet: 200 000 packets/s of 1500 bytes is 2.4 Gbps, ACKs share the path back).
+    assert!((bulk(ena) - 25.0).abs() < 1.0, "ENA {}", bulk(ena));
+    assert!((bulk(ixgbevf) - 10.0).abs() < 0.6, "ixgbevf {}", bulk(ixgbevf));
+    assert!(bulk(vif) < 2.4, "vif {}", bulk(vif));
+    // Latency: every packet crosses the hypervisor twice more on vif (15 us each).
+    let p50 = |v: &nitrosim::model::VariantResult| v.rpc.as_ref().unwrap().latency_us.p50;
+    assert!(p50(vif) - p50(ena) > 60.0, "vif {} vs ENA {}", p50(vif), p50(ena));
+    assert!((p50(ixgbevf) - p50(ena)).abs() < 2.0);
+}
+
+const PAIR: &str = r#"
+Scenario(
+    name: "pair",
+    duration: "100ms",
+    fabric: (racks: 1, hosts_per_rack: 2, spines: 1, host_link: "100Gbps"),
+    security_groups: [(name: "sg", inbound: [(protocol: "all", peer: "sg")])],
+    gateways: [(name: "igw", kind: InternetGateway)],
+    instances: [
+        (name: "a", instance_type: "c6i.8xlarge", enis: [(name: "eth0", mtu: 1500, security_groups: ["sg"])]),
+        (name: "b", instance_type: "m5.24xlarge", enis: [(name: "eth0", mtu: 1500, security_groups: ["sg"])]),
+    ],
+    workloads: [Bulk((name: "bulk", from: "a", to: "b", flows: 8))],
+)
+"#;
+
+#[test]
+fn leaving_the_vpc_gets_half_the_bandwidth_or_5_gbps() {
+    let via_igw = r#"paths=[{"between": ["a", "b"], "via": ["igw"]}]"#;
+    let wire = |sets: &[&str]| wire_total(&run_text("pair", PAIR, sets).variants[0]);
+    // c6i.8xlarge: 32 vCPUs, 12.5 Gbps: half of it through the internet gateway.
+    assert!((wire(&[]) - 12.5).abs() < 0.5);
+    assert!((wire(&[via_igw]) - 6.25).abs() < 0.3, "{}", wire(&[via_igw]));
+    // Fewer than 32 vCPUs: 5 Gbps (m5.xlarge's burst is 10 Gbps).
+    let small = "instances.a.instance_type=m5.xlarge";
+    assert!((wire(&[via_igw, small]) - 5.0).abs() < 0.3, "{}", wire(&[via_igw, small]));
+}
+
+#[test]
+fn pps_and_conntrack_allowances_drop_and_count() {
+    // 100 000 packets/s in and out together: data one way, ACKs the other.
+    let s = run_text("pair", PAIR, &["instances.a.pps_allowance=100000"]);
+    let v = &s.variants[0];
+    assert_conserved(v);
+    let c = &v.counters["a"];
+    assert!(c.pps_allowance_exceeded > 0);
+    assert_eq!(c.pps_allowance_exceeded, v.drops["pps_allowance_exceeded"]);
+    // Delivered data packets (1448 bytes each) plus their ACKs stay within the allowance.
+    let data_pps: f64 = v.flows.iter().map(|f| f.bytes_delivered as f64 / 1448.0).sum::<f64>() / 0.1;
+    assert!(data_pps < 100_000.0 && data_pps > 50_000.0, "{data_pps} data packets/s");
+    // Two tracked connections allowed on a; the other six fail to open.
+    let s = run_text("pair", PAIR, &["instances.a.conntrack_allowance=2"]);
+    let v = &s.variants[0];
+    assert_conserved(v);
+    assert_eq!(v.flows.iter().filter(|f| f.bytes_delivered > 0).count(), 2);
+    assert_eq!(v.counters["a"].conntrack_allowance_exceeded, v.drops["conntrack_allowance_exceeded"]);
+    assert!(v.filter_drops["connection tracking of a full (2 connections)"] > 0);
+    // Untracked (no security groups): no limit applies.
+    let no_groups = ["instances.a.enis.eth0.security_groups=[]", "instances.b.enis.eth0.security_groups=[]"];
+    let s = run_text("pair", PAIR, &["instances.a.conntrack_allowance=2", no_groups[0], no_groups[1]]);
+    assert_eq!(s.variants[0].flows.iter().filter(|f| f.bytes_delivered > 0).count(), 8);
+}
+
+#[test]
+fn adapter_and_allowance_mistakes_are_errors() {
+    use nitrosim::scenario;
+    let err = |sets: &[&str]| {
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        scenario::load("p.ron", PAIR, &sets, None).err().map(|d| d.to_string()).unwrap_or_default()
+    };
+    let e = err(&[
+        "instances.a.adapter=vif",
+        "instances.a.instance_type=c6in.16xlarge",
+        "instances.a.enis.eth0.ena_srd_enabled=true",
+    ]);
+    assert!(e.contains("needs ENA, but the adapter is vif"), "{e}");
+    let e = err(&["instances.a.adapter=e1000"]);
+    assert!(e.contains("unknown adapter"), "{e}");
+    let e = err(&["instances.a.network_credit_duration=1s"]);
+    assert!(e.contains("c6i.8xlarge has no burst bandwidth"), "{e}");
+    let e = err(&["instances.a.pps_allowance=10"]);
+    assert!(e.contains("1000 ..= 1000000000"), "{e}");
+}
