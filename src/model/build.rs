@@ -195,6 +195,21 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
             tx_extra.push(add(hypervisor));
             rx_extra.insert(0, add(hypervisor));
         }
+        let check = i.enis.first().is_none_or(|e| e.source_dest_check);
+        let forward_gate = if check {
+            add(PortConfig {
+                rate: Bandwidth(0),
+                per_packet: SimDuration::ZERO,
+                delay: SimDuration::ZERO,
+                capacity_bytes: 0,
+                ecn_threshold_bytes: None,
+                drop_reason: DropReason::SourceDestCheck,
+                burst_bytes: 0,
+                mtu: crate::net::ip::NO_MTU_LIMIT,
+            })
+        } else {
+            NONE
+        };
         let total = Bandwidth(ty.bandwidth_mbps * 1_000_000);
         let total = i.adapter.max_bandwidth().map_or(total, |m| m.min(total));
         let outside = add(PortConfig {
@@ -218,6 +233,7 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
             tx_extra,
             rx_extra,
             outside,
+            forward_gate,
             conntrack_allowance: i.conntrack_allowance,
             conntrack_tracked: 0,
             ip: addresses[k].0,
@@ -412,42 +428,46 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
             ip: GATEWAY_IP_BASE + k as u32,
             drops_icmp: g.drops_icmp,
             mss_clamp: g.mss_clamp,
+            delay: g.delay.unwrap_or(g.kind.default_delay()),
         })
         .collect();
-    let mut paths = BTreeMap::new();
-    let mut gw_port = BTreeMap::new();
+    let gateway_index = |n: &str| spec.gateways.iter().position(|g| g.name == n).map(|g| g as u32);
+    let hop = |n: &str| match gateway_index(n) {
+        Some(g) => super::routing::HopSpec::Gateway(g),
+        None => super::routing::HopSpec::Router(inst_index(n)),
+    };
+    let mut path_specs = BTreeMap::new();
     for p in &spec.paths {
         let (i, j) = (inst_index(&p.between.0), inst_index(&p.between.1));
-        let via: Vec<u32> = p
-            .via
-            .iter()
-            .map(|n| spec.gateways.iter().position(|g| &g.name == n).expect("validated reference") as u32)
-            .collect();
-        let mut port = |g: u32| {
-            let gs = &spec.gateways[g as usize];
-            ports.push(Port::new(PortConfig {
-                rate: Bandwidth(0),
-                per_packet: SimDuration::ZERO,
-                delay: gs.delay.unwrap_or(gs.kind.default_delay()),
-                capacity_bytes: u64::MAX,
-                ecn_threshold_bytes: None,
-                drop_reason: DropReason::QueueFull,
-                burst_bytes: 0,
-                mtu: gateways[g as usize].mtu,
-            }));
-            port_owner.push(NONE);
-            (ports.len() - 1) as u32
-        };
-        let forward: Vec<u32> = via.iter().map(|&g| port(g)).collect();
-        let backward: Vec<u32> = via.iter().rev().map(|&g| port(g)).collect();
-        let n = via.len();
-        for k in 0..n {
-            gw_port.insert(forward[k], (via[k], backward[n - 1 - k]));
-            gw_port.insert(backward[n - 1 - k], (via[k], forward[k]));
-        }
-        paths.insert((i, j), forward);
-        paths.insert((j, i), backward);
+        let via: Vec<_> = p.via.iter().map(|n| hop(n)).collect();
+        path_specs.insert((j, i), via.iter().rev().copied().collect::<Vec<_>>());
+        path_specs.insert((i, j), via);
     }
+    let subnet_routes: Vec<Vec<super::routing::Route>> = if spec.subnets.is_empty() {
+        vec![Vec::new()]
+    } else {
+        spec.subnets
+            .iter()
+            .map(|sn| {
+                let table = sn.route_table.as_ref().and_then(|t| spec.route_tables.iter().find(|x| &x.name == t));
+                table
+                    .map(|t| {
+                        t.routes
+                            .iter()
+                            .filter(|r| r.target != "local")
+                            .map(|r| {
+                                Ok(super::routing::Route {
+                                    destination: crate::ec2::vpc::Cidr::parse(&r.destination)?,
+                                    target: hop(&r.target),
+                                })
+                            })
+                            .collect::<Result<Vec<_>, String>>()
+                    })
+                    .transpose()
+                    .map(|v| v.unwrap_or_default())
+            })
+            .collect::<Result<_, String>>()?
+    };
     let wanted = |n: &str| spec.report.capture.is_empty() || spec.report.capture.iter().any(|c| c == n);
     let mut points = Vec::new();
     let mut point = |n: &str| {
@@ -464,8 +484,12 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
     Ok(Model {
         vpc,
         gateways,
-        paths,
-        gw_port,
+        paths: BTreeMap::new(),
+        no_path: Default::default(),
+        path_specs,
+        subnet_routes,
+        vpc_cidr: crate::ec2::vpc::Cidr::parse(&spec.vpc_cidr)?,
+        gw_port: BTreeMap::new(),
         filters: Vec::new(),
         filter_drops: Vec::new(),
         reasm: Vec::new(),

@@ -34,7 +34,10 @@ impl Model {
             .get(&(i, j))
             .into_iter()
             .flatten()
-            .filter_map(|p| self.gateways[self.gw_port[p].0 as usize].mss_clamp)
+            .filter_map(|h| match h {
+                super::routing::Hop::Gateway(p) => self.gateways[self.gw_port[p].0 as usize].mss_clamp,
+                super::routing::Hop::Router(_) => None,
+            })
             .map(|mss| mss + crate::transport::tcp::IPV4_TCP_HEADER_BYTES)
             .min()
             .unwrap_or(NO_MTU_LIMIT)
@@ -556,15 +559,5 @@ impl Model {
         if let Some(points) = &mut self.capture {
             points[point as usize].record(rec);
         }
-    }
-
-    /// The gateways of a path a -> b, by name (for `check` and reports).
-    pub fn path_gateways(&self, i: u32, j: u32) -> Vec<&str> {
-        self.paths
-            .get(&(i, j))
-            .into_iter()
-            .flatten()
-            .map(|p| self.gateways[self.gw_port[p].0 as usize].name.as_str())
-            .collect()
     }
 }

@@ -16,6 +16,7 @@ pub mod apps;
 pub mod build;
 mod ip;
 pub mod results;
+mod routing;
 pub mod srd;
 pub mod trace;
 
@@ -171,6 +172,9 @@ pub struct InstanceRt {
     pub rx_extra: Vec<PortId>,
     /// The shaper for traffic through an internet gateway or to another Region.
     pub outside: PortId,
+    /// Forwarded traffic meets this (a port that drops everything as `source_dest_check`) when
+    /// the primary ENI's source/destination check is on; `NONE` when it is off.
+    pub forward_gate: PortId,
     /// Connection-tracking allowance and the connections tracked now.
     pub conntrack_allowance: Option<u32>,
     pub conntrack_tracked: u32,
@@ -203,6 +207,7 @@ pub struct GatewayRt {
     pub ip: u32,
     pub drops_icmp: bool,
     pub mss_clamp: Option<u32>,
+    pub delay: SimDuration,
 }
 
 /// Counters of the IP layer: fragmentation, reassembly, PMTUD.
@@ -340,8 +345,15 @@ pub struct Model {
     scratch_route: Vec<PortId>,
     pub(crate) vpc: crate::ec2::vpc::Vpc,
     pub(crate) gateways: Vec<GatewayRt>,
-    /// Gateway ports of each ordered instance pair's path, in crossing order.
-    pub(crate) paths: BTreeMap<(u32, u32), Vec<PortId>>,
+    /// The hops of each ordered instance pair's path that has any (computed at first use).
+    pub(crate) paths: BTreeMap<(u32, u32), Vec<routing::Hop>>,
+    /// Pairs known to talk directly.
+    no_path: std::collections::BTreeSet<(u32, u32)>,
+    /// Explicit `paths` of the scenario, both directions.
+    path_specs: BTreeMap<(u32, u32), Vec<routing::HopSpec>>,
+    /// Each subnet's route table, compiled, and the VPC block (the local route).
+    subnet_routes: Vec<Vec<routing::Route>>,
+    vpc_cidr: crate::ec2::vpc::Cidr,
     /// A gateway port's gateway, and the port of the same gateway on the way back.
     pub(crate) gw_port: BTreeMap<PortId, (u32, PortId)>,
     /// Filters that refused something ("network ACL private inbound rule *"), their drop reason,
@@ -507,15 +519,35 @@ impl Model {
             let cap = self.ena_flow_cap(i, b);
             self.push_host_tx(i, t, cap, &mut r);
         }
-        self.push_fabric(a, b, t, &mut r);
-        if let (Attach::Instance(i), Attach::Instance(j)) = (a, b)
-            && let Some(gw) = self.paths.get(&(i, j))
-        {
-            // Leaving through an internet gateway or for another Region: its own allowance.
-            if gw.iter().any(|p| self.gateways[self.gw_port[p].0 as usize].kind.leaves_vpc()) {
-                r.push(self.insts[i as usize].outside);
+        let hops = match (a, b) {
+            (Attach::Instance(i), Attach::Instance(j)) => self.paths.get(&(i, j)).cloned(),
+            _ => None,
+        };
+        match hops {
+            None => self.push_fabric(a, b, t, &mut r),
+            Some(hops) => {
+                let mut from = a;
+                for h in hops {
+                    match h {
+                        routing::Hop::Gateway(p) => {
+                            // Leaving for the internet or another Region: the sender's own
+                            // allowance for that traffic first.
+                            if let Attach::Instance(k) = from
+                                && self.gateways[self.gw_port[&p].0 as usize].kind.leaves_vpc()
+                            {
+                                r.push(self.insts[k as usize].outside);
+                            }
+                            r.push(p);
+                        }
+                        routing::Hop::Router(x) => {
+                            self.push_fabric(from, Attach::Instance(x), t, &mut r);
+                            self.push_router(x, t, &mut r);
+                            from = Attach::Instance(x);
+                        }
+                    }
+                }
+                self.push_fabric(from, b, t, &mut r);
             }
-            r.extend_from_slice(gw);
         }
         if let Attach::Instance(j) = b {
             self.push_host_rx(j, t, &mut r);
@@ -619,6 +651,9 @@ impl Model {
     /// handshake at once; the app is told when it is established.
     pub(crate) fn open(&mut self, a: Attach, b: Attach, proto: Proto, tag: ConnTag, dst_port: u16) -> (u32, u32) {
         let ConnTag { app, conn, flow } = tag;
+        if let (Attach::Instance(i), Attach::Instance(j)) = (a, b) {
+            self.ensure_path(i, j);
+        }
         let tuple = FiveTuple {
             src_ip: self.attach_ip(a),
             dst_ip: self.attach_ip(b),

@@ -157,10 +157,12 @@ pub enum DropReason {
     /// A new connection found the instance's connection-tracking table full (ENA
     /// `conntrack_allowance_exceeded`).
     ConntrackAllowanceExceeded,
+    /// Forwarded through an ENI whose source/destination check is on: neither from nor to it.
+    SourceDestCheck,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 17] = [
+    pub const ALL: [DropReason; 18] = [
         DropReason::QueueFull,
         DropReason::FlowCapExceeded,
         DropReason::BwOutAllowanceExceeded,
@@ -178,6 +180,7 @@ impl DropReason {
         DropReason::ReassemblyBufferFull,
         DropReason::PpsAllowanceExceeded,
         DropReason::ConntrackAllowanceExceeded,
+        DropReason::SourceDestCheck,
     ];
     pub fn index(self) -> usize {
         self as usize
@@ -201,6 +204,7 @@ impl DropReason {
             DropReason::ReassemblyBufferFull => "reassembly_buffer_full",
             DropReason::PpsAllowanceExceeded => "pps_allowance_exceeded",
             DropReason::ConntrackAllowanceExceeded => "conntrack_allowance_exceeded",
+            DropReason::SourceDestCheck => "source_dest_check",
         }
     }
 }

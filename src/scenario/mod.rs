@@ -29,6 +29,7 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("jumbo-frames.ron", include_str!("../../scenarios/jumbo-frames.ron")),
     ("burst-credits.ron", include_str!("../../scenarios/burst-credits.ron")),
     ("enhanced-networking.ron", include_str!("../../scenarios/enhanced-networking.ron")),
+    ("nat-instance.ron", include_str!("../../scenarios/nat-instance.ron")),
 ];
 
 /// A checked, fully overridden scenario for one variant.

@@ -57,6 +57,13 @@ pub struct ScenarioSpec {
     /// Routes between instance pairs that cross gateways (both directions, in reverse order back).
     #[serde(default)]
     pub paths: Vec<PathSpec>,
+    /// The VPC's address block: destinations inside it take the implicit `local` route.
+    #[serde(default = "default_vpc_cidr")]
+    pub vpc_cidr: String,
+    /// Route tables subnets may name: destination blocks to a target (an instance acting as a
+    /// router, such as a NAT instance or a firewall, or a gateway).
+    #[serde(default)]
+    pub route_tables: Vec<RouteTableSpec>,
     pub instances: Vec<InstanceSpec>,
     #[serde(default)]
     pub workloads: Vec<WorkloadSpec>,
@@ -259,10 +266,35 @@ pub struct SgRuleSpec {
 pub struct SubnetSpec {
     pub name: String,
     /// "10.0.1.0/24": instances get addresses from it in order (EC2 reserves the first four).
+    /// A block outside `vpc_cidr` stands for hosts beyond the VPC (the internet, on premises).
     pub cidr: String,
     /// Left out = the VPC's default network ACL (allows everything).
     #[serde(default)]
     pub network_acl: Option<String>,
+    /// Left out = the main route table: only the local route.
+    #[serde(default)]
+    pub route_table: Option<String>,
+}
+
+fn default_vpc_cidr() -> String {
+    "10.0.0.0/8".into()
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename = "RouteTable", deny_unknown_fields)]
+pub struct RouteTableSpec {
+    pub name: String,
+    pub routes: Vec<RouteSpec>,
+}
+
+/// A route: the most specific destination block matching a packet's destination wins; the
+/// implicit local route (the VPC block) beats any route as wide or wider.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename = "Route", deny_unknown_fields)]
+pub struct RouteSpec {
+    pub destination: String,
+    /// An instance (its primary ENI: a NAT instance, a firewall appliance) or a gateway.
+    pub target: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -412,6 +444,15 @@ pub struct EniSpec {
     /// `interface` (ENA) or `efa` (AWS API `InterfaceType`): an EFA also carries ordinary IP.
     #[serde(default)]
     pub interface_type: InterfaceType,
+    /// Source/destination check (AWS API `SourceDestCheck`, on by default): the ENI drops
+    /// packets neither from nor to its own address, so an instance forwarding others' traffic
+    /// (a NAT instance, a firewall) needs it off.
+    #[serde(default = "yes")]
+    pub source_dest_check: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// Written as the AWS API writes it: `interface_type: "efa"`.

@@ -341,7 +341,36 @@ fn vpc(cx: &Ctx, s: &ScenarioSpec, inst_names: &BTreeSet<&str>, sgs: &BTreeSet<&
             ));
         }
         for g in &p.via {
-            reference(cx, "via", g, &gws, "gateway")?;
+            if !inst_names.contains(g.as_str()) || g == a || g == b {
+                let hops: BTreeSet<&str> = gws.iter().chain(inst_names.iter()).copied().collect();
+                reference(cx, "via", g, &hops, "gateway or router instance")?;
+            }
+        }
+    }
+    cidr(&s.vpc_cidr)?;
+    let tables = unique(cx, "route table", s.route_tables.iter().map(|t| t.name.as_str()))?;
+    for n in &s.subnets {
+        if let Some(t) = &n.route_table {
+            reference(cx, "route_table", t, &tables, "route table")?;
+        }
+    }
+    for t in &s.route_tables {
+        let mut seen = BTreeSet::new();
+        for r in &t.routes {
+            let c = cidr(&r.destination)?;
+            if !seen.insert((c.base, c.prefix)) {
+                return Err(cx.err(
+                    "destination",
+                    &r.destination,
+                    format!("route table {:?} has two routes to {c}", t.name),
+                    "one route per destination block".into(),
+                    "the most specific block wins; give each target its own block".into(),
+                ));
+            }
+            if r.target != "local" && !gws.contains(r.target.as_str()) && !inst_names.contains(r.target.as_str()) {
+                let hops: BTreeSet<&str> = gws.iter().chain(inst_names.iter()).copied().collect();
+                reference(cx, "target", &r.target, &hops, "gateway or router instance")?;
+            }
         }
     }
     for c in &s.report.capture {
@@ -1274,6 +1303,18 @@ pub fn describe(variant: &str, s: &ScenarioSpec) -> String {
             }
         }
     };
+    for i in &s.instances {
+        let routes_through = s.paths.iter().any(|p| p.via.contains(&i.name))
+            || s.route_tables.iter().any(|t| t.routes.iter().any(|r| r.target == i.name));
+        if routes_through && i.enis.first().is_none_or(|e| e.source_dest_check) {
+            let _ = writeln!(
+                o,
+                "  warning: {} forwards others' traffic (a route or path goes through it) but its source/destination \
+                 check is on: every forwarded packet is dropped (source_dest_check: false on its ENI)",
+                i.name
+            );
+        }
+    }
     for w in &s.workloads {
         match w {
             WorkloadSpec::Bulk(b) => pair(&mut o, &b.name, &b.from, &b.to, false),

@@ -1,0 +1,127 @@
+//! Which way a connection's packets go between two instances: straight across the fabric, or
+//! through gateways and instances acting as routers (a NAT instance, a firewall appliance). The
+//! hops come from the scenario's explicit `paths`, else from the sending subnet's route table
+//! (longest prefix; the VPC's local route wins ties). Routes are symmetric: the reply retraces
+//! the hops backwards, as a NAT's translated replies do.
+
+use super::{Model, NONE};
+use crate::ec2::vpc::Cidr;
+use crate::net::{DropReason, Port, PortConfig, PortId};
+use crate::units::{Bandwidth, SimDuration};
+
+/// A hop as the scenario names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HopSpec {
+    Gateway(u32),
+    Router(u32),
+}
+
+/// A hop at run time: a gateway's port for this direction, or an instance forwarding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Hop {
+    Gateway(PortId),
+    Router(u32),
+}
+
+/// A route table entry, compiled.
+#[derive(Clone, Copy, Debug)]
+pub struct Route {
+    pub destination: Cidr,
+    pub target: HopSpec,
+}
+
+/// Bound on hops a lookup may chain (a routing loop is a scenario error; this is a backstop).
+pub const MAX_HOPS: usize = 8;
+
+impl Model {
+    /// The hops between instances i and j, both directions, computed once per pair.
+    pub(crate) fn ensure_path(&mut self, i: u32, j: u32) {
+        if self.paths.contains_key(&(i, j)) || self.no_path.contains(&(i, j)) {
+            return;
+        }
+        let specs = match self.path_specs.get(&(i, j)) {
+            Some(s) => s.clone(),
+            None => self.route_lookup(i, j),
+        };
+        if specs.is_empty() {
+            self.no_path.insert((i, j));
+            self.no_path.insert((j, i));
+            return;
+        }
+        let mut forward = Vec::with_capacity(specs.len());
+        let mut backward = vec![Hop::Router(NONE); specs.len()];
+        let n = specs.len();
+        for (k, h) in specs.iter().enumerate() {
+            match *h {
+                HopSpec::Router(x) => {
+                    forward.push(Hop::Router(x));
+                    backward[n - 1 - k] = Hop::Router(x);
+                }
+                HopSpec::Gateway(g) => {
+                    let (f, b) = (self.gateway_port(g), self.gateway_port(g));
+                    self.gw_port.insert(f, (g, b));
+                    self.gw_port.insert(b, (g, f));
+                    forward.push(Hop::Gateway(f));
+                    backward[n - 1 - k] = Hop::Gateway(b);
+                }
+            }
+        }
+        self.paths.insert((i, j), forward);
+        self.paths.insert((j, i), backward);
+    }
+
+    /// One direction of a gateway for one pair: a delay with the gateway's MTU.
+    fn gateway_port(&mut self, g: u32) -> PortId {
+        let gw = &self.gateways[g as usize];
+        let config = PortConfig {
+            rate: Bandwidth(0),
+            per_packet: SimDuration::ZERO,
+            delay: gw.delay,
+            capacity_bytes: u64::MAX,
+            ecn_threshold_bytes: None,
+            drop_reason: DropReason::QueueFull,
+            burst_bytes: 0,
+            mtu: gw.mtu,
+        };
+        self.ports.push(Port::new(config));
+        self.port_owner.push(NONE);
+        (self.ports.len() - 1) as PortId
+    }
+
+    /// Follow route tables from i towards j: each router hop continues from its own subnet.
+    fn route_lookup(&self, i: u32, j: u32) -> Vec<HopSpec> {
+        let dst = self.insts[j as usize].ip;
+        let mut hops = Vec::new();
+        let mut at = i;
+        while hops.len() < MAX_HOPS {
+            let subnet = self.insts[at as usize].eni.subnet;
+            let local = self.vpc_cidr.contains(dst).then_some(self.vpc_cidr.prefix);
+            let best = self.subnet_routes[subnet]
+                .iter()
+                .filter(|r| r.destination.contains(dst))
+                .max_by_key(|r| r.destination.prefix)
+                .filter(|r| local.is_none_or(|l| r.destination.prefix > l));
+            let Some(route) = best else { break };
+            hops.push(route.target);
+            match route.target {
+                HopSpec::Router(x) if x != j && x != at => at = x,
+                _ => break,
+            }
+        }
+        hops
+    }
+
+    /// The ports of a forwarding instance: in through its ENI and a vCPU, refused there if the
+    /// ENI's source/destination check is on, out through a vCPU and its shapers.
+    pub(crate) fn push_router(&self, x: u32, t: &crate::net::fabric::FiveTuple, r: &mut Vec<PortId>) {
+        let inst = &self.insts[x as usize];
+        let q = (t.hash_salted(inst.rss_salt) % inst.cpu_rx.len() as u64) as usize;
+        r.extend_from_slice(&inst.rx_extra);
+        r.extend([inst.ingress, inst.cpu_rx[q]]);
+        if inst.forward_gate != NONE {
+            r.push(inst.forward_gate);
+        }
+        r.extend([inst.cpu_tx[q], inst.egress]);
+        r.extend_from_slice(&inst.tx_extra);
+    }
+}

@@ -1,0 +1,63 @@
+//! Route tables with instance targets, and the source/destination check (issue #7).
+
+mod common;
+use common::*;
+
+const NAT: &str = include_str!("../scenarios/nat-instance.ron");
+
+#[test]
+fn a_nat_instance_forwards_only_with_the_check_off() {
+    let s = run_text("nat-instance.ron", NAT, &[]);
+    let (on, off) = (variant(&s, "check-on"), variant(&s, "check-off"));
+    for v in [on, off] {
+        assert_conserved(v);
+    }
+    // Check on: every packet the NAT instance would forward is dropped there, counted.
+    assert!(on.flows.iter().all(|f| f.bytes_delivered == 0));
+    assert_eq!(on.drops["source_dest_check"], on.packets.sent);
+    // Check off: the download and the RPCs go through.
+    assert_eq!(off.flows.iter().find(|f| f.name == "download").unwrap().bytes_delivered, 20_000_000);
+    assert!(!off.drops.contains_key("source_dest_check"));
+    // The NAT instance (2 vCPUs) sends to the internet gateway: at most 5 Gbps.
+    assert!(off.flows[0].wire_gbps < 5.05);
+}
+
+#[test]
+fn the_most_specific_route_wins_and_the_local_route_cannot_be_overridden_by_a_wider_one() {
+    // A /24 straight to the internet gateway beats 0.0.0.0/0 via the NAT instance: traffic no
+    // longer meets the NAT's source/destination check.
+    let direct = r#"route_tables.private-rt.routes=[{"destination": "0.0.0.0/0", "target": "nat"}, {"destination": "198.51.100.0/24", "target": "igw"}]"#;
+    let s = run_text("nat-instance.ron", NAT, &[direct, r#"variants=[{"name": "check-on"}]"#]);
+    let v = &s.variants[0];
+    assert!(!v.drops.contains_key("source_dest_check"));
+    assert!(v.flows.iter().all(|f| f.bytes_delivered > 0));
+    // A route for the VPC's own block (as wide as the local route) does not capture in-VPC
+    // traffic: app -> nat's neighbour stays local. Here: send to the NAT instance itself.
+    let to_nat = r#"workloads=[{"Bulk": {"name": "b", "from": "app", "to": "nat", "bytes": "1MB"}}]"#;
+    let wide = r#"route_tables.private-rt.routes=[{"destination": "10.0.0.0/16", "target": "igw"}]"#;
+    let s = run_text("nat-instance.ron", NAT, &[to_nat, wide, r#"variants=[{"name": "x"}]"#]);
+    let v = &s.variants[0];
+    assert_eq!(v.flows[0].bytes_delivered, 1_000_000);
+    assert!(v.ip.is_empty() && !v.drops.contains_key("source_dest_check"));
+}
+
+#[test]
+fn routing_mistakes_are_errors() {
+    use nitrosim::scenario;
+    let err = |sets: &[&str]| {
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        scenario::load("n.ron", NAT, &sets, None).err().map(|d| d.to_string()).unwrap_or_default()
+    };
+    let e = err(&[r#"route_tables.private-rt.routes=[{"destination": "0.0.0.0/0", "target": "natt"}]"#]);
+    assert!(e.contains("unknown gateway or router instance \"natt\"") && e.contains("did you mean \"nat\""), "{e}");
+    let e = err(&["subnets.private.route_table=private"]);
+    assert!(e.contains("unknown route table"), "{e}");
+    let e = err(&[
+        r#"route_tables.public-rt.routes=[{"destination": "0.0.0.0/0", "target": "igw"}, {"destination": "0.0.0.0/0", "target": "nat"}]"#,
+    ]);
+    assert!(e.contains("two routes to 0.0.0.0/0"), "{e}");
+    // `check` warns before anything is simulated.
+    let v = scenario::load("n.ron", NAT, &[], None).unwrap();
+    let text = scenario::validate::describe(&v[0].name, &v[0].spec);
+    assert!(text.contains("nat forwards others' traffic") && text.contains("source/destination check is on"), "{text}");
+}
