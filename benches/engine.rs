@@ -39,6 +39,7 @@ fn hold(c: &mut Criterion) {
                             Event::App { app, tag } => (app + tag) as u64,
                             Event::SrdTimer { ctx, generation } => (ctx ^ generation) as u64,
                             Event::ReassemblyExpire { slot, generation } => (slot ^ generation) as u64,
+                            Event::Action(n) => n as u64,
                         });
                         q.schedule_in(incs[i as usize % incs.len()], Event::Arrive(i as u32));
                     }

@@ -61,3 +61,68 @@ fn routing_mistakes_are_errors() {
     let text = scenario::validate::describe(&v[0].name, &v[0].spec);
     assert!(text.contains("nat forwards others' traffic") && text.contains("source/destination check is on"), "{text}");
 }
+
+#[test]
+fn forwarded_packets_drop_only_while_the_check_is_on() {
+    let s = run_text("nat-instance.ron", NAT, &[]);
+    let v = variant(&s, "turned-off-at-100ms");
+    assert_conserved(v);
+    // Only the three SYNs sent at 0 (one per connection) met the closed gate; their retries after
+    // the initial RTO (1 s, Linux TCP_TIMEOUT_INIT) went through.
+    assert_eq!(v.drops["source_dest_check"], 3);
+    let download = v.flows.iter().find(|f| f.name == "download").unwrap();
+    assert_eq!(download.bytes_delivered, 20_000_000);
+    assert!(download.completed_us.unwrap() > 1_000_000.0);
+    assert!(v.events.iter().any(|e| e.event == "action" && e.time_us == 100_000.0));
+}
+
+const FABRIC: &str = r#"
+Scenario(
+    name: "fabric-failure",
+    duration: "1s",
+    fabric: (racks: 2, hosts_per_rack: 4, spines: 2, host_link: "25Gbps"),
+    instances: [
+        (name: "a", instance_type: "c6i.8xlarge", rack: 0),
+        (name: "b", instance_type: "c6i.8xlarge", rack: 1),
+    ],
+    workloads: [Bulk((name: "bulk", from: "a", to: "b", flows: 8))],
+    report: (timeseries_bins: 100),
+    actions: [
+        (at: "100ms", action: FailSpine(spine: 0)),
+        (at: "200ms", action: RestoreSpine(spine: 0)),
+    ],
+)
+"#;
+
+#[test]
+fn a_failed_spine_drops_its_flows_until_restored() {
+    let s = run_text("fabric-failure", FABRIC, &[]);
+    let v = &s.variants[0];
+    assert_conserved(v);
+    assert!(v.drops["link_down"] > 0);
+    let total = |i: usize| v.series.iter().map(|(_, b)| b[i]).sum::<f64>();
+    // Bins of 10 ms: before, during (flows hashed onto spine 0 stall), and after their next
+    // retransmission timeout following the restore (RTO backoff: they come back later).
+    let (before, during, after) = (total(5), total(15), total(90));
+    assert!(during < before * 0.9, "before {before} during {during}");
+    assert!(after > during, "after {after} during {during}");
+    // An instance failure: everything to and from it drops, then retransmissions recover.
+    let fail = r#"actions=[{"at": "100ms", "action": {"FailInstance": {"instance": "b"}}}, {"at": "150ms", "action": {"RestoreInstance": {"instance": "b"}}}]"#;
+    let s = run_text("fabric-failure", FABRIC, &[fail]);
+    let v = &s.variants[0];
+    assert_conserved(v);
+    assert!(v.drops["instance_down"] > 0);
+    let total = |i: usize| v.series.iter().map(|(_, b)| b[i]).sum::<f64>();
+    assert!(total(12) < 0.01 && total(90) > 1.0, "{} {}", total(12), total(90));
+    // Mistakes: an action after the end, an unknown instance, a spine that does not exist.
+    let err = |sets: &[&str]| {
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        nitrosim::scenario::load("f.ron", FABRIC, &sets, None).err().map(|d| d.to_string()).unwrap_or_default()
+    };
+    assert!(err(&["duration=50ms"]).contains("after the end of the run"));
+    assert!(
+        err(&[r#"actions=[{"at": "1ms", "action": {"FailInstance": {"instance": "c"}}}]"#])
+            .contains("unknown instance")
+    );
+    assert!(err(&[r#"actions=[{"at": "1ms", "action": {"FailSpine": {"spine": 2}}}]"#]).contains("0 ..= 1"));
+}

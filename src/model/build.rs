@@ -195,21 +195,19 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
             tx_extra.push(add(hypervisor));
             rx_extra.insert(0, add(hypervisor));
         }
+        // Forwarded packets cross this gate; it is closed while the check is on (a timed action
+        // can open or close it).
         let check = i.enis.first().is_none_or(|e| e.source_dest_check);
-        let forward_gate = if check {
-            add(PortConfig {
-                rate: Bandwidth(0),
-                per_packet: SimDuration::ZERO,
-                delay: SimDuration::ZERO,
-                capacity_bytes: 0,
-                ecn_threshold_bytes: None,
-                drop_reason: DropReason::SourceDestCheck,
-                burst_bytes: 0,
-                mtu: crate::net::ip::NO_MTU_LIMIT,
-            })
-        } else {
-            NONE
-        };
+        let forward_gate = add(PortConfig {
+            rate: Bandwidth(0),
+            per_packet: SimDuration::ZERO,
+            delay: SimDuration::ZERO,
+            capacity_bytes: u64::MAX,
+            ecn_threshold_bytes: None,
+            drop_reason: DropReason::SourceDestCheck,
+            burst_bytes: 0,
+            mtu: if check { crate::net::ip::PORT_CLOSED } else { crate::net::ip::NO_MTU_LIMIT },
+        });
         let total = Bandwidth(ty.bandwidth_mbps * 1_000_000);
         let total = i.adapter.max_bandwidth().map_or(total, |m| m.min(total));
         let outside = add(PortConfig {
@@ -407,6 +405,9 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
     for (k, start) in starts.into_iter().enumerate() {
         q.schedule_at(SimTime::ZERO + start, Event::App { app: k as u32, tag: apps::TAG_START });
     }
+    for (k, a) in spec.actions.iter().enumerate() {
+        q.schedule_at(SimTime::ZERO + a.at, Event::Action(k as u32));
+    }
     let flow_shaper = PortConfig {
         rate: ec2::FLOW_CAP_DEFAULT,
         per_packet: SimDuration::ZERO,
@@ -502,6 +503,8 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
         capture: capture.then_some(points),
         capture_inst,
         capture_gw,
+        actions: spec.actions.clone(),
+        saved_ports: BTreeMap::new(),
         name: name.to_string(),
         q,
         ports,

@@ -12,6 +12,7 @@
 //! Packet conservation is checked at the end of every run: sent = delivered + dropped + in flight,
 //! where "in flight" is counted independently by walking the queues and the pending events.
 
+mod actions;
 pub mod apps;
 pub mod build;
 mod ip;
@@ -64,6 +65,8 @@ pub enum Event {
         slot: u32,
         generation: u32,
     },
+    /// The scenario's timed action `n`.
+    Action(u32),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -172,8 +175,8 @@ pub struct InstanceRt {
     pub rx_extra: Vec<PortId>,
     /// The shaper for traffic through an internet gateway or to another Region.
     pub outside: PortId,
-    /// Forwarded traffic meets this (a port that drops everything as `source_dest_check`) when
-    /// the primary ENI's source/destination check is on; `NONE` when it is off.
+    /// Forwarded traffic crosses this gate: closed (every packet dropped as `source_dest_check`)
+    /// while the primary ENI's source/destination check is on, open while it is off.
     pub forward_gate: PortId,
     /// Connection-tracking allowance and the connections tracked now.
     pub conntrack_allowance: Option<u32>,
@@ -373,6 +376,10 @@ pub struct Model {
     /// Capture point index per instance and per gateway (`NONE` = not captured).
     pub(crate) capture_inst: Vec<u32>,
     pub(crate) capture_gw: Vec<u32>,
+    /// The scenario's timed actions, and what a failure replaced (MTU, drop reason, rate)
+    /// so that a restore can put it back.
+    pub(crate) actions: Vec<crate::scenario::spec::ActionSpec>,
+    pub(crate) saved_ports: BTreeMap<PortId, (u32, DropReason, Bandwidth)>,
 }
 
 impl Model {
@@ -917,8 +924,16 @@ impl Model {
     }
 
     fn offer(&mut self, id: PacketId, port: PortId) {
-        if self.ports[port as usize].config.mtu != crate::net::ip::NO_MTU_LIMIT && !self.enter_gateway(id, port) {
-            return;
+        let mtu = self.ports[port as usize].config.mtu;
+        if mtu != crate::net::ip::NO_MTU_LIMIT {
+            if mtu == crate::net::ip::PORT_CLOSED {
+                let reason = self.ports[port as usize].config.drop_reason;
+                self.drop_packet(id, reason, self.port_owner[port as usize]);
+                return;
+            }
+            if !self.enter_gateway(id, port) {
+                return;
+            }
         }
         let now = self.q.now();
         let p = self.pool.get_mut(id);
@@ -1056,6 +1071,7 @@ impl Model {
             Event::App { app, tag } => self.app_event(app, tag),
             Event::SrdTimer { ctx, generation } => self.srd_timer(ctx, generation),
             Event::ReassemblyExpire { slot, generation } => self.reassembly_expire(slot, generation),
+            Event::Action(n) => self.run_action(n),
         }
     }
 

@@ -118,9 +118,7 @@ impl Model {
         let q = (t.hash_salted(inst.rss_salt) % inst.cpu_rx.len() as u64) as usize;
         r.extend_from_slice(&inst.rx_extra);
         r.extend([inst.ingress, inst.cpu_rx[q]]);
-        if inst.forward_gate != NONE {
-            r.push(inst.forward_gate);
-        }
+        r.push(inst.forward_gate);
         r.extend([inst.cpu_tx[q], inst.egress]);
         r.extend_from_slice(&inst.tx_extra);
     }

@@ -20,6 +20,10 @@ pub const ICMP_FRAG_NEEDED: u8 = 4;
 pub const MIN_MTU: u32 = 576;
 /// No limit on a port (every port but a gateway's).
 pub const NO_MTU_LIMIT: u32 = u32::MAX;
+/// A port whose MTU is 0 carries nothing: a link or an instance that is down, or the gate of an
+/// ENI whose source/destination check refuses forwarded packets. What is offered is dropped with
+/// the port's drop reason.
+pub const PORT_CLOSED: u32 = 0;
 
 /// Where a packet sits in its original datagram, packed as IPv4 packs it (RFC 791): the 16-bit
 /// identification, and one 16-bit word holding the offset in 8-byte units (13 bits) and the

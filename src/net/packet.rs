@@ -159,10 +159,14 @@ pub enum DropReason {
     ConntrackAllowanceExceeded,
     /// Forwarded through an ENI whose source/destination check is on: neither from nor to it.
     SourceDestCheck,
+    /// Offered to a link that a timed action took down.
+    LinkDown,
+    /// To or from an instance that a timed action failed.
+    InstanceDown,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 18] = [
+    pub const ALL: [DropReason; 20] = [
         DropReason::QueueFull,
         DropReason::FlowCapExceeded,
         DropReason::BwOutAllowanceExceeded,
@@ -181,6 +185,8 @@ impl DropReason {
         DropReason::PpsAllowanceExceeded,
         DropReason::ConntrackAllowanceExceeded,
         DropReason::SourceDestCheck,
+        DropReason::LinkDown,
+        DropReason::InstanceDown,
     ];
     pub fn index(self) -> usize {
         self as usize
@@ -205,6 +211,8 @@ impl DropReason {
             DropReason::PpsAllowanceExceeded => "pps_allowance_exceeded",
             DropReason::ConntrackAllowanceExceeded => "conntrack_allowance_exceeded",
             DropReason::SourceDestCheck => "source_dest_check",
+            DropReason::LinkDown => "link_down",
+            DropReason::InstanceDown => "instance_down",
         }
     }
 }

@@ -64,6 +64,9 @@ pub struct ScenarioSpec {
     /// router, such as a NAT instance or a firewall, or a gateway).
     #[serde(default)]
     pub route_tables: Vec<RouteTableSpec>,
+    /// Things that happen during the run, at given times.
+    #[serde(default)]
+    pub actions: Vec<ActionSpec>,
     pub instances: Vec<InstanceSpec>,
     #[serde(default)]
     pub workloads: Vec<WorkloadSpec>,
@@ -274,6 +277,45 @@ pub struct SubnetSpec {
     /// Left out = the main route table: only the local route.
     #[serde(default)]
     pub route_table: Option<String>,
+}
+
+/// A timed action: `(at: "50ms", action: FailSpine(spine: 0))`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename = "Action", deny_unknown_fields)]
+pub struct ActionSpec {
+    pub at: SimDuration,
+    pub action: Action,
+}
+
+/// What an action does. It takes effect at its time (API propagation delays are not modelled).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub enum Action {
+    /// Turn the primary ENI's source/destination check on or off (ModifyNetworkInterfaceAttribute).
+    SetSourceDestCheck {
+        instance: String,
+        enabled: bool,
+    },
+    /// Every link to and from a spine goes down (packets offered to it drop as `link_down`);
+    /// ECMP keeps hashing flows onto it, as until routing reconverges.
+    FailSpine {
+        spine: u32,
+    },
+    /// The spine's links carry traffic at this rate instead.
+    DegradeSpine {
+        spine: u32,
+        rate: Bandwidth,
+    },
+    /// The spine's links are back, at their configured rate.
+    RestoreSpine {
+        spine: u32,
+    },
+    /// The instance stops answering: everything to or from it drops as `instance_down`.
+    FailInstance {
+        instance: String,
+    },
+    RestoreInstance {
+        instance: String,
+    },
 }
 
 fn default_vpc_cidr() -> String {

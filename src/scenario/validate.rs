@@ -384,6 +384,39 @@ fn vpc(cx: &Ctx, s: &ScenarioSpec, inst_names: &BTreeSet<&str>, sgs: &BTreeSet<&
             ));
         }
     }
+    if s.actions.len() > 10_000 {
+        return Err(cx.err("actions", "", format!("{} actions", s.actions.len()), "at most 10000".into(), "".into()));
+    }
+    for a in &s.actions {
+        if a.at > s.duration {
+            return Err(cx.err(
+                "at",
+                "",
+                format!("an action at {} comes after the end of the run ({})", a.at, s.duration),
+                format!("0 ..= {}", s.duration),
+                "lengthen `duration` or move the action earlier".into(),
+            ));
+        }
+        match &a.action {
+            Action::SetSourceDestCheck { instance, .. }
+            | Action::FailInstance { instance }
+            | Action::RestoreInstance { instance } => reference(cx, "instance", instance, inst_names, "instance")?,
+            Action::FailSpine { spine } | Action::RestoreSpine { spine } | Action::DegradeSpine { spine, .. } => {
+                cx.range("spine", *spine, 0, s.fabric.spines.saturating_sub(1), "spines are numbered from 0")?;
+                if let Action::DegradeSpine { rate, .. } = &a.action
+                    && rate.bps() == 0
+                {
+                    return Err(cx.err(
+                        "rate",
+                        "",
+                        "a degraded spine at 0 bit/s".into(),
+                        "a positive rate".into(),
+                        "use FailSpine for a link that is down".into(),
+                    ));
+                }
+            }
+        }
+    }
     let t = &s.tcp;
     cx.range("mtu_probing", t.mtu_probing, 0, 2, "Linux tcp_mtu_probing: 0 off, 1 after a black hole, 2 always")?;
     cx.range("base_mss", t.base_mss, 48, MAX_MTU - 52, "Linux tcp_base_mss (1024)")?;
