@@ -147,3 +147,24 @@ fn adapter_and_allowance_mistakes_are_errors() {
     let e = err(&["instances.a.pps_allowance=10"]);
     assert!(e.contains("1000 ..= 1000000000"), "{e}");
 }
+
+#[test]
+fn link_local_queries_beyond_1024_per_second_drop() {
+    let dns = |interval: &str| {
+        format!(
+            r#"workloads=[{{"LinkLocal": {{"name": "dns", "from": "a", "service": "Dns", "mean_interval": "{interval}"}}}}]"#
+        )
+    };
+    // 2000 queries/s offered: the ENI passes 1024 a second, the rest is dropped and counted.
+    let s = run_text("pair", PAIR, &["duration=1s", &dns("500us")]);
+    let v = &s.variants[0];
+    assert_conserved(v);
+    let got = v.datagrams.as_ref().unwrap().count as f64;
+    assert!((got - 1024.0).abs() < 1024.0 * 0.03, "{got} queries answered in 1 s");
+    let c = &v.counters["a"];
+    assert!(c.linklocal_allowance_exceeded > 800);
+    assert_eq!(c.linklocal_allowance_exceeded, v.drops["linklocal_allowance_exceeded"]);
+    // 500 queries/s: all through.
+    let s = run_text("pair", PAIR, &["duration=1s", &dns("2ms")]);
+    assert!(!s.variants[0].drops.contains_key("linklocal_allowance_exceeded"));
+}

@@ -72,6 +72,43 @@ pub const VIF_DELAY: SimDuration = SimDuration::from_us(15);
 /// page), its lower end.
 pub const NETWORK_CREDIT_DURATION_DEFAULT: SimDuration = SimDuration::from_secs(300);
 
+/// Packets per second each ENI may send to the link-local services (Amazon DNS resolver,
+/// instance metadata, Time Sync): 1024 (EC2 user guide, "Monitor network performance for ENA
+/// settings", linklocal_allowance_exceeded).
+pub const LINKLOCAL_PPS: u64 = 1024;
+/// Queue in front of the link-local allowance (model parameter): a few dozen queries' worth.
+pub const LINKLOCAL_QUEUE_BYTES: u64 = 4096;
+/// Time the service takes to take a query in (model parameter).
+pub const LINKLOCAL_SERVICE_DELAY: SimDuration = SimDuration::from_us(20);
+
+/// The link-local services an instance reaches without leaving its host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LinkLocalService {
+    /// The Amazon DNS resolver, 169.254.169.253 port 53.
+    Dns,
+    /// Instance metadata, 169.254.169.254 port 80.
+    Imds,
+    /// Amazon Time Sync, 169.254.169.123 port 123.
+    Ntp,
+}
+
+impl LinkLocalService {
+    pub fn ip(self) -> u32 {
+        match self {
+            LinkLocalService::Dns => 0xA9FE_A9FD,
+            LinkLocalService::Imds => 0xA9FE_A9FE,
+            LinkLocalService::Ntp => 0xA9FE_A97B,
+        }
+    }
+    pub fn port(self) -> u16 {
+        match self {
+            LinkLocalService::Dns => 53,
+            LinkLocalService::Imds => 80,
+            LinkLocalService::Ntp => 123,
+        }
+    }
+}
+
 /// Traffic through an internet gateway or to another Region: 50% of the instance's bandwidth
 /// with 32 vCPUs or more, otherwise 5 Gbps (EC2 user guide, instance network bandwidth).
 pub fn outside_vpc_bandwidth(vcpus: u32, instance: Bandwidth) -> Bandwidth {

@@ -63,7 +63,8 @@ pub struct RpcApp {
 pub struct DatagramApp {
     pub spec: DatagramSpec,
     pub from: u32,
-    pub to: u32,
+    /// Another instance, or a link-local service on the sender's host.
+    pub to: Attach,
     pub client_ep: u32,
     pub flow: u32,
     pub rng: StreamRng,
@@ -389,13 +390,10 @@ impl Model {
             (App::Datagrams(d), TAG_START) => {
                 let (spec, from, to) = (d.spec.clone(), d.from, d.to);
                 let f = self.new_flow(spec.name.clone(), &spec.name, "datagrams", None);
-                let (c, _) = self.open_flow(
-                    ConnTag { app, conn: 0, flow: f },
-                    from,
-                    to,
-                    Proto::Udp { df: spec.dont_fragment },
-                    spec.port,
-                );
+                let tag = ConnTag { app, conn: 0, flow: f };
+                let (c, s) =
+                    self.open(Attach::Instance(from), to, Proto::Udp { df: spec.dont_fragment }, tag, spec.port);
+                (self.flows[f as usize].client_ep, self.flows[f as usize].server_ep) = (c, s);
                 if let App::Datagrams(d) = &mut self.apps[app as usize] {
                     d.client_ep = c;
                     d.flow = f;

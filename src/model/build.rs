@@ -208,6 +208,17 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
             burst_bytes: 0,
             mtu: if check { crate::net::ip::PORT_CLOSED } else { crate::net::ip::NO_MTU_LIMIT },
         });
+        let linklocal = add(PortConfig {
+            rate: Bandwidth(0),
+            per_packet: SimDuration(1_000_000_000_000 / ec2::adapter::LINKLOCAL_PPS),
+            delay: SimDuration::ZERO,
+            capacity_bytes: ec2::adapter::LINKLOCAL_QUEUE_BYTES,
+            ecn_threshold_bytes: None,
+            drop_reason: DropReason::LinklocalAllowanceExceeded,
+            burst_bytes: 0,
+            mtu: crate::net::ip::NO_MTU_LIMIT,
+        });
+        let linklocal_service = add(PortConfig { delay: ec2::adapter::LINKLOCAL_SERVICE_DELAY, ..srd_proc });
         let total = Bandwidth(ty.bandwidth_mbps * 1_000_000);
         let total = i.adapter.max_bandwidth().map_or(total, |m| m.min(total));
         let outside = add(PortConfig {
@@ -232,6 +243,8 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
             rx_extra,
             outside,
             forward_gate,
+            linklocal,
+            linklocal_service,
             conntrack_allowance: i.conntrack_allowance,
             conntrack_tracked: 0,
             ip: addresses[k].0,
@@ -305,12 +318,37 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
                     finished: false,
                 })
             }
+            WorkloadSpec::LinkLocal(l) => {
+                starts.push(SimDuration::ZERO);
+                let from = inst_index(&l.from);
+                App::Datagrams(DatagramApp {
+                    spec: crate::scenario::spec::DatagramSpec {
+                        name: l.name.clone(),
+                        from: l.from.clone(),
+                        to: l.from.clone(),
+                        size: l.size,
+                        mean_interval: l.mean_interval,
+                        count: l.count,
+                        port: l.service.port(),
+                        dont_fragment: false,
+                    },
+                    from,
+                    to: super::Attach::Service(from, l.service),
+                    client_ep: NONE,
+                    flow: NONE,
+                    rng: stream("arrivals"),
+                    sent: 0,
+                    received: 0,
+                    latency: apps::latency_histogram(),
+                    min_latency: None,
+                })
+            }
             WorkloadSpec::Datagrams(d) => {
                 starts.push(SimDuration::ZERO);
                 App::Datagrams(DatagramApp {
                     spec: d.clone(),
                     from: inst_index(&d.from),
-                    to: inst_index(&d.to),
+                    to: super::Attach::Instance(inst_index(&d.to)),
                     client_ep: NONE,
                     flow: NONE,
                     rng: stream("arrivals"),

@@ -23,7 +23,7 @@ impl Model {
                 let dst = self.attach_ip(b);
                 self.insts[i as usize].pmtu.get(dst, self.now()).map_or(own, |m| m.min(own))
             }
-            Attach::Host(_) => own,
+            Attach::Host(_) | Attach::Service(..) => own,
         }
     }
 

@@ -139,6 +139,8 @@ impl SrdPath {
 pub enum Attach {
     Instance(u32),
     Host(u32),
+    /// A link-local service, reached from instance `0` without leaving its host.
+    Service(u32, crate::ec2::adapter::LinkLocalService),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -175,6 +177,9 @@ pub struct InstanceRt {
     pub rx_extra: Vec<PortId>,
     /// The shaper for traffic through an internet gateway or to another Region.
     pub outside: PortId,
+    /// The ENI's link-local allowance (1024 packets/s) and the service behind it.
+    pub linklocal: PortId,
+    pub linklocal_service: PortId,
     /// Forwarded traffic crosses this gate: closed (every packet dropped as `source_dest_check`)
     /// while the primary ENI's source/destination check is on, open while it is off.
     pub forward_gate: PortId,
@@ -263,6 +268,8 @@ pub struct InstanceCounters {
     pub pps_allowance_exceeded: u64,
     /// ENA: packets dropped because connection tracking was full.
     pub conntrack_allowance_exceeded: u64,
+    /// ENA: packets to link-local services beyond 1024 per second, dropped.
+    pub linklocal_allowance_exceeded: u64,
     /// The driver `ethtool -i` names: ena, ixgbevf or vif.
     pub driver: &'static str,
     /// ENA Express: bit 0 = ENA Express on the ENI, bit 1 = ENA Express UDP.
@@ -393,6 +400,7 @@ impl Model {
         match a {
             Attach::Instance(i) => self.insts[i as usize].host,
             Attach::Host(h) => h,
+            Attach::Service(i, _) => self.insts[i as usize].host,
         }
     }
 
@@ -400,20 +408,21 @@ impl Model {
         match a {
             Attach::Instance(i) => self.insts[i as usize].ip,
             Attach::Host(h) => self.host_ip_base + h,
+            Attach::Service(_, svc) => svc.ip(),
         }
     }
 
     fn attach_mtu(&self, a: Attach) -> u32 {
         match a {
             Attach::Instance(i) => self.insts[i as usize].mtu,
-            Attach::Host(_) => self.fabric_mtu,
+            Attach::Host(_) | Attach::Service(..) => self.fabric_mtu,
         }
     }
 
     fn ephemeral_port(&mut self, a: Attach) -> u16 {
         let rng = match a {
             Attach::Instance(i) => &mut self.insts[i as usize].port_rng,
-            Attach::Host(_) => &mut self.bg_port_rng,
+            Attach::Host(_) | Attach::Service(..) => &mut self.bg_port_rng,
         };
         rng.random_range(EPHEMERAL_PORTS)
     }
@@ -522,6 +531,26 @@ impl Model {
     fn build_route(&mut self, a: Attach, b: Attach, t: &FiveTuple) -> u32 {
         let mut r = std::mem::take(&mut self.scratch_route);
         r.clear();
+        // Link-local services live on the host: a vCPU, the ENI's allowance, the service.
+        match (a, b) {
+            (Attach::Instance(i), Attach::Service(..)) => {
+                let inst = &self.insts[i as usize];
+                let q = (t.hash_salted(inst.rss_salt) % inst.cpu_tx.len() as u64) as usize;
+                r.extend([inst.cpu_tx[q], inst.linklocal, inst.linklocal_service]);
+                let id = self.store_route(&mut r);
+                self.scratch_route = r;
+                return id;
+            }
+            (Attach::Service(..), Attach::Instance(j)) => {
+                let inst = &self.insts[j as usize];
+                let q = (t.hash_salted(inst.rss_salt) % inst.cpu_rx.len() as u64) as usize;
+                r.push(inst.cpu_rx[q]);
+                let id = self.store_route(&mut r);
+                self.scratch_route = r;
+                return id;
+            }
+            _ => {}
+        }
         if let Attach::Instance(i) = a {
             let cap = self.ena_flow_cap(i, b);
             self.push_host_tx(i, t, cap, &mut r);
@@ -970,6 +999,7 @@ impl Model {
                 DropReason::CpuBacklog => c.cpu_backlog_drops += 1,
                 DropReason::PpsAllowanceExceeded => c.pps_allowance_exceeded += 1,
                 DropReason::ConntrackAllowanceExceeded => c.conntrack_allowance_exceeded += 1,
+                DropReason::LinklocalAllowanceExceeded => c.linklocal_allowance_exceeded += 1,
                 _ => {}
             }
         }

@@ -163,10 +163,13 @@ pub enum DropReason {
     LinkDown,
     /// To or from an instance that a timed action failed.
     InstanceDown,
+    /// Beyond the ENI's 1024 packets per second to link-local services (ENA
+    /// `linklocal_allowance_exceeded`).
+    LinklocalAllowanceExceeded,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 20] = [
+    pub const ALL: [DropReason; 21] = [
         DropReason::QueueFull,
         DropReason::FlowCapExceeded,
         DropReason::BwOutAllowanceExceeded,
@@ -187,6 +190,7 @@ impl DropReason {
         DropReason::SourceDestCheck,
         DropReason::LinkDown,
         DropReason::InstanceDown,
+        DropReason::LinklocalAllowanceExceeded,
     ];
     pub fn index(self) -> usize {
         self as usize
@@ -213,6 +217,7 @@ impl DropReason {
             DropReason::SourceDestCheck => "source_dest_check",
             DropReason::LinkDown => "link_down",
             DropReason::InstanceDown => "instance_down",
+            DropReason::LinklocalAllowanceExceeded => "linklocal_allowance_exceeded",
         }
     }
 }

@@ -569,6 +569,25 @@ pub enum WorkloadSpec {
     AllReduce(AllReduceSpec),
     /// All-to-all over a fleet (each member sends a distinct slice to every other one).
     AllToAll(AllReduceSpec),
+    /// Poisson queries from an instance to a link-local service (DNS resolver, metadata, NTP).
+    LinkLocal(LinkLocalSpec),
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename = "LinkLocal", deny_unknown_fields)]
+pub struct LinkLocalSpec {
+    pub name: String,
+    pub from: String,
+    pub service: crate::ec2::adapter::LinkLocalService,
+    pub mean_interval: SimDuration,
+    #[serde(default = "query_size")]
+    pub size: Bytes,
+    #[serde(default)]
+    pub count: Option<u64>,
+}
+
+fn query_size() -> Bytes {
+    Bytes(64)
 }
 
 impl WorkloadSpec {
@@ -577,6 +596,7 @@ impl WorkloadSpec {
             WorkloadSpec::Bulk(w) => &w.name,
             WorkloadSpec::Rpc(w) => &w.name,
             WorkloadSpec::Datagrams(w) => &w.name,
+            WorkloadSpec::LinkLocal(w) => &w.name,
             WorkloadSpec::Background(w) => &w.name,
             WorkloadSpec::Permutation(w) => &w.name,
             WorkloadSpec::PingPong(w) => &w.name,

@@ -961,6 +961,11 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
                 size_dist(&cx, "request", &r.request)?;
                 size_dist(&cx, "response", &r.response)?;
             }
+            WorkloadSpec::LinkLocal(l) => {
+                reference(&cx, "from", &l.from, &inst_names, "instance")?;
+                cx.positive("mean_interval", l.mean_interval)?;
+                cx.range("size", l.size.0, 1, 1472, "a query fits one packet (1 ..= 1472 bytes)")?;
+            }
             WorkloadSpec::Datagrams(d) => {
                 reference(&cx, "from", &d.from, &inst_names, "instance")?;
                 reference(&cx, "to", &d.to, &inst_names, "instance")?;
@@ -1353,6 +1358,17 @@ pub fn describe(variant: &str, s: &ScenarioSpec) -> String {
             WorkloadSpec::Bulk(b) => pair(&mut o, &b.name, &b.from, &b.to, false),
             WorkloadSpec::Rpc(r) => pair(&mut o, &r.name, &r.client, &r.server, false),
             WorkloadSpec::Datagrams(d) => pair(&mut o, &d.name, &d.from, &d.to, true),
+            WorkloadSpec::LinkLocal(l) => {
+                let rate = 1e12 / l.mean_interval.ps().max(1) as f64;
+                let _ = writeln!(o, "  {}: {} -> link-local {:?}, {:.0} queries/s", l.name, l.from, l.service, rate);
+                if rate > ec2::adapter::LINKLOCAL_PPS as f64 {
+                    let _ = writeln!(
+                        o,
+                        "    warning: above the {} packets/s link-local allowance per ENI: queries will drop (linklocal_allowance_exceeded)",
+                        ec2::adapter::LINKLOCAL_PPS
+                    );
+                }
+            }
             WorkloadSpec::Background(b) => {
                 let _ = writeln!(o, "  {}: background load {:.1}% of the free hosts' links", b.name, b.load * 100.0);
             }
