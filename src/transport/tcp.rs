@@ -450,15 +450,17 @@ impl Tcp {
         if self.cfg.sack && !self.ooo.is_empty() {
             // Most recent range first (RFC 2018 section 4), then the others from the lowest.
             let mut n = 0;
-            if let Some(r) = self.recent_ooo.and_then(|s| self.ooo.iter().find(|r| r.0 == s)) {
-                seg.sack[0] = *r;
+            let recent = self.recent_ooo.and_then(|s| self.ooo.iter().find(|r| r.0 == s)).copied();
+            if let Some(r) = recent {
+                seg.sack[0] = r;
                 n = 1;
             }
             for r in &self.ooo {
                 if n == MAX_SACK_BLOCKS {
                     break;
                 }
-                if n == 1 && seg.sack[0] == *r {
+                // Each range once: the most recent one is already first.
+                if Some(*r) == recent {
                     continue;
                 }
                 seg.sack[n] = *r;
@@ -1204,6 +1206,29 @@ mod tests {
         let acks = deliver(&mut s, SimTime(4), &out.segments);
         assert!(acks.segments.is_empty());
         assert_eq!(s.poll_at(), Some(SimTime(4) + LINUX_DELACK_MIN));
+    }
+
+    #[test]
+    fn sack_blocks_are_distinct_and_segments_fit_the_mtu() {
+        // Two holes; the most recent range (the higher one) comes first and only once
+        // (RFC 2018 section 4), and a data segment carrying them still fits 1500 bytes.
+        let (mut c, mut s, t) = established_pair();
+        let mut out = Outbox::default();
+        c.send(t, 6 * c.mss(), &mut out);
+        let segs = out.segments.clone();
+        let acks = deliver(&mut s, t, &[segs[2], segs[4]]);
+        let last = acks.segments.last().unwrap();
+        let blocks = &last.sack[..last.sack_count as usize];
+        assert_eq!(blocks.len(), 2, "{blocks:?}");
+        assert_eq!(blocks[0].0, segs[4].seq, "the most recent range first");
+        assert_ne!(blocks[0], blocks[1]);
+        let mut reply = Outbox::default();
+        s.send(t, 10_000, &mut reply);
+        assert!(
+            reply.segments.iter().all(|x| x.wire_bytes <= 1500),
+            "{:?}",
+            reply.segments.iter().map(|x| x.wire_bytes).collect::<Vec<_>>()
+        );
     }
 
     #[test]
