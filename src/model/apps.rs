@@ -75,6 +75,23 @@ pub struct DatagramApp {
     pub min_latency: Option<SimDuration>,
 }
 
+impl DatagramApp {
+    pub fn new(spec: DatagramSpec, from: u32, to: Attach, rng: StreamRng) -> Self {
+        DatagramApp {
+            spec,
+            from,
+            to,
+            client_ep: NONE,
+            flow: NONE,
+            rng,
+            sent: 0,
+            received: 0,
+            latency: latency_histogram(),
+            min_latency: None,
+        }
+    }
+}
+
 pub struct BgConn {
     pub client_ep: u32,
     pub server_ep: u32,

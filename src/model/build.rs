@@ -321,42 +321,28 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
             WorkloadSpec::LinkLocal(l) => {
                 starts.push(SimDuration::ZERO);
                 let from = inst_index(&l.from);
-                App::Datagrams(DatagramApp {
-                    spec: crate::scenario::spec::DatagramSpec {
-                        name: l.name.clone(),
-                        from: l.from.clone(),
-                        to: l.from.clone(),
-                        size: l.size,
-                        mean_interval: l.mean_interval,
-                        count: l.count,
-                        port: l.service.port(),
-                        dont_fragment: false,
-                    },
+                // A datagram stream whose far end is the service on the sender's own host.
+                let spec = crate::scenario::spec::DatagramSpec {
+                    name: l.name.clone(),
+                    from: l.from.clone(),
+                    to: l.from.clone(),
+                    size: l.size,
+                    mean_interval: l.mean_interval,
+                    count: l.count,
+                    port: l.service.port(),
+                    dont_fragment: false,
+                };
+                App::Datagrams(DatagramApp::new(
+                    spec,
                     from,
-                    to: super::Attach::Service(from, l.service),
-                    client_ep: NONE,
-                    flow: NONE,
-                    rng: stream("arrivals"),
-                    sent: 0,
-                    received: 0,
-                    latency: apps::latency_histogram(),
-                    min_latency: None,
-                })
+                    super::Attach::Service(from, l.service),
+                    stream("arrivals"),
+                ))
             }
             WorkloadSpec::Datagrams(d) => {
                 starts.push(SimDuration::ZERO);
-                App::Datagrams(DatagramApp {
-                    spec: d.clone(),
-                    from: inst_index(&d.from),
-                    to: super::Attach::Instance(inst_index(&d.to)),
-                    client_ep: NONE,
-                    flow: NONE,
-                    rng: stream("arrivals"),
-                    sent: 0,
-                    received: 0,
-                    latency: apps::latency_histogram(),
-                    min_latency: None,
-                })
+                let (from, to) = (inst_index(&d.from), super::Attach::Instance(inst_index(&d.to)));
+                App::Datagrams(DatagramApp::new(d.clone(), from, to, stream("arrivals")))
             }
             WorkloadSpec::AllReduce(a) | WorkloadSpec::AllToAll(a) => {
                 starts.push(SimDuration::ZERO);

@@ -198,17 +198,7 @@ fn timeline<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, s: &Summary) -> a
             (v.name.clone(), pts, marks)
         })
         .collect();
-    area.fill(&WHITE).map_err(err)?;
-    let x_max = lines.iter().flat_map(|l| l.1.last().map(|q| q.0)).fold(0.001, f64::max);
-    let y_max = lines.iter().flat_map(|l| l.1.iter().map(|q| q.1)).fold(0.001, f64::max) * 1.15;
-    let mut chart = ChartBuilder::on(area)
-        .caption(format!("{}: bytes delivered over time", s.scenario), ("sans-serif", 22))
-        .margin(16)
-        .x_label_area_size(44)
-        .y_label_area_size(64)
-        .build_cartesian_2d(0.0..x_max, 0.0..y_max)
-        .map_err(err)?;
-    chart.configure_mesh().x_desc("simulated time (ms)").y_desc("delivered (MB)").draw().map_err(err)?;
+    let mut chart = time_chart(area, s, "bytes delivered over time", "delivered (MB)", lines.iter().map(|l| &l.1[..]))?;
     let at = |pts: &[(f64, f64)], t: f64| {
         // The cumulative value at time t: the last bin end at or before it.
         pts.iter().take_while(|p| p.0 <= t).last().map_or(0.0, |p| p.1)
@@ -248,6 +238,30 @@ fn timeline<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, s: &Summary) -> a
     Ok(true)
 }
 
+/// A chart of values against simulated time (ms), sized to fit `series`, its mesh drawn.
+fn time_chart<'a, 'b, DB: DrawingBackend + 'a>(
+    area: &'a DrawingArea<DB, Shift>,
+    s: &Summary,
+    title: &str,
+    y_desc: &str,
+    series: impl Iterator<Item = &'b [(f64, f64)]> + Clone,
+) -> anyhow::Result<
+    ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>,
+> {
+    area.fill(&WHITE).map_err(err)?;
+    let x_max = series.clone().flat_map(|p| p.last().map(|q| q.0)).fold(0.001, f64::max);
+    let y_max = series.flat_map(|p| p.iter().map(|q| q.1)).fold(0.001, f64::max) * 1.15;
+    let mut chart = ChartBuilder::on(area)
+        .caption(format!("{}: {title}", s.scenario), ("sans-serif", 22))
+        .margin(16)
+        .x_label_area_size(44)
+        .y_label_area_size(64)
+        .build_cartesian_2d(0.0..x_max, 0.0..y_max)
+        .map_err(err)?;
+    chart.configure_mesh().x_desc("simulated time (ms)").y_desc(y_desc).draw().map_err(err)?;
+    Ok(chart)
+}
+
 /// Aggregate goodput of each variant's reported flows over time.
 fn throughput<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, s: &Summary) -> anyhow::Result<bool> {
     let lines: Vec<(String, Vec<(f64, f64)>)> = s
@@ -264,17 +278,7 @@ fn throughput<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, s: &Summary) ->
     if lines.is_empty() {
         return Ok(false);
     }
-    area.fill(&WHITE).map_err(err)?;
-    let x_max = lines.iter().flat_map(|(_, p)| p.last().map(|q| q.0)).fold(0.001, f64::max);
-    let y_max = lines.iter().flat_map(|(_, p)| p.iter().map(|q| q.1)).fold(0.001, f64::max) * 1.15;
-    let mut chart = ChartBuilder::on(area)
-        .caption(format!("{}: goodput over time", s.scenario), ("sans-serif", 22))
-        .margin(16)
-        .x_label_area_size(44)
-        .y_label_area_size(64)
-        .build_cartesian_2d(0.0..x_max, 0.0..y_max)
-        .map_err(err)?;
-    chart.configure_mesh().x_desc("simulated time (ms)").y_desc("goodput (Gbps)").draw().map_err(err)?;
+    let mut chart = time_chart(area, s, "goodput over time", "goodput (Gbps)", lines.iter().map(|l| &l.1[..]))?;
     for (i, (name, pts)) in lines.into_iter().enumerate() {
         let color = Palette99::pick(i).to_rgba();
         chart
