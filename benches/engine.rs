@@ -40,6 +40,7 @@ fn hold(c: &mut Criterion) {
                             Event::SrdTimer { ctx, generation } => (ctx ^ generation) as u64,
                             Event::ReassemblyExpire { slot, generation } => (slot ^ generation) as u64,
                             Event::Action(n) => n as u64,
+                            Event::ServiceMoved { service, to } => (service ^ to) as u64,
                         });
                         q.schedule_in(incs[i as usize % incs.len()], Event::Arrive(i as u32));
                     }

@@ -7,6 +7,7 @@
 pub mod adapter;
 pub mod catalog;
 pub mod ena_express;
+pub mod failover;
 pub mod gateway;
 pub mod vpc;
 

@@ -46,6 +46,12 @@ impl Model {
                     self.bring_up(p);
                 }
             }
+            Action::Failover { service, to, delay } => {
+                let s = self.services.iter().position(|x| x.name == service).expect("validated") as u32;
+                let delay = delay.unwrap_or(self.services[s as usize].address.failover_delay());
+                let to = inst(self, &to);
+                self.q.schedule_in(delay, super::Event::ServiceMoved { service: s, to });
+            }
         }
         self.log_event(LogEntry { event: "action", detail: Some(detail), ..LogEntry::default() });
     }

@@ -258,6 +258,7 @@ pub struct PermFlow {
 }
 
 pub enum App {
+    ServiceClients(super::failover::ServiceClientsApp),
     AllReduce(AllReduceApp),
     PingPong(PingPongApp),
     Permutation(PermutationApp),
@@ -278,6 +279,7 @@ impl App {
             App::Rpc(r) => r.spec.count.is_some(),
             App::Datagrams(_) => false,
             App::Background(_) => false,
+            App::ServiceClients(_) => false,
         }
     }
     pub fn is_foreground(&self) -> bool {
@@ -340,6 +342,10 @@ impl Model {
     }
 
     pub(crate) fn app_event(&mut self, app: u32, tag: u32) {
+        if matches!(self.apps[app as usize], App::ServiceClients(_)) {
+            self.service_event(app, tag);
+            return;
+        }
         let now = self.now();
         match (&mut self.apps[app as usize], tag) {
             (App::Bulk(b), TAG_START) => {
@@ -683,14 +689,20 @@ impl Model {
                     self.ring_collective(owner.app);
                 }
             }
+            App::ServiceClients(_) => self.service_established(owner.app, owner.conn as usize),
             App::Rpc(_) | App::Datagrams(_) => {}
         }
     }
 
     pub(crate) fn app_delivered(&mut self, owner: Owner, ep: u32, _bytes: u64, born: SimTime) {
+        if matches!(self.apps[owner.app as usize], App::ServiceClients(_)) {
+            self.service_delivered(owner, ep);
+            return;
+        }
         let now = self.now();
         let total = self.eps[ep as usize].transport.stats().bytes_delivered;
         match &mut self.apps[owner.app as usize] {
+            App::ServiceClients(_) => unreachable!("handled above"),
             App::Bulk(b) => {
                 let f = b.flows[owner.conn as usize];
                 let flow = &mut self.flows[f as usize];

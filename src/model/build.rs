@@ -318,6 +318,17 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
                     finished: false,
                 })
             }
+            WorkloadSpec::ServiceClients(c) => {
+                starts.push(SimDuration::ZERO);
+                let clients: Vec<u32> = spec.fleet(&c.clients).map(|(k, _)| k as u32).collect();
+                let service = spec.services.iter().position(|x| x.name == c.service).expect("validated") as u32;
+                App::ServiceClients(super::failover::ServiceClientsApp::new(
+                    c.clone(),
+                    service,
+                    &clients,
+                    spec.report.timeseries_bins as usize,
+                ))
+            }
             WorkloadSpec::LinkLocal(l) => {
                 starts.push(SimDuration::ZERO);
                 let from = inst_index(&l.from);
@@ -528,6 +539,15 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
         capture_inst,
         capture_gw,
         actions: spec.actions.clone(),
+        services: spec
+            .services
+            .iter()
+            .map(|x| super::failover::ServiceRt {
+                name: x.name.clone(),
+                address: x.address,
+                owner: inst_index(&x.instance),
+            })
+            .collect(),
         saved_ports: BTreeMap::new(),
         name: name.to_string(),
         q,

@@ -15,6 +15,7 @@
 mod actions;
 pub mod apps;
 pub mod build;
+pub mod failover;
 mod ip;
 pub mod results;
 mod routing;
@@ -67,6 +68,11 @@ pub enum Event {
     },
     /// The scenario's timed action `n`.
     Action(u32),
+    /// A failover takes effect: service `service` now belongs to instance `to`.
+    ServiceMoved {
+        service: u32,
+        to: u32,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -387,6 +393,8 @@ pub struct Model {
     /// so that a restore can put it back.
     pub(crate) actions: Vec<crate::scenario::spec::ActionSpec>,
     pub(crate) saved_ports: BTreeMap<PortId, (u32, DropReason, Bandwidth)>,
+    /// Service addresses and who holds them now.
+    pub(crate) services: Vec<failover::ServiceRt>,
 }
 
 impl Model {
@@ -437,6 +445,7 @@ impl Model {
             App::Permutation(a) => &a.spec.name,
             App::PingPong(a) => &a.spec.name,
             App::AllReduce(a) => &a.spec.name,
+            App::ServiceClients(a) => &a.spec.name,
         }
     }
 
@@ -1102,6 +1111,7 @@ impl Model {
             Event::SrdTimer { ctx, generation } => self.srd_timer(ctx, generation),
             Event::ReassemblyExpire { slot, generation } => self.reassembly_expire(slot, generation),
             Event::Action(n) => self.run_action(n),
+            Event::ServiceMoved { service, to } => self.service_moved(service, to),
         }
     }
 

@@ -117,6 +117,24 @@ pub struct CollectiveResult {
     pub bus_gbps: f64,
 }
 
+/// One client of a `ServiceClients` workload: what it saw across a failover.
+#[derive(Clone, Debug, Serialize)]
+pub struct ServiceClientResult {
+    pub workload: String,
+    pub client: String,
+    pub requests_ok: u64,
+    /// Longest time without a successful response (the outage it saw), in milliseconds; an
+    /// outage still going on at the end counts up to the end.
+    pub outage_ms: f64,
+    /// Connections it dropped after a request timed out, and those reset by the new holder of
+    /// the address.
+    pub timeouts: u64,
+    pub resets: u64,
+    /// Connections it opened (1 + reconnections). None survives a failover: the server's state
+    /// stays on the failed instance.
+    pub connections: u64,
+}
+
 /// One point of an osu_latency-style sweep.
 #[derive(Clone, Debug, Serialize)]
 pub struct PingPongPoint {
@@ -233,6 +251,8 @@ pub struct VariantResult {
     pub pingpong: Vec<PingPongPoint>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub collectives: Vec<CollectiveResult>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub service_clients: Vec<ServiceClientResult>,
     pub drops: BTreeMap<&'static str, u64>,
     pub packets: PacketTotals,
     pub counters: BTreeMap<String, InstanceCounters>,
@@ -268,6 +288,9 @@ pub struct VariantResult {
     /// Packets recorded at capture points (with `--pcap`).
     #[serde(skip)]
     pub captures: Vec<crate::model::trace::CapturePoint>,
+    /// Successful service-client responses per second, per workload and time bin.
+    #[serde(skip)]
+    pub success_series: Vec<(String, Vec<f64>)>,
 }
 
 fn merge(into: &mut Option<Histogram<u64>>, h: &Histogram<u64>) {
@@ -322,8 +345,28 @@ pub fn collect(m: Model) -> VariantResult {
     let mut permutation = None;
     let mut pingpong = Vec::new();
     let mut collectives = Vec::new();
+    let mut service_clients = Vec::new();
+    let mut success_series = Vec::new();
     for a in &m.apps {
         match a {
+            App::ServiceClients(sc) => {
+                for c in &sc.clients {
+                    let ongoing = c.last_ok.map_or(stopped.since(SimTime::ZERO), |t| stopped.since(t));
+                    let outage = if c.outstanding.is_some() { c.longest_gap.max(ongoing) } else { c.longest_gap };
+                    service_clients.push(ServiceClientResult {
+                        workload: sc.spec.name.clone(),
+                        client: m.insts[c.instance as usize].name.clone(),
+                        requests_ok: c.ok,
+                        outage_ms: round3(outage.as_secs_f64() * 1e3),
+                        timeouts: c.timeouts,
+                        resets: c.resets,
+                        connections: c.connections,
+                    });
+                }
+                let bin_s = m.bin_ps as f64 / 1e12;
+                success_series
+                    .push((sc.spec.name.clone(), sc.ok_bins.iter().map(|&n| round3(n as f64 / bin_s)).collect()));
+            }
             App::Rpc(r) => {
                 let mut h = r.measured.clone();
                 for issued_at in r.conns.iter().flat_map(|c| c.book.outstanding_since()) {
@@ -534,5 +577,7 @@ pub fn collect(m: Model) -> VariantResult {
             .then_some(EventLogSummary { entries: m.log.entries.len() as u64, omitted: m.log.omitted }),
         events: m.log.entries,
         captures: m.capture.unwrap_or_default(),
+        service_clients,
+        success_series,
     }
 }

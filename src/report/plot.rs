@@ -29,6 +29,8 @@ enum ChartKind {
     OsuBandwidth,
     /// Bytes delivered against time per variant, with RTOs, ICMP and MSS changes marked.
     Timeline,
+    /// Service clients' successful responses per second against time, per variant.
+    ClientSuccess,
 }
 
 const CHARTS: &[(&str, ChartKind)] = &[
@@ -37,6 +39,7 @@ const CHARTS: &[(&str, ChartKind)] = &[
     ("osu_latency", ChartKind::OsuLatency),
     ("osu_bandwidth", ChartKind::OsuBandwidth),
     ("timeline", ChartKind::Timeline),
+    ("client_success", ChartKind::ClientSuccess),
 ];
 
 fn draw<DB: DrawingBackend>(kind: ChartKind, area: &DrawingArea<DB, Shift>, s: &Summary) -> anyhow::Result<bool> {
@@ -46,6 +49,7 @@ fn draw<DB: DrawingBackend>(kind: ChartKind, area: &DrawingArea<DB, Shift>, s: &
         ChartKind::OsuLatency => osu(area, s, false),
         ChartKind::OsuBandwidth => osu(area, s, true),
         ChartKind::Timeline => timeline(area, s),
+        ChartKind::ClientSuccess => client_success(area, s),
     }
 }
 
@@ -260,6 +264,35 @@ fn time_chart<'a, 'b, DB: DrawingBackend + 'a>(
         .map_err(err)?;
     chart.configure_mesh().x_desc("simulated time (ms)").y_desc(y_desc).draw().map_err(err)?;
     Ok(chart)
+}
+
+/// Successful responses per second of each variant's service clients: a failover's outage is
+/// the gap, its length the mechanism's.
+fn client_success<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, s: &Summary) -> anyhow::Result<bool> {
+    let lines: Vec<(String, Vec<(f64, f64)>)> = s
+        .variants
+        .iter()
+        .flat_map(|v| {
+            v.success_series.iter().map(move |(w, bins)| {
+                let pts = bins.iter().enumerate().map(|(i, &r)| ((i as f64 + 0.5) * v.bin_us / 1e3, r)).collect();
+                (format!("{} / {w}", v.name), pts)
+            })
+        })
+        .collect();
+    if lines.is_empty() {
+        return Ok(false);
+    }
+    let mut chart = time_chart(area, s, "client success rate", "responses per second", lines.iter().map(|l| &l.1[..]))?;
+    for (i, (name, pts)) in lines.into_iter().enumerate() {
+        let color = Palette99::pick(i).to_rgba();
+        chart
+            .draw_series(LineSeries::new(pts, color.stroke_width(2)))
+            .map_err(err)?
+            .label(name)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+    }
+    chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw().map_err(err)?;
+    Ok(true)
 }
 
 /// Aggregate goodput of each variant's reported flows over time.

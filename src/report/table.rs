@@ -158,6 +158,19 @@ pub fn render(s: &Summary) -> String {
         for (rule, n) in &v.filter_drops {
             let _ = writeln!(o, "  refused {n} packet(s): {rule}");
         }
+        for c in &v.service_clients {
+            let _ = writeln!(
+                o,
+                "  {} {}: {} responses, outage {:.1} s, {} timeouts, {} resets, {} connections",
+                c.workload,
+                c.client,
+                c.requests_ok,
+                c.outage_ms / 1e3,
+                c.timeouts,
+                c.resets,
+                c.connections
+            );
+        }
         for f in v.flows.iter().filter(|f| f.aborted) {
             let _ = writeln!(o, "  {}: connection aborted (retransmissions timed out past tcp_retries2)", f.name);
         }

@@ -30,6 +30,7 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("burst-credits.ron", include_str!("../../scenarios/burst-credits.ron")),
     ("enhanced-networking.ron", include_str!("../../scenarios/enhanced-networking.ron")),
     ("nat-instance.ron", include_str!("../../scenarios/nat-instance.ron")),
+    ("eni-failover.ron", include_str!("../../scenarios/eni-failover.ron")),
 ];
 
 /// A checked, fully overridden scenario for one variant.

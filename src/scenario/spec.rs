@@ -67,6 +67,9 @@ pub struct ScenarioSpec {
     /// Things that happen during the run, at given times.
     #[serde(default)]
     pub actions: Vec<ActionSpec>,
+    /// Service addresses clients use, which failover can move to a standby.
+    #[serde(default)]
+    pub services: Vec<ServiceSpec>,
     pub instances: Vec<InstanceSpec>,
     #[serde(default)]
     pub workloads: Vec<WorkloadSpec>,
@@ -316,6 +319,50 @@ pub enum Action {
     RestoreInstance {
         instance: String,
     },
+    /// Move a service's address to the standby: the ENI is detached and attached, the Elastic
+    /// IP re-associated, or the DNS record changed; it takes effect after `delay` (left out: the
+    /// address kind's default, see the scenario reference).
+    Failover {
+        service: String,
+        to: String,
+        #[serde(default)]
+        delay: Option<SimDuration>,
+    },
+}
+
+/// A service address: the instance that holds it first, and how clients reach it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename = "Service", deny_unknown_fields)]
+pub struct ServiceSpec {
+    pub name: String,
+    pub instance: String,
+    pub address: ServiceAddress,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+pub enum ServiceAddress {
+    /// The private IP of a secondary ENI, which failover moves to the standby.
+    SecondaryEni,
+    /// An Elastic IP, which failover re-associates with the standby.
+    ElasticIp,
+    /// A DNS name whose record failover changes; clients cache an answer for `ttl`.
+    Dns { ttl: SimDuration },
+}
+
+impl ServiceAddress {
+    /// How long failover takes to take effect, by default.
+    pub fn failover_delay(self) -> SimDuration {
+        use crate::ec2::failover::*;
+        match self {
+            ServiceAddress::SecondaryEni => ENI_MOVE_DELAY,
+            ServiceAddress::ElasticIp => EIP_REMAP_DELAY,
+            ServiceAddress::Dns { .. } => DNS_PROPAGATION_DELAY,
+        }
+    }
+    /// The address itself moves (old connections then meet a reset at the standby).
+    pub fn moves(self) -> bool {
+        !matches!(self, ServiceAddress::Dns { .. })
+    }
 }
 
 fn default_vpc_cidr() -> String {
@@ -571,6 +618,35 @@ pub enum WorkloadSpec {
     AllToAll(AllReduceSpec),
     /// Poisson queries from an instance to a link-local service (DNS resolver, metadata, NTP).
     LinkLocal(LinkLocalSpec),
+    /// Clients sending requests to a service address on persistent connections, reconnecting
+    /// when one breaks: the outage each client sees across a failover.
+    ServiceClients(ServiceClientsSpec),
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename = "ServiceClients", deny_unknown_fields)]
+pub struct ServiceClientsSpec {
+    pub name: String,
+    /// The client instances: a fleet name, or one instance.
+    pub clients: String,
+    pub service: String,
+    /// Pause after each response before the next request.
+    pub interval: SimDuration,
+    /// A request unanswered this long: the client drops the connection and reconnects.
+    pub timeout: SimDuration,
+    #[serde(default = "small_message")]
+    pub request: Bytes,
+    #[serde(default = "small_message")]
+    pub response: Bytes,
+    #[serde(default = "service_port")]
+    pub port: u16,
+}
+
+fn small_message() -> Bytes {
+    Bytes(200)
+}
+fn service_port() -> u16 {
+    443
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -597,6 +673,7 @@ impl WorkloadSpec {
             WorkloadSpec::Rpc(w) => &w.name,
             WorkloadSpec::Datagrams(w) => &w.name,
             WorkloadSpec::LinkLocal(w) => &w.name,
+            WorkloadSpec::ServiceClients(w) => &w.name,
             WorkloadSpec::Background(w) => &w.name,
             WorkloadSpec::Permutation(w) => &w.name,
             WorkloadSpec::PingPong(w) => &w.name,

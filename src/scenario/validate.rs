@@ -348,6 +348,25 @@ fn vpc(cx: &Ctx, s: &ScenarioSpec, inst_names: &BTreeSet<&str>, sgs: &BTreeSet<&
         }
     }
     cidr(&s.vpc_cidr)?;
+    unique(cx, "service", s.services.iter().map(|x| x.name.as_str()))?;
+    for svc in &s.services {
+        reference(cx, "instance", &svc.instance, inst_names, "instance")?;
+        let holder = s.instances.iter().find(|i| i.name == svc.instance).expect("checked reference");
+        if svc.address == ServiceAddress::SecondaryEni && holder.enis.len() < 2 {
+            return Err(cx.err(
+                "address",
+                "SecondaryEni",
+                format!("service {:?} lives on a secondary ENI, but {} has only its primary", svc.name, holder.name),
+                "a second ENI on the instance (the primary ENI cannot be detached)".into(),
+                "add e.g. (name: \"service\") to its enis".into(),
+            ));
+        }
+        if let ServiceAddress::Dns { ttl } = svc.address
+            && ttl > SimDuration::from_secs(86_400)
+        {
+            return Err(cx.err("ttl", "", format!("a DNS TTL of {ttl}"), "at most 1 day".into(), "".into()));
+        }
+    }
     let tables = unique(cx, "route table", s.route_tables.iter().map(|t| t.name.as_str()))?;
     for n in &s.subnets {
         if let Some(t) = &n.route_table {
@@ -401,6 +420,45 @@ fn vpc(cx: &Ctx, s: &ScenarioSpec, inst_names: &BTreeSet<&str>, sgs: &BTreeSet<&
             Action::SetSourceDestCheck { instance, .. }
             | Action::FailInstance { instance }
             | Action::RestoreInstance { instance } => reference(cx, "instance", instance, inst_names, "instance")?,
+            Action::Failover { service, to, delay } => {
+                let names: BTreeSet<&str> = s.services.iter().map(|x| x.name.as_str()).collect();
+                reference(cx, "service", service, &names, "service")?;
+                reference(cx, "to", to, inst_names, "instance")?;
+                let svc = s.services.iter().find(|x| &x.name == service).expect("checked reference");
+                let find = |n: &str| s.instances.iter().find(|i| i.name == n).expect("checked reference");
+                let (from, dest) = (find(&svc.instance), find(to));
+                if svc.address == ServiceAddress::SecondaryEni {
+                    if from.availability_zone != dest.availability_zone {
+                        return Err(cx.err(
+                            "to",
+                            to,
+                            format!(
+                                "failover of {service:?} moves a secondary ENI from {} ({}) to {to} ({})",
+                                from.name, from.availability_zone, dest.availability_zone
+                            ),
+                            "a standby in the same availability zone".into(),
+                            "an ENI lives in one subnet, hence one AZ; across AZs use an Elastic IP or DNS".into(),
+                        ));
+                    }
+                    let ty = catalog::lookup(&dest.instance_type);
+                    if ty.is_some_and(|t| dest.enis.len().max(1) + 1 > t.max_enis as usize) {
+                        return Err(cx.err(
+                            "to",
+                            to,
+                            format!(
+                                "{to} has no room for another ENI ({} allows {})",
+                                dest.instance_type,
+                                ty.map_or(0, |t| t.max_enis)
+                            ),
+                            "a standby below its type's ENI limit".into(),
+                            "remove an ENI from the standby or use a larger type".into(),
+                        ));
+                    }
+                }
+                if delay.is_some_and(|d| d > SimDuration::from_secs(3600)) {
+                    return Err(cx.err("delay", "", "a failover delay over 1h".into(), "at most 1h".into(), "".into()));
+                }
+            }
             Action::FailSpine { spine } | Action::RestoreSpine { spine } | Action::DegradeSpine { spine, .. } => {
                 cx.range("spine", *spine, 0, s.fabric.spines.saturating_sub(1), "spines are numbered from 0")?;
                 if let Action::DegradeSpine { rate, .. } = &a.action
@@ -961,6 +1019,17 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
                 size_dist(&cx, "request", &r.request)?;
                 size_dist(&cx, "response", &r.response)?;
             }
+            WorkloadSpec::ServiceClients(c) => {
+                if s.fleet(&c.clients).next().is_none() {
+                    reference(&cx, "clients", &c.clients, &inst_names, "instance or fleet")?;
+                }
+                let names: BTreeSet<&str> = s.services.iter().map(|x| x.name.as_str()).collect();
+                reference(&cx, "service", &c.service, &names, "service")?;
+                cx.positive("interval", c.interval)?;
+                cx.positive("timeout", c.timeout)?;
+                cx.range("request", c.request.0, 1, 1 << 20, "request bytes")?;
+                cx.range("response", c.response.0, 1, 1 << 20, "response bytes")?;
+            }
             WorkloadSpec::LinkLocal(l) => {
                 reference(&cx, "from", &l.from, &inst_names, "instance")?;
                 cx.positive("mean_interval", l.mean_interval)?;
@@ -1358,6 +1427,10 @@ pub fn describe(variant: &str, s: &ScenarioSpec) -> String {
             WorkloadSpec::Bulk(b) => pair(&mut o, &b.name, &b.from, &b.to, false),
             WorkloadSpec::Rpc(r) => pair(&mut o, &r.name, &r.client, &r.server, false),
             WorkloadSpec::Datagrams(d) => pair(&mut o, &d.name, &d.from, &d.to, true),
+            WorkloadSpec::ServiceClients(c) => {
+                let n = s.fleet(&c.clients).count();
+                let _ = writeln!(o, "  {}: {n} client(s) -> service {} every {}", c.name, c.service, c.interval);
+            }
             WorkloadSpec::LinkLocal(l) => {
                 let rate = 1e12 / l.mean_interval.ps().max(1) as f64;
                 let _ = writeln!(o, "  {}: {} -> link-local {:?}, {:.0} queries/s", l.name, l.from, l.service, rate);

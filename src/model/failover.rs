@@ -1,0 +1,282 @@
+//! Service addresses that fail over, and the clients that live through it.
+//!
+//! Each client keeps one TCP connection to the instance its address resolves to, sends a
+//! request, waits for the response, pauses `interval`, and so on. A request unanswered after
+//! `timeout` makes it drop the connection and reconnect (resolving again); a reset does the same at
+//! once. The request is retried on the new connection, so its latency, and the gap between the
+//! client's successes, measure the outage.
+//!
+//! Failover moves the address after its delay. When the address itself moves (a secondary ENI,
+//! an Elastic IP), a client's next packet on an old connection reaches the standby, which has no
+//! such socket and resets it; with DNS the old address stays dead and clients keep it until their
+//! cached answer's TTL runs out.
+
+use super::trace::LogEntry;
+use super::{Attach, ConnTag, Event, Model, NONE, Owner, Proto, Side};
+use crate::scenario::spec::{ServiceAddress, ServiceClientsSpec};
+use crate::transport::Transport;
+use crate::units::{SimDuration, SimTime};
+
+/// Event tags of a service-clients app: the kind in the low bits, the client index above.
+const KIND_BITS: u32 = 3;
+const START: u32 = 0;
+const SEND: u32 = 1;
+const TIMEOUT: u32 = 2;
+const RESET: u32 = 3;
+
+fn tag(kind: u32, client: usize) -> u32 {
+    kind | (client as u32) << KIND_BITS
+}
+
+/// A service address at run time.
+pub struct ServiceRt {
+    pub name: String,
+    pub address: ServiceAddress,
+    /// The instance holding the address (for DNS: the record's answer).
+    pub owner: u32,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ClientRt {
+    pub instance: u32,
+    pub client_ep: u32,
+    pub server_ep: u32,
+    /// The instance the current connection reaches.
+    pub server: u32,
+    pub connected: bool,
+    /// The request in flight: when it was first issued (retries keep this).
+    pub outstanding: Option<SimTime>,
+    pub deadline: Option<SimTime>,
+    /// Bytes the server must have (resp. the client) for the current request to be answered.
+    pub server_rx_target: u64,
+    pub server_answered: u64,
+    pub client_rx_target: u64,
+    /// A cached DNS answer and when it expires.
+    pub dns: Option<(u32, SimTime)>,
+    /// The connection's server lost the address: the next packet meets a reset.
+    pub moved: bool,
+    pub last_ok: Option<SimTime>,
+    pub longest_gap: SimDuration,
+    pub ok: u64,
+    pub timeouts: u64,
+    pub resets: u64,
+    pub connections: u64,
+}
+
+pub struct ServiceClientsApp {
+    pub spec: ServiceClientsSpec,
+    pub service: u32,
+    pub clients: Vec<ClientRt>,
+    /// Successful responses per time bin (all clients), for the success-rate timeline.
+    pub ok_bins: Vec<u64>,
+}
+
+impl ServiceClientsApp {
+    pub fn new(spec: ServiceClientsSpec, service: u32, clients: &[u32], bins: usize) -> Self {
+        let clients = clients.iter().map(|&instance| ClientRt { instance, ..ClientRt::default() }).collect();
+        ServiceClientsApp { spec, service, clients, ok_bins: vec![0; bins] }
+    }
+}
+
+impl Model {
+    fn sc(&mut self, app: u32) -> &mut ServiceClientsApp {
+        match &mut self.apps[app as usize] {
+            super::apps::App::ServiceClients(a) => a,
+            _ => unreachable!("a service-clients event for another app"),
+        }
+    }
+
+    /// Where client `k` of `app` connects now: the address's holder, or its cached DNS answer.
+    fn resolve(&mut self, app: u32, k: usize) -> u32 {
+        let now = self.now();
+        let s = self.sc(app).service as usize;
+        let (address, owner) = (self.services[s].address, self.services[s].owner);
+        let c = &mut self.sc(app).clients[k];
+        match address {
+            ServiceAddress::Dns { ttl } => match c.dns {
+                Some((cached, expires)) if now < expires => cached,
+                _ => {
+                    c.dns = Some((owner, now + ttl));
+                    owner
+                }
+            },
+            _ => owner,
+        }
+    }
+
+    pub(crate) fn service_event(&mut self, app: u32, t: u32) {
+        let (kind, k) = (t & ((1 << KIND_BITS) - 1), (t >> KIND_BITS) as usize);
+        match kind {
+            START => {
+                for k in 0..self.sc(app).clients.len() {
+                    self.service_connect(app, k);
+                }
+            }
+            SEND => self.service_send(app, k),
+            TIMEOUT => {
+                let now = self.now();
+                let c = &mut self.sc(app).clients[k];
+                if c.deadline.is_some_and(|d| now >= d) {
+                    c.timeouts += 1;
+                    self.service_reconnect(app, k, "request timed out");
+                }
+            }
+            RESET => {
+                // Only if the connection it was meant for is still the current one.
+                let c = &mut self.sc(app).clients[k];
+                if c.moved {
+                    if c.connected {
+                        c.resets += 1;
+                        self.service_reconnect(
+                            app,
+                            k,
+                            "connection reset by the new holder of the address (no such socket)",
+                        );
+                    } else {
+                        self.service_reconnect(app, k, "the SYN retry reached the new holder of the address");
+                    }
+                }
+            }
+            _ => unreachable!("unknown service-clients event"),
+        }
+    }
+
+    fn service_connect(&mut self, app: u32, k: usize) {
+        let now = self.now();
+        let server = self.resolve(app, k);
+        let (client, port, timeout) =
+            (self.sc(app).clients[k].instance, self.sc(app).spec.port, self.sc(app).spec.timeout);
+        let (ce, se) = self.open(
+            Attach::Instance(client),
+            Attach::Instance(server),
+            Proto::Tcp,
+            ConnTag { app, conn: k as u32, flow: NONE },
+            port,
+        );
+        let c = &mut self.sc(app).clients[k];
+        (c.client_ep, c.server_ep, c.server) = (ce, se, server);
+        (c.connected, c.moved) = (false, false);
+        (c.server_rx_target, c.server_answered, c.client_rx_target) = (0, 0, 0);
+        c.connections += 1;
+        // Connecting counts against the same timeout as a request.
+        c.deadline = Some(now + timeout);
+        self.q.schedule_in(timeout, Event::App { app, tag: tag(TIMEOUT, k) });
+    }
+
+    /// Drop the current connection and open another (the outstanding request will be retried).
+    fn service_reconnect(&mut self, app: u32, k: usize, why: &str) {
+        let c = &mut self.sc(app).clients[k];
+        let (ce, se) = (c.client_ep, c.server_ep);
+        c.deadline = None;
+        let (name, client) = (self.sc(app).spec.name.clone(), self.sc(app).clients[k].instance);
+        let flow = Some(format!("{name}/{}", self.insts[client as usize].name));
+        self.log_event(LogEntry { event: "reconnect", flow, detail: Some(why.into()), ..LogEntry::default() });
+        self.close(ce, se);
+        self.service_connect(app, k);
+    }
+
+    pub(crate) fn service_established(&mut self, app: u32, k: usize) {
+        let c = &mut self.sc(app).clients[k];
+        c.connected = true;
+        c.deadline = None;
+        self.service_send(app, k);
+    }
+
+    /// Send the next request (or retry the outstanding one) on client k's connection.
+    fn service_send(&mut self, app: u32, k: usize) {
+        let now = self.now();
+        let (request, timeout) = (self.sc(app).spec.request.0, self.sc(app).spec.timeout);
+        let response = self.sc(app).spec.response.0;
+        let c = &mut self.sc(app).clients[k];
+        if !c.connected || c.deadline.is_some() {
+            return;
+        }
+        if c.moved {
+            // The request reaches the standby, which answers with a reset.
+            self.q.schedule_in(SimDuration::ZERO, Event::App { app, tag: tag(RESET, k) });
+            return;
+        }
+        c.outstanding.get_or_insert(now);
+        c.deadline = Some(now + timeout);
+        c.server_rx_target += request;
+        c.client_rx_target += response;
+        let ep = c.client_ep;
+        self.q.schedule_in(timeout, Event::App { app, tag: tag(TIMEOUT, k) });
+        self.ep_send(ep, request);
+    }
+
+    pub(crate) fn service_delivered(&mut self, owner: Owner, ep: u32) {
+        let (app, k) = (owner.app, owner.conn as usize);
+        let now = self.now();
+        let total = self.eps[ep as usize].transport.stats().bytes_delivered;
+        let response = self.sc(app).spec.response.0;
+        let interval = self.sc(app).spec.interval;
+        let c = &mut self.sc(app).clients[k];
+        match owner.side {
+            Side::Server => {
+                // Answer a request once it has arrived in full.
+                if ep == c.server_ep && total >= c.server_rx_target && c.server_answered < c.server_rx_target {
+                    c.server_answered = c.server_rx_target;
+                    let se = c.server_ep;
+                    self.ep_send(se, response);
+                }
+            }
+            Side::Client => {
+                if ep != c.client_ep || total < c.client_rx_target || c.deadline.is_none() {
+                    return;
+                }
+                c.deadline = None;
+                c.outstanding = None;
+                if let Some(last) = c.last_ok {
+                    c.longest_gap = c.longest_gap.max(now.since(last));
+                }
+                c.last_ok = Some(now);
+                c.ok += 1;
+                let bin = (now.ps() / self.bin_ps) as usize;
+                let a = self.sc(app);
+                let last = a.ok_bins.len() - 1;
+                a.ok_bins[bin.min(last)] += 1;
+                self.q.schedule_in(interval, Event::App { app, tag: tag(SEND, k) });
+            }
+        }
+    }
+
+    /// A failover takes effect: the address now belongs to `to`.
+    pub(crate) fn service_moved(&mut self, s: u32, to: u32) {
+        let now = self.now();
+        let (old, address) = (self.services[s as usize].owner, self.services[s as usize].address);
+        self.services[s as usize].owner = to;
+        self.log_event(LogEntry {
+            event: "failover",
+            detail: Some(format!(
+                "{} now reaches {} (was {})",
+                self.services[s as usize].name, self.insts[to as usize].name, self.insts[old as usize].name
+            )),
+            ..LogEntry::default()
+        });
+        if !address.moves() {
+            return;
+        }
+        // Old connections' next packets reach the new holder, which resets them.
+        for app in 0..self.apps.len() as u32 {
+            let super::apps::App::ServiceClients(a) = &self.apps[app as usize] else { continue };
+            if a.service != s {
+                continue;
+            }
+            for k in 0..a.clients.len() {
+                let c = &self.sc(app).clients[k];
+                if c.server != old {
+                    continue;
+                }
+                let (waiting, ce) = (c.deadline.is_some(), c.client_ep);
+                self.sc(app).clients[k].moved = true;
+                if waiting {
+                    // Its next retransmission or SYN retry reaches the new holder. (An idle
+                    // client learns with its next request.)
+                    let next = self.eps[ce as usize].transport.poll_at().unwrap_or(now).max(now);
+                    self.q.schedule_at(next, Event::App { app, tag: tag(RESET, k) });
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! Service failover (issue #7): a secondary ENI moved to the standby, an Elastic IP remapped, a
+//! DNS record changed with clients caching it for its TTL. The outages follow from the delays.
+
+mod common;
+use common::*;
+use nitrosim::ec2::failover::{DNS_PROPAGATION_DELAY, EIP_REMAP_DELAY, ENI_MOVE_DELAY};
+
+const FAILOVER: &str = include_str!("../scenarios/eni-failover.ron");
+
+#[test]
+fn outages_follow_the_failover_mechanism() {
+    let s = run_text("eni-failover.ron", FAILOVER, &[]);
+    // The active instance fails at 2 s; failover is started at 5 s. Clients pause 100 ms between
+    // requests and give up on a request or connection attempt after 1 s.
+    let (fail, start, timeout, interval) = (2.0, 5.0, 1.0, 0.1);
+    let outages = |name: &str| -> Vec<f64> {
+        let v = variant(&s, name);
+        assert_conserved(v);
+        // Packets to the failed instance, and stragglers reaching a connection already dropped.
+        assert!(v.drops.keys().all(|r| ["instance_down", "no_socket"].contains(r)), "{name}: {:?}", v.drops);
+        v.service_clients.iter().map(|c| c.outage_ms / 1e3).collect()
+    };
+    // The address answers again at start + delay; a client notices within its timeout cycle
+    // (its next connection attempt), and its last success was at most one pause before the
+    // failure.
+    for (name, delay) in [("eni-move", ENI_MOVE_DELAY), ("eip-remap", EIP_REMAP_DELAY)] {
+        let back = start + delay.as_secs_f64();
+        for o in outages(name) {
+            assert!(o >= back - fail && o <= back - fail + timeout + interval + 0.05, "{name}: outage {o} s");
+        }
+    }
+    // DNS: the record changes after propagation, and a client sees it only when its cached
+    // answer (30 s, refreshed at its first reconnection after each expiry: about 30 and 60 s)
+    // expires: at about 90 s, far beyond the record change.
+    let record = start + DNS_PROPAGATION_DELAY.as_secs_f64();
+    for o in outages("dns-ttl") {
+        assert!(o > record - fail && o <= record - fail + 30.0 + timeout + interval, "dns: outage {o} s");
+    }
+    let eni = outages("eni-move")[0];
+    assert!(outages("dns-ttl")[0] > 10.0 * eni);
+    // Each timeout dropped the connection: one more connection per timeout.
+    for c in &variant(&s, "eni-move").service_clients {
+        assert_eq!(c.connections, 1 + c.timeouts + c.resets);
+    }
+}
+
+#[test]
+fn a_connected_client_is_reset_by_the_standby_when_the_address_moves() {
+    // The standby takes the address while a client still holds an established connection to
+    // the failed instance (failover at once, long client timeout): its next retransmission
+    // reaches the standby, which resets it, and the client reconnects at once.
+    let s = run_text(
+        "eni-failover.ron",
+        FAILOVER,
+        &[
+            "workloads.api-clients.timeout=30s",
+            r#"actions=[{"at": "2s", "action": {"FailInstance": {"instance": "active"}}}, {"at": "2s", "action": {"Failover": {"service": "api", "to": "standby"}}}]"#,
+            r#"variants=[{"name": "eni"}]"#,
+        ],
+    );
+    let v = &s.variants[0];
+    for c in &v.service_clients {
+        assert_eq!((c.resets, c.timeouts), (1, 0), "{c:?}");
+        // Back after the ENI move, at the next RTO of the request in flight (200 ms backoff).
+        let back = ENI_MOVE_DELAY.as_secs_f64();
+        assert!(c.outage_ms / 1e3 >= back && c.outage_ms / 1e3 < back + 1.7, "{c:?}");
+    }
+    assert!(v.events.iter().any(|e| e.event == "reconnect" && e.detail.as_deref().unwrap().contains("reset")));
+}
+
+#[test]
+fn failover_mistakes_are_errors() {
+    use nitrosim::scenario;
+    let err = |sets: &[&str]| {
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        scenario::load("f.ron", FAILOVER, &sets, None).err().map(|d| d.to_string()).unwrap_or_default()
+    };
+    // The service ENI must be a secondary one: the primary cannot be detached.
+    let e = err(&[r#"instances.active.enis=[{"name": "eth0"}]"#]);
+    assert!(e.contains("has only its primary"), "{e}");
+    // A secondary ENI moves only within its AZ.
+    let e = err(&["instances.standby.availability_zone=use1-az2"]);
+    assert!(e.contains("same availability zone"), "{e}");
+    // An Elastic IP may go anywhere.
+    assert!(err(&["instances.standby.availability_zone=use1-az2", "services.api.address=ElasticIp"]).is_empty());
+    let e = err(&["workloads.api-clients.service=apii"]);
+    assert!(e.contains("unknown service") && e.contains("did you mean"), "{e}");
+}
