@@ -324,3 +324,27 @@ fn a_learnt_path_mtu_serves_later_connections_until_it_expires() {
     assert!(v.events.iter().any(|e| e.event == "drop" && e.flow.as_deref() == Some("second")));
     assert_eq!(v.ip.pmtu_learnt, 2);
 }
+
+#[test]
+fn rule_changes_during_a_run_follow_stateless_and_stateful_semantics() {
+    let fix = "network_acls.app-acl.inbound.0.rule=300";
+    // The ACL gains a deny for the return traffic at 10 ms: stateless, the live connection is cut
+    // at once (the 1 MB transfer, started at 0, would otherwise finish).
+    let acl = r#"actions=[{"at": "10ms", "action": {"SetNetworkAcl": {"acl": "app-acl", "inbound": [{"rule": 100, "protocol": "tcp", "ports": "1024-65535", "cidr": "10.0.2.0/24", "action": "deny"}, {"rule": 200, "protocol": "all", "action": "allow"}], "outbound": [{"rule": 100, "protocol": "all", "action": "allow"}]}}}]"#;
+    let big = "workloads.query.bytes=100MB";
+    let s = run_text("filters", FILTERS, &[fix, big, acl]);
+    let v = &s.variants[0];
+    assert_conserved(v);
+    assert!(v.flows[0].bytes_delivered > 0 && v.flows[0].bytes_delivered < 100_000_000);
+    assert!(v.filter_drops["network ACL app-acl inbound rule 100 (deny)"] > 0);
+    // The db's group loses its only inbound rule at 10 ms: stateful, the tracked connection
+    // carries on to the end.
+    let sg = r#"actions=[{"at": "10ms", "action": {"SetSecurityGroup": {"group": "db-sg", "inbound": []}}}]"#;
+    let s = run_text("filters", FILTERS, &[fix, big, sg]);
+    assert_eq!(s.variants[0].flows[0].bytes_delivered, 100_000_000);
+    // A bad rule in an action is an error like any other.
+    let bad = r#"actions=[{"at": "10ms", "action": {"SetNetworkAcl": {"acl": "app-acl", "inbound": [{"rule": 100, "protocol": "tcp", "cidr": "10.0.2.7/24", "action": "allow"}]}}}]"#;
+    let sets: Vec<String> = [fix, bad].iter().map(|s| s.to_string()).collect();
+    let e = nitrosim::scenario::load("f.ron", FILTERS, &sets, None).err().map(|d| d.to_string()).unwrap_or_default();
+    assert!(e.contains("host bits"), "{e}");
+}

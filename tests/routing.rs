@@ -126,3 +126,24 @@ fn a_failed_spine_drops_its_flows_until_restored() {
     );
     assert!(err(&[r#"actions=[{"at": "1ms", "action": {"FailSpine": {"spine": 2}}}]"#]).contains("0 ..= 1"));
 }
+
+#[test]
+fn an_mtu_change_takes_effect_under_live_connections() {
+    // At 50 ms the sender's MTU drops from 9001 to 1500 (ip link set mtu): its TCP lowers the MSS
+    // at once and resends what no longer fits; the transfer goes on.
+    let s = run_text(
+        "fabric-failure",
+        FABRIC,
+        &[
+            "workloads.bulk.flows=1",
+            r#"actions=[{"at": "50ms", "action": {"SetMtu": {"instance": "a", "mtu": 1500}}}]"#,
+        ],
+    );
+    let v = &s.variants[0];
+    assert_conserved(v);
+    assert_eq!(v.flows[0].mss, Some(1448));
+    let mss = v.events.iter().find(|e| e.event == "mss").unwrap();
+    assert_eq!((mss.time_us, mss.mss_from, mss.mss_to), (50_000.0, Some(8949), Some(1448)));
+    let total = |i: usize| v.series.iter().map(|(_, b)| b[i]).sum::<f64>();
+    assert!(total(20) > 4.0, "still 5 Gbps after: {}", total(20));
+}

@@ -423,6 +423,24 @@ impl Vpc {
         None
     }
 
+    /// The network ACLs alone on the packets of a connection a opened to b: forward (b's port)
+    /// and return (a's port). After an ACL changes, live connections meet the new rules at once;
+    /// security groups track their connections, so a changed group affects only new ones.
+    pub fn nacls_of_connection(
+        &self,
+        a: &EniView,
+        b: &EniView,
+        protocol: u8,
+        ports: (u16, u16),
+    ) -> [Option<Refusal>; 2] {
+        let fwd = Probe { protocol, remote_ip: b.ip, dst_port: ports.1, icmp: (0, 0) };
+        let back = Probe { protocol, remote_ip: a.ip, dst_port: ports.0, icmp: (0, 0) };
+        [
+            self.nacls(a, Some(b.subnet), fwd, Probe { remote_ip: a.ip, ..fwd }),
+            self.nacls(b, Some(a.subnet), back, Probe { remote_ip: b.ip, ..back }),
+        ]
+    }
+
     /// Packets of a connection a opens to b (protocol, a's source port, b's port): what refuses
     /// them leaving a (a's security groups, a's subnet ACL) and arriving at b (b's subnet ACL,
     /// b's security groups), in the order EC2 applies them.

@@ -6,6 +6,7 @@ use super::{Model, NONE};
 use crate::net::ip::{NO_MTU_LIMIT, PORT_CLOSED};
 use crate::net::{DropReason, PortId};
 use crate::scenario::spec::Action;
+use crate::transport::Transport;
 
 impl Model {
     pub(crate) fn run_action(&mut self, n: u32) {
@@ -46,6 +47,29 @@ impl Model {
                     self.bring_up(p);
                 }
             }
+            Action::SetNetworkAcl { acl, inbound, outbound } => {
+                let a = self.rules.network_acls.iter_mut().find(|x| x.name == acl).expect("validated");
+                (a.inbound, a.outbound) = (inbound, outbound);
+                self.vpc = crate::ec2::vpc::Vpc::compile(&self.rules).expect("validated rules");
+                self.reapply_nacls();
+            }
+            Action::SetSecurityGroup { group, inbound, outbound } => {
+                let g = self.rules.security_groups.iter_mut().find(|x| x.name == group).expect("validated");
+                (g.inbound, g.outbound) = (inbound, outbound);
+                self.vpc = crate::ec2::vpc::Vpc::compile(&self.rules).expect("validated rules");
+            }
+            Action::SetMtu { instance, mtu } => {
+                let i = inst(self, &instance);
+                self.insts[i as usize].mtu = mtu;
+                for ep in 0..self.eps.len() as u32 {
+                    let slot = &mut self.eps[ep as usize];
+                    if !slot.live || slot.instance != i || slot.efa {
+                        continue;
+                    }
+                    slot.if_mtu = mtu;
+                    self.drive(ep, None, |t, now, out| t.on_path_mtu(now, mtu, out));
+                }
+            }
             Action::Failover { service, to, delay } => {
                 let s = self.services.iter().position(|x| x.name == service).expect("validated") as u32;
                 let delay = delay.unwrap_or(self.services[s as usize].address.failover_delay());
@@ -54,6 +78,52 @@ impl Model {
             }
         }
         self.log_event(LogEntry { event: "action", detail: Some(detail), ..LogEntry::default() });
+    }
+
+    /// Network ACLs are stateless: after a change every live connection between instances meets
+    /// the new rules (its ACL verdicts are recomputed; other refusals stay).
+    fn reapply_nacls(&mut self) {
+        for c in 0..self.eps.len() as u32 {
+            let slot = &self.eps[c as usize];
+            if !slot.live || slot.owner.side != super::Side::Client || slot.efa || slot.instance == NONE {
+                continue;
+            }
+            let s = slot.peer;
+            let (i, j) = (slot.instance, self.eps[s as usize].instance);
+            if j == NONE {
+                continue;
+            }
+            let t = slot.tuple;
+            let (ea, eb) = (self.insts[i as usize].eni.clone(), self.insts[j as usize].eni.clone());
+            let verdicts = self.vpc.nacls_of_connection(&ea, &eb, t.protocol, (t.src_port, t.dst_port));
+            // Forget the old ACL verdicts of both ends.
+            for ep in [c, s] {
+                for block in [self.eps[ep as usize].tx_block, self.eps[ep as usize].rx_block] {
+                    if block != NONE && self.filters[block as usize].1 == DropReason::NetworkAcl {
+                        let e = &mut self.eps[ep as usize];
+                        if e.tx_block == block {
+                            e.tx_block = NONE;
+                        }
+                        if e.rx_block == block {
+                            e.rx_block = NONE;
+                        }
+                    }
+                }
+            }
+            // Forward refusals stop c's packets (leaving a's subnet) or s's intake; return ones
+            // the other way round.
+            for (k, (sender, receiver)) in [(c, s), (s, c)].into_iter().enumerate() {
+                if let Some(r) = &verdicts[k] {
+                    let (f, outbound) = self.refusal_id(r);
+                    let ep = if outbound { sender } else { receiver };
+                    let e = &mut self.eps[ep as usize];
+                    let slot = if outbound { &mut e.tx_block } else { &mut e.rx_block };
+                    if *slot == NONE {
+                        *slot = f;
+                    }
+                }
+            }
+        }
     }
 
     /// Both directions of every ToR-spine link of `spine`.

@@ -539,6 +539,7 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
         capture_inst,
         capture_gw,
         actions: spec.actions.clone(),
+        rules: spec.clone(),
         services: spec
             .services
             .iter()

@@ -107,7 +107,7 @@ impl Model {
     }
 
     /// The filter's index, and whether it refuses packets leaving (rather than arriving).
-    fn refusal_id(&mut self, r: &Refusal) -> (u32, bool) {
+    pub(crate) fn refusal_id(&mut self, r: &Refusal) -> (u32, bool) {
         let (reason, dir) = match r {
             Refusal::Nacl { direction, .. } => (DropReason::NetworkAcl, *direction),
             Refusal::SecurityGroup { direction, .. } => (DropReason::SecurityGroup, *direction),

@@ -395,6 +395,8 @@ pub struct Model {
     pub(crate) saved_ports: BTreeMap<PortId, (u32, DropReason, Bandwidth)>,
     /// Service addresses and who holds them now.
     pub(crate) services: Vec<failover::ServiceRt>,
+    /// The scenario as the VPC's rules are now (timed actions change ACLs and groups).
+    pub(crate) rules: crate::scenario::spec::ScenarioSpec,
 }
 
 impl Model {

@@ -319,6 +319,29 @@ pub enum Action {
     RestoreInstance {
         instance: String,
     },
+    /// Replace a network ACL's rules (stateless: live connections meet them at once).
+    SetNetworkAcl {
+        acl: String,
+        #[serde(default)]
+        inbound: Vec<AclRuleSpec>,
+        #[serde(default)]
+        outbound: Vec<AclRuleSpec>,
+    },
+    /// Replace a security group's rules (stateful: tracked connections carry on; new
+    /// connections meet the new rules).
+    SetSecurityGroup {
+        group: String,
+        #[serde(default)]
+        inbound: Vec<SgRuleSpec>,
+        #[serde(default)]
+        outbound: Option<Vec<SgRuleSpec>>,
+    },
+    /// Set the primary ENI's MTU (`ip link set mtu`): new connections use it; live TCP
+    /// connections lower their MSS at once when it shrinks (the route's MTU changes under them).
+    SetMtu {
+        instance: String,
+        mtu: u32,
+    },
     /// Move a service's address to the standby: the ENI is detached and attached, the Elastic
     /// IP re-associated, or the DNS record changed; it takes effect after `delay` (left out: the
     /// address kind's default, see the scenario reference).

@@ -417,6 +417,28 @@ fn vpc(cx: &Ctx, s: &ScenarioSpec, inst_names: &BTreeSet<&str>, sgs: &BTreeSet<&
             ));
         }
         match &a.action {
+            Action::SetNetworkAcl { acl, inbound, outbound } => {
+                let names: BTreeSet<&str> = s.network_acls.iter().map(|x| x.name.as_str()).collect();
+                reference(cx, "acl", acl, &names, "network ACL")?;
+                // The new rules must pass the same checks as the file's own.
+                let mut changed = s.clone();
+                changed.actions.clear();
+                let a = changed.network_acls.iter_mut().find(|x| &x.name == acl).expect("checked reference");
+                (a.inbound, a.outbound) = (inbound.clone(), outbound.clone());
+                vpc(cx, &changed, inst_names, sgs)?;
+            }
+            Action::SetSecurityGroup { group, inbound, outbound } => {
+                reference(cx, "group", group, sgs, "security group")?;
+                let mut changed = s.clone();
+                changed.actions.clear();
+                let g = changed.security_groups.iter_mut().find(|x| &x.name == group).expect("checked reference");
+                (g.inbound, g.outbound) = (inbound.clone(), outbound.clone());
+                vpc(cx, &changed, inst_names, sgs)?;
+            }
+            Action::SetMtu { instance, mtu } => {
+                reference(cx, "instance", instance, inst_names, "instance")?;
+                cx.range("mtu", *mtu, limits::MIN_MTU, limits::MAX_MTU, "EC2 supports MTUs up to 9001 inside a VPC")?;
+            }
             Action::SetSourceDestCheck { instance, .. }
             | Action::FailInstance { instance }
             | Action::RestoreInstance { instance } => reference(cx, "instance", instance, inst_names, "instance")?,
