@@ -147,3 +147,28 @@ fn an_mtu_change_takes_effect_under_live_connections() {
     let total = |i: usize| v.series.iter().map(|(_, b)| b[i]).sum::<f64>();
     assert!(total(20) > 4.0, "still 5 Gbps after: {}", total(20));
 }
+
+#[test]
+fn ena_express_turned_on_during_a_run_serves_new_connections() {
+    let text = r#"
+Scenario(
+    name: "toggle",
+    duration: "40ms",
+    fabric: (racks: 1, hosts_per_rack: 2, spines: 1, host_link: "100Gbps"),
+    instances: [
+        (name: "a", instance_type: "c6in.16xlarge", enis: [(name: "eth0", mtu: 8900)]),
+        (name: "b", instance_type: "c6in.16xlarge", enis: [(name: "eth0", mtu: 8900, ena_srd_enabled: true)]),
+    ],
+    workloads: [
+        Bulk((name: "before", from: "a", to: "b", bytes: "20MB")),
+        Bulk((name: "after", from: "a", to: "b", bytes: "20MB", start: "10ms")),
+    ],
+    actions: [(at: "5ms", action: SetEnaExpress(instance: "a", enabled: true))],
+)"#;
+    let s = run_text("toggle", text, &[]);
+    let v = &s.variants[0];
+    let f = |n: &str| v.flows.iter().find(|x| x.name == n).unwrap().goodput_gbps;
+    // The first connection opened as plain ENA (5 Gbps); the second, after the change, over SRD.
+    assert!(f("before") < 5.1 && f("after") > 15.0, "{} {}", f("before"), f("after"));
+    assert_eq!(v.counters["a"].ena_srd_mode & 1, 1);
+}

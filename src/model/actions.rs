@@ -58,6 +58,12 @@ impl Model {
                 (g.inbound, g.outbound) = (inbound, outbound);
                 self.vpc = crate::ec2::vpc::Vpc::compile(&self.rules).expect("validated rules");
             }
+            Action::SetEnaExpress { instance, enabled } => {
+                let i = inst(self, &instance);
+                let x = &mut self.insts[i as usize];
+                x.ena_srd_enabled = enabled;
+                x.counters.ena_srd_mode = (x.counters.ena_srd_mode & !1) | enabled as u64;
+            }
             Action::SetMtu { instance, mtu } => {
                 let i = inst(self, &instance);
                 self.insts[i as usize].mtu = mtu;

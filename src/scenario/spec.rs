@@ -336,6 +336,12 @@ pub enum Action {
         #[serde(default)]
         outbound: Option<Vec<SgRuleSpec>>,
     },
+    /// Turn ENA Express on or off on the primary ENI (ModifyNetworkInterfaceAttribute
+    /// `EnaSrdSpecification`); connections opened afterwards follow the new setting.
+    SetEnaExpress {
+        instance: String,
+        enabled: bool,
+    },
     /// Set the primary ENI's MTU (`ip link set mtu`): new connections use it; live TCP
     /// connections lower their MSS at once when it shrinks (the route's MTU changes under them).
     SetMtu {

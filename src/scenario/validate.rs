@@ -435,6 +435,19 @@ fn vpc(cx: &Ctx, s: &ScenarioSpec, inst_names: &BTreeSet<&str>, sgs: &BTreeSet<&
                 (g.inbound, g.outbound) = (inbound.clone(), outbound.clone());
                 vpc(cx, &changed, inst_names, sgs)?;
             }
+            Action::SetEnaExpress { instance, enabled } => {
+                reference(cx, "instance", instance, inst_names, "instance")?;
+                let i = s.instances.iter().find(|x| &x.name == instance).expect("checked reference");
+                if *enabled && !catalog::lookup(&i.instance_type).is_some_and(|t| t.ena_express) {
+                    return Err(cx.err(
+                        "enabled",
+                        "true",
+                        format!("{} does not support ENA Express", i.instance_type),
+                        "an instance type with ENA Express support (nitrosim list, column ENA-X)".into(),
+                        "e.g. c6in.16xlarge, c7gn.16xlarge".into(),
+                    ));
+                }
+            }
             Action::SetMtu { instance, mtu } => {
                 reference(cx, "instance", instance, inst_names, "instance")?;
                 cx.range("mtu", *mtu, limits::MIN_MTU, limits::MAX_MTU, "EC2 supports MTUs up to 9001 inside a VPC")?;
