@@ -86,3 +86,26 @@ fn failover_mistakes_are_errors() {
     let e = err(&["workloads.api-clients.service=apii"]);
     assert!(e.contains("unknown service") && e.contains("did you mean"), "{e}");
 }
+
+#[test]
+fn detaching_then_attaching_the_eni_is_the_same_move_in_two_steps() {
+    // Detach at 5 s (done 1.5 s later), attach at 7 s (done 1.5 s later): the address answers
+    // again at 8.5 s, and while it is detached the clients' attempts go unanswered.
+    let steps = r#"actions=[{"at": "2s", "action": {"FailInstance": {"instance": "active"}}}, {"at": "5s", "action": {"DetachEni": {"service": "api"}}}, {"at": "7s", "action": {"AttachEni": {"service": "api", "to": "standby"}}}]"#;
+    let s = run_text("eni-failover.ron", FAILOVER, &[steps, r#"variants=[{"name": "steps"}]"#]);
+    let v = &s.variants[0];
+    assert_conserved(v);
+    for c in &v.service_clients {
+        let o = c.outage_ms / 1e3;
+        assert!((8.5 - 2.0..=8.5 - 2.0 + 1.0 + 0.15).contains(&o), "outage {o} s");
+    }
+    let failovers: Vec<_> = v.events.iter().filter(|e| e.event == "failover").collect();
+    assert_eq!(failovers.len(), 2);
+    assert!(failovers[0].detail.as_deref().unwrap().contains("nowhere (detached)"));
+    // Only a secondary ENI detaches.
+    let e = nitrosim::scenario::load("f.ron", FAILOVER, &["services.api.address=ElasticIp".into(), steps.into()], None)
+        .err()
+        .map(|d| d.to_string())
+        .unwrap_or_default();
+    assert!(e.contains("not on a secondary ENI"), "{e}");
+}

@@ -12,10 +12,13 @@
 
 use crate::units::SimDuration;
 
-/// Detaching a secondary ENI and attaching it to another instance, until the guest has the
-/// interface up (model parameter: AWS publishes no figure; the API calls return in about a
-/// second each and the OS then configures the interface).
-pub const ENI_MOVE_DELAY: SimDuration = SimDuration::from_secs(3);
+/// Detaching a secondary ENI, and attaching one until the guest has the interface up (model
+/// parameters: AWS publishes no figure; the API calls return in about a second and the OS then
+/// configures the interface).
+pub const ENI_DETACH_DELAY: SimDuration = SimDuration::from_ms(1500);
+pub const ENI_ATTACH_DELAY: SimDuration = SimDuration::from_ms(1500);
+/// Moving a secondary ENI to another instance: detach, then attach.
+pub const ENI_MOVE_DELAY: SimDuration = SimDuration(ENI_DETACH_DELAY.0 + ENI_ATTACH_DELAY.0);
 /// Re-associating an Elastic IP (model parameter: typically seconds).
 pub const EIP_REMAP_DELAY: SimDuration = SimDuration::from_secs(2);
 /// A Route 53 record change reaching all its authoritative servers: "within 60 seconds"

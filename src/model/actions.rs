@@ -76,6 +76,17 @@ impl Model {
                     self.drive(ep, None, |t, now, out| t.on_path_mtu(now, mtu, out));
                 }
             }
+            Action::DetachEni { service } => {
+                let s = self.services.iter().position(|x| x.name == service).expect("validated") as u32;
+                let delay = crate::ec2::failover::ENI_DETACH_DELAY;
+                self.q.schedule_in(delay, super::Event::ServiceMoved { service: s, to: NONE });
+            }
+            Action::AttachEni { service, to } => {
+                let s = self.services.iter().position(|x| x.name == service).expect("validated") as u32;
+                let delay = crate::ec2::failover::ENI_ATTACH_DELAY;
+                let to = inst(self, &to);
+                self.q.schedule_in(delay, super::Event::ServiceMoved { service: s, to });
+            }
             Action::Failover { service, to, delay } => {
                 let s = self.services.iter().position(|x| x.name == service).expect("validated") as u32;
                 let delay = delay.unwrap_or(self.services[s as usize].address.failover_delay());

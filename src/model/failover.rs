@@ -146,13 +146,18 @@ impl Model {
         let server = self.resolve(app, k);
         let (client, port, timeout) =
             (self.sc(app).clients[k].instance, self.sc(app).spec.port, self.sc(app).spec.timeout);
-        let (ce, se) = self.open(
-            Attach::Instance(client),
-            Attach::Instance(server),
-            Proto::Tcp,
-            ConnTag { app, conn: k as u32, flow: NONE },
-            port,
-        );
+        // An address attached nowhere: the attempt goes unanswered until the timeout.
+        let (ce, se) = if server == NONE {
+            (NONE, NONE)
+        } else {
+            self.open(
+                Attach::Instance(client),
+                Attach::Instance(server),
+                Proto::Tcp,
+                ConnTag { app, conn: k as u32, flow: NONE },
+                port,
+            )
+        };
         let c = &mut self.sc(app).clients[k];
         (c.client_ep, c.server_ep, c.server) = (ce, se, server);
         (c.connected, c.moved) = (false, false);
@@ -171,7 +176,9 @@ impl Model {
         let (name, client) = (self.sc(app).spec.name.clone(), self.sc(app).clients[k].instance);
         let flow = Some(format!("{name}/{}", self.insts[client as usize].name));
         self.log_event(LogEntry { event: "reconnect", flow, detail: Some(why.into()), ..LogEntry::default() });
-        self.close(ce, se);
+        if ce != NONE {
+            self.close(ce, se);
+        }
         self.service_connect(app, k);
     }
 
@@ -246,15 +253,13 @@ impl Model {
         let now = self.now();
         let (old, address) = (self.services[s as usize].owner, self.services[s as usize].address);
         self.services[s as usize].owner = to;
-        self.log_event(LogEntry {
-            event: "failover",
-            detail: Some(format!(
-                "{} now reaches {} (was {})",
-                self.services[s as usize].name, self.insts[to as usize].name, self.insts[old as usize].name
-            )),
-            ..LogEntry::default()
-        });
-        if !address.moves() {
+        let name =
+            |i: u32| if i == NONE { "nowhere (detached)".to_string() } else { self.insts[i as usize].name.clone() };
+        let detail = format!("{} now reaches {} (was {})", self.services[s as usize].name, name(to), name(old));
+        self.log_event(LogEntry { event: "failover", detail: Some(detail), ..LogEntry::default() });
+        // Where the address moves to a live holder, old connections meet its reset; detached,
+        // their packets go nowhere.
+        if !address.moves() || to == NONE || old == NONE {
             return;
         }
         // Old connections' next packets reach the new holder, which resets them.

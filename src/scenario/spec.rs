@@ -348,6 +348,16 @@ pub enum Action {
         instance: String,
         mtu: u32,
     },
+    /// Detach the secondary ENI carrying a service's address (after `ENI_DETACH_DELAY`): the
+    /// address then answers nowhere.
+    DetachEni {
+        service: String,
+    },
+    /// Attach it to an instance in the same AZ (after `ENI_ATTACH_DELAY`).
+    AttachEni {
+        service: String,
+        to: String,
+    },
     /// Move a service's address to the standby: the ENI is detached and attached, the Elastic
     /// IP re-associated, or the DNS record changed; it takes effect after `delay` (left out: the
     /// address kind's default, see the scenario reference).

@@ -455,6 +455,33 @@ fn vpc(cx: &Ctx, s: &ScenarioSpec, inst_names: &BTreeSet<&str>, sgs: &BTreeSet<&
             Action::SetSourceDestCheck { instance, .. }
             | Action::FailInstance { instance }
             | Action::RestoreInstance { instance } => reference(cx, "instance", instance, inst_names, "instance")?,
+            Action::DetachEni { service } | Action::AttachEni { service, .. } => {
+                let names: BTreeSet<&str> = s.services.iter().map(|x| x.name.as_str()).collect();
+                reference(cx, "service", service, &names, "service")?;
+                let svc = s.services.iter().find(|x| &x.name == service).expect("checked reference");
+                if svc.address != ServiceAddress::SecondaryEni {
+                    return Err(cx.err(
+                        "service",
+                        service,
+                        format!("service {service:?} is not on a secondary ENI"),
+                        "a service with address: SecondaryEni".into(),
+                        "Elastic IPs and DNS records move with Failover".into(),
+                    ));
+                }
+                if let Action::AttachEni { to, .. } = &a.action {
+                    reference(cx, "to", to, inst_names, "instance")?;
+                    let find = |n: &str| s.instances.iter().find(|i| i.name == n).expect("checked reference");
+                    if find(&svc.instance).availability_zone != find(to).availability_zone {
+                        return Err(cx.err(
+                            "to",
+                            to,
+                            format!("attaching {service:?}'s ENI to {to}, in another availability zone"),
+                            "an instance in the ENI's availability zone".into(),
+                            "an ENI lives in one subnet, hence one AZ".into(),
+                        ));
+                    }
+                }
+            }
             Action::Failover { service, to, delay } => {
                 let names: BTreeSet<&str> = s.services.iter().map(|x| x.name.as_str()).collect();
                 reference(cx, "service", service, &names, "service")?;
