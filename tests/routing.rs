@@ -172,3 +172,15 @@ Scenario(
     assert!(f("before") < 5.1 && f("after") > 15.0, "{} {}", f("before"), f("after"));
     assert_eq!(v.counters["a"].ena_srd_mode & 1, 1);
 }
+
+#[test]
+fn one_failed_link_drops_only_what_crosses_it() {
+    // Rack 0's link to spine 0 fails: flows from rack 0 hashed to spine 0 drop; the others pass.
+    let link = r#"actions=[{"at": "100ms", "action": {"FailLink": {"rack": 0, "spine": 0}}}, {"at": "200ms", "action": {"RestoreLink": {"rack": 0, "spine": 0}}}]"#;
+    let s = run_text("fabric-failure", FABRIC, &[link]);
+    let v = &s.variants[0];
+    assert_conserved(v);
+    assert!(v.drops["link_down"] > 0);
+    let total = |i: usize| v.series.iter().map(|(_, b)| b[i]).sum::<f64>();
+    assert!(total(15) > 0.5, "the flows on spine 1 go on: {}", total(15));
+}

@@ -32,6 +32,16 @@ impl Model {
                     self.ports[p as usize].config.rate = rate;
                 }
             }
+            Action::FailLink { rack, spine } => {
+                for p in self.link_ports(rack, spine) {
+                    self.take_down(p, DropReason::LinkDown);
+                }
+            }
+            Action::RestoreLink { rack, spine } => {
+                for p in self.link_ports(rack, spine) {
+                    self.bring_up(p);
+                }
+            }
             Action::RestoreSpine { spine } => {
                 for p in self.spine_ports(spine) {
                     self.bring_up(p);
@@ -145,15 +155,13 @@ impl Model {
 
     /// Both directions of every ToR-spine link of `spine`.
     fn spine_ports(&self, spine: u32) -> Vec<PortId> {
+        (0..self.fabric.config.racks).flat_map(|r| self.link_ports(r, spine)).collect()
+    }
+
+    /// Both directions of the link between `rack`'s ToR and `spine`.
+    fn link_ports(&self, rack: u32, spine: u32) -> [PortId; 2] {
         let (racks, spines) = (self.fabric.config.racks, self.fabric.config.spines);
-        (0..racks)
-            .flat_map(|r| {
-                [
-                    self.fabric.tor_up[(r * spines + spine) as usize],
-                    self.fabric.spine_down[(spine * racks + r) as usize],
-                ]
-            })
-            .collect()
+        [self.fabric.tor_up[(rack * spines + spine) as usize], self.fabric.spine_down[(spine * racks + rack) as usize]]
     }
 
     /// Every port an instance's traffic crosses on its own host.

@@ -308,6 +308,16 @@ pub enum Action {
         spine: u32,
         rate: Bandwidth,
     },
+    /// One ToR-spine link (both directions) goes down: `link_down`.
+    FailLink {
+        rack: u32,
+        spine: u32,
+    },
+    /// That link is back.
+    RestoreLink {
+        rack: u32,
+        spine: u32,
+    },
     /// The spine's links are back, at their configured rate.
     RestoreSpine {
         spine: u32,

@@ -521,6 +521,10 @@ fn vpc(cx: &Ctx, s: &ScenarioSpec, inst_names: &BTreeSet<&str>, sgs: &BTreeSet<&
                     return Err(cx.err("delay", "", "a failover delay over 1h".into(), "at most 1h".into(), "".into()));
                 }
             }
+            Action::FailLink { rack, spine } | Action::RestoreLink { rack, spine } => {
+                cx.range("rack", *rack, 0, s.fabric.racks.saturating_sub(1), "racks are numbered from 0")?;
+                cx.range("spine", *spine, 0, s.fabric.spines.saturating_sub(1), "spines are numbered from 0")?;
+            }
             Action::FailSpine { spine } | Action::RestoreSpine { spine } | Action::DegradeSpine { spine, .. } => {
                 cx.range("spine", *spine, 0, s.fabric.spines.saturating_sub(1), "spines are numbered from 0")?;
                 if let Action::DegradeSpine { rate, .. } = &a.action
