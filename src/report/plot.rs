@@ -279,10 +279,21 @@ fn client_success<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, s: &Summary
             })
         })
         .collect();
+    time_lines(area, s, "client success rate", "responses per second", lines)
+}
+
+/// One line per series against simulated time, with a legend; false when there is nothing.
+fn time_lines<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    s: &Summary,
+    title: &str,
+    y_desc: &str,
+    lines: Vec<(String, Vec<(f64, f64)>)>,
+) -> anyhow::Result<bool> {
     if lines.is_empty() {
         return Ok(false);
     }
-    let mut chart = time_chart(area, s, "client success rate", "responses per second", lines.iter().map(|l| &l.1[..]))?;
+    let mut chart = time_chart(area, s, title, y_desc, lines.iter().map(|l| &l.1[..]))?;
     for (i, (name, pts)) in lines.into_iter().enumerate() {
         let color = Palette99::pick(i).to_rgba();
         chart
@@ -308,20 +319,7 @@ fn throughput<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, s: &Summary) ->
             (v.name.clone(), pts)
         })
         .collect();
-    if lines.is_empty() {
-        return Ok(false);
-    }
-    let mut chart = time_chart(area, s, "goodput over time", "goodput (Gbps)", lines.iter().map(|l| &l.1[..]))?;
-    for (i, (name, pts)) in lines.into_iter().enumerate() {
-        let color = Palette99::pick(i).to_rgba();
-        chart
-            .draw_series(LineSeries::new(pts, color.stroke_width(2)))
-            .map_err(err)?
-            .label(name)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
-    }
-    chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw().map_err(err)?;
-    Ok(true)
+    time_lines(area, s, "goodput over time", "goodput (Gbps)", lines)
 }
 
 /// RPC latency CDF with a log latency axis and a "nines" tail axis.
