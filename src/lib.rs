@@ -15,12 +15,15 @@
 //!   connections, transports emit segments, packets walk their routes port by port.
 //! - [`report`] turns finished results into `summary.json`, CSV files, plots and a table.
 //! - [`workload`] holds the traffic generators' pure parts (size distributions, RPC bookkeeping).
-//! - [`ec2`] holds EC2's rules and numbers: the instance catalog, flow limits, MTUs, Nitro
-//!   defaults — each constant with its source.
-//! - [`transport`] holds sans-IO state machines (host TCP with NewReno/CUBIC, UDP): segments and
-//!   time in, segments and a wake-up time out. They know nothing of the event queue.
-//! - [`net`] holds packets (metadata only), ports (a queue, a server, a pipe) and the leaf-spine
-//!   fabric with per-switch-salted ECMP.
+//! - [`ec2`] holds EC2's rules and numbers: the instance catalog, flow limits, ENA Express
+//!   eligibility, the VPC's rules (subnets, security groups, network ACLs), gateways and their
+//!   MTUs, adapters and allowances, failover delays, Nitro and host defaults — each constant
+//!   with its source, or marked a model parameter.
+//! - [`transport`] holds sans-IO state machines (host TCP with NewReno/CUBIC and Path MTU
+//!   Discovery, UDP, EFA's RDM layer, SRD): segments and time in, segments and a wake-up time
+//!   out. They know nothing of the event queue.
+//! - [`net`] holds packets (metadata only), ports (a queue, a server, a pipe), the leaf-spine
+//!   fabric with per-switch-salted ECMP, and IPv4 fragmentation and the path MTU cache.
 //! - [`engine`] holds the event queue (ties broken by insertion order) and per-component random
 //!   streams derived from (seed, name). It knows nothing of networks.
 //! - [`units`] holds time, sizes and rates as integers, and parses "25us", "100Gbps", "64KiB".
@@ -32,6 +35,10 @@
 //! 10 Gbps inside a cluster placement group) → A's instance bandwidth shaper → the fabric (host
 //! link, ToR uplink picked by ECMP, spine downlink, host link) → B's Nitro ingress shaper → B's
 //! vCPU → B's TCP. Every stage is a [`net::Port`]; every drop has a [`net::DropReason`].
+//! Gateways and forwarding instances on a pair's path (scenario `paths`, route tables) add their
+//! ports; a port's MTU decides fragmentation or an ICMP "fragmentation needed" back to the sender.
+//! Security groups and network ACLs are evaluated when a connection opens (and again when a timed
+//! action changes an ACL), and their verdicts ride with the endpoints.
 //!
 //! ## Determinism
 //!
