@@ -1,7 +1,7 @@
 //! Embedded instance-type catalog.
 //!
 //! Values are from the Amazon EC2 instance types documentation ("Network specifications" tables:
-//! https://docs.aws.amazon.com/ec2/latest/instancetypes/ — general purpose `gp.html`, compute
+//! <https://docs.aws.amazon.com/ec2/latest/instancetypes/> — general purpose `gp.html`, compute
 //! optimized `co.html`, memory optimized `mo.html`, accelerated `ac.html`, HPC `hpc.html`) and the
 //! ENA Express and EFA user-guide pages listing supported types. `bandwidth_mbps` is the documented
 //! figure; for "up to" types it is the burst figure and `baseline_mbps` the baseline (credits come
