@@ -109,3 +109,30 @@ fn detaching_then_attaching_the_eni_is_the_same_move_in_two_steps() {
         .unwrap_or_default();
     assert!(e.contains("not on a secondary ENI"), "{e}");
 }
+
+#[test]
+fn a_moved_eni_keeps_its_security_groups() {
+    // The service ENI admits port 443 from the clients' group; the standby's own ENI admits
+    // nothing. Moving the ENI brings its groups along; remapping an Elastic IP to the standby's
+    // primary ENI meets the standby's group, which refuses every client.
+    let groups = [
+        r#"security_groups=[{"name": "client-sg"}, {"name": "svc-sg", "inbound": [{"protocol": "tcp", "ports": "443", "peer": "client-sg"}]}, {"name": "locked-sg"}]"#,
+        r#"instances.active.enis=[{"name": "eth0"}, {"name": "service", "security_groups": ["svc-sg"]}]"#,
+        r#"instances.standby.enis=[{"name": "eth0", "security_groups": ["locked-sg"]}]"#,
+        r#"instances.client.enis=[{"name": "eth0", "security_groups": ["client-sg"]}]"#,
+    ];
+    let run = |variant: &str| {
+        let mut sets: Vec<&str> = groups.to_vec();
+        let v = format!(r#"variants=[{{"name": "{variant}"}}]"#);
+        let address =
+            if variant == "eip" { "services.api.address=ElasticIp" } else { "services.api.address=SecondaryEni" };
+        sets.extend([address, v.as_str()]);
+        run_text("eni-failover.ron", FAILOVER, &sets).variants.remove(0)
+    };
+    let eni = run("eni");
+    assert!(eni.service_clients.iter().all(|c| c.outage_ms < 8_000.0), "{:?}", eni.service_clients);
+    assert!(eni.filter_drops.is_empty(), "{:?}", eni.filter_drops);
+    let eip = run("eip");
+    assert!(eip.service_clients.iter().all(|c| c.outage_ms > 90_000.0));
+    assert!(eip.filter_drops["security groups of standby (locked-sg) inbound: no rule allows it"] > 0);
+}

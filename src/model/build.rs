@@ -543,10 +543,22 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
         services: spec
             .services
             .iter()
-            .map(|x| super::failover::ServiceRt {
-                name: x.name.clone(),
-                address: x.address,
-                owner: inst_index(&x.instance),
+            .map(|x| {
+                let holder = &spec.instances[inst_index(&x.instance) as usize];
+                let eni = match &x.eni {
+                    Some(n) => holder.enis.iter().find(|e| &e.name == n),
+                    None => holder.enis.get(1),
+                };
+                let groups = (x.address == crate::scenario::spec::ServiceAddress::SecondaryEni)
+                    .then(|| eni.map(|e| e.security_groups.iter().filter_map(group_index).collect::<Vec<_>>()))
+                    .flatten()
+                    .filter(|g| !g.is_empty());
+                super::failover::ServiceRt {
+                    name: x.name.clone(),
+                    address: x.address,
+                    owner: inst_index(&x.instance),
+                    groups,
+                }
             })
             .collect(),
         saved_ports: BTreeMap::new(),

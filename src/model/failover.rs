@@ -34,6 +34,8 @@ pub struct ServiceRt {
     pub address: ServiceAddress,
     /// The instance holding the address (for DNS: the record's answer).
     pub owner: u32,
+    /// A secondary ENI's security groups, which move with it (None: the holder's primary ENI's).
+    pub groups: Option<Vec<usize>>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -158,6 +160,27 @@ impl Model {
                 port,
             )
         };
+        // Clients reach a secondary ENI: its own security groups decide, wherever it is attached.
+        let s = self.sc(app).service as usize;
+        if let (Some(groups), true) = (self.services[s].groups.clone(), ce != NONE) {
+            for ep in [ce, se] {
+                for b in [self.eps[ep as usize].tx_block, self.eps[ep as usize].rx_block] {
+                    if b != NONE && self.filters[b as usize].1 == crate::net::DropReason::SecurityGroup {
+                        let e = &mut self.eps[ep as usize];
+                        e.tx_block = if e.tx_block == b { NONE } else { e.tx_block };
+                        e.rx_block = if e.rx_block == b { NONE } else { e.rx_block };
+                    }
+                }
+            }
+            let ea = self.insts[client as usize].eni.clone();
+            let eb = crate::ec2::vpc::EniView { groups, ..self.insts[server as usize].eni.clone() };
+            let names = (
+                self.insts[client as usize].name.clone(),
+                format!("{} (service ENI)", self.insts[server as usize].name),
+            );
+            let t = self.eps[ce as usize].tuple;
+            self.vpc_filters((ce, se), (&ea, &eb), (&names.0, &names.1), &t);
+        }
         let c = &mut self.sc(app).clients[k];
         (c.client_ep, c.server_ep, c.server) = (ce, se, server);
         (c.connected, c.moved) = (false, false);

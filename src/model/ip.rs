@@ -5,7 +5,7 @@
 
 use super::trace::{CaptureRecord, IcmpInfo, LogEntry};
 use super::{Attach, Event, Model, NONE, Proto, Reasm};
-use crate::ec2::vpc::{Direction, PROTO_ICMP, Refusal};
+use crate::ec2::vpc::{Direction, EniView, PROTO_ICMP, Refusal};
 use crate::net::fabric::FiveTuple;
 use crate::net::ip::{self, FragInfo, ICMP_FRAG_NEEDED_WIRE_BYTES, IPV4_HEADER_BYTES, NO_MTU_LIMIT};
 use crate::net::{DropReason, Packet, PacketId, PortId, Sink};
@@ -88,7 +88,20 @@ impl Model {
         }
         let (ea, eb) = (self.insts[i as usize].eni.clone(), self.insts[j as usize].eni.clone());
         let names = (self.insts[i as usize].name.clone(), self.insts[j as usize].name.clone());
-        if let Some(r) = self.vpc.forward((&names.0, &names.1), &ea, &eb, t.protocol, t.dst_port) {
+        self.vpc_filters((c, s), (&ea, &eb), (&names.0, &names.1), t);
+    }
+
+    /// The security groups and network ACLs on a connection between two ENIs (the server's may
+    /// be a service's secondary ENI, whose groups moved with it): refusals become blocks on the
+    /// endpoint where the packets stop.
+    pub(crate) fn vpc_filters(
+        &mut self,
+        (c, s): (u32, u32),
+        (ea, eb): (&EniView, &EniView),
+        names: (&str, &str),
+        t: &FiveTuple,
+    ) {
+        if let Some(r) = self.vpc.forward(names, ea, eb, t.protocol, t.dst_port) {
             let (f, outbound) = self.refusal_id(&r);
             if outbound {
                 self.eps[c as usize].tx_block = f;
@@ -96,7 +109,7 @@ impl Model {
                 self.eps[s as usize].rx_block = f;
             }
         }
-        if let Some(r) = self.vpc.reverse(&ea, &eb, t.protocol, t.src_port) {
+        if let Some(r) = self.vpc.reverse(ea, eb, t.protocol, t.src_port) {
             let (f, outbound) = self.refusal_id(&r);
             if outbound {
                 self.eps[s as usize].tx_block = f;

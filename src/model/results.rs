@@ -572,7 +572,13 @@ pub fn collect(m: Model) -> VariantResult {
         series,
         bin_us,
         ip: m.ip_counters,
-        filter_drops: m.filters.iter().zip(&m.filter_drops).map(|(f, &n)| (f.0.clone(), n)).collect(),
+        filter_drops: m
+            .filters
+            .iter()
+            .zip(&m.filter_drops)
+            .filter(|(_, n)| **n > 0)
+            .map(|(f, &n)| (f.0.clone(), n))
+            .collect(),
         event_log: (!m.log.entries.is_empty())
             .then_some(EventLogSummary { entries: m.log.entries.len() as u64, omitted: m.log.omitted }),
         events: m.log.entries,

@@ -386,6 +386,10 @@ pub struct ServiceSpec {
     pub name: String,
     pub instance: String,
     pub address: ServiceAddress,
+    /// `SecondaryEni`: which of the instance's ENIs carries the address (left out: its first
+    /// secondary ENI). Its security groups move with it.
+    #[serde(default)]
+    pub eni: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]

@@ -352,6 +352,21 @@ fn vpc(cx: &Ctx, s: &ScenarioSpec, inst_names: &BTreeSet<&str>, sgs: &BTreeSet<&
     for svc in &s.services {
         reference(cx, "instance", &svc.instance, inst_names, "instance")?;
         let holder = s.instances.iter().find(|i| i.name == svc.instance).expect("checked reference");
+        if let Some(e) = &svc.eni
+            && holder.enis.iter().skip(1).all(|x| &x.name != e)
+        {
+            let secondary: Vec<String> = holder.enis.iter().skip(1).map(|x| format!("{:?}", x.name)).collect();
+            return Err(cx.err(
+                "eni",
+                e,
+                format!("service {:?}: {e:?} is not a secondary ENI of {}", svc.name, holder.name),
+                format!(
+                    "one of its secondary ENIs: {}",
+                    if secondary.is_empty() { "none".into() } else { secondary.join(", ") }
+                ),
+                "the primary ENI (the first) cannot be detached".into(),
+            ));
+        }
         if svc.address == ServiceAddress::SecondaryEni && holder.enis.len() < 2 {
             return Err(cx.err(
                 "address",
