@@ -1491,6 +1491,22 @@ pub fn describe(variant: &str, s: &ScenarioSpec) -> String {
             }
         }
     };
+    for svc in &s.services {
+        let _ = writeln!(o, "  service {}: {:?} held by {}", svc.name, svc.address, svc.instance);
+    }
+    for a in &s.actions {
+        let effect = match &a.action {
+            Action::Failover { service, delay, .. } => {
+                let kind = s.services.iter().find(|x| &x.name == service).map(|x| x.address);
+                let d = delay.or(kind.map(|k| k.failover_delay()));
+                d.map(|d| format!(" (takes effect {d} later)")).unwrap_or_default()
+            }
+            Action::DetachEni { .. } => format!(" (takes effect {} later)", crate::ec2::failover::ENI_DETACH_DELAY),
+            Action::AttachEni { .. } => format!(" (takes effect {} later)", crate::ec2::failover::ENI_ATTACH_DELAY),
+            _ => String::new(),
+        };
+        let _ = writeln!(o, "  at {}: {:?}{effect}", a.at, a.action);
+    }
     for i in &s.instances {
         let routes_through = s.paths.iter().any(|p| p.via.contains(&i.name))
             || s.route_tables.iter().any(|t| t.routes.iter().any(|r| r.target == i.name));
