@@ -139,8 +139,13 @@ impl Model {
 
     /// Drop a packet a filter refused, counting it against the filter and logging it.
     pub(crate) fn drop_filtered(&mut self, id: PacketId, filter: u32, inst: u32) {
-        let (name, reason) = self.filters[filter as usize].clone();
+        let reason = self.filters[filter as usize].1;
         self.filter_drops[filter as usize] += 1;
+        if !self.log.has_room() {
+            self.drop_packet(id, reason, inst);
+            return;
+        }
+        let name = self.filters[filter as usize].0.clone();
         let flow = self.packet_flow(id);
         let bytes = self.pool.get(id).wire_bytes;
         self.drop_packet(id, reason, inst);
@@ -169,17 +174,18 @@ impl Model {
         }
         let g = &self.gateways[gw as usize];
         if matches!(p.sink, Sink::Icmp { .. }) && g.drops_icmp {
-            let at = Some(g.name.clone());
-            let flow = self.packet_flow(id);
+            if self.log.has_room() {
+                let e = LogEntry {
+                    event: "drop",
+                    flow: self.packet_flow(id),
+                    at: Some(self.gateways[gw as usize].name.clone()),
+                    reason: Some(DropReason::IcmpBlocked.name()),
+                    detail: Some("the gateway discards ICMP".into()),
+                    ..LogEntry::default()
+                };
+                self.log_event(e);
+            }
             self.drop_packet(id, DropReason::IcmpBlocked, NONE);
-            self.log_event(LogEntry {
-                event: "drop",
-                flow,
-                at,
-                reason: Some(DropReason::IcmpBlocked.name()),
-                detail: Some("the gateway discards ICMP".into()),
-                ..LogEntry::default()
-            });
             return false;
         }
         if let Some(clamp) = g.mss_clamp
@@ -195,28 +201,32 @@ impl Model {
         }
         let mtu = g.mtu;
         if p.seg.df {
-            let (at, drops_icmp) = (g.name.clone(), g.drops_icmp);
-            let flow = self.packet_flow(id);
-            self.drop_packet(id, DropReason::FragmentationNeeded, NONE);
-            self.log_event(LogEntry {
-                event: "drop",
-                flow: flow.clone(),
-                at: Some(at.clone()),
-                reason: Some(DropReason::FragmentationNeeded.name()),
-                mtu: Some(mtu),
-                bytes: Some(p.wire_bytes),
-                ..LogEntry::default()
-            });
-            if drops_icmp {
-                self.log_event(LogEntry {
+            let drops_icmp = g.drops_icmp;
+            if self.log.has_room() {
+                let e = LogEntry {
+                    event: "drop",
+                    flow: self.packet_flow(id),
+                    at: Some(self.gateways[gw as usize].name.clone()),
+                    reason: Some(DropReason::FragmentationNeeded.name()),
+                    mtu: Some(mtu),
+                    bytes: Some(p.wire_bytes),
+                    ..LogEntry::default()
+                };
+                self.log_event(e);
+            }
+            if drops_icmp && self.log.has_room() {
+                let e = LogEntry {
                     event: "icmp_suppressed",
-                    flow,
-                    at: Some(at),
+                    flow: self.packet_flow(id),
+                    at: Some(self.gateways[gw as usize].name.clone()),
                     mtu: Some(mtu),
                     detail: Some("the gateway discards ICMP: no fragmentation-needed is sent".into()),
                     ..LogEntry::default()
-                });
-            } else {
+                };
+                self.log_event(e);
+            }
+            self.drop_packet(id, DropReason::FragmentationNeeded, NONE);
+            if !drops_icmp {
                 self.send_icmp(gw, twin, &p, mtu);
             }
         } else {
@@ -258,14 +268,17 @@ impl Model {
         if self.capture.is_some() {
             self.capture_packet(self.capture_gw[gw as usize], &icmp);
         }
-        self.log_event(LogEntry {
-            event: "icmp_sent",
-            flow: self.endpoint_label(sender),
-            at: Some(self.gateways[gw as usize].name.clone()),
-            mtu: Some(mtu),
-            detail: Some("ICMP type 3 code 4: fragmentation needed and DF set".into()),
-            ..LogEntry::default()
-        });
+        if self.log.has_room() {
+            let e = LogEntry {
+                event: "icmp_sent",
+                flow: self.endpoint_label(sender),
+                at: Some(self.gateways[gw as usize].name.clone()),
+                mtu: Some(mtu),
+                detail: Some("ICMP type 3 code 4: fragmentation needed and DF set".into()),
+                ..LogEntry::default()
+            };
+            self.log_event(e);
+        }
         let id = self.pool.alloc(icmp);
         self.acct.sent += 1;
         let first = self.routes[route as usize][0];
@@ -304,13 +317,16 @@ impl Model {
         self.acct.delivered += 1;
         self.ip_counters.icmp_frag_needed_received += 1;
         let at = (inst != NONE).then(|| self.insts[inst as usize].name.clone());
-        self.log_event(LogEntry {
-            event: "icmp_received",
-            flow: self.endpoint_label(ep),
-            at: at.clone(),
-            mtu: Some(mtu),
-            ..LogEntry::default()
-        });
+        if self.log.has_room() {
+            let e = LogEntry {
+                event: "icmp_received",
+                flow: self.endpoint_label(ep),
+                at: at.clone(),
+                mtu: Some(mtu),
+                ..LogEntry::default()
+            };
+            self.log_event(e);
+        }
         if inst != NONE {
             let (dst, now, expires) = (self.eps[ep as usize].tuple.dst_ip, self.now(), self.ip_cfg.pmtu_expires);
             if self.insts[inst as usize].pmtu.learn(dst, mtu, now, expires) {
@@ -501,6 +517,9 @@ impl Model {
 
     /// A transport's note becomes a log line.
     pub(crate) fn log_note(&mut self, ep: u32, note: Note) {
+        if !self.log.has_room() {
+            return;
+        }
         let flow = self.endpoint_label(ep);
         let inst = self.eps[ep as usize].instance;
         let at = (inst != NONE).then(|| self.insts[inst as usize].name.clone());

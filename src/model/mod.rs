@@ -999,8 +999,9 @@ impl Model {
 
     pub(crate) fn drop_packet(&mut self, id: PacketId, reason: DropReason, instance: u32) {
         self.acct.dropped[reason.index()] += 1;
-        let p = *self.pool.get(id);
-        self.free_icmp_route(&p);
+        if let Sink::Icmp { .. } = self.pool.get(id).sink {
+            self.route_free.push(self.pool.get(id).route);
+        }
         if instance != NONE {
             let c = &mut self.insts[instance as usize].counters;
             match reason {

@@ -54,6 +54,14 @@ impl EventLog {
     pub fn new(limit: usize) -> Self {
         EventLog { entries: Vec::new(), limit, omitted: 0 }
     }
+    /// False once the limit is reached: callers skip building an entry (its strings) at all.
+    pub fn has_room(&mut self) -> bool {
+        if self.entries.len() < self.limit {
+            return true;
+        }
+        self.omitted += 1;
+        false
+    }
     pub fn push(&mut self, now: SimTime, e: LogEntry) {
         if self.entries.len() < self.limit {
             self.entries.push(LogEntry { time_us: (now.as_us_f64() * 1000.0).round() / 1000.0, ..e });

@@ -18,6 +18,8 @@ pub const ICMP_DEST_UNREACHABLE: u8 = 3;
 pub const ICMP_FRAG_NEEDED: u8 = 4;
 /// The smallest datagram every IPv4 host must accept (RFC 791) and the smallest MTU we allow.
 pub const MIN_MTU: u32 = 576;
+/// Linux `net.ipv4.route.min_pmtu`: a reported next-hop MTU below this is taken as this.
+pub const LINUX_MIN_PMTU: u32 = 552;
 /// No limit on a port (every port but a gateway's).
 pub const NO_MTU_LIMIT: u32 = u32::MAX;
 /// A port whose MTU is 0 carries nothing: a link or an instance that is down, or the gate of an

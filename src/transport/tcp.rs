@@ -1051,7 +1051,7 @@ impl Transport for Tcp {
             return;
         }
         // tcp_v4_mtu_reduced: lower the MSS; if what is in flight no longer fits, resend it now.
-        let mtu = mtu.max(crate::net::ip::MIN_MTU.min(552));
+        let mtu = mtu.max(crate::net::ip::LINUX_MIN_PMTU);
         self.mtup.search_high = self.mtup.search_high.min(mtu);
         if let Some((_, _, p)) = self.mtup.probe
             && p > mtu
