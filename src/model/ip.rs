@@ -285,7 +285,9 @@ impl Model {
         self.offer(id, first);
     }
 
-    pub(crate) fn free_icmp_route(&mut self, p: &Packet) {
+    /// An ICMP packet's route was built for it alone: recycle it when the packet ends.
+    pub(crate) fn free_icmp_route(&mut self, id: PacketId) {
+        let p = self.pool.get(id);
         if matches!(p.sink, Sink::Icmp { .. }) {
             self.route_free.push(p.route);
         }
@@ -312,7 +314,7 @@ impl Model {
         if self.capture.is_some() && inst != NONE {
             self.capture_packet(self.capture_inst[inst as usize], &p);
         }
-        self.free_icmp_route(&p);
+        self.free_icmp_route(id);
         self.pool.free(id);
         self.acct.delivered += 1;
         self.ip_counters.icmp_frag_needed_received += 1;

@@ -999,9 +999,7 @@ impl Model {
 
     pub(crate) fn drop_packet(&mut self, id: PacketId, reason: DropReason, instance: u32) {
         self.acct.dropped[reason.index()] += 1;
-        if let Sink::Icmp { .. } = self.pool.get(id).sink {
-            self.route_free.push(self.pool.get(id).route);
-        }
+        self.free_icmp_route(id);
         if instance != NONE {
             let c = &mut self.insts[instance as usize].counters;
             match reason {
