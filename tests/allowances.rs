@@ -12,7 +12,7 @@ const BURST: &str = include_str!("../scenarios/burst-credits.ron");
 /// after exhaustion refilled credits allow short bursts).
 fn exhausted_at(v: &nitrosim::model::VariantResult, mid_gbps: f64) -> f64 {
     let n = v.series[0].1.len();
-    let total: Vec<f64> = (0..n).map(|i| v.series.iter().map(|(_, b)| b[i]).sum()).collect();
+    let total: Vec<f64> = (0..n).map(|i| bin_total(v, i)).collect();
     let window = (20_000.0 / v.bin_us) as usize;
     let first_high = total.iter().position(|&g| g > mid_gbps).unwrap();
     let out = (first_high..n - window)
@@ -41,8 +41,7 @@ fn credits_run_out_when_the_bucket_says() {
         // Then the instance is held to its baseline; the excess is dropped and counted.
         let n = v.series[0].1.len();
         let tail = (n * 9 / 10)..n;
-        let after: f64 =
-            tail.clone().map(|i| v.series.iter().map(|(_, b)| b[i]).sum::<f64>()).sum::<f64>() / tail.len() as f64;
+        let after: f64 = tail.clone().map(|i| bin_total(v, i)).sum::<f64>() / tail.len() as f64;
         assert!((after - baseline).abs() / baseline < 0.05, "after: {after} Gbps");
         assert_eq!(v.counters["small"].bw_out_allowance_exceeded, v.drops["bw_out_allowance_exceeded"]);
     }
@@ -129,11 +128,7 @@ fn pps_and_conntrack_allowances_drop_and_count() {
 
 #[test]
 fn adapter_and_allowance_mistakes_are_errors() {
-    use nitrosim::scenario;
-    let err = |sets: &[&str]| {
-        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-        scenario::load("p.ron", PAIR, &sets, None).err().map(|d| d.to_string()).unwrap_or_default()
-    };
+    let err = |sets: &[&str]| load_error("p.ron", PAIR, sets);
     let e = err(&[
         "instances.a.adapter=vif",
         "instances.a.instance_type=c6in.16xlarge",

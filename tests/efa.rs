@@ -111,10 +111,7 @@ fn rdma_write_skips_the_bounce_copy_and_read_costs_a_round_trip() {
 #[test]
 fn efa_is_refused_where_ec2_refuses_it() {
     use nitrosim::scenario;
-    let err = |sets: &[&str]| {
-        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-        scenario::load("efa-pair", PAIR, &sets, None).err().map(|d| d.to_string()).unwrap_or_default()
-    };
+    let err = |sets: &[&str]| load_error("efa-pair", PAIR, sets);
     // An EFA interface on a type without EFA.
     let e = err(&["instances.a.instance_type=c5n.large"]);
     assert!(e.contains("c5n.large does not support EFA") && e.contains("hint"), "{e}");

@@ -70,11 +70,7 @@ fn a_connected_client_is_reset_by_the_standby_when_the_address_moves() {
 
 #[test]
 fn failover_mistakes_are_errors() {
-    use nitrosim::scenario;
-    let err = |sets: &[&str]| {
-        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-        scenario::load("f.ron", FAILOVER, &sets, None).err().map(|d| d.to_string()).unwrap_or_default()
-    };
+    let err = |sets: &[&str]| load_error("f.ron", FAILOVER, sets);
     // The service ENI must be a secondary one: the primary cannot be detached.
     let e = err(&[r#"instances.active.enis=[{"name": "eth0"}]"#]);
     assert!(e.contains("has only its primary"), "{e}");
@@ -103,10 +99,7 @@ fn detaching_then_attaching_the_eni_is_the_same_move_in_two_steps() {
     assert_eq!(failovers.len(), 2);
     assert!(failovers[0].detail.as_deref().unwrap().contains("nowhere (detached)"));
     // Only a secondary ENI detaches.
-    let e = nitrosim::scenario::load("f.ron", FAILOVER, &["services.api.address=ElasticIp".into(), steps.into()], None)
-        .err()
-        .map(|d| d.to_string())
-        .unwrap_or_default();
+    let e = load_error("f.ron", FAILOVER, &["services.api.address=ElasticIp", steps]);
     assert!(e.contains("not on a secondary ENI"), "{e}");
 }
 

@@ -266,11 +266,7 @@ fn security_groups_are_stateful() {
 
 #[test]
 fn scenario_mistakes_in_the_ip_layer_are_errors_with_positions() {
-    use nitrosim::scenario;
-    let err = |text: &str, sets: &[&str]| {
-        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-        scenario::load("f.ron", text, &sets, None).err().map(|d| d.to_string()).unwrap_or_default()
-    };
+    let err = |text: &str, sets: &[&str]| load_error("f.ron", text, sets);
     // MTUs outside IPv4 / EC2, and above what a gateway carries.
     let e = err(FILTERS, &["instances.client.enis.eth0.mtu=9216"]);
     assert!(e.contains("576 ..= 9001") && e.contains("f.ron:"), "{e}");
@@ -344,7 +340,6 @@ fn rule_changes_during_a_run_follow_stateless_and_stateful_semantics() {
     assert_eq!(s.variants[0].flows[0].bytes_delivered, 100_000_000);
     // A bad rule in an action is an error like any other.
     let bad = r#"actions=[{"at": "10ms", "action": {"SetNetworkAcl": {"acl": "app-acl", "inbound": [{"rule": 100, "protocol": "tcp", "cidr": "10.0.2.7/24", "action": "allow"}]}}}]"#;
-    let sets: Vec<String> = [fix, bad].iter().map(|s| s.to_string()).collect();
-    let e = nitrosim::scenario::load("f.ron", FILTERS, &sets, None).err().map(|d| d.to_string()).unwrap_or_default();
+    let e = load_error("f.ron", FILTERS, &[fix, bad]);
     assert!(e.contains("host bits"), "{e}");
 }

@@ -44,10 +44,7 @@ fn the_most_specific_route_wins_and_the_local_route_cannot_be_overridden_by_a_wi
 #[test]
 fn routing_mistakes_are_errors() {
     use nitrosim::scenario;
-    let err = |sets: &[&str]| {
-        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-        scenario::load("n.ron", NAT, &sets, None).err().map(|d| d.to_string()).unwrap_or_default()
-    };
+    let err = |sets: &[&str]| load_error("n.ron", NAT, sets);
     let e = err(&[r#"route_tables.private-rt.routes=[{"destination": "0.0.0.0/0", "target": "natt"}]"#]);
     assert!(e.contains("unknown gateway or router instance \"natt\"") && e.contains("did you mean \"nat\""), "{e}");
     let e = err(&["subnets.private.route_table=private"]);
@@ -100,7 +97,7 @@ fn a_failed_spine_drops_its_flows_until_restored() {
     let v = &s.variants[0];
     assert_conserved(v);
     assert!(v.drops["link_down"] > 0);
-    let total = |i: usize| v.series.iter().map(|(_, b)| b[i]).sum::<f64>();
+    let total = |i: usize| bin_total(v, i);
     // Bins of 10 ms: before, during (flows hashed onto spine 0 stall), and after their next
     // retransmission timeout following the restore (RTO backoff: they come back later).
     let (before, during, after) = (total(5), total(15), total(90));
@@ -112,13 +109,10 @@ fn a_failed_spine_drops_its_flows_until_restored() {
     let v = &s.variants[0];
     assert_conserved(v);
     assert!(v.drops["instance_down"] > 0);
-    let total = |i: usize| v.series.iter().map(|(_, b)| b[i]).sum::<f64>();
+    let total = |i: usize| bin_total(v, i);
     assert!(total(12) < 0.01 && total(90) > 1.0, "{} {}", total(12), total(90));
     // Mistakes: an action after the end, an unknown instance, a spine that does not exist.
-    let err = |sets: &[&str]| {
-        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-        nitrosim::scenario::load("f.ron", FABRIC, &sets, None).err().map(|d| d.to_string()).unwrap_or_default()
-    };
+    let err = |sets: &[&str]| load_error("f.ron", FABRIC, sets);
     assert!(err(&["duration=50ms"]).contains("after the end of the run"));
     assert!(
         err(&[r#"actions=[{"at": "1ms", "action": {"FailInstance": {"instance": "c"}}}]"#])
@@ -144,7 +138,7 @@ fn an_mtu_change_takes_effect_under_live_connections() {
     assert_eq!(v.flows[0].mss, Some(1448));
     let mss = v.events.iter().find(|e| e.event == "mss").unwrap();
     assert_eq!((mss.time_us, mss.mss_from, mss.mss_to), (50_000.0, Some(8949), Some(1448)));
-    let total = |i: usize| v.series.iter().map(|(_, b)| b[i]).sum::<f64>();
+    let total = |i: usize| bin_total(v, i);
     assert!(total(20) > 4.0, "still 5 Gbps after: {}", total(20));
 }
 
@@ -181,6 +175,6 @@ fn one_failed_link_drops_only_what_crosses_it() {
     let v = &s.variants[0];
     assert_conserved(v);
     assert!(v.drops["link_down"] > 0);
-    let total = |i: usize| v.series.iter().map(|(_, b)| b[i]).sum::<f64>();
+    let total = |i: usize| bin_total(v, i);
     assert!(total(15) > 0.5, "the flows on spine 1 go on: {}", total(15));
 }

@@ -34,3 +34,14 @@ pub fn assert_conserved(v: &VariantResult) {
     assert_eq!(p.sent, p.delivered + p.dropped + p.fragmented + p.in_flight, "variant {}: {p:?}", v.name);
     assert_eq!(p.dropped, v.drops.values().sum::<u64>(), "every drop has a reason");
 }
+
+/// The text of the error loading a scenario with these overrides ("" when it loads).
+pub fn load_error(file: &str, text: &str, sets: &[&str]) -> String {
+    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+    scenario::load(file, text, &sets, None).err().map(|d| d.to_string()).unwrap_or_default()
+}
+
+/// Goodput of all a variant's flows together in time bin `i` (Gbps).
+pub fn bin_total(v: &VariantResult, i: usize) -> f64 {
+    v.series.iter().map(|(_, b)| b[i]).sum()
+}
