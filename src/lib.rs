@@ -53,6 +53,7 @@ pub mod ec2;
 pub mod engine;
 pub mod model;
 pub mod net;
+pub mod output_set;
 pub mod progress;
 pub mod report;
 pub mod run;

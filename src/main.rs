@@ -38,12 +38,18 @@ enum Command {
         /// (`report.capture`; every instance and gateway by default) into this folder.
         #[arg(long, value_name = "DIR")]
         pcap: Option<PathBuf>,
+        /// Refuse to start when the memory estimate exceeds this (default: half the machine's memory).
+        #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+        max_memory: Option<u64>,
     },
     /// Check a scenario without simulating: schema, references, limits, placement, flow limits.
     Check {
         file: PathBuf,
         #[arg(long = "set", value_name = "PATH=VALUE")]
         sets: Vec<String>,
+        /// The memory budget `run` and `sweep` would use (default: half the machine's memory).
+        #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+        max_memory: Option<u64>,
     },
     /// List the bundled scenarios and the instance-type catalog.
     List,
@@ -54,8 +60,8 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
         /// Runs in parallel (default: all cores).
-        #[arg(long)]
-        jobs: Option<usize>,
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+        jobs: Option<u16>,
         /// Skip runs already finished in the output folder.
         #[arg(long)]
         resume: bool,
@@ -66,6 +72,9 @@ enum Command {
         sets: Vec<String>,
         #[arg(long)]
         quiet: bool,
+        /// Refuse to start when the memory estimate (per run x --jobs) exceeds this.
+        #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+        max_memory: Option<u64>,
     },
     /// Merge the output folders of a sharded sweep into one, as a single machine would write it.
     Merge {
@@ -73,6 +82,9 @@ enum Command {
         out: PathBuf,
         #[arg(required = true)]
         shards: Vec<PathBuf>,
+        /// Write the merged result even when runs are missing (a shard absent or unfinished).
+        #[arg(long)]
+        allow_partial: bool,
     },
     /// Redraw a sweep folder's tables and plots from its run files.
     Plot { dir: PathBuf },
@@ -104,15 +116,36 @@ macro_rules! outln {
     }};
 }
 
+fn parse_size(s: &str) -> Result<u64, String> {
+    scenario::budget::parse_bytes(s)
+}
+
 enum Failure {
     Scenario(Box<Diagnostic>),
+    /// A mistake in the arguments or a refusal the user can act on (a busy or foreign output
+    /// folder, an incomplete merge): exit 2.
+    Usage(String),
     Invariant(String),
     Other(anyhow::Error),
 }
 
 impl From<anyhow::Error> for Failure {
     fn from(e: anyhow::Error) -> Self {
+        use nitrosim::output_set::OutputError;
+        match e.downcast_ref::<OutputError>() {
+            Some(OutputError::Busy { .. } | OutputError::NotOurs { .. }) => return Failure::Usage(e.to_string()),
+            _ => {}
+        }
+        if e.downcast_ref::<nitrosim::sweep::MergeIncomplete>().is_some() {
+            return Failure::Usage(e.to_string());
+        }
         Failure::Other(e)
+    }
+}
+
+impl From<nitrosim::output_set::OutputError> for Failure {
+    fn from(e: nitrosim::output_set::OutputError) -> Self {
+        anyhow::Error::new(e).into()
     }
 }
 
@@ -120,21 +153,93 @@ fn read_scenario(file: Option<&Path>) -> Result<(String, String), Failure> {
     match file {
         None => Ok((format!("<embedded {}>", scenario::DEFAULT_SCENARIO_NAME), scenario::DEFAULT_SCENARIO.to_string())),
         Some(p) => {
+            use std::io::Read;
             let name = p.display().to_string();
-            let text = std::fs::read_to_string(p).map_err(|e| {
+            let unreadable = |e: String| {
                 Failure::Scenario(Box::new(
                     Diagnostic::new(&name, format!("cannot read the scenario file: {e}"))
                         .expected("a readable RON scenario file")
                         .hint("`nitrosim list` shows the bundled scenarios; they live in scenarios/"),
                 ))
-            })?;
+            };
+            // Read at most one byte past the limit: `check /dev/zero` must not fill the memory.
+            let limit = scenario::budget::MAX_SCENARIO_BYTES;
+            let file = std::fs::File::open(p).map_err(|e| unreadable(e.to_string()))?;
+            let mut bytes = Vec::new();
+            file.take(limit + 1).read_to_end(&mut bytes).map_err(|e| unreadable(e.to_string()))?;
+            if bytes.len() as u64 > limit {
+                return Err(Failure::Scenario(Box::new(
+                    Diagnostic::new(&name, format!("the scenario file is larger than {} bytes", limit))
+                        .expected(format!("a scenario file of at most {} MiB", limit >> 20))
+                        .hint("scenarios are hand-written text; fleets (`count: N`) and sweeps describe large runs briefly"),
+                )));
+            }
+            let text = String::from_utf8(bytes).map_err(|e| unreadable(format!("not UTF-8 text ({e})")))?;
+            let text = text.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(text);
             Ok((name, text))
         }
     }
 }
 
+/// A scenario name as one folder name: never empty, never `.` or `..`, never hidden.
 fn safe_dir_name(s: &str) -> String {
-    s.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect()
+    let name: String =
+        s.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
+    let trimmed = name.trim_start_matches('.');
+    let name = format!("{}{trimmed}", "_".repeat(name.len() - trimmed.len()));
+    if name.is_empty() { "_".into() } else { name }
+}
+
+fn budget(max_memory: Option<u64>) -> u64 {
+    max_memory.unwrap_or_else(scenario::budget::default_budget)
+}
+
+fn threads() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+/// Refuse a run whose memory estimate exceeds the budget; returns the estimate.
+fn check_memory(
+    name: &str,
+    variants: &[scenario::Variant],
+    capture: bool,
+    max_memory: Option<u64>,
+) -> Result<u64, Failure> {
+    let specs: Vec<&scenario::ScenarioSpec> = variants.iter().map(|v| &v.spec).collect();
+    let (total, biggest) = scenario::budget::estimate_run(&specs, capture, threads().min(specs.len()));
+    scenario::budget::check(name, total, &biggest, budget(max_memory)).map_err(|d| Failure::Scenario(Box::new(d)))?;
+    Ok(total)
+}
+
+/// Warn when a variant overrides a path also given with `--set`: the variant's value wins.
+fn warn_variant_overrides(file: &str, text: &str, sets: &[String]) {
+    let Ok(spec) = scenario::parse(file, text) else { return };
+    for s in sets {
+        let path = s.split_once('=').map(|(p, _)| p.trim()).unwrap_or(s);
+        for v in spec.variants.iter().filter(|v| v.set.iter().any(|(p, _)| p == path)) {
+            eprintln!(
+                "warning: variant `{}` sets `{path}` itself; in that variant its value replaces `--set {s}`",
+                v.name
+            );
+        }
+    }
+}
+
+fn run_manifest(
+    command: &'static str,
+    spec: &scenario::ScenarioSpec,
+    file: &str,
+    text: &str,
+    sets: &[String],
+) -> nitrosim::output_set::Manifest {
+    nitrosim::output_set::Manifest {
+        command,
+        scenario: spec.name.clone(),
+        scenario_file: file.to_string(),
+        scenario_hash: nitrosim::output_set::scenario_hash(text, sets, spec.seed),
+        seed: spec.seed,
+        sets: sets.to_vec(),
+    }
 }
 
 fn cmd_run(
@@ -144,19 +249,51 @@ fn cmd_run(
     sets: Vec<String>,
     quiet: bool,
     pcap: Option<PathBuf>,
+    max_memory: Option<u64>,
 ) -> Result<(), Failure> {
+    use nitrosim::output_set::{self, OutputSet};
     let (name, text) = read_scenario(file.as_deref())?;
     let variants = scenario::load(&name, &text, &sets, seed).map_err(|d| Failure::Scenario(Box::new(d)))?;
+    warn_variant_overrides(&name, &text, &sets);
+    check_memory(&name, &variants, pcap.is_some(), max_memory)?;
     let spec = &variants[0].spec;
+    // The output folders are checked and locked before simulating: a typo must not cost a run.
+    let dir = out.unwrap_or_else(|| Path::new("output").join(safe_dir_name(&spec.name)));
+    let (abs, lock) = output_set::prepare(&dir)?;
+    // A pcap folder inside the output folder is part of its set; elsewhere it is a set of its own.
+    let pcap_inside = pcap.as_ref().and_then(|p| {
+        let p = std::path::absolute(p).ok()?;
+        p.strip_prefix(&abs).ok().map(Path::to_path_buf).filter(|r| !r.as_os_str().is_empty())
+    });
+    let pcap_set = match (&pcap, &pcap_inside) {
+        (Some(p), None) => Some(output_set::prepare(p).map(|(a, l)| (p.clone(), a, l))?),
+        _ => None,
+    };
     let total_us: u64 = variants.iter().map(|v| v.spec.duration.ps() / 1_000_000).sum();
     let progress = Progress::new(total_us, !quiet);
     let results = nitrosim::run::run_variants_with(&variants, &progress, pcap.is_some()).map_err(Failure::Invariant)?;
     progress.finish();
     let summary = Summary::new(&spec.name, spec.seed, results);
-    let dir = out.unwrap_or_else(|| Path::new("output").join(safe_dir_name(&spec.name)));
-    let mut written = report::write_all(&dir, &summary)?;
-    if let Some(p) = &pcap {
-        written.extend(report::write_pcaps(p, &summary)?);
+    let manifest = run_manifest("run", spec, &name, &text, &sets);
+    let mut omitted = 0;
+    if let Some((shown, abs, lock)) = pcap_set {
+        let mut set = OutputSet::begin_locked(&shown, abs, lock)?;
+        omitted = report::write_pcaps(&mut set, Path::new(""), &summary)?;
+        set.commit(&manifest, serde_json::Value::Null)?;
+    }
+    let mut set = OutputSet::begin_locked(&dir, abs, lock)?;
+    report::write_all(&mut set, &summary)?;
+    if let Some(rel) = &pcap_inside {
+        omitted = report::write_pcaps(&mut set, rel, &summary)?;
+    }
+    let written = set.commit(&manifest, serde_json::Value::Null)?;
+    if omitted > 0 {
+        eprintln!(
+            "warning: {omitted} packet(s) not written to the pcap files: each capture point keeps at most {} \
+             (`capture.omitted` in summary.json); raise report.capture_limit, narrow report.capture or shorten \
+             the run",
+            variants[0].spec.report.capture_limit
+        );
     }
     if !quiet {
         out!("{}", table::render(&summary));
@@ -176,14 +313,70 @@ fn cmd_run(
     Ok(())
 }
 
-fn cmd_check(file: PathBuf, sets: Vec<String>) -> Result<(), Failure> {
+fn cmd_check(file: PathBuf, sets: Vec<String>, max_memory: Option<u64>) -> Result<(), Failure> {
+    use scenario::budget::human;
     let (name, text) = read_scenario(Some(&file))?;
     let variants = scenario::load(&name, &text, &sets, None).map_err(|d| Failure::Scenario(Box::new(d)))?;
+    // What `sweep` would refuse: the grid's size, every value, the plot metrics.
+    let sweep = match variants[0].spec.sweep.is_some() || scenario::parse(&name, &text).is_ok_and(|s| s.sweep.is_some())
+    {
+        true => Some(nitrosim::sweep::prepare(&name, &text, &sets).map_err(|d| Failure::Scenario(Box::new(d)))?),
+        false => None,
+    };
+    let run_bytes = check_memory(&name, &variants, false, max_memory)?;
+    let specs: Vec<&scenario::ScenarioSpec> = variants.iter().map(|v| &v.spec).collect();
+    let (pcap_bytes, _) = scenario::budget::estimate_run(&specs, true, threads().min(specs.len()));
     outln!("{name}: OK ({} variant{})", variants.len(), if variants.len() == 1 { "" } else { "s" });
+    outln!(
+        "memory estimate: {} for `run` ({} with --pcap), budget {} (--max-memory)",
+        human(run_bytes),
+        human(pcap_bytes),
+        human(budget(max_memory))
+    );
+    if let Some((spec, grid)) = &sweep {
+        let per_run = sweep_run_memory(&name, &text, spec, grid)?;
+        let jobs = threads();
+        let total = per_run.0.saturating_mul(jobs as u64);
+        scenario::budget::check(&name, total, &per_run.1, budget(max_memory))
+            .map_err(|d| Failure::Scenario(Box::new(d)))?;
+        outln!(
+            "sweep {}: {} points x {} seeds = {} runs; memory estimate {} per run, {} with {jobs} jobs",
+            grid.hash,
+            grid.points,
+            grid.seeds,
+            grid.runs.len(),
+            human(per_run.0),
+            human(total)
+        );
+    }
     for v in &variants {
         outln!("{}", nitrosim::scenario::validate::describe(&v.name, &v.spec));
     }
     Ok(())
+}
+
+/// The largest memory estimate of one sweep run (its variants run one after another), over the
+/// grid's first and last points (all of them when there are few).
+fn sweep_run_memory(
+    name: &str,
+    text: &str,
+    spec: &scenario::ScenarioSpec,
+    grid: &nitrosim::sweep::Grid,
+) -> Result<(u64, scenario::budget::Estimate), Failure> {
+    let seeds = grid.seeds.max(1) as usize;
+    let points: Vec<usize> = if grid.points <= 256 { (0..grid.points).collect() } else { vec![0, grid.points - 1] };
+    let mut worst = (0, scenario::budget::Estimate::default());
+    for p in points {
+        let point_spec = grid.spec_for(spec, &grid.runs[p * seeds]).map_err(|d| Failure::Scenario(Box::new(d)))?;
+        let variants = scenario::expand_variants(name, text, point_spec).map_err(|d| Failure::Scenario(Box::new(d)))?;
+        for v in &variants {
+            let e = scenario::budget::estimate(&v.spec, false);
+            if e.total() > worst.0 {
+                worst = (e.total(), e);
+            }
+        }
+    }
+    Ok(worst)
 }
 
 fn cmd_list() {
@@ -226,17 +419,22 @@ fn cmd_list() {
 fn cmd_sweep(
     file: PathBuf,
     out: Option<PathBuf>,
-    jobs: Option<usize>,
+    jobs: Option<u16>,
     resume: bool,
     shard: Option<nitrosim::sweep::Shard>,
     sets: Vec<String>,
     quiet: bool,
+    max_memory: Option<u64>,
 ) -> Result<(), Failure> {
     let (name, text) = read_scenario(Some(&file))?;
     let (spec, grid) = nitrosim::sweep::prepare(&name, &text, &sets).map_err(|d| Failure::Scenario(Box::new(d)))?;
+    warn_variant_overrides(&name, &text, &sets);
     let dir = out.unwrap_or_else(|| Path::new("output").join(format!("{}-sweep", safe_dir_name(&spec.name))));
-    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    let opts = nitrosim::sweep::SweepOptions { jobs, resume, shard, quiet };
+    let jobs = jobs.map(usize::from).unwrap_or_else(threads);
+    let per_run = sweep_run_memory(&name, &text, &spec, &grid)?;
+    scenario::budget::check(&name, per_run.0.saturating_mul(jobs as u64), &per_run.1, budget(max_memory))
+        .map_err(|d| Failure::Scenario(Box::new(d)))?;
+    let opts = nitrosim::sweep::SweepOptions { jobs, resume, shard, quiet, sets: sets.clone() };
     let clock = nitrosim::progress::Stopwatch::start();
     let records = nitrosim::sweep::execute(&name, &text, &spec, &grid, &dir, &opts)?;
     if !quiet {
@@ -256,9 +454,9 @@ fn cmd_sweep(
     Ok(())
 }
 
-fn cmd_merge(out: PathBuf, shards: Vec<PathBuf>) -> Result<(), Failure> {
+fn cmd_merge(out: PathBuf, shards: Vec<PathBuf>, allow_partial: bool) -> Result<(), Failure> {
     let (spec, grid) = nitrosim::sweep::definition_of(&shards[0])?;
-    let records = nitrosim::sweep::merge(&grid, &spec, &shards, &out)?;
+    let records = nitrosim::sweep::merge(&grid, &spec, &shards, &out, allow_partial)?;
     outln!("merged {} of {} runs into {}", records.len(), grid.runs.len(), out.display());
     Ok(())
 }
@@ -307,23 +505,29 @@ fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
-        Command::Run { file, out, seed, sets, quiet, pcap } => cmd_run(file, out, seed, sets, quiet, pcap),
-        Command::Check { file, sets } => cmd_check(file, sets),
+        Command::Run { file, out, seed, sets, quiet, pcap, max_memory } => {
+            cmd_run(file, out, seed, sets, quiet, pcap, max_memory)
+        }
+        Command::Check { file, sets, max_memory } => cmd_check(file, sets, max_memory),
         Command::List => {
             cmd_list();
             Ok(())
         }
-        Command::Sweep { file, out, jobs, resume, shard, sets, quiet } => {
-            cmd_sweep(file, out, jobs, resume, shard, sets, quiet)
+        Command::Sweep { file, out, jobs, resume, shard, sets, quiet, max_memory } => {
+            cmd_sweep(file, out, jobs, resume, shard, sets, quiet, max_memory)
         }
-        Command::Merge { out, shards } => cmd_merge(out, shards),
-        Command::Plot { dir } => nitrosim::sweep::replot(&dir).map(|_| ()).map_err(Failure::Other),
+        Command::Merge { out, shards, allow_partial } => cmd_merge(out, shards, allow_partial),
+        Command::Plot { dir } => nitrosim::sweep::replot(&dir).map(|_| ()).map_err(Failure::from),
         Command::Bench { file, sets } => cmd_bench(file, sets),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Scenario(d)) => {
             eprint!("{d}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Usage(msg)) => {
+            eprintln!("error: {msg}");
             ExitCode::from(2)
         }
         Err(Failure::Invariant(msg)) => {

@@ -1,17 +1,30 @@
-//! A progress bar on stderr for runs that last more than a second of wall time. It reads the
+//! Progress on stderr. On a terminal: a bar, for runs that last more than a second of wall time.
+//! Elsewhere (batch jobs, Slurm logs, pipes): one line every `NITROSIM_PROGRESS_SECS` seconds
+//! (default 10) with simulated time, events per second and the expected time left. It reads the
 //! wall clock, which is allowed here and only here: it never feeds back into the simulation.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::io::IsTerminal;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 const SHOW_AFTER: Duration = Duration::from_secs(1);
+/// Seconds between progress lines when stderr is not a terminal.
+const LINE_EVERY_SECS: f64 = 10.0;
 
 pub struct Progress {
     bar: ProgressBar,
     started: Instant,
     shown: AtomicBool,
     enabled: bool,
+    /// Line mode: stderr is not a terminal.
+    lines: bool,
+    line_every: Duration,
+    total_us: u64,
+    done_us: AtomicU64,
+    events: AtomicU64,
+    last_line: Mutex<Instant>,
 }
 
 impl Progress {
@@ -22,15 +35,74 @@ impl Progress {
             ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:40} {percent}% simulated, ETA {eta}")
                 .expect("static template"),
         );
-        Progress { bar, started: Instant::now(), shown: AtomicBool::new(false), enabled }
+        let secs = std::env::var("NITROSIM_PROGRESS_SECS")
+            .ok()
+            .and_then(|s| s.parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .unwrap_or(LINE_EVERY_SECS);
+        let now = Instant::now();
+        Progress {
+            bar,
+            started: now,
+            shown: AtomicBool::new(false),
+            enabled,
+            lines: !std::io::stderr().is_terminal(),
+            line_every: Duration::from_secs_f64(secs),
+            total_us: total.max(1),
+            done_us: AtomicU64::new(0),
+            events: AtomicU64::new(0),
+            last_line: Mutex::new(now),
+        }
+    }
+
+    /// Simulated time advanced by `delta_us` (over all variants) and `events` more processed.
+    pub fn advance_with(&self, delta_us: u64, events: u64) {
+        self.events.fetch_add(events, Ordering::Relaxed);
+        self.advance(delta_us);
     }
 
     pub fn advance(&self, delta_us: u64) {
+        let done = self.done_us.fetch_add(delta_us, Ordering::Relaxed) + delta_us;
+        if !self.enabled {
+            return;
+        }
+        if self.lines {
+            let mut last = match self.last_line.lock() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+            if last.elapsed() >= self.line_every {
+                *last = Instant::now();
+                eprintln!("{}", self.line(done));
+            }
+            return;
+        }
         self.bar.inc(delta_us);
-        if self.enabled && !self.shown.load(Ordering::Relaxed) && self.started.elapsed() > SHOW_AFTER {
+        if !self.shown.load(Ordering::Relaxed) && self.started.elapsed() > SHOW_AFTER {
             self.shown.store(true, Ordering::Relaxed);
             self.bar.set_draw_target(ProgressDrawTarget::stderr());
         }
+    }
+
+    /// "progress: 12.0 of 100.0 ms simulated (12%), 1.52 M events/s, 41 s elapsed, ETA 5m 01s".
+    fn line(&self, done_us: u64) -> String {
+        let secs = self.started.elapsed().as_secs_f64().max(1e-9);
+        let frac = (done_us as f64 / self.total_us as f64).min(1.0);
+        let eta = if frac > 0.0 { secs * (1.0 - frac) / frac } else { f64::INFINITY };
+        let eta = if eta.is_finite() {
+            let e = eta.round() as u64;
+            if e >= 60 { format!("{}m {:02}s", e / 60, e % 60) } else { format!("{e} s") }
+        } else {
+            "unknown".into()
+        };
+        format!(
+            "progress: {:.1} of {:.1} ms simulated ({:.0}%), {:.2} M events/s, {:.0} s elapsed, ETA {eta}",
+            done_us as f64 / 1000.0,
+            self.total_us as f64 / 1000.0,
+            frac * 100.0,
+            self.events.load(Ordering::Relaxed) as f64 / secs / 1e6,
+            secs
+        )
     }
 
     pub fn finish(&self) {

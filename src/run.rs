@@ -25,10 +25,8 @@ pub fn run_variants_with(
             let mut last_us = 0u64;
             let mut tick = |t: SimTime| {
                 let us = (t.ps() / 1_000_000).min(v.spec.duration.ps() / 1_000_000);
-                if us > last_us {
-                    progress.advance(us - last_us);
-                    last_us = us;
-                }
+                progress.advance_with(us.saturating_sub(last_us), crate::model::PROGRESS_EVERY_EVENTS);
+                last_us = last_us.max(us);
             };
             model.run(&mut tick)
         })

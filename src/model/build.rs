@@ -508,7 +508,12 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
     let mut points = Vec::new();
     let mut point = |n: &str| {
         if capture && wanted(n) {
-            points.push(super::trace::CapturePoint { name: n.to_string(), records: Vec::new(), omitted: 0 });
+            points.push(super::trace::CapturePoint {
+                name: n.to_string(),
+                records: Vec::new(),
+                omitted: 0,
+                limit: spec.report.capture_limit as usize,
+            });
             (points.len() - 1) as u32
         } else {
             NONE

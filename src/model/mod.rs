@@ -42,7 +42,7 @@ pub const NONE: u32 = u32::MAX;
 /// Linux `ip_local_port_range` default: 32768..60999.
 pub const EPHEMERAL_PORTS: std::ops::RangeInclusive<u16> = 32768..=60999;
 /// Progress is reported every this many events (never per event).
-const PROGRESS_EVERY_EVENTS: u64 = 1 << 16;
+pub const PROGRESS_EVERY_EVENTS: u64 = 1 << 16;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event {

@@ -269,6 +269,10 @@ pub struct VariantResult {
     pub filter_drops: BTreeMap<String, u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub event_log: Option<EventLogSummary>,
+    /// With `--pcap`: packets kept in the capture files and packets left out beyond the
+    /// per-point limit (`trace::MAX_CAPTURED_PACKETS`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capture: Option<EventLogSummary>,
     /// All reported flows together.
     pub throughput: Totals,
     pub memory: MemoryResult,
@@ -346,6 +350,8 @@ pub fn collect(m: Model) -> VariantResult {
     let mut pingpong = Vec::new();
     let mut collectives = Vec::new();
     let mut service_clients = Vec::new();
+    // Finite workloads that did not finish in the run: said, not silently left out.
+    let mut unfinished: Vec<String> = Vec::new();
     let mut success_series = Vec::new();
     for a in &m.apps {
         match a {
@@ -411,8 +417,20 @@ pub fn collect(m: Model) -> VariantResult {
                     bus_gbps: round3(factor * a.spec.bytes.0 as f64 * 8.0 / secs / 1e9),
                 });
             }
-            App::AllReduce(_) => {}
+            App::AllReduce(a) => unfinished.push(format!(
+                "workload {:?}: no collective finished before the end of the run (lengthen `duration`)",
+                a.spec.name
+            )),
             App::PingPong(p) => {
+                if p.results.len() < p.spec.sizes.len() {
+                    unfinished.push(format!(
+                        "workload {:?}: {} of {} message sizes finished before the end of the run; the rest are not \
+                         reported (lengthen `duration` or use fewer iterations)",
+                        p.spec.name,
+                        p.results.len(),
+                        p.spec.sizes.len()
+                    ));
+                }
                 let transport = p.spec.transport.label();
                 for &(size, t) in &p.results {
                     pingpong.push(PingPongPoint {
@@ -464,7 +482,7 @@ pub fn collect(m: Model) -> VariantResult {
         .collect();
     let in_flight = m.in_flight_counted();
     let mut counters = BTreeMap::new();
-    let mut warnings = Vec::new();
+    let mut warnings = unfinished;
     for (k, i) in m.insts.iter().enumerate() {
         let mut c = i.counters;
         c.tx_pkts = m.ports[i.egress as usize].stats.packets_out;
@@ -579,9 +597,13 @@ pub fn collect(m: Model) -> VariantResult {
             .filter(|(_, n)| **n > 0)
             .map(|(f, &n)| (f.0.clone(), n))
             .collect(),
-        event_log: (!m.log.entries.is_empty())
+        event_log: (!m.log.entries.is_empty() || m.log.omitted > 0)
             .then_some(EventLogSummary { entries: m.log.entries.len() as u64, omitted: m.log.omitted }),
         events: m.log.entries,
+        capture: m.capture.as_ref().map(|points| EventLogSummary {
+            entries: points.iter().map(|p| p.records.len() as u64).sum(),
+            omitted: points.iter().map(|p| p.omitted).sum(),
+        }),
         captures: m.capture.unwrap_or_default(),
         service_clients,
         success_series,

@@ -98,7 +98,8 @@ impl CaptureRecord {
     }
 }
 
-/// Packets kept per capture point at most (a trace to read, not a full dump).
+/// Packets kept per capture point by default (`report.capture_limit`): a trace to read, not a
+/// full dump.
 pub const MAX_CAPTURED_PACKETS: usize = 200_000;
 
 #[derive(Clone, Debug)]
@@ -107,11 +108,13 @@ pub struct CapturePoint {
     pub name: String,
     pub records: Vec<CaptureRecord>,
     pub omitted: u64,
+    /// Packets kept at most (`report.capture_limit`).
+    pub limit: usize,
 }
 
 impl CapturePoint {
     pub fn record(&mut self, r: CaptureRecord) {
-        if self.records.len() < MAX_CAPTURED_PACKETS {
+        if self.records.len() < self.limit {
             self.records.push(r);
         } else {
             self.omitted += 1;

@@ -34,28 +34,20 @@ pub fn temp_name(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
 }
 
-/// Write everything for one run into `dir`. Returns the files written.
-pub fn write_all(dir: &Path, s: &summary::Summary) -> anyhow::Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("cannot create output folder {}: {e}", dir.display()))?;
-    let mut written = Vec::new();
-    let mut put = |name: &str, f: &dyn Fn(&mut dyn Write) -> std::io::Result<()>| -> anyhow::Result<()> {
-        let p = dir.join(name);
-        write_atomic(&p, f).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?;
-        written.push(p);
-        Ok(())
-    };
-    put("summary.json", &|w| summary::write_json(w, s))?;
-    put("timeseries.csv", &|w| csv_out::timeseries(w, s))?;
-    put("latency_cdf.csv", &|w| csv_out::latency_cdf(w, s))?;
-    put("flows.csv", &|w| csv_out::flows(w, s))?;
-    put("events.jsonl", &|w| write_events(w, s))?;
+/// Add everything for one run to an output set (committed by the caller, with the manifest).
+pub fn write_all(set: &mut crate::output_set::OutputSet, s: &summary::Summary) -> anyhow::Result<()> {
+    set.put("summary.json", &|w| summary::write_json(w, s))?;
+    set.put("timeseries.csv", &|w| csv_out::timeseries(w, s))?;
+    set.put("latency_cdf.csv", &|w| csv_out::latency_cdf(w, s))?;
+    set.put("flows.csv", &|w| csv_out::flows(w, s))?;
+    set.put("events.jsonl", &|w| write_events(w, s))?;
     for (name, svg) in plot::render_svgs(s)? {
-        put(&name, &|w| w.write_all(svg.as_bytes()))?;
+        set.put(&name, &|w| w.write_all(svg.as_bytes()))?;
     }
     for (name, png) in plot::render_pngs(s)? {
-        put(&name, &|w| w.write_all(&png))?;
+        set.put(&name, &|w| w.write_all(&png))?;
     }
-    Ok(written)
+    Ok(())
 }
 
 /// `events.jsonl`: one JSON object per notable event, each tagged with its variant, in time order
@@ -76,20 +68,18 @@ pub fn write_events(w: &mut dyn Write, s: &summary::Summary) -> std::io::Result<
     Ok(())
 }
 
-/// Write each variant's captures into `dir` as `VARIANT-POINT.pcap`. Returns the files written.
-pub fn write_pcaps(dir: &Path, s: &summary::Summary) -> anyhow::Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir).map_err(|e| anyhow::anyhow!("cannot create pcap folder {}: {e}", dir.display()))?;
-    let mut written = Vec::new();
+/// Add each variant's captures to an output set as `PREFIX/VARIANT-POINT.pcap` (`prefix` empty
+/// for a set of its own). Returns how many packets were left out (beyond the per-point limit).
+pub fn write_pcaps(set: &mut crate::output_set::OutputSet, prefix: &Path, s: &summary::Summary) -> anyhow::Result<u64> {
+    let mut omitted = 0;
     for v in &s.variants {
         for point in &v.captures {
             let name = format!("{}-{}.pcap", v.name, point.name);
             let name: String =
                 name.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
-            let p = dir.join(name);
-            write_atomic(&p, |w| pcap::write(w, point))
-                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?;
-            written.push(p);
+            set.put(&prefix.join(name).to_string_lossy(), &|w| pcap::write(w, point))?;
+            omitted += point.omitted;
         }
     }
-    Ok(written)
+    Ok(omitted)
 }

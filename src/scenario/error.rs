@@ -12,9 +12,14 @@ pub struct Diagnostic {
     pub message: String,
     pub expected: String,
     pub hint: String,
-    /// The source line, for the caret display.
+    /// The source line (or a window of a long one), for the caret display.
     pub snippet: Option<String>,
+    /// The caret's column in `snippet` when it is a window of the line.
+    pub snippet_col: Option<usize>,
 }
+
+/// Longest source excerpt shown under an error.
+pub const SNIPPET_CHARS: usize = 120;
 
 impl Diagnostic {
     pub fn new(file: &str, message: impl Into<String>) -> Self {
@@ -26,13 +31,29 @@ impl Diagnostic {
             expected: String::new(),
             hint: String::new(),
             snippet: None,
+            snippet_col: None,
         }
     }
     pub fn at(mut self, src: &str, line: usize, col: usize) -> Self {
         self.line = line.max(1);
         self.col = col.max(1);
-        self.snippet = src.lines().nth(self.line - 1).map(str::to_string);
+        self.snippet = src.lines().nth(self.line - 1).map(|l| self.window(l));
         self
+    }
+
+    /// At most `SNIPPET_CHARS` characters of a line around the column (a 200 KB line is not
+    /// printed whole); the column is moved to stay under the same character.
+    fn window(&mut self, line: &str) -> String {
+        let line = line.strip_prefix('\u{feff}').unwrap_or(line);
+        let n = line.chars().count();
+        if n <= SNIPPET_CHARS {
+            return line.to_string();
+        }
+        let start = self.col.saturating_sub(SNIPPET_CHARS / 2).min(n.saturating_sub(SNIPPET_CHARS));
+        let body: String = line.chars().skip(start).take(SNIPPET_CHARS).collect();
+        let (lead, tail) = (if start > 0 { "…" } else { "" }, if start + SNIPPET_CHARS < n { "…" } else { "" });
+        self.snippet_col = Some(self.col - start + lead.chars().count());
+        format!("{lead}{body}{tail}")
     }
     pub fn expected(mut self, e: impl Into<String>) -> Self {
         self.expected = e.into();
@@ -55,8 +76,9 @@ impl fmt::Display for Diagnostic {
                 writeln!(f, "{pad} |")?;
                 writeln!(f, "{n} | {s}")?;
                 // Columns count characters; tabs are kept so the caret lines up.
+                let col = self.snippet_col.unwrap_or(self.col);
                 let lead: String =
-                    s.chars().take(self.col.saturating_sub(1)).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
+                    s.chars().take(col.saturating_sub(1)).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
                 writeln!(f, "{pad} | {lead}^")?;
             }
         } else {
@@ -96,7 +118,8 @@ pub fn locate_nth(src: &str, key: &str, value: &str, mut nth: usize) -> (usize, 
                 continue;
             }
             let after_colon = rest[1..].trim_start();
-            let col_of = |s: &str| code.len() - s.len() + 1;
+            // Columns count characters, as the caret display does (and ron's own positions).
+            let col_of = |s: &str| code[..code.len() - s.len()].chars().count() + 1;
             if value.is_empty() {
                 return (i + 1, col_of(after_colon));
             }
@@ -108,13 +131,13 @@ pub fn locate_nth(src: &str, key: &str, value: &str, mut nth: usize) -> (usize, 
                 nth -= 1;
                 continue;
             }
-            key_only.get_or_insert((i + 1, k + 1));
+            key_only.get_or_insert((i + 1, code[..k].chars().count() + 1));
         }
     }
     if !value.is_empty() {
         for (i, line) in src.lines().enumerate() {
             if let Some(p) = line.find(&quoted) {
-                return (i + 1, p + 1);
+                return (i + 1, line[..p].chars().count() + 1);
             }
         }
     }

@@ -2,6 +2,7 @@
 //! -> overrides (`--set`, variants) -> `validate` (references, limits, EC2 rules) -> a list of
 //! `Variant`s, each a complete, checked spec ready for `model::build`.
 
+pub mod budget;
 pub mod error;
 pub mod overrides;
 pub mod placement;
@@ -47,7 +48,39 @@ fn ron_options() -> ron::Options {
 
 /// Parse RON text into a spec, mapping every error to a positioned diagnostic.
 pub fn parse(file: &str, src: &str) -> Result<ScenarioSpec, Diagnostic> {
+    let src = strip_bom(src);
     ron_options().from_str::<ScenarioSpec>(src).map_err(|e| ron_diagnostic(file, src, &e))
+}
+
+/// Text saved by some Windows editors starts with a byte-order mark; it is not part of the RON.
+fn strip_bom(src: &str) -> &str {
+    src.strip_prefix('\u{feff}').unwrap_or(src)
+}
+
+/// The hint for a value of the wrong type, by what the parser expected.
+fn type_hint(e: &RonError) -> Option<(&'static str, &'static str)> {
+    Some(match e {
+        RonError::ExpectedInteger | RonError::ExpectedFloat => {
+            ("a number", "counts are bare numbers (flows: 4); quantities with units are quoted strings (\"25us\")")
+        }
+        RonError::ExpectedString | RonError::ExpectedStringEnd => {
+            ("a quoted string", "names, units and types are quoted: \"100Gbps\", \"c6in.16xlarge\"")
+        }
+        RonError::ExpectedBoolean => ("true or false", "flags are bare true/false, without quotes"),
+        RonError::ExpectedArray | RonError::ExpectedArrayEnd => {
+            ("a list in square brackets", "lists are written [a, b, c]; check for a missing `]` or `,`")
+        }
+        RonError::ExpectedMap | RonError::ExpectedMapEnd | RonError::ExpectedMapColon => {
+            ("a map in braces", "maps are written {\"key\": \"value\", ...}, e.g. a variant's `set`")
+        }
+        RonError::ExpectedStructLike | RonError::ExpectedNamedStructLike(_) | RonError::ExpectedStructLikeEnd => {
+            ("a structure in parentheses", "structures are written (field: value, ...); check for a missing `)`")
+        }
+        RonError::ExpectedOption | RonError::ExpectedOptionEnd => {
+            ("an optional value", "write the value itself, Some(value), or None")
+        }
+        _ => return None,
+    })
 }
 
 fn ron_diagnostic(file: &str, src: &str, e: &SpannedError) -> Diagnostic {
@@ -115,6 +148,10 @@ fn ron_diagnostic(file: &str, src: &str, e: &SpannedError) -> Diagnostic {
             hint: "units are strings (\"25us\", \"100Gbps\"); counts are bare numbers".into(),
             ..d
         },
+        other if type_hint(other).is_some() => {
+            let (expected, hint) = type_hint(other).expect("checked");
+            Diagnostic { message: other.to_string(), expected: expected.into(), hint: hint.into(), ..d }
+        }
         other => Diagnostic {
             message: other.to_string(),
             expected: "valid RON (Rust Object Notation)".into(),
@@ -143,6 +180,7 @@ pub fn apply_sets(file: &str, mut spec: ScenarioSpec, sets: &[String]) -> Result
 
 /// Parse, override, expand variants and validate each. The errors name the file.
 pub fn load(file: &str, src: &str, sets: &[String], seed: Option<u64>) -> Result<Vec<Variant>, Diagnostic> {
+    let src = strip_bom(src);
     let spec = load_spec(file, src, sets, seed)?;
     expand_variants(file, src, spec)
 }
@@ -151,12 +189,32 @@ pub fn load(file: &str, src: &str, sets: &[String], seed: Option<u64>) -> Result
 /// its fleets (`count`) unexpanded, so variants and sweeps can still address a fleet by its name;
 /// `expand_variants` expands them.
 pub fn load_spec(file: &str, src: &str, sets: &[String], seed: Option<u64>) -> Result<ScenarioSpec, Diagnostic> {
+    let src = strip_bom(src);
     let mut spec = parse(file, src)?;
     if let Some(s) = seed {
         spec.seed = s;
     }
+    let base = (!sets.is_empty()).then(|| spec.clone());
     let spec = apply_sets(file, spec, sets)?;
-    check(file, src, &spec)?;
+    if let Err(d) = check(file, src, &spec) {
+        // The file alone is valid: the override made it wrong, so blame the override, not the
+        // line of the value it replaced.
+        if let Some(base) = base
+            && check(file, src, &base).is_ok()
+        {
+            let given: Vec<String> = sets.iter().map(|s| format!("--set {s}")).collect();
+            return Err(Diagnostic {
+                file: "--set".into(),
+                line: 0,
+                col: 0,
+                snippet: None,
+                snippet_col: None,
+                message: format!("{} (after {})", d.message, given.join(" ")),
+                ..d
+            });
+        }
+        return Err(d);
+    }
     Ok(spec)
 }
 

@@ -952,10 +952,17 @@ pub struct ReportSpec {
     pub capture: Vec<String>,
     /// Notable events kept in `events.jsonl` per variant (the rest are counted, not kept).
     pub event_log_limit: u32,
+    /// Packets kept per capture point with `--pcap` (the rest are counted as `omitted`).
+    pub capture_limit: u32,
 }
 
 impl Default for ReportSpec {
     fn default() -> Self {
-        ReportSpec { timeseries_bins: 100, capture: Vec::new(), event_log_limit: 100_000 }
+        ReportSpec {
+            timeseries_bins: 100,
+            capture: Vec::new(),
+            event_log_limit: 100_000,
+            capture_limit: crate::model::trace::MAX_CAPTURED_PACKETS as u32,
+        }
     }
 }

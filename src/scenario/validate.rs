@@ -30,6 +30,12 @@ pub mod limits {
     pub const MIN_MTU: u32 = 576;
     pub const MAX_MTU: u32 = 9001;
     pub const MAX_MESSAGE_BYTES: u64 = 1 << 40;
+    /// Event-log entries kept per variant (about 320 bytes each: 1 GB at most).
+    pub const MAX_EVENT_LOG_LIMIT: u32 = 3_000_000;
+    /// Packets kept per capture point (about 200 bytes each in memory).
+    pub const MAX_CAPTURE_LIMIT: u32 = 5_000_000;
+    /// Slowest host copy rate: 1 Mbps copies a 64 KiB message in half a second.
+    pub const MIN_COPY_RATE_BPS: u64 = 1_000_000;
 }
 
 /// EFA traffic needs an EFA interface at every end, one subnet (AZ), and for one-sided
@@ -783,6 +789,15 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
     if let Some(q) = s.host.rss_queues {
         cx.range("rss_queues", q, 1, ec2::ENA_MAX_QUEUES, "ENA offers up to 32 queues per ENI")?;
     }
+    if s.host.copy_rate.0 < limits::MIN_COPY_RATE_BPS {
+        return Err(cx.err(
+            "copy_rate",
+            "",
+            format!("`copy_rate` is {}: too slow for messages to complete", s.host.copy_rate),
+            "at least 1Mbps".into(),
+            "the default is a kernel memcpy rate of tens of Gbps; leave it out to use it".into(),
+        ));
+    }
     if s.host.backlog.0 < MAX_MTU as u64 {
         return Err(cx.err(
             "backlog",
@@ -1099,6 +1114,15 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
                 }
                 size_dist(&cx, "request", &r.request)?;
                 size_dist(&cx, "response", &r.response)?;
+                if r.warmup >= s.duration {
+                    return Err(cx.err(
+                        "warmup",
+                        &r.warmup.to_string(),
+                        format!("RPC workload {:?}: warm-up {} is not shorter than the run ({})", r.name, r.warmup, s.duration),
+                        format!("a warm-up shorter than `duration` ({})", s.duration),
+                        "RPCs issued during the warm-up are not measured; with nothing left to measure every percentile would be 0".into(),
+                    ));
+                }
             }
             WorkloadSpec::ServiceClients(c) => {
                 if s.fleet(&c.clients).next().is_none() {
@@ -1311,6 +1335,20 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
         1,
         MAX_TIMESERIES_BINS,
         "points in the throughput time series",
+    )?;
+    cx.range(
+        "event_log_limit",
+        s.report.event_log_limit,
+        0,
+        limits::MAX_EVENT_LOG_LIMIT,
+        "events kept per variant in events.jsonl; the rest are counted as `omitted`",
+    )?;
+    cx.range(
+        "capture_limit",
+        s.report.capture_limit,
+        1,
+        limits::MAX_CAPTURE_LIMIT,
+        "packets kept per capture point with --pcap; the rest are counted as `omitted`",
     )?;
     Ok(())
 }

@@ -1,6 +1,44 @@
 //! The grid: parameter values crossed (first parameter outermost), times `seeds` runs per point.
 
 use super::MAX_RUNS;
+
+/// Values one sweep parameter may take: each is checked as a whole scenario before running.
+pub const MAX_VALUES_PER_PARAMETER: u64 = 10_000;
+
+/// The first segment of every metric path a run's results have (`VariantResult`'s JSON fields),
+/// so a misspelt `sweep.plot` metric is refused by `check` instead of silently not plotted.
+pub const METRIC_ROOTS: &[&str] = &[
+    "flows",
+    "rpc",
+    "datagrams",
+    "background",
+    "permutation",
+    "pingpong",
+    "collectives",
+    "service_clients",
+    "drops",
+    "packets",
+    "counters",
+    "fabric",
+    "srd",
+    "ip",
+    "filter_drops",
+    "event_log",
+    "capture",
+    "throughput",
+    "memory",
+    "events_processed",
+    "packet_hops",
+    "simulated_us",
+];
+
+/// How many values a parameter expands to, computed without expanding it.
+fn value_count(values: &SweepValues) -> u64 {
+    match values {
+        SweepValues::List(v) => v.len() as u64,
+        SweepValues::Linear { steps, .. } | SweepValues::Log { steps, .. } => *steps as u64,
+    }
+}
 use crate::engine::rng::{fnv1a, mix64};
 use crate::scenario::error::{Diagnostic, locate};
 use crate::scenario::overrides;
@@ -96,6 +134,44 @@ impl Grid {
                 .at(src, l, c)
                 .expected("seeds >= 1")
                 .hint("10 seeds give usable confidence intervals"));
+        }
+        // Sizes first, from the definition alone: a typo in `steps` must not allocate anything.
+        let mut total: u64 = sweep.seeds as u64;
+        for p in &sweep.parameters {
+            let n = value_count(&p.values);
+            if n > MAX_VALUES_PER_PARAMETER {
+                let (l, c) = at("path", &p.path);
+                return Err(Diagnostic::new(file, format!("sweep parameter `{}` has {n} values", p.path))
+                    .at(src, l, c)
+                    .expected(format!("at most {MAX_VALUES_PER_PARAMETER} values per parameter (`steps`)"))
+                    .hint("use fewer steps; a sweep runs every combination of values times `seeds`"));
+            }
+            total = total.saturating_mul(n);
+        }
+        if total > MAX_RUNS as u64 {
+            let (l, c) = at("seeds", &sweep.seeds.to_string());
+            return Err(Diagnostic::new(file, format!("the sweep has {total} runs (points x {} seeds)", sweep.seeds))
+                .at(src, l, c)
+                .expected(format!("at most {MAX_RUNS} runs"))
+                .hint("use fewer values (`steps`, lists) or seeds, or split the sweep"));
+        }
+        for m in &sweep.plot {
+            let root = m.split('.').next().unwrap_or("");
+            if !METRIC_ROOTS.contains(&root) {
+                let (l, c) = at("plot", "");
+                let near = crate::scenario::error::did_you_mean(root, METRIC_ROOTS.iter().copied());
+                return Err(Diagnostic::new(file, format!("unknown sweep plot metric `{m}`"))
+                    .at(src, l, c)
+                    .expected(format!(
+                        "a path into a variant's results starting with one of: {}",
+                        METRIC_ROOTS.join(", ")
+                    ))
+                    .hint(match near {
+                        Some(n) => format!("did you mean `{n}.…`? results.csv lists every metric path"),
+                        None => "e.g. rpc.latency_us.p99 or throughput.wire_gbps; results.csv lists every metric path"
+                            .into(),
+                    }));
+            }
         }
         let mut paths = Vec::new();
         let mut values = Vec::new();

@@ -12,6 +12,7 @@ pub mod stats;
 
 pub use grid::{Grid, Run};
 
+use crate::output_set::{self, Manifest, OutputSet};
 use crate::progress::Progress;
 use crate::report::write_atomic;
 use crate::scenario::{self, Diagnostic, ScenarioSpec};
@@ -63,29 +64,99 @@ pub struct SweepOptions {
     pub resume: bool,
     pub shard: Option<Shard>,
     pub quiet: bool,
+    /// The `--set` overrides, for the manifest.
+    pub sets: Vec<String>,
 }
 
 /// Load the scenario and its sweep definition; every parameter value is checked before anything
 /// runs.
 pub fn prepare(file: &str, src: &str, sets: &[String]) -> Result<(ScenarioSpec, Grid), Diagnostic> {
     let spec = scenario::load_spec(file, src, sets, None)?;
-    let grid = Grid::build(file, src, &spec)?;
+    let grid = Grid::build(file, src, &spec).map_err(|d| {
+        // A sweep the file defines well, broken by an override: blame the override.
+        let unset = scenario::load_spec(file, src, &[], None).ok();
+        if !sets.is_empty() && unset.is_some_and(|u| Grid::build(file, src, &u).is_ok()) {
+            let given: Vec<String> = sets.iter().map(|s| format!("--set {s}")).collect();
+            Diagnostic {
+                file: "--set".into(),
+                line: 0,
+                col: 0,
+                snippet: None,
+                snippet_col: None,
+                message: format!("{} (after {})", d.message, given.join(" ")),
+                ..d
+            }
+        } else {
+            d
+        }
+    })?;
     Ok((spec, grid))
 }
 
-fn run_path(dir: &Path, run: &Run) -> PathBuf {
-    dir.join(RUNS_DIR).join(format!("p{:05}-s{:04}.json", run.point, run.seed_index))
+fn run_name(run: &Run) -> String {
+    format!("{RUNS_DIR}/p{:05}-s{:04}.json", run.point, run.seed_index)
 }
 
-/// A run file, if it exists, is complete and belongs to this sweep.
-fn load_run(path: &Path, sweep_hash: &str) -> Option<RunRecord> {
+/// A run file, if it exists, is complete and is exactly the run its name says: same sweep, point,
+/// label, seed index and seed. A record copied or renamed to another name is not used.
+fn load_run(path: &Path, grid: &Grid, run: &Run) -> Option<RunRecord> {
     let text = std::fs::read_to_string(path).ok()?;
     let rec: RunRecord = serde_json::from_str(&text).ok()?;
-    (rec.sweep_hash == sweep_hash).then_some(rec)
+    let same = rec.sweep_hash == grid.hash
+        && rec.point == run.point
+        && rec.label == run.label
+        && rec.seed_index == run.seed_index
+        && rec.seed == run.seed;
+    same.then_some(rec)
+}
+
+fn manifest(spec: &ScenarioSpec, grid: &Grid, command: &'static str, file: &str, sets: &[String]) -> Manifest {
+    Manifest {
+        command,
+        scenario: spec.name.clone(),
+        scenario_file: file.to_string(),
+        scenario_hash: grid.hash.clone(),
+        seed: spec.seed,
+        sets: sets.to_vec(),
+    }
+}
+
+/// Build a sweep folder as a set: every valid record of this sweep found in `sources` (the first
+/// source holding a run wins) linked under `runs/`, and the outputs from those of `shard`.
+fn assemble(
+    mut set: OutputSet,
+    sources: &[&Path],
+    spec: &ScenarioSpec,
+    grid: &Grid,
+    shard: Option<Shard>,
+    manifest: &Manifest,
+) -> anyhow::Result<Vec<RunRecord>> {
+    let mut records = Vec::new();
+    let mut kept = 0usize;
+    for (i, run) in grid.runs.iter().enumerate() {
+        let name = run_name(run);
+        let found = sources.iter().find_map(|dir| {
+            let p = dir.join(&name);
+            load_run(&p, grid, run).map(|rec| (p, rec))
+        });
+        if let Some((path, rec)) = found {
+            set.link(&name, &path)?;
+            kept += 1;
+            if shard.is_none_or(|s| i % s.count == s.index) {
+                records.push(rec);
+            }
+        }
+    }
+    output::write_all(&mut set, spec, grid, &records)?;
+    set.commit(manifest, serde_json::json!({"sweep_hash": grid.hash, "run_records": kept}))?;
+    Ok(records)
 }
 
 /// Run the sweep (or this shard of it) into `dir`, then write the outputs from every run file
 /// present. Returns the records in (point, seed) order.
+///
+/// Finished runs are kept one file each in `.NAME.partial/runs/` beside the folder, so an
+/// interrupted sweep resumes from them; the folder itself changes only at the end, as a set.
 pub fn execute(
     file: &str,
     src: &str,
@@ -94,9 +165,14 @@ pub fn execute(
     dir: &Path,
     opts: &SweepOptions,
 ) -> anyhow::Result<Vec<RunRecord>> {
-    std::fs::create_dir_all(dir.join(RUNS_DIR))?;
-    // Temporaries left by an interrupted sweep are never read; clear them away.
-    for e in std::fs::read_dir(dir.join(RUNS_DIR))?.flatten() {
+    let (abs, lock) = output_set::prepare(dir)?;
+    let partial = output_set::sibling(&abs, "partial");
+    if !opts.resume {
+        let _ = std::fs::remove_dir_all(&partial);
+    }
+    std::fs::create_dir_all(partial.join(RUNS_DIR))?;
+    // Temporaries left by an interrupted sweep are never read; clear them away (we hold the lock).
+    for e in std::fs::read_dir(partial.join(RUNS_DIR))?.flatten() {
         if e.file_name().to_string_lossy().starts_with('.') {
             let _ = std::fs::remove_file(e.path());
         }
@@ -108,8 +184,11 @@ pub fn execute(
         .filter(|(i, _)| opts.shard.is_none_or(|s| i % s.count == s.index))
         .map(|(_, r)| r)
         .collect();
-    let todo: Vec<&Run> =
-        mine.iter().copied().filter(|r| !(opts.resume && load_run(&run_path(dir, r), &grid.hash).is_some())).collect();
+    let done = |r: &Run| {
+        let name = run_name(r);
+        load_run(&partial.join(&name), grid, r).is_some() || load_run(&abs.join(&name), grid, r).is_some()
+    };
+    let todo: Vec<&Run> = mine.iter().copied().filter(|r| !(opts.resume && done(r))).collect();
     let sim_us_per_run: u64 = spec.duration.ps() / 1_000_000 * spec.variants.len().max(1) as u64;
     let progress = Progress::new(sim_us_per_run * todo.len() as u64, !opts.quiet);
     let pool = rayon::ThreadPoolBuilder::new().num_threads(opts.jobs.max(1)).build()?;
@@ -119,13 +198,13 @@ pub fn execute(
                 let result = run_one(file, src, spec, grid, run, &progress);
                 match result {
                     Ok(rec) => {
-                        let path = run_path(dir, run);
-                        write_atomic(&path, |w| {
+                        let path = partial.join(run_name(run));
+                        let r = write_atomic(&path, |w| {
                             serde_json::to_writer(&mut *w, &rec)?;
                             w.write_all(b"\n")
-                        })
-                        .err()
-                        .map(|e| format!("{}: {e}", path.display()))
+                        });
+                        output_set::kill_point("sweep-after-record");
+                        r.err().map(|e| format!("{}: {e}", path.display()))
                     }
                     Err(e) => Some(format!("point {} ({}), seed {}: {e}", run.point, run.label, run.seed_index)),
                 }
@@ -134,10 +213,22 @@ pub fn execute(
     });
     progress.finish();
     if let Some(first) = failures.first() {
-        anyhow::bail!("{} run(s) failed; the first: {first}", failures.len());
+        anyhow::bail!(
+            "{} run(s) failed; the first: {first} (finished runs are kept: --resume continues)",
+            failures.len()
+        );
     }
-    let records = collect(dir, grid, opts.shard)?;
-    output::write_all(dir, spec, grid, &records)?;
+    let set = OutputSet::begin_locked(dir, abs.clone(), lock)?;
+    let m = manifest(spec, grid, "sweep", file, &opts.sets);
+    let records = assemble(set, &[&partial, &abs], spec, grid, opts.shard, &m)?;
+    let _ = std::fs::remove_dir_all(&partial);
+    for metric in spec.sweep.iter().flat_map(|s| &s.plot) {
+        if !records.is_empty() && !records.iter().any(|r| r.variants.iter().any(|(_, m)| m.contains_key(metric))) {
+            eprintln!(
+                "warning: sweep plot metric `{metric}` is in no run's results, so it is not plotted (results.csv lists the metrics)"
+            );
+        }
+    }
     Ok(records)
 }
 
@@ -157,10 +248,8 @@ fn run_one(
         let mut last_us = 0;
         let mut tick = |t: crate::units::SimTime| {
             let us = (t.ps() / 1_000_000).min(v.spec.duration.ps() / 1_000_000);
-            if us > last_us {
-                progress.advance(us - last_us);
-                last_us = us;
-            }
+            progress.advance_with(us.saturating_sub(last_us), crate::model::PROGRESS_EVERY_EVENTS);
+            last_us = last_us.max(us);
         };
         let result = model.run(&mut tick)?;
         out.push((v.name.clone(), output::flatten_metrics(&result)));
@@ -182,7 +271,7 @@ pub fn collect(dir: &Path, grid: &Grid, shard: Option<Shard>) -> anyhow::Result<
         if shard.is_some_and(|s| i % s.count != s.index) {
             continue;
         }
-        if let Some(rec) = load_run(&run_path(dir, run), &grid.hash) {
+        if let Some(rec) = load_run(&dir.join(run_name(run)), grid, run) {
             out.push(rec);
         }
     }
@@ -207,21 +296,29 @@ pub fn definition_of(dir: &Path) -> anyhow::Result<(ScenarioSpec, Grid)> {
 /// Rebuild a folder's outputs (tables and plots) from its run files.
 pub fn replot(dir: &Path) -> anyhow::Result<Vec<RunRecord>> {
     let (spec, grid) = definition_of(dir)?;
-    let records = collect(dir, &grid, None)?;
-    output::write_all(dir, &spec, &grid, &records)?;
-    Ok(records)
+    let set = OutputSet::begin(dir)?;
+    let src = set.final_dir().to_path_buf();
+    let m = manifest(&spec, &grid, "plot", &dir.display().to_string(), &[]);
+    assemble(set, &[&src], &spec, &grid, None, &m)
 }
 
-/// Combine shard folders into `out`: refuses run files from another sweep definition.
-pub fn merge(grid: &Grid, spec: &ScenarioSpec, shards: &[PathBuf], out: &Path) -> anyhow::Result<Vec<RunRecord>> {
-    std::fs::create_dir_all(out.join(RUNS_DIR))?;
+/// Combine shard folders into `out`: refuses run files from another sweep definition, and a
+/// result with runs missing unless `allow_partial`. Nothing is written when it refuses.
+pub fn merge(
+    grid: &Grid,
+    spec: &ScenarioSpec,
+    shards: &[PathBuf],
+    out: &Path,
+    allow_partial: bool,
+) -> anyhow::Result<Vec<RunRecord>> {
     for dir in shards {
         let runs = dir.join(RUNS_DIR);
         let entries = std::fs::read_dir(&runs)
             .map_err(|e| anyhow::anyhow!("{}: not a sweep output folder ({e})", dir.display()))?;
-        let mut names: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        names.sort();
-        for path in names.into_iter().filter(|p| p.extension().is_some_and(|x| x == "json")) {
+        for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+            if path.extension().is_none_or(|x| x != "json") {
+                continue;
+            }
             let text = std::fs::read_to_string(&path)?;
             let rec: RunRecord = serde_json::from_str(&text)
                 .map_err(|e| anyhow::anyhow!("{}: not a run record ({e})", path.display()))?;
@@ -234,13 +331,38 @@ pub fn merge(grid: &Grid, spec: &ScenarioSpec, shards: &[PathBuf], out: &Path) -
                     grid.hash
                 );
             }
-            let target = out.join(RUNS_DIR).join(path.file_name().expect("a file"));
-            if target != path {
-                write_atomic(&target, |w| w.write_all(text.as_bytes()))?;
-            }
         }
     }
-    let records = collect(out, grid, None)?;
-    output::write_all(out, spec, grid, &records)?;
-    Ok(records)
+    let present = grid
+        .runs
+        .iter()
+        .filter(|run| shards.iter().any(|d| load_run(&d.join(run_name(run)), grid, run).is_some()))
+        .count();
+    if present < grid.runs.len() && !allow_partial {
+        return Err(MergeIncomplete { present, total: grid.runs.len() }.into());
+    }
+    let set = OutputSet::begin(out)?;
+    let sources: Vec<&Path> = shards.iter().map(PathBuf::as_path).collect();
+    let m = manifest(spec, grid, "merge", &shards[0].display().to_string(), &[]);
+    assemble(set, &sources, spec, grid, None, &m)
 }
+
+/// `merge` found fewer runs than the sweep has (a shard missing or unfinished).
+#[derive(Debug)]
+pub struct MergeIncomplete {
+    pub present: usize,
+    pub total: usize,
+}
+
+impl std::fmt::Display for MergeIncomplete {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the shards hold {} of the sweep's {} runs: a shard is missing or unfinished (finish it with `sweep \
+             --resume --shard K/N`, or pass --allow-partial to merge what there is)",
+            self.present, self.total
+        )
+    }
+}
+
+impl std::error::Error for MergeIncomplete {}

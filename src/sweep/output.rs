@@ -6,12 +6,11 @@ use super::RunRecord;
 use super::grid::Grid;
 use super::stats::summarise;
 use crate::model::VariantResult;
-use crate::report::write_atomic;
+use crate::output_set::OutputSet;
 use crate::scenario::ScenarioSpec;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::Path;
 
 /// Every number in a variant's results, by path: `rpc.latency_us.p99`, `throughput.wire_gbps`,
 /// `flows.bulk.goodput_gbps`, `counters.client.ena_srd_tx_pkts`, `srd.reorder_max_occupancy` ...
@@ -44,12 +43,10 @@ pub fn flatten_metrics(v: &VariantResult) -> BTreeMap<String, f64> {
     out
 }
 
-pub fn write_all(dir: &Path, spec: &ScenarioSpec, grid: &Grid, records: &[RunRecord]) -> anyhow::Result<()> {
+/// Add a sweep's outputs to an output set (committed by the caller).
+pub fn write_all(set: &mut OutputSet, spec: &ScenarioSpec, grid: &Grid, records: &[RunRecord]) -> anyhow::Result<()> {
     let version = env!("CARGO_PKG_VERSION");
-    let put = |name: &str, f: &dyn Fn(&mut dyn Write) -> std::io::Result<()>| -> anyhow::Result<()> {
-        let p = dir.join(name);
-        write_atomic(&p, f).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))
-    };
+    let mut put = |name: &str, f: &dyn Fn(&mut dyn Write) -> std::io::Result<()>| set.put(name, f);
     put("sweep.json", &|w| {
         let meta = serde_json::json!({
             "sweep_hash": grid.hash,

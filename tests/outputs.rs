@@ -1,0 +1,250 @@
+//! Output folders as sets: `kill -9` at any stage of writing (injected with
+//! `NITROSIM_TEST_KILL_AT`) leaves the previous complete result or the new complete result,
+//! never a mix, and the next run leaves no temporaries; a second writer is refused.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn scenario(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(name)
+}
+
+fn nitrosim(args: &[&str], kill_at: Option<&str>) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_nitrosim"));
+    c.args(args);
+    match kill_at {
+        Some(stage) => c.env("NITROSIM_TEST_KILL_AT", stage),
+        None => c.env_remove("NITROSIM_TEST_KILL_AT"),
+    };
+    c.output().unwrap()
+}
+
+/// Every file under `dir`, relative, with its size.
+fn tree(dir: &Path) -> BTreeMap<String, u64> {
+    fn walk(root: &Path, d: &Path, out: &mut BTreeMap<String, u64>) {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                out.insert(p.strip_prefix(root).unwrap().to_string_lossy().into(), p.metadata().unwrap().len());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+/// The folder is one complete set: exactly the files its manifest lists (plus the manifest and,
+/// for sweeps, `run_records` run files), each of the listed size. Returns the manifest.
+fn assert_complete_set(dir: &Path) -> serde_json::Value {
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap();
+    let listed: BTreeMap<String, u64> = manifest["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["name"].as_str().unwrap().to_string(), f["bytes"].as_u64().unwrap()))
+        .collect();
+    let mut present = tree(dir);
+    present.remove("run.json");
+    let runs: Vec<String> = present.keys().filter(|k| k.starts_with("runs/")).cloned().collect();
+    assert_eq!(runs.len() as u64, manifest["extra"]["run_records"].as_u64().unwrap_or(0), "run records");
+    for r in &runs {
+        let rec: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join(r)).unwrap()).unwrap();
+        assert_eq!(rec["sweep_hash"], manifest["manifest"]["scenario_hash"], "{r} belongs to this set");
+        present.remove(r);
+    }
+    assert_eq!(present, listed, "the folder holds exactly its manifest's files");
+    manifest
+}
+
+/// No `.NAME.tmp-*`, `.NAME.old-*` or `.NAME.partial` beside the folder.
+fn assert_no_temporaries(dir: &Path) {
+    let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+    for e in std::fs::read_dir(dir.parent().unwrap()).unwrap() {
+        let f = e.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(
+            f == name || f == format!(".{name}.lock") || !f.starts_with(&format!(".{name}.")),
+            "temporary left behind: {f}"
+        );
+    }
+}
+
+fn seed_of(dir: &Path) -> u64 {
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    s["seed"].as_u64().unwrap()
+}
+
+#[test]
+fn kill_9_while_a_run_writes_leaves_the_old_or_the_new_complete_result() {
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("out");
+    let file = scenario("single-flow-cap.ron");
+    let run = |seed: &str, kill: Option<&str>| {
+        let args = ["run", file.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet", "--seed", seed];
+        nitrosim(&[&args[..], &["--set", "duration=2ms"]].concat(), kill)
+    };
+    let first = run("1", None);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert_eq!(assert_complete_set(&out)["manifest"]["seed"], 1);
+    let mut current = 1;
+    for (stage, new_wins) in [("output-first-file", false), ("output-before-swap", false), ("output-after-swap", true)]
+    {
+        let new = current + 1;
+        let killed = run(&new.to_string(), Some(stage));
+        assert_eq!(killed.status.code(), None, "{stage}: killed by a signal");
+        let m = assert_complete_set(&out);
+        let expect = if new_wins { new } else { current };
+        assert_eq!(m["manifest"]["seed"], expect, "{stage}");
+        assert_eq!(seed_of(&out), expect, "{stage}: summary.json from the same run as the manifest");
+        // The next writer cleans up what the killed one left.
+        current = new + 1;
+        let next = run(&current.to_string(), None);
+        assert!(next.status.success(), "{}", String::from_utf8_lossy(&next.stderr));
+        assert_eq!(assert_complete_set(&out)["manifest"]["seed"], current);
+        assert_no_temporaries(&out);
+    }
+}
+
+#[test]
+fn kill_9_during_a_sweep_leaves_a_complete_sweep_and_resume_finishes_it() {
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("sweep");
+    let file = scenario("srd-path-sweep.ron");
+    let sweep = |seeds: &str, extra: &[&str], kill: Option<&str>| {
+        let seeds = format!("sweep.seeds={seeds}");
+        let args = [
+            "sweep",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+            "--jobs",
+            "1",
+            "--set",
+            "duration=2ms",
+            "--set",
+            r#"sweep.parameters.0.values={"List": ["1", "8"]}"#,
+            "--set",
+            r#"sweep.parameters.1.values={"List": ["0.3"]}"#,
+            "--set",
+            &seeds,
+        ];
+        nitrosim(&[&args[..], extra].concat(), kill)
+    };
+    let first = sweep("1", &[], None);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let old_hash = assert_complete_set(&out)["manifest"]["scenario_hash"].clone();
+    for stage in ["sweep-after-record", "output-first-file", "output-before-swap"] {
+        let killed = sweep("2", &[], Some(stage));
+        assert_eq!(killed.status.code(), None, "{stage}: killed by a signal");
+        assert_eq!(assert_complete_set(&out)["manifest"]["scenario_hash"], old_hash, "{stage}: the old sweep");
+    }
+    // A killed sweep resumes from the runs it finished; the result is complete and only it remains.
+    let killed = sweep("2", &[], Some("sweep-after-record"));
+    assert_eq!(killed.status.code(), None);
+    let resumed = sweep("2", &["--resume"], None);
+    assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
+    let m = assert_complete_set(&out);
+    assert_ne!(m["manifest"]["scenario_hash"], old_hash);
+    assert_eq!(m["extra"]["run_records"], 4);
+    assert_no_temporaries(&out);
+    let killed = sweep("3", &[], Some("output-after-swap"));
+    assert_eq!(killed.status.code(), None);
+    assert_eq!(assert_complete_set(&out)["extra"]["run_records"], 6, "after the swap: the new sweep");
+    let again = sweep("1", &[], None);
+    assert!(again.status.success());
+    assert_eq!(assert_complete_set(&out)["manifest"]["scenario_hash"], old_hash);
+    assert_no_temporaries(&out);
+}
+
+#[test]
+fn resume_reruns_a_record_stored_under_another_runs_name() {
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("sweep");
+    let file = scenario("srd-path-sweep.ron");
+    let args = [
+        "sweep",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+        "--set",
+        "duration=2ms",
+        "--set",
+        r#"sweep.parameters.0.values={"List": ["1"]}"#,
+        "--set",
+        r#"sweep.parameters.1.values={"List": ["0.3"]}"#,
+        "--set",
+        "sweep.seeds=2",
+    ];
+    assert!(nitrosim(&args, None).status.success());
+    let results = std::fs::read_to_string(out.join("results.csv")).unwrap();
+    // Seed 0's record copied over seed 1's: one seed duplicated, the other missing.
+    std::fs::copy(out.join("runs/p00000-s0000.json"), out.join("runs/p00000-s0001.json")).unwrap();
+    let resumed = nitrosim(&[&args[..], &["--resume"]].concat(), None);
+    assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
+    let rec: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("runs/p00000-s0001.json")).unwrap()).unwrap();
+    assert_eq!(rec["seed_index"], 1, "the misnamed record was run again");
+    assert_eq!(std::fs::read_to_string(out.join("results.csv")).unwrap(), results);
+}
+
+#[test]
+fn a_second_writer_is_refused_and_the_first_completes() {
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("out");
+    let file = scenario("single-flow-cap.ron");
+    // A held lock (as a running writer holds it) refuses a run and a sweep at once.
+    let abs = std::path::absolute(&out).unwrap();
+    {
+        let _held = nitrosim::output_set::lock(&abs).unwrap();
+        let sweep_file = scenario("srd-path-sweep.ron");
+        for args in [
+            vec!["run", file.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"],
+            vec!["sweep", sweep_file.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"],
+        ] {
+            let o = nitrosim(&args, None);
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+            assert!(err.contains("is being written by another nitrosim"), "{err}");
+        }
+        assert!(!out.exists(), "nothing written by a refused writer");
+    }
+    // Two real processes: the first holds the folder while it simulates.
+    let args = ["run", file.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet", "--set", "duration=300ms"];
+    let mut first = Command::new(env!("CARGO_BIN_EXE_nitrosim")).args(args).spawn().unwrap();
+    let lock_file = t.path().join(".out.lock");
+    let mine = format!("pid {}", first.id());
+    let mut refused = false;
+    while first.try_wait().unwrap().is_none() {
+        if std::fs::read_to_string(&lock_file).is_ok_and(|s| s.contains(&mine)) {
+            let second = nitrosim(&[&args[..4], &["--quiet", "--seed", "9", "--set", "duration=2ms"]].concat(), None);
+            let err = String::from_utf8_lossy(&second.stderr);
+            assert_eq!(second.status.code(), Some(2), "{err}");
+            assert!(err.contains("is being written by another nitrosim") && err.contains(&mine), "{err}");
+            refused = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(first.wait().unwrap().success());
+    assert!(refused, "the first run ended before the second could try");
+    let m = assert_complete_set(&out);
+    assert_eq!(m["manifest"]["seed"], 1, "the first run's result, whole");
+}
+
+#[test]
+fn a_folder_that_is_not_a_result_is_never_replaced() {
+    let t = tempfile::tempdir().unwrap();
+    std::fs::write(t.path().join("notes.txt"), "mine").unwrap();
+    let file = scenario("single-flow-cap.ron");
+    let o = nitrosim(&["run", file.to_str().unwrap(), "--out", t.path().to_str().unwrap(), "--quiet"], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("holds no nitrosim result"));
+    assert_eq!(std::fs::read_to_string(t.path().join("notes.txt")).unwrap(), "mine");
+}
