@@ -132,9 +132,8 @@ enum Failure {
 impl From<anyhow::Error> for Failure {
     fn from(e: anyhow::Error) -> Self {
         use nitrosim::output_set::OutputError;
-        match e.downcast_ref::<OutputError>() {
-            Some(OutputError::Busy { .. } | OutputError::NotOurs { .. }) => return Failure::Usage(e.to_string()),
-            _ => {}
+        if let Some(OutputError::Busy { .. } | OutputError::NotOurs { .. }) = e.downcast_ref::<OutputError>() {
+            return Failure::Usage(e.to_string());
         }
         if e.downcast_ref::<nitrosim::sweep::MergeIncomplete>().is_some() {
             return Failure::Usage(e.to_string());
@@ -416,6 +415,7 @@ fn cmd_list() {
     }
 }
 
+#[allow(clippy::too_many_arguments)] // one per command-line option
 fn cmd_sweep(
     file: PathBuf,
     out: Option<PathBuf>,

@@ -266,7 +266,7 @@ impl OutputSet {
     }
 
     /// The folder as the user named it.
-    pub fn dir(&self) -> &Path {
+    pub fn shown_dir(&self) -> &Path {
         &self.shown
     }
 
