@@ -109,8 +109,9 @@ fn an_interrupted_sweep_resumes_to_the_same_files() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    // Kill it once a few runs have finished (or when it is about to finish).
-    let runs = cut.join("runs");
+    // Kill it once a few runs have finished (or when it is about to finish). Finished runs wait
+    // beside the folder, which changes only when the sweep completes.
+    let runs = t.path().join(".cut.partial/runs");
     for _ in 0..2000 {
         let n = std::fs::read_dir(&runs)
             .map(|d| d.filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "json")).count())
@@ -127,6 +128,7 @@ fn an_interrupted_sweep_resumes_to_the_same_files() {
         .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "json"))
         .count();
     assert!(finished < 12, "the sweep was not interrupted ({finished} runs done)");
+    assert!(!cut.exists(), "an unfinished sweep leaves no result folder");
     // No half-written run file is ever read back: temporaries are hidden and ignored.
     let (code, err) = sweep(&cut, &["--resume", "--jobs", "2", longer]);
     assert_eq!(code, 0, "{err}");
