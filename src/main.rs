@@ -264,6 +264,11 @@ fn cmd_run(
         let p = std::path::absolute(p).ok()?;
         p.strip_prefix(&abs).ok().map(Path::to_path_buf).filter(|r| !r.as_os_str().is_empty())
     });
+    if pcap.as_ref().and_then(|p| std::path::absolute(p).ok()).is_some_and(|p| p.components().eq(abs.components())) {
+        return Err(Failure::Usage(
+            "--pcap names the --out folder itself; use a folder inside it, e.g. --pcap OUT/pcap".into(),
+        ));
+    }
     let pcap_set = match (&pcap, &pcap_inside) {
         (Some(p), None) => Some(output_set::prepare(p).map(|(a, l)| (p.clone(), a, l))?),
         _ => None,
@@ -332,6 +337,11 @@ fn cmd_check(file: PathBuf, sets: Vec<String>, max_memory: Option<u64>) -> Resul
         human(pcap_bytes),
         human(budget(max_memory))
     );
+    if pcap_bytes > budget(max_memory) {
+        outln!(
+            "  warning: `run --pcap` would be refused: lower report.capture_limit or list fewer report.capture points"
+        );
+    }
     if let Some((spec, grid)) = &sweep {
         let per_run = sweep_run_memory(&name, &text, spec, grid)?;
         let jobs = threads();
