@@ -160,6 +160,14 @@ fn kill_9_during_a_sweep_leaves_a_complete_sweep_and_resume_finishes_it() {
     assert!(again.status.success());
     assert_eq!(assert_complete_set(&out)["manifest"]["scenario_hash"], old_hash);
     assert_no_temporaries(&out);
+    // `plot` rewrites the folder as a set too, from the same run files.
+    let results = std::fs::read(out.join("results.csv")).unwrap();
+    assert!(nitrosim(&["plot", out.to_str().unwrap()], None).status.success());
+    let m = assert_complete_set(&out);
+    assert_eq!(m["manifest"]["command"], "plot");
+    assert_eq!(m["extra"]["run_records"], 2);
+    assert_eq!(std::fs::read(out.join("results.csv")).unwrap(), results);
+    assert_no_temporaries(&out);
 }
 
 #[test]
