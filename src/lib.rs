@@ -60,4 +60,5 @@ pub mod scenario;
 pub mod sweep;
 pub mod transport;
 pub mod units;
+pub mod validate;
 pub mod workload;

@@ -210,3 +210,34 @@ fn srd_reads_ecn_where_enabled() {
     assert_eq!(run("false"), 0, "no ECN-capable SRD packets, nothing to mark");
     assert!(run("true") > 0, "marked SRD packets come back as ECN echoes");
 }
+
+#[test]
+fn ena_express_recovers_from_an_outage_of_every_spine() {
+    // scenarios/srd-outage.ron: every spine down from 100 to 110 ms, bins of 10 ms. SRD gives up
+    // on what it could not deliver; the receiving card must move past those sequences and the
+    // host's TCP repair the loss, as it does over plain ENA.
+    let text = BUNDLED.iter().find(|(n, _)| *n == "srd-outage.ron").unwrap().1;
+    let s = run_text("srd-outage.ron", text, &[]);
+    let x = variant(&s, "ena-express");
+    assert_conserved(x);
+    let srd = x.srd.as_ref().unwrap();
+    assert!(srd.gave_up > 0, "the outage outlasts SRD's retries: {srd:?}");
+    assert!(srd.receiver_skipped > 0, "the receiver moved past the abandoned sequences: {srd:?}");
+    assert!(x.drops["link_down"] > 0);
+    let (before, during) = (bin_total(x, 5), bin_total(x, 10));
+    assert!(before > 0.95 * 25.0, "before the outage {before} Gbps");
+    assert!(during < 1.0, "during the outage {during} Gbps");
+    // The first flow is back near 25 Gbps within a second of the restore (110 ms): in some bin
+    // before 1.11 s, and it stays there until the second flow opens at 1.11 s.
+    let back = (11..111).find(|&i| bin_total(x, i) > 0.95 * 25.0);
+    assert!(back.is_some(), "not back near 25 Gbps within a second");
+    for i in back.unwrap()..111 {
+        assert!(bin_total(x, i) > 0.95 * 25.0, "bin {i}: {} Gbps", bin_total(x, i));
+    }
+    // A flow opened then on the same pair (the same SRD connection) gets its 25 Gbps as well.
+    let late = x.flows.iter().find(|f| f.name == "late").unwrap();
+    assert!(late.goodput_gbps > 0.95 * 25.0, "late flow {} Gbps", late.goodput_gbps);
+    // Plain ENA recovers too (after its RTO), to its 5 Gbps flow limit.
+    let e = variant(&s, "ena");
+    assert!(bin_total(e, 100) > 0.95 * 5.0, "plain ENA {} Gbps", bin_total(e, 100));
+}

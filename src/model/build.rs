@@ -237,6 +237,8 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
             ty,
             host: hosts_of[k],
             az,
+            region: crate::ec2::ena_express::End::located(&i.availability_zone).1,
+            region_cross_az: crate::ec2::ena_express::End::located(&i.availability_zone).2,
             cluster_pg,
             mtu,
             tx_extra,

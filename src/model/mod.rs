@@ -167,6 +167,9 @@ pub struct InstanceRt {
     pub ty: &'static InstanceType,
     pub host: u32,
     pub az: u32,
+    /// Its Region and whether ENA Express crosses AZs there (`ec2::region`).
+    pub region: u32,
+    pub region_cross_az: bool,
     /// Index of its cluster placement group, if any.
     pub cluster_pg: Option<u32>,
     pub mtu: u32,
@@ -656,6 +659,8 @@ impl Model {
                 enabled: inst.ena_srd_enabled,
                 udp_enabled: inst.ena_srd_udp_enabled,
                 az: inst.az,
+                region: inst.region,
+                region_cross_az: inst.region_cross_az,
             }
         })
     }

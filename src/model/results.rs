@@ -213,6 +213,8 @@ pub struct SrdResult {
     /// Largest reorder-buffer occupancy seen on any connection (never above the capacity).
     pub reorder_max_occupancy: u64,
     pub reorder_refused: u64,
+    /// Sequences the receiving cards moved past because their sender had given up on them.
+    pub receiver_skipped: u64,
     pub duplicates: u64,
     /// Most distinct spines one SRD connection's packets crossed (1 = no spraying).
     pub spines_used: u64,
@@ -503,6 +505,7 @@ pub fn collect(m: Model) -> VariantResult {
             r.reorder_capacity_packets = x.receiver.capacity() as u64;
             r.reorder_max_occupancy = r.reorder_max_occupancy.max(rs.max_occupancy as u64);
             r.reorder_refused += rs.refused;
+            r.receiver_skipped += rs.skipped;
             r.duplicates += rs.duplicates;
             r.window_min_bytes = r.window_min_bytes.min(s.min_window_bytes);
             r.window_max_bytes = r.window_max_bytes.max(s.max_window_bytes);

@@ -31,6 +31,7 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("enhanced-networking.ron", include_str!("../../scenarios/enhanced-networking.ron")),
     ("nat-instance.ron", include_str!("../../scenarios/nat-instance.ron")),
     ("eni-failover.ron", include_str!("../../scenarios/eni-failover.ron")),
+    ("srd-outage.ron", include_str!("../../scenarios/srd-outage.ron")),
 ];
 
 /// A checked, fully overridden scenario for one variant.
@@ -40,7 +41,7 @@ pub struct Variant {
     pub spec: ScenarioSpec,
 }
 
-fn ron_options() -> ron::Options {
+pub(crate) fn ron_options() -> ron::Options {
     // Let users write `spine_link: "100Gbps"` as well as `Some("100Gbps")`.
     ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
 }
@@ -50,7 +51,7 @@ pub fn parse(file: &str, src: &str) -> Result<ScenarioSpec, Diagnostic> {
     ron_options().from_str::<ScenarioSpec>(src).map_err(|e| ron_diagnostic(file, src, &e))
 }
 
-fn ron_diagnostic(file: &str, src: &str, e: &SpannedError) -> Diagnostic {
+pub(crate) fn ron_diagnostic(file: &str, src: &str, e: &SpannedError) -> Diagnostic {
     let (line, col) = (e.span.start.line, e.span.start.col);
     let d = Diagnostic::new(file, String::new()).at(src, line, col);
     match &e.code {

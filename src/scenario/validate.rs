@@ -1617,8 +1617,10 @@ fn ena_express_end(i: &InstanceSpec) -> ena_express::End {
         type_supports: catalog::lookup(&i.instance_type).is_some_and(|t| t.ena_express),
         enabled: eni.is_some_and(|e| e.ena_srd_enabled),
         udp_enabled: eni.is_some_and(|e| e.ena_srd_udp_enabled),
-        // Zone names compare by identity; the hash only turns them into the rule's index.
-        az: crate::engine::rng::fnv1a(i.availability_zone.as_bytes()) as u32,
+        // Zone and Region names compare by identity; the hash only turns them into the rule's index.
+        az: ena_express::End::located(&i.availability_zone).0,
+        region: ena_express::End::located(&i.availability_zone).1,
+        region_cross_az: ena_express::End::located(&i.availability_zone).2,
     }
 }
 
