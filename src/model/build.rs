@@ -597,6 +597,7 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
             bypass_poll: spec.host.bypass_poll,
         },
         srd_cfg: spec.srd.clone(),
+        srd_connections_per_card: spec.nitro.srd_connections,
         srd_ctxs: Vec::new(),
         srd_index: BTreeMap::new(),
         srd_send_out: Default::default(),

@@ -467,17 +467,11 @@ pub fn collect(m: Model) -> VariantResult {
     let in_flight = m.in_flight_counted();
     let mut counters = BTreeMap::new();
     let mut warnings = Vec::new();
-    for (k, i) in m.insts.iter().enumerate() {
+    for i in m.insts.iter() {
         let mut c = i.counters;
         c.tx_pkts = m.ports[i.egress as usize].stats.packets_out;
         c.rx_pkts = m.ports[i.ingress as usize].stats.packets_out;
-        c.ena_srd_resource_utilization = m
-            .srd_ctxs
-            .iter()
-            .filter(|x| x.dst == k as u32)
-            .map(|x| x.receiver.stats().max_occupancy as u64 * 100 / x.receiver.capacity().max(1) as u64)
-            .max()
-            .unwrap_or(0);
+        c.ena_srd_resource_utilization = c.nitrosim_srd_connections * 100 / (m.srd_connections_per_card as u64).max(1);
         // AWS's advice: compare eligible with SRD packets to spot a silent fallback.
         if c.ena_srd_eligible_tx_pkts > 0 && c.ena_srd_tx_pkts * 10 < c.ena_srd_eligible_tx_pkts * 9 {
             warnings.push(format!(

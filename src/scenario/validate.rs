@@ -780,6 +780,13 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
             "the defaults are 512KiB per flow and 2MiB per instance".into(),
         ));
     }
+    cx.range(
+        "srd_connections",
+        n.srd_connections,
+        1,
+        1 << 20,
+        "SRD connections a card holds (one per direction of each ENA Express pair, at both ends)",
+    )?;
     if let Some(q) = s.host.rss_queues {
         cx.range("rss_queues", q, 1, ec2::ENA_MAX_QUEUES, "ENA offers up to 32 queues per ENI")?;
     }
