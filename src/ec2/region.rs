@@ -2,7 +2,7 @@
 //! whether ENA Express crosses Availability Zones there. Data, not code: a row per Region.
 //!
 //! Source: EC2 User Guide, "Improve network performance between EC2 instances with ENA Express"
-//! (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ena-express.html, read 2026-11-30): "you
+//! (<https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ena-express.html>, read 2026-11-30): "you
 //! can communicate between two EC2 instances in the same Availability Zone or across
 //! Availability Zones within the same Region", and "ENA Express support for traffic between
 //! Availability Zones is not available in South America (São Paulo), Middle East (Bahrain), and
