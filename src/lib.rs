@@ -14,8 +14,10 @@
 //! - [`model`] builds a runtime world from a checked spec and runs it: apps (workloads) open
 //!   connections, transports emit segments, packets walk their routes port by port.
 //! - [`report`] turns finished results into `summary.json`, CSV files, plots and a table.
+//! - [`validate`] runs the reference cases of `validation/` (scenario, field read, a cited or
+//!   theoretical reference, a tolerance) and tabulates the model against the outside world.
 //! - [`workload`] holds the traffic generators' pure parts (size distributions, RPC bookkeeping).
-//! - [`ec2`] holds EC2's rules and numbers: the instance catalog, flow limits, ENA Express
+//! - [`ec2`] holds EC2's rules and numbers: the instance catalog, Regions, flow limits, ENA Express
 //!   eligibility, the VPC's rules (subnets, security groups, network ACLs), gateways and their
 //!   MTUs, adapters and allowances, failover delays, Nitro and host defaults — each constant
 //!   with its source, or marked a model parameter.
@@ -61,4 +63,5 @@ pub mod scenario;
 pub mod sweep;
 pub mod transport;
 pub mod units;
+pub mod validate;
 pub mod workload;

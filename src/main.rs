@@ -88,6 +88,25 @@ enum Command {
     },
     /// Redraw a sweep folder's tables and plots from its run files.
     Plot { dir: PathBuf },
+    /// Run every validation case (validation/*.ron): the model against published figures and
+    /// theory, one table; exit 0 only when every case passes, 1 otherwise.
+    Validate {
+        /// Output folder for validation.json and validation.md.
+        #[arg(long, default_value = "output/validation")]
+        out: PathBuf,
+        /// Folder of the cases (paths in them are relative to the current directory, the
+        /// repository root, unless they start with ./).
+        #[arg(long, default_value = "validation")]
+        cases: PathBuf,
+        /// Also run the long cases.
+        #[arg(long)]
+        long: bool,
+        /// Only the cases whose file name contains NAME (repeatable; naming a long case runs it).
+        #[arg(long, value_name = "NAME")]
+        only: Vec<String>,
+        #[arg(long)]
+        quiet: bool,
+    },
     /// Measure the simulator: run each variant alone on one thread and print events/s,
     /// packet-hops/s, wall seconds per simulated millisecond and peak memory.
     Bench {
@@ -471,6 +490,33 @@ fn cmd_merge(out: PathBuf, shards: Vec<PathBuf>, allow_partial: bool) -> Result<
     Ok(())
 }
 
+/// Ok(true) when every case passed.
+fn cmd_validate(out: PathBuf, cases: PathBuf, long: bool, only: Vec<String>, quiet: bool) -> Result<bool, Failure> {
+    use nitrosim::validate;
+    let all = validate::load_cases(&cases).map_err(|d| Failure::Scenario(Box::new(d)))?;
+    let opts = validate::Options { long, only };
+    let chosen = validate::select(&all, &opts);
+    if chosen.is_empty() {
+        return Err(Failure::Scenario(Box::new(
+            Diagnostic::new(&cases.display().to_string(), format!("no case matches --only {}", opts.only.join(", ")))
+                .hint("case names are the file names in the validation folder, without .ron"),
+        )));
+    }
+    let clock = nitrosim::progress::Stopwatch::start();
+    let progress = Progress::new(0, false);
+    let report = validate::run(Path::new("."), &cases, &chosen, &progress);
+    let written = validate::write(&out, &report).map_err(|e| Failure::Other(e.into()))?;
+    if !quiet {
+        out!("{}", validate::markdown(&report));
+        outln!(
+            "{:.1} s wall; wrote {}",
+            clock.seconds(),
+            written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        );
+    }
+    Ok(report.all_passed())
+}
+
 fn cmd_bench(file: PathBuf, sets: Vec<String>) -> Result<(), Failure> {
     let (name, text) = read_scenario(Some(&file))?;
     let variants = scenario::load(&name, &text, &sets, None).map_err(|d| Failure::Scenario(Box::new(d)))?;
@@ -529,6 +575,11 @@ fn main() -> ExitCode {
         Command::Merge { out, shards, allow_partial } => cmd_merge(out, shards, allow_partial),
         Command::Plot { dir } => nitrosim::sweep::replot(&dir).map(|_| ()).map_err(Failure::from),
         Command::Bench { file, sets } => cmd_bench(file, sets),
+        Command::Validate { out, cases, long, only, quiet } => match cmd_validate(out, cases, long, only, quiet) {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::from(1),
+            Err(e) => Err(e),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

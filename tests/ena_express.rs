@@ -52,10 +52,24 @@ fn silent_fallbacks_show_only_in_the_counters() {
     assert_eq!(v.counters["a"].ena_srd_eligible_tx_pkts, 0);
     assert!(v.srd.is_none() && v.flows[0].wire_gbps < 5.5);
 
-    // Different Availability Zones: same story.
+    // Different Availability Zones of one Region: ENA Express engages (the current user guide),
+    // over the cross-AZ path and its latency...
     let az = run_text("pair", PAIR, &["instances.b.availability_zone=use1-az2"]);
     let v = &az.variants[0];
+    let c = &v.counters["a"];
+    assert!(c.ena_srd_tx_pkts > 0 && c.ena_srd_tx_pkts == c.ena_srd_eligible_tx_pkts, "{c:?}");
+    assert!(v.srd.is_some());
+    // ...except in the Regions the guide excepts (São Paulo, Bahrain, UAE): plain ENA, silently.
+    let sao_paulo = ["instances.a.availability_zone=sae1-az1", "instances.b.availability_zone=sae1-az2"];
+    let v = &run_text("pair", PAIR, &sao_paulo).variants[0];
     assert_eq!(v.counters["a"].ena_srd_eligible_tx_pkts, 0);
+    assert!(v.srd.is_none() && v.flows[0].wire_gbps < 5.5);
+    // Within one AZ there it engages; between Regions never.
+    let v =
+        &run_text("pair", PAIR, &["instances.a.availability_zone=sae1-az1", "instances.b.availability_zone=sae1-az1"])
+            .variants[0];
+    assert!(v.srd.is_some());
+    let v = &run_text("pair", PAIR, &["instances.b.availability_zone=usw2-az1"]).variants[0];
     assert!(v.srd.is_none());
 
     // MTU 9001: eligible, but every full-size packet is over 8900 B and goes over ENA.
@@ -89,7 +103,12 @@ fn check_explains_each_fallback() {
     };
     assert!(explain(&[]).contains("ENA Express engages"));
     assert!(explain(&[set_eni("b", 8900, false, false)]).contains("not enabled on the receiving ENI"));
-    assert!(explain(&["instances.a.availability_zone=use1-az2".into()]).contains("different Availability Zones"));
+    let cross_az = explain(&["instances.a.availability_zone=use1-az2".into()]);
+    assert!(cross_az.contains("ENA Express engages") && cross_az.contains("crosses availability zones"), "{cross_az}");
+    let sao_paulo =
+        explain(&["instances.a.availability_zone=sae1-az1".into(), "instances.b.availability_zone=sae1-az2".into()]);
+    assert!(sao_paulo.contains("does not cross AZs in their Region"), "{sao_paulo}");
+    assert!(explain(&["instances.a.availability_zone=usw2-az1".into()]).contains("different Regions"));
     let mtu = explain(&[set_eni("a", 9001, true, false), set_eni("b", 9001, true, false)]);
     assert!(mtu.contains("packets over 8900 B fall back"), "{mtu}");
     let udp_text = PAIR.replace(
@@ -209,4 +228,76 @@ fn srd_reads_ecn_where_enabled() {
     };
     assert_eq!(run("false"), 0, "no ECN-capable SRD packets, nothing to mark");
     assert!(run("true") > 0, "marked SRD packets come back as ECN echoes");
+}
+
+#[test]
+fn ena_express_recovers_from_an_outage_of_every_spine() {
+    // scenarios/srd-outage.ron: every spine down from 100 to 110 ms, bins of 10 ms. SRD gives up
+    // on what it could not deliver; the receiving card must move past those sequences and the
+    // host's TCP repair the loss, as it does over plain ENA.
+    let text = BUNDLED.iter().find(|(n, _)| *n == "srd-outage.ron").unwrap().1;
+    let s = run_text("srd-outage.ron", text, &[]);
+    let x = variant(&s, "ena-express");
+    assert_conserved(x);
+    let srd = x.srd.as_ref().unwrap();
+    assert!(srd.gave_up > 0, "the outage outlasts SRD's retries: {srd:?}");
+    assert!(srd.receiver_skipped > 0, "the receiver moved past the abandoned sequences: {srd:?}");
+    assert!(x.drops["link_down"] > 0);
+    let (before, during) = (bin_total(x, 5), bin_total(x, 10));
+    assert!(before > 0.95 * 25.0, "before the outage {before} Gbps");
+    assert!(during < 1.0, "during the outage {during} Gbps");
+    // The first flow is back near 25 Gbps within a second of the restore (110 ms): in some bin
+    // before 1.11 s, and it stays there until the second flow opens at 1.11 s.
+    let back = (11..111).find(|&i| bin_total(x, i) > 0.95 * 25.0);
+    assert!(back.is_some(), "not back near 25 Gbps within a second");
+    for i in back.unwrap()..111 {
+        assert!(bin_total(x, i) > 0.95 * 25.0, "bin {i}: {} Gbps", bin_total(x, i));
+    }
+    // A flow opened then on the same pair (the same SRD connection) gets its 25 Gbps as well.
+    let late = x.flows.iter().find(|f| f.name == "late").unwrap();
+    assert!(late.goodput_gbps > 0.95 * 25.0, "late flow {} Gbps", late.goodput_gbps);
+    // Plain ENA recovers too (after its RTO), to its 5 Gbps flow limit.
+    let e = variant(&s, "ena");
+    assert!(bin_total(e, 100) > 0.95 * 5.0, "plain ENA {} Gbps", bin_total(e, 100));
+}
+
+#[test]
+fn a_card_out_of_srd_connections_falls_back_silently_and_counts_it() {
+    // a talks ENA Express with b, c and d; each pair takes one SRD connection per direction at
+    // both cards, and a's card holds 4 (nitro.srd_connections): the third pair falls back.
+    let text = r#"
+Scenario(
+    name: "srd-resources",
+    duration: "10ms",
+    fabric: (racks: 4, hosts_per_rack: 4, spines: 8, host_link: "100Gbps"),
+    nitro: (srd_connections: 4),
+    instances: [
+        (name: "a", instance_type: "c6in.16xlarge", enis: [(name: "eth0", mtu: 8900, ena_srd_enabled: true)]),
+        (name: "b", instance_type: "c6in.16xlarge", enis: [(name: "eth0", mtu: 8900, ena_srd_enabled: true)]),
+        (name: "c", instance_type: "c6in.16xlarge", enis: [(name: "eth0", mtu: 8900, ena_srd_enabled: true)]),
+        (name: "d", instance_type: "c6in.16xlarge", enis: [(name: "eth0", mtu: 8900, ena_srd_enabled: true)]),
+    ],
+    workloads: [
+        Bulk((name: "ab", from: "a", to: "b")),
+        Bulk((name: "ac", from: "a", to: "c")),
+        Bulk((name: "ad", from: "a", to: "d")),
+    ],
+)"#;
+    let s = run_text("srd-resources", text, &[]);
+    let v = &s.variants[0];
+    let (a, b, d) = (&v.counters["a"], &v.counters["b"], &v.counters["d"]);
+    assert_eq!((a.nitrosim_srd_connections, a.ena_srd_resource_utilization), (4, 100), "{a:?}");
+    assert_eq!((b.nitrosim_srd_connections, b.ena_srd_resource_utilization), (2, 50), "{b:?}");
+    assert_eq!((a.nitrosim_srd_resource_fallbacks, d.nitrosim_srd_resource_fallbacks), (1, 1));
+    assert_eq!(d.nitrosim_srd_connections, 0);
+    // The fallen-back flow is plain ENA: eligible, not over SRD, held to 5 Gbps, no warning
+    // beyond the counters' (a's eligible packets still mostly went over SRD).
+    let rate = |n: &str| v.flows.iter().find(|f| f.name == n).unwrap().wire_gbps;
+    assert!(rate("ad") < 5.5 && rate("ab") > 15.0, "ab {} ad {}", rate("ab"), rate("ad"));
+    assert!(a.ena_srd_eligible_tx_pkts > a.ena_srd_tx_pkts);
+    // The summary names nitrosim's own counters as its own.
+    let j: serde_json::Value = serde_json::from_str(&json(&s)).unwrap();
+    let counters = &j["variants"][0]["counters"]["a"];
+    assert!(counters.get("nitrosim_flow_cap_exceeded").is_some() && counters.get("flow_cap_exceeded").is_none());
+    assert!(counters.get("nitrosim_srd_resource_fallbacks").is_some() && counters.get("tx_pkts").is_none());
 }

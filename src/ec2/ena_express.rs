@@ -2,9 +2,13 @@
 //! silently does not. Source: EC2 User Guide, "Improve network performance with ENA Express".
 //!
 //! ENA Express engages between two ENIs only if both have it enabled, both instance types
-//! support it, both are in the same Availability Zone (and subnet), and no middlebox sits on the
-//! path; UDP only when both ENIs also enable it for UDP; and only for packets up to 8900 bytes.
-//! Anything else falls back to plain ENA without a word: the driver's counters are the only sign.
+//! support it, both are in one Region — the same Availability Zone, or different AZs where the
+//! Region allows it (a Region fact, `ec2::region`; the current guide allows it everywhere but
+//! São Paulo, Bahrain and the UAE) — and no middlebox sits on the path; UDP only when both ENIs
+//! also enable it for UDP; and only for packets up to 8900 bytes. Anything else falls back to
+//! plain ENA without a word: the driver's counters are the only sign. Across AZs the cross-AZ
+//! path and its latency apply as for any traffic; the per-flow limit is still 25 Gbps ("up to
+//! 25 Gbps within the same Region").
 
 use crate::units::Bandwidth;
 use std::fmt;
@@ -21,6 +25,18 @@ pub struct End {
     pub enabled: bool,
     pub udp_enabled: bool,
     pub az: u32,
+    /// The AZ's Region (an index or a hash of its AZ ID prefix: compared by identity).
+    pub region: u32,
+    /// Whether ENA Express crosses AZs in that Region (`ec2::region`).
+    pub region_cross_az: bool,
+}
+
+impl End {
+    /// The location part of an end, from its AZ ID.
+    pub fn located(az_id: &str) -> (u32, u32, bool) {
+        let hash = |s: &str| crate::engine::rng::fnv1a(s.as_bytes()) as u32;
+        (hash(az_id), hash(super::region::region_prefix(az_id)), super::region::ena_express_cross_az(az_id))
+    }
 }
 
 /// Why ENA Express does not engage; `end` is 0 for the sender, 1 for the receiver.
@@ -32,7 +48,10 @@ pub enum NotEngaged {
     Disabled {
         end: usize,
     },
-    DifferentAz,
+    /// Different Regions: ENA Express stays within one Region.
+    DifferentRegion,
+    /// Different AZs of a Region where ENA Express does not cross AZs.
+    CrossAzNotInThisRegion,
     UdpDisabled {
         end: usize,
     },
@@ -48,7 +67,13 @@ impl fmt::Display for NotEngaged {
                 write!(f, "the {} instance's type does not support ENA Express", which(end))
             }
             NotEngaged::Disabled { end } => write!(f, "ENA Express is not enabled on the {} ENI", which(end)),
-            NotEngaged::DifferentAz => write!(f, "the instances are in different Availability Zones"),
+            NotEngaged::DifferentRegion => write!(f, "the instances are in different Regions"),
+            NotEngaged::CrossAzNotInThisRegion => write!(
+                f,
+                "the instances are in different Availability Zones, and ENA Express does not cross AZs in their \
+                 Region (not available in {})",
+                super::region::ena_express_same_az_only()
+            ),
             NotEngaged::UdpDisabled { end } => {
                 write!(f, "UDP: ena_srd_udp_enabled is off on the {} ENI", which(end))
             }
@@ -67,8 +92,11 @@ pub fn eligible(ends: &[End; 2]) -> Result<(), NotEngaged> {
             return Err(NotEngaged::Disabled { end });
         }
     }
-    if ends[0].az != ends[1].az {
-        return Err(NotEngaged::DifferentAz);
+    if ends[0].region != ends[1].region {
+        return Err(NotEngaged::DifferentRegion);
+    }
+    if ends[0].az != ends[1].az && !(ends[0].region_cross_az && ends[1].region_cross_az) {
+        return Err(NotEngaged::CrossAzNotInThisRegion);
     }
     Ok(())
 }
@@ -92,14 +120,22 @@ mod tests {
 
     #[test]
     fn each_rule_names_the_end_that_breaks_it() {
-        let on = End { type_supports: true, enabled: true, udp_enabled: false, az: 0 };
+        let on =
+            End { type_supports: true, enabled: true, udp_enabled: false, az: 0, region: 0, region_cross_az: true };
         assert_eq!(engages(&[on, on], false), Ok(()));
         assert_eq!(engages(&[on, on], true), Err(NotEngaged::UdpDisabled { end: 0 }));
         let off = End { enabled: false, ..on };
         assert_eq!(engages(&[on, off], false), Err(NotEngaged::Disabled { end: 1 }));
         let old = End { type_supports: false, ..on };
         assert_eq!(eligible(&[old, on]), Err(NotEngaged::TypeUnsupported { end: 0 }));
-        assert_eq!(eligible(&[on, End { az: 1, ..on }]), Err(NotEngaged::DifferentAz));
+        assert_eq!(eligible(&[on, End { az: 1, ..on }]), Ok(()), "across AZs of one Region");
+        let same_az_only = End { region_cross_az: false, ..on };
+        assert_eq!(eligible(&[same_az_only, same_az_only]), Ok(()));
+        assert_eq!(eligible(&[same_az_only, End { az: 1, ..same_az_only }]), Err(NotEngaged::CrossAzNotInThisRegion));
+        assert_eq!(eligible(&[on, End { az: 1, region: 1, ..on }]), Err(NotEngaged::DifferentRegion));
+        let (az, region, cross) = End::located("sae1-az2");
+        assert_eq!((End::located("sae1-az1").1, cross), (region, false));
+        assert_ne!(az, End::located("sae1-az1").0);
         assert!(NotEngaged::Disabled { end: 1 }.to_string().contains("receiving"));
     }
 }

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod ena_express;
 pub mod failover;
 pub mod gateway;
+pub mod region;
 pub mod vpc;
 
 use crate::units::{Bandwidth, SimDuration};
@@ -42,6 +43,11 @@ pub mod defaults {
     /// Token-bucket depth of the per-flow shaper: a few jumbo frames pass at line rate, so a
     /// small RPC is not serialised at 5 Gbps; sustained traffic is held to the limit.
     pub const FLOW_SHAPER_BURST_BYTES: u64 = 32 * 1024;
+    /// SRD connections a Nitro card holds at once (the memory `ena_srd_resource_utilization`
+    /// reports on). AWS publishes no figure; a model parameter, sized so that a card talks
+    /// ENA Express with a few thousand peers (each pair takes one connection per direction at
+    /// each end) before it falls back.
+    pub const NITRO_SRD_CONNECTIONS: u32 = 8192;
     /// Aggregate (instance allowance) shaper queue.
     pub const INSTANCE_SHAPER_BUFFER_BYTES: u64 = 2 * 1024 * 1024;
     /// Per-packet kernel cost on the sending vCPU (syscall share, TCP/IP output, driver xmit),

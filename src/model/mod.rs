@@ -167,6 +167,9 @@ pub struct InstanceRt {
     pub ty: &'static InstanceType,
     pub host: u32,
     pub az: u32,
+    /// Its Region and whether ENA Express crosses AZs there (`ec2::region`).
+    pub region: u32,
+    pub region_cross_az: bool,
     /// Index of its cluster placement group, if any.
     pub cluster_pg: Option<u32>,
     pub mtu: u32,
@@ -260,15 +263,25 @@ pub struct Reasm {
     pub held: Vec<PacketId>,
 }
 
-/// Per-instance counters, named as `ethtool -S` names them on ENA where ENA has the counter.
+/// Per-instance counters. Those the ENA driver has carry its `ethtool -S` / `ethtool -i` names;
+/// nitrosim's own (which no driver reports) are serialised with a `nitrosim_` prefix, so a
+/// reader never looks for them on a real instance.
 #[derive(Clone, Copy, Debug, Default, serde::Serialize)]
 pub struct InstanceCounters {
+    /// nitrosim: packets out of the instance's egress allowance shaper.
+    #[serde(rename = "nitrosim_tx_pkts")]
     pub tx_pkts: u64,
+    /// nitrosim: packets out of the ingress allowance shaper.
+    #[serde(rename = "nitrosim_rx_pkts")]
     pub rx_pkts: u64,
     pub bw_in_allowance_exceeded: u64,
     pub bw_out_allowance_exceeded: u64,
-    /// Not an ENA counter: drops in the Nitro per-flow shaper (5/10 Gbps single-flow limit).
+    /// nitrosim: drops in the Nitro per-flow shaper (5/10/25 Gbps single-flow limit); no ENA
+    /// counter shows them.
+    #[serde(rename = "nitrosim_flow_cap_exceeded")]
     pub flow_cap_exceeded: u64,
+    /// nitrosim: drops at the receiving vCPU's backlog (Linux counts them in softnet_stat).
+    #[serde(rename = "nitrosim_cpu_backlog_drops")]
     pub cpu_backlog_drops: u64,
     /// ENA: packets queued or dropped beyond the packets-per-second allowance (here: dropped).
     pub pps_allowance_exceeded: u64,
@@ -286,8 +299,15 @@ pub struct InstanceCounters {
     pub ena_srd_eligible_tx_pkts: u64,
     /// SRD packets the instance's card received.
     pub ena_srd_rx_pkts: u64,
-    /// Peak use of the card's SRD reorder memory, percent (the model's reading of the counter).
+    /// ENA: share of the card's memory for concurrent SRD connections in use, percent (AWS's
+    /// definition), read at the end of the run: ENA Express connections (each direction of a
+    /// pair holds one at each end's card) over `nitro.srd_connections`.
     pub ena_srd_resource_utilization: u64,
+    /// nitrosim: ENA Express connections held on this instance's card at the end.
+    pub nitrosim_srd_connections: u64,
+    /// nitrosim: connections (one per direction) that fell back to plain ENA because a card had
+    /// no SRD connection resources left, counted at the sending instance.
+    pub nitrosim_srd_resource_fallbacks: u64,
 }
 
 /// A reported flow (a bulk connection, an RPC connection, a datagram stream).
@@ -347,6 +367,8 @@ pub struct Model {
     host_ip_base: u32,
     bg_port_rng: StreamRng,
     pub(crate) srd_cfg: crate::transport::srd::SrdConfig,
+    /// SRD connections each card can hold (`nitro.srd_connections`).
+    pub(crate) srd_connections_per_card: u32,
     pub(crate) srd_ctxs: Vec<srd::SrdCtx>,
     srd_index: BTreeMap<(u32, u32, Option<u16>), u32>,
     srd_send_out: crate::transport::srd::SenderOut<srd::Inner>,
@@ -615,6 +637,19 @@ impl Model {
         {
             return SrdPath::NONE;
         }
+        // The cards' memory for concurrent SRD connections: a new connection needs a slot at
+        // both ends; when either card is full, ENA Express falls back to plain ENA, silently
+        // (the user guide: fallback "as it nears 100%"; here at 100%).
+        if !self.srd_index.contains_key(&(i, j, None)) {
+            let cap = self.srd_connections_per_card as u64;
+            let full = |k: u32| self.insts[k as usize].counters.nitrosim_srd_connections >= cap;
+            if full(i) || full(j) {
+                self.insts[i as usize].counters.nitrosim_srd_resource_fallbacks += 1;
+                return SrdPath::NONE;
+            }
+            self.insts[i as usize].counters.nitrosim_srd_connections += 1;
+            self.insts[j as usize].counters.nitrosim_srd_connections += 1;
+        }
         let ctx = self.srd_context(i, j, None);
         let mut r = std::mem::take(&mut self.scratch_route);
         r.clear();
@@ -656,6 +691,8 @@ impl Model {
                 enabled: inst.ena_srd_enabled,
                 udp_enabled: inst.ena_srd_udp_enabled,
                 az: inst.az,
+                region: inst.region,
+                region_cross_az: inst.region_cross_az,
             }
         })
     }

@@ -213,6 +213,8 @@ pub struct SrdResult {
     /// Largest reorder-buffer occupancy seen on any connection (never above the capacity).
     pub reorder_max_occupancy: u64,
     pub reorder_refused: u64,
+    /// Sequences the receiving cards moved past because their sender had given up on them.
+    pub receiver_skipped: u64,
     pub duplicates: u64,
     /// Most distinct spines one SRD connection's packets crossed (1 = no spraying).
     pub spines_used: u64,
@@ -483,17 +485,11 @@ pub fn collect(m: Model) -> VariantResult {
     let in_flight = m.in_flight_counted();
     let mut counters = BTreeMap::new();
     let mut warnings = unfinished;
-    for (k, i) in m.insts.iter().enumerate() {
+    for i in m.insts.iter() {
         let mut c = i.counters;
         c.tx_pkts = m.ports[i.egress as usize].stats.packets_out;
         c.rx_pkts = m.ports[i.ingress as usize].stats.packets_out;
-        c.ena_srd_resource_utilization = m
-            .srd_ctxs
-            .iter()
-            .filter(|x| x.dst == k as u32)
-            .map(|x| x.receiver.stats().max_occupancy as u64 * 100 / x.receiver.capacity().max(1) as u64)
-            .max()
-            .unwrap_or(0);
+        c.ena_srd_resource_utilization = c.nitrosim_srd_connections * 100 / (m.srd_connections_per_card as u64).max(1);
         // AWS's advice: compare eligible with SRD packets to spot a silent fallback.
         if c.ena_srd_eligible_tx_pkts > 0 && c.ena_srd_tx_pkts * 10 < c.ena_srd_eligible_tx_pkts * 9 {
             warnings.push(format!(
@@ -521,6 +517,7 @@ pub fn collect(m: Model) -> VariantResult {
             r.reorder_capacity_packets = x.receiver.capacity() as u64;
             r.reorder_max_occupancy = r.reorder_max_occupancy.max(rs.max_occupancy as u64);
             r.reorder_refused += rs.refused;
+            r.receiver_skipped += rs.skipped;
             r.duplicates += rs.duplicates;
             r.window_min_bytes = r.window_min_bytes.min(s.min_window_bytes);
             r.window_max_bytes = r.window_max_bytes.max(s.max_window_bytes);

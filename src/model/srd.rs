@@ -166,7 +166,9 @@ impl Model {
         let mut out = std::mem::take(&mut self.srd_send_out);
         for t in out.transmit.drain(..) {
             let route = self.srd_ctxs[ctx as usize].data_routes[t.path as usize];
-            let header = SrdHeader { seq: t.seq, path: t.path, sent_at: now, ect: self.srd_cfg.ecn, ce: false };
+            let floor_behind = u32::try_from(t.seq - t.floor).unwrap_or(u32::MAX);
+            let header =
+                SrdHeader { seq: t.seq, floor_behind, path: t.path, sent_at: now, ect: self.srd_cfg.ecn, ce: false };
             self.send_packet(t.payload.packet(route, Sink::SrdReceive(ctx), t.bytes, header, true));
         }
         // Payloads SRD gave up on after its retries: the host transport will see the loss.
@@ -202,7 +204,16 @@ impl Model {
         let inner = Inner::of(&p);
         let mut out = std::mem::take(&mut self.srd_recv_out);
         out.clear();
-        self.srd_ctxs[ctx as usize].receiver.on_data(p.srd.seq, p.srd.path, p.srd.sent_at, p.srd.ce, inner, &mut out);
+        let floor = p.srd.seq - p.srd.floor_behind as u64;
+        self.srd_ctxs[ctx as usize].receiver.on_data(
+            p.srd.seq,
+            floor,
+            p.srd.path,
+            p.srd.sent_at,
+            p.srd.ce,
+            inner,
+            &mut out,
+        );
         let dst = self.srd_ctxs[ctx as usize].dst;
         if out.refused {
             self.drop_packet(id, DropReason::ReorderBufferFull, dst);
@@ -226,7 +237,13 @@ impl Model {
                 dst_generation: 0,
                 born: self.now(),
                 then_route: NONE,
-                srd: SrdHeader { seq: ack.seq, path: ack.path, sent_at: ack.sent_at, ect: false, ce: ack.ce },
+                srd: SrdHeader {
+                    seq: ack.seq,
+                    path: ack.path,
+                    sent_at: ack.sent_at,
+                    ce: ack.ce,
+                    ..SrdHeader::default()
+                },
                 lossy: true,
                 ..Packet::default()
             });

@@ -85,6 +85,9 @@ pub enum Sink {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SrdHeader {
     pub seq: u64,
+    /// `seq` minus the sender's floor (everything below is acknowledged or abandoned), capped:
+    /// a cap only makes the receiver learn of an abandoned sequence a packet later.
+    pub floor_behind: u32,
     pub path: u16,
     pub sent_at: SimTime,
     /// Outer ECN bits of the encapsulation (ECN-capable, Congestion Experienced).

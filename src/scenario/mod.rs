@@ -32,6 +32,7 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("enhanced-networking.ron", include_str!("../../scenarios/enhanced-networking.ron")),
     ("nat-instance.ron", include_str!("../../scenarios/nat-instance.ron")),
     ("eni-failover.ron", include_str!("../../scenarios/eni-failover.ron")),
+    ("srd-outage.ron", include_str!("../../scenarios/srd-outage.ron")),
 ];
 
 /// A checked, fully overridden scenario for one variant.
@@ -41,7 +42,7 @@ pub struct Variant {
     pub spec: ScenarioSpec,
 }
 
-fn ron_options() -> ron::Options {
+pub(crate) fn ron_options() -> ron::Options {
     // Let users write `spine_link: "100Gbps"` as well as `Some("100Gbps")`.
     ron::Options::default().with_default_extension(ron::extensions::Extensions::IMPLICIT_SOME)
 }
@@ -83,7 +84,7 @@ fn type_hint(e: &RonError) -> Option<(&'static str, &'static str)> {
     })
 }
 
-fn ron_diagnostic(file: &str, src: &str, e: &SpannedError) -> Diagnostic {
+pub(crate) fn ron_diagnostic(file: &str, src: &str, e: &SpannedError) -> Diagnostic {
     let (line, col) = (e.span.start.line, e.span.start.col);
     let d = Diagnostic::new(file, String::new()).at(src, line, col);
     match &e.code {

@@ -168,6 +168,9 @@ pub struct NitroSpec {
     /// Token-bucket depth of the per-flow shaper: a burst this size passes at line rate.
     pub flow_burst: Bytes,
     pub instance_buffer: Bytes,
+    /// ENA Express (SRD) connections one card can hold; one per direction of an instance pair,
+    /// at both ends. Beyond it, new connections fall back to plain ENA.
+    pub srd_connections: u32,
 }
 
 impl Default for NitroSpec {
@@ -178,6 +181,7 @@ impl Default for NitroSpec {
             flow_buffer: Bytes(FLOW_SHAPER_BUFFER_BYTES),
             flow_burst: Bytes(FLOW_SHAPER_BURST_BYTES),
             instance_buffer: Bytes(INSTANCE_SHAPER_BUFFER_BYTES),
+            srd_connections: NITRO_SRD_CONNECTIONS,
         }
     }
 }

@@ -786,6 +786,13 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
             "the defaults are 512KiB per flow and 2MiB per instance".into(),
         ));
     }
+    cx.range(
+        "srd_connections",
+        n.srd_connections,
+        1,
+        1 << 20,
+        "SRD connections a card holds (one per direction of each ENA Express pair, at both ends)",
+    )?;
     if let Some(q) = s.host.rss_queues {
         cx.range("rss_queues", q, 1, ec2::ENA_MAX_QUEUES, "ENA offers up to 32 queues per ENI")?;
     }
@@ -1655,8 +1662,10 @@ fn ena_express_end(i: &InstanceSpec) -> ena_express::End {
         type_supports: catalog::lookup(&i.instance_type).is_some_and(|t| t.ena_express),
         enabled: eni.is_some_and(|e| e.ena_srd_enabled),
         udp_enabled: eni.is_some_and(|e| e.ena_srd_udp_enabled),
-        // Zone names compare by identity; the hash only turns them into the rule's index.
-        az: crate::engine::rng::fnv1a(i.availability_zone.as_bytes()) as u32,
+        // Zone and Region names compare by identity; the hash only turns them into the rule's index.
+        az: ena_express::End::located(&i.availability_zone).0,
+        region: ena_express::End::located(&i.availability_zone).1,
+        region_cross_az: ena_express::End::located(&i.availability_zone).2,
     }
 }
 

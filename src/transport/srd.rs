@@ -13,6 +13,17 @@
 //! - **Retransmission in the card** after a timer near the fabric RTT (hundreds of microseconds,
 //!   not TCP's 200 ms), on another path when there is one; after `max_retries` SRD gives up and the
 //!   transport above sees the loss.
+//! - **Moving past an abandoned sequence** (a model choice: the paper says SRD is a datagram
+//!   service whose losses are the host's to repair, not how a reordering receiver learns of
+//!   them). Every data packet carries the sender's `floor`: the lowest sequence it has neither
+//!   seen acknowledged nor given up. Below it nothing will ever come again, so the receiver
+//!   hands up what it holds there and skips the holes, as PR-SCTP's FORWARD TSN does (RFC 3758
+//!   section 3.5). The sender knows exactly what it abandoned, so this needs no guess, no timer
+//!   in the receiver and no extra packet: the next packet of the connection (the host's own
+//!   retransmission, at the latest) carries the news, even when the give-up itself happened
+//!   while the fabric was down. A receive-side timeout on holes was the alternative; it would
+//!   either wait longer than the sender's retries (stalling every flow behind the hole) or
+//!   skip holes the sender is still repairing (turning a late packet into a loss).
 //! - **Delivery**: reliable but out of order on the wire. `SrdReceiver` either reorders into
 //!   sequence in a bounded buffer (ENA Express) or hands packets up as they come (EFA).
 //!
@@ -106,6 +117,8 @@ impl Default for SrdConfig {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Transmission<P> {
     pub seq: u64,
+    /// The sender's floor when it sent this: every sequence below is acknowledged or abandoned.
+    pub floor: u64,
     pub path: u16,
     pub bytes: u32,
     pub retransmit: bool,
@@ -304,7 +317,10 @@ impl<P: Copy> SrdSender<P> {
         // Nearly always an append: deadlines grow with time.
         let at = self.timeline.partition_point(|e| e.0 <= entry.0);
         self.timeline.insert(at, entry);
-        out.transmit.push(Transmission { seq, path, bytes: slot.bytes, retransmit, payload: slot.payload });
+        // `una` may trail the true floor by slots given up in this very timer pass: conservative.
+        let floor = self.una;
+        debug_assert!(floor <= seq);
+        out.transmit.push(Transmission { seq, floor, path, bytes: slot.bytes, retransmit, payload: slot.payload });
     }
 
     fn usable(&self, p: usize, now: SimTime, avoid: Option<u16>) -> bool {
@@ -530,6 +546,8 @@ pub struct ReceiverStats {
     /// Packets refused because they fell beyond the reorder buffer.
     pub refused: u64,
     pub max_occupancy: u32,
+    /// Sequences the receiver moved past because the sender abandoned them (never delivered).
+    pub skipped: u64,
 }
 
 /// The receiving half. With `in_order`, a ring of `capacity` slots holds packets that arrived
@@ -570,7 +588,26 @@ impl<P: Copy> SrdReceiver<P> {
         self.ring.len() as u32
     }
 
-    pub fn on_data(&mut self, seq: u64, path: u16, sent_at: SimTime, ce: bool, payload: P, out: &mut ReceiverOut<P>) {
+    /// Where the receiver waits: the next sequence it will hand up (or remember) in order.
+    pub fn expected(&self) -> u64 {
+        self.expected
+    }
+
+    /// A data packet `seq`, sent when everything below `floor` was acknowledged or abandoned.
+    #[allow(clippy::too_many_arguments)]
+    pub fn on_data(
+        &mut self,
+        seq: u64,
+        floor: u64,
+        path: u16,
+        sent_at: SimTime,
+        ce: bool,
+        payload: P,
+        out: &mut ReceiverOut<P>,
+    ) {
+        debug_assert!(floor <= seq, "a sender's floor never passes what it sends");
+        // First move past what the sender gave up on: this packet may then fit the buffer.
+        self.skip_to(floor, out);
         let cap = self.ring.len() as u64;
         if seq >= self.expected + cap {
             self.stats.refused += 1;
@@ -581,7 +618,8 @@ impl<P: Copy> SrdReceiver<P> {
         let duplicate = seq < self.expected || if self.in_order { self.ring[i].is_some() } else { self.seen[i] };
         out.ack = Some(SrdAck { seq, path, sent_at, ce });
         if duplicate {
-            // Already here or delivered: acknowledge again (the first ACK may be lost), keep nothing.
+            // Already here or delivered (or abandoned and skipped): acknowledge again (the first
+            // ACK may be lost), keep nothing.
             self.stats.duplicates += 1;
             out.duplicate = true;
             return;
@@ -591,21 +629,62 @@ impl<P: Copy> SrdReceiver<P> {
             self.ring[i] = Some(payload);
             self.occupancy += 1;
             self.stats.max_occupancy = self.stats.max_occupancy.max(self.occupancy);
-            while let Some(p) = self.ring[(self.expected % cap) as usize].take() {
-                out.deliver.push(p);
-                self.occupancy -= 1;
-                self.expected += 1;
-            }
+            self.drain_in_order(out);
         } else {
             self.seen[i] = true;
             out.deliver.push(payload);
-            // Slide the window over the delivered prefix.
-            while self.seen[(self.expected % cap) as usize] {
-                self.seen[(self.expected % cap) as usize] = false;
-                self.expected += 1;
-            }
+            self.slide_seen();
         }
         debug_assert!(self.occupancy <= cap as u32);
+    }
+
+    /// Hand up, in order, what is held below `floor`, skip the holes there, and wait at `floor`
+    /// (or beyond, if packets from there on are already held).
+    fn skip_to(&mut self, floor: u64, out: &mut ReceiverOut<P>) {
+        if floor <= self.expected {
+            return;
+        }
+        let cap = self.ring.len() as u64;
+        // Everything held lies in [expected, expected + cap): at most `cap` slots to look at.
+        let span = (floor - self.expected).min(cap);
+        let mut found = 0u64;
+        for s in self.expected..self.expected + span {
+            let i = (s % cap) as usize;
+            if self.in_order {
+                if let Some(p) = self.ring[i].take() {
+                    out.deliver.push(p);
+                    self.occupancy -= 1;
+                    found += 1;
+                }
+            } else if std::mem::take(&mut self.seen[i]) {
+                found += 1;
+            }
+        }
+        self.stats.skipped += floor - self.expected - found;
+        self.expected = floor;
+        if self.in_order {
+            self.drain_in_order(out);
+        } else {
+            self.slide_seen();
+        }
+    }
+
+    fn drain_in_order(&mut self, out: &mut ReceiverOut<P>) {
+        let cap = self.ring.len() as u64;
+        while let Some(p) = self.ring[(self.expected % cap) as usize].take() {
+            out.deliver.push(p);
+            self.occupancy -= 1;
+            self.expected += 1;
+        }
+    }
+
+    /// Unordered: slide the duplicate-detection window over the delivered prefix.
+    fn slide_seen(&mut self) {
+        let cap = self.ring.len() as u64;
+        while self.seen[(self.expected % cap) as usize] {
+            self.seen[(self.expected % cap) as usize] = false;
+            self.expected += 1;
+        }
     }
 }
 
@@ -811,23 +890,23 @@ mod tests {
         let t = SimTime(0);
         for seq in [1, 2, 3] {
             out.clear();
-            r.on_data(seq, 0, t, false, seq, &mut out);
+            r.on_data(seq, 0, 0, t, false, seq, &mut out);
             assert!(out.deliver.is_empty() && out.ack.is_some());
         }
         assert_eq!(r.occupancy(), 3);
         // Beyond the buffer: refused, not acknowledged.
         out.clear();
-        r.on_data(4, 0, t, false, 4, &mut out);
+        r.on_data(4, 0, 0, t, false, 4, &mut out);
         assert!(out.refused && out.ack.is_none());
         assert_eq!(r.occupancy(), 3);
         // The hole fills: everything goes up in order.
         out.clear();
-        r.on_data(0, 0, t, false, 0, &mut out);
+        r.on_data(0, 0, 0, t, false, 0, &mut out);
         assert_eq!(out.deliver, vec![0, 1, 2, 3]);
         assert_eq!(r.occupancy(), 0);
         // Duplicates are acknowledged again but not delivered twice.
         out.clear();
-        r.on_data(2, 0, t, false, 2, &mut out);
+        r.on_data(2, 0, 0, t, false, 2, &mut out);
         assert!(out.duplicate && out.ack.is_some() && out.deliver.is_empty());
         assert!(r.stats().max_occupancy <= r.capacity());
     }
@@ -837,9 +916,73 @@ mod tests {
         let mut r: SrdReceiver<u64> = SrdReceiver::new(8, false);
         let mut out = ReceiverOut::default();
         for seq in [2, 0, 2, 1] {
-            r.on_data(seq, 0, SimTime(0), false, seq, &mut out);
+            r.on_data(seq, 0, 0, SimTime(0), false, seq, &mut out);
         }
         assert_eq!(out.deliver, vec![2, 0, 1]);
         assert_eq!(r.stats().duplicates, 1);
+    }
+
+    #[test]
+    fn the_receiver_moves_past_a_sequence_the_sender_gave_up_on() {
+        // A sender gives up on sequence 0 after its retries; 1 and 2 arrived and wait behind it.
+        let cfg = SrdConfig { paths: 2, policy: PathPolicy::RoundRobin, max_retries: 2, ..SrdConfig::default() };
+        let mut s: SrdSender<u32> = SrdSender::new(cfg, RngStreams::new(1).stream("srd"));
+        let mut r: SrdReceiver<u32> = SrdReceiver::new(4, true);
+        let (mut so, mut ro) = (SenderOut::default(), ReceiverOut::default());
+        for i in 0..3 {
+            s.send(SimTime(0), i, 1000, &mut so);
+        }
+        let sent = std::mem::take(&mut so.transmit);
+        for t in sent.iter().filter(|t| t.seq != 0) {
+            ro.clear();
+            r.on_data(t.seq, t.floor, t.path, SimTime(0), false, t.payload, &mut ro);
+            assert!(ro.deliver.is_empty(), "held behind the hole at 0");
+            s.on_ack(SimTime(10), ro.ack.unwrap(), &mut so);
+        }
+        assert_eq!(r.expected(), 0);
+        // Sequence 0 is lost on every try: the sender gives up on it.
+        while so.gave_up.is_empty() {
+            let d = s.poll_at().unwrap();
+            s.on_timer(d, &mut so);
+        }
+        assert_eq!(so.gave_up, vec![0]);
+        // The next packet (here the host's own retransmission of the lost payload, with a new
+        // sequence number) carries the floor past the hole: the receiver hands up 1 and 2, then it.
+        so.clear();
+        let now = s.poll_at().unwrap_or(SimTime(0) + SimDuration::from_ms(1));
+        s.send(now, 100, 1000, &mut so);
+        let t = so.transmit[0];
+        assert_eq!((t.seq, t.floor), (3, 3));
+        ro.clear();
+        r.on_data(t.seq, t.floor, t.path, now, false, t.payload, &mut ro);
+        assert_eq!(ro.deliver, vec![1, 2, 100]);
+        assert_eq!((r.expected(), r.occupancy(), r.stats().skipped), (4, 0, 1));
+        // The abandoned packet turning up late is a duplicate, acknowledged and not delivered.
+        ro.clear();
+        r.on_data(0, 0, sent[0].path, SimTime(0), false, 0, &mut ro);
+        assert!(ro.duplicate && ro.deliver.is_empty() && ro.ack.is_some());
+    }
+
+    #[test]
+    fn a_floor_far_beyond_the_buffer_delivers_what_is_held_and_lets_new_packets_in() {
+        let mut r: SrdReceiver<u64> = SrdReceiver::new(4, true);
+        let mut out = ReceiverOut::default();
+        for seq in [2, 3] {
+            r.on_data(seq, 0, 0, SimTime(0), false, seq, &mut out);
+        }
+        // Sequence 10 would be refused (beyond 0 + 4), but its floor says 0..9 are settled.
+        out.clear();
+        r.on_data(10, 9, 0, SimTime(0), false, 10, &mut out);
+        assert!(!out.refused);
+        assert_eq!(out.deliver, vec![2, 3]);
+        assert_eq!((r.expected(), r.occupancy(), r.stats().skipped), (9, 1, 7));
+        out.clear();
+        r.on_data(9, 9, 0, SimTime(0), false, 9, &mut out);
+        assert_eq!(out.deliver, vec![9, 10]);
+        // Unordered delivery (EFA) slides its duplicate window the same way.
+        let mut u: SrdReceiver<u64> = SrdReceiver::new(4, false);
+        u.on_data(1, 0, 0, SimTime(0), false, 1, &mut out);
+        u.on_data(7, 6, 0, SimTime(0), false, 7, &mut out);
+        assert_eq!((u.expected(), u.stats().skipped, u.stats().refused), (6, 5, 0));
     }
 }
