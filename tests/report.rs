@@ -366,3 +366,27 @@ fn no_empty_event_log_and_no_negative_zero() {
     let s = run_text("efa-allreduce.ron", bundled("efa-allreduce.ron"), &["duration=1ms"]);
     assert!(!json(&s).contains("-0.0"), "negative zero in the summary");
 }
+
+/// The loss-recovery ladder of single-flow-cap: segments the Nitro card's shaper dropped
+/// (flow_cap_exceeded) are retransmitted and reach the receiver, with no RTO (SACK recovery).
+#[test]
+fn single_flow_cap_ladder_shows_sack_loss_recovery() {
+    let s = run_with_context("single-flow-cap.ron", &["no-placement-group"]);
+    let l = &report::ladders(&s)[0];
+    assert_eq!(l.lifelines, ["sender", "receiver"]);
+    let dropped: Vec<u64> = l
+        .arrows
+        .iter()
+        .filter(|a| a.kind == ArrowKind::Data && a.drop.as_ref().is_some_and(|d| d.reason == "flow_cap_exceeded"))
+        .map(|a| a.seq)
+        .collect();
+    assert!(!dropped.is_empty(), "slow start overshoots the 5 Gbps cap");
+    let recovered =
+        l.arrows.iter().filter(|a| a.retransmit && dropped.contains(&a.seq) && a.hops.last().unwrap().0 == 1).count();
+    assert!(recovered > 0, "retransmissions of dropped segments reach the receiver");
+    assert!(
+        l.arrows.iter().any(|a| a.kind == ArrowKind::Ack && a.label.contains("SACK")),
+        "SACK blocks report the holes"
+    );
+    assert!(!l.notes.iter().any(|n| n.event == "rto"), "recovered without a timeout");
+}

@@ -134,13 +134,14 @@ pub fn best_bulk_goodput(v: &crate::model::VariantResult) -> Option<f64> {
 }
 
 fn comparison(o: &mut String, s: &Summary) {
+    let any_rpc = s.variants.iter().any(|v| v.rpc.is_some());
     let mut rows = Vec::new();
     for (i, v) in s.variants.iter().enumerate() {
         let b = &s.variants[s.baseline_of(i)];
         let is_base = std::ptr::eq(v, b);
         let base = |f: &dyn Fn(&crate::model::VariantResult) -> Option<f64>| if is_base { None } else { f(b) };
         let mut r = vec![v.name.clone(), if is_base { "(baseline)".into() } else { b.name.clone() }];
-        for q in 0..4 {
+        for q in 0..if any_rpc { 4 } else { 0 } {
             let pick = move |x: &crate::model::VariantResult| {
                 x.rpc.as_ref().map(|r| [r.latency_us.p50, r.latency_us.p99, r.latency_us.p999, r.latency_us.p9999][q])
             };
@@ -159,23 +160,22 @@ fn comparison(o: &mut String, s: &Summary) {
         r.push(num_cell(v.packets.dropped as f64));
         rows.push(r);
     }
+    let mut head = vec!["variant", "compared with"];
+    if any_rpc {
+        head.extend(["RPC p50 (us)", "RPC p99 (us)", "RPC p99.9 (us)", "RPC p99.99 (us)"]);
+    }
+    head.extend([
+        "fastest bulk flow, goodput (Gbps)",
+        "all flows, goodput (Gbps)",
+        "all flows, wire rate (Gbps)",
+        "retransmissions",
+        "packets dropped",
+    ]);
     table(
         o,
         "compare",
         "Each variant against its baseline (the variant's `baseline`, else the first variant)",
-        &[
-            "variant",
-            "compared with",
-            "RPC p50 (us)",
-            "RPC p99 (us)",
-            "RPC p99.9 (us)",
-            "RPC p99.99 (us)",
-            "fastest bulk flow, goodput (Gbps)",
-            "all flows, goodput (Gbps)",
-            "all flows, wire rate (Gbps)",
-            "retransmissions",
-            "packets dropped",
-        ],
+        &head,
         &rows,
     );
 }
@@ -229,7 +229,7 @@ fn cell_of(v: Option<&Value>) -> String {
 fn variant_details(o: &mut String, s: &Summary) {
     for (i, v) in s.variants.iter().enumerate() {
         let id = format!("v{i}");
-        let _ = write!(o, "<details id=\"{id}\" open><summary>variant {}</summary>\n", esc(&v.name));
+        let _ = writeln!(o, "<details id=\"{id}\" open><summary>variant {}</summary>", esc(&v.name));
         for w in &v.warnings {
             let _ = writeln!(o, "<p class=\"warn\">warning: {}</p>", esc(w));
         }
@@ -318,10 +318,10 @@ fn variant_details(o: &mut String, s: &Summary) {
         if let Some(srd) = json.get("srd").filter(|x| !x.is_null()) {
             value_table(o, &format!("{id}-srd"), "SRD", srd, "field");
         }
-        if let Some(ip) = json.get("ip").and_then(Value::as_object) {
-            if ip.values().any(|x| x.as_f64().is_some_and(|f| f != 0.0)) {
-                value_table(o, &format!("{id}-ip"), "IP layer (fragmentation, ICMP, PMTUD)", &json["ip"], "counter");
-            }
+        if let Some(ip) = json.get("ip").and_then(Value::as_object)
+            && ip.values().any(|x| x.as_f64().is_some_and(|f| f != 0.0))
+        {
+            value_table(o, &format!("{id}-ip"), "IP layer (fragmentation, ICMP, PMTUD)", &json["ip"], "counter");
         }
         for key in ["datagrams", "background", "permutation", "fabric"] {
             if let Some(x) = json.get(key).filter(|x| x.is_object()) {

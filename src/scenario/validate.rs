@@ -1308,11 +1308,11 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
     }
     unique(&cx, "variant", s.variants.iter().map(|v| v.name.as_str()))?;
     for v in &s.variants {
-        if let Some(b) = &v.baseline {
-            if !s.variants.iter().any(|o| o.name == *b) {
-                let names: BTreeSet<&str> = s.variants.iter().map(|o| o.name.as_str()).collect();
-                reference(&cx, "baseline", b, &names, "variant")?;
-            }
+        if let Some(b) = &v.baseline
+            && !s.variants.iter().any(|o| o.name == *b)
+        {
+            let names: BTreeSet<&str> = s.variants.iter().map(|o| o.name.as_str()).collect();
+            reference(&cx, "baseline", b, &names, "variant")?;
         }
     }
     if let Some(l) = &s.report.ladder {
