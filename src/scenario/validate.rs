@@ -1334,10 +1334,13 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
                     &l.flow,
                     format!("ladder flow {:?}: the scenario has no Bulk or Rpc workload", l.flow),
                     "the name of a Bulk or Rpc workload".into(),
-                    "ladder diagrams show one TCP connection; remove `ladder` or add such a workload".into(),
+                    "ladder diagrams show one TCP connection; add such a workload, or --set report.ladder=None".into(),
                 ));
             }
-            reference(&cx, "flow", &l.flow, &names, "Bulk or Rpc workload")?;
+            reference(&cx, "flow", &l.flow, &names, "Bulk or Rpc workload").map_err(|mut d| {
+                d.hint = format!("{}; or drop the diagram with --set report.ladder=None", d.hint);
+                d
+            })?;
         }
         if l.to <= l.from {
             return Err(cx.err(
