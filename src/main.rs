@@ -296,7 +296,8 @@ fn cmd_run(
     let progress = Progress::new(total_us, !quiet);
     let results = nitrosim::run::run_variants_with(&variants, &progress, pcap.is_some()).map_err(Failure::Invariant)?;
     progress.finish();
-    let summary = Summary::new(&spec.name, spec.seed, results);
+    let summary = Summary::new(&spec.name, spec.seed, results)
+        .with_context(report::ReportContext::new(&name, &text, &sets, &variants));
     let manifest = run_manifest("run", spec, &name, &text, &sets);
     let mut omitted = 0;
     if let Some((shown, abs, lock)) = pcap_set {
@@ -332,6 +333,7 @@ fn cmd_run(
             hops as f64 / secs / 1e6
         );
         outln!("wrote {} files to {}", written.len(), dir.display());
+        outln!("report: {}", dir.join("report.html").display());
     }
     Ok(())
 }
@@ -415,32 +417,42 @@ fn cmd_list() {
         outln!("  {file}{default}\n      {}", desc.split_whitespace().collect::<Vec<_>>().join(" "));
     }
     outln!("\nInstance types:");
-    outln!(
-        "  {:<16} {:>5} {:>12} {:>10} {:>5} {:>5} {:>7} {:>5} {:>4}",
-        "type",
-        "vCPU",
-        "bandwidth",
-        "baseline",
-        "cards",
-        "ENIs",
-        "IPv4/ENI",
-        "ENA-X",
-        "EFA"
-    );
-    for t in CATALOG {
-        let yn = |b: bool| if b { "yes" } else { "no" };
-        outln!(
-            "  {:<16} {:>5} {:>7.1} Gbps {:>5.3} Gbps {:>5} {:>5} {:>7} {:>5} {:>4}",
-            t.name,
-            t.vcpus,
-            t.bandwidth_mbps as f64 / 1000.0,
-            t.baseline_mbps as f64 / 1000.0,
-            t.network_cards,
-            t.max_enis,
-            t.ipv4_per_eni,
-            yn(t.ena_express),
-            yn(t.efa)
-        );
+    // Every cell is formatted first, then padded: columns stay aligned at any value's width.
+    let gbps = |mbps: u64| format!("{} Gbps", mbps as f64 / 1000.0);
+    let yn = |b: bool| if b { "yes" } else { "no" };
+    let rows: Vec<[String; 9]> = CATALOG
+        .iter()
+        .map(|t| {
+            [
+                t.name.to_string(),
+                t.vcpus.to_string(),
+                gbps(t.bandwidth_mbps),
+                gbps(t.baseline_mbps),
+                t.network_cards.to_string(),
+                t.max_enis.to_string(),
+                t.ipv4_per_eni.to_string(),
+                yn(t.ena_express).to_string(),
+                yn(t.efa).to_string(),
+            ]
+        })
+        .collect();
+    let head = ["type", "vCPU", "bandwidth", "baseline", "cards", "ENIs", "IPv4/ENI", "ENA-X", "EFA"];
+    let widths: Vec<usize> =
+        (0..head.len()).map(|c| rows.iter().map(|r| r[c].len()).chain([head[c].len()]).max().unwrap_or(0)).collect();
+    let line = |cells: &[&str]| {
+        let mut l = String::from(" ");
+        for (c, cell) in cells.iter().enumerate() {
+            if c == 0 {
+                l += &format!(" {cell:<w$}", w = widths[c])
+            } else {
+                l += &format!(" {cell:>w$}", w = widths[c])
+            }
+        }
+        l
+    };
+    outln!("{}", line(&head));
+    for r in &rows {
+        outln!("{}", line(&r.iter().map(String::as_str).collect::<Vec<_>>()));
     }
 }
 

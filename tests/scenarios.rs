@@ -32,8 +32,14 @@ fn every_bundled_scenario_runs_as_is_conserves_packets_and_matches_its_golden_su
             assert_conserved(v);
             assert!(v.events_processed > 0, "{name}/{}: nothing happened", v.name);
         }
+        // Every plot of every bundled scenario renders, its labels inside the canvas.
+        for (plot, svg) in nitrosim::report::plot::render_svgs(&s).unwrap() {
+            assert_svg_text_inside(&format!("{name}: {plot}"), &svg);
+        }
+        nitrosim::report::plot::render_pngs(&s).unwrap();
         let golden = golden_dir.join(name.replace(".ron", ".summary.json"));
         let now = json(&s);
+        assert!(!now.contains(": -0.0"), "{name}: a negative zero in the summary");
         if update {
             std::fs::create_dir_all(&golden_dir).unwrap();
             std::fs::write(&golden, &now).unwrap();

@@ -174,6 +174,16 @@ fn more_paths_cut_the_tail_and_fill_the_reorder_buffer() {
     assert!(mean("16", "rpc.latency_us.p99") < mean("1", "rpc.latency_us.p99"), "{agg}");
     assert!(mean("16", "srd.reorder_max_occupancy") > mean("1", "srd.reorder_max_occupancy"));
     assert!(std::fs::metadata(out.join("sweep_rpc_latency_us_p99_base.svg")).unwrap().len() > 1000);
+    // The sweep's report.html: the grid, the plots inline, a table row per point and plotted metric.
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("id=\"grid\"") && html.contains("srd.paths"), "the grid");
+    assert!(html.contains("id=\"plot-sweep_rpc_latency_us_p99_base\"") && html.contains("<svg"), "plots inline");
+    let rows = html.matches("<td>rpc.latency_us.p99</td>").count();
+    assert_eq!(
+        rows,
+        agg.lines().filter(|l| l.split(',').nth(6) == Some("rpc.latency_us.p99")).count(),
+        "a row per point"
+    );
 }
 
 #[test]

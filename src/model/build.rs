@@ -506,6 +506,14 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
             })
             .collect::<Result<_, String>>()?
     };
+    // A ladder diagram is drawn from the same records as the pcap files: without `--pcap`, record
+    // only the ladder's window (a bounded trace, not the whole run).
+    let capture_window = match (&spec.report.ladder, capture) {
+        (_, true) => (SimTime::ZERO, SimTime(u64::MAX)),
+        (Some(l), false) => (SimTime(l.from.ps()), SimTime(l.to.ps())),
+        (None, false) => (SimTime::ZERO, SimTime::ZERO),
+    };
+    let capture = capture || spec.report.ladder.is_some();
     let wanted = |n: &str| spec.report.capture.is_empty() || spec.report.capture.iter().any(|c| c == n);
     let mut points = Vec::new();
     let mut point = |n: &str| {
@@ -543,6 +551,8 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
         ip_counters: Default::default(),
         log: super::trace::EventLog::new(spec.report.event_log_limit as usize),
         capture: capture.then_some(points),
+        capture_window,
+        capture_drops: Vec::new(),
         capture_inst,
         capture_gw,
         actions: spec.actions.clone(),

@@ -567,8 +567,21 @@ impl Model {
 
     /// Record `p` at capture point `point` (if it is one), with the headers it would carry.
     fn capture_packet(&mut self, point: u32, p: &Packet) {
-        if point == NONE || p.dst_endpoint == NONE {
+        if point == NONE {
             return;
+        }
+        let Some(rec) = self.capture_record(p) else { return };
+        if let Some(points) = &mut self.capture {
+            points[point as usize].record(rec);
+        }
+    }
+
+    /// `p` as a capture record, now; None outside the capture window or for a packet that no
+    /// endpoint will receive.
+    fn capture_record(&self, p: &Packet) -> Option<CaptureRecord> {
+        let now = self.now();
+        if p.dst_endpoint == NONE || now < self.capture_window.0 || now > self.capture_window.1 {
+            return None;
         }
         let dst = &self.eps[p.dst_endpoint as usize];
         let (tuple, icmp) = match p.sink {
@@ -588,10 +601,18 @@ impl Model {
             }
             _ => (self.eps[dst.peer as usize].tuple, None),
         };
-        let now = self.now();
-        let rec = CaptureRecord { time: now, tuple, seg: p.seg, wire_bytes: p.wire_bytes, frag: p.frag, icmp };
-        if let Some(points) = &mut self.capture {
-            points[point as usize].record(rec);
+        Some(CaptureRecord { time: now, tuple, seg: p.seg, wire_bytes: p.wire_bytes, frag: p.frag, icmp })
+    }
+
+    /// While capturing, a dropped packet is recorded with its reason, so a ladder diagram shows
+    /// where each packet ended (the same records as the pcap files, plus their end).
+    pub(crate) fn capture_drop(&mut self, id: PacketId, reason: DropReason, instance: u32) {
+        let p = *self.pool.get(id);
+        let Some(record) = self.capture_record(&p) else { return };
+        if self.capture_drops.len() >= super::trace::MAX_CAPTURED_PACKETS {
+            return;
         }
+        let at = (instance != NONE).then(|| self.insts[instance as usize].name.clone());
+        self.capture_drops.push(super::trace::DropRecord { record, reason: reason.name(), at });
     }
 }

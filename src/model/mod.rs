@@ -408,6 +408,10 @@ pub struct Model {
     pub(crate) log: trace::EventLog,
     /// Capture points (instances, then gateways), when a capture was asked for.
     pub(crate) capture: Option<Vec<trace::CapturePoint>>,
+    /// Simulated times (inclusive) whose packets are captured.
+    pub(crate) capture_window: (SimTime, SimTime),
+    /// Packets dropped while capturing, with why and where.
+    pub(crate) capture_drops: Vec<trace::DropRecord>,
     /// Capture point index per instance and per gateway (`NONE` = not captured).
     pub(crate) capture_inst: Vec<u32>,
     pub(crate) capture_gw: Vec<u32>,
@@ -1036,6 +1040,9 @@ impl Model {
 
     pub(crate) fn drop_packet(&mut self, id: PacketId, reason: DropReason, instance: u32) {
         self.acct.dropped[reason.index()] += 1;
+        if self.capture.is_some() {
+            self.capture_drop(id, reason, instance);
+        }
         self.free_icmp_route(id);
         if instance != NONE {
             let c = &mut self.insts[instance as usize].counters;

@@ -40,7 +40,8 @@ impl Percentiles {
 
 /// Round for stable, readable JSON (values are reported, never fed back into the model).
 pub fn round3(x: f64) -> f64 {
-    (x * 1000.0).round() / 1000.0
+    // + 0.0 turns -0.0 (an empty float sum, a tiny negative rounded) into 0.0.
+    (x * 1000.0).round() / 1000.0 + 0.0
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -294,6 +295,9 @@ pub struct VariantResult {
     /// Packets recorded at capture points (with `--pcap`).
     #[serde(skip)]
     pub captures: Vec<crate::model::trace::CapturePoint>,
+    /// Packets dropped while capturing (with their reason and place), for ladder diagrams.
+    #[serde(skip)]
+    pub capture_drops: Vec<crate::model::trace::DropRecord>,
     /// Successful service-client responses per second, per workload and time bin.
     #[serde(skip)]
     pub success_series: Vec<(String, Vec<f64>)>,
@@ -602,6 +606,7 @@ pub fn collect(m: Model) -> VariantResult {
             omitted: points.iter().map(|p| p.omitted).sum(),
         }),
         captures: m.capture.unwrap_or_default(),
+        capture_drops: m.capture_drops,
         service_clients,
         success_series,
     }

@@ -98,6 +98,15 @@ impl CaptureRecord {
     }
 }
 
+/// A packet dropped while captures were on: the record it would have had, why it was dropped,
+/// and the instance that dropped it (None: a fabric or gateway port).
+#[derive(Clone, Debug)]
+pub struct DropRecord {
+    pub record: CaptureRecord,
+    pub reason: &'static str,
+    pub at: Option<String>,
+}
+
 /// Packets kept per capture point by default (`report.capture_limit`): a trace to read, not a
 /// full dump.
 pub const MAX_CAPTURED_PACKETS: usize = 200_000;

@@ -14,6 +14,9 @@ pub struct Summary {
     pub scenario: String,
     pub seed: u64,
     pub variants: Vec<VariantResult>,
+    /// What the HTML report shows besides the results (the scenario, its check, baselines).
+    #[serde(skip)]
+    pub context: Option<super::ReportContext>,
 }
 
 impl Summary {
@@ -24,7 +27,22 @@ impl Summary {
             scenario: scenario.into(),
             seed,
             variants,
+            context: None,
         }
+    }
+
+    pub fn with_context(self, context: super::ReportContext) -> Self {
+        Summary { context: Some(context), ..self }
+    }
+
+    /// The index of the variant `i` is compared with: its `baseline`, else the first variant.
+    pub fn baseline_of(&self, i: usize) -> usize {
+        let name = &self.variants[i].name;
+        self.context
+            .as_ref()
+            .and_then(|c| c.baselines.iter().find(|(v, _)| v == name))
+            .and_then(|(_, b)| self.variants.iter().position(|v| v.name == *b))
+            .unwrap_or(0)
     }
 }
 

@@ -185,36 +185,41 @@ pub fn render(s: &Summary) -> String {
     o
 }
 
-/// Side by side, with the change against the first variant: what the flagship prints.
+/// Side by side, each variant against its baseline (its `baseline`, else the first variant).
 fn comparison(s: &Summary) -> String {
     let mut o = String::new();
-    let with_rpc: Vec<_> = s.variants.iter().filter(|v| v.rpc.is_some()).collect();
+    let with_rpc: Vec<usize> = (0..s.variants.len()).filter(|&i| s.variants[i].rpc.is_some()).collect();
     if with_rpc.len() < 2 {
         return o;
     }
-    let base = with_rpc[0];
-    let b = &base.rpc.as_ref().expect("filtered").latency_us;
-    let _ = writeln!(o, "\n== RPC latency side by side (us; change against {})", base.name);
+    let _ = writeln!(o, "\n== RPC latency side by side (us; change against each variant's baseline)");
     let _ = writeln!(
         o,
-        "  {:<22} {:>18} {:>18} {:>18} {:>18} {:>12}",
-        "variant", "p50", "p99", "p99.9", "p99.99", "bulk Gbps"
+        "  {:<22} {:<22} {:>18} {:>18} {:>18} {:>18} {:>22}",
+        "variant", "compared with", "p50", "p99", "p99.9", "p99.99", "bulk goodput (Gbps)"
     );
-    for v in &with_rpc {
+    for &i in &with_rpc {
+        let v = &s.variants[i];
+        let bi = s.baseline_of(i);
+        let base = &s.variants[bi];
         let l = &v.rpc.as_ref().expect("filtered").latency_us;
-        let cell = |x: f64, b: f64| {
-            if std::ptr::eq(*v, base) { format!("{x:.1}") } else { format!("{x:.1} ({:+.0}%)", (x / b - 1.0) * 100.0) }
+        let b = base.rpc.as_ref().map(|r| &r.latency_us);
+        let cell = |x: f64, pick: fn(&crate::model::results::Percentiles) -> f64| match b {
+            Some(b) if bi != i && pick(b) != 0.0 => format!("{x:.1} ({:+.0}%)", (x / pick(b) - 1.0) * 100.0),
+            _ => format!("{x:.1}"),
         };
+        // The fastest bulk flow's goodput: what "single-flow throughput" means to a user.
+        let bulk = super::html::best_bulk_goodput(v).map_or("-".to_string(), |g| format!("{:.2}", g + 0.0));
         let _ = writeln!(
             o,
-            "  {:<22} {:>18} {:>18} {:>18} {:>18} {:>12.2}",
+            "  {:<22} {:<22} {:>18} {:>18} {:>18} {:>18} {:>22}",
             truncate(&v.name, 22),
-            cell(l.p50, b.p50),
-            cell(l.p99, b.p99),
-            cell(l.p999, b.p999),
-            cell(l.p9999, b.p9999),
-            // The fastest bulk flow: what "single-flow throughput" means to a user.
-            v.flows.iter().filter(|f| f.kind == "bulk").map(|f| f.wire_gbps).fold(0.0, f64::max)
+            if bi == i { "(baseline)".to_string() } else { truncate(&base.name, 22) },
+            cell(l.p50, |b| b.p50),
+            cell(l.p99, |b| b.p99),
+            cell(l.p999, |b| b.p999),
+            cell(l.p9999, |b| b.p9999),
+            bulk
         );
     }
     o

@@ -945,6 +945,9 @@ pub struct VariantSpec {
     /// Overrides, as `--set` takes them: path -> value.
     #[serde(default)]
     pub set: BTreeMap<String, String>,
+    /// The variant the side-by-side table compares this one with (default: the first variant).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -958,6 +961,10 @@ pub struct ReportSpec {
     pub event_log_limit: u32,
     /// Packets kept per capture point with `--pcap` (the rest are counted as `omitted`).
     pub capture_limit: u32,
+    /// A packet ladder (sequence) diagram of one flow per variant, in `report.html` and as
+    /// `ladder-VARIANT.svg`/`.png`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ladder: Option<LadderSpec>,
 }
 
 impl Default for ReportSpec {
@@ -967,6 +974,25 @@ impl Default for ReportSpec {
             capture: Vec::new(),
             event_log_limit: 100_000,
             capture_limit: crate::model::trace::MAX_CAPTURED_PACKETS as u32,
+            ladder: None,
         }
     }
+}
+
+/// Which packets a ladder diagram shows: the first connection of workload `flow`, in a window.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename = "Ladder", deny_unknown_fields)]
+pub struct LadderSpec {
+    /// A `Bulk` or `Rpc` workload's name.
+    pub flow: String,
+    #[serde(default)]
+    pub from: SimDuration,
+    pub to: SimDuration,
+    /// Packets drawn at most (each packet is one arrow per hop).
+    #[serde(default = "ladder_max_packets")]
+    pub max_packets: u32,
+}
+
+fn ladder_max_packets() -> u32 {
+    200
 }

@@ -25,6 +25,8 @@ pub mod limits {
     pub const MAX_WORKLOADS: usize = 256;
     pub const MAX_VARIANTS: usize = 64;
     pub const MAX_TIMESERIES_BINS: u32 = 10_000;
+    /// Packets in a ladder diagram: beyond this it is no longer readable.
+    pub const MAX_LADDER_PACKETS: u32 = 2_000;
     pub const MAX_BACKGROUND_CONCURRENT: u32 = 100_000;
     /// IPv4 minimum reassembly size (RFC 791) .. EC2's jumbo MTU.
     pub const MIN_MTU: u32 = 576;
@@ -1336,6 +1338,52 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
         ));
     }
     unique(&cx, "variant", s.variants.iter().map(|v| v.name.as_str()))?;
+    for v in &s.variants {
+        if let Some(b) = &v.baseline
+            && !s.variants.iter().any(|o| o.name == *b)
+        {
+            let names: BTreeSet<&str> = s.variants.iter().map(|o| o.name.as_str()).collect();
+            reference(&cx, "baseline", b, &names, "variant")?;
+        }
+    }
+    if let Some(l) = &s.report.ladder {
+        let ends = s.workloads.iter().find_map(|w| match w {
+            WorkloadSpec::Bulk(b) if b.name == l.flow => Some(()),
+            WorkloadSpec::Rpc(r) if r.name == l.flow => Some(()),
+            _ => None,
+        });
+        if ends.is_none() {
+            let names: BTreeSet<&str> = s
+                .workloads
+                .iter()
+                .filter(|w| matches!(w, WorkloadSpec::Bulk(_) | WorkloadSpec::Rpc(_)))
+                .map(|w| w.name())
+                .collect();
+            if names.is_empty() {
+                return Err(cx.err(
+                    "flow",
+                    &l.flow,
+                    format!("ladder flow {:?}: the scenario has no Bulk or Rpc workload", l.flow),
+                    "the name of a Bulk or Rpc workload".into(),
+                    "ladder diagrams show one TCP connection; add such a workload, or --set report.ladder=None".into(),
+                ));
+            }
+            reference(&cx, "flow", &l.flow, &names, "Bulk or Rpc workload").map_err(|mut d| {
+                d.hint = format!("{}; or drop the diagram with --set report.ladder=None", d.hint);
+                d
+            })?;
+        }
+        if l.to <= l.from {
+            return Err(cx.err(
+                "to",
+                &l.to.to_string(),
+                format!("ladder window ends ({}) at or before it starts ({})", l.to, l.from),
+                "`to` later than `from`".into(),
+                "e.g. ladder: (flow: \"upload\", from: \"0s\", to: \"4s\")".into(),
+            ));
+        }
+        cx.range("max_packets", l.max_packets, 1, MAX_LADDER_PACKETS, "packets drawn in the ladder diagram")?;
+    }
     cx.range(
         "timeseries_bins",
         s.report.timeseries_bins,

@@ -113,9 +113,18 @@ pub fn write_all(set: &mut OutputSet, spec: &ScenarioSpec, grid: &Grid, records:
         }
         c.flush()
     })?;
-    for (name, bytes) in crate::report::plot::render_sweep(spec, grid, &table)? {
-        put(&name, &|w| w.write_all(&bytes))?;
+    let plots = crate::report::plot::render_sweep(spec, grid, &table)?;
+    for (name, bytes) in &plots {
+        put(name, &|w| w.write_all(bytes))?;
     }
+    let svgs: Vec<(String, String)> = plots
+        .iter()
+        .filter(|(n, _)| n.ends_with(".svg"))
+        .map(|(n, b)| (n.clone(), String::from_utf8_lossy(b).into_owned()))
+        .collect();
+    let metrics = crate::report::plot::sweep_metrics(spec);
+    let page = crate::report::html::sweep_report(spec, grid, &table, records.len(), &svgs, &metrics);
+    put("report.html", &|w| w.write_all(page.as_bytes()))?;
     Ok(())
 }
 

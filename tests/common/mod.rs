@@ -55,3 +55,45 @@ pub fn skip_or_fail(reason: &str, install: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr().lock(), "SKIPPED: {reason} ({install})");
 }
+
+/// Every `<text>` of an SVG lies inside its canvas (its width estimated from the characters:
+/// 0.62 em each, generous for DejaVu Sans). `what` names the plot in the failure.
+pub fn assert_svg_text_inside(what: &str, svg: &str) {
+    let attr = |tag: &str, name: &str| -> Option<f64> {
+        let k = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+        tag[k..].split('"').next()?.parse().ok()
+    };
+    let svg_tag = &svg[svg.find("<svg").expect("an svg")..];
+    let svg_tag = &svg_tag[..svg_tag.find('>').unwrap()];
+    let (w, h) = (attr(svg_tag, "width").unwrap(), attr(svg_tag, "height").unwrap());
+    let mut rest = svg;
+    let mut n = 0;
+    while let Some(i) = rest.find("<text ") {
+        let tag_end = i + rest[i..].find('>').unwrap();
+        let tag = &rest[i..tag_end];
+        let text_end = tag_end + rest[tag_end..].find("</text>").unwrap();
+        let text = rest[tag_end + 1..text_end].trim().replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">");
+        rest = &rest[text_end..];
+        let (x, y, size) = (attr(tag, "x").unwrap(), attr(tag, "y").unwrap(), attr(tag, "font-size").unwrap());
+        let len = text.chars().count() as f64 * size * 0.62;
+        let before = if tag.contains("text-anchor=\"middle\"") {
+            len / 2.0
+        } else if tag.contains("text-anchor=\"end\"") {
+            len
+        } else {
+            0.0
+        };
+        let (lo, hi) = (-before, len - before);
+        // Vertical extent: plotters hangs text below y (dy="0.76em"); otherwise y is the baseline.
+        let top = if tag.contains("dy=\"0.76em\"") { y } else { y - size };
+        let ok = if tag.contains("rotate(270") {
+            // Rotated a quarter turn: the text runs up the page from (x, y).
+            y - hi >= -1.0 && y - lo <= h + 1.0 && x - size >= -1.0 && x + size <= w + 1.0
+        } else {
+            x + lo >= -1.0 && x + hi <= w + 1.0 && top >= -1.0 && top + 1.25 * size <= h + 1.0
+        };
+        assert!(ok, "{what}: label {text:?} at ({x}, {y}), {size} px, leaves the {w} x {h} canvas");
+        n += 1;
+    }
+    assert!(n > 0, "{what}: no labels at all");
+}
