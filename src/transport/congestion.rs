@@ -316,6 +316,40 @@ mod tests {
         assert_eq!(w.ssthresh, 40_000);
     }
 
+    /// Slow start over a 100 Mbit/s bottleneck with a 40 ms RTT: each round's ACKs come one
+    /// segment's serialisation (115.84 us) apart. Returns ssthresh in segments after 12 rounds.
+    fn slow_start_exit(hystart: bool) -> u64 {
+        let mss = 1448;
+        let mut w = Window { cwnd: 10 * mss, ssthresh: u64::MAX, mss, snd_nxt: 0, snd_una: 0 };
+        let mut c = Congestion::new(CongestionKind::Cubic, hystart);
+        let rtt = SimDuration::from_ms(40);
+        let gap = SimDuration(115_840_000);
+        let (mut now, mut acked) = (SimTime(0), 0u64);
+        for _ in 0..12 {
+            let start = now;
+            w.snd_nxt = acked + w.cwnd;
+            for _ in 0..w.cwnd / mss {
+                now += gap;
+                acked += mss;
+                w.snd_una = acked;
+                c.on_ack(now, &mut w, mss, Some(rtt));
+            }
+            now = now.max(start + rtt);
+        }
+        w.ssthresh.checked_div(mss).unwrap_or(0)
+    }
+
+    #[test]
+    fn hystart_leaves_slow_start_when_an_ack_train_spans_half_the_rtt() {
+        // The train passes delay_min / 2 = 20 ms (+ an ack delay of at most 1 ms) after about
+        // 20 ms / 115.84 us = 173 segments: slow start ends near half the path's 345-segment BDP,
+        // before the queue overflows, where Linux's CUBIC ends it.
+        let exit = slow_start_exit(true);
+        assert!((150..=260).contains(&exit), "HyStart exit at {exit} segments");
+        // Switched off (tcp.hystart = false), slow start runs until a loss.
+        assert_eq!(slow_start_exit(false), u64::MAX / 1448);
+    }
+
     #[test]
     fn cubic_recovers_towards_w_max_concavely() {
         let mss = 1000;
