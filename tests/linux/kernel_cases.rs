@@ -33,9 +33,10 @@ impl Upload {
         }
         out
     }
-    /// The first time (since `started`) the sender's MSS differed from its first value, and the new MSS.
+    /// The first time (since `started`) the sender's MSS differed from its value at connect(),
+    /// the MSS then and the new MSS.
     pub fn first_mss_change(&self) -> Option<(f64, u32, u32)> {
-        let first = self.samples.iter().find(|(_, i)| i.snd_mss > 0)?.1.snd_mss;
+        let first = self.at_connect?.snd_mss;
         self.samples
             .iter()
             .find(|(_, i)| i.snd_mss != first && i.snd_mss > 0)
