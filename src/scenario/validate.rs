@@ -1398,7 +1398,9 @@ fn black_hole_risk(
     }
     let probing = match s.tcp.mtu_probing {
         0 => "tcp_mtu_probing = 0: the connection hangs until tcp_retries2 gives up (~924.6 s)",
-        1 => "tcp_mtu_probing = 1 recovers after tcp_retries1 (about 3 s of retransmission timeouts)",
+        1 => {
+            "tcp_mtu_probing = 1 recovers once tcp_retries1 (3 s) has passed since the first retransmission: about 6.5 s after the first send"
+        }
         _ => "tcp_mtu_probing = 2 probes from tcp_base_mss and never stalls",
     };
     // The smallest-MTU gateway sends the ICMP; a gateway that discards ICMP stops it.
