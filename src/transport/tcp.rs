@@ -13,11 +13,16 @@
 //! for `tcp_retries2` to abort (~924.6 s); 1 = once retransmissions time out past `tcp_retries1`,
 //! fall back to `tcp_base_mss` and search upward with probes (RFC 4821); 2 = start at
 //! `tcp_base_mss` and probe from the beginning. Timeouts follow `tcp_model_timeout` (tcp_timer.c):
-//! the time since the first unacknowledged segment went out, against the sum of an exponential
-//! backoff from `rto_min`.
+//! the time since the first retransmission (`retrans_stamp`), against the sum of an exponential
+//! backoff from `rto_min`. A SYN gives up after `tcp_syn_retries` (+ the linear ones).
 //!
-//! Left out on purpose (documented in the README): tail loss probes, PRR, HyStart, FIN/TIME_WAIT,
-//! Nagle (RPC sockets set TCP_NODELAY), window scaling limits (the receive window is a byte count).
+//! Also as Linux: tail loss probes (`tcp_early_retrans`), CUBIC's HyStart, a receive buffer that
+//! starts at `tcp_rmem[1]` and grows with the rate the application reads (DRS) with the window a
+//! share of it, RTOs in whole jiffies and the timer wheel's rounding. `tests/linux_conformance.rs`
+//! holds these against the machine's own kernel.
+//!
+//! Left out on purpose (documented in the README): PRR, FIN/TIME_WAIT, Nagle (RPC sockets set
+//! TCP_NODELAY), the persist timer (the advertised window never falls below one segment).
 
 use super::congestion::{Congestion, CongestionKind, Controller, Window};
 use super::{MssCause, Note, Outbox, Transport, TransportStats};
