@@ -37,7 +37,9 @@ fn credits_run_out_when_the_bucket_says() {
         let v = &s.variants[0];
         assert_conserved(v);
         let observed = exhausted_at(v, mid);
-        assert!((observed - d).abs() / d < 0.01, "credits for {d} s ran out at {observed} s");
+        // Within 4%: CUBIC under the shaper dips in loss recovery, and a dip a few milliseconds
+        // before the credits end can open the 20 ms window that finds their end.
+        assert!((observed - d).abs() / d < 0.04, "credits for {d} s ran out at {observed} s");
         // Then the instance is held to its baseline; the excess is dropped and counted.
         let n = v.series[0].1.len();
         let tail = (n * 9 / 10)..n;
@@ -103,8 +105,10 @@ fn leaving_the_vpc_gets_half_the_bandwidth_or_5_gbps() {
 
 #[test]
 fn pps_and_conntrack_allowances_drop_and_count() {
-    // 100 000 packets/s in and out together: data one way, ACKs the other.
-    let s = run_text("pair", PAIR, &["instances.a.pps_allowance=100000"]);
+    // 100 000 packets/s in and out together: data one way, ACKs the other. HyStart off
+    // (tcp.hystart = false): slow start runs on until it overflows the allowance's queue, so
+    // the drops show; with it on, the flows settle below the overflow in this 100 ms run.
+    let s = run_text("pair", PAIR, &["instances.a.pps_allowance=100000", "tcp.hystart=false"]);
     let v = &s.variants[0];
     assert_conserved(v);
     let c = &v.counters["a"];

@@ -125,8 +125,11 @@ fn flagship_ena_express_cuts_the_tail_and_costs_a_little_when_idle() {
     let s = run_text("ena-vs-express.ron", text, &[]);
     let lat = |name: &str| variant(&s, name).rpc.as_ref().unwrap().latency_us.clone();
     let (ena, x) = (lat("ena"), lat("ena-express"));
-    assert!(x.p99 < 0.7 * ena.p99, "P99 {} vs {}", x.p99, ena.p99);
-    assert!(x.p999 < 0.5 * ena.p999, "P99.9 {} vs {}", x.p999, ena.p999);
+    // AWS: "up to" -50% at P99 and -85% at P99.9. Since the host TCP leaves slow start by
+    // HyStart and starts from a 64 KiB receive window (issue 12), plain ENA loses far fewer
+    // packets in this fabric and the cuts here are about a third (-35%, -31%).
+    assert!(x.p99 < 0.75 * ena.p99, "P99 {} vs {}", x.p99, ena.p99);
+    assert!(x.p999 < 0.75 * ena.p999, "P99.9 {} vs {}", x.p999, ena.p999);
     let (ena_idle, x_idle) = (lat("ena-idle"), lat("ena-express-idle"));
     assert!(
         x_idle.p50 > ena_idle.p50 && x_idle.p50 < 1.5 * ena_idle.p50,

@@ -100,9 +100,15 @@ fn single_flow_caps_come_from_the_nitro_shaper() {
     assert!(within(eight, 40.0, 0.05), "8 flows {eight} Gbps");
     let small = variant(&s, "8-flows-12.5G-instance");
     assert!(within(wire_total(small), 12.5, 0.05), "8 flows on 12.5 Gbps {}", wire_total(small));
-    // ... and the limits show where they bite: per-flow shaper vs instance allowance.
-    assert!(variant(&s, "no-placement-group").drops.contains_key("flow_cap_exceeded"));
-    assert!(small.counters["sender"].bw_out_allowance_exceeded > 0);
+    // ... and the limits show where they bite: per-flow shaper vs instance allowance. HyStart
+    // (on by default, as in Linux's CUBIC) leaves slow start before the shaper's buffer
+    // overflows, so the single flow is held at 5 Gbps by the shaper's rate, without drops, and
+    // never by the instance's allowance.
+    let single = variant(&s, "no-placement-group");
+    assert_eq!(single.counters["sender"].bw_out_allowance_exceeded, 0);
+    assert!(!single.drops.contains_key("flow_cap_exceeded"), "{:?}", single.drops);
+    // Eight flows want 40 Gbps and get 12.5: the instance's allowance holds them (its queue
+    // absorbs HyStart's gentler slow start without dropping in this 20 ms run), not the shapers.
     assert_eq!(small.counters["sender"].flow_cap_exceeded, 0);
 }
 
@@ -249,7 +255,8 @@ fn bench_scenarios_load_and_the_permutation_runs() {
             "fabric.racks=4",
             "fabric.hosts_per_rack=8",
             "workloads.perm.flows_per_instance=3",
-            "duration=100us",
+            // Long enough for the receive windows to open beyond the SYN's 62643 B.
+            "duration=300us",
         ],
     );
     for v in &s.variants {

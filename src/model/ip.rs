@@ -552,11 +552,10 @@ impl Model {
             },
             Note::ProbeSent { mtu } => LogEntry { event: "probe_sent", mtu: Some(mtu), ..LogEntry::default() },
             Note::ProbeFailed { mtu } => LogEntry { event: "probe_failed", mtu: Some(mtu), ..LogEntry::default() },
-            Note::Aborted => LogEntry {
-                event: "aborted",
-                detail: Some("retransmissions timed out past tcp_retries2".into()),
-                ..LogEntry::default()
-            },
+            Note::LossProbe => LogEntry { event: "loss_probe", ..LogEntry::default() },
+            Note::Aborted { reason } => {
+                LogEntry { event: "aborted", detail: Some(reason.describe().into()), ..LogEntry::default() }
+            }
         };
         self.log_event(LogEntry { flow, at, ..e });
     }

@@ -65,9 +65,12 @@ pub struct FlowResult {
     /// The TCP sender's MSS at the end (after any PMTUD or probing change).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mss: Option<u64>,
-    /// The connection gave up: retransmissions timed out past tcp_retries2.
+    /// The connection gave up (ETIMEDOUT): past tcp_retries2, or a SYN past tcp_syn_retries.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub aborted: bool,
+    /// Why it gave up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub abort_reason: Option<&'static str>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -340,6 +343,10 @@ pub fn collect(m: Model) -> VariantResult {
                     _ => None,
                 },
                 aborted: matches!(&m.eps[f.client_ep as usize].transport, crate::transport::Endpoint::Tcp(t) if t.aborted()),
+                abort_reason: match &m.eps[f.client_ep as usize].transport {
+                    crate::transport::Endpoint::Tcp(t) => t.abort_reason().map(|r| r.describe()),
+                    _ => None,
+                },
             }
         })
         .collect();

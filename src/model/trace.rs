@@ -12,7 +12,7 @@ use serde::Serialize;
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct LogEntry {
     pub time_us: f64,
-    /// drop, icmp_sent, icmp_received, pmtu, rto, mss, probe_sent, probe_failed, aborted,
+    /// drop, icmp_sent, icmp_received, pmtu, rto, mss, probe_sent, probe_failed, loss_probe, aborted,
     /// fragmented, reassembly_failed.
     pub event: &'static str,
     /// The flow (or workload) concerned.

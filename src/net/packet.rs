@@ -44,6 +44,9 @@ pub struct Segment {
     /// SACK blocks (RFC 2018): received ranges above the cumulative ACK, most recent first.
     pub sack_count: u8,
     pub sack: [(u64, u64); MAX_SACK_BLOCKS],
+    /// TCP: the receive window the sender of this segment advertises, in bytes (after window
+    /// scaling, RFC 7323 section 2). Unused by the datagram transports.
+    pub wnd: u32,
 }
 
 /// With the timestamps option present, 40 bytes of option space leave room for 3 SACK blocks

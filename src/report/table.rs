@@ -172,7 +172,8 @@ pub fn render(s: &Summary) -> String {
             );
         }
         for f in v.flows.iter().filter(|f| f.aborted) {
-            let _ = writeln!(o, "  {}: connection aborted (retransmissions timed out past tcp_retries2)", f.name);
+            let why = f.abort_reason.unwrap_or("retransmissions timed out");
+            let _ = writeln!(o, "  {}: connection aborted ({why})", f.name);
         }
         let _ = writeln!(
             o,

@@ -840,6 +840,41 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
             "Linux's tcp_rmem maximum is 6MiB".into(),
         ));
     }
+    if t.rmem_initial.0 < 4096 || t.rmem_initial.0 > t.receive_window.0 {
+        return Err(cx.err(
+            "rmem_initial",
+            "",
+            format!("initial receive buffer {} out of range", t.rmem_initial),
+            format!("4KiB ..= receive_window ({})", t.receive_window),
+            "Linux's tcp_rmem[1] is 128KiB".into(),
+        ));
+    }
+    cx.range(
+        "scaling_ratio",
+        t.scaling_ratio,
+        1,
+        255,
+        "share of the buffer advertised, in 1/256 (Linux starts at 128)",
+    )?;
+    // Linux MAX_TCP_SYNCNT = 127 bounds both SYN knobs.
+    cx.range("syn_retries", t.syn_retries, 1, 127, "Linux tcp_syn_retries (6)")?;
+    cx.range("syn_linear_timeouts", t.syn_linear_timeouts, 0, 127, "Linux tcp_syn_linear_timeouts (4)")?;
+    cx.range(
+        "early_retrans",
+        t.early_retrans,
+        0,
+        4,
+        "Linux tcp_early_retrans: 0 off, 3 (default) and 4 send tail loss probes",
+    )?;
+    if ![0, 100, 250, 300, 1000].contains(&t.timer_hz) {
+        return Err(cx.err(
+            "timer_hz",
+            &t.timer_hz.to_string(),
+            format!("timer_hz {} is not a Linux CONFIG_HZ", t.timer_hz),
+            "0 (exact timers), 100, 250, 300 or 1000".into(),
+            "250 is Debian's and Ubuntu's kernel configuration".into(),
+        ));
+    }
 
     // SRD.
     let r = &s.srd;
@@ -1456,7 +1491,9 @@ fn black_hole_risk(
     }
     let probing = match s.tcp.mtu_probing {
         0 => "tcp_mtu_probing = 0: the connection hangs until tcp_retries2 gives up (~924.6 s)",
-        1 => "tcp_mtu_probing = 1 recovers after tcp_retries1 (about 3 s of retransmission timeouts)",
+        1 => {
+            "tcp_mtu_probing = 1 recovers once tcp_retries1 (3 s) has passed since the first retransmission: about 6.5 s after the first send"
+        }
         _ => "tcp_mtu_probing = 2 probes from tcp_base_mss and never stalls",
     };
     // The smallest-MTU gateway sends the ICMP; a gateway that discards ICMP stops it.

@@ -10,6 +10,9 @@ pub struct Window {
     pub cwnd: u64,
     pub ssthresh: u64,
     pub mss: u64,
+    /// The sender's `snd_nxt` and, during `on_ack`, the new `snd_una`: HyStart's rounds.
+    pub snd_nxt: u64,
+    pub snd_una: u64,
 }
 
 impl Window {
@@ -46,10 +49,11 @@ pub enum Congestion {
 }
 
 impl Congestion {
-    pub fn new(kind: CongestionKind) -> Self {
+    /// `hystart`: CUBIC's slow-start exit (Linux `tcp_cubic` module parameter `hystart`).
+    pub fn new(kind: CongestionKind, hystart: bool) -> Self {
         match kind {
             CongestionKind::NewReno => Congestion::NewReno(NewReno::default()),
-            CongestionKind::Cubic => Congestion::Cubic(Cubic::default()),
+            CongestionKind::Cubic => Congestion::Cubic(Cubic { hystart: HyStart::new(hystart), ..Cubic::default() }),
         }
     }
 }
@@ -113,6 +117,7 @@ impl Controller for NewReno {
 /// Reno-friendly region. Time is kept in microseconds inside the cubic (as Linux keeps jiffies).
 #[derive(Clone, Debug, Default)]
 pub struct Cubic {
+    hystart: HyStart,
     w_max: u64,
     epoch_start: Option<SimTime>,
     k_us: u64,
@@ -153,8 +158,92 @@ impl Cubic {
     }
 }
 
+/// Linux `hystart_low_window`: HyStart acts only from 16 segments of window.
+const HYSTART_LOW_WINDOW_SEGMENTS: u64 = 16;
+/// Linux `hystart_ack_delta_us`: ACKs closer than 2 ms belong to one train.
+const HYSTART_ACK_DELTA_US: u64 = 2000;
+/// Linux `HYSTART_MIN_SAMPLES`: RTT samples per round before the delay test.
+const HYSTART_MIN_SAMPLES: u32 = 8;
+/// Linux `HYSTART_DELAY_THRESH`: delay_min / 8, clamped to 4..16 ms.
+const HYSTART_DELAY_MIN_US: u64 = 4000;
+const HYSTART_DELAY_MAX_US: u64 = 16000;
+/// Linux `hystart_ack_delay`: GSO bursts of up to 64 KiB, 4 of them, at the pacing rate; at most 1 ms.
+const HYSTART_GSO_BYTES: u64 = 65_536;
+
+/// HyStart as Linux's CUBIC runs it (tcp_cubic.c, both detectors on): a round lasts until
+/// `snd_nxt` at its start is acknowledged; slow start ends (ssthresh = cwnd) when a train of
+/// closely spaced ACKs spans more than half the minimum RTT, or when the smallest of a round's
+/// first 8 RTT samples exceeds the minimum by delay_min/8 (4..16 ms).
+#[derive(Clone, Debug, Default)]
+pub struct HyStart {
+    enabled: bool,
+    found: bool,
+    round_start_us: u64,
+    last_ack_us: u64,
+    end_seq: u64,
+    curr_rtt_us: u64,
+    sample_cnt: u32,
+    delay_min_us: u64,
+}
+
+impl HyStart {
+    fn new(enabled: bool) -> Self {
+        HyStart { enabled, ..HyStart::default() }
+    }
+
+    fn reset_round(&mut self, now_us: u64, w: &Window) {
+        self.round_start_us = now_us;
+        self.last_ack_us = now_us;
+        self.end_seq = w.snd_nxt;
+        self.curr_rtt_us = u64::MAX;
+        self.sample_cnt = 0;
+    }
+
+    /// cubictcp_acked + hystart_update: one ACK with an RTT sample.
+    fn on_rtt(&mut self, now_us: u64, w: &mut Window, rtt: SimDuration) {
+        let delay = (rtt.ps() / 1_000_000).max(1);
+        if self.delay_min_us == 0 || delay < self.delay_min_us {
+            self.delay_min_us = delay;
+        }
+        if !self.enabled || self.found || !w.in_slow_start() || w.cwnd < HYSTART_LOW_WINDOW_SEGMENTS * w.mss {
+            return;
+        }
+        if now_us.saturating_sub(self.last_ack_us) <= HYSTART_ACK_DELTA_US {
+            self.last_ack_us = now_us;
+            // Pacing at twice the window per RTT in slow start (tcp_update_pacing_rate).
+            let rate_bytes_per_s = (2 * w.cwnd * 1_000_000 / self.delay_min_us.max(1)).max(1);
+            let ack_delay_us = (4 * HYSTART_GSO_BYTES * 1_000_000 / rate_bytes_per_s).min(1000);
+            // Without fq's pacing (SK_PACING_NONE, the default qdisc) Linux halves the threshold.
+            let threshold = (self.delay_min_us + ack_delay_us) / 2;
+            if now_us - self.round_start_us > threshold {
+                self.found = true;
+                w.ssthresh = w.cwnd;
+                return;
+            }
+        }
+        self.curr_rtt_us = self.curr_rtt_us.min(delay);
+        if self.sample_cnt < HYSTART_MIN_SAMPLES {
+            self.sample_cnt += 1;
+        } else {
+            let thresh = (self.delay_min_us / 8).clamp(HYSTART_DELAY_MIN_US, HYSTART_DELAY_MAX_US);
+            if self.curr_rtt_us > self.delay_min_us + thresh {
+                self.found = true;
+                w.ssthresh = w.cwnd;
+            }
+        }
+    }
+}
+
 impl Controller for Cubic {
     fn on_ack(&mut self, now: SimTime, w: &mut Window, acked: u64, rtt: Option<SimDuration>) {
+        let now_us = now.ps() / 1_000_000;
+        if let Some(r) = rtt {
+            self.hystart.on_rtt(now_us, w, r);
+        }
+        // bictcp_cong_avoid: a new round once the previous one's data is acknowledged.
+        if w.in_slow_start() && w.snd_una > self.hystart.end_seq {
+            self.hystart.reset_round(now_us, w);
+        }
         let rest = slow_start(w, acked);
         if rest == 0 {
             return;
@@ -195,6 +284,14 @@ impl Controller for Cubic {
         w.ssthresh = (cwnd * 7 / 10).max(2 * w.mss);
         self.epoch_start = None;
     }
+
+    fn on_rto(&mut self, now: SimTime, w: &mut Window, flight: u64) {
+        self.on_congestion(now, w, flight);
+        w.cwnd = w.mss;
+        // cubictcp_state(TCP_CA_Loss): bictcp_reset + bictcp_hystart_reset, HyStart may act again.
+        self.hystart.found = false;
+        self.hystart.reset_round(now.ps() / 1_000_000, w);
+    }
 }
 
 #[cfg(test)]
@@ -211,7 +308,7 @@ mod tests {
 
     #[test]
     fn newreno_halves_and_grows_one_mss_per_window() {
-        let mut w = Window { cwnd: 100_000, ssthresh: 50_000, mss: 1000 };
+        let mut w = Window { cwnd: 100_000, ssthresh: 50_000, mss: 1000, snd_nxt: 0, snd_una: 0 };
         let mut c = NewReno::default();
         c.on_ack(SimTime(0), &mut w, 100_000, None);
         assert_eq!(w.cwnd, 101_000);
@@ -219,11 +316,45 @@ mod tests {
         assert_eq!(w.ssthresh, 40_000);
     }
 
+    /// Slow start over a 100 Mbit/s bottleneck with a 40 ms RTT: each round's ACKs come one
+    /// segment's serialisation (115.84 us) apart. Returns ssthresh in segments after 12 rounds.
+    fn slow_start_exit(hystart: bool) -> u64 {
+        let mss = 1448;
+        let mut w = Window { cwnd: 10 * mss, ssthresh: u64::MAX, mss, snd_nxt: 0, snd_una: 0 };
+        let mut c = Congestion::new(CongestionKind::Cubic, hystart);
+        let rtt = SimDuration::from_ms(40);
+        let gap = SimDuration(115_840_000);
+        let (mut now, mut acked) = (SimTime(0), 0u64);
+        for _ in 0..12 {
+            let start = now;
+            w.snd_nxt = acked + w.cwnd;
+            for _ in 0..w.cwnd / mss {
+                now += gap;
+                acked += mss;
+                w.snd_una = acked;
+                c.on_ack(now, &mut w, mss, Some(rtt));
+            }
+            now = now.max(start + rtt);
+        }
+        w.ssthresh.checked_div(mss).unwrap_or(0)
+    }
+
+    #[test]
+    fn hystart_leaves_slow_start_when_an_ack_train_spans_half_the_rtt() {
+        // Rounds of 10, 20, 40 ... segments. The 160-segment round's train lasts 18.5 ms, under
+        // (delay_min + ack delay) / 2 = (40 + ~0.8) / 2 ms; the 320-segment round's passes it
+        // after ~176 ACKs, when cwnd = 320 + 176: ssthresh = cwnd there (Linux tcp_cubic.c).
+        let exit = slow_start_exit(true);
+        assert!((490..=500).contains(&exit), "HyStart exit at {exit} segments");
+        // Switched off (tcp.hystart = false), slow start runs until a loss.
+        assert_eq!(slow_start_exit(false), u64::MAX / 1448);
+    }
+
     #[test]
     fn cubic_recovers_towards_w_max_concavely() {
         let mss = 1000;
         // 10 000 segments: large enough that the cubic, not the Reno-friendly line, drives growth.
-        let mut w = Window { cwnd: 10_000_000, ssthresh: u64::MAX, mss };
+        let mut w = Window { cwnd: 10_000_000, ssthresh: u64::MAX, mss, snd_nxt: 0, snd_una: 0 };
         let mut c = Cubic::default();
         c.on_congestion(SimTime(0), &mut w, 10_000_000);
         assert_eq!(w.ssthresh, 7_000_000);

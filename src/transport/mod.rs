@@ -73,8 +73,12 @@ pub enum Note {
     ProbeFailed {
         mtu: u32,
     },
-    /// Retransmissions timed out past `tcp_retries2`: the connection is dropped (ETIMEDOUT).
-    Aborted,
+    /// A tail loss probe went out (RFC 8985 section 7).
+    LossProbe,
+    /// The connection gave up (ETIMEDOUT): data past `tcp_retries2`, or a SYN past `tcp_syn_retries`.
+    Aborted {
+        reason: tcp::AbortReason,
+    },
 }
 
 /// Per-endpoint counters, reported per flow.
@@ -89,6 +93,8 @@ pub struct TransportStats {
     pub retransmits: u64,
     pub rtos: u64,
     pub fast_retransmits: u64,
+    /// Tail loss probes sent (RFC 8985 section 7).
+    pub loss_probes: u64,
     pub bytes_delivered: u64,
     /// Largest gap, in RTO backoffs, reached (1 = one RTO fired in a row).
     pub max_backoff: u32,

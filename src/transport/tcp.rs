@@ -13,11 +13,16 @@
 //! for `tcp_retries2` to abort (~924.6 s); 1 = once retransmissions time out past `tcp_retries1`,
 //! fall back to `tcp_base_mss` and search upward with probes (RFC 4821); 2 = start at
 //! `tcp_base_mss` and probe from the beginning. Timeouts follow `tcp_model_timeout` (tcp_timer.c):
-//! the time since the first unacknowledged segment went out, against the sum of an exponential
-//! backoff from `rto_min`.
+//! the time since the first retransmission (`retrans_stamp`), against the sum of an exponential
+//! backoff from `rto_min`. A SYN gives up after `tcp_syn_retries` (+ the linear ones).
 //!
-//! Left out on purpose (documented in the README): tail loss probes, PRR, HyStart, FIN/TIME_WAIT,
-//! Nagle (RPC sockets set TCP_NODELAY), window scaling limits (the receive window is a byte count).
+//! Also as Linux: tail loss probes (`tcp_early_retrans`), CUBIC's HyStart, a receive buffer that
+//! starts at `tcp_rmem[1]` and grows with the rate the application reads (DRS) with the window a
+//! share of it, RTOs in whole jiffies and the timer wheel's rounding. `tests/linux_conformance.rs`
+//! holds these against the machine's own kernel.
+//!
+//! Left out on purpose (documented in the README): PRR, FIN/TIME_WAIT, Nagle (RPC sockets set
+//! TCP_NODELAY), the persist timer (the advertised window never falls below one segment).
 
 use super::congestion::{Congestion, CongestionKind, Controller, Window};
 use super::{MssCause, Note, Outbox, Transport, TransportStats};
@@ -52,6 +57,42 @@ pub const LINUX_BASE_MSS: u32 = 1024;
 /// Linux `tcp_retries1` / `tcp_retries2` defaults (ip-sysctl).
 pub const LINUX_RETRIES1: u32 = 3;
 pub const LINUX_RETRIES2: u32 = 15;
+/// Linux `tcp_syn_retries` default (ip-sysctl): the 7th SYN timeout, ~127 s, ends connect().
+pub const LINUX_SYN_RETRIES: u32 = 6;
+/// Linux `tcp_syn_linear_timeouts` default (ip-sysctl, Linux 6.5+).
+pub const LINUX_SYN_LINEAR_TIMEOUTS: u32 = 4;
+/// CONFIG_HZ of Debian's, Ubuntu's and this machine's kernels.
+pub const LINUX_HZ: u32 = 250;
+
+/// When a Linux timer armed at `now` for `delay` fires: the delay in whole jiffies (rounded up,
+/// usecs_to_jiffies), then the timer wheel's bucket (calc_index: the level is chosen by the
+/// delay, 64 buckets of 8^level jiffies each, and the expiry rounded up to the next bucket).
+pub fn linux_timer_expiry(now: SimTime, delay: SimDuration, hz: u32) -> SimTime {
+    if hz == 0 {
+        return now + delay;
+    }
+    let jiffy = 1_000_000_000_000 / hz as u64;
+    let now_j = now.ps() / jiffy;
+    let delta = delay.ps().div_ceil(jiffy);
+    let expires = now_j + delta;
+    let mut shift = 0;
+    while shift < 24 && delta >= 64 << shift {
+        shift += 3;
+    }
+    let bucket = ((expires >> shift) + 1) << shift;
+    SimTime(bucket * jiffy)
+}
+
+/// Linux `tcp_early_retrans` default: TLP on (ip-sysctl).
+pub const LINUX_EARLY_RETRANS: u8 = 3;
+/// Linux `TCP_DEFAULT_SCALING_RATIO` (include/net/tcp.h, 6.6+): half the buffer, in 1/256.
+pub const LINUX_DEFAULT_SCALING_RATIO: u32 = 128;
+/// Linux `TCP_TIMEOUT_MIN` (2 jiffies: 8 ms at HZ=250, the kernel configuration of Debian,
+/// Ubuntu and this machine), added to a tail loss probe's 2 x SRTT when more than one segment is
+/// out (tcp_schedule_loss_probe). With one segment out, `TCP_RTO_MIN` (200 ms) instead.
+pub const LINUX_TLP_EXTRA: SimDuration = SimDuration::from_ms(8);
+/// The largest window an unscaled SYN can carry (RFC 7323 section 2.2).
+pub const MAX_SYN_WINDOW: u64 = 65_535;
 /// Linux `tcp_probe_threshold` (8 bytes: stop searching) and `tcp_probe_interval` (600 s).
 pub const LINUX_PROBE_THRESHOLD: u32 = 8;
 pub const LINUX_PROBE_INTERVAL: SimDuration = SimDuration::from_secs(600);
@@ -82,8 +123,33 @@ pub struct TcpConfig {
     pub rto_max: SimDuration,
     pub delayed_ack: bool,
     pub delayed_ack_timeout: SimDuration,
-    /// Receive window in bytes (Linux autotunes up to `tcp_rmem` max, 6 MiB by default).
+    /// The receive buffer's ceiling, Linux `net.ipv4.tcp_rmem[2]` (6 MiB by default): autotuning
+    /// grows the buffer up to it, and the advertised window is a share of the buffer.
     pub receive_window: crate::units::Bytes,
+    /// The receive buffer a connection starts with, Linux `net.ipv4.tcp_rmem[1]` (128 KiB).
+    pub rmem_initial: crate::units::Bytes,
+    /// Linux `net.ipv4.tcp_moderate_rcvbuf` (on): grow the receive buffer with the rate the
+    /// application reads per round trip (dynamic right-sizing, `tcp_rcv_space_adjust`).
+    pub moderate_rcvbuf: bool,
+    /// Share of the receive buffer advertised as window, in 1/256 (Linux `scaling_ratio`;
+    /// 128 = half, what `tcp_adv_win_scale = 1` gave before Linux 6.6, and Linux's default
+    /// until it has measured its own skb overhead).
+    pub scaling_ratio: u32,
+    /// Linux `net.ipv4.tcp_syn_retries` (6): SYNs resent before connect() fails (ETIMEDOUT).
+    pub syn_retries: u32,
+    /// Linux `net.ipv4.tcp_syn_linear_timeouts` (4, Linux 6.5+): the first this many SYN
+    /// retransmissions wait the initial RTO each, without backoff; they add to `syn_retries`.
+    pub syn_linear_timeouts: u32,
+    /// CUBIC's HyStart (Linux module parameter `hystart`, on): leave slow start when an ACK
+    /// train spans half the minimum RTT or the RTT rises (Ha and Rhee, 2011).
+    pub hystart: bool,
+    /// Linux `net.ipv4.tcp_early_retrans` (3): 3 or 4 send a tail loss probe about two
+    /// smoothed RTTs after the last send (RFC 8985 section 7); 0 never.
+    pub early_retrans: u8,
+    /// The kernel's timer tick (CONFIG_HZ, 250 here and in Debian/Ubuntu): RTOs are whole
+    /// jiffies and the timer wheel fires late by up to a level's granularity (kernel/time/timer.c).
+    /// 0 = exact timers.
+    pub timer_hz: u32,
     /// Duplicate ACKs that trigger fast retransmit (RFC 5681: 3).
     pub dupack_threshold: u32,
     pub initial_cwnd_segments: u64,
@@ -114,6 +180,15 @@ impl Default for TcpConfig {
             delayed_ack_timeout: LINUX_DELACK_MIN,
             // Linux net.ipv4.tcp_rmem default maximum: 6 MiB.
             receive_window: crate::units::Bytes(6 << 20),
+            // Linux net.ipv4.tcp_rmem default: 131072.
+            rmem_initial: crate::units::Bytes(128 << 10),
+            moderate_rcvbuf: true,
+            scaling_ratio: LINUX_DEFAULT_SCALING_RATIO,
+            syn_retries: LINUX_SYN_RETRIES,
+            syn_linear_timeouts: LINUX_SYN_LINEAR_TIMEOUTS,
+            hystart: true,
+            early_retrans: LINUX_EARLY_RETRANS,
+            timer_hz: LINUX_HZ,
             dupack_threshold: 3,
             initial_cwnd_segments: INITIAL_CWND_SEGMENTS,
             ecn: false,
@@ -180,11 +255,18 @@ pub struct Tcp {
     /// What our SYN's MSS option offers: our interface MTU less 40.
     adv_mss: u64,
     mtup: MtuSearch,
-    /// When the oldest unacknowledged data was first sent, once an RTO has fired (Linux
-    /// `retrans_stamp`); retransmission timeouts are measured from it.
+    /// When the first retransmission of the oldest unacknowledged data went out (Linux
+    /// `retrans_stamp`, set in `tcp_retransmit_skb`; a tail loss probe leaves it alone):
+    /// `tcp_retries1/2` budgets are measured from it.
     retrans_stamp: Option<SimTime>,
-    /// Retransmissions timed out past `retries2`: the connection is dead.
-    aborted: bool,
+    /// Why the connection gave up, if it did.
+    aborted: Option<AbortReason>,
+    /// Tail loss probe timer (RFC 8985 section 7.2) and the probe's state: one probe per
+    /// episode, until new data is acknowledged (Linux `tlp_high_seq`).
+    tlp_deadline: Option<SimTime>,
+    tlp_high_seq: Option<u64>,
+    /// The window the peer advertised, in bytes (RFC 9293 SND.WND).
+    snd_wnd: u64,
     // --- sender ---
     write_end: u64,
     /// The application closed: the segment ending at `write_end` carries FIN.
@@ -228,7 +310,46 @@ pub struct Tcp {
     quickacks: u32,
     delack_deadline: Option<SimTime>,
     ece_pending: bool,
+    rcv: RcvSpace,
     stats: TransportStats,
+}
+
+/// Why a connection gave up (the application sees ETIMEDOUT either way).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AbortReason {
+    /// Data retransmissions timed out past `tcp_retries2` (tcp_write_timeout).
+    Retries2,
+    /// The SYN went unanswered `tcp_syn_retries` times.
+    SynRetries,
+}
+
+impl AbortReason {
+    pub fn describe(self) -> &'static str {
+        match self {
+            AbortReason::Retries2 => "retransmissions timed out past tcp_retries2",
+            AbortReason::SynRetries => "SYN unanswered after tcp_syn_retries retransmissions",
+        }
+    }
+}
+
+/// The receive side's buffer and window, as Linux sizes them (`tcp_rcv_space_adjust`,
+/// `tcp_grow_window`, `__tcp_select_window`). The application reads at once, so the buffer
+/// holds only out-of-order data.
+#[derive(Clone, Copy, Debug)]
+struct RcvSpace {
+    /// `sk_rcvbuf`: starts at tcp_rmem[1], grows up to tcp_rmem[2].
+    rcvbuf: u64,
+    /// `rcv_ssthresh`: the window grows towards the buffer's share two segments per segment received.
+    rcv_ssthresh: u64,
+    /// Bytes the application read in the last measured round trip (`rcvq_space.space`).
+    space: u64,
+    /// `rcvq_space.seq` / `.time`: where and when the current measurement started.
+    seq: u64,
+    time: SimTime,
+    /// The receiver's RTT estimate from echoed timestamps (`rcv_rtt_est`).
+    rtt: Option<SimDuration>,
+    /// The last window advertised.
+    advertised: u64,
 }
 
 /// Bytes of the SACK option with `n` blocks, padded to 4 bytes (RFC 2018 section 3).
@@ -250,14 +371,17 @@ impl Tcp {
             converged_at: SimTime::ZERO,
         };
         let mss = if mtup.enabled { mss_max.min((mtup.search_low - TCP_IP_OVERHEAD_BYTES) as u64) } else { mss_max };
-        let window = Window { cwnd: cfg.initial_cwnd_segments * mss, ssthresh: u64::MAX, mss };
+        let window = Window { cwnd: cfg.initial_cwnd_segments * mss, ssthresh: u64::MAX, mss, snd_nxt: 0, snd_una: 0 };
         Tcp {
             mss_max,
             adv_mss: mss_max + TCP_TIMESTAMP_OPTION_BYTES as u64,
             mtup,
             retrans_stamp: None,
-            aborted: false,
-            cc: Congestion::new(cfg.congestion),
+            aborted: None,
+            tlp_deadline: None,
+            tlp_high_seq: None,
+            snd_wnd: MAX_SYN_WINDOW,
+            cc: Congestion::new(cfg.congestion, cfg.hystart),
             rto: cfg.rto_initial,
             state: if active { State::Closed } else { State::Listen },
             cfg,
@@ -291,8 +415,96 @@ impl Tcp {
             quickacks: LINUX_MAX_QUICKACKS,
             delack_deadline: None,
             ece_pending: false,
+            rcv: RcvSpace {
+                rcvbuf: 0,
+                rcv_ssthresh: 0,
+                space: 0,
+                seq: 0,
+                time: SimTime::ZERO,
+                rtt: None,
+                advertised: 0,
+            },
             stats: TransportStats::default(),
         }
+        .with_receive_buffer()
+    }
+
+    /// tcp_select_initial_window: the buffer starts at tcp_rmem[1]; the SYN's window is its
+    /// share, at most 65535 (unscaled in a SYN), rounded down to whole segments.
+    fn with_receive_buffer(mut self) -> Self {
+        let rcvbuf = self.cfg.rmem_initial.0.min(self.cfg.receive_window.0);
+        let seg = self.mss_max.max(1);
+        let wnd = self.win_from_space(rcvbuf).min(MAX_SYN_WINDOW);
+        let wnd = (wnd / seg * seg).max(seg);
+        self.rcv = RcvSpace {
+            rcvbuf,
+            rcv_ssthresh: wnd,
+            space: (INITIAL_CWND_SEGMENTS * seg).min(wnd),
+            advertised: wnd,
+            ..self.rcv
+        };
+        self
+    }
+
+    fn win_from_space(&self, space: u64) -> u64 {
+        space * self.cfg.scaling_ratio as u64 / 256
+    }
+
+    fn space_from_win(&self, win: u64) -> u64 {
+        win * 256 / self.cfg.scaling_ratio.max(1) as u64
+    }
+
+    /// __tcp_select_window: the share of the free buffer, no more than `rcv_ssthresh`, never
+    /// below one segment (the persist timer is not modelled) and never shrinking what was offered.
+    fn select_window(&self) -> u64 {
+        if self.state != State::Established {
+            return self.rcv.advertised;
+        }
+        let held: u64 = self.ooo.iter().map(|&(s, e)| e - s).sum();
+        let free = self.win_from_space(self.rcv.rcvbuf.saturating_sub(held));
+        let right_edge_kept = self.rcv.advertised.saturating_sub(self.rcv_nxt - self.last_ack_sent);
+        free.min(self.rcv.rcv_ssthresh).max(self.mss_max).max(right_edge_kept).min(u32::MAX as u64)
+    }
+
+    /// tcp_grow_window (one in-order segment of `len` bytes arrived) and tcp_rcv_space_adjust
+    /// (once per receiver RTT: grow the buffer to hold twice what was read, more while the
+    /// sender is still speeding up).
+    fn grow_receive_space(&mut self, now: SimTime, len: u64) {
+        let cap = self.win_from_space(self.rcv.rcvbuf);
+        if self.rcv.rcv_ssthresh < cap {
+            self.rcv.rcv_ssthresh = (self.rcv.rcv_ssthresh + 2 * self.mss_max.min(len.max(1))).min(cap);
+        }
+        let Some(rtt) = self.rcv.rtt else { return };
+        if now.since(self.rcv.time) < rtt {
+            return;
+        }
+        let copied = self.rcv_nxt - self.rcv.seq;
+        if copied > self.rcv.space {
+            if self.cfg.moderate_rcvbuf {
+                let mut rcvwin = 2 * copied + 16 * self.mss_max;
+                let grow = rcvwin * (copied - self.rcv.space) / self.rcv.space.max(1);
+                rcvwin += 2 * grow;
+                let rcvbuf = self.space_from_win(rcvwin).min(self.cfg.receive_window.0);
+                if rcvbuf > self.rcv.rcvbuf {
+                    self.rcv.rcvbuf = rcvbuf;
+                }
+            }
+            self.rcv.space = copied;
+        }
+        self.rcv.seq = self.rcv_nxt;
+        self.rcv.time = now;
+    }
+
+    /// The receive window this end advertises now (bytes).
+    pub fn advertised_window(&self) -> u64 {
+        self.rcv.advertised
+    }
+    /// The receive buffer (Linux sk_rcvbuf) now.
+    pub fn receive_buffer(&self) -> u64 {
+        self.rcv.rcvbuf
+    }
+    pub fn abort_reason(&self) -> Option<AbortReason> {
+        self.aborted
     }
 
     pub fn mss(&self) -> u64 {
@@ -329,7 +541,7 @@ impl Tcp {
         self.recovery != CaState::Open
     }
     pub fn aborted(&self) -> bool {
-        self.aborted
+        self.aborted.is_some()
     }
 
     /// Payload that fits one packet now: the MSS less the SACK blocks our ACK field carries
@@ -446,6 +658,7 @@ impl Tcp {
             df: true,
             sack_count: 0,
             sack: [(0, 0); MAX_SACK_BLOCKS],
+            wnd: self.select_window() as u32,
         };
         if self.cfg.sack && !self.ooo.is_empty() {
             // Most recent range first (RFC 2018 section 4), then the others from the lowest.
@@ -521,14 +734,24 @@ impl Tcp {
 
     /// Every segment we send carries our cumulative ACK, so any pending delayed ACK is satisfied.
     fn note_ack_sent(&mut self) {
+        self.rcv.advertised = self.select_window();
         self.last_ack_sent = self.rcv_nxt;
         self.unacked_segments = 0;
         self.delack_deadline = None;
         self.ece_pending = false;
     }
 
+    fn abort(&mut self, reason: AbortReason, out: &mut Outbox) {
+        self.aborted = Some(reason);
+        self.rto_deadline = None;
+        self.rack_deadline = None;
+        self.delack_deadline = None;
+        self.tlp_deadline = None;
+        out.notes.push(Note::Aborted { reason });
+    }
+
     fn arm_rto(&mut self, now: SimTime) {
-        self.rto_deadline = Some(now + self.rto);
+        self.rto_deadline = Some(linux_timer_expiry(now, self.rto, self.cfg.timer_hz));
     }
 
     fn sacked_bytes(&self) -> u64 {
@@ -627,11 +850,11 @@ impl Tcp {
 
     /// Send what the window allows: lost data first, then new data.
     fn push(&mut self, now: SimTime, out: &mut Outbox) {
-        if self.state != State::Established || self.aborted {
+        if self.state != State::Established || self.aborted() {
             return;
         }
-        let limit = self.window.cwnd.min(self.cfg.receive_window.0);
-        self.try_probe(now, limit, out);
+        let limit = self.window.cwnd;
+        self.try_probe(now, limit.min(self.snd_wnd), out);
         loop {
             let pipe = self.pipe();
             if let Some((s, e)) = self.next_retransmission() {
@@ -639,6 +862,8 @@ impl Tcp {
                     break;
                 }
                 self.fast_retransmit_due = false;
+                // tcp_retransmit_skb: the time budgets of tcp_retries1/2 start here.
+                self.retrans_stamp.get_or_insert(now);
                 self.emit_data(now, s, e - s, true, out);
                 self.rtx_next = self.rtx_next.max(e);
                 let entry =
@@ -654,12 +879,61 @@ impl Tcp {
             }
             let len = self.send_mss().min(self.write_end - self.snd_nxt);
             // Always allow one segment when nothing is in flight (a window below one MSS must not stall).
-            if pipe > 0 && pipe + len > limit {
+            if pipe > 0 && (pipe + len > limit || self.snd_nxt + len > self.snd_una + self.snd_wnd) {
                 break;
             }
             self.emit_data(now, self.snd_nxt, len, false, out);
             self.snd_nxt += len;
         }
+        self.schedule_loss_probe(now);
+    }
+
+    /// tcp_schedule_loss_probe: in the open state, with SACK and an RTT sample, probe two
+    /// smoothed RTTs after the last send (plus TCP_TIMEOUT_MIN, or the minimum RTO when one
+    /// segment is out, to ride out a delayed ACK), never later than the RTO would fire.
+    fn schedule_loss_probe(&mut self, now: SimTime) {
+        self.tlp_deadline = None;
+        if self.cfg.early_retrans < 3
+            || !self.cfg.sack
+            || self.recovery != CaState::Open
+            || self.tlp_high_seq.is_some()
+            || self.snd_una >= self.snd_nxt
+        {
+            return;
+        }
+        let Some(srtt) = self.srtt else { return };
+        let one_out = self.snd_nxt - self.snd_una <= self.mss;
+        let extra = if one_out { self.cfg.rto_min } else { LINUX_TLP_EXTRA };
+        let pto = now + SimDuration(2 * srtt.0) + extra;
+        self.tlp_deadline = Some(match self.rto_deadline {
+            Some(rto) => pto.min(rto),
+            None => pto,
+        });
+    }
+
+    /// tcp_send_loss_probe: new data if the window allows, else the last segment again; then
+    /// the RTO runs from now. One probe until an ACK covers what it probed.
+    fn send_loss_probe(&mut self, now: SimTime, out: &mut Outbox) {
+        self.tlp_deadline = None;
+        if self.snd_una >= self.snd_nxt || self.recovery != CaState::Open {
+            return;
+        }
+        let before = self.snd_nxt;
+        if self.snd_nxt < self.write_end {
+            let len = self.send_mss().min(self.write_end - self.snd_nxt);
+            if self.snd_nxt + len <= self.snd_una + self.snd_wnd {
+                self.emit_data(now, self.snd_nxt, len, false, out);
+                self.snd_nxt += len;
+            }
+        }
+        if self.snd_nxt == before {
+            let len = (self.snd_nxt - self.snd_una).min(self.send_mss());
+            self.emit_data(now, self.snd_nxt - len, len, true, out);
+        }
+        self.stats.loss_probes += 1;
+        out.notes.push(Note::LossProbe);
+        self.tlp_high_seq = Some(self.snd_nxt);
+        self.arm_rto(now);
     }
 
     /// RFC 6298 section 2 with Linux's floor: rto = srtt + max(4 * rttvar, rto_min).
@@ -676,7 +950,13 @@ impl Tcp {
             }
         }
         let var = SimDuration(4 * self.rttvar.0).max(self.cfg.rto_min);
-        self.rto = (self.srtt.unwrap() + var).min(self.cfg.rto_max);
+        let mut rto = self.srtt.unwrap() + var;
+        if self.cfg.timer_hz > 0 {
+            // __tcp_set_rto returns whole jiffies (usecs_to_jiffies rounds up).
+            let jiffy = 1_000_000_000_000 / self.cfg.timer_hz as u64;
+            rto = SimDuration(rto.ps().div_ceil(jiffy) * jiffy);
+        }
+        self.rto = rto.min(self.cfg.rto_max);
     }
 
     fn update_scoreboard(&mut self, seg: &Segment) {
@@ -732,9 +1012,19 @@ impl Tcp {
     fn on_ack_field(&mut self, now: SimTime, seg: &Segment, out: &mut Outbox) {
         let ack = seg.ack.min(self.snd_nxt);
         let advanced = ack > self.snd_una;
+        if ack >= self.snd_una {
+            // RFC 9293 section 3.10.7.4: the window update (ordering by SND.WL1/WL2 is moot here:
+            // segments of one connection are not reordered relative to their ACK field's progress).
+            self.snd_wnd = (seg.wnd as u64).max(1);
+        }
+        if self.tlp_high_seq.is_some_and(|h| ack >= h) {
+            self.tlp_high_seq = None;
+        }
         if advanced {
             let acked = ack - self.snd_una;
             self.snd_una = ack;
+            self.window.snd_una = ack;
+            self.window.snd_nxt = self.snd_nxt;
             self.rtx_next = self.rtx_next.max(ack);
             let rtt = (seg.ts_echo > SimTime::ZERO).then(|| now.since(seg.ts_echo));
             if let Some(r) = rtt {
@@ -848,11 +1138,19 @@ impl Tcp {
         }
         if start > self.rcv_nxt {
             // A hole: remember the range and send a duplicate ACK at once.
-            if end - self.rcv_nxt <= self.cfg.receive_window.0 {
+            if end - self.rcv_nxt <= self.rcv.rcvbuf {
                 self.recent_ooo = insert_range(&mut self.ooo, start, end);
             }
             self.emit_ack(now, out);
             return;
+        }
+        if seg.ts_echo > SimTime::ZERO && end - start >= self.mss_max.min(536) {
+            // tcp_rcv_rtt_measure_ts: our echoed timestamp dates the round trip.
+            let sample = now.since(seg.ts_echo);
+            self.rcv.rtt = Some(match self.rcv.rtt {
+                None => sample,
+                Some(r) => SimDuration((7 * r.0 + sample.0) / 8),
+            });
         }
         let filled_hole = !self.ooo.is_empty();
         let before = self.rcv_nxt;
@@ -867,6 +1165,7 @@ impl Tcp {
         }
         self.ooo.drain(..merged);
         let new = self.rcv_nxt - before;
+        self.grow_receive_space(now, end - start);
         out.delivered_bytes += new;
         self.stats.bytes_delivered += new;
         self.unacked_segments += 1;
@@ -917,7 +1216,7 @@ impl Transport for Tcp {
         let syn = self.syn_segment(now, SegKind::Syn);
         self.stats.segments_sent += 1;
         out.segments.push(syn);
-        self.rto_deadline = Some(now + self.rto);
+        self.rto_deadline = Some(linux_timer_expiry(now, self.rto, self.cfg.timer_hz));
     }
 
     fn send(&mut self, now: SimTime, bytes: u64, out: &mut Outbox) {
@@ -945,7 +1244,9 @@ impl Transport for Tcp {
                 if self.state == State::Listen {
                     self.state = State::Established;
                     out.established = true;
+                    self.rcv.time = now;
                 }
+                self.snd_wnd = (seg.wnd as u64).max(1);
                 self.ts_recent = seg.ts;
                 let sa = self.syn_segment(now, SegKind::SynAck);
                 self.stats.segments_sent += 1;
@@ -955,10 +1256,16 @@ impl Transport for Tcp {
             (State::SynSent, SegKind::SynAck) => {
                 self.state = State::Established;
                 out.established = true;
+                self.snd_wnd = (seg.wnd as u64).max(1);
                 self.ts_recent = seg.ts;
                 self.rto_deadline = None;
                 self.backoff = 0;
-                self.rtt_sample(now.since(self.syn_sent_at));
+                // The SYN-ACK echoes the timestamp of the SYN it answers, retransmitted or not,
+                // so the handshake always yields an RTT sample (no 3 s fallback, tcp_init_metrics).
+                let rtt = now.since(self.syn_sent_at);
+                self.rtt_sample(rtt);
+                self.rcv.rtt = Some(rtt);
+                self.rcv.time = now;
                 self.emit_ack(now, out);
                 self.push(now, out);
             }
@@ -967,7 +1274,12 @@ impl Transport for Tcp {
                 self.on_ack_field(now, seg, out);
                 if seg.kind == SegKind::Data {
                     self.on_data(now, seg, out);
-                } else if seg.fin {
+                } else if seg.seq <= self.last_ack_sent {
+                    // RFC 7323 section 4.3: a pure ACK's timestamp is echoed too (TS.Recent), so
+                    // the peer's data carries the receiver's clock back (its RTT measurement).
+                    self.ts_recent = seg.ts;
+                }
+                if seg.kind == SegKind::Ack && seg.fin {
                     self.emit_ack(now, out);
                 }
                 self.push(now, out);
@@ -988,23 +1300,29 @@ impl Transport for Tcp {
             self.on_rack_timeout(now, out);
             self.push(now, out);
         }
+        if let Some(d) = self.tlp_deadline
+            && now >= d
+            && !self.aborted()
+        {
+            self.send_loss_probe(now, out);
+        }
         let Some(deadline) = self.rto_deadline else { return };
-        if now < deadline || self.aborted {
+        if now < deadline || self.aborted() {
+            return;
+        }
+        self.tlp_deadline = None;
+        if self.state == State::SynSent && self.backoff >= self.cfg.syn_retries + self.cfg.syn_linear_timeouts {
+            // tcp_write_timeout in SYN_SENT: icsk_retransmits >= syn_retries (+ linear ones).
+            self.abort(AbortReason::SynRetries, out);
             return;
         }
         if self.state == State::Established && self.snd_una < self.snd_nxt {
-            // tcp_write_timeout, before this retransmission: measured from when the oldest
-            // unacknowledged data first went out (the timer was armed then, one RTO ago).
-            let stamp = *self.retrans_stamp.get_or_insert(SimTime(now.ps().saturating_sub(self.rto.ps())));
-            let elapsed = now.since(stamp);
-            let timed_out =
-                |n: u32| self.backoff > 0 && elapsed >= model_timeout(n, self.cfg.rto_min, self.cfg.rto_max);
+            // tcp_write_timeout, before this retransmission: measured from the first
+            // retransmission (retrans_stamp); before there was one, nothing has timed out.
+            let elapsed = self.retrans_stamp.map(|stamp| now.since(stamp));
+            let timed_out = |n: u32| elapsed.is_some_and(|e| e >= model_timeout(n, self.cfg.rto_min, self.cfg.rto_max));
             if timed_out(self.cfg.retries2) {
-                self.aborted = true;
-                self.rto_deadline = None;
-                self.rack_deadline = None;
-                self.delack_deadline = None;
-                out.notes.push(Note::Aborted);
+                self.abort(AbortReason::Retries2, out);
                 return;
             }
             if timed_out(self.cfg.retries1) {
@@ -1017,8 +1335,12 @@ impl Transport for Tcp {
         self.stats.rtos += 1;
         self.backoff += 1;
         self.stats.max_backoff = self.stats.max_backoff.max(self.backoff);
-        // Exponential backoff (RFC 6298 5.5), capped at rto_max.
-        self.rto = SimDuration(self.rto.0.saturating_mul(2)).min(self.cfg.rto_max);
+        // Exponential backoff (RFC 6298 5.5), capped at rto_max; a SYN's first
+        // tcp_syn_linear_timeouts retransmissions keep the initial RTO (tcp_retransmit_timer).
+        let linear = self.state == State::SynSent && self.backoff <= self.cfg.syn_linear_timeouts;
+        if !linear {
+            self.rto = SimDuration(self.rto.0.saturating_mul(2)).min(self.cfg.rto_max);
+        }
         out.notes.push(Note::Rto { backoff: self.backoff, rto: self.rto });
         self.arm_rto(now);
         if self.state == State::SynSent {
@@ -1047,7 +1369,7 @@ impl Transport for Tcp {
     }
 
     fn on_path_mtu(&mut self, now: SimTime, mtu: u32, out: &mut Outbox) {
-        if self.aborted {
+        if self.aborted() {
             return;
         }
         // tcp_v4_mtu_reduced: lower the MSS; if what is in flight no longer fits, resend it now.
@@ -1067,7 +1389,7 @@ impl Transport for Tcp {
     }
 
     fn poll_at(&self) -> Option<SimTime> {
-        [self.rto_deadline, self.delack_deadline, self.rack_deadline].into_iter().flatten().min()
+        [self.rto_deadline, self.delack_deadline, self.rack_deadline, self.tlp_deadline].into_iter().flatten().min()
     }
 
     fn stats(&self) -> &TransportStats {
@@ -1122,7 +1444,8 @@ mod tests {
         assert!(out.segments.iter().all(|s| s.wire_bytes == 1500));
         assert_eq!(c.srtt(), Some(SimDuration::from_us(100)));
         // RTO floor: srtt + max(4 rttvar, 200 ms).
-        assert_eq!(c.rto(), SimDuration::from_us(100) + LINUX_RTO_MIN);
+        // ... in whole jiffies (4 ms at HZ=250): 204 ms.
+        assert_eq!(c.rto(), SimDuration::from_ms(204));
     }
 
     #[test]
@@ -1153,6 +1476,9 @@ mod tests {
     #[test]
     fn tail_loss_needs_an_rto_that_backs_off() {
         let (mut c, _s, now) = established_pair();
+        c.cfg.early_retrans = 0; // no tail loss probe: the RTO alone
+        c.cfg.timer_hz = 0; // exact timers: the doubling is exact
+
         let mut out = Outbox::default();
         c.send(now, 1000, &mut out);
         let deadline = c.poll_at().unwrap();
@@ -1229,6 +1555,82 @@ mod tests {
             "{:?}",
             reply.segments.iter().map(|x| x.wire_bytes).collect::<Vec<_>>()
         );
+    }
+
+    /// Drive a lone SYN's timers until the connection gives up; returns (abort time, SYNs sent).
+    fn syn_to_dead_host(cfg: TcpConfig) -> (SimTime, u64) {
+        let mut c = Tcp::new(cfg, 1500, true);
+        let mut out = Outbox::default();
+        c.connect(SimTime::ZERO, &mut out);
+        while let Some(t) = c.poll_at() {
+            let mut out = Outbox::default();
+            c.on_timer(t, &mut out);
+            if c.aborted() {
+                assert!(out.notes.contains(&Note::Aborted { reason: AbortReason::SynRetries }));
+                return (t, c.stats().segments_sent);
+            }
+        }
+        panic!("never gave up");
+    }
+
+    #[test]
+    fn a_syn_to_a_dead_host_gives_up_like_linux() {
+        // Linux 6.18 defaults: tcp_syn_retries 6 + tcp_syn_linear_timeouts 4 = 10 retransmissions,
+        // RTOs 1, 1, 1, 1, 1, 2, 4, 8, 16, 32 then 64 s: ETIMEDOUT 131 s after the first SYN, plus
+        // the timer wheel's rounding of the long timers (up to 2 s at HZ=250 for 32 and 64 s).
+        let (t, syns) = syn_to_dead_host(TcpConfig::default());
+        assert_eq!(syns, 11);
+        let secs = t.as_secs_f64();
+        assert!((131.0..137.0).contains(&secs), "gave up after {secs} s");
+        // Without the linear timeouts (Linux before 6.5, the documented 127 s): 1, 2, 4 ... 64 s.
+        let (t, syns) = syn_to_dead_host(TcpConfig { syn_linear_timeouts: 0, timer_hz: 0, ..TcpConfig::default() });
+        assert_eq!((syns, t), (7, SimTime::ZERO + SimDuration::from_secs(127)));
+        // tcp_syn_retries = 3, as the live suite runs it: 1, 1, 1, 1, 1, 2, 4, 8 s -> 19 s.
+        let (t, _) = syn_to_dead_host(TcpConfig { syn_retries: 3, timer_hz: 0, ..TcpConfig::default() });
+        assert_eq!(t, SimTime::ZERO + SimDuration::from_secs(19));
+    }
+
+    #[test]
+    fn the_rto_backs_off_to_its_cap_and_retries2_ends_it() {
+        let (mut c, _s, now) = established_pair();
+        c.cfg.early_retrans = 0;
+        let mut out = Outbox::default();
+        c.send(now, 100_000, &mut out);
+        let mut max_rto = SimDuration::ZERO;
+        while let Some(t) = c.poll_at() {
+            let mut out = Outbox::default();
+            c.on_timer(t, &mut out);
+            max_rto = max_rto.max(c.rto());
+            if c.aborted() {
+                // tcp_retries2 = 15: 924.6 s after the first retransmission, checked at an RTO.
+                assert_eq!(c.abort_reason(), Some(AbortReason::Retries2));
+                let first = c.retrans_stamp.unwrap();
+                assert!(t.since(first) >= SimDuration::from_ms(924_600));
+                break;
+            }
+        }
+        assert_eq!(max_rto, LINUX_RTO_MAX);
+    }
+
+    #[test]
+    fn the_receive_window_starts_at_tcp_rmem_1_and_autotunes() {
+        let (mut c, mut s, mut now) = established_pair();
+        assert_eq!(s.advertised_window(), 65160, "tcp_rmem[1] 128 KiB, half advertised, <= 65535, whole segments");
+        // A fast bulk transfer: every round trip the receiver reads more than last time, so the
+        // buffer grows (DRS) until tcp_rmem[2]; the window follows it.
+        let rtt = SimDuration::from_ms(10);
+        let mut out = Outbox::default();
+        c.send(now, 100_000_000, &mut out);
+        let mut data = out.segments;
+        for _ in 0..200 {
+            now += SimDuration(rtt.0 / 2);
+            let acks = deliver(&mut s, now, &data);
+            now += SimDuration(rtt.0 / 2);
+            data = deliver(&mut c, now, &acks.segments).segments;
+        }
+        assert!(s.receive_buffer() > 128 << 10, "buffer {}", s.receive_buffer());
+        assert!(s.receive_buffer() <= 6 << 20);
+        assert!(s.advertised_window() > 65160 && s.advertised_window() <= 3 << 20, "{}", s.advertised_window());
     }
 
     #[test]

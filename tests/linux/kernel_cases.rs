@@ -1,0 +1,134 @@
+//! The Linux side of each case: real sockets in the namespaces, TCP_INFO sampled every ~1 ms.
+
+use super::lab::*;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
+
+/// What one bulk upload looked like from the client's socket.
+#[derive(Debug, Default)]
+pub struct Upload {
+    pub samples: Vec<(Duration, TcpInfo)>,
+    /// TCP_INFO right after connect() returned, before any data: the SYN-ACK's window.
+    pub at_connect: Option<TcpInfo>,
+    /// When the first data was written (connect() returned), from the run's start.
+    pub started: Duration,
+    /// When the write or the final read ended, and how.
+    pub ended: Duration,
+    pub error: Option<std::io::ErrorKind>,
+    pub completed: bool,
+}
+
+impl Upload {
+    /// Times (since `started`) at which `total_retrans` went up, one entry per increase.
+    pub fn retransmission_times(&self) -> Vec<f64> {
+        let mut out = Vec::new();
+        let mut last = 0;
+        for (t, i) in &self.samples {
+            if i.total_retrans > last {
+                last = i.total_retrans;
+                out.push((*t - self.started).as_secs_f64());
+            }
+        }
+        out
+    }
+    /// The first time (since `started`) the sender's MSS differed from its value at connect(),
+    /// the MSS then and the new MSS.
+    pub fn first_mss_change(&self) -> Option<(f64, u32, u32)> {
+        let first = self.at_connect?.snd_mss;
+        self.samples
+            .iter()
+            .find(|(_, i)| i.snd_mss != first && i.snd_mss > 0)
+            .map(|(t, i)| ((*t - self.started).as_secs_f64(), first, i.snd_mss))
+    }
+}
+
+/// A server that reads everything and says nothing.
+pub fn sink_server(lab: &Lab) -> std::thread::JoinHandle<()> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let h = in_ns(&lab.server, move || {
+        let l = TcpListener::bind((SERVER_ADDR, 5001)).expect("bind");
+        tx.send(()).unwrap();
+        if let Ok((mut c, _)) = l.accept() {
+            let _ = c.set_read_timeout(Some(Duration::from_secs(60)));
+            let mut buf = vec![0u8; 1 << 16];
+            while let Ok(n) = c.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(10)).expect("server did not start");
+    h
+}
+
+/// Connect from the client and write `bytes`, then shut down writing and wait for the server's
+/// FIN (everything acknowledged) or an error, for at most `limit`.
+pub fn upload(lab: &Lab, bytes: usize, limit: Duration) -> std::thread::JoinHandle<Upload> {
+    in_ns(&lab.client, move || {
+        let t0 = Instant::now();
+        let mut up = Upload::default();
+        let mut s = match TcpStream::connect((SERVER_ADDR, 5001)) {
+            Ok(s) => s,
+            Err(e) => {
+                up.ended = t0.elapsed();
+                up.error = Some(e.kind());
+                return up;
+            }
+        };
+        up.started = t0.elapsed();
+        up.at_connect = tcp_info(s.as_raw_fd());
+        let sampler = Sampler::start(s.as_raw_fd(), t0);
+        let _ = s.set_write_timeout(Some(limit));
+        let _ = s.set_read_timeout(Some(limit));
+        let chunk = vec![0x5au8; 1 << 16];
+        let mut left = bytes;
+        let mut result = Ok(());
+        while left > 0 {
+            let n = left.min(chunk.len());
+            if let Err(e) = s.write_all(&chunk[..n]) {
+                result = Err(e);
+                break;
+            }
+            left -= n;
+        }
+        if result.is_ok() {
+            let _ = s.shutdown(std::net::Shutdown::Write);
+            let mut b = [0u8; 16];
+            result = s.read(&mut b).map(|_| ());
+            // Read returns 0 at the server's FIN: by then all data was acknowledged.
+        }
+        up.ended = t0.elapsed();
+        match result {
+            Ok(()) => up.completed = true,
+            Err(e) => up.error = Some(e.kind()),
+        }
+        // A few samples after the end, then stop.
+        std::thread::sleep(Duration::from_millis(5));
+        up.samples = sampler.finish();
+        up
+    })
+}
+
+/// connect() to a server whose link is down: how long until it fails, and with what.
+pub fn connect_to_dead(lab: &Lab) -> std::thread::JoinHandle<(f64, Option<std::io::ErrorKind>)> {
+    in_ns(&lab.client, move || {
+        let t0 = Instant::now();
+        let r = TcpStream::connect((SERVER_ADDR, 5001));
+        (t0.elapsed().as_secs_f64(), r.err().map(|e| e.kind()))
+    })
+}
+
+/// Drop every packet the client receives from the router's own addresses (the ICMP errors it
+/// originates), as a network ACL without an ICMP rule would: `ip rule` + blackhole action.
+pub fn block_icmp_from_router(lab: &Lab) -> Result<(), String> {
+    // The local table's rule (priority 0) would deliver them first: move it behind ours.
+    lab.ip_in(&lab.client, &["rule", "add", "priority", "200", "lookup", "local"])?;
+    lab.ip_in(&lab.client, &["rule", "del", "priority", "0"])?;
+    for a in [ROUTER_CLIENT_SIDE, ROUTER_SERVER_SIDE] {
+        lab.ip_in(&lab.client, &["rule", "add", "from", a, "iif", "eth0", "blackhole", "priority", "100"])?;
+    }
+    Ok(())
+}

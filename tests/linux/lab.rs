@@ -1,0 +1,274 @@
+#![allow(dead_code)]
+//! Network namespaces for the conformance suite: client -- router -- server, joined by veth
+//! pairs created inside the namespaces (never in the host's), removed by `Drop` on success,
+//! failure or panic. Names carry the process id and a counter, so runs cannot collide.
+
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+pub const CLIENT_ADDR: &str = "10.12.1.1";
+pub const ROUTER_CLIENT_SIDE: &str = "10.12.1.2";
+pub const ROUTER_SERVER_SIDE: &str = "10.12.2.1";
+pub const SERVER_ADDR: &str = "10.12.2.2";
+
+/// Linux's defaults, written into every namespace: a new namespace copies some of these from
+/// the host's, which may have been tuned.
+const DEFAULT_SYSCTLS: &[(&str, &str)] = &[
+    ("net/ipv4/tcp_rmem", "4096 131072 6291456"),
+    ("net/ipv4/tcp_wmem", "4096 16384 4194304"),
+    ("net/ipv4/tcp_mtu_probing", "0"),
+    ("net/ipv4/tcp_base_mss", "1024"),
+    ("net/ipv4/tcp_retries1", "3"),
+    ("net/ipv4/tcp_retries2", "15"),
+    ("net/ipv4/tcp_syn_retries", "6"),
+    ("net/ipv4/tcp_early_retrans", "3"),
+    ("net/ipv4/tcp_sack", "1"),
+    ("net/ipv4/tcp_timestamps", "1"),
+    ("net/ipv4/tcp_no_metrics_save", "1"),
+];
+
+pub fn run(cmd: &str, args: &[&str]) -> Result<String, String> {
+    let out = Command::new(cmd).args(args).output().map_err(|e| format!("{cmd}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("{cmd} {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Why namespaces cannot be made here, if they cannot.
+pub fn unavailable() -> Option<String> {
+    if unsafe { libc::geteuid() } != 0 {
+        return Some("not root: network namespaces need CAP_SYS_ADMIN".into());
+    }
+    if run("ip", &["-V"]).is_err() {
+        return Some("iproute2 (`ip`) not installed".into());
+    }
+    let probe = format!("nsim12p-{}", std::process::id());
+    match run("ip", &["netns", "add", &probe]) {
+        Ok(_) => {
+            let _ = run("ip", &["netns", "del", &probe]);
+            None
+        }
+        Err(e) => Some(format!("cannot create a network namespace: {e}")),
+    }
+}
+
+/// One client/router/server topology. Dropping it deletes the namespaces (and with them the
+/// veths, routes and qdiscs inside).
+pub struct Lab {
+    pub client: String,
+    pub router: String,
+    pub server: String,
+}
+
+pub struct LabSpec {
+    /// MTU of the client--router link and of the router--server link.
+    pub mtu_client_side: u32,
+    pub mtu_server_side: u32,
+    /// The server's own interface MTU (may exceed the router's server-side link: a jumbo host
+    /// behind a 1500 hop is set up as two links of 9001 and a 1500 one in the middle).
+    pub server_mtu: u32,
+    /// tbf rate on the router's egress towards the server, bits/s.
+    pub rate_bps: Option<u64>,
+}
+
+impl Lab {
+    pub fn new(spec: &LabSpec) -> Result<Lab, String> {
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let base = format!("nsim12-{}-{n}", std::process::id());
+        let lab = Lab { client: format!("{base}-c"), router: format!("{base}-r"), server: format!("{base}-s") };
+        // Each namespace is registered for deletion as soon as it exists.
+        for ns in [&lab.client, &lab.router, &lab.server] {
+            run("ip", &["netns", "add", ns])?;
+        }
+        lab.build(spec)?;
+        Ok(lab)
+    }
+
+    fn ip(&self, ns: &str, args: &[&str]) -> Result<String, String> {
+        let mut a = vec!["-n", ns];
+        a.extend_from_slice(args);
+        run("ip", &a)
+    }
+
+    fn build(&self, spec: &LabSpec) -> Result<(), String> {
+        let (c, r, s) = (&self.client, &self.router, &self.server);
+        // veths created inside the namespaces: the host's namespace never sees them.
+        self.ip(c, &["link", "add", "eth0", "type", "veth", "peer", "name", "rc", "netns", r])?;
+        self.ip(s, &["link", "add", "eth0", "type", "veth", "peer", "name", "rs", "netns", r])?;
+        let m = |x: u32| x.to_string();
+        self.ip(c, &["link", "set", "eth0", "mtu", &m(spec.mtu_client_side), "up"])?;
+        self.ip(r, &["link", "set", "rc", "mtu", &m(spec.mtu_client_side), "up"])?;
+        self.ip(r, &["link", "set", "rs", "mtu", &m(spec.mtu_server_side), "up"])?;
+        self.ip(s, &["link", "set", "eth0", "mtu", &m(spec.server_mtu.max(spec.mtu_server_side)), "up"])?;
+        for ns in [c, r, s] {
+            self.ip(ns, &["link", "set", "lo", "up"])?;
+        }
+        self.ip(c, &["addr", "add", &format!("{CLIENT_ADDR}/24"), "dev", "eth0"])?;
+        self.ip(r, &["addr", "add", &format!("{ROUTER_CLIENT_SIDE}/24"), "dev", "rc"])?;
+        self.ip(r, &["addr", "add", &format!("{ROUTER_SERVER_SIDE}/24"), "dev", "rs"])?;
+        self.ip(s, &["addr", "add", &format!("{SERVER_ADDR}/24"), "dev", "eth0"])?;
+        self.ip(c, &["route", "add", "default", "via", ROUTER_CLIENT_SIDE])?;
+        self.ip(s, &["route", "add", "default", "via", ROUTER_SERVER_SIDE])?;
+        if spec.server_mtu > spec.mtu_server_side {
+            // The server's interface is jumbo but its neighbour hop is not: say so only by the
+            // link, as a VPN in the path would (the server advertises its interface's MSS).
+            self.ip(s, &["link", "set", "eth0", "mtu", &m(spec.server_mtu)])?;
+            self.ip(r, &["link", "set", "rs", "mtu", &m(spec.server_mtu)])?;
+            // The 1500 hop sits on the router's egress towards the server: a route MTU there.
+            self.ip(r, &["route", "replace", "10.12.2.0/24", "dev", "rs", "mtu", &m(spec.mtu_server_side)])?;
+        }
+        self.sysctl(r, "net/ipv4/ip_forward", "1")?;
+        for ns in [c, r, s] {
+            for (k, v) in DEFAULT_SYSCTLS {
+                self.sysctl(ns, k, v)?;
+            }
+        }
+        if let Some(bps) = spec.rate_bps {
+            let rate = format!("{bps}bit");
+            self.tc(
+                r,
+                &["qdisc", "add", "dev", "rs", "root", "tbf", "rate", &rate, "burst", "64kb", "limit", "512kb"],
+            )?;
+        }
+        Ok(())
+    }
+
+    pub fn tc(&self, ns: &str, args: &[&str]) -> Result<String, String> {
+        let mut a = vec!["-n", ns];
+        a.extend_from_slice(args);
+        run("tc", &a)
+    }
+
+    /// Write a sysctl inside `ns` (a thread that has entered the namespace opens /proc/sys/net).
+    pub fn sysctl(&self, ns: &str, key: &str, value: &str) -> Result<(), String> {
+        let (key, value) = (key.to_string(), value.to_string());
+        in_ns(ns, move || {
+            std::fs::write(format!("/proc/sys/{key}"), &value).map_err(|e| format!("sysctl {key}={value}: {e}"))?;
+            let back = std::fs::read_to_string(format!("/proc/sys/{key}")).unwrap_or_default();
+            let norm = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+            if norm(&back) != norm(&value) {
+                return Err(format!("sysctl {key}: wrote {value}, reads {back}"));
+            }
+            Ok(())
+        })
+        .join()
+        .map_err(|_| "sysctl thread panicked".to_string())?
+    }
+
+    pub fn ip_in(&self, ns: &str, args: &[&str]) -> Result<String, String> {
+        self.ip(ns, args)
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for ns in [&self.client, &self.router, &self.server] {
+            let _ = run("ip", &["netns", "del", ns]);
+        }
+    }
+}
+
+/// Run `f` on a new thread inside network namespace `ns` (setns affects the calling thread only).
+pub fn in_ns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> std::thread::JoinHandle<T> {
+    let path = format!("/run/netns/{ns}");
+    std::thread::spawn(move || {
+        let file = File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let rc = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+        assert_eq!(rc, 0, "setns {path}: {}", std::io::Error::last_os_error());
+        f()
+    })
+}
+
+/// The fields of Linux's `struct tcp_info` (include/uapi/linux/tcp.h) the suite reads.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TcpInfo {
+    pub state: u8,
+    pub retransmits: u8,
+    pub backoff: u8,
+    pub rto_us: u32,
+    pub snd_mss: u32,
+    pub rcv_mss: u32,
+    pub snd_cwnd: u32,
+    pub snd_ssthresh: u32,
+    pub rtt_us: u32,
+    pub rcv_space: u32,
+    pub total_retrans: u32,
+    pub snd_wnd: u32,
+    pub rcv_wnd: u32,
+    pub bytes_acked: u64,
+    pub bytes_received: u64,
+    pub segs_out: u32,
+    pub data_segs_in: u32,
+    pub segs_in: u32,
+}
+
+pub fn tcp_info(fd: i32) -> Option<TcpInfo> {
+    let mut buf = [0u8; 256];
+    let mut len = buf.len() as libc::socklen_t;
+    let rc = unsafe { libc::getsockopt(fd, libc::IPPROTO_TCP, libc::TCP_INFO, buf.as_mut_ptr() as *mut _, &mut len) };
+    if rc != 0 || len < 236 {
+        return None;
+    }
+    let u32_at = |o: usize| u32::from_ne_bytes(buf[o..o + 4].try_into().unwrap());
+    let u64_at = |o: usize| u64::from_ne_bytes(buf[o..o + 8].try_into().unwrap());
+    Some(TcpInfo {
+        state: buf[0],
+        retransmits: buf[2],
+        backoff: buf[4],
+        rto_us: u32_at(8),
+        snd_mss: u32_at(16),
+        rcv_mss: u32_at(20),
+        rtt_us: u32_at(68),
+        snd_ssthresh: u32_at(76),
+        snd_cwnd: u32_at(80),
+        rcv_space: u32_at(96),
+        total_retrans: u32_at(100),
+        bytes_acked: u64_at(120),
+        bytes_received: u64_at(128),
+        segs_out: u32_at(136),
+        segs_in: u32_at(140),
+        data_segs_in: u32_at(152),
+        snd_wnd: u32_at(228),
+        rcv_wnd: u32_at(232),
+    })
+}
+
+/// TCP_INFO samples of one socket, about every millisecond, with their time since `t0`.
+pub struct Sampler {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    handle: Option<std::thread::JoinHandle<Vec<(Duration, TcpInfo)>>>,
+}
+
+impl Sampler {
+    pub fn start(fd: i32, t0: Instant) -> Sampler {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let s = stop.clone();
+        let handle = std::thread::spawn(move || {
+            let mut v = Vec::with_capacity(1 << 14);
+            while !s.load(Ordering::Relaxed) {
+                if let Some(i) = tcp_info(fd) {
+                    v.push((t0.elapsed(), i));
+                }
+                std::thread::sleep(Duration::from_micros(1000));
+            }
+            v
+        });
+        Sampler { stop, handle: Some(handle) }
+    }
+    pub fn finish(mut self) -> Vec<(Duration, TcpInfo)> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.handle.take().unwrap().join().unwrap()
+    }
+}
+
+impl Drop for Sampler {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,378 @@
+//! Differential conformance: the same TCP situations on the real Linux kernel (network
+//! namespaces on this machine) and in nitrosim, compared quantity by quantity with a stated
+//! tolerance. See tests/linux/README.md. Prints one table; every row must pass.
+//!
+//! Needs root (namespaces, veths, `ip rule`, `tc`). Elsewhere it prints `SKIPPED: <reason>`;
+//! under CI=true that is a failure.
+
+mod common;
+#[path = "linux/kernel_cases.rs"]
+mod kernel_cases;
+#[path = "linux/lab.rs"]
+mod lab;
+
+use common::*;
+use kernel_cases::*;
+use lab::*;
+use nitrosim::model::VariantResult;
+use nitrosim::transport::{Outbox, Tcp, TcpConfig, Transport};
+use nitrosim::units::SimTime;
+use std::time::Duration;
+
+const BLACKHOLE: &str = include_str!("../scenarios/pmtud-blackhole.ron");
+const BLOCKED: &str = r#"[{\"rule\": 100, \"protocol\": \"tcp\", \"ports\": \"1024-65535\", \"action\": \"allow\"}]"#;
+
+struct Row {
+    case: &'static str,
+    quantity: &'static str,
+    linux: Option<f64>,
+    sim: Option<f64>,
+    /// Absolute tolerance, in the quantity's unit.
+    tolerance: f64,
+    note: &'static str,
+}
+
+impl Row {
+    fn pass(&self) -> bool {
+        match (self.linux, self.sim) {
+            (Some(l), Some(s)) => (l - s).abs() <= self.tolerance,
+            _ => false,
+        }
+    }
+}
+
+fn fmt(v: Option<f64>) -> String {
+    match v {
+        Some(x) if x.fract() == 0.0 && x.abs() < 1e9 => format!("{x:.0}"),
+        Some(x) => format!("{x:.3}"),
+        None => "-".into(),
+    }
+}
+
+fn events(v: &VariantResult, kind: &str) -> Vec<f64> {
+    v.events.iter().filter(|e| e.event == kind).map(|e| e.time_us / 1e6).collect()
+}
+
+fn first_drop(v: &VariantResult) -> f64 {
+    v.events.iter().find(|e| e.event == "drop").map(|e| e.time_us / 1e6).expect("a drop")
+}
+
+fn one_variant(name: &str, sets: &str, extra: &[&str]) -> VariantResult {
+    let v = format!(r#"variants=[{{"name": "{name}", "set": {{{sets}}}}}]"#);
+    let mut all: Vec<&str> = vec![&v];
+    all.extend_from_slice(extra);
+    let mut s = run_text("pmtud-blackhole.ron", BLACKHOLE, &all);
+    s.variants.remove(0)
+}
+
+/// The window a passive nitrosim endpoint advertises in its SYN-ACK on an `mtu` path.
+fn sim_initial_window(mtu: u32) -> f64 {
+    let mut c = Tcp::new(TcpConfig::default(), mtu, true);
+    let mut s = Tcp::new(TcpConfig::default(), mtu, false);
+    let mut out = Outbox::default();
+    c.connect(SimTime(0), &mut out);
+    let syn = out.segments.clone();
+    let mut out = Outbox::default();
+    s.on_segment(SimTime(1), &syn[0], &mut out);
+    out.segments[0].wnd as f64
+}
+
+#[test]
+fn linux_conformance() {
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    if let Some(reason) = unavailable() {
+        assert!(!ci, "CI=true but the Linux conformance suite cannot run: {reason}");
+        println!("SKIPPED: {reason}");
+        return;
+    }
+    let kernel = run("uname", &["-r"]).unwrap_or_default().trim().to_string();
+
+    // --- the kernel side: every case in its own namespaces, all at once ---
+    let jumbo_blackhole = || LabSpec { mtu_client_side: 9001, mtu_server_side: 1500, server_mtu: 9001, rate_bps: None };
+
+    // Black hole, probing off, tcp_retries2 = 5: the RTO timeline and the abort.
+    let off = Lab::new(&jumbo_blackhole()).expect("lab");
+    block_icmp_from_router(&off).unwrap();
+    off.sysctl(&off.client, "net/ipv4/tcp_retries2", "5").unwrap();
+    let off_srv = sink_server(&off);
+    let off_up = upload(&off, 4_000_000, Duration::from_secs(40));
+
+    // Black hole, probing on.
+    let on = Lab::new(&jumbo_blackhole()).expect("lab");
+    block_icmp_from_router(&on).unwrap();
+    on.sysctl(&on.client, "net/ipv4/tcp_mtu_probing", "1").unwrap();
+    let on_srv = sink_server(&on);
+    let on_up = upload(&on, 4_000_000, Duration::from_secs(40));
+
+    // ICMP allowed: PMTUD.
+    let ok = Lab::new(&jumbo_blackhole()).expect("lab");
+    let ok_srv = sink_server(&ok);
+    let ok_up = upload(&ok, 4_000_000, Duration::from_secs(20));
+
+    // MSS clamping: the server's route advertises 1460 (what a clamping VPN rewrites the option to).
+    let cl = Lab::new(&jumbo_blackhole()).expect("lab");
+    block_icmp_from_router(&cl).unwrap();
+    cl.ip_in(&cl.server, &["route", "replace", "default", "via", ROUTER_SERVER_SIDE, "advmss", "1460"]).unwrap();
+    let cl_srv = sink_server(&cl);
+    let cl_up = upload(&cl, 4_000_000, Duration::from_secs(20));
+
+    // SYN to a dead host, tcp_syn_retries = 3.
+    let dead = Lab::new(&LabSpec { mtu_client_side: 1500, mtu_server_side: 1500, server_mtu: 1500, rate_bps: None })
+        .expect("lab");
+    dead.sysctl(&dead.client, "net/ipv4/tcp_syn_retries", "3").unwrap();
+    // A blackhole route drops silently (an unreachable route or a down link would answer by ICMP).
+    dead.ip_in(&dead.router, &["route", "add", "blackhole", &format!("{SERVER_ADDR}/32")]).unwrap();
+    let dead_conn = connect_to_dead(&dead);
+
+    // Bytes per segment and the advertised window at MTU 1500 and 9001, 1 Gbit/s bottleneck.
+    let mut bulk = Vec::new();
+    for mtu in [1500u32, 9001] {
+        let lab = Lab::new(&LabSpec {
+            mtu_client_side: mtu,
+            mtu_server_side: mtu,
+            server_mtu: mtu,
+            rate_bps: Some(1_000_000_000),
+        })
+        .expect("lab");
+        let srv = sink_server(&lab);
+        let up = upload(&lab, 50_000_000, Duration::from_secs(20));
+        bulk.push((mtu, lab, srv, up));
+    }
+
+    let off_up = off_up.join().expect("upload thread");
+    let on_up = on_up.join().expect("upload thread");
+    let ok_up = ok_up.join().expect("upload thread");
+    let cl_up = cl_up.join().expect("upload thread");
+    let (dead_secs, dead_err) = dead_conn.join().expect("connect thread");
+    let bulk: Vec<_> =
+        bulk.into_iter().map(|(mtu, lab, srv, up)| (mtu, lab, srv, up.join().expect("upload"))).collect();
+    drop((off, on, ok, cl, dead));
+    for h in [off_srv, on_srv, ok_srv, cl_srv] {
+        let _ = h.join();
+    }
+
+    // --- nitrosim, the same situations ---
+    let sim_off = one_variant(
+        "blocked-retries2",
+        &format!(r#""network_acls.client-acl.inbound": "{BLOCKED}", "tcp.retries2": "5""#),
+        &["duration=20s"],
+    );
+    let sim_on = one_variant(
+        "blocked-probing",
+        &format!(r#""network_acls.client-acl.inbound": "{BLOCKED}", "tcp.mtu_probing": "1""#),
+        &[],
+    );
+    let sim_ok = one_variant("icmp-allowed", "", &[]);
+    let sim_cl = one_variant(
+        "mss-clamping",
+        &format!(r#""network_acls.client-acl.inbound": "{BLOCKED}", "gateways.vpn.mss_clamp": "1460""#),
+        &[],
+    );
+    let sim_syn = one_variant(
+        "syn-dead",
+        r#""network_acls.client-acl.inbound": "[]", "tcp.syn_retries": "3""#,
+        &["duration=40s"],
+    );
+
+    let mut rows = Vec::new();
+    // RTO timeline (the black hole makes every full-size segment vanish: a peer gone for data).
+    let l = off_up.retransmission_times();
+    let s0 = first_drop(&sim_off);
+    let s_tlp: Vec<f64> = events(&sim_off, "loss_probe").iter().map(|t| t - s0).collect();
+    let s_rto: Vec<f64> = events(&sim_off, "rto").iter().map(|t| t - s0).collect();
+    let lin = |i: usize| l.get(i).copied();
+    // Timing tolerance: 3% of the kernel's figure plus two jiffies (HZ=250) and the ~1 ms sampling.
+    let rel = |x: Option<f64>| ((x.unwrap_or(0.0) * 0.03 + 0.009) * 1000.0).round() / 1000.0;
+    rows.push(Row {
+        case: "RTO timeline (data lost)",
+        quantity: "tail loss probe (s)",
+        linux: lin(0),
+        sim: s_tlp.first().copied(),
+        tolerance: 0.012,
+        note: "",
+    });
+    for (i, q) in ["1st RTO (s)", "2nd RTO (s)", "3rd RTO (s)", "4th RTO (s)", "5th RTO (s)"].iter().enumerate() {
+        rows.push(Row {
+            case: "RTO timeline (data lost)",
+            quantity: q,
+            linux: lin(i + 1),
+            sim: s_rto.get(i).copied(),
+            tolerance: rel(lin(i + 1)),
+            note: "",
+        });
+    }
+    let l_abort = off_up.error.map(|_| (off_up.ended - off_up.started).as_secs_f64());
+    let s_abort = events(&sim_off, "aborted").first().map(|t| t - s0);
+    rows.push(Row {
+        case: "black hole, probing off, tcp_retries2=5",
+        quantity: "abort (s)",
+        linux: l_abort,
+        sim: s_abort,
+        tolerance: rel(l_abort),
+        note: "",
+    });
+
+    let l_on = on_up.first_mss_change();
+    let s_on0 = first_drop(&sim_on);
+    let s_mss = sim_on.events.iter().find(|e| e.event == "mss");
+    rows.push(Row {
+        case: "black hole, tcp_mtu_probing=1",
+        quantity: "first MSS drop (s)",
+        linux: l_on.map(|x| x.0),
+        sim: s_mss.map(|e| e.time_us / 1e6 - s_on0),
+        tolerance: rel(l_on.map(|x| x.0)),
+        note: "",
+    });
+    rows.push(Row {
+        case: "black hole, tcp_mtu_probing=1",
+        quantity: "MSS before",
+        linux: l_on.map(|x| x.1 as f64),
+        sim: s_mss.and_then(|e| e.mss_from).map(|x| x as f64),
+        tolerance: 0.0,
+        note: "",
+    });
+    // The fall to tcp_base_mss and the probes upward take about a millisecond in namespaces
+    // (faster than the sampling), so the MSS compared is where the search settles.
+    let l_settled = on_up.samples.last().map(|(_, i)| i.snd_mss as f64);
+    rows.push(Row {
+        case: "black hole, tcp_mtu_probing=1",
+        quantity: "MSS after the probes",
+        linux: l_settled,
+        sim: sim_on.flows[0].mss.map(|m| m as f64),
+        tolerance: 0.0,
+        note: "",
+    });
+    let l_done = on_up.completed.then(|| (on_up.ended - on_up.started).as_secs_f64());
+    let s_done = sim_on.flows[0].completed_us.map(|t| t / 1e6 - s_on0);
+    rows.push(Row {
+        case: "black hole, tcp_mtu_probing=1",
+        quantity: "4 MB delivered (s)",
+        linux: l_done,
+        sim: s_done,
+        tolerance: rel(l_done),
+        note: "",
+    });
+
+    let l_ok = ok_up.first_mss_change();
+    let s_ok_mss = sim_ok.events.iter().find(|e| e.event == "mss");
+    rows.push(Row {
+        case: "PMTUD, ICMP allowed",
+        quantity: "MSS after ICMP",
+        linux: l_ok.map(|x| x.2 as f64),
+        sim: s_ok_mss.and_then(|e| e.mss_to).map(|x| x as f64),
+        tolerance: 0.0,
+        note: "",
+    });
+    rows.push(Row {
+        case: "PMTUD, ICMP allowed",
+        quantity: "retransmission timeouts",
+        linux: ok_up.samples.last().map(|(_, i)| i.backoff as f64),
+        sim: Some(sim_ok.flows[0].rtos as f64),
+        tolerance: 0.0,
+        note: "",
+    });
+    let cl_mss = cl_up.samples.iter().map(|(_, i)| i.snd_mss).find(|&m| m > 0);
+    rows.push(Row {
+        case: "MSS clamping (1460)",
+        quantity: "MSS",
+        linux: cl_mss.map(|m| m as f64),
+        sim: sim_cl.flows[0].mss.map(|m| m as f64),
+        tolerance: 0.0,
+        note: "Linux: advmss 1460 on the server's route",
+    });
+    rows.push(Row {
+        case: "MSS clamping (1460)",
+        quantity: "completed",
+        linux: Some(cl_up.completed as u8 as f64),
+        sim: Some((sim_cl.flows[0].bytes_delivered == 4_000_000) as u8 as f64),
+        tolerance: 0.0,
+        note: "",
+    });
+
+    let syn_s = events(&sim_syn, "aborted").first().copied();
+    rows.push(Row {
+        case: "SYN to a dead host, tcp_syn_retries=3",
+        quantity: "connect() fails (s)",
+        linux: dead_err.map(|_| dead_secs),
+        sim: syn_s,
+        tolerance: rel(Some(dead_secs)),
+        note: "",
+    });
+    rows.push(Row {
+        case: "SYN to a dead host, tcp_syn_retries=3",
+        quantity: "ETIMEDOUT",
+        linux: Some((dead_err == Some(std::io::ErrorKind::TimedOut)) as u8 as f64),
+        sim: Some(sim_syn.flows[0].aborted as u8 as f64),
+        tolerance: 0.0,
+        note: "",
+    });
+
+    for (mtu, _, _, up) in &bulk {
+        let first = up.at_connect;
+        let case: &'static str = if *mtu == 1500 { "bulk at MTU 1500" } else { "bulk at MTU 9001" };
+        let sim_mss = (*mtu - 52) as f64;
+        let tcp = Tcp::new(TcpConfig::default(), *mtu, true);
+        rows.push(Row {
+            case,
+            quantity: "payload bytes per segment",
+            linux: first.map(|i| i.snd_mss as f64),
+            sim: Some(tcp.mss() as f64),
+            tolerance: 0.0,
+            note: "",
+        });
+        let _ = sim_mss;
+        rows.push(Row {
+            case,
+            quantity: "window in the SYN-ACK (B)",
+            linux: first.map(|i| i.snd_wnd as f64),
+            sim: Some(sim_initial_window(*mtu)),
+            tolerance: 0.0,
+            note: "",
+        });
+        rows.push(Row {
+            case,
+            quantity: "initial cwnd (segments)",
+            linux: first.map(|i| i.snd_cwnd as f64),
+            sim: Some(TcpConfig::default().initial_cwnd_segments as f64),
+            tolerance: 0.0,
+            note: "",
+        });
+    }
+
+    println!("\nLinux conformance (kernel {kernel})");
+    println!("| case | quantity | Linux | nitrosim | tolerance | verdict |");
+    println!("|---|---|---|---|---|---|");
+    let mut failed = 0;
+    for r in &rows {
+        let verdict = if r.pass() { "pass" } else { "FAIL" };
+        failed += !r.pass() as usize;
+        let note = if r.note.is_empty() { String::new() } else { format!(" ({})", r.note) };
+        println!(
+            "| {}{note} | {} | {} | {} | ±{} | {verdict} |",
+            r.case,
+            r.quantity,
+            fmt(r.linux),
+            fmt(r.sim),
+            r.tolerance
+        );
+    }
+    println!("Linux retransmissions (s after first data), probing off: {:?}", l);
+    println!("nitrosim: loss probes {:?}, RTOs {:?}", s_tlp, s_rto);
+    let mut last = 0;
+    let mut seq = Vec::new();
+    for (t, i) in &on_up.samples {
+        if i.snd_mss != last {
+            last = i.snd_mss;
+            seq.push(format!("{:.4}s:{}", (*t - on_up.started).as_secs_f64(), i.snd_mss));
+        }
+    }
+    println!("Linux snd_mss, probing on: {}", seq.join(" "));
+    let sim_seq: Vec<String> = sim_on
+        .events
+        .iter()
+        .filter(|e| e.event == "mss" || e.event.starts_with("probe"))
+        .map(|e| format!("{:.4}s:{}:{:?}/{:?}", e.time_us / 1e6 - s_on0, e.event, e.mss_to, e.mtu))
+        .collect();
+    println!("nitrosim MSS, probing on: {}", sim_seq.join(" "));
+    assert_eq!(failed, 0, "{failed} rows differ beyond their tolerance");
+}
