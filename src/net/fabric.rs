@@ -65,20 +65,22 @@ pub struct LeafSpine {
 }
 
 impl LeafSpine {
-    /// Create the fabric's ports in `ports`. `host_rate(h)` lets a host's NIC port run faster
-    /// than the default host link (a 200 Gbps instance on a 100 Gbps fabric).
+    /// Create the fabric's ports in `ports`. `host_port(h)` gives a host's NIC link as (rate,
+    /// ports bundled): it may run faster than the default host link (a 200 Gbps instance on a
+    /// 100 Gbps fabric), and an instance with several network cards has one switch port, with its
+    /// own buffer, per card: the bundle's drop-tail buffer is that many port buffers.
     pub fn build(
         config: LeafSpineConfig,
         ports: &mut Vec<Port>,
         salt_seed: u64,
-        host_rate: impl Fn(u32) -> Bandwidth,
+        host_port: impl Fn(u32) -> (Bandwidth, u32),
     ) -> LeafSpine {
-        let mut add = |rate: Bandwidth| -> PortId {
+        let mut add = |rate: Bandwidth, bundled: u32| -> PortId {
             ports.push(Port::new(PortConfig {
                 rate,
                 per_packet: SimDuration::ZERO,
                 delay: config.hop_delay,
-                capacity_bytes: config.buffer_bytes,
+                capacity_bytes: config.buffer_bytes.saturating_mul(bundled.max(1) as u64),
                 ecn_threshold_bytes: config.ecn_threshold_bytes,
                 drop_reason: DropReason::QueueFull,
                 burst_bytes: 0,
@@ -90,12 +92,12 @@ impl LeafSpine {
         let mut host_up = Vec::with_capacity(hosts as usize);
         let mut host_down = Vec::with_capacity(hosts as usize);
         for h in 0..hosts {
-            let rate = host_rate(h);
-            host_up.push(add(rate));
-            host_down.push(add(rate));
+            let (rate, bundled) = host_port(h);
+            host_up.push(add(rate, bundled));
+            host_down.push(add(rate, bundled));
         }
-        let tor_up = (0..config.racks * config.spines).map(|_| add(config.spine_link)).collect();
-        let spine_down = (0..config.spines * config.racks).map(|_| add(config.spine_link)).collect();
+        let tor_up = (0..config.racks * config.spines).map(|_| add(config.spine_link, 1)).collect();
+        let spine_down = (0..config.spines * config.racks).map(|_| add(config.spine_link, 1)).collect();
         let tor_salt = (0..config.racks).map(|r| mix64(salt_seed ^ mix64(0x70_72 + r as u64))).collect();
         LeafSpine { config, host_up, host_down, tor_up, spine_down, tor_salt }
     }
@@ -140,7 +142,7 @@ mod tests {
             buffer_bytes: 1 << 20,
             ecn_threshold_bytes: None,
         };
-        let f = LeafSpine::build(cfg, &mut ports, 1, |_| Bandwidth::gbps(100));
+        let f = LeafSpine::build(cfg, &mut ports, 1, |_| (Bandwidth::gbps(100), 1));
         (f, ports)
     }
 

@@ -31,6 +31,8 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("enhanced-networking.ron", include_str!("../../scenarios/enhanced-networking.ron")),
     ("nat-instance.ron", include_str!("../../scenarios/nat-instance.ron")),
     ("eni-failover.ron", include_str!("../../scenarios/eni-failover.ron")),
+    ("efa-latency-hpc6a.ron", include_str!("../../scenarios/efa-latency-hpc6a.ron")),
+    ("nccl-allreduce-p5.ron", include_str!("../../scenarios/nccl-allreduce-p5.ron")),
 ];
 
 /// A checked, fully overridden scenario for one variant.
