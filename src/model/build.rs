@@ -83,14 +83,10 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
         buffer_bytes: f.buffer.0,
         ecn_threshold_bytes: f.ecn_threshold.map(|b| b.0),
     };
-    let mut nic_rate = vec![(f.host_link, 1); config.hosts() as usize];
+    let mut nic_rate = vec![f.host_link; config.hosts() as usize];
     for (k, &h) in hosts_of.iter().enumerate() {
-        // The host's NIC runs at least at the instance's full bandwidth, all its cards together;
-        // each card has its own switch port and buffer (p5.48xlarge: 32 of them). One 512 KiB
-        // buffer for all 32 would hold 1.3 us at 3200 Gbps: the ring all-reduce's 32 card-level
-        // SRD flows into one receiver overflowed it at 17% fabric load (issue 13).
-        nic_rate[h as usize] =
-            (f.host_link.max(Bandwidth(types[k].bandwidth_mbps * 1_000_000)), types[k].network_cards);
+        // The host's NIC runs at least at the instance's full bandwidth, all its cards together.
+        nic_rate[h as usize] = f.host_link.max(Bandwidth(types[k].bandwidth_mbps * 1_000_000));
     }
     let mut ports: Vec<Port> = Vec::new();
     let fabric = LeafSpine::build(config, &mut ports, streams.derive("fabric/ecmp"), |h| nic_rate[h as usize]);

@@ -11,6 +11,11 @@ use super::port::{Port, PortConfig, PortId};
 use crate::engine::rng::mix64;
 use crate::units::{Bandwidth, SimDuration};
 
+/// The fastest single switch port the fabric model assumes: EC2 network cards are 100 Gbps each
+/// (EC2 instance types, network specifications: p5.48xlarge 32 x 100 Gbps). Faster links are
+/// bundles of such ports, each with its own buffer.
+pub const PHYSICAL_PORT_RATE: Bandwidth = Bandwidth::gbps(100);
+
 #[derive(Clone, Debug)]
 pub struct LeafSpineConfig {
     pub racks: u32,
@@ -65,22 +70,26 @@ pub struct LeafSpine {
 }
 
 impl LeafSpine {
-    /// Create the fabric's ports in `ports`. `host_port(h)` gives a host's NIC link as (rate,
-    /// ports bundled): it may run faster than the default host link (a 200 Gbps instance on a
-    /// 100 Gbps fabric), and an instance with several network cards has one switch port, with its
-    /// own buffer, per card: the bundle's drop-tail buffer is that many port buffers.
+    /// Create the fabric's ports in `ports`. `host_rate(h)` lets a host's NIC port run faster
+    /// than the default host link (a 200 Gbps instance on a 100 Gbps fabric).
+    ///
+    /// A link faster than [`PHYSICAL_PORT_RATE`] stands for a bundle of 100 Gbps ports, each with
+    /// `buffer_bytes` of drop-tail buffer: a p5.48xlarge's 3200 Gbps is 32 cards, each on its own
+    /// switch port. One 512 KiB buffer for the whole bundle would hold 1.3 us at 3200 Gbps, and
+    /// the 32 card-level SRD flows of a ring all-reduce overflowed it at 17% load (issue 13).
     pub fn build(
         config: LeafSpineConfig,
         ports: &mut Vec<Port>,
         salt_seed: u64,
-        host_port: impl Fn(u32) -> (Bandwidth, u32),
+        host_rate: impl Fn(u32) -> Bandwidth,
     ) -> LeafSpine {
-        let mut add = |rate: Bandwidth, bundled: u32| -> PortId {
+        let mut add = |rate: Bandwidth| -> PortId {
+            let bundled = rate.bps().div_ceil(PHYSICAL_PORT_RATE.bps()).max(1);
             ports.push(Port::new(PortConfig {
                 rate,
                 per_packet: SimDuration::ZERO,
                 delay: config.hop_delay,
-                capacity_bytes: config.buffer_bytes.saturating_mul(bundled.max(1) as u64),
+                capacity_bytes: config.buffer_bytes.saturating_mul(bundled),
                 ecn_threshold_bytes: config.ecn_threshold_bytes,
                 drop_reason: DropReason::QueueFull,
                 burst_bytes: 0,
@@ -92,12 +101,12 @@ impl LeafSpine {
         let mut host_up = Vec::with_capacity(hosts as usize);
         let mut host_down = Vec::with_capacity(hosts as usize);
         for h in 0..hosts {
-            let (rate, bundled) = host_port(h);
-            host_up.push(add(rate, bundled));
-            host_down.push(add(rate, bundled));
+            let rate = host_rate(h);
+            host_up.push(add(rate));
+            host_down.push(add(rate));
         }
-        let tor_up = (0..config.racks * config.spines).map(|_| add(config.spine_link, 1)).collect();
-        let spine_down = (0..config.spines * config.racks).map(|_| add(config.spine_link, 1)).collect();
+        let tor_up = (0..config.racks * config.spines).map(|_| add(config.spine_link)).collect();
+        let spine_down = (0..config.spines * config.racks).map(|_| add(config.spine_link)).collect();
         let tor_salt = (0..config.racks).map(|r| mix64(salt_seed ^ mix64(0x70_72 + r as u64))).collect();
         LeafSpine { config, host_up, host_down, tor_up, spine_down, tor_salt }
     }
@@ -142,7 +151,7 @@ mod tests {
             buffer_bytes: 1 << 20,
             ecn_threshold_bytes: None,
         };
-        let f = LeafSpine::build(cfg, &mut ports, 1, |_| (Bandwidth::gbps(100), 1));
+        let f = LeafSpine::build(cfg, &mut ports, 1, |_| Bandwidth::gbps(100));
         (f, ports)
     }
 
