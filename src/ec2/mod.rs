@@ -75,11 +75,6 @@ pub mod defaults {
     /// queue (a few hundred ns, no system call, no wake-up: the application spins on the queue).
     pub const BYPASS_POST: SimDuration = SimDuration::from_ns(200);
     pub const BYPASS_POLL: SimDuration = SimDuration::from_ns(100);
-    /// libfabric's EFA provider delivers two-sided messages up to this size through its bounce
-    /// buffers (eager and medium protocols) and copies them into the user's buffer; larger ones
-    /// go by its long protocols, modelled zero-copy. Source: fi_efa(7),
-    /// FI_EFA_INTER_MAX_MEDIUM_MESSAGE_SIZE default 65536.
-    pub const EFA_MAX_MEDIUM_MESSAGE_BYTES: u64 = 65_536;
     /// One-way latency between availability zones (cross-AZ round trips are ~1 ms).
     pub const INTER_AZ_DELAY: SimDuration = SimDuration::from_us(500);
 }

@@ -20,6 +20,17 @@ pub const TAG_SERVER_SEND: u32 = 4;
 pub const TAG_CLIENT_DONE: u32 = 5;
 pub const TAG_RING_SEND: u32 = 6;
 pub const TAG_RING_STEP_DONE: u32 = 7;
+/// Buffer slots per NCCL connection. Source: NCCL src/include/device.h (devcomm.h in older
+/// releases), `#define NCCL_STEPS 8`.
+pub const NCCL_STEPS: u32 = 8;
+/// Slots one all-reduce ring step (a chunk) occupies. Source: NCCL src/include/collectives.h,
+/// `#define ALLREDUCE_CHUNKSTEPS (NCCL_STEPS/2)`.
+pub const ALLREDUCE_CHUNKSTEPS: u32 = NCCL_STEPS / 2;
+/// Ring steps a sender may have in flight to its receiver: the slots over a chunk's share (2).
+pub const NCCL_CHUNKS_IN_FLIGHT: u32 = NCCL_STEPS / ALLREDUCE_CHUNKSTEPS;
+/// NCCL ring: an NVLink step of (channel, rank) has landed; the tag is this plus
+/// `channel * ranks + rank`.
+pub const TAG_NVLINK_BASE: u32 = 1 << 20;
 /// "Send until the end of the run": more bytes than any run can carry.
 pub const BULK_UNBOUNDED_BYTES: u64 = 1 << 60;
 /// Histograms hold 1 ns .. 1 hour at 3 significant digits.
@@ -157,6 +168,61 @@ pub struct AllReduceApp {
     pub iteration: u32,
     pub started: SimTime,
     pub times: Vec<SimDuration>,
+    /// NCCL ring (`gpus_per_node > 1`): per (channel, rank) edge `channel * ranks + rank`, ring
+    /// steps posted and steps delivered, counted over the whole run.
+    pub nccl: Option<NcclRing>,
+}
+
+/// NCCL's ring all-reduce as the node runs it: `ranks = nodes x gpus` ranks in node order, one
+/// ring per channel, each channel carrying `bytes / channels`. A step moves one chunk from a rank
+/// to the next; within a node over NVLink (NCCL's per-step cost plus the bytes at the channel's
+/// share of the GPU's NVLink), between nodes over EFA on the channel's card (packet level). There
+/// is no barrier: a rank posts step s as soon as it has step s-1 from its left neighbour and its
+/// receiver has a free slot (NCCL's Simple protocol pipelines this way).
+#[derive(Clone, Debug)]
+pub struct NcclRing {
+    pub gpus: usize,
+    pub channels: usize,
+    pub ranks: usize,
+    /// Bytes of one step on one channel.
+    pub chunk: u64,
+    pub nvlink_step: SimDuration,
+    /// NVLink rate one channel gets (the GPU's NVLink shared by every channel through it).
+    pub nvlink_share: crate::units::Bandwidth,
+    pub sent: Vec<u32>,
+    pub recvd: Vec<u32>,
+    /// Steps every edge must have delivered when the current collective is done.
+    pub limit: u32,
+    pub edges_done: usize,
+}
+
+impl NcclRing {
+    pub fn new(spec: &crate::scenario::spec::AllReduceSpec, nodes: usize, cards: usize) -> Self {
+        let gpus = spec.gpus_per_node as usize;
+        let channels = spec.channels.map_or(cards, |c| c as usize).max(1);
+        let ranks = nodes * gpus;
+        let chunk = spec.bytes.0.div_ceil((channels * ranks) as u64).max(1);
+        NcclRing {
+            gpus,
+            channels,
+            ranks,
+            chunk,
+            nvlink_step: spec.nvlink_step,
+            nvlink_share: crate::units::Bandwidth((spec.nvlink.bps() / channels as u64).max(1)),
+            sent: vec![0; channels * ranks],
+            recvd: vec![0; channels * ranks],
+            limit: 0,
+            edges_done: 0,
+        }
+    }
+    /// Ring steps per collective: 2(ranks - 1).
+    pub fn steps(&self) -> u32 {
+        2 * (self.ranks as u32 - 1)
+    }
+    /// The edge leaving rank `r` crosses to the next node (over EFA).
+    pub fn inter_node(&self, r: usize) -> bool {
+        r % self.gpus == self.gpus - 1
+    }
 }
 
 impl AllReduceApp {
@@ -227,13 +293,15 @@ impl HostCosts {
     }
     /// Taking a message in: the kernel wakes the reader and copies out; OS bypass polls its
     /// completion queue (or, for an RDMA write, the target memory), and two-sided EFA messages
-    /// small enough for libfabric's bounce buffers are copied out of them.
+    /// sent by the eager and medium protocols are copied out of libfabric's bounce buffers here.
+    /// Larger ones go by long-CTS, whose per-packet copies the EFA transport itself paces (they
+    /// gate its CTS grants), or by long-read, which is zero copy.
     pub fn receive(&self, t: MessageTransport, bytes: u64) -> SimDuration {
         match t {
             MessageTransport::Tcp => {
                 self.wakeup + self.idle_exit + self.socket + self.syscall + self.copy_rate.serialisation(bytes)
             }
-            MessageTransport::Efa if bytes <= crate::ec2::defaults::EFA_MAX_MEDIUM_MESSAGE_BYTES => {
+            MessageTransport::Efa if bytes <= crate::transport::efa::INTER_MAX_MEDIUM_MESSAGE_BYTES => {
                 self.bypass_poll + self.copy_rate.serialisation(bytes)
             }
             MessageTransport::Efa | MessageTransport::EfaRdmaWrite | MessageTransport::EfaRdmaRead => self.bypass_poll,
@@ -452,6 +520,25 @@ impl Model {
                     }
                 }
             }
+            (App::AllReduce(a), TAG_START) if a.nccl.is_some() => {
+                // One EFA connection per (channel, node): the channel's ring leaves node k for
+                // node k + 1 on card `channel mod cards`.
+                let (members, cards, port) = (a.members.clone(), a.cards, a.spec.port);
+                let channels = a.nccl.as_ref().map_or(1, |r| r.channels);
+                let n = members.len();
+                let mut conns = Vec::with_capacity(channels * n);
+                for ch in 0..channels {
+                    for k in 0..n {
+                        let tag = ConnTag { app, conn: conns.len() as u32, flow: NONE };
+                        let (from, to) = (Attach::Instance(members[k]), Attach::Instance(members[(k + 1) % n]));
+                        conns.push(self.open(from, to, Proto::Efa((ch % cards) as u16), tag, port));
+                    }
+                }
+                if let App::AllReduce(a) = &mut self.apps[app as usize] {
+                    a.conns = conns;
+                }
+                self.nccl_collective(app);
+            }
             (App::AllReduce(a), TAG_START) => {
                 let (members, cards, port, efa) = (a.members.clone(), a.cards, a.spec.port, a.efa());
                 let n = members.len();
@@ -479,6 +566,13 @@ impl Model {
                     self.ring_collective(app);
                 }
             }
+            (App::AllReduce(a), t) if t >= TAG_NVLINK_BASE => {
+                let edge = (t - TAG_NVLINK_BASE) as usize;
+                if let Some(r) = a.nccl.as_mut() {
+                    r.recvd[edge] += 1;
+                }
+                self.nccl_landed(app, edge);
+            }
             (App::AllReduce(a), TAG_RING_SEND) => {
                 for i in 0..a.conns.len() {
                     a.rx_target[i] += a.stripe(i % a.cards);
@@ -489,6 +583,18 @@ impl Model {
                     let App::AllReduce(a) = &self.apps[app as usize] else { unreachable!() };
                     let (ep, bytes) = (a.conns[i].0, a.stripe(i % a.cards));
                     self.ep_send(ep, bytes);
+                }
+            }
+            (App::AllReduce(a), TAG_RING_STEP_DONE) if a.nccl.is_some() => {
+                if a.iteration >= a.spec.warmup {
+                    let t = now.since(a.started);
+                    a.times.push(t);
+                }
+                a.iteration += 1;
+                if a.iteration == a.spec.warmup + a.spec.iterations {
+                    self.finish_app(app);
+                } else {
+                    self.nccl_collective(app);
                 }
             }
             (App::AllReduce(a), TAG_RING_STEP_DONE) => {
@@ -520,9 +626,26 @@ impl Model {
                     ConnTag { app, conn: 0, flow: NONE },
                     port,
                 );
-                if let App::PingPong(p) = &mut self.apps[app as usize] {
+                let two_sided = if let App::PingPong(p) = &mut self.apps[app as usize] {
                     p.client_ep = c;
                     p.server_ep = s;
+                    p.spec.transport == MessageTransport::Efa
+                } else {
+                    false
+                };
+                if two_sided {
+                    // MPI's send/receive: libfabric's message protocols, not one-sided transfers.
+                    let read = |i: u32| self.insts[i as usize].ty.efa_rdma >= crate::ec2::EfaRdma::Read;
+                    let cfg = crate::transport::efa::MessageConfig {
+                        rdma_read: read(from) && read(to),
+                        copy_rate: self.host_costs.copy_rate,
+                        turnaround: self.host_costs.bypass_poll + self.host_costs.bypass_post,
+                    };
+                    for ep in [c, s] {
+                        if let crate::transport::Endpoint::Efa(e) = &mut self.eps[ep as usize].transport {
+                            e.set_mode(crate::transport::efa::EfaMode::Messages(cfg));
+                        }
+                    }
                 }
                 // TCP begins once connected; EFA endpoints are ready at once.
                 if efa {
@@ -612,6 +735,62 @@ impl Model {
             }
             _ => {}
         }
+    }
+
+    /// An NCCL all-reduce begins: every rank may post its first step.
+    fn nccl_collective(&mut self, app: u32) {
+        let now = self.now();
+        let App::AllReduce(a) = &mut self.apps[app as usize] else { unreachable!() };
+        a.started = now;
+        let Some(r) = a.nccl.as_mut() else { unreachable!() };
+        r.limit += r.steps();
+        r.edges_done = 0;
+        for e in 0..r.sent.len() {
+            self.nccl_try_send(app, e);
+        }
+    }
+
+    /// Post the next ring step on edge `e` (channel `e / ranks`, from rank `e % ranks`) if its
+    /// rank has the data (step s-1 from its left) and the receiver has free buffer slots (fewer
+    /// than `NCCL_CHUNKS_IN_FLIGHT` steps of the edge in flight).
+    fn nccl_try_send(&mut self, app: u32, e: usize) {
+        let App::AllReduce(a) = &mut self.apps[app as usize] else { unreachable!() };
+        let Some(r) = a.nccl.as_mut() else { return };
+        let (ch, rank) = (e / r.ranks, e % r.ranks);
+        let left = ch * r.ranks + (rank + r.ranks - 1) % r.ranks;
+        let first_of_collective = r.limit - r.steps();
+        let x = r.sent[e];
+        if x >= r.limit || x - r.recvd[e] >= NCCL_CHUNKS_IN_FLIGHT || (x > first_of_collective && r.recvd[left] < x) {
+            return;
+        }
+        r.sent[e] += 1;
+        if r.inter_node(rank) {
+            let node = rank / r.gpus;
+            let conn = ch * a.members.len() + node;
+            let (ep, bytes) = (a.conns[conn].0, r.chunk);
+            self.ep_send(ep, bytes);
+        } else {
+            let delay = r.nvlink_step + r.nvlink_share.serialisation(r.chunk);
+            self.q.schedule_in(delay, super::Event::App { app, tag: TAG_NVLINK_BASE + e as u32 });
+        }
+    }
+
+    /// A step landed on edge `e`: the receiving rank may forward it, the sending rank may post
+    /// its next step, and the collective ends once every edge has delivered all its steps.
+    fn nccl_landed(&mut self, app: u32, e: usize) {
+        let App::AllReduce(a) = &mut self.apps[app as usize] else { unreachable!() };
+        let Some(r) = a.nccl.as_mut() else { return };
+        let (ch, rank) = (e / r.ranks, e % r.ranks);
+        let right = ch * r.ranks + (rank + 1) % r.ranks;
+        if r.recvd[e] == r.limit {
+            r.edges_done += 1;
+            if r.edges_done == r.recvd.len() {
+                self.q.schedule_in(SimDuration::ZERO, super::Event::App { app, tag: TAG_RING_STEP_DONE });
+                return;
+            }
+        }
+        self.nccl_try_send(app, right);
+        self.nccl_try_send(app, e);
     }
 
     fn ring_collective(&mut self, app: u32) {
@@ -745,6 +924,23 @@ impl Model {
                                 self.rpc_issue(owner.app, owner.conn as usize);
                             }
                         }
+                    }
+                }
+            }
+            App::AllReduce(a) if a.nccl.is_some() => {
+                // A channel's EFA connection from node k carries the ring edge leaving that
+                // node's last rank.
+                if owner.side == Side::Server {
+                    let n = a.members.len();
+                    let r = a.nccl.as_mut().expect("checked");
+                    let (ch, node) = (owner.conn as usize / n, owner.conn as usize % n);
+                    let e = ch * r.ranks + node * r.gpus + r.gpus - 1;
+                    // Every step is one EFA message of `chunk` bytes: a completion lands one.
+                    let steps = (total / r.chunk) as u32;
+                    if r.recvd[e] < steps {
+                        r.recvd[e] += 1;
+                        debug_assert_eq!(r.recvd[e], steps);
+                        self.nccl_landed(owner.app, e);
                     }
                 }
             }

@@ -363,6 +363,7 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
                 let efa = a.transport.bypasses_kernel();
                 let cards =
                     if efa { members.iter().map(|&m| types[m as usize].network_cards).min().unwrap_or(1) } else { 1 };
+                let nodes = members.len();
                 App::AllReduce(apps::AllReduceApp {
                     spec: a.clone(),
                     all_to_all: matches!(w, WorkloadSpec::AllToAll(_)),
@@ -377,6 +378,8 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
                     iteration: 0,
                     started: SimTime::ZERO,
                     times: Vec::new(),
+                    nccl: (a.gpus_per_node > 1 && !matches!(w, WorkloadSpec::AllToAll(_)))
+                        .then(|| apps::NcclRing::new(a, nodes, cards as usize)),
                 })
             }
             WorkloadSpec::PingPong(p) => {

@@ -111,6 +111,10 @@ pub struct CollectiveResult {
     pub algorithm: &'static str,
     pub transport: &'static str,
     pub members: u64,
+    /// Ranks in the collective: instances x GPUs per instance.
+    pub ranks: u64,
+    /// NCCL channels (rings side by side; the 1-rank-per-instance ring stripes over its cards).
+    pub channels: u64,
     /// Network cards each neighbour pair stripes over.
     pub cards: u64,
     pub bytes: u64,
@@ -119,6 +123,9 @@ pub struct CollectiveResult {
     /// NCCL's bus bandwidth: 2(N-1)/N x bytes / time for all-reduce, (N-1)/N x bytes / time for
     /// all-to-all.
     pub bus_gbps: f64,
+    /// nccl-tests' algbw and busbw, in GB/s (1e9 bytes per second).
+    pub alg_gbyte_s: f64,
+    pub bus_gbyte_s: f64,
 }
 
 /// One client of a `ServiceClients` workload: what it saw across a failover.
@@ -415,19 +422,32 @@ pub fn collect(m: Model) -> VariantResult {
             }
             App::Bulk(_) => {}
             App::AllReduce(a) if !a.times.is_empty() => {
-                let n = a.members.len() as f64;
+                // NCCL's bus bandwidth counts ranks (GPUs), not instances.
+                let ranks = a.nccl.as_ref().map_or(a.members.len(), |r| r.ranks);
+                let n = ranks as f64;
                 let mean_ps = a.times.iter().map(|t| t.ps() as f64).sum::<f64>() / a.times.len() as f64;
                 let secs = mean_ps / 1e12;
                 let factor = if a.all_to_all { (n - 1.0) / n } else { 2.0 * (n - 1.0) / n };
                 collectives.push(CollectiveResult {
                     workload: a.spec.name.clone(),
-                    algorithm: if a.all_to_all { "all-to-all" } else { "ring all-reduce" },
+                    algorithm: if a.all_to_all {
+                        "all-to-all"
+                    } else if a.nccl.is_some() {
+                        "nccl ring all-reduce"
+                    } else {
+                        "ring all-reduce"
+                    },
                     transport: a.spec.transport.label(),
                     members: a.members.len() as u64,
+                    ranks: ranks as u64,
+                    channels: a.nccl.as_ref().map_or(a.cards, |r| r.channels) as u64,
                     cards: a.cards as u64,
                     bytes: a.spec.bytes.0,
                     time_us: round3(mean_ps / 1e6),
                     bus_gbps: round3(factor * a.spec.bytes.0 as f64 * 8.0 / secs / 1e9),
+                    // nccl-tests' units: GB/s with GB = 1e9 bytes.
+                    alg_gbyte_s: round3(a.spec.bytes.0 as f64 / secs / 1e9),
+                    bus_gbyte_s: round3(factor * a.spec.bytes.0 as f64 / secs / 1e9),
                 });
             }
             App::AllReduce(a) => unfinished.push(format!(

@@ -71,6 +71,23 @@ pub fn render(s: &Summary) -> String {
             }
         }
         for c in &v.collectives {
+            if c.ranks != c.members {
+                let _ = writeln!(
+                    o,
+                    "  {} ({} of {} over {} instances x {} GPUs, {}, {} channel(s)): {:.1} us per collective, algbw {:.1} GB/s, busbw {:.1} GB/s",
+                    c.workload,
+                    c.algorithm,
+                    crate::units::Bytes(c.bytes),
+                    c.members,
+                    c.ranks / c.members.max(1),
+                    c.transport,
+                    c.channels,
+                    c.time_us,
+                    c.alg_gbyte_s,
+                    c.bus_gbyte_s
+                );
+                continue;
+            }
             let _ = writeln!(
                 o,
                 "  {} ({} of {} over {} instances, {}, {} card(s) per pair): {:.1} us per collective, bus bandwidth {:.1} Gbps",

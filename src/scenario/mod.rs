@@ -33,6 +33,8 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("nat-instance.ron", include_str!("../../scenarios/nat-instance.ron")),
     ("eni-failover.ron", include_str!("../../scenarios/eni-failover.ron")),
     ("srd-outage.ron", include_str!("../../scenarios/srd-outage.ron")),
+    ("efa-latency-hpc6a.ron", include_str!("../../scenarios/efa-latency-hpc6a.ron")),
+    ("nccl-allreduce-p5.ron", include_str!("../../scenarios/nccl-allreduce-p5.ron")),
 ];
 
 /// A checked, fully overridden scenario for one variant.

@@ -922,6 +922,31 @@ pub struct AllReduceSpec {
     pub warmup: u32,
     #[serde(default = "allreduce_port")]
     pub port: u16,
+    /// Ranks (GPUs) per instance, as NCCL sees the node. 1 (the default) is one rank per instance
+    /// with every ring step a barrier; more runs NCCL's ring: ranks within an instance joined by
+    /// NVLink, one ring per channel, each rank forwarding a step as soon as it has the data.
+    #[serde(default = "one")]
+    pub gpus_per_node: u32,
+    /// NCCL channels (rings run side by side, each on its own network card); default: one per card.
+    #[serde(default)]
+    pub channels: Option<u32>,
+    /// One GPU's NVLink bandwidth in each direction, shared by the channels through it. Default
+    /// 450 GB/s: H100 SXM's NVLink 4 is 900 GB/s total, both directions (NVIDIA H100 datasheet).
+    #[serde(default = "nvlink_default")]
+    pub nvlink: Bandwidth,
+    /// NCCL's cost of one ring step over NVLink with its Simple protocol. Default 3.4 us: NCCL's
+    /// own tuning model, `hwLat[NVLINK][RING][SIMPLE]` in src/graph/tuning.cc.
+    #[serde(default = "nvlink_step_default")]
+    pub nvlink_step: SimDuration,
+}
+
+/// H100 SXM5 NVLink 4: 900 GB/s total (NVIDIA H100 Tensor Core GPU datasheet) = 450 GB/s each way.
+fn nvlink_default() -> Bandwidth {
+    Bandwidth::gbps(3600)
+}
+/// NCCL src/graph/tuning.cc: `hwLat[NCCL_HW_NVLINK][NCCL_ALGO_RING][NCCL_PROTO_SIMPLE] = 3.4` us.
+fn nvlink_step_default() -> SimDuration {
+    SimDuration::from_ns(3400)
 }
 
 fn five() -> u32 {

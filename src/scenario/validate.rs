@@ -1277,6 +1277,21 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
                 }
                 cx.range("iterations", a.iterations, 1, 10_000, "collectives measured")?;
                 cx.range("warmup", a.warmup, 0, 10_000, "collectives not measured")?;
+                cx.range("gpus_per_node", a.gpus_per_node, 1, 16, "ranks (GPUs) per instance")?;
+                if let Some(c) = a.channels {
+                    cx.range("channels", c, 1, 64, "NCCL channels (rings side by side)")?;
+                }
+                if a.gpus_per_node > 1
+                    && (a.nvlink.bps() == 0 || matches!(w, WorkloadSpec::AllToAll(_)) || !a.transport.bypasses_kernel())
+                {
+                    return Err(cx.err(
+                        "gpus_per_node",
+                        "",
+                        format!("{:?}: several GPUs per node need NVLink bandwidth and a ring all-reduce", a.name),
+                        "nvlink > 0, in an AllReduce over EFA".into(),
+                        "e.g. gpus_per_node: 8, nvlink: \"3600Gbps\"".into(),
+                    ));
+                }
                 if a.transport == MessageTransport::EfaRdmaRead {
                     return Err(cx.err(
                         "transport",
