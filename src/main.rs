@@ -45,8 +45,24 @@ enum Command {
         #[arg(long = "set", value_name = "PATH=VALUE")]
         sets: Vec<String>,
     },
-    /// List the bundled scenarios and the instance-type catalog.
-    List,
+    /// List the bundled scenarios and the instance-type catalog (filters list types only).
+    List {
+        /// Only the instance-type catalog.
+        #[arg(long)]
+        types: bool,
+        /// Only this family (`c7gn`) or families starting with it (`c7` lists c7a, c7g, c7gn ...).
+        #[arg(long, value_name = "FAMILY")]
+        family: Option<String>,
+        /// Only types with at least this much bandwidth (burst figure), in Gbps.
+        #[arg(long, value_name = "GBPS")]
+        min_gbps: Option<f64>,
+        /// Only types that support EFA.
+        #[arg(long)]
+        efa: bool,
+        /// Only types that support ENA Express.
+        #[arg(long)]
+        ena_express: bool,
+    },
     /// Run a scenario's parameter sweep (grid x seeds) in parallel; resumable and shardable.
     Sweep {
         file: PathBuf,
@@ -186,41 +202,88 @@ fn cmd_check(file: PathBuf, sets: Vec<String>) -> Result<(), Failure> {
     Ok(())
 }
 
-fn cmd_list() {
-    outln!("Bundled scenarios (scenarios/):");
-    for (file, text) in scenario::BUNDLED {
-        let desc = scenario::parse(file, text).map(|s| s.description).unwrap_or_default();
-        let default = if *file == scenario::DEFAULT_SCENARIO_NAME { " (default)" } else { "" };
-        outln!("  {file}{default}\n      {}", desc.split_whitespace().collect::<Vec<_>>().join(" "));
+/// `nitrosim list` filters on the instance-type catalog.
+struct TypeFilter {
+    family: Option<String>,
+    min_gbps: Option<f64>,
+    efa: bool,
+    ena_express: bool,
+}
+
+impl TypeFilter {
+    fn any(&self) -> bool {
+        self.family.is_some() || self.min_gbps.is_some() || self.efa || self.ena_express
     }
-    outln!("\nInstance types:");
-    outln!(
-        "  {:<16} {:>5} {:>12} {:>10} {:>5} {:>5} {:>7} {:>5} {:>4}",
-        "type",
-        "vCPU",
-        "bandwidth",
-        "baseline",
-        "cards",
-        "ENIs",
-        "IPv4/ENI",
-        "ENA-X",
-        "EFA"
-    );
-    for t in CATALOG {
-        let yn = |b: bool| if b { "yes" } else { "no" };
-        outln!(
-            "  {:<16} {:>5} {:>7.1} Gbps {:>5.3} Gbps {:>5} {:>5} {:>7} {:>5} {:>4}",
-            t.name,
-            t.vcpus,
-            t.bandwidth_mbps as f64 / 1000.0,
-            t.baseline_mbps as f64 / 1000.0,
-            t.network_cards,
-            t.max_enis,
-            t.ipv4_per_eni,
-            yn(t.ena_express),
-            yn(t.efa)
-        );
+    fn keeps(&self, t: &nitrosim::ec2::InstanceType) -> bool {
+        self.family.as_deref().is_none_or(|f| t.family().starts_with(f))
+            && self.min_gbps.is_none_or(|g| t.bandwidth_mbps as f64 >= g * 1000.0)
+            && (!self.efa || t.efa)
+            && (!self.ena_express || t.ena_express)
     }
+}
+
+fn cmd_list(types_only: bool, filter: &TypeFilter) -> Result<(), Failure> {
+    if let Some(g) = filter.min_gbps
+        && !(g.is_finite() && g >= 0.0)
+    {
+        return Err(Failure::Other(anyhow::anyhow!("--min-gbps {g}: expected a number of Gbps, 0 or more")));
+    }
+    if !types_only {
+        outln!("Bundled scenarios (scenarios/):");
+        for (file, text) in scenario::BUNDLED {
+            let desc = scenario::parse(file, text).map(|s| s.description).unwrap_or_default();
+            let default = if *file == scenario::DEFAULT_SCENARIO_NAME { " (default)" } else { "" };
+            outln!("  {file}{default}\n      {}", desc.split_whitespace().collect::<Vec<_>>().join(" "));
+        }
+        outln!("");
+    }
+    let picked: Vec<&nitrosim::ec2::InstanceType> = CATALOG.iter().filter(|t| filter.keeps(t)).collect();
+    if picked.is_empty() {
+        return Err(Failure::Other(anyhow::anyhow!(
+            "no instance type matches these filters (see `nitrosim list --types`)"
+        )));
+    }
+    // Mbit/s as Gbps without trailing zeros: 12500 -> "12.5", 64 -> "0.064".
+    let gbps = |m: u64| format!("{:.3}", m as f64 / 1000.0).trim_end_matches('0').trim_end_matches('.').to_string();
+    let yn = |b: bool| if b { "yes" } else { "no" };
+    let head = ["type", "vCPU", "Gbps", "baseline", "cards", "ENIs", "IPv4/ENI", "queues", "ENA-X", "EFA"];
+    let rows: Vec<[String; 10]> = picked
+        .iter()
+        .map(|t| {
+            [
+                t.name.to_string(),
+                t.vcpus.to_string(),
+                gbps(t.bandwidth_mbps),
+                gbps(t.baseline_mbps),
+                t.network_cards.to_string(),
+                t.max_enis.to_string(),
+                t.ipv4_per_eni.to_string(),
+                t.ena_queues.to_string(),
+                yn(t.ena_express).to_string(),
+                yn(t.efa).to_string(),
+            ]
+        })
+        .collect();
+    // Each column as wide as its widest cell, so the table stays aligned whatever the values.
+    let mut width = head.map(str::len);
+    for r in &rows {
+        for (w, c) in width.iter_mut().zip(r) {
+            *w = (*w).max(c.len());
+        }
+    }
+    let line = |cells: &[&str]| {
+        let mut s = String::from("  ");
+        for (k, (c, w)) in cells.iter().zip(width).enumerate() {
+            if k == 0 { s += &format!("{c:<w$}") } else { s += &format!("  {c:>w$}") }
+        }
+        s
+    };
+    outln!("Instance types ({} of {}; source: src/ec2/catalog/instance_types.csv):", rows.len(), CATALOG.len());
+    outln!("{}", line(&head));
+    for r in &rows {
+        outln!("{}", line(&r.each_ref().map(String::as_str)));
+    }
+    Ok(())
 }
 
 fn cmd_sweep(
@@ -309,9 +372,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run { file, out, seed, sets, quiet, pcap } => cmd_run(file, out, seed, sets, quiet, pcap),
         Command::Check { file, sets } => cmd_check(file, sets),
-        Command::List => {
-            cmd_list();
-            Ok(())
+        Command::List { types, family, min_gbps, efa, ena_express } => {
+            let filter = TypeFilter { family, min_gbps, efa, ena_express };
+            cmd_list(types || filter.any(), &filter)
         }
         Command::Sweep { file, out, jobs, resume, shard, sets, quiet } => {
             cmd_sweep(file, out, jobs, resume, shard, sets, quiet)

@@ -21,8 +21,9 @@ pub const FLOW_CAP_DEFAULT: Bandwidth = Bandwidth::gbps(5);
 /// Single-flow limit when both instances are in the same cluster placement group: 10 Gbps.
 /// Source: EC2 User Guide, "Placement groups" / instance network bandwidth.
 pub const FLOW_CAP_CLUSTER_PG: Bandwidth = Bandwidth::gbps(10);
-/// ENA exposes at most 32 queue pairs per ENI on current Nitro types (amzn-drivers, ENA_MAX_NUM_IO_QUEUES).
-pub const ENA_MAX_QUEUES: u32 = 32;
+/// Most queue pairs the ENA Linux driver handles per device (amzn-drivers `ENA_MAX_NUM_IO_QUEUES`,
+/// 128). What a type offers per ENI is its catalog entry's `ena_queues`, usually fewer.
+pub const ENA_MAX_QUEUES: u32 = 128;
 /// Jumbo-frame MTU inside a VPC. Source: EC2 User Guide, "Network maximum transmission unit (MTU)".
 pub const MTU_VPC_JUMBO: u32 = 9001;
 /// Standard Ethernet MTU.
@@ -74,6 +75,10 @@ pub mod defaults {
     /// go by its long protocols, modelled zero-copy. Source: fi_efa(7),
     /// FI_EFA_INTER_MAX_MEDIUM_MESSAGE_SIZE default 65536.
     pub const EFA_MAX_MEDIUM_MESSAGE_BYTES: u64 = 65_536;
+    /// Timing noise (model choices, see `NoiseSpec`): a vCPU's per-packet cost is uniform over
+    /// [0, 2 x mean], and so is the card's processing delay.
+    pub const NOISE_HOST_COST_SPREAD: f64 = 1.0;
+    pub const NOISE_CARD_DELAY_SPREAD: f64 = 1.0;
     /// One-way latency between availability zones (cross-AZ round trips are ~1 ms).
     pub const INTER_AZ_DELAY: SimDuration = SimDuration::from_us(500);
 }
