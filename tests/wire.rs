@@ -37,6 +37,8 @@ fn with_default_noise_equal_rtts_share_and_the_short_rtt_wins() {
         let ratio = a.max(b) / a.min(b);
         assert!(ratio <= 1.5, "{seed}: same RTT, goodputs {a} and {b} (ratio {ratio:.2})");
         assert_eq!(rtos, 0, "{seed}: same RTT, no RTOs");
+        let f = variant(&s, "same-rtt").fairness.as_ref().expect("two flows");
+        assert!((f.max_min_ratio - ratio).abs() < 0.01 && f.jain_index > 0.96, "{f:?}");
         let (short, long, _) = pair(&s, "4x-rtt");
         assert!(short / long >= 2.0, "{seed}: 4x RTT, short {short} vs long {long} Gbps");
     }
