@@ -10,8 +10,10 @@ use nitrosim::ec2::catalog::{CATALOG, lookup};
 use std::process::Command;
 
 /// (type, vCPUs, baseline Mbit/s, burst Mbit/s, network cards, max ENIs, IPv4 per ENI, EFA)
+type Row = (&'static str, u32, u64, u64, u32, u32, u32, bool);
+
 #[rustfmt::skip]
-const SPOT_CHECKS: [(&str, u32, u64, u64, u32, u32, u32, bool); 20] = [
+const SPOT_CHECKS: [Row; 20] = [
     // The three the hand-typed catalog had wrong (issue 14): 16, 16 and 4 ENIs.
     ("c6in.32xlarge",  128,  200_000,  200_000,  2, 16, 50, true),
     ("m6in.32xlarge",  128,  200_000,  200_000,  2, 16, 50, true),
