@@ -187,18 +187,18 @@ impl Default for NitroSpec {
 }
 
 /// Per-packet timing variation of hosts and Nitro cards. Each value is drawn per packet from a
-/// uniform distribution around the configured mean, the mean kept: a spread of 1.0 makes a vCPU's
-/// per-packet cost uniform over [0, 2 x tx_cost] and the card's processing delay uniform over
-/// [0, 2 x 2 us]. Every port draws from its own seeded stream, named after its instance (and flow),
-/// so results do not depend on build order; the card's delay stays FIFO.
+/// uniform distribution around the configured mean, the mean kept: by default a vCPU's per-packet
+/// cost is uniform over [0.5, 1.5] x tx_cost (spread 0.5) and the card's processing delay uniform
+/// over [0, 2 x 2 us] (spread 1.0). Every port draws from its own seeded stream, named after its
+/// instance (and flow), so results do not depend on build order; the card's delay stays FIFO.
 ///
-/// The defaults (both 1.0) are model choices, not measurements: AWS publishes no distribution of
+/// The defaults are model choices, not measurements: AWS publishes no distribution of
 /// per-packet host or card time. The form follows Floyd and Jacobson, "On Traffic Phase Effects in
 /// Packet-Switched Gateways" (Internetworking: Research and Experience 3(3), 1992), who showed that
 /// exactly periodic sources let drop-tail gateways pick winners by phase and that adding a random
 /// processing time uniform over about one bottleneck service time removes the bias. Here the
-/// spreads shift arrivals by up to ~5 us, about one 9001 B packet at 12.5 Gbps (5.8 us); real hosts
-/// vary more than that (interrupt moderation alone is tens of microseconds).
+/// spreads shift arrivals by up to ~4.5 us, near one 9001 B packet at 12.5 Gbps (5.8 us); real
+/// hosts vary more than that (interrupt moderation alone is tens of microseconds).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(rename = "Noise", deny_unknown_fields, default)]
 pub struct NoiseSpec {
