@@ -15,10 +15,10 @@
 //!   connections, transports emit segments, packets walk their routes port by port.
 //! - [`report`] turns finished results into `summary.json`, CSV files, plots and a table.
 //! - [`workload`] holds the traffic generators' pure parts (size distributions, RPC bookkeeping).
-//! - [`ec2`] holds EC2's rules and numbers: the instance catalog (a generated data file), flow limits, ENA Express
-//!   eligibility, the VPC's rules (subnets, security groups, network ACLs), gateways and their
-//!   MTUs, adapters and allowances, failover delays, Nitro and host defaults — each constant
-//!   with its source, or marked a model parameter.
+//! - [`ec2`] holds EC2's rules and numbers: the instance catalog (a generated data file), flow
+//!   limits, ENA Express eligibility, the VPC's rules (subnets, security groups, network ACLs),
+//!   gateways and their MTUs, adapters and allowances, failover delays, Nitro and host defaults —
+//!   each constant with its source, or marked a model parameter.
 //! - [`transport`] holds sans-IO state machines (host TCP with NewReno/CUBIC and Path MTU
 //!   Discovery, UDP, EFA's RDM layer, SRD): segments and time in, segments and a wake-up time
 //!   out. They know nothing of the event queue.
