@@ -19,7 +19,15 @@ committed CSV are in its header; take newer ones to refresh):
   vcpus.go       github.com/infracost/infracost  internal/resources/aws/util.go
                  InstanceTypeToVCPU, generated with `aws ec2 describe-instance-types` (DefaultVCpus).
 
-and the overlay beside this script (overlay.csv): hand-curated facts the sources lack, each with its
+For example, from clones of the two repositories at the commits named in the CSV's header:
+
+    git -C karpenter-provider-aws show HEAD:pkg/providers/instancetype/zz_generated.vpclimits.go > src/vpclimits.go
+    git -C karpenter-provider-aws show HEAD:pkg/providers/instancetype/zz_generated.bandwidth.go > src/bandwidth.go
+    git -C karpenter-provider-aws show HEAD:hack/code/bandwidth_gen/example/gp.html > src/gp.html
+    git -C infracost show HEAD:internal/resources/aws/util.go > src/vcpus.go
+
+(update the commits and dates in HEADER below when you take newer ones), and the overlay beside
+this script (overlay.csv): hand-curated facts the sources lack, each with its
 source, which win over the sources (every disagreement is printed on stderr).
 
 Fields and precedence:
