@@ -17,10 +17,10 @@
 //! - [`validate`] runs the reference cases of `validation/` (scenario, field read, a cited or
 //!   theoretical reference, a tolerance) and tabulates the model against the outside world.
 //! - [`workload`] holds the traffic generators' pure parts (size distributions, RPC bookkeeping).
-//! - [`ec2`] holds EC2's rules and numbers: the instance catalog, Regions, flow limits, ENA Express
-//!   eligibility, the VPC's rules (subnets, security groups, network ACLs), gateways and their
-//!   MTUs, adapters and allowances, failover delays, Nitro and host defaults — each constant
-//!   with its source, or marked a model parameter.
+//! - [`ec2`] holds EC2's rules and numbers: the instance catalog (a generated data file),
+//!   Regions, flow limits, ENA Express eligibility, the VPC's rules (subnets, security groups, network ACLs),
+//!   gateways and their MTUs, adapters and allowances, failover delays, Nitro and host defaults —
+//!   each constant with its source, or marked a model parameter.
 //! - [`transport`] holds sans-IO state machines (host TCP with NewReno/CUBIC and Path MTU
 //!   Discovery, UDP, EFA's RDM layer, SRD): segments and time in, segments and a wake-up time
 //!   out. They know nothing of the event queue.
@@ -37,6 +37,10 @@
 //! 10 Gbps inside a cluster placement group) → A's instance bandwidth shaper → the fabric (host
 //! link, ToR uplink picked by ECMP, spine downlink, host link) → B's Nitro ingress shaper → B's
 //! vCPU → B's TCP. Every stage is a [`net::Port`]; every drop has a [`net::DropReason`].
+//! Only the fabric's ports are physical links: they serialise the Ethernet frame (IP bytes + 38 B
+//! of header, FCS, preamble and gap, [`net::ETHERNET_FRAMING_BYTES`]); shapers, vCPUs and card
+//! stages see IP packets. Host costs and card delays vary per packet (timing noise, seeded per
+//! port, switchable off) so that no drop-tail phase effect decides a result.
 //! Gateways and forwarding instances on a pair's path (scenario `paths`, route tables) add their
 //! ports; a port's MTU decides fragmentation or an ICMP "fragmentation needed" back to the sender.
 //! Security groups and network ACLs are evaluated when a connection opens (and again when a timed

@@ -51,8 +51,24 @@ enum Command {
         #[arg(long, value_name = "SIZE", value_parser = parse_size)]
         max_memory: Option<u64>,
     },
-    /// List the bundled scenarios and the instance-type catalog.
-    List,
+    /// List the bundled scenarios and the instance-type catalog (filters list types only).
+    List {
+        /// Only the instance-type catalog.
+        #[arg(long)]
+        types: bool,
+        /// Only this family (`c7gn`) or families starting with it (`c7` lists c7a, c7g, c7gn ...).
+        #[arg(long, value_name = "FAMILY")]
+        family: Option<String>,
+        /// Only types with at least this much bandwidth (burst figure), in Gbps.
+        #[arg(long, value_name = "GBPS")]
+        min_gbps: Option<f64>,
+        /// Only types that support EFA.
+        #[arg(long)]
+        efa: bool,
+        /// Only types that support ENA Express.
+        #[arg(long)]
+        ena_express: bool,
+    },
     /// Run a scenario's parameter sweep (grid x seeds) in parallel; resumable and shardable.
     Sweep {
         file: PathBuf,
@@ -409,18 +425,52 @@ fn sweep_run_memory(
     Ok(worst)
 }
 
-fn cmd_list() {
-    outln!("Bundled scenarios (scenarios/):");
-    for (file, text) in scenario::BUNDLED {
-        let desc = scenario::parse(file, text).map(|s| s.description).unwrap_or_default();
-        let default = if *file == scenario::DEFAULT_SCENARIO_NAME { " (default)" } else { "" };
-        outln!("  {file}{default}\n      {}", desc.split_whitespace().collect::<Vec<_>>().join(" "));
+/// `nitrosim list` filters on the instance-type catalog.
+struct TypeFilter {
+    family: Option<String>,
+    min_gbps: Option<f64>,
+    efa: bool,
+    ena_express: bool,
+}
+
+impl TypeFilter {
+    fn any(&self) -> bool {
+        self.family.is_some() || self.min_gbps.is_some() || self.efa || self.ena_express
     }
-    outln!("\nInstance types:");
-    // Every cell is formatted first, then padded: columns stay aligned at any value's width.
-    let gbps = |mbps: u64| format!("{} Gbps", mbps as f64 / 1000.0);
+    fn keeps(&self, t: &nitrosim::ec2::InstanceType) -> bool {
+        self.family.as_deref().is_none_or(|f| t.family().starts_with(f))
+            && self.min_gbps.is_none_or(|g| t.bandwidth_mbps as f64 >= g * 1000.0)
+            && (!self.efa || t.efa)
+            && (!self.ena_express || t.ena_express)
+    }
+}
+
+fn cmd_list(types_only: bool, filter: &TypeFilter) -> Result<(), Failure> {
+    if let Some(g) = filter.min_gbps
+        && !(g.is_finite() && g >= 0.0)
+    {
+        return Err(Failure::Other(anyhow::anyhow!("--min-gbps {g}: expected a number of Gbps, 0 or more")));
+    }
+    if !types_only {
+        outln!("Bundled scenarios (scenarios/):");
+        for (file, text) in scenario::BUNDLED {
+            let desc = scenario::parse(file, text).map(|s| s.description).unwrap_or_default();
+            let default = if *file == scenario::DEFAULT_SCENARIO_NAME { " (default)" } else { "" };
+            outln!("  {file}{default}\n      {}", desc.split_whitespace().collect::<Vec<_>>().join(" "));
+        }
+        outln!("");
+    }
+    let picked: Vec<&nitrosim::ec2::InstanceType> = CATALOG.iter().filter(|t| filter.keeps(t)).collect();
+    if picked.is_empty() {
+        return Err(Failure::Other(anyhow::anyhow!(
+            "no instance type matches these filters (see `nitrosim list --types`)"
+        )));
+    }
+    // Mbit/s as Gbps without trailing zeros: 12500 -> "12.5", 64 -> "0.064".
+    let gbps = |m: u64| format!("{:.3}", m as f64 / 1000.0).trim_end_matches('0').trim_end_matches('.').to_string();
     let yn = |b: bool| if b { "yes" } else { "no" };
-    let rows: Vec<[String; 9]> = CATALOG
+    let head = ["type", "vCPU", "Gbps", "baseline", "cards", "ENIs", "IPv4/ENI", "queues", "ENA-X", "EFA"];
+    let rows: Vec<[String; 10]> = picked
         .iter()
         .map(|t| {
             [
@@ -431,29 +481,32 @@ fn cmd_list() {
                 t.network_cards.to_string(),
                 t.max_enis.to_string(),
                 t.ipv4_per_eni.to_string(),
+                t.ena_queues.to_string(),
                 yn(t.ena_express).to_string(),
                 yn(t.efa).to_string(),
             ]
         })
         .collect();
-    let head = ["type", "vCPU", "bandwidth", "baseline", "cards", "ENIs", "IPv4/ENI", "ENA-X", "EFA"];
-    let widths: Vec<usize> =
-        (0..head.len()).map(|c| rows.iter().map(|r| r[c].len()).chain([head[c].len()]).max().unwrap_or(0)).collect();
-    let line = |cells: &[&str]| {
-        let mut l = String::from(" ");
-        for (c, cell) in cells.iter().enumerate() {
-            if c == 0 {
-                l += &format!(" {cell:<w$}", w = widths[c])
-            } else {
-                l += &format!(" {cell:>w$}", w = widths[c])
-            }
+    // Each column as wide as its widest cell, so the table stays aligned whatever the values.
+    let mut width = head.map(str::len);
+    for r in &rows {
+        for (w, c) in width.iter_mut().zip(r) {
+            *w = (*w).max(c.len());
         }
-        l
+    }
+    let line = |cells: &[&str]| {
+        let mut s = String::from("  ");
+        for (k, (c, w)) in cells.iter().zip(width).enumerate() {
+            if k == 0 { s += &format!("{c:<w$}") } else { s += &format!("  {c:>w$}") }
+        }
+        s
     };
+    outln!("Instance types ({} of {}; source: src/ec2/catalog/instance_types.csv):", rows.len(), CATALOG.len());
     outln!("{}", line(&head));
     for r in &rows {
-        outln!("{}", line(&r.iter().map(String::as_str).collect::<Vec<_>>()));
+        outln!("{}", line(&r.each_ref().map(String::as_str)));
     }
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)] // one per command-line option
@@ -577,9 +630,9 @@ fn main() -> ExitCode {
             cmd_run(file, out, seed, sets, quiet, pcap, max_memory)
         }
         Command::Check { file, sets, max_memory } => cmd_check(file, sets, max_memory),
-        Command::List => {
-            cmd_list();
-            Ok(())
+        Command::List { types, family, min_gbps, efa, ena_express } => {
+            let filter = TypeFilter { family, min_gbps, efa, ena_express };
+            cmd_list(types || filter.any(), &filter)
         }
         Command::Sweep { file, out, jobs, resume, shard, sets, quiet, max_memory } => {
             cmd_sweep(file, out, jobs, resume, shard, sets, quiet, max_memory)

@@ -73,7 +73,8 @@ fn the_tcp_gap_is_the_kernel_cost_model() {
         |w: &str| PAIR.lines().filter(|l| !l.contains("PingPong") || l.contains(w)).collect::<Vec<_>>().join("\n");
     let latency = |w: &str, sets: &[&str]| {
         let mut sets = sets.to_vec();
-        sets.extend(["host.tx_cost=0us", "host.rx_cost=0us"]);
+        // Exact arithmetic: no timing noise either.
+        sets.extend(["host.tx_cost=0us", "host.rx_cost=0us", "noise.enabled=false"]);
         let s = run_text("efa-pair", &alone(w), &sets);
         s.variants[0].pingpong.iter().find(|p| p.size_bytes == 1).unwrap().latency_us
     };

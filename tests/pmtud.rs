@@ -93,8 +93,12 @@ fn the_four_black_hole_variants_behave_as_linux_would() {
     // MSS clamping: the VPN rewrites the SYN's MSS option to 1460; nothing is ever too big.
     let cl = variant(&s, "mss-clamping");
     assert_eq!(cl.flows[0].bytes_delivered, 4_000_000);
-    assert_eq!((cl.flows[0].mss, cl.flows[0].rtos), (Some(1448), 0));
+    assert_eq!(cl.flows[0].mss, Some(1448));
     assert!(!cl.drops.contains_key("fragmentation_needed"));
+    // The only losses are the 5 Gbps flow limit's (congestion, which may cost a tail RTO with
+    // timing noise); nothing is lost for its size.
+    assert!(cl.drops.keys().all(|k| *k == "flow_cap_exceeded"), "{:?}", cl.drops);
+    assert!(cl.flows[0].rtos <= 1, "{} RTOs", cl.flows[0].rtos);
 }
 
 #[test]

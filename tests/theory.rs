@@ -8,7 +8,8 @@ use nitrosim::units::{Bandwidth, SimDuration, SimTime};
 use nitrosim::workload::Interarrival;
 use rand::RngExt;
 
-/// Mean waiting time in a single port fed Poisson arrivals of fixed-size packets.
+/// Mean waiting time in a single Ethernet link fed Poisson arrivals of fixed-size packets.
+/// The server's service time is the whole frame's line time: (IP bytes + 38 B framing) x 8 / rate.
 fn md1_mean_wait_ps(rho: f64, packets: u64, seed: u64) -> (f64, f64) {
     #[derive(Clone, Copy)]
     enum Ev {
@@ -17,7 +18,7 @@ fn md1_mean_wait_ps(rho: f64, packets: u64, seed: u64) -> (f64, f64) {
     }
     let bytes = 1500u32;
     let rate = Bandwidth::gbps(10);
-    let mut port = Port::new(PortConfig {
+    let mut port = Port::ethernet(PortConfig {
         rate,
         per_packet: SimDuration::ZERO,
         delay: SimDuration::ZERO,
@@ -27,7 +28,8 @@ fn md1_mean_wait_ps(rho: f64, packets: u64, seed: u64) -> (f64, f64) {
         burst_bytes: 0,
         mtu: nitrosim::net::ip::NO_MTU_LIMIT,
     });
-    let service = rate.serialisation(bytes as u64);
+    let service = rate.serialisation(bytes as u64 + nitrosim::net::ETHERNET_FRAMING_BYTES as u64);
+    assert_eq!(port.service_time(bytes), service, "the link serialises the whole frame");
     let mean = SimDuration((service.ps() as f64 / rho).round() as u64);
     let ia = Interarrival { mean };
     let mut rng = RngStreams::new(seed).stream("md1");

@@ -107,7 +107,7 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
         let cluster_pg = i.placement_group.as_ref().and_then(|pg| {
             spec.placement_groups.iter().position(|p| &p.name == pg && p.strategy == "cluster").map(|p| p as u32)
         });
-        let queues = spec.host.rss_queues.unwrap_or(ty.vcpus.min(ec2::ENA_MAX_QUEUES));
+        let queues = spec.host.rss_queues.unwrap_or(ty.ena_queues.min(ty.vcpus));
         let mut add = |c: PortConfig| {
             ports.push(Port::new(c));
             port_owner.push(k as u32);
@@ -123,8 +123,8 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
             burst_bytes: 0,
             mtu: crate::net::ip::NO_MTU_LIMIT,
         };
-        let cpu_tx = (0..queues).map(|_| add(cpu(spec.host.tx_cost))).collect();
-        let cpu_rx = (0..queues).map(|_| add(cpu(spec.host.rx_cost))).collect();
+        let cpu_tx: Vec<u32> = (0..queues).map(|_| add(cpu(spec.host.tx_cost))).collect();
+        let cpu_rx: Vec<u32> = (0..queues).map(|_| add(cpu(spec.host.rx_cost))).collect();
         // The adapter may be slower than the type (an Intel 82599 VF: 10 Gbps).
         let rate = i.adapter.max_bandwidth().map_or(card_rate(ty), |m| m.min(card_rate(ty)));
         let shaper = |delay, reason| PortConfig {
@@ -228,6 +228,26 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
         let srd_tx_proc = add(srd_proc);
         let srd_rx_proc = add(srd_proc);
         let nitro_tx = add(PortConfig { delay: spec.nitro.processing_delay, ..srd_proc });
+        // Timing noise: vCPU costs vary (interrupts, scheduling), card delays vary (firmware),
+        // each port on its own stream named after the instance.
+        let (host_ppm, card_ppm) = spec.noise.spreads_ppm();
+        let noisy = [("cpu-tx", &cpu_tx, host_ppm, 0), ("cpu-rx", &cpu_rx, host_ppm, 0)];
+        for (what, ids, cost, delay) in noisy {
+            for (q, &p) in ids.iter().enumerate() {
+                if cost > 0 {
+                    let rng = streams.stream(&format!("instance/{}/noise/{what}/{q}", i.name));
+                    ports[p as usize].set_noise(crate::net::PortNoise::new(rng, cost, delay));
+                }
+            }
+        }
+        for (what, p) in
+            [("ingress", ingress), ("nitro-tx", nitro_tx), ("srd-tx", srd_tx_proc), ("srd-rx", srd_rx_proc)]
+        {
+            if card_ppm > 0 {
+                let rng = streams.stream(&format!("instance/{}/noise/{what}", i.name));
+                ports[p as usize].set_noise(crate::net::PortNoise::new(rng, 0, card_ppm));
+            }
+        }
         let primary = i.enis.first();
         let mtu = primary.map(|e| e.mtu).unwrap_or(ec2::MTU_VPC_JUMBO);
         let ena_srd_enabled = primary.is_some_and(|e| e.ena_srd_enabled);
@@ -602,6 +622,7 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
         bin_ps: (end.ps() / bins).max(1),
         tcp: spec.tcp.clone(),
         flow_shaper,
+        flow_shaper_noise_ppm: spec.noise.spreads_ppm().1,
         fabric_mtu: f.mtu,
         host_ip_base: HOST_IP_BASE,
         bg_port_rng: streams.stream("background/ports"),

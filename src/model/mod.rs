@@ -363,6 +363,8 @@ pub struct Model {
     pub(crate) bin_ps: u64,
     tcp: TcpConfig,
     flow_shaper: PortConfig,
+    /// Card-delay noise on each per-flow shaper (parts per million; 0 = exact).
+    flow_shaper_noise_ppm: u32,
     fabric_mtu: u32,
     host_ip_base: u32,
     bg_port_rng: StreamRng,
@@ -511,6 +513,15 @@ impl Model {
         let q = (t.hash_salted(inst.rss_salt) % inst.cpu_tx.len() as u64) as usize;
         let (cpu, egress) = (inst.cpu_tx[q], inst.egress);
         let shaper = self.add_port(PortConfig { rate: cap, ..self.flow_shaper }, i);
+        if self.flow_shaper_noise_ppm > 0 {
+            // Named after the flow's 5-tuple: its own stream whatever the order flows open in.
+            let name = format!(
+                "instance/{}/noise/flow/{}:{}-{}:{}/{}",
+                self.insts[i as usize].name, t.src_ip, t.src_port, t.dst_ip, t.dst_port, t.protocol
+            );
+            let rng = self.streams.stream(&name);
+            self.ports[shaper as usize].set_noise(crate::net::PortNoise::new(rng, 0, self.flow_shaper_noise_ppm));
+        }
         r.extend([cpu, shaper, egress]);
         r.extend_from_slice(&self.insts[i as usize].tx_extra);
     }

@@ -239,6 +239,31 @@ pub struct Totals {
     pub wire_gbps: f64,
 }
 
+/// Spread of goodput over the reported flows.
+#[derive(Clone, Debug, Serialize)]
+pub struct Fairness {
+    /// Largest goodput over the smallest (1 = equal shares).
+    pub max_min_ratio: f64,
+    /// Jain's fairness index, (sum x)^2 / (n sum x^2): 1 = equal, 1/n = one flow takes all
+    /// (Jain, Chiu and Hawe, DEC-TR-301, 1984).
+    pub jain_index: f64,
+}
+
+impl Fairness {
+    pub fn of(goodputs: &[f64]) -> Option<Fairness> {
+        let min = goodputs.iter().copied().fold(f64::INFINITY, f64::min);
+        if goodputs.len() < 2 || min.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
+            return None;
+        }
+        let max = goodputs.iter().copied().fold(0.0, f64::max);
+        let (sum, sq) = goodputs.iter().fold((0.0, 0.0), |(s, q), &x| (s + x, q + x * x));
+        Some(Fairness {
+            max_min_ratio: round3(max / min),
+            jain_index: round3(sum * sum / (goodputs.len() as f64 * sq)),
+        })
+    }
+}
+
 /// What the run's memory is proportional to (not simulated time).
 #[derive(Clone, Debug, Serialize)]
 pub struct MemoryResult {
@@ -252,6 +277,9 @@ pub struct MemoryResult {
 pub struct VariantResult {
     pub name: String,
     pub flows: Vec<FlowResult>,
+    /// How evenly the reported flows shared (two or more flows with goodput).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fairness: Option<Fairness>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rpc: Option<RpcResult>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -578,9 +606,11 @@ pub fn collect(m: Model) -> VariantResult {
             (f.name.clone(), f.bins.iter().map(|&b| round3(b as f64 * 8.0 / (m.bin_ps as f64 / 1e12) / 1e9)).collect())
         })
         .collect();
+    let fairness = Fairness::of(&flows.iter().map(|f| f.goodput_gbps).collect::<Vec<_>>());
     VariantResult {
         name: m.name.clone(),
         flows,
+        fairness,
         rpc,
         datagrams,
         background,

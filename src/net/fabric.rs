@@ -83,9 +83,11 @@ impl LeafSpine {
         salt_seed: u64,
         host_rate: impl Fn(u32) -> Bandwidth,
     ) -> LeafSpine {
+        // Every fabric port is a physical Ethernet link (NIC <-> ToR, ToR <-> spine): packets
+        // pay the frame's line time on it.
         let mut add = |rate: Bandwidth| -> PortId {
             let bundled = rate.bps().div_ceil(PHYSICAL_PORT_RATE.bps()).max(1);
-            ports.push(Port::new(PortConfig {
+            ports.push(Port::ethernet(PortConfig {
                 rate,
                 per_packet: SimDuration::ZERO,
                 delay: config.hop_delay,

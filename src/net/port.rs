@@ -1,7 +1,13 @@
 //! A port is the unit of the packet path: a FIFO queue bounded in bytes, a server that holds the
 //! head-of-line packet for its service time, and a pipe that delays it afterwards.
 //!
-//! service time = `per_packet` + bytes x 8 / `rate`   (either part may be zero)
+//! service time = `per_packet` + (bytes + `framing_bytes`) x 8 / `rate`   (either part may be zero)
+//!
+//! `framing_bytes` is what a physical Ethernet link adds to every IP packet in line time
+//! ([`ETHERNET_FRAMING_BYTES`]: header, FCS, preamble and inter-frame gap); it is zero on internal
+//! stages (shapers, vCPUs, card processing), which see IP packets, not frames. Queue limits and
+//! byte counters stay in IP bytes: a switch buffers frames without preamble or gap, and the
+//! 14 + 4 B difference is below what buffer sizes are known to.
 //!
 //! With `burst_bytes > 0` the rate part is a token bucket instead (a shaper, not a wire): a packet
 //! leaves as soon as the bucket holds its bytes, so a burst up to `burst_bytes` passes at once and
@@ -15,13 +21,28 @@
 //! per packet per port, never one per queued packet.
 //!
 //! The port does not own the clock: `offer` and `complete` take `now` and return what to schedule.
+//!
+//! **Timing noise.** Real hosts and cards are not clocks: interrupts, scheduling and card firmware
+//! make each packet's cost vary. A port may carry [`PortNoise`]: its per-packet cost and its delay
+//! are then drawn per packet, uniformly within a relative half-width around the configured value
+//! (the mean is kept, so capacities and mean latencies do not move), from the port's own seeded
+//! stream. The delay stays FIFO, as a card processes its queue in order: a new latency is drawn
+//! when the pipe has drained, and packets that follow one another closely share it.
 
 use super::PacketId;
 use super::packet::DropReason;
+use crate::engine::rng::StreamRng;
 use crate::units::{Bandwidth, SimDuration, SimTime};
+use rand::RngExt;
 use std::collections::VecDeque;
 
 pub type PortId = u32;
+
+/// Line time an Ethernet link spends on each IP packet besides the packet itself (IEEE 802.3,
+/// clauses 3.1.1 and 4.4.2): 14 B MAC header (destination, source, EtherType) + 4 B frame check
+/// sequence + 8 B preamble and start-of-frame delimiter + 12 B minimum inter-packet gap = 38 B.
+/// A 64 B IP packet occupies 102 B of line time, a 1500 B one 1538 B.
+pub const ETHERNET_FRAMING_BYTES: u32 = 14 + 4 + 8 + 12;
 
 #[derive(Clone, Copy, Debug)]
 pub struct PortConfig {
@@ -63,10 +84,46 @@ pub enum Offer {
     Dropped,
 }
 
+/// Per-packet variation of a port's cost and delay (see the module docs).
+#[derive(Clone, Debug)]
+pub struct PortNoise {
+    rng: StreamRng,
+    /// Relative half-widths in parts per million: 1_000_000 = uniform in [0, 2 x mean].
+    cost_spread_ppm: u32,
+    delay_spread_ppm: u32,
+    /// When the last packet leaves the pipe, and the pipe's current latency (delays stay FIFO).
+    last_leave: SimTime,
+    delay: SimDuration,
+}
+
+/// Relative spreads are given in parts per million (integer state, no float in the model).
+pub const PPM: u32 = 1_000_000;
+
+impl PortNoise {
+    /// `cost_spread_ppm` / `delay_spread_ppm`: relative half-width of the uniform draw around the
+    /// per-packet cost / the delay, at most [`PPM`] (the value then ranges over [0, 2 x mean]).
+    pub fn new(rng: StreamRng, cost_spread_ppm: u32, delay_spread_ppm: u32) -> Self {
+        assert!(cost_spread_ppm <= PPM && delay_spread_ppm <= PPM, "a spread above 100% would go negative");
+        PortNoise { rng, cost_spread_ppm, delay_spread_ppm, last_leave: SimTime::ZERO, delay: SimDuration::ZERO }
+    }
+
+    /// `mean` scaled by a factor uniform in [1 - spread, 1 + spread], in integer picoseconds.
+    fn draw(rng: &mut StreamRng, mean: SimDuration, spread_ppm: u32) -> SimDuration {
+        if spread_ppm == 0 || mean == SimDuration::ZERO {
+            return mean;
+        }
+        let factor = (PPM - spread_ppm) as u128 + rng.random_range(0..=2 * spread_ppm as u64) as u128;
+        SimDuration((mean.ps() as u128 * factor / PPM as u128) as u64)
+    }
+}
+
 pub struct Port {
     pub config: PortConfig,
     queue: VecDeque<(PacketId, u32)>,
     queued_bytes: u64,
+    /// Line-time bytes added to each packet's serialisation (0 = not a physical link).
+    framing_bytes: u32,
+    noise: Option<PortNoise>,
     /// GCRA theoretical arrival time (token-bucket shapers only).
     tat: SimTime,
     pub stats: PortStats,
@@ -74,11 +131,39 @@ pub struct Port {
 
 impl Port {
     pub fn new(config: PortConfig) -> Self {
-        Port { config, queue: VecDeque::new(), queued_bytes: 0, tat: SimTime::ZERO, stats: PortStats::default() }
+        Port {
+            config,
+            queue: VecDeque::new(),
+            queued_bytes: 0,
+            framing_bytes: 0,
+            noise: None,
+            tat: SimTime::ZERO,
+            stats: PortStats::default(),
+        }
+    }
+
+    /// A physical Ethernet link: each packet also pays [`ETHERNET_FRAMING_BYTES`] of line time.
+    pub fn ethernet(config: PortConfig) -> Self {
+        Port { framing_bytes: ETHERNET_FRAMING_BYTES, ..Port::new(config) }
+    }
+
+    /// Vary this port's per-packet cost and delay (see [`PortNoise`]).
+    pub fn with_noise(mut self, noise: PortNoise) -> Self {
+        self.noise = Some(noise);
+        self
+    }
+
+    pub fn set_noise(&mut self, noise: PortNoise) {
+        self.noise = Some(noise);
+    }
+
+    /// Bytes of line time per packet besides the IP packet (0 on internal stages).
+    pub fn framing_bytes(&self) -> u32 {
+        self.framing_bytes
     }
 
     pub fn service_time(&self, bytes: u32) -> SimDuration {
-        self.config.per_packet + self.config.rate.serialisation(bytes as u64)
+        self.config.per_packet + self.config.rate.serialisation(bytes as u64 + self.framing_bytes as u64)
     }
 
     pub fn queued_bytes(&self) -> u64 {
@@ -111,16 +196,25 @@ impl Port {
         if self.queue.len() == 1 { Offer::Started(now + self.start_service(now, bytes)) } else { Offer::Queued }
     }
 
+    /// This packet's per-packet cost: the configured one, or a draw around it with noise.
+    fn per_packet(&mut self) -> SimDuration {
+        match &mut self.noise {
+            Some(n) => PortNoise::draw(&mut n.rng, self.config.per_packet, n.cost_spread_ppm),
+            None => self.config.per_packet,
+        }
+    }
+
     fn start_service(&mut self, now: SimTime, bytes: u32) -> SimDuration {
         let t = if self.config.burst_bytes == 0 {
-            self.service_time(bytes)
+            self.per_packet() + self.config.rate.serialisation(bytes as u64 + self.framing_bytes as u64)
         } else {
             let rate = self.config.rate;
             // Limit chosen so that exactly `burst_bytes` pass back to back (tolerance = depth - size).
-            let tau = rate.serialisation(self.config.burst_bytes.saturating_sub(bytes as u64));
+            let bytes = bytes as u64 + self.framing_bytes as u64;
+            let tau = rate.serialisation(self.config.burst_bytes.saturating_sub(bytes));
             let depart = now.max(SimTime(self.tat.ps().saturating_sub(tau.ps())));
-            self.tat = self.tat.max(depart) + rate.serialisation(bytes as u64);
-            depart.since(now) + self.config.per_packet
+            self.tat = self.tat.max(depart) + rate.serialisation(bytes);
+            depart.since(now) + self.per_packet()
         };
         self.stats.busy_ps += t.ps();
         t
@@ -134,7 +228,20 @@ impl Port {
         self.stats.packets_out += 1;
         self.stats.bytes_out += bytes as u64;
         let next = self.queue.front().map(|&(_, b)| b).map(|b| now + self.start_service(now, b));
-        (id, now + self.config.delay, next)
+        let leaves = match &mut self.noise {
+            None => now + self.config.delay,
+            Some(n) => {
+                // A card's pipeline has one latency at a time: a new one is drawn once the packets
+                // ahead have left. Back-to-back packets share it, so order is kept without pushing
+                // any packet later than its draw (a clamp would inflate the mean under load).
+                if now >= n.last_leave {
+                    n.delay = PortNoise::draw(&mut n.rng, self.config.delay, n.delay_spread_ppm);
+                }
+                n.last_leave = now + n.delay;
+                n.last_leave
+            }
+        };
+        (id, leaves, next)
     }
 }
 
@@ -165,6 +272,80 @@ mod tests {
         let (id, leaves, next) = p.complete(SimTime(1_440_160));
         assert_eq!((id, leaves, next), (2, SimTime(2_440_160), None));
         assert_eq!(p.stats.bytes_out, 18_002);
+    }
+
+    /// Saturate a 1 Gbps Ethernet link with `ip_bytes` packets and return the IP goodput in bit/s.
+    fn saturated_ethernet_bps(ip_bytes: u32) -> f64 {
+        let mut p = Port::ethernet(link(1, 0, u64::MAX).config);
+        let n = 10_000u32;
+        let mut next = match p.offer(SimTime(0), 0, ip_bytes) {
+            Offer::Started(t) => Some(t),
+            other => panic!("{other:?}"),
+        };
+        for id in 1..n {
+            assert_eq!(p.offer(SimTime(0), id, ip_bytes), Offer::Queued);
+        }
+        let mut last = SimTime(0);
+        while let Some(t) = next {
+            last = t;
+            next = p.complete(t).2;
+        }
+        p.stats.bytes_out as f64 * 8.0 / last.since(SimTime(0)).as_secs_f64()
+    }
+
+    #[test]
+    fn ethernet_framing_limits_small_packet_goodput() {
+        // IEEE 802.3 arithmetic: 64 / 102 x 1 Gbps = 0.6275 Gbps, 1500 / 1538 = 0.9753 Gbps.
+        let small = saturated_ethernet_bps(64);
+        let large = saturated_ethernet_bps(1500);
+        assert!((small / 0.627e9 - 1.0).abs() < 0.02, "64 B: {small:.4e} bit/s");
+        assert!((large / 0.975e9 - 1.0).abs() < 0.02, "1500 B: {large:.4e} bit/s");
+        // Exactly: each 64 B packet takes 102 B x 8 ns of line time.
+        let p = Port::ethernet(link(1, 0, 1 << 20).config);
+        assert_eq!(p.service_time(64), SimDuration::from_ns(816));
+        assert_eq!(Port::new(link(1, 0, 1 << 20).config).service_time(64), SimDuration::from_ns(512));
+    }
+
+    #[test]
+    fn noise_keeps_the_mean_and_the_order() {
+        let rng = |n: &str| crate::engine::RngStreams::new(1).stream(n);
+        let config = PortConfig { per_packet: SimDuration::from_ns(500), ..link(0, 2000, u64::MAX).config };
+        // Spaced packets (10 us apart, the pipe drains): each draws its own cost and delay.
+        let mut p = Port::new(config).with_noise(PortNoise::new(rng("spaced"), PPM, PPM / 2));
+        let n = 100_000u64;
+        let (mut cost, mut delay) = (0u128, 0u128);
+        let (mut costs, mut delays) = (std::collections::BTreeSet::new(), std::collections::BTreeSet::new());
+        for id in 0..n {
+            let at = SimTime(id * 10_000_000);
+            let Offer::Started(done) = p.offer(at, id as u32, 100) else { panic!("the port was idle") };
+            let (_, leaves, next) = p.complete(done);
+            assert!(next.is_none());
+            cost += done.since(at).ps() as u128;
+            delay += leaves.since(done).ps() as u128;
+            costs.insert(done.since(at).ps());
+            delays.insert(leaves.since(done).ps());
+        }
+        let (mean_cost, mean_delay) = (cost as f64 / n as f64, delay as f64 / n as f64);
+        assert!((mean_cost / 500_000.0 - 1.0).abs() < 0.01, "mean cost {mean_cost} ps");
+        assert!((mean_delay / 2_000_000.0 - 1.0).abs() < 0.01, "mean delay {mean_delay} ps");
+        assert!(costs.len() > 1000 && delays.len() > 1000, "both vary");
+        assert!(*delays.first().unwrap() >= 1_000_000 && *delays.last().unwrap() <= 3_000_000, "within +-50%");
+
+        // Back to back: never out of order, and no packet later than the largest draw.
+        let mut p = Port::new(config).with_noise(PortNoise::new(rng("busy"), PPM, PPM));
+        let mut next = match p.offer(SimTime(0), 0, 100) {
+            Offer::Started(t) => Some(t),
+            other => panic!("{other:?}"),
+        };
+        for id in 1..10_000 {
+            p.offer(SimTime(0), id, 100);
+        }
+        let mut last = SimTime(0);
+        while let Some(t) = next {
+            let (_, leaves, nx) = p.complete(t);
+            assert!(leaves >= last && leaves.since(t) <= SimDuration::from_us(4), "FIFO within the spread");
+            (last, next) = (leaves, nx);
+        }
     }
 
     #[test]

@@ -35,6 +35,8 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("srd-outage.ron", include_str!("../../scenarios/srd-outage.ron")),
     ("efa-latency-hpc6a.ron", include_str!("../../scenarios/efa-latency-hpc6a.ron")),
     ("nccl-allreduce-p5.ron", include_str!("../../scenarios/nccl-allreduce-p5.ron")),
+    ("ethernet-framing.ron", include_str!("../../scenarios/ethernet-framing.ron")),
+    ("rtt-fairness.ron", include_str!("../../scenarios/rtt-fairness.ron")),
 ];
 
 /// A checked, fully overridden scenario for one variant.

@@ -30,6 +30,10 @@ pub struct ScenarioSpec {
     pub nitro: NitroSpec,
     #[serde(default)]
     pub host: HostSpec,
+    /// Timing noise on host costs and Nitro card delays (on by default; `noise: (enabled: false)`
+    /// makes every stage exactly periodic, for theory checks).
+    #[serde(default)]
+    pub noise: NoiseSpec,
     #[serde(default)]
     pub tcp: TcpConfig,
     /// SRD in the Nitro card, used by ENA Express (and later EFA).
@@ -183,6 +187,49 @@ impl Default for NitroSpec {
             instance_buffer: Bytes(INSTANCE_SHAPER_BUFFER_BYTES),
             srd_connections: NITRO_SRD_CONNECTIONS,
         }
+    }
+}
+
+/// Per-packet timing variation of hosts and Nitro cards. Each value is drawn per packet from a
+/// uniform distribution around the configured mean, the mean kept: by default a vCPU's per-packet
+/// cost is uniform over [0.5, 1.5] x tx_cost (spread 0.5) and the card's processing delay uniform
+/// over [0, 2 x 2 us] (spread 1.0). Every port draws from its own seeded stream, named after its
+/// instance (and flow), so results do not depend on build order; the card's delay stays FIFO.
+///
+/// The defaults are model choices, not measurements: AWS publishes no distribution of
+/// per-packet host or card time. The form follows Floyd and Jacobson, "On Traffic Phase Effects in
+/// Packet-Switched Gateways" (Internetworking: Research and Experience 3(3), 1992), who showed that
+/// exactly periodic sources let drop-tail gateways pick winners by phase and that adding a random
+/// processing time uniform over about one bottleneck service time removes the bias. Here the
+/// spreads shift arrivals by up to ~4.5 us, near one 9001 B packet at 12.5 Gbps (5.8 us); real
+/// hosts vary more than that (interrupt moderation alone is tens of microseconds).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename = "Noise", deny_unknown_fields, default)]
+pub struct NoiseSpec {
+    pub enabled: bool,
+    /// Relative half-width of the per-packet vCPU cost (host tx_cost / rx_cost), 0 to 1.
+    pub host_cost_spread: f64,
+    /// Relative half-width of the Nitro card's per-packet processing delay, 0 to 1.
+    pub card_delay_spread: f64,
+}
+
+impl Default for NoiseSpec {
+    fn default() -> Self {
+        use crate::ec2::defaults::*;
+        NoiseSpec {
+            enabled: true,
+            host_cost_spread: NOISE_HOST_COST_SPREAD,
+            card_delay_spread: NOISE_CARD_DELAY_SPREAD,
+        }
+    }
+}
+
+impl NoiseSpec {
+    /// The spreads in parts per million, zero when noise is off.
+    pub fn spreads_ppm(&self) -> (u32, u32) {
+        let ppm =
+            |x: f64| if self.enabled { (x.clamp(0.0, 1.0) * crate::net::port::PPM as f64).round() as u32 } else { 0 };
+        (ppm(self.host_cost_spread), ppm(self.card_delay_spread))
     }
 }
 

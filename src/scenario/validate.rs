@@ -796,7 +796,17 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
         "SRD connections a card holds (one per direction of each ENA Express pair, at both ends)",
     )?;
     if let Some(q) = s.host.rss_queues {
-        cx.range("rss_queues", q, 1, ec2::ENA_MAX_QUEUES, "ENA offers up to 32 queues per ENI")?;
+        cx.range(
+            "rss_queues",
+            q,
+            1,
+            ec2::ENA_MAX_QUEUES,
+            "the ENA driver handles up to 128 queues; leave it out to use the type's ENA queue count",
+        )?;
+    }
+    for (key, v) in [("host_cost_spread", s.noise.host_cost_spread), ("card_delay_spread", s.noise.card_delay_spread)] {
+        let v = if v.is_finite() { v } else { -1.0 };
+        cx.range(key, v, 0.0, 1.0, "a relative half-width: 0 = exact, 1 = uniform over [0, 2 x mean]")?;
     }
     if s.host.copy_rate.0 < limits::MIN_COPY_RATE_BPS {
         return Err(cx.err(

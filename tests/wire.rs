@@ -1,0 +1,72 @@
+//! The wire and the host as they really behave: Ethernet framing on physical links (IEEE 802.3
+//! arithmetic) and timing noise that keeps drop-tail phase effects from picking winners.
+
+mod common;
+use common::*;
+use nitrosim::net::ETHERNET_FRAMING_BYTES;
+
+const FRAMING: &str = include_str!("../scenarios/ethernet-framing.ron");
+const FAIRNESS: &str = include_str!("../scenarios/rtt-fairness.ron");
+
+#[test]
+fn a_saturated_1gbps_link_carries_ip_bytes_at_the_framed_rate() {
+    let s = run_text("ethernet-framing.ron", FRAMING, &[]);
+    // IEEE 802.3: each IP packet takes its own bytes + 38 B of line time on the 1 Gbps link.
+    for (name, ip_bytes, published) in [("ip-64b", 64.0, 0.627), ("ip-1500b", 1500.0, 0.975)] {
+        let v = variant(&s, name);
+        let arithmetic = ip_bytes / (ip_bytes + ETHERNET_FRAMING_BYTES as f64);
+        assert!((arithmetic - published).abs() < 0.001, "{name}: {arithmetic} vs the published {published}");
+        let gbps = v.flows[0].wire_gbps;
+        assert!((gbps / published - 1.0).abs() < 0.02, "{name}: {gbps} Gbps of IP packets, expected {published}");
+        assert!(v.drops.get("queue_full").copied().unwrap_or(0) > 0, "{name}: the link was not saturated");
+    }
+}
+
+/// Goodputs of the two reported flows (a = the near flow, b = the other) and their RTOs.
+fn pair(s: &nitrosim::report::summary::Summary, name: &str) -> (f64, f64, u64) {
+    let v = variant(s, name);
+    assert_eq!(v.flows.len(), 2);
+    (v.flows[0].goodput_gbps, v.flows[1].goodput_gbps, v.flows.iter().map(|f| f.rtos).sum())
+}
+
+#[test]
+fn with_default_noise_equal_rtts_share_and_the_short_rtt_wins() {
+    for seed in ["seed=1", "seed=3", "seed=5"] {
+        let s = run_text("rtt-fairness.ron", FAIRNESS, &[seed]);
+        let (a, b, rtos) = pair(&s, "same-rtt");
+        let ratio = a.max(b) / a.min(b);
+        assert!(ratio <= 1.5, "{seed}: same RTT, goodputs {a} and {b} (ratio {ratio:.2})");
+        assert_eq!(rtos, 0, "{seed}: same RTT, no RTOs");
+        let f = variant(&s, "same-rtt").fairness.as_ref().expect("two flows");
+        assert!((f.max_min_ratio - ratio).abs() < 0.01 && f.jain_index > 0.96, "{f:?}");
+        let (short, long, _) = pair(&s, "4x-rtt");
+        assert!(short / long >= 2.0, "{seed}: 4x RTT, short {short} vs long {long} Gbps");
+    }
+}
+
+#[test]
+fn noise_is_seeded_and_switchable() {
+    let a = json(&run_text("rtt-fairness.ron", FAIRNESS, &[]));
+    let b = json(&run_text("rtt-fairness.ron", FAIRNESS, &[]));
+    assert_eq!(a, b, "same seed, same noise, same bytes");
+    let c = json(&run_text("rtt-fairness.ron", FAIRNESS, &["seed=2"]));
+    assert_ne!(a, c, "another seed draws other noise");
+    // Off, every stage is exactly periodic: the seed no longer matters (nothing else is random here).
+    let off1 = json(&run_text("rtt-fairness.ron", FAIRNESS, &["noise.enabled=false", "seed=1"]));
+    let off2 = json(&run_text("rtt-fairness.ron", FAIRNESS, &["noise.enabled=false", "seed=2"]));
+    let strip = |j: &str| j.lines().filter(|l| !l.contains("\"seed\"")).collect::<Vec<_>>().join("\n");
+    assert_eq!(strip(&off1), strip(&off2));
+    // And per parameter: zero spreads are the same as off.
+    let zero = json(&run_text(
+        "rtt-fairness.ron",
+        FAIRNESS,
+        &["noise.host_cost_spread=0", "noise.card_delay_spread=0", "seed=1"],
+    ));
+    assert_eq!(zero, off1);
+}
+
+#[test]
+fn a_spread_out_of_range_is_a_scenario_error() {
+    let e = load_error("rtt-fairness.ron", FAIRNESS, &["noise.card_delay_spread=1.5"]);
+    assert!(e.contains("card_delay_spread") && e.contains("0 ..= 1"), "{e}");
+}
