@@ -82,7 +82,14 @@ impl Model {
                     self.eps[s as usize].rx_block = f;
                 }
             } else {
-                self.insts[k as usize].conntrack_tracked += 1;
+                let inst = &mut self.insts[k as usize];
+                inst.conntrack_tracked += 1;
+                if let Some(max) = inst.conntrack_allowance {
+                    let left = max.saturating_sub(inst.conntrack_tracked) as u64;
+                    let c = &mut inst.counters;
+                    c.conntrack_allowance_available_min =
+                        Some(c.conntrack_allowance_available_min.map_or(left, |m| m.min(left)));
+                }
                 self.eps[ep as usize].conntrack = k;
             }
         }

@@ -265,15 +265,28 @@ pub struct Reasm {
 pub struct InstanceCounters {
     pub tx_pkts: u64,
     pub rx_pkts: u64,
+    /// ENA: packets queued or dropped because the instance's aggregate bandwidth allowance was
+    /// exceeded (ENA guide, "Monitor network performance for ENA settings"): a packet that waited
+    /// in the shaper for tokens counts as well as one that found the queue full.
     pub bw_in_allowance_exceeded: u64,
     pub bw_out_allowance_exceeded: u64,
+    /// Not ENA counters: the dropped part of the three "queued or dropped" counters.
+    pub bw_in_allowance_dropped: u64,
+    pub bw_out_allowance_dropped: u64,
+    pub pps_allowance_dropped: u64,
     /// Not an ENA counter: drops in the Nitro per-flow shaper (5/10 Gbps single-flow limit).
     pub flow_cap_exceeded: u64,
     pub cpu_backlog_drops: u64,
-    /// ENA: packets queued or dropped beyond the packets-per-second allowance (here: dropped).
+    /// ENA: packets queued or dropped beyond the packets-per-second allowance.
     pub pps_allowance_exceeded: u64,
     /// ENA: packets dropped because connection tracking was full.
     pub conntrack_allowance_exceeded: u64,
+    /// ENA: tracked connections the ENI could still open before reaching its allowance, at the
+    /// end of the run, and the least it was during the run (absent without an allowance).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conntrack_allowance_available: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conntrack_allowance_available_min: Option<u64>,
     /// ENA: packets to link-local services beyond 1024 per second, dropped.
     pub linklocal_allowance_exceeded: u64,
     /// The driver `ethtool -i` names: ena, ixgbevf or vif.
@@ -987,13 +1000,34 @@ impl Model {
             }
             port_ref.stats.ecn_marks += 1;
         }
+        let (shaper, per_packet) = (port_ref.config.burst_bytes > 0, port_ref.config.per_packet);
         match port_ref.offer(now, id, p.wire_bytes) {
+            Offer::Started(t) if shaper && t.since(now) > per_packet => {
+                // A token-bucket shaper holding the packet for its tokens: queued, too.
+                self.q.schedule_at(t, Event::PortDone(port));
+                self.count_allowance_queued(port);
+            }
             Offer::Started(t) => self.q.schedule_at(t, Event::PortDone(port)),
-            Offer::Queued => {}
+            Offer::Queued => self.count_allowance_queued(port),
             Offer::Dropped => {
                 let reason = port_ref.config.drop_reason;
                 self.drop_packet(id, reason, self.port_owner[port as usize]);
             }
+        }
+    }
+
+    /// ENA counts packets an allowance queued, not only those it dropped.
+    fn count_allowance_queued(&mut self, port: PortId) {
+        let owner = self.port_owner[port as usize];
+        if owner == NONE {
+            return;
+        }
+        let c = &mut self.insts[owner as usize].counters;
+        match self.ports[port as usize].config.drop_reason {
+            DropReason::BwOutAllowanceExceeded => c.bw_out_allowance_exceeded += 1,
+            DropReason::BwInAllowanceExceeded => c.bw_in_allowance_exceeded += 1,
+            DropReason::PpsAllowanceExceeded => c.pps_allowance_exceeded += 1,
+            _ => {}
         }
     }
 
@@ -1003,11 +1037,20 @@ impl Model {
         if instance != NONE {
             let c = &mut self.insts[instance as usize].counters;
             match reason {
-                DropReason::BwOutAllowanceExceeded => c.bw_out_allowance_exceeded += 1,
-                DropReason::BwInAllowanceExceeded => c.bw_in_allowance_exceeded += 1,
+                DropReason::BwOutAllowanceExceeded => {
+                    c.bw_out_allowance_exceeded += 1;
+                    c.bw_out_allowance_dropped += 1;
+                }
+                DropReason::BwInAllowanceExceeded => {
+                    c.bw_in_allowance_exceeded += 1;
+                    c.bw_in_allowance_dropped += 1;
+                }
                 DropReason::FlowCapExceeded => c.flow_cap_exceeded += 1,
                 DropReason::CpuBacklog => c.cpu_backlog_drops += 1,
-                DropReason::PpsAllowanceExceeded => c.pps_allowance_exceeded += 1,
+                DropReason::PpsAllowanceExceeded => {
+                    c.pps_allowance_exceeded += 1;
+                    c.pps_allowance_dropped += 1;
+                }
                 DropReason::ConntrackAllowanceExceeded => c.conntrack_allowance_exceeded += 1,
                 DropReason::LinklocalAllowanceExceeded => c.linklocal_allowance_exceeded += 1,
                 _ => {}

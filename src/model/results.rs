@@ -467,6 +467,10 @@ pub fn collect(m: Model) -> VariantResult {
     let mut warnings = Vec::new();
     for (k, i) in m.insts.iter().enumerate() {
         let mut c = i.counters;
+        if let Some(max) = i.conntrack_allowance {
+            c.conntrack_allowance_available = Some(max.saturating_sub(i.conntrack_tracked) as u64);
+            c.conntrack_allowance_available_min = Some(c.conntrack_allowance_available_min.unwrap_or(max as u64));
+        }
         c.tx_pkts = m.ports[i.egress as usize].stats.packets_out;
         c.rx_pkts = m.ports[i.ingress as usize].stats.packets_out;
         c.ena_srd_resource_utilization = m
