@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod ena_express;
 pub mod failover;
 pub mod gateway;
+pub mod nat;
 pub mod vpc;
 
 use crate::units::{Bandwidth, SimDuration};

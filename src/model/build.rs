@@ -318,6 +318,16 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
                     finished: false,
                 })
             }
+            WorkloadSpec::Connections(c) => {
+                starts.push(SimDuration::ZERO);
+                App::Connections(super::nat::ConnectionsApp {
+                    spec: c.clone(),
+                    clients: spec.fleet(&c.from).map(|(k, _)| k as u32).collect(),
+                    to: inst_index(&c.to),
+                    opened: 0,
+                    established: 0,
+                })
+            }
             WorkloadSpec::ServiceClients(c) => {
                 starts.push(SimDuration::ZERO);
                 let clients: Vec<u32> = spec.fleet(&c.clients).map(|(k, _)| k as u32).collect();
@@ -465,6 +475,12 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
             drops_icmp: g.drops_icmp,
             mss_clamp: g.mss_clamp,
             delay: g.delay.unwrap_or(g.kind.default_delay()),
+            nat: (g.kind == crate::ec2::gateway::GatewayKind::NatGateway).then(|| {
+                Box::new(super::nat::NatRt::new(
+                    g.scale_interval.unwrap_or(crate::ec2::nat::SCALE_INTERVAL_DEFAULT),
+                    g.idle_timeout.unwrap_or(crate::ec2::nat::IDLE_TIMEOUT),
+                ))
+            }),
         })
         .collect();
     let gateway_index = |n: &str| spec.gateways.iter().position(|g| g.name == n).map(|g| g as u32);

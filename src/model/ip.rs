@@ -203,6 +203,10 @@ impl Model {
             let seg = &mut self.pool.get_mut(id).seg;
             seg.set_mss_option(seg.mss_option().min(clamp.min(u16::MAX as u32) as u16));
         }
+        if g.nat.is_some() && !self.nat_translate(id, gw, port) {
+            return false;
+        }
+        let g = &self.gateways[gw as usize];
         if p.wire_bytes <= g.mtu {
             return true;
         }
@@ -519,7 +523,7 @@ impl Model {
         Some(self.app_name(slot.owner.app).to_string())
     }
 
-    fn packet_flow(&self, id: PacketId) -> Option<String> {
+    pub(crate) fn packet_flow(&self, id: PacketId) -> Option<String> {
         let p = self.pool.get(id);
         if p.dst_endpoint == NONE { None } else { self.endpoint_label(p.dst_endpoint) }
     }

@@ -17,6 +17,7 @@ pub mod apps;
 pub mod build;
 pub mod failover;
 mod ip;
+pub mod nat;
 pub mod results;
 mod routing;
 pub mod srd;
@@ -222,6 +223,8 @@ pub struct GatewayRt {
     pub drops_icmp: bool,
     pub mss_clamp: Option<u32>,
     pub delay: SimDuration,
+    /// A NAT gateway's translations, limits and metrics.
+    pub nat: Option<Box<nat::NatRt>>,
 }
 
 /// Counters of the IP layer: fragmentation, reassembly, PMTUD.
@@ -461,6 +464,7 @@ impl Model {
             App::PingPong(a) => &a.spec.name,
             App::AllReduce(a) => &a.spec.name,
             App::ServiceClients(a) => &a.spec.name,
+            App::Connections(a) => &a.spec.name,
         }
     }
 
@@ -598,6 +602,9 @@ impl Model {
                                 r.push(self.insts[k as usize].outside);
                             }
                             r.push(p);
+                            if let Some(pps) = self.nat_packet_port(p) {
+                                r.push(pps);
+                            }
                         }
                         routing::Hop::Router(x) => {
                             self.push_fabric(from, Attach::Instance(x), t, &mut r);
@@ -815,6 +822,7 @@ impl Model {
     /// Close a connection and recycle its slots; packets still in flight to it are dropped
     /// on arrival as `no_socket` (the generation check).
     pub(crate) fn close(&mut self, c: u32, s: u32) {
+        self.nat_forget(s);
         for ep in [c, s] {
             let tracked_by = self.eps[ep as usize].conntrack;
             if tracked_by != NONE {

@@ -253,6 +253,11 @@ pub struct VariantResult {
     pub collectives: Vec<CollectiveResult>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub service_clients: Vec<ServiceClientResult>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub connections: Vec<ConnectionsResult>,
+    /// NAT gateways by name, with CloudWatch's metric names.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub nat_gateways: BTreeMap<String, NatGatewayResult>,
     pub drops: BTreeMap<&'static str, u64>,
     pub packets: PacketTotals,
     pub counters: BTreeMap<String, InstanceCounters>,
@@ -346,6 +351,7 @@ pub fn collect(m: Model) -> VariantResult {
     let mut pingpong = Vec::new();
     let mut collectives = Vec::new();
     let mut service_clients = Vec::new();
+    let mut connections = Vec::new();
     let mut success_series = Vec::new();
     for a in &m.apps {
         match a {
@@ -395,6 +401,12 @@ pub fn collect(m: Model) -> VariantResult {
                 })
             }
             App::Bulk(_) => {}
+            App::Connections(c) => connections.push(ConnectionsResult {
+                workload: c.spec.name.clone(),
+                opened: c.opened,
+                established: c.established,
+                not_established: c.opened - c.established,
+            }),
             App::AllReduce(a) if !a.times.is_empty() => {
                 let n = a.members.len() as f64;
                 let mean_ps = a.times.iter().map(|t| t.ps() as f64).sum::<f64>() / a.times.len() as f64;
@@ -589,5 +601,58 @@ pub fn collect(m: Model) -> VariantResult {
         captures: m.capture.unwrap_or_default(),
         service_clients,
         success_series,
+        connections,
+        nat_gateways: m
+            .gateways
+            .iter()
+            .filter_map(|g| {
+                let nat = g.nat.as_ref()?;
+                let port_drops: u64 = nat
+                    .to_destination
+                    .iter()
+                    .chain(&nat.to_source)
+                    .filter(|&&p| p != crate::model::NONE)
+                    .map(|&p| m.ports[p as usize].stats.drops)
+                    .sum();
+                let mut metrics = nat.metrics;
+                metrics.packets_drop_count = nat.own_drops + port_drops;
+                // Translations idle past the timeout by the end have timed out, packet or not.
+                metrics.idle_timeout_count += nat.idle_at(stopped) as u64;
+                let (bw, pps) = crate::ec2::nat::capacity(nat.scaler.step);
+                Some((
+                    g.name.clone(),
+                    NatGatewayResult {
+                        metrics,
+                        capacity_gbps: round3(bw.as_gbps_f64()),
+                        capacity_pps: pps,
+                        scaled_at_s: nat
+                            .steps
+                            .iter()
+                            .map(|(t, _)| round3(t.since(SimTime::ZERO).as_secs_f64()))
+                            .collect(),
+                    },
+                ))
+            })
+            .collect(),
     }
+}
+
+/// A `Connections` workload: how many of its connections completed their handshake.
+#[derive(Clone, Debug, Serialize)]
+pub struct ConnectionsResult {
+    pub workload: String,
+    pub opened: u64,
+    pub established: u64,
+    pub not_established: u64,
+}
+
+/// A NAT gateway: CloudWatch metrics over the run, and its capacity at the end.
+#[derive(Clone, Debug, Serialize)]
+pub struct NatGatewayResult {
+    #[serde(flatten)]
+    pub metrics: crate::model::nat::NatMetrics,
+    /// Capacity it had scaled to by the end (model: see `ec2::nat`), and when each step came.
+    pub capacity_gbps: f64,
+    pub capacity_pps: u64,
+    pub scaled_at_s: Vec<f64>,
 }

@@ -490,6 +490,14 @@ pub struct GatewaySpec {
     /// Rewrites the MSS option of TCP SYNs passing through to at most this (MSS clamping).
     #[serde(default)]
     pub mss_clamp: Option<u32>,
+    /// NAT gateway only: sustained load this long scales it one step up (model choice; left out:
+    /// 60 s). See `ec2::nat`.
+    #[serde(default)]
+    pub scale_interval: Option<SimDuration>,
+    /// NAT gateway only: idle time after which a connection's translation is gone (left out:
+    /// AWS's 350 s).
+    #[serde(default)]
+    pub idle_timeout: Option<SimDuration>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -674,6 +682,30 @@ pub enum WorkloadSpec {
     /// Clients sending requests to a service address on persistent connections, reconnecting
     /// when one breaks: the outage each client sees across a failover.
     ServiceClients(ServiceClientsSpec),
+    /// Many TCP connections opened at an even pace and then held open idle: what a NAT
+    /// gateway's or a connection-tracking table's limits are about, at three packets each.
+    Connections(ConnectionsSpec),
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename = "Connections", deny_unknown_fields)]
+pub struct ConnectionsSpec {
+    pub name: String,
+    /// The client instances: a fleet name, or one instance.
+    pub from: String,
+    /// The server instance every connection goes to (one destination address and port).
+    pub to: String,
+    /// Connections each client opens (at most its ephemeral port range, 28 232).
+    pub count: u32,
+    /// All clients' connections are opened evenly over this time from the start.
+    #[serde(default = "connections_over")]
+    pub over: SimDuration,
+    #[serde(default = "service_port")]
+    pub port: u16,
+}
+
+fn connections_over() -> SimDuration {
+    SimDuration::from_secs(1)
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -727,6 +759,7 @@ impl WorkloadSpec {
             WorkloadSpec::Datagrams(w) => &w.name,
             WorkloadSpec::LinkLocal(w) => &w.name,
             WorkloadSpec::ServiceClients(w) => &w.name,
+            WorkloadSpec::Connections(w) => &w.name,
             WorkloadSpec::Background(w) => &w.name,
             WorkloadSpec::Permutation(w) => &w.name,
             WorkloadSpec::PingPong(w) => &w.name,

@@ -305,6 +305,27 @@ fn vpc(cx: &Ctx, s: &ScenarioSpec, inst_names: &BTreeSet<&str>, sgs: &BTreeSet<&
         if let Some(m) = g.mss_clamp {
             cx.range("mss_clamp", m, 88, MAX_MTU - 40, "an MSS such as 1460 (1500 - 40) or 1360 for a VPN")?;
         }
+        for (key, d) in [("scale_interval", g.scale_interval), ("idle_timeout", g.idle_timeout)] {
+            let Some(d) = d else { continue };
+            if g.kind != crate::ec2::gateway::GatewayKind::NatGateway {
+                return Err(cx.err(
+                    key,
+                    "",
+                    format!("gateway {:?}: `{key}` is a NAT gateway setting, not a {}'s", g.name, g.kind.label()),
+                    "no such field on this gateway".into(),
+                    "remove it, or make the gateway `kind: NatGateway`".into(),
+                ));
+            }
+            if d < SimDuration::from_ms(1) || d > SimDuration::from_secs(432_000) {
+                return Err(cx.err(
+                    key,
+                    "",
+                    format!("gateway {:?}: `{key}` {d}", g.name),
+                    "1ms ..= 432000s".into(),
+                    "AWS: idle timeout 350 s; the scaling interval is a model choice (60 s)".into(),
+                ));
+            }
+        }
         if let Some(d) = g.delay
             && d > SimDuration::from_secs(1)
         {
@@ -1111,6 +1132,21 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
                 cx.range("request", c.request.0, 1, 1 << 20, "request bytes")?;
                 cx.range("response", c.response.0, 1, 1 << 20, "response bytes")?;
             }
+            WorkloadSpec::Connections(c) => {
+                if s.fleet(&c.from).next().is_none() {
+                    reference(&cx, "from", &c.from, &inst_names, "instance or fleet")?;
+                }
+                reference(&cx, "to", &c.to, &inst_names, "instance")?;
+                let ports = crate::model::EPHEMERAL_PORTS.len() as u32;
+                cx.range(
+                    "count",
+                    c.count,
+                    1,
+                    ports,
+                    "connections per client: one ephemeral port each (Linux 32768-60999)",
+                )?;
+                cx.positive("over", c.over)?;
+            }
             WorkloadSpec::LinkLocal(l) => {
                 reference(&cx, "from", &l.from, &inst_names, "instance")?;
                 cx.positive("mean_interval", l.mean_interval)?;
@@ -1524,6 +1560,11 @@ pub fn describe(variant: &str, s: &ScenarioSpec) -> String {
             WorkloadSpec::Bulk(b) => pair(&mut o, &b.name, &b.from, &b.to, false),
             WorkloadSpec::Rpc(r) => pair(&mut o, &r.name, &r.client, &r.server, false),
             WorkloadSpec::Datagrams(d) => pair(&mut o, &d.name, &d.from, &d.to, true),
+            WorkloadSpec::Connections(c) => {
+                let n = s.fleet(&c.from).count();
+                let _ =
+                    writeln!(o, "  {}: {n} client(s) x {} connections -> {} over {}", c.name, c.count, c.to, c.over);
+            }
             WorkloadSpec::ServiceClients(c) => {
                 let n = s.fleet(&c.clients).count();
                 let _ = writeln!(o, "  {}: {n} client(s) -> service {} every {}", c.name, c.service, c.interval);
