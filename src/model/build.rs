@@ -330,7 +330,10 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
             }
             WorkloadSpec::ServiceClients(c) => {
                 starts.push(SimDuration::ZERO);
-                let clients: Vec<u32> = spec.fleet(&c.clients).map(|(k, _)| k as u32).collect();
+                let clients: Vec<(u32, u64)> = spec
+                    .fleet(&c.clients)
+                    .map(|(k, i)| (k as u32, streams.derive(&format!("workload/{}/client/{}", c.name, i.name))))
+                    .collect();
                 let service = spec.services.iter().position(|x| x.name == c.service).expect("validated") as u32;
                 App::ServiceClients(super::failover::ServiceClientsApp::new(
                     c.clone(),
@@ -574,6 +577,7 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
                     address: x.address,
                     owner: inst_index(&x.instance),
                     groups,
+                    delays: Vec::new(),
                 }
             })
             .collect(),

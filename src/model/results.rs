@@ -255,6 +255,9 @@ pub struct VariantResult {
     pub service_clients: Vec<ServiceClientResult>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub connections: Vec<ConnectionsResult>,
+    /// Each failover step and the delay drawn for it (seconds), with its bounds.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failovers: Vec<FailoverResult>,
     /// NAT gateways by name, with CloudWatch's metric names.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub nat_gateways: BTreeMap<String, NatGatewayResult>,
@@ -602,6 +605,19 @@ pub fn collect(m: Model) -> VariantResult {
         service_clients,
         success_series,
         connections,
+        failovers: m
+            .services
+            .iter()
+            .flat_map(|s| {
+                s.delays.iter().map(|d| FailoverResult {
+                    service: s.name.clone(),
+                    mechanism: d.mechanism,
+                    started_s: round3(d.started.since(SimTime::ZERO).as_secs_f64()),
+                    delay_s: round3(d.delay.as_secs_f64()),
+                    bounds_s: d.bounds.map(|b| [round3(b.min.as_secs_f64()), round3(b.max.as_secs_f64())]),
+                })
+            })
+            .collect(),
         nat_gateways: m
             .gateways
             .iter()
@@ -635,6 +651,17 @@ pub fn collect(m: Model) -> VariantResult {
             })
             .collect(),
     }
+}
+
+/// A failover step: when it started, the delay drawn and the bounds it was drawn between.
+#[derive(Clone, Debug, Serialize)]
+pub struct FailoverResult {
+    pub service: String,
+    pub mechanism: &'static str,
+    pub started_s: f64,
+    pub delay_s: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bounds_s: Option<[f64; 2]>,
 }
 
 /// A `Connections` workload: how many of its connections completed their handshake.

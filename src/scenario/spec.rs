@@ -358,12 +358,12 @@ pub enum Action {
         instance: String,
         mtu: u32,
     },
-    /// Detach the secondary ENI carrying a service's address (after `ENI_DETACH_DELAY`): the
+    /// Detach the secondary ENI carrying a service's address (after a delay drawn in `ENI_DETACH`): the
     /// address then answers nowhere.
     DetachEni {
         service: String,
     },
-    /// Attach it to an instance in the same AZ (after `ENI_ATTACH_DELAY`).
+    /// Attach it to an instance in the same AZ (after a delay drawn in `ENI_ATTACH`).
     AttachEni {
         service: String,
         to: String,
@@ -403,13 +403,21 @@ pub enum ServiceAddress {
 }
 
 impl ServiceAddress {
-    /// How long failover takes to take effect, by default.
-    pub fn failover_delay(self) -> SimDuration {
+    /// How long failover takes to take effect, by default: bounds of the drawn delay.
+    pub fn failover_bounds(self) -> crate::ec2::failover::DelayBounds {
         use crate::ec2::failover::*;
         match self {
-            ServiceAddress::SecondaryEni => ENI_MOVE_DELAY,
-            ServiceAddress::ElasticIp => EIP_REMAP_DELAY,
-            ServiceAddress::Dns { .. } => DNS_PROPAGATION_DELAY,
+            ServiceAddress::SecondaryEni => ENI_MOVE,
+            ServiceAddress::ElasticIp => EIP_REMAP,
+            ServiceAddress::Dns { .. } => DNS_PROPAGATION,
+        }
+    }
+    /// The step's name in the summary's `failovers`.
+    pub fn mechanism(self) -> &'static str {
+        match self {
+            ServiceAddress::SecondaryEni => "eni-move",
+            ServiceAddress::ElasticIp => "eip-remap",
+            ServiceAddress::Dns { .. } => "dns-propagation",
         }
     }
     /// The address itself moves (old connections then meet a reset at the standby).

@@ -1534,11 +1534,14 @@ pub fn describe(variant: &str, s: &ScenarioSpec) -> String {
         let effect = match &a.action {
             Action::Failover { service, delay, .. } => {
                 let kind = s.services.iter().find(|x| &x.name == service).map(|x| x.address);
-                let d = delay.or(kind.map(|k| k.failover_delay()));
-                d.map(|d| format!(" (takes effect {d} later)")).unwrap_or_default()
+                match (delay, kind) {
+                    (Some(d), _) => format!(" (takes effect {d} later)"),
+                    (None, Some(k)) => format!(" (takes effect {} later, drawn per seed)", k.failover_bounds()),
+                    _ => String::new(),
+                }
             }
-            Action::DetachEni { .. } => format!(" (takes effect {} later)", crate::ec2::failover::ENI_DETACH_DELAY),
-            Action::AttachEni { .. } => format!(" (takes effect {} later)", crate::ec2::failover::ENI_ATTACH_DELAY),
+            Action::DetachEni { .. } => format!(" (takes effect {} later)", crate::ec2::failover::ENI_DETACH),
+            Action::AttachEni { .. } => format!(" (takes effect {} later)", crate::ec2::failover::ENI_ATTACH),
             _ => String::new(),
         };
         let _ = writeln!(o, "  at {}: {:?}{effect}", a.at, a.action);
