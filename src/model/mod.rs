@@ -369,8 +369,9 @@ pub struct Model {
     srd_recv_out: crate::transport::srd::ReceiverOut<srd::Inner>,
     pub(crate) streams: crate::engine::RngStreams,
     pub(crate) host_costs: apps::HostCosts,
-    inter_az: BTreeMap<(u32, u32), PortId>,
-    inter_az_delay: SimDuration,
+    /// The link from one AZ to another (one per direction), created at first use.
+    pub(crate) inter_az: BTreeMap<(u32, u32), PortId>,
+    inter_az_link: PortConfig,
     /// Foreground workloads that have not finished; the run ends early when it reaches zero.
     pub(crate) unfinished: u32,
     pub(crate) all_finite: bool,
@@ -478,19 +479,7 @@ impl Model {
         if let Some(&p) = self.inter_az.get(&(a, b)) {
             return p;
         }
-        let p = self.add_port(
-            PortConfig {
-                rate: Bandwidth(0),
-                per_packet: SimDuration::ZERO,
-                delay: self.inter_az_delay,
-                capacity_bytes: u64::MAX,
-                ecn_threshold_bytes: None,
-                drop_reason: DropReason::QueueFull,
-                burst_bytes: 0,
-                mtu: crate::net::ip::NO_MTU_LIMIT,
-            },
-            NONE,
-        );
+        let p = self.add_port(self.inter_az_link, NONE);
         self.inter_az.insert((a, b), p);
         p
     }
@@ -522,7 +511,7 @@ impl Model {
         if let (Attach::Instance(i), Attach::Instance(j)) = (a, b) {
             let (za, zb) = (self.insts[i as usize].az, self.insts[j as usize].az);
             if za != zb {
-                let p = self.inter_az_port(za.min(zb), za.max(zb));
+                let p = self.inter_az_port(za, zb);
                 r.push(p);
             }
         }

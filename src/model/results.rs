@@ -258,6 +258,8 @@ pub struct VariantResult {
     /// Each failover step and the delay drawn for it (seconds), with its bounds.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub failovers: Vec<FailoverResult>,
+    /// Data-transfer cost of the run, from the embedded price table (Region and date inside).
+    pub cost: crate::ec2::cost::CostResult,
     /// NAT gateways by name, with CloudWatch's metric names.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub nat_gateways: BTreeMap<String, NatGatewayResult>,
@@ -605,6 +607,22 @@ pub fn collect(m: Model) -> VariantResult {
         service_clients,
         success_series,
         connections,
+        cost: {
+            let bytes = |p: crate::net::PortId| m.ports[p as usize].stats.bytes_out;
+            let nats = m.gateways.iter().filter_map(|g| g.nat.as_ref());
+            let traffic = crate::ec2::cost::Traffic {
+                inter_az_bytes: m.inter_az.values().map(|&p| bytes(p)).sum(),
+                nat_processed_bytes: nats
+                    .clone()
+                    .map(|n| n.metrics.bytes_in_from_source + n.metrics.bytes_in_from_destination)
+                    .sum(),
+                nat_gateways: nats.clone().count() as u64,
+                internet_egress_bytes: m.insts.iter().map(|i| bytes(i.outside)).sum::<u64>()
+                    + nats.map(|n| n.metrics.bytes_out_to_destination).sum::<u64>(),
+                seconds: stopped.since(SimTime::ZERO).as_secs_f64(),
+            };
+            crate::ec2::cost::PriceTable::us_east_1().cost(&traffic)
+        },
         failovers: m
             .services
             .iter()

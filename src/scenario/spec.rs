@@ -37,6 +37,10 @@ pub struct ScenarioSpec {
     pub srd: crate::transport::srd::SrdConfig,
     #[serde(default)]
     pub placement_groups: Vec<PlacementGroupSpec>,
+    /// The links between availability zones: latency, and a capacity shared by all traffic
+    /// from one AZ to another.
+    #[serde(default)]
+    pub inter_az: InterAzSpec,
     /// The IP layer: path MTU cache and fragment reassembly (Linux defaults).
     #[serde(default)]
     pub ip: crate::net::ip::IpConfig,
@@ -156,6 +160,27 @@ impl Default for FabricSpec {
             ecn_threshold: None,
             mtu: crate::ec2::MTU_VPC_JUMBO,
             loss_rate: 0.0,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename = "InterAz", deny_unknown_fields, default)]
+pub struct InterAzSpec {
+    /// One way (default 500 us: see `ec2::defaults::INTER_AZ_DELAY` for the measurements).
+    pub latency: SimDuration,
+    /// Capacity from one AZ to another, shared by every flow between them (left out:
+    /// unlimited; a model parameter, AWS publishes none).
+    pub capacity: Option<crate::units::Bandwidth>,
+    pub buffer: Bytes,
+}
+
+impl Default for InterAzSpec {
+    fn default() -> Self {
+        InterAzSpec {
+            latency: crate::ec2::defaults::INTER_AZ_DELAY,
+            capacity: None,
+            buffer: Bytes(crate::ec2::defaults::INTER_AZ_BUFFER_BYTES),
         }
     }
 }

@@ -584,6 +584,18 @@ fn vpc(cx: &Ctx, s: &ScenarioSpec, inst_names: &BTreeSet<&str>, sgs: &BTreeSet<&
     cx.range("retries2", t.retries2, 1, 255, "Linux tcp_retries2 (15)")?;
     cx.range("probe_threshold", t.probe_threshold, 1, 4096, "Linux tcp_probe_threshold (8 bytes)")?;
     cx.positive("ipfrag_time", s.ip.ipfrag_time)?;
+    let ms = |d: SimDuration| d.ps() / 1_000_000_000;
+    cx.range(
+        "latency",
+        ms(s.inter_az.latency),
+        0,
+        100,
+        "inter-AZ one-way latency in ms (AWS: single-digit ms round trips)",
+    )?;
+    if let Some(c) = s.inter_az.capacity {
+        cx.range("capacity", c.bps() / 1_000_000, 1, 100_000_000, "inter-AZ capacity in Mbps (e.g. \"400Gbps\")")?;
+        cx.range("buffer", s.inter_az.buffer.0, 9001, 1 << 34, "bytes queued in front of the inter-AZ link")?;
+    }
     cx.positive("pmtu_expires", s.ip.pmtu_expires)?;
     if s.ip.ipfrag_high_thresh.0 < 65_536 {
         return Err(cx.err(
