@@ -31,6 +31,8 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("enhanced-networking.ron", include_str!("../../scenarios/enhanced-networking.ron")),
     ("nat-instance.ron", include_str!("../../scenarios/nat-instance.ron")),
     ("eni-failover.ron", include_str!("../../scenarios/eni-failover.ron")),
+    ("nat-gateway.ron", include_str!("../../scenarios/nat-gateway.ron")),
+    ("cross-az.ron", include_str!("../../scenarios/cross-az.ron")),
 ];
 
 /// A checked, fully overridden scenario for one variant.
