@@ -254,8 +254,12 @@ impl Default for HostSpec {
 #[serde(rename = "PlacementGroup", deny_unknown_fields)]
 pub struct PlacementGroupSpec {
     pub name: String,
-    /// "cluster", "spread" or "partition" (only "cluster" changes the network).
+    /// "cluster" (one rack: the 10 Gbps flow limit), "spread" (each member on its own rack) or
+    /// "partition" (members round-robin over `partitions`, each partition on its own rack).
     pub strategy: String,
+    /// Partitions of a "partition" group (AWS: up to 7 per AZ; left out: 2).
+    #[serde(default)]
+    pub partitions: Option<u32>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

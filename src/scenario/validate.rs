@@ -6,7 +6,7 @@ use super::error::{Diagnostic, did_you_mean, locate};
 use super::spec::*;
 use crate::ec2::{self, catalog, ena_express};
 use crate::units::SimDuration;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Model limits. Generous for real use, small enough that a typo cannot exhaust memory.
 pub mod limits {
@@ -899,6 +899,34 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
                 "\"cluster\", \"spread\" or \"partition\"".into(),
                 "as in the EC2 API's CreatePlacementGroup".into(),
             ));
+        }
+        // EC2 user guide, placement group rules: a rack spread group has at most seven running
+        // instances per AZ; a partition group at most seven partitions per AZ.
+        if p.strategy == "partition" {
+            cx.range("partitions", p.partitions.unwrap_or(2), 1, 7, "AWS: up to 7 partitions per Availability Zone")?;
+        } else if p.partitions.is_some() {
+            return Err(cx.err(
+                "partitions",
+                "",
+                format!("placement group {:?}: `partitions` on a {} group", p.name, p.strategy),
+                "only with strategy \"partition\"".into(),
+                "remove it, or make the group a partition group".into(),
+            ));
+        }
+        if p.strategy == "spread" {
+            let mut per_az: BTreeMap<&str, u32> = BTreeMap::new();
+            for i in s.instances.iter().filter(|i| i.placement_group.as_deref() == Some(p.name.as_str())) {
+                *per_az.entry(i.availability_zone.as_str()).or_default() += i.count.unwrap_or(1);
+            }
+            if let Some((az, n)) = per_az.into_iter().find(|(_, n)| *n > 7) {
+                return Err(cx.err(
+                    "placement_group",
+                    &p.name,
+                    format!("spread placement group {:?} has {n} instances in {az}", p.name),
+                    "at most 7 running instances per Availability Zone per spread group".into(),
+                    "EC2 placement group rules: use another group or AZ, or a partition group".into(),
+                ));
+            }
         }
     }
     if s.instances.is_empty() || s.instances.len() > MAX_INSTANCES {
