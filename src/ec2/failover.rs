@@ -9,18 +9,50 @@
 //! In the first two, the address moves: a client's next packet on an old connection reaches the
 //! standby, which has no such socket and answers with a reset, so the client reconnects at once.
 //! With DNS nothing answers the old address: clients wait for their own timeouts.
+//!
+//! Each step's delay is drawn per failover from a seeded uniform distribution between bounds:
+//! cited where AWS publishes one, a stated model choice where it does not. Clients then differ by
+//! their own timing: when their requests fall, when their timeouts fire, when their resolver's
+//! cached answer expires.
 
 use crate::units::SimDuration;
 
-/// Detaching a secondary ENI, and attaching one until the guest has the interface up (model
-/// parameters: AWS publishes no figure; the API calls return in about a second and the OS then
-/// configures the interface).
-pub const ENI_DETACH_DELAY: SimDuration = SimDuration::from_ms(1500);
-pub const ENI_ATTACH_DELAY: SimDuration = SimDuration::from_ms(1500);
-/// Moving a secondary ENI to another instance: detach, then attach.
-pub const ENI_MOVE_DELAY: SimDuration = SimDuration(ENI_DETACH_DELAY.0 + ENI_ATTACH_DELAY.0);
-/// Re-associating an Elastic IP (model parameter: typically seconds).
-pub const EIP_REMAP_DELAY: SimDuration = SimDuration::from_secs(2);
+/// How long a step may take: drawn uniformly in `[min, max]` (integer picoseconds).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DelayBounds {
+    pub min: SimDuration,
+    pub max: SimDuration,
+}
+
+impl DelayBounds {
+    pub fn draw(self, rng: &mut crate::engine::rng::StreamRng) -> SimDuration {
+        use rand::RngExt;
+        SimDuration(rng.random_range(self.min.ps()..=self.max.ps()))
+    }
+    pub fn mean(self) -> SimDuration {
+        SimDuration(self.min.ps() / 2 + self.max.ps() / 2)
+    }
+}
+
+impl std::fmt::Display for DelayBounds {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "{} to {}", self.min, self.max)
+    }
+}
+
+/// Detaching a secondary ENI, and attaching one until the guest has the interface up. Model
+/// choice: AWS publishes no figure; the API calls return in about a second and the OS then
+/// configures the interface: 1 to 2 s each.
+pub const ENI_DETACH: DelayBounds = DelayBounds { min: SimDuration::from_secs(1), max: SimDuration::from_secs(2) };
+pub const ENI_ATTACH: DelayBounds = DelayBounds { min: SimDuration::from_secs(1), max: SimDuration::from_secs(2) };
+/// Moving a secondary ENI: detach, then attach (each drawn).
+pub const ENI_MOVE: DelayBounds = DelayBounds {
+    min: SimDuration(ENI_DETACH.min.0 + ENI_ATTACH.min.0),
+    max: SimDuration(ENI_DETACH.max.0 + ENI_ATTACH.max.0),
+};
+/// Re-associating an Elastic IP. Model choice (AWS publishes no figure): 1 to 3 s.
+pub const EIP_REMAP: DelayBounds = DelayBounds { min: SimDuration::from_secs(1), max: SimDuration::from_secs(3) };
 /// A Route 53 record change reaching all its authoritative servers: "within 60 seconds"
-/// (Amazon Route 53 FAQ).
-pub const DNS_PROPAGATION_DELAY: SimDuration = SimDuration::from_secs(60);
+/// (Amazon Route 53 FAQ, "How quickly will changes I make to my DNS settings on Amazon Route 53
+/// propagate globally?"): an upper bound, so the model draws uniformly in 0 to 60 s.
+pub const DNS_PROPAGATION: DelayBounds = DelayBounds { min: SimDuration::ZERO, max: SimDuration::from_secs(60) };

@@ -5,7 +5,7 @@ use super::trace::LogEntry;
 use super::{Model, NONE};
 use crate::net::ip::{NO_MTU_LIMIT, PORT_CLOSED};
 use crate::net::{DropReason, PortId};
-use crate::scenario::spec::Action;
+use crate::scenario::spec::{Action, ServiceAddress};
 use crate::transport::Transport;
 
 impl Model {
@@ -88,18 +88,48 @@ impl Model {
             }
             Action::DetachEni { service } => {
                 let s = self.services.iter().position(|x| x.name == service).expect("validated") as u32;
-                let delay = crate::ec2::failover::ENI_DETACH_DELAY;
+                let delay =
+                    crate::ec2::failover::ENI_DETACH.draw(&mut self.streams.stream(&format!("action/{n}/delay")));
+                self.services[s as usize].delays.push(super::failover::FailoverStep {
+                    mechanism: "eni-detach",
+                    started: self.q.now(),
+                    delay,
+                    bounds: Some(crate::ec2::failover::ENI_DETACH),
+                });
                 self.q.schedule_in(delay, super::Event::ServiceMoved { service: s, to: NONE });
             }
             Action::AttachEni { service, to } => {
                 let s = self.services.iter().position(|x| x.name == service).expect("validated") as u32;
-                let delay = crate::ec2::failover::ENI_ATTACH_DELAY;
+                let delay =
+                    crate::ec2::failover::ENI_ATTACH.draw(&mut self.streams.stream(&format!("action/{n}/delay")));
+                self.services[s as usize].delays.push(super::failover::FailoverStep {
+                    mechanism: "eni-attach",
+                    started: self.q.now(),
+                    delay,
+                    bounds: Some(crate::ec2::failover::ENI_ATTACH),
+                });
                 let to = inst(self, &to);
                 self.q.schedule_in(delay, super::Event::ServiceMoved { service: s, to });
             }
             Action::Failover { service, to, delay } => {
                 let s = self.services.iter().position(|x| x.name == service).expect("validated") as u32;
-                let delay = delay.unwrap_or(self.services[s as usize].address.failover_delay());
+                let address = self.services[s as usize].address;
+                let mut rng = self.streams.stream(&format!("action/{n}/delay"));
+                let bounds = delay.is_none().then(|| address.failover_bounds());
+                let delay = delay.unwrap_or_else(|| match address {
+                    // Two API steps, each drawn.
+                    ServiceAddress::SecondaryEni => {
+                        let detach = crate::ec2::failover::ENI_DETACH.draw(&mut rng);
+                        detach + crate::ec2::failover::ENI_ATTACH.draw(&mut rng)
+                    }
+                    _ => address.failover_bounds().draw(&mut rng),
+                });
+                self.services[s as usize].delays.push(super::failover::FailoverStep {
+                    mechanism: address.mechanism(),
+                    started: self.q.now(),
+                    delay,
+                    bounds,
+                });
                 let to = inst(self, &to);
                 self.q.schedule_in(delay, super::Event::ServiceMoved { service: s, to });
             }

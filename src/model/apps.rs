@@ -326,6 +326,7 @@ pub struct PermFlow {
 }
 
 pub enum App {
+    Connections(super::nat::ConnectionsApp),
     ServiceClients(super::failover::ServiceClientsApp),
     AllReduce(AllReduceApp),
     PingPong(PingPongApp),
@@ -348,6 +349,7 @@ impl App {
             App::Datagrams(_) => false,
             App::Background(_) => false,
             App::ServiceClients(_) => false,
+            App::Connections(_) => false,
         }
     }
     pub fn is_foreground(&self) -> bool {
@@ -412,6 +414,10 @@ impl Model {
     pub(crate) fn app_event(&mut self, app: u32, tag: u32) {
         if matches!(self.apps[app as usize], App::ServiceClients(_)) {
             self.service_event(app, tag);
+            return;
+        }
+        if matches!(self.apps[app as usize], App::Connections(_)) {
+            self.connections_event(app);
             return;
         }
         let now = self.now();
@@ -869,6 +875,7 @@ impl Model {
                 }
             }
             App::ServiceClients(_) => self.service_established(owner.app, owner.conn as usize),
+            App::Connections(_) => self.connections_established(owner.app),
             App::Rpc(_) | App::Datagrams(_) => {}
         }
     }
@@ -882,6 +889,7 @@ impl Model {
         let total = self.eps[ep as usize].transport.stats().bytes_delivered;
         match &mut self.apps[owner.app as usize] {
             App::ServiceClients(_) => unreachable!("handled above"),
+            App::Connections(_) => {}
             App::Bulk(b) => {
                 let f = b.flows[owner.conn as usize];
                 let flow = &mut self.flows[f as usize];

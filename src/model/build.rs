@@ -340,9 +340,22 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
                     finished: false,
                 })
             }
+            WorkloadSpec::Connections(c) => {
+                starts.push(SimDuration::ZERO);
+                App::Connections(super::nat::ConnectionsApp {
+                    spec: c.clone(),
+                    clients: spec.fleet(&c.from).map(|(k, _)| k as u32).collect(),
+                    to: inst_index(&c.to),
+                    opened: 0,
+                    established: 0,
+                })
+            }
             WorkloadSpec::ServiceClients(c) => {
                 starts.push(SimDuration::ZERO);
-                let clients: Vec<u32> = spec.fleet(&c.clients).map(|(k, _)| k as u32).collect();
+                let clients: Vec<(u32, u64)> = spec
+                    .fleet(&c.clients)
+                    .map(|(k, i)| (k as u32, streams.derive(&format!("workload/{}/client/{}", c.name, i.name))))
+                    .collect();
                 let service = spec.services.iter().position(|x| x.name == c.service).expect("validated") as u32;
                 App::ServiceClients(super::failover::ServiceClientsApp::new(
                     c.clone(),
@@ -490,6 +503,12 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
             drops_icmp: g.drops_icmp,
             mss_clamp: g.mss_clamp,
             delay: g.delay.unwrap_or(g.kind.default_delay()),
+            nat: (g.kind == crate::ec2::gateway::GatewayKind::NatGateway).then(|| {
+                Box::new(super::nat::NatRt::new(
+                    g.scale_interval.unwrap_or(crate::ec2::nat::SCALE_INTERVAL_DEFAULT),
+                    g.idle_timeout.unwrap_or(crate::ec2::nat::IDLE_TIMEOUT),
+                ))
+            }),
         })
         .collect();
     let gateway_index = |n: &str| spec.gateways.iter().position(|g| g.name == n).map(|g| g as u32);
@@ -598,6 +617,7 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
                     address: x.address,
                     owner: inst_index(&x.instance),
                     groups,
+                    delays: Vec::new(),
                 }
             })
             .collect(),
@@ -643,7 +663,16 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
         srd_recv_out: Default::default(),
         streams,
         inter_az: BTreeMap::new(),
-        inter_az_delay: ec2::defaults::INTER_AZ_DELAY,
+        inter_az_link: PortConfig {
+            rate: spec.inter_az.capacity.unwrap_or(Bandwidth(0)),
+            per_packet: SimDuration::ZERO,
+            delay: spec.inter_az.latency,
+            capacity_bytes: if spec.inter_az.capacity.is_some() { spec.inter_az.buffer.0 } else { u64::MAX },
+            ecn_threshold_bytes: None,
+            drop_reason: DropReason::QueueFull,
+            burst_bytes: 0,
+            mtu: crate::net::ip::NO_MTU_LIMIT,
+        },
         unfinished,
         all_finite,
         scratch_route: Vec::new(),

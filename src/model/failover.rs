@@ -23,6 +23,12 @@ const START: u32 = 0;
 const SEND: u32 = 1;
 const TIMEOUT: u32 = 2;
 const RESET: u32 = 3;
+const CONNECT: u32 = 4;
+
+/// A fraction in [0, 1) drawn from a client's own seed (`which` picks an independent draw).
+fn client_fraction(seed: u64, which: u64) -> f64 {
+    (crate::engine::rng::mix64(seed ^ crate::engine::rng::mix64(which)) >> 11) as f64 / (1u64 << 53) as f64
+}
 
 fn tag(kind: u32, client: usize) -> u32 {
     kind | (client as u32) << KIND_BITS
@@ -36,6 +42,17 @@ pub struct ServiceRt {
     pub owner: u32,
     /// A secondary ENI's security groups, which move with it (None: the holder's primary ENI's).
     pub groups: Option<Vec<usize>>,
+    /// Each failover step started on it, and the delay drawn for it.
+    pub delays: Vec<FailoverStep>,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct FailoverStep {
+    pub mechanism: &'static str,
+    pub started: SimTime,
+    pub delay: SimDuration,
+    /// The bounds it was drawn between (`None`: the scenario gave the delay).
+    pub bounds: Option<crate::ec2::failover::DelayBounds>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -63,6 +80,8 @@ pub struct ClientRt {
     pub timeouts: u64,
     pub resets: u64,
     pub connections: u64,
+    /// The client's own random seed: its start phase and its resolver cache's age.
+    pub seed: u64,
 }
 
 pub struct ServiceClientsApp {
@@ -74,8 +93,10 @@ pub struct ServiceClientsApp {
 }
 
 impl ServiceClientsApp {
-    pub fn new(spec: ServiceClientsSpec, service: u32, clients: &[u32], bins: usize) -> Self {
-        let clients = clients.iter().map(|&instance| ClientRt { instance, ..ClientRt::default() }).collect();
+    /// `clients`: each client's instance and its own seed.
+    pub fn new(spec: ServiceClientsSpec, service: u32, clients: &[(u32, u64)], bins: usize) -> Self {
+        let clients =
+            clients.iter().map(|&(instance, seed)| ClientRt { instance, seed, ..ClientRt::default() }).collect();
         ServiceClientsApp { spec, service, clients, ok_bins: vec![0; bins] }
     }
 }
@@ -97,6 +118,15 @@ impl Model {
         match address {
             ServiceAddress::Dns { ttl } => match c.dns {
                 Some((cached, expires)) if now < expires => cached,
+                None => {
+                    // The client's resolver cached the answer some time before the client first
+                    // asked: what is left of the TTL is uniform in (0, ttl] (model choice), so
+                    // clients' caches expire at different times.
+                    let left = 1.0 - client_fraction(c.seed, 1);
+                    let left = SimDuration(((ttl.ps() as f64 * left).ceil() as u64).max(1));
+                    c.dns = Some((owner, now + left));
+                    owner
+                }
                 _ => {
                     c.dns = Some((owner, now + ttl));
                     owner
@@ -110,10 +140,16 @@ impl Model {
         let (kind, k) = (t & ((1 << KIND_BITS) - 1), (t >> KIND_BITS) as usize);
         match kind {
             START => {
+                // Clients start at their own phase within one request interval: their requests,
+                // and so their timeouts and retries, do not march in step.
+                let interval = self.sc(app).spec.interval;
                 for k in 0..self.sc(app).clients.len() {
-                    self.service_connect(app, k);
+                    let phase = client_fraction(self.sc(app).clients[k].seed, 0);
+                    let at = SimDuration((interval.ps() as f64 * phase) as u64);
+                    self.q.schedule_in(at, Event::App { app, tag: tag(CONNECT, k) });
                 }
             }
+            CONNECT => self.service_connect(app, k),
             SEND => self.service_send(app, k),
             TIMEOUT => {
                 let now = self.now();

@@ -82,7 +82,14 @@ impl Model {
                     self.eps[s as usize].rx_block = f;
                 }
             } else {
-                self.insts[k as usize].conntrack_tracked += 1;
+                let inst = &mut self.insts[k as usize];
+                inst.conntrack_tracked += 1;
+                if let Some(max) = inst.conntrack_allowance {
+                    let left = max.saturating_sub(inst.conntrack_tracked) as u64;
+                    let c = &mut inst.counters;
+                    c.conntrack_allowance_available_min =
+                        Some(c.conntrack_allowance_available_min.map_or(left, |m| m.min(left)));
+                }
                 self.eps[ep as usize].conntrack = k;
             }
         }
@@ -196,6 +203,10 @@ impl Model {
             let seg = &mut self.pool.get_mut(id).seg;
             seg.set_mss_option(seg.mss_option().min(clamp.min(u16::MAX as u32) as u16));
         }
+        if g.nat.is_some() && !self.nat_translate(id, gw, port) {
+            return false;
+        }
+        let g = &self.gateways[gw as usize];
         if p.wire_bytes <= g.mtu {
             return true;
         }
@@ -512,7 +523,7 @@ impl Model {
         Some(self.app_name(slot.owner.app).to_string())
     }
 
-    fn packet_flow(&self, id: PacketId) -> Option<String> {
+    pub(crate) fn packet_flow(&self, id: PacketId) -> Option<String> {
         let p = self.pool.get(id);
         if p.dst_endpoint == NONE { None } else { self.endpoint_label(p.dst_endpoint) }
     }

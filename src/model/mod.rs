@@ -17,6 +17,7 @@ pub mod apps;
 pub mod build;
 pub mod failover;
 mod ip;
+pub mod nat;
 pub mod results;
 mod routing;
 pub mod srd;
@@ -225,6 +226,8 @@ pub struct GatewayRt {
     pub drops_icmp: bool,
     pub mss_clamp: Option<u32>,
     pub delay: SimDuration,
+    /// A NAT gateway's translations, limits and metrics.
+    pub nat: Option<Box<nat::NatRt>>,
 }
 
 /// Counters of the IP layer: fragmentation, reassembly, PMTUD.
@@ -274,8 +277,18 @@ pub struct InstanceCounters {
     /// nitrosim: packets out of the ingress allowance shaper.
     #[serde(rename = "nitrosim_rx_pkts")]
     pub rx_pkts: u64,
+    /// ENA: packets queued or dropped because the instance's aggregate bandwidth allowance was
+    /// exceeded (ENA guide, "Monitor network performance for ENA settings"): a packet that waited
+    /// in the shaper for tokens counts as well as one that found the queue full.
     pub bw_in_allowance_exceeded: u64,
     pub bw_out_allowance_exceeded: u64,
+    /// nitrosim: the dropped part of the three "queued or dropped" counters.
+    #[serde(rename = "nitrosim_bw_in_allowance_dropped")]
+    pub bw_in_allowance_dropped: u64,
+    #[serde(rename = "nitrosim_bw_out_allowance_dropped")]
+    pub bw_out_allowance_dropped: u64,
+    #[serde(rename = "nitrosim_pps_allowance_dropped")]
+    pub pps_allowance_dropped: u64,
     /// nitrosim: drops in the Nitro per-flow shaper (5/10/25 Gbps single-flow limit); no ENA
     /// counter shows them.
     #[serde(rename = "nitrosim_flow_cap_exceeded")]
@@ -283,10 +296,16 @@ pub struct InstanceCounters {
     /// nitrosim: drops at the receiving vCPU's backlog (Linux counts them in softnet_stat).
     #[serde(rename = "nitrosim_cpu_backlog_drops")]
     pub cpu_backlog_drops: u64,
-    /// ENA: packets queued or dropped beyond the packets-per-second allowance (here: dropped).
+    /// ENA: packets queued or dropped beyond the packets-per-second allowance.
     pub pps_allowance_exceeded: u64,
     /// ENA: packets dropped because connection tracking was full.
     pub conntrack_allowance_exceeded: u64,
+    /// ENA: tracked connections the ENI could still open before reaching its allowance, at the
+    /// end of the run, and the least it was during the run (absent without an allowance).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conntrack_allowance_available: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conntrack_allowance_available_min: Option<u64>,
     /// ENA: packets to link-local services beyond 1024 per second, dropped.
     pub linklocal_allowance_exceeded: u64,
     /// The driver `ethtool -i` names: ena, ixgbevf or vif.
@@ -377,8 +396,9 @@ pub struct Model {
     srd_recv_out: crate::transport::srd::ReceiverOut<srd::Inner>,
     pub(crate) streams: crate::engine::RngStreams,
     pub(crate) host_costs: apps::HostCosts,
-    inter_az: BTreeMap<(u32, u32), PortId>,
-    inter_az_delay: SimDuration,
+    /// The link from one AZ to another (one per direction), created at first use.
+    pub(crate) inter_az: BTreeMap<(u32, u32), PortId>,
+    inter_az_link: PortConfig,
     /// Foreground workloads that have not finished; the run ends early when it reaches zero.
     pub(crate) unfinished: u32,
     pub(crate) all_finite: bool,
@@ -476,6 +496,7 @@ impl Model {
             App::PingPong(a) => &a.spec.name,
             App::AllReduce(a) => &a.spec.name,
             App::ServiceClients(a) => &a.spec.name,
+            App::Connections(a) => &a.spec.name,
         }
     }
 
@@ -489,19 +510,7 @@ impl Model {
         if let Some(&p) = self.inter_az.get(&(a, b)) {
             return p;
         }
-        let p = self.add_port(
-            PortConfig {
-                rate: Bandwidth(0),
-                per_packet: SimDuration::ZERO,
-                delay: self.inter_az_delay,
-                capacity_bytes: u64::MAX,
-                ecn_threshold_bytes: None,
-                drop_reason: DropReason::QueueFull,
-                burst_bytes: 0,
-                mtu: crate::net::ip::NO_MTU_LIMIT,
-            },
-            NONE,
-        );
+        let p = self.add_port(self.inter_az_link, NONE);
         self.inter_az.insert((a, b), p);
         p
     }
@@ -542,7 +551,7 @@ impl Model {
         if let (Attach::Instance(i), Attach::Instance(j)) = (a, b) {
             let (za, zb) = (self.insts[i as usize].az, self.insts[j as usize].az);
             if za != zb {
-                let p = self.inter_az_port(za.min(zb), za.max(zb));
+                let p = self.inter_az_port(za, zb);
                 r.push(p);
             }
         }
@@ -622,6 +631,9 @@ impl Model {
                                 r.push(self.insts[k as usize].outside);
                             }
                             r.push(p);
+                            if let Some(pps) = self.nat_packet_port(p) {
+                                r.push(pps);
+                            }
                         }
                         routing::Hop::Router(x) => {
                             self.push_fabric(from, Attach::Instance(x), t, &mut r);
@@ -854,6 +866,7 @@ impl Model {
     /// Close a connection and recycle its slots; packets still in flight to it are dropped
     /// on arrival as `no_socket` (the generation check).
     pub(crate) fn close(&mut self, c: u32, s: u32) {
+        self.nat_forget(s);
         for ep in [c, s] {
             let tracked_by = self.eps[ep as usize].conntrack;
             if tracked_by != NONE {
@@ -1039,13 +1052,34 @@ impl Model {
             }
             port_ref.stats.ecn_marks += 1;
         }
+        let (shaper, per_packet) = (port_ref.config.burst_bytes > 0, port_ref.config.per_packet);
         match port_ref.offer(now, id, p.wire_bytes) {
+            Offer::Started(t) if shaper && t.since(now) > per_packet => {
+                // A token-bucket shaper holding the packet for its tokens: queued, too.
+                self.q.schedule_at(t, Event::PortDone(port));
+                self.count_allowance_queued(port);
+            }
             Offer::Started(t) => self.q.schedule_at(t, Event::PortDone(port)),
-            Offer::Queued => {}
+            Offer::Queued => self.count_allowance_queued(port),
             Offer::Dropped => {
                 let reason = port_ref.config.drop_reason;
                 self.drop_packet(id, reason, self.port_owner[port as usize]);
             }
+        }
+    }
+
+    /// ENA counts packets an allowance queued, not only those it dropped.
+    fn count_allowance_queued(&mut self, port: PortId) {
+        let owner = self.port_owner[port as usize];
+        if owner == NONE {
+            return;
+        }
+        let c = &mut self.insts[owner as usize].counters;
+        match self.ports[port as usize].config.drop_reason {
+            DropReason::BwOutAllowanceExceeded => c.bw_out_allowance_exceeded += 1,
+            DropReason::BwInAllowanceExceeded => c.bw_in_allowance_exceeded += 1,
+            DropReason::PpsAllowanceExceeded => c.pps_allowance_exceeded += 1,
+            _ => {}
         }
     }
 
@@ -1058,11 +1092,20 @@ impl Model {
         if instance != NONE {
             let c = &mut self.insts[instance as usize].counters;
             match reason {
-                DropReason::BwOutAllowanceExceeded => c.bw_out_allowance_exceeded += 1,
-                DropReason::BwInAllowanceExceeded => c.bw_in_allowance_exceeded += 1,
+                DropReason::BwOutAllowanceExceeded => {
+                    c.bw_out_allowance_exceeded += 1;
+                    c.bw_out_allowance_dropped += 1;
+                }
+                DropReason::BwInAllowanceExceeded => {
+                    c.bw_in_allowance_exceeded += 1;
+                    c.bw_in_allowance_dropped += 1;
+                }
                 DropReason::FlowCapExceeded => c.flow_cap_exceeded += 1,
                 DropReason::CpuBacklog => c.cpu_backlog_drops += 1,
-                DropReason::PpsAllowanceExceeded => c.pps_allowance_exceeded += 1,
+                DropReason::PpsAllowanceExceeded => {
+                    c.pps_allowance_exceeded += 1;
+                    c.pps_allowance_dropped += 1;
+                }
                 DropReason::ConntrackAllowanceExceeded => c.conntrack_allowance_exceeded += 1,
                 DropReason::LinklocalAllowanceExceeded => c.linklocal_allowance_exceeded += 1,
                 _ => {}

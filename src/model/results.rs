@@ -294,6 +294,16 @@ pub struct VariantResult {
     pub collectives: Vec<CollectiveResult>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub service_clients: Vec<ServiceClientResult>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub connections: Vec<ConnectionsResult>,
+    /// Each failover step and the delay drawn for it (seconds), with its bounds.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failovers: Vec<FailoverResult>,
+    /// Data-transfer cost of the run, from the embedded price table (Region and date inside).
+    pub cost: crate::ec2::cost::CostResult,
+    /// NAT gateways by name, with CloudWatch's metric names.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub nat_gateways: BTreeMap<String, NatGatewayResult>,
     pub drops: BTreeMap<&'static str, u64>,
     pub packets: PacketTotals,
     pub counters: BTreeMap<String, InstanceCounters>,
@@ -400,6 +410,7 @@ pub fn collect(m: Model) -> VariantResult {
     let mut service_clients = Vec::new();
     // Finite workloads that did not finish in the run: said, not silently left out.
     let mut unfinished: Vec<String> = Vec::new();
+    let mut connections = Vec::new();
     let mut success_series = Vec::new();
     for a in &m.apps {
         match a {
@@ -449,6 +460,12 @@ pub fn collect(m: Model) -> VariantResult {
                 })
             }
             App::Bulk(_) => {}
+            App::Connections(c) => connections.push(ConnectionsResult {
+                workload: c.spec.name.clone(),
+                opened: c.opened,
+                established: c.established,
+                not_established: c.opened - c.established,
+            }),
             App::AllReduce(a) if !a.times.is_empty() => {
                 // NCCL's bus bandwidth counts ranks (GPUs), not instances.
                 let ranks = a.nccl.as_ref().map_or(a.members.len(), |r| r.ranks);
@@ -546,6 +563,10 @@ pub fn collect(m: Model) -> VariantResult {
     let mut warnings = unfinished;
     for i in m.insts.iter() {
         let mut c = i.counters;
+        if let Some(max) = i.conntrack_allowance {
+            c.conntrack_allowance_available = Some(max.saturating_sub(i.conntrack_tracked) as u64);
+            c.conntrack_allowance_available_min = Some(c.conntrack_allowance_available_min.unwrap_or(max as u64));
+        }
         c.tx_pkts = m.ports[i.egress as usize].stats.packets_out;
         c.rx_pkts = m.ports[i.ingress as usize].stats.packets_out;
         c.ena_srd_resource_utilization = c.nitrosim_srd_connections * 100 / (m.srd_connections_per_card as u64).max(1);
@@ -666,5 +687,98 @@ pub fn collect(m: Model) -> VariantResult {
         capture_drops: m.capture_drops,
         service_clients,
         success_series,
+        connections,
+        cost: {
+            let bytes = |p: crate::net::PortId| m.ports[p as usize].stats.bytes_out;
+            let nats = m.gateways.iter().filter_map(|g| g.nat.as_ref());
+            let traffic = crate::ec2::cost::Traffic {
+                inter_az_bytes: m.inter_az.values().map(|&p| bytes(p)).sum(),
+                nat_processed_bytes: nats
+                    .clone()
+                    .map(|n| n.metrics.bytes_in_from_source + n.metrics.bytes_in_from_destination)
+                    .sum(),
+                nat_gateways: nats.clone().count() as u64,
+                internet_egress_bytes: m.insts.iter().map(|i| bytes(i.outside)).sum::<u64>()
+                    + nats.map(|n| n.metrics.bytes_out_to_destination).sum::<u64>(),
+                seconds: stopped.since(SimTime::ZERO).as_secs_f64(),
+            };
+            crate::ec2::cost::PriceTable::us_east_1().cost(&traffic)
+        },
+        failovers: m
+            .services
+            .iter()
+            .flat_map(|s| {
+                s.delays.iter().map(|d| FailoverResult {
+                    service: s.name.clone(),
+                    mechanism: d.mechanism,
+                    started_s: round3(d.started.since(SimTime::ZERO).as_secs_f64()),
+                    delay_s: round3(d.delay.as_secs_f64()),
+                    bounds_s: d.bounds.map(|b| [round3(b.min.as_secs_f64()), round3(b.max.as_secs_f64())]),
+                })
+            })
+            .collect(),
+        nat_gateways: m
+            .gateways
+            .iter()
+            .filter_map(|g| {
+                let nat = g.nat.as_ref()?;
+                let port_drops: u64 = nat
+                    .to_destination
+                    .iter()
+                    .chain(&nat.to_source)
+                    .filter(|&&p| p != crate::model::NONE)
+                    .map(|&p| m.ports[p as usize].stats.drops)
+                    .sum();
+                let mut metrics = nat.metrics;
+                metrics.packets_drop_count = nat.own_drops + port_drops;
+                // Translations idle past the timeout by the end have timed out, packet or not.
+                metrics.idle_timeout_count += nat.idle_at(stopped) as u64;
+                let (bw, pps) = crate::ec2::nat::capacity(nat.scaler.step);
+                Some((
+                    g.name.clone(),
+                    NatGatewayResult {
+                        metrics,
+                        capacity_gbps: round3(bw.as_gbps_f64()),
+                        capacity_pps: pps,
+                        scaled_at_s: nat
+                            .steps
+                            .iter()
+                            .map(|(t, _)| round3(t.since(SimTime::ZERO).as_secs_f64()))
+                            .collect(),
+                    },
+                ))
+            })
+            .collect(),
     }
+}
+
+/// A failover step: when it started, the delay drawn and the bounds it was drawn between.
+#[derive(Clone, Debug, Serialize)]
+pub struct FailoverResult {
+    pub service: String,
+    pub mechanism: &'static str,
+    pub started_s: f64,
+    pub delay_s: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bounds_s: Option<[f64; 2]>,
+}
+
+/// A `Connections` workload: how many of its connections completed their handshake.
+#[derive(Clone, Debug, Serialize)]
+pub struct ConnectionsResult {
+    pub workload: String,
+    pub opened: u64,
+    pub established: u64,
+    pub not_established: u64,
+}
+
+/// A NAT gateway: CloudWatch metrics over the run, and its capacity at the end.
+#[derive(Clone, Debug, Serialize)]
+pub struct NatGatewayResult {
+    #[serde(flatten)]
+    pub metrics: crate::model::nat::NatMetrics,
+    /// Capacity it had scaled to by the end (model: see `ec2::nat`), and when each step came.
+    pub capacity_gbps: f64,
+    pub capacity_pps: u64,
+    pub scaled_at_s: Vec<f64>,
 }

@@ -58,7 +58,11 @@ impl Model {
                     backward[n - 1 - k] = Hop::Router(x);
                 }
                 HopSpec::Gateway(g) => {
-                    let (f, b) = (self.gateway_port(g), self.gateway_port(g));
+                    // A NAT gateway is one shared server per direction; others are a delay per pair.
+                    let (f, b) = match self.nat_ports(g) {
+                        Some(fb) => fb,
+                        None => (self.gateway_port(g), self.gateway_port(g)),
+                    };
                     self.gw_port.insert(f, (g, b));
                     self.gw_port.insert(b, (g, f));
                     forward.push(Hop::Gateway(f));

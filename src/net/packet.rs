@@ -172,10 +172,16 @@ pub enum DropReason {
     /// Beyond the ENI's 1024 packets per second to link-local services (ENA
     /// `linklocal_allowance_exceeded`).
     LinklocalAllowanceExceeded,
+    /// A NAT gateway had no source port left for the destination (CloudWatch `ErrorPortAllocation`).
+    NatPortAllocation,
+    /// A NAT gateway's queue was full: beyond its current bandwidth or packet rate.
+    NatGatewayCapacity,
+    /// Reached a NAT gateway with no translation for it (never opened, or idle past 350 s).
+    NatNoTranslation,
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 21] = [
+    pub const ALL: [DropReason; 24] = [
         DropReason::QueueFull,
         DropReason::FlowCapExceeded,
         DropReason::BwOutAllowanceExceeded,
@@ -197,6 +203,9 @@ impl DropReason {
         DropReason::LinkDown,
         DropReason::InstanceDown,
         DropReason::LinklocalAllowanceExceeded,
+        DropReason::NatPortAllocation,
+        DropReason::NatGatewayCapacity,
+        DropReason::NatNoTranslation,
     ];
     pub fn index(self) -> usize {
         self as usize
@@ -224,6 +233,9 @@ impl DropReason {
             DropReason::LinkDown => "link_down",
             DropReason::InstanceDown => "instance_down",
             DropReason::LinklocalAllowanceExceeded => "linklocal_allowance_exceeded",
+            DropReason::NatPortAllocation => "nat_port_allocation",
+            DropReason::NatGatewayCapacity => "nat_gateway_capacity",
+            DropReason::NatNoTranslation => "nat_no_translation",
         }
     }
 }

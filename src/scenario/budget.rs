@@ -69,6 +69,7 @@ fn connections(s: &ScenarioSpec, w: &WorkloadSpec) -> u64 {
             n * n.saturating_sub(1)
         }
         WorkloadSpec::ServiceClients(c) => members(s, &c.clients),
+        WorkloadSpec::Connections(c) => members(s, &c.from).saturating_mul(c.count as u64),
     }
 }
 

@@ -37,6 +37,8 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("nccl-allreduce-p5.ron", include_str!("../../scenarios/nccl-allreduce-p5.ron")),
     ("ethernet-framing.ron", include_str!("../../scenarios/ethernet-framing.ron")),
     ("rtt-fairness.ron", include_str!("../../scenarios/rtt-fairness.ron")),
+    ("nat-gateway.ron", include_str!("../../scenarios/nat-gateway.ron")),
+    ("cross-az.ron", include_str!("../../scenarios/cross-az.ron")),
 ];
 
 /// A checked, fully overridden scenario for one variant.

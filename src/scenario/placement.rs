@@ -50,6 +50,39 @@ pub fn place(spec: &ScenarioSpec) -> Result<Vec<u32>, String> {
                 .ok_or_else(|| format!("rack {rack} is full for cluster placement group {:?}", pg.name))?;
         }
     }
+    // Spread: each member on a rack no other member uses. Partition: partition p of the group on
+    // a rack of its own, members round-robin over the partitions (EC2 user guide, placement
+    // groups: distinct racks, each with its own network and power source).
+    for pg in spec.placement_groups.iter().filter(|p| p.strategy != "cluster") {
+        let members: Vec<usize> = (0..spec.instances.len())
+            .filter(|&k| host[k] == NONE && spec.instances[k].placement_group.as_deref() == Some(&pg.name))
+            .collect();
+        let partitions = if pg.strategy == "spread" { members.len() } else { pg.partitions.unwrap_or(2) as usize };
+        let mut rack_of: Vec<Option<u32>> = vec![None; partitions.max(1)];
+        let mut taken_racks: Vec<u32> = Vec::new();
+        for (n, k) in members.into_iter().enumerate() {
+            let p = n % rack_of.len();
+            let rack = match rack_of[p] {
+                Some(r) => r,
+                None => {
+                    let r =
+                        (0..racks).find(|r| !taken_racks.contains(r) && used[*r as usize] < hpr).ok_or_else(|| {
+                            format!(
+                                "{} placement group {:?} needs a rack of its own per {}: the fabric has {racks}",
+                                pg.strategy,
+                                pg.name,
+                                if pg.strategy == "spread" { "member" } else { "partition" }
+                            )
+                        })?;
+                    taken_racks.push(r);
+                    rack_of[p] = Some(r);
+                    r
+                }
+            };
+            host[k] = take(rack, &mut used)
+                .ok_or_else(|| format!("rack {rack} is full for placement group {:?}", pg.name))?;
+        }
+    }
     let mut next_rack = 0u32;
     for (k, i) in spec.instances.iter().enumerate() {
         if host[k] != NONE {

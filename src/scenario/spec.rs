@@ -41,6 +41,10 @@ pub struct ScenarioSpec {
     pub srd: crate::transport::srd::SrdConfig,
     #[serde(default)]
     pub placement_groups: Vec<PlacementGroupSpec>,
+    /// The links between availability zones: latency, and a capacity shared by all traffic
+    /// from one AZ to another.
+    #[serde(default)]
+    pub inter_az: InterAzSpec,
     /// The IP layer: path MTU cache and fragment reassembly (Linux defaults).
     #[serde(default)]
     pub ip: crate::net::ip::IpConfig,
@@ -165,6 +169,27 @@ impl Default for FabricSpec {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename = "InterAz", deny_unknown_fields, default)]
+pub struct InterAzSpec {
+    /// One way (default 500 us: see `ec2::defaults::INTER_AZ_DELAY` for the measurements).
+    pub latency: SimDuration,
+    /// Capacity from one AZ to another, shared by every flow between them (left out:
+    /// unlimited; a model parameter, AWS publishes none).
+    pub capacity: Option<crate::units::Bandwidth>,
+    pub buffer: Bytes,
+}
+
+impl Default for InterAzSpec {
+    fn default() -> Self {
+        InterAzSpec {
+            latency: crate::ec2::defaults::INTER_AZ_DELAY,
+            capacity: None,
+            buffer: Bytes(crate::ec2::defaults::INTER_AZ_BUFFER_BYTES),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(rename = "Nitro", deny_unknown_fields, default)]
 pub struct NitroSpec {
     pub processing_delay: SimDuration,
@@ -280,8 +305,12 @@ impl Default for HostSpec {
 #[serde(rename = "PlacementGroup", deny_unknown_fields)]
 pub struct PlacementGroupSpec {
     pub name: String,
-    /// "cluster", "spread" or "partition" (only "cluster" changes the network).
+    /// "cluster" (one rack: the 10 Gbps flow limit), "spread" (each member on its own rack) or
+    /// "partition" (members round-robin over `partitions`, each partition on its own rack).
     pub strategy: String,
+    /// Partitions of a "partition" group (AWS: up to 7 per AZ; left out: 2).
+    #[serde(default)]
+    pub partitions: Option<u32>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -409,12 +438,12 @@ pub enum Action {
         instance: String,
         mtu: u32,
     },
-    /// Detach the secondary ENI carrying a service's address (after `ENI_DETACH_DELAY`): the
+    /// Detach the secondary ENI carrying a service's address (after a delay drawn in `ENI_DETACH`): the
     /// address then answers nowhere.
     DetachEni {
         service: String,
     },
-    /// Attach it to an instance in the same AZ (after `ENI_ATTACH_DELAY`).
+    /// Attach it to an instance in the same AZ (after a delay drawn in `ENI_ATTACH`).
     AttachEni {
         service: String,
         to: String,
@@ -454,13 +483,21 @@ pub enum ServiceAddress {
 }
 
 impl ServiceAddress {
-    /// How long failover takes to take effect, by default.
-    pub fn failover_delay(self) -> SimDuration {
+    /// How long failover takes to take effect, by default: bounds of the drawn delay.
+    pub fn failover_bounds(self) -> crate::ec2::failover::DelayBounds {
         use crate::ec2::failover::*;
         match self {
-            ServiceAddress::SecondaryEni => ENI_MOVE_DELAY,
-            ServiceAddress::ElasticIp => EIP_REMAP_DELAY,
-            ServiceAddress::Dns { .. } => DNS_PROPAGATION_DELAY,
+            ServiceAddress::SecondaryEni => ENI_MOVE,
+            ServiceAddress::ElasticIp => EIP_REMAP,
+            ServiceAddress::Dns { .. } => DNS_PROPAGATION,
+        }
+    }
+    /// The step's name in the summary's `failovers`.
+    pub fn mechanism(self) -> &'static str {
+        match self {
+            ServiceAddress::SecondaryEni => "eni-move",
+            ServiceAddress::ElasticIp => "eip-remap",
+            ServiceAddress::Dns { .. } => "dns-propagation",
         }
     }
     /// The address itself moves (old connections then meet a reset at the standby).
@@ -541,6 +578,14 @@ pub struct GatewaySpec {
     /// Rewrites the MSS option of TCP SYNs passing through to at most this (MSS clamping).
     #[serde(default)]
     pub mss_clamp: Option<u32>,
+    /// NAT gateway only: sustained load this long scales it one step up (model choice; left out:
+    /// 60 s). See `ec2::nat`.
+    #[serde(default)]
+    pub scale_interval: Option<SimDuration>,
+    /// NAT gateway only: idle time after which a connection's translation is gone (left out:
+    /// AWS's 350 s).
+    #[serde(default)]
+    pub idle_timeout: Option<SimDuration>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -725,6 +770,30 @@ pub enum WorkloadSpec {
     /// Clients sending requests to a service address on persistent connections, reconnecting
     /// when one breaks: the outage each client sees across a failover.
     ServiceClients(ServiceClientsSpec),
+    /// Many TCP connections opened at an even pace and then held open idle: what a NAT
+    /// gateway's or a connection-tracking table's limits are about, at three packets each.
+    Connections(ConnectionsSpec),
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename = "Connections", deny_unknown_fields)]
+pub struct ConnectionsSpec {
+    pub name: String,
+    /// The client instances: a fleet name, or one instance.
+    pub from: String,
+    /// The server instance every connection goes to (one destination address and port).
+    pub to: String,
+    /// Connections each client opens (at most its ephemeral port range, 28 232).
+    pub count: u32,
+    /// All clients' connections are opened evenly over this time from the start.
+    #[serde(default = "connections_over")]
+    pub over: SimDuration,
+    #[serde(default = "service_port")]
+    pub port: u16,
+}
+
+fn connections_over() -> SimDuration {
+    SimDuration::from_secs(1)
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -778,6 +847,7 @@ impl WorkloadSpec {
             WorkloadSpec::Datagrams(w) => &w.name,
             WorkloadSpec::LinkLocal(w) => &w.name,
             WorkloadSpec::ServiceClients(w) => &w.name,
+            WorkloadSpec::Connections(w) => &w.name,
             WorkloadSpec::Background(w) => &w.name,
             WorkloadSpec::Permutation(w) => &w.name,
             WorkloadSpec::PingPong(w) => &w.name,

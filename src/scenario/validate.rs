@@ -6,7 +6,7 @@ use super::error::{Diagnostic, did_you_mean, locate};
 use super::spec::*;
 use crate::ec2::{self, catalog, ena_express};
 use crate::units::SimDuration;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Model limits. Generous for real use, small enough that a typo cannot exhaust memory.
 pub mod limits {
@@ -313,6 +313,27 @@ fn vpc(cx: &Ctx, s: &ScenarioSpec, inst_names: &BTreeSet<&str>, sgs: &BTreeSet<&
         if let Some(m) = g.mss_clamp {
             cx.range("mss_clamp", m, 88, MAX_MTU - 40, "an MSS such as 1460 (1500 - 40) or 1360 for a VPN")?;
         }
+        for (key, d) in [("scale_interval", g.scale_interval), ("idle_timeout", g.idle_timeout)] {
+            let Some(d) = d else { continue };
+            if g.kind != crate::ec2::gateway::GatewayKind::NatGateway {
+                return Err(cx.err(
+                    key,
+                    "",
+                    format!("gateway {:?}: `{key}` is a NAT gateway setting, not a {}'s", g.name, g.kind.label()),
+                    "no such field on this gateway".into(),
+                    "remove it, or make the gateway `kind: NatGateway`".into(),
+                ));
+            }
+            if d < SimDuration::from_ms(1) || d > SimDuration::from_secs(432_000) {
+                return Err(cx.err(
+                    key,
+                    "",
+                    format!("gateway {:?}: `{key}` {d}", g.name),
+                    "1ms ..= 432000s".into(),
+                    "AWS: idle timeout 350 s; the scaling interval is a model choice (60 s)".into(),
+                ));
+            }
+        }
         if let Some(d) = g.delay
             && d > SimDuration::from_secs(1)
         {
@@ -571,6 +592,18 @@ fn vpc(cx: &Ctx, s: &ScenarioSpec, inst_names: &BTreeSet<&str>, sgs: &BTreeSet<&
     cx.range("retries2", t.retries2, 1, 255, "Linux tcp_retries2 (15)")?;
     cx.range("probe_threshold", t.probe_threshold, 1, 4096, "Linux tcp_probe_threshold (8 bytes)")?;
     cx.positive("ipfrag_time", s.ip.ipfrag_time)?;
+    let ms = |d: SimDuration| d.ps() / 1_000_000_000;
+    cx.range(
+        "latency",
+        ms(s.inter_az.latency),
+        0,
+        100,
+        "inter-AZ one-way latency in ms (AWS: single-digit ms round trips)",
+    )?;
+    if let Some(c) = s.inter_az.capacity {
+        cx.range("capacity", c.bps() / 1_000_000, 1, 100_000_000, "inter-AZ capacity in Mbps (e.g. \"400Gbps\")")?;
+        cx.range("buffer", s.inter_az.buffer.0, 9001, 1 << 34, "bytes queued in front of the inter-AZ link")?;
+    }
     cx.positive("pmtu_expires", s.ip.pmtu_expires)?;
     if s.ip.ipfrag_high_thresh.0 < 65_536 {
         return Err(cx.err(
@@ -936,6 +969,34 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
                 "as in the EC2 API's CreatePlacementGroup".into(),
             ));
         }
+        // EC2 user guide, placement group rules: a rack spread group has at most seven running
+        // instances per AZ; a partition group at most seven partitions per AZ.
+        if p.strategy == "partition" {
+            cx.range("partitions", p.partitions.unwrap_or(2), 1, 7, "AWS: up to 7 partitions per Availability Zone")?;
+        } else if p.partitions.is_some() {
+            return Err(cx.err(
+                "partitions",
+                "",
+                format!("placement group {:?}: `partitions` on a {} group", p.name, p.strategy),
+                "only with strategy \"partition\"".into(),
+                "remove it, or make the group a partition group".into(),
+            ));
+        }
+        if p.strategy == "spread" {
+            let mut per_az: BTreeMap<&str, u32> = BTreeMap::new();
+            for i in s.instances.iter().filter(|i| i.placement_group.as_deref() == Some(p.name.as_str())) {
+                *per_az.entry(i.availability_zone.as_str()).or_default() += i.count.unwrap_or(1);
+            }
+            if let Some((az, n)) = per_az.into_iter().find(|(_, n)| *n > 7) {
+                return Err(cx.err(
+                    "placement_group",
+                    &p.name,
+                    format!("spread placement group {:?} has {n} instances in {az}", p.name),
+                    "at most 7 running instances per Availability Zone per spread group".into(),
+                    "EC2 placement group rules: use another group or AZ, or a partition group".into(),
+                ));
+            }
+        }
     }
     if s.instances.is_empty() || s.instances.len() > MAX_INSTANCES {
         return Err(cx.err(
@@ -1188,6 +1249,21 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
                 cx.positive("timeout", c.timeout)?;
                 cx.range("request", c.request.0, 1, 1 << 20, "request bytes")?;
                 cx.range("response", c.response.0, 1, 1 << 20, "response bytes")?;
+            }
+            WorkloadSpec::Connections(c) => {
+                if s.fleet(&c.from).next().is_none() {
+                    reference(&cx, "from", &c.from, &inst_names, "instance or fleet")?;
+                }
+                reference(&cx, "to", &c.to, &inst_names, "instance")?;
+                let ports = crate::model::EPHEMERAL_PORTS.len() as u32;
+                cx.range(
+                    "count",
+                    c.count,
+                    1,
+                    ports,
+                    "connections per client: one ephemeral port each (Linux 32768-60999)",
+                )?;
+                cx.positive("over", c.over)?;
             }
             WorkloadSpec::LinkLocal(l) => {
                 reference(&cx, "from", &l.from, &inst_names, "instance")?;
@@ -1653,11 +1729,14 @@ pub fn describe(variant: &str, s: &ScenarioSpec) -> String {
         let effect = match &a.action {
             Action::Failover { service, delay, .. } => {
                 let kind = s.services.iter().find(|x| &x.name == service).map(|x| x.address);
-                let d = delay.or(kind.map(|k| k.failover_delay()));
-                d.map(|d| format!(" (takes effect {d} later)")).unwrap_or_default()
+                match (delay, kind) {
+                    (Some(d), _) => format!(" (takes effect {d} later)"),
+                    (None, Some(k)) => format!(" (takes effect {} later, drawn per seed)", k.failover_bounds()),
+                    _ => String::new(),
+                }
             }
-            Action::DetachEni { .. } => format!(" (takes effect {} later)", crate::ec2::failover::ENI_DETACH_DELAY),
-            Action::AttachEni { .. } => format!(" (takes effect {} later)", crate::ec2::failover::ENI_ATTACH_DELAY),
+            Action::DetachEni { .. } => format!(" (takes effect {} later)", crate::ec2::failover::ENI_DETACH),
+            Action::AttachEni { .. } => format!(" (takes effect {} later)", crate::ec2::failover::ENI_ATTACH),
             _ => String::new(),
         };
         let _ = writeln!(o, "  at {}: {:?}{effect}", a.at, a.action);
@@ -1679,6 +1758,11 @@ pub fn describe(variant: &str, s: &ScenarioSpec) -> String {
             WorkloadSpec::Bulk(b) => pair(&mut o, &b.name, &b.from, &b.to, false),
             WorkloadSpec::Rpc(r) => pair(&mut o, &r.name, &r.client, &r.server, false),
             WorkloadSpec::Datagrams(d) => pair(&mut o, &d.name, &d.from, &d.to, true),
+            WorkloadSpec::Connections(c) => {
+                let n = s.fleet(&c.from).count();
+                let _ =
+                    writeln!(o, "  {}: {n} client(s) x {} connections -> {} over {}", c.name, c.count, c.to, c.over);
+            }
             WorkloadSpec::ServiceClients(c) => {
                 let n = s.fleet(&c.clients).count();
                 let _ = writeln!(o, "  {}: {n} client(s) -> service {} every {}", c.name, c.service, c.interval);
