@@ -259,6 +259,7 @@ pub struct PermFlow {
 
 pub enum App {
     ServiceClients(super::failover::ServiceClientsApp),
+    FlowLogs(super::replay::FlowLogsApp),
     AllReduce(AllReduceApp),
     PingPong(PingPongApp),
     Permutation(PermutationApp),
@@ -280,6 +281,7 @@ impl App {
             App::Datagrams(_) => false,
             App::Background(_) => false,
             App::ServiceClients(_) => false,
+            App::FlowLogs(_) => true,
         }
     }
     pub fn is_foreground(&self) -> bool {
@@ -344,6 +346,10 @@ impl Model {
     pub(crate) fn app_event(&mut self, app: u32, tag: u32) {
         if matches!(self.apps[app as usize], App::ServiceClients(_)) {
             self.service_event(app, tag);
+            return;
+        }
+        if matches!(self.apps[app as usize], App::FlowLogs(_)) {
+            self.replay_event(app, tag);
             return;
         }
         let now = self.now();
@@ -690,6 +696,7 @@ impl Model {
                 }
             }
             App::ServiceClients(_) => self.service_established(owner.app, owner.conn as usize),
+            App::FlowLogs(_) => self.replay_established(owner),
             App::Rpc(_) | App::Datagrams(_) => {}
         }
     }
@@ -699,10 +706,14 @@ impl Model {
             self.service_delivered(owner, ep);
             return;
         }
+        if matches!(self.apps[owner.app as usize], App::FlowLogs(_)) {
+            self.replay_delivered(owner, ep);
+            return;
+        }
         let now = self.now();
         let total = self.eps[ep as usize].transport.stats().bytes_delivered;
         match &mut self.apps[owner.app as usize] {
-            App::ServiceClients(_) => unreachable!("handled above"),
+            App::ServiceClients(_) | App::FlowLogs(_) => unreachable!("handled above"),
             App::Bulk(b) => {
                 let f = b.flows[owner.conn as usize];
                 let flow = &mut self.flows[f as usize];

@@ -17,6 +17,7 @@ pub mod apps;
 pub mod build;
 pub mod failover;
 mod ip;
+pub mod replay;
 pub mod results;
 mod routing;
 pub mod srd;
@@ -448,6 +449,7 @@ impl Model {
             App::PingPong(a) => &a.spec.name,
             App::AllReduce(a) => &a.spec.name,
             App::ServiceClients(a) => &a.spec.name,
+            App::FlowLogs(a) => &a.spec.name,
         }
     }
 

@@ -253,6 +253,9 @@ pub struct VariantResult {
     pub collectives: Vec<CollectiveResult>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub service_clients: Vec<ServiceClientResult>,
+    /// `FlowLogs` workloads: per original 5-tuple group, what this variant made of it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub flowlogs: Vec<super::replay::FlowLogsResult>,
     pub drops: BTreeMap<&'static str, u64>,
     pub packets: PacketTotals,
     pub counters: BTreeMap<String, InstanceCounters>,
@@ -346,6 +349,7 @@ pub fn collect(m: Model) -> VariantResult {
     let mut pingpong = Vec::new();
     let mut collectives = Vec::new();
     let mut service_clients = Vec::new();
+    let mut flowlogs = Vec::new();
     let mut success_series = Vec::new();
     for a in &m.apps {
         match a {
@@ -395,6 +399,7 @@ pub fn collect(m: Model) -> VariantResult {
                 })
             }
             App::Bulk(_) => {}
+            App::FlowLogs(f) => flowlogs.push(f.result(&m)),
             App::AllReduce(a) if !a.times.is_empty() => {
                 let n = a.members.len() as f64;
                 let mean_ps = a.times.iter().map(|t| t.ps() as f64).sum::<f64>() / a.times.len() as f64;
@@ -584,6 +589,7 @@ pub fn collect(m: Model) -> VariantResult {
         events: m.log.entries,
         captures: m.capture.unwrap_or_default(),
         service_clients,
+        flowlogs,
         success_series,
     }
 }
