@@ -530,6 +530,20 @@ struct SgRule {
     text: String,
 }
 
+/// A /24 inside the VPC's block that no known subnet overlaps (the `skip`-th such), for a subnet
+/// whose block is known only after apply.
+fn free_block(vpc: &str, known: &[crate::ec2::vpc::Cidr], skip: usize) -> String {
+    let Ok(v) = crate::ec2::vpc::Cidr::parse(vpc) else { return "10.0.0.0/24".into() };
+    let blocks = if v.prefix <= 24 { 1u64 << (24 - v.prefix) } else { 1 };
+    let free = (0..blocks.min(65_536)).map(|k| v.base + ((k as u32) << 8)).filter(|&b| {
+        known.iter().all(|c| !c.contains(b) && !crate::ec2::vpc::Cidr { base: b, prefix: 24 }.contains(c.base))
+    });
+    match free.clone().nth(skip).or_else(|| free.clone().next()) {
+        Some(b) => format!("{}/24", std::net::Ipv4Addr::from(b)),
+        None => vpc.to_string(),
+    }
+}
+
 /// Import the JSON text. `file` names it in errors.
 pub fn import(file: &str, src: &str, o: &ImportOptions) -> Result<Imported, ImportError> {
     let err = |line: usize, col: usize, message: String, expected: &str, hint: &str| ImportError {
@@ -608,6 +622,12 @@ pub fn import(file: &str, src: &str, o: &ImportOptions) -> Result<Imported, Impo
     for (k, r) in res.iter().enumerate() {
         if let Some(id) = get_str(r.values, "id") {
             by_id.insert(id.to_string(), k);
+        }
+        // An instance's primary ENI is no resource of its own: its id names the instance.
+        if r.ty == "aws_instance"
+            && let Some(id) = get_str(r.values, "primary_network_interface_id")
+        {
+            by_id.entry(id.to_string()).or_insert(k);
         }
         by_base.entry(r.base.clone()).or_default().push(k);
     }
@@ -696,6 +716,11 @@ pub fn import(file: &str, src: &str, o: &ImportOptions) -> Result<Imported, Impo
         }
     }
     let mut subnet_az: BTreeMap<usize, String> = BTreeMap::new();
+    let known_blocks: Vec<crate::ec2::vpc::Cidr> = subnets
+        .iter()
+        .filter_map(|&s| get_str(cx.res[s].values, "cidr_block"))
+        .filter_map(|c| crate::ec2::vpc::Cidr::parse(c).ok())
+        .collect();
     let mut subnet_text = String::new();
     for (pos, &s) in subnets.iter().enumerate() {
         let r = &cx.res[s];
@@ -703,8 +728,11 @@ pub fn import(file: &str, src: &str, o: &ImportOptions) -> Result<Imported, Impo
         let cidr = match get_str(r.values, "cidr_block") {
             Some(c) => c.to_string(),
             None => {
-                let c = format!("10.0.{}.0/24", pos.min(255));
-                let _ = writeln!(subnet_text, "        // cidr_block unknown at plan time: {c} assumed");
+                let c = free_block(&vpc_cidr, &known_blocks, pos);
+                let _ = writeln!(
+                    subnet_text,
+                    "        // cidr_block known after apply: {c} assumed (a free block of the VPC)"
+                );
                 c
             }
         };
@@ -1055,6 +1083,25 @@ pub fn import(file: &str, src: &str, o: &ImportOptions) -> Result<Imported, Impo
         if i.subnet.is_none() && !subnets.is_empty() {
             i.notes.push(format!("subnet unresolved: the first subnet ({}) assumed", cx.res[subnets[0]].name));
             i.subnet = Some(cx.res[subnets[0]].name.clone());
+        }
+    }
+
+    // What the instance type cannot do, AWS would refuse at apply: said, and left off.
+    for i in &mut insts {
+        let Some(t) = catalog::lookup(&i.ty) else { continue };
+        for e in &mut i.enis {
+            if (e.srd || e.srd_udp) && !t.ena_express {
+                e.srd = false;
+                e.srd_udp = false;
+                i.notes.push(format!(
+                    "{}: {} does not support ENA Express: left off (AWS would refuse it)",
+                    e.name, t.name
+                ));
+            }
+            if e.efa && !t.efa {
+                e.efa = false;
+                i.notes.push(format!("{}: {} does not support EFA: an ordinary ENA interface", e.name, t.name));
+            }
         }
     }
 

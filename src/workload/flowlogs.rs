@@ -208,6 +208,8 @@ struct Window {
     /// [forward, reverse] x observers (interface ids): (observer hash, bytes, packets). The
     /// sender's and the receiver's ENI (and a middlebox's) each count the same packets.
     seen: [[(u64, u64, u64); OBSERVERS]; 2],
+    /// TCP flags OR-ed per direction (both observers see the same packets).
+    flags: [u32; 2],
 }
 
 #[derive(Clone, Debug)]
@@ -218,8 +220,6 @@ struct GroupAcc {
     swapped: bool,
     accepted: u64,
     rejected: u64,
-    syns: u64,
-    fins: u64,
     windows: BTreeMap<u64, Window>,
 }
 
@@ -536,8 +536,6 @@ pub fn read(path: &Path, display: &str, o: &ReplayOptions) -> Result<Replay, Flo
             swapped: false,
             accepted: 0,
             rejected: 0,
-            syns: 0,
-            fins: 0,
             windows: BTreeMap::new(),
         });
         if rejected {
@@ -545,17 +543,13 @@ pub fn read(path: &Path, display: &str, o: &ReplayOptions) -> Result<Replay, Flo
         } else {
             g.accepted += 1;
         }
-        if let Some(f) = flags {
-            if f & TCP_SYN != 0 && f & TCP_ACK == 0 {
-                g.syns += 1;
-                // The side the ports called the server opened the connection.
-                if !forward {
-                    g.swapped = true;
-                }
-            }
-            if f & (TCP_FIN | TCP_RST) != 0 {
-                g.fins += 1;
-            }
+        if let Some(f) = flags
+            && f & TCP_SYN != 0
+            && f & TCP_ACK == 0
+            && !forward
+        {
+            // The side the ports called the server opened the connection.
+            g.swapped = true;
         }
         let wkey = start / o.window_s.max(1);
         if !g.windows.contains_key(&wkey) {
@@ -572,6 +566,7 @@ pub fn read(path: &Path, display: &str, o: &ReplayOptions) -> Result<Replay, Flo
         let w = g.windows.entry(wkey).or_insert(Window { start, ..Window::default() });
         w.start = w.start.min(start);
         let d = !forward as usize;
+        w.flags[d] |= flags.unwrap_or(0);
         let slots = &mut w.seen[d];
         let k = slots.iter().position(|o| o.0 == observer_hash || o.1 == 0 && o.2 == 0).unwrap_or(OBSERVERS - 1);
         slots[k].0 = observer_hash;
@@ -584,6 +579,12 @@ pub fn read(path: &Path, display: &str, o: &ReplayOptions) -> Result<Replay, Flo
         .map(|((c, s), g)| {
             let (c, s, client, server) =
                 if g.swapped { (s, c, g.server, g.client) } else { (c, s, g.client, g.server) };
+            // Windows where the initiator sent a SYN without ACK (a connection opened) and where
+            // either side sent FIN or RST (one closed).
+            let init = g.swapped as usize;
+            let syns =
+                g.windows.values().filter(|w| w.flags[init] & TCP_SYN != 0 && w.flags[init] & TCP_ACK == 0).count();
+            let fins = g.windows.values().filter(|w| (w.flags[0] | w.flags[1]) & (TCP_FIN | TCP_RST) != 0).count();
             let mut total_packets = 0;
             let mut total_bytes = 0;
             let exchanges = g
@@ -611,8 +612,8 @@ pub fn read(path: &Path, display: &str, o: &ReplayOptions) -> Result<Replay, Flo
                 partly_rejected: g.accepted > 0 && g.rejected > 0,
                 packets: total_packets,
                 bytes: total_bytes,
-                syns: g.syns,
-                fins: g.fins,
+                syns: syns as u64,
+                fins: fins as u64,
                 exchanges,
             }
         })
