@@ -360,8 +360,11 @@ fn cmd_import_terraform(
         .map_err(|e| Failure::Scenario(Box::new(e.to_diagnostic(&text))))?;
     // The scenario must load and check like any other before it is written.
     let target = out.as_ref().map_or("<generated>".to_string(), |p| p.display().to_string());
-    scenario::load(&target, &imported.text, &[], None).map_err(|d| {
-        Failure::Invariant(format!("the generated scenario does not check (please report it with the plan): {d}"))
+    scenario::load(&target, &imported.text, &[], None).map_err(|mut d| {
+        // Nothing is written: the plan describes something nitrosim cannot run as it stands.
+        d.message = format!("the scenario imported from {shown} does not check: {}", d.message);
+        d.hint = format!("{} (print it without --out to see and edit it)", d.hint);
+        Failure::Scenario(Box::new(d))
     })?;
     match out {
         Some(p) => {

@@ -888,7 +888,16 @@ pub fn import(file: &str, src: &str, o: &ImportOptions) -> Result<Imported, Impo
                 FALLBACK_INSTANCE_TYPE.into()
             }
         };
-        let subnet_k = cx.ref_of(i, &[Seg::Key("subnet_id")], "aws_subnet");
+        // A known private address decides among the subnets a reference could mean (a counted
+        // subnet referenced as `aws_subnet.s[count.index % 4]` shows up as `aws_subnet.s`).
+        let by_address = get_str(v, "private_ip").and_then(|ip| crate::ec2::vpc::parse_ipv4(ip).ok()).and_then(|ip| {
+            subnets.iter().copied().find(|&s| {
+                get_str(cx.res[s].values, "cidr_block")
+                    .and_then(|c| crate::ec2::vpc::Cidr::parse(c).ok())
+                    .is_some_and(|c| c.contains(ip))
+            })
+        });
+        let subnet_k = by_address.or_else(|| cx.ref_of(i, &[Seg::Key("subnet_id")], "aws_subnet"));
         let az = get_str(v, "availability_zone")
             .map(str::to_string)
             .or_else(|| subnet_k.and_then(|s| subnet_az.get(&s).cloned()))
