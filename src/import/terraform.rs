@@ -182,7 +182,7 @@ fn comment(s: &str) -> String {
 
 /// A scenario name from an address: module names, the resource name and its key, joined by `-`
 /// (`module.app.aws_instance.web[2]` -> `app-web-2`, a member of fleet `app-web`).
-fn scenario_name(r_address: &str, ty: &str, name: &str, index: Option<&Value>) -> String {
+fn scenario_name(r_address: &str, name: &str, index: Option<&Value>) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut rest = r_address;
     while let Some(after) = rest.strip_prefix("module.") {
@@ -194,7 +194,6 @@ fn scenario_name(r_address: &str, ty: &str, name: &str, index: Option<&Value>) -
         }
         rest = after.get(end + 1..).unwrap_or("");
     }
-    let _ = ty;
     parts.push(name.to_string());
     match index {
         Some(Value::Number(n)) => parts.push(n.to_string()),
@@ -256,8 +255,6 @@ fn walk<'a>(mut v: &'a Value, path: &[Seg]) -> Option<&'a Value> {
 }
 
 struct Ctx<'a> {
-    src: &'a str,
-    file: &'a str,
     res: Vec<Res<'a>>,
     by_id: BTreeMap<String, usize>,
     by_base: BTreeMap<String, Vec<usize>>,
@@ -399,7 +396,7 @@ fn collect<'a>(
         let index = r.get("index").cloned();
         out.push(Res {
             address: address.to_string(),
-            name: scenario_name(address, ty, name, index.as_ref()),
+            name: scenario_name(address, name, index.as_ref()),
             base: base.clone(),
             module: module_prefix,
             ty: ty.to_string(),
@@ -631,9 +628,8 @@ pub fn import(file: &str, src: &str, o: &ImportOptions) -> Result<Imported, Impo
         }
         by_base.entry(r.base.clone()).or_default().push(k);
     }
-    let mut cx = Ctx { src, file, res, by_id, by_base, vars, outputs, notes: Vec::new() };
+    let mut cx = Ctx { res, by_id, by_base, vars, outputs, notes: Vec::new() };
     let total = cx.res.len();
-    let ty_of = |cx: &Ctx, k: usize| cx.res[k].ty.clone();
     let of_type = |cx: &Ctx, t: &str| -> Vec<usize> { (0..cx.res.len()).filter(|&k| cx.res[k].ty == t).collect() };
 
     // Unique scenario names per kind (a second `web` in another module is already `mod-web`).
@@ -1043,14 +1039,13 @@ pub fn import(file: &str, src: &str, o: &ImportOptions) -> Result<Imported, Impo
             notes.push("several subnets: the fleet is placed in the first".into());
         }
         let ni = first_block(lv, "network_interfaces");
-        let mut groups: BTreeSet<String> = cx
+        let groups: BTreeSet<String> = cx
             .refs(lt, &[Seg::Key("vpc_security_group_ids")])
             .into_iter()
             .chain(cx.refs(lt, &[Seg::Key("network_interfaces"), Seg::At(0), Seg::Key("security_groups")]))
             .filter(|&s| cx.res[s].ty == "aws_security_group")
             .map(|s| cx.res[s].name.clone())
             .collect();
-        groups.retain(|_| true);
         let srd = ni.and_then(|n| first_block(n, "ena_srd_specification"));
         let pg = pg_name(&cx, lt, &[Seg::Key("placement"), Seg::At(0), Seg::Key("group_name")])
             .or_else(|| pg_name(&cx, g, &[Seg::Key("placement_group")]));
@@ -1749,9 +1744,6 @@ pub fn import(file: &str, src: &str, o: &ImportOptions) -> Result<Imported, Impo
     let _ = writeln!(out, "    ],");
     section(&mut out, "variants", &var_text);
     let _ = writeln!(out, ")");
-    let _ = ty_of;
     let ignored_n = ignored.values().map(Vec::len).sum::<usize>();
-    let _ = cx.src;
-    let _ = cx.file;
     Ok(Imported { text: out, resources: total, ignored: ignored_n, instances: total_instances as usize })
 }
