@@ -57,6 +57,7 @@
 
 pub mod ec2;
 pub mod engine;
+pub mod import;
 pub mod model;
 pub mod net;
 pub mod output_set;

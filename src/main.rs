@@ -123,12 +123,41 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// Turn a description you already have into a scenario.
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Measure the simulator: run each variant alone on one thread and print events/s,
     /// packet-hops/s, wall seconds per simulated millisecond and peak memory.
     Bench {
         file: PathBuf,
         #[arg(long = "set", value_name = "PATH=VALUE")]
         sets: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// A Terraform plan or state, as `terraform show -json` prints it, into a scenario.
+    Terraform {
+        file: PathBuf,
+        /// Write the scenario here (default: print it).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Replay this VPC Flow Log as the workload (path as the scenario will name it).
+        #[arg(long, value_name = "FLOW_LOG")]
+        flowlogs: Option<String>,
+        /// Time compression of the flow log's replay.
+        #[arg(long, default_value_t = 1.0)]
+        speedup: f64,
+        /// Add "ena" and "ena-express" variants.
+        #[arg(long)]
+        compare_ena_express: bool,
+        /// Scenario name (default: the file's stem).
+        #[arg(long)]
+        name: Option<String>,
+        /// Name of the instance standing for the internet.
+        #[arg(long, default_value = "internet")]
+        internet: String,
     },
 }
 
@@ -616,6 +645,65 @@ fn cmd_bench(file: PathBuf, sets: Vec<String>) -> Result<(), Failure> {
     Ok(())
 }
 
+fn cmd_import_terraform(
+    file: PathBuf,
+    out: Option<PathBuf>,
+    flowlogs: Option<String>,
+    speedup: f64,
+    compare_ena_express: bool,
+    name: Option<String>,
+    internet: String,
+) -> Result<(), Failure> {
+    let shown = file.display().to_string();
+    let text = std::fs::read_to_string(&file).map_err(|e| {
+        Failure::Scenario(Box::new(
+            Diagnostic::new(&shown, format!("cannot read the Terraform JSON: {e}"))
+                .expected("a file written by `terraform show -json PLAN_OR_STATE > plan.json`"),
+        ))
+    })?;
+    if !(speedup.is_finite() && speedup > 0.0) {
+        return Err(Failure::Scenario(Box::new(
+            Diagnostic::new("--speedup", format!("--speedup {speedup}")).expected("a number above 0"),
+        )));
+    }
+    let stem = file.file_stem().map(|s| s.to_string_lossy().replace(".plan", "").replace(".state", ""));
+    let options = nitrosim::import::terraform::ImportOptions {
+        flowlogs,
+        flowlogs_path: None,
+        speedup,
+        compare_ena_express,
+        internet,
+        name: name.or(stem).unwrap_or_else(|| "imported".into()),
+    };
+    let imported = nitrosim::import::terraform::import(&shown, &text, &options)
+        .map_err(|e| Failure::Scenario(Box::new(e.to_diagnostic(&text))))?;
+    // The scenario must load and check like any other before it is written.
+    let target = out.as_ref().map_or("<generated>".to_string(), |p| p.display().to_string());
+    scenario::load(&target, &imported.text, &[], None).map_err(|mut d| {
+        // Nothing is written: the plan describes something nitrosim cannot run as it stands.
+        d.message = format!("the scenario imported from {shown} does not check: {}", d.message);
+        d.hint = format!("{} (print it without --out to see and edit it)", d.hint);
+        Failure::Scenario(Box::new(d))
+    })?;
+    match out {
+        Some(p) => {
+            let tmp = p.with_extension("ron.tmp");
+            std::fs::write(&tmp, &imported.text)
+                .and_then(|_| std::fs::rename(&tmp, &p))
+                .map_err(|e| Failure::Other(anyhow::anyhow!("cannot write {}: {e}", p.display())))?;
+            eprintln!(
+                "imported {} resources ({} ignored, listed at the top), {} instances -> {}",
+                imported.resources,
+                imported.ignored,
+                imported.instances,
+                p.display()
+            );
+        }
+        None => out!("{}", imported.text),
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -645,6 +733,15 @@ fn main() -> ExitCode {
             Ok(false) => return ExitCode::from(1),
             Err(e) => Err(e),
         },
+        Command::Import(ImportCommand::Terraform {
+            file,
+            out,
+            flowlogs,
+            speedup,
+            compare_ena_express,
+            name,
+            internet,
+        }) => cmd_import_terraform(file, out, flowlogs, speedup, compare_ena_express, name, internet),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -328,6 +328,7 @@ pub struct PermFlow {
 pub enum App {
     Connections(super::nat::ConnectionsApp),
     ServiceClients(super::failover::ServiceClientsApp),
+    FlowLogs(super::replay::FlowLogsApp),
     AllReduce(AllReduceApp),
     PingPong(PingPongApp),
     Permutation(PermutationApp),
@@ -350,6 +351,7 @@ impl App {
             App::Background(_) => false,
             App::ServiceClients(_) => false,
             App::Connections(_) => false,
+            App::FlowLogs(_) => true,
         }
     }
     pub fn is_foreground(&self) -> bool {
@@ -418,6 +420,10 @@ impl Model {
         }
         if matches!(self.apps[app as usize], App::Connections(_)) {
             self.connections_event(app);
+            return;
+        }
+        if matches!(self.apps[app as usize], App::FlowLogs(_)) {
+            self.replay_event(app, tag);
             return;
         }
         let now = self.now();
@@ -876,6 +882,7 @@ impl Model {
             }
             App::ServiceClients(_) => self.service_established(owner.app, owner.conn as usize),
             App::Connections(_) => self.connections_established(owner.app),
+            App::FlowLogs(_) => self.replay_established(owner),
             App::Rpc(_) | App::Datagrams(_) => {}
         }
     }
@@ -885,10 +892,14 @@ impl Model {
             self.service_delivered(owner, ep);
             return;
         }
+        if matches!(self.apps[owner.app as usize], App::FlowLogs(_)) {
+            self.replay_delivered(owner, ep);
+            return;
+        }
         let now = self.now();
         let total = self.eps[ep as usize].transport.stats().bytes_delivered;
         match &mut self.apps[owner.app as usize] {
-            App::ServiceClients(_) => unreachable!("handled above"),
+            App::ServiceClients(_) | App::FlowLogs(_) => unreachable!("handled above"),
             App::Connections(_) => {}
             App::Bulk(b) => {
                 let f = b.flows[owner.conn as usize];

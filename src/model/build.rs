@@ -446,6 +446,19 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
                     remaining: n as u32,
                 })
             }
+            WorkloadSpec::FlowLogs(fl) => {
+                starts.push(SimDuration::ZERO);
+                let replay = crate::workload::flowlogs::read_for(fl, &spec.vpc_cidr)?;
+                let groups = replay
+                    .groups
+                    .into_iter()
+                    .map(|g| {
+                        let (c, s) = (inst_index(&g.client), inst_index(&g.server));
+                        (g, c, s)
+                    })
+                    .collect();
+                App::FlowLogs(super::replay::FlowLogsApp::new(fl.clone(), groups, replay.stats, replay.format))
+            }
             WorkloadSpec::Background(b) => {
                 starts.push(SimDuration::ZERO);
                 let sizes = Sizes::new(b.sizes.clone());

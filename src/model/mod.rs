@@ -18,6 +18,7 @@ pub mod build;
 pub mod failover;
 mod ip;
 pub mod nat;
+pub mod replay;
 pub mod results;
 mod routing;
 pub mod srd;
@@ -497,6 +498,7 @@ impl Model {
             App::AllReduce(a) => &a.spec.name,
             App::ServiceClients(a) => &a.spec.name,
             App::Connections(a) => &a.spec.name,
+            App::FlowLogs(a) => &a.spec.name,
         }
     }
 

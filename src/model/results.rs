@@ -304,6 +304,9 @@ pub struct VariantResult {
     /// NAT gateways by name, with CloudWatch's metric names.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub nat_gateways: BTreeMap<String, NatGatewayResult>,
+    /// `FlowLogs` workloads: per original 5-tuple group, what this variant made of it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub flowlogs: Vec<super::replay::FlowLogsResult>,
     pub drops: BTreeMap<&'static str, u64>,
     pub packets: PacketTotals,
     pub counters: BTreeMap<String, InstanceCounters>,
@@ -411,6 +414,7 @@ pub fn collect(m: Model) -> VariantResult {
     // Finite workloads that did not finish in the run: said, not silently left out.
     let mut unfinished: Vec<String> = Vec::new();
     let mut connections = Vec::new();
+    let mut flowlogs = Vec::new();
     let mut success_series = Vec::new();
     for a in &m.apps {
         match a {
@@ -466,6 +470,7 @@ pub fn collect(m: Model) -> VariantResult {
                 established: c.established,
                 not_established: c.opened - c.established,
             }),
+            App::FlowLogs(f) => flowlogs.push(f.result(&m)),
             App::AllReduce(a) if !a.times.is_empty() => {
                 // NCCL's bus bandwidth counts ranks (GPUs), not instances.
                 let ranks = a.nccl.as_ref().map_or(a.members.len(), |r| r.ranks);
@@ -686,6 +691,7 @@ pub fn collect(m: Model) -> VariantResult {
         captures: m.capture.unwrap_or_default(),
         capture_drops: m.capture_drops,
         service_clients,
+        flowlogs,
         success_series,
         connections,
         cost: {

@@ -200,6 +200,7 @@ pub fn render(s: &Summary) -> String {
         );
     }
     o.push_str(&comparison(s));
+    o.push_str(&flowlogs_comparison(s));
     o
 }
 
@@ -239,6 +240,64 @@ fn comparison(s: &Summary) -> String {
             cell(l.p9999, |b| b.p9999),
             bulk
         );
+    }
+    o
+}
+
+/// A replayed flow log, per original 5-tuple group: each variant's mean exchange time, goodput
+/// and retransmissions side by side, with the change against the first variant.
+fn flowlogs_comparison(s: &Summary) -> String {
+    let mut o = String::new();
+    let Some(first) = s.variants.first() else { return o };
+    for (w, fl) in first.flowlogs.iter().enumerate() {
+        let _ = writeln!(
+            o,
+            "\n== flow log replay `{}`: {} records ({} NODATA, {} SKIPDATA, {} REJECT, {} not TCP, {} from unknown interfaces, {} unmapped)",
+            fl.workload,
+            fl.records,
+            fl.nodata_records,
+            fl.skipdata_records,
+            fl.rejected_records,
+            fl.not_tcp_records,
+            fl.unknown_interface_records,
+            fl.unmapped_address_records
+        );
+        let _ = writeln!(
+            o,
+            "  per original 5-tuple group: mean exchange time (ms), goodput (Gbps), retransmissions; change against {}",
+            first.name
+        );
+        let mut head = format!("  {:<42} {:>8}", "group (initiator first)", "MB");
+        for v in &s.variants {
+            let _ = write!(head, " | {:>30}", truncate(&v.name, 30));
+        }
+        let _ = writeln!(o, "{head}");
+        for (k, g) in fl.groups.iter().enumerate() {
+            let mut row = format!("  {:<42} {:>8.1}", truncate(&g.group, 42), g.replayed_bytes as f64 / 1e6);
+            for v in &s.variants {
+                let Some(vg) = v.flowlogs.get(w).and_then(|f| f.groups.get(k)) else { continue };
+                let cell = match (vg.exchange_us_mean, g.exchange_us_mean) {
+                    _ if vg.logged == "REJECT" => {
+                        if vg.established {
+                            "ALLOWED (logged REJECT)".to_string()
+                        } else {
+                            "refused, as logged".to_string()
+                        }
+                    }
+                    (None, _) => format!("not done ({})", vg.verdict),
+                    (Some(x), Some(b)) if !std::ptr::eq(v, first) && b > 0.0 => format!(
+                        "{:.2} ({:+.0}%) {:.2} G {}r",
+                        x / 1e3,
+                        (x / b - 1.0) * 100.0,
+                        vg.goodput_gbps,
+                        vg.retransmits
+                    ),
+                    (Some(x), _) => format!("{:.2} {:.2} G {}r", x / 1e3, vg.goodput_gbps, vg.retransmits),
+                };
+                let _ = write!(row, " | {cell:>30}");
+            }
+            let _ = writeln!(o, "{row}");
+        }
     }
     o
 }

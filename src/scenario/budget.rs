@@ -70,6 +70,8 @@ fn connections(s: &ScenarioSpec, w: &WorkloadSpec) -> u64 {
         }
         WorkloadSpec::ServiceClients(c) => members(s, &c.clients),
         WorkloadSpec::Connections(c) => members(s, &c.from).saturating_mul(c.count as u64),
+        // One connection per original 5-tuple group, at most `max_groups`.
+        WorkloadSpec::FlowLogs(f) => f.max_groups as u64,
     }
 }
 

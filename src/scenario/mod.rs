@@ -39,6 +39,7 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("rtt-fairness.ron", include_str!("../../scenarios/rtt-fairness.ron")),
     ("nat-gateway.ron", include_str!("../../scenarios/nat-gateway.ron")),
     ("cross-az.ron", include_str!("../../scenarios/cross-az.ron")),
+    ("imported-web-tier.ron", include_str!("../../scenarios/imported-web-tier.ron")),
 ];
 
 /// A checked, fully overridden scenario for one variant.
@@ -202,7 +203,7 @@ pub fn load_spec(file: &str, src: &str, sets: &[String], seed: Option<u64>) -> R
         spec.seed = s;
     }
     let base = (!sets.is_empty()).then(|| spec.clone());
-    let spec = apply_sets(file, spec, sets)?;
+    let mut spec = apply_sets(file, spec, sets)?;
     if let Err(d) = check(file, src, &spec) {
         // The file alone is valid: the override made it wrong, so blame the override, not the
         // line of the value it replaced.
@@ -222,7 +223,36 @@ pub fn load_spec(file: &str, src: &str, sets: &[String], seed: Option<u64>) -> R
         }
         return Err(d);
     }
+    check_flow_logs(file, &mut spec)?;
     Ok(spec)
+}
+
+/// Resolve each `FlowLogs` file next to the scenario file (else the working directory) and read
+/// it once, streaming: a malformed record is an error at its file, line and field.
+pub fn check_flow_logs(file: &str, spec: &mut ScenarioSpec) -> Result<(), Diagnostic> {
+    let vpc = spec.vpc_cidr.clone();
+    for w in &mut spec.workloads {
+        let spec::WorkloadSpec::FlowLogs(f) = w else { continue };
+        f.file = crate::workload::flowlogs::resolve(file, &f.file).to_string_lossy().into_owned();
+        if let Err(e) = crate::workload::flowlogs::read_spec(f, &vpc) {
+            let mut d = Diagnostic::new(&e.file, format!("workload `{}`: {}", f.name, e.message))
+                .expected(if e.field.is_empty() {
+                    "VPC Flow Log records".to_string()
+                } else {
+                    format!("a valid `{}` field", e.field)
+                })
+                .hint(e.hint);
+            if e.line > 0 {
+                d.line = e.line;
+                d.col = 1;
+                if !e.field.is_empty() {
+                    d.message = format!("workload `{}`: field `{}`: {}", f.name, e.field, e.message);
+                }
+            }
+            return Err(d);
+        }
+    }
+    Ok(())
 }
 
 /// Validate a spec as it will run: fleets expanded.

@@ -773,6 +773,9 @@ pub enum WorkloadSpec {
     /// Many TCP connections opened at an even pace and then held open idle: what a NAT
     /// gateway's or a connection-tracking table's limits are about, at three packets each.
     Connections(ConnectionsSpec),
+    /// Traffic replayed from VPC Flow Logs: one TCP connection per original 5-tuple, one
+    /// request/response exchange per aggregation window (see `workload::flowlogs`).
+    FlowLogs(FlowLogsSpec),
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -794,6 +797,51 @@ pub struct ConnectionsSpec {
 
 fn connections_over() -> SimDuration {
     SimDuration::from_secs(1)
+}
+
+/// `FlowLogs((name: "traffic", file: "flows.log", interfaces: {"eni-0a1b": "web-0", "10.0.1.4": "web-0"}))`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename = "FlowLogs", deny_unknown_fields)]
+pub struct FlowLogsSpec {
+    pub name: String,
+    /// Flow log records, plain or gzip; relative to the scenario file's folder (else to the
+    /// working directory).
+    pub file: String,
+    /// Interface ids (`eni-...`) and private IPv4 addresses of the original VPC -> instance names.
+    #[serde(default)]
+    pub interfaces: BTreeMap<String, String>,
+    /// The instance standing for every address outside `vpc_cidr` (reached through the
+    /// IGW/NAT path the scenario routes); left out, such records are counted and skipped.
+    #[serde(default)]
+    pub internet: Option<String>,
+    /// Divide the log's time offsets by this (60 = an hour replays in a minute).
+    #[serde(default = "one_f64")]
+    pub speedup: f64,
+    /// Multiply every exchange's bytes by this.
+    #[serde(default = "one_f64")]
+    pub scale: f64,
+    /// Records whose `start` falls in the same window of this many seconds are one exchange
+    /// (the flow log's aggregation interval: 60 or 600).
+    #[serde(default = "sixty")]
+    pub window_s: u64,
+    /// Limits on what the replay keeps in memory while streaming the file.
+    #[serde(default = "flowlog_groups")]
+    pub max_groups: u32,
+    #[serde(default = "flowlog_exchanges")]
+    pub max_exchanges: u32,
+}
+
+fn one_f64() -> f64 {
+    1.0
+}
+fn sixty() -> u64 {
+    60
+}
+fn flowlog_groups() -> u32 {
+    10_000
+}
+fn flowlog_exchanges() -> u32 {
+    200_000
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -848,6 +896,7 @@ impl WorkloadSpec {
             WorkloadSpec::LinkLocal(w) => &w.name,
             WorkloadSpec::ServiceClients(w) => &w.name,
             WorkloadSpec::Connections(w) => &w.name,
+            WorkloadSpec::FlowLogs(w) => &w.name,
             WorkloadSpec::Background(w) => &w.name,
             WorkloadSpec::Permutation(w) => &w.name,
             WorkloadSpec::PingPong(w) => &w.name,

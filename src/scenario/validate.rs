@@ -1198,6 +1198,7 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
     let free_hosts = hosts - s.instances.len() as u64;
     for w in &s.workloads {
         match w {
+            WorkloadSpec::FlowLogs(f) => flowlogs(&cx, f, &inst_names)?,
             WorkloadSpec::Bulk(b) => {
                 reference(&cx, "from", &b.from, &inst_names, "instance")?;
                 reference(&cx, "to", &b.to, &inst_names, "instance")?;
@@ -1544,6 +1545,32 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
     Ok(())
 }
 
+/// A `FlowLogs` workload's settings and the instances its map names (the log itself is read by
+/// `scenario::check_flow_logs`, once, where its errors get the log's file and line).
+fn flowlogs(cx: &Ctx, f: &FlowLogsSpec, inst_names: &BTreeSet<&str>) -> Result<(), Diagnostic> {
+    for (k, v) in &f.interfaces {
+        reference(cx, k, v, inst_names, "instance")?;
+    }
+    if let Some(i) = &f.internet {
+        reference(cx, "internet", i, inst_names, "instance")?;
+    }
+    for (key, v) in [("speedup", f.speedup), ("scale", f.scale)] {
+        if !(v.is_finite() && v > 0.0 && v <= 1e9) {
+            return Err(cx.err(
+                key,
+                &v.to_string(),
+                format!("`{key}` is {v}"),
+                "a number above 0 (1.0 = as logged)".into(),
+                "speedup divides the log's time offsets; scale multiplies its bytes".into(),
+            ));
+        }
+    }
+    cx.range("window_s", f.window_s, 1, 3600, "the flow log's aggregation interval: 60 or 600 seconds")?;
+    cx.range("max_groups", f.max_groups, 1, 1_000_000, "5-tuple groups kept in memory while streaming")?;
+    cx.range("max_exchanges", f.max_exchanges, 1, 10_000_000, "group x window exchanges kept in memory")?;
+    Ok(())
+}
+
 fn same_end(cx: &Ctx, workload: &str, a: &str, b: &str) -> Result<(), Diagnostic> {
     if a == b {
         return Err(cx.err(
@@ -1755,6 +1782,20 @@ pub fn describe(variant: &str, s: &ScenarioSpec) -> String {
     }
     for w in &s.workloads {
         match w {
+            WorkloadSpec::FlowLogs(f) => {
+                let ends: BTreeSet<&str> = f.interfaces.values().map(String::as_str).collect();
+                let _ = writeln!(
+                    o,
+                    "  {}: replays {} ({} mapped interfaces/addresses on {} instances{}), speedup {}, scale {}",
+                    f.name,
+                    f.file,
+                    f.interfaces.len(),
+                    ends.len(),
+                    f.internet.as_ref().map(|i| format!(", outside addresses -> {i}")).unwrap_or_default(),
+                    f.speedup,
+                    f.scale
+                );
+            }
             WorkloadSpec::Bulk(b) => pair(&mut o, &b.name, &b.from, &b.to, false),
             WorkloadSpec::Rpc(r) => pair(&mut o, &r.name, &r.client, &r.server, false),
             WorkloadSpec::Datagrams(d) => pair(&mut o, &d.name, &d.from, &d.to, true),

@@ -2,6 +2,7 @@
 //! that matches byte streams to requests and responses. The model's `apps` glue drives them.
 
 pub mod dist;
+pub mod flowlogs;
 pub mod rpc;
 
 pub use dist::{Interarrival, Sizes};
