@@ -103,13 +103,19 @@ fn single_flow_caps_come_from_the_nitro_shaper() {
     // ... and the limits show where they bite: per-flow shaper vs instance allowance. HyStart
     // (on by default, as in Linux's CUBIC) leaves slow start before the shaper's buffer
     // overflows, so the single flow is held at 5 Gbps by the shaper's rate, without drops, and
-    // never by the instance's allowance.
+    // never by the instance's allowance (which at most queues a rare burst: AWS counts queued
+    // packets too, but drops none).
     let single = variant(&s, "no-placement-group");
-    assert_eq!(single.counters["sender"].bw_out_allowance_exceeded, 0);
+    let c = &single.counters["sender"];
+    assert_eq!(c.bw_out_allowance_dropped, 0);
+    assert!(c.bw_out_allowance_exceeded * 1000 <= single.packets.sent, "{c:?}");
     assert!(!single.drops.contains_key("flow_cap_exceeded"), "{:?}", single.drops);
-    // Eight flows want 40 Gbps and get 12.5: the instance's allowance holds them (its queue
-    // absorbs HyStart's gentler slow start without dropping in this 20 ms run), not the shapers.
-    assert_eq!(small.counters["sender"].flow_cap_exceeded, 0);
+    // Eight flows want 40 Gbps and get 12.5: the instance's allowance holds them (it queues
+    // packets, which AWS counts in bw_out_allowance_exceeded), not the per-flow shapers, which
+    // drop at most a handful of packets of slow start (timing noise can bunch a burst).
+    let c = &small.counters["sender"];
+    assert!(c.bw_out_allowance_exceeded > 0, "the allowance queues packets: {c:?}");
+    assert!(c.flow_cap_exceeded * 1000 <= small.packets.sent, "per-flow shaper drops {} of {}", c.flow_cap_exceeded, small.packets.sent);
 }
 
 const TWO_INSTANCES: &str = r#"
@@ -157,8 +163,10 @@ fn one_way_latency_is_exact_to_the_picosecond() {
 #[test]
 fn a_lost_response_segment_shows_linux_recovery_in_the_tail() {
     // 64 KiB responses (8 segments), one RPC at a time per connection: most losses are repaired
-    // by fast retransmit within a round trip; a lost last segment (or a lost one-segment request)
-    // has no duplicate ACKs behind it and waits for the 200 ms RTO.
+    // by fast retransmit within a round trip. A lost last segment (or a lost one-segment request)
+    // has no duplicate ACKs behind it: without tail loss probes it waits for the 200 ms RTO;
+    // with them (Linux's default, tcp_early_retrans=3) a probe about two round trips later
+    // repairs it, and the RTO-sized tail goes.
     let text = r#"
 Scenario(
     name: "rpc-loss",
@@ -175,17 +183,30 @@ Scenario(
     ],
 )
 "#;
-    let s = run_text("rpc-loss", text, &[]);
-    let v = &s.variants[0];
+    let no_tlp = run_text("rpc-loss", text, &["tcp.early_retrans=0"]);
+    let v = &no_tlp.variants[0];
     let r = v.rpc.as_ref().unwrap();
     let fast: u64 = v.flows.iter().map(|f| f.fast_retransmits).sum();
     let rtos: u64 = v.flows.iter().map(|f| f.rtos).sum();
-    assert!(fast > 0 && rtos > 0, "fast retransmits {fast}, RTOs {rtos}");
+    assert!(fast > 0 && rtos > 0, "without TLP: fast retransmits {fast}, RTOs {rtos}");
     assert!(fast > rtos, "dupacks repair most losses: fast {fast} vs RTO {rtos}");
     assert!(r.latency_us.p50 < 1000.0, "median unaffected: {:?}", r.latency_us);
     assert!(r.latency_us.max >= 200_000.0, "an RTO of at least 200 ms sits in the tail: {:?}", r.latency_us);
     assert_eq!(r.completed, 5000);
     assert!(v.drops["injected_loss"] > 0);
+
+    let tlp = run_text("rpc-loss", text, &[]);
+    let v = &tlp.variants[0];
+    let r_tlp = v.rpc.as_ref().unwrap();
+    let rtos_tlp: u64 = v.flows.iter().map(|f| f.rtos).sum();
+    assert_eq!(r_tlp.completed, 5000);
+    assert!(rtos_tlp < rtos, "tail loss probes repair tails before the RTO: {rtos_tlp} vs {rtos} RTOs");
+    assert!(
+        r_tlp.latency_us.p999 < r.latency_us.p999,
+        "the RTO-sized tail shrinks: p99.9 {} vs {} us",
+        r_tlp.latency_us.p999,
+        r.latency_us.p999
+    );
 }
 
 #[test]
