@@ -79,7 +79,11 @@ fn the_web_tier_replays_under_ena_and_ena_express_side_by_side() {
             .map(|g| g.exchange_us_mean)
             .collect::<Vec<_>>()
     };
-    assert_eq!(web(ena), web(express));
+    // (Not to the nanosecond: the hosts' timing noise draws differ once their other traffic does.)
+    for (x, y) in web(ena).iter().zip(web(express)) {
+        let (x, y) = (x.unwrap(), y.unwrap());
+        assert!((x / y - 1.0).abs() < 0.02, "internet group changed: {x} vs {y} us");
+    }
     // The printed report puts the variants side by side per group.
     let table = nitrosim::report::table::render(&s);
     assert!(table.contains("10.0.0.10:40000 -> 10.0.1.10:5432"), "{table}");

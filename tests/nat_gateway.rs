@@ -63,7 +63,8 @@ fn nat_gateway_bandwidth_starts_at_5_gbps_and_scales() {
     assert_conserved(base);
     assert!(base.nat_gateways["natgw"].scaled_at_s.is_empty());
     assert!(wire(base) > 4.0 && wire(base) <= 5.0, "{} Gbps", wire(base));
-    assert!(base.drops["nat_gateway_capacity"] > 0);
+    // HyStart (Linux's default) leaves slow start before the gateway's queue overflows, so the
+    // download may be held by the gateway's rate without a drop.
     // Scaling every 10 ms of sustained load: it rises past the instance's 12.5 Gbps, which then
     // limits the download; no more steps once the gateway is no longer busy.
     let fast = variant(&s, "scale-10ms");

@@ -336,7 +336,7 @@ fn list_columns_align() {
     let out = String::from_utf8_lossy(&o.stdout);
     let rows: Vec<&str> = out.lines().skip_while(|l| !l.starts_with("Instance types")).skip(1).collect();
     assert!(rows.len() > 10);
-    assert!(rows.iter().any(|r| r.contains("100 Gbps")) && rows.iter().any(|r| r.contains(" 0.75 Gbps")), "{out}");
+    assert!(rows.iter().any(|r| r.contains(" 100 ")) && rows.iter().any(|r| r.contains(" 0.75 ")), "{out}");
     // Right-aligned columns: every row has the header's length, and each column ends where the header's does.
     let ends = |l: &str| -> Vec<usize> {
         let b = l.as_bytes();
@@ -367,21 +367,21 @@ fn no_empty_event_log_and_no_negative_zero() {
     assert!(!json(&s).contains("-0.0"), "negative zero in the summary");
 }
 
-/// The loss-recovery ladder of single-flow-cap: the Nitro card's shaper drops segments
-/// (flow_cap_exceeded), SACKs report the holes, retransmissions reach the receiver, no RTO.
+/// The loss-recovery ladder of single-flow-cap (lossy-fabric): the fabric drops segments,
+/// SACKs report the holes, retransmissions reach the receiver.
 #[test]
 fn single_flow_cap_ladder_shows_sack_loss_recovery() {
-    let s = run_with_context("single-flow-cap.ron", &["no-placement-group"]);
+    let s = run_with_context("single-flow-cap.ron", &["lossy-fabric"]);
     let l = &report::ladders(&s)[0];
     assert_eq!(l.lifelines, ["sender", "receiver"]);
     let dropped: Vec<u64> = l
         .arrows
         .iter()
-        .filter(|a| a.kind == ArrowKind::Data && a.drop.as_ref().is_some_and(|d| d.reason == "flow_cap_exceeded"))
+        .filter(|a| a.kind == ArrowKind::Data && a.drop.as_ref().is_some_and(|d| d.reason == "injected_loss"))
         .map(|a| a.seq)
         .collect();
-    assert!(!dropped.is_empty(), "slow start overshoots the 5 Gbps cap");
-    // The window opens as the holes left by the first overshoot (at ~0.7 ms) are repaired.
+    assert!(!dropped.is_empty(), "the lossy fabric drops data segments in the window");
+    // The holes are repaired by retransmissions that reach the receiver.
     let recovered = l.arrows.iter().filter(|a| a.retransmit && a.hops.last().unwrap().0 == 1).count();
     assert!(recovered > 0, "retransmissions reach the receiver");
     assert!(
