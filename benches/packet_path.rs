@@ -1,6 +1,8 @@
 //! Packet path throughput: whole-model runs of a bulk-flow scenario and of `rpc-under-load.ron`.
-//! Criterion's "elements" are packet-hops (one packet served by one port), so its thrpt line reads
-//! as packet-hops per wall second; events per second are printed once per scenario.
+//! Criterion's "elements" are link crossings (one packet over one physical link: NIC <-> ToR,
+//! ToR <-> spine), so its thrpt line reads as link crossings per wall second; events per second,
+//! events per crossing and internal stage passes (vCPUs, shapers, card stages) are printed once
+//! per scenario.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use nitrosim::model::build::build;
@@ -35,16 +37,19 @@ fn bench_scenario(c: &mut Criterion, label: &str, file: &str, sets: &[&str]) {
     let r = build(&variant.name, &variant.spec).unwrap().run(&mut |_| {}).unwrap();
     let secs = probe.elapsed().as_secs_f64();
     eprintln!(
-        "{label}: {} events, {} packet-hops, {} packets per run; {:.2} M events/s, {:.2} M packet-hops/s, {:.2} M packets/s (one probe run)",
+        "{label}: {} events, {} link crossings ({:.2} events per crossing), {} stage passes, {} packets per run; \
+         {:.2} M events/s, {:.2} M link crossings/s, {:.2} M packets/s (one probe run)",
         r.events_processed,
-        r.packet_hops,
+        r.link_crossings,
+        r.events_processed as f64 / r.link_crossings.max(1) as f64,
+        r.stage_passes,
         r.packets.sent,
         r.events_processed as f64 / secs / 1e6,
-        r.packet_hops as f64 / secs / 1e6,
+        r.link_crossings as f64 / secs / 1e6,
         r.packets.sent as f64 / secs / 1e6
     );
     let mut g = c.benchmark_group("packet_path");
-    g.throughput(Throughput::Elements(r.packet_hops));
+    g.throughput(Throughput::Elements(r.link_crossings));
     g.sample_size(10);
     g.bench_function(label, |b| b.iter(|| build(&variant.name, &variant.spec).unwrap().run(&mut |_| {}).unwrap()));
     g.finish();

@@ -141,7 +141,7 @@ fn run_writes_complete_outputs_and_check_explains_limits() {
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["schema_version"], 1);
-    assert_eq!(summary["variants"].as_array().unwrap().len(), 4);
+    assert_eq!(summary["variants"].as_array().unwrap().len(), 5);
     let v = &summary["variants"][0];
     for k in ["name", "flows", "drops", "packets", "counters"] {
         assert!(!v[k].is_null(), "variant field {k}");

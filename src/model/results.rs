@@ -331,7 +331,14 @@ pub struct VariantResult {
     pub throughput: Totals,
     pub memory: MemoryResult,
     pub events_processed: u64,
-    /// Packet-hops: one packet served by one port (link, shaper, vCPU).
+    /// Link crossings: one packet crossing one physical link (NIC <-> ToR, ToR <-> spine: the
+    /// Ethernet ports). The unit other packet simulators count (htsim: one packet through one
+    /// queue + pipe of a link).
+    pub link_crossings: u64,
+    /// Stage passes: one packet through one internal stage (vCPU, per-flow and allowance
+    /// shapers, Nitro card processing, SRD, gateways, inter-AZ delay), counted apart.
+    pub stage_passes: u64,
+    /// link_crossings + stage_passes (kept for readers of schema 1: every port's packets out).
     pub packet_hops: u64,
     pub simulated_us: f64,
     #[serde(skip)]
@@ -668,6 +675,8 @@ pub fn collect(m: Model) -> VariantResult {
             ports: m.ports.len() as u64,
         },
         events_processed: m.q.events_processed(),
+        link_crossings: m.ports.iter().filter(|p| p.framing_bytes() > 0).map(|p| p.stats.packets_out).sum(),
+        stage_passes: m.ports.iter().filter(|p| p.framing_bytes() == 0).map(|p| p.stats.packets_out).sum(),
         packet_hops: m.ports.iter().map(|p| p.stats.packets_out).sum(),
         simulated_us: round3(stopped.as_us_f64()),
         rpc_histogram: rpc_h,

@@ -28,6 +28,8 @@ pub const METRIC_ROOTS: &[&str] = &[
     "throughput",
     "memory",
     "events_processed",
+    "link_crossings",
+    "stage_passes",
     "packet_hops",
     "simulated_us",
 ];
