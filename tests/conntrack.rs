@@ -51,6 +51,17 @@ fn untracked_flows_leave_the_allowance_alone() {
     let v = held(r#"[(protocol: "tcp", ports: "8080", peer: "0.0.0.0/0")]"#);
     assert_eq!(available(&v, "b"), (Some(10), Some(10)));
     assert_eq!(available(&v, "a"), (Some(4), Some(4)));
+    // Both ways from everywhere on every TCP port at a too: untracked at both ends.
+    let s = run_text(
+        "held",
+        &HELD.replace("{RULES}", r#"[(protocol: "tcp", ports: "8080", peer: "0.0.0.0/0")]"#).replace(
+            r#"(name: "sg-a", inbound: [])"#,
+            r#"(name: "sg-a", inbound: [(protocol: "tcp", ports: "0-65535", peer: "0.0.0.0/0")])"#,
+        ),
+        &[],
+    );
+    assert_eq!(available(&s.variants[0], "a"), (Some(10), Some(10)));
+    assert_eq!(available(&s.variants[0], "b"), (Some(10), Some(10)));
     // From everywhere, but only a /8 allowed out: the response rule is not "all": tracked.
     let s = run_text(
         "held",
@@ -161,6 +172,10 @@ fn timeouts_outside_the_api_ranges_are_errors() {
         let key = set.split('.').nth(2).unwrap().split('=').next().unwrap();
         assert!(e.contains(key), "{set}: {e}");
     }
+    // In range: used, and shown with the allowance.
+    let s = run_text("held", &text, &["instances.b.conntrack_tcp_established_timeout=350"]);
+    let t = s.variants[0].counters["b"].conntrack_timeouts_s.unwrap();
+    assert_eq!((t.tcp_established, t.udp, t.udp_stream), (350, 30, 180));
     // In the file itself: file, line and column point at the value.
     let bad = text.replace("conntrack_allowance: 10,\n         enis: [(name: \"eth0\", security_groups: [\"sg-b\"])]",
         "conntrack_allowance: 10, conntrack_udp_timeout: 90,\n         enis: [(name: \"eth0\", security_groups: [\"sg-b\"])]");

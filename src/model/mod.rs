@@ -281,6 +281,14 @@ pub struct Reasm {
 /// Per-instance counters. Those the ENA driver has carry its `ethtool -S` / `ethtool -i` names;
 /// nitrosim's own (which no driver reports) are serialised with a `nitrosim_` prefix, so a
 /// reader never looks for them on a real instance.
+/// The idle timeouts of an ENI's tracked connections, in the API's seconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ConntrackTimeoutsS {
+    pub tcp_established: u64,
+    pub udp: u64,
+    pub udp_stream: u64,
+}
+
 #[derive(Clone, Copy, Debug, Default, serde::Serialize)]
 pub struct InstanceCounters {
     /// nitrosim: packets out of the instance's egress allowance shaper.
@@ -318,6 +326,10 @@ pub struct InstanceCounters {
     pub conntrack_allowance_available: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub conntrack_allowance_available_min: Option<u64>,
+    /// nitrosim: the idle timeouts its tracked connections use, seconds (the ENI's
+    /// `ConnectionTrackingSpecification`; shown with a `conntrack_allowance`, like the two above).
+    #[serde(rename = "nitrosim_conntrack_timeouts_s", skip_serializing_if = "Option::is_none")]
+    pub conntrack_timeouts_s: Option<ConntrackTimeoutsS>,
     /// nitrosim: tracking entries removed after idling past their timeout (no ENA counter).
     #[serde(rename = "nitrosim_conntrack_idle_timeouts", skip_serializing_if = "is_zero")]
     pub conntrack_idle_timeouts: u64,

@@ -579,6 +579,12 @@ pub fn collect(m: Model) -> VariantResult {
         debug_assert!(tracked_at_end[k] <= i.conntrack_tracked);
         if let Some(max) = i.conntrack_allowance {
             c.conntrack_allowance_available = Some(max.saturating_sub(tracked_at_end[k]) as u64);
+            let t = &i.conntrack_timeouts;
+            c.conntrack_timeouts_s = Some(super::ConntrackTimeoutsS {
+                tcp_established: t.tcp_established.as_secs_f64().round() as u64,
+                udp: t.udp.as_secs_f64().round() as u64,
+                udp_stream: t.udp_stream.as_secs_f64().round() as u64,
+            });
             c.conntrack_allowance_available_min = Some(c.conntrack_allowance_available_min.unwrap_or(max as u64));
         }
         c.tx_pkts = m.ports[i.egress as usize].stats.packets_out;
