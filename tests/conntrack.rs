@@ -184,3 +184,33 @@ fn timeouts_outside_the_api_ranges_are_errors() {
     assert!(e.contains("held.ron:13:"), "{e}");
     assert!(e.contains("30 ..= 60"), "{e}");
 }
+
+#[test]
+fn udp_entries_time_out_after_udp_timeout() {
+    // One-way datagrams about every 20 s on one flow to b's port 9000, allowed from a's group
+    // until 1 s; b keeps UDP entries 30 s by default (a flow seen one way), so after the first
+    // gap over 30 s the datagrams are new flows b no longer allows. At 60 s (the API's maximum)
+    // more of them arrive.
+    let text = IDLE
+        .replace(r#"ports: "8080""#, r#"protocol_placeholder"#)
+        .replace(r#"(protocol: "tcp", protocol_placeholder"#, r#"(protocol: "udp", ports: "9000""#)
+        .replace(
+            r#"Rpc((name: "rpc", client: "a", server: "b", arrival: Poisson(mean_interval: "100s"),
+                     request: Fixed("100B"), response: Fixed("1KiB"), count: 12))"#,
+            r#"Datagrams((name: "dgram", from: "a", to: "b", size: "100B", mean_interval: "20s", count: 80, port: 9000))"#,
+        );
+    assert!(text.contains("Datagrams") && text.contains(r#"(protocol: "udp", ports: "9000""#), "{text}");
+    let got = |sets: &[&str]| {
+        let s = run_text("udp", &text, sets);
+        let v = s.variants[0].clone();
+        assert_conserved(&v);
+        (v.datagrams.as_ref().map_or(0, |d| d.count), v.drops.get("conntrack_expired").copied().unwrap_or(0))
+    };
+    let (delivered_30, refused_30) = got(&[]);
+    assert!(refused_30 > 0 && delivered_30 >= 1, "{delivered_30} delivered, {refused_30} refused");
+    let (delivered_60, refused_60) = got(&["instances.b.conntrack_udp_timeout=60"]);
+    // The same datagrams were sent (same seed): each either arrived or was refused.
+    assert_eq!(delivered_60 + refused_60, delivered_30 + refused_30);
+    eprintln!("30 s: {delivered_30} delivered, {refused_30} refused; 60 s: {delivered_60}, {refused_60}");
+    assert!(delivered_60 > delivered_30, "30 s: {delivered_30}, 60 s: {delivered_60}");
+}
