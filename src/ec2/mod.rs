@@ -6,6 +6,7 @@
 
 pub mod adapter;
 pub mod catalog;
+pub mod conntrack;
 pub mod cost;
 pub mod ena_express;
 pub mod failover;

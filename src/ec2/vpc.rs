@@ -474,6 +474,47 @@ impl Vpc {
         self.nacls(b, Some(a.subnet), out, inb)
     }
 
+    /// Would `me`'s security groups allow a packet of a new flow in direction `dir`
+    /// (`remote_ip` the far end's address, `dst_port` the packet's destination port)? What a
+    /// packet meets once its connection-tracking entry is gone.
+    pub fn allows_new(
+        &self,
+        me: &EniView,
+        dir: Direction,
+        protocol: u8,
+        remote_ip: u32,
+        dst_port: u16,
+        peer: &EniView,
+    ) -> bool {
+        self.sg_allows(me, dir, &Probe { protocol, remote_ip, dst_port, icmp: (0, 0) }, Some(peer))
+    }
+
+    /// Is a TCP or UDP flow that starts in direction `initiating` at `me` (to port `dst_port`)
+    /// untracked? The user guide ("security group connection tracking", read 2026-11-30): a rule
+    /// permits the flow for all traffic (0.0.0.0/0) and a rule in the other direction permits
+    /// all response traffic (0.0.0.0/0) on all ports (0-65535). ICMP and other protocols are
+    /// always tracked; an ENI without groups is not filtered (and not tracked) at all.
+    pub fn untracked(&self, me: &EniView, initiating: Direction, protocol: u8, dst_port: u16) -> bool {
+        if !matches!(protocol, PROTO_TCP | PROTO_UDP) || me.groups.is_empty() {
+            return false;
+        }
+        let everywhere = |r: &SgRule| matches!(r.peer, Peer::Cidr(c) if c.prefix == 0);
+        let rules = |dir: Direction| {
+            me.groups.iter().flat_map(move |&g| {
+                let g = &self.groups[g];
+                if dir == Direction::Inbound { g.inbound.iter() } else { g.outbound.iter() }
+            })
+        };
+        let probe = Probe { protocol, remote_ip: 0, dst_port, icmp: (0, 0) };
+        let back = if initiating == Direction::Inbound { Direction::Outbound } else { Direction::Inbound };
+        rules(initiating).any(|r| everywhere(r) && r.m.matches(&probe))
+            && rules(back).any(|r| {
+                everywhere(r)
+                    && r.m.protocol.is_none_or(|p| p == protocol)
+                    && r.m.ports.is_none_or(|(a, b)| a == 0 && b == u16::MAX)
+            })
+    }
+
     /// An ICMP "fragmentation needed" from a gateway at `from_ip` about one of a's connections:
     /// a's security groups let related ICMP in; a's subnet ACL needs an inbound ICMP rule.
     pub fn icmp_error_to(&self, a: &EniView, from_ip: u32) -> Option<Refusal> {

@@ -269,6 +269,12 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
             linklocal_service,
             conntrack_allowance: i.conntrack_allowance,
             conntrack_tracked: 0,
+            conntrack_timeouts: crate::ec2::conntrack::Timeouts::from_secs(
+                i.conntrack_tcp_established_timeout,
+                i.conntrack_udp_timeout,
+                i.conntrack_udp_stream_timeout,
+            ),
+            conntrack_next_expiry: crate::units::SimTime::ZERO,
             ip: addresses[k].0,
             eni: crate::ec2::vpc::EniView {
                 ip: addresses[k].0,

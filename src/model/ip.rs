@@ -62,40 +62,168 @@ impl Model {
             }
             return;
         }
-        // Connection tracking (ENIs with security groups track their connections): a full table
-        // refuses the new connection's packets at that instance.
+        // Connection tracking (ENIs with security groups track their connections, except the
+        // flows their rules let through both ways without state): a full table refuses the new
+        // connection's packets at that instance.
+        let auto_tracked = self.crosses_nat_gateway(c) || self.crosses_nat_gateway(s);
         for (k, ep, outbound) in [(i, c, true), (j, s, false)] {
             let inst = &self.insts[k as usize];
             if inst.eni.groups.is_empty() {
                 continue;
             }
-            if inst.conntrack_allowance.is_some_and(|max| inst.conntrack_tracked >= max) {
-                let name = format!(
-                    "connection tracking of {} full ({} connections)",
-                    inst.name,
-                    inst.conntrack_allowance.unwrap_or(0)
-                );
-                let f = self.filter_id(name, DropReason::ConntrackAllowanceExceeded);
+            let dir = if outbound { Direction::Outbound } else { Direction::Inbound };
+            if !auto_tracked && self.vpc.untracked(&inst.eni, dir, t.protocol, t.dst_port) {
+                continue;
+            }
+            if self.conntrack_admit(k) {
+                self.conntrack_track(ep, k, outbound);
+            } else {
+                let f = self.conntrack_full_filter(k);
                 if outbound {
                     self.eps[c as usize].tx_block = f;
                 } else {
                     self.eps[s as usize].rx_block = f;
                 }
-            } else {
-                let inst = &mut self.insts[k as usize];
-                inst.conntrack_tracked += 1;
-                if let Some(max) = inst.conntrack_allowance {
-                    let left = max.saturating_sub(inst.conntrack_tracked) as u64;
-                    let c = &mut inst.counters;
-                    c.conntrack_allowance_available_min =
-                        Some(c.conntrack_allowance_available_min.map_or(left, |m| m.min(left)));
-                }
-                self.eps[ep as usize].conntrack = k;
             }
         }
         let (ea, eb) = (self.insts[i as usize].eni.clone(), self.insts[j as usize].eni.clone());
         let names = (self.insts[i as usize].name.clone(), self.insts[j as usize].name.clone());
         self.vpc_filters((c, s), (&ea, &eb), (&names.0, &names.1), t);
+    }
+
+    /// Connections through a NAT gateway are tracked whatever the rules (the user guide's
+    /// "automatically tracked connections").
+    fn crosses_nat_gateway(&self, ep: u32) -> bool {
+        let route = self.eps[ep as usize].route;
+        route != NONE
+            && self.routes[route as usize]
+                .iter()
+                .any(|p| self.gw_port.get(p).is_some_and(|&(gw, _)| self.gateways[gw as usize].nat.is_some()))
+    }
+
+    fn conntrack_full_filter(&mut self, k: u32) -> u32 {
+        let inst = &self.insts[k as usize];
+        let name = format!(
+            "connection tracking of {} full ({} connections)",
+            inst.name,
+            inst.conntrack_allowance.unwrap_or(0)
+        );
+        self.filter_id(name, DropReason::ConntrackAllowanceExceeded)
+    }
+
+    /// Room for one more entry in instance k's table? When full, entries idle past their
+    /// timeout are removed first (their allowance freed).
+    fn conntrack_admit(&mut self, k: u32) -> bool {
+        let inst = &self.insts[k as usize];
+        let Some(max) = inst.conntrack_allowance else { return true };
+        if inst.conntrack_tracked < max {
+            return true;
+        }
+        let now = self.now();
+        if now <= inst.conntrack_next_expiry {
+            return false;
+        }
+        // Sweep k's entries; remember the earliest expiry left so a full table is not swept
+        // again before anything can have expired.
+        let mut next = crate::units::SimTime(u64::MAX);
+        for ep in 0..self.eps.len() as u32 {
+            let slot = &self.eps[ep as usize];
+            if !slot.live || slot.conntrack != k {
+                continue;
+            }
+            let timeout = self.insts[k as usize].conntrack_timeouts.of(slot.tuple.protocol, slot.conntrack_turns);
+            let expiry = slot.conntrack_seen + timeout;
+            if now > expiry {
+                self.conntrack_forget(ep);
+            } else {
+                next = next.min(expiry);
+            }
+        }
+        let inst = &mut self.insts[k as usize];
+        inst.conntrack_next_expiry = next;
+        inst.conntrack_tracked < max
+    }
+
+    /// Remove endpoint ep's entry (idle past its timeout); its flow is evaluated as new from now on.
+    fn conntrack_forget(&mut self, ep: u32) {
+        let slot = &mut self.eps[ep as usize];
+        let k = slot.conntrack;
+        debug_assert!(k != NONE);
+        slot.conntrack = NONE;
+        slot.conntrack_lapsed = k;
+        let inst = &mut self.insts[k as usize];
+        inst.conntrack_tracked -= 1;
+        inst.counters.conntrack_idle_timeouts += 1;
+    }
+
+    /// Give endpoint ep's connection an entry in instance k's table (room checked).
+    fn conntrack_track(&mut self, ep: u32, k: u32, outbound: bool) {
+        let now = self.now();
+        let slot = &mut self.eps[ep as usize];
+        slot.conntrack = k;
+        slot.conntrack_lapsed = NONE;
+        slot.conntrack_seen = now;
+        slot.conntrack_turns = 0;
+        slot.conntrack_last_out = outbound;
+        let protocol = slot.tuple.protocol;
+        let inst = &mut self.insts[k as usize];
+        inst.conntrack_tracked += 1;
+        inst.conntrack_next_expiry = inst.conntrack_next_expiry.min(now + inst.conntrack_timeouts.of(protocol, 0));
+        if let Some(max) = inst.conntrack_allowance {
+            let left = max.saturating_sub(inst.conntrack_tracked) as u64;
+            let c = &mut inst.counters;
+            c.conntrack_allowance_available_min =
+                Some(c.conntrack_allowance_available_min.map_or(left, |m| m.min(left)));
+        }
+    }
+
+    /// A packet of endpoint ep's connection leaves (`out`) or reaches its instance: refresh the
+    /// tracking entry, or, when it idled past its timeout, remove it and evaluate the packet by
+    /// the security groups as a new flow. Returns the filter that refuses the packet, if any.
+    pub(crate) fn conntrack_touch(&mut self, ep: u32, out: bool) -> Option<u32> {
+        let slot = &self.eps[ep as usize];
+        let (k, lapsed) = (slot.conntrack, slot.conntrack_lapsed);
+        if k == NONE && lapsed == NONE {
+            return None;
+        }
+        let now = self.now();
+        if k != NONE {
+            let timeout = self.insts[k as usize].conntrack_timeouts.of(slot.tuple.protocol, slot.conntrack_turns);
+            if now.since(slot.conntrack_seen) <= timeout {
+                let slot = &mut self.eps[ep as usize];
+                slot.conntrack_seen = now;
+                if slot.conntrack_last_out != out {
+                    slot.conntrack_last_out = out;
+                    slot.conntrack_turns = slot.conntrack_turns.saturating_add(1);
+                }
+                return None;
+            }
+            self.conntrack_forget(ep);
+        }
+        let slot = &self.eps[ep as usize];
+        let k = slot.conntrack_lapsed;
+        let t = slot.tuple;
+        let peer_inst = self.eps[slot.peer as usize].instance;
+        let (dir, dst_port) = if out { (Direction::Outbound, t.dst_port) } else { (Direction::Inbound, t.src_port) };
+        let peer = if peer_inst != NONE { self.insts[peer_inst as usize].eni.clone() } else { EniView::default() };
+        let me = &self.insts[k as usize].eni;
+        if !self.vpc.allows_new(me, dir, t.protocol, t.dst_ip, dst_port, &peer) {
+            let name = format!(
+                "security groups of {} {}: tracking entry idled out, no rule allows the flow as new",
+                self.insts[k as usize].name,
+                dir.name()
+            );
+            return Some(self.filter_id(name, DropReason::ConntrackExpired));
+        }
+        if self.vpc.untracked(me, dir, t.protocol, dst_port) {
+            self.eps[ep as usize].conntrack_lapsed = NONE;
+            return None;
+        }
+        if !self.conntrack_admit(k) {
+            return Some(self.conntrack_full_filter(k));
+        }
+        self.conntrack_track(ep, k, out);
+        None
     }
 
     /// The security groups and network ACLs on a connection between two ENIs (the server's may

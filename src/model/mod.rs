@@ -129,6 +129,13 @@ pub struct EpSlot {
     pub rx_block: u32,
     /// The instance whose connection-tracking table holds this connection (`NONE`: untracked).
     pub conntrack: u32,
+    /// The instance whose entry for this connection idled out (`NONE`: none did): each packet
+    /// is then evaluated by its security groups as a new flow, until one is allowed again.
+    pub conntrack_lapsed: u32,
+    /// When the entry last saw a packet, and how often the flow's direction turned (UDP streams).
+    pub conntrack_seen: SimTime,
+    pub conntrack_turns: u8,
+    pub conntrack_last_out: bool,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -197,6 +204,10 @@ pub struct InstanceRt {
     /// Connection-tracking allowance and the connections tracked now.
     pub conntrack_allowance: Option<u32>,
     pub conntrack_tracked: u32,
+    /// Idle timeouts of its tracked connections (`ConnectionTrackingSpecification`).
+    pub conntrack_timeouts: crate::ec2::conntrack::Timeouts,
+    /// No entry of its table can have expired before this (a full table is swept after it).
+    pub conntrack_next_expiry: SimTime,
     pub rss_salt: u64,
     pub port_rng: StreamRng,
     pub counters: InstanceCounters,
@@ -270,6 +281,14 @@ pub struct Reasm {
 /// Per-instance counters. Those the ENA driver has carry its `ethtool -S` / `ethtool -i` names;
 /// nitrosim's own (which no driver reports) are serialised with a `nitrosim_` prefix, so a
 /// reader never looks for them on a real instance.
+/// The idle timeouts of an ENI's tracked connections, in the API's seconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ConntrackTimeoutsS {
+    pub tcp_established: u64,
+    pub udp: u64,
+    pub udp_stream: u64,
+}
+
 #[derive(Clone, Copy, Debug, Default, serde::Serialize)]
 pub struct InstanceCounters {
     /// nitrosim: packets out of the instance's egress allowance shaper.
@@ -307,6 +326,17 @@ pub struct InstanceCounters {
     pub conntrack_allowance_available: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub conntrack_allowance_available_min: Option<u64>,
+    /// nitrosim: the idle timeouts its tracked connections use, seconds (the ENI's
+    /// `ConnectionTrackingSpecification`; shown with a `conntrack_allowance`, like the two above).
+    #[serde(rename = "nitrosim_conntrack_timeouts_s", skip_serializing_if = "Option::is_none")]
+    pub conntrack_timeouts_s: Option<ConntrackTimeoutsS>,
+    /// nitrosim: tracking entries removed after idling past their timeout (no ENA counter).
+    #[serde(rename = "nitrosim_conntrack_idle_timeouts", skip_serializing_if = "is_zero")]
+    pub conntrack_idle_timeouts: u64,
+    /// nitrosim: packets refused because their flow's tracking entry had idled out and the
+    /// security groups do not allow it as a new flow (drop reason `conntrack_expired`).
+    #[serde(rename = "nitrosim_conntrack_expired_drops", skip_serializing_if = "is_zero")]
+    pub conntrack_expired_drops: u64,
     /// ENA: packets to link-local services beyond 1024 per second, dropped.
     pub linklocal_allowance_exceeded: u64,
     /// The driver `ethtool -i` names: ena, ixgbevf or vif.
@@ -746,6 +776,10 @@ impl Model {
             tx_block: NONE,
             rx_block: NONE,
             conntrack: NONE,
+            conntrack_lapsed: NONE,
+            conntrack_seen: SimTime::ZERO,
+            conntrack_turns: 0,
+            conntrack_last_out: true,
         };
         match self.ep_free.pop() {
             Some(id) => {
@@ -1018,6 +1052,10 @@ impl Model {
             self.drop_filtered(id, tx_block, inst);
             return;
         }
+        if let Some(f) = self.conntrack_touch(ep, true) {
+            self.drop_filtered(id, f, inst);
+            return;
+        }
         let first = self.routes[pkt.route as usize][0];
         self.offer(id, first);
     }
@@ -1109,6 +1147,7 @@ impl Model {
                     c.pps_allowance_dropped += 1;
                 }
                 DropReason::ConntrackAllowanceExceeded => c.conntrack_allowance_exceeded += 1,
+                DropReason::ConntrackExpired => c.conntrack_expired_drops += 1,
                 DropReason::LinklocalAllowanceExceeded => c.linklocal_allowance_exceeded += 1,
                 _ => {}
             }
@@ -1166,6 +1205,10 @@ impl Model {
         let receiver = slot.instance;
         if slot.rx_block != NONE {
             self.drop_filtered(id, slot.rx_block, receiver);
+            return;
+        }
+        if let Some(f) = self.conntrack_touch(ep, false) {
+            self.drop_filtered(id, f, receiver);
             return;
         }
         if self.capture.is_some() && receiver != NONE {
@@ -1269,4 +1312,8 @@ impl Model {
         }
         Ok(())
     }
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
 }

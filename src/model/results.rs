@@ -573,10 +573,25 @@ pub fn collect(m: Model) -> VariantResult {
     let in_flight = m.in_flight_counted();
     let mut counters = BTreeMap::new();
     let mut warnings = unfinished;
-    for i in m.insts.iter() {
+    // Entries still tracked at the end: those idle past their timeout are gone by then.
+    let end = m.end.max(m.now());
+    let mut tracked_at_end = vec![0u32; m.insts.len()];
+    for slot in m.eps.iter().filter(|s| s.live && s.conntrack != super::NONE) {
+        let k = slot.conntrack as usize;
+        let timeout = m.insts[k].conntrack_timeouts.of(slot.tuple.protocol, slot.conntrack_turns);
+        tracked_at_end[k] += (end.since(slot.conntrack_seen) <= timeout) as u32;
+    }
+    for (k, i) in m.insts.iter().enumerate() {
         let mut c = i.counters;
+        debug_assert!(tracked_at_end[k] <= i.conntrack_tracked);
         if let Some(max) = i.conntrack_allowance {
-            c.conntrack_allowance_available = Some(max.saturating_sub(i.conntrack_tracked) as u64);
+            c.conntrack_allowance_available = Some(max.saturating_sub(tracked_at_end[k]) as u64);
+            let t = &i.conntrack_timeouts;
+            c.conntrack_timeouts_s = Some(super::ConntrackTimeoutsS {
+                tcp_established: t.tcp_established.as_secs_f64().round() as u64,
+                udp: t.udp.as_secs_f64().round() as u64,
+                udp_stream: t.udp_stream.as_secs_f64().round() as u64,
+            });
             c.conntrack_allowance_available_min = Some(c.conntrack_allowance_available_min.unwrap_or(max as u64));
         }
         c.tx_pkts = m.ports[i.egress as usize].stats.packets_out;

@@ -163,6 +163,9 @@ pub enum DropReason {
     /// A new connection found the instance's connection-tracking table full (ENA
     /// `conntrack_allowance_exceeded`).
     ConntrackAllowanceExceeded,
+    /// Its flow's connection-tracking entry idled past its timeout and was removed; evaluated
+    /// as a new flow, the security groups refuse it.
+    ConntrackExpired,
     /// Forwarded through an ENI whose source/destination check is on: neither from nor to it.
     SourceDestCheck,
     /// Offered to a link that a timed action took down.
@@ -181,7 +184,7 @@ pub enum DropReason {
 }
 
 impl DropReason {
-    pub const ALL: [DropReason; 24] = [
+    pub const ALL: [DropReason; 25] = [
         DropReason::QueueFull,
         DropReason::FlowCapExceeded,
         DropReason::BwOutAllowanceExceeded,
@@ -199,6 +202,7 @@ impl DropReason {
         DropReason::ReassemblyBufferFull,
         DropReason::PpsAllowanceExceeded,
         DropReason::ConntrackAllowanceExceeded,
+        DropReason::ConntrackExpired,
         DropReason::SourceDestCheck,
         DropReason::LinkDown,
         DropReason::InstanceDown,
@@ -229,6 +233,7 @@ impl DropReason {
             DropReason::ReassemblyBufferFull => "reassembly_buffer_full",
             DropReason::PpsAllowanceExceeded => "pps_allowance_exceeded",
             DropReason::ConntrackAllowanceExceeded => "conntrack_allowance_exceeded",
+            DropReason::ConntrackExpired => "conntrack_expired",
             DropReason::SourceDestCheck => "source_dest_check",
             DropReason::LinkDown => "link_down",
             DropReason::InstanceDown => "instance_down",

@@ -631,6 +631,19 @@ pub struct InstanceSpec {
     /// limit is modelled. Only connections of ENIs with security groups are tracked.
     #[serde(default)]
     pub conntrack_allowance: Option<u32>,
+    /// Idle timeout of tracked TCP connections, seconds (AWS API `ConnectionTrackingSpecification`
+    /// `TcpEstablishedTimeout`: 60 to 432000, default 432000). An entry idle longer is removed;
+    /// the flow's next packet is evaluated by the security groups as a new flow.
+    #[serde(default)]
+    pub conntrack_tcp_established_timeout: Option<u32>,
+    /// Idle timeout of tracked UDP flows seen one way or in one request-response, seconds
+    /// (`UdpTimeout`: 30 to 60, default 30).
+    #[serde(default)]
+    pub conntrack_udp_timeout: Option<u32>,
+    /// Idle timeout of tracked UDP streams (more than one request-response), seconds
+    /// (`UdpStreamTimeout`: 60 to 180, default 180).
+    #[serde(default)]
+    pub conntrack_udp_stream_timeout: Option<u32>,
     /// Burstable types ("up to" bandwidth): how long a full network I/O credit balance sustains
     /// the burst rate above the baseline (default 5 min, the low end of AWS's 5 to 60).
     #[serde(default)]

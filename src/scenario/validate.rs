@@ -1049,6 +1049,37 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
         if let Some(c) = i.conntrack_allowance {
             cx.range("conntrack_allowance", c, 1, 10_000_000, "tracked connections")?;
         }
+        {
+            use crate::ec2::conntrack::*;
+            let timeouts = [
+                (
+                    "conntrack_tcp_established_timeout",
+                    i.conntrack_tcp_established_timeout,
+                    TCP_ESTABLISHED_TIMEOUT_S_MIN,
+                    TCP_ESTABLISHED_TIMEOUT_S_MAX,
+                    "seconds (AWS API TcpEstablishedTimeout: 60 to 432000, default 432000)",
+                ),
+                (
+                    "conntrack_udp_timeout",
+                    i.conntrack_udp_timeout,
+                    UDP_TIMEOUT_S_MIN,
+                    UDP_TIMEOUT_S_MAX,
+                    "seconds (AWS API UdpTimeout: 30 to 60, default 30)",
+                ),
+                (
+                    "conntrack_udp_stream_timeout",
+                    i.conntrack_udp_stream_timeout,
+                    UDP_STREAM_TIMEOUT_S_MIN,
+                    UDP_STREAM_TIMEOUT_S_MAX,
+                    "seconds (AWS API UdpStreamTimeout: 60 to 180, default 180)",
+                ),
+            ];
+            for (key, v, lo, hi, hint) in timeouts {
+                if let Some(v) = v {
+                    cx.range(key, v, lo, hi, hint)?;
+                }
+            }
+        }
         if let Some(d) = i.network_credit_duration {
             if !ty.burstable() {
                 return Err(cx.err(
