@@ -44,13 +44,23 @@ impl Upload {
     }
 }
 
-/// A server that reads everything and says nothing.
-pub fn sink_server(lab: &Lab) -> std::thread::JoinHandle<()> {
+/// The receiving socket's view: TCP_INFO every ~1 ms from accept() on, and the last one before
+/// the socket closed (the counters at the end of the transfer).
+#[derive(Debug, Default)]
+pub struct ServerView {
+    pub samples: Vec<(Duration, TcpInfo)>,
+    pub last: Option<TcpInfo>,
+}
+
+/// A server that reads everything and says nothing (but ACKs, as its kernel decides).
+pub fn sink_server(lab: &Lab) -> std::thread::JoinHandle<ServerView> {
     let (tx, rx) = std::sync::mpsc::channel();
     let h = in_ns(&lab.server, move || {
         let l = TcpListener::bind((SERVER_ADDR, 5001)).expect("bind");
         tx.send(()).unwrap();
+        let mut view = ServerView::default();
         if let Ok((mut c, _)) = l.accept() {
+            let sampler = Sampler::start(c.as_raw_fd(), Instant::now());
             let _ = c.set_read_timeout(Some(Duration::from_secs(60)));
             let mut buf = vec![0u8; 1 << 16];
             while let Ok(n) = c.read(&mut buf) {
@@ -58,7 +68,10 @@ pub fn sink_server(lab: &Lab) -> std::thread::JoinHandle<()> {
                     break;
                 }
             }
+            view.last = tcp_info(c.as_raw_fd());
+            view.samples = sampler.finish();
         }
+        view
     });
     rx.recv_timeout(Duration::from_secs(10)).expect("server did not start");
     h
