@@ -115,7 +115,12 @@ fn single_flow_caps_come_from_the_nitro_shaper() {
     // drop at most a handful of packets of slow start (timing noise can bunch a burst).
     let c = &small.counters["sender"];
     assert!(c.bw_out_allowance_exceeded > 0, "the allowance queues packets: {c:?}");
-    assert!(c.flow_cap_exceeded * 1000 <= small.packets.sent, "per-flow shaper drops {} of {}", c.flow_cap_exceeded, small.packets.sent);
+    assert!(
+        c.flow_cap_exceeded * 1000 <= small.packets.sent,
+        "per-flow shaper drops {} of {}",
+        c.flow_cap_exceeded,
+        small.packets.sent
+    );
 }
 
 const TWO_INSTANCES: &str = r#"

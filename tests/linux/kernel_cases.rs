@@ -92,6 +92,7 @@ pub fn upload(lab: &Lab, bytes: usize, limit: Duration) -> std::thread::JoinHand
             }
         };
         up.started = t0.elapsed();
+        use_cubic(s.as_raw_fd()).expect("cubic");
         up.at_connect = tcp_info(s.as_raw_fd());
         let sampler = Sampler::start(s.as_raw_fd(), t0);
         let _ = s.set_write_timeout(Some(limit));

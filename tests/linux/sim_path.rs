@@ -30,7 +30,7 @@ pub struct SimBulk {
     pub acks_out: u64,
     /// Seconds after the handshake when every byte was acknowledged.
     pub done: Option<f64>,
-    /// When the sender left slow start (ssthresh became finite), and its cwnd then (segments).
+    /// When the sender left slow start (ssthresh became finite), and that ssthresh (segments).
     pub slow_start_exit: Option<(f64, u64)>,
     /// Segments the bottleneck queue dropped.
     #[allow(dead_code)]
@@ -82,7 +82,7 @@ pub fn sim_bulk(p: &PathSpec) -> SimBulk {
         if let Some(t0) = established_at {
             let t = now.since(t0).as_secs_f64();
             if r.slow_start_exit.is_none() && client.ssthresh() != initial_ssthresh {
-                r.slow_start_exit = Some((t, client.cwnd() / client.mss()));
+                r.slow_start_exit = Some((t, client.ssthresh() / client.mss()));
             }
             if r.done.is_none() && client.all_acked() && sent_app {
                 r.done = Some(t);
