@@ -10,8 +10,8 @@ pub mod cost;
 pub mod ena_express;
 pub mod failover;
 pub mod gateway;
-pub mod region;
 pub mod nat;
+pub mod region;
 pub mod vpc;
 
 use crate::units::{Bandwidth, SimDuration};
