@@ -83,7 +83,7 @@ pub fn upload(lab: &Lab, bytes: usize, limit: Duration) -> std::thread::JoinHand
     in_ns(&lab.client, move || {
         let t0 = Instant::now();
         let mut up = Upload::default();
-        let mut s = match TcpStream::connect((SERVER_ADDR, 5001)) {
+        let mut s = match connect_cubic() {
             Ok(s) => s,
             Err(e) => {
                 up.ended = t0.elapsed();
@@ -92,7 +92,6 @@ pub fn upload(lab: &Lab, bytes: usize, limit: Duration) -> std::thread::JoinHand
             }
         };
         up.started = t0.elapsed();
-        use_cubic(s.as_raw_fd()).expect("cubic");
         up.at_connect = tcp_info(s.as_raw_fd());
         let sampler = Sampler::start(s.as_raw_fd(), t0);
         let _ = s.set_write_timeout(Some(limit));
@@ -124,6 +123,34 @@ pub fn upload(lab: &Lab, bytes: usize, limit: Duration) -> std::thread::JoinHand
         up.samples = sampler.finish();
         up
     })
+}
+
+/// connect() to the server with CUBIC chosen before the SYN: choosing it after connect() would
+/// keep what the inherited default (BBR here) set at init, its pacing flag among it, which
+/// changes HyStart's ACK-train threshold (delay_min, not delay_min / 2).
+fn connect_cubic() -> std::io::Result<TcpStream> {
+    use std::os::fd::FromRawFd;
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // Owned from here: closed on every error path.
+    let stream = unsafe { TcpStream::from_raw_fd(fd) };
+    use_cubic(fd).map_err(std::io::Error::other)?;
+    let addr: std::net::Ipv4Addr = SERVER_ADDR.parse().unwrap();
+    let sa = libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: 5001u16.to_be(),
+        sin_addr: libc::in_addr { s_addr: u32::from(addr).to_be() },
+        sin_zero: [0; 8],
+    };
+    let rc = unsafe {
+        libc::connect(fd, &sa as *const _ as *const libc::sockaddr, std::mem::size_of::<libc::sockaddr_in>() as _)
+    };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(stream)
 }
 
 /// connect() to a server whose link is down: how long until it fails, and with what.
