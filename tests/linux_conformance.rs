@@ -10,6 +10,8 @@ mod common;
 mod kernel_cases;
 #[path = "linux/lab.rs"]
 mod lab;
+#[path = "linux/sim_path.rs"]
+mod sim_path;
 
 use common::*;
 use kernel_cases::*;
@@ -17,10 +19,20 @@ use lab::*;
 use nitrosim::model::VariantResult;
 use nitrosim::transport::{Outbox, Tcp, TcpConfig, Transport};
 use nitrosim::units::SimTime;
+use sim_path::*;
 use std::time::Duration;
 
 const BLACKHOLE: &str = include_str!("../scenarios/pmtud-blackhole.ron");
 const BLOCKED: &str = r#"[{\"rule\": 100, \"protocol\": \"tcp\", \"ports\": \"1024-65535\", \"action\": \"allow\"}]"#;
+
+/// The bulk-receiver case: bytes sent, and the one-way delay of the namespaces' path in nitrosim
+/// (veth + forwarding is a few tens of microseconds per round trip).
+const RX_BYTES: usize = 100_000_000;
+const RX_ONE_WAY_US: u64 = 15;
+/// The slow-start case: delay added by the forwarder, bottleneck rate, bytes sent.
+const HY_DELAY_MS: u64 = 40;
+const HY_RATE_BPS: u64 = 100_000_000;
+const HY_BYTES: u64 = 8_000_000;
 
 struct Row {
     case: &'static str,
@@ -151,6 +163,49 @@ fn linux_conformance() {
         let _ = h.join();
     }
 
+    // Run alone, after the timing cases (it loads the CPUs).
+    // A bulk receiver's window and ACKs: 1 Gbit/s, MTU 1500, one segment per packet (GSO off at
+    // the sender, so each ACK answers real segments, as on a NIC without TSO coalescing at the peer).
+    let rx = Lab::new(&LabSpec {
+        mtu_client_side: 1500,
+        mtu_server_side: 1500,
+        server_mtu: 1500,
+        rate_bps: Some(1_000_000_000),
+    })
+    .expect("lab");
+    rx.ip_in(&rx.client, &["link", "set", "dev", "eth0", "gso_max_segs", "1"]).unwrap();
+    let rx_srv = sink_server(&rx);
+    let rx_up = upload(&rx, RX_BYTES, Duration::from_secs(20));
+
+    let rx_up = rx_up.join().expect("upload thread");
+    let rx_srv = rx_srv.join().expect("server thread");
+    drop(rx);
+
+    // Slow-start exit on a delayed path: 40 ms one way in a userspace forwarder (no netem),
+    // then 100 Mbit/s (a rate the forwarder keeps up with on a loaded 2-core machine).
+    let hy = Lab::new(&LabSpec {
+        mtu_client_side: 1500,
+        mtu_server_side: 1500,
+        server_mtu: 1500,
+        rate_bps: Some(HY_RATE_BPS),
+    })
+    .expect("lab");
+    let hy_fwd = DelayForwarder::start(&hy, Duration::from_millis(HY_DELAY_MS));
+    let hy_up = match &hy_fwd {
+        Ok(_) => {
+            let srv = sink_server(&hy);
+            let up = upload(&hy, HY_BYTES as usize, Duration::from_secs(20)).join().expect("upload thread");
+            let _ = srv.join();
+            Some(up)
+        }
+        Err(e) => {
+            println!("delay forwarder: {e}");
+            None
+        }
+    };
+    drop(hy_fwd);
+    drop(hy);
+
     // --- nitrosim, the same situations ---
     let sim_off = one_variant(
         "blocked-retries2",
@@ -175,30 +230,35 @@ fn linux_conformance() {
     );
 
     let mut rows = Vec::new();
+    // Rows shown with a stated verdict instead of an assertion: a difference found and not yet
+    // fixed, or a quantity the kernel side cannot measure here.
+    let mut known: Vec<(Row, &'static str)> = Vec::new();
     // RTO timeline (the black hole makes every full-size segment vanish: a peer gone for data).
     let l = off_up.retransmission_times();
     let s0 = first_drop(&sim_off);
     let s_tlp: Vec<f64> = events(&sim_off, "loss_probe").iter().map(|t| t - s0).collect();
     let s_rto: Vec<f64> = events(&sim_off, "rto").iter().map(|t| t - s0).collect();
     let lin = |i: usize| l.get(i).copied();
-    // Timing tolerance: 3% of the kernel's figure plus two jiffies (HZ=250) and the ~1 ms
-    // sampling, plus the timer wheel's granularity for the last timer before the event
-    // (kernel/time/timer.c: a timer expires at the end of its level's bucket, 8^level jiffies:
-    // 1 jiffy below 64, 8 below 512, 64 below 4096; where in the bucket depends on the jiffies
-    // counter's phase, which moves between runs: Linux's own 5th RTO came at 6.50 s in one run and
-    // 6.65 s in another). After a doubling backoff the last timer is about half the elapsed time.
-    let rel = |x: Option<f64>| {
-        let x = x.unwrap_or(0.0);
-        let last_timer_jiffies = x / 2.0 * 250.0;
-        let wheel_s = if last_timer_jiffies < 64.0 {
-            0.004
-        } else if last_timer_jiffies < 512.0 {
-            0.032
-        } else {
-            0.256
-        };
-        ((x * 0.03 + 0.009 + wheel_s) * 1000.0).round() / 1000.0
+    // Timing tolerance: 3% of the kernel's figure plus two jiffies (HZ=250) and the ~1 ms sampling.
+    let rel = |x: Option<f64>| ((x.unwrap_or(0.0) * 0.03 + 0.009) * 1000.0).round() / 1000.0;
+    // An event a long timer fires lands on a timer-wheel bucket boundary counted in absolute
+    // jiffies (64 buckets of 8^level jiffies; see nitrosim::transport::linux_timer_expiry): the
+    // kernel's jiffies phase is arbitrary, nitrosim's starts at 0, so the two can differ by up to
+    // one bucket (64 jiffies = 256 ms for the 5th RTO's ~3.5 s at HZ=250).
+    let wheel_bucket = |delay_s: f64| {
+        let hz = nitrosim::transport::tcp::LINUX_HZ as f64;
+        let jiffies = (delay_s * hz).ceil() as u64;
+        let mut shift = 0;
+        while shift < 24 && jiffies >= 64 << shift {
+            shift += 3;
+        }
+        (1u64 << shift) as f64 / hz
     };
+    let last_rto_delay = match (lin(4), lin(5)) {
+        (Some(a), Some(b)) => b - a,
+        _ => 0.0,
+    };
+    let after_wheel = |x: Option<f64>| rel(x).max(((wheel_bucket(last_rto_delay) + 0.009) * 1000.0).round() / 1000.0);
     rows.push(Row {
         case: "RTO timeline (data lost)",
         quantity: "tail loss probe (s)",
@@ -213,7 +273,7 @@ fn linux_conformance() {
             quantity: q,
             linux: lin(i + 1),
             sim: s_rto.get(i).copied(),
-            tolerance: rel(lin(i + 1)),
+            tolerance: if i == 4 { after_wheel(lin(i + 1)) } else { rel(lin(i + 1)) },
             note: "",
         });
     }
@@ -236,7 +296,7 @@ fn linux_conformance() {
         quantity: "first MSS drop (s)",
         linux: l_on.map(|x| x.0),
         sim: s_mss.map(|e| e.time_us / 1e6 - s_on0),
-        tolerance: rel(l_on.map(|x| x.0)),
+        tolerance: after_wheel(l_on.map(|x| x.0)),
         note: "",
     });
     rows.push(Row {
@@ -265,7 +325,7 @@ fn linux_conformance() {
         quantity: "4 MB delivered (s)",
         linux: l_done,
         sim: s_done,
-        tolerance: rel(l_done),
+        tolerance: after_wheel(l_done),
         note: "",
     });
 
@@ -355,6 +415,119 @@ fn linux_conformance() {
         });
     }
 
+    // --- the bulk receiver ---
+    let sim_rx = sim_bulk(&PathSpec {
+        mtu: 1500,
+        rate: nitrosim::units::Bandwidth(1_000_000_000),
+        queue_bytes: 512 * 1024,
+        one_way: nitrosim::units::SimDuration::from_us(RX_ONE_WAY_US),
+        bytes: RX_BYTES as u64,
+        limit: nitrosim::units::SimDuration::from_secs(30),
+    });
+    let srv_last = rx_srv.last.unwrap_or_default();
+    let case = "bulk receiver, 1 Gbit/s, MTU 1500";
+    // The window the sender sees, in the first second and at steady state (the last half).
+    let l_win: Vec<(f64, f64)> =
+        rx_up.samples.iter().map(|(t, i)| ((*t - rx_up.started).as_secs_f64(), i.snd_wnd as f64)).collect();
+    let s_win: Vec<(f64, f64)> = sim_rx.window_at_sender.iter().map(|&(t, w)| (t, w as f64)).collect();
+    let max_in = |v: &[(f64, f64)], from: f64, to: f64| {
+        v.iter()
+            .filter(|(t, _)| *t >= from && *t < to)
+            .map(|(_, w)| *w)
+            .fold(None, |m: Option<f64>, w| Some(m.map_or(w, |m| m.max(w))))
+    };
+    let l_end = rx_up.samples.last().map_or(0.0, |(t, _)| (*t - rx_up.started).as_secs_f64());
+    let s_end = sim_rx.done.unwrap_or(0.0);
+    let l_steady = max_in(&l_win, l_end / 2.0, l_end);
+    known.push((
+        Row {
+            case,
+            quantity: "largest window at steady state (B)",
+            linux: l_steady,
+            sim: max_in(&s_win, s_end / 2.0, s_end),
+            tolerance: (l_steady.unwrap_or(0.0) * 0.02).round(),
+            note: "",
+        },
+        "open: both stop at tcp_rmem[2]'s share; Linux's share is the driver's len/truesize, nitrosim's a fixed 128/256",
+    ));
+    let l_first = max_in(&l_win, 0.0, 0.005);
+    known.push((
+        Row {
+            case,
+            quantity: "largest window in the first 5 ms (B)",
+            linux: l_first,
+            sim: max_in(&s_win, 0.0, 0.005),
+            tolerance: (l_first.unwrap_or(0.0) * 0.5).round(),
+            note: "",
+        },
+        "open: Linux's early growth follows the reader's scheduling (0.35-1.13 MB over five runs here)",
+    ));
+    // ACKs: the receiver's segments out after the handshake (its SYN-ACK and FIN excluded).
+    let l_ratio = (srv_last.segs_out > 2).then(|| srv_last.data_segs_in as f64 / (srv_last.segs_out - 2) as f64);
+    let s_ratio = (sim_rx.acks_out > 0).then(|| sim_rx.data_segs_in as f64 / sim_rx.acks_out as f64);
+    known.push((
+        Row {
+            case,
+            quantity: "data segments per ACK",
+            linux: l_ratio.map(|x| (x * 100.0).round() / 100.0),
+            sim: s_ratio.map(|x| (x * 100.0).round() / 100.0),
+            tolerance: 0.5,
+            note: "",
+        },
+        "open: Linux ACKs once per batch the receiver processes (more than 2 segments when its reads lag), nitrosim every 2 full segments",
+    ));
+    // HyStart on a delayed path: ssthresh becomes finite when the sender leaves slow start
+    // (HyStart sets it to cwnd then); the kernel's first finite ssthresh against nitrosim's.
+    let sim_hy = sim_bulk(&PathSpec {
+        mtu: 1500,
+        rate: nitrosim::units::Bandwidth(HY_RATE_BPS),
+        queue_bytes: 512 * 1024,
+        one_way: nitrosim::units::SimDuration::from_ms(HY_DELAY_MS / 2),
+        bytes: HY_BYTES,
+        limit: nitrosim::units::SimDuration::from_secs(20),
+    });
+    const INFINITE_SSTHRESH: u32 = 0x7fff_ffff;
+    let l_exit = hy_up.as_ref().and_then(|u| {
+        u.samples
+            .iter()
+            .find(|(_, i)| i.snd_ssthresh < INFINITE_SSTHRESH)
+            .map(|(t, i)| ((*t - u.started).as_secs_f64(), i.snd_ssthresh, i.total_retrans))
+    });
+    println!(
+        "slow-start exit: Linux {l_exit:?} (s, ssthresh, retransmissions by then), min RTT {:?} us; nitrosim {:?}, drops {}",
+        hy_up.as_ref().and_then(|u| u.samples.iter().map(|(_, i)| i.rtt_us).filter(|&r| r > 0).min()),
+        sim_hy.slow_start_exit,
+        sim_hy.drops
+    );
+    let hy_case = "slow start, 40 ms RTT, 100 Mbit/s";
+    let l_ss = l_exit.map(|x| x.1 as f64);
+    let l_t = l_exit.map(|x| x.0);
+    let hy_rows = [
+        ("ssthresh at slow-start exit (segments)", l_ss, sim_hy.slow_start_exit.map(|(_, c)| c as f64), {
+            // A quarter of the figure: leaving a round earlier or later halves or doubles it.
+            (l_ss.unwrap_or(0.0) * 0.25).round()
+        }),
+        // Half the round trip: a round earlier or later moves the exit by a whole one.
+        ("slow-start exit (s)", l_t, sim_hy.slow_start_exit.map(|(t, _)| t), 0.020),
+    ];
+    for (quantity, linux, sim, tolerance) in hy_rows {
+        let row = Row { case: hy_case, quantity, linux, sim, tolerance, note: "" };
+        if hy_up.is_some() {
+            rows.push(row);
+        } else {
+            known.push((row, "not measured: no delay available (the tun forwarder could not start)"));
+        }
+    }
+    println!(
+        "bulk receiver: Linux server data_segs_in {} segs_out {} rcv_space {}; nitrosim data segments {} ACKs {} drops {}",
+        srv_last.data_segs_in,
+        srv_last.segs_out,
+        srv_last.rcv_space,
+        sim_rx.data_segs_in,
+        sim_rx.acks_out,
+        sim_rx.drops
+    );
+
     println!("\nLinux conformance (kernel {kernel})");
     println!("| case | quantity | Linux | nitrosim | tolerance | verdict |");
     println!("|---|---|---|---|---|---|");
@@ -371,6 +544,10 @@ fn linux_conformance() {
             fmt(r.sim),
             r.tolerance
         );
+    }
+    for (r, verdict) in &known {
+        let verdict = if r.pass() { "pass" } else { verdict };
+        println!("| {} | {} | {} | {} | ±{} | {verdict} |", r.case, r.quantity, fmt(r.linux), fmt(r.sim), r.tolerance);
     }
     println!("Linux retransmissions (s after first data), probing off: {:?}", l);
     println!("nitrosim: loss probes {:?}, RTOs {:?}", s_tlp, s_rto);

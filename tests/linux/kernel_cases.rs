@@ -44,13 +44,23 @@ impl Upload {
     }
 }
 
-/// A server that reads everything and says nothing.
-pub fn sink_server(lab: &Lab) -> std::thread::JoinHandle<()> {
+/// The receiving socket's view: TCP_INFO every ~1 ms from accept() on, and the last one before
+/// the socket closed (the counters at the end of the transfer).
+#[derive(Debug, Default)]
+pub struct ServerView {
+    pub samples: Vec<(Duration, TcpInfo)>,
+    pub last: Option<TcpInfo>,
+}
+
+/// A server that reads everything and says nothing (but ACKs, as its kernel decides).
+pub fn sink_server(lab: &Lab) -> std::thread::JoinHandle<ServerView> {
     let (tx, rx) = std::sync::mpsc::channel();
     let h = in_ns(&lab.server, move || {
         let l = TcpListener::bind((SERVER_ADDR, 5001)).expect("bind");
         tx.send(()).unwrap();
+        let mut view = ServerView::default();
         if let Ok((mut c, _)) = l.accept() {
+            let sampler = Sampler::start(c.as_raw_fd(), Instant::now());
             let _ = c.set_read_timeout(Some(Duration::from_secs(60)));
             let mut buf = vec![0u8; 1 << 16];
             while let Ok(n) = c.read(&mut buf) {
@@ -58,7 +68,10 @@ pub fn sink_server(lab: &Lab) -> std::thread::JoinHandle<()> {
                     break;
                 }
             }
+            view.last = tcp_info(c.as_raw_fd());
+            view.samples = sampler.finish();
         }
+        view
     });
     rx.recv_timeout(Duration::from_secs(10)).expect("server did not start");
     h
@@ -70,7 +83,7 @@ pub fn upload(lab: &Lab, bytes: usize, limit: Duration) -> std::thread::JoinHand
     in_ns(&lab.client, move || {
         let t0 = Instant::now();
         let mut up = Upload::default();
-        let mut s = match TcpStream::connect((SERVER_ADDR, 5001)) {
+        let mut s = match connect_cubic() {
             Ok(s) => s,
             Err(e) => {
                 up.ended = t0.elapsed();
@@ -110,6 +123,34 @@ pub fn upload(lab: &Lab, bytes: usize, limit: Duration) -> std::thread::JoinHand
         up.samples = sampler.finish();
         up
     })
+}
+
+/// connect() to the server with CUBIC chosen before the SYN: choosing it after connect() would
+/// keep what the inherited default (BBR here) set at init, its pacing flag among it, which
+/// changes HyStart's ACK-train threshold (delay_min, not delay_min / 2).
+fn connect_cubic() -> std::io::Result<TcpStream> {
+    use std::os::fd::FromRawFd;
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // Owned from here: closed on every error path.
+    let stream = unsafe { TcpStream::from_raw_fd(fd) };
+    use_cubic(fd).map_err(std::io::Error::other)?;
+    let addr: std::net::Ipv4Addr = SERVER_ADDR.parse().unwrap();
+    let sa = libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: 5001u16.to_be(),
+        sin_addr: libc::in_addr { s_addr: u32::from(addr).to_be() },
+        sin_zero: [0; 8],
+    };
+    let rc = unsafe {
+        libc::connect(fd, &sa as *const _ as *const libc::sockaddr, std::mem::size_of::<libc::sockaddr_in>() as _)
+    };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(stream)
 }
 
 /// connect() to a server whose link is down: how long until it fails, and with what.

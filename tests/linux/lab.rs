@@ -208,6 +208,20 @@ pub struct TcpInfo {
     pub segs_in: u32,
 }
 
+/// Linux's default congestion control, set on the socket: a new namespace inherits the host's
+/// default (BBR on some machines, this one included) and may not change it by sysctl
+/// (EPERM unless allowed), but root may choose per socket.
+pub fn use_cubic(fd: i32) -> Result<(), String> {
+    let name = b"cubic";
+    let rc = unsafe {
+        libc::setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_CONGESTION, name.as_ptr() as *const _, name.len() as _)
+    };
+    if rc != 0 {
+        return Err(format!("TCP_CONGESTION cubic: {}", std::io::Error::last_os_error()));
+    }
+    Ok(())
+}
+
 pub fn tcp_info(fd: i32) -> Option<TcpInfo> {
     let mut buf = [0u8; 256];
     let mut len = buf.len() as libc::socklen_t;
@@ -271,4 +285,117 @@ impl Drop for Sampler {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
     }
+}
+
+/// A fixed delay on the router's path towards the server, in userspace (this kernel has no
+/// netem): a tun device in the router namespace takes the client's packets (a /32 route to the
+/// server through it), a thread holds each one `delay` and writes it back, and a policy rule
+/// sends what comes out of the tun to the server's link. Memory is bounded (`MAX_QUEUED_BYTES`,
+/// beyond which packets are dropped like a full queue); the thread stops when the guard is
+/// dropped, and the device disappears with its file descriptor or the namespace.
+pub struct DelayForwarder {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    handle: Option<std::thread::JoinHandle<u64>>,
+}
+
+const MAX_QUEUED_BYTES: usize = 32 << 20;
+const TUNSETIFF: libc::c_ulong = 0x400454ca;
+
+impl DelayForwarder {
+    pub fn start(lab: &Lab, delay: Duration) -> Result<DelayForwarder, String> {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let s = stop.clone();
+        let (tx, rx) = std::sync::mpsc::channel::<Result<(), String>>();
+        let handle = in_ns(&lab.router, move || {
+            let fd = match open_tun("dly0") {
+                Ok(fd) => {
+                    let _ = tx.send(Ok(()));
+                    fd
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return 0;
+                }
+            };
+            let forwarded = delay_loop(fd, delay, &s);
+            unsafe { libc::close(fd) };
+            forwarded
+        });
+        rx.recv_timeout(Duration::from_secs(10)).map_err(|e| format!("tun thread: {e}"))??;
+        let fwd = DelayForwarder { stop, handle: Some(handle) };
+        let r = &lab.router;
+        lab.ip_in(r, &["link", "set", "dly0", "mtu", "1500", "up"])?;
+        lab.ip_in(r, &["route", "add", &format!("{SERVER_ADDR}/32"), "dev", "dly0"])?;
+        lab.ip_in(r, &["route", "add", "10.12.2.0/24", "dev", "rs", "table", "112"])?;
+        lab.ip_in(r, &["rule", "add", "iif", "dly0", "lookup", "112", "priority", "100"])?;
+        for k in ["all", "default", "dly0", "rc", "rs"] {
+            lab.sysctl(r, &format!("net/ipv4/conf/{k}/rp_filter"), "0")?;
+        }
+        Ok(fwd)
+    }
+}
+
+impl Drop for DelayForwarder {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+fn open_tun(name: &str) -> Result<i32, String> {
+    let fd = unsafe { libc::open(c"/dev/net/tun".as_ptr(), libc::O_RDWR | libc::O_NONBLOCK) };
+    if fd < 0 {
+        return Err(format!("/dev/net/tun: {}", std::io::Error::last_os_error()));
+    }
+    let mut ifr = [0u8; 40];
+    ifr[..name.len()].copy_from_slice(name.as_bytes());
+    let flags: u16 = 0x0001 | 0x1000; // IFF_TUN | IFF_NO_PI
+    ifr[16..18].copy_from_slice(&flags.to_ne_bytes());
+    if unsafe { libc::ioctl(fd, TUNSETIFF as _, ifr.as_mut_ptr()) } < 0 {
+        let e = std::io::Error::last_os_error();
+        unsafe { libc::close(fd) };
+        return Err(format!("TUNSETIFF: {e}"));
+    }
+    Ok(fd)
+}
+
+/// Read packets, hold each `delay` (a FIFO: the delay is fixed, so deadlines are in order),
+/// write them back when due. Returns the number of packets forwarded.
+fn delay_loop(fd: i32, delay: Duration, stop: &std::sync::atomic::AtomicBool) -> u64 {
+    let mut queue: std::collections::VecDeque<(Instant, Vec<u8>)> = std::collections::VecDeque::new();
+    let mut queued_bytes = 0usize;
+    let mut forwarded = 0u64;
+    let mut buf = vec![0u8; 65536];
+    while !stop.load(Ordering::Relaxed) {
+        let now = Instant::now();
+        while let Some((due, _)) = queue.front() {
+            if *due > now {
+                break;
+            }
+            let (_, p) = queue.pop_front().unwrap();
+            queued_bytes -= p.len();
+            unsafe { libc::write(fd, p.as_ptr() as *const _, p.len()) };
+            forwarded += 1;
+        }
+        // Sleep until the next packet is due or one arrives, at most 1 ms (to see `stop`).
+        let wait_us = queue.front().map_or(1000, |(due, _)| due.saturating_duration_since(now).as_micros().min(1000));
+        let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+        let ts = libc::timespec { tv_sec: 0, tv_nsec: (wait_us as i64) * 1000 };
+        unsafe { libc::ppoll(&mut pfd, 1, &ts, std::ptr::null()) };
+        loop {
+            let n = unsafe { libc::read(fd, buf.as_mut_ptr() as *mut _, buf.len()) };
+            if n <= 0 {
+                break;
+            }
+            let n = n as usize;
+            if queued_bytes + n > MAX_QUEUED_BYTES {
+                continue;
+            }
+            queued_bytes += n;
+            queue.push_back((Instant::now() + delay, buf[..n].to_vec()));
+        }
+    }
+    forwarded
 }
