@@ -513,7 +513,11 @@ fn linux_conformance() {
     for (quantity, linux, sim, tolerance) in hy_rows {
         let row = Row { case: hy_case, quantity, linux, sim, tolerance, note: "" };
         if hy_up.is_some() {
-            rows.push(row);
+            // Reported, not asserted: Linux's exit through the userspace delay forwarder moved from
+            // 532 to 735 to 1288 segments between runs on this 2-core machine while the suite's
+            // other cases ran at once (HyStart's ACK-train test reads microsecond spacing that the
+            // forwarder's scheduling disturbs), so one run is no reference yet.
+            known.push((row, "open: Linux's exit varies between runs here (532-1288 segments seen)"));
         } else {
             known.push((row, "not measured: no delay available (the tun forwarder could not start)"));
         }
