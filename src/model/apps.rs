@@ -597,32 +597,25 @@ impl Model {
                     self.ep_send(ep, bytes);
                 }
             }
-            (App::AllReduce(a), TAG_RING_STEP_DONE) if a.nccl.is_some() => {
-                if a.iteration >= a.spec.warmup {
-                    let t = now.since(a.started);
-                    a.times.push(t);
-                }
-                a.iteration += 1;
-                if a.iteration == a.spec.warmup + a.spec.iterations {
-                    self.finish_app(app);
-                } else {
-                    self.nccl_collective(app);
-                }
-            }
             (App::AllReduce(a), TAG_RING_STEP_DONE) => {
-                a.step += 1;
-                if a.step < a.steps() {
-                    self.ring_step(app);
-                    return;
+                if a.nccl.is_none() {
+                    a.step += 1;
+                    if a.step < a.steps() {
+                        self.ring_step(app);
+                        return;
+                    }
                 }
-                // One collective done.
+                // One collective done: time it (after the warm-up), then the next or the end.
                 if a.iteration >= a.spec.warmup {
                     let t = now.since(a.started);
                     a.times.push(t);
                 }
                 a.iteration += 1;
+                let nccl = a.nccl.is_some();
                 if a.iteration == a.spec.warmup + a.spec.iterations {
                     self.finish_app(app);
+                } else if nccl {
+                    self.nccl_collective(app);
                 } else {
                     self.ring_collective(app);
                 }

@@ -22,6 +22,21 @@ pub struct Diagnostic {
 pub const SNIPPET_CHARS: usize = 120;
 
 impl Diagnostic {
+    /// The same problem, blamed on the `--set` overrides that caused it: the file alone was
+    /// valid, so pointing at the line of the value they replaced would mislead.
+    pub fn blamed_on_sets(self, sets: &[String]) -> Diagnostic {
+        let given: Vec<String> = sets.iter().map(|s| format!("--set {s}")).collect();
+        Diagnostic {
+            file: "--set".into(),
+            line: 0,
+            col: 0,
+            snippet: None,
+            snippet_col: None,
+            message: format!("{} (after {})", self.message, given.join(" ")),
+            ..self
+        }
+    }
+
     pub fn new(file: &str, message: impl Into<String>) -> Self {
         Diagnostic {
             file: file.to_string(),

@@ -210,16 +210,7 @@ pub fn load_spec(file: &str, src: &str, sets: &[String], seed: Option<u64>) -> R
         if let Some(base) = base
             && check(file, src, &base).is_ok()
         {
-            let given: Vec<String> = sets.iter().map(|s| format!("--set {s}")).collect();
-            return Err(Diagnostic {
-                file: "--set".into(),
-                line: 0,
-                col: 0,
-                snippet: None,
-                snippet_col: None,
-                message: format!("{} (after {})", d.message, given.join(" ")),
-                ..d
-            });
+            return Err(d.blamed_on_sets(sets));
         }
         return Err(d);
     }

@@ -76,16 +76,7 @@ pub fn prepare(file: &str, src: &str, sets: &[String]) -> Result<(ScenarioSpec, 
         // A sweep the file defines well, broken by an override: blame the override.
         let unset = scenario::load_spec(file, src, &[], None).ok();
         if !sets.is_empty() && unset.is_some_and(|u| Grid::build(file, src, &u).is_ok()) {
-            let given: Vec<String> = sets.iter().map(|s| format!("--set {s}")).collect();
-            Diagnostic {
-                file: "--set".into(),
-                line: 0,
-                col: 0,
-                snippet: None,
-                snippet_col: None,
-                message: format!("{} (after {})", d.message, given.join(" ")),
-                ..d
-            }
+            d.blamed_on_sets(sets)
         } else {
             d
         }

@@ -328,15 +328,18 @@ impl Efa {
         }
     }
 
-    /// A data packet of a one-sided transfer, an eager/medium message or a long-read response.
-    fn on_whole_data(&mut self, seg: &Segment, id: u64, out: &mut Outbox) {
+    /// A data packet of a one-sided transfer, an eager/medium message or a long-read response;
+    /// true when it completed its message.
+    fn on_whole_data(&mut self, seg: &Segment, id: u64, out: &mut Outbox) -> bool {
         let i = self.rx_index(id, seg.ack);
         self.partial[i].arrived += seg.payload_bytes as u64;
-        if self.partial[i].arrived >= self.partial[i].size {
-            let size = self.partial[i].size;
-            self.partial.swap_remove(i);
-            self.deliver(size, out);
+        if self.partial[i].arrived < self.partial[i].size {
+            return false;
         }
+        let size = self.partial[i].size;
+        self.partial.swap_remove(i);
+        self.deliver(size, out);
+        true
     }
 }
 
@@ -383,7 +386,8 @@ impl Transport for Efa {
             T_DATA => {
                 let size = seg.ack;
                 if self.protocol(&cfg, size) != MsgProtocol::LongCts {
-                    return self.on_whole_data(seg, id, out);
+                    self.on_whole_data(seg, id, out);
+                    return;
                 }
                 // Long-CTS data: into a bounce buffer, then copied by the (serial) progress thread.
                 let first = !self.partial.iter().any(|p| p.id == id);
@@ -412,17 +416,12 @@ impl Transport for Efa {
                 // The sender's card answers the read by itself: no CPU, no turnaround.
                 self.emit_data(now, T_READ_DATA, id, seg.ack, seg.ack, out);
             }
-            T_READ_DATA => {
-                let i = self.rx_index(id, seg.ack);
-                self.partial[i].arrived += seg.payload_bytes as u64;
-                if self.partial[i].arrived >= self.partial[i].size {
-                    let size = self.partial[i].size;
-                    self.partial.swap_remove(i);
-                    self.deliver(size, out);
-                    let turnaround = self.turnaround();
-                    self.schedule(now + turnaround, Action::Eor { id });
-                }
+            // The read's last byte completes the message; then the end-of-read goes back.
+            T_READ_DATA if self.on_whole_data(seg, id, out) => {
+                let turnaround = self.turnaround();
+                self.schedule(now + turnaround, Action::Eor { id });
             }
+            T_READ_DATA => {}
             T_EOR => {
                 if let Some(i) = self.sending.iter().position(|m| m.id == id) {
                     self.sending.swap_remove(i);
