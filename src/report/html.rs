@@ -435,8 +435,8 @@ pub fn run_report(s: &Summary, plots: &[(String, String)], ladders: &[(String, S
 /// The page for a sweep: the grid, each metric with its confidence band, the points' table.
 pub fn sweep_report(
     spec: &crate::scenario::ScenarioSpec,
-    grid: &crate::sweep::Grid,
-    table_data: &crate::sweep::output::Table,
+    grid: &super::sweep_data::SweepAxes,
+    table_data: &super::sweep_data::SweepTable,
     runs_present: usize,
     plots: &[(String, String)],
     metrics: &[String],
@@ -454,7 +454,7 @@ pub fn sweep_report(
         esc(&grid.hash),
         grid.points,
         grid.seeds,
-        grid.runs.len(),
+        grid.runs_total,
         runs_present
     );
     o.push_str("<h2 id=\"grid\">The grid</h2>\n");

@@ -8,6 +8,7 @@ pub mod ladder;
 pub mod pcap;
 pub mod plot;
 pub mod summary;
+pub mod sweep_data;
 pub mod table;
 
 use std::io::Write;

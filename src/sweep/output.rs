@@ -7,6 +7,7 @@ use super::grid::Grid;
 use super::stats::summarise;
 use crate::model::VariantResult;
 use crate::output_set::OutputSet;
+use crate::report::sweep_data::{PointStats, SweepAxes, SweepTable};
 use crate::scenario::ScenarioSpec;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -113,7 +114,8 @@ pub fn write_all(set: &mut OutputSet, spec: &ScenarioSpec, grid: &Grid, records:
         }
         c.flush()
     })?;
-    let plots = crate::report::plot::render_sweep(spec, grid, &table)?;
+    let (axes, report_table) = report_data(grid, &table);
+    let plots = crate::report::plot::render_sweep(spec, &axes, &report_table)?;
     for (name, bytes) in &plots {
         put(name, &|w| w.write_all(bytes))?;
     }
@@ -123,9 +125,28 @@ pub fn write_all(set: &mut OutputSet, spec: &ScenarioSpec, grid: &Grid, records:
         .map(|(n, b)| (n.clone(), String::from_utf8_lossy(b).into_owned()))
         .collect();
     let metrics = crate::report::plot::sweep_metrics(spec);
-    let page = crate::report::html::sweep_report(spec, grid, &table, records.len(), &svgs, &metrics);
+    let page = crate::report::html::sweep_report(spec, &axes, &report_table, records.len(), &svgs, &metrics);
     put("report.html", &|w| w.write_all(page.as_bytes()))?;
     Ok(())
+}
+
+/// The grid and table as plain data for the report layer, which knows nothing of sweeps.
+fn report_data(grid: &Grid, table: &Table) -> (SweepAxes, SweepTable) {
+    let seeds = grid.seeds as usize;
+    let axes = SweepAxes {
+        hash: grid.hash.clone(),
+        paths: grid.paths.clone(),
+        values: grid.values.clone(),
+        log_scale: grid.log_scale.clone(),
+        points: grid.points,
+        seeds: grid.seeds,
+        runs_total: grid.runs.len(),
+        point_values: (0..grid.points)
+            .map(|p| grid.runs.get(p * seeds).map(|r| r.values.clone()).unwrap_or_default())
+            .collect(),
+    };
+    let stats = table.iter().map(|(k, s)| (k.clone(), PointStats { n: s.n, mean: s.mean, ci95: s.ci95 })).collect();
+    (axes, stats)
 }
 
 /// (point, variant, metric) -> summary across seeds; variants in scenario order by name.
