@@ -1,0 +1,94 @@
+//! The shared diagnostics helper: every rule reports through [`Ctx`], which points at the
+//! offending text of the file.
+
+use crate::scenario::error::{Diagnostic, did_you_mean, locate};
+use crate::units::SimDuration;
+use std::collections::BTreeSet;
+
+pub(super) struct Ctx<'a> {
+    pub(super) file: &'a str,
+    pub(super) src: &'a str,
+}
+
+impl Ctx<'_> {
+    pub(super) fn err(&self, key: &str, value: &str, message: String, expected: String, hint: String) -> Diagnostic {
+        let (l, c) = locate(self.src, key, value);
+        Diagnostic::new(self.file, message).at(self.src, l, c).expected(expected).hint(hint)
+    }
+    pub(super) fn range<T: PartialOrd + std::fmt::Display + Copy>(
+        &self,
+        key: &str,
+        v: T,
+        lo: T,
+        hi: T,
+        hint: &str,
+    ) -> Result<(), Diagnostic> {
+        if v < lo || v > hi {
+            return Err(self.err(
+                key,
+                &v.to_string(),
+                format!("`{key}` is {v}, out of range"),
+                format!("{lo} ..= {hi}"),
+                hint.into(),
+            ));
+        }
+        Ok(())
+    }
+    pub(super) fn positive(&self, key: &str, d: SimDuration) -> Result<(), Diagnostic> {
+        if d == SimDuration::ZERO {
+            return Err(self.err(
+                key,
+                "0",
+                format!("`{key}` must be longer than zero"),
+                "a positive duration such as \"10us\"".into(),
+                "zero would make events pile up at one instant".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+pub(super) fn unique<'a>(
+    cx: &Ctx,
+    what: &str,
+    names: impl IntoIterator<Item = &'a str>,
+) -> Result<BTreeSet<&'a str>, Diagnostic> {
+    let mut seen = BTreeSet::new();
+    for n in names {
+        if n.is_empty() {
+            return Err(cx.err(
+                "name",
+                "",
+                format!("a {what} has an empty name"),
+                "a non-empty name".into(),
+                "names are how the rest of the file refers to it".into(),
+            ));
+        }
+        if !seen.insert(n) {
+            let (l, c) = crate::scenario::error::locate_nth(cx.src, "name", n, 1);
+            return Err(Diagnostic::new(cx.file, format!("two {what}s are named {n:?}"))
+                .at(cx.src, l, c)
+                .expected(format!("unique {what} names"))
+                .hint("rename one of them"));
+        }
+    }
+    Ok(seen)
+}
+
+pub(super) fn reference(cx: &Ctx, key: &str, name: &str, known: &BTreeSet<&str>, what: &str) -> Result<(), Diagnostic> {
+    if known.contains(name) {
+        return Ok(());
+    }
+    let list: Vec<String> = known.iter().map(|k| format!("{k:?}")).collect();
+    let hint = match did_you_mean(name, known.iter().copied()) {
+        Some(m) => format!("did you mean {m:?}?"),
+        None => format!("define {what} {name:?} first, or fix the name"),
+    };
+    Err(cx.err(
+        key,
+        name,
+        format!("unknown {what} {name:?}"),
+        format!("one of the {what}s defined: {}", list.join(", ")),
+        hint,
+    ))
+}
