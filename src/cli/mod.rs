@@ -1,0 +1,142 @@
+//! The subcommands behind `main`: one file per family of commands, sharing the failure type
+//! (which decides the exit code) and the helpers below. Parsing and printing only: the work is
+//! the library's.
+
+use nitrosim::ec2::CATALOG;
+use nitrosim::progress::Progress;
+use nitrosim::report::{self, summary::Summary, table};
+use nitrosim::scenario::{self, Diagnostic};
+use std::path::{Path, PathBuf};
+
+mod import;
+mod list;
+mod run;
+mod sweep;
+mod validate;
+
+pub(crate) use import::cmd_import_terraform;
+pub(crate) use list::{TypeFilter, cmd_list};
+pub(crate) use run::{cmd_bench, cmd_check, cmd_run};
+pub(crate) use sweep::{cmd_merge, cmd_sweep};
+pub(crate) use validate::cmd_validate;
+
+pub(crate) enum Failure {
+    Scenario(Box<Diagnostic>),
+    /// A mistake in the arguments or a refusal the user can act on (a busy or foreign output
+    /// folder, an incomplete merge): exit 2.
+    Usage(String),
+    Invariant(String),
+    Other(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        use nitrosim::output_set::OutputError;
+        if let Some(OutputError::Busy { .. } | OutputError::NotOurs { .. }) = e.downcast_ref::<OutputError>() {
+            return Failure::Usage(e.to_string());
+        }
+        if e.downcast_ref::<nitrosim::sweep::MergeIncomplete>().is_some() {
+            return Failure::Usage(e.to_string());
+        }
+        Failure::Other(e)
+    }
+}
+
+impl From<nitrosim::output_set::OutputError> for Failure {
+    fn from(e: nitrosim::output_set::OutputError) -> Self {
+        anyhow::Error::new(e).into()
+    }
+}
+
+pub(crate) fn read_scenario(file: Option<&Path>) -> Result<(String, String), Failure> {
+    match file {
+        None => Ok((format!("<embedded {}>", scenario::DEFAULT_SCENARIO_NAME), scenario::DEFAULT_SCENARIO.to_string())),
+        Some(p) => {
+            use std::io::Read;
+            let name = p.display().to_string();
+            let unreadable = |e: String| {
+                Failure::Scenario(Box::new(
+                    Diagnostic::new(&name, format!("cannot read the scenario file: {e}"))
+                        .expected("a readable RON scenario file")
+                        .hint("`nitrosim list` shows the bundled scenarios; they live in scenarios/"),
+                ))
+            };
+            // Read at most one byte past the limit: `check /dev/zero` must not fill the memory.
+            let limit = scenario::budget::MAX_SCENARIO_BYTES;
+            let file = std::fs::File::open(p).map_err(|e| unreadable(e.to_string()))?;
+            let mut bytes = Vec::new();
+            file.take(limit + 1).read_to_end(&mut bytes).map_err(|e| unreadable(e.to_string()))?;
+            if bytes.len() as u64 > limit {
+                return Err(Failure::Scenario(Box::new(
+                    Diagnostic::new(&name, format!("the scenario file is larger than {} bytes", limit))
+                        .expected(format!("a scenario file of at most {} MiB", limit >> 20))
+                        .hint("scenarios are hand-written text; fleets (`count: N`) and sweeps describe large runs briefly"),
+                )));
+            }
+            let text = String::from_utf8(bytes).map_err(|e| unreadable(format!("not UTF-8 text ({e})")))?;
+            let text = text.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(text);
+            Ok((name, text))
+        }
+    }
+}
+
+/// A scenario name as one folder name: never empty, never `.` or `..`, never hidden.
+pub(crate) fn safe_dir_name(s: &str) -> String {
+    let name: String =
+        s.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect();
+    let trimmed = name.trim_start_matches('.');
+    let name = format!("{}{trimmed}", "_".repeat(name.len() - trimmed.len()));
+    if name.is_empty() { "_".into() } else { name }
+}
+
+pub(crate) fn budget(max_memory: Option<u64>) -> u64 {
+    max_memory.unwrap_or_else(scenario::budget::default_budget)
+}
+
+pub(crate) fn threads() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+/// Refuse a run whose memory estimate exceeds the budget; returns the estimate.
+pub(crate) fn check_memory(
+    name: &str,
+    variants: &[scenario::Variant],
+    capture: bool,
+    max_memory: Option<u64>,
+) -> Result<u64, Failure> {
+    let specs: Vec<&scenario::ScenarioSpec> = variants.iter().map(|v| &v.spec).collect();
+    let (total, biggest) = scenario::budget::estimate_run(&specs, capture, threads().min(specs.len()));
+    scenario::budget::check(name, total, &biggest, budget(max_memory)).map_err(|d| Failure::Scenario(Box::new(d)))?;
+    Ok(total)
+}
+
+/// Warn when a variant overrides a path also given with `--set`: the variant's value wins.
+pub(crate) fn warn_variant_overrides(file: &str, text: &str, sets: &[String]) {
+    let Ok(spec) = scenario::parse(file, text) else { return };
+    for s in sets {
+        let path = s.split_once('=').map(|(p, _)| p.trim()).unwrap_or(s);
+        for v in spec.variants.iter().filter(|v| v.set.iter().any(|(p, _)| p == path)) {
+            eprintln!(
+                "warning: variant `{}` sets `{path}` itself; in that variant its value replaces `--set {s}`",
+                v.name
+            );
+        }
+    }
+}
+
+pub(crate) fn run_manifest(
+    command: &'static str,
+    spec: &scenario::ScenarioSpec,
+    file: &str,
+    text: &str,
+    sets: &[String],
+) -> nitrosim::output_set::Manifest {
+    nitrosim::output_set::Manifest {
+        command,
+        scenario: spec.name.clone(),
+        scenario_file: file.to_string(),
+        scenario_hash: nitrosim::output_set::scenario_hash(text, sets, spec.seed),
+        seed: spec.seed,
+        sets: sets.to_vec(),
+    }
+}

@@ -1,0 +1,173 @@
+//! `nitrosim run`, `check` and `bench`: one scenario, simulated, checked or timed.
+
+use super::sweep::sweep_run_memory;
+use super::*;
+
+pub(crate) fn cmd_run(
+    file: Option<PathBuf>,
+    out: Option<PathBuf>,
+    seed: Option<u64>,
+    sets: Vec<String>,
+    quiet: bool,
+    pcap: Option<PathBuf>,
+    max_memory: Option<u64>,
+) -> Result<(), Failure> {
+    use nitrosim::output_set::{self, OutputSet};
+    let (name, text) = read_scenario(file.as_deref())?;
+    let variants = scenario::load(&name, &text, &sets, seed).map_err(|d| Failure::Scenario(Box::new(d)))?;
+    warn_variant_overrides(&name, &text, &sets);
+    check_memory(&name, &variants, pcap.is_some(), max_memory)?;
+    let spec = &variants[0].spec;
+    // The output folders are checked and locked before simulating: a typo must not cost a run.
+    let dir = out.unwrap_or_else(|| Path::new("output").join(safe_dir_name(&spec.name)));
+    let (abs, lock) = output_set::prepare(&dir)?;
+    // A pcap folder inside the output folder is part of its set; elsewhere it is a set of its own.
+    let pcap_inside = pcap.as_ref().and_then(|p| {
+        let p = std::path::absolute(p).ok()?;
+        p.strip_prefix(&abs).ok().map(Path::to_path_buf).filter(|r| !r.as_os_str().is_empty())
+    });
+    if pcap.as_ref().and_then(|p| std::path::absolute(p).ok()).is_some_and(|p| p.components().eq(abs.components())) {
+        return Err(Failure::Usage(
+            "--pcap names the --out folder itself; use a folder inside it, e.g. --pcap OUT/pcap".into(),
+        ));
+    }
+    let pcap_set = match (&pcap, &pcap_inside) {
+        (Some(p), None) => Some(output_set::prepare(p).map(|(a, l)| (p.clone(), a, l))?),
+        _ => None,
+    };
+    let total_us: u64 = variants.iter().map(|v| v.spec.duration.ps() / 1_000_000).sum();
+    let progress = Progress::new(total_us, !quiet);
+    let results = nitrosim::run::run_variants_with(&variants, &progress, pcap.is_some()).map_err(Failure::Invariant)?;
+    progress.finish();
+    let summary = Summary::new(&spec.name, spec.seed, results)
+        .with_context(report::ReportContext::new(&name, &text, &sets, &variants));
+    let manifest = run_manifest("run", spec, &name, &text, &sets);
+    let mut omitted = 0;
+    if let Some((shown, abs, lock)) = pcap_set {
+        let mut set = OutputSet::begin_locked(&shown, abs, lock)?;
+        omitted = report::write_pcaps(&mut set, Path::new(""), &summary)?;
+        set.commit(&manifest, serde_json::Value::Null)?;
+    }
+    let mut set = OutputSet::begin_locked(&dir, abs, lock)?;
+    report::write_all(&mut set, &summary)?;
+    if let Some(rel) = &pcap_inside {
+        omitted = report::write_pcaps(&mut set, rel, &summary)?;
+    }
+    let written = set.commit(&manifest, serde_json::Value::Null)?;
+    if omitted > 0 {
+        eprintln!(
+            "warning: {omitted} packet(s) not written to the pcap files: each capture point keeps at most {} \
+             (`capture.omitted` in summary.json); raise report.capture_limit, narrow report.capture or shorten \
+             the run",
+            variants[0].spec.report.capture_limit
+        );
+    }
+    if !quiet {
+        out!("{}", table::render(&summary));
+        let crossings: u64 = summary.variants.iter().map(|v| v.link_crossings).sum();
+        let stages: u64 = summary.variants.iter().map(|v| v.stage_passes).sum();
+        let events: u64 = summary.variants.iter().map(|v| v.events_processed).sum();
+        let secs = progress.wall_seconds().max(1e-9);
+        outln!(
+            "\n{} events, {} link crossings ({:.2} events per crossing), {} internal stage passes in {:.2} s wall \
+             ({:.2} M events/s, {:.2} M link crossings/s; variants run in parallel)",
+            events,
+            crossings,
+            events as f64 / crossings.max(1) as f64,
+            stages,
+            secs,
+            events as f64 / secs / 1e6,
+            crossings as f64 / secs / 1e6
+        );
+        outln!("wrote {} files to {}", written.len(), dir.display());
+        outln!("report: {}", dir.join("report.html").display());
+    }
+    Ok(())
+}
+
+pub(crate) fn cmd_check(file: PathBuf, sets: Vec<String>, max_memory: Option<u64>) -> Result<(), Failure> {
+    use scenario::budget::human;
+    let (name, text) = read_scenario(Some(&file))?;
+    let variants = scenario::load(&name, &text, &sets, None).map_err(|d| Failure::Scenario(Box::new(d)))?;
+    // What `sweep` would refuse: the grid's size, every value, the plot metrics.
+    let sweep = match variants[0].spec.sweep.is_some() || scenario::parse(&name, &text).is_ok_and(|s| s.sweep.is_some())
+    {
+        true => Some(nitrosim::sweep::prepare(&name, &text, &sets).map_err(|d| Failure::Scenario(Box::new(d)))?),
+        false => None,
+    };
+    let run_bytes = check_memory(&name, &variants, false, max_memory)?;
+    let specs: Vec<&scenario::ScenarioSpec> = variants.iter().map(|v| &v.spec).collect();
+    let (pcap_bytes, _) = scenario::budget::estimate_run(&specs, true, threads().min(specs.len()));
+    outln!("{name}: OK ({} variant{})", variants.len(), if variants.len() == 1 { "" } else { "s" });
+    outln!(
+        "memory estimate: {} for `run` ({} with --pcap), budget {} (--max-memory)",
+        human(run_bytes),
+        human(pcap_bytes),
+        human(budget(max_memory))
+    );
+    if pcap_bytes > budget(max_memory) {
+        outln!(
+            "  warning: `run --pcap` would be refused: lower report.capture_limit or list fewer report.capture points"
+        );
+    }
+    if let Some((spec, grid)) = &sweep {
+        let per_run = sweep_run_memory(&name, &text, spec, grid)?;
+        let jobs = threads();
+        let total = per_run.0.saturating_mul(jobs as u64);
+        scenario::budget::check(&name, total, &per_run.1, budget(max_memory))
+            .map_err(|d| Failure::Scenario(Box::new(d)))?;
+        outln!(
+            "sweep {}: {} points x {} seeds = {} runs; memory estimate {} per run, {} with {jobs} jobs",
+            grid.hash,
+            grid.points,
+            grid.seeds,
+            grid.runs.len(),
+            human(per_run.0),
+            human(total)
+        );
+    }
+    for v in &variants {
+        outln!("{}", nitrosim::scenario::validate::describe(&v.name, &v.spec));
+    }
+    Ok(())
+}
+
+pub(crate) fn cmd_bench(file: PathBuf, sets: Vec<String>) -> Result<(), Failure> {
+    let (name, text) = read_scenario(Some(&file))?;
+    let variants = scenario::load(&name, &text, &sets, None).map_err(|d| Failure::Scenario(Box::new(d)))?;
+    // A link crossing is one packet over one physical link (NIC <-> ToR, ToR <-> spine); internal
+    // stages (vCPUs, shapers, card and SRD processing, gateways) are counted apart as stage passes.
+    outln!(
+        "{:<20} {:>12} {:>14} {:>10} {:>14} {:>12} {:>18} {:>16}",
+        "variant",
+        "events",
+        "link crossings",
+        "ev/cross",
+        "stage passes",
+        "events/s",
+        "link crossings/s",
+        "wall s / sim ms"
+    );
+    for v in &variants {
+        let model = nitrosim::model::build::build(&v.name, &v.spec).map_err(Failure::Invariant)?;
+        let clock = nitrosim::progress::Stopwatch::start();
+        let r = model.run(&mut |_| {}).map_err(Failure::Invariant)?;
+        let secs = clock.seconds().max(1e-9);
+        outln!(
+            "{:<20} {:>12} {:>14} {:>10.2} {:>14} {:>10.2} M {:>16.2} M {:>16.3}",
+            v.name,
+            r.events_processed,
+            r.link_crossings,
+            r.events_processed as f64 / r.link_crossings.max(1) as f64,
+            r.stage_passes,
+            r.events_processed as f64 / secs / 1e6,
+            r.link_crossings as f64 / secs / 1e6,
+            secs / (r.simulated_us / 1000.0).max(1e-9)
+        );
+    }
+    match nitrosim::progress::peak_rss_kib() {
+        Some(k) => outln!("peak RSS {:.1} MiB", k as f64 / 1024.0),
+        None => outln!("peak RSS unknown on this platform"),
+    }
+    Ok(())
+}
