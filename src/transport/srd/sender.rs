@@ -1,11 +1,12 @@
 //! The sending half of an SRD connection: spraying over paths with a pluggable policy, the
 //! RTT-driven window and pacing, per-packet retransmission timers and the give-up after
-//! `max_retries`.
+//! `max_retries`. Randomness (the `Random` policy's draws) comes from a generator the caller
+//! hands in (any `rand::Rng`; the model gives each connection its own seeded stream), so the
+//! transport depends on no engine type, as it gets its time from the caller.
 
 use super::{PathPolicy, SrdAck, SrdConfig, Transmission};
-use crate::engine::rng::StreamRng;
 use crate::units::{SimDuration, SimTime};
-use rand::RngExt;
+use rand::{Rng, RngExt};
 use serde::Serialize;
 use std::collections::VecDeque;
 
@@ -64,9 +65,10 @@ struct Slot<P> {
 
 /// The sending half of one SRD connection (one direction between two Nitro cards).
 #[derive(Clone, Debug)]
-pub struct SrdSender<P> {
+pub struct SrdSender<P, R> {
     cfg: SrdConfig,
-    rng: StreamRng,
+    /// This connection's own random stream, handed in by the caller.
+    rng: R,
     paths: Vec<PathState>,
     next_path: usize,
     /// Unacknowledged packets by sequence: slot i holds `una + i`.
@@ -87,8 +89,8 @@ pub struct SrdSender<P> {
     stats: SrdStats,
 }
 
-impl<P: Copy> SrdSender<P> {
-    pub fn new(cfg: SrdConfig, rng: StreamRng) -> Self {
+impl<P: Copy, R: Rng> SrdSender<P, R> {
+    pub fn new(cfg: SrdConfig, rng: R) -> Self {
         let n = cfg.paths.max(1) as usize;
         let window = cfg.initial_window.0;
         SrdSender {

@@ -1,11 +1,18 @@
 //! Unit tests of both halves, driven by a hand-held clock.
 
 use super::*;
-use crate::engine::RngStreams;
+use rand::SeedableRng;
 
-fn sender(paths: u32, policy: PathPolicy) -> SrdSender<u32> {
+/// Any seeded generator will do: the sender takes the caller's.
+type TestRng = rand_pcg::Pcg64Mcg;
+
+fn test_rng() -> TestRng {
+    TestRng::seed_from_u64(1)
+}
+
+fn sender(paths: u32, policy: PathPolicy) -> SrdSender<u32, TestRng> {
     let cfg = SrdConfig { paths, policy, ..SrdConfig::default() };
-    SrdSender::new(cfg, RngStreams::new(1).stream("srd"))
+    SrdSender::new(cfg, test_rng())
 }
 
 fn ack_of(t: &Transmission<u32>, sent_at: SimTime) -> SrdAck {
@@ -117,7 +124,7 @@ fn duplicate_acks_are_harmless_and_give_up_after_max_retries() {
     assert_eq!(s.inflight_bytes(), 0);
 }
 
-impl SrdSender<u32> {
+impl SrdSender<u32, TestRng> {
     fn on_timer_count(&mut self, at: SimTime) -> usize {
         let mut out = SenderOut::default();
         self.on_timer(at, &mut out);
@@ -154,7 +161,7 @@ fn packets_are_paced_at_window_over_rtt() {
         min_window: crate::units::Bytes(90_000),
         ..SrdConfig::default()
     };
-    let mut s: SrdSender<u32> = SrdSender::new(cfg, RngStreams::new(1).stream("srd"));
+    let mut s: SrdSender<u32, TestRng> = SrdSender::new(cfg, test_rng());
     let mut out = SenderOut::default();
     // One RTT sample of 90 us: the rate becomes about 90 000 B per 90 us, 9000 B every 9 us.
     s.send(SimTime(0), 0, 9000, &mut out);
@@ -236,7 +243,7 @@ fn unordered_delivery_goes_up_at_once_without_duplicates() {
 fn the_receiver_moves_past_a_sequence_the_sender_gave_up_on() {
     // A sender gives up on sequence 0 after its retries; 1 and 2 arrived and wait behind it.
     let cfg = SrdConfig { paths: 2, policy: PathPolicy::RoundRobin, max_retries: 2, ..SrdConfig::default() };
-    let mut s: SrdSender<u32> = SrdSender::new(cfg, RngStreams::new(1).stream("srd"));
+    let mut s: SrdSender<u32, TestRng> = SrdSender::new(cfg, test_rng());
     let mut r: SrdReceiver<u32> = SrdReceiver::new(4, true);
     let (mut so, mut ro) = (SenderOut::default(), ReceiverOut::default());
     for i in 0..3 {
