@@ -67,7 +67,7 @@ impl Inner {
 pub struct SrdCtx {
     pub src: u32,
     pub dst: u32,
-    pub sender: SrdSender<Inner>,
+    pub sender: SrdSender<Inner, StreamRng>,
     pub receiver: SrdReceiver<Inner>,
     /// Per path: the route of data packets (send processing + fabric) and of their ACKs.
     data_routes: Vec<u32>,

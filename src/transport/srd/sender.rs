@@ -1,0 +1,390 @@
+//! The sending half of an SRD connection: spraying over paths with a pluggable policy, the
+//! RTT-driven window and pacing, per-packet retransmission timers and the give-up after
+//! `max_retries`. Randomness (the `Random` policy's draws) comes from a generator the caller
+//! hands in (any `rand::Rng`; the model gives each connection its own seeded stream), so the
+//! transport depends on no engine type, as it gets its time from the caller.
+
+use super::{PathPolicy, SrdAck, SrdConfig, Transmission};
+use crate::units::{SimDuration, SimTime};
+use rand::{Rng, RngExt};
+use serde::Serialize;
+use std::collections::VecDeque;
+
+#[derive(Debug)]
+pub struct SenderOut<P> {
+    pub transmit: Vec<Transmission<P>>,
+    /// Payloads SRD gave up on (or could not queue): lost for the host.
+    pub gave_up: Vec<P>,
+}
+
+impl<P> Default for SenderOut<P> {
+    fn default() -> Self {
+        SenderOut { transmit: Vec::new(), gave_up: Vec::new() }
+    }
+}
+
+impl<P> SenderOut<P> {
+    pub fn clear(&mut self) {
+        self.transmit.clear();
+        self.gave_up.clear();
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct SrdStats {
+    pub packets: u64,
+    /// ACKs that echoed Congestion Experienced.
+    pub ecn_marks: u64,
+    pub retransmits: u64,
+    pub timeouts: u64,
+    pub gave_up: u64,
+    pub send_queue_drops: u64,
+    pub max_window_bytes: u64,
+    pub min_window_bytes: u64,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct PathState {
+    srtt: Option<SimDuration>,
+    inflight: u32,
+    holddown_until: SimTime,
+    sent: u64,
+    /// Fraction of recent ACKs echoing CE, in 1/1024 (an EWMA with gain 1/8).
+    ce_frac: u32,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Slot<P> {
+    payload: P,
+    bytes: u32,
+    sent_at: SimTime,
+    path: u16,
+    transmissions: u32,
+    done: bool,
+}
+
+/// The sending half of one SRD connection (one direction between two Nitro cards).
+#[derive(Clone, Debug)]
+pub struct SrdSender<P, R> {
+    cfg: SrdConfig,
+    /// This connection's own random stream, handed in by the caller.
+    rng: R,
+    paths: Vec<PathState>,
+    next_path: usize,
+    /// Unacknowledged packets by sequence: slot i holds `una + i`.
+    slots: VecDeque<Slot<P>>,
+    una: u64,
+    next_seq: u64,
+    waiting: VecDeque<(P, u32)>,
+    /// (deadline, seq, transmission number), kept sorted by deadline.
+    timeline: VecDeque<(SimTime, u64, u32)>,
+    inflight_bytes: u64,
+    window: u64,
+    /// Pacing: the next packet may not leave before this time.
+    next_tx: SimTime,
+    /// The card's line rate, if this connection must not exceed it (0 = no cap).
+    max_rate: crate::units::Bandwidth,
+    base_rtt: Option<SimDuration>,
+    last_decrease: SimTime,
+    stats: SrdStats,
+}
+
+impl<P: Copy, R: Rng> SrdSender<P, R> {
+    pub fn new(cfg: SrdConfig, rng: R) -> Self {
+        let n = cfg.paths.max(1) as usize;
+        let window = cfg.initial_window.0;
+        SrdSender {
+            paths: vec![PathState { srtt: None, inflight: 0, holddown_until: SimTime::ZERO, sent: 0, ce_frac: 0 }; n],
+            next_path: 0,
+            slots: VecDeque::new(),
+            una: 0,
+            next_seq: 0,
+            waiting: VecDeque::new(),
+            timeline: VecDeque::new(),
+            inflight_bytes: 0,
+            window,
+            next_tx: SimTime::ZERO,
+            max_rate: crate::units::Bandwidth(0),
+            base_rtt: None,
+            last_decrease: SimTime::ZERO,
+            stats: SrdStats { max_window_bytes: window, min_window_bytes: window, ..SrdStats::default() },
+            rng,
+            cfg,
+        }
+    }
+
+    pub fn stats(&self) -> &SrdStats {
+        &self.stats
+    }
+    /// Never send faster than `rate` (a card's line rate, when nothing else shapes the traffic).
+    pub fn set_max_rate(&mut self, rate: crate::units::Bandwidth) {
+        self.max_rate = rate;
+    }
+    /// Packets that may wait for the window. EFA's device queue pushes back on the application
+    /// instead of dropping (libfabric returns EAGAIN and the library retries), so EFA connections
+    /// get a bound this large rather than a drop.
+    pub fn set_send_queue(&mut self, packets: u32) {
+        self.cfg.send_queue = packets;
+    }
+    pub fn window(&self) -> u64 {
+        self.window
+    }
+    pub fn inflight_bytes(&self) -> u64 {
+        self.inflight_bytes
+    }
+    pub fn path_inflight(&self, path: u16) -> u32 {
+        self.paths[path as usize].inflight
+    }
+    /// Packets (with retransmissions) sent on each path.
+    pub fn path_sent(&self) -> impl Iterator<Item = u64> + '_ {
+        self.paths.iter().map(|p| p.sent)
+    }
+
+    /// The card has a packet from the host for this connection.
+    pub fn send(&mut self, now: SimTime, payload: P, bytes: u32, out: &mut SenderOut<P>) {
+        if self.waiting.len() >= self.cfg.send_queue as usize {
+            self.stats.send_queue_drops += 1;
+            out.gave_up.push(payload);
+            return;
+        }
+        self.waiting.push_back((payload, bytes));
+        self.pump(now, out);
+    }
+
+    /// Send waiting packets while the window allows (at least one when nothing is in flight).
+    fn pump(&mut self, now: SimTime, out: &mut SenderOut<P>) {
+        while let Some(&(payload, bytes)) = self.waiting.front() {
+            if self.inflight_bytes > 0 && self.inflight_bytes + bytes as u64 > self.window {
+                break;
+            }
+            if now < self.next_tx {
+                break; // paced: the timer brings us back at `next_tx`
+            }
+            // Rate = window / RTT of the best path: packets leave spread over the RTT, not in
+            // bursts (no pacing before the first RTT sample).
+            let by_window = self
+                .best_rtt(now)
+                .map_or(0, |rtt| (bytes as u128 * rtt.ps() as u128 / self.window.max(1) as u128) as u64);
+            let gap = by_window.max(self.max_rate.serialisation(bytes as u64).ps());
+            if gap > 0 {
+                self.next_tx = now.max(self.next_tx) + SimDuration(gap);
+            }
+            self.waiting.pop_front();
+            let seq = self.next_seq;
+            self.next_seq += 1;
+            let path = self.pick_path(now, None);
+            self.slots.push_back(Slot { payload, bytes, sent_at: now, path, transmissions: 1, done: false });
+            self.inflight_bytes += bytes as u64;
+            self.transmit(now, seq, path, false, out);
+            self.stats.packets += 1;
+        }
+    }
+
+    fn transmit(&mut self, now: SimTime, seq: u64, path: u16, retransmit: bool, out: &mut SenderOut<P>) {
+        let i = (seq - self.una) as usize;
+        let slot = &mut self.slots[i];
+        slot.path = path;
+        slot.sent_at = now;
+        let p = &mut self.paths[path as usize];
+        p.inflight += 1;
+        p.sent += 1;
+        let timeout = self.cfg.retransmit_timeout.max(SimDuration(2 * p.srtt.map_or(0, |s| s.0)));
+        let entry = (now + timeout, seq, slot.transmissions);
+        // Nearly always an append: deadlines grow with time.
+        let at = self.timeline.partition_point(|e| e.0 <= entry.0);
+        self.timeline.insert(at, entry);
+        // `una` may trail the true floor by slots given up in this very timer pass: conservative.
+        let floor = self.una;
+        debug_assert!(floor <= seq);
+        out.transmit.push(Transmission { seq, floor, path, bytes: slot.bytes, retransmit, payload: slot.payload });
+    }
+
+    fn usable(&self, p: usize, now: SimTime, avoid: Option<u16>) -> bool {
+        self.paths[p].holddown_until <= now && avoid != Some(p as u16)
+    }
+
+    /// Choose a path by policy among those not held down (and not `avoid`); if every path is
+    /// excluded, fall back to any path but `avoid`, then to any path.
+    fn pick_path(&mut self, now: SimTime, avoid: Option<u16>) -> u16 {
+        let n = self.paths.len();
+        if n == 1 {
+            return 0;
+        }
+        let mut candidates = (0..n).filter(|&p| self.usable(p, now, avoid)).count();
+        let strict = candidates > 0;
+        if !strict {
+            candidates = n;
+        }
+        let ok = |s: &Self, p: usize| if strict { s.usable(p, now, avoid) } else { avoid != Some(p as u16) || n == 1 };
+        let base = self.base_rtt.unwrap_or(SimDuration::ZERO);
+        let chosen = match self.cfg.policy {
+            PathPolicy::RoundRobin => {
+                let mut p = self.next_path;
+                for _ in 0..n {
+                    if ok(self, p % n) {
+                        break;
+                    }
+                    p += 1;
+                }
+                self.next_path = (p + 1) % n;
+                p % n
+            }
+            PathPolicy::Random => {
+                let k = self.rng.random_range(0..candidates.max(1));
+                (0..n).filter(|&p| ok(self, p)).nth(k).unwrap_or(0)
+            }
+            PathPolicy::LeastRtt => self.least_by(&ok, |s| (s.srtt.unwrap_or(base).ps(), s.inflight as u64)),
+            PathPolicy::LeastInflight => self.least_by(&ok, |s| (0, s.inflight as u64)),
+            PathPolicy::Adaptive => self.least_by(&ok, |s| {
+                // ECN marks make a path look up to five times slower.
+                let drain = (s.inflight as u64 + 1).saturating_mul(s.srtt.unwrap_or(base).ps());
+                (0, drain.saturating_mul(1024 + 4 * s.ce_frac as u64) / 1024)
+            }),
+        };
+        chosen as u16
+    }
+
+    /// The allowed path with the smallest key; ties go to the first after a rotating start, so
+    /// equal paths share the load.
+    fn least_by<K: Ord>(&mut self, ok: &impl Fn(&Self, usize) -> bool, key: impl Fn(&PathState) -> K) -> usize {
+        let n = self.paths.len();
+        let start = self.next_path;
+        self.next_path = (self.next_path + 1) % n;
+        let d = if self.cfg.candidates == 0 { n } else { (self.cfg.candidates as usize).min(n) };
+        let best = |span: usize| {
+            (0..span).map(|i| (start + i) % n).filter(|&p| ok(self, p)).min_by_key(|&p| key(&self.paths[p]))
+        };
+        // If every candidate is excluded (held down), look at them all.
+        best(d).or_else(|| best(n)).unwrap_or(0)
+    }
+
+    pub fn on_ack(&mut self, now: SimTime, ack: SrdAck, out: &mut SenderOut<P>) {
+        let path = &mut self.paths[ack.path as usize];
+        path.ce_frac = (7 * path.ce_frac + if ack.ce { 1024 } else { 0 }) / 8;
+        self.stats.ecn_marks += ack.ce as u64;
+        let rtt = now.since(ack.sent_at);
+        path.srtt = Some(match path.srtt {
+            None => rtt,
+            Some(s) => SimDuration((7 * s.0 + rtt.0) / 8),
+        });
+        self.base_rtt = Some(self.base_rtt.map_or(rtt, |b| b.min(rtt)));
+        if ack.seq >= self.una && ack.seq < self.next_seq {
+            let i = (ack.seq - self.una) as usize;
+            if !self.slots[i].done {
+                self.slots[i].done = true;
+                self.inflight_bytes -= self.slots[i].bytes as u64;
+                // The latest transmission leaves its path; earlier ones left at their timeout.
+                let p = &mut self.paths[self.slots[i].path as usize];
+                p.inflight = p.inflight.saturating_sub(1);
+                self.adjust_window(now, rtt, ack.ce);
+            }
+        }
+        self.advance();
+        self.pump(now, out);
+    }
+
+    /// Delay-based window (in the spirit of SRD's RTT-driven rate control): additive increase
+    /// while the RTT is within `target_queueing` of the base RTT, otherwise a decrease in
+    /// proportion to the excess, at most once per RTT. The RTT judged is that of the best path
+    /// in use: congestion on some paths is for path selection to route around; only when even
+    /// the best path is slow is the bottleneck shared (the receiver, or every path), and then
+    /// the connection itself must slow down.
+    fn adjust_window(&mut self, now: SimTime, sample: SimDuration, ce: bool) {
+        let base = self.base_rtt.unwrap_or(sample);
+        let target = base + self.cfg.target_queueing;
+        // The best path is at least as fast as this sample: only a slow sample needs the scan.
+        let rtt = if sample <= target {
+            sample
+        } else {
+            (0..self.paths.len())
+                .filter(|&p| self.paths[p].holddown_until <= now)
+                .filter_map(|p| self.paths[p].srtt)
+                .min()
+                .unwrap_or(sample)
+        };
+        let mtu = 9000u64;
+        if ce {
+            // Congestion Experienced: back off by an eighth, at most once per RTT.
+            if now.since(self.last_decrease) >= base {
+                self.window -= self.window / 8;
+                self.last_decrease = now;
+            }
+        } else if rtt <= target {
+            self.window += (mtu * mtu / self.window.max(1)).max(1);
+        } else if now.since(self.last_decrease) >= base {
+            let excess = (rtt.0 - target.0) as u128;
+            // Cut by excess/rtt, at most by half.
+            let cut = (self.window as u128 * excess / rtt.0.max(1) as u128).min(self.window as u128 / 2) as u64;
+            self.window -= cut;
+            self.last_decrease = now;
+        }
+        self.window = self.window.clamp(self.min_window(), self.cfg.max_window.0.max(mtu));
+        self.stats.max_window_bytes = self.stats.max_window_bytes.max(self.window);
+        self.stats.min_window_bytes = self.stats.min_window_bytes.min(self.window);
+    }
+
+    fn min_window(&self) -> u64 {
+        self.cfg.min_window.0.max(9000)
+    }
+
+    fn advance(&mut self) {
+        while self.slots.front().is_some_and(|s| s.done) {
+            self.slots.pop_front();
+            self.una += 1;
+        }
+    }
+
+    pub fn poll_at(&self) -> Option<SimTime> {
+        // Wake for pacing only when the window would let the next packet go: otherwise an ACK
+        // opens the window and pumps.
+        let window_open =
+            |&&(_, b): &&(P, u32)| self.inflight_bytes == 0 || self.inflight_bytes + b as u64 <= self.window;
+        let pacing = self.waiting.front().filter(window_open).map(|_| self.next_tx);
+        [self.timeline.front().map(|t| t.0), pacing].into_iter().flatten().min()
+    }
+
+    /// Smoothed RTT of the best path not held down.
+    fn best_rtt(&self, now: SimTime) -> Option<SimDuration> {
+        self.paths.iter().filter(|p| p.holddown_until <= now).filter_map(|p| p.srtt).min()
+    }
+
+    pub fn on_timer(&mut self, now: SimTime, out: &mut SenderOut<P>) {
+        while let Some(&(deadline, seq, nth)) = self.timeline.front() {
+            if deadline > now {
+                break;
+            }
+            self.timeline.pop_front();
+            if seq < self.una {
+                continue;
+            }
+            let i = (seq - self.una) as usize;
+            let slot = self.slots[i];
+            if slot.done || slot.transmissions != nth {
+                continue; // acknowledged, or superseded by a later retransmission
+            }
+            self.stats.timeouts += 1;
+            let old = slot.path;
+            let p = &mut self.paths[old as usize];
+            p.inflight = p.inflight.saturating_sub(1);
+            p.holddown_until = now + self.cfg.path_holddown;
+            if now.since(self.last_decrease) >= self.base_rtt.unwrap_or(SimDuration::ZERO) {
+                self.window = (self.window / 2).max(self.min_window());
+                self.stats.min_window_bytes = self.stats.min_window_bytes.min(self.window);
+                self.last_decrease = now;
+            }
+            if slot.transmissions > self.cfg.max_retries {
+                self.slots[i].done = true;
+                self.inflight_bytes -= slot.bytes as u64;
+                self.stats.gave_up += 1;
+                out.gave_up.push(slot.payload);
+                continue;
+            }
+            self.slots[i].transmissions += 1;
+            let path = self.pick_path(now, Some(old));
+            self.stats.retransmits += 1;
+            self.transmit(now, seq, path, true, out);
+        }
+        self.advance();
+        self.pump(now, out);
+    }
+}

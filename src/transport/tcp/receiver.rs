@@ -1,0 +1,166 @@
+//! The receive side: in-order and out-of-order data, the ACK policy (quick-ack at start,
+//! delayed ACK, immediate ACK for holes, duplicates, CE and FIN), the receiver's RTT
+//! estimate, and the receive buffer and advertised window as Linux sizes them
+//! (`tcp_select_initial_window`, `tcp_grow_window`, `tcp_rcv_space_adjust`, `__tcp_select_window`).
+
+use super::config::{INITIAL_CWND_SEGMENTS, MAX_OOO_RANGES, MAX_SYN_WINDOW};
+use super::{RcvSpace, State, Tcp};
+use crate::net::Segment;
+use crate::transport::Outbox;
+use crate::units::{SimDuration, SimTime};
+
+impl Tcp {
+    /// tcp_select_initial_window: the buffer starts at tcp_rmem[1]; the SYN's window is its
+    /// share, at most 65535 (unscaled in a SYN), rounded down to whole segments.
+    pub(super) fn with_receive_buffer(mut self) -> Self {
+        let rcvbuf = self.cfg.rmem_initial.0.min(self.cfg.receive_window.0);
+        let seg = self.mss_max.max(1);
+        let wnd = self.win_from_space(rcvbuf).min(MAX_SYN_WINDOW);
+        let wnd = (wnd / seg * seg).max(seg);
+        self.rcv = RcvSpace {
+            rcvbuf,
+            rcv_ssthresh: wnd,
+            space: (INITIAL_CWND_SEGMENTS * seg).min(wnd),
+            advertised: wnd,
+            ..self.rcv
+        };
+        self
+    }
+
+    pub(super) fn win_from_space(&self, space: u64) -> u64 {
+        space * self.cfg.scaling_ratio as u64 / 256
+    }
+
+    pub(super) fn space_from_win(&self, win: u64) -> u64 {
+        win * 256 / self.cfg.scaling_ratio.max(1) as u64
+    }
+
+    /// __tcp_select_window: the share of the free buffer, no more than `rcv_ssthresh`, never
+    /// below one segment (the persist timer is not modelled) and never shrinking what was offered.
+    pub(super) fn select_window(&self) -> u64 {
+        if self.state != State::Established {
+            return self.rcv.advertised;
+        }
+        let held: u64 = self.ooo.iter().map(|&(s, e)| e - s).sum();
+        let free = self.win_from_space(self.rcv.rcvbuf.saturating_sub(held));
+        let right_edge_kept = self.rcv.advertised.saturating_sub(self.rcv_nxt - self.last_ack_sent);
+        free.min(self.rcv.rcv_ssthresh).max(self.mss_max).max(right_edge_kept).min(u32::MAX as u64)
+    }
+
+    /// tcp_grow_window (one in-order segment of `len` bytes arrived) and tcp_rcv_space_adjust
+    /// (once per receiver RTT: grow the buffer to hold twice what was read, more while the
+    /// sender is still speeding up).
+    pub(super) fn grow_receive_space(&mut self, now: SimTime, len: u64) {
+        let cap = self.win_from_space(self.rcv.rcvbuf);
+        if self.rcv.rcv_ssthresh < cap {
+            self.rcv.rcv_ssthresh = (self.rcv.rcv_ssthresh + 2 * self.mss_max.min(len.max(1))).min(cap);
+        }
+        let Some(rtt) = self.rcv.rtt else { return };
+        if now.since(self.rcv.time) < rtt {
+            return;
+        }
+        let copied = self.rcv_nxt - self.rcv.seq;
+        if copied > self.rcv.space {
+            if self.cfg.moderate_rcvbuf {
+                let mut rcvwin = 2 * copied + 16 * self.mss_max;
+                let grow = rcvwin * (copied - self.rcv.space) / self.rcv.space.max(1);
+                rcvwin += 2 * grow;
+                let rcvbuf = self.space_from_win(rcvwin).min(self.cfg.receive_window.0);
+                if rcvbuf > self.rcv.rcvbuf {
+                    self.rcv.rcvbuf = rcvbuf;
+                }
+            }
+            self.rcv.space = copied;
+        }
+        self.rcv.seq = self.rcv_nxt;
+        self.rcv.time = now;
+    }
+
+    pub(super) fn on_data(&mut self, now: SimTime, seg: &Segment, out: &mut Outbox) {
+        let start = seg.seq;
+        let end = seg.seq + seg.payload_bytes as u64;
+        if seg.ce {
+            self.ece_pending = true;
+        }
+        if start <= self.last_ack_sent {
+            self.ts_recent = seg.ts;
+        }
+        if end <= self.rcv_nxt {
+            // Duplicate (a spurious retransmission): ACK at once (RFC 5681 section 4.2).
+            self.emit_ack(now, out);
+            return;
+        }
+        if start > self.rcv_nxt {
+            // A hole: remember the range and send a duplicate ACK at once.
+            if end - self.rcv_nxt <= self.rcv.rcvbuf {
+                self.recent_ooo = insert_range(&mut self.ooo, start, end);
+            }
+            self.emit_ack(now, out);
+            return;
+        }
+        if seg.ts_echo > SimTime::ZERO && end - start >= self.mss_max.min(536) {
+            // tcp_rcv_rtt_measure_ts: our echoed timestamp dates the round trip. (Linux's
+            // timestamps tick in milliseconds, so its receiver never measures under 1 ms; modelling
+            // that starved one of two same-RTT flows in tests/wire.rs and is left for a fix that
+            // finds why: the exact round trip is kept.)
+            let sample = now.since(seg.ts_echo);
+            self.rcv.rtt = Some(match self.rcv.rtt {
+                None => sample,
+                Some(r) => SimDuration((7 * r.0 + sample.0) / 8),
+            });
+        }
+        let filled_hole = !self.ooo.is_empty();
+        let before = self.rcv_nxt;
+        self.rcv_nxt = end;
+        let mut merged = 0;
+        for &(s, e) in &self.ooo {
+            if s > self.rcv_nxt {
+                break;
+            }
+            self.rcv_nxt = self.rcv_nxt.max(e);
+            merged += 1;
+        }
+        self.ooo.drain(..merged);
+        let new = self.rcv_nxt - before;
+        self.grow_receive_space(now, end - start);
+        out.delivered_bytes += new;
+        self.stats.bytes_delivered += new;
+        self.unacked_segments += 1;
+        // A FIN is acknowledged at once (Linux schedules no delayed ACK for it).
+        let ack_now = !self.cfg.delayed_ack
+            || filled_hole
+            || self.quickacks > 0
+            || self.unacked_segments >= 2
+            || seg.ce
+            || seg.fin;
+        if ack_now {
+            self.quickacks = self.quickacks.saturating_sub(1);
+            self.emit_ack(now, out);
+        } else if self.delack_deadline.is_none() {
+            self.delack_deadline = Some(now + self.cfg.delayed_ack_timeout);
+        }
+    }
+}
+
+/// Insert [s, e) into sorted, disjoint ranges, merging neighbours; bounded by `MAX_OOO_RANGES`.
+/// Returns the start of the range now holding [s, e), if it was stored.
+pub(super) fn insert_range(ranges: &mut Vec<(u64, u64)>, s: u64, e: u64) -> Option<u64> {
+    let i = ranges.partition_point(|&(_, re)| re < s);
+    let mut j = i;
+    let (mut ns, mut ne) = (s, e);
+    while j < ranges.len() && ranges[j].0 <= ne {
+        ns = ns.min(ranges[j].0);
+        ne = ne.max(ranges[j].1);
+        j += 1;
+    }
+    if i == j && ranges.len() >= MAX_OOO_RANGES {
+        return None; // out of memory for more holes: the data will be retransmitted
+    }
+    if i == j {
+        ranges.insert(i, (ns, ne));
+    } else {
+        ranges[i] = (ns, ne);
+        ranges.drain(i + 1..j);
+    }
+    Some(ns)
+}

@@ -1,0 +1,239 @@
+//! Unit tests of the TCP endpoint: two ends joined by hand, segment by segment.
+
+use super::receiver::insert_range;
+use super::*;
+use crate::transport::Note;
+
+/// Deliver every segment of `from`'s outbox to `to` at `now`, returning `to`'s outbox.
+fn deliver(to: &mut Tcp, now: SimTime, segs: &[Segment]) -> Outbox {
+    let mut out = Outbox::default();
+    for s in segs {
+        to.on_segment(now, s, &mut out);
+    }
+    out
+}
+
+fn established_pair() -> (Tcp, Tcp, SimTime) {
+    let cfg = TcpConfig { delayed_ack: false, ..TcpConfig::default() };
+    let mut c = Tcp::new(cfg.clone(), 1500, true);
+    let mut s = Tcp::new(cfg, 1500, false);
+    let mut out = Outbox::default();
+    let t0 = SimTime(0);
+    c.connect(t0, &mut out);
+    let rtt = SimDuration::from_us(100);
+    let sa = deliver(&mut s, t0 + SimDuration(rtt.0 / 2), &out.segments);
+    assert!(sa.established);
+    let ack = deliver(&mut c, t0 + rtt, &sa.segments);
+    assert!(ack.established && c.is_established());
+    (c, s, t0 + rtt)
+}
+
+#[test]
+fn handshake_then_initial_window_of_ten_segments() {
+    let (mut c, _s, now) = established_pair();
+    assert_eq!(c.mss(), 1448);
+    let mut out = Outbox::default();
+    c.send(now, 1_000_000, &mut out);
+    assert_eq!(out.segments.len(), 10);
+    assert!(out.segments.iter().all(|s| s.wire_bytes == 1500));
+    assert_eq!(c.srtt(), Some(SimDuration::from_us(100)));
+    // RTO floor: srtt + max(4 rttvar, 200 ms).
+    // ... in whole jiffies (4 ms at HZ=250): 204 ms.
+    assert_eq!(c.rto(), SimDuration::from_ms(204));
+}
+
+#[test]
+fn three_dupacks_trigger_fast_retransmit_of_the_hole() {
+    let (mut c, mut s, mut now) = established_pair();
+    let mut out = Outbox::default();
+    c.send(now, 10 * 1448, &mut out);
+    let segs = out.segments.clone();
+    now += SimDuration::from_us(50);
+    // Lose the first segment; the other nine produce duplicate ACKs.
+    let acks = deliver(&mut s, now, &segs[1..]);
+    assert_eq!(acks.segments.len(), 9);
+    assert!(acks.segments.iter().all(|a| a.ack == 0));
+    now += SimDuration::from_us(50);
+    let out = deliver(&mut c, now, &acks.segments);
+    let rtx: Vec<_> = out.segments.iter().filter(|s| s.retransmit).collect();
+    assert_eq!(rtx.len(), 1);
+    assert_eq!(rtx[0].seq, 0);
+    assert_eq!(c.stats().fast_retransmits, 1);
+    assert_eq!(c.stats().rtos, 0);
+    // The retransmission fills the hole: everything is delivered and acked.
+    let fin = deliver(&mut s, now, &out.segments);
+    assert_eq!(s.rcv_nxt(), 10 * 1448);
+    deliver(&mut c, now, &fin.segments);
+    assert!(c.all_acked());
+}
+
+#[test]
+fn tail_loss_needs_an_rto_that_backs_off() {
+    let (mut c, _s, now) = established_pair();
+    c.cfg.early_retrans = 0; // no tail loss probe: the RTO alone
+    c.cfg.timer_hz = 0; // exact timers: the doubling is exact
+
+    let mut out = Outbox::default();
+    c.send(now, 1000, &mut out);
+    let deadline = c.poll_at().unwrap();
+    assert_eq!(deadline, now + c.rto());
+    assert!(c.rto() >= LINUX_RTO_MIN);
+    let mut out = Outbox::default();
+    c.on_timer(deadline, &mut out);
+    assert_eq!(out.segments.len(), 1);
+    assert!(out.segments[0].retransmit);
+    let second = c.poll_at().unwrap();
+    assert_eq!(second.since(deadline).0, 2 * deadline.since(now).0);
+    assert_eq!(c.stats().rtos, 1);
+    assert_eq!(c.cwnd(), c.mss());
+}
+
+#[test]
+fn rack_recovers_a_hole_too_close_to_the_tail_for_dupacks() {
+    let (mut c, mut s, mut now) = established_pair();
+    let mut out = Outbox::default();
+    c.send(now, 4 * 1448, &mut out);
+    let segs = out.segments.clone();
+    now += SimDuration::from_us(50);
+    // Lose the third of four segments: one segment behind it, one duplicate ACK, no 3 dupacks.
+    let acks = deliver(&mut s, now, &[segs[0], segs[1], segs[3]]);
+    now += SimDuration::from_us(50);
+    let out = deliver(&mut c, now, &acks.segments);
+    assert!(out.segments.is_empty(), "no fast retransmit on one duplicate ACK");
+    assert!(!c.in_recovery());
+    // The reordering window (srtt / 4) closes well before the 200 ms RTO.
+    let wake = c.poll_at().unwrap();
+    assert!(wake.since(now) <= SimDuration::from_us(30), "RACK timer {:?} after the SACK", wake.since(now));
+    let mut out = Outbox::default();
+    c.on_timer(wake, &mut out);
+    assert_eq!(out.segments.len(), 1);
+    assert!(out.segments[0].retransmit && out.segments[0].seq == 2 * 1448);
+    assert_eq!(c.stats().rtos, 0);
+}
+
+#[test]
+fn delayed_ack_waits_40ms_for_a_lone_segment() {
+    let cfg = TcpConfig { ..TcpConfig::default() };
+    let mut c = Tcp::new(cfg.clone(), 9001, true);
+    let mut s = Tcp::new(cfg, 9001, false);
+    let mut out = Outbox::default();
+    c.connect(SimTime(0), &mut out);
+    let sa = deliver(&mut s, SimTime(1), &out.segments);
+    let _ = deliver(&mut c, SimTime(2), &sa.segments);
+    s.quickacks = 0;
+    let mut out = Outbox::default();
+    c.send(SimTime(3), 100, &mut out);
+    let acks = deliver(&mut s, SimTime(4), &out.segments);
+    assert!(acks.segments.is_empty());
+    assert_eq!(s.poll_at(), Some(SimTime(4) + LINUX_DELACK_MIN));
+}
+
+#[test]
+fn sack_blocks_are_distinct_and_segments_fit_the_mtu() {
+    // Two holes; the most recent range (the higher one) comes first and only once
+    // (RFC 2018 section 4), and a data segment carrying them still fits 1500 bytes.
+    let (mut c, mut s, t) = established_pair();
+    let mut out = Outbox::default();
+    c.send(t, 6 * c.mss(), &mut out);
+    let segs = out.segments.clone();
+    let acks = deliver(&mut s, t, &[segs[2], segs[4]]);
+    let last = acks.segments.last().unwrap();
+    let blocks = &last.sack[..last.sack_count as usize];
+    assert_eq!(blocks.len(), 2, "{blocks:?}");
+    assert_eq!(blocks[0].0, segs[4].seq, "the most recent range first");
+    assert_ne!(blocks[0], blocks[1]);
+    let mut reply = Outbox::default();
+    s.send(t, 10_000, &mut reply);
+    assert!(
+        reply.segments.iter().all(|x| x.wire_bytes <= 1500),
+        "{:?}",
+        reply.segments.iter().map(|x| x.wire_bytes).collect::<Vec<_>>()
+    );
+}
+
+/// Drive a lone SYN's timers until the connection gives up; returns (abort time, SYNs sent).
+fn syn_to_dead_host(cfg: TcpConfig) -> (SimTime, u64) {
+    let mut c = Tcp::new(cfg, 1500, true);
+    let mut out = Outbox::default();
+    c.connect(SimTime::ZERO, &mut out);
+    while let Some(t) = c.poll_at() {
+        let mut out = Outbox::default();
+        c.on_timer(t, &mut out);
+        if c.aborted() {
+            assert!(out.notes.contains(&Note::Aborted { reason: AbortReason::SynRetries }));
+            return (t, c.stats().segments_sent);
+        }
+    }
+    panic!("never gave up");
+}
+
+#[test]
+fn a_syn_to_a_dead_host_gives_up_like_linux() {
+    // Linux 6.18 defaults: tcp_syn_retries 6 + tcp_syn_linear_timeouts 4 = 10 retransmissions,
+    // RTOs 1, 1, 1, 1, 1, 2, 4, 8, 16, 32 then 64 s: ETIMEDOUT 131 s after the first SYN, plus
+    // the timer wheel's rounding of the long timers (up to 2 s at HZ=250 for 32 and 64 s).
+    let (t, syns) = syn_to_dead_host(TcpConfig::default());
+    assert_eq!(syns, 11);
+    let secs = t.as_secs_f64();
+    assert!((131.0..137.0).contains(&secs), "gave up after {secs} s");
+    // Without the linear timeouts (Linux before 6.5, the documented 127 s): 1, 2, 4 ... 64 s.
+    let (t, syns) = syn_to_dead_host(TcpConfig { syn_linear_timeouts: 0, timer_hz: 0, ..TcpConfig::default() });
+    assert_eq!((syns, t), (7, SimTime::ZERO + SimDuration::from_secs(127)));
+    // tcp_syn_retries = 3, as the live suite runs it: 1, 1, 1, 1, 1, 2, 4, 8 s -> 19 s.
+    let (t, _) = syn_to_dead_host(TcpConfig { syn_retries: 3, timer_hz: 0, ..TcpConfig::default() });
+    assert_eq!(t, SimTime::ZERO + SimDuration::from_secs(19));
+}
+
+#[test]
+fn the_rto_backs_off_to_its_cap_and_retries2_ends_it() {
+    let (mut c, _s, now) = established_pair();
+    c.cfg.early_retrans = 0;
+    let mut out = Outbox::default();
+    c.send(now, 100_000, &mut out);
+    let mut max_rto = SimDuration::ZERO;
+    while let Some(t) = c.poll_at() {
+        let mut out = Outbox::default();
+        c.on_timer(t, &mut out);
+        max_rto = max_rto.max(c.rto());
+        if c.aborted() {
+            // tcp_retries2 = 15: 924.6 s after the first retransmission, checked at an RTO.
+            assert_eq!(c.abort_reason(), Some(AbortReason::Retries2));
+            let first = c.retrans_stamp.unwrap();
+            assert!(t.since(first) >= SimDuration::from_ms(924_600));
+            break;
+        }
+    }
+    assert_eq!(max_rto, LINUX_RTO_MAX);
+}
+
+#[test]
+fn the_receive_window_starts_at_tcp_rmem_1_and_autotunes() {
+    let (mut c, mut s, mut now) = established_pair();
+    assert_eq!(s.advertised_window(), 65160, "tcp_rmem[1] 128 KiB, half advertised, <= 65535, whole segments");
+    // A fast bulk transfer: every round trip the receiver reads more than last time, so the
+    // buffer grows (DRS) until tcp_rmem[2]; the window follows it.
+    let rtt = SimDuration::from_ms(10);
+    let mut out = Outbox::default();
+    c.send(now, 100_000_000, &mut out);
+    let mut data = out.segments;
+    for _ in 0..200 {
+        now += SimDuration(rtt.0 / 2);
+        let acks = deliver(&mut s, now, &data);
+        now += SimDuration(rtt.0 / 2);
+        data = deliver(&mut c, now, &acks.segments).segments;
+    }
+    assert!(s.receive_buffer() > 128 << 10, "buffer {}", s.receive_buffer());
+    assert!(s.receive_buffer() <= 6 << 20);
+    assert!(s.advertised_window() > 65160 && s.advertised_window() <= 3 << 20, "{}", s.advertised_window());
+}
+
+#[test]
+fn ooo_ranges_merge() {
+    let mut r = Vec::new();
+    insert_range(&mut r, 10, 20);
+    insert_range(&mut r, 30, 40);
+    assert_eq!(insert_range(&mut r, 20, 30), Some(10));
+    assert_eq!(r, vec![(10, 40)]);
+    insert_range(&mut r, 0, 5);
+    assert_eq!(r, vec![(0, 5), (10, 40)]);
+}

@@ -1,0 +1,201 @@
+//! Timers: the retransmission timeout (RFC 6298 with Linux's floor, jiffies and timer-wheel
+//! rounding, backoff, `tcp_retries1/2` and `tcp_syn_retries` measured as `tcp_write_timeout`
+//! does), tail loss probes (`tcp_early_retrans`), RACK's reordering window, the delayed ACK,
+//! and giving up (abort).
+
+use super::config::{LINUX_TLP_EXTRA, linux_timer_expiry, model_timeout};
+use super::{AbortReason, CaState, State, Tcp};
+use crate::net::SegKind;
+use crate::transport::congestion::Controller;
+use crate::transport::{Note, Outbox};
+use crate::units::{SimDuration, SimTime};
+
+impl Tcp {
+    pub(super) fn abort(&mut self, reason: AbortReason, out: &mut Outbox) {
+        self.aborted = Some(reason);
+        self.rto_deadline = None;
+        self.rack_deadline = None;
+        self.delack_deadline = None;
+        self.tlp_deadline = None;
+        out.notes.push(Note::Aborted { reason });
+    }
+
+    pub(super) fn arm_rto(&mut self, now: SimTime) {
+        self.rto_deadline = Some(linux_timer_expiry(now, self.rto, self.cfg.timer_hz));
+    }
+
+    /// RFC 6298 section 2 with Linux's floor: rto = srtt + max(4 * rttvar, rto_min).
+    pub(super) fn rtt_sample(&mut self, r: SimDuration) {
+        match self.srtt {
+            None => {
+                self.srtt = Some(r);
+                self.rttvar = SimDuration(r.0 / 2);
+            }
+            Some(s) => {
+                let diff = SimDuration(s.0.abs_diff(r.0));
+                self.rttvar = SimDuration((3 * self.rttvar.0 + diff.0) / 4);
+                self.srtt = Some(SimDuration((7 * s.0 + r.0) / 8));
+            }
+        }
+        let var = SimDuration(4 * self.rttvar.0).max(self.cfg.rto_min);
+        let mut rto = self.srtt.unwrap() + var;
+        if self.cfg.timer_hz > 0 {
+            // __tcp_set_rto returns whole jiffies (usecs_to_jiffies rounds up).
+            let jiffy = 1_000_000_000_000 / self.cfg.timer_hz as u64;
+            rto = SimDuration(rto.ps().div_ceil(jiffy) * jiffy);
+        }
+        self.rto = rto.min(self.cfg.rto_max);
+    }
+
+    /// tcp_schedule_loss_probe: in the open state, with SACK and an RTT sample, probe two
+    /// smoothed RTTs after the last send (plus TCP_TIMEOUT_MIN, or the minimum RTO when one
+    /// segment is out, to ride out a delayed ACK), never later than the RTO would fire.
+    pub(super) fn schedule_loss_probe(&mut self, now: SimTime) {
+        self.tlp_deadline = None;
+        if self.cfg.early_retrans < 3
+            || !self.cfg.sack
+            || self.recovery != CaState::Open
+            || self.tlp_high_seq.is_some()
+            || self.snd_una >= self.snd_nxt
+        {
+            return;
+        }
+        let Some(srtt) = self.srtt else { return };
+        let one_out = self.snd_nxt - self.snd_una <= self.mss;
+        let extra = if one_out { self.cfg.rto_min } else { LINUX_TLP_EXTRA };
+        let pto = now + SimDuration(2 * srtt.0) + extra;
+        self.tlp_deadline = Some(match self.rto_deadline {
+            Some(rto) => pto.min(rto),
+            None => pto,
+        });
+    }
+
+    /// tcp_send_loss_probe: new data if the window allows, else the last segment again; then
+    /// the RTO runs from now. One probe until an ACK covers what it probed.
+    pub(super) fn send_loss_probe(&mut self, now: SimTime, out: &mut Outbox) {
+        self.tlp_deadline = None;
+        if self.snd_una >= self.snd_nxt || self.recovery != CaState::Open {
+            return;
+        }
+        let before = self.snd_nxt;
+        if self.snd_nxt < self.write_end {
+            let len = self.send_mss().min(self.write_end - self.snd_nxt);
+            if self.snd_nxt + len <= self.snd_una + self.snd_wnd {
+                self.emit_data(now, self.snd_nxt, len, false, out);
+                self.snd_nxt += len;
+            }
+        }
+        if self.snd_nxt == before {
+            let len = (self.snd_nxt - self.snd_una).min(self.send_mss());
+            self.emit_data(now, self.snd_nxt - len, len, true, out);
+        }
+        self.stats.loss_probes += 1;
+        out.notes.push(Note::LossProbe);
+        self.tlp_high_seq = Some(self.snd_nxt);
+        self.arm_rto(now);
+    }
+
+    /// RACK's reordering window: a hole below SACKed data that the duplicate-ACK rule cannot
+    /// call lost yet (too few segments behind it) is declared lost a quarter RTT later.
+    pub(super) fn arm_rack(&mut self, now: SimTime) {
+        let Some(&(top, _)) = self.sacked.last() else {
+            self.rack_deadline = None;
+            return;
+        };
+        if top > self.rack_lost_below.max(self.snd_una) && self.rack_deadline.is_none() {
+            let reo_wnd = SimDuration(self.srtt.map_or(0, |s| s.0 / 4));
+            self.rack_deadline = Some(now + reo_wnd);
+        }
+    }
+
+    pub(super) fn on_rack_timeout(&mut self, now: SimTime, out: &mut Outbox) {
+        self.rack_deadline = None;
+        let Some(&(top, _)) = self.sacked.last() else { return };
+        self.rack_lost_below = self.rack_lost_below.max(top);
+        if self.recovery == CaState::Open && self.snd_una < self.snd_nxt {
+            self.enter_recovery(now, out);
+        }
+    }
+
+    /// Fire whatever is due: delayed ACK, RACK reordering window, loss probe, RTO (with
+    /// `tcp_write_timeout`'s give-up and black-hole checks, then the backoff).
+    pub(super) fn on_timers_due(&mut self, now: SimTime, out: &mut Outbox) {
+        if let Some(d) = self.delack_deadline
+            && now >= d
+        {
+            self.emit_ack(now, out);
+        }
+        if let Some(d) = self.rack_deadline
+            && now >= d
+        {
+            self.on_rack_timeout(now, out);
+            self.push(now, out);
+        }
+        if let Some(d) = self.tlp_deadline
+            && now >= d
+            && !self.aborted()
+        {
+            self.send_loss_probe(now, out);
+        }
+        let Some(deadline) = self.rto_deadline else { return };
+        if now < deadline || self.aborted() {
+            return;
+        }
+        self.tlp_deadline = None;
+        if self.state == State::SynSent && self.backoff >= self.cfg.syn_retries + self.cfg.syn_linear_timeouts {
+            // tcp_write_timeout in SYN_SENT: icsk_retransmits >= syn_retries (+ linear ones).
+            self.abort(AbortReason::SynRetries, out);
+            return;
+        }
+        if self.state == State::Established && self.snd_una < self.snd_nxt {
+            // tcp_write_timeout, before this retransmission: measured from the first
+            // retransmission (retrans_stamp); before there was one, nothing has timed out.
+            let elapsed = self.retrans_stamp.map(|stamp| now.since(stamp));
+            let timed_out = |n: u32| elapsed.is_some_and(|e| e >= model_timeout(n, self.cfg.rto_min, self.cfg.rto_max));
+            if timed_out(self.cfg.retries2) {
+                self.abort(AbortReason::Retries2, out);
+                return;
+            }
+            if timed_out(self.cfg.retries1) {
+                self.black_hole_detected(out);
+            }
+            if self.mtup.probe.is_some() {
+                self.probe_failed(out);
+            }
+        }
+        self.stats.rtos += 1;
+        self.backoff += 1;
+        self.stats.max_backoff = self.stats.max_backoff.max(self.backoff);
+        // Exponential backoff (RFC 6298 5.5), capped at rto_max; a SYN's first
+        // tcp_syn_linear_timeouts retransmissions keep the initial RTO (tcp_retransmit_timer).
+        let linear = self.state == State::SynSent && self.backoff <= self.cfg.syn_linear_timeouts;
+        if !linear {
+            self.rto = SimDuration(self.rto.0.saturating_mul(2)).min(self.cfg.rto_max);
+        }
+        out.notes.push(Note::Rto { backoff: self.backoff, rto: self.rto });
+        self.arm_rto(now);
+        if self.state == State::SynSent {
+            let mut syn = self.syn_segment(now, SegKind::Syn);
+            syn.retransmit = true;
+            self.stats.segments_sent += 1;
+            self.stats.retransmits += 1;
+            out.segments.push(syn);
+            self.syn_sent_at = now;
+            return;
+        }
+        if self.snd_una >= self.snd_nxt {
+            self.rto_deadline = None;
+            return;
+        }
+        let flight = self.pipe();
+        self.cc.on_rto(now, &mut self.window, flight);
+        // Everything outstanding and not SACKed is now lost (Linux's Loss state).
+        self.recovery = CaState::Loss;
+        self.recover = self.snd_nxt;
+        self.rtx_next = self.snd_una;
+        self.rtx_log.clear();
+        self.rack_deadline = None;
+        self.dupacks = 0;
+        self.push(now, out);
+    }
+}
