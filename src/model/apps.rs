@@ -5,9 +5,12 @@
 use super::{Attach, ConnTag, FlowRt, Model, NONE, Owner, Proto, Side};
 use crate::engine::rng::StreamRng;
 use crate::net::fabric::LeafSpine;
-use crate::scenario::spec::{Arrival, BackgroundSpec, BulkSpec, DatagramSpec, MessageTransport, RpcSpec};
 use crate::transport::Transport;
 use crate::units::{SimDuration, SimTime};
+use crate::workload::config::{
+    AllReduceConfig, Arrival, BackgroundConfig, BulkConfig, DatagramConfig, MessageTransport, PermutationConfig,
+    PingPongConfig, RpcConfig,
+};
 use crate::workload::{Interarrival, RpcBook, Sizes};
 use hdrhistogram::Histogram;
 use rand::RngExt;
@@ -41,7 +44,7 @@ pub fn latency_histogram() -> Histogram<u64> {
 }
 
 pub struct BulkApp {
-    pub spec: BulkSpec,
+    pub spec: BulkConfig,
     pub from: u32,
     pub to: u32,
     pub flows: Vec<u32>,
@@ -56,7 +59,7 @@ pub struct RpcConn {
 }
 
 pub struct RpcApp {
-    pub spec: RpcSpec,
+    pub spec: RpcConfig,
     pub client: u32,
     pub server: u32,
     pub conns: Vec<RpcConn>,
@@ -72,7 +75,7 @@ pub struct RpcApp {
 }
 
 pub struct DatagramApp {
-    pub spec: DatagramSpec,
+    pub spec: DatagramConfig,
     pub from: u32,
     /// Another instance, or a link-local service on the sender's host.
     pub to: Attach,
@@ -87,7 +90,7 @@ pub struct DatagramApp {
 }
 
 impl DatagramApp {
-    pub fn new(spec: DatagramSpec, from: u32, to: Attach, rng: StreamRng) -> Self {
+    pub fn new(spec: DatagramConfig, from: u32, to: Attach, rng: StreamRng) -> Self {
         DatagramApp {
             spec,
             from,
@@ -113,7 +116,7 @@ pub struct BgConn {
 }
 
 pub struct BackgroundApp {
-    pub spec: BackgroundSpec,
+    pub spec: BackgroundConfig,
     pub hosts: Vec<u32>,
     pub interarrival: Interarrival,
     pub sizes: Sizes,
@@ -131,7 +134,7 @@ pub struct BackgroundApp {
 /// osu_latency: for each size, round trips of one message each way; the latency reported is
 /// half the mean round trip, measured from the client's send call to its receive completion.
 pub struct PingPongApp {
-    pub spec: crate::scenario::spec::PingPongSpec,
+    pub spec: PingPongConfig,
     pub from: u32,
     pub to: u32,
     pub client_ep: u32,
@@ -152,7 +155,7 @@ pub struct PingPongApp {
 /// neighbour and waits for 1/N from its left. Over EFA each neighbour pair uses every network card
 /// the two have, striping each chunk across them as NCCL does.
 pub struct AllReduceApp {
-    pub spec: crate::scenario::spec::AllReduceSpec,
+    pub spec: AllReduceConfig,
     /// All-to-all instead of the ring: one step, every member to every other member.
     pub all_to_all: bool,
     pub members: Vec<u32>,
@@ -197,7 +200,7 @@ pub struct NcclRing {
 }
 
 impl NcclRing {
-    pub fn new(spec: &crate::scenario::spec::AllReduceSpec, nodes: usize, cards: usize) -> Self {
+    pub fn new(spec: &AllReduceConfig, nodes: usize, cards: usize) -> Self {
         let gpus = spec.gpus_per_node as usize;
         let channels = spec.channels.map_or(cards, |c| c as usize).max(1);
         let ranks = nodes * gpus;
@@ -310,7 +313,7 @@ impl HostCosts {
 }
 
 pub struct PermutationApp {
-    pub spec: crate::scenario::spec::PermutationSpec,
+    pub spec: PermutationConfig,
     /// Instance indices of the fleet.
     pub members: Vec<u32>,
     pub rng: StreamRng,

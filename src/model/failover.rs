@@ -13,9 +13,10 @@
 
 use super::trace::LogEntry;
 use super::{Attach, ConnTag, Event, Model, NONE, Owner, Proto, Side};
-use crate::scenario::spec::{ServiceAddress, ServiceClientsSpec};
+use crate::ec2::failover::ServiceAddress;
 use crate::transport::Transport;
 use crate::units::{SimDuration, SimTime};
+use crate::workload::config::ServiceClientsConfig;
 
 /// Event tags of a service-clients app: the kind in the low bits, the client index above.
 const KIND_BITS: u32 = 3;
@@ -85,7 +86,7 @@ pub struct ClientRt {
 }
 
 pub struct ServiceClientsApp {
-    pub spec: ServiceClientsSpec,
+    pub spec: ServiceClientsConfig,
     pub service: u32,
     pub clients: Vec<ClientRt>,
     /// Successful responses per time bin (all clients), for the success-rate timeline.
@@ -94,7 +95,7 @@ pub struct ServiceClientsApp {
 
 impl ServiceClientsApp {
     /// `clients`: each client's instance and its own seed.
-    pub fn new(spec: ServiceClientsSpec, service: u32, clients: &[(u32, u64)], bins: usize) -> Self {
+    pub fn new(spec: ServiceClientsConfig, service: u32, clients: &[(u32, u64)], bins: usize) -> Self {
         let clients =
             clients.iter().map(|&(instance, seed)| ClientRt { instance, seed, ..ClientRt::default() }).collect();
         ServiceClientsApp { spec, service, clients, ok_bins: vec![0; bins] }

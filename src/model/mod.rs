@@ -12,15 +12,14 @@
 //! Packet conservation is checked at the end of every run: sent = delivered + dropped + in flight,
 //! where "in flight" is counted independently by walking the queues and the pending events.
 
-mod actions;
+pub mod actions;
 pub mod apps;
-pub mod build;
 pub mod failover;
 mod ip;
 pub mod nat;
 pub mod replay;
 pub mod results;
-mod routing;
+pub(crate) mod routing;
 pub mod srd;
 pub mod trace;
 
@@ -396,55 +395,55 @@ pub struct Model {
     pub name: String,
     pub(crate) q: EventQueue<Event>,
     pub(crate) ports: Vec<Port>,
-    port_owner: Vec<u32>,
+    pub(crate) port_owner: Vec<u32>,
     pub(crate) pool: PacketPool,
-    routes: Vec<Vec<PortId>>,
-    route_free: Vec<u32>,
+    pub(crate) routes: Vec<Vec<PortId>>,
+    pub(crate) route_free: Vec<u32>,
     pub(crate) eps: Vec<EpSlot>,
-    ep_free: Vec<u32>,
+    pub(crate) ep_free: Vec<u32>,
     pub(crate) fabric: LeafSpine,
     pub(crate) insts: Vec<InstanceRt>,
     pub(crate) flows: Vec<FlowRt>,
     pub(crate) apps: Vec<App>,
     pub(crate) acct: Accounting,
-    outbox: Outbox,
-    loss: Option<(f64, StreamRng)>,
+    pub(crate) outbox: Outbox,
+    pub(crate) loss: Option<(f64, StreamRng)>,
     pub(crate) end: SimTime,
     pub(crate) bin_ps: u64,
-    tcp: TcpConfig,
-    flow_shaper: PortConfig,
+    pub(crate) tcp: TcpConfig,
+    pub(crate) flow_shaper: PortConfig,
     /// Card-delay noise on each per-flow shaper (parts per million; 0 = exact).
-    flow_shaper_noise_ppm: u32,
-    fabric_mtu: u32,
-    host_ip_base: u32,
-    bg_port_rng: StreamRng,
+    pub(crate) flow_shaper_noise_ppm: u32,
+    pub(crate) fabric_mtu: u32,
+    pub(crate) host_ip_base: u32,
+    pub(crate) bg_port_rng: StreamRng,
     pub(crate) srd_cfg: crate::transport::srd::SrdConfig,
     /// SRD connections each card can hold (`nitro.srd_connections`).
     pub(crate) srd_connections_per_card: u32,
     pub(crate) srd_ctxs: Vec<srd::SrdCtx>,
-    srd_index: BTreeMap<(u32, u32, Option<u16>), u32>,
-    srd_send_out: crate::transport::srd::SenderOut<srd::Inner>,
-    srd_recv_out: crate::transport::srd::ReceiverOut<srd::Inner>,
+    pub(crate) srd_index: BTreeMap<(u32, u32, Option<u16>), u32>,
+    pub(crate) srd_send_out: crate::transport::srd::SenderOut<srd::Inner>,
+    pub(crate) srd_recv_out: crate::transport::srd::ReceiverOut<srd::Inner>,
     pub(crate) streams: crate::engine::RngStreams,
     pub(crate) host_costs: apps::HostCosts,
     /// The link from one AZ to another (one per direction), created at first use.
     pub(crate) inter_az: BTreeMap<(u32, u32), PortId>,
-    inter_az_link: PortConfig,
+    pub(crate) inter_az_link: PortConfig,
     /// Foreground workloads that have not finished; the run ends early when it reaches zero.
     pub(crate) unfinished: u32,
     pub(crate) all_finite: bool,
-    scratch_route: Vec<PortId>,
+    pub(crate) scratch_route: Vec<PortId>,
     pub(crate) vpc: crate::ec2::vpc::Vpc,
     pub(crate) gateways: Vec<GatewayRt>,
     /// The hops of each ordered instance pair's path that has any (computed at first use).
     pub(crate) paths: BTreeMap<(u32, u32), Vec<routing::Hop>>,
     /// Pairs known to talk directly.
-    no_path: std::collections::BTreeSet<(u32, u32)>,
+    pub(crate) no_path: std::collections::BTreeSet<(u32, u32)>,
     /// Explicit `paths` of the scenario, both directions.
-    path_specs: BTreeMap<(u32, u32), Vec<routing::HopSpec>>,
+    pub(crate) path_specs: BTreeMap<(u32, u32), Vec<routing::HopSpec>>,
     /// Each subnet's route table, compiled, and the VPC block (the local route).
-    subnet_routes: Vec<Vec<routing::Route>>,
-    vpc_cidr: crate::ec2::vpc::Cidr,
+    pub(crate) subnet_routes: Vec<Vec<routing::Route>>,
+    pub(crate) vpc_cidr: crate::ec2::vpc::Cidr,
     /// A gateway port's gateway, and the port of the same gateway on the way back.
     pub(crate) gw_port: BTreeMap<PortId, (u32, PortId)>,
     /// Filters that refused something ("network ACL private inbound rule *"), their drop reason,
@@ -452,10 +451,10 @@ pub struct Model {
     pub(crate) filters: Vec<(String, DropReason)>,
     pub(crate) filter_drops: Vec<u64>,
     pub(crate) reasm: Vec<Reasm>,
-    reasm_free: Vec<u32>,
+    pub(crate) reasm_free: Vec<u32>,
     /// Fragment bytes held per instance (bounded by `ipfrag_high_thresh`).
-    reasm_bytes: Vec<u64>,
-    next_ip_id: u16,
+    pub(crate) reasm_bytes: Vec<u64>,
+    pub(crate) next_ip_id: u16,
     pub(crate) ip_cfg: crate::net::ip::IpConfig,
     pub(crate) ip_counters: IpCounters,
     pub(crate) log: trace::EventLog,
@@ -470,12 +469,12 @@ pub struct Model {
     pub(crate) capture_gw: Vec<u32>,
     /// The scenario's timed actions, and what a failure replaced (MTU, drop reason, rate)
     /// so that a restore can put it back.
-    pub(crate) actions: Vec<crate::scenario::spec::ActionSpec>,
+    pub(crate) actions: Vec<actions::TimedAction>,
     pub(crate) saved_ports: BTreeMap<PortId, (u32, DropReason, Bandwidth)>,
     /// Service addresses and who holds them now.
     pub(crate) services: Vec<failover::ServiceRt>,
-    /// The scenario as the VPC's rules are now (timed actions change ACLs and groups).
-    pub(crate) rules: crate::scenario::spec::ScenarioSpec,
+    /// The VPC's rules as they are now (timed actions change ACLs and groups).
+    pub(crate) rules: crate::ec2::vpc::VpcConfig,
 }
 
 impl Model {

@@ -14,8 +14,8 @@ use super::trace::LogEntry;
 use super::{Attach, ConnTag, Event, Model, NONE, Proto};
 use crate::ec2::nat::{self as limits, Scaler};
 use crate::net::{DropReason, PacketId, Port, PortConfig, PortId, SegKind, Sink};
-use crate::scenario::spec::ConnectionsSpec;
 use crate::units::{Bandwidth, SimDuration, SimTime};
+use crate::workload::config::ConnectionsConfig;
 use std::collections::BTreeMap;
 
 /// A translation: whose connection and to which destination (IP, port, protocol).
@@ -296,7 +296,7 @@ impl Model {
 // ---------------------------------------------------------------- the Connections workload
 
 pub struct ConnectionsApp {
-    pub spec: ConnectionsSpec,
+    pub spec: ConnectionsConfig,
     pub clients: Vec<u32>,
     pub to: u32,
     pub opened: u64,

@@ -5,10 +5,10 @@
 
 use super::apps::{App, TAG_ARRIVAL, TAG_START};
 use super::{Attach, ConnTag, Model, NONE, Owner, Proto, Side};
-use crate::scenario::spec::FlowLogsSpec;
 use crate::transport::Transport;
 use crate::units::{SimDuration, SimTime};
 use crate::workload::RpcBook;
+use crate::workload::config::FlowLogsConfig;
 use crate::workload::flowlogs::{Group, ReadStats};
 use serde::Serialize;
 
@@ -30,7 +30,7 @@ pub struct ReplayGroup {
 }
 
 pub struct FlowLogsApp {
-    pub spec: FlowLogsSpec,
+    pub spec: FlowLogsConfig,
     pub groups: Vec<ReplayGroup>,
     /// (when, group, exchange) in time order.
     pub schedule: Vec<(SimTime, u32, u32)>,
@@ -43,7 +43,7 @@ pub struct FlowLogsApp {
 
 impl FlowLogsApp {
     /// Lay the groups' exchanges out in simulated time.
-    pub fn new(spec: FlowLogsSpec, groups: Vec<(Group, u32, u32)>, stats: ReadStats, format: String) -> Self {
+    pub fn new(spec: FlowLogsConfig, groups: Vec<(Group, u32, u32)>, stats: ReadStats, format: String) -> Self {
         let mut schedule = Vec::new();
         let mut remaining = 0u64;
         for (k, (g, _, _)) in groups.iter().enumerate() {

@@ -1,5 +1,6 @@
 //! The scenario file schema: pure serde data, exactly what the user wrote (after defaults).
-//! `validate` checks it and `model::build` turns it into a runtime model; the two are distinct
+//! `validate` checks it, `lower` turns it into the world's configuration types and `build` into a
+//! runtime model; the two are distinct
 //! types so a scenario can be checked, printed and overridden without simulating anything.
 //!
 //! Field names follow the AWS API / Terraform where EC2 has a word for the thing
@@ -485,24 +486,15 @@ pub enum ServiceAddress {
 impl ServiceAddress {
     /// How long failover takes to take effect, by default: bounds of the drawn delay.
     pub fn failover_bounds(self) -> crate::ec2::failover::DelayBounds {
-        use crate::ec2::failover::*;
-        match self {
-            ServiceAddress::SecondaryEni => ENI_MOVE,
-            ServiceAddress::ElasticIp => EIP_REMAP,
-            ServiceAddress::Dns { .. } => DNS_PROPAGATION,
-        }
+        super::lower::service_address(self).failover_bounds()
     }
     /// The step's name in the summary's `failovers`.
     pub fn mechanism(self) -> &'static str {
-        match self {
-            ServiceAddress::SecondaryEni => "eni-move",
-            ServiceAddress::ElasticIp => "eip-remap",
-            ServiceAddress::Dns { .. } => "dns-propagation",
-        }
+        super::lower::service_address(self).mechanism()
     }
     /// The address itself moves (old connections then meet a reset at the standby).
     pub fn moves(self) -> bool {
-        !matches!(self, ServiceAddress::Dns { .. })
+        super::lower::service_address(self).moves()
     }
 }
 
@@ -718,7 +710,7 @@ pub enum InterfaceType {
 impl MessageTransport {
     /// OS bypass (no system call, no copy, no wake-up) rather than the kernel socket path.
     pub fn bypasses_kernel(self) -> bool {
-        self != MessageTransport::Tcp
+        super::lower::message_transport(self).bypasses_kernel()
     }
     /// The RDMA capability both instance types need (EFA user guide: read on Nitro v4+, write on most).
     pub fn rdma_needed(self) -> crate::ec2::EfaRdma {
@@ -730,12 +722,7 @@ impl MessageTransport {
     }
     /// The name reports use.
     pub fn label(self) -> &'static str {
-        match self {
-            MessageTransport::Tcp => "tcp",
-            MessageTransport::Efa => "efa",
-            MessageTransport::EfaRdmaWrite => "efa-write",
-            MessageTransport::EfaRdmaRead => "efa-read",
-        }
+        super::lower::message_transport(self).label()
     }
 }
 

@@ -1665,7 +1665,7 @@ fn black_hole_risk(
             g.name
         ));
     }
-    let vpc = crate::ec2::vpc::Vpc::compile(s).ok()?;
+    let vpc = crate::ec2::vpc::Vpc::compile(&super::lower::vpc(s)).ok()?;
     let subnet = from.subnet.as_ref().and_then(|n| s.subnets.iter().position(|x| &x.name == n)).unwrap_or(0);
     let setter = via.iter().position(|g| g.mtu.unwrap_or(g.kind.max_mtu()) == path_mtu)?;
     let gw_index = s.gateways.iter().position(|g| g.name == via[setter].name)? as u32;
