@@ -27,11 +27,13 @@
 //!   to a port; with `routing` (gateways, forwarding instances), `ip` (fragmentation, PMTUD,
 //!   filters, connection tracking) and `nat` (NAT gateways).
 //! - `accounting`: sent/delivered/dropped counts, the instances' ENA counters, conservation.
-//! - `apps`, `failover`, `replay`, `nat`: workloads at run time; `actions`: timed actions;
+//! - `app_state`: each workload's state and the `App` enum; `apps`, `failover`, `replay`, `nat`:
+//!   their behaviour (each depends on `app_state`, none on another); `actions`: timed actions;
 //!   `trace`: event log and capture; `results`: the summary at the end.
 
 mod accounting;
 pub mod actions;
+pub mod app_state;
 pub mod apps;
 mod dispatch;
 pub mod failover;
@@ -55,7 +57,7 @@ use crate::net::{
 };
 use crate::transport::{Endpoint, Outbox, TcpConfig, Transport};
 use crate::units::{Bandwidth, SimDuration, SimTime};
-use apps::App;
+use app_state::App;
 use rand::RngExt;
 use std::collections::BTreeMap;
 

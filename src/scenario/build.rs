@@ -7,7 +7,7 @@ use super::lower;
 use super::spec::{ScenarioSpec, WorkloadSpec};
 use crate::ec2::{self, catalog};
 use crate::engine::{EventQueue, RngStreams};
-use crate::model::apps::{self, App, BackgroundApp, BulkApp, DatagramApp, RpcApp};
+use crate::model::app_state::{self as apps, App, BackgroundApp, BulkApp, DatagramApp, RpcApp};
 use crate::model::{Accounting, Event, InstanceCounters, InstanceRt, Model, NONE};
 use crate::net::fabric::{LeafSpine, LeafSpineConfig};
 use crate::net::{DropReason, PacketPool, Port, PortConfig};
@@ -351,7 +351,7 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
             }
             WorkloadSpec::Connections(c) => {
                 starts.push(SimDuration::ZERO);
-                App::Connections(crate::model::nat::ConnectionsApp {
+                App::Connections(apps::ConnectionsApp {
                     spec: lower::connections(c),
                     clients: spec.fleet(&c.from).map(|(k, _)| k as u32).collect(),
                     to: inst_index(&c.to),
@@ -366,7 +366,7 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
                     .map(|(k, i)| (k as u32, streams.derive(&format!("workload/{}/client/{}", c.name, i.name))))
                     .collect();
                 let service = spec.services.iter().position(|x| x.name == c.service).expect("validated") as u32;
-                App::ServiceClients(crate::model::failover::ServiceClientsApp::new(
+                App::ServiceClients(apps::ServiceClientsApp::new(
                     lower::service_clients(c),
                     service,
                     &clients,
@@ -466,14 +466,19 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
                         (g, c, s)
                     })
                     .collect();
-                App::FlowLogs(crate::model::replay::FlowLogsApp::new(fl, groups, replay.stats, replay.format))
+                App::FlowLogs(apps::FlowLogsApp::new(fl, groups, replay.stats, replay.format))
             }
             WorkloadSpec::Background(b) => {
                 starts.push(SimDuration::ZERO);
                 let sizes = Sizes::new(lower::size_dist(&b.sizes));
                 App::Background(BackgroundApp {
                     spec: lower::background(b),
-                    interarrival: apps::background_interarrival(b.load, free_hosts.len(), &fabric, sizes.mean()),
+                    interarrival: crate::model::apps::background_interarrival(
+                        b.load,
+                        free_hosts.len(),
+                        &fabric,
+                        sizes.mean(),
+                    ),
                     hosts: free_hosts.clone(),
                     sizes,
                     rng: stream("flows"),
@@ -668,7 +673,7 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
         fabric_mtu: f.mtu,
         host_ip_base: HOST_IP_BASE,
         bg_port_rng: streams.stream("background/ports"),
-        host_costs: apps::HostCosts {
+        host_costs: crate::model::apps::HostCosts {
             syscall: spec.host.syscall,
             socket: spec.host.socket,
             copy_rate: spec.host.copy_rate,

@@ -2,7 +2,7 @@
 //! (see README, "summary.json"); histograms and time series ride along, unserialised, for the
 //! plots and CSV files. `collect` reads the finished model into it.
 
-use super::apps::App;
+use super::app_state::App;
 use super::{ConntrackTimeoutsS, InstanceCounters, Model, NONE};
 use crate::net::DropReason;
 use crate::transport::Transport;
@@ -309,7 +309,7 @@ pub struct VariantResult {
     pub nat_gateways: BTreeMap<String, NatGatewayResult>,
     /// `FlowLogs` workloads: per original 5-tuple group, what this variant made of it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub flowlogs: Vec<super::replay::FlowLogsResult>,
+    pub flowlogs: Vec<FlowLogsResult>,
     pub drops: BTreeMap<&'static str, u64>,
     pub packets: PacketTotals,
     pub counters: BTreeMap<String, InstanceCounters>,
@@ -393,4 +393,53 @@ pub struct NatGatewayResult {
     pub capacity_gbps: f64,
     pub capacity_pps: u64,
     pub scaled_at_s: Vec<f64>,
+}
+
+/// One original 5-tuple group, replayed: what the variant made of it.
+#[derive(Clone, Debug, Serialize)]
+pub struct GroupResult {
+    /// The original connection, initiator first: "10.0.1.10:43512 -> 10.0.2.20:443".
+    pub group: String,
+    pub client: String,
+    pub server: String,
+    /// What the log recorded: "ACCEPT", "REJECT" (every record) or "PARTLY_REJECTED".
+    pub logged: &'static str,
+    /// The connection was established in the simulation.
+    pub established: bool,
+    /// Whether the scenario did what the log recorded: "as logged", "allowed but logged REJECT"
+    /// (its rules let through what AWS refused), "refused but logged ACCEPT", "unfinished".
+    pub verdict: &'static str,
+    /// Bytes the flow log counted (headers included).
+    pub logged_bytes: u64,
+    /// Payload written both ways in the replay (after `scale`).
+    pub replayed_bytes: u64,
+    pub exchanges: u64,
+    pub completed: u64,
+    /// First exchange issued to last response received, in milliseconds.
+    pub completion_ms: Option<f64>,
+    /// Mean time of one exchange (request written to last response byte), in microseconds.
+    pub exchange_us_mean: Option<f64>,
+    /// Payload over the time exchanges were in progress.
+    pub goodput_gbps: f64,
+    pub retransmits: u64,
+    pub rtos: u64,
+}
+
+/// A `FlowLogs` workload's replay, per group, with what reading the log counted.
+#[derive(Clone, Debug, Serialize)]
+pub struct FlowLogsResult {
+    pub workload: String,
+    pub format: String,
+    pub records: u64,
+    pub nodata_records: u64,
+    pub skipdata_records: u64,
+    pub rejected_records: u64,
+    pub not_tcp_records: u64,
+    /// Records from interfaces the workload's `interfaces` map does not know (counted, skipped).
+    pub unknown_interface_records: u64,
+    /// Records whose addresses inside the VPC map to no instance (counted, skipped).
+    pub unmapped_address_records: u64,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unknown_examples: Vec<String>,
+    pub groups: Vec<GroupResult>,
 }
