@@ -59,6 +59,7 @@ pub mod ec2;
 pub mod engine;
 pub mod import;
 pub mod model;
+pub mod names;
 pub mod net;
 pub mod output_set;
 pub mod progress;
