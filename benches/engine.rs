@@ -34,7 +34,6 @@ fn hold(c: &mut Criterion) {
                         // A dispatch as the model does it: match on the closed enum.
                         acc = acc.wrapping_add(match ev {
                             Event::PortDone(p) => p as u64,
-                            Event::Arrive(p) => p as u64 + 1,
                             Event::Timer { ep, generation } => (ep ^ generation) as u64,
                             Event::App { app, tag } => (app + tag) as u64,
                             Event::SrdTimer { ctx, generation } => (ctx ^ generation) as u64,
@@ -42,7 +41,7 @@ fn hold(c: &mut Criterion) {
                             Event::Action(n) => n as u64,
                             Event::ServiceMoved { service, to } => (service ^ to) as u64,
                         });
-                        q.schedule_in(incs[i as usize % incs.len()], Event::Arrive(i as u32));
+                        q.schedule_in(incs[i as usize % incs.len()], Event::PortDone(i as u32));
                     }
                     black_box(acc)
                 },

@@ -646,6 +646,7 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
         ports,
         port_owner,
         pool: PacketPool::with_capacity(4096),
+        ready: std::collections::VecDeque::with_capacity(64),
         routes: Vec::new(),
         route_free: Vec::new(),
         eps: Vec::new(),

@@ -3,9 +3,12 @@
 //! Everything lives in arenas addressed by integer ids (ports, packets, routes, endpoints,
 //! instances, flows, apps) and the only way things happen is an `Event` popped from the queue:
 //!
-//! - `PortDone(port)`: a port finished serving its head-of-line packet; the packet enters the
-//!   port's pipe and `Arrive` is scheduled at the far end.
-//! - `Arrive(packet)`: a packet reached the next stage of its route (or its endpoint).
+//! - `PortDone(port)`: the oldest packet in a port reached its far end: it moves on to the next
+//!   stage of its route (or its endpoint). A port computes a packet's service and pipe times when
+//!   it accepts it (FIFO, known service time), so it needs no event when service ends, and only
+//!   its oldest packet is in the queue (htsim's pipe trick): the queue holds busy ports, not
+//!   packets. A stage that takes no time at all (a zero-cost vCPU, a shaper within its burst, a
+//!   pure pass) passes the packet on in the same dispatch, through `Model::ready`.
 //! - `Timer { ep, generation }`: a transport asked to be woken; stale generations are ignored.
 //! - `App { app, tag }`: a workload's own clock (an arrival, a start).
 //!
@@ -29,7 +32,7 @@ use crate::engine::EventQueue;
 use crate::engine::rng::StreamRng;
 use crate::net::fabric::{FiveTuple, LeafSpine};
 use crate::net::{
-    DropReason, Offer, Packet, PacketId, PacketPool, Port, PortConfig, PortId, SegKind, Segment, Sink, SrdHeader,
+    DropReason, Enqueued, Packet, PacketId, PacketPool, Port, PortConfig, PortId, SegKind, Segment, Sink, SrdHeader,
 };
 use crate::transport::{Endpoint, Outbox, TcpConfig, Transport};
 use crate::units::{Bandwidth, SimDuration, SimTime};
@@ -49,7 +52,6 @@ pub const PROGRESS_EVERY_EVENTS: u64 = 1 << 16;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event {
     PortDone(PortId),
-    Arrive(PacketId),
     Timer {
         ep: u32,
         generation: u32,
@@ -398,6 +400,9 @@ pub struct Model {
     pub(crate) ports: Vec<Port>,
     port_owner: Vec<u32>,
     pub(crate) pool: PacketPool,
+    /// Packets that reached the next stage of their route at this very time: taken on within
+    /// the current dispatch, in order, without an event.
+    ready: std::collections::VecDeque<PacketId>,
     routes: Vec<Vec<PortId>>,
     route_free: Vec<u32>,
     pub(crate) eps: Vec<EpSlot>,
@@ -1083,6 +1088,7 @@ impl Model {
         let now = self.q.now();
         let p = self.pool.get_mut(id);
         let port_ref = &mut self.ports[port as usize];
+        port_ref.settle(now);
         if (p.seg.ect || p.srd.ect) && port_ref.should_mark() {
             // An SRD packet is marked on its outer header; the inner one is the host's business.
             if p.srd.ect {
@@ -1093,15 +1099,23 @@ impl Model {
             port_ref.stats.ecn_marks += 1;
         }
         let (shaper, per_packet) = (port_ref.config.burst_bytes > 0, port_ref.config.per_packet);
-        match port_ref.offer(now, id, p.wire_bytes) {
-            Offer::Started(t) if shaper && t.since(now) > per_packet => {
-                // A token-bucket shaper holding the packet for its tokens: queued, too.
-                self.q.schedule_at(t, Event::PortDone(port));
-                self.count_allowance_queued(port);
+        match port_ref.enqueue(now, id, p.wire_bytes) {
+            Enqueued::Accepted { waited, finish, arrive, head } => {
+                if head {
+                    if arrive == now {
+                        // No time spent here: on to the next stage in this same dispatch.
+                        port_ref.pop_head(now);
+                        self.ready.push_back(id);
+                    } else {
+                        self.q.schedule_at(arrive, Event::PortDone(port));
+                    }
+                }
+                // Behind another packet, or a token-bucket shaper holding it for its tokens.
+                if waited || (shaper && finish.since(now) > per_packet) {
+                    self.count_allowance_queued(port);
+                }
             }
-            Offer::Started(t) => self.q.schedule_at(t, Event::PortDone(port)),
-            Offer::Queued => self.count_allowance_queued(port),
-            Offer::Dropped => {
+            Enqueued::Dropped => {
                 let reason = port_ref.config.drop_reason;
                 self.drop_packet(id, reason, self.port_owner[port as usize]);
             }
@@ -1155,13 +1169,14 @@ impl Model {
         self.pool.free(id);
     }
 
+    /// The oldest packet in `port` reached the far end; the next one's arrival is scheduled.
     fn on_port_done(&mut self, port: PortId) {
         let now = self.q.now();
-        let (id, leaves, next) = self.ports[port as usize].complete(now);
+        let (id, next) = self.ports[port as usize].pop_head(now);
         if let Some(t) = next {
             self.q.schedule_at(t, Event::PortDone(port));
         }
-        self.q.schedule_at(leaves, Event::Arrive(id));
+        self.on_arrive(id);
     }
 
     fn on_arrive(&mut self, id: PacketId) {
@@ -1249,7 +1264,6 @@ impl Model {
     fn dispatch(&mut self, ev: Event) {
         match ev {
             Event::PortDone(p) => self.on_port_done(p),
-            Event::Arrive(id) => self.on_arrive(id),
             Event::Timer { ep, generation } => self.on_timer(ep, generation),
             Event::App { app, tag } => self.app_event(app, tag),
             Event::SrdTimer { ctx, generation } => self.srd_timer(ctx, generation),
@@ -1257,13 +1271,24 @@ impl Model {
             Event::Action(n) => self.run_action(n),
             Event::ServiceMoved { service, to } => self.service_moved(service, to),
         }
+        // Packets that crossed a stage taking no time move on now, in the order they got there.
+        while let Some(id) = self.ready.pop_front() {
+            self.on_arrive(id);
+        }
     }
 
     /// Run to the end time (or until every foreground workload has finished), then check
     /// invariants and collect results. `progress` is called now and then with the sim time.
     pub fn run(mut self, progress: &mut dyn FnMut(SimTime)) -> Result<VariantResult, String> {
+        // Ports count what has left them up to the time the run stopped: the end time, or the
+        // last event's time when every workload finished before it.
+        let mut stopped = self.end;
         while let Some(t) = self.q.peek_time() {
-            if t > self.end || (self.all_finite && self.unfinished == 0) {
+            if self.all_finite && self.unfinished == 0 {
+                stopped = self.q.now();
+                break;
+            }
+            if t > self.end {
                 break;
             }
             let (_, ev) = self.q.pop().expect("peeked");
@@ -1272,17 +1297,20 @@ impl Model {
                 progress(self.q.now());
             }
         }
+        for p in &mut self.ports {
+            p.settle(stopped);
+        }
         progress(self.end);
         self.check_conservation()?;
         Ok(results::collect(self))
     }
 
-    /// Packets in flight, counted independently of the pool: queued in ports plus in pipes.
+    /// Packets in flight, counted independently of the pool: held by ports (queued, in service
+    /// or in their pipes), about to move on, or held for reassembly.
     fn in_flight_counted(&self) -> u64 {
-        let queued: u64 = self.ports.iter().map(|p| p.queued_packets() as u64).sum();
-        let piped = self.q.iter_pending().filter(|e| matches!(e, Event::Arrive(_))).count() as u64;
+        let in_ports: u64 = self.ports.iter().map(|p| p.queued_packets() as u64).sum();
         let held: u64 = self.reasm.iter().filter(|r| r.live).map(|r| r.held.len() as u64).sum();
-        queued + piped + held
+        in_ports + self.ready.len() as u64 + held
     }
 
     fn check_conservation(&self) -> Result<(), String> {
