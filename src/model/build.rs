@@ -647,8 +647,7 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
         port_owner,
         pool: PacketPool::with_capacity(4096),
         ready: std::collections::VecDeque::with_capacity(64),
-        routes: Vec::new(),
-        route_free: Vec::new(),
+        routes: Default::default(),
         eps: Vec::new(),
         ep_free: Vec::new(),
         fabric,
@@ -681,6 +680,7 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
         srd_index: BTreeMap::new(),
         srd_send_out: Default::default(),
         srd_recv_out: Default::default(),
+        srd_held: Default::default(),
         streams,
         inter_az: BTreeMap::new(),
         inter_az_link: PortConfig {

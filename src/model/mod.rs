@@ -403,8 +403,7 @@ pub struct Model {
     /// Packets that reached the next stage of their route at this very time: taken on within
     /// the current dispatch, in order, without an event.
     ready: std::collections::VecDeque<PacketId>,
-    routes: Vec<Vec<PortId>>,
-    route_free: Vec<u32>,
+    routes: routing::Routes,
     pub(crate) eps: Vec<EpSlot>,
     ep_free: Vec<u32>,
     pub(crate) fabric: LeafSpine,
@@ -429,7 +428,9 @@ pub struct Model {
     pub(crate) srd_ctxs: Vec<srd::SrdCtx>,
     srd_index: BTreeMap<(u32, u32, Option<u16>), u32>,
     srd_send_out: crate::transport::srd::SenderOut<srd::Inner>,
-    srd_recv_out: crate::transport::srd::ReceiverOut<srd::Inner>,
+    srd_recv_out: crate::transport::srd::ReceiverOut<u32>,
+    /// What the receiving cards' reorder buffers hold.
+    srd_held: srd::HeldPayloads,
     pub(crate) streams: crate::engine::RngStreams,
     pub(crate) host_costs: apps::HostCosts,
     /// The link from one AZ to another (one per direction), created at first use.
@@ -604,18 +605,9 @@ impl Model {
         }
     }
 
-    /// Store a route built in `r` (recycling a freed slot) and hand `r` back empty.
+    /// Store a route built in `r` (recycling a freed one) and hand `r` back empty.
     fn store_route(&mut self, r: &mut Vec<PortId>) -> u32 {
-        let id = match self.route_free.pop() {
-            Some(id) => {
-                std::mem::swap(&mut self.routes[id as usize], r);
-                id
-            }
-            None => {
-                self.routes.push(r.clone());
-                (self.routes.len() - 1) as u32
-            }
-        };
+        let id = self.routes.store(r);
         r.clear();
         id
     }
@@ -919,10 +911,11 @@ impl Model {
             slot.generation = slot.generation.wrapping_add(1);
             slot.timer_gen = slot.timer_gen.wrapping_add(1);
             if slot.route != NONE {
-                self.route_free.push(slot.route);
+                self.routes.release(slot.route);
             }
             if slot.srd.ctx != NONE {
-                self.route_free.extend([slot.srd.host_route, slot.srd.then_route]);
+                self.routes.release(slot.srd.host_route);
+                self.routes.release(slot.srd.then_route);
             }
             self.ep_free.push(ep);
         }
@@ -1061,13 +1054,13 @@ impl Model {
             self.drop_filtered(id, f, inst);
             return;
         }
-        let first = self.routes[pkt.route as usize][0];
+        let first = self.routes.port(pkt.route, 0);
         self.offer(id, first);
     }
 
     /// Create a packet at the start of its route.
     pub(crate) fn send_packet(&mut self, pkt: Packet) {
-        let first = self.routes[pkt.route as usize][0];
+        let first = self.routes.port(pkt.route, 0);
         let id = self.pool.alloc(pkt);
         self.acct.sent += 1;
         self.offer(id, first);
@@ -1182,9 +1175,8 @@ impl Model {
     fn on_arrive(&mut self, id: PacketId) {
         let p = self.pool.get_mut(id);
         p.hop += 1;
-        let route = &self.routes[p.route as usize];
-        if (p.hop as usize) < route.len() {
-            let next = route[p.hop as usize];
+        let next = self.routes.port(p.route, p.hop);
+        if next != routing::Routes::END {
             self.offer(id, next);
         } else {
             self.deliver(id);
