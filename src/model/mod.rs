@@ -51,7 +51,9 @@ pub const PROGRESS_EVERY_EVENTS: u64 = 1 << 16;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event {
-    PortDone(PortId),
+    /// Port, the packet at its head, and where that packet's route goes next (its index in the
+    /// flat route array): what the dispatch will touch, known in advance so it can be prefetched.
+    PortDone(PortId, PacketId, u32),
     Timer {
         ep: u32,
         generation: u32,
@@ -402,8 +404,8 @@ pub struct Model {
     pub(crate) pool: PacketPool,
     /// Packets that reached the next stage of their route at this very time: taken on within
     /// the current dispatch, in order, without an event.
-    ready: std::collections::VecDeque<PacketId>,
-    routes: routing::Routes,
+    ready: std::collections::VecDeque<(PacketId, u32)>,
+    pub(crate) routes: routing::Routes,
     pub(crate) eps: Vec<EpSlot>,
     ep_free: Vec<u32>,
     pub(crate) fabric: LeafSpine,
@@ -1082,7 +1084,8 @@ impl Model {
         let p = self.pool.get_mut(id);
         let port_ref = &mut self.ports[port as usize];
         port_ref.settle(now);
-        if (p.seg.ect || p.srd.ect) && port_ref.should_mark() {
+        // The port's question first: the packet's ECN bits lie beyond its first cache line.
+        if port_ref.should_mark() && (p.seg.ect || p.srd.ect) {
             // An SRD packet is marked on its outer header; the inner one is the host's business.
             if p.srd.ect {
                 p.srd.ce = true;
@@ -1092,15 +1095,17 @@ impl Model {
             port_ref.stats.ecn_marks += 1;
         }
         let (shaper, per_packet) = (port_ref.config.burst_bytes > 0, port_ref.config.per_packet);
-        match port_ref.enqueue(now, id, p.wire_bytes) {
+        // Where the route goes after this port: the packet's next stop once it leaves.
+        let then = p.route + p.hop as u32 + 1;
+        match port_ref.enqueue(now, id, p.wire_bytes, then) {
             Enqueued::Accepted { waited, finish, arrive, head } => {
                 if head {
                     if arrive == now {
                         // No time spent here: on to the next stage in this same dispatch.
                         port_ref.pop_head(now);
-                        self.ready.push_back(id);
+                        self.ready.push_back((id, then));
                     } else {
-                        self.q.schedule_at(arrive, Event::PortDone(port));
+                        self.q.schedule_at(arrive, Event::PortDone(port, id, then));
                     }
                 }
                 // Behind another packet, or a token-bucket shaper holding it for its tokens.
@@ -1163,19 +1168,22 @@ impl Model {
     }
 
     /// The oldest packet in `port` reached the far end; the next one's arrival is scheduled.
-    fn on_port_done(&mut self, port: PortId) {
+    fn on_port_done(&mut self, port: PortId, head: PacketId, then: u32) {
         let now = self.q.now();
         let (id, next) = self.ports[port as usize].pop_head(now);
-        if let Some(t) = next {
-            self.q.schedule_at(t, Event::PortDone(port));
+        debug_assert_eq!(id, head);
+        if let Some((t, next, next_then)) = next {
+            self.q.schedule_at(t, Event::PortDone(port, next, next_then));
         }
-        self.on_arrive(id);
+        self.on_arrive(id, then);
     }
 
-    fn on_arrive(&mut self, id: PacketId) {
+    /// Packet `id` left a port; `then` is where its route goes next (route + hop + 1).
+    fn on_arrive(&mut self, id: PacketId, then: u32) {
         let p = self.pool.get_mut(id);
         p.hop += 1;
-        let next = self.routes.port(p.route, p.hop);
+        debug_assert_eq!(then, p.route + p.hop as u32);
+        let next = self.routes.at(then);
         if next != routing::Routes::END {
             self.offer(id, next);
         } else {
@@ -1255,7 +1263,7 @@ impl Model {
 
     fn dispatch(&mut self, ev: Event) {
         match ev {
-            Event::PortDone(p) => self.on_port_done(p),
+            Event::PortDone(p, id, then) => self.on_port_done(p, id, then),
             Event::Timer { ep, generation } => self.on_timer(ep, generation),
             Event::App { app, tag } => self.app_event(app, tag),
             Event::SrdTimer { ctx, generation } => self.srd_timer(ctx, generation),
@@ -1264,8 +1272,8 @@ impl Model {
             Event::ServiceMoved { service, to } => self.service_moved(service, to),
         }
         // Packets that crossed a stage taking no time move on now, in the order they got there.
-        while let Some(id) = self.ready.pop_front() {
-            self.on_arrive(id);
+        while let Some((id, then)) = self.ready.pop_front() {
+            self.on_arrive(id, then);
         }
     }
 
@@ -1284,6 +1292,12 @@ impl Model {
                 break;
             }
             let (_, ev) = self.q.pop().expect("peeked");
+            if let Some(&Event::PortDone(port, id, then)) = self.q.peek_event() {
+                // The next event's port, packet and route load while this one runs.
+                crate::engine::prefetch(&self.ports[port as usize], 2);
+                crate::engine::prefetch(self.pool.get(id), 1);
+                self.routes.prefetch(then);
+            }
             self.dispatch(ev);
             if self.q.events_processed().is_multiple_of(PROGRESS_EVERY_EVENTS) {
                 progress(self.q.now());

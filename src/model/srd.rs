@@ -126,6 +126,14 @@ impl Model {
         let mut ack_routes = Vec::with_capacity(paths as usize);
         let mut path_spine = Vec::with_capacity(paths as usize);
         let mut r = std::mem::take(&mut self.scratch_route);
+        // Paths whose entropy hashes to the same spine share one stored route (128 paths over
+        // 32 spines: a quarter of the route memory, and fewer cache lines on the hop path).
+        let mut shared: std::collections::BTreeMap<Vec<crate::net::PortId>, u32> = Default::default();
+        let mut store = |m: &mut Self, r: &mut Vec<crate::net::PortId>| -> u32 {
+            let id = *shared.entry(r.clone()).or_insert_with(|| m.routes.store(r));
+            r.clear();
+            id
+        };
         for k in 0..paths {
             let entropy = SRD_ENTROPY_BASE.wrapping_add(k as u16);
             let out =
@@ -136,10 +144,10 @@ impl Model {
             path_spine.push(if same_rack { 0 } else { self.fabric.ecmp_spine(ha, &out) });
             r.push(self.insts[i as usize].srd_tx_proc);
             self.push_fabric(a, b, &out, &mut r);
-            data_routes.push(self.store_route(&mut r));
+            data_routes.push(store(self, &mut r));
             let back = FiveTuple { src_ip: ip_b, dst_ip: ip_a, ..out };
             self.push_fabric(b, a, &back, &mut r);
-            ack_routes.push(self.store_route(&mut r));
+            ack_routes.push(store(self, &mut r));
         }
         self.scratch_route = r;
         let kind = efa_card.map(|k| format!("/efa{k}")).unwrap_or_default();

@@ -133,6 +133,9 @@ impl PortNoise {
 struct Slot {
     id: PacketId,
     bytes: u32,
+    /// The caller's own word about the packet, handed back with it (the model: where its route
+    /// goes next), so the caller can prefetch what it will need before the packet arrives.
+    tag: u32,
     /// Service starts (the previous packet's finish, or acceptance on an idle port).
     start: SimTime,
     /// Service ends: the packet leaves the queue and enters the pipe.
@@ -141,24 +144,27 @@ struct Slot {
     arrive: SimTime,
 }
 
+/// Laid out in whole cache lines, what a packet's pass touches first: the FIFO and its cursors,
+/// then the counters, then the configuration.
+#[repr(C, align(64))]
 pub struct Port {
-    pub config: PortConfig,
     /// Packets queued, in service and in the pipe, in FIFO order (arrivals are FIFO too).
     fifo: VecDeque<Slot>,
     /// `fifo[..finished]` have finished service (in the pipe); `fifo[..started]` have started it.
     /// Both advance in [`Port::settle`]: the port's counters are those of the time it last settled.
-    finished: usize,
-    started: usize,
+    finished: u32,
+    started: u32,
+    /// Line-time bytes added to each packet's serialisation (0 = not a physical link).
+    framing_bytes: u32,
     /// Bytes queued or in service (not yet in the pipe).
     queued_bytes: u64,
     /// When the last accepted packet finishes service (the server is busy until then).
     busy_until: SimTime,
-    /// Line-time bytes added to each packet's serialisation (0 = not a physical link).
-    framing_bytes: u32,
-    noise: Option<PortNoise>,
+    pub stats: PortStats,
     /// GCRA theoretical arrival time (token-bucket shapers only).
     tat: SimTime,
-    pub stats: PortStats,
+    noise: Option<Box<PortNoise>>,
+    pub config: PortConfig,
 }
 
 /// Outcome of [`Port::enqueue`].
@@ -202,12 +208,12 @@ impl Port {
 
     /// Vary this port's per-packet cost and delay (see [`PortNoise`]).
     pub fn with_noise(mut self, noise: PortNoise) -> Self {
-        self.noise = Some(noise);
+        self.noise = Some(Box::new(noise));
         self
     }
 
     pub fn set_noise(&mut self, noise: PortNoise) {
-        self.noise = Some(noise);
+        self.noise = Some(Box::new(noise));
     }
 
     /// Bytes of line time per packet besides the IP packet (0 on internal stages).
@@ -242,14 +248,14 @@ impl Port {
     /// (`packets_out`, `bytes_out`), packets whose service has begun count in `busy_ps`. What an
     /// event per service completion would have done, done when someone looks.
     pub fn settle(&mut self, now: SimTime) {
-        while let Some(s) = self.fifo.get(self.started) {
+        while let Some(s) = self.fifo.get(self.started as usize) {
             if s.start > now {
                 break;
             }
             self.stats.busy_ps += s.finish.since(s.start).ps();
             self.started += 1;
         }
-        while let Some(s) = self.fifo.get(self.finished) {
+        while let Some(s) = self.fifo.get(self.finished as usize) {
             if s.finish > now {
                 break;
             }
@@ -262,7 +268,7 @@ impl Port {
 
     /// Accept a packet at `now` (drop-tail on bytes queued or in service) and compute when it
     /// finishes service and when it reaches the far end. Settles the port to `now` first.
-    pub fn enqueue(&mut self, now: SimTime, id: PacketId, bytes: u32) -> Enqueued {
+    pub fn enqueue(&mut self, now: SimTime, id: PacketId, bytes: u32, tag: u32) -> Enqueued {
         self.settle(now);
         if self.queued_bytes + bytes as u64 > self.config.capacity_bytes {
             self.stats.drops += 1;
@@ -276,21 +282,21 @@ impl Port {
         let finish = start + self.service(start, bytes);
         let arrive = self.leave_pipe(finish);
         debug_assert!(self.fifo.back().is_none_or(|b| b.arrive <= arrive), "a port's pipe is FIFO");
-        self.fifo.push_back(Slot { id, bytes, start, finish, arrive });
+        self.fifo.push_back(Slot { id, bytes, tag, start, finish, arrive });
         self.busy_until = finish;
         self.settle(now);
         Enqueued::Accepted { waited: start > now, finish, arrive, head: self.fifo.len() == 1 }
     }
 
-    /// The head packet reached the far end at `now`: take it out. Returns it and when the next
-    /// packet arrives, if the port holds one.
-    pub fn pop_head(&mut self, now: SimTime) -> (PacketId, Option<SimTime>) {
+    /// The head packet reached the far end at `now`: take it out. Returns it and, if the port
+    /// holds another, when that one arrives, which it is and its tag.
+    pub fn pop_head(&mut self, now: SimTime) -> (PacketId, Option<(SimTime, PacketId, u32)>) {
         self.settle(now);
         let s = self.fifo.pop_front().expect("a port's head arrived with an empty port");
         debug_assert!(s.arrive <= now && self.finished > 0, "the head left before its time");
         self.finished -= 1;
         self.started -= 1;
-        (s.id, self.fifo.front().map(|h| h.arrive))
+        (s.id, self.fifo.front().map(|h| (h.arrive, h.id, h.tag)))
     }
 
     /// The configuration's rate or per-packet cost changed at `now`: packets that have not
@@ -300,9 +306,10 @@ impl Port {
         self.settle(now);
         debug_assert!(self.config.burst_bytes == 0, "shapers are never re-rated");
         let framing = self.framing_bytes as u64;
-        let mut prev = self.fifo.get(self.started.wrapping_sub(1)).map(|s| s.finish);
-        let mut prev_arrive = self.fifo.get(self.started.wrapping_sub(1)).map(|s| s.arrive);
-        for k in self.started..self.fifo.len() {
+        let before = (self.started as usize).wrapping_sub(1);
+        let mut prev = self.fifo.get(before).map(|s| s.finish);
+        let mut prev_arrive = self.fifo.get(before).map(|s| s.arrive);
+        for k in self.started as usize..self.fifo.len() {
             let s = &mut self.fifo[k];
             let old_ser = old.rate.serialisation(s.bytes as u64 + framing);
             // The per-packet part it was given (a draw, with noise), kept as it was drawn.
@@ -324,7 +331,7 @@ impl Port {
     /// Classic interface (a caller that schedules service completions itself, as the theory
     /// tests do): accept a packet and say whether it went straight into service.
     pub fn offer(&mut self, now: SimTime, id: PacketId, bytes: u32) -> Offer {
-        match self.enqueue(now, id, bytes) {
+        match self.enqueue(now, id, bytes, 0) {
             Enqueued::Dropped => Offer::Dropped,
             Enqueued::Accepted { finish, .. } if self.fifo.len() == 1 => Offer::Started(finish),
             Enqueued::Accepted { .. } => Offer::Queued,
@@ -609,7 +616,7 @@ mod tests {
                     port.pop_head(s.arrive);
                     got.push((s.id, s.finish, s.arrive));
                 }
-                if let Enqueued::Accepted { finish, .. } = port.enqueue(now, id, bytes) {
+                if let Enqueued::Accepted { finish, .. } = port.enqueue(now, id, bytes, 0) {
                     assert!(finish >= now);
                 }
                 // A packet served in no time has left both by the end of this instant.
