@@ -23,7 +23,10 @@ fn hold(c: &mut Criterion) {
                 || {
                     let mut q = EventQueue::with_capacity(pending as usize + 1);
                     for i in 0..pending {
-                        q.schedule_at(SimTime(incs[i as usize % incs.len()].ps()), Event::PortDone(i as u32));
+                        q.schedule_at(
+                            SimTime(incs[i as usize % incs.len()].ps()),
+                            Event::PortDone(i as u32, i as u32, 0),
+                        );
                     }
                     q
                 },
@@ -33,8 +36,7 @@ fn hold(c: &mut Criterion) {
                         let (_, ev) = q.pop().unwrap();
                         // A dispatch as the model does it: match on the closed enum.
                         acc = acc.wrapping_add(match ev {
-                            Event::PortDone(p) => p as u64,
-                            Event::Arrive(p) => p as u64 + 1,
+                            Event::PortDone(p, id, then) => (p ^ id ^ then) as u64,
                             Event::Timer { ep, generation } => (ep ^ generation) as u64,
                             Event::App { app, tag } => (app + tag) as u64,
                             Event::SrdTimer { ctx, generation } => (ctx ^ generation) as u64,
@@ -42,7 +44,7 @@ fn hold(c: &mut Criterion) {
                             Event::Action(n) => n as u64,
                             Event::ServiceMoved { service, to } => (service ^ to) as u64,
                         });
-                        q.schedule_in(incs[i as usize % incs.len()], Event::Arrive(i as u32));
+                        q.schedule_in(incs[i as usize % incs.len()], Event::PortDone(i as u32, i as u32, 0));
                     }
                     black_box(acc)
                 },

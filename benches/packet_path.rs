@@ -1,3 +1,4 @@
+//! Hop path: packets through chains of links on the port and event-queue machinery alone.
 //! Packet path throughput: whole-model runs of a bulk-flow scenario and of `rpc-under-load.ron`.
 //! Criterion's "elements" are link crossings (one packet over one physical link: NIC <-> ToR,
 //! ToR <-> spine), so its thrpt line reads as link crossings per wall second; events per second,
@@ -66,5 +67,63 @@ fn packet_path(c: &mut Criterion) {
     bench_scenario(c, "plain_ena_same_pair", "srd-pair", &[plain]);
 }
 
-criterion_group!(benches, packet_path);
+/// The hop path alone: a train of packets through a chain of `links` 100 Gbps Ethernet links
+/// with 1 us of propagation each, driven the way the model drives its ports (one event per
+/// packet per link, the arrival at the far end; only each link's oldest packet in the queue).
+/// Criterion's elements are link crossings.
+fn hop_chain(links: usize, packets: u32) -> u64 {
+    use nitrosim::engine::EventQueue;
+    use nitrosim::net::{DropReason, Enqueued, Port, PortConfig};
+    use nitrosim::units::{Bandwidth, SimDuration};
+    let config = PortConfig {
+        rate: Bandwidth::gbps(100),
+        per_packet: SimDuration::ZERO,
+        delay: SimDuration::from_us(1),
+        capacity_bytes: u64::MAX,
+        ecn_threshold_bytes: None,
+        drop_reason: DropReason::QueueFull,
+        burst_bytes: 0,
+        mtu: nitrosim::net::ip::NO_MTU_LIMIT,
+    };
+    let mut ports: Vec<Port> = (0..links).map(|_| Port::ethernet(config)).collect();
+    // (link, packet): the packet at the head of that link reaches its far end.
+    let mut q: EventQueue<(u32, u32)> = EventQueue::with_capacity(links + 1);
+    let mut crossings = 0u64;
+    let offer = |q: &mut EventQueue<(u32, u32)>, ports: &mut [Port], link: usize, id: u32| {
+        let now = q.now();
+        if let Enqueued::Accepted { arrive, head: true, .. } = ports[link].enqueue(now, id, 8900, 0) {
+            q.schedule_at(arrive, (link as u32, id));
+        }
+    };
+    for id in 0..packets {
+        offer(&mut q, &mut ports, 0, id);
+    }
+    while let Some((now, (link, id))) = q.pop() {
+        let (got, next) = ports[link as usize].pop_head(now);
+        debug_assert_eq!(got, id);
+        if let Some((t, next, _)) = next {
+            q.schedule_at(t, (link, next));
+        }
+        crossings += 1;
+        if (link as usize) + 1 < links {
+            offer(&mut q, &mut ports, link as usize + 1, id);
+        }
+    }
+    assert_eq!(crossings, links as u64 * packets as u64);
+    crossings
+}
+
+fn hop_path(c: &mut Criterion) {
+    let mut g = c.benchmark_group("hop_path");
+    g.sample_size(20);
+    for (links, packets) in [(4usize, 10_000u32), (64, 1_000), (1024, 100)] {
+        g.throughput(Throughput::Elements(links as u64 * packets as u64));
+        g.bench_function(format!("{packets}_packets_through_{links}_links"), |b| {
+            b.iter(|| std::hint::black_box(hop_chain(links, packets)))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, hop_path, packet_path);
 criterion_main!(benches);

@@ -124,12 +124,23 @@ fn flagship_ena_express_cuts_the_tail_and_costs_a_little_when_idle() {
     let text = BUNDLED.iter().find(|(n, _)| *n == "ena-vs-express.ron").unwrap().1;
     let s = run_text("ena-vs-express.ron", text, &[]);
     let lat = |name: &str| variant(&s, name).rpc.as_ref().unwrap().latency_us.clone();
-    let (ena, x) = (lat("ena"), lat("ena-express"));
     // AWS: "up to" -50% at P99 and -85% at P99.9. Since the host TCP leaves slow start by
     // HyStart and its receive buffer grows at Linux 6.18's pace from 128 KiB (issue 12), plain
-    // ENA loses far fewer packets in this fabric and the cuts here are -34% and -21%.
-    assert!(x.p99 < 0.75 * ena.p99, "P99 {} vs {}", x.p99, ena.p99);
-    assert!(x.p999 < 0.85 * ena.p999, "P99.9 {} vs {}", x.p999, ena.p999);
+    // ENA loses far fewer packets in this fabric and the cuts are smaller than AWS's best case. The tail of one seed's ~15,000
+    // RPCs is a handful of samples: the ENA Express / ENA ratio at P99.9 ranges 0.44-0.98 over
+    // seeds 1-14 (issue 17), so the claim is checked on the mean ratio of three seeds.
+    let mut ratios = [0.0f64; 2];
+    for seed in ["11", "12", "13"] {
+        let run =
+            if seed == "11" { None } else { Some(run_text("ena-vs-express.ron", text, &[&format!("seed={seed}")])) };
+        let s = run.as_ref().unwrap_or(&s);
+        let lat = |name: &str| variant(s, name).rpc.as_ref().unwrap().latency_us.clone();
+        let (ena, x) = (lat("ena"), lat("ena-express"));
+        ratios[0] += x.p99 / ena.p99 / 3.0;
+        ratios[1] += x.p999 / ena.p999 / 3.0;
+    }
+    assert!(ratios[0] < 0.75, "P99 ENA Express / ENA, mean of 3 seeds: {}", ratios[0]);
+    assert!(ratios[1] < 0.75, "P99.9 ENA Express / ENA, mean of 3 seeds: {}", ratios[1]);
     let (ena_idle, x_idle) = (lat("ena-idle"), lat("ena-express-idle"));
     assert!(
         x_idle.p50 > ena_idle.p50 && x_idle.p50 < 1.5 * ena_idle.p50,

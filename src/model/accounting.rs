@@ -176,12 +176,12 @@ impl Model {
         self.pool.free(id);
     }
 
-    /// Packets in flight, counted independently of the pool: queued in ports plus in pipes.
+    /// Packets in flight, counted independently of the pool: held by ports (queued, in service
+    /// or in their pipes), about to move on, or held for reassembly.
     pub(crate) fn in_flight_counted(&self) -> u64 {
-        let queued: u64 = self.ports.iter().map(|p| p.queued_packets() as u64).sum();
-        let piped = self.q.iter_pending().filter(|e| matches!(e, Event::Arrive(_))).count() as u64;
+        let in_ports: u64 = self.ports.iter().map(|p| p.queued_packets() as u64).sum();
         let held: u64 = self.reasm.iter().filter(|r| r.live).map(|r| r.held.len() as u64).sum();
-        queued + piped + held
+        in_ports + self.ready.len() as u64 + held
     }
 
     pub(crate) fn check_conservation(&self) -> Result<(), String> {

@@ -62,7 +62,7 @@ impl Model {
                         let c = &self.ports[p as usize].config;
                         (c.mtu, c.drop_reason, c.rate)
                     });
-                    self.ports[p as usize].config.rate = rate;
+                    self.set_port_rate(p, rate);
                 }
             }
             Action::FailLink { rack, spine } => {
@@ -248,7 +248,19 @@ impl Model {
     fn bring_up(&mut self, p: PortId) {
         if let Some((mtu, reason, rate)) = self.saved_ports.remove(&p) {
             let c = &mut self.ports[p as usize].config;
-            (c.mtu, c.drop_reason, c.rate) = (mtu, reason, rate);
+            (c.mtu, c.drop_reason) = (mtu, reason);
+            self.set_port_rate(p, rate);
+        }
+    }
+
+    /// Change a port's rate now: packets it holds that have not started service get the new one.
+    pub(crate) fn set_port_rate(&mut self, p: PortId, rate: crate::units::Bandwidth) {
+        let now = self.q.now();
+        let port = &mut self.ports[p as usize];
+        let old = port.config;
+        if old.rate != rate {
+            port.config.rate = rate;
+            port.retime(now, old);
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Event dispatch and the clock: the run loop pops one event at a time (the queue's time is the
-//! only clock) and hands it to the part of the world it belongs to. A port finishing a packet
-//! puts it in the port's pipe; a packet arriving is offered to the next port of its route or, at
-//! the route's end, to its sink (an endpoint, an SRD engine, an ICMP receiver).
+//! only clock) and hands it to the part of the world it belongs to. A port's oldest packet
+//! reaching its far end is offered to the next port of its route or, at the route's end, to its
+//! sink (an endpoint, an SRD engine, an ICMP receiver); packets that crossed a stage taking no
+//! time move on in the same dispatch, in the order they got there.
 
 use super::*;
 
@@ -12,8 +13,7 @@ impl Model {
 
     pub(crate) fn dispatch(&mut self, ev: Event) {
         match ev {
-            Event::PortDone(p) => self.on_port_done(p),
-            Event::Arrive(id) => self.on_arrive(id),
+            Event::PortDone(p, id, then) => self.on_port_done(p, id, then),
             Event::Timer { ep, generation } => self.on_timer(ep, generation),
             Event::App { app, tag } => self.app_event(app, tag),
             Event::SrdTimer { ctx, generation } => self.srd_timer(ctx, generation),
@@ -21,41 +21,64 @@ impl Model {
             Event::Action(n) => self.run_action(n),
             Event::ServiceMoved { service, to } => self.service_moved(service, to),
         }
+        // Packets that crossed a stage taking no time move on now, in the order they got there.
+        while let Some((id, then)) = self.ready.pop_front() {
+            self.on_arrive(id, then);
+        }
     }
 
     /// Run to the end time (or until every foreground workload has finished), then check
     /// invariants and collect results. `progress` is called now and then with the sim time.
     pub fn run(mut self, progress: &mut dyn FnMut(SimTime)) -> Result<VariantResult, String> {
+        // Ports count what has left them up to the time the run stopped: the end time, or the
+        // last event's time when every workload finished before it.
+        let mut stopped = self.end;
         while let Some(t) = self.q.peek_time() {
-            if t > self.end || (self.all_finite && self.unfinished == 0) {
+            if self.all_finite && self.unfinished == 0 {
+                stopped = self.q.now();
+                break;
+            }
+            if t > self.end {
                 break;
             }
             let (_, ev) = self.q.pop().expect("peeked");
+            if let Some(&Event::PortDone(port, id, then)) = self.q.peek_event() {
+                // The next event's port, packet and route load while this one runs.
+                crate::engine::prefetch(&self.ports[port as usize], 2);
+                crate::engine::prefetch(self.pool.get(id), 1);
+                self.routes.prefetch(then);
+            }
             self.dispatch(ev);
             if self.q.events_processed().is_multiple_of(PROGRESS_EVERY_EVENTS) {
                 progress(self.q.now());
             }
+        }
+        for p in &mut self.ports {
+            p.settle(stopped);
         }
         progress(self.end);
         self.check_conservation()?;
         Ok(results::collect(self))
     }
 
-    pub(crate) fn on_port_done(&mut self, port: PortId) {
+    /// The oldest packet in `port` reached the far end; the next one's arrival is scheduled.
+    pub(crate) fn on_port_done(&mut self, port: PortId, head: PacketId, then: u32) {
         let now = self.q.now();
-        let (id, leaves, next) = self.ports[port as usize].complete(now);
-        if let Some(t) = next {
-            self.q.schedule_at(t, Event::PortDone(port));
+        let (id, next) = self.ports[port as usize].pop_head(now);
+        debug_assert_eq!(id, head);
+        if let Some((t, next, next_then)) = next {
+            self.q.schedule_at(t, Event::PortDone(port, next, next_then));
         }
-        self.q.schedule_at(leaves, Event::Arrive(id));
+        self.on_arrive(id, then);
     }
 
-    pub(crate) fn on_arrive(&mut self, id: PacketId) {
+    /// Packet `id` left a port; `then` is where its route goes next (route + hop + 1).
+    pub(crate) fn on_arrive(&mut self, id: PacketId, then: u32) {
         let p = self.pool.get_mut(id);
         p.hop += 1;
-        let route = &self.routes[p.route as usize];
-        if (p.hop as usize) < route.len() {
-            let next = route[p.hop as usize];
+        debug_assert_eq!(then, p.route + p.hop as u32);
+        let next = self.routes.at(then);
+        if next != routing::Routes::END {
             self.offer(id, next);
         } else {
             self.deliver(id);

@@ -380,10 +380,11 @@ impl Model {
             slot.generation = slot.generation.wrapping_add(1);
             slot.timer_gen = slot.timer_gen.wrapping_add(1);
             if slot.route != NONE {
-                self.route_free.push(slot.route);
+                self.routes.release(slot.route);
             }
             if slot.srd.ctx != NONE {
-                self.route_free.extend([slot.srd.host_route, slot.srd.then_route]);
+                self.routes.release(slot.srd.host_route);
+                self.routes.release(slot.srd.then_route);
             }
             self.ep_free.push(ep);
         }
@@ -515,7 +516,7 @@ impl Model {
             self.drop_filtered(id, f, inst);
             return;
         }
-        let first = self.routes[pkt.route as usize][0];
+        let first = self.routes.port(pkt.route, 0);
         self.offer(id, first);
     }
 

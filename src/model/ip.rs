@@ -96,7 +96,9 @@ impl Model {
     fn crosses_nat_gateway(&self, ep: u32) -> bool {
         let route = self.eps[ep as usize].route;
         route != NONE
-            && self.routes[route as usize]
+            && self
+                .routes
+                .get(route)
                 .iter()
                 .any(|p| self.gw_port.get(p).is_some_and(|&(gw, _)| self.gateways[gw as usize].nat.is_some()))
     }
@@ -384,7 +386,7 @@ impl Model {
             return; // the connection is gone: nobody to tell
         }
         let sender = slot.peer;
-        let back = &self.routes[slot.route as usize];
+        let back = self.routes.get(slot.route);
         let Some(k) = back.iter().position(|&q| q == twin) else { return };
         let mut r = std::mem::take(&mut self.scratch_route);
         r.clear();
@@ -420,7 +422,7 @@ impl Model {
         }
         let id = self.pool.alloc(icmp);
         self.acct.sent += 1;
-        let first = self.routes[route as usize][0];
+        let first = self.routes.port(route, 0);
         self.offer(id, first);
     }
 
@@ -428,7 +430,8 @@ impl Model {
     pub(crate) fn free_icmp_route(&mut self, id: PacketId) {
         let p = self.pool.get(id);
         if matches!(p.sink, Sink::Icmp { .. }) {
-            self.route_free.push(p.route);
+            let route = p.route;
+            self.routes.release(route);
         }
     }
 

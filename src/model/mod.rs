@@ -4,9 +4,12 @@
 //! Everything lives in arenas addressed by integer ids (ports, packets, routes, endpoints,
 //! instances, flows, apps) and the only way things happen is an `Event` popped from the queue:
 //!
-//! - `PortDone(port)`: a port finished serving its head-of-line packet; the packet enters the
-//!   port's pipe and `Arrive` is scheduled at the far end.
-//! - `Arrive(packet)`: a packet reached the next stage of its route (or its endpoint).
+//! - `PortDone(port)`: the oldest packet in a port reached its far end: it moves on to the next
+//!   stage of its route (or its endpoint). A port computes a packet's service and pipe times when
+//!   it accepts it (FIFO, known service time), so it needs no event when service ends, and only
+//!   its oldest packet is in the queue (htsim's pipe trick): the queue holds busy ports, not
+//!   packets. A stage that takes no time at all (a zero-cost vCPU, a shaper within its burst, a
+//!   pure pass) passes the packet on in the same dispatch, through `Model::ready`.
 //! - `Timer { ep, generation }`: a transport asked to be woken; stale generations are ignored.
 //! - `App { app, tag }`: a workload's own clock (an arrival, a start).
 //!
@@ -53,7 +56,7 @@ use crate::engine::EventQueue;
 use crate::engine::rng::StreamRng;
 use crate::net::fabric::{FiveTuple, LeafSpine};
 use crate::net::{
-    DropReason, Offer, Packet, PacketId, PacketPool, Port, PortConfig, PortId, SegKind, Segment, Sink, SrdHeader,
+    DropReason, Enqueued, Packet, PacketId, PacketPool, Port, PortConfig, PortId, SegKind, Segment, Sink, SrdHeader,
 };
 use crate::transport::{Endpoint, Outbox, TcpConfig, Transport};
 use crate::units::{Bandwidth, SimDuration, SimTime};
@@ -76,8 +79,9 @@ pub const PROGRESS_EVERY_EVENTS: u64 = 1 << 16;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event {
-    PortDone(PortId),
-    Arrive(PacketId),
+    /// Port, the packet at its head, and where that packet's route goes next (its index in the
+    /// flat route array): what the dispatch will touch, known in advance so it can be prefetched.
+    PortDone(PortId, PacketId, u32),
     Timer {
         ep: u32,
         generation: u32,
@@ -154,8 +158,10 @@ pub struct Model {
     pub(crate) ports: Vec<Port>,
     pub(crate) port_owner: Vec<u32>,
     pub(crate) pool: PacketPool,
-    pub(crate) routes: Vec<Vec<PortId>>,
-    pub(crate) route_free: Vec<u32>,
+    /// Packets that reached the next stage of their route at this very time: taken on within
+    /// the current dispatch, in order, without an event.
+    pub(crate) ready: std::collections::VecDeque<(PacketId, u32)>,
+    pub(crate) routes: routing::Routes,
     pub(crate) eps: Vec<EpSlot>,
     pub(crate) ep_free: Vec<u32>,
     pub(crate) fabric: LeafSpine,
@@ -180,7 +186,9 @@ pub struct Model {
     pub(crate) srd_ctxs: Vec<srd::SrdCtx>,
     pub(crate) srd_index: BTreeMap<(u32, u32, Option<u16>), u32>,
     pub(crate) srd_send_out: crate::transport::srd::SenderOut<srd::Inner>,
-    pub(crate) srd_recv_out: crate::transport::srd::ReceiverOut<srd::Inner>,
+    pub(crate) srd_recv_out: crate::transport::srd::ReceiverOut<u32>,
+    /// What the receiving cards' reorder buffers hold.
+    pub(crate) srd_held: srd::HeldPayloads,
     pub(crate) streams: crate::engine::RngStreams,
     pub(crate) host_costs: apps::HostCosts,
     /// The link from one AZ to another (one per direction), created at first use.

@@ -274,6 +274,11 @@ impl Model {
     /// served from now on.
     fn nat_scale(&mut self, gw: u32, now: SimTime) {
         let nat = self.gateways[gw as usize].nat.as_ref().expect("a NAT gateway");
+        for k in 0..2 {
+            for p in [nat.to_destination[k], nat.to_source[k]] {
+                self.ports[p as usize].settle(now);
+            }
+        }
         let busy = |k: usize| {
             let (a, b) = (nat.to_destination[k], nat.to_source[k]);
             self.ports[a as usize].stats.busy_ps.max(self.ports[b as usize].stats.busy_ps)
@@ -283,9 +288,13 @@ impl Model {
         let Some(step) = nat.scaler.observe(now, busy) else { return };
         nat.steps.push((now, step));
         let (bw, pps) = limits::capacity(step);
-        for [b, p] in [nat.to_destination, nat.to_source] {
-            self.ports[b as usize].config.rate = bw;
-            self.ports[p as usize].config.per_packet = limits::per_packet(pps);
+        let pairs = [nat.to_destination, nat.to_source];
+        for [b, p] in pairs {
+            self.set_port_rate(b, bw);
+            let port = &mut self.ports[p as usize];
+            let old = port.config;
+            port.config.per_packet = limits::per_packet(pps);
+            port.retime(now, old);
         }
         let detail = format!("scaled to {} Gbps, {} packets/s", bw.bps() / 1_000_000_000, pps);
         let at = Some(self.gateways[gw as usize].name.clone());

@@ -49,18 +49,9 @@ impl Model {
         }
     }
 
-    /// Store a route built in `r` (recycling a freed slot) and hand `r` back empty.
+    /// Store a route built in `r` (recycling a freed one) and hand `r` back empty.
     pub(crate) fn store_route(&mut self, r: &mut Vec<PortId>) -> u32 {
-        let id = match self.route_free.pop() {
-            Some(id) => {
-                std::mem::swap(&mut self.routes[id as usize], r);
-                id
-            }
-            None => {
-                self.routes.push(r.clone());
-                (self.routes.len() - 1) as u32
-            }
-        };
+        let id = self.routes.store(r);
         r.clear();
         id
     }
@@ -137,7 +128,7 @@ impl Model {
 
     /// Create a packet at the start of its route.
     pub(crate) fn send_packet(&mut self, pkt: Packet) {
-        let first = self.routes[pkt.route as usize][0];
+        let first = self.routes.port(pkt.route, 0);
         let id = self.pool.alloc(pkt);
         self.acct.sent += 1;
         self.offer(id, first);
@@ -158,7 +149,9 @@ impl Model {
         let now = self.q.now();
         let p = self.pool.get_mut(id);
         let port_ref = &mut self.ports[port as usize];
-        if (p.seg.ect || p.srd.ect) && port_ref.should_mark() {
+        port_ref.settle(now);
+        // The port's question first: the packet's ECN bits lie beyond its first cache line.
+        if port_ref.should_mark() && (p.seg.ect || p.srd.ect) {
             // An SRD packet is marked on its outer header; the inner one is the host's business.
             if p.srd.ect {
                 p.srd.ce = true;
@@ -168,15 +161,25 @@ impl Model {
             port_ref.stats.ecn_marks += 1;
         }
         let (shaper, per_packet) = (port_ref.config.burst_bytes > 0, port_ref.config.per_packet);
-        match port_ref.offer(now, id, p.wire_bytes) {
-            Offer::Started(t) if shaper && t.since(now) > per_packet => {
-                // A token-bucket shaper holding the packet for its tokens: queued, too.
-                self.q.schedule_at(t, Event::PortDone(port));
-                self.count_allowance_queued(port);
+        // Where the route goes after this port: the packet's next stop once it leaves.
+        let then = p.route + p.hop as u32 + 1;
+        match port_ref.enqueue(now, id, p.wire_bytes, then) {
+            Enqueued::Accepted { waited, finish, arrive, head } => {
+                if head {
+                    if arrive == now {
+                        // No time spent here: on to the next stage in this same dispatch.
+                        port_ref.pop_head(now);
+                        self.ready.push_back((id, then));
+                    } else {
+                        self.q.schedule_at(arrive, Event::PortDone(port, id, then));
+                    }
+                }
+                // Behind another packet, or a token-bucket shaper holding it for its tokens.
+                if waited || (shaper && finish.since(now) > per_packet) {
+                    self.count_allowance_queued(port);
+                }
             }
-            Offer::Started(t) => self.q.schedule_at(t, Event::PortDone(port)),
-            Offer::Queued => self.count_allowance_queued(port),
-            Offer::Dropped => {
+            Enqueued::Dropped => {
                 let reason = port_ref.config.drop_reason;
                 self.drop_packet(id, reason, self.port_owner[port as usize]);
             }

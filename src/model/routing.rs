@@ -127,3 +127,69 @@ impl Model {
         r.extend_from_slice(&inst.tx_extra);
     }
 }
+
+/// Every route's ports in one flat array: a route is the offset of its first port, and ends at
+/// an [`Routes::END`] marker. A packet carries that offset and its hop count, so finding its next
+/// port is one read in a dense array (no per-route allocation to chase). Freed routes are reused
+/// by routes of the same length.
+#[derive(Default)]
+pub(crate) struct Routes {
+    ports: Vec<PortId>,
+    /// Freed offsets, by route length.
+    free: Vec<Vec<u32>>,
+}
+
+impl Routes {
+    /// Marks the end of a route in the flat array.
+    pub const END: PortId = PortId::MAX;
+
+    /// Store a route; returns its id (offset).
+    pub fn store(&mut self, r: &[PortId]) -> u32 {
+        debug_assert!(!r.contains(&Self::END));
+        if let Some(off) = self.free.get_mut(r.len()).and_then(|f| f.pop()) {
+            self.ports[off as usize..off as usize + r.len()].copy_from_slice(r);
+            return off;
+        }
+        let off = u32::try_from(self.ports.len()).ok().filter(|o| o.checked_add(r.len() as u32 + 1).is_some());
+        let off = off.expect("route table beyond 2^32 ports");
+        self.ports.extend_from_slice(r);
+        self.ports.push(Self::END);
+        off
+    }
+
+    /// Recycle a route no packet or endpoint refers to any more.
+    pub fn release(&mut self, off: u32) {
+        let n = self.get(off).len();
+        if self.free.len() <= n {
+            self.free.resize_with(n + 1, Vec::new);
+        }
+        self.free[n].push(off);
+    }
+
+    /// The ports of route `off`.
+    pub fn get(&self, off: u32) -> &[PortId] {
+        let tail = &self.ports[off as usize..];
+        let n = tail.iter().position(|&p| p == Self::END).expect("a route ends with its marker");
+        &tail[..n]
+    }
+
+    /// The port at flat index `at` (a route's offset plus a hop), or [`Routes::END`].
+    #[inline]
+    pub fn at(&self, at: u32) -> PortId {
+        self.ports[at as usize]
+    }
+
+    /// Start loading the line that holds flat index `at`.
+    #[inline]
+    pub fn prefetch(&self, at: u32) {
+        if let Some(p) = self.ports.get(at as usize) {
+            crate::engine::prefetch(p, 1);
+        }
+    }
+
+    /// Port `hop` of route `off`, or [`Routes::END`] past its last port.
+    #[inline]
+    pub fn port(&self, off: u32, hop: u16) -> PortId {
+        self.ports[off as usize + hop as usize]
+    }
+}

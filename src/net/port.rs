@@ -17,10 +17,19 @@
 //!
 //! One abstraction serves as a link (rate + propagation delay), a traffic shaper (rate, no delay),
 //! a vCPU doing per-packet protocol work (`per_packet`, no rate) and a pure delay (neither).
-//! Like htsim's queue + pipe, a port schedules only its head-of-line packet's completion: one event
-//! per packet per port, never one per queued packet.
+//! A port is FIFO and a packet's service time is known when it is accepted, so [`Port::enqueue`]
+//! computes at once when the packet finishes service and when it leaves the pipe; no event marks
+//! the end of service. The pipe's arrivals are in FIFO order too, so only the oldest packet's
+//! arrival needs to be in the event queue (htsim's trick): the caller schedules it, and on
+//! [`Port::pop_head`] learns when the next one arrives. One event per packet per port, none when
+//! the port takes no time at all; the queue holds busy ports, not packets. Counters that an event
+//! at the end of service would have updated are brought up to date by [`Port::settle`]. A rate
+//! change re-times the packets that have not started service ([`Port::retime`]), as a server that
+//! timed each packet when it took it up would.
 //!
-//! The port does not own the clock: `offer` and `complete` take `now` and return what to schedule.
+//! The port does not own the clock: every call takes `now` and returns what to schedule.
+//! `offer`/`complete` keep the classic interface (the caller schedules each service completion)
+//! for callers that drive a port by hand, such as the queueing-theory tests.
 //!
 //! **Timing noise.** Real hosts and cards are not clocks: interrupts, scheduling and card firmware
 //! make each packet's cost vary. A port may carry [`PortNoise`]: its per-packet cost and its delay
@@ -117,24 +126,74 @@ impl PortNoise {
     }
 }
 
+/// One packet in a port, from acceptance until it leaves the pipe. Its times are computed when
+/// it is accepted (see [`Port::enqueue`]): a FIFO port with a known service time needs no event
+/// when service ends, only when the packet reaches the far end.
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    id: PacketId,
+    bytes: u32,
+    /// The caller's own word about the packet, handed back with it (the model: where its route
+    /// goes next), so the caller can prefetch what it will need before the packet arrives.
+    tag: u32,
+    /// Service starts (the previous packet's finish, or acceptance on an idle port).
+    start: SimTime,
+    /// Service ends: the packet leaves the queue and enters the pipe.
+    finish: SimTime,
+    /// It leaves the pipe at the far end.
+    arrive: SimTime,
+}
+
+/// Laid out in whole cache lines, what a packet's pass touches first: the FIFO and its cursors,
+/// then the counters, then the configuration.
+#[repr(C, align(64))]
 pub struct Port {
-    pub config: PortConfig,
-    queue: VecDeque<(PacketId, u32)>,
-    queued_bytes: u64,
+    /// Packets queued, in service and in the pipe, in FIFO order (arrivals are FIFO too).
+    fifo: VecDeque<Slot>,
+    /// `fifo[..finished]` have finished service (in the pipe); `fifo[..started]` have started it.
+    /// Both advance in [`Port::settle`]: the port's counters are those of the time it last settled.
+    finished: u32,
+    started: u32,
     /// Line-time bytes added to each packet's serialisation (0 = not a physical link).
     framing_bytes: u32,
-    noise: Option<PortNoise>,
+    /// Bytes queued or in service (not yet in the pipe).
+    queued_bytes: u64,
+    /// When the last accepted packet finishes service (the server is busy until then).
+    busy_until: SimTime,
+    pub stats: PortStats,
     /// GCRA theoretical arrival time (token-bucket shapers only).
     tat: SimTime,
-    pub stats: PortStats,
+    noise: Option<Box<PortNoise>>,
+    pub config: PortConfig,
+}
+
+/// Outcome of [`Port::enqueue`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Enqueued {
+    /// No room: the caller must account the drop (reason = `config.drop_reason`).
+    Dropped,
+    Accepted {
+        /// It waited behind a packet still in service.
+        waited: bool,
+        /// When its service ends and when it reaches the far end.
+        finish: SimTime,
+        arrive: SimTime,
+        /// It is the port's only packet: nothing is scheduled for this port yet, the caller
+        /// must schedule its arrival (or take it at once with [`Port::pop_head`] when `arrive`
+        /// is now).
+        head: bool,
+    },
 }
 
 impl Port {
     pub fn new(config: PortConfig) -> Self {
         Port {
             config,
-            queue: VecDeque::new(),
+            fifo: VecDeque::new(),
+            finished: 0,
+            started: 0,
             queued_bytes: 0,
+            busy_until: SimTime::ZERO,
             framing_bytes: 0,
             noise: None,
             tat: SimTime::ZERO,
@@ -149,12 +208,12 @@ impl Port {
 
     /// Vary this port's per-packet cost and delay (see [`PortNoise`]).
     pub fn with_noise(mut self, noise: PortNoise) -> Self {
-        self.noise = Some(noise);
+        self.noise = Some(Box::new(noise));
         self
     }
 
     pub fn set_noise(&mut self, noise: PortNoise) {
-        self.noise = Some(noise);
+        self.noise = Some(Box::new(noise));
     }
 
     /// Bytes of line time per packet besides the IP packet (0 on internal stages).
@@ -166,34 +225,128 @@ impl Port {
         self.config.per_packet + self.config.rate.serialisation(bytes as u64 + self.framing_bytes as u64)
     }
 
+    /// Bytes queued or in service as of the last [`Port::settle`].
     pub fn queued_bytes(&self) -> u64 {
         self.queued_bytes
     }
 
+    /// Packets the port holds: queued, in service or in its pipe.
     pub fn queued_packets(&self) -> usize {
-        self.queue.len()
+        self.fifo.len()
     }
 
     pub fn iter_queued(&self) -> impl Iterator<Item = PacketId> + '_ {
-        self.queue.iter().map(|&(id, _)| id)
+        self.fifo.iter().map(|s| s.id)
     }
 
-    /// Would this packet be ECN-marked if it were accepted now?
+    /// Would this packet be ECN-marked if it were accepted now? (Settle the port first.)
     pub fn should_mark(&self) -> bool {
         matches!(self.config.ecn_threshold_bytes, Some(t) if self.queued_bytes > t)
     }
 
-    pub fn offer(&mut self, now: SimTime, id: PacketId, bytes: u32) -> Offer {
+    /// Bring the counters up to `now`: packets whose service has ended by then leave the queue
+    /// (`packets_out`, `bytes_out`), packets whose service has begun count in `busy_ps`. What an
+    /// event per service completion would have done, done when someone looks.
+    pub fn settle(&mut self, now: SimTime) {
+        while let Some(s) = self.fifo.get(self.started as usize) {
+            if s.start > now {
+                break;
+            }
+            self.stats.busy_ps += s.finish.since(s.start).ps();
+            self.started += 1;
+        }
+        while let Some(s) = self.fifo.get(self.finished as usize) {
+            if s.finish > now {
+                break;
+            }
+            self.queued_bytes -= s.bytes as u64;
+            self.stats.packets_out += 1;
+            self.stats.bytes_out += s.bytes as u64;
+            self.finished += 1;
+        }
+    }
+
+    /// Accept a packet at `now` (drop-tail on bytes queued or in service) and compute when it
+    /// finishes service and when it reaches the far end. Settles the port to `now` first.
+    pub fn enqueue(&mut self, now: SimTime, id: PacketId, bytes: u32, tag: u32) -> Enqueued {
+        self.settle(now);
         if self.queued_bytes + bytes as u64 > self.config.capacity_bytes {
             self.stats.drops += 1;
-            return Offer::Dropped;
+            return Enqueued::Dropped;
         }
-        self.queue.push_back((id, bytes));
         self.queued_bytes += bytes as u64;
         // Invariant: queue bytes never exceed capacity.
         debug_assert!(self.queued_bytes <= self.config.capacity_bytes);
         self.stats.max_queued_bytes = self.stats.max_queued_bytes.max(self.queued_bytes);
-        if self.queue.len() == 1 { Offer::Started(now + self.start_service(now, bytes)) } else { Offer::Queued }
+        let start = now.max(self.busy_until);
+        let finish = start + self.service(start, bytes);
+        let arrive = self.leave_pipe(finish);
+        debug_assert!(self.fifo.back().is_none_or(|b| b.arrive <= arrive), "a port's pipe is FIFO");
+        self.fifo.push_back(Slot { id, bytes, tag, start, finish, arrive });
+        self.busy_until = finish;
+        self.settle(now);
+        Enqueued::Accepted { waited: start > now, finish, arrive, head: self.fifo.len() == 1 }
+    }
+
+    /// The head packet reached the far end at `now`: take it out. Returns it and, if the port
+    /// holds another, when that one arrives, which it is and its tag.
+    pub fn pop_head(&mut self, now: SimTime) -> (PacketId, Option<(SimTime, PacketId, u32)>) {
+        self.settle(now);
+        let s = self.fifo.pop_front().expect("a port's head arrived with an empty port");
+        debug_assert!(s.arrive <= now && self.finished > 0, "the head left before its time");
+        self.finished -= 1;
+        self.started -= 1;
+        (s.id, self.fifo.front().map(|h| (h.arrive, h.id, h.tag)))
+    }
+
+    /// The configuration's rate or per-packet cost changed at `now`: packets that have not
+    /// started service are served at the new one (as if service times were computed at the
+    /// start of service). `old` is the configuration they were timed with.
+    pub fn retime(&mut self, now: SimTime, old: PortConfig) {
+        self.settle(now);
+        debug_assert!(self.config.burst_bytes == 0, "shapers are never re-rated");
+        let framing = self.framing_bytes as u64;
+        let before = (self.started as usize).wrapping_sub(1);
+        let mut prev = self.fifo.get(before).map(|s| s.finish);
+        let mut prev_arrive = self.fifo.get(before).map(|s| s.arrive);
+        for k in self.started as usize..self.fifo.len() {
+            let s = &mut self.fifo[k];
+            let old_ser = old.rate.serialisation(s.bytes as u64 + framing);
+            // The per-packet part it was given (a draw, with noise), kept as it was drawn.
+            let drawn = s.finish.since(s.start).ps().saturating_sub(old_ser.ps());
+            let per_packet = if self.noise.is_some() { SimDuration(drawn) } else { self.config.per_packet };
+            let pipe = s.arrive.since(s.finish);
+            let start = prev.map_or(s.start, |p| p.max(now));
+            s.start = start;
+            s.finish = start + per_packet + self.config.rate.serialisation(s.bytes as u64 + framing);
+            s.arrive = (s.finish + pipe).max(prev_arrive.unwrap_or(SimTime::ZERO));
+            prev = Some(s.finish);
+            prev_arrive = Some(s.arrive);
+        }
+        if let Some(last) = self.fifo.back() {
+            self.busy_until = last.finish;
+        }
+    }
+
+    /// Classic interface (a caller that schedules service completions itself, as the theory
+    /// tests do): accept a packet and say whether it went straight into service.
+    pub fn offer(&mut self, now: SimTime, id: PacketId, bytes: u32) -> Offer {
+        match self.enqueue(now, id, bytes, 0) {
+            Enqueued::Dropped => Offer::Dropped,
+            Enqueued::Accepted { finish, .. } if self.fifo.len() == 1 => Offer::Started(finish),
+            Enqueued::Accepted { .. } => Offer::Queued,
+        }
+    }
+
+    /// Classic interface: the head-of-line packet finished service at `now`. Returns it, the
+    /// time it leaves the pipe, and when the next packet (if any) will finish.
+    pub fn complete(&mut self, now: SimTime) -> (PacketId, SimTime, Option<SimTime>) {
+        self.settle(now);
+        let s = self.fifo.pop_front().expect("port completed with an empty queue");
+        debug_assert!(s.finish <= now && self.finished > 0);
+        self.finished -= 1;
+        self.started -= 1;
+        (s.id, s.arrive, self.fifo.front().map(|h| h.finish))
     }
 
     /// This packet's per-packet cost: the configured one, or a draw around it with noise.
@@ -204,44 +357,36 @@ impl Port {
         }
     }
 
-    fn start_service(&mut self, now: SimTime, bytes: u32) -> SimDuration {
-        let t = if self.config.burst_bytes == 0 {
+    /// Service time of a packet whose service starts at `start`.
+    fn service(&mut self, start: SimTime, bytes: u32) -> SimDuration {
+        if self.config.burst_bytes == 0 {
             self.per_packet() + self.config.rate.serialisation(bytes as u64 + self.framing_bytes as u64)
         } else {
             let rate = self.config.rate;
             // Limit chosen so that exactly `burst_bytes` pass back to back (tolerance = depth - size).
             let bytes = bytes as u64 + self.framing_bytes as u64;
             let tau = rate.serialisation(self.config.burst_bytes.saturating_sub(bytes));
-            let depart = now.max(SimTime(self.tat.ps().saturating_sub(tau.ps())));
+            let depart = start.max(SimTime(self.tat.ps().saturating_sub(tau.ps())));
             self.tat = self.tat.max(depart) + rate.serialisation(bytes);
-            depart.since(now) + self.per_packet()
-        };
-        self.stats.busy_ps += t.ps();
-        t
+            depart.since(start) + self.per_packet()
+        }
     }
 
-    /// The head-of-line packet finished service. Returns it, the time it leaves the pipe, and
-    /// when the next head-of-line packet (if any) will finish.
-    pub fn complete(&mut self, now: SimTime) -> (PacketId, SimTime, Option<SimTime>) {
-        let (id, bytes) = self.queue.pop_front().expect("port completed with an empty queue");
-        self.queued_bytes -= bytes as u64;
-        self.stats.packets_out += 1;
-        self.stats.bytes_out += bytes as u64;
-        let next = self.queue.front().map(|&(_, b)| b).map(|b| now + self.start_service(now, b));
-        let leaves = match &mut self.noise {
-            None => now + self.config.delay,
+    /// When a packet finishing service at `finish` leaves the pipe.
+    fn leave_pipe(&mut self, finish: SimTime) -> SimTime {
+        match &mut self.noise {
+            None => finish + self.config.delay,
             Some(n) => {
                 // A card's pipeline has one latency at a time: a new one is drawn once the packets
                 // ahead have left. Back-to-back packets share it, so order is kept without pushing
                 // any packet later than its draw (a clamp would inflate the mean under load).
-                if now >= n.last_leave {
+                if finish >= n.last_leave {
                     n.delay = PortNoise::draw(&mut n.rng, self.config.delay, n.delay_spread_ppm);
                 }
-                n.last_leave = now + n.delay;
+                n.last_leave = finish + n.delay;
                 n.last_leave
             }
-        };
-        (id, leaves, next)
+        }
     }
 }
 
@@ -381,5 +526,116 @@ mod tests {
         }
         // 100 more packets of 12 us each after the third.
         assert_eq!(last, t(12 + 100 * 12));
+    }
+
+    /// The port as it was timed before packets were timed on acceptance: a server that computes
+    /// each packet's service when it takes it up and an event per completion. Completions due at
+    /// an offer's time are handled first.
+    struct EventDrivenPort {
+        config: PortConfig,
+        framing: u64,
+        queue: VecDeque<(PacketId, u32)>,
+        queued: u64,
+        tat: SimTime,
+        /// When the head finishes, if any.
+        head_done: Option<SimTime>,
+        out: Vec<(PacketId, SimTime, SimTime)>,
+        drops: u64,
+        busy: u64,
+    }
+
+    impl EventDrivenPort {
+        fn start(&mut self, now: SimTime, bytes: u32) -> SimTime {
+            let bytes = bytes as u64 + self.framing;
+            let t = if self.config.burst_bytes == 0 {
+                self.config.per_packet + self.config.rate.serialisation(bytes)
+            } else {
+                let rate = self.config.rate;
+                let tau = rate.serialisation(self.config.burst_bytes.saturating_sub(bytes));
+                let depart = now.max(SimTime(self.tat.ps().saturating_sub(tau.ps())));
+                self.tat = self.tat.max(depart) + rate.serialisation(bytes);
+                depart.since(now) + self.config.per_packet
+            };
+            self.busy += t.ps();
+            now + t
+        }
+        fn run_until(&mut self, now: SimTime) {
+            while let Some(done) = self.head_done.filter(|&d| d <= now) {
+                let (id, bytes) = self.queue.pop_front().unwrap();
+                self.queued -= bytes as u64;
+                self.out.push((id, done, done + self.config.delay));
+                self.head_done = self.queue.front().map(|&(_, b)| b).map(|b| self.start(done, b));
+            }
+        }
+        fn offer(&mut self, now: SimTime, id: PacketId, bytes: u32) {
+            self.run_until(now);
+            if self.queued + bytes as u64 > self.config.capacity_bytes {
+                self.drops += 1;
+                return;
+            }
+            self.queue.push_back((id, bytes));
+            self.queued += bytes as u64;
+            if self.queue.len() == 1 {
+                self.head_done = Some(self.start(now, bytes));
+            }
+        }
+    }
+
+    #[test]
+    fn timing_on_acceptance_matches_an_event_per_completion() {
+        use crate::engine::RngStreams;
+        for (case, burst) in [(0u32, 0u64), (1, 20_000), (2, 0), (3, 3_000)] {
+            let mut rng = RngStreams::new(3).stream(&format!("port-ref-{case}"));
+            let config = PortConfig {
+                per_packet: SimDuration::from_ns(if case == 2 { 300 } else { 0 }),
+                burst_bytes: burst,
+                ..link(10, 1500, 40_000).config
+            };
+            let mut port = if case % 2 == 0 { Port::ethernet(config) } else { Port::new(config) };
+            let mut reference = EventDrivenPort {
+                config,
+                framing: port.framing_bytes() as u64,
+                queue: VecDeque::new(),
+                queued: 0,
+                tat: SimTime::ZERO,
+                head_done: None,
+                out: Vec::new(),
+                drops: 0,
+                busy: 0,
+            };
+            let mut got = Vec::new();
+            let mut now = SimTime::ZERO;
+            for id in 0..20_000u32 {
+                // Bursts at one instant, gaps shorter and longer than a service time.
+                now += SimDuration(rng.random_range(0..3u64) * rng.random_range(0..2_000_000u64));
+                let bytes = rng.random_range(64..9001u32);
+                reference.offer(now, id, bytes);
+                // Packets due out before this offer leave first, as the reference's events would.
+                while port.fifo.front().is_some_and(|s| s.arrive < now) {
+                    let s = *port.fifo.front().unwrap();
+                    port.pop_head(s.arrive);
+                    got.push((s.id, s.finish, s.arrive));
+                }
+                if let Enqueued::Accepted { finish, .. } = port.enqueue(now, id, bytes, 0) {
+                    assert!(finish >= now);
+                }
+                // A packet served in no time has left both by the end of this instant.
+                reference.run_until(now);
+                assert_eq!(port.queued_bytes(), reference.queued, "case {case}: bytes queued at {now:?}");
+            }
+            reference.run_until(SimTime(u64::MAX / 2));
+            while let Some(s) = port.fifo.front().copied() {
+                port.pop_head(s.arrive);
+                got.push((s.id, s.finish, s.arrive));
+            }
+            assert_eq!(got, reference.out, "case {case}");
+            assert_eq!((port.stats.drops, port.stats.busy_ps), (reference.drops, reference.busy), "case {case}");
+            assert!(
+                reference.drops > 0 && reference.out.len() > 1_000,
+                "case {case}: {} drops, {} out",
+                reference.drops,
+                reference.out.len()
+            );
+        }
     }
 }

@@ -654,8 +654,8 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
         ports,
         port_owner,
         pool: PacketPool::with_capacity(4096),
-        routes: Vec::new(),
-        route_free: Vec::new(),
+        ready: std::collections::VecDeque::with_capacity(64),
+        routes: Default::default(),
         eps: Vec::new(),
         ep_free: Vec::new(),
         fabric,
@@ -688,6 +688,7 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
         srd_index: BTreeMap::new(),
         srd_send_out: Default::default(),
         srd_recv_out: Default::default(),
+        srd_held: Default::default(),
         streams,
         inter_az: BTreeMap::new(),
         inter_az_link: PortConfig {

@@ -4,6 +4,7 @@
 use super::SrdAck;
 use crate::units::SimTime;
 use serde::Serialize;
+use std::collections::VecDeque;
 
 #[derive(Debug)]
 pub struct ReceiverOut<P> {
@@ -50,9 +51,13 @@ pub struct ReceiverStats {
 pub struct SrdReceiver<P> {
     in_order: bool,
     expected: u64,
-    ring: Vec<Option<P>>,
-    /// For unordered delivery: which sequences in the window were already delivered.
-    seen: Vec<bool>,
+    /// The reorder buffer's limit in packets: sequences from `expected` up to this far ahead.
+    capacity: u32,
+    /// Held payloads of sequences `expected..expected + ring.len()` (in order), grown on demand
+    /// up to `capacity`: a connection that sees little reordering holds little memory.
+    ring: VecDeque<Option<P>>,
+    /// For unordered delivery: which sequences from `expected` on were already delivered.
+    seen: VecDeque<bool>,
     occupancy: u32,
     stats: ReceiverStats,
 }
@@ -63,8 +68,9 @@ impl<P: Copy> SrdReceiver<P> {
         SrdReceiver {
             in_order,
             expected: 0,
-            ring: vec![None; capacity as usize],
-            seen: vec![false; capacity as usize],
+            capacity,
+            ring: VecDeque::new(),
+            seen: VecDeque::new(),
             occupancy: 0,
             stats: ReceiverStats::default(),
         }
@@ -77,7 +83,7 @@ impl<P: Copy> SrdReceiver<P> {
         self.occupancy
     }
     pub fn capacity(&self) -> u32 {
-        self.ring.len() as u32
+        self.capacity
     }
 
     /// Where the receiver waits: the next sequence it will hand up (or remember) in order.
@@ -100,14 +106,19 @@ impl<P: Copy> SrdReceiver<P> {
         debug_assert!(floor <= seq, "a sender's floor never passes what it sends");
         // First move past what the sender gave up on: this packet may then fit the buffer.
         self.skip_to(floor, out);
-        let cap = self.ring.len() as u64;
+        let cap = self.capacity as u64;
         if seq >= self.expected + cap {
             self.stats.refused += 1;
             out.refused = true;
             return;
         }
-        let i = (seq % cap) as usize;
-        let duplicate = seq < self.expected || if self.in_order { self.ring[i].is_some() } else { self.seen[i] };
+        let i = seq.wrapping_sub(self.expected) as usize;
+        let duplicate = seq < self.expected
+            || if self.in_order {
+                self.ring.get(i).is_some_and(|h| h.is_some())
+            } else {
+                self.seen.get(i).is_some_and(|&d| d)
+            };
         out.ack = Some(SrdAck { seq, path, sent_at, ce });
         if duplicate {
             // Already here or delivered (or abandoned and skipped): acknowledge again (the first
@@ -118,16 +129,22 @@ impl<P: Copy> SrdReceiver<P> {
         }
         self.stats.packets += 1;
         if self.in_order {
+            if self.ring.len() <= i {
+                self.ring.resize(i + 1, None);
+            }
             self.ring[i] = Some(payload);
             self.occupancy += 1;
             self.stats.max_occupancy = self.stats.max_occupancy.max(self.occupancy);
             self.drain_in_order(out);
         } else {
+            if self.seen.len() <= i {
+                self.seen.resize(i + 1, false);
+            }
             self.seen[i] = true;
             out.deliver.push(payload);
             self.slide_seen();
         }
-        debug_assert!(self.occupancy <= cap as u32);
+        debug_assert!(self.occupancy as u64 <= cap && self.ring.len() as u64 <= cap && self.seen.len() as u64 <= cap);
     }
 
     /// Hand up, in order, what is held below `floor`, skip the holes there, and wait at `floor`
@@ -136,19 +153,17 @@ impl<P: Copy> SrdReceiver<P> {
         if floor <= self.expected {
             return;
         }
-        let cap = self.ring.len() as u64;
-        // Everything held lies in [expected, expected + cap): at most `cap` slots to look at.
-        let span = (floor - self.expected).min(cap);
+        // Everything held lies in [expected, expected + ring.len()).
+        let span = (floor - self.expected).min(self.ring.len().max(self.seen.len()) as u64);
         let mut found = 0u64;
-        for s in self.expected..self.expected + span {
-            let i = (s % cap) as usize;
+        for _ in 0..span {
             if self.in_order {
-                if let Some(p) = self.ring[i].take() {
+                if let Some(Some(p)) = self.ring.pop_front() {
                     out.deliver.push(p);
                     self.occupancy -= 1;
                     found += 1;
                 }
-            } else if std::mem::take(&mut self.seen[i]) {
+            } else if self.seen.pop_front() == Some(true) {
                 found += 1;
             }
         }
@@ -162,9 +177,9 @@ impl<P: Copy> SrdReceiver<P> {
     }
 
     fn drain_in_order(&mut self, out: &mut ReceiverOut<P>) {
-        let cap = self.ring.len() as u64;
-        while let Some(p) = self.ring[(self.expected % cap) as usize].take() {
-            out.deliver.push(p);
+        while let Some(Some(p)) = self.ring.front() {
+            out.deliver.push(*p);
+            self.ring.pop_front();
             self.occupancy -= 1;
             self.expected += 1;
         }
@@ -172,9 +187,8 @@ impl<P: Copy> SrdReceiver<P> {
 
     /// Unordered: slide the duplicate-detection window over the delivered prefix.
     fn slide_seen(&mut self) {
-        let cap = self.ring.len() as u64;
-        while self.seen[(self.expected % cap) as usize] {
-            self.seen[(self.expected % cap) as usize] = false;
+        while self.seen.front() == Some(&true) {
+            self.seen.pop_front();
             self.expected += 1;
         }
     }
