@@ -91,7 +91,7 @@ fn hop_chain(links: usize, packets: u32) -> u64 {
     let mut crossings = 0u64;
     let offer = |q: &mut EventQueue<(u32, u32)>, ports: &mut [Port], link: usize, id: u32| {
         let now = q.now();
-        if let Enqueued::Accepted { arrive, head: true, .. } = ports[link].enqueue(now, id, 8900, 0) {
+        if let Enqueued::Accepted { arrive: Some(arrive), head: true, .. } = ports[link].enqueue(now, id, 8900, 0) {
             q.schedule_at(arrive, (link as u32, id));
         }
     };

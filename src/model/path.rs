@@ -165,7 +165,7 @@ impl Model {
         let then = p.route + p.hop as u32 + 1;
         match port_ref.enqueue(now, id, p.wire_bytes, then) {
             Enqueued::Accepted { waited, finish, arrive, head } => {
-                if head {
+                if head && let Some(arrive) = arrive {
                     if arrive == now {
                         // No time spent here: on to the next stage in this same dispatch.
                         port_ref.pop_head(now);
@@ -175,7 +175,7 @@ impl Model {
                     }
                 }
                 // Behind another packet, or a token-bucket shaper holding it for its tokens.
-                if waited || (shaper && finish.since(now) > per_packet) {
+                if waited || (shaper && finish.is_some_and(|f| f.since(now) > per_packet)) {
                     self.count_allowance_queued(port);
                 }
             }

@@ -17,15 +17,15 @@
 //!
 //! One abstraction serves as a link (rate + propagation delay), a traffic shaper (rate, no delay),
 //! a vCPU doing per-packet protocol work (`per_packet`, no rate) and a pure delay (neither).
-//! A port is FIFO and a packet's service time is known when it is accepted, so [`Port::enqueue`]
-//! computes at once when the packet finishes service and when it leaves the pipe; no event marks
-//! the end of service. The pipe's arrivals are in FIFO order too, so only the oldest packet's
+//! A port is FIFO and a packet's service time is known when its service begins (on acceptance by
+//! an idle server, or when the packet ahead finishes), so the port computes then when it finishes
+//! and when it leaves the pipe; no event marks the end of service, and a waiting packet costs 12
+//! bytes until it is served. The pipe's arrivals are in FIFO order too, so only the oldest packet's
 //! arrival needs to be in the event queue (htsim's trick): the caller schedules it, and on
 //! [`Port::pop_head`] learns when the next one arrives. One event per packet per port, none when
 //! the port takes no time at all; the queue holds busy ports, not packets. Counters that an event
 //! at the end of service would have updated are brought up to date by [`Port::settle`]. A rate
-//! change re-times the packets that have not started service ([`Port::retime`]), as a server that
-//! timed each packet when it took it up would.
+//! change applies to the packets that have not begun service, which are timed only then.
 //!
 //! The port does not own the clock: every call takes `now` and returns what to schedule.
 //! `offer`/`complete` keep the classic interface (the caller schedules each service completion)
@@ -126,9 +126,9 @@ impl PortNoise {
     }
 }
 
-/// One packet in a port, from acceptance until it leaves the pipe. Its times are computed when
-/// it is accepted (see [`Port::enqueue`]): a FIFO port with a known service time needs no event
-/// when service ends, only when the packet reaches the far end.
+/// A packet in a port whose service has begun: in service or in the pipe. Its finish (and so its
+/// arrival at the far end) is computed when service begins: a FIFO server with a known service
+/// time needs no event when service ends, only when the packet reaches the far end.
 #[derive(Clone, Copy, Debug)]
 struct Slot {
     id: PacketId,
@@ -136,35 +136,42 @@ struct Slot {
     /// The caller's own word about the packet, handed back with it (the model: where its route
     /// goes next), so the caller can prefetch what it will need before the packet arrives.
     tag: u32,
-    /// Service starts (the previous packet's finish, or acceptance on an idle port).
-    start: SimTime,
-    /// Service ends: the packet leaves the queue and enters the pipe.
+    /// Service ends: the packet leaves the queue and enters the pipe. It leaves the pipe at the
+    /// far end `config.delay` later, or, on a port with noise, after its entry in `pipe_delays`.
     finish: SimTime,
-    /// It leaves the pipe at the far end.
-    arrive: SimTime,
 }
 
-/// Laid out in whole cache lines, what a packet's pass touches first: the FIFO and its cursors,
+/// A packet waiting for the server: 12 bytes, timed only when its service begins.
+#[derive(Clone, Copy, Debug)]
+struct Waiting {
+    id: PacketId,
+    bytes: u32,
+    tag: u32,
+}
+
+/// Laid out in whole cache lines, what a packet's pass touches first: the FIFOs and cursor,
 /// then the counters, then the configuration.
 #[repr(C, align(64))]
 pub struct Port {
-    /// Packets queued, in service and in the pipe, in FIFO order (arrivals are FIFO too).
-    fifo: VecDeque<Slot>,
-    /// `fifo[..finished]` have finished service (in the pipe); `fifo[..started]` have started it.
-    /// Both advance in [`Port::settle`]: the port's counters are those of the time it last settled.
+    /// Packets in service or in the pipe, in FIFO order (arrivals are FIFO too).
+    timed: VecDeque<Slot>,
+    /// Packets waiting behind them, in order.
+    waiting: VecDeque<Waiting>,
+    /// `timed[..finished]` have finished service (in the pipe), as of the last [`Port::settle`].
     finished: u32,
-    started: u32,
     /// Line-time bytes added to each packet's serialisation (0 = not a physical link).
     framing_bytes: u32,
     /// Bytes queued or in service (not yet in the pipe).
     queued_bytes: u64,
-    /// When the last accepted packet finishes service (the server is busy until then).
+    /// When the last packet taken into service finishes (the server is busy until then).
     busy_until: SimTime,
     pub stats: PortStats,
     /// GCRA theoretical arrival time (token-bucket shapers only).
     tat: SimTime,
     noise: Option<Box<PortNoise>>,
     pub config: PortConfig,
+    /// With noise only: each timed packet's pipe delay, in step with `timed`.
+    pipe_delays: VecDeque<SimDuration>,
 }
 
 /// Outcome of [`Port::enqueue`].
@@ -173,14 +180,14 @@ pub enum Enqueued {
     /// No room: the caller must account the drop (reason = `config.drop_reason`).
     Dropped,
     Accepted {
-        /// It waited behind a packet still in service.
+        /// It waits behind a packet in service: `finish` and `arrive` are not known yet (`None`).
         waited: bool,
-        /// When its service ends and when it reaches the far end.
-        finish: SimTime,
-        arrive: SimTime,
+        /// When its service ends and when it reaches the far end (an idle port serves it now).
+        finish: Option<SimTime>,
+        arrive: Option<SimTime>,
         /// It is the port's only packet: nothing is scheduled for this port yet, the caller
         /// must schedule its arrival (or take it at once with [`Port::pop_head`] when `arrive`
-        /// is now).
+        /// is now). Always served at once, so `arrive` is known.
         head: bool,
     },
 }
@@ -188,16 +195,17 @@ pub enum Enqueued {
 impl Port {
     pub fn new(config: PortConfig) -> Self {
         Port {
-            config,
-            fifo: VecDeque::new(),
+            timed: VecDeque::new(),
+            waiting: VecDeque::new(),
             finished: 0,
-            started: 0,
+            framing_bytes: 0,
             queued_bytes: 0,
             busy_until: SimTime::ZERO,
-            framing_bytes: 0,
-            noise: None,
-            tat: SimTime::ZERO,
             stats: PortStats::default(),
+            tat: SimTime::ZERO,
+            noise: None,
+            config,
+            pipe_delays: VecDeque::new(),
         }
     }
 
@@ -208,11 +216,12 @@ impl Port {
 
     /// Vary this port's per-packet cost and delay (see [`PortNoise`]).
     pub fn with_noise(mut self, noise: PortNoise) -> Self {
-        self.noise = Some(Box::new(noise));
+        self.set_noise(noise);
         self
     }
 
     pub fn set_noise(&mut self, noise: PortNoise) {
+        assert!(self.queued_packets() == 0, "noise is set before a port carries packets");
         self.noise = Some(Box::new(noise));
     }
 
@@ -225,18 +234,28 @@ impl Port {
         self.config.per_packet + self.config.rate.serialisation(bytes as u64 + self.framing_bytes as u64)
     }
 
+    /// When timed packet `k` leaves the pipe.
+    #[inline]
+    fn arrive(&self, k: usize) -> SimTime {
+        let s = &self.timed[k];
+        match self.noise {
+            None => s.finish + self.config.delay,
+            Some(_) => s.finish + self.pipe_delays[k],
+        }
+    }
+
     /// Bytes queued or in service as of the last [`Port::settle`].
     pub fn queued_bytes(&self) -> u64 {
         self.queued_bytes
     }
 
-    /// Packets the port holds: queued, in service or in its pipe.
+    /// Packets the port holds: waiting, in service or in its pipe.
     pub fn queued_packets(&self) -> usize {
-        self.fifo.len()
+        self.timed.len() + self.waiting.len()
     }
 
     pub fn iter_queued(&self) -> impl Iterator<Item = PacketId> + '_ {
-        self.fifo.iter().map(|s| s.id)
+        self.timed.iter().map(|s| s.id).chain(self.waiting.iter().map(|w| w.id))
     }
 
     /// Would this packet be ECN-marked if it were accepted now? (Settle the port first.)
@@ -244,18 +263,32 @@ impl Port {
         matches!(self.config.ecn_threshold_bytes, Some(t) if self.queued_bytes > t)
     }
 
-    /// Bring the counters up to `now`: packets whose service has ended by then leave the queue
-    /// (`packets_out`, `bytes_out`), packets whose service has begun count in `busy_ps`. What an
+    /// Take a packet into service at `start`: time it (cost and noise drawn in service order, as
+    /// a server would) and count its service as busy time.
+    fn begin_service(&mut self, start: SimTime, id: PacketId, bytes: u32, tag: u32) -> (SimTime, SimTime) {
+        let t = self.service(start, bytes);
+        self.stats.busy_ps += t.ps();
+        let finish = start + t;
+        let arrive = self.leave_pipe(finish);
+        debug_assert!(self.timed.is_empty() || self.arrive(self.timed.len() - 1) <= arrive, "a port's pipe is FIFO");
+        if self.noise.is_some() {
+            self.pipe_delays.push_back(arrive.since(finish));
+        }
+        self.timed.push_back(Slot { id, bytes, tag, finish });
+        self.busy_until = finish;
+        (finish, arrive)
+    }
+
+    /// Bring the port up to `now`: a waiting packet begins service when the one ahead finishes;
+    /// packets whose service has ended leave the queue (`packets_out`, `bytes_out`). What an
     /// event per service completion would have done, done when someone looks.
     pub fn settle(&mut self, now: SimTime) {
-        while let Some(s) = self.fifo.get(self.started as usize) {
-            if s.start > now {
-                break;
-            }
-            self.stats.busy_ps += s.finish.since(s.start).ps();
-            self.started += 1;
+        while self.busy_until <= now
+            && let Some(w) = self.waiting.pop_front()
+        {
+            self.begin_service(self.busy_until, w.id, w.bytes, w.tag);
         }
-        while let Some(s) = self.fifo.get(self.finished as usize) {
+        while let Some(s) = self.timed.get(self.finished as usize) {
             if s.finish > now {
                 break;
             }
@@ -266,8 +299,9 @@ impl Port {
         }
     }
 
-    /// Accept a packet at `now` (drop-tail on bytes queued or in service) and compute when it
-    /// finishes service and when it reaches the far end. Settles the port to `now` first.
+    /// Accept a packet at `now` (drop-tail on bytes queued or in service): served at once on an
+    /// idle server (its finish and arrival are then known), else it waits. Settles the port to
+    /// `now` first.
     pub fn enqueue(&mut self, now: SimTime, id: PacketId, bytes: u32, tag: u32) -> Enqueued {
         self.settle(now);
         if self.queued_bytes + bytes as u64 > self.config.capacity_bytes {
@@ -278,54 +312,34 @@ impl Port {
         // Invariant: queue bytes never exceed capacity.
         debug_assert!(self.queued_bytes <= self.config.capacity_bytes);
         self.stats.max_queued_bytes = self.stats.max_queued_bytes.max(self.queued_bytes);
-        let start = now.max(self.busy_until);
-        let finish = start + self.service(start, bytes);
-        let arrive = self.leave_pipe(finish);
-        debug_assert!(self.fifo.back().is_none_or(|b| b.arrive <= arrive), "a port's pipe is FIFO");
-        self.fifo.push_back(Slot { id, bytes, tag, start, finish, arrive });
-        self.busy_until = finish;
+        if self.busy_until > now {
+            debug_assert!(self.waiting.is_empty() || self.busy_until > now);
+            self.waiting.push_back(Waiting { id, bytes, tag });
+            return Enqueued::Accepted { waited: true, finish: None, arrive: None, head: false };
+        }
+        debug_assert!(self.waiting.is_empty(), "an idle server has nobody waiting");
+        let (finish, arrive) = self.begin_service(now, id, bytes, tag);
         self.settle(now);
-        Enqueued::Accepted { waited: start > now, finish, arrive, head: self.fifo.len() == 1 }
+        let head = self.queued_packets() == 1;
+        Enqueued::Accepted { waited: false, finish: Some(finish), arrive: Some(arrive), head }
     }
 
     /// The head packet reached the far end at `now`: take it out. Returns it and, if the port
     /// holds another, when that one arrives, which it is and its tag.
     pub fn pop_head(&mut self, now: SimTime) -> (PacketId, Option<(SimTime, PacketId, u32)>) {
         self.settle(now);
-        let s = self.fifo.pop_front().expect("a port's head arrived with an empty port");
-        debug_assert!(s.arrive <= now && self.finished > 0, "the head left before its time");
+        debug_assert!(self.finished > 0 && self.arrive(0) <= now, "the head left before its time");
+        let s = self.pop_front();
         self.finished -= 1;
-        self.started -= 1;
-        (s.id, self.fifo.front().map(|h| (h.arrive, h.id, h.tag)))
+        // The next packet began service when this one finished (<= now): settle timed it.
+        debug_assert!(!self.timed.is_empty() || self.waiting.is_empty());
+        (s.id, self.timed.front().map(|h| (self.arrive(0), h.id, h.tag)))
     }
 
-    /// The configuration's rate or per-packet cost changed at `now`: packets that have not
-    /// started service are served at the new one (as if service times were computed at the
-    /// start of service). `old` is the configuration they were timed with.
-    pub fn retime(&mut self, now: SimTime, old: PortConfig) {
+    /// The configuration's rate or per-packet cost changed at `now`: packets that have not begun
+    /// service will be timed with the new one when they do; the one in service keeps its time.
+    pub fn retime(&mut self, now: SimTime, _old: PortConfig) {
         self.settle(now);
-        debug_assert!(self.config.burst_bytes == 0, "shapers are never re-rated");
-        let framing = self.framing_bytes as u64;
-        let before = (self.started as usize).wrapping_sub(1);
-        let mut prev = self.fifo.get(before).map(|s| s.finish);
-        let mut prev_arrive = self.fifo.get(before).map(|s| s.arrive);
-        for k in self.started as usize..self.fifo.len() {
-            let s = &mut self.fifo[k];
-            let old_ser = old.rate.serialisation(s.bytes as u64 + framing);
-            // The per-packet part it was given (a draw, with noise), kept as it was drawn.
-            let drawn = s.finish.since(s.start).ps().saturating_sub(old_ser.ps());
-            let per_packet = if self.noise.is_some() { SimDuration(drawn) } else { self.config.per_packet };
-            let pipe = s.arrive.since(s.finish);
-            let start = prev.map_or(s.start, |p| p.max(now));
-            s.start = start;
-            s.finish = start + per_packet + self.config.rate.serialisation(s.bytes as u64 + framing);
-            s.arrive = (s.finish + pipe).max(prev_arrive.unwrap_or(SimTime::ZERO));
-            prev = Some(s.finish);
-            prev_arrive = Some(s.arrive);
-        }
-        if let Some(last) = self.fifo.back() {
-            self.busy_until = last.finish;
-        }
     }
 
     /// Classic interface (a caller that schedules service completions itself, as the theory
@@ -333,7 +347,7 @@ impl Port {
     pub fn offer(&mut self, now: SimTime, id: PacketId, bytes: u32) -> Offer {
         match self.enqueue(now, id, bytes, 0) {
             Enqueued::Dropped => Offer::Dropped,
-            Enqueued::Accepted { finish, .. } if self.fifo.len() == 1 => Offer::Started(finish),
+            Enqueued::Accepted { finish: Some(finish), .. } if self.queued_packets() == 1 => Offer::Started(finish),
             Enqueued::Accepted { .. } => Offer::Queued,
         }
     }
@@ -342,11 +356,18 @@ impl Port {
     /// time it leaves the pipe, and when the next packet (if any) will finish.
     pub fn complete(&mut self, now: SimTime) -> (PacketId, SimTime, Option<SimTime>) {
         self.settle(now);
-        let s = self.fifo.pop_front().expect("port completed with an empty queue");
+        let arrive = self.arrive(0);
+        let s = self.pop_front();
         debug_assert!(s.finish <= now && self.finished > 0);
         self.finished -= 1;
-        self.started -= 1;
-        (s.id, s.arrive, self.fifo.front().map(|h| h.finish))
+        (s.id, arrive, self.timed.front().map(|h| h.finish))
+    }
+
+    fn pop_front(&mut self) -> Slot {
+        if self.noise.is_some() {
+            self.pipe_delays.pop_front();
+        }
+        self.timed.pop_front().expect("a port's head left an empty port")
     }
 
     /// This packet's per-packet cost: the configured one, or a draw around it with noise.
@@ -611,22 +632,26 @@ mod tests {
                 let bytes = rng.random_range(64..9001u32);
                 reference.offer(now, id, bytes);
                 // Packets due out before this offer leave first, as the reference's events would.
-                while port.fifo.front().is_some_and(|s| s.arrive < now) {
-                    let s = *port.fifo.front().unwrap();
-                    port.pop_head(s.arrive);
-                    got.push((s.id, s.finish, s.arrive));
+                port.settle(now);
+                while !port.timed.is_empty() && port.arrive(0) < now {
+                    let (s, arrive) = (*port.timed.front().unwrap(), port.arrive(0));
+                    port.pop_head(arrive);
+                    port.settle(now);
+                    got.push((s.id, s.finish, arrive));
                 }
                 if let Enqueued::Accepted { finish, .. } = port.enqueue(now, id, bytes, 0) {
-                    assert!(finish >= now);
+                    assert!(finish.is_none_or(|f| f >= now));
                 }
                 // A packet served in no time has left both by the end of this instant.
                 reference.run_until(now);
                 assert_eq!(port.queued_bytes(), reference.queued, "case {case}: bytes queued at {now:?}");
             }
             reference.run_until(SimTime(u64::MAX / 2));
-            while let Some(s) = port.fifo.front().copied() {
-                port.pop_head(s.arrive);
-                got.push((s.id, s.finish, s.arrive));
+            port.settle(SimTime(u64::MAX / 2));
+            while let Some(s) = port.timed.front().copied() {
+                let arrive = port.arrive(0);
+                port.pop_head(arrive);
+                got.push((s.id, s.finish, arrive));
             }
             assert_eq!(got, reference.out, "case {case}");
             assert_eq!((port.stats.drops, port.stats.busy_ps), (reference.drops, reference.busy), "case {case}");
