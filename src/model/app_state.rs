@@ -7,19 +7,17 @@
 use super::{Attach, NONE};
 use crate::engine::rng::StreamRng;
 use crate::units::{SimDuration, SimTime};
+use crate::workload::Workload;
+pub use crate::workload::bulk::BulkApp;
 use crate::workload::config::*;
 use crate::workload::flowlogs::{Group, ReadStats};
+pub use crate::workload::{
+    BULK_UNBOUNDED_BYTES, HIST_MAX_NS, TAG_ARRIVAL, TAG_CLIENT_DONE, TAG_CLIENT_SEND, TAG_RING_SEND,
+    TAG_RING_STEP_DONE, TAG_SERVER_SEND, TAG_START, TAG_STOP, latency_histogram,
+};
 use crate::workload::{Interarrival, RpcBook, Sizes};
 use hdrhistogram::Histogram;
 
-pub const TAG_START: u32 = 0;
-pub const TAG_ARRIVAL: u32 = 1;
-pub const TAG_STOP: u32 = 2;
-pub const TAG_CLIENT_SEND: u32 = 3;
-pub const TAG_SERVER_SEND: u32 = 4;
-pub const TAG_CLIENT_DONE: u32 = 5;
-pub const TAG_RING_SEND: u32 = 6;
-pub const TAG_RING_STEP_DONE: u32 = 7;
 /// Buffer slots per NCCL connection. Source: NCCL src/include/device.h (devcomm.h in older
 /// releases), `#define NCCL_STEPS 8`.
 pub const NCCL_STEPS: u32 = 8;
@@ -31,23 +29,6 @@ pub const NCCL_CHUNKS_IN_FLIGHT: u32 = NCCL_STEPS / ALLREDUCE_CHUNKSTEPS;
 /// NCCL ring: an NVLink step of (channel, rank) has landed; the tag is this plus
 /// `channel * ranks + rank`.
 pub const TAG_NVLINK_BASE: u32 = 1 << 20;
-/// "Send until the end of the run": more bytes than any run can carry.
-pub const BULK_UNBOUNDED_BYTES: u64 = 1 << 60;
-/// Histograms hold 1 ns .. 1 hour at 3 significant digits.
-pub const HIST_MAX_NS: u64 = 3_600_000_000_000;
-
-pub fn latency_histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, HIST_MAX_NS, 3).expect("static bounds are valid")
-}
-
-pub struct BulkApp {
-    pub spec: BulkConfig,
-    pub from: u32,
-    pub to: u32,
-    pub flows: Vec<u32>,
-    pub remaining: u32,
-}
-
 pub struct RpcConn {
     pub client_ep: u32,
     pub server_ep: u32,
@@ -288,6 +269,9 @@ pub struct PermFlow {
 }
 
 pub enum App {
+    /// The slot of a workload that is running right now: it is taken out of the model while it
+    /// calls back into it (`model::apps`), and put back when it returns.
+    Taken,
     Connections(ConnectionsApp),
     ServiceClients(ServiceClientsApp),
     FlowLogs(FlowLogsApp),
@@ -304,7 +288,7 @@ impl App {
     /// Finite apps can finish and let the run end early; others run to the end time.
     pub fn is_finite(&self) -> bool {
         match self {
-            App::Bulk(b) => b.spec.bytes.is_some() || b.spec.duration.is_some(),
+            App::Bulk(b) => b.is_finite(),
             App::Permutation(p) => p.spec.bytes.is_some(),
             App::PingPong(_) => true,
             App::AllReduce(_) => true,
@@ -314,6 +298,23 @@ impl App {
             App::ServiceClients(_) => false,
             App::Connections(_) => false,
             App::FlowLogs(_) => true,
+            App::Taken => unreachable!("a running workload's slot"),
+        }
+    }
+    /// The workload's name.
+    pub fn name(&self) -> &str {
+        match self {
+            App::Bulk(a) => &a.spec.name,
+            App::Rpc(a) => &a.spec.name,
+            App::Datagrams(a) => &a.spec.name,
+            App::Background(a) => &a.spec.name,
+            App::Permutation(a) => &a.spec.name,
+            App::PingPong(a) => &a.spec.name,
+            App::AllReduce(a) => &a.spec.name,
+            App::ServiceClients(a) => &a.spec.name,
+            App::Connections(a) => &a.spec.name,
+            App::FlowLogs(a) => &a.spec.name,
+            App::Taken => unreachable!("a running workload's slot"),
         }
     }
     pub fn is_foreground(&self) -> bool {

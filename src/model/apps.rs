@@ -5,51 +5,14 @@
 //! others (`failover`, `nat`, `replay`).
 
 use super::app_state::*;
-use super::{Attach, ConnTag, FlowRt, Model, NONE, Owner, Proto, Side};
+use super::{Attach, ConnTag, Event, FlowRt, Model, NONE, Owner, Proto, Side};
 use crate::net::fabric::LeafSpine;
 use crate::transport::Transport;
 use crate::units::{SimDuration, SimTime};
 use crate::workload::config::{Arrival, MessageTransport};
+use crate::workload::{Ctx, Delivery, HostCosts, Workload};
 use crate::workload::{Interarrival, RpcBook};
 use rand::RngExt;
-
-/// What one message costs the host outside the network: the kernel socket path, or OS bypass.
-#[derive(Clone, Copy, Debug)]
-pub struct HostCosts {
-    pub syscall: SimDuration,
-    pub socket: SimDuration,
-    pub copy_rate: crate::units::Bandwidth,
-    pub wakeup: SimDuration,
-    pub idle_exit: SimDuration,
-    pub bypass_post: SimDuration,
-    pub bypass_poll: SimDuration,
-}
-
-impl HostCosts {
-    /// Handing a message to the network: send() through the socket layer, or a work request.
-    pub fn send(&self, t: MessageTransport, bytes: u64) -> SimDuration {
-        match t {
-            MessageTransport::Tcp => self.syscall + self.socket + self.copy_rate.serialisation(bytes),
-            _ => self.bypass_post,
-        }
-    }
-    /// Taking a message in: the kernel wakes the reader and copies out; OS bypass polls its
-    /// completion queue (or, for an RDMA write, the target memory), and two-sided EFA messages
-    /// sent by the eager and medium protocols are copied out of libfabric's bounce buffers here.
-    /// Larger ones go by long-CTS, whose per-packet copies the EFA transport itself paces (they
-    /// gate its CTS grants), or by long-read, which is zero copy.
-    pub fn receive(&self, t: MessageTransport, bytes: u64) -> SimDuration {
-        match t {
-            MessageTransport::Tcp => {
-                self.wakeup + self.idle_exit + self.socket + self.syscall + self.copy_rate.serialisation(bytes)
-            }
-            MessageTransport::Efa if bytes <= crate::transport::efa::INTER_MAX_MEDIUM_MESSAGE_BYTES => {
-                self.bypass_poll + self.copy_rate.serialisation(bytes)
-            }
-            MessageTransport::Efa | MessageTransport::EfaRdmaWrite | MessageTransport::EfaRdmaRead => self.bypass_poll,
-        }
-    }
-}
 
 /// Offered load -> mean inter-arrival: load x hosts x link rate = arrival rate x mean flow size.
 pub fn background_interarrival(load: f64, hosts: usize, fabric: &LeafSpine, mean_bytes: f64) -> Interarrival {
@@ -58,8 +21,78 @@ pub fn background_interarrival(load: f64, hosts: usize, fabric: &LeafSpine, mean
     Interarrival { mean: SimDuration(((mean_s * 1e12).round() as u64).max(1)) }
 }
 
-fn ns(d: SimDuration) -> u64 {
-    d.ps().div_ceil(1000).max(1)
+use crate::workload::ns;
+
+/// The workload kinds that live behind the `Workload` trait (in `workload/`), one line each:
+/// `$body` runs with `$w` bound to the kind's state.
+macro_rules! workload_kinds {
+    ($app:expr, $w:ident => $body:expr, _ => $other:expr) => {
+        match $app {
+            App::Bulk($w) => $body,
+            _ => $other,
+        }
+    };
+}
+
+/// Run `$body` on workload `$app` if its kind is behind the `Workload` trait (evaluates to
+/// whether it was), with `$w` the workload and `$ctx` the model. The workload is taken out of its
+/// slot while it runs, so that it and the model it calls back into are two borrows: a workload
+/// only drives its own endpoints, and none of them calls back into it synchronously (handshakes
+/// and deliveries arrive as events; the glue below panics on `App::Taken` if one ever did).
+macro_rules! on_workload {
+    ($m:expr, $app:expr, |$w:ident, $ctx:ident| $body:expr) => {{
+        let i = $app as usize;
+        if workload_kinds!(&$m.apps[i], _w => true, _ => false) {
+            let mut taken = std::mem::replace(&mut $m.apps[i], App::Taken);
+            let $ctx: &mut Model = &mut *$m;
+            workload_kinds!(&mut taken, $w => $body, _ => unreachable!("checked above"));
+            $m.apps[i] = taken;
+            true
+        } else {
+            false
+        }
+    }};
+}
+
+/// The model as the workloads see it: every call is the model method of the same name.
+impl Ctx for Model {
+    fn now(&self) -> SimTime {
+        Model::now(self)
+    }
+    fn host_costs(&self) -> HostCosts {
+        self.host_costs
+    }
+    fn open(&mut self, a: Attach, b: Attach, proto: Proto, tag: ConnTag, port: u16) -> (u32, u32) {
+        Model::open(self, a, b, proto, tag, port)
+    }
+    fn close(&mut self, client_ep: u32, server_ep: u32) {
+        Model::close(self, client_ep, server_ep)
+    }
+    fn ep_send(&mut self, ep: u32, bytes: u64) {
+        Model::ep_send(self, ep, bytes)
+    }
+    fn ep_close(&mut self, ep: u32) {
+        Model::ep_close(self, ep)
+    }
+    fn stop_writing(&mut self, ep: u32) -> u64 {
+        self.eps[ep as usize].transport.stop_writing()
+    }
+    fn all_acked(&self, ep: u32) -> bool {
+        self.eps[ep as usize].transport.all_acked()
+    }
+    fn new_flow(&mut self, name: String, workload: &str, kind: &'static str, target: Option<u64>) -> u32 {
+        Model::new_flow(self, name, workload, kind, target)
+    }
+    fn flow(&mut self, f: u32) -> &mut FlowRt {
+        &mut self.flows[f as usize]
+    }
+    fn schedule(&mut self, app: u32, after: SimDuration, tag: u32) {
+        self.q.schedule_in(after, Event::App { app, tag });
+    }
+    fn finished(&mut self) {
+        debug_assert!(self.unfinished > 0);
+        self.unfinished -= 1;
+    }
 }
 
 impl Model {
@@ -106,6 +139,9 @@ impl Model {
     }
 
     pub(crate) fn app_event(&mut self, app: u32, tag: u32) {
+        if on_workload!(self, app, |w, m| if tag == TAG_START { w.start(m, app) } else { w.on_event(m, app, tag) }) {
+            return;
+        }
         if matches!(self.apps[app as usize], App::ServiceClients(_)) {
             self.service_event(app, tag);
             return;
@@ -120,32 +156,6 @@ impl Model {
         }
         let now = self.now();
         match (&mut self.apps[app as usize], tag) {
-            (App::Bulk(b), TAG_START) => {
-                let (spec, from, to) = (b.spec.clone(), b.from, b.to);
-                for i in 0..spec.flows {
-                    let name = if spec.flows == 1 { spec.name.clone() } else { format!("{}/{i}", spec.name) };
-                    let f = self.new_flow(name, &spec.name, "bulk", spec.bytes.map(|x| x.0));
-                    self.open_flow(ConnTag { app, conn: i, flow: f }, from, to, Proto::Tcp, spec.port);
-                    if let App::Bulk(b) = &mut self.apps[app as usize] {
-                        b.flows.push(f);
-                    }
-                }
-                if let Some(d) = spec.duration {
-                    self.q.schedule_in(d, super::Event::App { app, tag: TAG_STOP });
-                }
-            }
-            (App::Bulk(b), TAG_STOP) => {
-                // Stop writing; each flow completes when what it wrote has arrived.
-                for f in b.flows.clone() {
-                    let ep = self.flows[f as usize].client_ep;
-                    let written = self.eps[ep as usize].transport.stop_writing();
-                    let flow = &mut self.flows[f as usize];
-                    flow.target_bytes = Some(flow.target_bytes.map_or(written, |t| t.min(written)));
-                    let server = flow.server_ep;
-                    let owner = self.eps[server as usize].owner;
-                    self.app_delivered(owner, server, 0, now);
-                }
-            }
             (App::Rpc(r), TAG_START) => {
                 let (spec, client, server) = (r.spec.clone(), r.client, r.server);
                 for i in 0..spec.connections {
@@ -537,14 +547,10 @@ impl Model {
         if owner.side != Side::Client {
             return;
         }
+        if on_workload!(self, owner.app, |w, m| w.on_established(m, owner.app, owner.conn, ep)) {
+            return;
+        }
         match &self.apps[owner.app as usize] {
-            App::Bulk(b) => {
-                let bytes = b.spec.bytes.map(|x| x.0);
-                self.ep_send(ep, bytes.unwrap_or(BULK_UNBOUNDED_BYTES));
-                if bytes.is_some() {
-                    self.ep_close(ep);
-                }
-            }
             App::Background(bg) => {
                 let bytes = bg.conns[owner.conn as usize].bytes;
                 self.ep_send(ep, bytes);
@@ -569,10 +575,16 @@ impl Model {
             App::Connections(_) => self.connections_established(owner.app),
             App::FlowLogs(_) => self.replay_established(owner),
             App::Rpc(_) | App::Datagrams(_) => {}
+            App::Bulk(_) | App::Taken => unreachable!("behind the Workload trait"),
         }
     }
 
     pub(crate) fn app_delivered(&mut self, owner: Owner, ep: u32, _bytes: u64, born: SimTime) {
+        let total = self.eps[ep as usize].transport.stats().bytes_delivered;
+        let d = Delivery { conn: owner.conn, side: owner.side, ep, total, born };
+        if on_workload!(self, owner.app, |w, m| w.on_delivery(m, owner.app, d)) {
+            return;
+        }
         if matches!(self.apps[owner.app as usize], App::ServiceClients(_)) {
             self.service_delivered(owner, ep);
             return;
@@ -585,18 +597,8 @@ impl Model {
         let total = self.eps[ep as usize].transport.stats().bytes_delivered;
         match &mut self.apps[owner.app as usize] {
             App::ServiceClients(_) | App::FlowLogs(_) => unreachable!("handled above"),
+            App::Bulk(_) | App::Taken => unreachable!("behind the Workload trait"),
             App::Connections(_) => {}
-            App::Bulk(b) => {
-                let f = b.flows[owner.conn as usize];
-                let flow = &mut self.flows[f as usize];
-                if flow.completed.is_none() && flow.target_bytes.is_some_and(|t| flow.delivered >= t) {
-                    flow.completed = Some(now);
-                    b.remaining -= 1;
-                    if b.remaining == 0 {
-                        self.finish_app(owner.app);
-                    }
-                }
-            }
             App::Rpc(r) => {
                 let conn = &mut r.conns[owner.conn as usize];
                 match owner.side {

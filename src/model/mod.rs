@@ -62,13 +62,12 @@ use rand::RngExt;
 use std::collections::BTreeMap;
 
 pub use accounting::{Accounting, ConntrackTimeoutsS, InstanceCounters, IpCounters};
-pub use host::{EpSlot, FlowRt, InstanceRt, Reasm};
+pub use host::{EpSlot, InstanceRt, Reasm};
 pub use nitro::SrdPath;
 pub use path::GatewayRt;
 pub use results::VariantResult;
 
-/// "No such id" marker for optional arena references.
-pub const NONE: u32 = u32::MAX;
+pub use crate::workload::{Attach, ConnTag, FlowRt, NONE, Proto, Side};
 /// Linux `ip_local_port_range` default: 32768..60999.
 pub const EPHEMERAL_PORTS: std::ops::RangeInclusive<u16> = 32768..=60999;
 /// Progress is reported every this many events (never per event).
@@ -105,47 +104,12 @@ pub enum Event {
     },
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Side {
-    Client,
-    Server,
-}
-
-/// Whose connection it is: app, that app's connection index, and the reported flow (or `NONE`).
-#[derive(Clone, Copy, Debug)]
-pub struct ConnTag {
-    pub app: u32,
-    pub conn: u32,
-    pub flow: u32,
-}
-
 /// Who gets told about an endpoint's progress: app index, that app's connection index, side.
 #[derive(Clone, Copy, Debug)]
 pub struct Owner {
     pub app: u32,
     pub conn: u32,
     pub side: Side,
-}
-
-/// Where a connection end is attached: an EC2 instance, or a bare fabric host (background).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Attach {
-    Instance(u32),
-    Host(u32),
-    /// A link-local service, reached from instance `0` without leaving its host.
-    Service(u32, crate::ec2::adapter::LinkLocalService),
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Proto {
-    Tcp,
-    /// UDP; `df`: datagrams carry Don't Fragment.
-    Udp {
-        df: bool,
-    },
-    /// libfabric RDM over EFA on network card `n` of each end: straight to that card's SRD, no
-    /// kernel, unordered.
-    Efa(u16),
 }
 
 pub struct Model {
@@ -162,6 +126,8 @@ pub struct Model {
     pub(crate) insts: Vec<InstanceRt>,
     pub(crate) flows: Vec<FlowRt>,
     pub(crate) apps: Vec<App>,
+    /// Each workload's name (read while the workload itself is out of its slot, running).
+    pub(crate) app_names: Vec<String>,
     pub(crate) acct: Accounting,
     pub(crate) outbox: Outbox,
     pub(crate) loss: Option<(f64, StreamRng)>,
@@ -182,7 +148,7 @@ pub struct Model {
     pub(crate) srd_send_out: crate::transport::srd::SenderOut<srd::Inner>,
     pub(crate) srd_recv_out: crate::transport::srd::ReceiverOut<srd::Inner>,
     pub(crate) streams: crate::engine::RngStreams,
-    pub(crate) host_costs: apps::HostCosts,
+    pub(crate) host_costs: crate::workload::HostCosts,
     /// The link from one AZ to another (one per direction), created at first use.
     pub(crate) inter_az: BTreeMap<(u32, u32), PortId>,
     pub(crate) inter_az_link: PortConfig,
