@@ -4,13 +4,15 @@
 //! connections; `replay`: flow logs); they all depend on this file and it on none of them, so the
 //! workload modules form no cycle.
 
-use super::{Attach, NONE};
+use super::NONE;
 use crate::engine::rng::StreamRng;
 use crate::units::{SimDuration, SimTime};
 use crate::workload::Workload;
 pub use crate::workload::bulk::BulkApp;
 use crate::workload::config::*;
+pub use crate::workload::datagrams::DatagramApp;
 use crate::workload::flowlogs::{Group, ReadStats};
+pub use crate::workload::rpc::{RpcApp, RpcConn};
 pub use crate::workload::{
     BULK_UNBOUNDED_BYTES, HIST_MAX_NS, TAG_ARRIVAL, TAG_CLIENT_DONE, TAG_CLIENT_SEND, TAG_RING_SEND,
     TAG_RING_STEP_DONE, TAG_SERVER_SEND, TAG_START, TAG_STOP, latency_histogram,
@@ -29,61 +31,6 @@ pub const NCCL_CHUNKS_IN_FLIGHT: u32 = NCCL_STEPS / ALLREDUCE_CHUNKSTEPS;
 /// NCCL ring: an NVLink step of (channel, rank) has landed; the tag is this plus
 /// `channel * ranks + rank`.
 pub const TAG_NVLINK_BASE: u32 = 1 << 20;
-pub struct RpcConn {
-    pub client_ep: u32,
-    pub server_ep: u32,
-    pub flow: u32,
-    pub book: RpcBook,
-}
-
-pub struct RpcApp {
-    pub spec: RpcConfig,
-    pub client: u32,
-    pub server: u32,
-    pub conns: Vec<RpcConn>,
-    pub rng: StreamRng,
-    pub request: Sizes,
-    pub response: Sizes,
-    pub next_conn: usize,
-    pub issued: u64,
-    pub completed: u64,
-    pub measured: Histogram<u64>,
-    pub warmup_end: SimTime,
-    pub finished: bool,
-}
-
-pub struct DatagramApp {
-    pub spec: DatagramConfig,
-    pub from: u32,
-    /// Another instance, or a link-local service on the sender's host.
-    pub to: Attach,
-    pub client_ep: u32,
-    pub flow: u32,
-    pub rng: StreamRng,
-    pub sent: u64,
-    pub received: u64,
-    pub latency: Histogram<u64>,
-    /// Exact smallest one-way latency (the histogram keeps 3 significant digits).
-    pub min_latency: Option<SimDuration>,
-}
-
-impl DatagramApp {
-    pub fn new(spec: DatagramConfig, from: u32, to: Attach, rng: StreamRng) -> Self {
-        DatagramApp {
-            spec,
-            from,
-            to,
-            client_ep: NONE,
-            flow: NONE,
-            rng,
-            sent: 0,
-            received: 0,
-            latency: latency_histogram(),
-            min_latency: None,
-        }
-    }
-}
-
 pub struct BgConn {
     pub client_ep: u32,
     pub server_ep: u32,
@@ -292,8 +239,8 @@ impl App {
             App::Permutation(p) => p.spec.bytes.is_some(),
             App::PingPong(_) => true,
             App::AllReduce(_) => true,
-            App::Rpc(r) => r.spec.count.is_some(),
-            App::Datagrams(_) => false,
+            App::Rpc(r) => r.is_finite(),
+            App::Datagrams(d) => d.is_finite(),
             App::Background(_) => false,
             App::ServiceClients(_) => false,
             App::Connections(_) => false,

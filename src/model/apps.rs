@@ -9,9 +9,9 @@ use super::{Attach, ConnTag, Event, FlowRt, Model, NONE, Owner, Proto, Side};
 use crate::net::fabric::LeafSpine;
 use crate::transport::Transport;
 use crate::units::{SimDuration, SimTime};
-use crate::workload::config::{Arrival, MessageTransport};
+use crate::workload::Interarrival;
+use crate::workload::config::MessageTransport;
 use crate::workload::{Ctx, Delivery, HostCosts, Workload};
-use crate::workload::{Interarrival, RpcBook};
 use rand::RngExt;
 
 /// Offered load -> mean inter-arrival: load x hosts x link rate = arrival rate x mean flow size.
@@ -29,6 +29,8 @@ macro_rules! workload_kinds {
     ($app:expr, $w:ident => $body:expr, _ => $other:expr) => {
         match $app {
             App::Bulk($w) => $body,
+            App::Rpc($w) => $body,
+            App::Datagrams($w) => $body,
             _ => $other,
         }
     };
@@ -118,15 +120,6 @@ impl Model {
         (self.end.ps() / self.bin_ps).max(1) as usize
     }
 
-    fn open_flow(&mut self, tag: ConnTag, a: u32, b: u32, proto: Proto, port: u16) -> (u32, u32) {
-        let (c, s) = self.open(Attach::Instance(a), Attach::Instance(b), proto, tag, port);
-        let flow = tag.flow;
-        let f = &mut self.flows[flow as usize];
-        f.client_ep = c;
-        f.server_ep = s;
-        (c, s)
-    }
-
     fn finish_app(&mut self, app: u32) {
         if self.apps[app as usize].is_foreground() && self.apps[app as usize].is_finite() {
             debug_assert!(self.unfinished > 0);
@@ -156,65 +149,6 @@ impl Model {
         }
         let now = self.now();
         match (&mut self.apps[app as usize], tag) {
-            (App::Rpc(r), TAG_START) => {
-                let (spec, client, server) = (r.spec.clone(), r.client, r.server);
-                for i in 0..spec.connections {
-                    let f = self.new_flow(format!("{}/conn{i}", spec.name), &spec.name, "rpc", None);
-                    let (c, s) =
-                        self.open_flow(ConnTag { app, conn: i, flow: f }, client, server, Proto::Tcp, spec.port);
-                    if let App::Rpc(r) = &mut self.apps[app as usize] {
-                        r.conns.push(RpcConn { client_ep: c, server_ep: s, flow: f, book: RpcBook::default() });
-                    }
-                }
-                match spec.arrival {
-                    Arrival::ClosedLoop { outstanding } => {
-                        for conn in 0..spec.connections as usize {
-                            for _ in 0..outstanding {
-                                self.rpc_issue(app, conn);
-                            }
-                        }
-                    }
-                    Arrival::Poisson { mean_interval } => {
-                        let App::Rpc(r) = &mut self.apps[app as usize] else { unreachable!() };
-                        let d = Interarrival { mean: mean_interval }.sample(&mut r.rng);
-                        self.schedule_arrival(app, d);
-                    }
-                }
-            }
-            (App::Rpc(r), TAG_ARRIVAL) => {
-                let Arrival::Poisson { mean_interval } = r.spec.arrival else {
-                    return;
-                };
-                let conn = r.next_conn;
-                r.next_conn = (r.next_conn + 1) % r.conns.len();
-                let d = Interarrival { mean: mean_interval }.sample(&mut r.rng);
-                if self.rpc_issue(app, conn) {
-                    self.schedule_arrival(app, d);
-                }
-            }
-            (App::Datagrams(d), TAG_START) => {
-                let (spec, from, to) = (d.spec.clone(), d.from, d.to);
-                let f = self.new_flow(spec.name.clone(), &spec.name, "datagrams", None);
-                let tag = ConnTag { app, conn: 0, flow: f };
-                let (c, s) =
-                    self.open(Attach::Instance(from), to, Proto::Udp { df: spec.dont_fragment }, tag, spec.port);
-                (self.flows[f as usize].client_ep, self.flows[f as usize].server_ep) = (c, s);
-                if let App::Datagrams(d) = &mut self.apps[app as usize] {
-                    d.client_ep = c;
-                    d.flow = f;
-                }
-                self.schedule_arrival(app, SimDuration::ZERO);
-            }
-            (App::Datagrams(d), TAG_ARRIVAL) => {
-                if d.spec.count.is_some_and(|c| d.sent >= c) {
-                    return;
-                }
-                d.sent += 1;
-                let (ep, size) = (d.client_ep, d.spec.size.0);
-                let next = Interarrival { mean: d.spec.mean_interval }.sample(&mut d.rng);
-                self.ep_send(ep, size);
-                self.schedule_arrival(app, next);
-            }
             (App::Permutation(p), TAG_START) => {
                 // A random cycle through the fleet (Sattolo's algorithm): nobody sends to itself,
                 // and flow j of a member goes j + 1 steps along the cycle, so targets are distinct.
@@ -526,23 +460,6 @@ impl Model {
         self.q.schedule_in(delay, super::Event::App { app, tag: TAG_CLIENT_SEND });
     }
 
-    /// Issue one RPC on `conn`; returns false once the app's `count` is exhausted.
-    fn rpc_issue(&mut self, app: u32, conn: usize) -> bool {
-        let now = self.now();
-        let App::Rpc(r) = &mut self.apps[app as usize] else { unreachable!() };
-        if r.spec.count.is_some_and(|c| r.issued >= c) {
-            return false;
-        }
-        let req = r.request.sample(&mut r.rng);
-        let resp = r.response.sample(&mut r.rng);
-        r.issued += 1;
-        let c = &mut r.conns[conn];
-        let bytes = c.book.issue(now, req, resp);
-        let ep = c.client_ep;
-        self.ep_send(ep, bytes);
-        true
-    }
-
     pub(crate) fn app_established(&mut self, owner: Owner, ep: u32) {
         if owner.side != Side::Client {
             return;
@@ -574,8 +491,7 @@ impl Model {
             App::ServiceClients(_) => self.service_established(owner.app, owner.conn as usize),
             App::Connections(_) => self.connections_established(owner.app),
             App::FlowLogs(_) => self.replay_established(owner),
-            App::Rpc(_) | App::Datagrams(_) => {}
-            App::Bulk(_) | App::Taken => unreachable!("behind the Workload trait"),
+            App::Bulk(_) | App::Rpc(_) | App::Datagrams(_) | App::Taken => unreachable!("behind the Workload trait"),
         }
     }
 
@@ -597,42 +513,10 @@ impl Model {
         let total = self.eps[ep as usize].transport.stats().bytes_delivered;
         match &mut self.apps[owner.app as usize] {
             App::ServiceClients(_) | App::FlowLogs(_) => unreachable!("handled above"),
-            App::Bulk(_) | App::Taken => unreachable!("behind the Workload trait"),
-            App::Connections(_) => {}
-            App::Rpc(r) => {
-                let conn = &mut r.conns[owner.conn as usize];
-                match owner.side {
-                    Side::Server => {
-                        let write = conn.book.server_received(total);
-                        let s = conn.server_ep;
-                        if write > 0 {
-                            self.ep_send(s, write);
-                        }
-                    }
-                    Side::Client => {
-                        let (warm, hist) = (r.warmup_end, &mut r.measured);
-                        let mut done = 0u32;
-                        conn.book.client_received(total, |issued| {
-                            done += 1;
-                            if issued >= warm {
-                                hist.saturating_record(ns(now.since(issued)));
-                            }
-                        });
-                        r.completed += done as u64;
-                        let closed_loop = matches!(r.spec.arrival, Arrival::ClosedLoop { .. });
-                        let all_done = r.spec.count.is_some_and(|c| r.completed >= c);
-                        if all_done && !r.finished {
-                            r.finished = true;
-                            self.finish_app(owner.app);
-                        }
-                        if closed_loop {
-                            for _ in 0..done {
-                                self.rpc_issue(owner.app, owner.conn as usize);
-                            }
-                        }
-                    }
-                }
+            App::Bulk(_) | App::Rpc(_) | App::Datagrams(_) | App::Taken => {
+                unreachable!("behind the Workload trait")
             }
+            App::Connections(_) => {}
             App::AllReduce(a) if a.nccl.is_some() => {
                 // A channel's EFA connection from node k carries the ring edge leaving that
                 // node's last rank.
@@ -691,14 +575,6 @@ impl Model {
                     if p.remaining == 0 {
                         self.finish_app(owner.app);
                     }
-                }
-            }
-            App::Datagrams(d) => {
-                if owner.side == Side::Server {
-                    d.received += 1;
-                    let l = now.since(born);
-                    d.latency.saturating_record(ns(l));
-                    d.min_latency = Some(d.min_latency.map_or(l, |m| m.min(l)));
                 }
             }
             App::Background(bg) => {

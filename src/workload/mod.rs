@@ -3,7 +3,8 @@
 //! - `config`: what each workload is asked to do (plain data the scenario module lowers its file
 //!   schema into); `dist`: size distributions and arrival processes; `rpc`: the bookkeeping that
 //!   matches byte streams to requests and responses; `flowlogs`: the flow-log reader.
-//! - One file per workload kind, each a state struct implementing [`Workload`]: `bulk`.
+//! - One file per workload kind, each a state struct implementing [`Workload`]: `bulk`,
+//!   `rpc` (beside its book), `datagrams`.
 //!
 //! A workload never sees the model. It reacts to three things (its own timer tags, a connection
 //! becoming established, in-order bytes delivered to one of its endpoints) and acts through the
@@ -14,6 +15,7 @@
 
 pub mod bulk;
 pub mod config;
+pub mod datagrams;
 pub mod dist;
 pub mod flowlogs;
 pub mod rpc;
