@@ -5,20 +5,20 @@
 //! workload modules form no cycle.
 
 use super::NONE;
-use crate::engine::rng::StreamRng;
 use crate::units::{SimDuration, SimTime};
+use crate::workload::RpcBook;
 use crate::workload::Workload;
+pub use crate::workload::background::{BackgroundApp, BgConn};
 pub use crate::workload::bulk::BulkApp;
 use crate::workload::config::*;
 pub use crate::workload::datagrams::DatagramApp;
 use crate::workload::flowlogs::{Group, ReadStats};
+pub use crate::workload::permutation::{PermFlow, PermutationApp};
 pub use crate::workload::rpc::{RpcApp, RpcConn};
 pub use crate::workload::{
     BULK_UNBOUNDED_BYTES, HIST_MAX_NS, TAG_ARRIVAL, TAG_CLIENT_DONE, TAG_CLIENT_SEND, TAG_RING_SEND,
     TAG_RING_STEP_DONE, TAG_SERVER_SEND, TAG_START, TAG_STOP, latency_histogram,
 };
-use crate::workload::{Interarrival, RpcBook, Sizes};
-use hdrhistogram::Histogram;
 
 /// Buffer slots per NCCL connection. Source: NCCL src/include/device.h (devcomm.h in older
 /// releases), `#define NCCL_STEPS 8`.
@@ -31,31 +31,6 @@ pub const NCCL_CHUNKS_IN_FLIGHT: u32 = NCCL_STEPS / ALLREDUCE_CHUNKSTEPS;
 /// NCCL ring: an NVLink step of (channel, rank) has landed; the tag is this plus
 /// `channel * ranks + rank`.
 pub const TAG_NVLINK_BASE: u32 = 1 << 20;
-pub struct BgConn {
-    pub client_ep: u32,
-    pub server_ep: u32,
-    pub bytes: u64,
-    pub started: SimTime,
-    pub received_all: bool,
-    pub live: bool,
-}
-
-pub struct BackgroundApp {
-    pub spec: BackgroundConfig,
-    pub hosts: Vec<u32>,
-    pub interarrival: Interarrival,
-    pub sizes: Sizes,
-    pub rng: StreamRng,
-    pub conns: Vec<BgConn>,
-    pub free: Vec<u32>,
-    pub active: u32,
-    pub started: u64,
-    pub completed: u64,
-    pub skipped: u64,
-    pub bytes_completed: u64,
-    pub fct: Histogram<u64>,
-}
-
 /// osu_latency: for each size, round trips of one message each way; the latency reported is
 /// half the mean round trip, measured from the client's send call to its receive completion.
 pub struct PingPongApp {
@@ -199,22 +174,6 @@ impl PingPongApp {
     }
 }
 
-pub struct PermutationApp {
-    pub spec: PermutationConfig,
-    /// Instance indices of the fleet.
-    pub members: Vec<u32>,
-    pub rng: StreamRng,
-    /// Per flow: (client endpoint, server endpoint, bytes delivered, completed at).
-    pub flows: Vec<PermFlow>,
-    pub remaining: u32,
-}
-
-#[derive(Clone, Copy, Debug)]
-pub struct PermFlow {
-    pub delivered: u64,
-    pub completed: Option<SimTime>,
-}
-
 pub enum App {
     /// The slot of a workload that is running right now: it is taken out of the model while it
     /// calls back into it (`model::apps`), and put back when it returns.
@@ -236,12 +195,12 @@ impl App {
     pub fn is_finite(&self) -> bool {
         match self {
             App::Bulk(b) => b.is_finite(),
-            App::Permutation(p) => p.spec.bytes.is_some(),
+            App::Permutation(p) => p.is_finite(),
             App::PingPong(_) => true,
             App::AllReduce(_) => true,
             App::Rpc(r) => r.is_finite(),
             App::Datagrams(d) => d.is_finite(),
-            App::Background(_) => false,
+            App::Background(b) => b.is_finite(),
             App::ServiceClients(_) => false,
             App::Connections(_) => false,
             App::FlowLogs(_) => true,

@@ -6,22 +6,10 @@
 
 use super::app_state::*;
 use super::{Attach, ConnTag, Event, FlowRt, Model, NONE, Owner, Proto, Side};
-use crate::net::fabric::LeafSpine;
 use crate::transport::Transport;
 use crate::units::{SimDuration, SimTime};
-use crate::workload::Interarrival;
 use crate::workload::config::MessageTransport;
 use crate::workload::{Ctx, Delivery, HostCosts, Workload};
-use rand::RngExt;
-
-/// Offered load -> mean inter-arrival: load x hosts x link rate = arrival rate x mean flow size.
-pub fn background_interarrival(load: f64, hosts: usize, fabric: &LeafSpine, mean_bytes: f64) -> Interarrival {
-    let capacity_bps = hosts as f64 * fabric.config.host_link.bps() as f64;
-    let mean_s = mean_bytes * 8.0 / (load * capacity_bps);
-    Interarrival { mean: SimDuration(((mean_s * 1e12).round() as u64).max(1)) }
-}
-
-use crate::workload::ns;
 
 /// The workload kinds that live behind the `Workload` trait (in `workload/`), one line each:
 /// `$body` runs with `$w` bound to the kind's state.
@@ -29,6 +17,8 @@ macro_rules! workload_kinds {
     ($app:expr, $w:ident => $body:expr, _ => $other:expr) => {
         match $app {
             App::Bulk($w) => $body,
+            App::Background($w) => $body,
+            App::Permutation($w) => $body,
             App::Rpc($w) => $body,
             App::Datagrams($w) => $body,
             _ => $other,
@@ -127,10 +117,6 @@ impl Model {
         }
     }
 
-    fn schedule_arrival(&mut self, app: u32, after: SimDuration) {
-        self.q.schedule_in(after, super::Event::App { app, tag: TAG_ARRIVAL });
-    }
-
     pub(crate) fn app_event(&mut self, app: u32, tag: u32) {
         if on_workload!(self, app, |w, m| if tag == TAG_START { w.start(m, app) } else { w.on_event(m, app, tag) }) {
             return;
@@ -149,25 +135,6 @@ impl Model {
         }
         let now = self.now();
         match (&mut self.apps[app as usize], tag) {
-            (App::Permutation(p), TAG_START) => {
-                // A random cycle through the fleet (Sattolo's algorithm): nobody sends to itself,
-                // and flow j of a member goes j + 1 steps along the cycle, so targets are distinct.
-                let mut cycle = p.members.clone();
-                for i in (1..cycle.len()).rev() {
-                    let j = p.rng.random_range(0..i);
-                    cycle.swap(i, j);
-                }
-                let (k, port, n) = (p.spec.flows_per_instance as usize, p.spec.port, cycle.len());
-                let mut conn = 0u32;
-                for (pos, &src) in cycle.iter().enumerate() {
-                    for j in 0..k {
-                        let dst = cycle[(pos + j + 1) % n];
-                        let tag = ConnTag { app, conn, flow: NONE };
-                        self.open(Attach::Instance(src), Attach::Instance(dst), Proto::Tcp, tag, port);
-                        conn += 1;
-                    }
-                }
-            }
             (App::AllReduce(a), TAG_START) if a.nccl.is_some() => {
                 // One EFA connection per (channel, node): the channel's ring leaves node k for
                 // node k + 1 on card `channel mod cards`.
@@ -333,47 +300,6 @@ impl Model {
                 }
                 self.pingpong_round(app);
             }
-            (App::Background(_), TAG_START) => self.schedule_arrival(app, SimDuration::ZERO),
-            (App::Background(bg), TAG_ARRIVAL) => {
-                let next = bg.interarrival.sample(&mut bg.rng);
-                if bg.active >= bg.spec.max_concurrent {
-                    bg.skipped += 1;
-                } else {
-                    let n = bg.hosts.len();
-                    let src = bg.rng.random_range(0..n);
-                    let dst = (src + bg.rng.random_range(1..n)) % n;
-                    let (src, dst) = (bg.hosts[src], bg.hosts[dst]);
-                    let bytes = bg.sizes.sample(&mut bg.rng);
-                    let slot = match bg.free.pop() {
-                        Some(s) => s,
-                        None => {
-                            bg.conns.push(BgConn {
-                                client_ep: NONE,
-                                server_ep: NONE,
-                                bytes: 0,
-                                started: now,
-                                received_all: false,
-                                live: false,
-                            });
-                            (bg.conns.len() - 1) as u32
-                        }
-                    };
-                    bg.active += 1;
-                    bg.started += 1;
-                    let (c, s) = self.open(
-                        Attach::Host(src),
-                        Attach::Host(dst),
-                        Proto::Tcp,
-                        ConnTag { app, conn: slot, flow: NONE },
-                        80,
-                    );
-                    if let App::Background(bg) = &mut self.apps[app as usize] {
-                        bg.conns[slot as usize] =
-                            BgConn { client_ep: c, server_ep: s, bytes, started: now, received_all: false, live: true };
-                    }
-                }
-                self.schedule_arrival(app, next);
-            }
             _ => {}
         }
     }
@@ -468,18 +394,6 @@ impl Model {
             return;
         }
         match &self.apps[owner.app as usize] {
-            App::Background(bg) => {
-                let bytes = bg.conns[owner.conn as usize].bytes;
-                self.ep_send(ep, bytes);
-                self.ep_close(ep);
-            }
-            App::Permutation(p) => {
-                let bytes = p.spec.bytes.map(|x| x.0);
-                self.ep_send(ep, bytes.unwrap_or(BULK_UNBOUNDED_BYTES));
-                if bytes.is_some() {
-                    self.ep_close(ep);
-                }
-            }
             App::PingPong(_) => self.pingpong_round(owner.app),
             App::AllReduce(_) => {
                 let App::AllReduce(a) = &mut self.apps[owner.app as usize] else { unreachable!() };
@@ -491,7 +405,9 @@ impl Model {
             App::ServiceClients(_) => self.service_established(owner.app, owner.conn as usize),
             App::Connections(_) => self.connections_established(owner.app),
             App::FlowLogs(_) => self.replay_established(owner),
-            App::Bulk(_) | App::Rpc(_) | App::Datagrams(_) | App::Taken => unreachable!("behind the Workload trait"),
+            App::Bulk(_) | App::Rpc(_) | App::Datagrams(_) | App::Background(_) | App::Permutation(_) | App::Taken => {
+                unreachable!("behind the Workload trait")
+            }
         }
     }
 
@@ -509,11 +425,10 @@ impl Model {
             self.replay_delivered(owner, ep);
             return;
         }
-        let now = self.now();
         let total = self.eps[ep as usize].transport.stats().bytes_delivered;
         match &mut self.apps[owner.app as usize] {
             App::ServiceClients(_) | App::FlowLogs(_) => unreachable!("handled above"),
-            App::Bulk(_) | App::Rpc(_) | App::Datagrams(_) | App::Taken => {
+            App::Bulk(_) | App::Rpc(_) | App::Datagrams(_) | App::Background(_) | App::Permutation(_) | App::Taken => {
                 unreachable!("behind the Workload trait")
             }
             App::Connections(_) => {}
@@ -566,43 +481,19 @@ impl Model {
                     self.q.schedule_in(delay, super::Event::App { app: owner.app, tag });
                 }
             }
-            App::Permutation(p) => {
-                let f = &mut p.flows[owner.conn as usize];
-                f.delivered = total;
-                if f.completed.is_none() && p.spec.bytes.is_some_and(|b| total >= b.0) {
-                    f.completed = Some(now);
-                    p.remaining -= 1;
-                    if p.remaining == 0 {
-                        self.finish_app(owner.app);
-                    }
-                }
-            }
-            App::Background(bg) => {
-                let c = &mut bg.conns[owner.conn as usize];
-                if owner.side == Side::Server && !c.received_all && total >= c.bytes {
-                    c.received_all = true;
-                    bg.fct.saturating_record(ns(now.since(c.started)));
-                    bg.completed += 1;
-                    bg.bytes_completed += c.bytes;
-                }
-            }
         }
         self.background_maybe_close(owner);
     }
 
-    /// A background connection is torn down once its data is delivered and acknowledged.
+    /// A background connection is torn down once its data is delivered and acknowledged (the
+    /// last ACK of a background flow, seen by `flush`, frees its connection).
     pub(crate) fn background_maybe_close(&mut self, owner: Owner) {
-        let App::Background(bg) = &mut self.apps[owner.app as usize] else {
-            return;
-        };
-        let c = &bg.conns[owner.conn as usize];
-        if !c.live || !c.received_all || !self.eps[c.client_ep as usize].transport.all_acked() {
+        if !matches!(self.apps[owner.app as usize], App::Background(_)) {
             return;
         }
-        let (ce, se) = (c.client_ep, c.server_ep);
-        bg.conns[owner.conn as usize].live = false;
-        bg.free.push(owner.conn);
-        bg.active -= 1;
-        self.close(ce, se);
+        let mut taken = std::mem::replace(&mut self.apps[owner.app as usize], App::Taken);
+        let App::Background(bg) = &mut taken else { unreachable!("checked above") };
+        bg.background_maybe_close(self, owner.conn);
+        self.apps[owner.app as usize] = taken;
     }
 }

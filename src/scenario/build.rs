@@ -473,7 +473,7 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
                 let sizes = Sizes::new(lower::size_dist(&b.sizes));
                 App::Background(BackgroundApp {
                     spec: lower::background(b),
-                    interarrival: crate::model::apps::background_interarrival(
+                    interarrival: crate::workload::background::background_interarrival(
                         b.load,
                         free_hosts.len(),
                         &fabric,

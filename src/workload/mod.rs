@@ -4,7 +4,7 @@
 //!   schema into); `dist`: size distributions and arrival processes; `rpc`: the bookkeeping that
 //!   matches byte streams to requests and responses; `flowlogs`: the flow-log reader.
 //! - One file per workload kind, each a state struct implementing [`Workload`]: `bulk`,
-//!   `rpc` (beside its book), `datagrams`.
+//!   `rpc` (beside its book), `datagrams`, `background`, `permutation`.
 //!
 //! A workload never sees the model. It reacts to three things (its own timer tags, a connection
 //! becoming established, in-order bytes delivered to one of its endpoints) and acts through the
@@ -13,11 +13,13 @@
 //! in its `App` enum (not `Box<dyn>`): adding a workload is one file here, one enum line there
 //! and one line in the glue's list of kinds behind this trait.
 
+pub mod background;
 pub mod bulk;
 pub mod config;
 pub mod datagrams;
 pub mod dist;
 pub mod flowlogs;
+pub mod permutation;
 pub mod rpc;
 
 pub use dist::{Interarrival, Sizes};
