@@ -14,6 +14,7 @@ use crate::workload::config::*;
 pub use crate::workload::datagrams::DatagramApp;
 use crate::workload::flowlogs::{Group, ReadStats};
 pub use crate::workload::permutation::{PermFlow, PermutationApp};
+pub use crate::workload::pingpong::PingPongApp;
 pub use crate::workload::rpc::{RpcApp, RpcConn};
 pub use crate::workload::{
     BULK_UNBOUNDED_BYTES, HIST_MAX_NS, TAG_ARRIVAL, TAG_CLIENT_DONE, TAG_CLIENT_SEND, TAG_RING_SEND,
@@ -31,26 +32,6 @@ pub const NCCL_CHUNKS_IN_FLIGHT: u32 = NCCL_STEPS / ALLREDUCE_CHUNKSTEPS;
 /// NCCL ring: an NVLink step of (channel, rank) has landed; the tag is this plus
 /// `channel * ranks + rank`.
 pub const TAG_NVLINK_BASE: u32 = 1 << 20;
-/// osu_latency: for each size, round trips of one message each way; the latency reported is
-/// half the mean round trip, measured from the client's send call to its receive completion.
-pub struct PingPongApp {
-    pub spec: PingPongConfig,
-    pub from: u32,
-    pub to: u32,
-    pub client_ep: u32,
-    pub server_ep: u32,
-    pub size_index: usize,
-    pub round: u32,
-    pub round_start: SimTime,
-    pub measured_ps: u128,
-    pub client_rx_target: u64,
-    pub server_rx_target: u64,
-    pub server_busy: bool,
-    pub client_busy: bool,
-    /// (size, one-way latency) per finished size.
-    pub results: Vec<(u64, SimDuration)>,
-}
-
 /// Ring all-reduce: 2(N-1) steps; in each, every member sends 1/N of the buffer to its right
 /// neighbour and waits for 1/N from its left. Over EFA each neighbour pair uses every network card
 /// the two have, striping each chunk across them as NCCL does.
@@ -147,33 +128,6 @@ impl AllReduceApp {
     }
 }
 
-impl PingPongApp {
-    pub(crate) fn size(&self) -> u64 {
-        self.spec.sizes[self.size_index].0
-    }
-    /// What the client sends, per message of its window: the message, or a read request (a
-    /// header-only packet naming the remote buffer).
-    pub(crate) fn request_bytes(&self) -> u64 {
-        if self.spec.transport == MessageTransport::EfaRdmaRead { 0 } else { self.size() }
-    }
-    /// What the server sends back, as (bytes, messages): the message itself (latency), a 4-byte
-    /// ack (bandwidth), or the data of every read in the window.
-    pub(crate) fn reply(&self) -> (u64, u32) {
-        if self.spec.transport == MessageTransport::EfaRdmaRead {
-            (self.size(), self.spec.window)
-        } else if self.spec.window == 1 {
-            (self.size(), 1)
-        } else {
-            (4, 1)
-        }
-    }
-    /// osu_latency halves its round trip (a message each way); a read's round trip is the
-    /// operation itself, and a bandwidth window is timed whole.
-    pub(crate) fn halves_round(&self) -> bool {
-        self.spec.window == 1 && self.spec.transport != MessageTransport::EfaRdmaRead
-    }
-}
-
 pub enum App {
     /// The slot of a workload that is running right now: it is taken out of the model while it
     /// calls back into it (`model::apps`), and put back when it returns.
@@ -196,7 +150,7 @@ impl App {
         match self {
             App::Bulk(b) => b.is_finite(),
             App::Permutation(p) => p.is_finite(),
-            App::PingPong(_) => true,
+            App::PingPong(p) => p.is_finite(),
             App::AllReduce(_) => true,
             App::Rpc(r) => r.is_finite(),
             App::Datagrams(d) => d.is_finite(),

@@ -8,7 +8,6 @@ use super::app_state::*;
 use super::{Attach, ConnTag, Event, FlowRt, Model, NONE, Owner, Proto, Side};
 use crate::transport::Transport;
 use crate::units::{SimDuration, SimTime};
-use crate::workload::config::MessageTransport;
 use crate::workload::{Ctx, Delivery, HostCosts, Workload};
 
 /// The workload kinds that live behind the `Workload` trait (in `workload/`), one line each:
@@ -19,6 +18,7 @@ macro_rules! workload_kinds {
             App::Bulk($w) => $body,
             App::Background($w) => $body,
             App::Permutation($w) => $body,
+            App::PingPong($w) => $body,
             App::Rpc($w) => $body,
             App::Datagrams($w) => $body,
             _ => $other,
@@ -80,6 +80,20 @@ impl Ctx for Model {
     }
     fn schedule(&mut self, app: u32, after: SimDuration, tag: u32) {
         self.q.schedule_in(after, Event::App { app, tag });
+    }
+    fn efa_messages(&mut self, from: u32, to: u32, eps: [u32; 2]) {
+        // MPI's send/receive: libfabric's message protocols, not one-sided transfers.
+        let read = |i: u32| self.insts[i as usize].ty.efa_rdma >= crate::ec2::EfaRdma::Read;
+        let cfg = crate::transport::efa::MessageConfig {
+            rdma_read: read(from) && read(to),
+            copy_rate: self.host_costs.copy_rate,
+            turnaround: self.host_costs.bypass_poll + self.host_costs.bypass_post,
+        };
+        for ep in eps {
+            if let crate::transport::Endpoint::Efa(e) = &mut self.eps[ep as usize].transport {
+                e.set_mode(crate::transport::efa::EfaMode::Messages(cfg));
+            }
+        }
     }
     fn finished(&mut self) {
         debug_assert!(self.unfinished > 0);
@@ -223,83 +237,6 @@ impl Model {
                     self.ring_collective(app);
                 }
             }
-            (App::PingPong(p), TAG_START) => {
-                let (from, to, port) = (p.from, p.to, p.spec.port);
-                let efa = p.spec.transport.bypasses_kernel();
-                let proto = if efa { Proto::Efa(0) } else { Proto::Tcp };
-                let (c, s) = self.open(
-                    Attach::Instance(from),
-                    Attach::Instance(to),
-                    proto,
-                    ConnTag { app, conn: 0, flow: NONE },
-                    port,
-                );
-                let two_sided = if let App::PingPong(p) = &mut self.apps[app as usize] {
-                    p.client_ep = c;
-                    p.server_ep = s;
-                    p.spec.transport == MessageTransport::Efa
-                } else {
-                    false
-                };
-                if two_sided {
-                    // MPI's send/receive: libfabric's message protocols, not one-sided transfers.
-                    let read = |i: u32| self.insts[i as usize].ty.efa_rdma >= crate::ec2::EfaRdma::Read;
-                    let cfg = crate::transport::efa::MessageConfig {
-                        rdma_read: read(from) && read(to),
-                        copy_rate: self.host_costs.copy_rate,
-                        turnaround: self.host_costs.bypass_poll + self.host_costs.bypass_post,
-                    };
-                    for ep in [c, s] {
-                        if let crate::transport::Endpoint::Efa(e) = &mut self.eps[ep as usize].transport {
-                            e.set_mode(crate::transport::efa::EfaMode::Messages(cfg));
-                        }
-                    }
-                }
-                // TCP begins once connected; EFA endpoints are ready at once.
-                if efa {
-                    self.pingpong_round(app);
-                }
-            }
-            (App::PingPong(p), TAG_CLIENT_SEND) => {
-                let (request, window) = (p.request_bytes(), p.spec.window);
-                // A message counts at least one byte delivered (a read request carries none).
-                p.server_rx_target += request.max(1) * window as u64;
-                let ep = p.client_ep;
-                for _ in 0..window {
-                    self.ep_send(ep, request);
-                }
-            }
-            (App::PingPong(p), TAG_SERVER_SEND) => {
-                let (reply, replies) = p.reply();
-                p.client_rx_target += reply * replies as u64;
-                p.server_busy = false;
-                let ep = p.server_ep;
-                for _ in 0..replies {
-                    self.ep_send(ep, reply);
-                }
-            }
-            (App::PingPong(p), TAG_CLIENT_DONE) => {
-                p.client_busy = false;
-                let rtt = now.since(p.round_start);
-                if p.round >= p.spec.warmup {
-                    p.measured_ps += rtt.ps() as u128;
-                }
-                p.round += 1;
-                if p.round == p.spec.warmup + p.spec.iterations {
-                    // osu_latency: half the round trip; osu_bw and RDMA reads: the whole round.
-                    let per_round = p.measured_ps / p.spec.iterations as u128;
-                    let one_way = if p.halves_round() { per_round / 2 } else { per_round };
-                    p.results.push((p.spec.sizes[p.size_index].0, SimDuration(one_way as u64)));
-                    p.size_index += 1;
-                    p.round = 0;
-                    p.measured_ps = 0;
-                    if p.size_index == p.spec.sizes.len() {
-                        self.finish_app(app);
-                        return;
-                    }
-                }
-                self.pingpong_round(app);
-            }
             _ => {}
         }
     }
@@ -376,16 +313,6 @@ impl Model {
         self.q.schedule_in(delay, super::Event::App { app, tag: TAG_RING_SEND });
     }
 
-    /// A ping-pong round begins: the client pays its send cost, then the message leaves.
-    fn pingpong_round(&mut self, app: u32) {
-        let now = self.now();
-        let costs = self.host_costs;
-        let App::PingPong(p) = &mut self.apps[app as usize] else { unreachable!() };
-        p.round_start = now;
-        let delay = costs.send(p.spec.transport, p.request_bytes());
-        self.q.schedule_in(delay, super::Event::App { app, tag: TAG_CLIENT_SEND });
-    }
-
     pub(crate) fn app_established(&mut self, owner: Owner, ep: u32) {
         if owner.side != Side::Client {
             return;
@@ -394,7 +321,6 @@ impl Model {
             return;
         }
         match &self.apps[owner.app as usize] {
-            App::PingPong(_) => self.pingpong_round(owner.app),
             App::AllReduce(_) => {
                 let App::AllReduce(a) = &mut self.apps[owner.app as usize] else { unreachable!() };
                 a.established += 1;
@@ -405,7 +331,13 @@ impl Model {
             App::ServiceClients(_) => self.service_established(owner.app, owner.conn as usize),
             App::Connections(_) => self.connections_established(owner.app),
             App::FlowLogs(_) => self.replay_established(owner),
-            App::Bulk(_) | App::Rpc(_) | App::Datagrams(_) | App::Background(_) | App::Permutation(_) | App::Taken => {
+            App::Bulk(_)
+            | App::Rpc(_)
+            | App::Datagrams(_)
+            | App::Background(_)
+            | App::Permutation(_)
+            | App::PingPong(_)
+            | App::Taken => {
                 unreachable!("behind the Workload trait")
             }
         }
@@ -428,7 +360,13 @@ impl Model {
         let total = self.eps[ep as usize].transport.stats().bytes_delivered;
         match &mut self.apps[owner.app as usize] {
             App::ServiceClients(_) | App::FlowLogs(_) => unreachable!("handled above"),
-            App::Bulk(_) | App::Rpc(_) | App::Datagrams(_) | App::Background(_) | App::Permutation(_) | App::Taken => {
+            App::Bulk(_)
+            | App::Rpc(_)
+            | App::Datagrams(_)
+            | App::Background(_)
+            | App::Permutation(_)
+            | App::PingPong(_)
+            | App::Taken => {
                 unreachable!("behind the Workload trait")
             }
             App::Connections(_) => {}
@@ -459,26 +397,6 @@ impl Model {
                         let delay = self.host_costs.receive(a.spec.transport, a.chunk());
                         self.q.schedule_in(delay, super::Event::App { app: owner.app, tag: TAG_RING_STEP_DONE });
                     }
-                }
-            }
-            App::PingPong(p) => {
-                let costs = self.host_costs;
-                let t = p.spec.transport;
-                let (request, (reply, _)) = (p.request_bytes(), p.reply());
-                let (target, busy, tag) = match owner.side {
-                    Side::Server => (p.server_rx_target, &mut p.server_busy, TAG_SERVER_SEND),
-                    Side::Client => (p.client_rx_target, &mut p.client_busy, TAG_CLIENT_DONE),
-                };
-                if total >= target && target > 0 && !*busy {
-                    *busy = true;
-                    let delay = match owner.side {
-                        // The target's card answers a read by itself: its CPU never runs.
-                        Side::Server if t == MessageTransport::EfaRdmaRead => SimDuration::ZERO,
-                        // The server takes the message in, then sends its reply.
-                        Side::Server => costs.receive(t, request) + costs.send(t, reply),
-                        Side::Client => costs.receive(t, reply),
-                    };
-                    self.q.schedule_in(delay, super::Event::App { app: owner.app, tag });
                 }
             }
         }

@@ -4,7 +4,8 @@
 //!   schema into); `dist`: size distributions and arrival processes; `rpc`: the bookkeeping that
 //!   matches byte streams to requests and responses; `flowlogs`: the flow-log reader.
 //! - One file per workload kind, each a state struct implementing [`Workload`]: `bulk`,
-//!   `rpc` (beside its book), `datagrams`, `background`, `permutation`.
+//!   `rpc` (beside its book), `datagrams`, `background`, `permutation`,
+//!   `pingpong` (osu_latency / osu_bw).
 //!
 //! A workload never sees the model. It reacts to three things (its own timer tags, a connection
 //! becoming established, in-order bytes delivered to one of its endpoints) and acts through the
@@ -20,6 +21,7 @@ pub mod datagrams;
 pub mod dist;
 pub mod flowlogs;
 pub mod permutation;
+pub mod pingpong;
 pub mod rpc;
 
 pub use dist::{Interarrival, Sizes};
@@ -177,6 +179,9 @@ pub trait Ctx {
     fn flow(&mut self, f: u32) -> &mut FlowRt;
     /// Wake workload `app` with `tag` after `after`.
     fn schedule(&mut self, app: u32, after: SimDuration, tag: u32);
+    /// Put both ends of an EFA connection between instances `from` and `to` in two-sided
+    /// message mode (libfabric's eager/medium/long protocols, as MPI send/receive uses).
+    fn efa_messages(&mut self, from: u32, to: u32, eps: [u32; 2]);
     /// A finite foreground workload is done (the run may end when all are).
     fn finished(&mut self);
 
