@@ -1,9 +1,8 @@
-//! Each workload's state at run time, one struct per kind, and the `App` enum that holds them.
-//! The behaviour lives beside the parts of the model it drives (`apps`: bulk, RPC, datagrams,
-//! background, permutation, ping-pong, collectives; `failover`: service clients; `nat`:
-//! connections; `replay`: flow logs); they all depend on this file and it on none of them, so the
-//! workload modules form no cycle.
-
+//! The `App` enum that holds every workload. Bulk, RPC, datagrams, background, permutation and
+//! ping-pong live in `crate::workload` (one file each, behind its `Workload` trait) and are
+//! re-exported here; the state of the rest is here: all-reduce (behaviour in `apps`), service
+//! clients (`failover`), connections (`nat`) and flow logs (`replay`). They all depend on this
+//! file and it on none of them, so the workload modules form no cycle.
 use super::NONE;
 use crate::units::{SimDuration, SimTime};
 use crate::workload::RpcBook;

@@ -1,9 +1,9 @@
-//! Workloads at run time: they open connections, write bytes and watch bytes arrive. Each app
-//! reacts to three things: its own clock (`App` events), a connection becoming established, and
-//! in-order bytes delivered to one of its endpoints. Their state is `app_state`; here are bulk,
-//! RPC, datagrams, background, permutation, ping-pong and collectives, and the dispatch to the
-//! others (`failover`, `nat`, `replay`).
-
+//! Workloads at run time, the model's side. `Model` implements `workload::Ctx` (what a workload
+//! may ask of the world) and dispatches the three things an app reacts to (its own clock, a
+//! connection becoming established, in-order bytes delivered to one of its endpoints) to the
+//! kinds behind the `workload::Workload` trait (`workload_kinds!`, one line per kind), and
+//! otherwise to the code still here (all-reduce and NCCL collectives) or in `failover`, `nat`
+//! and `replay`.
 use super::app_state::*;
 use super::{Attach, ConnTag, Event, FlowRt, Model, NONE, Owner, Proto, Side};
 use crate::transport::Transport;
