@@ -1,25 +1,25 @@
-//! Each workload's state at run time, one struct per kind, and the `App` enum that holds them.
-//! The behaviour lives beside the parts of the model it drives (`apps`: bulk, RPC, datagrams,
-//! background, permutation, ping-pong, collectives; `failover`: service clients; `nat`:
-//! connections; `replay`: flow logs); they all depend on this file and it on none of them, so the
-//! workload modules form no cycle.
-
-use super::{Attach, NONE};
-use crate::engine::rng::StreamRng;
+//! The `App` enum that holds every workload. Bulk, RPC, datagrams, background, permutation and
+//! ping-pong live in `crate::workload` (one file each, behind its `Workload` trait) and are
+//! re-exported here; the state of the rest is here: all-reduce (behaviour in `apps`), service
+//! clients (`failover`), connections (`nat`) and flow logs (`replay`). They all depend on this
+//! file and it on none of them, so the workload modules form no cycle.
+use super::NONE;
 use crate::units::{SimDuration, SimTime};
+use crate::workload::RpcBook;
+use crate::workload::Workload;
+pub use crate::workload::background::{BackgroundApp, BgConn};
+pub use crate::workload::bulk::BulkApp;
 use crate::workload::config::*;
+pub use crate::workload::datagrams::DatagramApp;
 use crate::workload::flowlogs::{Group, ReadStats};
-use crate::workload::{Interarrival, RpcBook, Sizes};
-use hdrhistogram::Histogram;
+pub use crate::workload::permutation::{PermFlow, PermutationApp};
+pub use crate::workload::pingpong::PingPongApp;
+pub use crate::workload::rpc::{RpcApp, RpcConn};
+pub use crate::workload::{
+    BULK_UNBOUNDED_BYTES, HIST_MAX_NS, TAG_ARRIVAL, TAG_CLIENT_DONE, TAG_CLIENT_SEND, TAG_RING_SEND,
+    TAG_RING_STEP_DONE, TAG_SERVER_SEND, TAG_START, TAG_STOP, latency_histogram,
+};
 
-pub const TAG_START: u32 = 0;
-pub const TAG_ARRIVAL: u32 = 1;
-pub const TAG_STOP: u32 = 2;
-pub const TAG_CLIENT_SEND: u32 = 3;
-pub const TAG_SERVER_SEND: u32 = 4;
-pub const TAG_CLIENT_DONE: u32 = 5;
-pub const TAG_RING_SEND: u32 = 6;
-pub const TAG_RING_STEP_DONE: u32 = 7;
 /// Buffer slots per NCCL connection. Source: NCCL src/include/device.h (devcomm.h in older
 /// releases), `#define NCCL_STEPS 8`.
 pub const NCCL_STEPS: u32 = 8;
@@ -31,123 +31,6 @@ pub const NCCL_CHUNKS_IN_FLIGHT: u32 = NCCL_STEPS / ALLREDUCE_CHUNKSTEPS;
 /// NCCL ring: an NVLink step of (channel, rank) has landed; the tag is this plus
 /// `channel * ranks + rank`.
 pub const TAG_NVLINK_BASE: u32 = 1 << 20;
-/// "Send until the end of the run": more bytes than any run can carry.
-pub const BULK_UNBOUNDED_BYTES: u64 = 1 << 60;
-/// Histograms hold 1 ns .. 1 hour at 3 significant digits.
-pub const HIST_MAX_NS: u64 = 3_600_000_000_000;
-
-pub fn latency_histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, HIST_MAX_NS, 3).expect("static bounds are valid")
-}
-
-pub struct BulkApp {
-    pub spec: BulkConfig,
-    pub from: u32,
-    pub to: u32,
-    pub flows: Vec<u32>,
-    pub remaining: u32,
-}
-
-pub struct RpcConn {
-    pub client_ep: u32,
-    pub server_ep: u32,
-    pub flow: u32,
-    pub book: RpcBook,
-}
-
-pub struct RpcApp {
-    pub spec: RpcConfig,
-    pub client: u32,
-    pub server: u32,
-    pub conns: Vec<RpcConn>,
-    pub rng: StreamRng,
-    pub request: Sizes,
-    pub response: Sizes,
-    pub next_conn: usize,
-    pub issued: u64,
-    pub completed: u64,
-    pub measured: Histogram<u64>,
-    pub warmup_end: SimTime,
-    pub finished: bool,
-}
-
-pub struct DatagramApp {
-    pub spec: DatagramConfig,
-    pub from: u32,
-    /// Another instance, or a link-local service on the sender's host.
-    pub to: Attach,
-    pub client_ep: u32,
-    pub flow: u32,
-    pub rng: StreamRng,
-    pub sent: u64,
-    pub received: u64,
-    pub latency: Histogram<u64>,
-    /// Exact smallest one-way latency (the histogram keeps 3 significant digits).
-    pub min_latency: Option<SimDuration>,
-}
-
-impl DatagramApp {
-    pub fn new(spec: DatagramConfig, from: u32, to: Attach, rng: StreamRng) -> Self {
-        DatagramApp {
-            spec,
-            from,
-            to,
-            client_ep: NONE,
-            flow: NONE,
-            rng,
-            sent: 0,
-            received: 0,
-            latency: latency_histogram(),
-            min_latency: None,
-        }
-    }
-}
-
-pub struct BgConn {
-    pub client_ep: u32,
-    pub server_ep: u32,
-    pub bytes: u64,
-    pub started: SimTime,
-    pub received_all: bool,
-    pub live: bool,
-}
-
-pub struct BackgroundApp {
-    pub spec: BackgroundConfig,
-    pub hosts: Vec<u32>,
-    pub interarrival: Interarrival,
-    pub sizes: Sizes,
-    pub rng: StreamRng,
-    pub conns: Vec<BgConn>,
-    pub free: Vec<u32>,
-    pub active: u32,
-    pub started: u64,
-    pub completed: u64,
-    pub skipped: u64,
-    pub bytes_completed: u64,
-    pub fct: Histogram<u64>,
-}
-
-/// osu_latency: for each size, round trips of one message each way; the latency reported is
-/// half the mean round trip, measured from the client's send call to its receive completion.
-pub struct PingPongApp {
-    pub spec: PingPongConfig,
-    pub from: u32,
-    pub to: u32,
-    pub client_ep: u32,
-    pub server_ep: u32,
-    pub size_index: usize,
-    pub round: u32,
-    pub round_start: SimTime,
-    pub measured_ps: u128,
-    pub client_rx_target: u64,
-    pub server_rx_target: u64,
-    pub server_busy: bool,
-    pub client_busy: bool,
-    /// (size, one-way latency) per finished size.
-    pub results: Vec<(u64, SimDuration)>,
-}
-
 /// Ring all-reduce: 2(N-1) steps; in each, every member sends 1/N of the buffer to its right
 /// neighbour and waits for 1/N from its left. Over EFA each neighbour pair uses every network card
 /// the two have, striping each chunk across them as NCCL does.
@@ -244,50 +127,10 @@ impl AllReduceApp {
     }
 }
 
-impl PingPongApp {
-    pub(crate) fn size(&self) -> u64 {
-        self.spec.sizes[self.size_index].0
-    }
-    /// What the client sends, per message of its window: the message, or a read request (a
-    /// header-only packet naming the remote buffer).
-    pub(crate) fn request_bytes(&self) -> u64 {
-        if self.spec.transport == MessageTransport::EfaRdmaRead { 0 } else { self.size() }
-    }
-    /// What the server sends back, as (bytes, messages): the message itself (latency), a 4-byte
-    /// ack (bandwidth), or the data of every read in the window.
-    pub(crate) fn reply(&self) -> (u64, u32) {
-        if self.spec.transport == MessageTransport::EfaRdmaRead {
-            (self.size(), self.spec.window)
-        } else if self.spec.window == 1 {
-            (self.size(), 1)
-        } else {
-            (4, 1)
-        }
-    }
-    /// osu_latency halves its round trip (a message each way); a read's round trip is the
-    /// operation itself, and a bandwidth window is timed whole.
-    pub(crate) fn halves_round(&self) -> bool {
-        self.spec.window == 1 && self.spec.transport != MessageTransport::EfaRdmaRead
-    }
-}
-
-pub struct PermutationApp {
-    pub spec: PermutationConfig,
-    /// Instance indices of the fleet.
-    pub members: Vec<u32>,
-    pub rng: StreamRng,
-    /// Per flow: (client endpoint, server endpoint, bytes delivered, completed at).
-    pub flows: Vec<PermFlow>,
-    pub remaining: u32,
-}
-
-#[derive(Clone, Copy, Debug)]
-pub struct PermFlow {
-    pub delivered: u64,
-    pub completed: Option<SimTime>,
-}
-
 pub enum App {
+    /// The slot of a workload that is running right now: it is taken out of the model while it
+    /// calls back into it (`model::apps`), and put back when it returns.
+    Taken,
     Connections(ConnectionsApp),
     ServiceClients(ServiceClientsApp),
     FlowLogs(FlowLogsApp),
@@ -304,16 +147,33 @@ impl App {
     /// Finite apps can finish and let the run end early; others run to the end time.
     pub fn is_finite(&self) -> bool {
         match self {
-            App::Bulk(b) => b.spec.bytes.is_some() || b.spec.duration.is_some(),
-            App::Permutation(p) => p.spec.bytes.is_some(),
-            App::PingPong(_) => true,
+            App::Bulk(b) => b.is_finite(),
+            App::Permutation(p) => p.is_finite(),
+            App::PingPong(p) => p.is_finite(),
             App::AllReduce(_) => true,
-            App::Rpc(r) => r.spec.count.is_some(),
-            App::Datagrams(_) => false,
-            App::Background(_) => false,
+            App::Rpc(r) => r.is_finite(),
+            App::Datagrams(d) => d.is_finite(),
+            App::Background(b) => b.is_finite(),
             App::ServiceClients(_) => false,
             App::Connections(_) => false,
             App::FlowLogs(_) => true,
+            App::Taken => unreachable!("a running workload's slot"),
+        }
+    }
+    /// The workload's name.
+    pub fn name(&self) -> &str {
+        match self {
+            App::Bulk(a) => &a.spec.name,
+            App::Rpc(a) => &a.spec.name,
+            App::Datagrams(a) => &a.spec.name,
+            App::Background(a) => &a.spec.name,
+            App::Permutation(a) => &a.spec.name,
+            App::PingPong(a) => &a.spec.name,
+            App::AllReduce(a) => &a.spec.name,
+            App::ServiceClients(a) => &a.spec.name,
+            App::Connections(a) => &a.spec.name,
+            App::FlowLogs(a) => &a.spec.name,
+            App::Taken => unreachable!("a running workload's slot"),
         }
     }
     pub fn is_foreground(&self) -> bool {

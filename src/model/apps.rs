@@ -1,65 +1,104 @@
-//! Workloads at run time: they open connections, write bytes and watch bytes arrive. Each app
-//! reacts to three things: its own clock (`App` events), a connection becoming established, and
-//! in-order bytes delivered to one of its endpoints. Their state is `app_state`; here are bulk,
-//! RPC, datagrams, background, permutation, ping-pong and collectives, and the dispatch to the
-//! others (`failover`, `nat`, `replay`).
-
+//! Workloads at run time, the model's side. `Model` implements `workload::Ctx` (what a workload
+//! may ask of the world) and dispatches the three things an app reacts to (its own clock, a
+//! connection becoming established, in-order bytes delivered to one of its endpoints) to the
+//! kinds behind the `workload::Workload` trait (`workload_kinds!`, one line per kind), and
+//! otherwise to the code still here (all-reduce and NCCL collectives) or in `failover`, `nat`
+//! and `replay`.
 use super::app_state::*;
-use super::{Attach, ConnTag, FlowRt, Model, NONE, Owner, Proto, Side};
-use crate::net::fabric::LeafSpine;
+use super::{Attach, ConnTag, Event, FlowRt, Model, NONE, Owner, Proto, Side};
 use crate::transport::Transport;
 use crate::units::{SimDuration, SimTime};
-use crate::workload::config::{Arrival, MessageTransport};
-use crate::workload::{Interarrival, RpcBook};
-use rand::RngExt;
+use crate::workload::{Ctx, Delivery, HostCosts, Workload};
 
-/// What one message costs the host outside the network: the kernel socket path, or OS bypass.
-#[derive(Clone, Copy, Debug)]
-pub struct HostCosts {
-    pub syscall: SimDuration,
-    pub socket: SimDuration,
-    pub copy_rate: crate::units::Bandwidth,
-    pub wakeup: SimDuration,
-    pub idle_exit: SimDuration,
-    pub bypass_post: SimDuration,
-    pub bypass_poll: SimDuration,
+/// The workload kinds that live behind the `Workload` trait (in `workload/`), one line each:
+/// `$body` runs with `$w` bound to the kind's state.
+macro_rules! workload_kinds {
+    ($app:expr, $w:ident => $body:expr, _ => $other:expr) => {
+        match $app {
+            App::Bulk($w) => $body,
+            App::Background($w) => $body,
+            App::Permutation($w) => $body,
+            App::PingPong($w) => $body,
+            App::Rpc($w) => $body,
+            App::Datagrams($w) => $body,
+            _ => $other,
+        }
+    };
 }
 
-impl HostCosts {
-    /// Handing a message to the network: send() through the socket layer, or a work request.
-    pub fn send(&self, t: MessageTransport, bytes: u64) -> SimDuration {
-        match t {
-            MessageTransport::Tcp => self.syscall + self.socket + self.copy_rate.serialisation(bytes),
-            _ => self.bypass_post,
+/// Run `$body` on workload `$app` if its kind is behind the `Workload` trait (evaluates to
+/// whether it was), with `$w` the workload and `$ctx` the model. The workload is taken out of its
+/// slot while it runs, so that it and the model it calls back into are two borrows: a workload
+/// only drives its own endpoints, and none of them calls back into it synchronously (handshakes
+/// and deliveries arrive as events; the glue below panics on `App::Taken` if one ever did).
+macro_rules! on_workload {
+    ($m:expr, $app:expr, |$w:ident, $ctx:ident| $body:expr) => {{
+        let i = $app as usize;
+        if workload_kinds!(&$m.apps[i], _w => true, _ => false) {
+            let mut taken = std::mem::replace(&mut $m.apps[i], App::Taken);
+            let $ctx: &mut Model = &mut *$m;
+            workload_kinds!(&mut taken, $w => $body, _ => unreachable!("checked above"));
+            $m.apps[i] = taken;
+            true
+        } else {
+            false
+        }
+    }};
+}
+
+/// The model as the workloads see it: every call is the model method of the same name.
+impl Ctx for Model {
+    fn now(&self) -> SimTime {
+        Model::now(self)
+    }
+    fn host_costs(&self) -> HostCosts {
+        self.host_costs
+    }
+    fn open(&mut self, a: Attach, b: Attach, proto: Proto, tag: ConnTag, port: u16) -> (u32, u32) {
+        Model::open(self, a, b, proto, tag, port)
+    }
+    fn close(&mut self, client_ep: u32, server_ep: u32) {
+        Model::close(self, client_ep, server_ep)
+    }
+    fn ep_send(&mut self, ep: u32, bytes: u64) {
+        Model::ep_send(self, ep, bytes)
+    }
+    fn ep_close(&mut self, ep: u32) {
+        Model::ep_close(self, ep)
+    }
+    fn stop_writing(&mut self, ep: u32) -> u64 {
+        self.eps[ep as usize].transport.stop_writing()
+    }
+    fn all_acked(&self, ep: u32) -> bool {
+        self.eps[ep as usize].transport.all_acked()
+    }
+    fn new_flow(&mut self, name: String, workload: &str, kind: &'static str, target: Option<u64>) -> u32 {
+        Model::new_flow(self, name, workload, kind, target)
+    }
+    fn flow(&mut self, f: u32) -> &mut FlowRt {
+        &mut self.flows[f as usize]
+    }
+    fn schedule(&mut self, app: u32, after: SimDuration, tag: u32) {
+        self.q.schedule_in(after, Event::App { app, tag });
+    }
+    fn efa_messages(&mut self, from: u32, to: u32, eps: [u32; 2]) {
+        // MPI's send/receive: libfabric's message protocols, not one-sided transfers.
+        let read = |i: u32| self.insts[i as usize].ty.efa_rdma >= crate::ec2::EfaRdma::Read;
+        let cfg = crate::transport::efa::MessageConfig {
+            rdma_read: read(from) && read(to),
+            copy_rate: self.host_costs.copy_rate,
+            turnaround: self.host_costs.bypass_poll + self.host_costs.bypass_post,
+        };
+        for ep in eps {
+            if let crate::transport::Endpoint::Efa(e) = &mut self.eps[ep as usize].transport {
+                e.set_mode(crate::transport::efa::EfaMode::Messages(cfg));
+            }
         }
     }
-    /// Taking a message in: the kernel wakes the reader and copies out; OS bypass polls its
-    /// completion queue (or, for an RDMA write, the target memory), and two-sided EFA messages
-    /// sent by the eager and medium protocols are copied out of libfabric's bounce buffers here.
-    /// Larger ones go by long-CTS, whose per-packet copies the EFA transport itself paces (they
-    /// gate its CTS grants), or by long-read, which is zero copy.
-    pub fn receive(&self, t: MessageTransport, bytes: u64) -> SimDuration {
-        match t {
-            MessageTransport::Tcp => {
-                self.wakeup + self.idle_exit + self.socket + self.syscall + self.copy_rate.serialisation(bytes)
-            }
-            MessageTransport::Efa if bytes <= crate::transport::efa::INTER_MAX_MEDIUM_MESSAGE_BYTES => {
-                self.bypass_poll + self.copy_rate.serialisation(bytes)
-            }
-            MessageTransport::Efa | MessageTransport::EfaRdmaWrite | MessageTransport::EfaRdmaRead => self.bypass_poll,
-        }
+    fn finished(&mut self) {
+        debug_assert!(self.unfinished > 0);
+        self.unfinished -= 1;
     }
-}
-
-/// Offered load -> mean inter-arrival: load x hosts x link rate = arrival rate x mean flow size.
-pub fn background_interarrival(load: f64, hosts: usize, fabric: &LeafSpine, mean_bytes: f64) -> Interarrival {
-    let capacity_bps = hosts as f64 * fabric.config.host_link.bps() as f64;
-    let mean_s = mean_bytes * 8.0 / (load * capacity_bps);
-    Interarrival { mean: SimDuration(((mean_s * 1e12).round() as u64).max(1)) }
-}
-
-fn ns(d: SimDuration) -> u64 {
-    d.ps().div_ceil(1000).max(1)
 }
 
 impl Model {
@@ -85,15 +124,6 @@ impl Model {
         (self.end.ps() / self.bin_ps).max(1) as usize
     }
 
-    fn open_flow(&mut self, tag: ConnTag, a: u32, b: u32, proto: Proto, port: u16) -> (u32, u32) {
-        let (c, s) = self.open(Attach::Instance(a), Attach::Instance(b), proto, tag, port);
-        let flow = tag.flow;
-        let f = &mut self.flows[flow as usize];
-        f.client_ep = c;
-        f.server_ep = s;
-        (c, s)
-    }
-
     fn finish_app(&mut self, app: u32) {
         if self.apps[app as usize].is_foreground() && self.apps[app as usize].is_finite() {
             debug_assert!(self.unfinished > 0);
@@ -101,11 +131,10 @@ impl Model {
         }
     }
 
-    fn schedule_arrival(&mut self, app: u32, after: SimDuration) {
-        self.q.schedule_in(after, super::Event::App { app, tag: TAG_ARRIVAL });
-    }
-
     pub(crate) fn app_event(&mut self, app: u32, tag: u32) {
+        if on_workload!(self, app, |w, m| if tag == TAG_START { w.start(m, app) } else { w.on_event(m, app, tag) }) {
+            return;
+        }
         if matches!(self.apps[app as usize], App::ServiceClients(_)) {
             self.service_event(app, tag);
             return;
@@ -120,110 +149,6 @@ impl Model {
         }
         let now = self.now();
         match (&mut self.apps[app as usize], tag) {
-            (App::Bulk(b), TAG_START) => {
-                let (spec, from, to) = (b.spec.clone(), b.from, b.to);
-                for i in 0..spec.flows {
-                    let name = if spec.flows == 1 { spec.name.clone() } else { format!("{}/{i}", spec.name) };
-                    let f = self.new_flow(name, &spec.name, "bulk", spec.bytes.map(|x| x.0));
-                    self.open_flow(ConnTag { app, conn: i, flow: f }, from, to, Proto::Tcp, spec.port);
-                    if let App::Bulk(b) = &mut self.apps[app as usize] {
-                        b.flows.push(f);
-                    }
-                }
-                if let Some(d) = spec.duration {
-                    self.q.schedule_in(d, super::Event::App { app, tag: TAG_STOP });
-                }
-            }
-            (App::Bulk(b), TAG_STOP) => {
-                // Stop writing; each flow completes when what it wrote has arrived.
-                for f in b.flows.clone() {
-                    let ep = self.flows[f as usize].client_ep;
-                    let written = self.eps[ep as usize].transport.stop_writing();
-                    let flow = &mut self.flows[f as usize];
-                    flow.target_bytes = Some(flow.target_bytes.map_or(written, |t| t.min(written)));
-                    let server = flow.server_ep;
-                    let owner = self.eps[server as usize].owner;
-                    self.app_delivered(owner, server, 0, now);
-                }
-            }
-            (App::Rpc(r), TAG_START) => {
-                let (spec, client, server) = (r.spec.clone(), r.client, r.server);
-                for i in 0..spec.connections {
-                    let f = self.new_flow(format!("{}/conn{i}", spec.name), &spec.name, "rpc", None);
-                    let (c, s) =
-                        self.open_flow(ConnTag { app, conn: i, flow: f }, client, server, Proto::Tcp, spec.port);
-                    if let App::Rpc(r) = &mut self.apps[app as usize] {
-                        r.conns.push(RpcConn { client_ep: c, server_ep: s, flow: f, book: RpcBook::default() });
-                    }
-                }
-                match spec.arrival {
-                    Arrival::ClosedLoop { outstanding } => {
-                        for conn in 0..spec.connections as usize {
-                            for _ in 0..outstanding {
-                                self.rpc_issue(app, conn);
-                            }
-                        }
-                    }
-                    Arrival::Poisson { mean_interval } => {
-                        let App::Rpc(r) = &mut self.apps[app as usize] else { unreachable!() };
-                        let d = Interarrival { mean: mean_interval }.sample(&mut r.rng);
-                        self.schedule_arrival(app, d);
-                    }
-                }
-            }
-            (App::Rpc(r), TAG_ARRIVAL) => {
-                let Arrival::Poisson { mean_interval } = r.spec.arrival else {
-                    return;
-                };
-                let conn = r.next_conn;
-                r.next_conn = (r.next_conn + 1) % r.conns.len();
-                let d = Interarrival { mean: mean_interval }.sample(&mut r.rng);
-                if self.rpc_issue(app, conn) {
-                    self.schedule_arrival(app, d);
-                }
-            }
-            (App::Datagrams(d), TAG_START) => {
-                let (spec, from, to) = (d.spec.clone(), d.from, d.to);
-                let f = self.new_flow(spec.name.clone(), &spec.name, "datagrams", None);
-                let tag = ConnTag { app, conn: 0, flow: f };
-                let (c, s) =
-                    self.open(Attach::Instance(from), to, Proto::Udp { df: spec.dont_fragment }, tag, spec.port);
-                (self.flows[f as usize].client_ep, self.flows[f as usize].server_ep) = (c, s);
-                if let App::Datagrams(d) = &mut self.apps[app as usize] {
-                    d.client_ep = c;
-                    d.flow = f;
-                }
-                self.schedule_arrival(app, SimDuration::ZERO);
-            }
-            (App::Datagrams(d), TAG_ARRIVAL) => {
-                if d.spec.count.is_some_and(|c| d.sent >= c) {
-                    return;
-                }
-                d.sent += 1;
-                let (ep, size) = (d.client_ep, d.spec.size.0);
-                let next = Interarrival { mean: d.spec.mean_interval }.sample(&mut d.rng);
-                self.ep_send(ep, size);
-                self.schedule_arrival(app, next);
-            }
-            (App::Permutation(p), TAG_START) => {
-                // A random cycle through the fleet (Sattolo's algorithm): nobody sends to itself,
-                // and flow j of a member goes j + 1 steps along the cycle, so targets are distinct.
-                let mut cycle = p.members.clone();
-                for i in (1..cycle.len()).rev() {
-                    let j = p.rng.random_range(0..i);
-                    cycle.swap(i, j);
-                }
-                let (k, port, n) = (p.spec.flows_per_instance as usize, p.spec.port, cycle.len());
-                let mut conn = 0u32;
-                for (pos, &src) in cycle.iter().enumerate() {
-                    for j in 0..k {
-                        let dst = cycle[(pos + j + 1) % n];
-                        let tag = ConnTag { app, conn, flow: NONE };
-                        self.open(Attach::Instance(src), Attach::Instance(dst), Proto::Tcp, tag, port);
-                        conn += 1;
-                    }
-                }
-            }
             (App::AllReduce(a), TAG_START) if a.nccl.is_some() => {
                 // One EFA connection per (channel, node): the channel's ring leaves node k for
                 // node k + 1 on card `channel mod cards`.
@@ -312,124 +237,6 @@ impl Model {
                     self.ring_collective(app);
                 }
             }
-            (App::PingPong(p), TAG_START) => {
-                let (from, to, port) = (p.from, p.to, p.spec.port);
-                let efa = p.spec.transport.bypasses_kernel();
-                let proto = if efa { Proto::Efa(0) } else { Proto::Tcp };
-                let (c, s) = self.open(
-                    Attach::Instance(from),
-                    Attach::Instance(to),
-                    proto,
-                    ConnTag { app, conn: 0, flow: NONE },
-                    port,
-                );
-                let two_sided = if let App::PingPong(p) = &mut self.apps[app as usize] {
-                    p.client_ep = c;
-                    p.server_ep = s;
-                    p.spec.transport == MessageTransport::Efa
-                } else {
-                    false
-                };
-                if two_sided {
-                    // MPI's send/receive: libfabric's message protocols, not one-sided transfers.
-                    let read = |i: u32| self.insts[i as usize].ty.efa_rdma >= crate::ec2::EfaRdma::Read;
-                    let cfg = crate::transport::efa::MessageConfig {
-                        rdma_read: read(from) && read(to),
-                        copy_rate: self.host_costs.copy_rate,
-                        turnaround: self.host_costs.bypass_poll + self.host_costs.bypass_post,
-                    };
-                    for ep in [c, s] {
-                        if let crate::transport::Endpoint::Efa(e) = &mut self.eps[ep as usize].transport {
-                            e.set_mode(crate::transport::efa::EfaMode::Messages(cfg));
-                        }
-                    }
-                }
-                // TCP begins once connected; EFA endpoints are ready at once.
-                if efa {
-                    self.pingpong_round(app);
-                }
-            }
-            (App::PingPong(p), TAG_CLIENT_SEND) => {
-                let (request, window) = (p.request_bytes(), p.spec.window);
-                // A message counts at least one byte delivered (a read request carries none).
-                p.server_rx_target += request.max(1) * window as u64;
-                let ep = p.client_ep;
-                for _ in 0..window {
-                    self.ep_send(ep, request);
-                }
-            }
-            (App::PingPong(p), TAG_SERVER_SEND) => {
-                let (reply, replies) = p.reply();
-                p.client_rx_target += reply * replies as u64;
-                p.server_busy = false;
-                let ep = p.server_ep;
-                for _ in 0..replies {
-                    self.ep_send(ep, reply);
-                }
-            }
-            (App::PingPong(p), TAG_CLIENT_DONE) => {
-                p.client_busy = false;
-                let rtt = now.since(p.round_start);
-                if p.round >= p.spec.warmup {
-                    p.measured_ps += rtt.ps() as u128;
-                }
-                p.round += 1;
-                if p.round == p.spec.warmup + p.spec.iterations {
-                    // osu_latency: half the round trip; osu_bw and RDMA reads: the whole round.
-                    let per_round = p.measured_ps / p.spec.iterations as u128;
-                    let one_way = if p.halves_round() { per_round / 2 } else { per_round };
-                    p.results.push((p.spec.sizes[p.size_index].0, SimDuration(one_way as u64)));
-                    p.size_index += 1;
-                    p.round = 0;
-                    p.measured_ps = 0;
-                    if p.size_index == p.spec.sizes.len() {
-                        self.finish_app(app);
-                        return;
-                    }
-                }
-                self.pingpong_round(app);
-            }
-            (App::Background(_), TAG_START) => self.schedule_arrival(app, SimDuration::ZERO),
-            (App::Background(bg), TAG_ARRIVAL) => {
-                let next = bg.interarrival.sample(&mut bg.rng);
-                if bg.active >= bg.spec.max_concurrent {
-                    bg.skipped += 1;
-                } else {
-                    let n = bg.hosts.len();
-                    let src = bg.rng.random_range(0..n);
-                    let dst = (src + bg.rng.random_range(1..n)) % n;
-                    let (src, dst) = (bg.hosts[src], bg.hosts[dst]);
-                    let bytes = bg.sizes.sample(&mut bg.rng);
-                    let slot = match bg.free.pop() {
-                        Some(s) => s,
-                        None => {
-                            bg.conns.push(BgConn {
-                                client_ep: NONE,
-                                server_ep: NONE,
-                                bytes: 0,
-                                started: now,
-                                received_all: false,
-                                live: false,
-                            });
-                            (bg.conns.len() - 1) as u32
-                        }
-                    };
-                    bg.active += 1;
-                    bg.started += 1;
-                    let (c, s) = self.open(
-                        Attach::Host(src),
-                        Attach::Host(dst),
-                        Proto::Tcp,
-                        ConnTag { app, conn: slot, flow: NONE },
-                        80,
-                    );
-                    if let App::Background(bg) = &mut self.apps[app as usize] {
-                        bg.conns[slot as usize] =
-                            BgConn { client_ep: c, server_ep: s, bytes, started: now, received_all: false, live: true };
-                    }
-                }
-                self.schedule_arrival(app, next);
-            }
             _ => {}
         }
     }
@@ -506,58 +313,14 @@ impl Model {
         self.q.schedule_in(delay, super::Event::App { app, tag: TAG_RING_SEND });
     }
 
-    /// A ping-pong round begins: the client pays its send cost, then the message leaves.
-    fn pingpong_round(&mut self, app: u32) {
-        let now = self.now();
-        let costs = self.host_costs;
-        let App::PingPong(p) = &mut self.apps[app as usize] else { unreachable!() };
-        p.round_start = now;
-        let delay = costs.send(p.spec.transport, p.request_bytes());
-        self.q.schedule_in(delay, super::Event::App { app, tag: TAG_CLIENT_SEND });
-    }
-
-    /// Issue one RPC on `conn`; returns false once the app's `count` is exhausted.
-    fn rpc_issue(&mut self, app: u32, conn: usize) -> bool {
-        let now = self.now();
-        let App::Rpc(r) = &mut self.apps[app as usize] else { unreachable!() };
-        if r.spec.count.is_some_and(|c| r.issued >= c) {
-            return false;
-        }
-        let req = r.request.sample(&mut r.rng);
-        let resp = r.response.sample(&mut r.rng);
-        r.issued += 1;
-        let c = &mut r.conns[conn];
-        let bytes = c.book.issue(now, req, resp);
-        let ep = c.client_ep;
-        self.ep_send(ep, bytes);
-        true
-    }
-
     pub(crate) fn app_established(&mut self, owner: Owner, ep: u32) {
         if owner.side != Side::Client {
             return;
         }
+        if on_workload!(self, owner.app, |w, m| w.on_established(m, owner.app, owner.conn, ep)) {
+            return;
+        }
         match &self.apps[owner.app as usize] {
-            App::Bulk(b) => {
-                let bytes = b.spec.bytes.map(|x| x.0);
-                self.ep_send(ep, bytes.unwrap_or(BULK_UNBOUNDED_BYTES));
-                if bytes.is_some() {
-                    self.ep_close(ep);
-                }
-            }
-            App::Background(bg) => {
-                let bytes = bg.conns[owner.conn as usize].bytes;
-                self.ep_send(ep, bytes);
-                self.ep_close(ep);
-            }
-            App::Permutation(p) => {
-                let bytes = p.spec.bytes.map(|x| x.0);
-                self.ep_send(ep, bytes.unwrap_or(BULK_UNBOUNDED_BYTES));
-                if bytes.is_some() {
-                    self.ep_close(ep);
-                }
-            }
-            App::PingPong(_) => self.pingpong_round(owner.app),
             App::AllReduce(_) => {
                 let App::AllReduce(a) = &mut self.apps[owner.app as usize] else { unreachable!() };
                 a.established += 1;
@@ -568,11 +331,24 @@ impl Model {
             App::ServiceClients(_) => self.service_established(owner.app, owner.conn as usize),
             App::Connections(_) => self.connections_established(owner.app),
             App::FlowLogs(_) => self.replay_established(owner),
-            App::Rpc(_) | App::Datagrams(_) => {}
+            App::Bulk(_)
+            | App::Rpc(_)
+            | App::Datagrams(_)
+            | App::Background(_)
+            | App::Permutation(_)
+            | App::PingPong(_)
+            | App::Taken => {
+                unreachable!("behind the Workload trait")
+            }
         }
     }
 
     pub(crate) fn app_delivered(&mut self, owner: Owner, ep: u32, _bytes: u64, born: SimTime) {
+        let total = self.eps[ep as usize].transport.stats().bytes_delivered;
+        let d = Delivery { conn: owner.conn, side: owner.side, ep, total, born };
+        if on_workload!(self, owner.app, |w, m| w.on_delivery(m, owner.app, d)) {
+            return;
+        }
         if matches!(self.apps[owner.app as usize], App::ServiceClients(_)) {
             self.service_delivered(owner, ep);
             return;
@@ -581,56 +357,19 @@ impl Model {
             self.replay_delivered(owner, ep);
             return;
         }
-        let now = self.now();
         let total = self.eps[ep as usize].transport.stats().bytes_delivered;
         match &mut self.apps[owner.app as usize] {
             App::ServiceClients(_) | App::FlowLogs(_) => unreachable!("handled above"),
+            App::Bulk(_)
+            | App::Rpc(_)
+            | App::Datagrams(_)
+            | App::Background(_)
+            | App::Permutation(_)
+            | App::PingPong(_)
+            | App::Taken => {
+                unreachable!("behind the Workload trait")
+            }
             App::Connections(_) => {}
-            App::Bulk(b) => {
-                let f = b.flows[owner.conn as usize];
-                let flow = &mut self.flows[f as usize];
-                if flow.completed.is_none() && flow.target_bytes.is_some_and(|t| flow.delivered >= t) {
-                    flow.completed = Some(now);
-                    b.remaining -= 1;
-                    if b.remaining == 0 {
-                        self.finish_app(owner.app);
-                    }
-                }
-            }
-            App::Rpc(r) => {
-                let conn = &mut r.conns[owner.conn as usize];
-                match owner.side {
-                    Side::Server => {
-                        let write = conn.book.server_received(total);
-                        let s = conn.server_ep;
-                        if write > 0 {
-                            self.ep_send(s, write);
-                        }
-                    }
-                    Side::Client => {
-                        let (warm, hist) = (r.warmup_end, &mut r.measured);
-                        let mut done = 0u32;
-                        conn.book.client_received(total, |issued| {
-                            done += 1;
-                            if issued >= warm {
-                                hist.saturating_record(ns(now.since(issued)));
-                            }
-                        });
-                        r.completed += done as u64;
-                        let closed_loop = matches!(r.spec.arrival, Arrival::ClosedLoop { .. });
-                        let all_done = r.spec.count.is_some_and(|c| r.completed >= c);
-                        if all_done && !r.finished {
-                            r.finished = true;
-                            self.finish_app(owner.app);
-                        }
-                        if closed_loop {
-                            for _ in 0..done {
-                                self.rpc_issue(owner.app, owner.conn as usize);
-                            }
-                        }
-                    }
-                }
-            }
             App::AllReduce(a) if a.nccl.is_some() => {
                 // A channel's EFA connection from node k carries the ring edge leaving that
                 // node's last rank.
@@ -660,71 +399,19 @@ impl Model {
                     }
                 }
             }
-            App::PingPong(p) => {
-                let costs = self.host_costs;
-                let t = p.spec.transport;
-                let (request, (reply, _)) = (p.request_bytes(), p.reply());
-                let (target, busy, tag) = match owner.side {
-                    Side::Server => (p.server_rx_target, &mut p.server_busy, TAG_SERVER_SEND),
-                    Side::Client => (p.client_rx_target, &mut p.client_busy, TAG_CLIENT_DONE),
-                };
-                if total >= target && target > 0 && !*busy {
-                    *busy = true;
-                    let delay = match owner.side {
-                        // The target's card answers a read by itself: its CPU never runs.
-                        Side::Server if t == MessageTransport::EfaRdmaRead => SimDuration::ZERO,
-                        // The server takes the message in, then sends its reply.
-                        Side::Server => costs.receive(t, request) + costs.send(t, reply),
-                        Side::Client => costs.receive(t, reply),
-                    };
-                    self.q.schedule_in(delay, super::Event::App { app: owner.app, tag });
-                }
-            }
-            App::Permutation(p) => {
-                let f = &mut p.flows[owner.conn as usize];
-                f.delivered = total;
-                if f.completed.is_none() && p.spec.bytes.is_some_and(|b| total >= b.0) {
-                    f.completed = Some(now);
-                    p.remaining -= 1;
-                    if p.remaining == 0 {
-                        self.finish_app(owner.app);
-                    }
-                }
-            }
-            App::Datagrams(d) => {
-                if owner.side == Side::Server {
-                    d.received += 1;
-                    let l = now.since(born);
-                    d.latency.saturating_record(ns(l));
-                    d.min_latency = Some(d.min_latency.map_or(l, |m| m.min(l)));
-                }
-            }
-            App::Background(bg) => {
-                let c = &mut bg.conns[owner.conn as usize];
-                if owner.side == Side::Server && !c.received_all && total >= c.bytes {
-                    c.received_all = true;
-                    bg.fct.saturating_record(ns(now.since(c.started)));
-                    bg.completed += 1;
-                    bg.bytes_completed += c.bytes;
-                }
-            }
         }
         self.background_maybe_close(owner);
     }
 
-    /// A background connection is torn down once its data is delivered and acknowledged.
+    /// A background connection is torn down once its data is delivered and acknowledged (the
+    /// last ACK of a background flow, seen by `flush`, frees its connection).
     pub(crate) fn background_maybe_close(&mut self, owner: Owner) {
-        let App::Background(bg) = &mut self.apps[owner.app as usize] else {
-            return;
-        };
-        let c = &bg.conns[owner.conn as usize];
-        if !c.live || !c.received_all || !self.eps[c.client_ep as usize].transport.all_acked() {
+        if !matches!(self.apps[owner.app as usize], App::Background(_)) {
             return;
         }
-        let (ce, se) = (c.client_ep, c.server_ep);
-        bg.conns[owner.conn as usize].live = false;
-        bg.free.push(owner.conn);
-        bg.active -= 1;
-        self.close(ce, se);
+        let mut taken = std::mem::replace(&mut self.apps[owner.app as usize], App::Taken);
+        let App::Background(bg) = &mut taken else { unreachable!("checked above") };
+        bg.background_maybe_close(self, owner.conn);
+        self.apps[owner.app as usize] = taken;
     }
 }

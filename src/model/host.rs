@@ -104,23 +104,6 @@ pub struct EpSlot {
     pub conntrack_last_out: bool,
 }
 
-/// A reported flow (a bulk connection, an RPC connection, a datagram stream).
-pub struct FlowRt {
-    pub name: String,
-    pub workload: String,
-    /// "bulk", "rpc" or "datagrams".
-    pub kind: &'static str,
-    pub client_ep: u32,
-    pub server_ep: u32,
-    pub started: SimTime,
-    pub completed: Option<SimTime>,
-    pub target_bytes: Option<u64>,
-    pub delivered: u64,
-    /// IP bytes of data-carrying packets that reached the receiver (retransmissions included).
-    pub wire_rx: u64,
-    pub bins: Vec<u64>,
-}
-
 /// A datagram being reassembled: its fragments are held (still packets, still in the pool).
 pub struct Reasm {
     pub generation: u32,
@@ -168,18 +151,7 @@ impl Model {
 
     /// A workload's name.
     pub(crate) fn app_name(&self, app: u32) -> &str {
-        match &self.apps[app as usize] {
-            App::Bulk(a) => &a.spec.name,
-            App::Rpc(a) => &a.spec.name,
-            App::Datagrams(a) => &a.spec.name,
-            App::Background(a) => &a.spec.name,
-            App::Permutation(a) => &a.spec.name,
-            App::PingPong(a) => &a.spec.name,
-            App::AllReduce(a) => &a.spec.name,
-            App::ServiceClients(a) => &a.spec.name,
-            App::Connections(a) => &a.spec.name,
-            App::FlowLogs(a) => &a.spec.name,
-        }
+        &self.app_names[app as usize]
     }
 
     /// Sender side of an instance's path: the vCPU RSS picks, a Nitro per-flow shaper at `cap`,

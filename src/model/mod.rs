@@ -30,9 +30,12 @@
 //!   to a port; with `routing` (gateways, forwarding instances), `ip` (fragmentation, PMTUD,
 //!   filters, connection tracking) and `nat` (NAT gateways).
 //! - `accounting`: sent/delivered/dropped counts, the instances' ENA counters, conservation.
-//! - `app_state`: each workload's state and the `App` enum; `apps`, `failover`, `replay`, `nat`:
-//!   their behaviour (each depends on `app_state`, none on another); `actions`: timed actions;
-//!   `trace`: event log and capture; `results`: the summary at the end.
+//! - `app_state`: the `App` enum holding every workload (the kinds in `crate::workload` behind
+//!   its `Workload` trait, and the state of the rest); `apps`: the glue (`impl workload::Ctx for
+//!   Model`, dispatch of app events, handshakes and deliveries) and the all-reduce collectives;
+//!   `failover`, `replay`, `nat`: service clients, flow-log replay, connections (each depends on
+//!   `app_state`, none on another); `actions`: timed actions; `trace`: event log and capture;
+//!   `results`: the summary at the end.
 
 mod accounting;
 pub mod actions;
@@ -65,13 +68,12 @@ use rand::RngExt;
 use std::collections::BTreeMap;
 
 pub use accounting::{Accounting, ConntrackTimeoutsS, InstanceCounters, IpCounters};
-pub use host::{EpSlot, FlowRt, InstanceRt, Reasm};
+pub use host::{EpSlot, InstanceRt, Reasm};
 pub use nitro::SrdPath;
 pub use path::GatewayRt;
 pub use results::VariantResult;
 
-/// "No such id" marker for optional arena references.
-pub const NONE: u32 = u32::MAX;
+pub use crate::workload::{Attach, ConnTag, FlowRt, NONE, Proto, Side};
 /// Linux `ip_local_port_range` default: 32768..60999.
 pub const EPHEMERAL_PORTS: std::ops::RangeInclusive<u16> = 32768..=60999;
 /// Progress is reported every this many events (never per event).
@@ -109,47 +111,12 @@ pub enum Event {
     },
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Side {
-    Client,
-    Server,
-}
-
-/// Whose connection it is: app, that app's connection index, and the reported flow (or `NONE`).
-#[derive(Clone, Copy, Debug)]
-pub struct ConnTag {
-    pub app: u32,
-    pub conn: u32,
-    pub flow: u32,
-}
-
 /// Who gets told about an endpoint's progress: app index, that app's connection index, side.
 #[derive(Clone, Copy, Debug)]
 pub struct Owner {
     pub app: u32,
     pub conn: u32,
     pub side: Side,
-}
-
-/// Where a connection end is attached: an EC2 instance, or a bare fabric host (background).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Attach {
-    Instance(u32),
-    Host(u32),
-    /// A link-local service, reached from instance `0` without leaving its host.
-    Service(u32, crate::ec2::adapter::LinkLocalService),
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Proto {
-    Tcp,
-    /// UDP; `df`: datagrams carry Don't Fragment.
-    Udp {
-        df: bool,
-    },
-    /// libfabric RDM over EFA on network card `n` of each end: straight to that card's SRD, no
-    /// kernel, unordered.
-    Efa(u16),
 }
 
 pub struct Model {
@@ -168,6 +135,8 @@ pub struct Model {
     pub(crate) insts: Vec<InstanceRt>,
     pub(crate) flows: Vec<FlowRt>,
     pub(crate) apps: Vec<App>,
+    /// Each workload's name (read while the workload itself is out of its slot, running).
+    pub(crate) app_names: Vec<String>,
     pub(crate) acct: Accounting,
     pub(crate) outbox: Outbox,
     pub(crate) loss: Option<(f64, StreamRng)>,
@@ -190,7 +159,7 @@ pub struct Model {
     /// What the receiving cards' reorder buffers hold.
     pub(crate) srd_held: srd::HeldPayloads,
     pub(crate) streams: crate::engine::RngStreams,
-    pub(crate) host_costs: apps::HostCosts,
+    pub(crate) host_costs: crate::workload::HostCosts,
     /// The link from one AZ to another (one per direction), created at first use.
     pub(crate) inter_az: BTreeMap<(u32, u32), PortId>,
     pub(crate) inter_az_link: PortConfig,

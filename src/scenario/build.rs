@@ -473,7 +473,7 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
                 let sizes = Sizes::new(lower::size_dist(&b.sizes));
                 App::Background(BackgroundApp {
                     spec: lower::background(b),
-                    interarrival: crate::model::apps::background_interarrival(
+                    interarrival: crate::workload::background::background_interarrival(
                         b.load,
                         free_hosts.len(),
                         &fabric,
@@ -601,6 +601,7 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
     let capture_inst: Vec<u32> = spec.instances.iter().map(|i| point(&i.name)).collect();
     let capture_gw: Vec<u32> = spec.gateways.iter().map(|g| point(&g.name)).collect();
     let n_insts = insts.len();
+    let app_names = apps_v.iter().map(|a| a.name().to_string()).collect();
     Ok(Model {
         vpc,
         gateways,
@@ -662,6 +663,7 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
         insts,
         flows: Vec::new(),
         apps: apps_v,
+        app_names,
         acct: Accounting::default(),
         outbox: Outbox::default(),
         loss: (f.loss_rate > 0.0).then(|| (f.loss_rate, streams.stream("fabric/loss"))),
@@ -673,7 +675,7 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
         fabric_mtu: f.mtu,
         host_ip_base: HOST_IP_BASE,
         bg_port_rng: streams.stream("background/ports"),
-        host_costs: crate::model::apps::HostCosts {
+        host_costs: crate::workload::HostCosts {
             syscall: spec.host.syscall,
             socket: spec.host.socket,
             copy_rate: spec.host.copy_rate,

@@ -1,12 +1,227 @@
-//! Traffic generators: what each workload is asked to do (`config`, plain data the scenario
-//! module lowers its file schema into), and their pure parts: size distributions, arrival
-//! processes, the RPC bookkeeping that matches byte streams to requests and responses, and the
-//! flow-log reader. The model's `apps` glue drives them.
+//! Traffic generators: the workloads a scenario runs, as their own layer below the model.
+//!
+//! - `config`: what each workload is asked to do (plain data the scenario module lowers its file
+//!   schema into); `dist`: size distributions and arrival processes; `rpc`: the bookkeeping that
+//!   matches byte streams to requests and responses; `flowlogs`: the flow-log reader.
+//! - One file per workload kind, each a state struct implementing [`Workload`]: `bulk`,
+//!   `rpc` (beside its book), `datagrams`, `background`, `permutation`,
+//!   `pingpong` (osu_latency / osu_bw).
+//!
+//! A workload never sees the model. It reacts to three things (its own timer tags, a connection
+//! becoming established, in-order bytes delivered to one of its endpoints) and acts through the
+//! small [`Ctx`] trait (the clock, opening connections, writing bytes, timers with a tag, a
+//! finished signal), which `model::apps` implements for `Model`. The model holds the workloads
+//! in its `App` enum (not `Box<dyn>`): adding a workload is one file here, one enum line there
+//! and one line in the glue's list of kinds behind this trait.
 
+pub mod background;
+pub mod bulk;
 pub mod config;
+pub mod datagrams;
 pub mod dist;
 pub mod flowlogs;
+pub mod permutation;
+pub mod pingpong;
 pub mod rpc;
 
 pub use dist::{Interarrival, Sizes};
 pub use rpc::RpcBook;
+
+use crate::units::{SimDuration, SimTime};
+use config::MessageTransport;
+use hdrhistogram::Histogram;
+
+/// "No such id" marker for optional arena references.
+pub const NONE: u32 = u32::MAX;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    Client,
+    Server,
+}
+
+/// Whose connection it is: app, that app's connection index, and the reported flow (or `NONE`).
+#[derive(Clone, Copy, Debug)]
+pub struct ConnTag {
+    pub app: u32,
+    pub conn: u32,
+    pub flow: u32,
+}
+
+/// Where a connection end is attached: an EC2 instance, or a bare fabric host (background).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Attach {
+    Instance(u32),
+    Host(u32),
+    /// A link-local service, reached from instance `0` without leaving its host.
+    Service(u32, crate::ec2::adapter::LinkLocalService),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Proto {
+    Tcp,
+    /// UDP; `df`: datagrams carry Don't Fragment.
+    Udp {
+        df: bool,
+    },
+    /// libfabric RDM over EFA on network card `n` of each end: straight to that card's SRD, no
+    /// kernel, unordered.
+    Efa(u16),
+}
+
+/// A reported flow (a bulk connection, an RPC connection, a datagram stream).
+pub struct FlowRt {
+    pub name: String,
+    pub workload: String,
+    /// "bulk", "rpc" or "datagrams".
+    pub kind: &'static str,
+    pub client_ep: u32,
+    pub server_ep: u32,
+    pub started: SimTime,
+    pub completed: Option<SimTime>,
+    pub target_bytes: Option<u64>,
+    pub delivered: u64,
+    /// IP bytes of data-carrying packets that reached the receiver (retransmissions included).
+    pub wire_rx: u64,
+    pub bins: Vec<u64>,
+}
+
+/// What one message costs the host outside the network: the kernel socket path, or OS bypass.
+#[derive(Clone, Copy, Debug)]
+pub struct HostCosts {
+    pub syscall: SimDuration,
+    pub socket: SimDuration,
+    pub copy_rate: crate::units::Bandwidth,
+    pub wakeup: SimDuration,
+    pub idle_exit: SimDuration,
+    pub bypass_post: SimDuration,
+    pub bypass_poll: SimDuration,
+}
+
+impl HostCosts {
+    /// Handing a message to the network: send() through the socket layer, or a work request.
+    pub fn send(&self, t: MessageTransport, bytes: u64) -> SimDuration {
+        match t {
+            MessageTransport::Tcp => self.syscall + self.socket + self.copy_rate.serialisation(bytes),
+            _ => self.bypass_post,
+        }
+    }
+    /// Taking a message in: the kernel wakes the reader and copies out; OS bypass polls its
+    /// completion queue (or, for an RDMA write, the target memory), and two-sided EFA messages
+    /// sent by the eager and medium protocols are copied out of libfabric's bounce buffers here.
+    /// Larger ones go by long-CTS, whose per-packet copies the EFA transport itself paces (they
+    /// gate its CTS grants), or by long-read, which is zero copy.
+    pub fn receive(&self, t: MessageTransport, bytes: u64) -> SimDuration {
+        match t {
+            MessageTransport::Tcp => {
+                self.wakeup + self.idle_exit + self.socket + self.syscall + self.copy_rate.serialisation(bytes)
+            }
+            MessageTransport::Efa if bytes <= crate::transport::efa::INTER_MAX_MEDIUM_MESSAGE_BYTES => {
+                self.bypass_poll + self.copy_rate.serialisation(bytes)
+            }
+            MessageTransport::Efa | MessageTransport::EfaRdmaWrite | MessageTransport::EfaRdmaRead => self.bypass_poll,
+        }
+    }
+}
+
+pub const TAG_START: u32 = 0;
+pub const TAG_ARRIVAL: u32 = 1;
+pub const TAG_STOP: u32 = 2;
+pub const TAG_CLIENT_SEND: u32 = 3;
+pub const TAG_SERVER_SEND: u32 = 4;
+pub const TAG_CLIENT_DONE: u32 = 5;
+pub const TAG_RING_SEND: u32 = 6;
+pub const TAG_RING_STEP_DONE: u32 = 7;
+/// "Send until the end of the run": more bytes than any run can carry.
+pub const BULK_UNBOUNDED_BYTES: u64 = 1 << 60;
+/// Histograms hold 1 ns .. 1 hour at 3 significant digits.
+pub const HIST_MAX_NS: u64 = 3_600_000_000_000;
+
+pub fn latency_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, HIST_MAX_NS, 3).expect("static bounds are valid")
+}
+
+/// In-order bytes reached one of a workload's endpoints.
+#[derive(Clone, Copy, Debug)]
+pub struct Delivery {
+    /// The workload's connection index (its `ConnTag::conn`).
+    pub conn: u32,
+    pub side: Side,
+    pub ep: u32,
+    /// Bytes delivered on this endpoint so far (all of them, not just this batch).
+    pub total: u64,
+    /// When the packet that completed this delivery was born.
+    pub born: SimTime,
+}
+
+/// What a workload may ask of the simulated world. `Model` implements it (`model::apps`); every
+/// call happens at `now()` and has the same effects, in the same order, as the model's own
+/// methods of the same name.
+pub trait Ctx {
+    fn now(&self) -> SimTime;
+    /// The per-message host costs (socket path or OS bypass) of the scenario.
+    fn host_costs(&self) -> HostCosts;
+    /// Open a connection a -> b; returns (client endpoint, server endpoint). TCP starts its
+    /// handshake at once; the workload hears `on_established` when it completes.
+    fn open(&mut self, a: Attach, b: Attach, proto: Proto, tag: ConnTag, port: u16) -> (u32, u32);
+    /// Close both ends of a connection and recycle their slots.
+    fn close(&mut self, client_ep: u32, server_ep: u32);
+    /// The application on endpoint `ep` writes `bytes`.
+    fn ep_send(&mut self, ep: u32, bytes: u64);
+    /// The application on endpoint `ep` will write nothing more.
+    fn ep_close(&mut self, ep: u32);
+    /// Stop writing on `ep`; returns the bytes written so far.
+    fn stop_writing(&mut self, ep: u32) -> u64;
+    /// Everything `ep` sent has been acknowledged.
+    fn all_acked(&self, ep: u32) -> bool;
+    /// A new reported flow; returns its index.
+    fn new_flow(&mut self, name: String, workload: &str, kind: &'static str, target: Option<u64>) -> u32;
+    fn flow(&mut self, f: u32) -> &mut FlowRt;
+    /// Wake workload `app` with `tag` after `after`.
+    fn schedule(&mut self, app: u32, after: SimDuration, tag: u32);
+    /// Put both ends of an EFA connection between instances `from` and `to` in two-sided
+    /// message mode (libfabric's eager/medium/long protocols, as MPI send/receive uses).
+    fn efa_messages(&mut self, from: u32, to: u32, eps: [u32; 2]);
+    /// A finite foreground workload is done (the run may end when all are).
+    fn finished(&mut self);
+
+    /// Open a connection between two instances for reported flow `tag.flow`.
+    fn open_flow(&mut self, tag: ConnTag, a: u32, b: u32, proto: Proto, port: u16) -> (u32, u32) {
+        let (c, s) = self.open(Attach::Instance(a), Attach::Instance(b), proto, tag, port);
+        let flow = tag.flow;
+        let f = self.flow(flow);
+        f.client_ep = c;
+        f.server_ep = s;
+        (c, s)
+    }
+}
+
+/// One workload kind's behaviour. `app` is the workload's index in the model (for its
+/// connection tags and timers). Hooks default to doing nothing.
+pub trait Workload {
+    /// Finite workloads can finish and let the run end early; others run to the end time.
+    fn is_finite(&self) -> bool;
+    /// Background traffic never holds the run open.
+    fn is_foreground(&self) -> bool {
+        true
+    }
+    /// The workload's start time has come (`TAG_START`).
+    fn start(&mut self, _ctx: &mut impl Ctx, _app: u32) {}
+    /// One of the workload's own timers (any tag but `TAG_START`).
+    fn on_event(&mut self, _ctx: &mut impl Ctx, _app: u32, _tag: u32) {}
+    /// The client end `ep` of connection `conn` is established.
+    fn on_established(&mut self, _ctx: &mut impl Ctx, _app: u32, _conn: u32, _ep: u32) {}
+    /// In-order bytes reached one of the workload's endpoints.
+    fn on_delivery(&mut self, _ctx: &mut impl Ctx, _app: u32, _d: Delivery) {}
+    /// Tell the model this workload is done, if it is one the run waits for.
+    fn finish(&self, ctx: &mut impl Ctx) {
+        if self.is_foreground() && self.is_finite() {
+            ctx.finished();
+        }
+    }
+}
+
+/// Latencies recorded in whole nanoseconds, rounded up, at least 1.
+pub fn ns(d: SimDuration) -> u64 {
+    d.ps().div_ceil(1000).max(1)
+}

@@ -1,8 +1,16 @@
-//! RPC bookkeeping on one persistent connection. TCP carries byte streams; this matches them to
+//! The RPC workload (`RpcApp`): `connections` persistent TCP connections from a client to a
+//! server, requests issued closed loop (`outstanding` per connection) or by Poisson arrivals
+//! (round robin over the connections), latency measured from issue to the last response byte.
+//!
+//! RPC bookkeeping on one persistent connection (`RpcBook`, also used by flow-log replay). TCP carries byte streams; this matches them to
 //! messages: the client writes requests back to back, the server answers each in order once its
 //! last byte has arrived, and an RPC completes when the last byte of its response arrives.
 
+use super::config::{Arrival, RpcConfig};
+use super::{ConnTag, Ctx, Delivery, Interarrival, Proto, Side, Sizes, TAG_ARRIVAL, Workload, ns};
+use crate::engine::rng::StreamRng;
 use crate::units::SimTime;
+use hdrhistogram::Histogram;
 use std::collections::VecDeque;
 
 #[derive(Clone, Copy, Debug)]
@@ -70,6 +78,128 @@ impl RpcBook {
             done(p.issued_at);
             self.pending.pop_front();
             self.server_cursor -= 1;
+        }
+    }
+}
+
+pub struct RpcConn {
+    pub client_ep: u32,
+    pub server_ep: u32,
+    pub flow: u32,
+    pub book: RpcBook,
+}
+
+pub struct RpcApp {
+    pub spec: RpcConfig,
+    pub client: u32,
+    pub server: u32,
+    pub conns: Vec<RpcConn>,
+    pub rng: StreamRng,
+    pub request: Sizes,
+    pub response: Sizes,
+    pub next_conn: usize,
+    pub issued: u64,
+    pub completed: u64,
+    pub measured: Histogram<u64>,
+    pub warmup_end: SimTime,
+    pub finished: bool,
+}
+
+impl RpcApp {
+    /// Issue one RPC on `conn`; returns false once the app's `count` is exhausted.
+    fn rpc_issue(&mut self, ctx: &mut impl Ctx, conn: usize) -> bool {
+        let now = ctx.now();
+        let r = self;
+        if r.spec.count.is_some_and(|c| r.issued >= c) {
+            return false;
+        }
+        let req = r.request.sample(&mut r.rng);
+        let resp = r.response.sample(&mut r.rng);
+        r.issued += 1;
+        let c = &mut r.conns[conn];
+        let bytes = c.book.issue(now, req, resp);
+        let ep = c.client_ep;
+        ctx.ep_send(ep, bytes);
+        true
+    }
+}
+
+impl Workload for RpcApp {
+    fn is_finite(&self) -> bool {
+        self.spec.count.is_some()
+    }
+
+    fn start(&mut self, ctx: &mut impl Ctx, app: u32) {
+        let (spec, client, server) = (self.spec.clone(), self.client, self.server);
+        for i in 0..spec.connections {
+            let f = ctx.new_flow(format!("{}/conn{i}", spec.name), &spec.name, "rpc", None);
+            let (c, s) = ctx.open_flow(ConnTag { app, conn: i, flow: f }, client, server, Proto::Tcp, spec.port);
+            self.conns.push(RpcConn { client_ep: c, server_ep: s, flow: f, book: RpcBook::default() });
+        }
+        match spec.arrival {
+            Arrival::ClosedLoop { outstanding } => {
+                for conn in 0..spec.connections as usize {
+                    for _ in 0..outstanding {
+                        self.rpc_issue(ctx, conn);
+                    }
+                }
+            }
+            Arrival::Poisson { mean_interval } => {
+                let d = Interarrival { mean: mean_interval }.sample(&mut self.rng);
+                ctx.schedule(app, d, TAG_ARRIVAL);
+            }
+        }
+    }
+
+    fn on_event(&mut self, ctx: &mut impl Ctx, app: u32, tag: u32) {
+        let r = self;
+        if tag != TAG_ARRIVAL {
+            return;
+        }
+        let Arrival::Poisson { mean_interval } = r.spec.arrival else {
+            return;
+        };
+        let conn = r.next_conn;
+        r.next_conn = (r.next_conn + 1) % r.conns.len();
+        let d = Interarrival { mean: mean_interval }.sample(&mut r.rng);
+        if r.rpc_issue(ctx, conn) {
+            ctx.schedule(app, d, TAG_ARRIVAL);
+        }
+    }
+
+    fn on_delivery(&mut self, ctx: &mut impl Ctx, _app: u32, d: Delivery) {
+        let (now, total, r) = (ctx.now(), d.total, self);
+        let conn = &mut r.conns[d.conn as usize];
+        match d.side {
+            Side::Server => {
+                let write = conn.book.server_received(total);
+                let s = conn.server_ep;
+                if write > 0 {
+                    ctx.ep_send(s, write);
+                }
+            }
+            Side::Client => {
+                let (warm, hist) = (r.warmup_end, &mut r.measured);
+                let mut done = 0u32;
+                conn.book.client_received(total, |issued| {
+                    done += 1;
+                    if issued >= warm {
+                        hist.saturating_record(ns(now.since(issued)));
+                    }
+                });
+                r.completed += done as u64;
+                let closed_loop = matches!(r.spec.arrival, Arrival::ClosedLoop { .. });
+                let all_done = r.spec.count.is_some_and(|c| r.completed >= c);
+                if all_done && !r.finished {
+                    r.finished = true;
+                    r.finish(ctx);
+                }
+                if closed_loop {
+                    for _ in 0..done {
+                        r.rpc_issue(ctx, d.conn as usize);
+                    }
+                }
+            }
         }
     }
 }

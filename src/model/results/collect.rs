@@ -113,6 +113,7 @@ pub fn collect(m: Model) -> VariantResult {
                 })
             }
             App::Bulk(_) => {}
+            App::Taken => unreachable!("every workload is back in its slot after a run"),
             App::Connections(c) => connections.push(ConnectionsResult {
                 workload: c.spec.name.clone(),
                 opened: c.opened,
