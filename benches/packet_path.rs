@@ -5,7 +5,7 @@
 //! per scenario.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use nitrosim::model::build::build;
+use nitrosim::scenario::build::build;
 use nitrosim::scenario::{self, BUNDLED};
 use std::time::Instant;
 

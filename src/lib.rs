@@ -7,28 +7,39 @@
 //!
 //! ## Layers
 //!
-//! Dependencies point down only:
+//! One line per folder, in the order data flows from a file to a table. The simulating layers
+//! (`model` down to `units`) never read a scenario file type, a report or a sweep; `run`,
+//! `report`, `sweep` and `validate` sit on top of them. `tests/module_graph.rs` fails on any
+//! module cycle and on any upward import:
 //!
-//! - [`scenario`] reads a RON file into a plain data spec, applies overrides (`--set`, variants)
-//!   and validates it, pointing at the offending line and column when something is wrong.
-//! - [`model`] builds a runtime world from a checked spec and runs it: apps (workloads) open
-//!   connections, transports emit segments, packets walk their routes port by port.
-//! - [`report`] turns finished results into `summary.json`, CSV files, plots and a table.
-//! - [`validate`] runs the reference cases of `validation/` (scenario, field read, a cited or
-//!   theoretical reference, a tolerance) and tabulates the model against the outside world.
-//! - [`workload`] holds the traffic generators' pure parts (size distributions, RPC bookkeeping).
-//! - [`ec2`] holds EC2's rules and numbers: the instance catalog (a generated data file),
-//!   Regions, flow limits, ENA Express eligibility, the VPC's rules (subnets, security groups, network ACLs),
-//!   gateways and their MTUs, adapters and allowances, failover delays, Nitro and host defaults —
-//!   each constant with its source, or marked a model parameter.
-//! - [`transport`] holds sans-IO state machines (host TCP with NewReno/CUBIC and Path MTU
-//!   Discovery, UDP, EFA's RDM layer, SRD): segments and time in, segments and a wake-up time
-//!   out. They know nothing of the event queue.
+//! - [`import`] turns what a user already has (Terraform state or plan, VPC Flow Logs) into
+//!   scenario text.
+//! - [`scenario`] reads a RON file into its schema (`spec/`), applies overrides (`--set`,
+//!   variants), validates it section by section (`validate/`), lowers it into the plain
+//!   configuration each layer owns (`lower`) and builds the world from that (`build`).
+//! - [`model`] is the world at run time: dispatch and clock, hosts, Nitro cards, fabric paths,
+//!   accounting, apps, timed actions, traces and results, one file per thing simulated.
+//! - [`workload`] owns what traffic is asked for (`config`) and the generators' pure parts
+//!   (size distributions, arrivals, RPC bookkeeping, flow-log reading).
+//! - [`ec2`] holds EC2's rules and numbers: the instance catalog (a generated data file), Regions,
+//!   flow limits, ENA Express eligibility, VPC rules, gateways, NAT, allowances, connection
+//!   tracking, failover delays, prices — each constant with its source, or marked a model choice.
+//! - [`transport`] holds sans-IO state machines (host TCP in `tcp/`, UDP, EFA's RDM layer, SRD in
+//!   `srd/`): segments, time and randomness in; segments and a wake-up time out.
 //! - [`net`] holds packets (metadata only), ports (a queue, a server, a pipe), the leaf-spine
 //!   fabric with per-switch-salted ECMP, and IPv4 fragmentation and the path MTU cache.
 //! - [`engine`] holds the event queue (ties broken by insertion order) and per-component random
 //!   streams derived from (seed, name). It knows nothing of networks.
 //! - [`units`] holds time, sizes and rates as integers, and parses "25us", "100Gbps", "64KiB".
+//! - [`run`] runs a scenario's variants in parallel (rayon), results in declaration order.
+//! - [`report`] renders finished results from plain data: `summary.json`, CSV, pcap, plots,
+//!   ladder diagrams, `report.html`, the table.
+//! - [`sweep`] runs parameter grids over seeds (resumable, sharded), computes statistics and
+//!   hands report plain tables to draw.
+//! - [`validate`] runs the reference cases of `validation/` (a scenario, a field, a cited or
+//!   theoretical reference, a tolerance) and tabulates the model against the outside world.
+//! - [`output_set`] writes every result folder whole or not at all; the CLI (`main.rs`, `cli/`)
+//!   parses and prints.
 //!
 //! ## The packet path
 //!
@@ -59,6 +70,7 @@ pub mod ec2;
 pub mod engine;
 pub mod import;
 pub mod model;
+pub mod names;
 pub mod net;
 pub mod output_set;
 pub mod progress;

@@ -2,9 +2,10 @@
 //! rayon and their results are collected in declaration order, so the output does not depend on
 //! the number of threads.
 
-use crate::model::{VariantResult, build::build_with};
+use crate::model::VariantResult;
 use crate::progress::Progress;
 use crate::scenario::Variant;
+use crate::scenario::build::build_with;
 use crate::units::SimTime;
 use rayon::prelude::*;
 

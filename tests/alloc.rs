@@ -30,7 +30,7 @@ fn run(duration: &str, extra: &[&str]) -> (u64, u64) {
     let mut sets = vec!["variants=[]".to_string(), "workloads.bulk.flows=8".into(), format!("duration={duration}")];
     sets.extend(extra.iter().map(|s| s.to_string()));
     let v = nitrosim::scenario::load("x", text, &sets, None).unwrap().remove(0);
-    let model = nitrosim::model::build::build(&v.name, &v.spec).unwrap();
+    let model = nitrosim::scenario::build::build(&v.name, &v.spec).unwrap();
     let before = ALLOCS.load(Ordering::Relaxed);
     let r = model.run(&mut |_| {}).unwrap();
     (ALLOCS.load(Ordering::Relaxed) - before, r.packets.sent)

@@ -45,7 +45,7 @@ proptest! {
         let text = mutate(BUNDLED[which].1, &edits, cut);
         if let Ok(variants) = scenario::load("fuzz.ron", &text, &[], None) {
             for v in &variants {
-                let _ = nitrosim::model::build::build(&v.name, &v.spec);
+                let _ = nitrosim::scenario::build::build(&v.name, &v.spec);
             }
         }
     }

@@ -12,7 +12,7 @@ fn every_example_in_the_scenario_reference_loads() {
         let variants =
             nitrosim::scenario::load("scenarios/README.md", text, &[], None).unwrap_or_else(|d| panic!("{d}"));
         for v in &variants {
-            nitrosim::model::build::build(&v.name, &v.spec).unwrap();
+            nitrosim::scenario::build::build(&v.name, &v.spec).unwrap();
         }
         if text.contains("sweep:") {
             nitrosim::sweep::prepare("scenarios/README.md", text, &[]).unwrap_or_else(|d| panic!("{d}"));

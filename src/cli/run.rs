@@ -149,7 +149,7 @@ pub(crate) fn cmd_bench(file: PathBuf, sets: Vec<String>) -> Result<(), Failure>
         "wall s / sim ms"
     );
     for v in &variants {
-        let model = nitrosim::model::build::build(&v.name, &v.spec).map_err(Failure::Invariant)?;
+        let model = nitrosim::scenario::build::build(&v.name, &v.spec).map_err(Failure::Invariant)?;
         let clock = nitrosim::progress::Stopwatch::start();
         let r = model.run(&mut |_| {}).map_err(Failure::Invariant)?;
         let secs = clock.seconds().max(1e-9);

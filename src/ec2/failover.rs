@@ -17,6 +17,40 @@
 
 use crate::units::SimDuration;
 
+/// A service address: how clients reach the service, and so what failover changes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ServiceAddress {
+    /// The private IP of a secondary ENI, which failover moves to the standby.
+    SecondaryEni,
+    /// An Elastic IP, which failover re-associates with the standby.
+    ElasticIp,
+    /// A DNS name whose record failover changes; clients cache an answer for `ttl`.
+    Dns { ttl: SimDuration },
+}
+
+impl ServiceAddress {
+    /// How long failover takes to take effect, by default: bounds of the drawn delay.
+    pub fn failover_bounds(self) -> DelayBounds {
+        match self {
+            ServiceAddress::SecondaryEni => ENI_MOVE,
+            ServiceAddress::ElasticIp => EIP_REMAP,
+            ServiceAddress::Dns { .. } => DNS_PROPAGATION,
+        }
+    }
+    /// The step's name in the summary's `failovers`.
+    pub fn mechanism(self) -> &'static str {
+        match self {
+            ServiceAddress::SecondaryEni => "eni-move",
+            ServiceAddress::ElasticIp => "eip-remap",
+            ServiceAddress::Dns { .. } => "dns-propagation",
+        }
+    }
+    /// The address itself moves (old connections then meet a reset at the standby).
+    pub fn moves(self) -> bool {
+        !matches!(self, ServiceAddress::Dns { .. })
+    }
+}
+
 /// How long a step may take: drawn uniformly in `[min, max]` (integer picoseconds).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DelayBounds {

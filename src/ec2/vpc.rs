@@ -13,9 +13,73 @@
 //!
 //! The rules do not change during a run, so the model evaluates them once per connection
 //! direction and caches the verdict: exact, and free on the packet path.
+//!
+//! The rules arrive as `VpcConfig` (plain data: the scenario module lowers its file sections into
+//! it, an importer could too) and `Vpc::compile` turns them into matchers.
 
-use crate::scenario::spec::{AclRuleSpec, ScenarioSpec, SgRuleSpec};
 use std::fmt;
+
+/// The VPC's filtering rules as written: network ACLs, subnets, security groups.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct VpcConfig {
+    pub network_acls: Vec<NetworkAclConfig>,
+    /// Empty: one implicit subnet (`DEFAULT_SUBNET_CIDR`, the default ACL).
+    pub subnets: Vec<SubnetConfig>,
+    pub security_groups: Vec<SecurityGroupConfig>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct NetworkAclConfig {
+    pub name: String,
+    pub inbound: Vec<AclRuleConfig>,
+    pub outbound: Vec<AclRuleConfig>,
+}
+
+/// A network ACL rule, evaluated in `rule` number order; the first match allows or denies.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AclRuleConfig {
+    /// 1 ..= `ACL_RULE_NUMBER_MAX`.
+    pub rule: u32,
+    /// "tcp", "udp", "icmp", "all" or a protocol number.
+    pub protocol: String,
+    /// "443" or "1024-65535"; `None` = every port.
+    pub ports: Option<String>,
+    pub icmp_type: Option<i32>,
+    pub icmp_code: Option<i32>,
+    /// Source (inbound) or destination (outbound) block.
+    pub cidr: String,
+    /// "allow" or "deny".
+    pub action: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SubnetConfig {
+    pub name: String,
+    pub cidr: String,
+    /// `None` = the VPC's default network ACL.
+    pub network_acl: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SecurityGroupConfig {
+    pub name: String,
+    /// Inbound and outbound "all traffic" rules whose peer is the group itself.
+    pub allow_all_within_group: bool,
+    pub inbound: Vec<SgRuleConfig>,
+    /// `None` = a new group's default, all traffic.
+    pub outbound: Option<Vec<SgRuleConfig>>,
+}
+
+/// A security group rule: protocol, ports or ICMP type/code, and the peer (a CIDR block or
+/// another group's name).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SgRuleConfig {
+    pub protocol: String,
+    pub ports: Option<String>,
+    pub icmp_type: Option<i32>,
+    pub icmp_code: Option<i32>,
+    pub peer: String,
+}
 
 pub const PROTO_ICMP: u8 = 1;
 pub const PROTO_TCP: u8 = 6;
@@ -192,8 +256,8 @@ pub struct Acl {
 }
 
 impl Acl {
-    pub fn compile(name: &str, inbound: &[AclRuleSpec], outbound: &[AclRuleSpec]) -> Result<Acl, String> {
-        let list = |rules: &[AclRuleSpec]| -> Result<Vec<AclRule>, String> {
+    pub fn compile(name: &str, inbound: &[AclRuleConfig], outbound: &[AclRuleConfig]) -> Result<Acl, String> {
+        let list = |rules: &[AclRuleConfig]| -> Result<Vec<AclRule>, String> {
             let mut v: Vec<AclRule> = rules
                 .iter()
                 .map(|r| {
@@ -314,8 +378,8 @@ pub const SUBNET_RESERVED_LOW: u32 = 4;
 pub const SUBNET_RESERVED_TOTAL: u64 = 5;
 
 impl Vpc {
-    /// Compile a validated spec (validation reports the same errors with positions first).
-    pub fn compile(spec: &ScenarioSpec) -> Result<Vpc, String> {
+    /// Compile validated rules (validation reports the same errors with positions first).
+    pub fn compile(spec: &VpcConfig) -> Result<Vpc, String> {
         let mut acls = vec![Acl::default_allow_all()];
         for a in &spec.network_acls {
             acls.push(
@@ -342,7 +406,7 @@ impl Vpc {
         let group_index = |n: &str| spec.security_groups.iter().position(|g| g.name == n);
         let mut groups = Vec::new();
         for (gi, g) in spec.security_groups.iter().enumerate() {
-            let list = |rules: &[SgRuleSpec]| -> Result<Vec<SgRule>, String> {
+            let list = |rules: &[SgRuleConfig]| -> Result<Vec<SgRule>, String> {
                 rules
                     .iter()
                     .map(|r| {
@@ -537,8 +601,8 @@ impl Vpc {
 mod tests {
     use super::*;
 
-    fn rule(n: u32, proto: &str, ports: Option<&str>, cidr: &str, action: &str) -> AclRuleSpec {
-        AclRuleSpec {
+    fn rule(n: u32, proto: &str, ports: Option<&str>, cidr: &str, action: &str) -> AclRuleConfig {
+        AclRuleConfig {
             rule: n,
             protocol: proto.into(),
             ports: ports.map(String::from),

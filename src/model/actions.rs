@@ -1,18 +1,51 @@
 //! Timed actions: what changes during a run (a spine fails, an instance stops, a source/destination
 //! check is turned off) happens to the ports the packets already follow, at the action's time.
+//! The model owns the action types; the scenario module lowers its `ActionSpec`s into them.
 
 use super::trace::LogEntry;
 use super::{Model, NONE};
+use crate::ec2::failover::ServiceAddress;
+use crate::ec2::vpc::{AclRuleConfig, SgRuleConfig};
 use crate::net::ip::{NO_MTU_LIMIT, PORT_CLOSED};
 use crate::net::{DropReason, PortId};
-use crate::scenario::spec::{Action, ServiceAddress};
 use crate::transport::Transport;
+use crate::units::{Bandwidth, SimDuration};
+
+/// An action and when it happens (from the start of the run).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TimedAction {
+    pub at: SimDuration,
+    pub action: Action,
+    /// How the event log names it (the action as the scenario wrote it).
+    pub detail: String,
+}
+
+/// What an action does; it takes effect at its time. Each variant's meaning is documented on the
+/// scenario's `Action` (scenarios/README.md).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    SetSourceDestCheck { instance: String, enabled: bool },
+    FailSpine { spine: u32 },
+    DegradeSpine { spine: u32, rate: Bandwidth },
+    FailLink { rack: u32, spine: u32 },
+    RestoreLink { rack: u32, spine: u32 },
+    RestoreSpine { spine: u32 },
+    FailInstance { instance: String },
+    RestoreInstance { instance: String },
+    SetNetworkAcl { acl: String, inbound: Vec<AclRuleConfig>, outbound: Vec<AclRuleConfig> },
+    SetSecurityGroup { group: String, inbound: Vec<SgRuleConfig>, outbound: Option<Vec<SgRuleConfig>> },
+    SetEnaExpress { instance: String, enabled: bool },
+    SetMtu { instance: String, mtu: u32 },
+    DetachEni { service: String },
+    AttachEni { service: String, to: String },
+    Failover { service: String, to: String, delay: Option<SimDuration> },
+}
 
 impl Model {
     pub(crate) fn run_action(&mut self, n: u32) {
         let action = self.actions[n as usize].action.clone();
         let inst = |m: &Model, name: &str| m.insts.iter().position(|i| i.name == name).expect("validated") as u32;
-        let detail = format!("{action:?}");
+        let detail = self.actions[n as usize].detail.clone();
         match action {
             Action::SetSourceDestCheck { instance, enabled } => {
                 let gate = self.insts[inst(self, &instance) as usize].forward_gate;

@@ -11,18 +11,24 @@
 //! such socket and resets it; with DNS the old address stays dead and clients keep it until their
 //! cached answer's TTL runs out.
 
+use super::app_state::{App, ServiceClientsApp};
 use super::trace::LogEntry;
 use super::{Attach, ConnTag, Event, Model, NONE, Owner, Proto, Side};
-use crate::scenario::spec::{ServiceAddress, ServiceClientsSpec};
+use crate::ec2::failover::ServiceAddress;
 use crate::transport::Transport;
 use crate::units::{SimDuration, SimTime};
 
 /// Event tags of a service-clients app: the kind in the low bits, the client index above.
 const KIND_BITS: u32 = 3;
+
 const START: u32 = 0;
+
 const SEND: u32 = 1;
+
 const TIMEOUT: u32 = 2;
+
 const RESET: u32 = 3;
+
 const CONNECT: u32 = 4;
 
 /// A fraction in [0, 1) drawn from a client's own seed (`which` picks an independent draw).
@@ -55,56 +61,10 @@ pub struct FailoverStep {
     pub bounds: Option<crate::ec2::failover::DelayBounds>,
 }
 
-#[derive(Clone, Debug, Default)]
-pub struct ClientRt {
-    pub instance: u32,
-    pub client_ep: u32,
-    pub server_ep: u32,
-    /// The instance the current connection reaches.
-    pub server: u32,
-    pub connected: bool,
-    /// The request in flight: when it was first issued (retries keep this).
-    pub outstanding: Option<SimTime>,
-    pub deadline: Option<SimTime>,
-    /// Bytes the server must have (resp. the client) for the current request to be answered.
-    pub server_rx_target: u64,
-    pub server_answered: u64,
-    pub client_rx_target: u64,
-    /// A cached DNS answer and when it expires.
-    pub dns: Option<(u32, SimTime)>,
-    /// The connection's server lost the address: the next packet meets a reset.
-    pub moved: bool,
-    pub last_ok: Option<SimTime>,
-    pub longest_gap: SimDuration,
-    pub ok: u64,
-    pub timeouts: u64,
-    pub resets: u64,
-    pub connections: u64,
-    /// The client's own random seed: its start phase and its resolver cache's age.
-    pub seed: u64,
-}
-
-pub struct ServiceClientsApp {
-    pub spec: ServiceClientsSpec,
-    pub service: u32,
-    pub clients: Vec<ClientRt>,
-    /// Successful responses per time bin (all clients), for the success-rate timeline.
-    pub ok_bins: Vec<u64>,
-}
-
-impl ServiceClientsApp {
-    /// `clients`: each client's instance and its own seed.
-    pub fn new(spec: ServiceClientsSpec, service: u32, clients: &[(u32, u64)], bins: usize) -> Self {
-        let clients =
-            clients.iter().map(|&(instance, seed)| ClientRt { instance, seed, ..ClientRt::default() }).collect();
-        ServiceClientsApp { spec, service, clients, ok_bins: vec![0; bins] }
-    }
-}
-
 impl Model {
     fn sc(&mut self, app: u32) -> &mut ServiceClientsApp {
         match &mut self.apps[app as usize] {
-            super::apps::App::ServiceClients(a) => a,
+            App::ServiceClients(a) => a,
             _ => unreachable!("a service-clients event for another app"),
         }
     }
@@ -323,7 +283,7 @@ impl Model {
         }
         // Old connections' next packets reach the new holder, which resets them.
         for app in 0..self.apps.len() as u32 {
-            let super::apps::App::ServiceClients(a) = &self.apps[app as usize] else { continue };
+            let App::ServiceClients(a) = &self.apps[app as usize] else { continue };
             if a.service != s {
                 continue;
             }

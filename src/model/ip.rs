@@ -1,15 +1,15 @@
 //! The model's IP layer: what happens to a packet too big for a gateway (fragmented, or dropped
 //! with an ICMP "fragmentation needed" back to its sender), reassembly at the receiver, the
 //! sender's path MTU cache, the VPC's filters (security groups, network ACLs) applied to each
-//! connection, and the event log and captures that let a person watch it happen.
+//! connection. The event log and captures that let a person watch it happen are `trace.rs`.
 
-use super::trace::{CaptureRecord, IcmpInfo, LogEntry};
+use super::trace::LogEntry;
 use super::{Attach, Event, Model, NONE, Proto, Reasm};
-use crate::ec2::vpc::{Direction, EniView, PROTO_ICMP, Refusal};
+use crate::ec2::vpc::{Direction, EniView, Refusal};
 use crate::net::fabric::FiveTuple;
 use crate::net::ip::{self, FragInfo, ICMP_FRAG_NEEDED_WIRE_BYTES, IPV4_HEADER_BYTES, NO_MTU_LIMIT};
 use crate::net::{DropReason, Packet, PacketId, PortId, Sink};
-use crate::transport::{MssCause, Note, Transport};
+use crate::transport::Transport;
 
 impl Model {
     // ------------------------------------------------------------ path MTU at connection open
@@ -633,124 +633,5 @@ impl Model {
             ..LogEntry::default()
         });
         self.release_reasm(k, held);
-    }
-
-    // ------------------------------------------------------------ event log and capture
-
-    pub(crate) fn log_event(&mut self, e: LogEntry) {
-        let now = self.now();
-        self.log.push(now, e);
-    }
-
-    /// A flow's name, or its workload's, for the log.
-    pub(crate) fn endpoint_label(&self, ep: u32) -> Option<String> {
-        let slot = self.eps.get(ep as usize)?;
-        if slot.flow != NONE {
-            return Some(self.flows[slot.flow as usize].name.clone());
-        }
-        Some(self.app_name(slot.owner.app).to_string())
-    }
-
-    pub(crate) fn packet_flow(&self, id: PacketId) -> Option<String> {
-        let p = self.pool.get(id);
-        if p.dst_endpoint == NONE { None } else { self.endpoint_label(p.dst_endpoint) }
-    }
-
-    /// A transport's note becomes a log line.
-    pub(crate) fn log_note(&mut self, ep: u32, note: Note) {
-        if !self.log.has_room() {
-            return;
-        }
-        let flow = self.endpoint_label(ep);
-        let inst = self.eps[ep as usize].instance;
-        let at = (inst != NONE).then(|| self.insts[inst as usize].name.clone());
-        let e = match note {
-            Note::Rto { backoff, rto } => LogEntry {
-                event: "rto",
-                backoff: Some(backoff),
-                rto_ms: Some((rto.as_secs_f64() * 1e6).round() / 1e3),
-                ..LogEntry::default()
-            },
-            Note::MssChanged { from, to, cause } => LogEntry {
-                event: "mss",
-                mss_from: Some(from),
-                mss_to: Some(to),
-                mtu: match cause {
-                    MssCause::PathMtu(m) => Some(m),
-                    _ => None,
-                },
-                detail: Some(
-                    match cause {
-                        MssCause::PathMtu(_) => "ICMP fragmentation needed",
-                        MssCause::BlackHole => "black hole detected after tcp_retries1: tcp_base_mss",
-                        MssCause::ProbeAcked => "MTU probe acknowledged",
-                    }
-                    .into(),
-                ),
-                ..LogEntry::default()
-            },
-            Note::ProbeSent { mtu } => LogEntry { event: "probe_sent", mtu: Some(mtu), ..LogEntry::default() },
-            Note::ProbeFailed { mtu } => LogEntry { event: "probe_failed", mtu: Some(mtu), ..LogEntry::default() },
-            Note::LossProbe => LogEntry { event: "loss_probe", ..LogEntry::default() },
-            Note::Aborted { reason } => {
-                LogEntry { event: "aborted", detail: Some(reason.describe().into()), ..LogEntry::default() }
-            }
-        };
-        self.log_event(LogEntry { flow, at, ..e });
-    }
-
-    pub(crate) fn capture_at_instance(&mut self, inst: u32, p: &Packet) {
-        self.capture_packet(self.capture_inst[inst as usize], p);
-    }
-
-    /// Record `p` at capture point `point` (if it is one), with the headers it would carry.
-    fn capture_packet(&mut self, point: u32, p: &Packet) {
-        if point == NONE {
-            return;
-        }
-        let Some(rec) = self.capture_record(p) else { return };
-        if let Some(points) = &mut self.capture {
-            points[point as usize].record(rec);
-        }
-    }
-
-    /// `p` as a capture record, now; None outside the capture window or for a packet that no
-    /// endpoint will receive.
-    fn capture_record(&self, p: &Packet) -> Option<CaptureRecord> {
-        let now = self.now();
-        if p.dst_endpoint == NONE || now < self.capture_window.0 || now > self.capture_window.1 {
-            return None;
-        }
-        let dst = &self.eps[p.dst_endpoint as usize];
-        let (tuple, icmp) = match p.sink {
-            Sink::Icmp { gateway: gw, mtu } => {
-                // To the endpoint that sent the offending packet, about its own tuple.
-                let original = dst.tuple;
-                let t = FiveTuple {
-                    src_ip: self.gateways[gw as usize].ip,
-                    dst_ip: original.src_ip,
-                    src_port: 0,
-                    dst_port: 0,
-                    protocol: PROTO_ICMP,
-                };
-                let info =
-                    IcmpInfo { mtu: mtu as u32, original, original_seg: p.seg, original_wire_bytes: p.seg.wire_bytes };
-                (t, Some(info))
-            }
-            _ => (self.eps[dst.peer as usize].tuple, None),
-        };
-        Some(CaptureRecord { time: now, tuple, seg: p.seg, wire_bytes: p.wire_bytes, frag: p.frag, icmp })
-    }
-
-    /// While capturing, a dropped packet is recorded with its reason, so a ladder diagram shows
-    /// where each packet ended (the same records as the pcap files, plus their end).
-    pub(crate) fn capture_drop(&mut self, id: PacketId, reason: DropReason, instance: u32) {
-        let p = *self.pool.get(id);
-        let Some(record) = self.capture_record(&p) else { return };
-        if self.capture_drops.len() >= super::trace::MAX_CAPTURED_PACKETS {
-            return;
-        }
-        let at = (instance != NONE).then(|| self.insts[instance as usize].name.clone());
-        self.capture_drops.push(super::trace::DropRecord { record, reason: reason.name(), at });
     }
 }

@@ -10,11 +10,11 @@
 //! model does not send yet). Limits and scaling: `ec2::nat`. Metrics carry CloudWatch's names
 //! ("Monitor NAT gateways with Amazon CloudWatch").
 
+use super::app_state::{App, ConnectionsApp, TAG_ARRIVAL};
 use super::trace::LogEntry;
 use super::{Attach, ConnTag, Event, Model, NONE, Proto};
 use crate::ec2::nat::{self as limits, Scaler};
 use crate::net::{DropReason, PacketId, Port, PortConfig, PortId, SegKind, Sink};
-use crate::scenario::spec::ConnectionsSpec;
 use crate::units::{Bandwidth, SimDuration, SimTime};
 use std::collections::BTreeMap;
 
@@ -295,24 +295,10 @@ impl Model {
 
 // ---------------------------------------------------------------- the Connections workload
 
-pub struct ConnectionsApp {
-    pub spec: ConnectionsSpec,
-    pub clients: Vec<u32>,
-    pub to: u32,
-    pub opened: u64,
-    pub established: u64,
-}
-
-impl ConnectionsApp {
-    fn total(&self) -> u64 {
-        self.spec.count as u64 * self.clients.len() as u64
-    }
-}
-
 impl Model {
     fn conns_app(&mut self, app: u32) -> &mut ConnectionsApp {
         match &mut self.apps[app as usize] {
-            super::apps::App::Connections(a) => a,
+            App::Connections(a) => a,
             _ => unreachable!("a connections event for another app"),
         }
     }
@@ -331,7 +317,7 @@ impl Model {
         self.open(Attach::Instance(client), Attach::Instance(to), Proto::Tcp, tag, port);
         if k + 1 < total {
             let at = SimTime::ZERO + SimDuration((over.ps() as u128 * (k + 1) as u128 / total as u128) as u64);
-            self.q.schedule_at(at.max(self.now()), Event::App { app, tag: super::apps::TAG_ARRIVAL });
+            self.q.schedule_at(at.max(self.now()), Event::App { app, tag: TAG_ARRIVAL });
         }
     }
 

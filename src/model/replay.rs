@@ -3,80 +3,11 @@
 //! exchange issued at the window's (time-compressed) start. `workload::flowlogs` reads the log
 //! and states the reconstruction model.
 
-use super::apps::{App, TAG_ARRIVAL, TAG_START};
+use super::app_state::{App, FlowLogsApp, TAG_ARRIVAL, TAG_START};
+use super::results::{FlowLogsResult, GroupResult};
 use super::{Attach, ConnTag, Model, NONE, Owner, Proto, Side};
-use crate::scenario::spec::FlowLogsSpec;
 use crate::transport::Transport;
-use crate::units::{SimDuration, SimTime};
-use crate::workload::RpcBook;
-use crate::workload::flowlogs::{Group, ReadStats};
-use serde::Serialize;
-
-pub struct ReplayGroup {
-    pub group: Group,
-    pub client: u32,
-    pub server: u32,
-    pub client_ep: u32,
-    pub server_ep: u32,
-    pub book: RpcBook,
-    pub established: bool,
-    pub first_issue: Option<SimTime>,
-    pub last_done: Option<SimTime>,
-    /// Sum of the exchanges' durations (issue to last response byte).
-    pub busy: SimDuration,
-    pub completed: u32,
-    /// Payload bytes written both ways, after `scale`.
-    pub replayed_bytes: u64,
-}
-
-pub struct FlowLogsApp {
-    pub spec: FlowLogsSpec,
-    pub groups: Vec<ReplayGroup>,
-    /// (when, group, exchange) in time order.
-    pub schedule: Vec<(SimTime, u32, u32)>,
-    pub next: usize,
-    /// Exchanges of accepted groups not yet completed (rejected ones are expected never to).
-    pub remaining: u64,
-    pub stats: ReadStats,
-    pub format: String,
-}
-
-impl FlowLogsApp {
-    /// Lay the groups' exchanges out in simulated time.
-    pub fn new(spec: FlowLogsSpec, groups: Vec<(Group, u32, u32)>, stats: ReadStats, format: String) -> Self {
-        let mut schedule = Vec::new();
-        let mut remaining = 0u64;
-        for (k, (g, _, _)) in groups.iter().enumerate() {
-            for (e, x) in g.exchanges.iter().enumerate() {
-                // Offsets in whole seconds, compressed by `speedup`, rounded to the picosecond.
-                let ps = (x.offset_s as f64 * 1e12 / spec.speedup).round() as u64;
-                schedule.push((SimTime(ps), k as u32, e as u32));
-                if !g.rejected {
-                    remaining += 1;
-                }
-            }
-        }
-        schedule.sort();
-        let groups = groups
-            .into_iter()
-            .map(|(group, client, server)| ReplayGroup {
-                group,
-                client,
-                server,
-                client_ep: NONE,
-                server_ep: NONE,
-                book: RpcBook::default(),
-                established: false,
-                first_issue: None,
-                last_done: None,
-                busy: SimDuration::ZERO,
-                completed: 0,
-                replayed_bytes: 0,
-            })
-            .collect();
-        FlowLogsApp { spec, groups, schedule, next: 0, remaining, stats, format }
-    }
-}
+use crate::units::SimDuration;
 
 fn scaled(bytes: u64, scale: f64) -> u64 {
     ((bytes as f64 * scale).round() as u64).max(1)
@@ -175,55 +106,6 @@ impl Model {
             }
         }
     }
-}
-
-/// One original 5-tuple group, replayed: what the variant made of it.
-#[derive(Clone, Debug, Serialize)]
-pub struct GroupResult {
-    /// The original connection, initiator first: "10.0.1.10:43512 -> 10.0.2.20:443".
-    pub group: String,
-    pub client: String,
-    pub server: String,
-    /// What the log recorded: "ACCEPT", "REJECT" (every record) or "PARTLY_REJECTED".
-    pub logged: &'static str,
-    /// The connection was established in the simulation.
-    pub established: bool,
-    /// Whether the scenario did what the log recorded: "as logged", "allowed but logged REJECT"
-    /// (its rules let through what AWS refused), "refused but logged ACCEPT", "unfinished".
-    pub verdict: &'static str,
-    /// Bytes the flow log counted (headers included).
-    pub logged_bytes: u64,
-    /// Payload written both ways in the replay (after `scale`).
-    pub replayed_bytes: u64,
-    pub exchanges: u64,
-    pub completed: u64,
-    /// First exchange issued to last response received, in milliseconds.
-    pub completion_ms: Option<f64>,
-    /// Mean time of one exchange (request written to last response byte), in microseconds.
-    pub exchange_us_mean: Option<f64>,
-    /// Payload over the time exchanges were in progress.
-    pub goodput_gbps: f64,
-    pub retransmits: u64,
-    pub rtos: u64,
-}
-
-/// A `FlowLogs` workload's replay, per group, with what reading the log counted.
-#[derive(Clone, Debug, Serialize)]
-pub struct FlowLogsResult {
-    pub workload: String,
-    pub format: String,
-    pub records: u64,
-    pub nodata_records: u64,
-    pub skipdata_records: u64,
-    pub rejected_records: u64,
-    pub not_tcp_records: u64,
-    /// Records from interfaces the workload's `interfaces` map does not know (counted, skipped).
-    pub unknown_interface_records: u64,
-    /// Records whose addresses inside the VPC map to no instance (counted, skipped).
-    pub unmapped_address_records: u64,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub unknown_examples: Vec<String>,
-    pub groups: Vec<GroupResult>,
 }
 
 impl FlowLogsApp {

@@ -1,9 +1,13 @@
 //! Scenario files: RON text -> `ScenarioSpec` (serde, with positions on syntax and type errors)
 //! -> overrides (`--set`, variants) -> `validate` (references, limits, EC2 rules) -> a list of
-//! `Variant`s, each a complete, checked spec ready for `model::build`.
+//! `Variant`s, each a complete, checked spec ready for `build`, which lowers it (`lower`: the
+//! plain configuration types `ec2`, `workload` and `model` own) and assembles the runtime model.
+//! This module is the only one that knows the file's shape.
 
 pub mod budget;
+pub mod build;
 pub mod error;
+pub mod lower;
 pub mod overrides;
 pub mod placement;
 pub mod spec;
@@ -225,7 +229,7 @@ pub fn check_flow_logs(file: &str, spec: &mut ScenarioSpec) -> Result<(), Diagno
     for w in &mut spec.workloads {
         let spec::WorkloadSpec::FlowLogs(f) = w else { continue };
         f.file = crate::workload::flowlogs::resolve(file, &f.file).to_string_lossy().into_owned();
-        if let Err(e) = crate::workload::flowlogs::read_spec(f, &vpc) {
+        if let Err(e) = crate::workload::flowlogs::read_config(&lower::flow_logs(f), &vpc) {
             let mut d = Diagnostic::new(&e.file, format!("workload `{}`: {}", f.name, e.message))
                 .expected(if e.field.is_empty() {
                     "VPC Flow Log records".to_string()

@@ -235,7 +235,7 @@ fn run_one(
     let variants = scenario::expand_variants(file, src, point_spec).map_err(|d| d.to_string())?;
     let mut out = Vec::with_capacity(variants.len());
     for v in &variants {
-        let model = crate::model::build::build(&v.name, &v.spec)?;
+        let model = crate::scenario::build::build(&v.name, &v.spec)?;
         let mut last_us = 0;
         let mut tick = |t: crate::units::SimTime| {
             let us = (t.ps() / 1_000_000).min(v.spec.duration.ps() / 1_000_000);

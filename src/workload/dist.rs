@@ -1,8 +1,8 @@
 //! Sampling sizes and inter-arrival times. Samples are drawn in floating point and rounded to
 //! integer bytes or picoseconds at once: the model state stays integer.
 
+use super::config::SizeDist;
 use crate::engine::rng::StreamRng;
-use crate::scenario::spec::SizeDist;
 use crate::units::SimDuration;
 use rand::RngExt;
 use rand_distr::{Distribution, Exp1};

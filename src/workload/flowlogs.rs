@@ -251,12 +251,12 @@ fn ip_text(ip: u32) -> String {
 }
 
 /// Read the log a `FlowLogs` workload names (its `file` already resolved), with its settings.
-pub fn read_for(w: &crate::scenario::spec::FlowLogsSpec, vpc_cidr: &str) -> Result<Replay, String> {
-    read_spec(w, vpc_cidr).map_err(|e| e.to_string())
+pub fn read_for(w: &super::config::FlowLogsConfig, vpc_cidr: &str) -> Result<Replay, String> {
+    read_config(w, vpc_cidr).map_err(|e| e.to_string())
 }
 
 /// As `read_for`, keeping the located error.
-pub fn read_spec(w: &crate::scenario::spec::FlowLogsSpec, vpc_cidr: &str) -> Result<Replay, FlowLogError> {
+pub fn read_config(w: &super::config::FlowLogsConfig, vpc_cidr: &str) -> Result<Replay, FlowLogError> {
     let o = ReplayOptions {
         interfaces: &w.interfaces,
         internet: w.internet.as_deref(),
@@ -346,7 +346,7 @@ pub fn read(path: &Path, display: &str, o: &ReplayOptions) -> Result<Replay, Flo
             }
             for t in &toks {
                 if !KNOWN_FIELDS.contains(t) {
-                    let hint = match crate::scenario::error::did_you_mean(t, KNOWN_FIELDS.iter().copied()) {
+                    let hint = match crate::names::did_you_mean(t, KNOWN_FIELDS.iter().copied()) {
                         Some(m) => format!("did you mean `{m}`?"),
                         None => "field names as in AWS's flow log record documentation".to_string(),
                     };

@@ -54,7 +54,7 @@ fn black_hole_risk(
             g.name
         ));
     }
-    let vpc = crate::ec2::vpc::Vpc::compile(s).ok()?;
+    let vpc = crate::ec2::vpc::Vpc::compile(&crate::scenario::lower::vpc(s)).ok()?;
     let subnet = from.subnet.as_ref().and_then(|n| s.subnets.iter().position(|x| &x.name == n)).unwrap_or(0);
     let setter = via.iter().position(|g| g.mtu.unwrap_or(g.kind.max_mtu()) == path_mtu)?;
     let gw_index = s.gateways.iter().position(|g| g.name == via[setter].name)? as u32;
@@ -178,7 +178,10 @@ pub fn describe(variant: &str, s: &ScenarioSpec) -> String {
                 let kind = s.services.iter().find(|x| &x.name == service).map(|x| x.address);
                 match (delay, kind) {
                     (Some(d), _) => format!(" (takes effect {d} later)"),
-                    (None, Some(k)) => format!(" (takes effect {} later, drawn per seed)", k.failover_bounds()),
+                    (None, Some(k)) => format!(
+                        " (takes effect {} later, drawn per seed)",
+                        crate::scenario::lower::service_address(k).failover_bounds()
+                    ),
                     _ => String::new(),
                 }
             }

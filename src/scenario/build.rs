@@ -1,13 +1,16 @@
 //! Spec -> runtime model. Placement of instances on fabric hosts, the ports of each instance's
-//! packet path (vCPUs, Nitro shapers), apps and their start events.
+//! packet path (vCPUs, Nitro shapers), apps and their start events. The file's sections reach the
+//! world only through here and `lower` (workload, VPC and action configuration): `model`, `ec2`
+//! and `workload` never read a spec type.
 
-use super::apps::{self, App, BackgroundApp, BulkApp, DatagramApp, RpcApp};
-use super::{Accounting, Event, InstanceCounters, InstanceRt, Model, NONE};
+use super::lower;
+use super::spec::{ScenarioSpec, WorkloadSpec};
 use crate::ec2::{self, catalog};
 use crate::engine::{EventQueue, RngStreams};
+use crate::model::app_state::{self as apps, App, BackgroundApp, BulkApp, DatagramApp, RpcApp};
+use crate::model::{Accounting, Event, InstanceCounters, InstanceRt, Model, NONE};
 use crate::net::fabric::{LeafSpine, LeafSpineConfig};
 use crate::net::{DropReason, PacketPool, Port, PortConfig};
-use crate::scenario::spec::{ScenarioSpec, WorkloadSpec};
 use crate::transport::Outbox;
 use crate::units::{Bandwidth, SimDuration, SimTime};
 use crate::workload::Sizes;
@@ -60,9 +63,9 @@ pub fn build(name: &str, spec: &ScenarioSpec) -> Result<Model, String> {
 /// Build the model, recording packets at the scenario's capture points when `capture` is set.
 pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Model, String> {
     let streams = RngStreams::new(spec.seed);
-    let vpc = crate::ec2::vpc::Vpc::compile(spec)?;
-    let addresses = addresses(spec, &vpc, &crate::scenario::placement::place(spec)?)?;
-    let hosts_of = crate::scenario::placement::place(spec)?;
+    let vpc = crate::ec2::vpc::Vpc::compile(&lower::vpc(spec))?;
+    let addresses = addresses(spec, &vpc, &super::placement::place(spec)?)?;
+    let hosts_of = super::placement::place(spec)?;
     let types: Vec<&'static ec2::InstanceType> = spec
         .instances
         .iter()
@@ -321,7 +324,7 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
             WorkloadSpec::Bulk(b) => {
                 starts.push(b.start);
                 App::Bulk(BulkApp {
-                    spec: b.clone(),
+                    spec: lower::bulk(b),
                     from: inst_index(&b.from),
                     to: inst_index(&b.to),
                     flows: Vec::new(),
@@ -331,13 +334,13 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
             WorkloadSpec::Rpc(r) => {
                 starts.push(SimDuration::ZERO);
                 App::Rpc(RpcApp {
-                    spec: r.clone(),
+                    spec: lower::rpc(r),
                     client: inst_index(&r.client),
                     server: inst_index(&r.server),
                     conns: Vec::new(),
                     rng: stream("rpc"),
-                    request: Sizes::new(r.request.clone()),
-                    response: Sizes::new(r.response.clone()),
+                    request: Sizes::new(lower::size_dist(&r.request)),
+                    response: Sizes::new(lower::size_dist(&r.response)),
                     next_conn: 0,
                     issued: 0,
                     completed: 0,
@@ -348,8 +351,8 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
             }
             WorkloadSpec::Connections(c) => {
                 starts.push(SimDuration::ZERO);
-                App::Connections(super::nat::ConnectionsApp {
-                    spec: c.clone(),
+                App::Connections(apps::ConnectionsApp {
+                    spec: lower::connections(c),
                     clients: spec.fleet(&c.from).map(|(k, _)| k as u32).collect(),
                     to: inst_index(&c.to),
                     opened: 0,
@@ -363,8 +366,8 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
                     .map(|(k, i)| (k as u32, streams.derive(&format!("workload/{}/client/{}", c.name, i.name))))
                     .collect();
                 let service = spec.services.iter().position(|x| x.name == c.service).expect("validated") as u32;
-                App::ServiceClients(super::failover::ServiceClientsApp::new(
-                    c.clone(),
+                App::ServiceClients(apps::ServiceClientsApp::new(
+                    lower::service_clients(c),
                     service,
                     &clients,
                     spec.report.timeseries_bins as usize,
@@ -374,10 +377,8 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
                 starts.push(SimDuration::ZERO);
                 let from = inst_index(&l.from);
                 // A datagram stream whose far end is the service on the sender's own host.
-                let spec = crate::scenario::spec::DatagramSpec {
+                let spec = crate::workload::config::DatagramConfig {
                     name: l.name.clone(),
-                    from: l.from.clone(),
-                    to: l.from.clone(),
                     size: l.size,
                     mean_interval: l.mean_interval,
                     count: l.count,
@@ -387,14 +388,14 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
                 App::Datagrams(DatagramApp::new(
                     spec,
                     from,
-                    super::Attach::Service(from, l.service),
+                    crate::model::Attach::Service(from, l.service),
                     stream("arrivals"),
                 ))
             }
             WorkloadSpec::Datagrams(d) => {
                 starts.push(SimDuration::ZERO);
-                let (from, to) = (inst_index(&d.from), super::Attach::Instance(inst_index(&d.to)));
-                App::Datagrams(DatagramApp::new(d.clone(), from, to, stream("arrivals")))
+                let (from, to) = (inst_index(&d.from), crate::model::Attach::Instance(inst_index(&d.to)));
+                App::Datagrams(DatagramApp::new(lower::datagrams(d), from, to, stream("arrivals")))
             }
             WorkloadSpec::AllReduce(a) | WorkloadSpec::AllToAll(a) => {
                 starts.push(SimDuration::ZERO);
@@ -403,8 +404,8 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
                 let cards =
                     if efa { members.iter().map(|&m| types[m as usize].network_cards).min().unwrap_or(1) } else { 1 };
                 let nodes = members.len();
+                let config = lower::all_reduce(a);
                 App::AllReduce(apps::AllReduceApp {
-                    spec: a.clone(),
                     all_to_all: matches!(w, WorkloadSpec::AllToAll(_)),
                     members,
                     cards: cards as usize,
@@ -418,13 +419,14 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
                     started: SimTime::ZERO,
                     times: Vec::new(),
                     nccl: (a.gpus_per_node > 1 && !matches!(w, WorkloadSpec::AllToAll(_)))
-                        .then(|| apps::NcclRing::new(a, nodes, cards as usize)),
+                        .then(|| apps::NcclRing::new(&config, nodes, cards as usize)),
+                    spec: config,
                 })
             }
             WorkloadSpec::PingPong(p) => {
                 starts.push(SimDuration::ZERO);
                 App::PingPong(apps::PingPongApp {
-                    spec: p.clone(),
+                    spec: lower::ping_pong(p),
                     from: inst_index(&p.from),
                     to: inst_index(&p.to),
                     client_ep: NONE,
@@ -445,7 +447,7 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
                 let members: Vec<u32> = spec.fleet(&p.instances).map(|(k, _)| k as u32).collect();
                 let n = members.len() * p.flows_per_instance as usize;
                 App::Permutation(apps::PermutationApp {
-                    spec: p.clone(),
+                    spec: lower::permutation(p),
                     members,
                     rng: stream("cycle"),
                     flows: vec![apps::PermFlow { delivered: 0, completed: None }; n],
@@ -454,7 +456,8 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
             }
             WorkloadSpec::FlowLogs(fl) => {
                 starts.push(SimDuration::ZERO);
-                let replay = crate::workload::flowlogs::read_for(fl, &spec.vpc_cidr)?;
+                let fl = lower::flow_logs(fl);
+                let replay = crate::workload::flowlogs::read_for(&fl, &spec.vpc_cidr)?;
                 let groups = replay
                     .groups
                     .into_iter()
@@ -463,14 +466,19 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
                         (g, c, s)
                     })
                     .collect();
-                App::FlowLogs(super::replay::FlowLogsApp::new(fl.clone(), groups, replay.stats, replay.format))
+                App::FlowLogs(apps::FlowLogsApp::new(fl, groups, replay.stats, replay.format))
             }
             WorkloadSpec::Background(b) => {
                 starts.push(SimDuration::ZERO);
-                let sizes = Sizes::new(b.sizes.clone());
+                let sizes = Sizes::new(lower::size_dist(&b.sizes));
                 App::Background(BackgroundApp {
-                    spec: b.clone(),
-                    interarrival: apps::background_interarrival(b.load, free_hosts.len(), &fabric, sizes.mean()),
+                    spec: lower::background(b),
+                    interarrival: crate::model::apps::background_interarrival(
+                        b.load,
+                        free_hosts.len(),
+                        &fabric,
+                        sizes.mean(),
+                    ),
                     hosts: free_hosts.clone(),
                     sizes,
                     rng: stream("flows"),
@@ -510,11 +518,11 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
         burst_bytes: spec.nitro.flow_burst.0,
         mtu: crate::net::ip::NO_MTU_LIMIT,
     };
-    let gateways: Vec<super::GatewayRt> = spec
+    let gateways: Vec<crate::model::GatewayRt> = spec
         .gateways
         .iter()
         .enumerate()
-        .map(|(k, g)| super::GatewayRt {
+        .map(|(k, g)| crate::model::GatewayRt {
             name: g.name.clone(),
             kind: g.kind,
             mtu: g.mtu.unwrap_or(g.kind.max_mtu()),
@@ -523,7 +531,7 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
             mss_clamp: g.mss_clamp,
             delay: g.delay.unwrap_or(g.kind.default_delay()),
             nat: (g.kind == crate::ec2::gateway::GatewayKind::NatGateway).then(|| {
-                Box::new(super::nat::NatRt::new(
+                Box::new(crate::model::nat::NatRt::new(
                     g.scale_interval.unwrap_or(crate::ec2::nat::SCALE_INTERVAL_DEFAULT),
                     g.idle_timeout.unwrap_or(crate::ec2::nat::IDLE_TIMEOUT),
                 ))
@@ -532,8 +540,8 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
         .collect();
     let gateway_index = |n: &str| spec.gateways.iter().position(|g| g.name == n).map(|g| g as u32);
     let hop = |n: &str| match gateway_index(n) {
-        Some(g) => super::routing::HopSpec::Gateway(g),
-        None => super::routing::HopSpec::Router(inst_index(n)),
+        Some(g) => crate::model::routing::HopSpec::Gateway(g),
+        None => crate::model::routing::HopSpec::Router(inst_index(n)),
     };
     let mut path_specs = BTreeMap::new();
     for p in &spec.paths {
@@ -542,7 +550,7 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
         path_specs.insert((j, i), via.iter().rev().copied().collect::<Vec<_>>());
         path_specs.insert((i, j), via);
     }
-    let subnet_routes: Vec<Vec<super::routing::Route>> = if spec.subnets.is_empty() {
+    let subnet_routes: Vec<Vec<crate::model::routing::Route>> = if spec.subnets.is_empty() {
         vec![Vec::new()]
     } else {
         spec.subnets
@@ -555,7 +563,7 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
                             .iter()
                             .filter(|r| r.target != "local")
                             .map(|r| {
-                                Ok(super::routing::Route {
+                                Ok(crate::model::routing::Route {
                                     destination: crate::ec2::vpc::Cidr::parse(&r.destination)?,
                                     target: hop(&r.target),
                                 })
@@ -579,7 +587,7 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
     let mut points = Vec::new();
     let mut point = |n: &str| {
         if capture && wanted(n) {
-            points.push(super::trace::CapturePoint {
+            points.push(crate::model::trace::CapturePoint {
                 name: n.to_string(),
                 records: Vec::new(),
                 omitted: 0,
@@ -610,14 +618,14 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
         next_ip_id: 0,
         ip_cfg: spec.ip.clone(),
         ip_counters: Default::default(),
-        log: super::trace::EventLog::new(spec.report.event_log_limit as usize),
+        log: crate::model::trace::EventLog::new(spec.report.event_log_limit as usize),
         capture: capture.then_some(points),
         capture_window,
         capture_drops: Vec::new(),
         capture_inst,
         capture_gw,
-        actions: spec.actions.clone(),
-        rules: spec.clone(),
+        actions: spec.actions.iter().map(lower::action).collect(),
+        rules: lower::vpc(spec),
         services: spec
             .services
             .iter()
@@ -627,13 +635,13 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
                     Some(n) => holder.enis.iter().find(|e| &e.name == n),
                     None => holder.enis.get(1),
                 };
-                let groups = (x.address == crate::scenario::spec::ServiceAddress::SecondaryEni)
+                let groups = (x.address == super::spec::ServiceAddress::SecondaryEni)
                     .then(|| eni.map(|e| e.security_groups.iter().filter_map(group_index).collect::<Vec<_>>()))
                     .flatten()
                     .filter(|g| !g.is_empty());
-                super::failover::ServiceRt {
+                crate::model::failover::ServiceRt {
                     name: x.name.clone(),
-                    address: x.address,
+                    address: lower::service_address(x.address),
                     owner: inst_index(&x.instance),
                     groups,
                     delays: Vec::new(),
@@ -665,7 +673,7 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
         fabric_mtu: f.mtu,
         host_ip_base: HOST_IP_BASE,
         bg_port_rng: streams.stream("background/ports"),
-        host_costs: apps::HostCosts {
+        host_costs: crate::model::apps::HostCosts {
             syscall: spec.host.syscall,
             socket: spec.host.socket,
             copy_rate: spec.host.copy_rate,

@@ -1,0 +1,562 @@
+//! The host: instances, their sockets and the path between socket and Nitro card.
+//!
+//! A connection is two endpoints (`EpSlot`, transport state and where its packets go) opened by a
+//! workload; `drive` calls the transport sans-IO and `flush` turns its output into packets and
+//! notifications. Outgoing packets pass the vCPU the flow's RSS hash picks (`push_host_tx`),
+//! incoming ones the receiving vCPU (`push_host_rx`); IP fragments wait in `Reasm` slots.
+
+use super::*;
+
+/// An instance at run time: its type, where it sits, and the ports of its packet path.
+pub struct InstanceRt {
+    pub name: String,
+    pub ty: &'static InstanceType,
+    pub host: u32,
+    pub az: u32,
+    /// Its Region and whether ENA Express crosses AZs there (`ec2::region`).
+    pub region: u32,
+    pub region_cross_az: bool,
+    /// Index of its cluster placement group, if any.
+    pub cluster_pg: Option<u32>,
+    pub mtu: u32,
+    pub ip: u32,
+    /// One vCPU per RSS queue, as two servers: transmit and receive processing.
+    pub cpu_tx: Vec<PortId>,
+    pub cpu_rx: Vec<PortId>,
+    /// Nitro card shapers for the instance allowance (on the primary ENI's card).
+    pub egress: PortId,
+    pub ingress: PortId,
+    /// Further stages after the egress shaper and before the ingress one: the network I/O
+    /// credit bucket of burstable types, the pps allowance, the hypervisor of a `vif` adapter.
+    pub tx_extra: Vec<PortId>,
+    pub rx_extra: Vec<PortId>,
+    /// The shaper for traffic through an internet gateway or to another Region.
+    pub outside: PortId,
+    /// The ENI's link-local allowance (1024 packets/s) and the service behind it.
+    pub linklocal: PortId,
+    pub linklocal_service: PortId,
+    /// Forwarded traffic crosses this gate: closed (every packet dropped as `source_dest_check`)
+    /// while the primary ENI's source/destination check is on, open while it is off.
+    pub forward_gate: PortId,
+    /// Connection-tracking allowance and the connections tracked now.
+    pub conntrack_allowance: Option<u32>,
+    pub conntrack_tracked: u32,
+    /// Idle timeouts of its tracked connections (`ConnectionTrackingSpecification`).
+    pub conntrack_timeouts: crate::ec2::conntrack::Timeouts,
+    /// No entry of its table can have expired before this (a full table is swept after it).
+    pub conntrack_next_expiry: SimTime,
+    pub rss_salt: u64,
+    pub port_rng: StreamRng,
+    pub counters: InstanceCounters,
+    /// ENA Express settings of the primary ENI.
+    pub ena_srd_enabled: bool,
+    pub ena_srd_udp_enabled: bool,
+    /// Security groups of the primary ENI that allow all traffic within themselves (EFA's rule).
+    pub efa_groups: Vec<String>,
+    /// The Nitro card's per-packet processing on the send side, for traffic that reaches the card
+    /// without a per-flow shaper (EFA); plain ENA and ENA Express pay it in that shaper.
+    pub nitro_tx: PortId,
+    /// Pure delays for SRD processing in this instance's card (send side, receive side).
+    pub srd_tx_proc: PortId,
+    pub srd_rx_proc: PortId,
+    /// Its primary ENI as the VPC's rules see it (address, subnet, security groups).
+    pub eni: crate::ec2::vpc::EniView,
+    /// Path MTUs it has learnt, by destination address.
+    pub pmtu: crate::net::ip::PmtuCache,
+}
+
+pub struct EpSlot {
+    pub generation: u32,
+    pub live: bool,
+    pub transport: Endpoint,
+    pub peer: u32,
+    pub route: u32,
+    pub owner: Owner,
+    /// Index into `Model::flows` for reported flows, `NONE` for background flows.
+    pub flow: u32,
+    timer_at: Option<SimTime>,
+    timer_gen: u32,
+    /// ENA Express: the SRD connection this endpoint's packets may take, the host route to the
+    /// card's SRD engine and the receiving host's route after it (all `NONE` when not eligible).
+    pub srd: SrdPath,
+    /// Both ENIs are ENA Express eligible (counted in `ena_srd_eligible_tx_pkts`).
+    pub ena_express_eligible: bool,
+    /// The sending instance (for counters), or `NONE`.
+    pub instance: u32,
+    /// An EFA endpoint: every packet goes over SRD, whatever its size.
+    pub efa: bool,
+    /// The addresses and ports of what this endpoint sends.
+    pub tuple: FiveTuple,
+    /// MTU of the sending interface: larger datagrams without DF are fragmented at the source.
+    pub if_mtu: u32,
+    /// What this endpoint sends is refused as it leaves (filter index), or `NONE`.
+    pub tx_block: u32,
+    /// What arrives for this endpoint is refused on the way in (filter index), or `NONE`.
+    pub rx_block: u32,
+    /// The instance whose connection-tracking table holds this connection (`NONE`: untracked).
+    pub conntrack: u32,
+    /// The instance whose entry for this connection idled out (`NONE`: none did): each packet
+    /// is then evaluated by its security groups as a new flow, until one is allowed again.
+    pub conntrack_lapsed: u32,
+    /// When the entry last saw a packet, and how often the flow's direction turned (UDP streams).
+    pub conntrack_seen: SimTime,
+    pub conntrack_turns: u8,
+    pub conntrack_last_out: bool,
+}
+
+/// A reported flow (a bulk connection, an RPC connection, a datagram stream).
+pub struct FlowRt {
+    pub name: String,
+    pub workload: String,
+    /// "bulk", "rpc" or "datagrams".
+    pub kind: &'static str,
+    pub client_ep: u32,
+    pub server_ep: u32,
+    pub started: SimTime,
+    pub completed: Option<SimTime>,
+    pub target_bytes: Option<u64>,
+    pub delivered: u64,
+    /// IP bytes of data-carrying packets that reached the receiver (retransmissions included).
+    pub wire_rx: u64,
+    pub bins: Vec<u64>,
+}
+
+/// A datagram being reassembled: its fragments are held (still packets, still in the pool).
+pub struct Reasm {
+    pub generation: u32,
+    pub live: bool,
+    pub endpoint: u32,
+    pub instance: u32,
+    pub id: u16,
+    pub received: u32,
+    /// Data bytes of the whole datagram, known once the last fragment arrived.
+    pub total: Option<u32>,
+    pub held: Vec<PacketId>,
+}
+
+impl Model {
+    pub(crate) fn attach_host(&self, a: Attach) -> u32 {
+        match a {
+            Attach::Instance(i) => self.insts[i as usize].host,
+            Attach::Host(h) => h,
+            Attach::Service(i, _) => self.insts[i as usize].host,
+        }
+    }
+
+    pub(crate) fn attach_ip(&self, a: Attach) -> u32 {
+        match a {
+            Attach::Instance(i) => self.insts[i as usize].ip,
+            Attach::Host(h) => self.host_ip_base + h,
+            Attach::Service(_, svc) => svc.ip(),
+        }
+    }
+
+    pub(crate) fn attach_mtu(&self, a: Attach) -> u32 {
+        match a {
+            Attach::Instance(i) => self.insts[i as usize].mtu,
+            Attach::Host(_) | Attach::Service(..) => self.fabric_mtu,
+        }
+    }
+
+    pub(crate) fn ephemeral_port(&mut self, a: Attach) -> u16 {
+        let rng = match a {
+            Attach::Instance(i) => &mut self.insts[i as usize].port_rng,
+            Attach::Host(_) | Attach::Service(..) => &mut self.bg_port_rng,
+        };
+        rng.random_range(EPHEMERAL_PORTS)
+    }
+
+    /// A workload's name.
+    pub(crate) fn app_name(&self, app: u32) -> &str {
+        match &self.apps[app as usize] {
+            App::Bulk(a) => &a.spec.name,
+            App::Rpc(a) => &a.spec.name,
+            App::Datagrams(a) => &a.spec.name,
+            App::Background(a) => &a.spec.name,
+            App::Permutation(a) => &a.spec.name,
+            App::PingPong(a) => &a.spec.name,
+            App::AllReduce(a) => &a.spec.name,
+            App::ServiceClients(a) => &a.spec.name,
+            App::Connections(a) => &a.spec.name,
+            App::FlowLogs(a) => &a.spec.name,
+        }
+    }
+
+    /// Sender side of an instance's path: the vCPU RSS picks, a Nitro per-flow shaper at `cap`,
+    /// the instance egress (allowance) shaper.
+    pub(crate) fn push_host_tx(&mut self, i: u32, t: &FiveTuple, cap: Bandwidth, r: &mut Vec<PortId>) {
+        let inst = &self.insts[i as usize];
+        let q = (t.hash_salted(inst.rss_salt) % inst.cpu_tx.len() as u64) as usize;
+        let (cpu, egress) = (inst.cpu_tx[q], inst.egress);
+        let shaper = self.add_port(PortConfig { rate: cap, ..self.flow_shaper }, i);
+        if self.flow_shaper_noise_ppm > 0 {
+            // Named after the flow's 5-tuple: its own stream whatever the order flows open in.
+            let name = format!(
+                "instance/{}/noise/flow/{}:{}-{}:{}/{}",
+                self.insts[i as usize].name, t.src_ip, t.src_port, t.dst_ip, t.dst_port, t.protocol
+            );
+            let rng = self.streams.stream(&name);
+            self.ports[shaper as usize].set_noise(crate::net::PortNoise::new(rng, 0, self.flow_shaper_noise_ppm));
+        }
+        r.extend([cpu, shaper, egress]);
+        r.extend_from_slice(&self.insts[i as usize].tx_extra);
+    }
+
+    /// Receiver side: the instance ingress (allowance) shaper, then the vCPU RSS picks.
+    pub(crate) fn push_host_rx(&self, j: u32, t: &FiveTuple, r: &mut Vec<PortId>) {
+        let inst = &self.insts[j as usize];
+        let q = (t.hash_salted(inst.rss_salt) % inst.cpu_rx.len() as u64) as usize;
+        r.extend_from_slice(&inst.rx_extra);
+        r.extend([inst.ingress, inst.cpu_rx[q]]);
+    }
+
+    pub(crate) fn new_endpoint(
+        &mut self,
+        transport: Endpoint,
+        route: u32,
+        owner: Owner,
+        flow: u32,
+        tuple: FiveTuple,
+    ) -> u32 {
+        let slot = |generation| EpSlot {
+            generation,
+            live: true,
+            transport,
+            peer: NONE,
+            route,
+            owner,
+            flow,
+            timer_at: None,
+            timer_gen: 0,
+            srd: SrdPath::NONE,
+            ena_express_eligible: false,
+            instance: NONE,
+            efa: false,
+            tuple,
+            if_mtu: crate::net::ip::NO_MTU_LIMIT,
+            tx_block: NONE,
+            rx_block: NONE,
+            conntrack: NONE,
+            conntrack_lapsed: NONE,
+            conntrack_seen: SimTime::ZERO,
+            conntrack_turns: 0,
+            conntrack_last_out: true,
+        };
+        match self.ep_free.pop() {
+            Some(id) => {
+                let g = self.eps[id as usize].generation;
+                self.eps[id as usize] = slot(g);
+                id
+            }
+            None => {
+                self.eps.push(slot(0));
+                (self.eps.len() - 1) as u32
+            }
+        }
+    }
+
+    /// Open a connection a -> b. Returns (client endpoint, server endpoint). TCP starts its
+    /// handshake at once; the app is told when it is established.
+    pub(crate) fn open(&mut self, a: Attach, b: Attach, proto: Proto, tag: ConnTag, dst_port: u16) -> (u32, u32) {
+        let ConnTag { app, conn, flow } = tag;
+        if let (Attach::Instance(i), Attach::Instance(j)) = (a, b) {
+            self.ensure_path(i, j);
+        }
+        let tuple = FiveTuple {
+            src_ip: self.attach_ip(a),
+            dst_ip: self.attach_ip(b),
+            src_port: self.ephemeral_port(a),
+            dst_port,
+            protocol: match proto {
+                Proto::Tcp => crate::ec2::vpc::PROTO_TCP,
+                _ => crate::ec2::vpc::PROTO_UDP,
+            },
+        };
+        let reverse = FiveTuple {
+            src_ip: tuple.dst_ip,
+            dst_ip: tuple.src_ip,
+            src_port: tuple.dst_port,
+            dst_port: tuple.src_port,
+            ..tuple
+        };
+        // EFA traffic never takes the plain-ENA route: it goes to SRD from the device.
+        let (r_ab, r_ba) = if matches!(proto, Proto::Efa(_)) {
+            (NONE, NONE)
+        } else {
+            (self.build_route(a, b, &tuple), self.build_route(b, a, &reverse))
+        };
+        // Each side sends at most what its path MTU (interface, learnt PMTU) allows; TCP also
+        // at most what the peer's MSS option says, which a gateway may have clamped.
+        let (mtu_a, mtu_b) = (self.send_mtu(a, b), self.send_mtu(b, a));
+        let (tc, ts) = match proto {
+            Proto::Tcp => {
+                let clamp = self.mss_clamp_mtu(a, b);
+                let (ma, mb) = (mtu_a.min(self.attach_mtu(b)).min(clamp), mtu_b.min(self.attach_mtu(a)).min(clamp));
+                (
+                    Endpoint::Tcp(
+                        crate::transport::Tcp::new(self.tcp.clone(), ma, true).advertising(self.attach_mtu(a)),
+                    ),
+                    Endpoint::Tcp(
+                        crate::transport::Tcp::new(self.tcp.clone(), mb, false).advertising(self.attach_mtu(b)),
+                    ),
+                )
+            }
+            Proto::Udp { df } => (
+                Endpoint::Udp(crate::transport::Udp::new(mtu_a, df)),
+                Endpoint::Udp(crate::transport::Udp::new(mtu_b, df)),
+            ),
+            Proto::Efa(_) => {
+                let mtu = self.attach_mtu(a).min(self.attach_mtu(b)).min(crate::ec2::ena_express::MAX_PACKET_BYTES);
+                (
+                    Endpoint::Efa(crate::transport::efa::Efa::new(mtu)),
+                    Endpoint::Efa(crate::transport::efa::Efa::new(mtu)),
+                )
+            }
+        };
+        let c = self.new_endpoint(tc, r_ab, Owner { app, conn, side: Side::Client }, flow, tuple);
+        let s = self.new_endpoint(ts, r_ba, Owner { app, conn, side: Side::Server }, flow, reverse);
+        self.eps[c as usize].peer = s;
+        self.eps[s as usize].peer = c;
+        self.eps[c as usize].if_mtu = self.attach_mtu(a);
+        self.eps[s as usize].if_mtu = self.attach_mtu(b);
+        for (ep, from, to, t) in [(c, a, b, tuple), (s, b, a, reverse)] {
+            let srd = if let Proto::Efa(card) = proto {
+                self.build_efa_path(from, to, card)
+            } else {
+                self.build_srd_path(from, to, &t, proto)
+            };
+            let (instance, eligible) = match (from, to) {
+                (Attach::Instance(i), Attach::Instance(j)) => (
+                    i,
+                    crate::ec2::ena_express::eligible(&self.ena_express_ends(i, j)).is_ok()
+                        && !self.paths.contains_key(&(i, j)),
+                ),
+                (Attach::Instance(i), _) => (i, false),
+                _ => (NONE, false),
+            };
+            let slot = &mut self.eps[ep as usize];
+            slot.srd = srd;
+            slot.instance = instance;
+            slot.ena_express_eligible = eligible && !matches!(proto, Proto::Efa(_));
+            slot.efa = matches!(proto, Proto::Efa(_));
+        }
+        if let (Attach::Instance(i), Attach::Instance(j)) = (a, b) {
+            self.apply_filters(proto, (i, j), (c, s), &tuple);
+        }
+        if proto == Proto::Tcp {
+            self.drive(c, None, |t, now, out| t.connect(now, out));
+        }
+        (c, s)
+    }
+
+    /// Call one of endpoint `ep`'s transport entry points with the shared outbox, then turn its
+    /// output into packets and notifications. `born` is the arriving packet's birth, if any.
+    pub(crate) fn drive(
+        &mut self,
+        ep: u32,
+        born: Option<SimTime>,
+        call: impl FnOnce(&mut Endpoint, SimTime, &mut Outbox),
+    ) {
+        let now = self.now();
+        let mut out = std::mem::take(&mut self.outbox);
+        out.clear();
+        call(&mut self.eps[ep as usize].transport, now, &mut out);
+        self.outbox = out;
+        self.flush(ep, born.unwrap_or(now));
+    }
+
+    /// Close a connection and recycle its slots; packets still in flight to it are dropped
+    /// on arrival as `no_socket` (the generation check).
+    pub(crate) fn close(&mut self, c: u32, s: u32) {
+        self.nat_forget(s);
+        for ep in [c, s] {
+            let tracked_by = self.eps[ep as usize].conntrack;
+            if tracked_by != NONE {
+                self.insts[tracked_by as usize].conntrack_tracked -= 1;
+            }
+            let slot = &mut self.eps[ep as usize];
+            debug_assert!(slot.live);
+            slot.live = false;
+            slot.generation = slot.generation.wrapping_add(1);
+            slot.timer_gen = slot.timer_gen.wrapping_add(1);
+            if slot.route != NONE {
+                self.route_free.push(slot.route);
+            }
+            if slot.srd.ctx != NONE {
+                self.route_free.extend([slot.srd.host_route, slot.srd.then_route]);
+            }
+            self.ep_free.push(ep);
+        }
+    }
+
+    /// The application on endpoint `ep` will write nothing more.
+    pub(crate) fn ep_close(&mut self, ep: u32) {
+        self.drive(ep, None, |t, now, out| t.close(now, out));
+    }
+
+    /// The application on endpoint `ep` writes `bytes`.
+    pub(crate) fn ep_send(&mut self, ep: u32, bytes: u64) {
+        self.drive(ep, None, |t, now, out| t.send(now, bytes, out));
+    }
+
+    /// Turn the transport's output into packets and app notifications, then re-arm its timer.
+    pub(crate) fn flush(&mut self, ep: u32, born: SimTime) {
+        let mut out = std::mem::take(&mut self.outbox);
+        for i in 0..out.notes.len() {
+            let note = out.notes[i];
+            self.log_note(ep, note);
+        }
+        for i in 0..out.segments.len() {
+            let seg = out.segments[i];
+            self.inject(ep, seg);
+        }
+        let (delivered, established) = (out.delivered_bytes, out.established);
+        out.clear();
+        self.outbox = out;
+        let owner = self.eps[ep as usize].owner;
+        if established {
+            self.app_established(owner, ep);
+        }
+        if delivered > 0 {
+            self.account_delivery(ep, delivered);
+            self.app_delivered(owner, ep, delivered, born);
+        } else if owner.side == Side::Client && matches!(self.apps[owner.app as usize], App::Background(_)) {
+            // The last ACK of a background flow frees its connection.
+            self.background_maybe_close(owner);
+        }
+        self.rearm_timer(ep);
+    }
+
+    pub(crate) fn rearm_timer(&mut self, ep: u32) {
+        let slot = &mut self.eps[ep as usize];
+        if !slot.live {
+            return;
+        }
+        let Some(want) = slot.transport.poll_at() else {
+            return;
+        };
+        if slot.timer_at.is_some_and(|t| t <= want) {
+            return; // an earlier wake-up is pending; it will re-arm for `want`
+        }
+        slot.timer_gen = slot.timer_gen.wrapping_add(1);
+        slot.timer_at = Some(want);
+        let generation = slot.timer_gen;
+        let at = want.max(self.q.now());
+        self.q.schedule_at(at, Event::Timer { ep, generation });
+    }
+
+    pub(crate) fn on_timer(&mut self, ep: u32, generation: u32) {
+        let slot = &mut self.eps[ep as usize];
+        if !slot.live || slot.timer_gen != generation {
+            return; // stale: superseded or the connection is gone
+        }
+        slot.timer_at = None;
+        self.drive(ep, None, |t, now, out| t.on_timer(now, out));
+    }
+
+    /// A segment from endpoint `ep` enters the network: over SRD when ENA Express engages for
+    /// this connection and the packet is small enough, otherwise over plain ENA (silently).
+    pub(crate) fn inject(&mut self, ep: u32, seg: Segment) {
+        let slot = &self.eps[ep as usize];
+        let peer = slot.peer;
+        // A datagram bigger than the interface is fragmented first, and fragments go plain ENA.
+        let via_srd = slot.srd.ctx != NONE
+            && (slot.efa
+                || (seg.wire_bytes <= crate::ec2::ena_express::MAX_PACKET_BYTES && seg.wire_bytes <= slot.if_mtu));
+        if slot.ena_express_eligible {
+            let c = &mut self.insts[slot.instance as usize].counters;
+            c.ena_srd_eligible_tx_pkts += 1;
+            c.ena_srd_tx_pkts += via_srd as u64;
+        }
+        let (route, sink, then_route) = if via_srd {
+            (slot.srd.host_route, Sink::SrdSend(slot.srd.ctx), slot.srd.then_route)
+        } else {
+            (slot.route, Sink::Endpoint, NONE)
+        };
+        let (tx_block, if_mtu) = (slot.tx_block, slot.if_mtu);
+        let pkt = Packet {
+            seg,
+            wire_bytes: seg.wire_bytes,
+            route,
+            hop: 0,
+            sink,
+            dst_endpoint: peer,
+            dst_generation: self.eps[peer as usize].generation,
+            born: self.q.now(),
+            then_route,
+            srd: SrdHeader::default(),
+            lossy: !via_srd,
+            ..Packet::default()
+        };
+        if !via_srd && seg.wire_bytes > if_mtu {
+            // Larger than the interface: the sender's IP layer fragments it (DF is never set on
+            // such a packet: TCP keeps to its MSS and UDP with DF to the MTU).
+            debug_assert!(!seg.df, "a DF packet larger than its interface");
+            self.fragment_at_source(ep, pkt, if_mtu, tx_block);
+            return;
+        }
+        self.emit_packet(ep, pkt, tx_block);
+    }
+
+    /// A packet leaves endpoint `ep`'s instance: captured there, refused by its outbound filters
+    /// or sent on its route.
+    pub(crate) fn emit_packet(&mut self, ep: u32, pkt: Packet, tx_block: u32) {
+        let inst = self.eps[ep as usize].instance;
+        if self.capture.is_some() && inst != NONE {
+            self.capture_at_instance(inst, &pkt);
+        }
+        let id = self.pool.alloc(pkt);
+        self.acct.sent += 1;
+        if tx_block != NONE {
+            self.drop_filtered(id, tx_block, inst);
+            return;
+        }
+        if let Some(f) = self.conntrack_touch(ep, true) {
+            self.drop_filtered(id, f, inst);
+            return;
+        }
+        let first = self.routes[pkt.route as usize][0];
+        self.offer(id, first);
+    }
+
+    pub(crate) fn deliver_to_endpoint(&mut self, id: PacketId, p: Packet) {
+        let ep = p.dst_endpoint;
+        let slot = &self.eps[ep as usize];
+        if !slot.live || slot.generation != p.dst_generation {
+            self.drop_packet(id, DropReason::NoSocket, NONE);
+            return;
+        }
+        // An endpoint lives on the instance it sends from.
+        let receiver = slot.instance;
+        if slot.rx_block != NONE {
+            self.drop_filtered(id, slot.rx_block, receiver);
+            return;
+        }
+        if let Some(f) = self.conntrack_touch(ep, false) {
+            self.drop_filtered(id, f, receiver);
+            return;
+        }
+        if self.capture.is_some() && receiver != NONE {
+            self.capture_at_instance(receiver, &p);
+        }
+        if p.frag.is_fragment() {
+            self.reassemble(id, p, receiver);
+            return;
+        }
+        self.pool.free(id);
+        self.acct.delivered += 1;
+        self.hand_to_endpoint(ep, p);
+    }
+
+    /// A whole packet (or a reassembled datagram) reaches its endpoint's transport.
+    pub(crate) fn hand_to_endpoint(&mut self, ep: u32, p: Packet) {
+        let slot = &self.eps[ep as usize];
+        if p.seg.payload_bytes > 0 && matches!(p.seg.kind, SegKind::Data | SegKind::Datagram) {
+            let f = slot.flow;
+            if f != NONE {
+                self.flows[f as usize].wire_rx += p.seg.wire_bytes as u64;
+            }
+        }
+        self.drive(ep, Some(p.born), |t, now, out| t.on_segment(now, &p.seg, out));
+    }
+}

@@ -1,0 +1,115 @@
+//! The Nitro card: the per-flow shaper caps of plain ENA, ENA Express (SRD paths, the card's SRD
+//! connection memory, eligibility), EFA straight from the device into SRD, and ENA's
+//! "allowance exceeded" counts of packets a shaper queued. The instance's allowance shapers
+//! themselves are ports built with it (`scenario::build`); the SRD engine is `srd.rs`.
+
+use super::*;
+
+#[derive(Clone, Copy, Debug)]
+pub struct SrdPath {
+    pub ctx: u32,
+    pub host_route: u32,
+    pub then_route: u32,
+}
+
+impl SrdPath {
+    pub const NONE: SrdPath = SrdPath { ctx: NONE, host_route: NONE, then_route: NONE };
+}
+
+impl Model {
+    /// Per-flow limit of plain ENA: 10 Gbps inside one cluster placement group, else 5 Gbps.
+    pub(crate) fn ena_flow_cap(&self, i: u32, b: Attach) -> Bandwidth {
+        match (b, self.insts[i as usize].cluster_pg) {
+            (Attach::Instance(j), Some(pg)) if self.insts[j as usize].cluster_pg == Some(pg) => {
+                crate::ec2::FLOW_CAP_CLUSTER_PG
+            }
+            _ => crate::ec2::FLOW_CAP_DEFAULT,
+        }
+    }
+
+    /// ENA Express for a -> b: the host leg into a's SRD engine (25 Gbps per flow) and b's leg
+    /// after SRD (receive processing, ingress shaper, vCPU). `None` when it does not engage.
+    pub(crate) fn build_srd_path(&mut self, a: Attach, b: Attach, t: &FiveTuple, proto: Proto) -> SrdPath {
+        let (Attach::Instance(i), Attach::Instance(j)) = (a, b) else { return SrdPath::NONE };
+        // ENA Express needs a direct path: no gateway or middlebox in between.
+        if self.paths.contains_key(&(i, j))
+            || crate::ec2::ena_express::engages(&self.ena_express_ends(i, j), matches!(proto, Proto::Udp { .. }))
+                .is_err()
+        {
+            return SrdPath::NONE;
+        }
+        // The cards' memory for concurrent SRD connections: a new connection needs a slot at
+        // both ends; when either card is full, ENA Express falls back to plain ENA, silently
+        // (the user guide: fallback "as it nears 100%"; here at 100%).
+        if !self.srd_index.contains_key(&(i, j, None)) {
+            let cap = self.srd_connections_per_card as u64;
+            let full = |k: u32| self.insts[k as usize].counters.nitrosim_srd_connections >= cap;
+            if full(i) || full(j) {
+                self.insts[i as usize].counters.nitrosim_srd_resource_fallbacks += 1;
+                return SrdPath::NONE;
+            }
+            self.insts[i as usize].counters.nitrosim_srd_connections += 1;
+            self.insts[j as usize].counters.nitrosim_srd_connections += 1;
+        }
+        let ctx = self.srd_context(i, j, None);
+        let mut r = std::mem::take(&mut self.scratch_route);
+        r.clear();
+        self.push_host_tx(i, t, crate::ec2::ena_express::FLOW_CAP, &mut r);
+        let host_route = self.store_route(&mut r);
+        r.push(self.insts[j as usize].srd_rx_proc);
+        self.push_host_rx(j, t, &mut r);
+        let then_route = self.store_route(&mut r);
+        self.scratch_route = r;
+        SrdPath { ctx, host_route, then_route }
+    }
+
+    /// EFA from instance a to b: from the device straight into the card (no vCPU, no per-flow
+    /// limit), SRD without reordering, the receiving card. Validation has checked that both ends
+    /// have an EFA interface in one AZ.
+    pub(crate) fn build_efa_path(&mut self, a: Attach, b: Attach, card: u16) -> SrdPath {
+        let (Attach::Instance(i), Attach::Instance(j)) = (a, b) else { return SrdPath::NONE };
+        let ctx = self.srd_context(i, j, Some(card));
+        let mut r = std::mem::take(&mut self.scratch_route);
+        r.clear();
+        // The device takes work requests as SRD's window and pacing allow: nothing is dropped
+        // between the application and SRD (EFA has no retransmission of its own), and nothing
+        // after SRD has acknowledged it. Both cards' processing applies; the allowance shapers do
+        // not (a known simplification for EFA).
+        r.push(self.insts[i as usize].nitro_tx);
+        let host_route = self.store_route(&mut r);
+        r.extend([self.insts[j as usize].srd_rx_proc, self.insts[j as usize].nitro_tx]);
+        let then_route = self.store_route(&mut r);
+        self.scratch_route = r;
+        SrdPath { ctx, host_route, then_route }
+    }
+
+    /// What ENA Express's eligibility rules need to know about two instances.
+    pub(crate) fn ena_express_ends(&self, i: u32, j: u32) -> [crate::ec2::ena_express::End; 2] {
+        [i, j].map(|k| {
+            let inst = &self.insts[k as usize];
+            crate::ec2::ena_express::End {
+                type_supports: inst.ty.ena_express,
+                enabled: inst.ena_srd_enabled,
+                udp_enabled: inst.ena_srd_udp_enabled,
+                az: inst.az,
+                region: inst.region,
+                region_cross_az: inst.region_cross_az,
+            }
+        })
+    }
+
+    /// ENA counts packets an allowance queued, not only those it dropped.
+    pub(crate) fn count_allowance_queued(&mut self, port: PortId) {
+        let owner = self.port_owner[port as usize];
+        if owner == NONE {
+            return;
+        }
+        let c = &mut self.insts[owner as usize].counters;
+        match self.ports[port as usize].config.drop_reason {
+            DropReason::BwOutAllowanceExceeded => c.bw_out_allowance_exceeded += 1,
+            DropReason::BwInAllowanceExceeded => c.bw_in_allowance_exceeded += 1,
+            DropReason::PpsAllowanceExceeded => c.pps_allowance_exceeded += 1,
+            _ => {}
+        }
+    }
+}

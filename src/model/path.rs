@@ -1,0 +1,185 @@
+//! The fabric path: a route is a list of ports (`store_route` recycles them), built once per
+//! connection direction: sender host leg, the leaf-spine hops ECMP picks, the inter-AZ link,
+//! gateways and forwarding instances (`routing.rs`), receiver host leg. `offer` hands a packet
+//! to a port: closed ports and gateways first, ECN marking, then queue, serve or drop.
+
+use super::*;
+
+/// A gateway at run time.
+pub struct GatewayRt {
+    pub name: String,
+    pub kind: crate::ec2::gateway::GatewayKind,
+    pub mtu: u32,
+    /// The address its ICMP messages come from.
+    pub ip: u32,
+    pub drops_icmp: bool,
+    pub mss_clamp: Option<u32>,
+    pub delay: SimDuration,
+    /// A NAT gateway's translations, limits and metrics.
+    pub nat: Option<Box<nat::NatRt>>,
+}
+
+impl Model {
+    pub(crate) fn add_port(&mut self, config: PortConfig, owner: u32) -> PortId {
+        self.ports.push(Port::new(config));
+        self.port_owner.push(owner);
+        (self.ports.len() - 1) as PortId
+    }
+
+    pub(crate) fn inter_az_port(&mut self, a: u32, b: u32) -> PortId {
+        if let Some(&p) = self.inter_az.get(&(a, b)) {
+            return p;
+        }
+        let p = self.add_port(self.inter_az_link, NONE);
+        self.inter_az.insert((a, b), p);
+        p
+    }
+
+    /// Fabric hops from a to b through the spine ECMP picks for `t`, plus the inter-AZ delay.
+    pub(crate) fn push_fabric(&mut self, a: Attach, b: Attach, t: &FiveTuple, r: &mut Vec<PortId>) {
+        let (ha, hb) = (self.attach_host(a), self.attach_host(b));
+        let spine = self.fabric.ecmp_spine(ha, t);
+        self.fabric.push_path(ha, hb, spine, r);
+        if let (Attach::Instance(i), Attach::Instance(j)) = (a, b) {
+            let (za, zb) = (self.insts[i as usize].az, self.insts[j as usize].az);
+            if za != zb {
+                let p = self.inter_az_port(za, zb);
+                r.push(p);
+            }
+        }
+    }
+
+    /// Store a route built in `r` (recycling a freed slot) and hand `r` back empty.
+    pub(crate) fn store_route(&mut self, r: &mut Vec<PortId>) -> u32 {
+        let id = match self.route_free.pop() {
+            Some(id) => {
+                std::mem::swap(&mut self.routes[id as usize], r);
+                id
+            }
+            None => {
+                self.routes.push(r.clone());
+                (self.routes.len() - 1) as u32
+            }
+        };
+        r.clear();
+        id
+    }
+
+    /// The plain-ENA route a -> b for this 5-tuple: sender vCPU, Nitro per-flow shaper, instance
+    /// egress shaper, fabric (ECMP), [inter-AZ], receiver ingress shaper, receiver vCPU.
+    pub(crate) fn build_route(&mut self, a: Attach, b: Attach, t: &FiveTuple) -> u32 {
+        let mut r = std::mem::take(&mut self.scratch_route);
+        r.clear();
+        // Link-local services live on the host: a vCPU, the ENI's allowance, the service.
+        match (a, b) {
+            (Attach::Instance(i), Attach::Service(..)) => {
+                let inst = &self.insts[i as usize];
+                let q = (t.hash_salted(inst.rss_salt) % inst.cpu_tx.len() as u64) as usize;
+                r.extend([inst.cpu_tx[q], inst.linklocal, inst.linklocal_service]);
+                let id = self.store_route(&mut r);
+                self.scratch_route = r;
+                return id;
+            }
+            (Attach::Service(..), Attach::Instance(j)) => {
+                let inst = &self.insts[j as usize];
+                let q = (t.hash_salted(inst.rss_salt) % inst.cpu_rx.len() as u64) as usize;
+                r.push(inst.cpu_rx[q]);
+                let id = self.store_route(&mut r);
+                self.scratch_route = r;
+                return id;
+            }
+            _ => {}
+        }
+        if let Attach::Instance(i) = a {
+            let cap = self.ena_flow_cap(i, b);
+            self.push_host_tx(i, t, cap, &mut r);
+        }
+        let hops = match (a, b) {
+            (Attach::Instance(i), Attach::Instance(j)) => self.paths.get(&(i, j)).cloned(),
+            _ => None,
+        };
+        match hops {
+            None => self.push_fabric(a, b, t, &mut r),
+            Some(hops) => {
+                let mut from = a;
+                for h in hops {
+                    match h {
+                        routing::Hop::Gateway(p) => {
+                            // Leaving for the internet or another Region: the sender's own
+                            // allowance for that traffic first.
+                            if let Attach::Instance(k) = from
+                                && self.gateways[self.gw_port[&p].0 as usize].kind.leaves_vpc()
+                            {
+                                r.push(self.insts[k as usize].outside);
+                            }
+                            r.push(p);
+                            if let Some(pps) = self.nat_packet_port(p) {
+                                r.push(pps);
+                            }
+                        }
+                        routing::Hop::Router(x) => {
+                            self.push_fabric(from, Attach::Instance(x), t, &mut r);
+                            self.push_router(x, t, &mut r);
+                            from = Attach::Instance(x);
+                        }
+                    }
+                }
+                self.push_fabric(from, b, t, &mut r);
+            }
+        }
+        if let Attach::Instance(j) = b {
+            self.push_host_rx(j, t, &mut r);
+        }
+        let id = self.store_route(&mut r);
+        self.scratch_route = r;
+        id
+    }
+
+    /// Create a packet at the start of its route.
+    pub(crate) fn send_packet(&mut self, pkt: Packet) {
+        let first = self.routes[pkt.route as usize][0];
+        let id = self.pool.alloc(pkt);
+        self.acct.sent += 1;
+        self.offer(id, first);
+    }
+
+    pub(crate) fn offer(&mut self, id: PacketId, port: PortId) {
+        let mtu = self.ports[port as usize].config.mtu;
+        if mtu != crate::net::ip::NO_MTU_LIMIT {
+            if mtu == crate::net::ip::PORT_CLOSED {
+                let reason = self.ports[port as usize].config.drop_reason;
+                self.drop_packet(id, reason, self.port_owner[port as usize]);
+                return;
+            }
+            if !self.enter_gateway(id, port) {
+                return;
+            }
+        }
+        let now = self.q.now();
+        let p = self.pool.get_mut(id);
+        let port_ref = &mut self.ports[port as usize];
+        if (p.seg.ect || p.srd.ect) && port_ref.should_mark() {
+            // An SRD packet is marked on its outer header; the inner one is the host's business.
+            if p.srd.ect {
+                p.srd.ce = true;
+            } else {
+                p.seg.ce = true;
+            }
+            port_ref.stats.ecn_marks += 1;
+        }
+        let (shaper, per_packet) = (port_ref.config.burst_bytes > 0, port_ref.config.per_packet);
+        match port_ref.offer(now, id, p.wire_bytes) {
+            Offer::Started(t) if shaper && t.since(now) > per_packet => {
+                // A token-bucket shaper holding the packet for its tokens: queued, too.
+                self.q.schedule_at(t, Event::PortDone(port));
+                self.count_allowance_queued(port);
+            }
+            Offer::Started(t) => self.q.schedule_at(t, Event::PortDone(port)),
+            Offer::Queued => self.count_allowance_queued(port),
+            Offer::Dropped => {
+                let reason = port_ref.config.drop_reason;
+                self.drop_packet(id, reason, self.port_owner[port as usize]);
+            }
+        }
+    }
+}
