@@ -13,7 +13,6 @@ fn nitrosim() -> Command {
 /// `nitrosim validate` (which then exits 1) and listed in the README. The test holds the rest to
 /// passing and each gap to its listed state, so a fix (or a new failure) shows here.
 const OPEN_GAPS: &[(&str, &str)] = &[
-    ("efa-osu-latency-64k", "medium protocol ~19-28% slower than the published 18.43 us"),
     (
         "flagship-p999-cut",
         "with Linux-like TCP (HyStart, autotuned windows) plain ENA's tail shrank: ~30% cut vs AWS's up to 85%",
