@@ -126,10 +126,10 @@ fn flagship_ena_express_cuts_the_tail_and_costs_a_little_when_idle() {
     let lat = |name: &str| variant(&s, name).rpc.as_ref().unwrap().latency_us.clone();
     let (ena, x) = (lat("ena"), lat("ena-express"));
     // AWS: "up to" -50% at P99 and -85% at P99.9. Since the host TCP leaves slow start by
-    // HyStart and starts from a 64 KiB receive window (issue 12), plain ENA loses far fewer
-    // packets in this fabric and the cuts here are about a third (-35%, -31%).
+    // HyStart and its receive buffer grows at Linux 6.18's pace from 128 KiB (issue 12), plain
+    // ENA loses far fewer packets in this fabric and the cuts here are -34% and -21%.
     assert!(x.p99 < 0.75 * ena.p99, "P99 {} vs {}", x.p99, ena.p99);
-    assert!(x.p999 < 0.75 * ena.p999, "P99.9 {} vs {}", x.p999, ena.p999);
+    assert!(x.p999 < 0.85 * ena.p999, "P99.9 {} vs {}", x.p999, ena.p999);
     let (ena_idle, x_idle) = (lat("ena-idle"), lat("ena-express-idle"));
     assert!(
         x_idle.p50 > ena_idle.p50 && x_idle.p50 < 1.5 * ena_idle.p50,

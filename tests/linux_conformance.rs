@@ -33,6 +33,8 @@ const RX_ONE_WAY_US: u64 = 15;
 const HY_DELAY_MS: u64 = 40;
 const HY_RATE_BPS: u64 = 100_000_000;
 const HY_BYTES: u64 = 8_000_000;
+/// Kernel runs of the slow-start case (the median is the reference).
+const HY_RUNS: usize = 5;
 
 struct Row {
     case: &'static str,
@@ -180,29 +182,33 @@ fn linux_conformance() {
     drop(rx);
 
     // Slow-start exit on a delayed path: 40 ms one way in a userspace forwarder (no netem),
-    // then 100 Mbit/s (a rate the forwarder keeps up with on a loaded 2-core machine).
-    let hy = Lab::new(&LabSpec {
-        mtu_client_side: 1500,
-        mtu_server_side: 1500,
-        server_mtu: 1500,
-        rate_bps: Some(HY_RATE_BPS),
-    })
-    .expect("lab");
-    let hy_fwd = DelayForwarder::start(&hy, Duration::from_millis(HY_DELAY_MS));
-    let hy_up = match &hy_fwd {
-        Ok(_) => {
-            let srv = sink_server(&hy);
-            let up = upload(&hy, HY_BYTES as usize, Duration::from_secs(20)).join().expect("upload thread");
-            let _ = srv.join();
-            Some(up)
+    // then 100 Mbit/s (a rate the forwarder keeps up with on a loaded 2-core machine). Run alone
+    // (after every other case), HY_RUNS times one after the other; the run with the median exit
+    // is the reference, and the spread is printed (one disturbed run in five, e.g. 757 segments
+    // at 0.313 s against 482 at 0.262 s, does not move the median).
+    let mut hy_runs: Vec<Upload> = Vec::new();
+    for _ in 0..HY_RUNS {
+        let hy = Lab::new(&LabSpec {
+            mtu_client_side: 1500,
+            mtu_server_side: 1500,
+            server_mtu: 1500,
+            rate_bps: Some(HY_RATE_BPS),
+        })
+        .expect("lab");
+        match DelayForwarder::start(&hy, Duration::from_millis(HY_DELAY_MS)) {
+            Ok(fwd) => {
+                let srv = sink_server(&hy);
+                let up = upload(&hy, HY_BYTES as usize, Duration::from_secs(20)).join().expect("upload thread");
+                let _ = srv.join();
+                drop(fwd);
+                hy_runs.push(up);
+            }
+            Err(e) => {
+                println!("delay forwarder: {e}");
+                break;
+            }
         }
-        Err(e) => {
-            println!("delay forwarder: {e}");
-            None
-        }
-    };
-    drop(hy_fwd);
-    drop(hy);
+    }
 
     // --- nitrosim, the same situations ---
     let sim_off = one_variant(
@@ -446,7 +452,7 @@ fn linux_conformance() {
             tolerance: (l_steady.unwrap_or(0.0) * 0.02).round(),
             note: "",
         },
-        "open: both stop at tcp_rmem[2]'s share; Linux's share is the driver's len/truesize, nitrosim's a fixed 128/256",
+        "open: on this ~30 us path Linux's buffer grows with the largest gap between the reading thread's reads (tcp_rcv_space_adjust runs per read; it varies from run to run); nitrosim's application reads at once",
     ));
     let l_first = max_in(&l_win, 0.0, 0.005);
     known.push((
@@ -458,7 +464,7 @@ fn linux_conformance() {
             tolerance: (l_first.unwrap_or(0.0) * 0.5).round(),
             note: "",
         },
-        "open: Linux's early growth follows the reader's scheduling (0.35-1.13 MB over five runs here)",
+        "open: Linux's early growth follows the reader's scheduling and the namespaces' ~0.5 ms RTT under load (it varies from run to run)",
     ));
     // ACKs: the receiver's segments out after the handshake (its SYN-ACK and FIN excluded).
     let l_ratio = (srv_last.segs_out > 2).then(|| srv_last.data_segs_in as f64 / (srv_last.segs_out - 2) as f64);
@@ -472,7 +478,7 @@ fn linux_conformance() {
             tolerance: 0.5,
             note: "",
         },
-        "open: Linux ACKs once per batch the receiver processes (more than 2 segments when its reads lag), nitrosim every 2 full segments",
+        "open: Linux ACKs per read when the reader lags (no GRO on this path; it varies from run to run); nitrosim reads at once and ACKs every 2 full segments",
     ));
     // HyStart on a delayed path: ssthresh becomes finite when the sender leaves slow start
     // (HyStart sets it to cwnd then); the kernel's first finite ssthresh against nitrosim's.
@@ -485,41 +491,85 @@ fn linux_conformance() {
         limit: nitrosim::units::SimDuration::from_secs(20),
     });
     const INFINITE_SSTHRESH: u32 = 0x7fff_ffff;
-    let l_exit = hy_up.as_ref().and_then(|u| {
-        u.samples
-            .iter()
-            .find(|(_, i)| i.snd_ssthresh < INFINITE_SSTHRESH)
-            .map(|(t, i)| ((*t - u.started).as_secs_f64(), i.snd_ssthresh, i.total_retrans))
-    });
+    // (s, ssthresh, retransmissions by then) of each kernel run, and the median run's index.
+    let exits: Vec<Option<(f64, u32, u32)>> = hy_runs
+        .iter()
+        .map(|u| {
+            u.samples
+                .iter()
+                .find(|(_, i)| i.snd_ssthresh < INFINITE_SSTHRESH)
+                .map(|(t, i)| ((*t - u.started).as_secs_f64(), i.snd_ssthresh, i.total_retrans))
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..exits.len()).filter(|&i| exits[i].is_some()).collect();
+    order.sort_by_key(|&i| exits[i].map(|e| e.1));
+    let median = (order.len() == hy_runs.len() && !order.is_empty()).then(|| order[order.len() / 2]);
+    let l_exit = median.and_then(|i| exits[i]);
+    let hy_up = median.map(|i| &hy_runs[i]);
     println!(
-        "slow-start exit: Linux {l_exit:?} (s, ssthresh, retransmissions by then), min RTT {:?} us; nitrosim {:?}, drops {}",
-        hy_up.as_ref().and_then(|u| u.samples.iter().map(|(_, i)| i.rtt_us).filter(|&r| r > 0).min()),
+        "slow-start exit: Linux runs {exits:?} (s, ssthresh, retransmissions by then), median {l_exit:?}, min RTT {:?} us; nitrosim {:?}, drops {}",
+        hy_up.and_then(|u| u.samples.iter().map(|(_, i)| i.rtt_us).filter(|&r| r > 0).min()),
         sim_hy.slow_start_exit,
         sim_hy.drops
     );
     let hy_case = "slow start, 40 ms RTT, 100 Mbit/s";
     let l_ss = l_exit.map(|x| x.1 as f64);
     let l_t = l_exit.map(|x| x.0);
-    let hy_rows = [
-        ("ssthresh at slow-start exit (segments)", l_ss, sim_hy.slow_start_exit.map(|(_, c)| c as f64), {
-            // A quarter of the figure: leaving a round earlier or later halves or doubles it.
-            (l_ss.unwrap_or(0.0) * 0.25).round()
-        }),
-        // Half the round trip: a round earlier or later moves the exit by a whole one.
-        ("slow-start exit (s)", l_t, sim_hy.slow_start_exit.map(|(t, _)| t), 0.020),
-    ];
-    for (quantity, linux, sim, tolerance) in hy_rows {
-        let row = Row { case: hy_case, quantity, linux, sim, tolerance, note: "" };
-        if hy_up.is_some() {
-            // Reported, not asserted: Linux's exit through the userspace delay forwarder moved from
-            // 532 to 735 to 1288 segments between runs on this 2-core machine while the suite's
-            // other cases ran at once (HyStart's ACK-train test reads microsecond spacing that the
-            // forwarder's scheduling disturbs), so one run is no reference yet.
-            known.push((row, "open: Linux's exit varies between runs here (532-1288 segments seen)"));
-        } else {
-            known.push((row, "not measured: no delay available (the tun forwarder could not start)"));
-        }
-    }
+    // 10% of the figure. Leaving a round earlier or later would halve or double it. Within the
+    // round the kernel's runs here fall in two groups, 482-484 and 526-531 segments, exiting at
+    // the same instant (0.262 s +- 0.5 ms): the same ACK of the train trips HyStart, but the
+    // cwnd it finds differs by ~45 segments (how the receiver's delayed ACKs fell in the first
+    // rounds). 10% covers both groups; a different round or a missed exit is far outside it.
+    let ss_tolerance = (l_ss.unwrap_or(0.0) * 0.10).round();
+    rows.push(Row {
+        case: hy_case,
+        quantity: "ssthresh at slow-start exit (segments)",
+        linux: l_ss,
+        sim: sim_hy.slow_start_exit.map(|(_, c)| c as f64),
+        tolerance: ss_tolerance,
+        note: "",
+    });
+    // Half the round trip: a round earlier or later moves the exit by a whole one.
+    rows.push(Row {
+        case: hy_case,
+        quantity: "slow-start exit (s)",
+        linux: l_t,
+        sim: sim_hy.slow_start_exit.map(|(t, _)| t),
+        tolerance: 0.020,
+        note: "",
+    });
+    // Receive-buffer autotuning on the same path: the window doubles-plus per round trip while
+    // the sender is in slow start (tcp_rcvbuf_grow); when it first passes 1 MB says whether the
+    // growth per round trip is Linux's. Half a round trip of tolerance, as for the exit.
+    const WINDOW_MARK: f64 = 1_000_000.0;
+    let l_mark = hy_up.and_then(|u| {
+        u.samples.iter().find(|(_, i)| i.snd_wnd as f64 >= WINDOW_MARK).map(|(t, _)| (*t - u.started).as_secs_f64())
+    });
+    let s_mark = sim_hy.window_at_sender.iter().find(|&&(_, w)| w as f64 >= WINDOW_MARK).map(|&(t, _)| t);
+    rows.push(Row {
+        case: hy_case,
+        quantity: "receive window first above 1 MB (s)",
+        linux: l_mark,
+        sim: s_mark,
+        tolerance: 0.020,
+        note: "",
+    });
+    let l_hy_win: Vec<(f64, f64)> = hy_up
+        .map(|u| u.samples.iter().map(|(t, i)| ((*t - u.started).as_secs_f64(), i.snd_wnd as f64)).collect())
+        .unwrap_or_default();
+    let s_hy_win: Vec<(f64, f64)> = sim_hy.window_at_sender.iter().map(|&(t, w)| (t, w as f64)).collect();
+    let l_hy_max = max_in(&l_hy_win, 0.0, f64::MAX);
+    known.push((
+        Row {
+            case: hy_case,
+            quantity: "largest window (B)",
+            linux: l_hy_max,
+            sim: max_in(&s_hy_win, 0.0, f64::MAX),
+            tolerance: (l_hy_max.unwrap_or(0.0) * 0.05).round(),
+            note: "",
+        },
+        "open: both reach tcp_rmem[2] x scaling_ratio; Linux measures the ratio from the driver's len/truesize (veth here), nitrosim uses the default 128/256",
+    ));
     println!(
         "bulk receiver: Linux server data_segs_in {} segs_out {} rcv_space {}; nitrosim data segments {} ACKs {} drops {}",
         srv_last.data_segs_in,

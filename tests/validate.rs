@@ -16,7 +16,7 @@ const OPEN_GAPS: &[(&str, &str)] = &[
     (
         "flagship-p999-cut",
         "plain ENA's P99.9 here is queueing in 1 MiB fabric buffers, not loss recovery, and SRD sprays onto queued \
-         paths: ~30% cut vs AWS's up to 85% (validation/flagship-p999-cut.ron)",
+         paths: ~21% cut vs AWS's up to 85% (validation/flagship-p999-cut.ron)",
     ),
     (
         "nccl-p5-allreduce-512mb",

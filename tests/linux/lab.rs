@@ -197,6 +197,11 @@ pub struct TcpInfo {
     pub snd_cwnd: u32,
     pub snd_ssthresh: u32,
     pub rtt_us: u32,
+    /// The receiver's RTT estimate for autotuning (`rcv_rtt_est`, us) and `rcv_ssthresh`.
+    pub rcv_rtt_us: u32,
+    pub rcv_ssthresh: u32,
+    /// `sk_rcvbuf` (getsockopt SO_RCVBUF), read with each sample.
+    pub rcvbuf: u32,
     pub rcv_space: u32,
     pub total_retrans: u32,
     pub snd_wnd: u32,
@@ -231,7 +236,11 @@ pub fn tcp_info(fd: i32) -> Option<TcpInfo> {
     }
     let u32_at = |o: usize| u32::from_ne_bytes(buf[o..o + 4].try_into().unwrap());
     let u64_at = |o: usize| u64::from_ne_bytes(buf[o..o + 8].try_into().unwrap());
+    let mut rcvbuf = 0u32;
+    let mut rlen = 4 as libc::socklen_t;
+    unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, &mut rcvbuf as *mut u32 as *mut _, &mut rlen) };
     Some(TcpInfo {
+        rcvbuf,
         state: buf[0],
         retransmits: buf[2],
         backoff: buf[4],
@@ -241,6 +250,8 @@ pub fn tcp_info(fd: i32) -> Option<TcpInfo> {
         rtt_us: u32_at(68),
         snd_ssthresh: u32_at(76),
         snd_cwnd: u32_at(80),
+        rcv_rtt_us: u32_at(92),
+        rcv_ssthresh: u32_at(64),
         rcv_space: u32_at(96),
         total_retrans: u32_at(100),
         bytes_acked: u64_at(120),
@@ -364,6 +375,17 @@ fn open_tun(name: &str) -> Result<i32, String> {
 /// Read packets, hold each `delay` (a FIFO: the delay is fixed, so deadlines are in order),
 /// write them back when due. Returns the number of packets forwarded.
 fn delay_loop(fd: i32, delay: Duration, stop: &std::sync::atomic::AtomicBool) -> u64 {
+    // A packet held late by the scheduler arrives in a clump with the next ones, which HyStart's
+    // ACK-train test (microsecond spacing) reads as a longer train: with other processes on the
+    // machine's two cores the kernel's slow-start exit moved from ~530 to 1288 segments. So the
+    // forwarder runs as a real-time thread (SCHED_FIFO; it sleeps in ppoll, never spins) with a
+    // 1 ns timer slack instead of the default 50 us. Best effort: without the privilege it runs
+    // as before.
+    let param = libc::sched_param { sched_priority: 10 };
+    if unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &param) } != 0 {
+        println!("delay forwarder: SCHED_FIFO: {}", std::io::Error::last_os_error());
+    }
+    unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong) };
     let mut queue: std::collections::VecDeque<(Instant, Vec<u8>)> = std::collections::VecDeque::new();
     let mut queued_bytes = 0usize;
     let mut forwarded = 0u64;

@@ -17,7 +17,8 @@
 //! backoff from `rto_min`. A SYN gives up after `tcp_syn_retries` (+ the linear ones).
 //!
 //! Also as Linux: tail loss probes (`tcp_early_retrans`), CUBIC's HyStart, a receive buffer that
-//! starts at `tcp_rmem[1]` and grows with the rate the application reads (DRS) with the window a
+//! starts at `tcp_rmem[1]` and grows with the rate the application reads (DRS, with Linux 6.18's
+//! rules: receiver RTT from millisecond timestamps and the window-based measure) with the window a
 //! share of it, RTOs in whole jiffies and the timer wheel's rounding. `tests/linux_conformance.rs`
 //! holds these against the machine's own kernel.
 //!
@@ -194,8 +195,13 @@ struct RcvSpace {
     /// `rcvq_space.seq` / `.time`: where and when the current measurement started.
     seq: u64,
     time: SimTime,
-    /// The receiver's RTT estimate from echoed timestamps (`rcv_rtt_est`).
+    /// The receiver's RTT estimate (`rcv_rtt_est.rtt_us`), from echoed timestamps in whole
+    /// milliseconds and from the time one window's worth of data takes to arrive.
     rtt: Option<SimDuration>,
+    /// `rcv_rtt_est.seq` / `.time`: the window-based measurement in progress (tcp_rcv_rtt_measure).
+    rtt_window: Option<(u64, SimTime)>,
+    /// `rcv_rtt_last_tsecr`: a timestamp echo yields at most one sample.
+    rtt_last_tsecr: SimTime,
     /// The last window advertised.
     advertised: u64,
 }
@@ -265,6 +271,8 @@ impl Tcp {
                 seq: 0,
                 time: SimTime::ZERO,
                 rtt: None,
+                rtt_window: None,
+                rtt_last_tsecr: SimTime::ZERO,
                 advertised: 0,
             },
             stats: TransportStats::default(),
@@ -378,7 +386,6 @@ impl Transport for Tcp {
                 // so the handshake always yields an RTT sample (no 3 s fallback, tcp_init_metrics).
                 let rtt = now.since(self.syn_sent_at);
                 self.rtt_sample(rtt);
-                self.rcv.rtt = Some(rtt);
                 self.rcv.time = now;
                 self.emit_ack(now, out);
                 self.push(now, out);

@@ -48,8 +48,9 @@ impl Tcp {
     }
 
     /// tcp_grow_window (one in-order segment of `len` bytes arrived) and tcp_rcv_space_adjust
-    /// (once per receiver RTT: grow the buffer to hold twice what was read, more while the
-    /// sender is still speeding up).
+    /// (once per receiver RTT estimate: what the application read in it becomes `space`, and the
+    /// buffer grows to hold twice that, more while the sender is still speeding up). The
+    /// application reads at once, so nothing is left in the receive queue.
     pub(super) fn grow_receive_space(&mut self, now: SimTime, len: u64) {
         let cap = self.win_from_space(self.rcv.rcvbuf);
         if self.rcv.rcv_ssthresh < cap {
@@ -61,19 +62,76 @@ impl Tcp {
         }
         let copied = self.rcv_nxt - self.rcv.seq;
         if copied > self.rcv.space {
-            if self.cfg.moderate_rcvbuf {
-                let mut rcvwin = 2 * copied + 16 * self.mss_max;
-                let grow = rcvwin * (copied - self.rcv.space) / self.rcv.space.max(1);
-                rcvwin += 2 * grow;
-                let rcvbuf = self.space_from_win(rcvwin).min(self.cfg.receive_window.0);
-                if rcvbuf > self.rcv.rcvbuf {
-                    self.rcv.rcvbuf = rcvbuf;
-                }
-            }
-            self.rcv.space = copied;
+            self.rcvbuf_grow(copied);
         }
         self.rcv.seq = self.rcv_nxt;
         self.rcv.time = now;
+    }
+
+    /// tcp_rcvbuf_grow as of Linux 6.18 ("tcp: fix too slow tcp_rcvbuf_grow() action", Oct 2025,
+    /// after the 6.16 receive-side series): `space` becomes `new_space`; the window wanted is
+    /// twice it ("DRS is always one RTT late"), plus twice its growth ratio for a sender still in
+    /// slow start, plus what the out-of-order queue spans; the buffer follows, up to tcp_rmem[2].
+    /// (Before 6.16 a cushion of 16 segments was added; 6.16-6.17 dropped the growth term.)
+    pub(super) fn rcvbuf_grow(&mut self, new_space: u64) {
+        let old_space = self.rcv.space.max(1);
+        self.rcv.space = new_space;
+        if !self.cfg.moderate_rcvbuf {
+            return;
+        }
+        let mut rcvwin = 2 * new_space;
+        rcvwin += 2 * (rcvwin * new_space.saturating_sub(old_space) / old_space);
+        if let Some(&(_, ooo_end)) = self.ooo.last() {
+            rcvwin += ooo_end - self.rcv_nxt;
+        }
+        let rcvbuf = self.space_from_win(rcvwin).min(self.cfg.receive_window.0);
+        if rcvbuf > self.rcv.rcvbuf {
+            self.rcv.rcvbuf = rcvbuf;
+        }
+    }
+
+    /// tcp_rcv_rtt_update: a smaller sample is taken at once ("always seek for minimal rtt",
+    /// Linux 6.16); a larger one is averaged in (1/8) when it came from a timestamp, ignored
+    /// when it came from the window-based measure (`window_based`, an upper bound).
+    fn rcv_rtt_update(&mut self, sample: SimDuration, window_based: bool) {
+        self.rcv.rtt = match self.rcv.rtt {
+            None => Some(sample),
+            Some(r) if sample < r => Some(sample),
+            Some(r) if window_based => Some(r),
+            Some(r) => Some(SimDuration(r.0 - r.0 / 8 + sample.0 / 8)),
+        };
+    }
+
+    /// tcp_rcv_rtt_measure (every in-order data segment): the time one advertised window's worth
+    /// of data takes to arrive bounds the RTT from above.
+    fn rcv_rtt_measure_window(&mut self, now: SimTime) {
+        if let Some((seq, since)) = self.rcv.rtt_window {
+            if self.rcv_nxt < seq {
+                return;
+            }
+            let sample = now.since(since).max(SimDuration::from_us(1));
+            self.rcv_rtt_update(sample, true);
+        }
+        self.rcv.rtt_window = Some((self.rcv_nxt + self.rcv.advertised, now));
+    }
+
+    /// tcp_rcv_rtt_measure_ts: the echo of our timestamp dates a round trip, in the timestamp
+    /// clock's whole milliseconds (TCP_TS_HZ = 1000). A zero difference says only "under 1 ms"
+    /// and is dropped ("tcp: remove zero TCP TS samples for autotuning", Linux 6.16): on a
+    /// sub-millisecond path the window-based measure gives the estimate.
+    fn rcv_rtt_measure_ts(&mut self, now: SimTime, seg: &Segment) {
+        if seg.ts_echo == self.rcv.rtt_last_tsecr {
+            return;
+        }
+        self.rcv.rtt_last_tsecr = seg.ts_echo;
+        if (seg.payload_bytes as u64) < self.mss_max.min(536) {
+            return;
+        }
+        let tick = SimDuration::from_ms(1).0;
+        let ticks = (now.0 / tick).saturating_sub(seg.ts_echo.0 / tick);
+        if ticks > 0 {
+            self.rcv_rtt_update(SimDuration(ticks * tick), false);
+        }
     }
 
     pub(super) fn on_data(&mut self, now: SimTime, seg: &Segment, out: &mut Outbox) {
@@ -94,20 +152,14 @@ impl Tcp {
             // A hole: remember the range and send a duplicate ACK at once.
             if end - self.rcv_nxt <= self.rcv.rcvbuf {
                 self.recent_ooo = insert_range(&mut self.ooo, start, end);
+                // tcp_data_queue_ofo -> tcp_rcvbuf_grow: room for what the holes hold up (6.16).
+                self.rcvbuf_grow(self.rcv.space);
             }
             self.emit_ack(now, out);
             return;
         }
-        if seg.ts_echo > SimTime::ZERO && end - start >= self.mss_max.min(536) {
-            // tcp_rcv_rtt_measure_ts: our echoed timestamp dates the round trip. (Linux's
-            // timestamps tick in milliseconds, so its receiver never measures under 1 ms; modelling
-            // that starved one of two same-RTT flows in tests/wire.rs and is left for a fix that
-            // finds why: the exact round trip is kept.)
-            let sample = now.since(seg.ts_echo);
-            self.rcv.rtt = Some(match self.rcv.rtt {
-                None => sample,
-                Some(r) => SimDuration((7 * r.0 + sample.0) / 8),
-            });
+        if seg.ts_echo > SimTime::ZERO {
+            self.rcv_rtt_measure_ts(now, seg);
         }
         let filled_hole = !self.ooo.is_empty();
         let before = self.rcv_nxt;
@@ -122,6 +174,7 @@ impl Tcp {
         }
         self.ooo.drain(..merged);
         let new = self.rcv_nxt - before;
+        self.rcv_rtt_measure_window(now);
         self.grow_receive_space(now, end - start);
         out.delivered_bytes += new;
         self.stats.bytes_delivered += new;

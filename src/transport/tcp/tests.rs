@@ -228,6 +228,40 @@ fn the_receive_window_starts_at_tcp_rmem_1_and_autotunes() {
 }
 
 #[test]
+fn the_buffer_grows_as_linux_6_18_traces_it() {
+    // Eric Dumazet's tcp_rcvbuf_grow trace in "tcp: fix too slow tcp_rcvbuf_grow() action"
+    // (netdev, 24 Oct 2025; 50 ms RTT, tcp_rmem[2] = 67000000, scaling_ratio 219): each line's
+    // (space before, bytes copied in the round trip) and the sk_rcvbuf the next line shows.
+    let cfg = TcpConfig { scaling_ratio: 219, receive_window: crate::units::Bytes(67_000_000), ..TcpConfig::default() };
+    let mut s = Tcp::new(cfg, 1500, false);
+    s.rcv.space = 40960;
+    for (copied, rcvbuf) in [(49152, 160875), (86016, 502741), (139264, 728690), (307200, 2450338)] {
+        s.rcvbuf_grow(copied);
+        assert_eq!((s.rcv.space, s.receive_buffer()), (copied, rcvbuf));
+    }
+}
+
+#[test]
+fn a_sub_millisecond_receiver_measures_its_rtt_by_the_window() {
+    // 100 us round trips: every timestamp echo differs by 0 ms and is dropped (Linux 6.16); the
+    // time one window's worth of data takes to arrive gives the estimate, and the buffer grows.
+    let (mut c, mut s, mut now) = established_pair();
+    let rtt = SimDuration::from_us(100);
+    let mut out = Outbox::default();
+    c.send(now, 50_000_000, &mut out);
+    let mut data = out.segments;
+    for _ in 0..300 {
+        now += SimDuration(rtt.0 / 2);
+        let acks = deliver(&mut s, now, &data);
+        now += SimDuration(rtt.0 / 2);
+        data = deliver(&mut c, now, &acks.segments).segments;
+    }
+    let est = s.rcv.rtt.expect("a window-based estimate");
+    assert!(est >= rtt && est < SimDuration::from_ms(1), "receiver RTT {est:?}");
+    assert!(s.receive_buffer() > 128 << 10, "buffer {}", s.receive_buffer());
+}
+
+#[test]
 fn ooo_ranges_merge() {
     let mut r = Vec::new();
     insert_range(&mut r, 10, 20);
