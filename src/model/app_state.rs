@@ -28,6 +28,12 @@ pub const NCCL_STEPS: u32 = 8;
 pub const ALLREDUCE_CHUNKSTEPS: u32 = NCCL_STEPS / 2;
 /// Ring steps a sender may have in flight to its receiver: the slots over a chunk's share (2).
 pub const NCCL_CHUNKS_IN_FLIGHT: u32 = NCCL_STEPS / ALLREDUCE_CHUNKSTEPS;
+/// Largest chunk of one ring step on one channel: the Simple protocol's buffer over its slots,
+/// times the slots a chunk takes, 4 MiB / 8 x 4 = 2 MiB (`DEFAULT_BUFFSIZE` 4 MiB in NCCL
+/// src/init.cc, `NCCL_BUFFSIZE`; `stepSize = buffSize / NCCL_STEPS`, `chunkSize = stepSize *
+/// chunkSteps` in src/enqueue.cc). A larger collective loops over its buffer (`nLoops`): every
+/// loop is a full ring of 2(R-1) steps of at most this much.
+pub const NCCL_MAX_CHUNK_BYTES: u64 = (4 << 20) / NCCL_STEPS as u64 * ALLREDUCE_CHUNKSTEPS as u64;
 /// NCCL ring: an NVLink step of (channel, rank) has landed; the tag is this plus
 /// `channel * ranks + rank`.
 pub const TAG_NVLINK_BASE: u32 = 1 << 20;
@@ -67,8 +73,10 @@ pub struct NcclRing {
     pub gpus: usize,
     pub channels: usize,
     pub ranks: usize,
-    /// Bytes of one step on one channel.
+    /// Bytes of one step on one channel (at most `NCCL_MAX_CHUNK_BYTES`).
     pub chunk: u64,
+    /// Rounds of ring steps per collective (NCCL's nLoops).
+    pub loops: u32,
     pub nvlink_step: SimDuration,
     /// NVLink rate one channel gets (the GPU's NVLink shared by every channel through it).
     pub nvlink_share: crate::units::Bandwidth,
@@ -84,12 +92,14 @@ impl NcclRing {
         let gpus = spec.gpus_per_node as usize;
         let channels = spec.channels.map_or(cards, |c| c as usize).max(1);
         let ranks = nodes * gpus;
-        let chunk = spec.bytes.0.div_ceil((channels * ranks) as u64).max(1);
+        let loops = spec.bytes.0.div_ceil((channels * ranks) as u64 * NCCL_MAX_CHUNK_BYTES).max(1);
+        let chunk = spec.bytes.0.div_ceil((channels * ranks) as u64 * loops).max(1);
         NcclRing {
             gpus,
             channels,
             ranks,
             chunk,
+            loops: loops as u32,
             nvlink_step: spec.nvlink_step,
             nvlink_share: crate::units::Bandwidth((spec.nvlink.bps() / channels as u64).max(1)),
             sent: vec![0; channels * ranks],
@@ -101,6 +111,15 @@ impl NcclRing {
     /// Ring steps per collective: 2(ranks - 1).
     pub fn steps(&self) -> u32 {
         2 * (self.ranks as u32 - 1)
+    }
+    /// Steps every edge carries per collective: `loops` rings.
+    pub fn units(&self) -> u32 {
+        self.loops * self.steps()
+    }
+    /// The edge's `n`-th step (counted over the run) opens a loop: it sends the rank's own data
+    /// and waits for nothing from its left.
+    pub fn opens_loop(&self, n: u32) -> bool {
+        n.is_multiple_of(self.steps())
     }
     /// The edge leaving rank `r` crosses to the next node (over EFA).
     pub fn inter_node(&self, r: usize) -> bool {

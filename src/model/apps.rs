@@ -247,7 +247,7 @@ impl Model {
         let App::AllReduce(a) = &mut self.apps[app as usize] else { unreachable!() };
         a.started = now;
         let Some(r) = a.nccl.as_mut() else { unreachable!() };
-        r.limit += r.steps();
+        r.limit += r.units();
         r.edges_done = 0;
         for e in 0..r.sent.len() {
             self.nccl_try_send(app, e);
@@ -262,9 +262,8 @@ impl Model {
         let Some(r) = a.nccl.as_mut() else { return };
         let (ch, rank) = (e / r.ranks, e % r.ranks);
         let left = ch * r.ranks + (rank + r.ranks - 1) % r.ranks;
-        let first_of_collective = r.limit - r.steps();
         let x = r.sent[e];
-        if x >= r.limit || x - r.recvd[e] >= NCCL_CHUNKS_IN_FLIGHT || (x > first_of_collective && r.recvd[left] < x) {
+        if x >= r.limit || x - r.recvd[e] >= NCCL_CHUNKS_IN_FLIGHT || (!r.opens_loop(x) && r.recvd[left] < x) {
             return;
         }
         r.sent[e] += 1;

@@ -25,10 +25,14 @@
 //!     long message costs one CTS round trip per 32 packets, and the receiving core's copy rate
 //!     bounds the data rate in between.
 //!
-//! The copy on the receiving core is serial (one progress thread) and overlaps the arrival of
-//! later packets. Eager and medium copies are charged by the application layer (`HostCosts`)
-//! when the message completes, as before; the long-CTS copy is modelled here because it paces
-//! the protocol's control packets.
+//! Every protocol but long-read lands in bounce buffers, and the receiver's progress engine copies
+//! each packet into the user's buffer as it processes the packet's completion, whatever the
+//! protocol: `efa_rdm_pke_proc_matched_mulreq_rtm` (prov/efa/src/rdm/efa_rdm_pke_rtm.c) copies
+//! each medium packet's payload as it comes (`efa_rdm_pke_copy_payload_to_ope`) and reports the
+//! receive completion when the last byte is in. The copy is serial (one progress thread) and
+//! overlaps the arrival of later packets, so a medium message costs its wire time plus about one
+//! packet's copy, not the wire time plus the whole copy; a long-CTS message's copies also pace
+//! its CTS grants. The application layer charges only the completion-queue poll.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -114,15 +118,17 @@ struct RxMsg {
     size: u64,
     /// Bytes arrived (and, for long-CTS, queued for copying).
     arrived: u64,
-    /// Long-CTS: bytes copied into the user buffer; bytes of the current window not yet copied.
+    /// Bytes copied into the user buffer; long-CTS: bytes of the current window not yet copied.
     copied: u64,
     window_left: u64,
+    /// Sent by long-CTS: copies pace CTS grants.
+    long_cts: bool,
 }
 
 /// Work the progress engine does later: a copy finishing, or a control packet to post.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Action {
-    /// A long-CTS data packet of `bytes` has been copied out of its bounce buffer.
+    /// A two-sided data packet of `bytes` has been copied out of its bounce buffer.
     Copied { id: u64, bytes: u64 },
     /// Post a CTS granting `bytes` of message `id`.
     Cts { id: u64, bytes: u64 },
@@ -263,7 +269,7 @@ impl Efa {
                 if self.partial.len() >= MAX_PARTIAL_MESSAGES {
                     self.partial.remove(0);
                 }
-                self.partial.push(RxMsg { id, size, arrived: 0, copied: 0, window_left: 0 });
+                self.partial.push(RxMsg { id, size, arrived: 0, copied: 0, window_left: 0, long_cts: false });
                 self.partial.len() - 1
             }
         }
@@ -286,7 +292,7 @@ impl Efa {
                 if copied >= size {
                     self.partial.swap_remove(i);
                     self.deliver(size, out);
-                } else if window_left == 0 && arrived == copied {
+                } else if m.long_cts && window_left == 0 && arrived == copied {
                     // The window is used up: grant the next one (posting costs a turnaround).
                     let grant = (size - copied).min(self.cts_window());
                     self.partial[i].window_left = grant;
@@ -385,16 +391,14 @@ impl Transport for Efa {
         match t {
             T_DATA => {
                 let size = seg.ack;
-                if self.protocol(&cfg, size) != MsgProtocol::LongCts {
-                    self.on_whole_data(seg, id, out);
-                    return;
-                }
-                // Long-CTS data: into a bounce buffer, then copied by the (serial) progress thread.
+                let long_cts = self.protocol(&cfg, size) == MsgProtocol::LongCts;
+                // Into a bounce buffer, then copied by the (serial) progress thread.
                 let first = !self.partial.iter().any(|p| p.id == id);
                 let i = self.rx_index(id, size);
                 let bytes = seg.payload_bytes as u64;
                 self.partial[i].arrived += bytes;
-                if first {
+                self.partial[i].long_cts = long_cts;
+                if first && long_cts {
                     // The RTS: its payload counts as the first window.
                     self.partial[i].window_left = bytes;
                 }
@@ -551,6 +555,40 @@ mod tests {
         let lower = one_way.ps() * (1 + 2 * windows) + (bytes / 8836) * copy;
         assert!(t.ps() >= lower, "{} < {}", t.ps(), lower);
         assert!(t.ps() < lower + 2 * windows * 300_000 + 2 * copy * (windows + 1), "{}", t.ps());
+    }
+
+    #[test]
+    fn medium_copies_overlap_the_arrival_of_later_packets() {
+        // 65 536 B medium message: seven full packets and one of 3 684 B, arriving 1 us apart
+        // (slower than the 80 Gbps copy of a full packet, 0.88 us): each is copied as it comes,
+        // so the message completes one packet's copy after the last arrival, not a whole
+        // message's copy after it.
+        let (mut a, mut b) = (Efa::new(8900).with_mode(msg_cfg(false)), Efa::new(8900).with_mode(msg_cfg(false)));
+        let mut out = Outbox::default();
+        a.send(SimTime(0), 65_536, &mut out);
+        let segs: Vec<Segment> = out.segments.drain(..).collect();
+        assert_eq!(segs.len(), 8);
+        let mut got = Outbox::default();
+        let mut delivered_at = None;
+        let us = SimDuration::from_us(1).ps();
+        for (k, s) in segs.iter().enumerate() {
+            let at = SimTime(k as u64 * us);
+            // Copies due before this arrival run first.
+            while let Some(t) = b.poll_at().filter(|&t| t <= at) {
+                b.on_timer(t, &mut got);
+            }
+            b.on_segment(at, s, &mut got);
+        }
+        while let Some(t) = b.poll_at() {
+            b.on_timer(t, &mut got);
+            if got.delivered_bytes > 0 && delivered_at.is_none() {
+                delivered_at = Some(t);
+            }
+        }
+        assert_eq!(got.delivered_bytes, 65_536);
+        let copy = |bytes: u64| Bandwidth::gbps(80).serialisation(bytes).ps();
+        assert_eq!(delivered_at.unwrap().ps(), 7 * us + copy(65_536 - 7 * 8836));
+        assert!(b.all_acked());
     }
 
     #[test]

@@ -107,17 +107,14 @@ impl HostCosts {
         }
     }
     /// Taking a message in: the kernel wakes the reader and copies out; OS bypass polls its
-    /// completion queue (or, for an RDMA write, the target memory), and two-sided EFA messages
-    /// sent by the eager and medium protocols are copied out of libfabric's bounce buffers here.
-    /// Larger ones go by long-CTS, whose per-packet copies the EFA transport itself paces (they
-    /// gate its CTS grants), or by long-read, which is zero copy.
+    /// completion queue (or, for an RDMA write, the target memory). Two-sided EFA messages are
+    /// copied out of libfabric's bounce buffers by the EFA transport itself, packet by packet as
+    /// they arrive (eager, medium, long-CTS; long-read is zero copy): by the time the completion
+    /// is polled the data is in place.
     pub fn receive(&self, t: MessageTransport, bytes: u64) -> SimDuration {
         match t {
             MessageTransport::Tcp => {
                 self.wakeup + self.idle_exit + self.socket + self.syscall + self.copy_rate.serialisation(bytes)
-            }
-            MessageTransport::Efa if bytes <= crate::transport::efa::INTER_MAX_MEDIUM_MESSAGE_BYTES => {
-                self.bypass_poll + self.copy_rate.serialisation(bytes)
             }
             MessageTransport::Efa | MessageTransport::EfaRdmaWrite | MessageTransport::EfaRdmaRead => self.bypass_poll,
         }
