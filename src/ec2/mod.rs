@@ -81,8 +81,14 @@ pub mod defaults {
     pub const BYPASS_POLL: SimDuration = SimDuration::from_ns(100);
     /// Timing noise (model choices, see `NoiseSpec`): a vCPU's per-packet cost is uniform over
     /// [0.5, 1.5] x its mean; the card's processing delay over [0, 2 x mean]. (A host spread of
-    /// 1.0 together with card noise made three of the flagship's eight plain-ENA RPC connections
-    /// collapse to 0.2 Gbps for its last 60 ms at seeds 11-13; not yet explained, so not the default.)
+    /// 1.0 once made three of the flagship's eight plain-ENA RPC connections collapse, 0.3-1.4
+    /// Gbps at seeds 11-13. Not a noise artefact: every stage stays FIFO and a flow keeps one
+    /// queue, so noise never reorders a flow. It was the TCP of that time: without HyStart and
+    /// with a full receive window, slow start overshot into ~75,000 queue drops and recovery of
+    /// those connections collapsed (0 RTOs; their wire rate twice their goodput). With the
+    /// Linux-like TCP merged since (HyStart, receive autotuning, loss probes) spread 1.0 gives
+    /// ~220 drops, 0 RTOs and no collapse over seeds 1-15. 0.5 stays the default because the
+    /// fairness rows were validated with it.)
     pub const NOISE_HOST_COST_SPREAD: f64 = 0.5;
     pub const NOISE_CARD_DELAY_SPREAD: f64 = 1.0;
     /// One-way latency between availability zones: 500 us (a 1 ms round trip). AWS promises

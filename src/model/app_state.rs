@@ -225,7 +225,11 @@ pub struct ClientRt {
     pub timeouts: u64,
     pub resets: u64,
     pub connections: u64,
-    /// The client's own random seed: its start phase and its resolver cache's age.
+    /// Failed attempts (timeouts, resets) since the last success: the backoff's exponent.
+    pub failures_in_a_row: u32,
+    /// Backoff waits drawn so far (each from the client's seed and this count).
+    pub backoff_draws: u64,
+    /// The client's own random seed: its start phase, its resolver cache's age and its backoff.
     pub seed: u64,
 }
 

@@ -2,9 +2,16 @@
 //!
 //! Each client keeps one TCP connection to the instance its address resolves to, sends a
 //! request, waits for the response, pauses `interval`, and so on. A request unanswered after
-//! `timeout` makes it drop the connection and reconnect (resolving again); a reset does the same at
-//! once. The request is retried on the new connection, so its latency, and the gap between the
-//! client's successes, measure the outage.
+//! `timeout` makes it drop the connection; so does a reset. It then backs off (by default "full
+//! jitter", as the AWS SDKs retry: a wait drawn in [0, min(cap, base x 2^n)] after its n-th
+//! failure in a row, from its own seed) and reconnects, resolving again. The request is retried
+//! on the new connection, so its latency, and the gap between the client's successes, measure the
+//! outage.
+//!
+//! Why backoff matters here: clients that lose the service at the same moment and retry on a
+//! fixed grid (their timeout) stay in step, so every client finds the moved address at the same
+//! attempt and all see the same outage. With jitter each client's attempts drift apart and each
+//! finds the address at its own time, as real fleets do.
 //!
 //! Failover moves the address after its delay. When the address itself moves (a secondary ENI,
 //! an Elastic IP), a client's next packet on an old connection reaches the standby, which has no
@@ -122,7 +129,7 @@ impl Model {
             RESET => {
                 // Only if the connection it was meant for is still the current one.
                 let c = &mut self.sc(app).clients[k];
-                if c.moved {
+                if c.moved && c.client_ep != NONE {
                     if c.connected {
                         c.resets += 1;
                         self.service_reconnect(
@@ -189,16 +196,30 @@ impl Model {
 
     /// Drop the current connection and open another (the outstanding request will be retried).
     fn service_reconnect(&mut self, app: u32, k: usize, why: &str) {
+        let backoff = self.sc(app).spec.backoff;
         let c = &mut self.sc(app).clients[k];
         let (ce, se) = (c.client_ep, c.server_ep);
         c.deadline = None;
+        (c.client_ep, c.server_ep, c.server) = (NONE, NONE, NONE);
+        (c.connected, c.moved) = (false, false);
+        // Back off before the next attempt, by the client's own draw: clients that lost the
+        // service together spread their attempts apart, so each finds the moved address at its
+        // own time.
+        c.failures_in_a_row += 1;
+        c.backoff_draws += 1;
+        let wait = backoff.wait(c.failures_in_a_row, client_fraction(c.seed, 2 + c.backoff_draws));
         let (name, client) = (self.sc(app).spec.name.clone(), self.sc(app).clients[k].instance);
         let flow = Some(format!("{name}/{}", self.insts[client as usize].name));
-        self.log_event(LogEntry { event: "reconnect", flow, detail: Some(why.into()), ..LogEntry::default() });
+        let detail = Some(format!("{why}; next attempt in {wait}"));
+        self.log_event(LogEntry { event: "reconnect", flow, detail, ..LogEntry::default() });
         if ce != NONE {
             self.close(ce, se);
         }
-        self.service_connect(app, k);
+        if wait == SimDuration::ZERO {
+            self.service_connect(app, k);
+        } else {
+            self.q.schedule_in(wait, Event::App { app, tag: tag(CONNECT, k) });
+        }
     }
 
     pub(crate) fn service_established(&mut self, app: u32, k: usize) {
@@ -257,6 +278,7 @@ impl Model {
                     c.longest_gap = c.longest_gap.max(now.since(last));
                 }
                 c.last_ok = Some(now);
+                c.failures_in_a_row = 0;
                 c.ok += 1;
                 let bin = (now.ps() / self.bin_ps) as usize;
                 let a = self.sc(app);

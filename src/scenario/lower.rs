@@ -210,6 +210,12 @@ pub fn service_clients(c: &spec::ServiceClientsSpec) -> ServiceClientsConfig {
         request: c.request,
         response: c.response,
         port: c.port,
+        backoff: match c.backoff {
+            spec::ReconnectBackoffSpec::Immediate => crate::workload::config::ReconnectBackoff::Immediate,
+            spec::ReconnectBackoffSpec::FullJitter { base, cap } => {
+                crate::workload::config::ReconnectBackoff::FullJitter { base, cap }
+            }
+        },
     }
 }
 

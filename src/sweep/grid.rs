@@ -16,6 +16,7 @@ pub const METRIC_ROOTS: &[&str] = &[
     "pingpong",
     "collectives",
     "service_clients",
+    "service_outages",
     "drops",
     "packets",
     "counters",

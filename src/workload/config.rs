@@ -159,6 +159,33 @@ pub struct ServiceClientsConfig {
     pub request: Bytes,
     pub response: Bytes,
     pub port: u16,
+    pub backoff: ReconnectBackoff,
+}
+
+/// A service client's wait before reconnecting after its n-th failed attempt in a row.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ReconnectBackoff {
+    Immediate,
+    /// Uniform in [0, min(cap, base x 2^n)].
+    FullJitter {
+        base: SimDuration,
+        cap: SimDuration,
+    },
+}
+
+impl ReconnectBackoff {
+    /// The wait after `failures` failed attempts in a row (at least 1), given a uniform draw
+    /// `u` in [0, 1).
+    pub fn wait(self, failures: u32, u: f64) -> SimDuration {
+        match self {
+            ReconnectBackoff::Immediate => SimDuration::ZERO,
+            ReconnectBackoff::FullJitter { base, cap } => {
+                // 2^n saturates long before it matters: base x 2^40 exceeds any cap.
+                let window = base.ps().saturating_mul(1u64 << failures.min(40)).min(cap.ps());
+                SimDuration((window as f64 * u) as u64)
+            }
+        }
+    }
 }
 
 /// Many TCP connections opened at an even pace and then held open idle.

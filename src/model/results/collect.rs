@@ -60,6 +60,7 @@ pub fn collect(m: Model) -> VariantResult {
     let mut pingpong = Vec::new();
     let mut collectives = Vec::new();
     let mut service_clients = Vec::new();
+    let mut service_outages = Vec::new();
     // Finite workloads that did not finish in the run: said, not silently left out.
     let mut unfinished: Vec<String> = Vec::new();
     let mut connections = Vec::new();
@@ -79,6 +80,19 @@ pub fn collect(m: Model) -> VariantResult {
                         timeouts: c.timeouts,
                         resets: c.resets,
                         connections: c.connections,
+                    });
+                }
+                let outages: Vec<f64> = service_clients[service_clients.len() - sc.clients.len()..]
+                    .iter()
+                    .map(|c: &ServiceClientResult| c.outage_ms)
+                    .collect();
+                if !outages.is_empty() {
+                    service_outages.push(ServiceOutageResult {
+                        workload: sc.spec.name.clone(),
+                        clients: outages.len() as u64,
+                        outage_ms_mean: round3(outages.iter().sum::<f64>() / outages.len() as f64),
+                        outage_ms_min: outages.iter().copied().fold(f64::INFINITY, f64::min),
+                        outage_ms_max: outages.iter().copied().fold(0.0, f64::max),
                     });
                 }
                 let bin_s = m.bin_ps as f64 / 1e12;
@@ -358,6 +372,7 @@ pub fn collect(m: Model) -> VariantResult {
         captures: m.capture.unwrap_or_default(),
         capture_drops: m.capture_drops,
         service_clients,
+        service_outages,
         flowlogs,
         success_series,
         connections,

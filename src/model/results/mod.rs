@@ -149,6 +149,17 @@ pub struct ServiceClientResult {
     pub connections: u64,
 }
 
+/// A `ServiceClients` workload's outages across its clients: each client's own `outage_ms`,
+/// summarised (clients differ by their own timing: phase, backoff draws, resolver cache).
+#[derive(Clone, Debug, Serialize)]
+pub struct ServiceOutageResult {
+    pub workload: String,
+    pub clients: u64,
+    pub outage_ms_mean: f64,
+    pub outage_ms_min: f64,
+    pub outage_ms_max: f64,
+}
+
 /// One point of an osu_latency-style sweep.
 #[derive(Clone, Debug, Serialize)]
 pub struct PingPongPoint {
@@ -297,6 +308,8 @@ pub struct VariantResult {
     pub collectives: Vec<CollectiveResult>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub service_clients: Vec<ServiceClientResult>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub service_outages: Vec<ServiceOutageResult>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub connections: Vec<ConnectionsResult>,
     /// Each failover step and the delay drawn for it (seconds), with its bounds.

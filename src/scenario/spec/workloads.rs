@@ -121,6 +121,30 @@ pub struct ServiceClientsSpec {
     pub response: Bytes,
     #[serde(default = "service_port")]
     pub port: u16,
+    /// How long a client waits after a failed attempt (a timeout or a reset) before it
+    /// reconnects: `FullJitter(base: "100ms", cap: "20s")` by default, as the AWS SDKs retry
+    /// (see `ReconnectBackoffSpec`); `Immediate` reconnects at once.
+    #[serde(default)]
+    pub backoff: ReconnectBackoffSpec,
+}
+
+/// A client's wait before reconnecting after its n-th failed attempt in a row.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub enum ReconnectBackoffSpec {
+    /// Reconnect at once (every client then retries on the same grid: its timeout).
+    Immediate,
+    /// "Full jitter" (AWS Architecture Blog, "Exponential Backoff And Jitter", 2015): wait
+    /// uniformly in [0, min(cap, base x 2^n)]. The AWS SDKs' standard retry mode backs off this
+    /// way; the SDK for JavaScript v3 uses base 100 ms and cap 20 s (`DEFAULT_RETRY_DELAY_BASE`,
+    /// `MAXIMUM_RETRY_DELAY`), the defaults here.
+    FullJitter { base: SimDuration, cap: SimDuration },
+}
+
+impl Default for ReconnectBackoffSpec {
+    fn default() -> Self {
+        ReconnectBackoffSpec::FullJitter { base: SimDuration::from_ms(100), cap: SimDuration::from_secs(20) }
+    }
 }
 
 fn small_message() -> Bytes {

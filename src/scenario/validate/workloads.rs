@@ -75,6 +75,18 @@ pub(super) fn check(cx: &Ctx, s: &ScenarioSpec, hosts: u64, inst_names: &BTreeSe
                 cx.positive("timeout", c.timeout)?;
                 cx.range("request", c.request.0, 1, 1 << 20, "request bytes")?;
                 cx.range("response", c.response.0, 1, 1 << 20, "response bytes")?;
+                if let crate::scenario::spec::ReconnectBackoffSpec::FullJitter { base, cap } = c.backoff {
+                    cx.positive("backoff", base)?;
+                    if cap < base {
+                        return Err(cx.err(
+                            "backoff",
+                            "cap",
+                            format!("service clients {:?}: backoff cap {cap} is below its base {base}", c.name),
+                            format!("a cap of at least {base}"),
+                            "the wait after each failure is drawn below min(cap, base x 2^n)".into(),
+                        ));
+                    }
+                }
             }
             WorkloadSpec::Connections(c) => {
                 if s.fleet(&c.from).next().is_none() {
