@@ -1,7 +1,7 @@
-//! The `App` enum that holds every workload. Bulk, RPC, datagrams, background, permutation and
-//! ping-pong live in `crate::workload` (one file each, behind its `Workload` trait) and are
-//! re-exported here; the state of the rest is here: all-reduce (behaviour in `apps`), service
-//! clients (`failover`), connections (`nat`) and flow logs (`replay`). They all depend on this
+//! The `App` enum that holds every workload. Bulk, RPC, datagrams, background, permutation,
+//! ping-pong and service clients live in `crate::workload` (one file each, behind its `Workload`
+//! trait) and are re-exported here; the state of the rest is here: all-reduce (behaviour in
+//! `apps`), connections (`nat`) and flow logs (`replay`). They all depend on this
 //! file and it on none of them, so the workload modules form no cycle.
 use super::NONE;
 use crate::units::{SimDuration, SimTime};
@@ -15,6 +15,7 @@ use crate::workload::flowlogs::{Group, ReadStats};
 pub use crate::workload::permutation::{PermFlow, PermutationApp};
 pub use crate::workload::pingpong::PingPongApp;
 pub use crate::workload::rpc::{RpcApp, RpcConn};
+pub use crate::workload::service_clients::{ClientRt, ServiceClientsApp};
 pub use crate::workload::{
     BULK_UNBOUNDED_BYTES, HIST_MAX_NS, TAG_ARRIVAL, TAG_CLIENT_DONE, TAG_CLIENT_SEND, TAG_RING_SEND,
     TAG_RING_STEP_DONE, TAG_SERVER_SEND, TAG_START, TAG_STOP, latency_histogram,
@@ -173,7 +174,7 @@ impl App {
             App::Rpc(r) => r.is_finite(),
             App::Datagrams(d) => d.is_finite(),
             App::Background(b) => b.is_finite(),
-            App::ServiceClients(_) => false,
+            App::ServiceClients(s) => s.is_finite(),
             App::Connections(_) => false,
             App::FlowLogs(_) => true,
             App::Taken => unreachable!("a running workload's slot"),
@@ -197,56 +198,6 @@ impl App {
     }
     pub fn is_foreground(&self) -> bool {
         !matches!(self, App::Background(_))
-    }
-}
-
-#[derive(Clone, Debug, Default)]
-pub struct ClientRt {
-    pub instance: u32,
-    pub client_ep: u32,
-    pub server_ep: u32,
-    /// The instance the current connection reaches.
-    pub server: u32,
-    pub connected: bool,
-    /// The request in flight: when it was first issued (retries keep this).
-    pub outstanding: Option<SimTime>,
-    pub deadline: Option<SimTime>,
-    /// Bytes the server must have (resp. the client) for the current request to be answered.
-    pub server_rx_target: u64,
-    pub server_answered: u64,
-    pub client_rx_target: u64,
-    /// A cached DNS answer and when it expires.
-    pub dns: Option<(u32, SimTime)>,
-    /// The connection's server lost the address: the next packet meets a reset.
-    pub moved: bool,
-    pub last_ok: Option<SimTime>,
-    pub longest_gap: SimDuration,
-    pub ok: u64,
-    pub timeouts: u64,
-    pub resets: u64,
-    pub connections: u64,
-    /// Failed attempts (timeouts, resets) since the last success: the backoff's exponent.
-    pub failures_in_a_row: u32,
-    /// Backoff waits drawn so far (each from the client's seed and this count).
-    pub backoff_draws: u64,
-    /// The client's own random seed: its start phase, its resolver cache's age and its backoff.
-    pub seed: u64,
-}
-
-pub struct ServiceClientsApp {
-    pub spec: ServiceClientsConfig,
-    pub service: u32,
-    pub clients: Vec<ClientRt>,
-    /// Successful responses per time bin (all clients), for the success-rate timeline.
-    pub ok_bins: Vec<u64>,
-}
-
-impl ServiceClientsApp {
-    /// `clients`: each client's instance and its own seed.
-    pub fn new(spec: ServiceClientsConfig, service: u32, clients: &[(u32, u64)], bins: usize) -> Self {
-        let clients =
-            clients.iter().map(|&(instance, seed)| ClientRt { instance, seed, ..ClientRt::default() }).collect();
-        ServiceClientsApp { spec, service, clients, ok_bins: vec![0; bins] }
     }
 }
 

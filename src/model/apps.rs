@@ -2,10 +2,10 @@
 //! may ask of the world) and dispatches the three things an app reacts to (its own clock, a
 //! connection becoming established, in-order bytes delivered to one of its endpoints) to the
 //! kinds behind the `workload::Workload` trait (`workload_kinds!`, one line per kind), and
-//! otherwise to the code still here (all-reduce and NCCL collectives) or in `failover`, `nat`
-//! and `replay`.
+//! otherwise to the code still here (all-reduce and NCCL collectives) or in `nat` and `replay`.
 use super::app_state::*;
 use super::{Attach, ConnTag, Event, FlowRt, Model, NONE, Owner, Proto, Side};
+use crate::ec2::failover::ServiceAddress;
 use crate::transport::Transport;
 use crate::units::{SimDuration, SimTime};
 use crate::workload::{Ctx, Delivery, HostCosts, Workload};
@@ -21,6 +21,7 @@ macro_rules! workload_kinds {
             App::PingPong($w) => $body,
             App::Rpc($w) => $body,
             App::Datagrams($w) => $body,
+            App::ServiceClients($w) => $body,
             _ => $other,
         }
     };
@@ -99,6 +100,22 @@ impl Ctx for Model {
         debug_assert!(self.unfinished > 0);
         self.unfinished -= 1;
     }
+    // service clients
+    fn service_address(&self, s: u32) -> (ServiceAddress, u32) {
+        (self.services[s as usize].address, self.services[s as usize].owner)
+    }
+    fn open_service(&mut self, s: u32, client: u32, server: u32, tag: ConnTag, port: u16) -> (u32, u32) {
+        Model::open_service(self, s, client, server, tag, port)
+    }
+    fn instance_name(&self, i: u32) -> String {
+        self.insts[i as usize].name.clone()
+    }
+    fn log_flow_event(&mut self, event: &'static str, flow: String, detail: String) {
+        self.log_event(super::trace::LogEntry { event, flow: Some(flow), detail: Some(detail), ..Default::default() });
+    }
+    fn time_bin(&self) -> usize {
+        (Model::now(self).ps() / self.bin_ps) as usize
+    }
 }
 
 impl Model {
@@ -133,10 +150,6 @@ impl Model {
 
     pub(crate) fn app_event(&mut self, app: u32, tag: u32) {
         if on_workload!(self, app, |w, m| if tag == TAG_START { w.start(m, app) } else { w.on_event(m, app, tag) }) {
-            return;
-        }
-        if matches!(self.apps[app as usize], App::ServiceClients(_)) {
-            self.service_event(app, tag);
             return;
         }
         if matches!(self.apps[app as usize], App::Connections(_)) {
@@ -327,7 +340,6 @@ impl Model {
                     self.ring_collective(owner.app);
                 }
             }
-            App::ServiceClients(_) => self.service_established(owner.app, owner.conn as usize),
             App::Connections(_) => self.connections_established(owner.app),
             App::FlowLogs(_) => self.replay_established(owner),
             App::Bulk(_)
@@ -336,6 +348,7 @@ impl Model {
             | App::Background(_)
             | App::Permutation(_)
             | App::PingPong(_)
+            | App::ServiceClients(_)
             | App::Taken => {
                 unreachable!("behind the Workload trait")
             }
@@ -348,23 +361,20 @@ impl Model {
         if on_workload!(self, owner.app, |w, m| w.on_delivery(m, owner.app, d)) {
             return;
         }
-        if matches!(self.apps[owner.app as usize], App::ServiceClients(_)) {
-            self.service_delivered(owner, ep);
-            return;
-        }
         if matches!(self.apps[owner.app as usize], App::FlowLogs(_)) {
             self.replay_delivered(owner, ep);
             return;
         }
         let total = self.eps[ep as usize].transport.stats().bytes_delivered;
         match &mut self.apps[owner.app as usize] {
-            App::ServiceClients(_) | App::FlowLogs(_) => unreachable!("handled above"),
+            App::FlowLogs(_) => unreachable!("handled above"),
             App::Bulk(_)
             | App::Rpc(_)
             | App::Datagrams(_)
             | App::Background(_)
             | App::Permutation(_)
             | App::PingPong(_)
+            | App::ServiceClients(_)
             | App::Taken => {
                 unreachable!("behind the Workload trait")
             }

@@ -5,7 +5,7 @@
 //!   matches byte streams to requests and responses; `flowlogs`: the flow-log reader.
 //! - One file per workload kind, each a state struct implementing [`Workload`]: `bulk`,
 //!   `rpc` (beside its book), `datagrams`, `background`, `permutation`,
-//!   `pingpong` (osu_latency / osu_bw).
+//!   `pingpong` (osu_latency / osu_bw), `service_clients` (clients of a failover-able service).
 //!
 //! A workload never sees the model. It reacts to three things (its own timer tags, a connection
 //! becoming established, in-order bytes delivered to one of its endpoints) and acts through the
@@ -23,6 +23,7 @@ pub mod flowlogs;
 pub mod permutation;
 pub mod pingpong;
 pub mod rpc;
+pub mod service_clients;
 
 pub use dist::{Interarrival, Sizes};
 pub use rpc::RpcBook;
@@ -191,6 +192,19 @@ pub trait Ctx {
         f.server_ep = s;
         (c, s)
     }
+
+    // service clients
+    /// Service `s`'s address and the instance holding it now (`NONE`: attached nowhere).
+    fn service_address(&self, s: u32) -> (crate::ec2::failover::ServiceAddress, u32);
+    /// Open a TCP connection from instance `client` to `server`, which holds service `s`'s
+    /// address (as `open`; a secondary ENI's own security groups then decide).
+    fn open_service(&mut self, s: u32, client: u32, server: u32, tag: ConnTag, port: u16) -> (u32, u32);
+    /// An instance's name.
+    fn instance_name(&self, i: u32) -> String;
+    /// Record an event about flow `flow` in the run's event log.
+    fn log_flow_event(&mut self, event: &'static str, flow: String, detail: String);
+    /// The current time bin of the run's timelines.
+    fn time_bin(&self) -> usize;
 }
 
 /// One workload kind's behaviour. `app` is the workload's index in the model (for its
