@@ -2,7 +2,7 @@
 //! may ask of the world) and dispatches the three things an app reacts to (its own clock, a
 //! connection becoming established, in-order bytes delivered to one of its endpoints) to the
 //! kinds behind the `workload::Workload` trait (`workload_kinds!`, one line per kind), and
-//! otherwise to the code still here (all-reduce and NCCL collectives) or in `failover`, `nat`
+//! otherwise to the code still here (all-reduce and NCCL collectives) or in `failover`
 //! and `replay`.
 use super::app_state::*;
 use super::{Attach, ConnTag, Event, FlowRt, Model, NONE, Owner, Proto, Side};
@@ -21,6 +21,7 @@ macro_rules! workload_kinds {
             App::PingPong($w) => $body,
             App::Rpc($w) => $body,
             App::Datagrams($w) => $body,
+            App::Connections($w) => $body,
             _ => $other,
         }
     };
@@ -137,10 +138,6 @@ impl Model {
         }
         if matches!(self.apps[app as usize], App::ServiceClients(_)) {
             self.service_event(app, tag);
-            return;
-        }
-        if matches!(self.apps[app as usize], App::Connections(_)) {
-            self.connections_event(app);
             return;
         }
         if matches!(self.apps[app as usize], App::FlowLogs(_)) {
@@ -328,7 +325,6 @@ impl Model {
                 }
             }
             App::ServiceClients(_) => self.service_established(owner.app, owner.conn as usize),
-            App::Connections(_) => self.connections_established(owner.app),
             App::FlowLogs(_) => self.replay_established(owner),
             App::Bulk(_)
             | App::Rpc(_)
@@ -336,6 +332,7 @@ impl Model {
             | App::Background(_)
             | App::Permutation(_)
             | App::PingPong(_)
+            | App::Connections(_)
             | App::Taken => {
                 unreachable!("behind the Workload trait")
             }
@@ -365,10 +362,10 @@ impl Model {
             | App::Background(_)
             | App::Permutation(_)
             | App::PingPong(_)
+            | App::Connections(_)
             | App::Taken => {
                 unreachable!("behind the Workload trait")
             }
-            App::Connections(_) => {}
             App::AllReduce(a) if a.nccl.is_some() => {
                 // A channel's EFA connection from node k carries the ring edge leaving that
                 // node's last rank.
