@@ -1,8 +1,8 @@
 //! The `App` enum that holds every workload. Bulk, RPC, datagrams, background, permutation,
-//! ping-pong and service clients live in `crate::workload` (one file each, behind its `Workload`
-//! trait) and are re-exported here; the state of the rest is here: all-reduce (behaviour in
-//! `apps`), connections (`nat`) and flow logs (`replay`). They all depend on this
-//! file and it on none of them, so the workload modules form no cycle.
+//! ping-pong, service clients and connections live in `crate::workload` (one file each, behind
+//! its `Workload` trait) and are re-exported here; the state of the rest is here: all-reduce
+//! (behaviour in `apps`) and flow logs (`replay`). They all depend on this file and it on none of
+//! them, so the workload modules form no cycle.
 use super::NONE;
 use crate::units::{SimDuration, SimTime};
 use crate::workload::RpcBook;
@@ -10,6 +10,7 @@ use crate::workload::Workload;
 pub use crate::workload::background::{BackgroundApp, BgConn};
 pub use crate::workload::bulk::BulkApp;
 use crate::workload::config::*;
+pub use crate::workload::connections::ConnectionsApp;
 pub use crate::workload::datagrams::DatagramApp;
 use crate::workload::flowlogs::{Group, ReadStats};
 pub use crate::workload::permutation::{PermFlow, PermutationApp};
@@ -198,20 +199,6 @@ impl App {
     }
     pub fn is_foreground(&self) -> bool {
         !matches!(self, App::Background(_))
-    }
-}
-
-pub struct ConnectionsApp {
-    pub spec: ConnectionsConfig,
-    pub clients: Vec<u32>,
-    pub to: u32,
-    pub opened: u64,
-    pub established: u64,
-}
-
-impl ConnectionsApp {
-    pub(crate) fn total(&self) -> u64 {
-        self.spec.count as u64 * self.clients.len() as u64
     }
 }
 

@@ -2,7 +2,7 @@
 //! may ask of the world) and dispatches the three things an app reacts to (its own clock, a
 //! connection becoming established, in-order bytes delivered to one of its endpoints) to the
 //! kinds behind the `workload::Workload` trait (`workload_kinds!`, one line per kind), and
-//! otherwise to the code still here (all-reduce and NCCL collectives) or in `nat` and `replay`.
+//! otherwise to the code still here (all-reduce and NCCL collectives) or in `replay`.
 use super::app_state::*;
 use super::{Attach, ConnTag, Event, FlowRt, Model, NONE, Owner, Proto, Side};
 use crate::ec2::failover::ServiceAddress;
@@ -22,6 +22,7 @@ macro_rules! workload_kinds {
             App::Rpc($w) => $body,
             App::Datagrams($w) => $body,
             App::ServiceClients($w) => $body,
+            App::Connections($w) => $body,
             _ => $other,
         }
     };
@@ -150,10 +151,6 @@ impl Model {
 
     pub(crate) fn app_event(&mut self, app: u32, tag: u32) {
         if on_workload!(self, app, |w, m| if tag == TAG_START { w.start(m, app) } else { w.on_event(m, app, tag) }) {
-            return;
-        }
-        if matches!(self.apps[app as usize], App::Connections(_)) {
-            self.connections_event(app);
             return;
         }
         if matches!(self.apps[app as usize], App::FlowLogs(_)) {
@@ -340,7 +337,6 @@ impl Model {
                     self.ring_collective(owner.app);
                 }
             }
-            App::Connections(_) => self.connections_established(owner.app),
             App::FlowLogs(_) => self.replay_established(owner),
             App::Bulk(_)
             | App::Rpc(_)
@@ -349,6 +345,7 @@ impl Model {
             | App::Permutation(_)
             | App::PingPong(_)
             | App::ServiceClients(_)
+            | App::Connections(_)
             | App::Taken => {
                 unreachable!("behind the Workload trait")
             }
@@ -375,10 +372,10 @@ impl Model {
             | App::Permutation(_)
             | App::PingPong(_)
             | App::ServiceClients(_)
+            | App::Connections(_)
             | App::Taken => {
                 unreachable!("behind the Workload trait")
             }
-            App::Connections(_) => {}
             App::AllReduce(a) if a.nccl.is_some() => {
                 // A channel's EFA connection from node k carries the ring edge leaving that
                 // node's last rank.

@@ -1,4 +1,5 @@
-//! A NAT gateway at run time, and the `Connections` workload that exercises its limits.
+//! A NAT gateway at run time (the `Connections` workload that exercises its limits is in
+//! `workload::connections`).
 //!
 //! The gateway is one shared pair of servers per direction (bandwidth, then packets per second)
 //! for every connection through it, so its capacity is shared as AWS's is. Each connection gets a
@@ -10,9 +11,8 @@
 //! model does not send yet). Limits and scaling: `ec2::nat`. Metrics carry CloudWatch's names
 //! ("Monitor NAT gateways with Amazon CloudWatch").
 
-use super::app_state::{App, ConnectionsApp, TAG_ARRIVAL};
 use super::trace::LogEntry;
-use super::{Attach, ConnTag, Event, Model, NONE, Proto};
+use super::{Model, NONE};
 use crate::ec2::nat::{self as limits, Scaler};
 use crate::net::{DropReason, PacketId, Port, PortConfig, PortId, SegKind, Sink};
 use crate::units::{Bandwidth, SimDuration, SimTime};
@@ -299,38 +299,5 @@ impl Model {
         let detail = format!("scaled to {} Gbps, {} packets/s", bw.bps() / 1_000_000_000, pps);
         let at = Some(self.gateways[gw as usize].name.clone());
         self.log_event(LogEntry { event: "nat_scaled", at, detail: Some(detail), ..LogEntry::default() });
-    }
-}
-
-// ---------------------------------------------------------------- the Connections workload
-
-impl Model {
-    fn conns_app(&mut self, app: u32) -> &mut ConnectionsApp {
-        match &mut self.apps[app as usize] {
-            App::Connections(a) => a,
-            _ => unreachable!("a connections event for another app"),
-        }
-    }
-
-    /// Open the next connection (round robin over the clients) and schedule the one after.
-    pub(crate) fn connections_event(&mut self, app: u32) {
-        let a = self.conns_app(app);
-        let (k, total) = (a.opened, a.total());
-        if k >= total {
-            return;
-        }
-        let client = a.clients[(k % a.clients.len() as u64) as usize];
-        let (to, port, over) = (a.to, a.spec.port, a.spec.over);
-        a.opened += 1;
-        let tag = ConnTag { app, conn: k as u32, flow: NONE };
-        self.open(Attach::Instance(client), Attach::Instance(to), Proto::Tcp, tag, port);
-        if k + 1 < total {
-            let at = SimTime::ZERO + SimDuration((over.ps() as u128 * (k + 1) as u128 / total as u128) as u64);
-            self.q.schedule_at(at.max(self.now()), Event::App { app, tag: TAG_ARRIVAL });
-        }
-    }
-
-    pub(crate) fn connections_established(&mut self, app: u32) {
-        self.conns_app(app).established += 1;
     }
 }

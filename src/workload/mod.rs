@@ -5,7 +5,8 @@
 //!   matches byte streams to requests and responses; `flowlogs`: the flow-log reader.
 //! - One file per workload kind, each a state struct implementing [`Workload`]: `bulk`,
 //!   `rpc` (beside its book), `datagrams`, `background`, `permutation`,
-//!   `pingpong` (osu_latency / osu_bw), `service_clients` (clients of a failover-able service).
+//!   `pingpong` (osu_latency / osu_bw), `service_clients` (clients of a failover-able service),
+//!   `connections` (many connections, e.g. through a NAT gateway).
 //!
 //! A workload never sees the model. It reacts to three things (its own timer tags, a connection
 //! becoming established, in-order bytes delivered to one of its endpoints) and acts through the
@@ -17,6 +18,7 @@
 pub mod background;
 pub mod bulk;
 pub mod config;
+pub mod connections;
 pub mod datagrams;
 pub mod dist;
 pub mod flowlogs;
