@@ -2,8 +2,7 @@
 //! may ask of the world) and dispatches the three things an app reacts to (its own clock, a
 //! connection becoming established, in-order bytes delivered to one of its endpoints) to the
 //! kinds behind the `workload::Workload` trait (`workload_kinds!`, one line per kind), and
-//! otherwise to the code still here (all-reduce and NCCL collectives) or in `failover`, `nat`
-//! and `replay`.
+//! otherwise to the code still here (all-reduce and NCCL collectives) or in `failover` and `nat`.
 use super::app_state::*;
 use super::{Attach, ConnTag, Event, FlowRt, Model, NONE, Owner, Proto, Side};
 use crate::transport::Transport;
@@ -21,6 +20,7 @@ macro_rules! workload_kinds {
             App::PingPong($w) => $body,
             App::Rpc($w) => $body,
             App::Datagrams($w) => $body,
+            App::FlowLogs($w) => $body,
             _ => $other,
         }
     };
@@ -99,6 +99,10 @@ impl Ctx for Model {
         debug_assert!(self.unfinished > 0);
         self.unfinished -= 1;
     }
+    // replay
+    fn schedule_at(&mut self, app: u32, at: SimTime, tag: u32) {
+        self.q.schedule_at(at, Event::App { app, tag });
+    }
 }
 
 impl Model {
@@ -141,10 +145,6 @@ impl Model {
         }
         if matches!(self.apps[app as usize], App::Connections(_)) {
             self.connections_event(app);
-            return;
-        }
-        if matches!(self.apps[app as usize], App::FlowLogs(_)) {
-            self.replay_event(app, tag);
             return;
         }
         let now = self.now();
@@ -329,13 +329,13 @@ impl Model {
             }
             App::ServiceClients(_) => self.service_established(owner.app, owner.conn as usize),
             App::Connections(_) => self.connections_established(owner.app),
-            App::FlowLogs(_) => self.replay_established(owner),
             App::Bulk(_)
             | App::Rpc(_)
             | App::Datagrams(_)
             | App::Background(_)
             | App::Permutation(_)
             | App::PingPong(_)
+            | App::FlowLogs(_)
             | App::Taken => {
                 unreachable!("behind the Workload trait")
             }
@@ -352,19 +352,16 @@ impl Model {
             self.service_delivered(owner, ep);
             return;
         }
-        if matches!(self.apps[owner.app as usize], App::FlowLogs(_)) {
-            self.replay_delivered(owner, ep);
-            return;
-        }
         let total = self.eps[ep as usize].transport.stats().bytes_delivered;
         match &mut self.apps[owner.app as usize] {
-            App::ServiceClients(_) | App::FlowLogs(_) => unreachable!("handled above"),
+            App::ServiceClients(_) => unreachable!("handled above"),
             App::Bulk(_)
             | App::Rpc(_)
             | App::Datagrams(_)
             | App::Background(_)
             | App::Permutation(_)
             | App::PingPong(_)
+            | App::FlowLogs(_)
             | App::Taken => {
                 unreachable!("behind the Workload trait")
             }
