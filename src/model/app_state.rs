@@ -1,20 +1,18 @@
 //! The `App` enum that holds every workload. Bulk, RPC, datagrams, background, permutation,
-//! ping-pong, service clients and connections live in `crate::workload` (one file each, behind
-//! its `Workload` trait) and are re-exported here; the state of the rest is here: all-reduce
-//! (behaviour in `apps`) and flow logs (`replay`). They all depend on this file and it on none of
-//! them, so the workload modules form no cycle.
-use super::NONE;
+//! ping-pong, service clients, connections and flow-log replay live in `crate::workload` (one
+//! file each, behind its `Workload` trait) and are re-exported here; the state of the rest is
+//! here: all-reduce (behaviour in `apps`). They all depend on this file and it on none of them,
+//! so the workload modules form no cycle.
 use crate::units::{SimDuration, SimTime};
-use crate::workload::RpcBook;
 use crate::workload::Workload;
 pub use crate::workload::background::{BackgroundApp, BgConn};
 pub use crate::workload::bulk::BulkApp;
 use crate::workload::config::*;
 pub use crate::workload::connections::ConnectionsApp;
 pub use crate::workload::datagrams::DatagramApp;
-use crate::workload::flowlogs::{Group, ReadStats};
 pub use crate::workload::permutation::{PermFlow, PermutationApp};
 pub use crate::workload::pingpong::PingPongApp;
+pub use crate::workload::replay::{FlowLogsApp, ReplayGroup};
 pub use crate::workload::rpc::{RpcApp, RpcConn};
 pub use crate::workload::service_clients::{ClientRt, ServiceClientsApp};
 pub use crate::workload::{
@@ -177,7 +175,7 @@ impl App {
             App::Background(b) => b.is_finite(),
             App::ServiceClients(s) => s.is_finite(),
             App::Connections(_) => false,
-            App::FlowLogs(_) => true,
+            App::FlowLogs(f) => f.is_finite(),
             App::Taken => unreachable!("a running workload's slot"),
         }
     }
@@ -199,71 +197,5 @@ impl App {
     }
     pub fn is_foreground(&self) -> bool {
         !matches!(self, App::Background(_))
-    }
-}
-
-pub struct ReplayGroup {
-    pub group: Group,
-    pub client: u32,
-    pub server: u32,
-    pub client_ep: u32,
-    pub server_ep: u32,
-    pub book: RpcBook,
-    pub established: bool,
-    pub first_issue: Option<SimTime>,
-    pub last_done: Option<SimTime>,
-    /// Sum of the exchanges' durations (issue to last response byte).
-    pub busy: SimDuration,
-    pub completed: u32,
-    /// Payload bytes written both ways, after `scale`.
-    pub replayed_bytes: u64,
-}
-
-pub struct FlowLogsApp {
-    pub spec: FlowLogsConfig,
-    pub groups: Vec<ReplayGroup>,
-    /// (when, group, exchange) in time order.
-    pub schedule: Vec<(SimTime, u32, u32)>,
-    pub next: usize,
-    /// Exchanges of accepted groups not yet completed (rejected ones are expected never to).
-    pub remaining: u64,
-    pub stats: ReadStats,
-    pub format: String,
-}
-
-impl FlowLogsApp {
-    /// Lay the groups' exchanges out in simulated time.
-    pub fn new(spec: FlowLogsConfig, groups: Vec<(Group, u32, u32)>, stats: ReadStats, format: String) -> Self {
-        let mut schedule = Vec::new();
-        let mut remaining = 0u64;
-        for (k, (g, _, _)) in groups.iter().enumerate() {
-            for (e, x) in g.exchanges.iter().enumerate() {
-                // Offsets in whole seconds, compressed by `speedup`, rounded to the picosecond.
-                let ps = (x.offset_s as f64 * 1e12 / spec.speedup).round() as u64;
-                schedule.push((SimTime(ps), k as u32, e as u32));
-                if !g.rejected {
-                    remaining += 1;
-                }
-            }
-        }
-        schedule.sort();
-        let groups = groups
-            .into_iter()
-            .map(|(group, client, server)| ReplayGroup {
-                group,
-                client,
-                server,
-                client_ep: NONE,
-                server_ep: NONE,
-                book: RpcBook::default(),
-                established: false,
-                first_issue: None,
-                last_done: None,
-                busy: SimDuration::ZERO,
-                completed: 0,
-                replayed_bytes: 0,
-            })
-            .collect();
-        FlowLogsApp { spec, groups, schedule, next: 0, remaining, stats, format }
     }
 }

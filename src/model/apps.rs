@@ -2,7 +2,7 @@
 //! may ask of the world) and dispatches the three things an app reacts to (its own clock, a
 //! connection becoming established, in-order bytes delivered to one of its endpoints) to the
 //! kinds behind the `workload::Workload` trait (`workload_kinds!`, one line per kind), and
-//! otherwise to the code still here (all-reduce and NCCL collectives) or in `replay`.
+//! otherwise to the code still here (all-reduce and NCCL collectives).
 use super::app_state::*;
 use super::{Attach, ConnTag, Event, FlowRt, Model, NONE, Owner, Proto, Side};
 use crate::ec2::failover::ServiceAddress;
@@ -23,6 +23,7 @@ macro_rules! workload_kinds {
             App::Datagrams($w) => $body,
             App::ServiceClients($w) => $body,
             App::Connections($w) => $body,
+            App::FlowLogs($w) => $body,
             _ => $other,
         }
     };
@@ -117,6 +118,10 @@ impl Ctx for Model {
     fn time_bin(&self) -> usize {
         (Model::now(self).ps() / self.bin_ps) as usize
     }
+    // replay
+    fn schedule_at(&mut self, app: u32, at: SimTime, tag: u32) {
+        self.q.schedule_at(at, Event::App { app, tag });
+    }
 }
 
 impl Model {
@@ -151,10 +156,6 @@ impl Model {
 
     pub(crate) fn app_event(&mut self, app: u32, tag: u32) {
         if on_workload!(self, app, |w, m| if tag == TAG_START { w.start(m, app) } else { w.on_event(m, app, tag) }) {
-            return;
-        }
-        if matches!(self.apps[app as usize], App::FlowLogs(_)) {
-            self.replay_event(app, tag);
             return;
         }
         let now = self.now();
@@ -337,7 +338,6 @@ impl Model {
                     self.ring_collective(owner.app);
                 }
             }
-            App::FlowLogs(_) => self.replay_established(owner),
             App::Bulk(_)
             | App::Rpc(_)
             | App::Datagrams(_)
@@ -346,6 +346,7 @@ impl Model {
             | App::PingPong(_)
             | App::ServiceClients(_)
             | App::Connections(_)
+            | App::FlowLogs(_)
             | App::Taken => {
                 unreachable!("behind the Workload trait")
             }
@@ -358,13 +359,8 @@ impl Model {
         if on_workload!(self, owner.app, |w, m| w.on_delivery(m, owner.app, d)) {
             return;
         }
-        if matches!(self.apps[owner.app as usize], App::FlowLogs(_)) {
-            self.replay_delivered(owner, ep);
-            return;
-        }
         let total = self.eps[ep as usize].transport.stats().bytes_delivered;
         match &mut self.apps[owner.app as usize] {
-            App::FlowLogs(_) => unreachable!("handled above"),
             App::Bulk(_)
             | App::Rpc(_)
             | App::Datagrams(_)
@@ -373,6 +369,7 @@ impl Model {
             | App::PingPong(_)
             | App::ServiceClients(_)
             | App::Connections(_)
+            | App::FlowLogs(_)
             | App::Taken => {
                 unreachable!("behind the Workload trait")
             }

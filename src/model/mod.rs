@@ -33,7 +33,7 @@
 //! - `app_state`: the `App` enum holding every workload (the kinds in `crate::workload` behind
 //!   its `Workload` trait, and the state of the rest); `apps`: the glue (`impl workload::Ctx for
 //!   Model`, dispatch of app events, handshakes and deliveries) and the all-reduce collectives;
-//!   `failover`, `replay`, `nat`: service clients, flow-log replay, connections (each depends on
+//!   `failover`, `replay`, `nat`: service clients, flow-log results, connections (each depends on
 //!   `app_state`, none on another); `actions`: timed actions; `trace`: event log and capture;
 //!   `results`: the summary at the end.
 

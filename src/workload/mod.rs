@@ -6,7 +6,7 @@
 //! - One file per workload kind, each a state struct implementing [`Workload`]: `bulk`,
 //!   `rpc` (beside its book), `datagrams`, `background`, `permutation`,
 //!   `pingpong` (osu_latency / osu_bw), `service_clients` (clients of a failover-able service),
-//!   `connections` (many connections, e.g. through a NAT gateway).
+//!   `connections` (many connections, e.g. through a NAT gateway), `replay` (flow logs).
 //!
 //! A workload never sees the model. It reacts to three things (its own timer tags, a connection
 //! becoming established, in-order bytes delivered to one of its endpoints) and acts through the
@@ -24,6 +24,7 @@ pub mod dist;
 pub mod flowlogs;
 pub mod permutation;
 pub mod pingpong;
+pub mod replay;
 pub mod rpc;
 pub mod service_clients;
 
@@ -184,6 +185,9 @@ pub trait Ctx {
     fn efa_messages(&mut self, from: u32, to: u32, eps: [u32; 2]);
     /// A finite foreground workload is done (the run may end when all are).
     fn finished(&mut self);
+    // replay
+    /// Wake workload `app` with `tag` at `at` (not before now).
+    fn schedule_at(&mut self, app: u32, at: SimTime, tag: u32);
 
     /// Open a connection between two instances for reported flow `tag.flow`.
     fn open_flow(&mut self, tag: ConnTag, a: u32, b: u32, proto: Proto, port: u16) -> (u32, u32) {

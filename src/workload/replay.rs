@@ -1,0 +1,169 @@
+//! The `FlowLogs` workload at run time: each original 5-tuple group is one TCP connection between
+//! the instances its addresses map to; each of its aggregation windows is one request/response
+//! exchange issued at the window's (time-compressed) start. `flowlogs` reads the log and states
+//! the reconstruction model.
+
+use super::config::FlowLogsConfig;
+use super::flowlogs::{Group, ReadStats};
+use super::{Attach, ConnTag, Ctx, Delivery, NONE, Proto, RpcBook, Side, TAG_ARRIVAL, Workload};
+use crate::units::{SimDuration, SimTime};
+
+pub struct ReplayGroup {
+    pub group: Group,
+    pub client: u32,
+    pub server: u32,
+    pub client_ep: u32,
+    pub server_ep: u32,
+    pub book: RpcBook,
+    pub established: bool,
+    pub first_issue: Option<SimTime>,
+    pub last_done: Option<SimTime>,
+    /// Sum of the exchanges' durations (issue to last response byte).
+    pub busy: SimDuration,
+    pub completed: u32,
+    /// Payload bytes written both ways, after `scale`.
+    pub replayed_bytes: u64,
+}
+
+pub struct FlowLogsApp {
+    pub spec: FlowLogsConfig,
+    pub groups: Vec<ReplayGroup>,
+    /// (when, group, exchange) in time order.
+    pub schedule: Vec<(SimTime, u32, u32)>,
+    pub next: usize,
+    /// Exchanges of accepted groups not yet completed (rejected ones are expected never to).
+    pub remaining: u64,
+    pub stats: ReadStats,
+    pub format: String,
+}
+
+impl FlowLogsApp {
+    /// Lay the groups' exchanges out in simulated time.
+    pub fn new(spec: FlowLogsConfig, groups: Vec<(Group, u32, u32)>, stats: ReadStats, format: String) -> Self {
+        let mut schedule = Vec::new();
+        let mut remaining = 0u64;
+        for (k, (g, _, _)) in groups.iter().enumerate() {
+            for (e, x) in g.exchanges.iter().enumerate() {
+                // Offsets in whole seconds, compressed by `speedup`, rounded to the picosecond.
+                let ps = (x.offset_s as f64 * 1e12 / spec.speedup).round() as u64;
+                schedule.push((SimTime(ps), k as u32, e as u32));
+                if !g.rejected {
+                    remaining += 1;
+                }
+            }
+        }
+        schedule.sort();
+        let groups = groups
+            .into_iter()
+            .map(|(group, client, server)| ReplayGroup {
+                group,
+                client,
+                server,
+                client_ep: NONE,
+                server_ep: NONE,
+                book: RpcBook::default(),
+                established: false,
+                first_issue: None,
+                last_done: None,
+                busy: SimDuration::ZERO,
+                completed: 0,
+                replayed_bytes: 0,
+            })
+            .collect();
+        FlowLogsApp { spec, groups, schedule, next: 0, remaining, stats, format }
+    }
+
+    /// Issue every exchange whose time has come, then wake up for the next one.
+    fn issue_due(&mut self, ctx: &mut impl Ctx, app: u32) {
+        let now = ctx.now();
+        loop {
+            let Some(&(at, g, e)) = self.schedule.get(self.next) else {
+                return;
+            };
+            if at > now {
+                ctx.schedule_at(app, at, TAG_ARRIVAL);
+                return;
+            }
+            self.next += 1;
+            let scale = self.spec.scale;
+            let rg = &mut self.groups[g as usize];
+            let x = rg.group.exchanges[e as usize];
+            // A refused connection attempt carries one byte: only its SYN matters.
+            let (fwd, rev) = if rg.group.rejected {
+                (1, 1)
+            } else {
+                (scaled(x.forward_bytes, scale), scaled(x.reverse_bytes, scale))
+            };
+            rg.replayed_bytes += fwd + rev;
+            rg.first_issue.get_or_insert(now);
+            let write = rg.book.issue(now, fwd, rev);
+            if rg.client_ep == NONE {
+                let (c, s, port) = (rg.client, rg.server, rg.group.server_port);
+                let tag = ConnTag { app, conn: g, flow: NONE };
+                (rg.client_ep, rg.server_ep) =
+                    ctx.open(Attach::Instance(c), Attach::Instance(s), Proto::Tcp, tag, port);
+            }
+            ctx.ep_send(rg.client_ep, write);
+        }
+    }
+}
+
+fn scaled(bytes: u64, scale: f64) -> u64 {
+    ((bytes as f64 * scale).round() as u64).max(1)
+}
+
+impl Workload for FlowLogsApp {
+    fn is_finite(&self) -> bool {
+        true
+    }
+
+    fn start(&mut self, ctx: &mut impl Ctx, app: u32) {
+        if self.remaining == 0 {
+            self.finish(ctx);
+        }
+        self.issue_due(ctx, app);
+    }
+
+    fn on_event(&mut self, ctx: &mut impl Ctx, app: u32, tag: u32) {
+        if tag == TAG_ARRIVAL {
+            self.issue_due(ctx, app);
+        }
+    }
+
+    fn on_established(&mut self, _ctx: &mut impl Ctx, _app: u32, conn: u32, _ep: u32) {
+        self.groups[conn as usize].established = true;
+    }
+
+    fn on_delivery(&mut self, ctx: &mut impl Ctx, _app: u32, d: Delivery) {
+        let now = ctx.now();
+        let rg = &mut self.groups[d.conn as usize];
+        let rejected = rg.group.rejected;
+        match d.side {
+            Side::Server => {
+                let write = rg.book.server_received(d.total);
+                if write > 0 {
+                    ctx.ep_send(rg.server_ep, write);
+                }
+            }
+            Side::Client => {
+                let (mut done, mut busy) = (0u32, SimDuration::ZERO);
+                rg.book.client_received(d.total, |issued| {
+                    done += 1;
+                    busy = busy + now.since(issued);
+                });
+                if done == 0 {
+                    return;
+                }
+                rg.completed += done;
+                rg.busy = rg.busy + busy;
+                rg.last_done = Some(now);
+                if !rejected {
+                    self.remaining -= done as u64;
+                    if self.remaining == 0 {
+                        self.finish(ctx);
+                    }
+                }
+            }
+        }
+    }
+}
