@@ -5,7 +5,7 @@
 //!   matches byte streams to requests and responses; `flowlogs`: the flow-log reader.
 //! - One file per workload kind, each a state struct implementing [`Workload`]: `bulk`,
 //!   `rpc` (beside its book), `datagrams`, `background`, `permutation`,
-//!   `pingpong` (osu_latency / osu_bw).
+//!   `pingpong` (osu_latency / osu_bw), `collectives` (all-reduce, all-to-all, NCCL ring).
 //!
 //! A workload never sees the model. It reacts to three things (its own timer tags, a connection
 //! becoming established, in-order bytes delivered to one of its endpoints) and acts through the
@@ -16,6 +16,7 @@
 
 pub mod background;
 pub mod bulk;
+pub mod collectives;
 pub mod config;
 pub mod datagrams;
 pub mod dist;
