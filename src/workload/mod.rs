@@ -5,8 +5,9 @@
 //!   matches byte streams to requests and responses; `flowlogs`: the flow-log reader.
 //! - One file per workload kind, each a state struct implementing [`Workload`]: `bulk`,
 //!   `rpc` (beside its book), `datagrams`, `background`, `permutation`,
-//!   `pingpong` (osu_latency / osu_bw), `service_clients` (clients of a failover-able service),
-//!   `connections` (many connections, e.g. through a NAT gateway), `replay` (flow logs).
+//!   `pingpong` (osu_latency / osu_bw), `collectives` (all-reduce, all-to-all, NCCL ring),
+//!   `service_clients` (clients of a failover-able service), `connections` (many connections,
+//!   e.g. through a NAT gateway), `replay` (flow logs).
 //!
 //! A workload never sees the model. It reacts to three things (its own timer tags, a connection
 //! becoming established, in-order bytes delivered to one of its endpoints) and acts through the
@@ -17,6 +18,7 @@
 
 pub mod background;
 pub mod bulk;
+pub mod collectives;
 pub mod config;
 pub mod connections;
 pub mod datagrams;
