@@ -30,12 +30,11 @@
 //!   to a port; with `routing` (gateways, forwarding instances), `ip` (fragmentation, PMTUD,
 //!   filters, connection tracking) and `nat` (NAT gateways).
 //! - `accounting`: sent/delivered/dropped counts, the instances' ENA counters, conservation.
-//! - `app_state`: the `App` enum holding every workload (the kinds in `crate::workload` behind
-//!   its `Workload` trait, and the state of the rest); `apps`: the glue (`impl workload::Ctx for
-//!   Model`, dispatch of app events, handshakes and deliveries) and the all-reduce collectives;
-//!   `failover`, `replay`, `nat`: service clients, flow-log results, connections (each depends on
-//!   `app_state`, none on another); `actions`: timed actions; `trace`: event log and capture;
-//!   `results`: the summary at the end.
+//! - `app_state`: the `App` enum holding every workload (each kind lives in `crate::workload`
+//!   behind its `Workload` trait); `apps`: the glue (`impl workload::Ctx for Model`, dispatch of
+//!   app events, handshakes and deliveries); `failover`: moving a service's address (the clients
+//!   are a workload); `replay`: flow-log results; `actions`: timed actions; `trace`: event log and
+//!   capture; `results`: the summary at the end.
 
 mod accounting;
 pub mod actions;
