@@ -3,12 +3,14 @@
 //! times measured. It never holds the run open.
 
 use super::config::BackgroundConfig;
+use super::results::Percentiles;
 use super::{Attach, ConnTag, Ctx, Delivery, Interarrival, NONE, Proto, Side, Sizes, TAG_ARRIVAL, Workload, ns};
 use crate::engine::rng::StreamRng;
 use crate::net::fabric::LeafSpine;
 use crate::units::{SimDuration, SimTime};
 use hdrhistogram::Histogram;
 use rand::RngExt;
+use serde::Serialize;
 
 /// Offered load -> mean inter-arrival: load x hosts x link rate = arrival rate x mean flow size.
 pub fn background_interarrival(load: f64, hosts: usize, fabric: &LeafSpine, mean_bytes: f64) -> Interarrival {
@@ -125,4 +127,15 @@ impl Workload for BackgroundApp {
         }
         self.background_maybe_close(ctx, d.conn);
     }
+}
+
+/// The background traffic: flows started and completed, and their completion times.
+#[derive(Clone, Debug, Serialize)]
+pub struct BackgroundResult {
+    pub flows_started: u64,
+    pub flows_completed: u64,
+    /// Arrivals skipped because `max_concurrent` flows were already running.
+    pub flows_skipped: u64,
+    pub goodput_gbps: f64,
+    pub fct_us: Percentiles,
 }

@@ -6,6 +6,7 @@ use super::config::AllReduceConfig;
 use super::{Attach, ConnTag, Ctx, Delivery, NONE, Proto, Side, Workload};
 use super::{TAG_RING_SEND, TAG_RING_STEP_DONE};
 use crate::units::{SimDuration, SimTime};
+use serde::Serialize;
 
 /// Buffer slots per NCCL connection. Source: NCCL src/include/device.h (devcomm.h in older
 /// releases), `#define NCCL_STEPS 8`.
@@ -343,4 +344,28 @@ impl Workload for AllReduceApp {
             }
         }
     }
+}
+
+/// A collective's timing.
+#[derive(Clone, Debug, Serialize)]
+pub struct CollectiveResult {
+    pub workload: String,
+    pub algorithm: &'static str,
+    pub transport: &'static str,
+    pub members: u64,
+    /// Ranks in the collective: instances x GPUs per instance.
+    pub ranks: u64,
+    /// NCCL channels (rings side by side; the 1-rank-per-instance ring stripes over its cards).
+    pub channels: u64,
+    /// Network cards each neighbour pair stripes over.
+    pub cards: u64,
+    pub bytes: u64,
+    /// Mean time per collective, over the measured iterations.
+    pub time_us: f64,
+    /// NCCL's bus bandwidth: 2(N-1)/N x bytes / time for all-reduce, (N-1)/N x bytes / time for
+    /// all-to-all.
+    pub bus_gbps: f64,
+    /// nccl-tests' algbw and busbw, in GB/s (1e9 bytes per second).
+    pub alg_gbyte_s: f64,
+    pub bus_gbyte_s: f64,
 }

@@ -5,6 +5,7 @@
 use super::config::ConnectionsConfig;
 use super::{Attach, ConnTag, Ctx, NONE, Proto, TAG_ARRIVAL, Workload};
 use crate::units::{SimDuration, SimTime};
+use serde::Serialize;
 
 pub struct ConnectionsApp {
     pub spec: ConnectionsConfig,
@@ -54,4 +55,13 @@ impl Workload for ConnectionsApp {
     fn on_established(&mut self, _ctx: &mut impl Ctx, _app: u32, _conn: u32, _ep: u32) {
         self.established += 1;
     }
+}
+
+/// A `Connections` workload: how many of its connections completed their handshake.
+#[derive(Clone, Debug, Serialize)]
+pub struct ConnectionsResult {
+    pub workload: String,
+    pub opened: u64,
+    pub established: u64,
+    pub not_established: u64,
 }

@@ -3,11 +3,13 @@
 //! per datagram at the receiver.
 
 use super::config::DatagramConfig;
+use super::results::Percentiles;
 use super::{Attach, ConnTag, Ctx, Delivery, Interarrival, NONE, Proto, Side, TAG_ARRIVAL, Workload};
 use super::{latency_histogram, ns};
 use crate::engine::rng::StreamRng;
 use crate::units::SimDuration;
 use hdrhistogram::Histogram;
+use serde::Serialize;
 
 pub struct DatagramApp {
     pub spec: DatagramConfig,
@@ -81,4 +83,14 @@ impl Workload for DatagramApp {
             d.min_latency = Some(d.min_latency.map_or(l, |m| m.min(l)));
         }
     }
+}
+
+/// One-way datagram latencies over all of a variant's datagram workloads (after warm-up).
+#[derive(Clone, Debug, Serialize)]
+pub struct LatencyResult {
+    /// Measured samples (after warm-up).
+    pub count: u64,
+    pub latency_us: Percentiles,
+    /// Exact smallest sample in picoseconds (the base latency of the path).
+    pub min_ps: Option<u64>,
 }

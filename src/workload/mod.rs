@@ -27,6 +27,7 @@ pub mod flowlogs;
 pub mod permutation;
 pub mod pingpong;
 pub mod replay;
+pub mod results;
 pub mod rpc;
 pub mod service_clients;
 

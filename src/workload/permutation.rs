@@ -6,6 +6,7 @@ use super::{Attach, BULK_UNBOUNDED_BYTES, ConnTag, Ctx, Delivery, NONE, Proto, W
 use crate::engine::rng::StreamRng;
 use crate::units::SimTime;
 use rand::RngExt;
+use serde::Serialize;
 
 pub struct PermutationApp {
     pub spec: PermutationConfig,
@@ -69,4 +70,17 @@ impl Workload for PermutationApp {
             }
         }
     }
+}
+
+/// A permutation workload, summarised (its flows are too many to list).
+#[derive(Clone, Debug, Serialize)]
+pub struct PermutationResult {
+    pub flows: u64,
+    pub completed: u64,
+    /// All flows together.
+    pub goodput_gbps: f64,
+    /// Per flow: ECMP collisions show as a low minimum.
+    pub flow_goodput_gbps_min: f64,
+    pub flow_goodput_gbps_mean: f64,
+    pub flow_goodput_gbps_max: f64,
 }

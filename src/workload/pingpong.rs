@@ -5,6 +5,7 @@ use super::config::{MessageTransport, PingPongConfig};
 use super::{Attach, ConnTag, Ctx, Delivery, NONE, Proto, Side, Workload};
 use super::{TAG_CLIENT_DONE, TAG_CLIENT_SEND, TAG_SERVER_SEND};
 use crate::units::{SimDuration, SimTime};
+use serde::Serialize;
 
 /// osu_latency: for each size, round trips of one message each way; the latency reported is
 /// half the mean round trip, measured from the client's send call to its receive completion.
@@ -162,4 +163,20 @@ impl Workload for PingPongApp {
             ctx.schedule(app, delay, tag);
         }
     }
+}
+
+/// One point of an osu_latency-style sweep.
+#[derive(Clone, Debug, Serialize)]
+pub struct PingPongPoint {
+    pub workload: String,
+    /// "tcp", "efa" (two-sided), "efa-write" or "efa-read" (one-sided RDMA).
+    pub transport: &'static str,
+    pub size_bytes: u64,
+    /// Messages in flight: 1 for osu_latency, W for osu_bw.
+    pub window: u32,
+    /// osu_latency: half the mean round trip; RDMA read: the mean read; osu_bw: the mean round
+    /// trip of a window.
+    pub latency_us: f64,
+    /// Bytes moved per that time: one message (latency mode) or the window (bandwidth mode).
+    pub gbps: f64,
 }

@@ -7,6 +7,7 @@ use super::config::FlowLogsConfig;
 use super::flowlogs::{Group, ReadStats};
 use super::{Attach, ConnTag, Ctx, Delivery, NONE, Proto, RpcBook, Side, TAG_ARRIVAL, Workload};
 use crate::units::{SimDuration, SimTime};
+use serde::Serialize;
 
 pub struct ReplayGroup {
     pub group: Group,
@@ -166,4 +167,53 @@ impl Workload for FlowLogsApp {
             }
         }
     }
+}
+
+/// One original 5-tuple group, replayed: what the variant made of it.
+#[derive(Clone, Debug, Serialize)]
+pub struct GroupResult {
+    /// The original connection, initiator first: "10.0.1.10:43512 -> 10.0.2.20:443".
+    pub group: String,
+    pub client: String,
+    pub server: String,
+    /// What the log recorded: "ACCEPT", "REJECT" (every record) or "PARTLY_REJECTED".
+    pub logged: &'static str,
+    /// The connection was established in the simulation.
+    pub established: bool,
+    /// Whether the scenario did what the log recorded: "as logged", "allowed but logged REJECT"
+    /// (its rules let through what AWS refused), "refused but logged ACCEPT", "unfinished".
+    pub verdict: &'static str,
+    /// Bytes the flow log counted (headers included).
+    pub logged_bytes: u64,
+    /// Payload written both ways in the replay (after `scale`).
+    pub replayed_bytes: u64,
+    pub exchanges: u64,
+    pub completed: u64,
+    /// First exchange issued to last response received, in milliseconds.
+    pub completion_ms: Option<f64>,
+    /// Mean time of one exchange (request written to last response byte), in microseconds.
+    pub exchange_us_mean: Option<f64>,
+    /// Payload over the time exchanges were in progress.
+    pub goodput_gbps: f64,
+    pub retransmits: u64,
+    pub rtos: u64,
+}
+
+/// A `FlowLogs` workload's replay, per group, with what reading the log counted.
+#[derive(Clone, Debug, Serialize)]
+pub struct FlowLogsResult {
+    pub workload: String,
+    pub format: String,
+    pub records: u64,
+    pub nodata_records: u64,
+    pub skipdata_records: u64,
+    pub rejected_records: u64,
+    pub not_tcp_records: u64,
+    /// Records from interfaces the workload's `interfaces` map does not know (counted, skipped).
+    pub unknown_interface_records: u64,
+    /// Records whose addresses inside the VPC map to no instance (counted, skipped).
+    pub unmapped_address_records: u64,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unknown_examples: Vec<String>,
+    pub groups: Vec<GroupResult>,
 }

@@ -7,10 +7,12 @@
 //! last byte has arrived, and an RPC completes when the last byte of its response arrives.
 
 use super::config::{Arrival, RpcConfig};
+use super::results::Percentiles;
 use super::{ConnTag, Ctx, Delivery, Interarrival, Proto, Side, Sizes, TAG_ARRIVAL, Workload, ns};
 use crate::engine::rng::StreamRng;
 use crate::units::SimTime;
 use hdrhistogram::Histogram;
+use serde::Serialize;
 use std::collections::VecDeque;
 
 #[derive(Clone, Copy, Debug)]
@@ -202,6 +204,19 @@ impl Workload for RpcApp {
             }
         }
     }
+}
+
+/// RPC latencies over all of a variant's RPC workloads (issued after warm-up).
+#[derive(Clone, Debug, Serialize)]
+pub struct RpcResult {
+    /// Measured RPCs (issued after warm-up), completed or not.
+    pub count: u64,
+    pub issued: u64,
+    pub completed: u64,
+    /// Measured RPCs still waiting at the end. They enter the percentiles with their age at the
+    /// end (a lower bound), so a connection stuck in a 200 ms RTO is not hidden from the tail.
+    pub incomplete: u64,
+    pub latency_us: Percentiles,
 }
 
 #[cfg(test)]

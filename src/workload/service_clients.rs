@@ -18,6 +18,7 @@ use super::config::ServiceClientsConfig;
 use super::{ConnTag, Ctx, Delivery, NONE, Side, Workload};
 use crate::ec2::failover::ServiceAddress;
 use crate::units::{SimDuration, SimTime};
+use serde::Serialize;
 
 /// Event tags of a service-clients app: the kind in the low bits, the client index above.
 const KIND_BITS: u32 = 3;
@@ -288,4 +289,33 @@ impl Workload for ServiceClientsApp {
             }
         }
     }
+}
+
+/// One client of a `ServiceClients` workload: what it saw across a failover.
+#[derive(Clone, Debug, Serialize)]
+pub struct ServiceClientResult {
+    pub workload: String,
+    pub client: String,
+    pub requests_ok: u64,
+    /// Longest time without a successful response (the outage it saw), in milliseconds; an
+    /// outage still going on at the end counts up to the end.
+    pub outage_ms: f64,
+    /// Connections it dropped after a request timed out, and those reset by the new holder of
+    /// the address.
+    pub timeouts: u64,
+    pub resets: u64,
+    /// Connections it opened (1 + reconnections). None survives a failover: the server's state
+    /// stays on the failed instance.
+    pub connections: u64,
+}
+
+/// A `ServiceClients` workload's outages across its clients: each client's own `outage_ms`,
+/// summarised (clients differ by their own timing: phase, backoff draws, resolver cache).
+#[derive(Clone, Debug, Serialize)]
+pub struct ServiceOutageResult {
+    pub workload: String,
+    pub clients: u64,
+    pub outage_ms_mean: f64,
+    pub outage_ms_min: f64,
+    pub outage_ms_max: f64,
 }
