@@ -31,6 +31,8 @@ macro_rules! workload_kinds {
     };
 }
 
+pub(crate) use workload_kinds;
+
 /// Run `$body` on workload `$app` if its kind is behind the `Workload` trait (evaluates to
 /// whether it was), with `$w` the workload and `$ctx` the model. The workload is taken out of its
 /// slot while it runs, so that it and the model it calls back into are two borrows: a workload

@@ -47,7 +47,6 @@ mod ip;
 pub mod nat;
 mod nitro;
 mod path;
-pub mod replay;
 pub mod results;
 pub(crate) mod routing;
 pub mod srd;

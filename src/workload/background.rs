@@ -2,11 +2,13 @@
 //! the offered load, sizes from a distribution, at most `max_concurrent` at once; flow completion
 //! times measured. It never holds the run open.
 
+use super::Collector;
 use super::config::BackgroundConfig;
-use super::results::Percentiles;
+use super::results::{Percentiles, RunEnd, round3};
 use super::{Attach, ConnTag, Ctx, Delivery, Interarrival, NONE, Proto, Side, Sizes, TAG_ARRIVAL, Workload, ns};
 use crate::engine::rng::StreamRng;
 use crate::net::fabric::LeafSpine;
+use crate::units::gbps;
 use crate::units::{SimDuration, SimTime};
 use hdrhistogram::Histogram;
 use rand::RngExt;
@@ -63,6 +65,16 @@ impl BackgroundApp {
 impl Workload for BackgroundApp {
     fn is_finite(&self) -> bool {
         false
+    }
+
+    fn results(&self, run: &impl RunEnd, out: &mut Collector) {
+        out.sections.background = Some(BackgroundResult {
+            flows_started: self.started,
+            flows_completed: self.completed,
+            flows_skipped: self.skipped,
+            goodput_gbps: round3(gbps(self.bytes_completed, run.stopped().since(SimTime::ZERO))),
+            fct_us: Percentiles::from_ns(&self.fct),
+        })
     }
     fn is_foreground(&self) -> bool {
         false

@@ -2,7 +2,9 @@
 //! over `over` from the start and round robin over the clients, and leaves them open (to
 //! exercise a NAT gateway's limits: its port allocation and scaling stay in `model::nat`).
 
+use super::Collector;
 use super::config::ConnectionsConfig;
+use super::results::RunEnd;
 use super::{Attach, ConnTag, Ctx, NONE, Proto, TAG_ARRIVAL, Workload};
 use crate::units::{SimDuration, SimTime};
 use serde::Serialize;
@@ -42,6 +44,15 @@ impl ConnectionsApp {
 impl Workload for ConnectionsApp {
     fn is_finite(&self) -> bool {
         false
+    }
+
+    fn results(&self, _run: &impl RunEnd, out: &mut Collector) {
+        out.sections.connections.push(ConnectionsResult {
+            workload: self.spec.name.clone(),
+            opened: self.opened,
+            established: self.established,
+            not_established: self.opened - self.established,
+        })
     }
 
     fn start(&mut self, ctx: &mut impl Ctx, app: u32) {

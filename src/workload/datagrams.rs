@@ -2,8 +2,9 @@
 //! host), `size` bytes at Poisson arrivals, optionally Don't Fragment; one-way latency measured
 //! per datagram at the receiver.
 
+use super::Collector;
 use super::config::DatagramConfig;
-use super::results::Percentiles;
+use super::results::{Percentiles, RunEnd, merge_histogram};
 use super::{Attach, ConnTag, Ctx, Delivery, Interarrival, NONE, Proto, Side, TAG_ARRIVAL, Workload};
 use super::{latency_histogram, ns};
 use crate::engine::rng::StreamRng;
@@ -46,6 +47,13 @@ impl DatagramApp {
 impl Workload for DatagramApp {
     fn is_finite(&self) -> bool {
         false
+    }
+
+    fn results(&self, _run: &impl RunEnd, out: &mut Collector) {
+        merge_histogram(&mut out.datagrams.histogram, &self.latency);
+        if let Some(m) = self.min_latency {
+            out.datagrams.min_ps = Some(out.datagrams.min_ps.map_or(m.ps(), |x| x.min(m.ps())));
+        }
     }
 
     fn start(&mut self, ctx: &mut impl Ctx, app: u32) {
@@ -93,4 +101,23 @@ pub struct LatencyResult {
     pub latency_us: Percentiles,
     /// Exact smallest sample in picoseconds (the base latency of the path).
     pub min_ps: Option<u64>,
+}
+
+/// The datagram workloads' latencies, added up workload by workload.
+#[derive(Default)]
+pub struct DatagramTotals {
+    pub histogram: Option<Histogram<u64>>,
+    /// Exact smallest sample in picoseconds.
+    pub min_ps: Option<u64>,
+}
+
+impl DatagramTotals {
+    /// The `datagrams` section (none without a datagram workload).
+    pub fn finish(self) -> Option<LatencyResult> {
+        self.histogram.as_ref().map(|h| LatencyResult {
+            count: h.len(),
+            latency_us: Percentiles::from_ns(h),
+            min_ps: self.min_ps,
+        })
+    }
 }

@@ -35,8 +35,19 @@ pub use dist::{Interarrival, Sizes};
 pub use rpc::RpcBook;
 
 use crate::units::{SimDuration, SimTime};
+use background::BackgroundResult;
+use collectives::CollectiveResult;
 use config::MessageTransport;
+use connections::ConnectionsResult;
+use datagrams::{DatagramTotals, LatencyResult};
 use hdrhistogram::Histogram;
+use permutation::PermutationResult;
+use pingpong::PingPongPoint;
+use replay::FlowLogsResult;
+use results::RunEnd;
+use rpc::{RpcResult, RpcTotals};
+use serde::Serialize;
+use service_clients::{ServiceClientResult, ServiceOutageResult};
 
 /// "No such id" marker for optional arena references.
 pub const NONE: u32 = u32::MAX;
@@ -238,6 +249,75 @@ pub trait Workload {
         if self.is_foreground() && self.is_finite() {
             ctx.finished();
         }
+    }
+    /// After the run: add this workload's part of the variant's summary to `out` (its section,
+    /// or a warning that it did not finish), reading the finished run through `run`. A workload
+    /// reported only through its flows (bulk) adds nothing.
+    fn results(&self, _run: &impl RunEnd, _out: &mut Collector) {}
+}
+
+/// The workloads' sections of one variant's summary, in `summary.json`'s order (flattened into
+/// `model::VariantResult`; an empty section is left out). Histograms and time series ride
+/// along, unserialised, for the plots and CSV files.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct WorkloadSections {
+    /// All RPC workloads together.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rpc: Option<RpcResult>,
+    /// All datagram workloads together.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub datagrams: Option<LatencyResult>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub background: Option<BackgroundResult>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permutation: Option<PermutationResult>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pingpong: Vec<PingPongPoint>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub collectives: Vec<CollectiveResult>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub service_clients: Vec<ServiceClientResult>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub service_outages: Vec<ServiceOutageResult>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub connections: Vec<ConnectionsResult>,
+    /// The RPC latencies (ns) behind `rpc`, for the CDF plot and CSV.
+    #[serde(skip)]
+    pub rpc_histogram: Option<Histogram<u64>>,
+    /// Successful service-client responses per second, per workload and time bin.
+    #[serde(skip)]
+    pub success_series: Vec<(String, Vec<f64>)>,
+}
+
+/// Workload sections `summary.json` lists after the model's own failovers, cost and NAT
+/// gateways (flattened into `model::VariantResult` there).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ReplaySections {
+    /// `FlowLogs` workloads: per original 5-tuple group, what this variant made of it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub flowlogs: Vec<FlowLogsResult>,
+}
+
+/// What the workloads' `results` hooks add to, one workload after another in the model's order.
+#[derive(Default)]
+pub struct Collector {
+    pub sections: WorkloadSections,
+    pub replays: ReplaySections,
+    /// RPC workloads share one latency distribution.
+    pub rpc: RpcTotals,
+    /// Datagram workloads share one latency distribution.
+    pub datagrams: DatagramTotals,
+    /// Finite workloads that did not finish in the run: said, not silently left out.
+    pub unfinished: Vec<String>,
+}
+
+impl Collector {
+    /// The sections, and the warnings about workloads that did not finish.
+    pub fn finish(self) -> (WorkloadSections, ReplaySections, Vec<String>) {
+        let mut sections = self.sections;
+        (sections.rpc, sections.rpc_histogram) = self.rpc.finish();
+        sections.datagrams = self.datagrams.finish();
+        (sections, self.replays, self.unfinished)
     }
 }
 

@@ -1,9 +1,12 @@
 //! Ping-pong (osu_latency, osu_bw): one connection between two instances over TCP or EFA
 //! (two-sided messages, RDMA write or read); for each size, warm-up then measured rounds.
 
+use super::Collector;
 use super::config::{MessageTransport, PingPongConfig};
+use super::results::{RunEnd, round3};
 use super::{Attach, ConnTag, Ctx, Delivery, NONE, Proto, Side, Workload};
 use super::{TAG_CLIENT_DONE, TAG_CLIENT_SEND, TAG_SERVER_SEND};
+use crate::units::gbps;
 use crate::units::{SimDuration, SimTime};
 use serde::Serialize;
 
@@ -69,6 +72,29 @@ impl PingPongApp {
 impl Workload for PingPongApp {
     fn is_finite(&self) -> bool {
         true
+    }
+
+    fn results(&self, _run: &impl RunEnd, out: &mut Collector) {
+        if self.results.len() < self.spec.sizes.len() {
+            out.unfinished.push(format!(
+                "workload {:?}: {} of {} message sizes finished before the end of the run; the rest are not \
+                 reported (lengthen `duration` or use fewer iterations)",
+                self.spec.name,
+                self.results.len(),
+                self.spec.sizes.len()
+            ));
+        }
+        let transport = self.spec.transport.label();
+        for &(size, t) in &self.results {
+            out.sections.pingpong.push(PingPongPoint {
+                workload: self.spec.name.clone(),
+                transport,
+                size_bytes: size,
+                window: self.spec.window,
+                latency_us: round3(t.as_us_f64()),
+                gbps: round3(gbps(size * self.spec.window as u64, t)),
+            });
+        }
     }
 
     fn start(&mut self, ctx: &mut impl Ctx, app: u32) {

@@ -1,9 +1,33 @@
-//! What workloads report: the pieces each kind's part of a variant's summary is made of.
-//! The per-kind result types live beside their workload (`rpc::RpcResult`,
-//! `pingpong::PingPongPoint` ...); `model::results` re-exports them.
+//! What every workload's results are made of: the read-only view of the finished run a
+//! workload's `Workload::results` hook reads ([`RunEnd`]), latency percentiles, rounding for
+//! stable JSON. It names no workload kind; the sections the hooks fill (`WorkloadSections`,
+//! `Collector`) are in the layer's `mod.rs`, beside the trait, and each kind's result type
+//! beside its workload (`rpc::RpcResult`, `pingpong::PingPongPoint` ...).
 
+use crate::transport::TransportStats;
+use crate::units::{SimDuration, SimTime};
 use hdrhistogram::Histogram;
 use serde::Serialize;
+
+/// The finished run, read-only, as a workload's `results` hook sees it.
+pub trait RunEnd {
+    /// When the run stopped: when the last finite workload finished, or the end time.
+    fn stopped(&self) -> SimTime;
+    /// An instance's name.
+    fn instance_name(&self, i: u32) -> &str;
+    /// The width of the run's time bins (timelines).
+    fn time_bin(&self) -> SimDuration;
+    /// The counters of endpoint `ep`'s transport.
+    fn ep_stats(&self, ep: u32) -> &TransportStats;
+}
+
+/// Add `h` to the distribution in `into` (the first one starts it).
+pub fn merge_histogram(into: &mut Option<Histogram<u64>>, h: &Histogram<u64>) {
+    match into {
+        Some(acc) => acc.add(h).expect("histograms share bounds"),
+        None => *into = Some(h.clone()),
+    }
+}
 
 /// Latency percentiles, in microseconds.
 #[derive(Clone, Debug, Serialize, PartialEq)]

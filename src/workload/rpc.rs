@@ -6,8 +6,9 @@
 //! messages: the client writes requests back to back, the server answers each in order once its
 //! last byte has arrived, and an RPC completes when the last byte of its response arrives.
 
+use super::Collector;
 use super::config::{Arrival, RpcConfig};
-use super::results::Percentiles;
+use super::results::{Percentiles, RunEnd, merge_histogram};
 use super::{ConnTag, Ctx, Delivery, Interarrival, Proto, Side, Sizes, TAG_ARRIVAL, Workload, ns};
 use crate::engine::rng::StreamRng;
 use crate::units::SimTime;
@@ -131,6 +132,20 @@ impl Workload for RpcApp {
         self.spec.count.is_some()
     }
 
+    fn results(&self, run: &impl RunEnd, out: &mut Collector) {
+        let stopped = run.stopped();
+        let mut h = self.measured.clone();
+        for issued_at in self.conns.iter().flat_map(|c| c.book.outstanding_since()) {
+            if issued_at >= self.warmup_end {
+                h.saturating_record(stopped.since(issued_at).ps().div_ceil(1000).max(1));
+                out.rpc.incomplete += 1;
+            }
+        }
+        merge_histogram(&mut out.rpc.histogram, &h);
+        out.rpc.issued += self.issued;
+        out.rpc.completed += self.completed;
+    }
+
     fn start(&mut self, ctx: &mut impl Ctx, app: u32) {
         let (spec, client, server) = (self.spec.clone(), self.client, self.server);
         for i in 0..spec.connections {
@@ -217,6 +232,29 @@ pub struct RpcResult {
     /// end (a lower bound), so a connection stuck in a 200 ms RTO is not hidden from the tail.
     pub incomplete: u64,
     pub latency_us: Percentiles,
+}
+
+/// The RPC workloads' latencies and counts, added up workload by workload.
+#[derive(Default)]
+pub struct RpcTotals {
+    pub histogram: Option<Histogram<u64>>,
+    pub issued: u64,
+    pub completed: u64,
+    pub incomplete: u64,
+}
+
+impl RpcTotals {
+    /// The `rpc` section (none without an RPC workload), and its latency histogram.
+    pub fn finish(self) -> (Option<RpcResult>, Option<Histogram<u64>>) {
+        let rpc = self.histogram.as_ref().map(|h| RpcResult {
+            count: h.len(),
+            issued: self.issued,
+            completed: self.completed,
+            incomplete: self.incomplete,
+            latency_us: Percentiles::from_ns(h),
+        });
+        (rpc, self.histogram)
+    }
 }
 
 #[cfg(test)]

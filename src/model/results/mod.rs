@@ -7,7 +7,6 @@ use super::{ConntrackTimeoutsS, InstanceCounters, Model, NONE};
 use crate::net::DropReason;
 use crate::transport::Transport;
 use crate::units::{SimTime, gbps};
-use hdrhistogram::Histogram;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -22,6 +21,7 @@ pub use crate::workload::replay::{FlowLogsResult, GroupResult};
 pub use crate::workload::results::{Percentiles, round3};
 pub use crate::workload::rpc::RpcResult;
 pub use crate::workload::service_clients::{ServiceClientResult, ServiceOutageResult};
+pub use crate::workload::{ReplaySections, WorkloadSections};
 pub use collect::collect;
 
 #[derive(Clone, Debug, Serialize)]
@@ -158,24 +158,10 @@ pub struct VariantResult {
     /// How evenly the reported flows shared (two or more flows with goodput).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fairness: Option<Fairness>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rpc: Option<RpcResult>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub datagrams: Option<LatencyResult>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub background: Option<BackgroundResult>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub permutation: Option<PermutationResult>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub pingpong: Vec<PingPongPoint>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub collectives: Vec<CollectiveResult>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub service_clients: Vec<ServiceClientResult>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub service_outages: Vec<ServiceOutageResult>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub connections: Vec<ConnectionsResult>,
+    /// The workloads' own sections (`rpc`, `datagrams`, `pingpong` ...), each made by its
+    /// workload's `results` hook.
+    #[serde(flatten)]
+    pub workloads: WorkloadSections,
     /// Each failover step and the delay drawn for it (seconds), with its bounds.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub failovers: Vec<FailoverResult>,
@@ -184,9 +170,9 @@ pub struct VariantResult {
     /// NAT gateways by name, with CloudWatch's metric names.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub nat_gateways: BTreeMap<String, NatGatewayResult>,
-    /// `FlowLogs` workloads: per original 5-tuple group, what this variant made of it.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub flowlogs: Vec<FlowLogsResult>,
+    /// The workloads' sections listed here (`flowlogs`).
+    #[serde(flatten)]
+    pub replays: ReplaySections,
     pub drops: BTreeMap<&'static str, u64>,
     pub packets: PacketTotals,
     pub counters: BTreeMap<String, InstanceCounters>,
@@ -222,8 +208,6 @@ pub struct VariantResult {
     pub packet_hops: u64,
     pub simulated_us: f64,
     #[serde(skip)]
-    pub rpc_histogram: Option<Histogram<u64>>,
-    #[serde(skip)]
     pub series: Vec<(String, Vec<f64>)>,
     #[serde(skip)]
     pub bin_us: f64,
@@ -236,9 +220,6 @@ pub struct VariantResult {
     /// Packets dropped while capturing (with their reason and place), for ladder diagrams.
     #[serde(skip)]
     pub capture_drops: Vec<crate::model::trace::DropRecord>,
-    /// Successful service-client responses per second, per workload and time bin.
-    #[serde(skip)]
-    pub success_series: Vec<(String, Vec<f64>)>,
 }
 
 /// A failover step: when it started, the delay drawn and the bounds it was drawn between.
