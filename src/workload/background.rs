@@ -63,6 +63,9 @@ impl BackgroundApp {
 }
 
 impl Workload for BackgroundApp {
+    fn name(&self) -> &str {
+        &self.spec.name
+    }
     fn is_finite(&self) -> bool {
         false
     }

@@ -210,6 +210,9 @@ impl AllReduceApp {
 }
 
 impl Workload for AllReduceApp {
+    fn name(&self) -> &str {
+        &self.spec.name
+    }
     fn is_finite(&self) -> bool {
         true
     }

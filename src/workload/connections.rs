@@ -42,6 +42,9 @@ impl ConnectionsApp {
 }
 
 impl Workload for ConnectionsApp {
+    fn name(&self) -> &str {
+        &self.spec.name
+    }
     fn is_finite(&self) -> bool {
         false
     }

@@ -45,6 +45,9 @@ impl DatagramApp {
 }
 
 impl Workload for DatagramApp {
+    fn name(&self) -> &str {
+        &self.spec.name
+    }
     fn is_finite(&self) -> bool {
         false
     }

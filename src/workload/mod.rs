@@ -230,6 +230,8 @@ pub trait Ctx {
 /// One workload kind's behaviour. `app` is the workload's index in the model (for its
 /// connection tags and timers). Hooks default to doing nothing.
 pub trait Workload {
+    /// The workload's name in the scenario.
+    fn name(&self) -> &str;
     /// Finite workloads can finish and let the run end early; others run to the end time.
     fn is_finite(&self) -> bool;
     /// Background traffic never holds the run open.

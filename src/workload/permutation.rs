@@ -28,6 +28,9 @@ pub struct PermFlow {
 }
 
 impl Workload for PermutationApp {
+    fn name(&self) -> &str {
+        &self.spec.name
+    }
     fn is_finite(&self) -> bool {
         self.spec.bytes.is_some()
     }

@@ -70,6 +70,9 @@ impl PingPongApp {
 }
 
 impl Workload for PingPongApp {
+    fn name(&self) -> &str {
+        &self.spec.name
+    }
     fn is_finite(&self) -> bool {
         true
     }

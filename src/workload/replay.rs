@@ -186,6 +186,9 @@ impl FlowLogsApp {
 }
 
 impl Workload for FlowLogsApp {
+    fn name(&self) -> &str {
+        &self.spec.name
+    }
     fn is_finite(&self) -> bool {
         true
     }

@@ -128,6 +128,9 @@ impl RpcApp {
 }
 
 impl Workload for RpcApp {
+    fn name(&self) -> &str {
+        &self.spec.name
+    }
     fn is_finite(&self) -> bool {
         self.spec.count.is_some()
     }

@@ -200,6 +200,9 @@ impl ServiceClientsApp {
 }
 
 impl Workload for ServiceClientsApp {
+    fn name(&self) -> &str {
+        &self.spec.name
+    }
     fn is_finite(&self) -> bool {
         false
     }

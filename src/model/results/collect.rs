@@ -3,7 +3,7 @@
 //! capture summaries.
 
 use super::*;
-use crate::model::apps::workload_kinds;
+use crate::model::app_state::workload_kinds;
 use crate::transport::TransportStats;
 use crate::units::SimDuration;
 use crate::workload::Collector;
