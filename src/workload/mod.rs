@@ -3,18 +3,26 @@
 //! - `config`: what each workload is asked to do (plain data the scenario module lowers its file
 //!   schema into); `dist`: size distributions and arrival processes; `rpc`: the bookkeeping that
 //!   matches byte streams to requests and responses; `flowlogs`: the flow-log reader.
-//! - One file per workload kind, each a state struct implementing [`Workload`]: `bulk`,
-//!   `rpc` (beside its book), `datagrams`, `background`, `permutation`,
+//! - One file per workload kind, each a state struct implementing [`Workload`], with its result
+//!   type beside it: `bulk`, `rpc` (beside its book), `datagrams`, `background`, `permutation`,
 //!   `pingpong` (osu_latency / osu_bw), `collectives` (all-reduce, all-to-all, NCCL ring),
 //!   `service_clients` (clients of a failover-able service), `connections` (many connections,
 //!   e.g. through a NAT gateway), `replay` (flow logs).
+//! - `results`: what every kind's results are made of (the [`RunEnd`] view, percentiles,
+//!   rounding); this file: the sections they fill ([`WorkloadSections`], [`Collector`]).
 //!
 //! A workload never sees the model. It reacts to three things (its own timer tags, a connection
 //! becoming established, in-order bytes delivered to one of its endpoints) and acts through the
 //! small [`Ctx`] trait (the clock, opening connections, writing bytes, timers with a tag, a
-//! finished signal), which `model::apps` implements for `Model`. The model holds the workloads
-//! in its `App` enum (not `Box<dyn>`): adding a workload is one file here, one enum line there
-//! and one line in the glue's list of kinds behind this trait.
+//! finished signal), which `model::apps` implements for `Model`. After the run its `results`
+//! hook adds its part of the variant's summary (its section, or a warning that it did not
+//! finish) to a [`Collector`], reading the finished run through [`RunEnd`]; `model::results`
+//! only assembles the sections into `summary.json`, in workload order.
+//!
+//! The model holds the workloads in its `App` enum (not `Box<dyn>`), and every per-kind call
+//! goes through one list, `model::app_state::workload_kinds!`. Adding a workload: one file here,
+//! one `App` line and one macro line (plus one field of [`WorkloadSections`] if it reports a new
+//! section of the summary).
 
 pub mod background;
 pub mod bulk;

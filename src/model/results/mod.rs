@@ -1,6 +1,9 @@
 //! What one variant's run produced. Serialises to one entry of `summary.json`'s `variants`
 //! (see README, "summary.json"); histograms and time series ride along, unserialised, for the
-//! plots and CSV files. `collect` reads the finished model into it.
+//! plots and CSV files. `collect` reads the finished model into it: the model's own parts
+//! (flows, counters, fabric, SRD, cost, NAT gateways ...) here, and each workload's part from its
+//! own `Workload::results` hook (the sections in `workload::WorkloadSections`, flattened in; the
+//! per-kind result types are re-exported below). Nothing here names a workload kind.
 
 use super::app_state::App;
 use super::{ConntrackTimeoutsS, InstanceCounters, Model, NONE};
