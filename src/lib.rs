@@ -18,9 +18,14 @@
 //!   variants), validates it section by section (`validate/`), lowers it into the plain
 //!   configuration each layer owns (`lower`) and builds the world from that (`build`).
 //! - [`model`] is the world at run time: dispatch and clock, hosts, Nitro cards, fabric paths,
-//!   accounting, apps, timed actions, traces and results, one file per thing simulated.
-//! - [`workload`] owns what traffic is asked for (`config`) and the generators' pure parts
-//!   (size distributions, arrivals, RPC bookkeeping, flow-log reading).
+//!   accounting, the workloads' glue, timed actions, traces, and the results it assembles, one
+//!   file per thing simulated.
+//! - [`workload`] holds the traffic generators, one file per kind behind the `Workload` trait
+//!   (start, on_event, on_established, on_delivery, results): each acts through the small `Ctx`
+//!   trait the model implements and makes its own part of the summary from a read-only view of
+//!   the finished run. Adding a workload is one file there, one `App` line and one
+//!   `workload_kinds!` line in `model/app_state.rs`. It also owns what traffic is asked for
+//!   (`config`), size distributions and arrivals, RPC bookkeeping and the flow-log reader.
 //! - [`ec2`] holds EC2's rules and numbers: the instance catalog (a generated data file), Regions,
 //!   flow limits, ENA Express eligibility, VPC rules, gateways, NAT, allowances, connection
 //!   tracking, failover delays, prices — each constant with its source, or marked a model choice.

@@ -74,7 +74,7 @@ fn adapter_generations_differ_as_the_explainer_says() {
     assert!((bulk(ixgbevf) - 10.0).abs() < 0.6, "ixgbevf {}", bulk(ixgbevf));
     assert!(bulk(vif) <= 2.41, "vif {}", bulk(vif));
     // Latency: every packet crosses the hypervisor twice more on vif (15 us each).
-    let p50 = |v: &nitrosim::model::VariantResult| v.rpc.as_ref().unwrap().latency_us.p50;
+    let p50 = |v: &nitrosim::model::VariantResult| v.workloads.rpc.as_ref().unwrap().latency_us.p50;
     assert!(p50(vif) - p50(ena) > 60.0, "vif {} vs ENA {}", p50(vif), p50(ena));
     assert!((p50(ixgbevf) - p50(ena)).abs() < 2.0);
 }
@@ -164,7 +164,7 @@ fn link_local_queries_beyond_1024_per_second_drop() {
     let s = run_text("pair", PAIR, &["duration=1s", &dns("500us")]);
     let v = &s.variants[0];
     assert_conserved(v);
-    let got = v.datagrams.as_ref().unwrap().count as f64;
+    let got = v.workloads.datagrams.as_ref().unwrap().count as f64;
     assert!((got - 1024.0).abs() < 1024.0 * 0.03, "{got} queries answered in 1 s");
     let c = &v.counters["a"];
     assert!(c.linklocal_allowance_exceeded > 800);

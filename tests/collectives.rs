@@ -65,7 +65,7 @@ fn nccl_bus_bandwidth_rises_with_size_without_srd_timeouts() {
         let srd = v.srd.as_ref().unwrap();
         assert_eq!((srd.timeouts, srd.retransmits), (0, 0), "{}: SRD timeouts", v.name);
         assert!(v.drops.is_empty(), "{}: drops {:?}", v.name, v.drops);
-        let c = &v.collectives[0];
+        let c = &v.workloads.collectives[0];
         assert_eq!((c.members, c.ranks, c.channels), (8, 64, 32));
         println!("{}: {} B busbw {} GB/s", v.name, c.bytes, c.bus_gbyte_s);
         assert!(c.bus_gbyte_s > last, "{}: busbw {} after {}", v.name, c.bus_gbyte_s, last);

@@ -102,7 +102,7 @@ fn an_entry_idle_past_its_timeout_is_gone_and_the_next_packet_meets_the_rules() 
     let s = run_text("idle", IDLE, &[]);
     let v = &s.variants[0];
     assert_conserved(v);
-    let rpc = v.rpc.as_ref().unwrap();
+    let rpc = v.workloads.rpc.as_ref().unwrap();
     assert_eq!((rpc.issued, rpc.completed), (12, 12), "{rpc:?}");
     assert!(v.drops.is_empty(), "{:?}", v.drops);
     assert_eq!(v.counters["b"].conntrack_idle_timeouts, 0);
@@ -111,7 +111,7 @@ fn an_entry_idle_past_its_timeout_is_gone_and_the_next_packet_meets_the_rules() 
     let s = run_text("idle", IDLE, &["instances.b.conntrack_tcp_established_timeout=60"]);
     let v = &s.variants[0];
     assert_conserved(v);
-    let rpc = v.rpc.as_ref().unwrap();
+    let rpc = v.workloads.rpc.as_ref().unwrap();
     assert!(rpc.completed < rpc.issued, "{rpc:?}");
     let refused = v.drops["conntrack_expired"];
     assert!(refused > 0);
@@ -122,7 +122,7 @@ fn an_entry_idle_past_its_timeout_is_gone_and_the_next_packet_meets_the_rules() 
     // Still allowed as new (no rule change): the entry is simply made again, nothing refused.
     let s = run_text("idle", IDLE, &["instances.b.conntrack_tcp_established_timeout=60", "actions=[]"]);
     let v = &s.variants[0];
-    assert_eq!(v.rpc.as_ref().unwrap().completed, 12);
+    assert_eq!(v.workloads.rpc.as_ref().unwrap().completed, 12);
     assert!(v.drops.is_empty(), "{:?}", v.drops);
     assert!(v.counters["b"].conntrack_idle_timeouts >= 1);
 }
@@ -204,7 +204,7 @@ fn udp_entries_time_out_after_udp_timeout() {
         let s = run_text("udp", &text, sets);
         let v = s.variants[0].clone();
         assert_conserved(&v);
-        (v.datagrams.as_ref().map_or(0, |d| d.count), v.drops.get("conntrack_expired").copied().unwrap_or(0))
+        (v.workloads.datagrams.as_ref().map_or(0, |d| d.count), v.drops.get("conntrack_expired").copied().unwrap_or(0))
     };
     let (delivered_30, refused_30) = got(&[]);
     assert!(refused_30 > 0 && delivered_30 >= 1, "{delivered_30} delivered, {refused_30} refused");

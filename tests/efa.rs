@@ -29,7 +29,8 @@ fn efa_beats_kernel_tcp_and_large_messages_pay_long_cts_round_trips_and_copies()
     let s = run_text("efa-pair", PAIR, &[]);
     let v = &s.variants[0];
     assert_conserved(v);
-    let get = |w: &str, size: u64| v.pingpong.iter().find(|p| p.workload == w && p.size_bytes == size).unwrap();
+    let get =
+        |w: &str, size: u64| v.workloads.pingpong.iter().find(|p| p.workload == w && p.size_bytes == size).unwrap();
     let (efa1, tcp1) = (get("efa", 1), get("tcp", 1));
     // Near the ~10 us osu_latency published for EFA in a cluster placement group, and well below
     // TCP, whose kernel path (system calls, socket layer, copies, wake-up from idle, per-packet
@@ -76,7 +77,7 @@ fn the_tcp_gap_is_the_kernel_cost_model() {
         // Exact arithmetic: no timing noise either.
         sets.extend(["host.tx_cost=0us", "host.rx_cost=0us", "noise.enabled=false"]);
         let s = run_text("efa-pair", &alone(w), &sets);
-        s.variants[0].pingpong.iter().find(|p| p.size_bytes == 1).unwrap().latency_us
+        s.variants[0].workloads.pingpong.iter().find(|p| p.size_bytes == 1).unwrap().latency_us
     };
     let (tcp, tcp0) = (latency("\"tcp\"", &[]), latency("\"tcp\"", &zero));
     let expected_us = (S + K + W + I + K + S).as_us_f64();
@@ -108,7 +109,7 @@ fn rdma_write_skips_the_bounce_copy_and_read_costs_a_round_trip() {
         let s = run_text("rdma", RDMA, &[&format!("workloads.p.transport={t}")]);
         let v = s.variants.into_iter().next().unwrap();
         assert_conserved(&v);
-        let lat = |size: u64| v.pingpong.iter().find(|p| p.size_bytes == size).unwrap().latency_us;
+        let lat = |size: u64| v.workloads.pingpong.iter().find(|p| p.size_bytes == size).unwrap().latency_us;
         (lat(1), lat(64 << 10))
     };
     let (send1, send64) = run("Efa");
@@ -152,8 +153,8 @@ fn efa_is_refused_where_ec2_refuses_it() {
     let s = run_text("efa-pair", &no_rule, &["duration=5ms"]);
     let v = &s.variants[0];
     assert!(v.drops.get("security_group").copied().unwrap_or(0) > 0, "{:?}", v.drops);
-    assert!(v.pingpong.iter().all(|p| p.workload != "efa"), "no EFA message gets through");
-    assert!(v.pingpong.iter().any(|p| p.workload == "tcp"), "ordinary TCP on the same ENIs still works");
+    assert!(v.workloads.pingpong.iter().all(|p| p.workload != "efa"), "no EFA message gets through");
+    assert!(v.workloads.pingpong.iter().any(|p| p.workload == "tcp"), "ordinary TCP on the same ENIs still works");
     let text = scenario::validate::describe("x", &scenario::load("efa-pair", &no_rule, &[], None).unwrap()[0].spec);
     assert!(text.contains("allows all traffic to and from itself"), "{text}");
     // RDMA where the type's EFA device does not offer it.
@@ -188,13 +189,13 @@ fn ring_all_reduce_follows_its_formula_and_scales_with_cards() {
     let all_reduce = r#"AllReduce((name: "ar", instances: "n", bytes: "64MiB", transport: Efa, iterations: 2))"#;
     let v = ring(all_reduce, "hpc6a.48xlarge");
     assert_conserved(&v);
-    let c = &v.collectives[0];
+    let c = &v.workloads.collectives[0];
     // The latency term: one small message's one-way latency on the idle fabric.
     let lat = ring(
         r#"PingPong((name: "lat", from: "n-0", to: "n-1", transport: Efa, sizes: ["8B"], iterations: 10))"#,
         "hpc6a.48xlarge",
     );
-    let latency_s = lat.pingpong[0].latency_us / 1e6;
+    let latency_s = lat.workloads.pingpong[0].latency_us / 1e6;
     // 2(N-1)/N x size / bandwidth + 2(N-1) x latency, with the card's 100 Gbps.
     let (n, bytes) = (c.members as f64, c.bytes as f64);
     let expect_s = 2.0 * (n - 1.0) / n * bytes * 8.0 / 100e9 + 2.0 * (n - 1.0) * latency_s;
@@ -203,7 +204,7 @@ fn ring_all_reduce_follows_its_formula_and_scales_with_cards() {
 
     // p4d.24xlarge: 4 cards x 100 Gbps, each ring hop striped over them: about 4x the bandwidth.
     let four = ring(all_reduce, "p4d.24xlarge");
-    let c4 = &four.collectives[0];
+    let c4 = &four.workloads.collectives[0];
     assert_eq!(c4.cards, 4);
     assert!(c4.bus_gbps > 3.5 * c.bus_gbps, "4 cards {} Gbps vs 1 card {} Gbps", c4.bus_gbps, c.bus_gbps);
 }
@@ -215,7 +216,7 @@ fn all_to_all_moves_every_slice_at_the_card_rate() {
         "hpc6a.48xlarge",
     );
     assert_conserved(&v);
-    let c = &v.collectives[0];
+    let c = &v.workloads.collectives[0];
     assert_eq!(c.algorithm, "all-to-all");
     // Each member sends 3 slices of 16 MiB through its 100 Gbps card: (N-1)/N x 64 MiB per
     // collective, so the bus bandwidth approaches the card's rate (78.5-82.1 Gbps over seeds 1-5,

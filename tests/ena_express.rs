@@ -123,7 +123,7 @@ fn check_explains_each_fallback() {
 fn flagship_ena_express_cuts_the_tail_and_costs_a_little_when_idle() {
     let text = BUNDLED.iter().find(|(n, _)| *n == "ena-vs-express.ron").unwrap().1;
     let s = run_text("ena-vs-express.ron", text, &[]);
-    let lat = |name: &str| variant(&s, name).rpc.as_ref().unwrap().latency_us.clone();
+    let lat = |name: &str| variant(&s, name).workloads.rpc.as_ref().unwrap().latency_us.clone();
     // AWS: "up to" -50% at P99 and -85% at P99.9. Since the host TCP leaves slow start by
     // HyStart and its receive buffer grows at Linux 6.18's pace from 128 KiB (issue 12), plain
     // ENA loses far fewer packets in this fabric and the cuts are smaller than AWS's best case. The tail of one seed's ~15,000
@@ -134,7 +134,7 @@ fn flagship_ena_express_cuts_the_tail_and_costs_a_little_when_idle() {
         let run =
             if seed == "11" { None } else { Some(run_text("ena-vs-express.ron", text, &[&format!("seed={seed}")])) };
         let s = run.as_ref().unwrap_or(&s);
-        let lat = |name: &str| variant(s, name).rpc.as_ref().unwrap().latency_us.clone();
+        let lat = |name: &str| variant(s, name).workloads.rpc.as_ref().unwrap().latency_us.clone();
         let (ena, x) = (lat("ena"), lat("ena-express"));
         ratios[0] += x.p99 / ena.p99 / 3.0;
         ratios[1] += x.p999 / ena.p999 / 3.0;
@@ -189,7 +189,8 @@ fn one_path_without_fast_retransmission_is_single_path_behaviour() {
     assert_eq!(r.spines_used, 1);
     assert!(r.reorder_max_occupancy <= 1, "one path delivers in order: {}", r.reorder_max_occupancy);
     let plain = run_text("ena-vs-express.ron", text, &[&common[..], &["variants=[{\"name\": \"ena\", \"set\": {\"instances.client.enis.eth0.ena_srd_enabled\": \"false\", \"instances.server.enis.eth0.ena_srd_enabled\": \"false\"}}]"]].concat());
-    let (a, b) = (&v.rpc.as_ref().unwrap().latency_us, &plain.variants[0].rpc.as_ref().unwrap().latency_us);
+    let (a, b) =
+        (&v.workloads.rpc.as_ref().unwrap().latency_us, &plain.variants[0].workloads.rpc.as_ref().unwrap().latency_us);
     assert!(a.p50 >= b.p50 && a.p50 < 1.3 * b.p50, "P50 {} vs {}", a.p50, b.p50);
 }
 

@@ -22,7 +22,7 @@ fn outages_follow_the_failover_mechanism() {
         // Packets to the failed instance, and stragglers reaching a connection already dropped.
         assert!(v.drops.keys().all(|r| ["instance_down", "no_socket"].contains(r)), "{name}: {:?}", v.drops);
         let window = |n: u64| (0.1 * 2f64.powi(n as i32)).min(20.0);
-        v.service_clients.iter().map(|c| (c.outage_ms / 1e3, window(c.timeouts + c.resets))).collect()
+        v.workloads.service_clients.iter().map(|c| (c.outage_ms / 1e3, window(c.timeouts + c.resets))).collect()
     };
     // The address answers again at start + the drawn delay (inside its bounds); a client
     // notices at its first attempt after that: at worst the attempt under way times out, and the
@@ -50,7 +50,7 @@ fn outages_follow_the_failover_mechanism() {
     let eni = outages("eni-move")[0].0;
     assert!(outages("dns-ttl")[0].0 > 2.0 * eni);
     // Each timeout dropped the connection: one more connection per timeout.
-    for c in &variant(&s, "eni-move").service_clients {
+    for c in &variant(&s, "eni-move").workloads.service_clients {
         assert_eq!(c.connections, 1 + c.timeouts + c.resets);
     }
 }
@@ -70,7 +70,7 @@ fn a_connected_client_is_reset_by_the_standby_when_the_address_moves() {
         ],
     );
     let v = &s.variants[0];
-    for c in &v.service_clients {
+    for c in &v.workloads.service_clients {
         assert_eq!((c.resets, c.timeouts), (1, 0), "{c:?}");
         // Back after the ENI move, at the next RTO of the request in flight.
         let back = v.failovers[0].delay_s;
@@ -109,7 +109,7 @@ fn detaching_then_attaching_the_eni_is_the_same_move_in_two_steps() {
     let b = |x: nitrosim::ec2::failover::DelayBounds| [x.min.as_secs_f64(), x.max.as_secs_f64()];
     assert_eq!((detach.bounds_s, attach.bounds_s), (Some(b(ENI_DETACH)), Some(b(ENI_ATTACH))));
     let back = 7.0 + attach.delay_s;
-    for c in &v.service_clients {
+    for c in &v.workloads.service_clients {
         let o = c.outage_ms / 1e3;
         let wait = (0.1 * 2f64.powi((c.timeouts + c.resets) as i32)).min(20.0);
         assert!((back - 2.0 - 0.001..=back - 2.0 + 1.0 + wait + 0.15).contains(&o), "outage {o} s, back at {back}");
@@ -144,10 +144,14 @@ fn a_moved_eni_keeps_its_security_groups() {
     let eni = run("eni");
     // Back within the failover (at most 3 + 4 s) plus a client's attempt and backoff (at most
     // 1 + 20 s); the refused clients below never come back.
-    assert!(eni.service_clients.iter().all(|c| c.outage_ms < 28_100.0), "{:?}", eni.service_clients);
+    assert!(
+        eni.workloads.service_clients.iter().all(|c| c.outage_ms < 28_100.0),
+        "{:?}",
+        eni.workloads.service_clients
+    );
     assert!(eni.filter_drops.is_empty(), "{:?}", eni.filter_drops);
     let eip = run("eip");
-    assert!(eip.service_clients.iter().all(|c| c.outage_ms > 90_000.0));
+    assert!(eip.workloads.service_clients.iter().all(|c| c.outage_ms > 90_000.0));
     assert!(eip.filter_drops["security groups of standby (locked-sg) inbound: no rule allows it"] > 0);
 }
 
@@ -166,11 +170,11 @@ fn failover_delays_vary_per_seed_and_outages_per_client_with_means_inside_the_bo
         dns.push(variant(&s, "dns-ttl").failovers[0].delay_s);
         for name in ["eni-move", "eip-remap", "dns-ttl"] {
             let v = variant(&s, name);
-            let o: Vec<f64> = v.service_clients.iter().map(|c| c.outage_ms).collect();
+            let o: Vec<f64> = v.workloads.service_clients.iter().map(|c| c.outage_ms).collect();
             // Clients' outages differ: each finds the moved address (or its expired cache) at
             // its own attempt.
             assert!(o.iter().any(|&x| (x - o[0]).abs() > 10.0), "seed {seed} {name}: {o:?}");
-            let summary = &v.service_outages[0];
+            let summary = &v.workloads.service_outages[0];
             assert_eq!(summary.clients, 3);
             let mean = o.iter().sum::<f64>() / 3.0;
             assert!((summary.outage_ms_mean - mean).abs() < 0.01, "{summary:?}");
@@ -218,10 +222,10 @@ fn clients_retrying_without_backoff_stay_in_step() {
         FAILOVER,
         &["workloads.api-clients.backoff=Immediate", r#"variants=[{"name": "eni"}]"#],
     );
-    let o: Vec<f64> = s.variants[0].service_clients.iter().map(|c| c.outage_ms).collect();
+    let o: Vec<f64> = s.variants[0].workloads.service_clients.iter().map(|c| c.outage_ms).collect();
     assert!(o.iter().all(|&x| (x - o[0]).abs() < 100.0), "{o:?}");
     let backoff = run_text("eni-failover.ron", FAILOVER, &[r#"variants=[{"name": "eni"}]"#]);
-    let b: Vec<f64> = backoff.variants[0].service_clients.iter().map(|c| c.outage_ms).collect();
+    let b: Vec<f64> = backoff.variants[0].workloads.service_clients.iter().map(|c| c.outage_ms).collect();
     assert!(b.iter().any(|&x| (x - b[0]).abs() > 100.0), "{b:?}");
 }
 

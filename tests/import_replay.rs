@@ -45,7 +45,7 @@ fn the_web_tier_replays_under_ena_and_ena_express_side_by_side() {
     let (ena, express) = (variant(&s, "ena"), variant(&s, "ena-express"));
     for v in [ena, express] {
         assert_conserved(v);
-        let f = &v.flowlogs[0];
+        let f = &v.replays.flowlogs[0];
         // What the log holds besides flows is counted, never dropped silently.
         assert_eq!((f.nodata_records, f.skipdata_records, f.not_tcp_records), (1, 1, 1));
         assert_eq!((f.rejected_records, f.unmapped_address_records), (1, 1));
@@ -61,7 +61,7 @@ fn the_web_tier_replays_under_ena_and_ena_express_side_by_side() {
     // 5 Gbps per-flow limit outside a cluster placement group (EC2 user guide); ENA Express
     // lifts it (up to 25 Gbps).
     let db = |v: &nitrosim::model::VariantResult| {
-        v.flowlogs[0].groups.iter().filter(|g| g.group.ends_with(":5432")).cloned().collect::<Vec<_>>()
+        v.replays.flowlogs[0].groups.iter().filter(|g| g.group.ends_with(":5432")).cloned().collect::<Vec<_>>()
     };
     let (a, b) = (db(ena), db(express));
     assert_eq!(a.len(), 3);
@@ -72,7 +72,7 @@ fn the_web_tier_replays_under_ena_and_ena_express_side_by_side() {
     }
     // Through the internet gateway nothing is eligible for SRD: those groups do not change.
     let web = |v: &nitrosim::model::VariantResult| {
-        v.flowlogs[0]
+        v.replays.flowlogs[0]
             .groups
             .iter()
             .filter(|g| g.group.ends_with(":443"))
@@ -238,7 +238,7 @@ fn a_replayed_v2_log_reports_unknown_interfaces_and_checks_rejects_against_the_r
     let file = root().join("tests/fixtures/flows-v2.log");
     let text = FLOW_SCENARIO.replace("FILE", &file.to_string_lossy());
     let s = run_text("replay.ron", &text, &[]);
-    let f = &s.variants[0].flowlogs[0];
+    let f = &s.variants[0].replays.flowlogs[0];
     assert_eq!(f.unknown_interface_records, 1);
     assert_eq!(f.unknown_examples, vec!["eni-ccc".to_string(), "10.0.0.99".to_string()]);
     // The rejected SSH attempt comes from the internet; the group "srv" only allows 443.
@@ -249,7 +249,7 @@ fn a_replayed_v2_log_reports_unknown_interfaces_and_checks_rejects_against_the_r
     // A scenario whose rules allow SSH disagrees with the log, and says so.
     let open = text.replace("ports: \"443\"", "ports: \"1-65535\"");
     let s = run_text("replay.ron", &open.replace("peer: \"10.0.0.0/16\"", "peer: \"0.0.0.0/0\""), &[]);
-    let ssh = s.variants[0].flowlogs[0].groups.iter().find(|g| g.group.ends_with(":22")).unwrap().clone();
+    let ssh = s.variants[0].replays.flowlogs[0].groups.iter().find(|g| g.group.ends_with(":22")).unwrap().clone();
     assert_eq!((ssh.established, ssh.verdict), (true, "allowed but logged REJECT"));
 }
 

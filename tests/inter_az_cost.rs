@@ -23,7 +23,7 @@ Scenario(
 
 #[test]
 fn inter_az_latency_is_a_parameter() {
-    let p50 = |sets: &[&str]| run_text("azs", AZS, sets).variants[0].rpc.as_ref().unwrap().latency_us.p50;
+    let p50 = |sets: &[&str]| run_text("azs", AZS, sets).variants[0].workloads.rpc.as_ref().unwrap().latency_us.p50;
     let (near, far) = (p50(&[]), p50(&["inter_az.latency=2ms"]));
     // One round trip crosses twice: 2 x (2000 - 500) us more.
     assert!((far - near - 3000.0).abs() < 300.0, "{near} -> {far} us");

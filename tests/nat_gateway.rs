@@ -20,7 +20,7 @@ fn beyond_55000_connections_to_one_destination_fail_with_error_port_allocation()
     let s = run_text("nat-gateway.ron", NAT, &[NO_DOWNLOAD, "duration=300ms"]);
     for v in &s.variants {
         assert_conserved(v);
-        let c = &v.connections[0];
+        let c = &v.workloads.connections[0];
         assert_eq!((c.opened, c.established, c.not_established), (60_000, 55_000, 5_000));
         assert_eq!(metric(v, "ErrorPortAllocation"), 5_000);
         assert_eq!(v.drops["nat_port_allocation"], 5_000);
@@ -31,7 +31,7 @@ fn beyond_55000_connections_to_one_destination_fail_with_error_port_allocation()
     // Another destination (web:80) is counted apart: the download connects while 443 is full.
     let s = run_text("nat-gateway.ron", NAT, &["duration=150ms"]);
     let v = &s.variants[0];
-    assert_eq!(v.connections[0].established, 55_000);
+    assert_eq!(v.workloads.connections[0].established, 55_000);
     assert!(v.flows.iter().all(|f| f.bytes_delivered > 0));
     assert_eq!(metric(v, "ConnectionEstablishedCount"), 55_004);
 }
@@ -43,13 +43,13 @@ fn idle_translations_expire_and_free_their_ports() {
     // connections (idle since they opened) have lost their translations and the retries connect.
     let s = run_text("nat-gateway.ron", NAT, &[NO_DOWNLOAD, "duration=1500ms"]);
     let v = &s.variants[0];
-    assert_eq!(v.connections[0].established, 55_000);
+    assert_eq!(v.workloads.connections[0].established, 55_000);
     assert_eq!(metric(v, "ErrorPortAllocation"), 10_000);
     assert_eq!(metric(v, "IdleTimeoutCount"), 0);
     let s = run_text("nat-gateway.ron", NAT, &[NO_DOWNLOAD, "duration=1500ms", "gateways.natgw.idle_timeout=500ms"]);
     let v = &s.variants[0];
     assert_conserved(v);
-    assert_eq!(v.connections[0].established, 60_000);
+    assert_eq!(v.workloads.connections[0].established, 60_000);
     assert_eq!(metric(v, "ErrorPortAllocation"), 5_000);
     assert!(metric(v, "IdleTimeoutCount") >= 55_000, "{}", metric(v, "IdleTimeoutCount"));
 }

@@ -175,7 +175,7 @@ fn udp_without_df_is_fragmented_by_the_hop_and_reassembled() {
     let s = run_text("frag", FRAG, &[]);
     let v = &s.variants[0];
     assert_conserved(v);
-    let d = v.datagrams.as_ref().unwrap();
+    let d = v.workloads.datagrams.as_ref().unwrap();
     assert!(d.count >= 95, "{} datagrams arrived", d.count);
     // 4028-byte packets cut at 1500: 1480 + 1480 + 1048 data bytes.
     assert_eq!(v.ip.fragments_created, 3 * v.ip.packets_fragmented);
@@ -187,14 +187,14 @@ fn udp_without_df_is_fragmented_by_the_hop_and_reassembled() {
     let s = run_text("frag", FRAG, &["workloads.dg.size=20000B", r#"paths=[]"#]);
     let v = &s.variants[0];
     assert_eq!(v.ip.fragments_created, 3 * v.ip.packets_fragmented);
-    assert_eq!(v.ip.datagrams_reassembled, v.datagrams.as_ref().unwrap().count);
+    assert_eq!(v.ip.datagrams_reassembled, v.workloads.datagrams.as_ref().unwrap().count);
 
     // Lose fragments on the way: each incomplete datagram waits ipfrag_time, then its
     // fragments are dropped (counted) and the datagram is lost.
     let s = run_text("frag", FRAG, &["fabric.loss_rate=0.1"]);
     let v = &s.variants[0];
     assert_conserved(v);
-    let got = v.datagrams.as_ref().unwrap().count;
+    let got = v.workloads.datagrams.as_ref().unwrap().count;
     assert!(v.ip.reassembly_failed > 0 && got < 100);
     assert!(v.drops["reassembly_timeout"] >= v.ip.reassembly_failed);
     assert!(got + v.ip.reassembly_failed <= 100);
@@ -203,7 +203,7 @@ fn udp_without_df_is_fragmented_by_the_hop_and_reassembled() {
     // DF set and too big for the hop: dropped there, ICMP to the sender, nothing arrives.
     let s = run_text("frag", FRAG, &["workloads.dg.dont_fragment=true"]);
     let v = &s.variants[0];
-    assert_eq!(v.datagrams.as_ref().unwrap().count, 0);
+    assert_eq!(v.workloads.datagrams.as_ref().unwrap().count, 0);
     assert_eq!(v.drops["fragmentation_needed"], v.ip.icmp_frag_needed_sent);
 }
 

@@ -145,7 +145,7 @@ fn one_way_latency_is_exact_to_the_picosecond() {
     use nitrosim::ec2::defaults::*;
     use nitrosim::units::{Bandwidth, SimDuration};
     let s = run_text("probe", TWO_INSTANCES, &[]);
-    let d = s.variants[0].datagrams.as_ref().unwrap();
+    let d = s.variants[0].workloads.datagrams.as_ref().unwrap();
     let wire = 1000 + 28; // UDP/IPv4 headers
     let ser = |g: u64| Bandwidth::gbps(g).serialisation(wire);
     // The two fabric links are Ethernet: they carry the frame (+ 38 B of line time per packet);
@@ -190,7 +190,7 @@ Scenario(
 "#;
     let no_tlp = run_text("rpc-loss", text, &["tcp.early_retrans=0"]);
     let v = &no_tlp.variants[0];
-    let r = v.rpc.as_ref().unwrap();
+    let r = v.workloads.rpc.as_ref().unwrap();
     let fast: u64 = v.flows.iter().map(|f| f.fast_retransmits).sum();
     let rtos: u64 = v.flows.iter().map(|f| f.rtos).sum();
     assert!(fast > 0 && rtos > 0, "without TLP: fast retransmits {fast}, RTOs {rtos}");
@@ -202,7 +202,7 @@ Scenario(
 
     let tlp = run_text("rpc-loss", text, &[]);
     let v = &tlp.variants[0];
-    let r_tlp = v.rpc.as_ref().unwrap();
+    let r_tlp = v.workloads.rpc.as_ref().unwrap();
     let rtos_tlp: u64 = v.flows.iter().map(|f| f.rtos).sum();
     assert_eq!(r_tlp.completed, 5000);
     assert!(rtos_tlp < rtos, "tail loss probes repair tails before the RTO: {rtos_tlp} vs {rtos} RTOs");
@@ -292,12 +292,12 @@ fn bench_scenarios_load_and_the_permutation_runs() {
         ],
     );
     for v in &s.variants {
-        let p = v.permutation.as_ref().unwrap();
+        let p = v.workloads.permutation.as_ref().unwrap();
         assert_eq!(p.flows, 32 * 3);
         assert!(p.flow_goodput_gbps_min > 0.0, "every flow moved data: {p:?}");
         assert_conserved(v);
     }
-    let srd = variant(&s, "srd-128-paths").permutation.as_ref().unwrap().goodput_gbps;
-    let tcp = variant(&s, "tcp-ecmp").permutation.as_ref().unwrap().goodput_gbps;
+    let srd = variant(&s, "srd-128-paths").workloads.permutation.as_ref().unwrap().goodput_gbps;
+    let tcp = variant(&s, "tcp-ecmp").workloads.permutation.as_ref().unwrap().goodput_gbps;
     assert!(srd > 2.0 * tcp, "ENA Express flows are not held to 5 Gbps: {srd} vs {tcp}");
 }

@@ -1,7 +1,9 @@
 //! The `App` enum that holds every workload. Bulk, RPC, datagrams, background, permutation,
 //! ping-pong, all-reduce, service clients, connections and flow-log replay live in
-//! `crate::workload` (one file each, behind its `Workload` trait) and are re-exported here. The
-//! model's glue (`apps`) depends on this file; the workloads depend on none of the model.
+//! `crate::workload` (one file each, behind its `Workload` trait) and are re-exported here, with
+//! `workload_kinds!`, the one list of kinds every per-kind call goes through (the glue in `apps`,
+//! the summary in `results`, the methods below). Adding a workload is one file in `workload/`,
+//! one `App` line and one `workload_kinds!` line here. The workloads depend on none of the model.
 use crate::workload::Workload;
 pub use crate::workload::background::{BackgroundApp, BgConn};
 pub use crate::workload::bulk::BulkApp;
@@ -37,40 +39,38 @@ pub enum App {
     Background(BackgroundApp),
 }
 
+/// The workload kinds that live behind the `Workload` trait (in `workload/`), one line each:
+/// `$body` runs with `$w` bound to the kind's state.
+macro_rules! workload_kinds {
+    ($app:expr, $w:ident => $body:expr, _ => $other:expr) => {
+        match $app {
+            App::Bulk($w) => $body,
+            App::Background($w) => $body,
+            App::Permutation($w) => $body,
+            App::PingPong($w) => $body,
+            App::Rpc($w) => $body,
+            App::Datagrams($w) => $body,
+            App::AllReduce($w) => $body,
+            App::ServiceClients($w) => $body,
+            App::Connections($w) => $body,
+            App::FlowLogs($w) => $body,
+            _ => $other,
+        }
+    };
+}
+
+pub(crate) use workload_kinds;
+
 impl App {
     /// Finite apps can finish and let the run end early; others run to the end time.
     pub fn is_finite(&self) -> bool {
-        match self {
-            App::Bulk(b) => b.is_finite(),
-            App::Permutation(p) => p.is_finite(),
-            App::PingPong(p) => p.is_finite(),
-            App::AllReduce(a) => a.is_finite(),
-            App::Rpc(r) => r.is_finite(),
-            App::Datagrams(d) => d.is_finite(),
-            App::Background(b) => b.is_finite(),
-            App::ServiceClients(s) => s.is_finite(),
-            App::Connections(_) => false,
-            App::FlowLogs(f) => f.is_finite(),
-            App::Taken => unreachable!("a running workload's slot"),
-        }
+        workload_kinds!(self, w => w.is_finite(), _ => unreachable!("a running workload's slot"))
     }
     /// The workload's name.
     pub fn name(&self) -> &str {
-        match self {
-            App::Bulk(a) => &a.spec.name,
-            App::Rpc(a) => &a.spec.name,
-            App::Datagrams(a) => &a.spec.name,
-            App::Background(a) => &a.spec.name,
-            App::Permutation(a) => &a.spec.name,
-            App::PingPong(a) => &a.spec.name,
-            App::AllReduce(a) => &a.spec.name,
-            App::ServiceClients(a) => &a.spec.name,
-            App::Connections(a) => &a.spec.name,
-            App::FlowLogs(a) => &a.spec.name,
-            App::Taken => unreachable!("a running workload's slot"),
-        }
+        workload_kinds!(self, w => w.name(), _ => unreachable!("a running workload's slot"))
     }
     pub fn is_foreground(&self) -> bool {
-        !matches!(self, App::Background(_))
+        workload_kinds!(self, w => w.is_foreground(), _ => unreachable!("a running workload's slot"))
     }
 }

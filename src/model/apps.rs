@@ -1,35 +1,14 @@
 //! Workloads at run time, the model's side. `Model` implements `workload::Ctx` (what a workload
 //! may ask of the world) and dispatches the three things an app reacts to (its own clock, a
 //! connection becoming established, in-order bytes delivered to one of its endpoints) to the
-//! kinds behind the `workload::Workload` trait (`workload_kinds!`, one line per kind). Every
-//! kind is behind it: adding a workload is one file in `workload/`, one `App` line and one line
-//! here.
+//! kinds behind the `workload::Workload` trait (through `app_state::workload_kinds!`, one line
+//! per kind).
 use super::app_state::*;
 use super::{Attach, ConnTag, Event, FlowRt, Model, NONE, Owner, Proto, Side};
 use crate::ec2::failover::ServiceAddress;
 use crate::transport::Transport;
 use crate::units::{SimDuration, SimTime};
 use crate::workload::{Ctx, Delivery, HostCosts, Workload};
-
-/// The workload kinds that live behind the `Workload` trait (in `workload/`), one line each:
-/// `$body` runs with `$w` bound to the kind's state.
-macro_rules! workload_kinds {
-    ($app:expr, $w:ident => $body:expr, _ => $other:expr) => {
-        match $app {
-            App::Bulk($w) => $body,
-            App::Background($w) => $body,
-            App::Permutation($w) => $body,
-            App::PingPong($w) => $body,
-            App::Rpc($w) => $body,
-            App::Datagrams($w) => $body,
-            App::AllReduce($w) => $body,
-            App::ServiceClients($w) => $body,
-            App::Connections($w) => $body,
-            App::FlowLogs($w) => $body,
-            _ => $other,
-        }
-    };
-}
 
 /// Run `$body` on workload `$app` if its kind is behind the `Workload` trait (evaluates to
 /// whether it was), with `$w` the workload and `$ctx` the model. The workload is taken out of its

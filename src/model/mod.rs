@@ -31,10 +31,11 @@
 //!   filters, connection tracking) and `nat` (NAT gateways).
 //! - `accounting`: sent/delivered/dropped counts, the instances' ENA counters, conservation.
 //! - `app_state`: the `App` enum holding every workload (each kind lives in `crate::workload`
-//!   behind its `Workload` trait); `apps`: the glue (`impl workload::Ctx for Model`, dispatch of
-//!   app events, handshakes and deliveries); `failover`: moving a service's address (the clients
-//!   are a workload); `replay`: flow-log results; `actions`: timed actions; `trace`: event log and
-//!   capture; `results`: the summary at the end.
+//!   behind its `Workload` trait) and `workload_kinds!`, the one list of kinds; `apps`: the glue
+//!   (`impl workload::Ctx for Model`, dispatch of app events, handshakes and deliveries);
+//!   `failover`: moving a service's address (the clients are a workload); `actions`: timed
+//!   actions; `trace`: event log and capture; `results`: the summary at the end (the model's own
+//!   parts, and each workload's, made by its `results` hook).
 
 mod accounting;
 pub mod actions;
@@ -47,7 +48,6 @@ mod ip;
 pub mod nat;
 mod nitro;
 mod path;
-pub mod replay;
 pub mod results;
 pub(crate) mod routing;
 pub mod srd;

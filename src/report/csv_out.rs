@@ -34,7 +34,7 @@ pub fn latency_cdf(w: &mut dyn Write, s: &Summary) -> std::io::Result<()> {
     let mut c = csv::Writer::from_writer(w);
     c.write_record(["variant", "quantile", "latency_us"])?;
     for v in &s.variants {
-        if let Some(h) = &v.rpc_histogram {
+        if let Some(h) = &v.workloads.rpc_histogram {
             for q in cdf_quantiles() {
                 c.write_record([
                     v.name.as_str(),

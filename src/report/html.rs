@@ -134,7 +134,7 @@ pub fn best_bulk_goodput(v: &crate::model::VariantResult) -> Option<f64> {
 }
 
 fn comparison(o: &mut String, s: &Summary) {
-    let any_rpc = s.variants.iter().any(|v| v.rpc.is_some());
+    let any_rpc = s.variants.iter().any(|v| v.workloads.rpc.is_some());
     let mut rows = Vec::new();
     for (i, v) in s.variants.iter().enumerate() {
         let b = &s.variants[s.baseline_of(i)];
@@ -143,7 +143,10 @@ fn comparison(o: &mut String, s: &Summary) {
         let mut r = vec![v.name.clone(), if is_base { "(baseline)".into() } else { b.name.clone() }];
         for q in 0..if any_rpc { 4 } else { 0 } {
             let pick = move |x: &crate::model::VariantResult| {
-                x.rpc.as_ref().map(|r| [r.latency_us.p50, r.latency_us.p99, r.latency_us.p999, r.latency_us.p9999][q])
+                x.workloads
+                    .rpc
+                    .as_ref()
+                    .map(|r| [r.latency_us.p50, r.latency_us.p99, r.latency_us.p999, r.latency_us.p9999][q])
             };
             r.push(match pick(v) {
                 Some(x) => change_cell(x, base(&pick)),
@@ -276,7 +279,7 @@ fn variant_details(o: &mut String, s: &Summary) {
                 &rows,
             );
         }
-        if let Some(r) = &v.rpc {
+        if let Some(r) = &v.workloads.rpc {
             let l = &r.latency_us;
             let rows = vec![vec![
                 num_cell(r.count as f64),
@@ -335,8 +338,9 @@ fn variant_details(o: &mut String, s: &Summary) {
                 value_table(o, &format!("{id}-{key}"), key, &Value::Object(flat), "field");
             }
         }
-        if !v.service_clients.is_empty() {
+        if !v.workloads.service_clients.is_empty() {
             let rows: Vec<Vec<String>> = v
+                .workloads
                 .service_clients
                 .iter()
                 .map(|c| {

@@ -32,7 +32,7 @@ pub fn render(s: &Summary) -> String {
                 );
             }
         }
-        if let Some(r) = &v.rpc {
+        if let Some(r) = &v.workloads.rpc {
             let l = &r.latency_us;
             let _ = writeln!(
                 o,
@@ -40,7 +40,7 @@ pub fn render(s: &Summary) -> String {
                 r.count, l.p50, l.p90, l.p99, l.p999, l.p9999, l.max
             );
         }
-        if let Some(d) = &v.datagrams {
+        if let Some(d) = &v.workloads.datagrams {
             let l = &d.latency_us;
             let _ = writeln!(
                 o,
@@ -48,17 +48,17 @@ pub fn render(s: &Summary) -> String {
                 d.count, l.p50, l.p99, l.p999, l.max
             );
         }
-        if let Some(b) = &v.background {
+        if let Some(b) = &v.workloads.background {
             let _ = writeln!(
                 o,
                 "  background: {} flows done of {} started ({} skipped), {:.2} Gbps, FCT p50 {:.0} us p99 {:.0} us",
                 b.flows_completed, b.flows_started, b.flows_skipped, b.goodput_gbps, b.fct_us.p50, b.fct_us.p99
             );
         }
-        if !v.pingpong.is_empty() {
+        if !v.workloads.pingpong.is_empty() {
             let _ =
                 writeln!(o, "  {:<16} {:>5} {:>12} {:>14} {:>10}", "ping-pong", "via", "size", "latency (us)", "Gbps");
-            for p in &v.pingpong {
+            for p in &v.workloads.pingpong {
                 let _ = writeln!(
                     o,
                     "  {:<16} {:>5} {:>12} {:>14.2} {:>10.3}",
@@ -70,7 +70,7 @@ pub fn render(s: &Summary) -> String {
                 );
             }
         }
-        for c in &v.collectives {
+        for c in &v.workloads.collectives {
             if c.ranks != c.members {
                 let _ = writeln!(
                     o,
@@ -101,7 +101,7 @@ pub fn render(s: &Summary) -> String {
                 c.bus_gbps
             );
         }
-        if let Some(p) = &v.permutation {
+        if let Some(p) = &v.workloads.permutation {
             let _ = writeln!(
                 o,
                 "  permutation: {} flows, {:.1} Gbps in all; per flow min {:.2} mean {:.2} max {:.2} Gbps",
@@ -175,7 +175,7 @@ pub fn render(s: &Summary) -> String {
         for (rule, n) in &v.filter_drops {
             let _ = writeln!(o, "  refused {n} packet(s): {rule}");
         }
-        for c in &v.service_clients {
+        for c in &v.workloads.service_clients {
             let _ = writeln!(
                 o,
                 "  {} {}: {} responses, outage {:.1} s, {} timeouts, {} resets, {} connections",
@@ -207,7 +207,7 @@ pub fn render(s: &Summary) -> String {
 /// Side by side, each variant against its baseline (its `baseline`, else the first variant).
 fn comparison(s: &Summary) -> String {
     let mut o = String::new();
-    let with_rpc: Vec<usize> = (0..s.variants.len()).filter(|&i| s.variants[i].rpc.is_some()).collect();
+    let with_rpc: Vec<usize> = (0..s.variants.len()).filter(|&i| s.variants[i].workloads.rpc.is_some()).collect();
     if with_rpc.len() < 2 {
         return o;
     }
@@ -221,8 +221,8 @@ fn comparison(s: &Summary) -> String {
         let v = &s.variants[i];
         let bi = s.baseline_of(i);
         let base = &s.variants[bi];
-        let l = &v.rpc.as_ref().expect("filtered").latency_us;
-        let b = base.rpc.as_ref().map(|r| &r.latency_us);
+        let l = &v.workloads.rpc.as_ref().expect("filtered").latency_us;
+        let b = base.workloads.rpc.as_ref().map(|r| &r.latency_us);
         let cell = |x: f64, pick: fn(&crate::model::results::Percentiles) -> f64| match b {
             Some(b) if bi != i && pick(b) != 0.0 => format!("{x:.1} ({:+.0}%)", (x / pick(b) - 1.0) * 100.0),
             _ => format!("{x:.1}"),
@@ -249,7 +249,7 @@ fn comparison(s: &Summary) -> String {
 fn flowlogs_comparison(s: &Summary) -> String {
     let mut o = String::new();
     let Some(first) = s.variants.first() else { return o };
-    for (w, fl) in first.flowlogs.iter().enumerate() {
+    for (w, fl) in first.replays.flowlogs.iter().enumerate() {
         let _ = writeln!(
             o,
             "\n== flow log replay `{}`: {} records ({} NODATA, {} SKIPDATA, {} REJECT, {} not TCP, {} from unknown interfaces, {} unmapped)",
@@ -275,7 +275,7 @@ fn flowlogs_comparison(s: &Summary) -> String {
         for (k, g) in fl.groups.iter().enumerate() {
             let mut row = format!("  {:<42} {:>8.1}", truncate(&g.group, 42), g.replayed_bytes as f64 / 1e6);
             for v in &s.variants {
-                let Some(vg) = v.flowlogs.get(w).and_then(|f| f.groups.get(k)) else { continue };
+                let Some(vg) = v.replays.flowlogs.get(w).and_then(|f| f.groups.get(k)) else { continue };
                 let cell = match (vg.exchange_us_mean, g.exchange_us_mean) {
                     _ if vg.logged == "REJECT" => {
                         if vg.established {

@@ -2,13 +2,17 @@
 //! the offered load, sizes from a distribution, at most `max_concurrent` at once; flow completion
 //! times measured. It never holds the run open.
 
+use super::Collector;
 use super::config::BackgroundConfig;
+use super::results::{Percentiles, RunEnd, round3};
 use super::{Attach, ConnTag, Ctx, Delivery, Interarrival, NONE, Proto, Side, Sizes, TAG_ARRIVAL, Workload, ns};
 use crate::engine::rng::StreamRng;
 use crate::net::fabric::LeafSpine;
+use crate::units::gbps;
 use crate::units::{SimDuration, SimTime};
 use hdrhistogram::Histogram;
 use rand::RngExt;
+use serde::Serialize;
 
 /// Offered load -> mean inter-arrival: load x hosts x link rate = arrival rate x mean flow size.
 pub fn background_interarrival(load: f64, hosts: usize, fabric: &LeafSpine, mean_bytes: f64) -> Interarrival {
@@ -59,8 +63,21 @@ impl BackgroundApp {
 }
 
 impl Workload for BackgroundApp {
+    fn name(&self) -> &str {
+        &self.spec.name
+    }
     fn is_finite(&self) -> bool {
         false
+    }
+
+    fn results(&self, run: &impl RunEnd, out: &mut Collector) {
+        out.sections.background = Some(BackgroundResult {
+            flows_started: self.started,
+            flows_completed: self.completed,
+            flows_skipped: self.skipped,
+            goodput_gbps: round3(gbps(self.bytes_completed, run.stopped().since(SimTime::ZERO))),
+            fct_us: Percentiles::from_ns(&self.fct),
+        })
     }
     fn is_foreground(&self) -> bool {
         false
@@ -125,4 +142,15 @@ impl Workload for BackgroundApp {
         }
         self.background_maybe_close(ctx, d.conn);
     }
+}
+
+/// The background traffic: flows started and completed, and their completion times.
+#[derive(Clone, Debug, Serialize)]
+pub struct BackgroundResult {
+    pub flows_started: u64,
+    pub flows_completed: u64,
+    /// Arrivals skipped because `max_concurrent` flows were already running.
+    pub flows_skipped: u64,
+    pub goodput_gbps: f64,
+    pub fct_us: Percentiles,
 }

@@ -13,6 +13,9 @@ pub struct BulkApp {
 }
 
 impl Workload for BulkApp {
+    fn name(&self) -> &str {
+        &self.spec.name
+    }
     fn is_finite(&self) -> bool {
         self.spec.bytes.is_some() || self.spec.duration.is_some()
     }

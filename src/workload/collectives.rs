@@ -2,10 +2,13 @@
 //! over TCP or EFA, and NCCL's ring all-reduce across GPUs (NVLink within a node, EFA between
 //! nodes); each collective timed after a warm-up.
 
+use super::Collector;
 use super::config::AllReduceConfig;
+use super::results::{RunEnd, round3};
 use super::{Attach, ConnTag, Ctx, Delivery, NONE, Proto, Side, Workload};
 use super::{TAG_RING_SEND, TAG_RING_STEP_DONE};
 use crate::units::{SimDuration, SimTime};
+use serde::Serialize;
 
 /// Buffer slots per NCCL connection. Source: NCCL src/include/device.h (devcomm.h in older
 /// releases), `#define NCCL_STEPS 8`.
@@ -207,8 +210,48 @@ impl AllReduceApp {
 }
 
 impl Workload for AllReduceApp {
+    fn name(&self) -> &str {
+        &self.spec.name
+    }
     fn is_finite(&self) -> bool {
         true
+    }
+
+    fn results(&self, _run: &impl RunEnd, out: &mut Collector) {
+        if self.times.is_empty() {
+            out.unfinished.push(format!(
+                "workload {:?}: no collective finished before the end of the run (lengthen `duration`)",
+                self.spec.name
+            ));
+            return;
+        }
+        // NCCL's bus bandwidth counts ranks (GPUs), not instances.
+        let ranks = self.nccl.as_ref().map_or(self.members.len(), |r| r.ranks);
+        let n = ranks as f64;
+        let mean_ps = self.times.iter().map(|t| t.ps() as f64).sum::<f64>() / self.times.len() as f64;
+        let secs = mean_ps / 1e12;
+        let factor = if self.all_to_all { (n - 1.0) / n } else { 2.0 * (n - 1.0) / n };
+        out.sections.collectives.push(CollectiveResult {
+            workload: self.spec.name.clone(),
+            algorithm: if self.all_to_all {
+                "all-to-all"
+            } else if self.nccl.is_some() {
+                "nccl ring all-reduce"
+            } else {
+                "ring all-reduce"
+            },
+            transport: self.spec.transport.label(),
+            members: self.members.len() as u64,
+            ranks: ranks as u64,
+            channels: self.nccl.as_ref().map_or(self.cards, |r| r.channels) as u64,
+            cards: self.cards as u64,
+            bytes: self.spec.bytes.0,
+            time_us: round3(mean_ps / 1e6),
+            bus_gbps: round3(factor * self.spec.bytes.0 as f64 * 8.0 / secs / 1e9),
+            // nccl-tests' units: GB/s with GB = 1e9 bytes.
+            alg_gbyte_s: round3(self.spec.bytes.0 as f64 / secs / 1e9),
+            bus_gbyte_s: round3(factor * self.spec.bytes.0 as f64 / secs / 1e9),
+        });
     }
 
     fn start(&mut self, ctx: &mut impl Ctx, app: u32) {
@@ -343,4 +386,28 @@ impl Workload for AllReduceApp {
             }
         }
     }
+}
+
+/// A collective's timing.
+#[derive(Clone, Debug, Serialize)]
+pub struct CollectiveResult {
+    pub workload: String,
+    pub algorithm: &'static str,
+    pub transport: &'static str,
+    pub members: u64,
+    /// Ranks in the collective: instances x GPUs per instance.
+    pub ranks: u64,
+    /// NCCL channels (rings side by side; the 1-rank-per-instance ring stripes over its cards).
+    pub channels: u64,
+    /// Network cards each neighbour pair stripes over.
+    pub cards: u64,
+    pub bytes: u64,
+    /// Mean time per collective, over the measured iterations.
+    pub time_us: f64,
+    /// NCCL's bus bandwidth: 2(N-1)/N x bytes / time for all-reduce, (N-1)/N x bytes / time for
+    /// all-to-all.
+    pub bus_gbps: f64,
+    /// nccl-tests' algbw and busbw, in GB/s (1e9 bytes per second).
+    pub alg_gbyte_s: f64,
+    pub bus_gbyte_s: f64,
 }

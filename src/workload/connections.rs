@@ -2,9 +2,12 @@
 //! over `over` from the start and round robin over the clients, and leaves them open (to
 //! exercise a NAT gateway's limits: its port allocation and scaling stay in `model::nat`).
 
+use super::Collector;
 use super::config::ConnectionsConfig;
+use super::results::RunEnd;
 use super::{Attach, ConnTag, Ctx, NONE, Proto, TAG_ARRIVAL, Workload};
 use crate::units::{SimDuration, SimTime};
+use serde::Serialize;
 
 pub struct ConnectionsApp {
     pub spec: ConnectionsConfig,
@@ -39,8 +42,20 @@ impl ConnectionsApp {
 }
 
 impl Workload for ConnectionsApp {
+    fn name(&self) -> &str {
+        &self.spec.name
+    }
     fn is_finite(&self) -> bool {
         false
+    }
+
+    fn results(&self, _run: &impl RunEnd, out: &mut Collector) {
+        out.sections.connections.push(ConnectionsResult {
+            workload: self.spec.name.clone(),
+            opened: self.opened,
+            established: self.established,
+            not_established: self.opened - self.established,
+        })
     }
 
     fn start(&mut self, ctx: &mut impl Ctx, app: u32) {
@@ -54,4 +69,13 @@ impl Workload for ConnectionsApp {
     fn on_established(&mut self, _ctx: &mut impl Ctx, _app: u32, _conn: u32, _ep: u32) {
         self.established += 1;
     }
+}
+
+/// A `Connections` workload: how many of its connections completed their handshake.
+#[derive(Clone, Debug, Serialize)]
+pub struct ConnectionsResult {
+    pub workload: String,
+    pub opened: u64,
+    pub established: u64,
+    pub not_established: u64,
 }

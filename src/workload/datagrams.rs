@@ -2,12 +2,15 @@
 //! host), `size` bytes at Poisson arrivals, optionally Don't Fragment; one-way latency measured
 //! per datagram at the receiver.
 
+use super::Collector;
 use super::config::DatagramConfig;
+use super::results::{Percentiles, RunEnd, merge_histogram};
 use super::{Attach, ConnTag, Ctx, Delivery, Interarrival, NONE, Proto, Side, TAG_ARRIVAL, Workload};
 use super::{latency_histogram, ns};
 use crate::engine::rng::StreamRng;
 use crate::units::SimDuration;
 use hdrhistogram::Histogram;
+use serde::Serialize;
 
 pub struct DatagramApp {
     pub spec: DatagramConfig,
@@ -42,8 +45,18 @@ impl DatagramApp {
 }
 
 impl Workload for DatagramApp {
+    fn name(&self) -> &str {
+        &self.spec.name
+    }
     fn is_finite(&self) -> bool {
         false
+    }
+
+    fn results(&self, _run: &impl RunEnd, out: &mut Collector) {
+        merge_histogram(&mut out.datagrams.histogram, &self.latency);
+        if let Some(m) = self.min_latency {
+            out.datagrams.min_ps = Some(out.datagrams.min_ps.map_or(m.ps(), |x| x.min(m.ps())));
+        }
     }
 
     fn start(&mut self, ctx: &mut impl Ctx, app: u32) {
@@ -80,5 +93,34 @@ impl Workload for DatagramApp {
             d.latency.saturating_record(ns(l));
             d.min_latency = Some(d.min_latency.map_or(l, |m| m.min(l)));
         }
+    }
+}
+
+/// One-way datagram latencies over all of a variant's datagram workloads (after warm-up).
+#[derive(Clone, Debug, Serialize)]
+pub struct LatencyResult {
+    /// Measured samples (after warm-up).
+    pub count: u64,
+    pub latency_us: Percentiles,
+    /// Exact smallest sample in picoseconds (the base latency of the path).
+    pub min_ps: Option<u64>,
+}
+
+/// The datagram workloads' latencies, added up workload by workload.
+#[derive(Default)]
+pub struct DatagramTotals {
+    pub histogram: Option<Histogram<u64>>,
+    /// Exact smallest sample in picoseconds.
+    pub min_ps: Option<u64>,
+}
+
+impl DatagramTotals {
+    /// The `datagrams` section (none without a datagram workload).
+    pub fn finish(self) -> Option<LatencyResult> {
+        self.histogram.as_ref().map(|h| LatencyResult {
+            count: h.len(),
+            latency_us: Percentiles::from_ns(h),
+            min_ps: self.min_ps,
+        })
     }
 }

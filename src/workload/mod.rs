@@ -3,18 +3,26 @@
 //! - `config`: what each workload is asked to do (plain data the scenario module lowers its file
 //!   schema into); `dist`: size distributions and arrival processes; `rpc`: the bookkeeping that
 //!   matches byte streams to requests and responses; `flowlogs`: the flow-log reader.
-//! - One file per workload kind, each a state struct implementing [`Workload`]: `bulk`,
-//!   `rpc` (beside its book), `datagrams`, `background`, `permutation`,
+//! - One file per workload kind, each a state struct implementing [`Workload`], with its result
+//!   type beside it: `bulk`, `rpc` (beside its book), `datagrams`, `background`, `permutation`,
 //!   `pingpong` (osu_latency / osu_bw), `collectives` (all-reduce, all-to-all, NCCL ring),
 //!   `service_clients` (clients of a failover-able service), `connections` (many connections,
 //!   e.g. through a NAT gateway), `replay` (flow logs).
+//! - `results`: what every kind's results are made of (the [`RunEnd`] view, percentiles,
+//!   rounding); this file: the sections they fill ([`WorkloadSections`], [`Collector`]).
 //!
 //! A workload never sees the model. It reacts to three things (its own timer tags, a connection
 //! becoming established, in-order bytes delivered to one of its endpoints) and acts through the
 //! small [`Ctx`] trait (the clock, opening connections, writing bytes, timers with a tag, a
-//! finished signal), which `model::apps` implements for `Model`. The model holds the workloads
-//! in its `App` enum (not `Box<dyn>`): adding a workload is one file here, one enum line there
-//! and one line in the glue's list of kinds behind this trait.
+//! finished signal), which `model::apps` implements for `Model`. After the run its `results`
+//! hook adds its part of the variant's summary (its section, or a warning that it did not
+//! finish) to a [`Collector`], reading the finished run through [`RunEnd`]; `model::results`
+//! only assembles the sections into `summary.json`, in workload order.
+//!
+//! The model holds the workloads in its `App` enum (not `Box<dyn>`), and every per-kind call
+//! goes through one list, `model::app_state::workload_kinds!`. Adding a workload: one file here,
+//! one `App` line and one macro line (plus one field of [`WorkloadSections`] if it reports a new
+//! section of the summary).
 
 pub mod background;
 pub mod bulk;
@@ -27,6 +35,7 @@ pub mod flowlogs;
 pub mod permutation;
 pub mod pingpong;
 pub mod replay;
+pub mod results;
 pub mod rpc;
 pub mod service_clients;
 
@@ -34,8 +43,19 @@ pub use dist::{Interarrival, Sizes};
 pub use rpc::RpcBook;
 
 use crate::units::{SimDuration, SimTime};
+use background::BackgroundResult;
+use collectives::CollectiveResult;
 use config::MessageTransport;
+use connections::ConnectionsResult;
+use datagrams::{DatagramTotals, LatencyResult};
 use hdrhistogram::Histogram;
+use permutation::PermutationResult;
+use pingpong::PingPongPoint;
+use replay::FlowLogsResult;
+use results::RunEnd;
+use rpc::{RpcResult, RpcTotals};
+use serde::Serialize;
+use service_clients::{ServiceClientResult, ServiceOutageResult};
 
 /// "No such id" marker for optional arena references.
 pub const NONE: u32 = u32::MAX;
@@ -218,6 +238,8 @@ pub trait Ctx {
 /// One workload kind's behaviour. `app` is the workload's index in the model (for its
 /// connection tags and timers). Hooks default to doing nothing.
 pub trait Workload {
+    /// The workload's name in the scenario.
+    fn name(&self) -> &str;
     /// Finite workloads can finish and let the run end early; others run to the end time.
     fn is_finite(&self) -> bool;
     /// Background traffic never holds the run open.
@@ -237,6 +259,75 @@ pub trait Workload {
         if self.is_foreground() && self.is_finite() {
             ctx.finished();
         }
+    }
+    /// After the run: add this workload's part of the variant's summary to `out` (its section,
+    /// or a warning that it did not finish), reading the finished run through `run`. A workload
+    /// reported only through its flows (bulk) adds nothing.
+    fn results(&self, _run: &impl RunEnd, _out: &mut Collector) {}
+}
+
+/// The workloads' sections of one variant's summary, in `summary.json`'s order (flattened into
+/// `model::VariantResult`; an empty section is left out). Histograms and time series ride
+/// along, unserialised, for the plots and CSV files.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct WorkloadSections {
+    /// All RPC workloads together.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rpc: Option<RpcResult>,
+    /// All datagram workloads together.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub datagrams: Option<LatencyResult>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub background: Option<BackgroundResult>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permutation: Option<PermutationResult>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pingpong: Vec<PingPongPoint>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub collectives: Vec<CollectiveResult>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub service_clients: Vec<ServiceClientResult>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub service_outages: Vec<ServiceOutageResult>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub connections: Vec<ConnectionsResult>,
+    /// The RPC latencies (ns) behind `rpc`, for the CDF plot and CSV.
+    #[serde(skip)]
+    pub rpc_histogram: Option<Histogram<u64>>,
+    /// Successful service-client responses per second, per workload and time bin.
+    #[serde(skip)]
+    pub success_series: Vec<(String, Vec<f64>)>,
+}
+
+/// Workload sections `summary.json` lists after the model's own failovers, cost and NAT
+/// gateways (flattened into `model::VariantResult` there).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ReplaySections {
+    /// `FlowLogs` workloads: per original 5-tuple group, what this variant made of it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub flowlogs: Vec<FlowLogsResult>,
+}
+
+/// What the workloads' `results` hooks add to, one workload after another in the model's order.
+#[derive(Default)]
+pub struct Collector {
+    pub sections: WorkloadSections,
+    pub replays: ReplaySections,
+    /// RPC workloads share one latency distribution.
+    pub rpc: RpcTotals,
+    /// Datagram workloads share one latency distribution.
+    pub datagrams: DatagramTotals,
+    /// Finite workloads that did not finish in the run: said, not silently left out.
+    pub unfinished: Vec<String>,
+}
+
+impl Collector {
+    /// The sections, and the warnings about workloads that did not finish.
+    pub fn finish(self) -> (WorkloadSections, ReplaySections, Vec<String>) {
+        let mut sections = self.sections;
+        (sections.rpc, sections.rpc_histogram) = self.rpc.finish();
+        sections.datagrams = self.datagrams.finish();
+        (sections, self.replays, self.unfinished)
     }
 }
 

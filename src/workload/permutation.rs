@@ -1,11 +1,15 @@
 //! Permutation traffic: a random cycle through a fleet of instances, each sending
 //! `flows_per_instance` TCP flows of `bytes` (or without end) to distinct members along it.
 
+use super::Collector;
 use super::config::PermutationConfig;
+use super::results::{RunEnd, round3};
 use super::{Attach, BULK_UNBOUNDED_BYTES, ConnTag, Ctx, Delivery, NONE, Proto, Workload};
 use crate::engine::rng::StreamRng;
 use crate::units::SimTime;
+use crate::units::gbps;
 use rand::RngExt;
+use serde::Serialize;
 
 pub struct PermutationApp {
     pub spec: PermutationConfig,
@@ -24,8 +28,27 @@ pub struct PermFlow {
 }
 
 impl Workload for PermutationApp {
+    fn name(&self) -> &str {
+        &self.spec.name
+    }
     fn is_finite(&self) -> bool {
         self.spec.bytes.is_some()
+    }
+
+    fn results(&self, run: &impl RunEnd, out: &mut Collector) {
+        let stopped = run.stopped();
+        let over = stopped.since(SimTime::ZERO);
+        let rates: Vec<f64> =
+            self.flows.iter().map(|f| gbps(f.delivered, f.completed.unwrap_or(stopped).since(SimTime::ZERO))).collect();
+        let n = rates.len().max(1) as f64;
+        out.sections.permutation = Some(PermutationResult {
+            flows: self.flows.len() as u64,
+            completed: self.flows.iter().filter(|f| f.completed.is_some()).count() as u64,
+            goodput_gbps: round3(gbps(self.flows.iter().map(|f| f.delivered).sum(), over)),
+            flow_goodput_gbps_min: round3(rates.iter().copied().fold(f64::MAX, f64::min).min(f64::MAX)),
+            flow_goodput_gbps_mean: round3(rates.iter().sum::<f64>() / n),
+            flow_goodput_gbps_max: round3(rates.iter().copied().fold(0.0, f64::max)),
+        });
     }
 
     fn start(&mut self, ctx: &mut impl Ctx, app: u32) {
@@ -69,4 +92,17 @@ impl Workload for PermutationApp {
             }
         }
     }
+}
+
+/// A permutation workload, summarised (its flows are too many to list).
+#[derive(Clone, Debug, Serialize)]
+pub struct PermutationResult {
+    pub flows: u64,
+    pub completed: u64,
+    /// All flows together.
+    pub goodput_gbps: f64,
+    /// Per flow: ECMP collisions show as a low minimum.
+    pub flow_goodput_gbps_min: f64,
+    pub flow_goodput_gbps_mean: f64,
+    pub flow_goodput_gbps_max: f64,
 }

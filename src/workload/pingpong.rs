@@ -1,10 +1,14 @@
 //! Ping-pong (osu_latency, osu_bw): one connection between two instances over TCP or EFA
 //! (two-sided messages, RDMA write or read); for each size, warm-up then measured rounds.
 
+use super::Collector;
 use super::config::{MessageTransport, PingPongConfig};
+use super::results::{RunEnd, round3};
 use super::{Attach, ConnTag, Ctx, Delivery, NONE, Proto, Side, Workload};
 use super::{TAG_CLIENT_DONE, TAG_CLIENT_SEND, TAG_SERVER_SEND};
+use crate::units::gbps;
 use crate::units::{SimDuration, SimTime};
+use serde::Serialize;
 
 /// osu_latency: for each size, round trips of one message each way; the latency reported is
 /// half the mean round trip, measured from the client's send call to its receive completion.
@@ -66,8 +70,34 @@ impl PingPongApp {
 }
 
 impl Workload for PingPongApp {
+    fn name(&self) -> &str {
+        &self.spec.name
+    }
     fn is_finite(&self) -> bool {
         true
+    }
+
+    fn results(&self, _run: &impl RunEnd, out: &mut Collector) {
+        if self.results.len() < self.spec.sizes.len() {
+            out.unfinished.push(format!(
+                "workload {:?}: {} of {} message sizes finished before the end of the run; the rest are not \
+                 reported (lengthen `duration` or use fewer iterations)",
+                self.spec.name,
+                self.results.len(),
+                self.spec.sizes.len()
+            ));
+        }
+        let transport = self.spec.transport.label();
+        for &(size, t) in &self.results {
+            out.sections.pingpong.push(PingPongPoint {
+                workload: self.spec.name.clone(),
+                transport,
+                size_bytes: size,
+                window: self.spec.window,
+                latency_us: round3(t.as_us_f64()),
+                gbps: round3(gbps(size * self.spec.window as u64, t)),
+            });
+        }
     }
 
     fn start(&mut self, ctx: &mut impl Ctx, app: u32) {
@@ -162,4 +192,20 @@ impl Workload for PingPongApp {
             ctx.schedule(app, delay, tag);
         }
     }
+}
+
+/// One point of an osu_latency-style sweep.
+#[derive(Clone, Debug, Serialize)]
+pub struct PingPongPoint {
+    pub workload: String,
+    /// "tcp", "efa" (two-sided), "efa-write" or "efa-read" (one-sided RDMA).
+    pub transport: &'static str,
+    pub size_bytes: u64,
+    /// Messages in flight: 1 for osu_latency, W for osu_bw.
+    pub window: u32,
+    /// osu_latency: half the mean round trip; RDMA read: the mean read; osu_bw: the mean round
+    /// trip of a window.
+    pub latency_us: f64,
+    /// Bytes moved per that time: one message (latency mode) or the window (bandwidth mode).
+    pub gbps: f64,
 }

@@ -3,10 +3,13 @@
 //! exchange issued at the window's (time-compressed) start. `flowlogs` reads the log and states
 //! the reconstruction model.
 
+use super::Collector;
 use super::config::FlowLogsConfig;
 use super::flowlogs::{Group, ReadStats};
+use super::results::{RunEnd, round3};
 use super::{Attach, ConnTag, Ctx, Delivery, NONE, Proto, RpcBook, Side, TAG_ARRIVAL, Workload};
 use crate::units::{SimDuration, SimTime};
+use serde::Serialize;
 
 pub struct ReplayGroup {
     pub group: Group,
@@ -112,9 +115,86 @@ fn scaled(bytes: u64, scale: f64) -> u64 {
     ((bytes as f64 * scale).round() as u64).max(1)
 }
 
+impl FlowLogsApp {
+    /// What each replayed group did, against what its log said.
+    fn result(&self, run: &impl RunEnd) -> FlowLogsResult {
+        let groups = self
+            .groups
+            .iter()
+            .map(|g| {
+                let (retransmits, rtos) = [g.client_ep, g.server_ep]
+                    .iter()
+                    .filter(|&&e| e != NONE)
+                    .map(|&e| run.ep_stats(e))
+                    .fold((0, 0), |(r, t), s| (r + s.retransmits, t + s.rtos));
+                let n = g.group.exchanges.len() as u64;
+                let logged = if g.group.rejected {
+                    "REJECT"
+                } else if g.group.partly_rejected {
+                    "PARTLY_REJECTED"
+                } else {
+                    "ACCEPT"
+                };
+                let verdict = match (g.group.rejected, g.established, g.completed as u64 == n) {
+                    (true, false, _) => "as logged",
+                    (true, true, _) => "allowed but logged REJECT",
+                    (false, false, _) => "refused but logged ACCEPT",
+                    (false, true, true) => "as logged",
+                    (false, true, false) => "unfinished",
+                };
+                GroupResult {
+                    group: g.group.label.clone(),
+                    client: g.group.client.clone(),
+                    server: g.group.server.clone(),
+                    logged,
+                    established: g.established,
+                    verdict,
+                    logged_bytes: g.group.bytes,
+                    replayed_bytes: g.replayed_bytes,
+                    exchanges: n,
+                    completed: g.completed as u64,
+                    completion_ms: match (g.first_issue, g.last_done) {
+                        (Some(a), Some(b)) if g.completed as u64 == n => Some(round3(b.since(a).as_secs_f64() * 1e3)),
+                        _ => None,
+                    },
+                    exchange_us_mean: (g.completed > 0).then(|| round3(g.busy.ps() as f64 / 1e6 / g.completed as f64)),
+                    goodput_gbps: if g.busy.ps() == 0 {
+                        0.0
+                    } else {
+                        round3(crate::units::gbps(g.replayed_bytes, g.busy))
+                    },
+                    retransmits,
+                    rtos,
+                }
+            })
+            .collect();
+        let s = &self.stats;
+        FlowLogsResult {
+            workload: self.spec.name.clone(),
+            format: self.format.clone(),
+            records: s.records,
+            nodata_records: s.nodata,
+            skipdata_records: s.skipdata,
+            rejected_records: s.rejected_records,
+            not_tcp_records: s.not_tcp,
+            unknown_interface_records: s.unknown_interface,
+            unmapped_address_records: s.unmapped_address,
+            unknown_examples: s.unknown_examples.clone(),
+            groups,
+        }
+    }
+}
+
 impl Workload for FlowLogsApp {
+    fn name(&self) -> &str {
+        &self.spec.name
+    }
     fn is_finite(&self) -> bool {
         true
+    }
+
+    fn results(&self, run: &impl RunEnd, out: &mut Collector) {
+        out.replays.flowlogs.push(self.result(run))
     }
 
     fn start(&mut self, ctx: &mut impl Ctx, app: u32) {
@@ -166,4 +246,53 @@ impl Workload for FlowLogsApp {
             }
         }
     }
+}
+
+/// One original 5-tuple group, replayed: what the variant made of it.
+#[derive(Clone, Debug, Serialize)]
+pub struct GroupResult {
+    /// The original connection, initiator first: "10.0.1.10:43512 -> 10.0.2.20:443".
+    pub group: String,
+    pub client: String,
+    pub server: String,
+    /// What the log recorded: "ACCEPT", "REJECT" (every record) or "PARTLY_REJECTED".
+    pub logged: &'static str,
+    /// The connection was established in the simulation.
+    pub established: bool,
+    /// Whether the scenario did what the log recorded: "as logged", "allowed but logged REJECT"
+    /// (its rules let through what AWS refused), "refused but logged ACCEPT", "unfinished".
+    pub verdict: &'static str,
+    /// Bytes the flow log counted (headers included).
+    pub logged_bytes: u64,
+    /// Payload written both ways in the replay (after `scale`).
+    pub replayed_bytes: u64,
+    pub exchanges: u64,
+    pub completed: u64,
+    /// First exchange issued to last response received, in milliseconds.
+    pub completion_ms: Option<f64>,
+    /// Mean time of one exchange (request written to last response byte), in microseconds.
+    pub exchange_us_mean: Option<f64>,
+    /// Payload over the time exchanges were in progress.
+    pub goodput_gbps: f64,
+    pub retransmits: u64,
+    pub rtos: u64,
+}
+
+/// A `FlowLogs` workload's replay, per group, with what reading the log counted.
+#[derive(Clone, Debug, Serialize)]
+pub struct FlowLogsResult {
+    pub workload: String,
+    pub format: String,
+    pub records: u64,
+    pub nodata_records: u64,
+    pub skipdata_records: u64,
+    pub rejected_records: u64,
+    pub not_tcp_records: u64,
+    /// Records from interfaces the workload's `interfaces` map does not know (counted, skipped).
+    pub unknown_interface_records: u64,
+    /// Records whose addresses inside the VPC map to no instance (counted, skipped).
+    pub unmapped_address_records: u64,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unknown_examples: Vec<String>,
+    pub groups: Vec<GroupResult>,
 }

@@ -6,11 +6,14 @@
 //! messages: the client writes requests back to back, the server answers each in order once its
 //! last byte has arrived, and an RPC completes when the last byte of its response arrives.
 
+use super::Collector;
 use super::config::{Arrival, RpcConfig};
+use super::results::{Percentiles, RunEnd, merge_histogram};
 use super::{ConnTag, Ctx, Delivery, Interarrival, Proto, Side, Sizes, TAG_ARRIVAL, Workload, ns};
 use crate::engine::rng::StreamRng;
 use crate::units::SimTime;
 use hdrhistogram::Histogram;
+use serde::Serialize;
 use std::collections::VecDeque;
 
 #[derive(Clone, Copy, Debug)]
@@ -125,8 +128,25 @@ impl RpcApp {
 }
 
 impl Workload for RpcApp {
+    fn name(&self) -> &str {
+        &self.spec.name
+    }
     fn is_finite(&self) -> bool {
         self.spec.count.is_some()
+    }
+
+    fn results(&self, run: &impl RunEnd, out: &mut Collector) {
+        let stopped = run.stopped();
+        let mut h = self.measured.clone();
+        for issued_at in self.conns.iter().flat_map(|c| c.book.outstanding_since()) {
+            if issued_at >= self.warmup_end {
+                h.saturating_record(stopped.since(issued_at).ps().div_ceil(1000).max(1));
+                out.rpc.incomplete += 1;
+            }
+        }
+        merge_histogram(&mut out.rpc.histogram, &h);
+        out.rpc.issued += self.issued;
+        out.rpc.completed += self.completed;
     }
 
     fn start(&mut self, ctx: &mut impl Ctx, app: u32) {
@@ -201,6 +221,42 @@ impl Workload for RpcApp {
                 }
             }
         }
+    }
+}
+
+/// RPC latencies over all of a variant's RPC workloads (issued after warm-up).
+#[derive(Clone, Debug, Serialize)]
+pub struct RpcResult {
+    /// Measured RPCs (issued after warm-up), completed or not.
+    pub count: u64,
+    pub issued: u64,
+    pub completed: u64,
+    /// Measured RPCs still waiting at the end. They enter the percentiles with their age at the
+    /// end (a lower bound), so a connection stuck in a 200 ms RTO is not hidden from the tail.
+    pub incomplete: u64,
+    pub latency_us: Percentiles,
+}
+
+/// The RPC workloads' latencies and counts, added up workload by workload.
+#[derive(Default)]
+pub struct RpcTotals {
+    pub histogram: Option<Histogram<u64>>,
+    pub issued: u64,
+    pub completed: u64,
+    pub incomplete: u64,
+}
+
+impl RpcTotals {
+    /// The `rpc` section (none without an RPC workload), and its latency histogram.
+    pub fn finish(self) -> (Option<RpcResult>, Option<Histogram<u64>>) {
+        let rpc = self.histogram.as_ref().map(|h| RpcResult {
+            count: h.len(),
+            issued: self.issued,
+            completed: self.completed,
+            incomplete: self.incomplete,
+            latency_us: Percentiles::from_ns(h),
+        });
+        (rpc, self.histogram)
     }
 }
 

@@ -14,10 +14,13 @@
 //! attempt and all see the same outage. With jitter each client's attempts drift apart and each
 //! finds the address at its own time, as real fleets do.
 
+use super::Collector;
 use super::config::ServiceClientsConfig;
+use super::results::{RunEnd, round3};
 use super::{ConnTag, Ctx, Delivery, NONE, Side, Workload};
 use crate::ec2::failover::ServiceAddress;
 use crate::units::{SimDuration, SimTime};
+use serde::Serialize;
 
 /// Event tags of a service-clients app: the kind in the low bits, the client index above.
 const KIND_BITS: u32 = 3;
@@ -197,8 +200,47 @@ impl ServiceClientsApp {
 }
 
 impl Workload for ServiceClientsApp {
+    fn name(&self) -> &str {
+        &self.spec.name
+    }
     fn is_finite(&self) -> bool {
         false
+    }
+
+    fn results(&self, run: &impl RunEnd, out: &mut Collector) {
+        let stopped = run.stopped();
+        let clients: Vec<ServiceClientResult> = self
+            .clients
+            .iter()
+            .map(|c| {
+                let ongoing = c.last_ok.map_or(stopped.since(SimTime::ZERO), |t| stopped.since(t));
+                let outage = if c.outstanding.is_some() { c.longest_gap.max(ongoing) } else { c.longest_gap };
+                ServiceClientResult {
+                    workload: self.spec.name.clone(),
+                    client: run.instance_name(c.instance).to_string(),
+                    requests_ok: c.ok,
+                    outage_ms: round3(outage.as_secs_f64() * 1e3),
+                    timeouts: c.timeouts,
+                    resets: c.resets,
+                    connections: c.connections,
+                }
+            })
+            .collect();
+        let outages: Vec<f64> = clients.iter().map(|c| c.outage_ms).collect();
+        if !outages.is_empty() {
+            out.sections.service_outages.push(ServiceOutageResult {
+                workload: self.spec.name.clone(),
+                clients: outages.len() as u64,
+                outage_ms_mean: round3(outages.iter().sum::<f64>() / outages.len() as f64),
+                outage_ms_min: outages.iter().copied().fold(f64::INFINITY, f64::min),
+                outage_ms_max: outages.iter().copied().fold(0.0, f64::max),
+            });
+        }
+        out.sections.service_clients.extend(clients);
+        let bin_s = run.time_bin().ps() as f64 / 1e12;
+        out.sections
+            .success_series
+            .push((self.spec.name.clone(), self.ok_bins.iter().map(|&n| round3(n as f64 / bin_s)).collect()));
     }
 
     fn start(&mut self, ctx: &mut impl Ctx, app: u32) {
@@ -288,4 +330,33 @@ impl Workload for ServiceClientsApp {
             }
         }
     }
+}
+
+/// One client of a `ServiceClients` workload: what it saw across a failover.
+#[derive(Clone, Debug, Serialize)]
+pub struct ServiceClientResult {
+    pub workload: String,
+    pub client: String,
+    pub requests_ok: u64,
+    /// Longest time without a successful response (the outage it saw), in milliseconds; an
+    /// outage still going on at the end counts up to the end.
+    pub outage_ms: f64,
+    /// Connections it dropped after a request timed out, and those reset by the new holder of
+    /// the address.
+    pub timeouts: u64,
+    pub resets: u64,
+    /// Connections it opened (1 + reconnections). None survives a failover: the server's state
+    /// stays on the failed instance.
+    pub connections: u64,
+}
+
+/// A `ServiceClients` workload's outages across its clients: each client's own `outage_ms`,
+/// summarised (clients differ by their own timing: phase, backoff draws, resolver cache).
+#[derive(Clone, Debug, Serialize)]
+pub struct ServiceOutageResult {
+    pub workload: String,
+    pub clients: u64,
+    pub outage_ms_mean: f64,
+    pub outage_ms_min: f64,
+    pub outage_ms_max: f64,
 }

@@ -36,7 +36,7 @@ mod instances;
 mod routes;
 mod rules;
 
-use instances::instances;
+use instances::{instances, instances_text};
 use routes::route_tables;
 use rules::{network_acls, security_groups};
 
@@ -483,78 +483,7 @@ pub fn import(file: &str, src: &str, o: &ImportOptions) -> Result<Imported, Impo
             "a scenario simulates instances; import the workspace that launches them",
         ));
     }
-    let mut inst_text = String::new();
-    for i in &insts {
-        let _ = writeln!(inst_text, "        // {}", comment(&i.source));
-        for n in &i.notes {
-            let _ = writeln!(inst_text, "        // {}", comment(n));
-        }
-        let mut head = format!(
-            "        (name: {}, instance_type: {}, availability_zone: {}",
-            ron_str(&i.name),
-            ron_str(&i.ty),
-            ron_str(&i.az)
-        );
-        if let Some(s) = &i.subnet {
-            let _ = write!(head, ", subnet: {}", ron_str(s));
-        }
-        if let Some(p) = &i.pg {
-            let _ = write!(head, ", placement_group: {}", ron_str(p));
-        }
-        if let Some(c) = i.count {
-            let _ = write!(head, ", count: {c}");
-        }
-        let _ = writeln!(inst_text, "{head},");
-        let _ = writeln!(inst_text, "         enis: [");
-        for e in &i.enis {
-            if e.source != i.source {
-                let _ = writeln!(inst_text, "             // {}", comment(&e.source));
-            }
-            if let Some(n) = &e.mtu_note {
-                let _ = writeln!(inst_text, "             // {}", comment(n));
-            }
-            if let Some(s) = &e.subnet
-                && Some(s) != i.subnet.as_ref()
-            {
-                let _ = writeln!(
-                    inst_text,
-                    "             // in subnet {s} in AWS; nitrosim puts an instance's ENIs in one subnet"
-                );
-            }
-            let mut t = format!("             (name: {}, mtu: {}", ron_str(&e.name), e.mtu);
-            if !e.groups.is_empty() {
-                let g: Vec<String> = e.groups.iter().map(|g| ron_str(g)).collect();
-                let _ = write!(t, ", security_groups: [{}]", g.join(", "));
-            }
-            if e.srd {
-                t += ", ena_srd_enabled: true";
-            }
-            if e.srd_udp {
-                t += ", ena_srd_udp_enabled: true";
-            }
-            if e.efa {
-                t += ", interface_type: \"efa\"";
-            }
-            if !e.source_dest_check {
-                t += ", source_dest_check: false";
-            }
-            let _ = writeln!(inst_text, "{t}),");
-        }
-        let _ = writeln!(inst_text, "         ]),");
-    }
-    if let Some(name) = &internet {
-        let _ = writeln!(
-            inst_text,
-            "        // Not in Terraform: stands for every address outside the VPC (1500-byte MTU, as over the internet)."
-        );
-        let _ = writeln!(
-            inst_text,
-            "        (name: {}, instance_type: {}, subnet: {}, enis: [(name: \"eth0\", mtu: 1500)]),",
-            ron_str(name),
-            ron_str(FALLBACK_INSTANCE_TYPE),
-            ron_str(name)
-        );
-    }
+    let inst_text = instances_text(&insts, internet.as_deref());
 
     // --- Workloads.
     let mut wl = String::new();

@@ -1,12 +1,33 @@
-//! Reading a finished run into its `VariantResult`: flows, latencies, workloads' own results,
-//! counters, fabric and SRD statistics, event log and capture summaries.
+//! Reading a finished run into its `VariantResult`: flows, the workloads' own sections (each
+//! from its workload's `results` hook), counters, fabric and SRD statistics, event log and
+//! capture summaries.
 
 use super::*;
+use crate::model::app_state::workload_kinds;
+use crate::transport::TransportStats;
+use crate::units::SimDuration;
+use crate::workload::Collector;
+use crate::workload::Workload;
+use crate::workload::results::RunEnd;
 
-fn merge(into: &mut Option<Histogram<u64>>, h: &Histogram<u64>) {
-    match into {
-        Some(acc) => acc.add(h).expect("histograms share bounds"),
-        None => *into = Some(h.clone()),
+/// The finished run as the workloads' `results` hooks read it.
+struct Finished<'a> {
+    m: &'a Model,
+    stopped: SimTime,
+}
+
+impl RunEnd for Finished<'_> {
+    fn stopped(&self) -> SimTime {
+        self.stopped
+    }
+    fn instance_name(&self, i: u32) -> &str {
+        &self.m.insts[i as usize].name
+    }
+    fn time_bin(&self) -> SimDuration {
+        SimDuration(self.m.bin_ps)
+    }
+    fn ep_stats(&self, ep: u32) -> &TransportStats {
+        self.m.eps[ep as usize].transport.stats()
     }
 }
 
@@ -52,175 +73,13 @@ pub fn collect(m: Model) -> VariantResult {
         goodput_gbps: round3(flows.iter().map(|f| f.goodput_gbps).sum()),
         wire_gbps: round3(flows.iter().map(|f| f.wire_gbps).sum()),
     };
-    let (mut rpc_h, mut dgram_h) = (None, None);
-    let mut dgram_min: Option<u64> = None;
-    let (mut issued, mut completed, mut incomplete) = (0, 0, 0);
-    let mut background = None;
-    let mut permutation = None;
-    let mut pingpong = Vec::new();
-    let mut collectives = Vec::new();
-    let mut service_clients = Vec::new();
-    let mut service_outages = Vec::new();
-    // Finite workloads that did not finish in the run: said, not silently left out.
-    let mut unfinished: Vec<String> = Vec::new();
-    let mut connections = Vec::new();
-    let mut flowlogs = Vec::new();
-    let mut success_series = Vec::new();
+    let run = Finished { m: &m, stopped };
+    let mut parts = Collector::default();
     for a in &m.apps {
-        match a {
-            App::ServiceClients(sc) => {
-                for c in &sc.clients {
-                    let ongoing = c.last_ok.map_or(stopped.since(SimTime::ZERO), |t| stopped.since(t));
-                    let outage = if c.outstanding.is_some() { c.longest_gap.max(ongoing) } else { c.longest_gap };
-                    service_clients.push(ServiceClientResult {
-                        workload: sc.spec.name.clone(),
-                        client: m.insts[c.instance as usize].name.clone(),
-                        requests_ok: c.ok,
-                        outage_ms: round3(outage.as_secs_f64() * 1e3),
-                        timeouts: c.timeouts,
-                        resets: c.resets,
-                        connections: c.connections,
-                    });
-                }
-                let outages: Vec<f64> = service_clients[service_clients.len() - sc.clients.len()..]
-                    .iter()
-                    .map(|c: &ServiceClientResult| c.outage_ms)
-                    .collect();
-                if !outages.is_empty() {
-                    service_outages.push(ServiceOutageResult {
-                        workload: sc.spec.name.clone(),
-                        clients: outages.len() as u64,
-                        outage_ms_mean: round3(outages.iter().sum::<f64>() / outages.len() as f64),
-                        outage_ms_min: outages.iter().copied().fold(f64::INFINITY, f64::min),
-                        outage_ms_max: outages.iter().copied().fold(0.0, f64::max),
-                    });
-                }
-                let bin_s = m.bin_ps as f64 / 1e12;
-                success_series
-                    .push((sc.spec.name.clone(), sc.ok_bins.iter().map(|&n| round3(n as f64 / bin_s)).collect()));
-            }
-            App::Rpc(r) => {
-                let mut h = r.measured.clone();
-                for issued_at in r.conns.iter().flat_map(|c| c.book.outstanding_since()) {
-                    if issued_at >= r.warmup_end {
-                        h.saturating_record(stopped.since(issued_at).ps().div_ceil(1000).max(1));
-                        incomplete += 1;
-                    }
-                }
-                merge(&mut rpc_h, &h);
-                issued += r.issued;
-                completed += r.completed;
-            }
-            App::Datagrams(d) => {
-                merge(&mut dgram_h, &d.latency);
-                if let Some(m) = d.min_latency {
-                    dgram_min = Some(dgram_min.map_or(m.ps(), |x| x.min(m.ps())));
-                }
-            }
-            App::Background(b) => {
-                background = Some(BackgroundResult {
-                    flows_started: b.started,
-                    flows_completed: b.completed,
-                    flows_skipped: b.skipped,
-                    goodput_gbps: round3(gbps(b.bytes_completed, stopped.since(SimTime::ZERO))),
-                    fct_us: Percentiles::from_ns(&b.fct),
-                })
-            }
-            App::Bulk(_) => {}
-            App::Taken => unreachable!("every workload is back in its slot after a run"),
-            App::Connections(c) => connections.push(ConnectionsResult {
-                workload: c.spec.name.clone(),
-                opened: c.opened,
-                established: c.established,
-                not_established: c.opened - c.established,
-            }),
-            App::FlowLogs(f) => flowlogs.push(f.result(&m)),
-            App::AllReduce(a) if !a.times.is_empty() => {
-                // NCCL's bus bandwidth counts ranks (GPUs), not instances.
-                let ranks = a.nccl.as_ref().map_or(a.members.len(), |r| r.ranks);
-                let n = ranks as f64;
-                let mean_ps = a.times.iter().map(|t| t.ps() as f64).sum::<f64>() / a.times.len() as f64;
-                let secs = mean_ps / 1e12;
-                let factor = if a.all_to_all { (n - 1.0) / n } else { 2.0 * (n - 1.0) / n };
-                collectives.push(CollectiveResult {
-                    workload: a.spec.name.clone(),
-                    algorithm: if a.all_to_all {
-                        "all-to-all"
-                    } else if a.nccl.is_some() {
-                        "nccl ring all-reduce"
-                    } else {
-                        "ring all-reduce"
-                    },
-                    transport: a.spec.transport.label(),
-                    members: a.members.len() as u64,
-                    ranks: ranks as u64,
-                    channels: a.nccl.as_ref().map_or(a.cards, |r| r.channels) as u64,
-                    cards: a.cards as u64,
-                    bytes: a.spec.bytes.0,
-                    time_us: round3(mean_ps / 1e6),
-                    bus_gbps: round3(factor * a.spec.bytes.0 as f64 * 8.0 / secs / 1e9),
-                    // nccl-tests' units: GB/s with GB = 1e9 bytes.
-                    alg_gbyte_s: round3(a.spec.bytes.0 as f64 / secs / 1e9),
-                    bus_gbyte_s: round3(factor * a.spec.bytes.0 as f64 / secs / 1e9),
-                });
-            }
-            App::AllReduce(a) => unfinished.push(format!(
-                "workload {:?}: no collective finished before the end of the run (lengthen `duration`)",
-                a.spec.name
-            )),
-            App::PingPong(p) => {
-                if p.results.len() < p.spec.sizes.len() {
-                    unfinished.push(format!(
-                        "workload {:?}: {} of {} message sizes finished before the end of the run; the rest are not \
-                         reported (lengthen `duration` or use fewer iterations)",
-                        p.spec.name,
-                        p.results.len(),
-                        p.spec.sizes.len()
-                    ));
-                }
-                let transport = p.spec.transport.label();
-                for &(size, t) in &p.results {
-                    pingpong.push(PingPongPoint {
-                        workload: p.spec.name.clone(),
-                        transport,
-                        size_bytes: size,
-                        window: p.spec.window,
-                        latency_us: round3(t.as_us_f64()),
-                        gbps: round3(gbps(size * p.spec.window as u64, t)),
-                    });
-                }
-            }
-            App::Permutation(p) => {
-                let over = stopped.since(SimTime::ZERO);
-                let rates: Vec<f64> = p
-                    .flows
-                    .iter()
-                    .map(|f| gbps(f.delivered, f.completed.unwrap_or(stopped).since(SimTime::ZERO)))
-                    .collect();
-                let n = rates.len().max(1) as f64;
-                permutation = Some(PermutationResult {
-                    flows: p.flows.len() as u64,
-                    completed: p.flows.iter().filter(|f| f.completed.is_some()).count() as u64,
-                    goodput_gbps: round3(gbps(p.flows.iter().map(|f| f.delivered).sum(), over)),
-                    flow_goodput_gbps_min: round3(rates.iter().copied().fold(f64::MAX, f64::min).min(f64::MAX)),
-                    flow_goodput_gbps_mean: round3(rates.iter().sum::<f64>() / n),
-                    flow_goodput_gbps_max: round3(rates.iter().copied().fold(0.0, f64::max)),
-                });
-            }
-        }
+        workload_kinds!(a, w => w.results(&run, &mut parts),
+            _ => unreachable!("every workload is back in its slot after a run"));
     }
-    let rpc = rpc_h.as_ref().map(|h| RpcResult {
-        count: h.len(),
-        issued,
-        completed,
-        incomplete,
-        latency_us: Percentiles::from_ns(h),
-    });
-    let datagrams = dgram_h.as_ref().map(|h| LatencyResult {
-        count: h.len(),
-        latency_us: Percentiles::from_ns(h),
-        min_ps: dgram_min,
-    });
+    let (workloads, replays, unfinished) = parts.finish();
 
     let drops = DropReason::ALL
         .iter()
@@ -316,12 +175,7 @@ pub fn collect(m: Model) -> VariantResult {
         name: m.name.clone(),
         flows,
         fairness,
-        rpc,
-        datagrams,
-        background,
-        permutation,
-        pingpong,
-        collectives,
+        workloads,
         drops,
         srd,
         warnings,
@@ -351,7 +205,6 @@ pub fn collect(m: Model) -> VariantResult {
         stage_passes: m.ports.iter().filter(|p| p.framing_bytes() == 0).map(|p| p.stats.packets_out).sum(),
         packet_hops: m.ports.iter().map(|p| p.stats.packets_out).sum(),
         simulated_us: round3(stopped.as_us_f64()),
-        rpc_histogram: rpc_h,
         series,
         bin_us,
         ip: m.ip_counters,
@@ -371,11 +224,7 @@ pub fn collect(m: Model) -> VariantResult {
         }),
         captures: m.capture.unwrap_or_default(),
         capture_drops: m.capture_drops,
-        service_clients,
-        service_outages,
-        flowlogs,
-        success_series,
-        connections,
+        replays,
         cost: {
             let bytes = |p: crate::net::PortId| m.ports[p as usize].stats.bytes_out;
             let nats = m.gateways.iter().filter_map(|g| g.nat.as_ref());

@@ -1,51 +1,31 @@
 //! What one variant's run produced. Serialises to one entry of `summary.json`'s `variants`
 //! (see README, "summary.json"); histograms and time series ride along, unserialised, for the
-//! plots and CSV files. `collect` reads the finished model into it.
+//! plots and CSV files. `collect` reads the finished model into it: the model's own parts
+//! (flows, counters, fabric, SRD, cost, NAT gateways ...) here, and each workload's part from its
+//! own `Workload::results` hook (the sections in `workload::WorkloadSections`, flattened in; the
+//! per-kind result types are re-exported below). Nothing here names a workload kind.
 
 use super::app_state::App;
 use super::{ConntrackTimeoutsS, InstanceCounters, Model, NONE};
 use crate::net::DropReason;
 use crate::transport::Transport;
 use crate::units::{SimTime, gbps};
-use hdrhistogram::Histogram;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
 mod collect;
+pub use crate::workload::background::BackgroundResult;
+pub use crate::workload::collectives::CollectiveResult;
+pub use crate::workload::connections::ConnectionsResult;
+pub use crate::workload::datagrams::LatencyResult;
+pub use crate::workload::permutation::PermutationResult;
+pub use crate::workload::pingpong::PingPongPoint;
+pub use crate::workload::replay::{FlowLogsResult, GroupResult};
+pub use crate::workload::results::{Percentiles, round3};
+pub use crate::workload::rpc::RpcResult;
+pub use crate::workload::service_clients::{ServiceClientResult, ServiceOutageResult};
+pub use crate::workload::{ReplaySections, WorkloadSections};
 pub use collect::collect;
-
-#[derive(Clone, Debug, Serialize, PartialEq)]
-pub struct Percentiles {
-    pub p50: f64,
-    pub p90: f64,
-    pub p99: f64,
-    pub p999: f64,
-    pub p9999: f64,
-    pub max: f64,
-    pub mean: f64,
-}
-
-impl Percentiles {
-    /// From a histogram in nanoseconds, to microseconds.
-    pub fn from_ns(h: &Histogram<u64>) -> Percentiles {
-        let us = |v: u64| round3(v as f64 / 1000.0);
-        Percentiles {
-            p50: us(h.value_at_quantile(0.50)),
-            p90: us(h.value_at_quantile(0.90)),
-            p99: us(h.value_at_quantile(0.99)),
-            p999: us(h.value_at_quantile(0.999)),
-            p9999: us(h.value_at_quantile(0.9999)),
-            max: us(h.max()),
-            mean: round3(h.mean() / 1000.0),
-        }
-    }
-}
-
-/// Round for stable, readable JSON (values are reported, never fed back into the model).
-pub fn round3(x: f64) -> f64 {
-    // + 0.0 turns -0.0 (an empty float sum, a tiny negative rounded) into 0.0.
-    (x * 1000.0).round() / 1000.0 + 0.0
-}
 
 #[derive(Clone, Debug, Serialize)]
 pub struct FlowResult {
@@ -74,119 +54,6 @@ pub struct FlowResult {
     /// Why it gave up.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub abort_reason: Option<&'static str>,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct LatencyResult {
-    /// Measured samples (after warm-up).
-    pub count: u64,
-    pub latency_us: Percentiles,
-    /// Exact smallest sample in picoseconds (the base latency of the path).
-    pub min_ps: Option<u64>,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct RpcResult {
-    /// Measured RPCs (issued after warm-up), completed or not.
-    pub count: u64,
-    pub issued: u64,
-    pub completed: u64,
-    /// Measured RPCs still waiting at the end. They enter the percentiles with their age at the
-    /// end (a lower bound), so a connection stuck in a 200 ms RTO is not hidden from the tail.
-    pub incomplete: u64,
-    pub latency_us: Percentiles,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct BackgroundResult {
-    pub flows_started: u64,
-    pub flows_completed: u64,
-    /// Arrivals skipped because `max_concurrent` flows were already running.
-    pub flows_skipped: u64,
-    pub goodput_gbps: f64,
-    pub fct_us: Percentiles,
-}
-
-/// A collective's timing.
-#[derive(Clone, Debug, Serialize)]
-pub struct CollectiveResult {
-    pub workload: String,
-    pub algorithm: &'static str,
-    pub transport: &'static str,
-    pub members: u64,
-    /// Ranks in the collective: instances x GPUs per instance.
-    pub ranks: u64,
-    /// NCCL channels (rings side by side; the 1-rank-per-instance ring stripes over its cards).
-    pub channels: u64,
-    /// Network cards each neighbour pair stripes over.
-    pub cards: u64,
-    pub bytes: u64,
-    /// Mean time per collective, over the measured iterations.
-    pub time_us: f64,
-    /// NCCL's bus bandwidth: 2(N-1)/N x bytes / time for all-reduce, (N-1)/N x bytes / time for
-    /// all-to-all.
-    pub bus_gbps: f64,
-    /// nccl-tests' algbw and busbw, in GB/s (1e9 bytes per second).
-    pub alg_gbyte_s: f64,
-    pub bus_gbyte_s: f64,
-}
-
-/// One client of a `ServiceClients` workload: what it saw across a failover.
-#[derive(Clone, Debug, Serialize)]
-pub struct ServiceClientResult {
-    pub workload: String,
-    pub client: String,
-    pub requests_ok: u64,
-    /// Longest time without a successful response (the outage it saw), in milliseconds; an
-    /// outage still going on at the end counts up to the end.
-    pub outage_ms: f64,
-    /// Connections it dropped after a request timed out, and those reset by the new holder of
-    /// the address.
-    pub timeouts: u64,
-    pub resets: u64,
-    /// Connections it opened (1 + reconnections). None survives a failover: the server's state
-    /// stays on the failed instance.
-    pub connections: u64,
-}
-
-/// A `ServiceClients` workload's outages across its clients: each client's own `outage_ms`,
-/// summarised (clients differ by their own timing: phase, backoff draws, resolver cache).
-#[derive(Clone, Debug, Serialize)]
-pub struct ServiceOutageResult {
-    pub workload: String,
-    pub clients: u64,
-    pub outage_ms_mean: f64,
-    pub outage_ms_min: f64,
-    pub outage_ms_max: f64,
-}
-
-/// One point of an osu_latency-style sweep.
-#[derive(Clone, Debug, Serialize)]
-pub struct PingPongPoint {
-    pub workload: String,
-    /// "tcp", "efa" (two-sided), "efa-write" or "efa-read" (one-sided RDMA).
-    pub transport: &'static str,
-    pub size_bytes: u64,
-    /// Messages in flight: 1 for osu_latency, W for osu_bw.
-    pub window: u32,
-    /// osu_latency: half the mean round trip; RDMA read: the mean read; osu_bw: the mean round
-    /// trip of a window.
-    pub latency_us: f64,
-    /// Bytes moved per that time: one message (latency mode) or the window (bandwidth mode).
-    pub gbps: f64,
-}
-
-/// A permutation workload, summarised (its flows are too many to list).
-#[derive(Clone, Debug, Serialize)]
-pub struct PermutationResult {
-    pub flows: u64,
-    pub completed: u64,
-    /// All flows together.
-    pub goodput_gbps: f64,
-    /// Per flow: ECMP collisions show as a low minimum.
-    pub flow_goodput_gbps_min: f64,
-    pub flow_goodput_gbps_mean: f64,
-    pub flow_goodput_gbps_max: f64,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -294,24 +161,10 @@ pub struct VariantResult {
     /// How evenly the reported flows shared (two or more flows with goodput).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fairness: Option<Fairness>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rpc: Option<RpcResult>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub datagrams: Option<LatencyResult>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub background: Option<BackgroundResult>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub permutation: Option<PermutationResult>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub pingpong: Vec<PingPongPoint>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub collectives: Vec<CollectiveResult>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub service_clients: Vec<ServiceClientResult>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub service_outages: Vec<ServiceOutageResult>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub connections: Vec<ConnectionsResult>,
+    /// The workloads' own sections (`rpc`, `datagrams`, `pingpong` ...), each made by its
+    /// workload's `results` hook.
+    #[serde(flatten)]
+    pub workloads: WorkloadSections,
     /// Each failover step and the delay drawn for it (seconds), with its bounds.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub failovers: Vec<FailoverResult>,
@@ -320,9 +173,9 @@ pub struct VariantResult {
     /// NAT gateways by name, with CloudWatch's metric names.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub nat_gateways: BTreeMap<String, NatGatewayResult>,
-    /// `FlowLogs` workloads: per original 5-tuple group, what this variant made of it.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub flowlogs: Vec<FlowLogsResult>,
+    /// The workloads' sections listed here (`flowlogs`).
+    #[serde(flatten)]
+    pub replays: ReplaySections,
     pub drops: BTreeMap<&'static str, u64>,
     pub packets: PacketTotals,
     pub counters: BTreeMap<String, InstanceCounters>,
@@ -358,8 +211,6 @@ pub struct VariantResult {
     pub packet_hops: u64,
     pub simulated_us: f64,
     #[serde(skip)]
-    pub rpc_histogram: Option<Histogram<u64>>,
-    #[serde(skip)]
     pub series: Vec<(String, Vec<f64>)>,
     #[serde(skip)]
     pub bin_us: f64,
@@ -372,9 +223,6 @@ pub struct VariantResult {
     /// Packets dropped while capturing (with their reason and place), for ladder diagrams.
     #[serde(skip)]
     pub capture_drops: Vec<crate::model::trace::DropRecord>,
-    /// Successful service-client responses per second, per workload and time bin.
-    #[serde(skip)]
-    pub success_series: Vec<(String, Vec<f64>)>,
 }
 
 /// A failover step: when it started, the delay drawn and the bounds it was drawn between.
@@ -388,15 +236,6 @@ pub struct FailoverResult {
     pub bounds_s: Option<[f64; 2]>,
 }
 
-/// A `Connections` workload: how many of its connections completed their handshake.
-#[derive(Clone, Debug, Serialize)]
-pub struct ConnectionsResult {
-    pub workload: String,
-    pub opened: u64,
-    pub established: u64,
-    pub not_established: u64,
-}
-
 /// A NAT gateway: CloudWatch metrics over the run, and its capacity at the end.
 #[derive(Clone, Debug, Serialize)]
 pub struct NatGatewayResult {
@@ -406,53 +245,4 @@ pub struct NatGatewayResult {
     pub capacity_gbps: f64,
     pub capacity_pps: u64,
     pub scaled_at_s: Vec<f64>,
-}
-
-/// One original 5-tuple group, replayed: what the variant made of it.
-#[derive(Clone, Debug, Serialize)]
-pub struct GroupResult {
-    /// The original connection, initiator first: "10.0.1.10:43512 -> 10.0.2.20:443".
-    pub group: String,
-    pub client: String,
-    pub server: String,
-    /// What the log recorded: "ACCEPT", "REJECT" (every record) or "PARTLY_REJECTED".
-    pub logged: &'static str,
-    /// The connection was established in the simulation.
-    pub established: bool,
-    /// Whether the scenario did what the log recorded: "as logged", "allowed but logged REJECT"
-    /// (its rules let through what AWS refused), "refused but logged ACCEPT", "unfinished".
-    pub verdict: &'static str,
-    /// Bytes the flow log counted (headers included).
-    pub logged_bytes: u64,
-    /// Payload written both ways in the replay (after `scale`).
-    pub replayed_bytes: u64,
-    pub exchanges: u64,
-    pub completed: u64,
-    /// First exchange issued to last response received, in milliseconds.
-    pub completion_ms: Option<f64>,
-    /// Mean time of one exchange (request written to last response byte), in microseconds.
-    pub exchange_us_mean: Option<f64>,
-    /// Payload over the time exchanges were in progress.
-    pub goodput_gbps: f64,
-    pub retransmits: u64,
-    pub rtos: u64,
-}
-
-/// A `FlowLogs` workload's replay, per group, with what reading the log counted.
-#[derive(Clone, Debug, Serialize)]
-pub struct FlowLogsResult {
-    pub workload: String,
-    pub format: String,
-    pub records: u64,
-    pub nodata_records: u64,
-    pub skipdata_records: u64,
-    pub rejected_records: u64,
-    pub not_tcp_records: u64,
-    /// Records from interfaces the workload's `interfaces` map does not know (counted, skipped).
-    pub unknown_interface_records: u64,
-    /// Records whose addresses inside the VPC map to no instance (counted, skipped).
-    pub unmapped_address_records: u64,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub unknown_examples: Vec<String>,
-    pub groups: Vec<GroupResult>,
 }

@@ -12,10 +12,11 @@ pub(super) fn osu<DB: DrawingBackend>(
 ) -> anyhow::Result<bool> {
     let mut lines: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
     for v in &s.variants {
-        let mut names: Vec<&str> = v.pingpong.iter().map(|p| p.workload.as_str()).collect();
+        let mut names: Vec<&str> = v.workloads.pingpong.iter().map(|p| p.workload.as_str()).collect();
         names.dedup();
         for w in names {
             let pts: Vec<(f64, f64)> = v
+                .workloads
                 .pingpong
                 .iter()
                 .filter(|p| p.workload == w && (p.window > 1) == bandwidth)
@@ -197,7 +198,7 @@ pub(super) fn client_success<DB: DrawingBackend>(
         .variants
         .iter()
         .flat_map(|v| {
-            v.success_series.iter().map(move |(w, bins)| {
+            v.workloads.success_series.iter().map(move |(w, bins)| {
                 // Each bin a flat step over its span.
                 let pts = bins
                     .iter()
@@ -329,7 +330,7 @@ pub(super) fn latency_cdf<DB: DrawingBackend>(
     let raw: Vec<(String, Vec<(f64, f64)>)> = s
         .variants
         .iter()
-        .filter_map(|v| v.rpc_histogram.as_ref().filter(|h| !h.is_empty()).map(|h| (v, h)))
+        .filter_map(|v| v.workloads.rpc_histogram.as_ref().filter(|h| !h.is_empty()).map(|h| (v, h)))
         .map(|(v, h)| {
             let pts =
                 qs.iter().map(|&q| ((h.value_at_quantile(q) as f64 / 1000.0).max(0.001), -(1.0 - q).log10())).collect();

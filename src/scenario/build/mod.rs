@@ -1,19 +1,20 @@
 //! Spec -> runtime model. Placement of instances on fabric hosts, the ports of each instance's
-//! packet path (vCPUs, Nitro shapers), apps and their start events. The file's sections reach the
-//! world only through here and `lower` (workload, VPC and action configuration): `model`, `ec2`
-//! and `workload` never read a spec type.
+//! packet path (vCPUs, Nitro shapers), apps (built in `workloads`) and their start events. The
+//! file's sections reach the world only through here and `lower` (workload, VPC and action
+//! configuration): `model`, `ec2` and `workload` never read a spec type.
+
+mod workloads;
 
 use super::lower;
-use super::spec::{ScenarioSpec, WorkloadSpec};
+use super::spec::ScenarioSpec;
 use crate::ec2::{self, catalog};
 use crate::engine::{EventQueue, RngStreams};
-use crate::model::app_state::{self as apps, App, BackgroundApp, BulkApp, DatagramApp, RpcApp};
+use crate::model::app_state::App;
 use crate::model::{Accounting, Event, InstanceCounters, InstanceRt, Model, NONE};
 use crate::net::fabric::{LeafSpine, LeafSpineConfig};
 use crate::net::{DropReason, PacketPool, Port, PortConfig};
 use crate::transport::Outbox;
 use crate::units::{Bandwidth, SimDuration, SimTime};
-use crate::workload::Sizes;
 use std::collections::BTreeMap;
 
 /// Private addresses: without subnets, instances at 10.0.0.1 + host index; bare hosts (background
@@ -314,187 +315,7 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
     }
 
     let inst_index = |n: &str| spec.instances.iter().position(|i| i.name == n).expect("validated reference") as u32;
-    let occupied: std::collections::BTreeSet<u32> = hosts_of.iter().copied().collect();
-    let free_hosts: Vec<u32> = (0..fabric.config.hosts()).filter(|h| !occupied.contains(h)).collect();
-    let mut apps_v = Vec::with_capacity(spec.workloads.len());
-    let mut starts = Vec::new();
-    for w in &spec.workloads {
-        let stream = |what: &str| streams.stream(&format!("workload/{}/{what}", w.name()));
-        let app = match w {
-            WorkloadSpec::Bulk(b) => {
-                starts.push(b.start);
-                App::Bulk(BulkApp {
-                    spec: lower::bulk(b),
-                    from: inst_index(&b.from),
-                    to: inst_index(&b.to),
-                    flows: Vec::new(),
-                    remaining: b.flows,
-                })
-            }
-            WorkloadSpec::Rpc(r) => {
-                starts.push(SimDuration::ZERO);
-                App::Rpc(RpcApp {
-                    spec: lower::rpc(r),
-                    client: inst_index(&r.client),
-                    server: inst_index(&r.server),
-                    conns: Vec::new(),
-                    rng: stream("rpc"),
-                    request: Sizes::new(lower::size_dist(&r.request)),
-                    response: Sizes::new(lower::size_dist(&r.response)),
-                    next_conn: 0,
-                    issued: 0,
-                    completed: 0,
-                    measured: apps::latency_histogram(),
-                    warmup_end: SimTime::ZERO + r.warmup,
-                    finished: false,
-                })
-            }
-            WorkloadSpec::Connections(c) => {
-                starts.push(SimDuration::ZERO);
-                App::Connections(apps::ConnectionsApp {
-                    spec: lower::connections(c),
-                    clients: spec.fleet(&c.from).map(|(k, _)| k as u32).collect(),
-                    to: inst_index(&c.to),
-                    opened: 0,
-                    established: 0,
-                })
-            }
-            WorkloadSpec::ServiceClients(c) => {
-                starts.push(SimDuration::ZERO);
-                let clients: Vec<(u32, u64)> = spec
-                    .fleet(&c.clients)
-                    .map(|(k, i)| (k as u32, streams.derive(&format!("workload/{}/client/{}", c.name, i.name))))
-                    .collect();
-                let service = spec.services.iter().position(|x| x.name == c.service).expect("validated") as u32;
-                App::ServiceClients(apps::ServiceClientsApp::new(
-                    lower::service_clients(c),
-                    service,
-                    &clients,
-                    spec.report.timeseries_bins as usize,
-                ))
-            }
-            WorkloadSpec::LinkLocal(l) => {
-                starts.push(SimDuration::ZERO);
-                let from = inst_index(&l.from);
-                // A datagram stream whose far end is the service on the sender's own host.
-                let spec = crate::workload::config::DatagramConfig {
-                    name: l.name.clone(),
-                    size: l.size,
-                    mean_interval: l.mean_interval,
-                    count: l.count,
-                    port: l.service.port(),
-                    dont_fragment: false,
-                };
-                App::Datagrams(DatagramApp::new(
-                    spec,
-                    from,
-                    crate::model::Attach::Service(from, l.service),
-                    stream("arrivals"),
-                ))
-            }
-            WorkloadSpec::Datagrams(d) => {
-                starts.push(SimDuration::ZERO);
-                let (from, to) = (inst_index(&d.from), crate::model::Attach::Instance(inst_index(&d.to)));
-                App::Datagrams(DatagramApp::new(lower::datagrams(d), from, to, stream("arrivals")))
-            }
-            WorkloadSpec::AllReduce(a) | WorkloadSpec::AllToAll(a) => {
-                starts.push(SimDuration::ZERO);
-                let members: Vec<u32> = spec.fleet(&a.instances).map(|(k, _)| k as u32).collect();
-                let efa = a.transport.bypasses_kernel();
-                let cards =
-                    if efa { members.iter().map(|&m| types[m as usize].network_cards).min().unwrap_or(1) } else { 1 };
-                let nodes = members.len();
-                let config = lower::all_reduce(a);
-                App::AllReduce(apps::AllReduceApp {
-                    all_to_all: matches!(w, WorkloadSpec::AllToAll(_)),
-                    members,
-                    cards: cards as usize,
-                    conns: Vec::new(),
-                    rx_target: Vec::new(),
-                    rx_done: Vec::new(),
-                    done_count: 0,
-                    established: 0,
-                    step: 0,
-                    iteration: 0,
-                    started: SimTime::ZERO,
-                    times: Vec::new(),
-                    nccl: (a.gpus_per_node > 1 && !matches!(w, WorkloadSpec::AllToAll(_)))
-                        .then(|| apps::NcclRing::new(&config, nodes, cards as usize)),
-                    spec: config,
-                })
-            }
-            WorkloadSpec::PingPong(p) => {
-                starts.push(SimDuration::ZERO);
-                App::PingPong(apps::PingPongApp {
-                    spec: lower::ping_pong(p),
-                    from: inst_index(&p.from),
-                    to: inst_index(&p.to),
-                    client_ep: NONE,
-                    server_ep: NONE,
-                    size_index: 0,
-                    round: 0,
-                    round_start: SimTime::ZERO,
-                    measured_ps: 0,
-                    client_rx_target: 0,
-                    server_rx_target: 0,
-                    server_busy: false,
-                    client_busy: false,
-                    results: Vec::new(),
-                })
-            }
-            WorkloadSpec::Permutation(p) => {
-                starts.push(SimDuration::ZERO);
-                let members: Vec<u32> = spec.fleet(&p.instances).map(|(k, _)| k as u32).collect();
-                let n = members.len() * p.flows_per_instance as usize;
-                App::Permutation(apps::PermutationApp {
-                    spec: lower::permutation(p),
-                    members,
-                    rng: stream("cycle"),
-                    flows: vec![apps::PermFlow { delivered: 0, completed: None }; n],
-                    remaining: n as u32,
-                })
-            }
-            WorkloadSpec::FlowLogs(fl) => {
-                starts.push(SimDuration::ZERO);
-                let fl = lower::flow_logs(fl);
-                let replay = crate::workload::flowlogs::read_for(&fl, &spec.vpc_cidr)?;
-                let groups = replay
-                    .groups
-                    .into_iter()
-                    .map(|g| {
-                        let (c, s) = (inst_index(&g.client), inst_index(&g.server));
-                        (g, c, s)
-                    })
-                    .collect();
-                App::FlowLogs(apps::FlowLogsApp::new(fl, groups, replay.stats, replay.format))
-            }
-            WorkloadSpec::Background(b) => {
-                starts.push(SimDuration::ZERO);
-                let sizes = Sizes::new(lower::size_dist(&b.sizes));
-                App::Background(BackgroundApp {
-                    spec: lower::background(b),
-                    interarrival: crate::workload::background::background_interarrival(
-                        b.load,
-                        free_hosts.len(),
-                        &fabric,
-                        sizes.mean(),
-                    ),
-                    hosts: free_hosts.clone(),
-                    sizes,
-                    rng: stream("flows"),
-                    conns: Vec::new(),
-                    free: Vec::new(),
-                    active: 0,
-                    started: 0,
-                    completed: 0,
-                    skipped: 0,
-                    bytes_completed: 0,
-                    fct: apps::latency_histogram(),
-                })
-            }
-        };
-        apps_v.push(app);
-    }
+    let (apps_v, starts) = workloads::apps(spec, &streams, &types, &fabric, &hosts_of)?;
     let unfinished = apps_v.iter().filter(|a| a.is_foreground() && a.is_finite()).count() as u32;
     let foreground: Vec<&App> = apps_v.iter().filter(|a| a.is_foreground()).collect();
     let all_finite = !foreground.is_empty() && foreground.iter().all(|a| a.is_finite());
@@ -503,7 +324,7 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
     let bins = spec.report.timeseries_bins as u64;
     let mut q = EventQueue::with_capacity(4096);
     for (k, start) in starts.into_iter().enumerate() {
-        q.schedule_at(SimTime::ZERO + start, Event::App { app: k as u32, tag: apps::TAG_START });
+        q.schedule_at(SimTime::ZERO + start, Event::App { app: k as u32, tag: crate::workload::TAG_START });
     }
     for (k, a) in spec.actions.iter().enumerate() {
         q.schedule_at(SimTime::ZERO + a.at, Event::Action(k as u32));

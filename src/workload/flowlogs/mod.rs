@@ -35,6 +35,14 @@
 //!
 //! Memory is bounded: the file is streamed line by line and only per-group state is kept, at
 //! most `max_groups` groups and `max_exchanges` exchanges, each a clear error when exceeded.
+//!
+//! `format` holds the record format (field names, the version 2 layout, TCP flags); this file
+//! reads records and reconstructs the groups.
+
+mod format;
+
+pub use format::{KNOWN_FIELDS, MAX_LINE_BYTES, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, V2_FIELDS};
+use format::{ip_text, parse_ipv4};
 
 use crate::ec2::vpc::Cidr;
 use std::collections::BTreeMap;
@@ -46,61 +54,6 @@ pub const HEADER_BYTES_PER_PACKET: u64 = 52;
 /// Observers kept apart per window and direction (sender ENI, receiver ENI, a middlebox, ...);
 /// more share the last slot.
 const OBSERVERS: usize = 4;
-/// Longest line accepted (a v5 record with every field is under 400 B).
-pub const MAX_LINE_BYTES: usize = 64 * 1024;
-/// TCP flag bits as flow logs report them (RFC 9293 header bits).
-pub const TCP_FIN: u32 = 0x01;
-pub const TCP_SYN: u32 = 0x02;
-pub const TCP_RST: u32 = 0x04;
-pub const TCP_ACK: u32 = 0x10;
-
-/// Every field name AWS documents for versions 2 to 5 (others are rejected, to catch typos).
-pub const KNOWN_FIELDS: &[&str] = &[
-    "version",
-    "account-id",
-    "interface-id",
-    "srcaddr",
-    "dstaddr",
-    "srcport",
-    "dstport",
-    "protocol",
-    "packets",
-    "bytes",
-    "start",
-    "end",
-    "action",
-    "log-status",
-    "vpc-id",
-    "subnet-id",
-    "instance-id",
-    "tcp-flags",
-    "type",
-    "pkt-srcaddr",
-    "pkt-dstaddr",
-    "region",
-    "az-id",
-    "sublocation-type",
-    "sublocation-id",
-    "pkt-src-aws-service",
-    "pkt-dst-aws-service",
-    "flow-direction",
-    "traffic-path",
-    "ecs-cluster-arn",
-    "ecs-cluster-name",
-    "ecs-container-instance-arn",
-    "ecs-container-instance-id",
-    "ecs-container-id",
-    "ecs-second-container-id",
-    "ecs-service-name",
-    "ecs-task-definition-arn",
-    "ecs-task-arn",
-    "ecs-task-id",
-    "reject-reason",
-];
-
-/// The default (version 2) format's fields, in order: the first 14 of `KNOWN_FIELDS`.
-pub const V2_FIELDS: &[&str] = KNOWN_FIELDS.split_at(14).0;
-const _: () = assert!(V2_FIELDS.len() == 14 && V2_FIELDS[13].len() == "log-status".len());
 
 /// A located error in a flow log.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -240,14 +193,6 @@ fn open(path: &Path) -> std::io::Result<Box<dyn BufRead>> {
     } else {
         Ok(Box::new(BufReader::with_capacity(1 << 16, f)))
     }
-}
-
-fn parse_ipv4(s: &str) -> Option<u32> {
-    s.parse::<std::net::Ipv4Addr>().ok().map(u32::from)
-}
-
-fn ip_text(ip: u32) -> String {
-    std::net::Ipv4Addr::from(ip).to_string()
 }
 
 /// Read the log a `FlowLogs` workload names (its `file` already resolved), with its settings.
