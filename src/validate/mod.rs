@@ -218,7 +218,9 @@ fn simulate(k: &RunKey, variants: &[String], progress: &Progress) -> Result<serd
     let mut all = scenario::load(&file, &text, &k.set, k.seed).map_err(|d| d.to_string())?;
     if k.seed_offset > 0 {
         let base = all.first().map(|v| v.spec.seed).unwrap_or_default();
-        let seed = base.checked_add(u64::from(k.seed_offset)).ok_or_else(|| format!("{file}: seed {base} + offset overflows"))?;
+        let seed = base
+            .checked_add(u64::from(k.seed_offset))
+            .ok_or_else(|| format!("{file}: seed {base} + offset overflows"))?;
         all = scenario::load(&file, &text, &k.set, Some(seed)).map_err(|d| d.to_string())?;
     }
     let seed = all.first().map(|v| v.spec.seed).unwrap_or_default();
@@ -251,10 +253,9 @@ pub fn markdown(r: &Report) -> String {
     s.push_str("|---|---|---|---|---|---|---|\n");
     for row in &r.rows {
         let mut value = row.value.map_or_else(|| "—".to_string(), |v| format!("{} {}", num(v), row.unit));
-        if let (Some(lo), Some(hi)) = (
-            row.per_seed.iter().copied().reduce(f64::min),
-            row.per_seed.iter().copied().reduce(f64::max),
-        ) {
+        if let (Some(lo), Some(hi)) =
+            (row.per_seed.iter().copied().reduce(f64::min), row.per_seed.iter().copied().reduce(f64::max))
+        {
             value.push_str(&format!(" (mean of {} seeds, {} to {})", row.per_seed.len(), num(lo), num(hi)));
         }
         let verdict = match row.verdict {
