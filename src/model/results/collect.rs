@@ -137,24 +137,18 @@ pub fn collect(m: Model) -> VariantResult {
             App::FlowLogs(f) => flowlogs.push(f.result(&m)),
             App::AllReduce(a) if !a.times.is_empty() => {
                 // NCCL's bus bandwidth counts ranks (GPUs), not instances.
-                let ranks = a.nccl.as_ref().map_or(a.members.len(), |r| r.ranks);
+                let ranks = a.ranks();
                 let n = ranks as f64;
                 let mean_ps = a.times.iter().map(|t| t.ps() as f64).sum::<f64>() / a.times.len() as f64;
                 let secs = mean_ps / 1e12;
                 let factor = if a.all_to_all { (n - 1.0) / n } else { 2.0 * (n - 1.0) / n };
                 collectives.push(CollectiveResult {
                     workload: a.spec.name.clone(),
-                    algorithm: if a.all_to_all {
-                        "all-to-all"
-                    } else if a.nccl.is_some() {
-                        "nccl ring all-reduce"
-                    } else {
-                        "ring all-reduce"
-                    },
+                    algorithm: a.algorithm_label(),
                     transport: a.spec.transport.label(),
                     members: a.members.len() as u64,
                     ranks: ranks as u64,
-                    channels: a.nccl.as_ref().map_or(a.cards, |r| r.channels) as u64,
+                    channels: a.channels() as u64,
                     cards: a.cards as u64,
                     bytes: a.spec.bytes.0,
                     time_us: round3(mean_ps / 1e6),
