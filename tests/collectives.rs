@@ -72,3 +72,57 @@ fn nccl_bus_bandwidth_rises_with_size_without_srd_timeouts() {
         last = c.bus_gbyte_s;
     }
 }
+
+/// NCCL's tree (`algorithm: Tree`) against its ring on the same fleet: the tree's serial path is
+/// 2 x (GPUs per node - 1 + log2 nodes) steps, the ring's 2 x (ranks - 1), so the tree is faster
+/// for a small buffer; an interior node of a channel's tree sends each chunk up once and down
+/// twice over the channel's card (3x the channel's bytes, a ring edge about 2x), so the ring's
+/// bus bandwidth is higher for a large one. Both rise with size and neither makes SRD drop or time out.
+#[test]
+fn nccl_tree_is_faster_small_and_the_ring_wider_large() {
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/nccl-allreduce-p5.ron")).unwrap();
+    let ring = run_text("nccl-allreduce-p5.ron", &text, &[]);
+    let tree = run_text("nccl-allreduce-p5.ron", &text, &["workloads.allreduce.algorithm=Tree"]);
+    let mut last = 0.0;
+    for (r, t) in ring.variants.iter().zip(&tree.variants) {
+        assert_conserved(t);
+        let srd = t.srd.as_ref().unwrap();
+        assert_eq!((srd.timeouts, srd.retransmits), (0, 0), "{}: SRD timeouts", t.name);
+        assert!(t.drops.is_empty(), "{}: drops {:?}", t.name, t.drops);
+        let (rc, tc) = (&r.workloads.collectives[0], &t.workloads.collectives[0]);
+        assert_eq!((tc.algorithm, tc.ranks, tc.channels), ("nccl tree all-reduce", 64, 32));
+        println!(
+            "{}: ring {} us {} GB/s, tree {} us {} GB/s",
+            t.name, rc.time_us, rc.bus_gbyte_s, tc.time_us, tc.bus_gbyte_s
+        );
+        assert!(tc.bus_gbyte_s > last, "{}: tree busbw {} after {}", t.name, tc.bus_gbyte_s, last);
+        last = tc.bus_gbyte_s;
+    }
+    let (first, big) = (ring.variants.first().unwrap(), ring.variants.last().unwrap());
+    let (tfirst, tbig) = (tree.variants.first().unwrap(), tree.variants.last().unwrap());
+    assert!(
+        tfirst.workloads.collectives[0].time_us < first.workloads.collectives[0].time_us,
+        "tree not faster at 8 MiB"
+    );
+    assert!(
+        tbig.workloads.collectives[0].bus_gbyte_s < big.workloads.collectives[0].bus_gbyte_s,
+        "ring not wider at 128 MiB"
+    );
+}
+
+/// NCCL's tree is an all-reduce over EFA: over TCP it is a positioned mistake, not a silent ring.
+#[test]
+fn nccl_tree_over_tcp_is_refused_with_a_hint() {
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/nccl-allreduce-p5.ron")).unwrap();
+    let sets = [
+        "workloads.allreduce.algorithm=Tree".to_string(),
+        "workloads.allreduce.gpus_per_node=1".to_string(),
+        "workloads.allreduce.transport=Tcp".to_string(),
+    ];
+    let Err(d) = nitrosim::scenario::load("nccl-allreduce-p5.ron", &text, &sets, None) else {
+        panic!("a tree over TCP was accepted")
+    };
+    assert!(d.message.contains("tree") && d.expected.contains("EFA") && !d.hint.is_empty(), "{d}");
+}

@@ -13,6 +13,7 @@ pub use crate::workload::collectives::{
 };
 pub use crate::workload::connections::ConnectionsApp;
 pub use crate::workload::datagrams::DatagramApp;
+pub use crate::workload::nccl_tree::NcclTree;
 pub use crate::workload::permutation::{PermFlow, PermutationApp};
 pub use crate::workload::pingpong::PingPongApp;
 pub use crate::workload::replay::{FlowLogsApp, ReplayGroup};

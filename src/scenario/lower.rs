@@ -198,7 +198,8 @@ pub fn all_reduce(a: &spec::AllReduceSpec) -> AllReduceConfig {
         gpus_per_node: a.gpus_per_node,
         channels: a.channels,
         nvlink: a.nvlink,
-        nvlink_step: a.nvlink_step,
+        nvlink_step: a.nvlink_step_or_default(),
+        algorithm: a.algorithm.into(),
     }
 }
 

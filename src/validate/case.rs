@@ -71,6 +71,13 @@ fn one() -> f64 {
     1.0
 }
 
+fn one_seed() -> u32 {
+    1
+}
+
+/// A limit on `seeds`: each is a full run of the case's scenario.
+pub const MAX_SEEDS: u32 = 64;
+
 /// How the metric and `relative_to` make nitrosim's value.
 #[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub enum Derive {
@@ -148,6 +155,11 @@ pub struct Case {
     /// Override the scenario's seed.
     #[serde(default)]
     pub seed: Option<u64>,
+    /// Run this many consecutive seeds (the first is `seed`, or the scenario's) and take the mean
+    /// of the per-seed values: for a figure that depends on one seed's draw (which ECMP paths a
+    /// few connections hash onto), where the source measured many. At most `MAX_SEEDS`.
+    #[serde(default = "one_seed")]
+    pub seeds: u32,
     pub variant: String,
     /// JSON pointer into the variant's object in summary.json, e.g. `/throughput/goodput_gbps`.
     pub metric: String,
@@ -211,6 +223,14 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Case, Diagnostic> {
         && lo > hi
     {
         return Err(Diagnostic { message: format!("empty range {lo} to {hi}"), ..at("tolerance") });
+    }
+    if !(1..=MAX_SEEDS).contains(&case.seeds) {
+        return Err(Diagnostic {
+            message: format!("seeds: {} is out of range", case.seeds),
+            expected: format!("a number of consecutive seeds from 1 to {MAX_SEEDS}"),
+            hint: "each seed is a full run of the scenario; 1 (the default) runs the scenario's own seed".into(),
+            ..at("seeds")
+        });
     }
     Ok(case)
 }
@@ -293,6 +313,9 @@ mod tests {
         let s = serde_json::json!({"variants": [{"name": "no-placement-group", "throughput": {"goodput_gbps": 4.9}}]});
         assert_eq!(c.value(&s), Ok(4.9));
         assert!(c.tolerance.accepts(4.9, 5.0) && !c.tolerance.accepts(4.7, 5.0));
+        assert_eq!(c.seeds, 1);
+        let many = parse("c.ron", &CASE.replace("unit:", "seeds: 0, unit:")).unwrap_err();
+        assert!(many.line > 0 && many.message.contains("seeds: 0"), "{many}");
         let bad = parse("c.ron", &CASE.replace("reference: 5.0,", "")).unwrap_err();
         assert!(bad.message.contains("exactly one"), "{bad}");
         let typo = parse("c.ron", &CASE.replace("unit:", "units:")).unwrap_err();

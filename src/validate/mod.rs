@@ -79,7 +79,11 @@ pub struct Row {
     /// Where the reference comes from: "cited" or the theory formula with its inputs.
     pub reference_kind: String,
     pub reference: f64,
+    /// nitrosim's value: with `seeds` > 1, the mean of `per_seed`.
     pub value: Option<f64>,
+    /// The value on each seed, when the case runs more than one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub per_seed: Vec<f64>,
     pub unit: String,
     pub tolerance: String,
     pub verdict: Verdict,
@@ -129,6 +133,8 @@ struct RunKey {
     scenario: PathBuf,
     set: Vec<String>,
     seed: Option<u64>,
+    /// Added to the seed (the case's, or else the scenario's): the runs of a multi-seed case.
+    seed_offset: u32,
 }
 
 /// Run the selected cases of `dir` (the folder case paths starting with `./` are relative to;
@@ -136,12 +142,23 @@ struct RunKey {
 pub fn run(root: &Path, dir: &Path, cases: &[&(String, Case)], progress: &Progress) -> Report {
     // Group the cases by run; each run simulates only the variants its cases read.
     let mut runs: BTreeMap<RunKey, Vec<String>> = BTreeMap::new();
-    let key_of = |c: &Case| RunKey { scenario: c.scenario_path(root, dir), set: c.set.clone(), seed: c.seed };
+    let keys_of = |c: &Case| -> Vec<RunKey> {
+        (0..c.seeds)
+            .map(|seed_offset| RunKey {
+                scenario: c.scenario_path(root, dir),
+                set: c.set.clone(),
+                seed: c.seed,
+                seed_offset,
+            })
+            .collect()
+    };
     for (_, c) in cases {
-        let v = runs.entry(key_of(c)).or_default();
-        for name in c.variants_read() {
-            if !v.contains(&name) {
-                v.push(name);
+        for key in keys_of(c) {
+            let v = runs.entry(key).or_default();
+            for name in c.variants_read() {
+                if !v.contains(&name) {
+                    v.push(name);
+                }
             }
         }
     }
@@ -153,8 +170,10 @@ pub fn run(root: &Path, dir: &Path, cases: &[&(String, Case)], progress: &Progre
     let rows: Vec<Row> = cases
         .iter()
         .map(|(name, c)| {
-            let summary = by_key[&key_of(c)];
-            let value = summary.as_ref().map_err(Clone::clone).and_then(|s| c.value(s));
+            let per_seed: Result<Vec<f64>, String> =
+                keys_of(c).iter().map(|k| by_key[k].as_ref().map_err(Clone::clone).and_then(|s| c.value(s))).collect();
+            let value = per_seed.as_ref().map(|v| v.iter().sum::<f64>() / v.len() as f64).map_err(Clone::clone);
+            let per_seed = if c.seeds > 1 { per_seed.unwrap_or_default() } else { Vec::new() };
             let (reference, reference_kind) = c.reference_value();
             let (verdict, value, error) = match value {
                 Ok(v) if c.tolerance.accepts(v, reference) => (Verdict::Pass, Some(v), None),
@@ -172,6 +191,7 @@ pub fn run(root: &Path, dir: &Path, cases: &[&(String, Case)], progress: &Progre
                 reference_kind,
                 reference,
                 value,
+                per_seed,
                 unit: c.unit.clone(),
                 tolerance: c.tolerance.describe(&c.unit),
                 verdict,
@@ -195,7 +215,14 @@ pub fn run(root: &Path, dir: &Path, cases: &[&(String, Case)], progress: &Progre
 fn simulate(k: &RunKey, variants: &[String], progress: &Progress) -> Result<serde_json::Value, String> {
     let file = k.scenario.display().to_string();
     let text = std::fs::read_to_string(&k.scenario).map_err(|e| format!("{file}: {e}"))?;
-    let all = scenario::load(&file, &text, &k.set, k.seed).map_err(|d| d.to_string())?;
+    let mut all = scenario::load(&file, &text, &k.set, k.seed).map_err(|d| d.to_string())?;
+    if k.seed_offset > 0 {
+        let base = all.first().map(|v| v.spec.seed).unwrap_or_default();
+        let seed = base
+            .checked_add(u64::from(k.seed_offset))
+            .ok_or_else(|| format!("{file}: seed {base} + offset overflows"))?;
+        all = scenario::load(&file, &text, &k.set, Some(seed)).map_err(|d| d.to_string())?;
+    }
     let seed = all.first().map(|v| v.spec.seed).unwrap_or_default();
     let chosen: Vec<_> = all.into_iter().filter(|v| variants.contains(&v.name)).collect();
     if let Some(missing) = variants.iter().find(|n| !chosen.iter().any(|v| &v.name == *n)) {
@@ -225,7 +252,12 @@ pub fn markdown(r: &Report) -> String {
     s.push_str("| case | mechanism | source | reference | nitrosim | tolerance | verdict |\n");
     s.push_str("|---|---|---|---|---|---|---|\n");
     for row in &r.rows {
-        let value = row.value.map_or_else(|| "—".to_string(), |v| format!("{} {}", num(v), row.unit));
+        let mut value = row.value.map_or_else(|| "—".to_string(), |v| format!("{} {}", num(v), row.unit));
+        if let (Some(lo), Some(hi)) =
+            (row.per_seed.iter().copied().reduce(f64::min), row.per_seed.iter().copied().reduce(f64::max))
+        {
+            value.push_str(&format!(" (mean of {} seeds, {} to {})", row.per_seed.len(), num(lo), num(hi)));
+        }
         let verdict = match row.verdict {
             Verdict::Pass => "pass".to_string(),
             Verdict::Fail => "**FAIL**".to_string(),

@@ -4,15 +4,14 @@
 
 use super::Collector;
 use super::config::AllReduceConfig;
+pub use super::nccl::{NCCL_BUFFSIZE_BYTES, NCCL_STEPS, TAG_NVLINK_BASE};
+use super::nccl_tree::NcclTree;
 use super::results::{RunEnd, round3};
 use super::{Attach, ConnTag, Ctx, Delivery, NONE, Proto, Side, Workload};
 use super::{TAG_RING_SEND, TAG_RING_STEP_DONE};
 use crate::units::{SimDuration, SimTime};
 use serde::Serialize;
 
-/// Buffer slots per NCCL connection. Source: NCCL src/include/device.h (devcomm.h in older
-/// releases), `#define NCCL_STEPS 8`.
-pub const NCCL_STEPS: u32 = 8;
 /// Slots one all-reduce ring step (a chunk) occupies. Source: NCCL src/include/collectives.h,
 /// `#define ALLREDUCE_CHUNKSTEPS (NCCL_STEPS/2)`.
 pub const ALLREDUCE_CHUNKSTEPS: u32 = NCCL_STEPS / 2;
@@ -23,10 +22,7 @@ pub const NCCL_CHUNKS_IN_FLIGHT: u32 = NCCL_STEPS / ALLREDUCE_CHUNKSTEPS;
 /// src/init.cc, `NCCL_BUFFSIZE`; `stepSize = buffSize / NCCL_STEPS`, `chunkSize = stepSize *
 /// chunkSteps` in src/enqueue.cc). A larger collective loops over its buffer (`nLoops`): every
 /// loop is a full ring of 2(R-1) steps of at most this much.
-pub const NCCL_MAX_CHUNK_BYTES: u64 = (4 << 20) / NCCL_STEPS as u64 * ALLREDUCE_CHUNKSTEPS as u64;
-/// NCCL ring: an NVLink step of (channel, rank) has landed; the tag is this plus
-/// `channel * ranks + rank`.
-pub const TAG_NVLINK_BASE: u32 = 1 << 20;
+pub const NCCL_MAX_CHUNK_BYTES: u64 = NCCL_BUFFSIZE_BYTES / NCCL_STEPS as u64 * ALLREDUCE_CHUNKSTEPS as u64;
 /// Ring all-reduce: 2(N-1) steps; in each, every member sends 1/N of the buffer to its right
 /// neighbour and waits for 1/N from its left. Over EFA each neighbour pair uses every network card
 /// the two have, striping each chunk across them as NCCL does.
@@ -50,6 +46,8 @@ pub struct AllReduceApp {
     /// NCCL ring (`gpus_per_node > 1`): per (channel, rank) edge `channel * ranks + rank`, ring
     /// steps posted and steps delivered, counted over the whole run.
     pub nccl: Option<NcclRing>,
+    /// NCCL's tree instead (`algorithm: Tree`): see `nccl_tree`.
+    pub tree: Option<Box<NcclTree>>,
 }
 
 /// NCCL's ring all-reduce as the node runs it: `ranks = nodes x gpus` ranks in node order, one
@@ -129,6 +127,31 @@ impl AllReduceApp {
     pub(crate) fn chunk(&self) -> u64 {
         self.spec.bytes.0.div_ceil(self.members.len() as u64)
     }
+    /// Ranks as NCCL counts them (GPUs), or members.
+    pub fn ranks(&self) -> usize {
+        match (&self.nccl, &self.tree) {
+            (Some(r), _) => r.ranks,
+            (_, Some(t)) => t.nodes * t.gpus,
+            _ => self.members.len(),
+        }
+    }
+    /// NCCL channels, or cards per neighbour pair.
+    pub fn channels(&self) -> usize {
+        match (&self.nccl, &self.tree) {
+            (Some(r), _) => r.channels,
+            (_, Some(t)) => t.channels,
+            _ => self.cards,
+        }
+    }
+    /// What the results call the algorithm.
+    pub fn algorithm_label(&self) -> &'static str {
+        match (self.all_to_all, &self.nccl, &self.tree) {
+            (true, _, _) => "all-to-all",
+            (_, Some(_), _) => "nccl ring all-reduce",
+            (_, _, Some(_)) => "nccl tree all-reduce",
+            _ => "ring all-reduce",
+        }
+    }
     /// Bytes of a step on card c (the chunk striped evenly, remainder on card 0).
     pub(crate) fn stripe(&self, c: usize) -> u64 {
         let (chunk, n) = (self.chunk(), self.cards as u64);
@@ -192,6 +215,23 @@ impl AllReduceApp {
         self.nccl_try_send(ctx, app, e);
     }
 
+    /// A tree all-reduce begins (a fleet of one rank is done at once).
+    fn tree_collective(&mut self, ctx: &mut impl Ctx, app: u32) {
+        self.started = ctx.now();
+        let Some(t) = self.tree.as_mut() else { unreachable!() };
+        if t.begin(ctx, app, &self.conns) {
+            ctx.schedule(app, SimDuration::ZERO, TAG_RING_STEP_DONE);
+        }
+    }
+
+    /// A tree chunk landed on edge `e`.
+    fn tree_landed(&mut self, ctx: &mut impl Ctx, app: u32, e: u32) {
+        let Some(t) = self.tree.as_mut() else { return };
+        if t.landed(ctx, app, &self.conns, e) {
+            ctx.schedule(app, SimDuration::ZERO, TAG_RING_STEP_DONE);
+        }
+    }
+
     fn ring_collective(&mut self, ctx: &mut impl Ctx, app: u32) {
         let now = ctx.now();
         let a = &mut *self;
@@ -226,24 +266,18 @@ impl Workload for AllReduceApp {
             return;
         }
         // NCCL's bus bandwidth counts ranks (GPUs), not instances.
-        let ranks = self.nccl.as_ref().map_or(self.members.len(), |r| r.ranks);
+        let ranks = self.ranks();
         let n = ranks as f64;
         let mean_ps = self.times.iter().map(|t| t.ps() as f64).sum::<f64>() / self.times.len() as f64;
         let secs = mean_ps / 1e12;
         let factor = if self.all_to_all { (n - 1.0) / n } else { 2.0 * (n - 1.0) / n };
         out.sections.collectives.push(CollectiveResult {
             workload: self.spec.name.clone(),
-            algorithm: if self.all_to_all {
-                "all-to-all"
-            } else if self.nccl.is_some() {
-                "nccl ring all-reduce"
-            } else {
-                "ring all-reduce"
-            },
+            algorithm: self.algorithm_label(),
             transport: self.spec.transport.label(),
             members: self.members.len() as u64,
             ranks: ranks as u64,
-            channels: self.nccl.as_ref().map_or(self.cards, |r| r.channels) as u64,
+            channels: self.channels() as u64,
             cards: self.cards as u64,
             bytes: self.spec.bytes.0,
             time_us: round3(mean_ps / 1e6),
@@ -256,7 +290,28 @@ impl Workload for AllReduceApp {
 
     fn start(&mut self, ctx: &mut impl Ctx, app: u32) {
         let a = &mut *self;
-        if a.nccl.is_some() {
+        if let Some(t) = a.tree.as_ref() {
+            // One EFA connection per inter-node edge of every channel's tree (channel c on card
+            // c mod cards), opened in the order the tree numbers them.
+            let (members, cards, port) = (a.members.clone(), a.cards, a.spec.port);
+            let links: Vec<(usize, u32, u32)> = t
+                .conn_edge
+                .iter()
+                .map(|&e| {
+                    let edge = t.edges[e as usize];
+                    let ch = edge.from as usize / (t.nodes * t.gpus);
+                    (ch % cards, edge.from_node, edge.to_node)
+                })
+                .collect();
+            let mut conns = Vec::with_capacity(links.len());
+            for (card, from, to) in links {
+                let tag = ConnTag { app, conn: conns.len() as u32, flow: NONE };
+                let (from, to) = (Attach::Instance(members[from as usize]), Attach::Instance(members[to as usize]));
+                conns.push(ctx.open(from, to, Proto::Efa(card as u16), tag, port));
+            }
+            self.conns = conns;
+            self.tree_collective(ctx, app);
+        } else if a.nccl.is_some() {
             // One EFA connection per (channel, node): the channel's ring leaves node k for
             // node k + 1 on card `channel mod cards`.
             let (members, cards, port) = (a.members.clone(), a.cards, a.spec.port);
@@ -303,6 +358,7 @@ impl Workload for AllReduceApp {
         let now = ctx.now();
         let a = &mut *self;
         match tag {
+            t if t >= TAG_NVLINK_BASE && a.tree.is_some() => self.tree_landed(ctx, app, t - TAG_NVLINK_BASE),
             t if t >= TAG_NVLINK_BASE => {
                 let edge = (t - TAG_NVLINK_BASE) as usize;
                 if let Some(r) = a.nccl.as_mut() {
@@ -322,7 +378,7 @@ impl Workload for AllReduceApp {
                 }
             }
             TAG_RING_STEP_DONE => {
-                if a.nccl.is_none() {
+                if a.nccl.is_none() && a.tree.is_none() {
                     a.step += 1;
                     if a.step < a.steps() {
                         self.ring_step(ctx, app);
@@ -335,9 +391,11 @@ impl Workload for AllReduceApp {
                     a.times.push(t);
                 }
                 a.iteration += 1;
-                let nccl = a.nccl.is_some();
+                let (nccl, tree) = (a.nccl.is_some(), a.tree.is_some());
                 if a.iteration == a.spec.warmup + a.spec.iterations {
                     self.finish(ctx);
+                } else if tree {
+                    self.tree_collective(ctx, app);
                 } else if nccl {
                     self.nccl_collective(ctx, app);
                 } else {
@@ -359,7 +417,15 @@ impl Workload for AllReduceApp {
         let total = d.total;
         let a = &mut *self;
         let n = a.members.len();
-        if let Some(r) = a.nccl.as_mut() {
+        if let Some(t) = a.tree.as_ref() {
+            if d.side == Side::Server {
+                // Every chunk is one EFA message of `chunk` bytes.
+                let (e, new) = t.delivered(d.conn, total);
+                for _ in 0..new {
+                    self.tree_landed(ctx, app, e);
+                }
+            }
+        } else if let Some(r) = a.nccl.as_mut() {
             // A channel's EFA connection from node k carries the ring edge leaving that
             // node's last rank.
             if d.side == Side::Server {

@@ -146,8 +146,18 @@ pub struct AllReduceConfig {
     pub channels: Option<u32>,
     /// One GPU's NVLink bandwidth in each direction.
     pub nvlink: Bandwidth,
-    /// NCCL's cost of one ring step over NVLink.
+    /// NCCL's cost of one step (a ring step, a tree chunk) over NVLink.
     pub nvlink_step: SimDuration,
+    /// NCCL's algorithm: ring or tree.
+    pub algorithm: NcclAlgorithm,
+}
+
+/// NCCL's all-reduce algorithms modelled (`NCCL_ALGO`): both with the Simple protocol.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum NcclAlgorithm {
+    #[default]
+    Ring,
+    Tree,
 }
 
 /// Clients sending requests to a service address, reconnecting when a connection breaks.

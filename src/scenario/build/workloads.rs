@@ -111,6 +111,7 @@ pub(super) fn apps(
                     if efa { members.iter().map(|&m| types[m as usize].network_cards).min().unwrap_or(1) } else { 1 };
                 let nodes = members.len();
                 let config = lower::all_reduce(a);
+                let tree = config.algorithm == crate::workload::config::NcclAlgorithm::Tree;
                 App::AllReduce(apps::AllReduceApp {
                     all_to_all: matches!(w, WorkloadSpec::AllToAll(_)),
                     members,
@@ -124,8 +125,20 @@ pub(super) fn apps(
                     iteration: 0,
                     started: SimTime::ZERO,
                     times: Vec::new(),
-                    nccl: (a.gpus_per_node > 1 && !matches!(w, WorkloadSpec::AllToAll(_)))
+                    nccl: (a.gpus_per_node > 1 && !tree && !matches!(w, WorkloadSpec::AllToAll(_)))
                         .then(|| apps::NcclRing::new(&config, nodes, cards as usize)),
+                    tree: tree.then(|| {
+                        let channels = a.channels.map_or(cards as usize, |c| c as usize).max(1);
+                        let gpus = a.gpus_per_node as usize;
+                        Box::new(apps::NcclTree::new(
+                            a.bytes.0,
+                            nodes,
+                            gpus,
+                            channels,
+                            config.nvlink,
+                            config.nvlink_step,
+                        ))
+                    }),
                     spec: config,
                 })
             }

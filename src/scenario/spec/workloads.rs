@@ -423,10 +423,32 @@ pub struct AllReduceSpec {
     /// 450 GB/s: H100 SXM's NVLink 4 is 900 GB/s total, both directions (NVIDIA H100 datasheet).
     #[serde(default = "nvlink_default")]
     pub nvlink: Bandwidth,
-    /// NCCL's cost of one ring step over NVLink with its Simple protocol. Default 3.4 us: NCCL's
-    /// own tuning model, `hwLat[NVLINK][RING][SIMPLE]` in src/graph/tuning.cc.
-    #[serde(default = "nvlink_step_default")]
-    pub nvlink_step: SimDuration,
+    /// NCCL's cost of one step over NVLink with its Simple protocol (a ring step; a tree chunk).
+    /// Default from NCCL's own tuning model (src/graph/tuning.cc): 3.4 us for the ring
+    /// (`hwLat[NVLINK][RING][SIMPLE]`), 4.0 us for the tree (`hwLat[NVLINK][TREE][SIMPLE]`).
+    #[serde(default)]
+    pub nvlink_step: Option<SimDuration>,
+    /// NCCL's algorithm (`NCCL_ALGO`): `Ring` (default) or `Tree` (a double binary tree over the
+    /// nodes, a chain of GPUs in each).
+    #[serde(default)]
+    pub algorithm: NcclAlgorithm,
+}
+
+/// NCCL's all-reduce algorithm, as `NCCL_ALGO` names it.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub enum NcclAlgorithm {
+    #[default]
+    Ring,
+    Tree,
+}
+
+impl From<NcclAlgorithm> for crate::workload::config::NcclAlgorithm {
+    fn from(a: NcclAlgorithm) -> Self {
+        match a {
+            NcclAlgorithm::Ring => Self::Ring,
+            NcclAlgorithm::Tree => Self::Tree,
+        }
+    }
 }
 
 /// H100 SXM5 NVLink 4: 900 GB/s total (NVIDIA H100 Tensor Core GPU datasheet) = 450 GB/s each way.
@@ -434,9 +456,15 @@ fn nvlink_default() -> Bandwidth {
     Bandwidth::gbps(3600)
 }
 
-/// NCCL src/graph/tuning.cc: `hwLat[NCCL_HW_NVLINK][NCCL_ALGO_RING][NCCL_PROTO_SIMPLE] = 3.4` us.
-fn nvlink_step_default() -> SimDuration {
-    SimDuration::from_ns(3400)
+impl AllReduceSpec {
+    /// NCCL src/graph/tuning.cc, `hwLatencies[NCCL_HW_NVLINK][algorithm][NCCL_PROTO_SIMPLE]`:
+    /// 3.4 us for the ring, 4.0 us for the tree.
+    pub fn nvlink_step_or_default(&self) -> SimDuration {
+        self.nvlink_step.unwrap_or(match self.algorithm {
+            NcclAlgorithm::Ring => SimDuration::from_ns(3400),
+            NcclAlgorithm::Tree => SimDuration::from_ns(4000),
+        })
+    }
 }
 
 fn five() -> u32 {

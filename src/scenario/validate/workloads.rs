@@ -216,6 +216,18 @@ pub(super) fn check(cx: &Ctx, s: &ScenarioSpec, hosts: u64, inst_names: &BTreeSe
                         "e.g. gpus_per_node: 8, nvlink: \"3600Gbps\"".into(),
                     ));
                 }
+                if a.algorithm == crate::scenario::spec::NcclAlgorithm::Tree
+                    && (matches!(w, WorkloadSpec::AllToAll(_)) || !a.transport.bypasses_kernel())
+                {
+                    return Err(cx.err(
+                        "algorithm",
+                        "Tree",
+                        format!("{:?}: NCCL's tree", a.name),
+                        "an AllReduce over EFA".into(),
+                        "the tree is NCCL's all-reduce over EFA; over TCP, or for all-to-all, leave algorithm out"
+                            .into(),
+                    ));
+                }
                 if a.transport == MessageTransport::EfaRdmaRead {
                     return Err(cx.err(
                         "transport",
