@@ -58,7 +58,8 @@ impl Model {
 
     /// The plain-ENA route a -> b for this 5-tuple: sender vCPU, Nitro per-flow shaper, instance
     /// egress shaper, fabric (ECMP), [inter-AZ], receiver ingress shaper, receiver vCPU.
-    pub(crate) fn build_route(&mut self, a: Attach, b: Attach, t: &FiveTuple) -> u32 {
+    /// `eni`: the ENI of a the connection uses.
+    pub(crate) fn build_route(&mut self, a: Attach, eni: u8, b: Attach, t: &FiveTuple) -> u32 {
         let mut r = std::mem::take(&mut self.scratch_route);
         r.clear();
         // Link-local services live on the host: a vCPU, the ENI's allowance, the service.
@@ -66,7 +67,7 @@ impl Model {
             (Attach::Instance(i), Attach::Service(..)) => {
                 let inst = &self.insts[i as usize];
                 let q = (t.hash_salted(inst.rss_salt) % inst.cpu_tx.len() as u64) as usize;
-                r.extend([inst.cpu_tx[q], inst.linklocal, inst.linklocal_service]);
+                r.extend([inst.cpu_tx[q], inst.enis[eni as usize].linklocal, inst.linklocal_service]);
                 let id = self.store_route(&mut r);
                 self.scratch_route = r;
                 return id;
@@ -176,7 +177,7 @@ impl Model {
                 }
                 // Behind another packet, or a token-bucket shaper holding it for its tokens.
                 if waited || (shaper && finish.is_some_and(|f| f.since(now) > per_packet)) {
-                    self.count_allowance_queued(port);
+                    self.count_allowance_queued(port, id);
                 }
             }
             Enqueued::Dropped => {
