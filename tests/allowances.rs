@@ -339,3 +339,21 @@ fn choosing_an_eni_the_instance_lacks_is_an_error() {
     assert!(e.contains("two-enis.ron:18:"), "{e}");
     assert!(e.contains("did you mean \"eth1\""), "{e}");
 }
+
+const TWO_CARDS: &str = include_str!("../validation/scenarios/catalog-bandwidth.ron");
+
+#[test]
+fn an_enis_network_card_carries_its_share_of_the_bandwidth() {
+    // c6in.32xlarge: 200 Gbps over two network cards. Flows over ENIs on both cards reach it;
+    // the same flows all over the primary ENIs get card 0's share, and each ENI counts the
+    // packets its card's shaper queued.
+    let s = run_text("catalog-bandwidth.ron", TWO_CARDS, &[]);
+    let (two, one) = (variant(&s, "two-cards"), variant(&s, "one-card"));
+    for v in [two, one] {
+        assert_conserved(v);
+    }
+    assert!((wire_total(two) - 200.0).abs() < 6.0, "{}", wire_total(two));
+    assert!((wire_total(one) - 100.0).abs() < 3.0, "{}", wire_total(one));
+    assert!(eni(two, "a", "eth1").bw_out_allowance_exceeded > 0);
+    assert_eq!(eni(one, "a", "eth1").bw_out_allowance_exceeded, 0);
+}

@@ -233,7 +233,8 @@ impl Model {
     fn instance_ports(&self, i: u32) -> Vec<PortId> {
         let x = &self.insts[i as usize];
         let mut v: Vec<PortId> = x.cpu_tx.iter().chain(&x.cpu_rx).copied().collect();
-        v.extend([x.egress, x.ingress, x.nitro_tx]);
+        v.extend(x.card_shapers.iter().flatten());
+        v.push(x.nitro_tx);
         v.retain(|&p| p != NONE);
         v
     }

@@ -22,9 +22,13 @@ pub struct InstanceRt {
     /// One vCPU per RSS queue, as two servers: transmit and receive processing.
     pub cpu_tx: Vec<PortId>,
     pub cpu_rx: Vec<PortId>,
-    /// Nitro card shapers for the instance allowance (on the primary ENI's card).
+    /// Nitro card shapers for the instance allowance on the primary ENI's card (card 0).
     pub egress: PortId,
     pub ingress: PortId,
+    /// Each network card's [egress, ingress] shapers, by card index (the type's bandwidth split
+    /// evenly over its cards): card 0's are `egress`, `ingress`; another card's exist when one of
+    /// the instance's ENIs sits on it (`NONE` otherwise).
+    pub card_shapers: Vec<[PortId; 2]>,
     /// Further stages after the egress shaper and before the ingress one: the network I/O
     /// credit bucket of burstable types, the pps allowance, the hypervisor of a `vif` adapter.
     pub tx_extra: Vec<PortId>,
@@ -73,6 +77,9 @@ pub struct EniRt {
     /// and subnet (a secondary ENI's own address is not modelled).
     pub view: crate::ec2::vpc::EniView,
     pub mtu: u32,
+    /// The network card it is attached to (`network_card_index`): whose bandwidth share its
+    /// traffic uses.
+    pub card: u32,
     pub ena_srd_enabled: bool,
     pub ena_srd_udp_enabled: bool,
     /// Idle timeouts of the connections tracked through it.
@@ -183,11 +190,11 @@ impl Model {
     }
 
     /// Sender side of an instance's path: the vCPU RSS picks, a Nitro per-flow shaper at `cap`,
-    /// the instance egress (allowance) shaper.
-    pub(crate) fn push_host_tx(&mut self, i: u32, t: &FiveTuple, cap: Bandwidth, r: &mut Vec<PortId>) {
+    /// the egress (allowance) shaper of the card ENI `eni` is on.
+    pub(crate) fn push_host_tx(&mut self, i: u32, eni: u8, t: &FiveTuple, cap: Bandwidth, r: &mut Vec<PortId>) {
         let inst = &self.insts[i as usize];
         let q = (t.hash_salted(inst.rss_salt) % inst.cpu_tx.len() as u64) as usize;
-        let (cpu, egress) = (inst.cpu_tx[q], inst.egress);
+        let (cpu, egress) = (inst.cpu_tx[q], inst.card_shapers[inst.enis[eni as usize].card as usize][0]);
         let shaper = self.add_port(PortConfig { rate: cap, ..self.flow_shaper }, i);
         if self.flow_shaper_noise_ppm > 0 {
             // Named after the flow's 5-tuple: its own stream whatever the order flows open in.
@@ -202,12 +209,13 @@ impl Model {
         r.extend_from_slice(&self.insts[i as usize].tx_extra);
     }
 
-    /// Receiver side: the instance ingress (allowance) shaper, then the vCPU RSS picks.
-    pub(crate) fn push_host_rx(&self, j: u32, t: &FiveTuple, r: &mut Vec<PortId>) {
+    /// Receiver side: the ingress (allowance) shaper of the card ENI `eni` is on, then the vCPU
+    /// RSS picks.
+    pub(crate) fn push_host_rx(&self, j: u32, eni: u8, t: &FiveTuple, r: &mut Vec<PortId>) {
         let inst = &self.insts[j as usize];
         let q = (t.hash_salted(inst.rss_salt) % inst.cpu_rx.len() as u64) as usize;
         r.extend_from_slice(&inst.rx_extra);
-        r.extend([inst.ingress, inst.cpu_rx[q]]);
+        r.extend([inst.card_shapers[inst.enis[eni as usize].card as usize][1], inst.cpu_rx[q]]);
     }
 
     pub(crate) fn new_endpoint(
@@ -286,7 +294,7 @@ impl Model {
         let (r_ab, r_ba) = if matches!(proto, Proto::Efa(_)) {
             (NONE, NONE)
         } else {
-            (self.build_route(a, ea, b, &tuple), self.build_route(b, eb, a, &reverse))
+            (self.build_route(a, [ea, eb], b, &tuple), self.build_route(b, [eb, ea], a, &reverse))
         };
         // Each side sends at most what its path MTU (interface, learnt PMTU) allows; TCP also
         // at most what the peer's MSS option says, which a gateway may have clamped.

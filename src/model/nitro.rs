@@ -65,10 +65,10 @@ impl Model {
         let ctx = self.srd_context(i, j, None);
         let mut r = std::mem::take(&mut self.scratch_route);
         r.clear();
-        self.push_host_tx(i, t, crate::ec2::ena_express::FLOW_CAP, &mut r);
+        self.push_host_tx(i, enis[0], t, crate::ec2::ena_express::FLOW_CAP, &mut r);
         let host_route = self.store_route(&mut r);
         r.push(self.insts[j as usize].srd_rx_proc);
-        self.push_host_rx(j, t, &mut r);
+        self.push_host_rx(j, enis[1], t, &mut r);
         let then_route = self.store_route(&mut r);
         self.scratch_route = r;
         SrdPath { ctx, host_route, then_route }

@@ -223,6 +223,19 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
             mtu: crate::net::ip::NO_MTU_LIMIT,
         };
         let linklocals: Vec<PortId> = (0..i.enis.len().max(1)).map(|_| add(linklocal)).collect();
+        // Another network card's shapers, when an ENI sits on it: each card carries its share of
+        // the type's bandwidth (`card_rate`), so traffic over ENIs on two cards can reach it all.
+        let mut card_shapers = vec![[NONE, NONE]; ty.network_cards.max(1) as usize];
+        card_shapers[0] = [egress, ingress];
+        for e in &i.enis {
+            let c = e.network_card_index as usize;
+            if c > 0 && card_shapers[c][0] == NONE {
+                card_shapers[c] = [
+                    add(shaper(SimDuration::ZERO, DropReason::BwOutAllowanceExceeded)),
+                    add(shaper(spec.nitro.processing_delay, DropReason::BwInAllowanceExceeded)),
+                ];
+            }
+        }
         let linklocal_service = add(PortConfig { delay: ec2::adapter::LINKLOCAL_SERVICE_DELAY, ..srd_proc });
         let total = Bandwidth(ty.bandwidth_mbps * 1_000_000);
         let total = i.adapter.max_bandwidth().map_or(total, |m| m.min(total));
@@ -245,8 +258,12 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
                 }
             }
         }
+        let more_cards = card_shapers.iter().enumerate().skip(1).filter(|(_, s)| s[1] != NONE);
+        let more_ingress: Vec<(String, PortId)> = more_cards.map(|(c, s)| (format!("ingress-card{c}"), s[1])).collect();
         for (what, p) in
             [("ingress", ingress), ("nitro-tx", nitro_tx), ("srd-tx", srd_tx_proc), ("srd-rx", srd_rx_proc)]
+                .into_iter()
+                .chain(more_ingress.iter().map(|(w, p)| (w.as_str(), *p)))
         {
             if card_ppm > 0 {
                 let rng = streams.stream(&format!("instance/{}/noise/{what}", i.name));
@@ -275,6 +292,7 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
                     groups: e.security_groups.iter().filter_map(group_index).collect(),
                 },
                 mtu: e.mtu,
+                card: e.network_card_index,
                 ena_srd_enabled: e.ena_srd_enabled,
                 ena_srd_udp_enabled: e.ena_srd_udp_enabled,
                 // The ENI's own settings, else the instance's, else AWS's defaults.
@@ -310,6 +328,7 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
             cpu_rx,
             egress,
             ingress,
+            card_shapers,
             rss_salt: streams.derive(&format!("instance/{}/rss", i.name)),
             port_rng: streams.stream(&format!("instance/{}/ports", i.name)),
             counters: InstanceCounters {

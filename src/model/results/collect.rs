@@ -260,8 +260,14 @@ pub fn collect(m: Model) -> VariantResult {
             ec.conntrack_timeouts_s = available.map(|_| seconds(&e.conntrack_timeouts));
             c.enis.insert(e.name.clone(), ec);
         }
-        c.tx_pkts = m.ports[i.egress as usize].stats.packets_out;
-        c.rx_pkts = m.ports[i.ingress as usize].stats.packets_out;
+        let out = |n: usize| -> u64 {
+            i.card_shapers
+                .iter()
+                .filter(|s| s[n] != super::NONE)
+                .map(|s| m.ports[s[n] as usize].stats.packets_out)
+                .sum()
+        };
+        (c.tx_pkts, c.rx_pkts) = (out(0), out(1));
         c.ena_srd_resource_utilization = c.nitrosim_srd_connections * 100 / (m.srd_connections_per_card as u64).max(1);
         // AWS's advice: compare eligible with SRD packets to spot a silent fallback.
         if c.ena_srd_eligible_tx_pkts > 0 && c.ena_srd_tx_pkts * 10 < c.ena_srd_eligible_tx_pkts * 9 {
