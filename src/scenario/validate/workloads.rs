@@ -279,7 +279,7 @@ pub(super) fn check(cx: &Ctx, s: &ScenarioSpec, hosts: u64, inst_names: &BTreeSe
         }
     }
     // SRD memory grows with communicating pairs x paths: refuse what would not fit, before running.
-    if s.instances.iter().any(|i| i.enis.first().is_some_and(|e| e.ena_srd_enabled)) {
+    if s.instances.iter().any(|i| i.enis.iter().any(|e| e.ena_srd_enabled)) {
         let pairs: u64 = s
             .workloads
             .iter()
