@@ -194,3 +194,166 @@ fn allowance_counters_count_packets_queued_as_well_as_dropped() {
     assert_eq!(c.bw_out_allowance_dropped, 0);
     assert!(c.bw_out_allowance_exceeded * 100 < c.tx_pkts, "{} of {}", c.bw_out_allowance_exceeded, c.tx_pkts);
 }
+
+/// `a` has two ENIs in different groups; `b` lets in what either sends. The allowances are a's
+/// (c6i.8xlarge: 12.5 Gbps); ENA reports its counters on each interface.
+const TWO_ENIS: &str = r#"
+Scenario(
+    name: "two-enis",
+    duration: "30ms",
+    fabric: (racks: 1, hosts_per_rack: 2, spines: 1, host_link: "100Gbps"),
+    security_groups: [
+        (name: "sg-eth0", inbound: []),
+        (name: "sg-eth1", inbound: []),
+        (name: "sg-b", inbound: [(protocol: "all", peer: "sg-eth0"), (protocol: "all", peer: "sg-eth1")]),
+    ],
+    instances: [
+        (name: "a", instance_type: "c6i.8xlarge", enis: [
+            (name: "eth0", mtu: 1500, security_groups: ["sg-eth0"]),
+            (name: "eth1", mtu: 1500, security_groups: ["sg-eth1"]),
+        ]),
+        (name: "b", instance_type: "m5.24xlarge", enis: [(name: "eth0", mtu: 1500, security_groups: ["sg-b"])]),
+    ],
+    workloads: [Bulk((name: "bulk", from: "a", to: "b", flows: 8, from_eni: "eth1"))],
+)
+"#;
+
+fn eni<'a>(v: &'a nitrosim::model::VariantResult, inst: &str, eni: &str) -> &'a nitrosim::model::EniCounters {
+    &v.counters[inst].enis[eni]
+}
+
+#[test]
+fn allowance_counters_count_on_the_eni_whose_packets_queued_or_dropped() {
+    // Eight flows over eth1 offer far more than the instance's 12.5 Gbps. With a shaper queue
+    // deep enough for every window nothing is dropped: eth1 counts the packets that waited,
+    // eth0 (idle) counts nothing.
+    let s = run_text("two-enis", TWO_ENIS, &["nitro.instance_buffer=256MiB"]);
+    let v = &s.variants[0];
+    assert_conserved(v);
+    let (eth0, eth1) = (eni(v, "a", "eth0"), eni(v, "a", "eth1"));
+    assert_eq!(eth1.bw_out_allowance_dropped, 0);
+    assert!(eth1.bw_out_allowance_exceeded > v.counters["a"].tx_pkts / 2, "{eth1:?}");
+    assert_eq!((eth0.bw_out_allowance_exceeded, eth0.bw_out_allowance_dropped), (0, 0));
+    // The instance's own field is the sum over its interfaces.
+    assert_eq!(v.counters["a"].bw_out_allowance_exceeded, eth1.bw_out_allowance_exceeded);
+    // The default queue overflows: the drops are counted on eth1 too, as a part of "queued or
+    // dropped".
+    let s = run_text("two-enis", TWO_ENIS, &["tcp.hystart=false"]);
+    let v = &s.variants[0];
+    assert_conserved(v);
+    let (eth0, eth1) = (eni(v, "a", "eth0"), eni(v, "a", "eth1"));
+    assert_eq!(eth1.bw_out_allowance_dropped, v.drops["bw_out_allowance_exceeded"]);
+    assert!(eth1.bw_out_allowance_exceeded > eth1.bw_out_allowance_dropped);
+    assert_eq!(eth0.bw_out_allowance_exceeded, 0);
+    // Over the primary ENI (the default) the same traffic counts on eth0 instead.
+    let s = run_text("two-enis", TWO_ENIS, &["nitro.instance_buffer=256MiB", "workloads.bulk.from_eni=eth0"]);
+    let v = &s.variants[0];
+    assert!(eni(v, "a", "eth0").bw_out_allowance_exceeded > 0);
+    assert_eq!(eni(v, "a", "eth1").bw_out_allowance_exceeded, 0);
+}
+
+#[test]
+fn the_allowance_is_the_instances_so_a_quiet_eni_queues_behind_a_busy_one() {
+    // One RPC connection over eth0 beside the bulk over eth1: its packets wait in the same
+    // instance shaper, and are counted on eth0 (AWS: the maximums are per instance; the
+    // counters per interface).
+    let rpc = r#"workloads=[{"Bulk": {"name": "bulk", "from": "a", "to": "b", "flows": 8, "from_eni": "eth1"}},
+        {"Rpc": {"name": "rpc", "client": "a", "server": "b", "arrival": {"Poisson": {"mean_interval": "100us"}},
+                 "request": {"Fixed": "1KiB"}, "response": {"Fixed": "100B"}}}]"#;
+    let s = run_text("two-enis", TWO_ENIS, &["nitro.instance_buffer=256MiB", rpc]);
+    let v = &s.variants[0];
+    assert_conserved(v);
+    let (eth0, eth1) = (eni(v, "a", "eth0"), eni(v, "a", "eth1"));
+    assert!(eth0.bw_out_allowance_exceeded > 0, "{eth0:?}");
+    assert!(eth1.bw_out_allowance_exceeded > 10 * eth0.bw_out_allowance_exceeded, "{eth0:?} {eth1:?}");
+    // Alone, the same RPCs stay far below the allowance: (almost) nothing waits.
+    let alone =
+        rpc.replace(r#"{"Bulk": {"name": "bulk", "from": "a", "to": "b", "flows": 8, "from_eni": "eth1"}},"#, "");
+    let s = run_text("two-enis", TWO_ENIS, &["nitro.instance_buffer=256MiB", &alone]);
+    let quiet = eni(&s.variants[0], "a", "eth0").bw_out_allowance_exceeded;
+    assert!(
+        quiet * 20 < eth0.bw_out_allowance_exceeded,
+        "alone {quiet}, beside the bulk {}",
+        eth0.bw_out_allowance_exceeded
+    );
+}
+
+#[test]
+fn each_eni_has_its_own_link_local_allowance() {
+    // 800 queries/s on each ENI: within each interface's 1024/s; both through one ENI, 1600/s,
+    // beyond it, and that ENI alone counts the drops.
+    let dns = |eni0: &str, eni1: &str| {
+        format!(
+            r#"workloads=[{{"LinkLocal": {{"name": "dns0", "from": "a", "service": "Dns", "mean_interval": "1250us", "eni": "{eni0}"}}}},
+                {{"LinkLocal": {{"name": "dns1", "from": "a", "service": "Dns", "mean_interval": "1250us", "eni": "{eni1}"}}}}]"#
+        )
+    };
+    let s = run_text("two-enis", TWO_ENIS, &["duration=1s", &dns("eth0", "eth1")]);
+    let v = &s.variants[0];
+    assert_conserved(v);
+    assert!(!v.drops.contains_key("linklocal_allowance_exceeded"), "{:?}", v.drops);
+    let s = run_text("two-enis", TWO_ENIS, &["duration=1s", &dns("eth1", "eth1")]);
+    let v = &s.variants[0];
+    assert_conserved(v);
+    let dropped = v.drops["linklocal_allowance_exceeded"];
+    assert!(dropped > 300, "{dropped}");
+    assert_eq!(eni(v, "a", "eth1").linklocal_allowance_exceeded, dropped);
+    assert_eq!(eni(v, "a", "eth0").linklocal_allowance_exceeded, 0);
+}
+
+#[test]
+fn a_connection_meets_the_security_groups_of_the_eni_it_uses() {
+    // b lets in only eth0's group: the flows over eth1 are refused at b.
+    let only_eth0 = r#"security_groups=[{"name": "sg-eth0", "inbound": []}, {"name": "sg-eth1", "inbound": []},
+        {"name": "sg-b", "inbound": [{"protocol": "all", "peer": "sg-eth0"}]}]"#;
+    let s = run_text("two-enis", TWO_ENIS, &[only_eth0]);
+    let v = &s.variants[0];
+    assert!(v.flows.iter().all(|f| f.bytes_delivered == 0));
+    assert!(v.drops["security_group"] > 0);
+    let s = run_text("two-enis", TWO_ENIS, &[only_eth0, "workloads.bulk.from_eni=eth0"]);
+    let v = &s.variants[0];
+    assert!(v.flows.iter().all(|f| f.bytes_delivered > 0));
+    assert!(!v.drops.contains_key("security_group"));
+}
+
+#[test]
+fn conntrack_drops_count_on_the_eni_and_availability_is_the_instances() {
+    // a may track two connections; eight flows over eth1: six fail, counted on eth1; both
+    // interfaces report the instance's availability (0).
+    let s = run_text("two-enis", TWO_ENIS, &["instances.a.conntrack_allowance=2"]);
+    let v = &s.variants[0];
+    assert_conserved(v);
+    assert_eq!(v.flows.iter().filter(|f| f.bytes_delivered > 0).count(), 2);
+    let (eth0, eth1) = (eni(v, "a", "eth0"), eni(v, "a", "eth1"));
+    assert_eq!(eth1.conntrack_allowance_exceeded, v.drops["conntrack_allowance_exceeded"]);
+    assert_eq!(eth0.conntrack_allowance_exceeded, 0);
+    assert_eq!((eth0.conntrack_allowance_available, eth1.conntrack_allowance_available), (Some(0), Some(0)));
+}
+
+#[test]
+fn choosing_an_eni_the_instance_lacks_is_an_error() {
+    let e = load_error("two-enis.ron", TWO_ENIS, &["workloads.bulk.to_eni=eth1"]);
+    assert!(e.contains("instance \"b\" has no ENI \"eth1\""), "{e}");
+    assert!(e.contains("\"eth0\""), "{e}");
+    let e = load_error("two-enis.ron", &TWO_ENIS.replace(r#"from_eni: "eth1""#, r#"from_eni: "eht1""#), &[]);
+    assert!(e.contains("two-enis.ron:18:"), "{e}");
+    assert!(e.contains("did you mean \"eth1\""), "{e}");
+}
+
+const TWO_CARDS: &str = include_str!("../validation/scenarios/catalog-bandwidth.ron");
+
+#[test]
+fn an_enis_network_card_carries_its_share_of_the_bandwidth() {
+    // c6in.32xlarge: 200 Gbps over two network cards. Flows over ENIs on both cards reach it;
+    // the same flows all over the primary ENIs get card 0's share, and each ENI counts the
+    // packets its card's shaper queued.
+    let s = run_text("catalog-bandwidth.ron", TWO_CARDS, &[]);
+    let (two, one) = (variant(&s, "two-cards"), variant(&s, "one-card"));
+    for v in [two, one] {
+        assert_conserved(v);
+    }
+    assert!((wire_total(two) - 200.0).abs() < 6.0, "{}", wire_total(two));
+    assert!((wire_total(one) - 100.0).abs() < 3.0, "{}", wire_total(one));
+    assert!(eni(two, "a", "eth1").bw_out_allowance_exceeded > 0);
+    assert_eq!(eni(one, "a", "eth1").bw_out_allowance_exceeded, 0);
+}

@@ -214,3 +214,49 @@ fn udp_entries_time_out_after_udp_timeout() {
     eprintln!("30 s: {delivered_30} delivered, {refused_30} refused; 60 s: {delivered_60}, {refused_60}");
     assert!(delivered_60 > delivered_30, "30 s: {delivered_30}, 60 s: {delivered_60}");
 }
+
+#[test]
+fn timeouts_are_set_per_eni() {
+    // AWS sets the timeouts on a network interface (`ConnectionTrackingSpecification`): b's
+    // ENI's 60 s does what the instance-wide 60 s does, and overrides the instance's value.
+    let s = run_text("idle", IDLE, &["instances.b.enis.eth0.conntrack_tcp_established_timeout=60"]);
+    let v = &s.variants[0];
+    assert_conserved(v);
+    assert!(v.drops["conntrack_expired"] > 0);
+    let s = run_text(
+        "idle",
+        IDLE,
+        &[
+            "instances.b.conntrack_tcp_established_timeout=60",
+            "instances.b.enis.eth0.conntrack_tcp_established_timeout=432000",
+        ],
+    );
+    let v = &s.variants[0];
+    assert_eq!(v.rpc.as_ref().unwrap().completed, 12);
+    assert!(v.drops.is_empty(), "{:?}", v.drops);
+    // Shown on the ENI with the allowance.
+    let text = HELD.replace("{RULES}", "[]");
+    let s = run_text("held", &text, &["instances.b.enis.eth0.conntrack_udp_timeout=45"]);
+    let t = s.variants[0].counters["b"].enis["eth0"].conntrack_timeouts_s.unwrap();
+    assert_eq!((t.tcp_established, t.udp, t.udp_stream), (432000, 45, 180));
+    // Out of range on an ENI: the same error as on the instance.
+    let e = load_error("held.ron", &text, &["instances.b.enis.eth0.conntrack_udp_stream_timeout=59"]);
+    assert!(e.contains("60 ..= 180") && e.contains("conntrack_udp_stream_timeout"), "{e}");
+}
+
+#[test]
+fn connections_through_a_transit_gateway_are_tracked_whatever_the_rules() {
+    // The guide's untracked case (TCP from everywhere in, all traffic out) stays tracked when
+    // the connection crosses a transit gateway attachment ("automatically tracked connections").
+    let text = HELD.replace("{RULES}", r#"[(protocol: "tcp", ports: "8080", peer: "0.0.0.0/0")]"#);
+    let direct = run_text("held", &text, &[]);
+    assert_eq!(direct.variants[0].counters["b"].conntrack_allowance_available, Some(10));
+    let via = [
+        r#"gateways=[{"name": "tgw", "kind": "TransitGateway"}]"#,
+        r#"paths=[{"between": ["a", "b"], "via": ["tgw"]}]"#,
+    ];
+    let s = run_text("held", &text, &via);
+    let v = &s.variants[0];
+    assert_conserved(v);
+    assert_eq!(v.counters["b"].conntrack_allowance_available, Some(4));
+}

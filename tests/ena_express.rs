@@ -316,3 +316,33 @@ Scenario(
     assert!(counters.get("nitrosim_flow_cap_exceeded").is_some() && counters.get("flow_cap_exceeded").is_none());
     assert!(counters.get("nitrosim_srd_resource_fallbacks").is_some() && counters.get("tx_pkts").is_none());
 }
+
+#[test]
+fn ena_express_is_set_per_eni_and_a_flow_gets_it_over_the_eni_that_has_it() {
+    // eth0 without ENA Express, eth1 with it, at both ends: a flow over the eth1s goes over SRD
+    // (25 Gbps per flow), one over the primaries does not (5 Gbps), and `check` says which.
+    let enis = |inst: &str| {
+        format!(
+            r#"instances.{inst}.enis=[{{"name": "eth0", "mtu": 8900}}, {{"name": "eth1", "mtu": 8900, "ena_srd_enabled": true}}]"#
+        )
+    };
+    let over_eth1 =
+        r#"workloads=[{"Bulk": {"name": "bulk", "from": "a", "to": "b", "from_eni": "eth1", "to_eni": "eth1"}}]"#;
+    let (ea, eb) = (enis("a"), enis("b"));
+    let s = run_text("pair", PAIR, &[&ea, &eb, over_eth1]);
+    let v = &s.variants[0];
+    assert!((v.flows[0].wire_gbps / 25.0 - 1.0).abs() <= 0.05, "over eth1: {} Gbps", v.flows[0].wire_gbps);
+    assert!(v.counters["a"].ena_srd_tx_pkts > 0);
+    let s = run_text("pair", PAIR, &[&ea, &eb]);
+    let v = &s.variants[0];
+    assert!((v.flows[0].wire_gbps / 5.0 - 1.0).abs() <= 0.05, "over eth0: {} Gbps", v.flows[0].wire_gbps);
+    assert_eq!(v.counters["a"].ena_srd_tx_pkts, 0);
+    use nitrosim::scenario::{self, validate::describe};
+    let explain = |sets: &[&str]| {
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        let v = scenario::load("pair", PAIR, &sets, None).unwrap();
+        describe(&v[0].name, &v[0].spec)
+    };
+    assert!(explain(&[&ea, &eb, over_eth1]).contains("ENA Express engages"));
+    assert!(!explain(&[&ea, &eb]).contains("ENA Express engages"));
+}

@@ -11,11 +11,16 @@
 //!   (the guide lists egress-only internet gateways, Gateway Load Balancers, Global
 //!   Accelerator, NAT gateways, Network Firewall endpoints, Network Load Balancers,
 //!   PrivateLink interface endpoints, transit gateway attachments and Lambda Hyperplane
-//!   ENIs). Of these nitrosim models NAT gateways: a connection whose route crosses one is
-//!   tracked.
+//!   ENIs). Of these nitrosim models NAT gateways and transit gateway attachments: a
+//!   connection whose route crosses one is tracked (`GatewayKind::tracks_connections`).
 //! - A tracked entry that idles past its timeout is removed (its allowance freed); the next
 //!   packet of that flow is evaluated like a new flow, so a group that would not allow it as
 //!   new refuses it (`conntrack_expired`).
+//!
+//! - The timeouts belong to an ENI (the API sets `ConnectionTrackingSpecification` "on an
+//!   Elastic network interface"): an entry times out by the timeouts of the ENI its connection
+//!   uses; the table and its allowance are the instance's ("a maximum number of connections that
+//!   can be tracked per instance").
 //!
 //! The number of entries an instance can track is not published per type: it stays a
 //! scenario parameter (`conntrack_allowance`), not a catalog column.

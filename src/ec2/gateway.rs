@@ -51,6 +51,12 @@ impl GatewayKind {
     pub fn leaves_vpc(self) -> bool {
         matches!(self, GatewayKind::InternetGateway | GatewayKind::InterRegionPeering)
     }
+    /// Connections through it are tracked whatever the security groups say (EC2 user guide,
+    /// "Amazon EC2 security group connection tracking", automatically tracked connections, read
+    /// 2026-11-30: among others NAT gateways and transit gateway attachments).
+    pub fn tracks_connections(self) -> bool {
+        matches!(self, GatewayKind::NatGateway | GatewayKind::TransitGateway)
+    }
     pub fn label(self) -> &'static str {
         match self {
             GatewayKind::TransitGateway => "transit gateway",

@@ -22,8 +22,9 @@ impl Accounting {
 
 /// Per-instance counters. Those the ENA driver has carry its `ethtool -S` / `ethtool -i` names;
 /// nitrosim's own (which no driver reports) are serialised with a `nitrosim_` prefix, so a
-/// reader never looks for them on a real instance.
-#[derive(Clone, Copy, Debug, Default, serde::Serialize)]
+/// reader never looks for them on a real instance. ENA reports its allowance counters per
+/// interface: `enis` holds them so; the instance's own fields are their sums over its ENIs.
+#[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct InstanceCounters {
     /// nitrosim: packets out of the instance's egress allowance shaper.
     #[serde(rename = "nitrosim_tx_pkts")]
@@ -92,6 +93,40 @@ pub struct InstanceCounters {
     /// nitrosim: connections (one per direction) that fell back to plain ENA because a card had
     /// no SRD connection resources left, counted at the sending instance.
     pub nitrosim_srd_resource_fallbacks: u64,
+    /// ENA's allowance counters as `ethtool -S` shows them on each of the instance's ENIs, by
+    /// ENI name.
+    pub enis: std::collections::BTreeMap<String, EniCounters>,
+}
+
+/// The allowance counters the ENA driver reports on one interface (ENA guide, "Monitor network
+/// performance for ENA settings on your EC2 instance", read 2026-11-30). The allowances are the
+/// instance's; a packet is counted on the interface it was queued or dropped on.
+#[derive(Clone, Copy, Debug, Default, serde::Serialize)]
+pub struct EniCounters {
+    /// Packets queued or dropped because the instance's inbound / outbound aggregate bandwidth
+    /// or its packets per second exceeded their maximum.
+    pub bw_in_allowance_exceeded: u64,
+    pub bw_out_allowance_exceeded: u64,
+    pub pps_allowance_exceeded: u64,
+    /// Packets dropped because the instance's tracked connections were at their maximum.
+    pub conntrack_allowance_exceeded: u64,
+    /// Packets dropped beyond this interface's link-local allowance (1024 packets/s).
+    pub linklocal_allowance_exceeded: u64,
+    /// Tracked connections the instance can still establish (the same instance-wide value on
+    /// every interface), at the end of the run; absent without a `conntrack_allowance`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conntrack_allowance_available: Option<u64>,
+    /// nitrosim: the dropped part of the three "queued or dropped" counters.
+    #[serde(rename = "nitrosim_bw_in_allowance_dropped")]
+    pub bw_in_allowance_dropped: u64,
+    #[serde(rename = "nitrosim_bw_out_allowance_dropped")]
+    pub bw_out_allowance_dropped: u64,
+    #[serde(rename = "nitrosim_pps_allowance_dropped")]
+    pub pps_allowance_dropped: u64,
+    /// nitrosim: the idle timeouts of connections tracked through this ENI, seconds (its
+    /// `ConnectionTrackingSpecification`; shown with a `conntrack_allowance`).
+    #[serde(rename = "nitrosim_conntrack_timeouts_s", skip_serializing_if = "Option::is_none")]
+    pub conntrack_timeouts_s: Option<ConntrackTimeoutsS>,
 }
 
 /// The idle timeouts of an ENI's tracked connections, in the API's seconds.
@@ -151,25 +186,39 @@ impl Model {
         }
         self.free_icmp_route(id);
         if instance != NONE {
-            let c = &mut self.insts[instance as usize].counters;
+            let eni = self.packet_eni(id, instance);
+            let inst = &mut self.insts[instance as usize];
+            let (c, e) = (&mut inst.counters, &mut inst.enis[eni].counters);
             match reason {
                 DropReason::BwOutAllowanceExceeded => {
                     c.bw_out_allowance_exceeded += 1;
                     c.bw_out_allowance_dropped += 1;
+                    e.bw_out_allowance_exceeded += 1;
+                    e.bw_out_allowance_dropped += 1;
                 }
                 DropReason::BwInAllowanceExceeded => {
                     c.bw_in_allowance_exceeded += 1;
                     c.bw_in_allowance_dropped += 1;
+                    e.bw_in_allowance_exceeded += 1;
+                    e.bw_in_allowance_dropped += 1;
                 }
                 DropReason::FlowCapExceeded => c.flow_cap_exceeded += 1,
                 DropReason::CpuBacklog => c.cpu_backlog_drops += 1,
                 DropReason::PpsAllowanceExceeded => {
                     c.pps_allowance_exceeded += 1;
                     c.pps_allowance_dropped += 1;
+                    e.pps_allowance_exceeded += 1;
+                    e.pps_allowance_dropped += 1;
                 }
-                DropReason::ConntrackAllowanceExceeded => c.conntrack_allowance_exceeded += 1,
+                DropReason::ConntrackAllowanceExceeded => {
+                    c.conntrack_allowance_exceeded += 1;
+                    e.conntrack_allowance_exceeded += 1;
+                }
                 DropReason::ConntrackExpired => c.conntrack_expired_drops += 1,
-                DropReason::LinklocalAllowanceExceeded => c.linklocal_allowance_exceeded += 1,
+                DropReason::LinklocalAllowanceExceeded => {
+                    c.linklocal_allowance_exceeded += 1;
+                    e.linklocal_allowance_exceeded += 1;
+                }
                 _ => {}
             }
         }

@@ -103,16 +103,18 @@ impl Model {
             }
             Action::SetEnaExpress { instance, enabled } => {
                 let i = inst(self, &instance);
+                // On the primary ENI (eth0), where the action's instance-wide switch applies.
                 let x = &mut self.insts[i as usize];
-                x.ena_srd_enabled = enabled;
+                x.enis[0].ena_srd_enabled = enabled;
                 x.counters.ena_srd_mode = (x.counters.ena_srd_mode & !1) | enabled as u64;
             }
             Action::SetMtu { instance, mtu } => {
                 let i = inst(self, &instance);
-                self.insts[i as usize].mtu = mtu;
+                // The primary ENI's MTU (as `ip link set eth0 mtu`): its connections learn it.
+                self.insts[i as usize].enis[0].mtu = mtu;
                 for ep in 0..self.eps.len() as u32 {
                     let slot = &mut self.eps[ep as usize];
-                    if !slot.live || slot.instance != i || slot.efa {
+                    if !slot.live || slot.instance != i || slot.efa || slot.eni != 0 {
                         continue;
                     }
                     slot.if_mtu = mtu;
@@ -179,12 +181,12 @@ impl Model {
                 continue;
             }
             let s = slot.peer;
-            let (i, j) = (slot.instance, self.eps[s as usize].instance);
+            let j = self.eps[s as usize].instance;
             if j == NONE {
                 continue;
             }
             let t = slot.tuple;
-            let (ea, eb) = (self.insts[i as usize].eni.clone(), self.insts[j as usize].eni.clone());
+            let (ea, eb) = (self.eni_view(c).clone(), self.eni_view(s).clone());
             let verdicts = self.vpc.nacls_of_connection(&ea, &eb, t.protocol, (t.src_port, t.dst_port));
             // Forget the old ACL verdicts of both ends.
             for ep in [c, s] {
@@ -231,7 +233,8 @@ impl Model {
     fn instance_ports(&self, i: u32) -> Vec<PortId> {
         let x = &self.insts[i as usize];
         let mut v: Vec<PortId> = x.cpu_tx.iter().chain(&x.cpu_rx).copied().collect();
-        v.extend([x.egress, x.ingress, x.nitro_tx]);
+        v.extend(x.card_shapers.iter().flatten());
+        v.push(x.nitro_tx);
         v.retain(|&p| p != NONE);
         v
     }

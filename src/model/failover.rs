@@ -52,8 +52,8 @@ impl Model {
                     }
                 }
             }
-            let ea = self.insts[client as usize].eni.clone();
-            let eb = crate::ec2::vpc::EniView { groups, ..self.insts[server as usize].eni.clone() };
+            let ea = self.eni_view(ce).clone();
+            let eb = crate::ec2::vpc::EniView { groups, ..self.eni_view(se).clone() };
             let names = (
                 self.insts[client as usize].name.clone(),
                 format!("{} (service ENI)", self.insts[server as usize].name),

@@ -18,22 +18,24 @@ pub struct InstanceRt {
     pub region_cross_az: bool,
     /// Index of its cluster placement group, if any.
     pub cluster_pg: Option<u32>,
-    pub mtu: u32,
     pub ip: u32,
     /// One vCPU per RSS queue, as two servers: transmit and receive processing.
     pub cpu_tx: Vec<PortId>,
     pub cpu_rx: Vec<PortId>,
-    /// Nitro card shapers for the instance allowance (on the primary ENI's card).
+    /// Nitro card shapers for the instance allowance on the primary ENI's card (card 0).
     pub egress: PortId,
     pub ingress: PortId,
+    /// Each network card's [egress, ingress] shapers, by card index (the type's bandwidth split
+    /// evenly over its cards): card 0's are `egress`, `ingress`; another card's exist when one of
+    /// the instance's ENIs sits on it (`NONE` otherwise).
+    pub card_shapers: Vec<[PortId; 2]>,
     /// Further stages after the egress shaper and before the ingress one: the network I/O
     /// credit bucket of burstable types, the pps allowance, the hypervisor of a `vif` adapter.
     pub tx_extra: Vec<PortId>,
     pub rx_extra: Vec<PortId>,
     /// The shaper for traffic through an internet gateway or to another Region.
     pub outside: PortId,
-    /// The ENI's link-local allowance (1024 packets/s) and the service behind it.
-    pub linklocal: PortId,
+    /// The link-local services behind its ENIs' link-local allowances.
     pub linklocal_service: PortId,
     /// Forwarded traffic crosses this gate: closed (every packet dropped as `source_dest_check`)
     /// while the primary ENI's source/destination check is on, open while it is off.
@@ -41,16 +43,11 @@ pub struct InstanceRt {
     /// Connection-tracking allowance and the connections tracked now.
     pub conntrack_allowance: Option<u32>,
     pub conntrack_tracked: u32,
-    /// Idle timeouts of its tracked connections (`ConnectionTrackingSpecification`).
-    pub conntrack_timeouts: crate::ec2::conntrack::Timeouts,
     /// No entry of its table can have expired before this (a full table is swept after it).
     pub conntrack_next_expiry: SimTime,
     pub rss_salt: u64,
     pub port_rng: StreamRng,
     pub counters: InstanceCounters,
-    /// ENA Express settings of the primary ENI.
-    pub ena_srd_enabled: bool,
-    pub ena_srd_udp_enabled: bool,
     /// Security groups of the primary ENI that allow all traffic within themselves (EFA's rule).
     pub efa_groups: Vec<String>,
     /// The Nitro card's per-packet processing on the send side, for traffic that reaches the card
@@ -59,10 +56,38 @@ pub struct InstanceRt {
     /// Pure delays for SRD processing in this instance's card (send side, receive side).
     pub srd_tx_proc: PortId,
     pub srd_rx_proc: PortId,
-    /// Its primary ENI as the VPC's rules see it (address, subnet, security groups).
-    pub eni: crate::ec2::vpc::EniView,
     /// Path MTUs it has learnt, by destination address.
     pub pmtu: crate::net::ip::PmtuCache,
+    /// Its ENIs, the primary (eth0) first; a connection leaves and enters through one of them.
+    pub enis: Vec<EniRt>,
+}
+
+/// One ENI on the data path. The allowances that bound an instance's bandwidth, packets per
+/// second and tracked connections are the instance's (EC2 user guide, "Monitor network
+/// performance for your EC2 instance": "Amazon EC2 defines network maximums at the instance
+/// level"), shared by its ENIs; what each ENI has of its own is its security groups, MTU, ENA
+/// Express settings, connection-tracking timeouts (the API's `ConnectionTrackingSpecification`
+/// is set "on an Elastic network interface"), its link-local allowance ("a maximum PPS per
+/// network interface") and the ENA counters `ethtool -S` reports on it (re:Post, "Why is my
+/// Amazon EC2 instance exceeding its network limits when average utilization is low?": "packets
+/// queued or dropped on each network interface"), all read 2026-11-30.
+pub struct EniRt {
+    pub name: String,
+    /// As the VPC's rules see it. nitrosim gives every ENI of an instance the instance's address
+    /// and subnet (a secondary ENI's own address is not modelled).
+    pub view: crate::ec2::vpc::EniView,
+    pub mtu: u32,
+    /// The network card it is attached to (`network_card_index`): whose bandwidth share its
+    /// traffic uses.
+    pub card: u32,
+    pub ena_srd_enabled: bool,
+    pub ena_srd_udp_enabled: bool,
+    /// Idle timeouts of the connections tracked through it.
+    pub conntrack_timeouts: crate::ec2::conntrack::Timeouts,
+    /// Its link-local allowance (1024 packets/s) in front of the host's link-local services.
+    pub linklocal: PortId,
+    /// The counters ENA reports on this interface.
+    pub counters: EniCounters,
 }
 
 pub struct EpSlot {
@@ -102,6 +127,8 @@ pub struct EpSlot {
     pub conntrack_seen: SimTime,
     pub conntrack_turns: u8,
     pub conntrack_last_out: bool,
+    /// Index of the ENI (in its instance's `enis`) this endpoint sends and receives through.
+    pub eni: u8,
 }
 
 /// A datagram being reassembled: its fragments are held (still packets, still in the pool).
@@ -134,9 +161,17 @@ impl Model {
         }
     }
 
+    /// The MTU of the interface a connection end uses: instance `i`'s ENI `eni`.
+    pub(crate) fn eni_mtu(&self, a: Attach, eni: u8) -> u32 {
+        match a {
+            Attach::Instance(i) => self.insts[i as usize].enis[eni as usize].mtu,
+            Attach::Host(_) | Attach::Service(..) => self.attach_mtu(a),
+        }
+    }
+
     pub(crate) fn attach_mtu(&self, a: Attach) -> u32 {
         match a {
-            Attach::Instance(i) => self.insts[i as usize].mtu,
+            Attach::Instance(i) => self.insts[i as usize].enis[0].mtu,
             Attach::Host(_) | Attach::Service(..) => self.fabric_mtu,
         }
     }
@@ -155,11 +190,11 @@ impl Model {
     }
 
     /// Sender side of an instance's path: the vCPU RSS picks, a Nitro per-flow shaper at `cap`,
-    /// the instance egress (allowance) shaper.
-    pub(crate) fn push_host_tx(&mut self, i: u32, t: &FiveTuple, cap: Bandwidth, r: &mut Vec<PortId>) {
+    /// the egress (allowance) shaper of the card ENI `eni` is on.
+    pub(crate) fn push_host_tx(&mut self, i: u32, eni: u8, t: &FiveTuple, cap: Bandwidth, r: &mut Vec<PortId>) {
         let inst = &self.insts[i as usize];
         let q = (t.hash_salted(inst.rss_salt) % inst.cpu_tx.len() as u64) as usize;
-        let (cpu, egress) = (inst.cpu_tx[q], inst.egress);
+        let (cpu, egress) = (inst.cpu_tx[q], inst.card_shapers[inst.enis[eni as usize].card as usize][0]);
         let shaper = self.add_port(PortConfig { rate: cap, ..self.flow_shaper }, i);
         if self.flow_shaper_noise_ppm > 0 {
             // Named after the flow's 5-tuple: its own stream whatever the order flows open in.
@@ -174,12 +209,13 @@ impl Model {
         r.extend_from_slice(&self.insts[i as usize].tx_extra);
     }
 
-    /// Receiver side: the instance ingress (allowance) shaper, then the vCPU RSS picks.
-    pub(crate) fn push_host_rx(&self, j: u32, t: &FiveTuple, r: &mut Vec<PortId>) {
+    /// Receiver side: the ingress (allowance) shaper of the card ENI `eni` is on, then the vCPU
+    /// RSS picks.
+    pub(crate) fn push_host_rx(&self, j: u32, eni: u8, t: &FiveTuple, r: &mut Vec<PortId>) {
         let inst = &self.insts[j as usize];
         let q = (t.hash_salted(inst.rss_salt) % inst.cpu_rx.len() as u64) as usize;
         r.extend_from_slice(&inst.rx_extra);
-        r.extend([inst.ingress, inst.cpu_rx[q]]);
+        r.extend([inst.card_shapers[inst.enis[eni as usize].card as usize][1], inst.cpu_rx[q]]);
     }
 
     pub(crate) fn new_endpoint(
@@ -213,6 +249,7 @@ impl Model {
             conntrack_seen: SimTime::ZERO,
             conntrack_turns: 0,
             conntrack_last_out: true,
+            eni: 0,
         };
         match self.ep_free.pop() {
             Some(id) => {
@@ -231,6 +268,8 @@ impl Model {
     /// handshake at once; the app is told when it is established.
     pub(crate) fn open(&mut self, a: Attach, b: Attach, proto: Proto, tag: ConnTag, dst_port: u16) -> (u32, u32) {
         let ConnTag { app, conn, flow } = tag;
+        // The ENIs the workload chose for its two ends (the primaries unless it said otherwise).
+        let [ea, eb] = self.app_enis.get(app as usize).copied().unwrap_or([0, 0]);
         if let (Attach::Instance(i), Attach::Instance(j)) = (a, b) {
             self.ensure_path(i, j);
         }
@@ -255,21 +294,21 @@ impl Model {
         let (r_ab, r_ba) = if matches!(proto, Proto::Efa(_)) {
             (NONE, NONE)
         } else {
-            (self.build_route(a, b, &tuple), self.build_route(b, a, &reverse))
+            (self.build_route(a, [ea, eb], b, &tuple), self.build_route(b, [eb, ea], a, &reverse))
         };
         // Each side sends at most what its path MTU (interface, learnt PMTU) allows; TCP also
         // at most what the peer's MSS option says, which a gateway may have clamped.
-        let (mtu_a, mtu_b) = (self.send_mtu(a, b), self.send_mtu(b, a));
+        let (mtu_a, mtu_b) = (self.send_mtu(a, ea, b), self.send_mtu(b, eb, a));
         let (tc, ts) = match proto {
             Proto::Tcp => {
                 let clamp = self.mss_clamp_mtu(a, b);
-                let (ma, mb) = (mtu_a.min(self.attach_mtu(b)).min(clamp), mtu_b.min(self.attach_mtu(a)).min(clamp));
+                let (ma, mb) = (mtu_a.min(self.eni_mtu(b, eb)).min(clamp), mtu_b.min(self.eni_mtu(a, ea)).min(clamp));
                 (
                     Endpoint::Tcp(
-                        crate::transport::Tcp::new(self.tcp.clone(), ma, true).advertising(self.attach_mtu(a)),
+                        crate::transport::Tcp::new(self.tcp.clone(), ma, true).advertising(self.eni_mtu(a, ea)),
                     ),
                     Endpoint::Tcp(
-                        crate::transport::Tcp::new(self.tcp.clone(), mb, false).advertising(self.attach_mtu(b)),
+                        crate::transport::Tcp::new(self.tcp.clone(), mb, false).advertising(self.eni_mtu(b, eb)),
                     ),
                 )
             }
@@ -278,7 +317,7 @@ impl Model {
                 Endpoint::Udp(crate::transport::Udp::new(mtu_b, df)),
             ),
             Proto::Efa(_) => {
-                let mtu = self.attach_mtu(a).min(self.attach_mtu(b)).min(crate::ec2::ena_express::MAX_PACKET_BYTES);
+                let mtu = self.eni_mtu(a, ea).min(self.eni_mtu(b, eb)).min(crate::ec2::ena_express::MAX_PACKET_BYTES);
                 (
                     Endpoint::Efa(crate::transport::efa::Efa::new(mtu)),
                     Endpoint::Efa(crate::transport::efa::Efa::new(mtu)),
@@ -289,18 +328,18 @@ impl Model {
         let s = self.new_endpoint(ts, r_ba, Owner { app, conn, side: Side::Server }, flow, reverse);
         self.eps[c as usize].peer = s;
         self.eps[s as usize].peer = c;
-        self.eps[c as usize].if_mtu = self.attach_mtu(a);
-        self.eps[s as usize].if_mtu = self.attach_mtu(b);
-        for (ep, from, to, t) in [(c, a, b, tuple), (s, b, a, reverse)] {
+        self.eps[c as usize].if_mtu = self.eni_mtu(a, ea);
+        self.eps[s as usize].if_mtu = self.eni_mtu(b, eb);
+        for (ep, from, to, t, enis) in [(c, a, b, tuple, [ea, eb]), (s, b, a, reverse, [eb, ea])] {
             let srd = if let Proto::Efa(card) = proto {
                 self.build_efa_path(from, to, card)
             } else {
-                self.build_srd_path(from, to, &t, proto)
+                self.build_srd_path(from, to, enis, &t, proto)
             };
             let (instance, eligible) = match (from, to) {
                 (Attach::Instance(i), Attach::Instance(j)) => (
                     i,
-                    crate::ec2::ena_express::eligible(&self.ena_express_ends(i, j)).is_ok()
+                    crate::ec2::ena_express::eligible(&self.ena_express_ends([i, j], enis)).is_ok()
                         && !self.paths.contains_key(&(i, j)),
                 ),
                 (Attach::Instance(i), _) => (i, false),
@@ -311,6 +350,7 @@ impl Model {
             slot.instance = instance;
             slot.ena_express_eligible = eligible && !matches!(proto, Proto::Efa(_));
             slot.efa = matches!(proto, Proto::Efa(_));
+            slot.eni = enis[0];
         }
         if let (Attach::Instance(i), Attach::Instance(j)) = (a, b) {
             self.apply_filters(proto, (i, j), (c, s), &tuple);

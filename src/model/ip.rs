@@ -14,10 +14,10 @@ use crate::transport::Transport;
 impl Model {
     // ------------------------------------------------------------ path MTU at connection open
 
-    /// The largest packet `a` sends towards `b`: its interface MTU, or less if it has learnt a
+    /// The largest packet `a` sends towards `b` through its ENI `eni`: that interface's MTU, or less if it has learnt a
     /// smaller path MTU to `b` that has not expired.
-    pub(crate) fn send_mtu(&self, a: Attach, b: Attach) -> u32 {
-        let own = self.attach_mtu(a);
+    pub(crate) fn send_mtu(&self, a: Attach, eni: u8, b: Attach) -> u32 {
+        let own = self.eni_mtu(a, eni);
         match a {
             Attach::Instance(i) => {
                 let dst = self.attach_ip(b);
@@ -65,14 +65,14 @@ impl Model {
         // Connection tracking (ENIs with security groups track their connections, except the
         // flows their rules let through both ways without state): a full table refuses the new
         // connection's packets at that instance.
-        let auto_tracked = self.crosses_nat_gateway(c) || self.crosses_nat_gateway(s);
+        let auto_tracked = self.auto_tracked(c) || self.auto_tracked(s);
         for (k, ep, outbound) in [(i, c, true), (j, s, false)] {
-            let inst = &self.insts[k as usize];
-            if inst.eni.groups.is_empty() {
+            let eni = &self.insts[k as usize].enis[self.eps[ep as usize].eni as usize].view;
+            if eni.groups.is_empty() {
                 continue;
             }
             let dir = if outbound { Direction::Outbound } else { Direction::Inbound };
-            if !auto_tracked && self.vpc.untracked(&inst.eni, dir, t.protocol, t.dst_port) {
+            if !auto_tracked && self.vpc.untracked(eni, dir, t.protocol, t.dst_port) {
                 continue;
             }
             if self.conntrack_admit(k) {
@@ -86,21 +86,32 @@ impl Model {
                 }
             }
         }
-        let (ea, eb) = (self.insts[i as usize].eni.clone(), self.insts[j as usize].eni.clone());
+        let (ea, eb) = (self.eni_view(c).clone(), self.eni_view(s).clone());
         let names = (self.insts[i as usize].name.clone(), self.insts[j as usize].name.clone());
         self.vpc_filters((c, s), (&ea, &eb), (&names.0, &names.1), t);
     }
 
-    /// Connections through a NAT gateway are tracked whatever the rules (the user guide's
-    /// "automatically tracked connections").
-    fn crosses_nat_gateway(&self, ep: u32) -> bool {
+    /// Connections through a NAT gateway or a transit gateway attachment are tracked whatever
+    /// the rules (the user guide's "automatically tracked connections"; the other services it
+    /// lists are not modelled).
+    fn auto_tracked(&self, ep: u32) -> bool {
         let route = self.eps[ep as usize].route;
         route != NONE
-            && self
-                .routes
-                .get(route)
-                .iter()
-                .any(|p| self.gw_port.get(p).is_some_and(|&(gw, _)| self.gateways[gw as usize].nat.is_some()))
+            && self.routes.get(route).iter().any(|p| {
+                self.gw_port.get(p).is_some_and(|&(gw, _)| self.gateways[gw as usize].kind.tracks_connections())
+            })
+    }
+
+    /// The ENI endpoint `ep` uses, as the VPC's rules see it (`ep` lives on an instance).
+    pub(crate) fn eni_view(&self, ep: u32) -> &crate::ec2::vpc::EniView {
+        let slot = &self.eps[ep as usize];
+        &self.insts[slot.instance as usize].enis[slot.eni as usize].view
+    }
+
+    /// The idle timeout of the entry endpoint `ep` holds in instance `k`'s table (set on `ep`'s ENI).
+    pub(crate) fn conntrack_timeout(&self, ep: u32, k: u32) -> crate::units::SimDuration {
+        let slot = &self.eps[ep as usize];
+        self.insts[k as usize].enis[slot.eni as usize].conntrack_timeouts.of(slot.tuple.protocol, slot.conntrack_turns)
     }
 
     fn conntrack_full_filter(&mut self, k: u32) -> u32 {
@@ -133,8 +144,7 @@ impl Model {
             if !slot.live || slot.conntrack != k {
                 continue;
             }
-            let timeout = self.insts[k as usize].conntrack_timeouts.of(slot.tuple.protocol, slot.conntrack_turns);
-            let expiry = slot.conntrack_seen + timeout;
+            let expiry = slot.conntrack_seen + self.conntrack_timeout(ep, k);
             if now > expiry {
                 self.conntrack_forget(ep);
             } else {
@@ -167,10 +177,10 @@ impl Model {
         slot.conntrack_seen = now;
         slot.conntrack_turns = 0;
         slot.conntrack_last_out = outbound;
-        let protocol = slot.tuple.protocol;
+        let timeout = self.conntrack_timeout(ep, k);
         let inst = &mut self.insts[k as usize];
         inst.conntrack_tracked += 1;
-        inst.conntrack_next_expiry = inst.conntrack_next_expiry.min(now + inst.conntrack_timeouts.of(protocol, 0));
+        inst.conntrack_next_expiry = inst.conntrack_next_expiry.min(now + timeout);
         if let Some(max) = inst.conntrack_allowance {
             let left = max.saturating_sub(inst.conntrack_tracked) as u64;
             let c = &mut inst.counters;
@@ -190,8 +200,7 @@ impl Model {
         }
         let now = self.now();
         if k != NONE {
-            let timeout = self.insts[k as usize].conntrack_timeouts.of(slot.tuple.protocol, slot.conntrack_turns);
-            if now.since(slot.conntrack_seen) <= timeout {
+            if now.since(slot.conntrack_seen) <= self.conntrack_timeout(ep, k) {
                 let slot = &mut self.eps[ep as usize];
                 slot.conntrack_seen = now;
                 if slot.conntrack_last_out != out {
@@ -207,8 +216,8 @@ impl Model {
         let t = slot.tuple;
         let peer_inst = self.eps[slot.peer as usize].instance;
         let (dir, dst_port) = if out { (Direction::Outbound, t.dst_port) } else { (Direction::Inbound, t.src_port) };
-        let peer = if peer_inst != NONE { self.insts[peer_inst as usize].eni.clone() } else { EniView::default() };
-        let me = &self.insts[k as usize].eni;
+        let peer = if peer_inst != NONE { self.eni_view(slot.peer).clone() } else { EniView::default() };
+        let me = &self.insts[k as usize].enis[slot.eni as usize].view;
         if !self.vpc.allows_new(me, dir, t.protocol, t.dst_ip, dst_port, &peer) {
             let name = format!(
                 "security groups of {} {}: tracking entry idled out, no rule allows the flow as new",
@@ -447,7 +456,7 @@ impl Model {
         }
         let inst = slot.instance;
         if inst != NONE
-            && let Some(r) = self.vpc.icmp_error_to(&self.insts[inst as usize].eni, self.gateways[gw as usize].ip)
+            && let Some(r) = self.vpc.icmp_error_to(self.eni_view(ep), self.gateways[gw as usize].ip)
         {
             let (f, _) = self.refusal_id(&r);
             self.drop_filtered(id, f, inst);

@@ -66,8 +66,8 @@ use app_state::App;
 use rand::RngExt;
 use std::collections::BTreeMap;
 
-pub use accounting::{Accounting, ConntrackTimeoutsS, InstanceCounters, IpCounters};
-pub use host::{EpSlot, InstanceRt, Reasm};
+pub use accounting::{Accounting, ConntrackTimeoutsS, EniCounters, InstanceCounters, IpCounters};
+pub use host::{EniRt, EpSlot, InstanceRt, Reasm};
 pub use nitro::SrdPath;
 pub use path::GatewayRt;
 pub use results::VariantResult;
@@ -136,6 +136,9 @@ pub struct Model {
     pub(crate) apps: Vec<App>,
     /// Each workload's name (read while the workload itself is out of its slot, running).
     pub(crate) app_names: Vec<String>,
+    /// The ENI (index in its instance's `enis`) each workload's connections use at the client
+    /// end and at the server end.
+    pub(crate) app_enis: Vec<[u8; 2]>,
     pub(crate) acct: Accounting,
     pub(crate) outbox: Outbox,
     pub(crate) loss: Option<(f64, StreamRng)>,

@@ -29,12 +29,23 @@ impl Model {
 
     /// ENA Express for a -> b: the host leg into a's SRD engine (25 Gbps per flow) and b's leg
     /// after SRD (receive processing, ingress shaper, vCPU). `None` when it does not engage.
-    pub(crate) fn build_srd_path(&mut self, a: Attach, b: Attach, t: &FiveTuple, proto: Proto) -> SrdPath {
+    /// `enis`: the ENIs of a and b the connection uses (ENA Express is set per ENI).
+    pub(crate) fn build_srd_path(
+        &mut self,
+        a: Attach,
+        b: Attach,
+        enis: [u8; 2],
+        t: &FiveTuple,
+        proto: Proto,
+    ) -> SrdPath {
         let (Attach::Instance(i), Attach::Instance(j)) = (a, b) else { return SrdPath::NONE };
         // ENA Express needs a direct path: no gateway or middlebox in between.
         if self.paths.contains_key(&(i, j))
-            || crate::ec2::ena_express::engages(&self.ena_express_ends(i, j), matches!(proto, Proto::Udp { .. }))
-                .is_err()
+            || crate::ec2::ena_express::engages(
+                &self.ena_express_ends([i, j], enis),
+                matches!(proto, Proto::Udp { .. }),
+            )
+            .is_err()
         {
             return SrdPath::NONE;
         }
@@ -54,10 +65,10 @@ impl Model {
         let ctx = self.srd_context(i, j, None);
         let mut r = std::mem::take(&mut self.scratch_route);
         r.clear();
-        self.push_host_tx(i, t, crate::ec2::ena_express::FLOW_CAP, &mut r);
+        self.push_host_tx(i, enis[0], t, crate::ec2::ena_express::FLOW_CAP, &mut r);
         let host_route = self.store_route(&mut r);
         r.push(self.insts[j as usize].srd_rx_proc);
-        self.push_host_rx(j, t, &mut r);
+        self.push_host_rx(j, enis[1], t, &mut r);
         let then_route = self.store_route(&mut r);
         self.scratch_route = r;
         SrdPath { ctx, host_route, then_route }
@@ -83,14 +94,15 @@ impl Model {
         SrdPath { ctx, host_route, then_route }
     }
 
-    /// What ENA Express's eligibility rules need to know about two instances.
-    pub(crate) fn ena_express_ends(&self, i: u32, j: u32) -> [crate::ec2::ena_express::End; 2] {
-        [i, j].map(|k| {
-            let inst = &self.insts[k as usize];
+    /// What ENA Express's eligibility rules need to know about two instances' ENIs.
+    pub(crate) fn ena_express_ends(&self, insts: [u32; 2], enis: [u8; 2]) -> [crate::ec2::ena_express::End; 2] {
+        [0, 1].map(|n| {
+            let inst = &self.insts[insts[n] as usize];
+            let eni = &inst.enis[enis[n] as usize];
             crate::ec2::ena_express::End {
                 type_supports: inst.ty.ena_express,
-                enabled: inst.ena_srd_enabled,
-                udp_enabled: inst.ena_srd_udp_enabled,
+                enabled: eni.ena_srd_enabled,
+                udp_enabled: eni.ena_srd_udp_enabled,
                 az: inst.az,
                 region: inst.region,
                 region_cross_az: inst.region_cross_az,
@@ -98,18 +110,49 @@ impl Model {
         })
     }
 
-    /// ENA counts packets an allowance queued, not only those it dropped.
-    pub(crate) fn count_allowance_queued(&mut self, port: PortId) {
+    /// ENA counts packets an allowance queued, not only those it dropped, on the interface the
+    /// packet went through.
+    pub(crate) fn count_allowance_queued(&mut self, port: PortId, id: PacketId) {
         let owner = self.port_owner[port as usize];
         if owner == NONE {
             return;
         }
-        let c = &mut self.insts[owner as usize].counters;
-        match self.ports[port as usize].config.drop_reason {
-            DropReason::BwOutAllowanceExceeded => c.bw_out_allowance_exceeded += 1,
-            DropReason::BwInAllowanceExceeded => c.bw_in_allowance_exceeded += 1,
-            DropReason::PpsAllowanceExceeded => c.pps_allowance_exceeded += 1,
+        let reason = self.ports[port as usize].config.drop_reason;
+        let eni = self.packet_eni(id, owner);
+        let inst = &mut self.insts[owner as usize];
+        let (c, e) = (&mut inst.counters, &mut inst.enis[eni].counters);
+        match reason {
+            DropReason::BwOutAllowanceExceeded => {
+                c.bw_out_allowance_exceeded += 1;
+                e.bw_out_allowance_exceeded += 1;
+            }
+            DropReason::BwInAllowanceExceeded => {
+                c.bw_in_allowance_exceeded += 1;
+                e.bw_in_allowance_exceeded += 1;
+            }
+            DropReason::PpsAllowanceExceeded => {
+                c.pps_allowance_exceeded += 1;
+                e.pps_allowance_exceeded += 1;
+            }
             _ => {}
+        }
+    }
+
+    /// The ENI of instance `inst` a packet crosses: its receiving endpoint's when that endpoint
+    /// lives on `inst`, else its sender's (the receiving endpoint's peer). A packet whose
+    /// connection is gone is counted on the primary ENI.
+    pub(crate) fn packet_eni(&self, id: PacketId, inst: u32) -> usize {
+        let p = self.pool.get(id);
+        let Some(slot) = self.eps.get(p.dst_endpoint as usize) else { return 0 };
+        if !slot.live || slot.generation != p.dst_generation {
+            return 0;
+        }
+        if slot.instance == inst {
+            return slot.eni as usize;
+        }
+        match self.eps.get(slot.peer as usize) {
+            Some(peer) if peer.live && peer.instance == inst => peer.eni as usize,
+            _ => 0,
         }
     }
 }

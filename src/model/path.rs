@@ -58,7 +58,8 @@ impl Model {
 
     /// The plain-ENA route a -> b for this 5-tuple: sender vCPU, Nitro per-flow shaper, instance
     /// egress shaper, fabric (ECMP), [inter-AZ], receiver ingress shaper, receiver vCPU.
-    pub(crate) fn build_route(&mut self, a: Attach, b: Attach, t: &FiveTuple) -> u32 {
+    /// `enis`: the ENIs of a and b the connection uses.
+    pub(crate) fn build_route(&mut self, a: Attach, enis: [u8; 2], b: Attach, t: &FiveTuple) -> u32 {
         let mut r = std::mem::take(&mut self.scratch_route);
         r.clear();
         // Link-local services live on the host: a vCPU, the ENI's allowance, the service.
@@ -66,7 +67,7 @@ impl Model {
             (Attach::Instance(i), Attach::Service(..)) => {
                 let inst = &self.insts[i as usize];
                 let q = (t.hash_salted(inst.rss_salt) % inst.cpu_tx.len() as u64) as usize;
-                r.extend([inst.cpu_tx[q], inst.linklocal, inst.linklocal_service]);
+                r.extend([inst.cpu_tx[q], inst.enis[enis[0] as usize].linklocal, inst.linklocal_service]);
                 let id = self.store_route(&mut r);
                 self.scratch_route = r;
                 return id;
@@ -83,7 +84,7 @@ impl Model {
         }
         if let Attach::Instance(i) = a {
             let cap = self.ena_flow_cap(i, b);
-            self.push_host_tx(i, t, cap, &mut r);
+            self.push_host_tx(i, enis[0], t, cap, &mut r);
         }
         let hops = match (a, b) {
             (Attach::Instance(i), Attach::Instance(j)) => self.paths.get(&(i, j)).cloned(),
@@ -119,7 +120,7 @@ impl Model {
             }
         }
         if let Attach::Instance(j) = b {
-            self.push_host_rx(j, t, &mut r);
+            self.push_host_rx(j, enis[1], t, &mut r);
         }
         let id = self.store_route(&mut r);
         self.scratch_route = r;
@@ -176,7 +177,7 @@ impl Model {
                 }
                 // Behind another packet, or a token-bucket shaper holding it for its tokens.
                 if waited || (shaper && finish.is_some_and(|f| f.since(now) > per_packet)) {
-                    self.count_allowance_queued(port);
+                    self.count_allowance_queued(port, id);
                 }
             }
             Enqueued::Dropped => {

@@ -98,7 +98,7 @@ impl Model {
         let mut hops = Vec::new();
         let mut at = i;
         while hops.len() < MAX_HOPS {
-            let subnet = self.insts[at as usize].eni.subnet;
+            let subnet = self.insts[at as usize].enis[0].view.subnet;
             let local = self.vpc_cidr.contains(dst).then_some(self.vpc_cidr.prefix);
             let best = self.subnet_routes[subnet]
                 .iter()

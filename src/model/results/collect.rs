@@ -92,26 +92,41 @@ pub fn collect(m: Model) -> VariantResult {
     // Entries still tracked at the end: those idle past their timeout are gone by then.
     let end = m.end.max(m.now());
     let mut tracked_at_end = vec![0u32; m.insts.len()];
-    for slot in m.eps.iter().filter(|s| s.live && s.conntrack != super::NONE) {
-        let k = slot.conntrack as usize;
-        let timeout = m.insts[k].conntrack_timeouts.of(slot.tuple.protocol, slot.conntrack_turns);
-        tracked_at_end[k] += (end.since(slot.conntrack_seen) <= timeout) as u32;
+    for (ep, slot) in m.eps.iter().enumerate() {
+        if slot.live && slot.conntrack != super::NONE {
+            let k = slot.conntrack;
+            tracked_at_end[k as usize] += (end.since(slot.conntrack_seen) <= m.conntrack_timeout(ep as u32, k)) as u32;
+        }
     }
+    let seconds = |t: &crate::ec2::conntrack::Timeouts| super::ConntrackTimeoutsS {
+        tcp_established: t.tcp_established.as_secs_f64().round() as u64,
+        udp: t.udp.as_secs_f64().round() as u64,
+        udp_stream: t.udp_stream.as_secs_f64().round() as u64,
+    };
     for (k, i) in m.insts.iter().enumerate() {
-        let mut c = i.counters;
+        let mut c = i.counters.clone();
         debug_assert!(tracked_at_end[k] <= i.conntrack_tracked);
+        let available = i.conntrack_allowance.map(|max| max.saturating_sub(tracked_at_end[k]) as u64);
         if let Some(max) = i.conntrack_allowance {
-            c.conntrack_allowance_available = Some(max.saturating_sub(tracked_at_end[k]) as u64);
-            let t = &i.conntrack_timeouts;
-            c.conntrack_timeouts_s = Some(super::ConntrackTimeoutsS {
-                tcp_established: t.tcp_established.as_secs_f64().round() as u64,
-                udp: t.udp.as_secs_f64().round() as u64,
-                udp_stream: t.udp_stream.as_secs_f64().round() as u64,
-            });
+            c.conntrack_allowance_available = available;
+            // The primary ENI's timeouts (each ENI shows its own below).
+            c.conntrack_timeouts_s = Some(seconds(&i.enis[0].conntrack_timeouts));
             c.conntrack_allowance_available_min = Some(c.conntrack_allowance_available_min.unwrap_or(max as u64));
         }
-        c.tx_pkts = m.ports[i.egress as usize].stats.packets_out;
-        c.rx_pkts = m.ports[i.ingress as usize].stats.packets_out;
+        for e in &i.enis {
+            let mut ec = e.counters;
+            ec.conntrack_allowance_available = available;
+            ec.conntrack_timeouts_s = available.map(|_| seconds(&e.conntrack_timeouts));
+            c.enis.insert(e.name.clone(), ec);
+        }
+        let out = |n: usize| -> u64 {
+            i.card_shapers
+                .iter()
+                .filter(|s| s[n] != super::NONE)
+                .map(|s| m.ports[s[n] as usize].stats.packets_out)
+                .sum()
+        };
+        (c.tx_pkts, c.rx_pkts) = (out(0), out(1));
         c.ena_srd_resource_utilization = c.nitrosim_srd_connections * 100 / (m.srd_connections_per_card as u64).max(1);
         // AWS's advice: compare eligible with SRD packets to spot a silent fallback.
         if c.ena_srd_eligible_tx_pkts > 0 && c.ena_srd_tx_pkts * 10 < c.ena_srd_eligible_tx_pkts * 9 {

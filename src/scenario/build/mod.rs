@@ -12,7 +12,7 @@ use crate::engine::{EventQueue, RngStreams};
 use crate::model::app_state::App;
 use crate::model::{Accounting, Event, InstanceCounters, InstanceRt, Model, NONE};
 use crate::net::fabric::{LeafSpine, LeafSpineConfig};
-use crate::net::{DropReason, PacketPool, Port, PortConfig};
+use crate::net::{DropReason, PacketPool, Port, PortConfig, PortId};
 use crate::transport::Outbox;
 use crate::units::{Bandwidth, SimDuration, SimTime};
 use std::collections::BTreeMap;
@@ -212,7 +212,8 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
             burst_bytes: 0,
             mtu: if check { crate::net::ip::PORT_CLOSED } else { crate::net::ip::NO_MTU_LIMIT },
         });
-        let linklocal = add(PortConfig {
+        // Each ENI has its own link-local allowance ("a maximum PPS per network interface").
+        let linklocal = PortConfig {
             rate: Bandwidth(0),
             per_packet: SimDuration(1_000_000_000_000 / ec2::adapter::LINKLOCAL_PPS),
             delay: SimDuration::ZERO,
@@ -221,7 +222,21 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
             drop_reason: DropReason::LinklocalAllowanceExceeded,
             burst_bytes: 0,
             mtu: crate::net::ip::NO_MTU_LIMIT,
-        });
+        };
+        let linklocals: Vec<PortId> = (0..i.enis.len().max(1)).map(|_| add(linklocal)).collect();
+        // Another network card's shapers, when an ENI sits on it: each card carries its share of
+        // the type's bandwidth (`card_rate`), so traffic over ENIs on two cards can reach it all.
+        let mut card_shapers = vec![[NONE, NONE]; ty.network_cards.max(1) as usize];
+        card_shapers[0] = [egress, ingress];
+        for e in &i.enis {
+            let c = e.network_card_index as usize;
+            if c > 0 && card_shapers[c][0] == NONE {
+                card_shapers[c] = [
+                    add(shaper(SimDuration::ZERO, DropReason::BwOutAllowanceExceeded)),
+                    add(shaper(spec.nitro.processing_delay, DropReason::BwInAllowanceExceeded)),
+                ];
+            }
+        }
         let linklocal_service = add(PortConfig { delay: ec2::adapter::LINKLOCAL_SERVICE_DELAY, ..srd_proc });
         let total = Bandwidth(ty.bandwidth_mbps * 1_000_000);
         let total = i.adapter.max_bandwidth().map_or(total, |m| m.min(total));
@@ -244,8 +259,12 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
                 }
             }
         }
+        let more_cards = card_shapers.iter().enumerate().skip(1).filter(|(_, s)| s[1] != NONE);
+        let more_ingress: Vec<(String, PortId)> = more_cards.map(|(c, s)| (format!("ingress-card{c}"), s[1])).collect();
         for (what, p) in
             [("ingress", ingress), ("nitro-tx", nitro_tx), ("srd-tx", srd_tx_proc), ("srd-rx", srd_rx_proc)]
+                .into_iter()
+                .chain(more_ingress.iter().map(|(w, p)| (w.as_str(), *p)))
         {
             if card_ppm > 0 {
                 let rng = streams.stream(&format!("instance/{}/noise/{what}", i.name));
@@ -253,9 +272,40 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
             }
         }
         let primary = i.enis.first();
-        let mtu = primary.map(|e| e.mtu).unwrap_or(ec2::MTU_VPC_JUMBO);
         let ena_srd_enabled = primary.is_some_and(|e| e.ena_srd_enabled);
         let ena_srd_udp_enabled = primary.is_some_and(|e| e.ena_srd_udp_enabled);
+        // No ENI written: one primary ENI with the defaults.
+        let default_eni;
+        let eni_specs = if i.enis.is_empty() {
+            default_eni = [super::spec::EniSpec::primary()];
+            &default_eni[..]
+        } else {
+            &i.enis[..]
+        };
+        let enis = eni_specs
+            .iter()
+            .zip(linklocals)
+            .map(|(e, linklocal)| crate::model::EniRt {
+                name: e.name.clone(),
+                view: crate::ec2::vpc::EniView {
+                    ip: addresses[k].0,
+                    subnet: addresses[k].1,
+                    groups: e.security_groups.iter().filter_map(group_index).collect(),
+                },
+                mtu: e.mtu,
+                card: e.network_card_index,
+                ena_srd_enabled: e.ena_srd_enabled,
+                ena_srd_udp_enabled: e.ena_srd_udp_enabled,
+                // The ENI's own settings, else the instance's, else AWS's defaults.
+                conntrack_timeouts: crate::ec2::conntrack::Timeouts::from_secs(
+                    e.conntrack_tcp_established_timeout.or(i.conntrack_tcp_established_timeout),
+                    e.conntrack_udp_timeout.or(i.conntrack_udp_timeout),
+                    e.conntrack_udp_stream_timeout.or(i.conntrack_udp_stream_timeout),
+                ),
+                linklocal,
+                counters: Default::default(),
+            })
+            .collect();
         insts.push(InstanceRt {
             name: i.name.clone(),
             ty,
@@ -264,32 +314,22 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
             region: crate::ec2::ena_express::End::located(&i.availability_zone).1,
             region_cross_az: crate::ec2::ena_express::End::located(&i.availability_zone).2,
             cluster_pg,
-            mtu,
             tx_extra,
             rx_extra,
             outside,
             forward_gate,
-            linklocal,
             linklocal_service,
             conntrack_allowance: i.conntrack_allowance,
             conntrack_tracked: 0,
-            conntrack_timeouts: crate::ec2::conntrack::Timeouts::from_secs(
-                i.conntrack_tcp_established_timeout,
-                i.conntrack_udp_timeout,
-                i.conntrack_udp_stream_timeout,
-            ),
             conntrack_next_expiry: crate::units::SimTime::ZERO,
             ip: addresses[k].0,
-            eni: crate::ec2::vpc::EniView {
-                ip: addresses[k].0,
-                subnet: addresses[k].1,
-                groups: primary.map(|e| e.security_groups.iter().filter_map(group_index).collect()).unwrap_or_default(),
-            },
+            enis,
             pmtu: Default::default(),
             cpu_tx,
             cpu_rx,
             egress,
             ingress,
+            card_shapers,
             rss_salt: streams.derive(&format!("instance/{}/rss", i.name)),
             port_rng: streams.stream(&format!("instance/{}/ports", i.name)),
             counters: InstanceCounters {
@@ -297,8 +337,6 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
                 driver: i.adapter.driver(),
                 ..InstanceCounters::default()
             },
-            ena_srd_enabled,
-            ena_srd_udp_enabled,
             srd_tx_proc,
             srd_rx_proc,
             nitro_tx,
@@ -423,6 +461,16 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
     let capture_gw: Vec<u32> = spec.gateways.iter().map(|g| point(&g.name)).collect();
     let n_insts = insts.len();
     let app_names = apps_v.iter().map(|a| a.name().to_string()).collect();
+    // The ENI each workload's ends use, by index in their instance's list (validated: every
+    // member of a fleet has it); 0 is the primary.
+    let eni_index = |c: Option<super::spec::EniChoice>| -> u8 {
+        let Some(c) = c else { return 0 };
+        let Some(name) = c.eni else { return 0 };
+        let member = spec.fleet(c.instance).next().expect("validated reference").1;
+        member.enis.iter().position(|e| e.name == name).expect("validated ENI") as u8
+    };
+    let app_enis =
+        spec.workloads.iter().map(|w| w.eni_choice().map_or([0, 0], |[a, b]| [eni_index(a), eni_index(b)])).collect();
     Ok(Model {
         vpc,
         gateways,
@@ -485,6 +533,7 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
         flows: Vec::new(),
         apps: apps_v,
         app_names,
+        app_enis,
         acct: Accounting::default(),
         outbox: Outbox::default(),
         loss: (f.loss_rate > 0.0).then(|| (f.loss_rate, streams.stream("fabric/loss"))),

@@ -89,6 +89,35 @@ pub struct EniSpec {
     /// (a NAT instance, a firewall) needs it off.
     #[serde(default = "yes")]
     pub source_dest_check: bool,
+    /// This ENI's connection-tracking idle timeouts, seconds (AWS API
+    /// `ConnectionTrackingSpecification`, set per network interface; same ranges as the
+    /// instance's fields). Left out, the instance's `conntrack_*_timeout`, else AWS's default.
+    #[serde(default)]
+    pub conntrack_tcp_established_timeout: Option<u32>,
+    #[serde(default)]
+    pub conntrack_udp_timeout: Option<u32>,
+    #[serde(default)]
+    pub conntrack_udp_stream_timeout: Option<u32>,
+}
+
+impl EniSpec {
+    /// The primary ENI an instance written without `enis` has: eth0 with every default.
+    pub fn primary() -> Self {
+        EniSpec {
+            name: "eth0".into(),
+            mtu: default_mtu(),
+            security_groups: Vec::new(),
+            network_card_index: 0,
+            private_ip_count: 1,
+            ena_srd_enabled: false,
+            ena_srd_udp_enabled: false,
+            interface_type: InterfaceType::Interface,
+            source_dest_check: true,
+            conntrack_tcp_established_timeout: None,
+            conntrack_udp_timeout: None,
+            conntrack_udp_stream_timeout: None,
+        }
+    }
 }
 
 /// Written as the AWS API writes it: `interface_type: "efa"`.

@@ -50,6 +50,12 @@ pub struct ConnectionsSpec {
     pub over: SimDuration,
     #[serde(default = "service_port")]
     pub port: u16,
+    /// The ENI (by name) each client sends through; left out, its primary ENI.
+    #[serde(default)]
+    pub from_eni: Option<String>,
+    /// The server's ENI the connections reach; left out, its primary ENI.
+    #[serde(default)]
+    pub to_eni: Option<String>,
 }
 
 fn connections_over() -> SimDuration {
@@ -166,13 +172,56 @@ pub struct LinkLocalSpec {
     pub size: Bytes,
     #[serde(default)]
     pub count: Option<u64>,
+    /// The ENI whose link-local allowance the queries cross; left out, the primary ENI.
+    #[serde(default)]
+    pub eni: Option<String>,
 }
 
 fn query_size() -> Bytes {
     Bytes(64)
 }
 
+/// One end of a workload's connections: the instance (or fleet) and the ENI it chose, with the
+/// field names that chose them (for messages).
+#[derive(Clone, Copy, Debug)]
+pub struct EniChoice<'a> {
+    pub instance: &'a str,
+    pub instance_field: &'static str,
+    pub eni: Option<&'a str>,
+    pub eni_field: &'static str,
+}
+
 impl WorkloadSpec {
+    /// The ENIs a workload's connections use at their client and server ends, for the kinds
+    /// that let the scenario choose (`None`: every connection uses primary ENIs).
+    pub fn eni_choice(&self) -> Option<[Option<EniChoice<'_>>; 2]> {
+        fn end<'a>(
+            instance: &'a str,
+            instance_field: &'static str,
+            eni: &'a Option<String>,
+            eni_field: &'static str,
+        ) -> Option<EniChoice<'a>> {
+            Some(EniChoice { instance, instance_field, eni: eni.as_deref(), eni_field })
+        }
+        match self {
+            WorkloadSpec::Bulk(w) => {
+                Some([end(&w.from, "from", &w.from_eni, "from_eni"), end(&w.to, "to", &w.to_eni, "to_eni")])
+            }
+            WorkloadSpec::Datagrams(w) => {
+                Some([end(&w.from, "from", &w.from_eni, "from_eni"), end(&w.to, "to", &w.to_eni, "to_eni")])
+            }
+            WorkloadSpec::Connections(w) => {
+                Some([end(&w.from, "from", &w.from_eni, "from_eni"), end(&w.to, "to", &w.to_eni, "to_eni")])
+            }
+            WorkloadSpec::Rpc(w) => Some([
+                end(&w.client, "client", &w.client_eni, "client_eni"),
+                end(&w.server, "server", &w.server_eni, "server_eni"),
+            ]),
+            WorkloadSpec::LinkLocal(w) => Some([end(&w.from, "from", &w.eni, "eni"), None]),
+            _ => None,
+        }
+    }
+
     pub fn name(&self) -> &str {
         match self {
             WorkloadSpec::Bulk(w) => &w.name,
@@ -208,6 +257,12 @@ pub struct BulkSpec {
     pub duration: Option<SimDuration>,
     #[serde(default = "bulk_port")]
     pub port: u16,
+    /// The sender's ENI (by name) the flows leave through; left out, its primary ENI.
+    #[serde(default)]
+    pub from_eni: Option<String>,
+    /// The receiver's ENI the flows arrive on; left out, its primary ENI.
+    #[serde(default)]
+    pub to_eni: Option<String>,
 }
 
 fn bulk_port() -> u16 {
@@ -233,6 +288,12 @@ pub struct RpcSpec {
     pub count: Option<u64>,
     #[serde(default = "rpc_port")]
     pub port: u16,
+    /// The client's ENI (by name); left out, its primary ENI.
+    #[serde(default)]
+    pub client_eni: Option<String>,
+    /// The server's ENI; left out, its primary ENI.
+    #[serde(default)]
+    pub server_eni: Option<String>,
 }
 
 fn rpc_port() -> u16 {
@@ -278,6 +339,12 @@ pub struct DatagramSpec {
     /// Left clear, a datagram larger than the MTU is fragmented by the sender or a hop.
     #[serde(default)]
     pub dont_fragment: bool,
+    /// The sender's ENI (by name); left out, its primary ENI.
+    #[serde(default)]
+    pub from_eni: Option<String>,
+    /// The receiver's ENI; left out, its primary ENI.
+    #[serde(default)]
+    pub to_eni: Option<String>,
 }
 
 fn dgram_port() -> u16 {

@@ -95,23 +95,25 @@ pub fn describe(variant: &str, s: &ScenarioSpec) -> String {
         );
     }
     let find = |n: &str| s.instances.iter().find(|i| i.name == n);
-    let pair = |o: &mut String, w: &str, a: &str, b: &str, udp: bool| {
+    // `enis`: the ENIs the workload chose at each end (the primaries when `None`).
+    let pair = |o: &mut String, w: &str, a: &str, b: &str, udp: bool, enis: [Option<&str>; 2]| {
         let (Some(ia), Some(ib)) = (find(a), find(b)) else {
             return;
         };
+        let (ea, eb) = (chosen_eni(ia, enis[0]), chosen_eni(ib, enis[1]));
         fn cluster<'a>(s: &ScenarioSpec, i: &'a InstanceSpec) -> Option<&'a String> {
             i.placement_group
                 .as_ref()
                 .filter(|p| s.placement_groups.iter().any(|g| &&g.name == p && g.strategy == "cluster"))
         }
         let same_pg = cluster(s, ia).is_some() && cluster(s, ia) == cluster(s, ib);
-        let mtu = |i: &InstanceSpec| i.enis.first().map(|e| e.mtu).unwrap_or(ec2::MTU_VPC_JUMBO);
+        let mtu = |e: Option<&EniSpec>| e.map(|e| e.mtu).unwrap_or(ec2::MTU_VPC_JUMBO);
         let via = path_via(s, a, b);
         // The path MTU and the hop that sets it: the interfaces, then each gateway crossed.
         let mut setter = format!("{a}'s interface");
-        let mut path_mtu = mtu(ia);
-        if mtu(ib) < path_mtu {
-            path_mtu = mtu(ib);
+        let mut path_mtu = mtu(ea);
+        if mtu(eb) < path_mtu {
+            path_mtu = mtu(eb);
             setter = format!("{b}'s interface");
         }
         for g in &via {
@@ -122,7 +124,7 @@ pub fn describe(variant: &str, s: &ScenarioSpec) -> String {
             }
         }
         let express = if via.is_empty() {
-            ena_express::engages(&[ena_express_end(ia), ena_express_end(ib)], udp)
+            ena_express::engages(&[ena_express_end(ia, ea), ena_express_end(ib, eb)], udp)
         } else {
             Err(ena_express::NotEngaged::NotDirect)
         };
@@ -162,7 +164,7 @@ pub fn describe(variant: &str, s: &ScenarioSpec) -> String {
                 );
             }
             Err(why) => {
-                let enabled_somewhere = [ia, ib].iter().any(|i| i.enis.first().is_some_and(|e| e.ena_srd_enabled));
+                let enabled_somewhere = [ea, eb].iter().any(|e| e.is_some_and(|e| e.ena_srd_enabled));
                 if enabled_somewhere {
                     let _ = writeln!(o, "    warning: ENA Express does not engage, silently: {why}");
                 }
@@ -219,9 +221,15 @@ pub fn describe(variant: &str, s: &ScenarioSpec) -> String {
                     f.scale
                 );
             }
-            WorkloadSpec::Bulk(b) => pair(&mut o, &b.name, &b.from, &b.to, false),
-            WorkloadSpec::Rpc(r) => pair(&mut o, &r.name, &r.client, &r.server, false),
-            WorkloadSpec::Datagrams(d) => pair(&mut o, &d.name, &d.from, &d.to, true),
+            WorkloadSpec::Bulk(b) => {
+                pair(&mut o, &b.name, &b.from, &b.to, false, [b.from_eni.as_deref(), b.to_eni.as_deref()])
+            }
+            WorkloadSpec::Rpc(r) => {
+                pair(&mut o, &r.name, &r.client, &r.server, false, [r.client_eni.as_deref(), r.server_eni.as_deref()])
+            }
+            WorkloadSpec::Datagrams(d) => {
+                pair(&mut o, &d.name, &d.from, &d.to, true, [d.from_eni.as_deref(), d.to_eni.as_deref()])
+            }
             WorkloadSpec::Connections(c) => {
                 let n = s.fleet(&c.from).count();
                 let _ =
@@ -291,7 +299,7 @@ pub fn describe(variant: &str, s: &ScenarioSpec) -> String {
                         );
                     }
                 } else {
-                    pair(&mut o, &p.name, &p.from, &p.to, false);
+                    pair(&mut o, &p.name, &p.from, &p.to, false, [None, None]);
                 }
             }
             WorkloadSpec::Permutation(p) => {
@@ -305,7 +313,7 @@ pub fn describe(variant: &str, s: &ScenarioSpec) -> String {
                     p.flows_per_instance
                 );
                 if let [a, b, ..] = members[..] {
-                    pair(&mut o, &p.name, &a.name, &b.name, false);
+                    pair(&mut o, &p.name, &a.name, &b.name, false, [None, None]);
                 }
             }
         }
@@ -313,9 +321,16 @@ pub fn describe(variant: &str, s: &ScenarioSpec) -> String {
     o
 }
 
-/// ENA Express's view of an instance (its primary ENI), for `describe`.
-fn ena_express_end(i: &InstanceSpec) -> ena_express::End {
-    let eni = i.enis.first();
+/// The ENI a workload named on an instance, or its primary.
+fn chosen_eni<'a>(i: &'a InstanceSpec, name: Option<&str>) -> Option<&'a EniSpec> {
+    match name {
+        Some(n) => i.enis.iter().find(|e| e.name == n),
+        None => i.enis.first(),
+    }
+}
+
+/// ENA Express's view of an instance's ENI, for `describe`.
+fn ena_express_end(i: &InstanceSpec, eni: Option<&EniSpec>) -> ena_express::End {
     ena_express::End {
         type_supports: catalog::lookup(&i.instance_type).is_some_and(|t| t.ena_express),
         enabled: eni.is_some_and(|e| e.ena_srd_enabled),

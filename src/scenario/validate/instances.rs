@@ -105,37 +105,10 @@ pub(super) fn check<'s>(cx: &Ctx, s: &'s ScenarioSpec, hosts: u64) -> Result<BTr
         if let Some(c) = i.conntrack_allowance {
             cx.range("conntrack_allowance", c, 1, 10_000_000, "tracked connections")?;
         }
-        {
-            use crate::ec2::conntrack::*;
-            let timeouts = [
-                (
-                    "conntrack_tcp_established_timeout",
-                    i.conntrack_tcp_established_timeout,
-                    TCP_ESTABLISHED_TIMEOUT_S_MIN,
-                    TCP_ESTABLISHED_TIMEOUT_S_MAX,
-                    "seconds (AWS API TcpEstablishedTimeout: 60 to 432000, default 432000)",
-                ),
-                (
-                    "conntrack_udp_timeout",
-                    i.conntrack_udp_timeout,
-                    UDP_TIMEOUT_S_MIN,
-                    UDP_TIMEOUT_S_MAX,
-                    "seconds (AWS API UdpTimeout: 30 to 60, default 30)",
-                ),
-                (
-                    "conntrack_udp_stream_timeout",
-                    i.conntrack_udp_stream_timeout,
-                    UDP_STREAM_TIMEOUT_S_MIN,
-                    UDP_STREAM_TIMEOUT_S_MAX,
-                    "seconds (AWS API UdpStreamTimeout: 60 to 180, default 180)",
-                ),
-            ];
-            for (key, v, lo, hi, hint) in timeouts {
-                if let Some(v) = v {
-                    cx.range(key, v, lo, hi, hint)?;
-                }
-            }
-        }
+        conntrack_timeouts(
+            cx,
+            [i.conntrack_tcp_established_timeout, i.conntrack_udp_timeout, i.conntrack_udp_stream_timeout],
+        )?;
         if let Some(d) = i.network_credit_duration {
             if !ty.burstable() {
                 return Err(cx.err(
@@ -218,6 +191,10 @@ pub(super) fn check<'s>(cx: &Ctx, s: &'s ScenarioSpec, hosts: u64) -> Result<BTr
             for g in &e.security_groups {
                 reference(cx, "security_groups", g, &sgs, "security group")?;
             }
+            conntrack_timeouts(
+                cx,
+                [e.conntrack_tcp_established_timeout, e.conntrack_udp_timeout, e.conntrack_udp_stream_timeout],
+            )?;
             if e.interface_type == InterfaceType::Efa && !ty.efa {
                 return Err(cx.err(
                     "interface_type",
@@ -271,4 +248,38 @@ pub(super) fn check<'s>(cx: &Ctx, s: &'s ScenarioSpec, hosts: u64) -> Result<BTr
         ));
     }
     Ok(inst_names)
+}
+
+/// Connection-tracking idle timeouts (an instance's, or one ENI's) within the API's ranges.
+fn conntrack_timeouts(cx: &Ctx, [tcp, udp, udp_stream]: [Option<u32>; 3]) -> Result<(), Diagnostic> {
+    use crate::ec2::conntrack::*;
+    let timeouts = [
+        (
+            "conntrack_tcp_established_timeout",
+            tcp,
+            TCP_ESTABLISHED_TIMEOUT_S_MIN,
+            TCP_ESTABLISHED_TIMEOUT_S_MAX,
+            "seconds (AWS API TcpEstablishedTimeout: 60 to 432000, default 432000)",
+        ),
+        (
+            "conntrack_udp_timeout",
+            udp,
+            UDP_TIMEOUT_S_MIN,
+            UDP_TIMEOUT_S_MAX,
+            "seconds (AWS API UdpTimeout: 30 to 60, default 30)",
+        ),
+        (
+            "conntrack_udp_stream_timeout",
+            udp_stream,
+            UDP_STREAM_TIMEOUT_S_MIN,
+            UDP_STREAM_TIMEOUT_S_MAX,
+            "seconds (AWS API UdpStreamTimeout: 60 to 180, default 180)",
+        ),
+    ];
+    for (key, v, lo, hi, hint) in timeouts {
+        if let Some(v) = v {
+            cx.range(key, v, lo, hi, hint)?;
+        }
+    }
+    Ok(())
 }

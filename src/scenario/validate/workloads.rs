@@ -22,6 +22,7 @@ pub(super) fn check(cx: &Ctx, s: &ScenarioSpec, hosts: u64, inst_names: &BTreeSe
     unique(cx, "workload", s.workloads.iter().map(|w| w.name()))?;
     let free_hosts = hosts - s.instances.len() as u64;
     for w in &s.workloads {
+        chosen_enis(cx, s, w, inst_names)?;
         match w {
             WorkloadSpec::FlowLogs(f) => flowlogs(cx, f, inst_names)?,
             WorkloadSpec::Bulk(b) => {
@@ -290,7 +291,7 @@ pub(super) fn check(cx: &Ctx, s: &ScenarioSpec, hosts: u64, inst_names: &BTreeSe
         }
     }
     // SRD memory grows with communicating pairs x paths: refuse what would not fit, before running.
-    if s.instances.iter().any(|i| i.enis.first().is_some_and(|e| e.ena_srd_enabled)) {
+    if s.instances.iter().any(|i| i.enis.iter().any(|e| e.ena_srd_enabled)) {
         let pairs: u64 = s
             .workloads
             .iter()
@@ -451,6 +452,42 @@ fn same_end(cx: &Ctx, workload: &str, a: &str, b: &str) -> Result<(), Diagnostic
             "two different instances".into(),
             "loopback traffic never touches the network".into(),
         ));
+    }
+    Ok(())
+}
+
+/// A workload's `*_eni` fields name an ENI of their instance (of every member of a fleet).
+fn chosen_enis(cx: &Ctx, s: &ScenarioSpec, w: &WorkloadSpec, inst_names: &BTreeSet<&str>) -> Result<(), Diagnostic> {
+    for end in w.eni_choice().into_iter().flatten().flatten() {
+        let Some(eni) = end.eni else { continue };
+        if s.fleet(end.instance).next().is_none() {
+            reference(cx, end.instance_field, end.instance, inst_names, "instance")?;
+        }
+        for (_, i) in s.fleet(end.instance) {
+            if i.enis.iter().any(|e| e.name == eni) {
+                continue;
+            }
+            let names: Vec<String> = i.enis.iter().map(|e| format!("{:?}", e.name)).collect();
+            let hint = match crate::scenario::error::did_you_mean(eni, i.enis.iter().map(|e| e.name.as_str())) {
+                Some(m) => format!("did you mean {m:?}?"),
+                None => format!(
+                    "add (name: {eni:?}) to {:?}'s `enis` (the first is the primary), or leave `{}` out to use the primary ENI",
+                    i.name, end.eni_field
+                ),
+            };
+            let expected = if names.is_empty() {
+                format!("an ENI listed in {:?}'s `enis` (it lists none: it has only a default primary ENI)", i.name)
+            } else {
+                format!("one of {:?}'s ENIs: {}", i.name, names.join(", "))
+            };
+            return Err(cx.err(
+                end.eni_field,
+                eni,
+                format!("workload {:?}: instance {:?} has no ENI {eni:?}", w.name(), i.name),
+                expected,
+                hint,
+            ));
+        }
     }
     Ok(())
 }
