@@ -232,7 +232,7 @@ fn timeouts_are_set_per_eni() {
         ],
     );
     let v = &s.variants[0];
-    assert_eq!(v.rpc.as_ref().unwrap().completed, 12);
+    assert_eq!(v.workloads.rpc.as_ref().unwrap().completed, 12);
     assert!(v.drops.is_empty(), "{:?}", v.drops);
     // Shown on the ENI with the allowance.
     let text = HELD.replace("{RULES}", "[]");
