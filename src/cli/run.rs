@@ -138,7 +138,7 @@ pub(crate) fn cmd_bench(file: PathBuf, sets: Vec<String>) -> Result<(), Failure>
     // A link crossing is one packet over one physical link (NIC <-> ToR, ToR <-> spine); internal
     // stages (vCPUs, shapers, card and SRD processing, gateways) are counted apart as stage passes.
     outln!(
-        "{:<20} {:>12} {:>14} {:>10} {:>14} {:>12} {:>18} {:>16}",
+        "{:<20} {:>12} {:>14} {:>10} {:>14} {:>12} {:>18} {:>16} {:>15}",
         "variant",
         "events",
         "link crossings",
@@ -146,15 +146,22 @@ pub(crate) fn cmd_bench(file: PathBuf, sets: Vec<String>) -> Result<(), Failure>
         "stage passes",
         "events/s",
         "link crossings/s",
-        "wall s / sim ms"
+        "wall s / sim ms",
+        "cpu s / sim ms"
     );
     for v in &variants {
         let model = nitrosim::scenario::build::build(&v.name, &v.spec).map_err(Failure::Invariant)?;
         let clock = nitrosim::progress::Stopwatch::start();
+        let cpu_start = nitrosim::progress::thread_cpu_seconds();
         let r = model.run(&mut |_| {}).map_err(Failure::Invariant)?;
         let secs = clock.seconds().max(1e-9);
+        // The run's own time on a CPU: what wall time would be on a core of its own.
+        let cpu = match (cpu_start, nitrosim::progress::thread_cpu_seconds()) {
+            (Some(a), Some(b)) => format!("{:.3}", (b - a) / (r.simulated_us / 1000.0).max(1e-9)),
+            _ => "unknown".to_string(),
+        };
         outln!(
-            "{:<20} {:>12} {:>14} {:>10.2} {:>14} {:>10.2} M {:>16.2} M {:>16.3}",
+            "{:<20} {:>12} {:>14} {:>10.2} {:>14} {:>10.2} M {:>16.2} M {:>16.3} {:>15}",
             v.name,
             r.events_processed,
             r.link_crossings,
@@ -162,7 +169,8 @@ pub(crate) fn cmd_bench(file: PathBuf, sets: Vec<String>) -> Result<(), Failure>
             r.stage_passes,
             r.events_processed as f64 / secs / 1e6,
             r.link_crossings as f64 / secs / 1e6,
-            secs / (r.simulated_us / 1000.0).max(1e-9)
+            secs / (r.simulated_us / 1000.0).max(1e-9),
+            cpu
         );
     }
     match nitrosim::progress::peak_rss_kib() {

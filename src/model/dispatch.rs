@@ -22,8 +22,8 @@ impl Model {
             Event::ServiceMoved { service, to } => self.service_moved(service, to),
         }
         // Packets that crossed a stage taking no time move on now, in the order they got there.
-        while let Some((id, then)) = self.ready.pop_front() {
-            self.on_arrive(id, then);
+        while let Some((id, next)) = self.ready.pop_front() {
+            self.on_arrive(id, next);
         }
     }
 
@@ -42,11 +42,14 @@ impl Model {
                 break;
             }
             let (_, ev) = self.q.pop().expect("peeked");
-            if let Some(&Event::PortDone(port, id, then)) = self.q.peek_event() {
-                // The next event's port, packet and route load while this one runs.
+            if let Some(&Event::PortDone(port, id, next)) = self.q.peek_event() {
+                // The next event's port, packet and the port it goes on to load while this one
+                // runs.
                 crate::engine::prefetch(&self.ports[port as usize], 2);
                 crate::engine::prefetch(self.pool.get(id), 1);
-                self.routes.prefetch(then);
+                if next != routing::Routes::END {
+                    crate::engine::prefetch(&self.ports[next as usize], 2);
+                }
             }
             self.dispatch(ev);
             if self.q.events_processed().is_multiple_of(PROGRESS_EVERY_EVENTS) {
@@ -62,22 +65,21 @@ impl Model {
     }
 
     /// The oldest packet in `port` reached the far end; the next one's arrival is scheduled.
-    pub(crate) fn on_port_done(&mut self, port: PortId, head: PacketId, then: u32) {
+    pub(crate) fn on_port_done(&mut self, port: PortId, head: PacketId, next: PortId) {
         let now = self.q.now();
-        let (id, next) = self.ports[port as usize].pop_head(now);
+        let (id, following) = self.ports[port as usize].pop_head(now);
         debug_assert_eq!(id, head);
-        if let Some((t, next, next_then)) = next {
-            self.q.schedule_at(t, Event::PortDone(port, next, next_then));
+        if let Some((t, after, after_next)) = following {
+            self.q.schedule_at(t, Event::PortDone(port, after, after_next));
         }
-        self.on_arrive(id, then);
+        self.on_arrive(id, next);
     }
 
-    /// Packet `id` left a port; `then` is where its route goes next (route + hop + 1).
-    pub(crate) fn on_arrive(&mut self, id: PacketId, then: u32) {
+    /// Packet `id` left a port; `next` is the port its route goes to next, read from the route
+    /// when the packet entered the port ([`routing::Routes::END`]: the route ends here).
+    pub(crate) fn on_arrive(&mut self, id: PacketId, next: PortId) {
         let p = self.pool.get_mut(id);
         p.hop += 1;
-        debug_assert_eq!(then, p.route + p.hop as u32);
-        let next = self.routes.at(then);
         if next != routing::Routes::END {
             self.offer(id, next);
         } else {

@@ -80,8 +80,9 @@ pub const PROGRESS_EVERY_EVENTS: u64 = 1 << 16;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event {
-    /// Port, the packet at its head, and where that packet's route goes next (its index in the
-    /// flat route array): what the dispatch will touch, known in advance so it can be prefetched.
+    /// Port, the packet at its head, and the port that packet goes to next (`Routes::END` when
+    /// its route ends here): what the dispatch will touch, known in advance so it can be
+    /// prefetched.
     PortDone(PortId, PacketId, u32),
     Timer {
         ep: u32,
@@ -126,7 +127,7 @@ pub struct Model {
     pub(crate) pool: PacketPool,
     /// Packets that reached the next stage of their route at this very time: taken on within
     /// the current dispatch, in order, without an event.
-    pub(crate) ready: std::collections::VecDeque<(PacketId, u32)>,
+    pub(crate) ready: std::collections::VecDeque<(PacketId, PortId)>,
     pub(crate) routes: routing::Routes,
     pub(crate) eps: Vec<EpSlot>,
     pub(crate) ep_free: Vec<u32>,

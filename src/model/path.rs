@@ -162,17 +162,18 @@ impl Model {
             port_ref.stats.ecn_marks += 1;
         }
         let (shaper, per_packet) = (port_ref.config.burst_bytes > 0, port_ref.config.per_packet);
-        // Where the route goes after this port: the packet's next stop once it leaves.
-        let then = p.route + p.hop as u32 + 1;
-        match port_ref.enqueue(now, id, p.wire_bytes, then) {
+        // The packet's next stop once it leaves: read now, while its route's line is at hand,
+        // so the arrival event names the port it will touch and the run loop can prefetch it.
+        let next = self.routes.at(p.route + p.hop as u32 + 1);
+        match port_ref.enqueue(now, id, p.wire_bytes, next) {
             Enqueued::Accepted { waited, finish, arrive, head } => {
                 if head && let Some(arrive) = arrive {
                     if arrive == now {
                         // No time spent here: on to the next stage in this same dispatch.
                         port_ref.pop_head(now);
-                        self.ready.push_back((id, then));
+                        self.ready.push_back((id, next));
                     } else {
-                        self.q.schedule_at(arrive, Event::PortDone(port, id, then));
+                        self.q.schedule_at(arrive, Event::PortDone(port, id, next));
                     }
                 }
                 // Behind another packet, or a token-bucket shaper holding it for its tokens.

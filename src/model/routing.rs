@@ -179,14 +179,6 @@ impl Routes {
         self.ports[at as usize]
     }
 
-    /// Start loading the line that holds flat index `at`.
-    #[inline]
-    pub fn prefetch(&self, at: u32) {
-        if let Some(p) = self.ports.get(at as usize) {
-            crate::engine::prefetch(p, 1);
-        }
-    }
-
     /// Port `hop` of route `off`, or [`Routes::END`] past its last port.
     #[inline]
     pub fn port(&self, off: u32, hop: u16) -> PortId {

@@ -134,7 +134,7 @@ struct Slot {
     id: PacketId,
     bytes: u32,
     /// The caller's own word about the packet, handed back with it (the model: where its route
-    /// goes next), so the caller can prefetch what it will need before the packet arrives.
+    /// goes to next), so the caller can prefetch what it will need before the packet arrives.
     tag: u32,
     /// Service ends: the packet leaves the queue and enters the pipe. It leaves the pipe at the
     /// far end `config.delay` later, or, on a port with noise, after its entry in `pipe_delays`.

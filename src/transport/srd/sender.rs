@@ -87,6 +87,23 @@ pub struct SrdSender<P, R> {
     base_rtt: Option<SimDuration>,
     last_decrease: SimTime,
     stats: SrdStats,
+    /// What [`Self::best_rtt`] answers, kept up to date instead of scanning every path per packet
+    /// (128 paths are 96 cache lines): exact, rescanned only when it may have grown.
+    best: BestRtt,
+    /// The latest end of any path's hold-down: from then on every path is usable again, and
+    /// choosing one needs no scan of them all.
+    holddown_max: SimTime,
+}
+
+/// The smallest smoothed RTT among the paths not held down, as of the last scan, and what makes
+/// it stale: that path's RTT growing, a path held down (`stale`), or a hold-down ending (`until`).
+#[derive(Clone, Copy, Debug)]
+struct BestRtt {
+    rtt: Option<SimDuration>,
+    path: usize,
+    stale: bool,
+    /// The earliest end of a hold-down after the scan: from then on a path may be back.
+    until: SimTime,
 }
 
 impl<P: Copy, R: Rng> SrdSender<P, R> {
@@ -108,6 +125,8 @@ impl<P: Copy, R: Rng> SrdSender<P, R> {
             base_rtt: None,
             last_decrease: SimTime::ZERO,
             stats: SrdStats { max_window_bytes: window, min_window_bytes: window, ..SrdStats::default() },
+            best: BestRtt { rtt: None, path: 0, stale: true, until: SimTime::ZERO },
+            holddown_max: SimTime::ZERO,
             rng,
             cfg,
         }
@@ -210,7 +229,12 @@ impl<P: Copy, R: Rng> SrdSender<P, R> {
         if n == 1 {
             return 0;
         }
-        let mut candidates = (0..n).filter(|&p| self.usable(p, now, avoid)).count();
+        let mut candidates = if now >= self.holddown_max {
+            n - avoid.is_some_and(|a| (a as usize) < n) as usize
+        } else {
+            (0..n).filter(|&p| self.usable(p, now, avoid)).count()
+        };
+        debug_assert_eq!(candidates, (0..n).filter(|&p| self.usable(p, now, avoid)).count());
         let strict = candidates > 0;
         if !strict {
             candidates = n;
@@ -263,10 +287,20 @@ impl<P: Copy, R: Rng> SrdSender<P, R> {
         path.ce_frac = (7 * path.ce_frac + if ack.ce { 1024 } else { 0 }) / 8;
         self.stats.ecn_marks += ack.ce as u64;
         let rtt = now.since(ack.sent_at);
-        path.srtt = Some(match path.srtt {
+        let srtt = match path.srtt {
             None => rtt,
             Some(s) => SimDuration((7 * s.0 + rtt.0) / 8),
-        });
+        };
+        path.srtt = Some(srtt);
+        // Keep the best RTT exact: a path in the scanned set (not held down) changed.
+        if path.holddown_until <= now {
+            let k = ack.path as usize;
+            match self.best.rtt {
+                Some(b) if k == self.best.path && srtt > b => self.best.stale = true,
+                Some(b) if srtt > b => {}
+                _ => self.best = BestRtt { rtt: Some(srtt), path: k, ..self.best },
+            }
+        }
         self.base_rtt = Some(self.base_rtt.map_or(rtt, |b| b.min(rtt)));
         if ack.seq >= self.una && ack.seq < self.next_seq {
             let i = (ack.seq - self.una) as usize;
@@ -293,15 +327,7 @@ impl<P: Copy, R: Rng> SrdSender<P, R> {
         let base = self.base_rtt.unwrap_or(sample);
         let target = base + self.cfg.target_queueing;
         // The best path is at least as fast as this sample: only a slow sample needs the scan.
-        let rtt = if sample <= target {
-            sample
-        } else {
-            (0..self.paths.len())
-                .filter(|&p| self.paths[p].holddown_until <= now)
-                .filter_map(|p| self.paths[p].srtt)
-                .min()
-                .unwrap_or(sample)
-        };
+        let rtt = if sample <= target { sample } else { self.best_rtt(now).unwrap_or(sample) };
         let mtu = 9000u64;
         if ce {
             // Congestion Experienced: back off by an eighth, at most once per RTT.
@@ -344,8 +370,26 @@ impl<P: Copy, R: Rng> SrdSender<P, R> {
     }
 
     /// Smoothed RTT of the best path not held down.
-    fn best_rtt(&self, now: SimTime) -> Option<SimDuration> {
-        self.paths.iter().filter(|p| p.holddown_until <= now).filter_map(|p| p.srtt).min()
+    /// The smallest smoothed RTT among the paths not held down.
+    fn best_rtt(&mut self, now: SimTime) -> Option<SimDuration> {
+        if self.best.stale || now >= self.best.until {
+            let mut best = BestRtt { rtt: None, path: 0, stale: false, until: SimTime(u64::MAX) };
+            for (k, p) in self.paths.iter().enumerate() {
+                if p.holddown_until > now {
+                    best.until = best.until.min(p.holddown_until);
+                } else if let Some(s) = p.srtt
+                    && best.rtt.is_none_or(|b| s < b)
+                {
+                    (best.rtt, best.path) = (Some(s), k);
+                }
+            }
+            self.best = best;
+        }
+        debug_assert_eq!(
+            self.best.rtt,
+            self.paths.iter().filter(|p| p.holddown_until <= now).filter_map(|p| p.srtt).min()
+        );
+        self.best.rtt
     }
 
     pub fn on_timer(&mut self, now: SimTime, out: &mut SenderOut<P>) {
@@ -367,6 +411,8 @@ impl<P: Copy, R: Rng> SrdSender<P, R> {
             let p = &mut self.paths[old as usize];
             p.inflight = p.inflight.saturating_sub(1);
             p.holddown_until = now + self.cfg.path_holddown;
+            self.holddown_max = self.holddown_max.max(p.holddown_until);
+            self.best.stale = true;
             if now.since(self.last_decrease) >= self.base_rtt.unwrap_or(SimDuration::ZERO) {
                 self.window = (self.window / 2).max(self.min_window());
                 self.stats.min_window_bytes = self.stats.min_window_bytes.min(self.window);
