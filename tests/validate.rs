@@ -12,25 +12,11 @@ fn nitrosim() -> Command {
 /// Cases where the model and its reference still disagree: open gaps, reported as FAIL by
 /// `nitrosim validate` (which then exits 1) and listed in the README. The test holds the rest to
 /// passing and each gap to its listed state, so a fix (or a new failure) shows here.
-const OPEN_GAPS: &[(&str, &str)] = &[
-    (
-        "fairness-4x-rtt",
-        "with ENA's measured scaling_ratio (219/256 at MTU 9001, issue 12) the near flow loses a retransmission \
-         while its window, still on the 128 KiB starting buffer, is full of out-of-order data, and waits for an RTO \
-         (>= 200 ms) past this 150 ms run (7 of 8 seeds); rmem_initial 1 MiB or a ratio <= 180 avoids it (ratio ~3.4); \
-         whether Linux stalls the same way is not yet measured",
-    ),
-    (
-        "flagship-p999-cut",
-        "plain ENA's P99.9 here is queueing in 1 MiB fabric buffers, not loss recovery, and SRD sprays onto queued \
-         paths: 33% cut on seed 11 (11% before ENA's measured scaling_ratio, issue 12; 41-49% on seeds 12-14 then) vs AWS's up to 85% (validation/flagship-p999-cut.ron)",
-    ),
-    (
-        "nccl-p5-allreduce-512mb",
-        "bus bandwidth +32% over the published 272.6 GB/s: NCCL's plateau effect not modelled; slot credits tried, \
+const OPEN_GAPS: &[(&str, &str)] = &[(
+    "nccl-p5-allreduce-512mb",
+    "bus bandwidth +32% over the published 272.6 GB/s: NCCL's plateau effect not modelled; slot credits tried, \
          not the cause (validation/nccl-p5-allreduce-512mb.ron)",
-    ),
-];
+)];
 
 #[test]
 fn every_validation_case_passes_but_the_listed_open_gaps() {

@@ -131,6 +131,8 @@ pub struct Tcp {
     /// Highest sequence retransmitted in this recovery (RFC 6675 `HighRxt`).
     rtx_next: u64,
     rtx_log: Vec<Retransmission>,
+    /// The latest send time of a retransmission since delivered (RACK's transmission order).
+    rack_rtx_delivered: Option<SimTime>,
     /// Entering recovery retransmits the first lost segment at once, whatever the window
     /// (RFC 5681 section 3.2 step 2; RFC 6675 section 5 step 4.3).
     fast_retransmit_due: bool,
@@ -252,6 +254,7 @@ impl Tcp {
             recover: 0,
             rtx_next: 0,
             rtx_log: Vec::new(),
+            rack_rtx_delivered: None,
             fast_retransmit_due: false,
             sacked: Vec::new(),
             rack_lost_below: 0,
