@@ -525,7 +525,7 @@ fn linux_conformance() {
         note: "median of 3 kernel runs".into(),
     });
     // The first second: DRS doubling-plus per receiver RTT while CUBIC, out of slow start
-    // without a loss, grows 5% per round trip (runs here: 2.45-2.56 MB): 10%, for the first
+    // without a loss, grows 5% per round trip (runs here: 2.39-2.57 MB): 10%, for the first
     // receiver RTT's burst (tbf's 64 KiB bucket), which sets the first step.
     let l_first = pick(|r| r.0);
     rows.push(Row {
@@ -649,14 +649,15 @@ fn linux_conformance() {
         tolerance: 0.0,
         note: truesize_note(hy_truesize),
     });
-    // The window's ceiling, tcp_rmem[2] x scaling_ratio / 256: the window is carried in units
-    // of 2^wscale (7 for a 6 MiB buffer), so one unit of tolerance.
+    // The window's ceiling, tcp_rmem[2] x scaling_ratio / 256: the window climbs to it in
+    // steps of segments (rcv_ssthresh grows by two per segment received) and is carried in units
+    // of 2^wscale, so a run may stop just short: one MSS of tolerance (a run here: 3930752 B).
     rows.push(Row {
         case: hy_case,
         quantity: "largest window (B)",
         linux: l_hy_max,
         sim: max_in(&s_hy_win, 0.0, f64::MAX),
-        tolerance: 128.0,
+        tolerance: 1448.0,
         note: "largest over the 5 kernel runs".into(),
     });
 
