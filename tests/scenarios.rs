@@ -102,14 +102,18 @@ fn single_flow_caps_come_from_the_nitro_shaper() {
     assert!(within(wire_total(small), 12.5, 0.05), "8 flows on 12.5 Gbps {}", wire_total(small));
     // ... and the limits show where they bite: per-flow shaper vs instance allowance. HyStart
     // (on by default, as in Linux's CUBIC) leaves slow start before the shaper's buffer
-    // overflows, so the single flow is held at 5 Gbps by the shaper's rate, without drops, and
-    // never by the instance's allowance (which at most queues a rare burst: AWS counts queued
-    // packets too, but drops none).
+    // overflows, so the single flow is held at 5 Gbps by the shaper's rate, and never by the
+    // instance's allowance (which at most queues a rare burst: AWS counts queued packets too,
+    // but drops none). Without a loss CUBIC then grows 5% per round trip, as Linux's does,
+    // until the shaper's buffer overflows: a handful of drops (4 of 2199 packets here, under
+    // 1%), recovered without a timeout; slow start without HyStart lost thousands.
     let single = variant(&s, "no-placement-group");
     let c = &single.counters["sender"];
     assert_eq!(c.bw_out_allowance_dropped, 0);
     assert!(c.bw_out_allowance_exceeded * 1000 <= single.packets.sent, "{c:?}");
-    assert!(!single.drops.contains_key("flow_cap_exceeded"), "{:?}", single.drops);
+    let shaper_drops = single.drops.get("flow_cap_exceeded").copied().unwrap_or(0);
+    assert!(shaper_drops * 100 <= single.packets.sent, "{:?} of {}", single.drops, single.packets.sent);
+    assert!(single.flows.iter().all(|f| f.rtos == 0), "no retransmission timeout");
     // Eight flows want 40 Gbps and get 12.5: the instance's allowance holds them (it queues
     // packets, which AWS counts in bw_out_allowance_exceeded), not the per-flow shapers, which
     // drop at most a handful of packets of slow start (timing noise can bunch a burst).

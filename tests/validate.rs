@@ -12,18 +12,11 @@ fn nitrosim() -> Command {
 /// Cases where the model and its reference still disagree: open gaps, reported as FAIL by
 /// `nitrosim validate` (which then exits 1) and listed in the README. The test holds the rest to
 /// passing and each gap to its listed state, so a fix (or a new failure) shows here.
-const OPEN_GAPS: &[(&str, &str)] = &[
-    (
-        "flagship-p999-cut",
-        "plain ENA's P99.9 here is queueing in 1 MiB fabric buffers, not loss recovery, and SRD sprays onto queued \
-         paths: a 39% cut, mean of 16 seeds (-7% to 76%), vs AWS's up to 85% (validation/flagship-p999-cut.ron)",
-    ),
-    (
-        "nccl-p5-allreduce-512mb",
-        "bus bandwidth +32% over the published 272.6 GB/s: NCCL's plateau effect not modelled; slot credits tried, \
+const OPEN_GAPS: &[(&str, &str)] = &[(
+    "nccl-p5-allreduce-512mb",
+    "bus bandwidth +32% over the published 272.6 GB/s: NCCL's plateau effect not modelled; slot credits tried, \
          not the cause (validation/nccl-p5-allreduce-512mb.ron)",
-    ),
-];
+)];
 
 #[test]
 fn every_validation_case_passes_but_the_listed_open_gaps() {

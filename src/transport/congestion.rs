@@ -265,14 +265,21 @@ impl Controller for Cubic {
         // Reno-friendly estimate: alpha = 3(1-beta)/(1+beta) = 9/17 segments per window.
         self.w_est += rest * w.mss * 9 / 17 / w.cwnd.max(1);
         let target = target.max(self.w_est);
-        if target > w.cwnd {
-            // cwnd grows by (target - cwnd) / cwnd per MSS acknowledged, at most 1.5x per RTT.
-            let inc = ((target - w.cwnd) * rest / w.cwnd.max(1)).min(rest / 2 + 1);
-            w.cwnd += inc.max(1);
+        let mut inc = if target > w.cwnd {
+            // cwnd grows by (target - cwnd) / cwnd per MSS acknowledged.
+            ((target - w.cwnd) * rest / w.cwnd.max(1)).max(1)
         } else {
             // Above the curve: creep up by one MSS per 100 windows, as Linux does (cnt = 100 * cwnd).
-            w.cwnd += w.mss * rest / (100 * w.cwnd.max(1));
+            w.mss * rest / (100 * w.cwnd.max(1))
+        };
+        if self.w_max == 0 {
+            // No loss yet (slow start left by HyStart): the bandwidth is still unknown and the
+            // cubic from the current window too timid, so Linux grows at least one segment per
+            // 20 acknowledged, 5% per round trip (bictcp_update: `last_max_cwnd == 0 && cnt > 20`).
+            inc = inc.max(rest / 20);
         }
+        // At most one segment per two acknowledged: 1.5x per round trip (`cnt >= 2`).
+        w.cwnd += inc.min(rest / 2 + 1);
     }
 
     fn on_congestion(&mut self, _now: SimTime, w: &mut Window, _flight: u64) {
@@ -372,5 +379,25 @@ mod tests {
         // It passes W_max eventually, and growth slows near W_max (the plateau).
         assert!(w.cwnd > 10_000_000, "cwnd {}", w.cwnd);
         assert!(grew[1] > grew[25], "{:?}", &grew[..30]);
+    }
+
+    #[test]
+    fn without_a_loss_cubic_grows_five_percent_per_round_trip() {
+        // Slow start left by HyStart at 50 segments, no loss: Linux's bictcp_update caps cnt at
+        // 20 (one segment per 20 acknowledged) while last_max_cwnd is 0.
+        let mss = 1448;
+        let mut w = Window { cwnd: 50 * mss, ssthresh: 50 * mss, mss, snd_nxt: 0, snd_una: 0 };
+        let mut c = Cubic::default();
+        let rtt = SimDuration::from_ms(3);
+        let mut now = SimTime(0);
+        for _ in 0..10 {
+            let before = w.cwnd;
+            for _ in 0..before / mss {
+                now += SimDuration(rtt.0 / (before / mss));
+                c.on_ack(now, &mut w, mss, Some(rtt));
+            }
+            assert!(w.cwnd >= before + before / 20 - mss, "{} -> {}", before, w.cwnd);
+            assert!(w.cwnd <= before + before / 10, "{} -> {}", before, w.cwnd);
+        }
     }
 }

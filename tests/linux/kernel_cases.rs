@@ -54,6 +54,11 @@ pub struct ServerView {
 
 /// A server that reads everything and says nothing (but ACKs, as its kernel decides).
 pub fn sink_server(lab: &Lab) -> std::thread::JoinHandle<ServerView> {
+    sink_server_reading(lab, 1 << 16)
+}
+
+/// `sink_server` whose reads ask for up to `read_bytes` at a time.
+pub fn sink_server_reading(lab: &Lab, read_bytes: usize) -> std::thread::JoinHandle<ServerView> {
     let (tx, rx) = std::sync::mpsc::channel();
     let h = in_ns(&lab.server, move || {
         let l = TcpListener::bind((SERVER_ADDR, 5001)).expect("bind");
@@ -62,7 +67,7 @@ pub fn sink_server(lab: &Lab) -> std::thread::JoinHandle<ServerView> {
         if let Ok((mut c, _)) = l.accept() {
             let sampler = Sampler::start(c.as_raw_fd(), Instant::now());
             let _ = c.set_read_timeout(Some(Duration::from_secs(60)));
-            let mut buf = vec![0u8; 1 << 16];
+            let mut buf = vec![0u8; read_bytes];
             while let Ok(n) = c.read(&mut buf) {
                 if n == 0 {
                     break;
@@ -129,6 +134,10 @@ pub fn upload(lab: &Lab, bytes: usize, limit: Duration) -> std::thread::JoinHand
 /// keep what the inherited default (BBR here) set at init, its pacing flag among it, which
 /// changes HyStart's ACK-train threshold (delay_min, not delay_min / 2).
 fn connect_cubic() -> std::io::Result<TcpStream> {
+    connect_cubic_to(5001)
+}
+
+fn connect_cubic_to(port: u16) -> std::io::Result<TcpStream> {
     use std::os::fd::FromRawFd;
     let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
     if fd < 0 {
@@ -140,7 +149,7 @@ fn connect_cubic() -> std::io::Result<TcpStream> {
     let addr: std::net::Ipv4Addr = SERVER_ADDR.parse().unwrap();
     let sa = libc::sockaddr_in {
         sin_family: libc::AF_INET as libc::sa_family_t,
-        sin_port: 5001u16.to_be(),
+        sin_port: port.to_be(),
         sin_addr: libc::in_addr { s_addr: u32::from(addr).to_be() },
         sin_zero: [0; 8],
     };
@@ -172,4 +181,61 @@ pub fn block_icmp_from_router(lab: &Lab) -> Result<(), String> {
         lab.ip_in(&lab.client, &["rule", "add", "from", a, "iif", "eth0", "blackhole", "priority", "100"])?;
     }
     Ok(())
+}
+
+/// What the server's kernel charges for one received full-sized segment: one connection that
+/// sends exactly one MSS, and a server that does not read it. With one skb in an empty receive
+/// queue (nothing to coalesce with) the socket's `rmem_alloc` (SO_MEMINFO) is that skb's
+/// `truesize`, and SIOCINQ its `len`: the two numbers `tcp_measure_rcv_mss` divides to set
+/// `scaling_ratio` when the first full-sized segment arrives. Returns (len, truesize).
+/// include/uapi/asm-generic/socket.h (x86, arm64).
+const SO_MEMINFO: libc::c_int = 55;
+
+pub fn measure_rx_truesize(lab: &Lab) -> Result<(u32, u32), String> {
+    const PORT: u16 = 5002;
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let server = in_ns(&lab.server, move || -> Result<(u32, u32), String> {
+        let l = TcpListener::bind((SERVER_ADDR, PORT)).map_err(|e| format!("bind: {e}"))?;
+        let _ = ready_tx.send(());
+        let (c, _) = l.accept().map_err(|e| format!("accept: {e}"))?;
+        let fd = c.as_raw_fd();
+        let t0 = Instant::now();
+        let result = loop {
+            let mut queued: libc::c_int = 0;
+            unsafe { libc::ioctl(fd, libc::FIONREAD, &mut queued) };
+            let mut mem = [0u32; 16];
+            let mut len = std::mem::size_of_val(&mem) as libc::socklen_t;
+            let rc =
+                unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, SO_MEMINFO, mem.as_mut_ptr() as *mut _, &mut len) };
+            if rc != 0 {
+                break Err(format!("SO_MEMINFO: {}", std::io::Error::last_os_error()));
+            }
+            if queued > 0 {
+                // SK_MEMINFO_RMEM_ALLOC is the first entry.
+                break Ok((queued as u32, mem[0]));
+            }
+            if t0.elapsed() > Duration::from_secs(5) {
+                break Err("no data within 5 s".into());
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        };
+        let _ = done_tx.send(());
+        result
+    });
+    ready_rx.recv_timeout(Duration::from_secs(10)).map_err(|_| "truesize server did not start".to_string())?;
+    let client = in_ns(&lab.client, move || -> Result<(), String> {
+        let mut s = connect_cubic_to(PORT).map_err(|e| format!("connect: {e}"))?;
+        let mss = tcp_info(s.as_raw_fd()).map(|i| i.snd_mss).unwrap_or(0) as usize;
+        if mss == 0 {
+            return Err("no MSS".into());
+        }
+        s.write_all(&vec![0x5au8; mss]).map_err(|e| format!("write: {e}"))?;
+        // Keep the connection open until the server has looked.
+        let _ = done_rx.recv_timeout(Duration::from_secs(10));
+        Ok(())
+    });
+    let r = server.join().map_err(|_| "truesize server panicked".to_string())?;
+    client.join().map_err(|_| "truesize client panicked".to_string())??;
+    r
 }

@@ -202,6 +202,9 @@ pub struct TcpInfo {
     pub rcv_ssthresh: u32,
     /// `sk_rcvbuf` (getsockopt SO_RCVBUF), read with each sample.
     pub rcvbuf: u32,
+    /// `tp->window_clamp` (getsockopt TCP_WINDOW_CLAMP): `tcp_win_from_space(sk_rcvbuf)`, the
+    /// buffer's share at the socket's `scaling_ratio`.
+    pub window_clamp: u32,
     pub rcv_space: u32,
     pub total_retrans: u32,
     pub snd_wnd: u32,
@@ -239,8 +242,20 @@ pub fn tcp_info(fd: i32) -> Option<TcpInfo> {
     let mut rcvbuf = 0u32;
     let mut rlen = 4 as libc::socklen_t;
     unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, &mut rcvbuf as *mut u32 as *mut _, &mut rlen) };
+    let mut window_clamp = 0u32;
+    let mut clen = 4 as libc::socklen_t;
+    unsafe {
+        libc::getsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_WINDOW_CLAMP,
+            &mut window_clamp as *mut u32 as *mut _,
+            &mut clen,
+        )
+    };
     Some(TcpInfo {
         rcvbuf,
+        window_clamp,
         state: buf[0],
         retransmits: buf[2],
         backoff: buf[4],

@@ -1,13 +1,82 @@
 //! nitrosim's TCP on the lab's path, without the rest of the model: two `Tcp` state machines
-//! (the crate's own, with its default configuration) joined by a bottleneck that is a rate plus
-//! a drop-tail byte queue (what `tc tbf ... limit` is) and a fixed one-way delay each way. The
-//! kernel side of the same case runs in the namespaces; this is the nitrosim side.
+//! (the crate's own, with its default configuration) joined by the lab's bottleneck, `tc tbf`:
+//! a token bucket (`rate`, `burst` 64 KiB: a packet leaves at once while the bucket holds its
+//! length, so the first 64 KiB after an idle spell go at the veth's speed) in front of a
+//! drop-tail byte queue (`limit`), and a fixed one-way delay each way. The kernel side of the
+//! same case runs in the namespaces; this is the nitrosim side.
 
 use nitrosim::net::packet::Segment;
+use nitrosim::transport::tcp::RxTruesize;
 use nitrosim::transport::{Outbox, Tcp, TcpConfig, Transport};
 use nitrosim::units::{Bandwidth, SimDuration, SimTime};
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
+
+/// The lab's `tbf ... burst 64kb` (tc's kb is 1024 bytes).
+pub const TBF_BURST_BYTES: u64 = 64 * 1024;
+/// tbf counts a packet's length at the device, Ethernet header included.
+const ETHERNET_HEADER_BYTES: u64 = 14;
+const PS_PER_S: u128 = 1_000_000_000_000;
+
+/// `tc tbf rate R burst B limit L`: FIFO; a packet departs when the bucket (filled at R up to B)
+/// holds its length; bytes waiting beyond L are dropped on arrival.
+struct TokenBucket {
+    rate_bps: u128,
+    /// Tokens in bit-picoseconds (bits x 10^12), so refilling is an integer product.
+    tokens: u128,
+    burst: u128,
+    /// When `tokens` was last brought up to date, and when the last packet departed (ps).
+    at_ps: u64,
+    last_departure_ps: u64,
+    /// (departure, bytes) of packets not yet gone.
+    waiting: VecDeque<(u64, u64)>,
+    waiting_bytes: u64,
+    limit_bytes: u64,
+}
+
+impl TokenBucket {
+    fn new(rate: Bandwidth, burst_bytes: u64, limit_bytes: u64) -> Self {
+        let burst = burst_bytes as u128 * 8 * PS_PER_S;
+        TokenBucket {
+            rate_bps: rate.bps() as u128,
+            tokens: burst,
+            burst,
+            at_ps: 0,
+            last_departure_ps: 0,
+            waiting: VecDeque::new(),
+            waiting_bytes: 0,
+            limit_bytes,
+        }
+    }
+
+    /// A packet of `ip_bytes` arrives at `now`: when it departs, or None if the queue is full.
+    fn offer(&mut self, now: SimTime, ip_bytes: u64) -> Option<SimTime> {
+        while self.waiting.front().is_some_and(|&(d, _)| d <= now.ps()) {
+            let (_, b) = self.waiting.pop_front().unwrap();
+            self.waiting_bytes -= b;
+        }
+        let len = ip_bytes + ETHERNET_HEADER_BYTES;
+        if self.waiting_bytes + len > self.limit_bytes {
+            return None;
+        }
+        let start = now.ps().max(self.last_departure_ps);
+        let refill = (start - self.at_ps) as u128 * self.rate_bps;
+        let tokens = (self.tokens + refill).min(self.burst);
+        let need = len as u128 * 8 * PS_PER_S;
+        let departure = if tokens >= need {
+            self.tokens = tokens - need;
+            start
+        } else {
+            self.tokens = 0;
+            start + (need - tokens).div_ceil(self.rate_bps) as u64
+        };
+        self.at_ps = departure;
+        self.last_departure_ps = departure;
+        self.waiting.push_back((departure, len));
+        self.waiting_bytes += len;
+        Some(SimTime(departure))
+    }
+}
 
 pub struct PathSpec {
     pub mtu: u32,
@@ -19,6 +88,8 @@ pub struct PathSpec {
     pub bytes: u64,
     /// The run stops here whatever happens (a limit on everything).
     pub limit: SimDuration,
+    /// What the receiving host charges per segment (the lab's figure, measured in the kernel).
+    pub rx_truesize: RxTruesize,
 }
 
 #[derive(Debug, Default)]
@@ -35,17 +106,22 @@ pub struct SimBulk {
     /// Segments the bottleneck queue dropped.
     #[allow(dead_code)]
     pub drops: u64,
+    /// The receiver's `scaling_ratio` at the end.
+    pub scaling_ratio: u32,
+    /// (s, receiver RTT estimate us, rcv_space, sender's cwnd in segments) after each data segment the server took.
+    #[allow(dead_code)]
+    pub receiver: Vec<(f64, u64, u64, u64)>,
 }
 
 /// Run one bulk transfer client -> server over `p`.
 pub fn sim_bulk(p: &PathSpec) -> SimBulk {
     let mut client = Tcp::new(TcpConfig::default(), p.mtu, true);
-    let mut server = Tcp::new(TcpConfig::default(), p.mtu, false);
+    let mut server = Tcp::new(TcpConfig { rx_truesize: p.rx_truesize, ..TcpConfig::default() }, p.mtu, false);
     let mut out = Outbox::default();
     let mut heap: BinaryHeap<Reverse<(SimTime, u64, bool, usize)>> = BinaryHeap::new();
     let mut store: Vec<Segment> = Vec::new();
     let mut next_id = 0u64;
-    let mut busy_until = SimTime(0);
+    let mut tbf = TokenBucket::new(p.rate, TBF_BURST_BYTES, p.queue_bytes);
     let mut r = SimBulk::default();
     let mut established_at: Option<SimTime> = None;
     let mut sent_app = false;
@@ -57,15 +133,11 @@ pub fn sim_bulk(p: &PathSpec) -> SimBulk {
     loop {
         // Hand the client's output to the bottleneck, the server's to the return path.
         for seg in out.segments.drain(..) {
-            let queued = busy_until.ps().saturating_sub(now.ps());
-            let queued_bytes = (queued as u128 * p.rate.bps() as u128 / 8 / 1_000_000_000_000) as u64;
-            if queued_bytes + seg.wire_bytes as u64 > p.queue_bytes {
+            let Some(departure) = tbf.offer(now, seg.wire_bytes as u64) else {
                 r.drops += 1;
                 continue;
-            }
-            let start = busy_until.max(now);
-            busy_until = SimTime(start.ps() + p.rate.serialisation(seg.wire_bytes as u64).ps());
-            let at = SimTime(busy_until.ps() + p.one_way.ps());
+            };
+            let at = SimTime(departure.ps() + p.one_way.ps());
             store.push(seg);
             heap.push(Reverse((at, next_id, true, store.len() - 1)));
             next_id += 1;
@@ -105,6 +177,14 @@ pub fn sim_bulk(p: &PathSpec) -> SimBulk {
                 }
                 let mut sout = Outbox::default();
                 server.on_segment(now, &seg, &mut sout);
+                if let Some(t0) = established_at {
+                    r.receiver.push((
+                        now.since(t0).as_secs_f64(),
+                        server.receiver_rtt().map_or(0, |d| d.ps() / 1_000_000),
+                        server.rcv_space(),
+                        client.cwnd() / client.mss(),
+                    ));
+                }
                 for s in sout.segments {
                     if established_at.is_some() {
                         r.acks_out += 1;
@@ -131,5 +211,6 @@ pub fn sim_bulk(p: &PathSpec) -> SimBulk {
             }
         }
     }
+    r.scaling_ratio = server.scaling_ratio();
     r
 }

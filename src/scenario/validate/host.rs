@@ -101,6 +101,15 @@ pub(super) fn check(cx: &Ctx, s: &ScenarioSpec) -> Result<(), Diagnostic> {
         255,
         "share of the buffer advertised, in 1/256 (Linux starts at 128)",
     )?;
+    if let crate::transport::tcp::RxTruesize::PayloadPlus(extra) = t.rx_truesize {
+        cx.range(
+            "rx_truesize",
+            extra,
+            1,
+            1 << 20,
+            "bytes a received segment costs beyond its payload (veth: 832; or Ena, or Off)",
+        )?;
+    }
     // Linux MAX_TCP_SYNCNT = 127 bounds both SYN knobs.
     cx.range("syn_retries", t.syn_retries, 1, 127, "Linux tcp_syn_retries (6)")?;
     cx.range("syn_linear_timeouts", t.syn_linear_timeouts, 0, 127, "Linux tcp_syn_linear_timeouts (4)")?;

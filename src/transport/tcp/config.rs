@@ -62,6 +62,82 @@ pub fn linux_timer_expiry(now: SimTime, delay: SimDuration, hz: u32) -> SimTime 
 pub const LINUX_EARLY_RETRANS: u8 = 3;
 /// Linux `TCP_DEFAULT_SCALING_RATIO` (include/net/tcp.h, 6.6+): half the buffer, in 1/256.
 pub const LINUX_DEFAULT_SCALING_RATIO: u32 = 128;
+/// Linux `TCP_MSS_DEFAULT` (536, RFC 1122) and `TCP_MIN_MSS` (88): `tcp_initialize_rcv_mss`
+/// starts the receiver's guess of the peer's segment size (`icsk_ack.rcv_mss`) between them.
+pub const LINUX_MSS_DEFAULT: u64 = 536;
+pub const LINUX_MIN_MSS: u64 = 88;
+/// Ethernet header bytes ahead of the IP packet in a receive buffer.
+pub const ETHERNET_HEADER_BYTES: u64 = 14;
+
+/// x86-64 (and arm64 with 4 KiB pages) sizes behind `skb->truesize`, Linux 6.18: a page,
+/// `NET_SKB_PAD` (max(32, L1_CACHE_BYTES) = 64, the headroom a driver reserves),
+/// `SKB_DATA_ALIGN(sizeof(struct skb_shared_info))` = 320 (MAX_SKB_FRAGS = 17), and
+/// `SKB_DATA_ALIGN(sizeof(struct sk_buff))` = 256 (the skbuff_head_cache object size in
+/// /proc/slabinfo). `SKB_DATA_ALIGN` rounds up to the 64-byte cache line.
+pub const LINUX_PAGE_BYTES: u64 = 4096;
+pub const LINUX_NET_SKB_PAD: u64 = 64;
+pub const LINUX_SKB_SHARED_INFO_BYTES: u64 = 320;
+pub const LINUX_SKB_STRUCT_BYTES: u64 = 256;
+const SKB_DATA_ALIGN_BYTES: u64 = 64;
+
+/// What the receiving host's NIC driver charges the socket for one received segment
+/// (`skb->truesize`: the packet's bytes plus its buffer's slack and the skb's own structures).
+/// Linux 6.6+ divides a full-sized segment's length by it to set `scaling_ratio`, the share of
+/// the receive buffer it advertises as window (`tcp_measure_rcv_mss`): the buffer is memory,
+/// the window bytes of data, and this is the exchange rate.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub enum RxTruesize {
+    /// ENA, as drivers/net/ethernet/amazon/ena/ena_netdev.c (Linux 6.18) receives without XDP:
+    /// `ena_alloc_rx_buffer` posts one page per descriptor, of which the device may fill
+    /// `ENA_PAGE_SIZE - rx_headroom - tailroom` = 4096 - 64 - 320 = 3712 bytes; `ena_rx_skb`
+    /// builds the skb around the first buffer with `napi_build_skb(buf, buf_len)`, `buf_len =
+    /// SKB_DATA_ALIGN(len + buf_offset + tailroom)`, so truesize = buf_len + 256, and adds each
+    /// further buffer of a jumbo frame as a fragment of truesize `buf_len`. One 1514-byte frame
+    /// (MTU 1500): 1920 + 256 = 2176 B, ratio 1448 x 256 / 2176 = 170; a 9015-byte frame (MTU
+    /// 9001) takes 3 buffers: 4352 + 4096 + 1984 = 10432 B, ratio 219. Segments under
+    /// `rx_copybreak` (256 B) are copied instead, but they never set the ratio (below 536 B).
+    /// GRO, which would merge back-to-back segments into one skb first (ratio up to 193 at
+    /// MTU 1500), is not modelled: one segment is one skb.
+    Ena,
+    /// The segment's payload plus this many bytes: a path that hands the receiver the sender's
+    /// own skb (veth), whose truesize is the data it carries plus a fixed head
+    /// (`SKB_TRUESIZE` of the 256-byte `MAX_TCP_HEADER` head: 832 B on Linux 6.18 x86-64).
+    PayloadPlus(u32),
+    /// Never measured: `scaling_ratio` keeps its initial value (Linux before 6.6, where
+    /// `tcp_adv_win_scale` fixed the share).
+    Off,
+}
+
+impl RxTruesize {
+    /// `skb->truesize` of one received segment with `payload` bytes of TCP data (IP and TCP
+    /// headers with the timestamps option, and Ethernet, around it). None when not measured.
+    pub fn truesize(self, payload: u64) -> Option<u64> {
+        let align = |x: u64| x.div_ceil(SKB_DATA_ALIGN_BYTES) * SKB_DATA_ALIGN_BYTES;
+        match self {
+            RxTruesize::Ena => {
+                let per_buffer = LINUX_PAGE_BYTES - LINUX_NET_SKB_PAD - LINUX_SKB_SHARED_INFO_BYTES;
+                let mut left = payload + TCP_IP_OVERHEAD_BYTES as u64 + ETHERNET_HEADER_BYTES;
+                let mut truesize = LINUX_SKB_STRUCT_BYTES;
+                while left > 0 {
+                    let len = left.min(per_buffer);
+                    truesize += align(len + LINUX_NET_SKB_PAD + LINUX_SKB_SHARED_INFO_BYTES);
+                    left -= len;
+                }
+                Some(truesize)
+            }
+            RxTruesize::PayloadPlus(extra) => Some(payload + extra as u64),
+            RxTruesize::Off => None,
+        }
+    }
+
+    /// `scaling_ratio` as `tcp_measure_rcv_mss` computes it from a segment of `len` bytes:
+    /// `(len << TCP_RMEM_TO_WIN_SCALE) / truesize`, at least 1 (a u8 in the kernel; truesize
+    /// exceeds len, so the quotient is below 256).
+    pub fn scaling_ratio(self, len: u64) -> Option<u32> {
+        let truesize = self.truesize(len)?;
+        Some(((len << 8) / truesize.max(1)).clamp(1, 255) as u32)
+    }
+}
 /// Linux `TCP_TIMEOUT_MIN` (2 jiffies: 8 ms at HZ=250, the kernel configuration of Debian,
 /// Ubuntu and this machine), added to a tail loss probe's 2 x SRTT when more than one segment is
 /// out (tcp_schedule_loss_probe). With one segment out, `TCP_RTO_MIN` (200 ms) instead.
@@ -102,10 +178,13 @@ pub struct TcpConfig {
     /// Linux `net.ipv4.tcp_moderate_rcvbuf` (on): grow the receive buffer with the rate the
     /// application reads per round trip (dynamic right-sizing, `tcp_rcv_space_adjust`).
     pub moderate_rcvbuf: bool,
-    /// Share of the receive buffer advertised as window, in 1/256 (Linux `scaling_ratio`;
-    /// 128 = half, what `tcp_adv_win_scale = 1` gave before Linux 6.6, and Linux's default
-    /// until it has measured its own skb overhead).
+    /// Share of the receive buffer advertised as window before the first full-sized segment
+    /// is measured, in 1/256 (Linux `TCP_DEFAULT_SCALING_RATIO`, 128 = half, what
+    /// `tcp_adv_win_scale = 1` gave before Linux 6.6): the SYN's window uses it.
     pub scaling_ratio: u32,
+    /// The receiving host's driver: memory charged per received segment, from which the
+    /// first full-sized segment re-measures `scaling_ratio` (`tcp_measure_rcv_mss`).
+    pub rx_truesize: RxTruesize,
     /// Linux `net.ipv4.tcp_syn_retries` (6): SYNs resent before connect() fails (ETIMEDOUT).
     pub syn_retries: u32,
     /// Linux `net.ipv4.tcp_syn_linear_timeouts` (4, Linux 6.5+): the first this many SYN
@@ -155,6 +234,7 @@ impl Default for TcpConfig {
             rmem_initial: crate::units::Bytes(128 << 10),
             moderate_rcvbuf: true,
             scaling_ratio: LINUX_DEFAULT_SCALING_RATIO,
+            rx_truesize: RxTruesize::Ena,
             syn_retries: LINUX_SYN_RETRIES,
             syn_linear_timeouts: LINUX_SYN_LINEAR_TIMEOUTS,
             hystart: true,

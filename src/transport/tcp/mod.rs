@@ -131,6 +131,8 @@ pub struct Tcp {
     /// Highest sequence retransmitted in this recovery (RFC 6675 `HighRxt`).
     rtx_next: u64,
     rtx_log: Vec<Retransmission>,
+    /// The latest send time of a retransmission since delivered (RACK's transmission order).
+    rack_rtx_delivered: Option<SimTime>,
     /// Entering recovery retransmits the first lost segment at once, whatever the window
     /// (RFC 5681 section 3.2 step 2; RFC 6675 section 5 step 4.3).
     fast_retransmit_due: bool,
@@ -204,6 +206,12 @@ struct RcvSpace {
     rtt_last_tsecr: SimTime,
     /// The last window advertised.
     advertised: u64,
+    /// `tp->scaling_ratio`: the share of the buffer advertised as window, in 1/256; starts at
+    /// the configured default and is re-measured from segments' len / truesize.
+    scaling_ratio: u32,
+    /// `icsk_ack.rcv_mss`: the largest segment seen (at most our advertised MSS), starting from
+    /// `tcp_initialize_rcv_mss`'s guess; a longer segment re-measures `scaling_ratio`.
+    rcv_mss: u64,
 }
 
 impl Tcp {
@@ -211,6 +219,7 @@ impl Tcp {
     pub fn new(cfg: TcpConfig, mtu: u32, active: bool) -> Self {
         assert!(mtu > IPV4_TCP_HEADER_BYTES + TCP_TIMESTAMP_OPTION_BYTES, "MTU {mtu} too small for TCP");
         let mss_max = (mtu - TCP_IP_OVERHEAD_BYTES) as u64;
+        let initial_ratio = cfg.scaling_ratio;
         // tcp_mtup_init: probing on from the start (mode 2) starts at tcp_base_mss.
         let mtup = MtuSearch {
             enabled: cfg.mtu_probing >= 2,
@@ -245,6 +254,7 @@ impl Tcp {
             recover: 0,
             rtx_next: 0,
             rtx_log: Vec::new(),
+            rack_rtx_delivered: None,
             fast_retransmit_due: false,
             sacked: Vec::new(),
             rack_lost_below: 0,
@@ -274,6 +284,8 @@ impl Tcp {
                 rtt_window: None,
                 rtt_last_tsecr: SimTime::ZERO,
                 advertised: 0,
+                scaling_ratio: initial_ratio,
+                rcv_mss: 0,
             },
             stats: TransportStats::default(),
         }
@@ -287,6 +299,18 @@ impl Tcp {
     /// The receive buffer (Linux sk_rcvbuf) now.
     pub fn receive_buffer(&self) -> u64 {
         self.rcv.rcvbuf
+    }
+    /// The receiver's RTT estimate for autotuning (Linux `tcpi_rcv_rtt`) and the bytes read in
+    /// the last such round trip (`tcpi_rcv_space`).
+    pub fn receiver_rtt(&self) -> Option<SimDuration> {
+        self.rcv.rtt
+    }
+    pub fn rcv_space(&self) -> u64 {
+        self.rcv.space
+    }
+    /// The share of the receive buffer advertised as window now, in 1/256 (Linux `scaling_ratio`).
+    pub fn scaling_ratio(&self) -> u32 {
+        self.rcv.scaling_ratio
     }
     pub fn abort_reason(&self) -> Option<AbortReason> {
         self.aborted

@@ -40,6 +40,7 @@ impl Tcp {
         }
         self.rtx_next = self.snd_una;
         self.rtx_log.clear();
+        self.rack_rtx_delivered = None;
         self.rack_deadline = None;
     }
 

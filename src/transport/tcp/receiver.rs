@@ -3,7 +3,9 @@
 //! estimate, and the receive buffer and advertised window as Linux sizes them
 //! (`tcp_select_initial_window`, `tcp_grow_window`, `tcp_rcv_space_adjust`, `__tcp_select_window`).
 
-use super::config::{INITIAL_CWND_SEGMENTS, MAX_OOO_RANGES, MAX_SYN_WINDOW};
+use super::config::{
+    INITIAL_CWND_SEGMENTS, LINUX_MIN_MSS, LINUX_MSS_DEFAULT, MAX_OOO_RANGES, MAX_SYN_WINDOW, TCP_TIMESTAMP_OPTION_BYTES,
+};
 use super::{RcvSpace, State, Tcp};
 use crate::net::Segment;
 use crate::transport::Outbox;
@@ -24,15 +26,55 @@ impl Tcp {
             advertised: wnd,
             ..self.rcv
         };
+        self.initialize_rcv_mss();
         self
     }
 
+    /// tcp_initialize_rcv_mss: a guess of the peer's segment size that errs low: our MSS, at
+    /// most half the window, at most 536, at least 88.
+    pub(super) fn initialize_rcv_mss(&mut self) {
+        let hint = self.advmss().min(self.mss_max).min(self.rcv.advertised / 2).min(LINUX_MSS_DEFAULT);
+        self.rcv.rcv_mss = hint.max(LINUX_MIN_MSS);
+    }
+
+    /// `tp->advmss`: the payload our MSS option allows once timestamps are on.
+    fn advmss(&self) -> u64 {
+        self.adv_mss.saturating_sub(TCP_TIMESTAMP_OPTION_BYTES as u64)
+    }
+
+    /// tcp_measure_rcv_mss, the part that sizes the window (Linux 6.6+, with 6.15's
+    /// "tcp: fix scaling_ratio update ..." clamp): a segment at least as long as `rcv_mss` and
+    /// longer than it re-measures `scaling_ratio` as len x 256 / truesize (the driver's charge
+    /// for it); when the ratio changes, the window clamp follows (`tcp_set_window_clamp`:
+    /// `rcv_ssthresh` rises to the window offered if the clamp grew, falls to the clamp if it
+    /// shrank) and `rcvq_space.space` is cut to the clamp. Then `rcv_mss` = min(len, advmss).
+    /// With full-sized segments this happens once, on the first one.
+    fn measure_rcv_mss(&mut self, len: u64) {
+        if len < self.rcv.rcv_mss {
+            return;
+        }
+        if len != self.rcv.rcv_mss
+            && let Some(ratio) = self.cfg.rx_truesize.scaling_ratio(len)
+        {
+            let old_clamp = self.win_from_space(self.rcv.rcvbuf);
+            self.rcv.scaling_ratio = ratio;
+            let clamp = self.win_from_space(self.rcv.rcvbuf);
+            if clamp < old_clamp {
+                self.rcv.rcv_ssthresh = self.rcv.rcv_ssthresh.min(clamp);
+            } else if clamp > old_clamp {
+                self.rcv.rcv_ssthresh = self.rcv.rcv_ssthresh.max(self.rcv.advertised.min(clamp));
+            }
+            self.rcv.space = self.rcv.space.min(clamp);
+        }
+        self.rcv.rcv_mss = len.min(self.advmss());
+    }
+
     pub(super) fn win_from_space(&self, space: u64) -> u64 {
-        space * self.cfg.scaling_ratio as u64 / 256
+        space * self.rcv.scaling_ratio as u64 / 256
     }
 
     pub(super) fn space_from_win(&self, win: u64) -> u64 {
-        win * 256 / self.cfg.scaling_ratio.max(1) as u64
+        win * 256 / self.rcv.scaling_ratio.max(1) as u64
     }
 
     /// __tcp_select_window: the share of the free buffer, no more than `rcv_ssthresh`, never
@@ -174,6 +216,7 @@ impl Tcp {
         }
         self.ooo.drain(..merged);
         let new = self.rcv_nxt - before;
+        self.measure_rcv_mss(end - start);
         self.rcv_rtt_measure_window(now);
         self.grow_receive_space(now, end - start);
         out.delivered_bytes += new;

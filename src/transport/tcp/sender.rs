@@ -166,9 +166,17 @@ impl Tcp {
         let reorder = SimDuration(self.srtt.map(|s| s.0 / 4).unwrap_or(0));
         let una = self.snd_una;
         let sacked = &self.sacked;
-        self.rtx_log.retain(|r| r.end > una && !sacked.iter().any(|&(s, e)| s <= r.start && e >= r.end));
+        let delivered = |r: &Retransmission| r.end <= una || sacked.iter().any(|&(s, e)| s <= r.start && e >= r.end);
+        // RACK orders by transmission time (RFC 8985 section 6.2): a retransmission delivered
+        // that was sent after another one says the other is lost too, even when no new data
+        // could follow (a receive window full of out-of-order data).
+        let latest = self.rtx_log.iter().filter(|r| delivered(r)).map(|r| r.sent_at).max();
+        self.rack_rtx_delivered = self.rack_rtx_delivered.max(latest);
+        self.rtx_log.retain(|r| !delivered(r));
+        let rtx_delivered = self.rack_rtx_delivered;
         for r in &mut self.rtx_log {
-            if !r.lost_again && highest_sacked > r.nxt_at_send && now >= r.sent_at + reorder {
+            let later_delivered = highest_sacked > r.nxt_at_send || rtx_delivered.is_some_and(|t| t > r.sent_at);
+            if !r.lost_again && later_delivered && now >= r.sent_at + reorder {
                 r.lost_again = true;
             }
         }
@@ -191,6 +199,7 @@ impl Tcp {
         self.recover = self.snd_nxt;
         self.rtx_next = self.snd_una;
         self.rtx_log.clear();
+        self.rack_rtx_delivered = None;
         self.fast_retransmit_due = true;
         self.stats.fast_retransmits += 1;
     }

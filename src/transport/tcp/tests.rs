@@ -224,7 +224,13 @@ fn the_receive_window_starts_at_tcp_rmem_1_and_autotunes() {
     }
     assert!(s.receive_buffer() > 128 << 10, "buffer {}", s.receive_buffer());
     assert!(s.receive_buffer() <= 6 << 20);
-    assert!(s.advertised_window() > 65160 && s.advertised_window() <= 3 << 20, "{}", s.advertised_window());
+    // At most tcp_rmem[2]'s share at ENA's ratio for 1448-byte segments (170/256).
+    assert_eq!(s.scaling_ratio(), 170);
+    assert!(
+        s.advertised_window() > 65160 && s.advertised_window() <= (6 << 20) * 170 / 256,
+        "{}",
+        s.advertised_window()
+    );
 }
 
 #[test]
@@ -270,4 +276,46 @@ fn ooo_ranges_merge() {
     assert_eq!(r, vec![(10, 40)]);
     insert_range(&mut r, 0, 5);
     assert_eq!(r, vec![(0, 5), (10, 40)]);
+}
+
+#[test]
+fn ena_receive_buffers_charge_what_the_driver_allocates() {
+    // ena_rx_skb: SKB_DATA_ALIGN(frame + 64 + 320) per 3712-byte buffer, plus the 256-byte skb.
+    assert_eq!(RxTruesize::Ena.truesize(1448), Some(1920 + 256)); // 1514-byte frame, one buffer
+    assert_eq!(RxTruesize::Ena.scaling_ratio(1448), Some(170));
+    // 9015-byte frame: 3712 + 3712 + 1591 bytes in three buffers.
+    assert_eq!(RxTruesize::Ena.truesize(8949), Some(256 + 4096 + 4096 + 1984));
+    assert_eq!(RxTruesize::Ena.scaling_ratio(8949), Some(219));
+    // veth hands over the sender's skb: 832 bytes of head with the data (measured here).
+    assert_eq!(RxTruesize::PayloadPlus(832).scaling_ratio(1448), Some(162));
+    assert_eq!(RxTruesize::Off.scaling_ratio(1448), None);
+    assert_eq!(RxTruesize::PayloadPlus(0).scaling_ratio(1448), Some(255));
+}
+
+#[test]
+fn the_first_full_segment_measures_the_scaling_ratio() {
+    for (rx, ratio) in [(RxTruesize::Ena, 170), (RxTruesize::PayloadPlus(832), 162), (RxTruesize::Off, 128)] {
+        let cfg = TcpConfig { delayed_ack: false, rx_truesize: rx, ..TcpConfig::default() };
+        let mut c = Tcp::new(cfg.clone(), 1500, true);
+        let mut s = Tcp::new(cfg, 1500, false);
+        let mut out = Outbox::default();
+        c.connect(SimTime(0), &mut out);
+        let sa = deliver(&mut s, SimTime(1), &out.segments);
+        // The SYN-ACK offers the default share: the ratio is not known yet.
+        assert_eq!(sa.segments[0].wnd, 65160);
+        assert_eq!(s.scaling_ratio(), 128);
+        let mut now = SimTime(2);
+        deliver(&mut c, now, &sa.segments);
+        // A short segment (below tcp_initialize_rcv_mss's 536) does not measure.
+        let mut out = Outbox::default();
+        c.send(now, 100, &mut out);
+        now += SimDuration::from_us(10);
+        deliver(&mut s, now, &out.segments);
+        assert_eq!(s.scaling_ratio(), 128);
+        let mut out = Outbox::default();
+        c.send(now, 1448, &mut out);
+        now += SimDuration::from_us(10);
+        deliver(&mut s, now, &out.segments);
+        assert_eq!(s.scaling_ratio(), ratio, "{rx:?}");
+    }
 }

@@ -194,6 +194,7 @@ impl Tcp {
         self.recover = self.snd_nxt;
         self.rtx_next = self.snd_una;
         self.rtx_log.clear();
+        self.rack_rtx_delivered = None;
         self.rack_deadline = None;
         self.dupacks = 0;
         self.push(now, out);
