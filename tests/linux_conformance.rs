@@ -651,13 +651,16 @@ fn linux_conformance() {
     });
     // The window's ceiling, tcp_rmem[2] x scaling_ratio / 256: the window climbs to it in
     // steps of segments (rcv_ssthresh grows by two per segment received) and is carried in units
-    // of 2^wscale, so a run may stop just short: one MSS of tolerance (a run here: 3930752 B).
+    // of 2^wscale, and a run the machine's other work slows may end its 8 MB while still
+    // climbing: runs here reached 3930752 B (one MSS short) on a quiet machine and at most
+    // 3865472 B (1.7% short) in a CI run where none of the five got there. 5%, as for the bulk
+    // receiver's steady state; the ceiling itself is pinned by the scaling_ratio row above.
     rows.push(Row {
         case: hy_case,
         quantity: "largest window (B)",
         linux: l_hy_max,
         sim: max_in(&s_hy_win, 0.0, f64::MAX),
-        tolerance: 1448.0,
+        tolerance: (l_hy_max.unwrap_or(0.0) * 0.05).round(),
         note: "largest over the 5 kernel runs".into(),
     });
 
