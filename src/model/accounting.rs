@@ -190,35 +190,25 @@ impl Model {
             let inst = &mut self.insts[instance as usize];
             let (c, e) = (&mut inst.counters, &mut inst.enis[eni].counters);
             match reason {
+                // The ENA allowance counters live per ENI; the instance's are their sums,
+                // made when the results are collected.
                 DropReason::BwOutAllowanceExceeded => {
-                    c.bw_out_allowance_exceeded += 1;
-                    c.bw_out_allowance_dropped += 1;
                     e.bw_out_allowance_exceeded += 1;
                     e.bw_out_allowance_dropped += 1;
                 }
                 DropReason::BwInAllowanceExceeded => {
-                    c.bw_in_allowance_exceeded += 1;
-                    c.bw_in_allowance_dropped += 1;
                     e.bw_in_allowance_exceeded += 1;
                     e.bw_in_allowance_dropped += 1;
                 }
                 DropReason::FlowCapExceeded => c.flow_cap_exceeded += 1,
                 DropReason::CpuBacklog => c.cpu_backlog_drops += 1,
                 DropReason::PpsAllowanceExceeded => {
-                    c.pps_allowance_exceeded += 1;
-                    c.pps_allowance_dropped += 1;
                     e.pps_allowance_exceeded += 1;
                     e.pps_allowance_dropped += 1;
                 }
-                DropReason::ConntrackAllowanceExceeded => {
-                    c.conntrack_allowance_exceeded += 1;
-                    e.conntrack_allowance_exceeded += 1;
-                }
+                DropReason::ConntrackAllowanceExceeded => e.conntrack_allowance_exceeded += 1,
                 DropReason::ConntrackExpired => c.conntrack_expired_drops += 1,
-                DropReason::LinklocalAllowanceExceeded => {
-                    c.linklocal_allowance_exceeded += 1;
-                    e.linklocal_allowance_exceeded += 1;
-                }
+                DropReason::LinklocalAllowanceExceeded => e.linklocal_allowance_exceeded += 1,
                 _ => {}
             }
         }

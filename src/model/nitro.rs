@@ -120,20 +120,12 @@ impl Model {
         let reason = self.ports[port as usize].config.drop_reason;
         let eni = self.packet_eni(id, owner);
         let inst = &mut self.insts[owner as usize];
-        let (c, e) = (&mut inst.counters, &mut inst.enis[eni].counters);
+        // Counted on the ENI; the instance's counter is the sum over its ENIs (results).
+        let e = &mut inst.enis[eni].counters;
         match reason {
-            DropReason::BwOutAllowanceExceeded => {
-                c.bw_out_allowance_exceeded += 1;
-                e.bw_out_allowance_exceeded += 1;
-            }
-            DropReason::BwInAllowanceExceeded => {
-                c.bw_in_allowance_exceeded += 1;
-                e.bw_in_allowance_exceeded += 1;
-            }
-            DropReason::PpsAllowanceExceeded => {
-                c.pps_allowance_exceeded += 1;
-                e.pps_allowance_exceeded += 1;
-            }
+            DropReason::BwOutAllowanceExceeded => e.bw_out_allowance_exceeded += 1,
+            DropReason::BwInAllowanceExceeded => e.bw_in_allowance_exceeded += 1,
+            DropReason::PpsAllowanceExceeded => e.pps_allowance_exceeded += 1,
             _ => {}
         }
     }

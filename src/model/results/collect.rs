@@ -114,6 +114,16 @@ pub fn collect(m: Model) -> VariantResult {
             c.conntrack_allowance_available_min = Some(c.conntrack_allowance_available_min.unwrap_or(max as u64));
         }
         for e in &i.enis {
+            // The instance's allowance counters are the sums of its ENIs' (counted only there).
+            let ec = &e.counters;
+            c.bw_in_allowance_exceeded += ec.bw_in_allowance_exceeded;
+            c.bw_out_allowance_exceeded += ec.bw_out_allowance_exceeded;
+            c.pps_allowance_exceeded += ec.pps_allowance_exceeded;
+            c.bw_in_allowance_dropped += ec.bw_in_allowance_dropped;
+            c.bw_out_allowance_dropped += ec.bw_out_allowance_dropped;
+            c.pps_allowance_dropped += ec.pps_allowance_dropped;
+            c.conntrack_allowance_exceeded += ec.conntrack_allowance_exceeded;
+            c.linklocal_allowance_exceeded += ec.linklocal_allowance_exceeded;
             let mut ec = e.counters;
             ec.conntrack_allowance_available = available;
             ec.conntrack_timeouts_s = available.map(|_| seconds(&e.conntrack_timeouts));
