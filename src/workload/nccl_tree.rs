@@ -195,11 +195,6 @@ impl NcclTree {
         }
     }
 
-    /// Ranks in the whole tree set (every channel).
-    pub fn ranks(&self) -> usize {
-        self.up_out.len()
-    }
-
     /// A collective begins: every edge may send its first chunks.
     pub fn begin(&mut self, ctx: &mut impl Ctx, app: u32, conns: &[(u32, u32)]) -> bool {
         self.limit += self.chunks;
