@@ -292,3 +292,33 @@ fn bad_input_gets_located_errors_and_exit_code_2() {
     assert_eq!(o.status.code(), Some(2));
     assert!(!out.exists());
 }
+
+#[test]
+fn a_bad_flow_log_record_is_reported_at_the_log_line_not_at_the_plan() {
+    let dir = tempfile_dir("bad-flowlog");
+    let log = dir.join("bad.log");
+    let good = read("examples/flowlogs/web-tier.log");
+    let mut lines: Vec<&str> = good.lines().collect();
+    // The third line's source port (field 6) is not a number.
+    let mut fields: Vec<&str> = lines[2].split(' ').collect();
+    fields[5] = "port";
+    let broken = fields.join(" ");
+    lines[2] = &broken;
+    std::fs::write(&log, lines.join("\n")).unwrap();
+    let plan = read("examples/terraform/web-tier.plan.json");
+    let options =
+        ImportOptions { flowlogs: Some("bad.log".into()), flowlogs_path: Some(log.clone()), ..web_tier_options() };
+    let d = import("examples/terraform/web-tier.plan.json", &plan, &options).expect_err("a malformed record");
+    assert!(d.file.ends_with("bad.log"), "blames the log: {d}");
+    assert_eq!(d.line, 3, "{d}");
+    assert!(d.message.starts_with("--flowlogs: "), "{d}");
+    // The plan's own line 3 must not be shown as if it were the log's.
+    assert!(d.snippet.is_none(), "{d}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn tempfile_dir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("nitrosim-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}

@@ -32,8 +32,8 @@ pub(crate) fn cmd_import_terraform(
         internet,
         name: name.or(stem).unwrap_or_else(|| "imported".into()),
     };
-    let imported = nitrosim::import::terraform::import(&shown, &text, &options)
-        .map_err(|e| Failure::Scenario(Box::new(e.to_diagnostic(&text))))?;
+    let imported =
+        nitrosim::import::terraform::import(&shown, &text, &options).map_err(|d| Failure::Scenario(Box::new(d)))?;
     // The scenario must load and check like any other before it is written.
     let target = out.as_ref().map_or("<generated>".to_string(), |p| p.display().to_string());
     scenario::load(&target, &imported.text, &[], None).map_err(|mut d| {

@@ -230,24 +230,30 @@ pub fn check_flow_logs(file: &str, spec: &mut ScenarioSpec) -> Result<(), Diagno
         let spec::WorkloadSpec::FlowLogs(f) = w else { continue };
         f.file = crate::workload::flowlogs::resolve(file, &f.file).to_string_lossy().into_owned();
         if let Err(e) = crate::workload::flowlogs::read_config(&lower::flow_logs(f), &vpc) {
-            let mut d = Diagnostic::new(&e.file, format!("workload `{}`: {}", f.name, e.message))
-                .expected(if e.field.is_empty() {
-                    "VPC Flow Log records".to_string()
-                } else {
-                    format!("a valid `{}` field", e.field)
-                })
-                .hint(e.hint);
-            if e.line > 0 {
-                d.line = e.line;
-                d.col = 1;
-                if !e.field.is_empty() {
-                    d.message = format!("workload `{}`: field `{}`: {}", f.name, e.field, e.message);
-                }
-            }
-            return Err(d);
+            return Err(flow_log_diagnostic(&e, &format!("workload `{}`", f.name)));
         }
     }
     Ok(())
+}
+
+/// A flow log's located error as a diagnostic, prefixed by `what` (e.g. "workload `replay`").
+/// The caret line is left out: the snippet would have to come from the log, which is streamed.
+pub fn flow_log_diagnostic(e: &crate::workload::flowlogs::FlowLogError, what: &str) -> Diagnostic {
+    let mut d = Diagnostic::new(&e.file, format!("{what}: {}", e.message))
+        .expected(if e.field.is_empty() {
+            "VPC Flow Log records".to_string()
+        } else {
+            format!("a valid `{}` field", e.field)
+        })
+        .hint(e.hint.clone());
+    if e.line > 0 {
+        d.line = e.line;
+        d.col = 1;
+        if !e.field.is_empty() {
+            d.message = format!("{what}: field `{}`: {}", e.field, e.message);
+        }
+    }
+    d
 }
 
 /// Validate a spec as it will run: fleets expanded.

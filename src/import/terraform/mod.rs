@@ -21,6 +21,7 @@
 //! written the text is loaded and checked like any scenario.
 
 use crate::ec2::catalog;
+use crate::scenario::Diagnostic;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
@@ -112,26 +113,6 @@ impl Default for ImportOptions {
     }
 }
 
-/// A located import error: file, line and column in the JSON (0 when not about one place).
-#[derive(Clone, Debug)]
-pub struct ImportError {
-    pub file: String,
-    pub line: usize,
-    pub col: usize,
-    pub message: String,
-    pub expected: String,
-    pub hint: String,
-}
-
-impl ImportError {
-    pub fn to_diagnostic(&self, src: &str) -> crate::scenario::Diagnostic {
-        let d = crate::scenario::Diagnostic::new(&self.file, self.message.clone())
-            .expected(self.expected.clone())
-            .hint(self.hint.clone());
-        if self.line > 0 { d.at(src, self.line, self.col) } else { d }
-    }
-}
-
 #[derive(Clone, Debug)]
 pub struct Imported {
     pub text: String,
@@ -141,14 +122,11 @@ pub struct Imported {
 }
 
 /// Import the JSON text. `file` names it in errors.
-pub fn import(file: &str, src: &str, o: &ImportOptions) -> Result<Imported, ImportError> {
-    let err = |line: usize, col: usize, message: String, expected: &str, hint: &str| ImportError {
-        file: file.to_string(),
-        line,
-        col,
-        message,
-        expected: expected.to_string(),
-        hint: hint.to_string(),
+pub fn import(file: &str, src: &str, o: &ImportOptions) -> Result<Imported, Diagnostic> {
+    // Line 0: the problem is not about one place in the JSON.
+    let err = |line: usize, col: usize, message: String, expected: &str, hint: &str| {
+        let d = Diagnostic::new(file, message).expected(expected).hint(hint);
+        if line > 0 { d.at(src, line, col) } else { d }
     };
     if src.len() > MAX_INPUT_BYTES {
         return Err(err(0, 0, format!("{} bytes", src.len()), "at most 512 MiB of JSON", "import one workspace"));
@@ -441,18 +419,8 @@ pub fn import(file: &str, src: &str, o: &ImportOptions) -> Result<Imported, Impo
             max_groups: 10_000,
             max_exchanges: 200_000,
         };
-        let replay = crate::workload::flowlogs::read(&path, fl, &ro).map_err(|e| ImportError {
-            file: e.file.clone(),
-            line: e.line,
-            col: 1,
-            message: format!(
-                "{}{}",
-                if e.field.is_empty() { String::new() } else { format!("field `{}`: ", e.field) },
-                e.message
-            ),
-            expected: "VPC Flow Log records".into(),
-            hint: e.hint.clone(),
-        })?;
+        let replay = crate::workload::flowlogs::read(&path, fl, &ro)
+            .map_err(|e| crate::scenario::flow_log_diagnostic(&e, "--flowlogs"))?;
         let last = replay.groups.iter().flat_map(|g| g.exchanges.iter().map(|x| x.offset_s)).max().unwrap_or(0);
         // The last exchange starts at last/speedup; a second more lets it finish.
         duration_ms = ((last as f64 * 1000.0 / o.speedup).ceil() as u64).saturating_add(1000);
