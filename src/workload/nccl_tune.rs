@@ -1,11 +1,11 @@
 //! How NCCL picks its all-reduce algorithm: a port of its cost model.
 //!
 //! nccl-tests does not choose the algorithm; NCCL does, for every collective, from a cost model
-//! it fills once per communicator (`ncclTopoTuneModel`, src/graph/tuning.cc): for each
+//! it fills once per communicator (`ncclTopoTuneModel`, src/graph/tuning.cc:243): for each
 //! (algorithm, protocol) a latency in microseconds and an algorithm bandwidth in GB/s, both from
 //! its topology graphs (channels, bandwidth per channel) and a table of constants. Per call,
-//! `ncclTopoGetAlgoTime` estimates `time = lat x latCount + bytes / (1000 x bw)` and
-//! `topoGetAlgoInfo` (src/enqueue.cc) runs the fastest enabled one. `algorithm: Auto` runs what
+//! `ncclTopoGetAlgoTime` (tuning.cc:630) estimates `time = lat x latCount + bytes / (1000 x bw)`
+//! and `topoGetAlgoInfo` (src/enqueue.cc:2028) runs the fastest enabled one. `algorithm: Auto` runs what
 //! this model picks.
 //!
 //! Every constant cites NCCL at commit 5067397c2676d5aed50042fc39e5c8ee96eb0027 (2026-06-11,
@@ -14,10 +14,11 @@
 //! What is restricted. nitrosim models NCCL's ring and its double binary tree with the Simple
 //! protocol, so the choice is made as if `NCCL_ALGO=Ring,Tree NCCL_PROTO=Simple` were set. NCCL
 //! would also weigh the LL and LL128 protocols (this module computes them for Ring and Tree, and
-//! the results report what NCCL would pick with them: `unrestricted`), NVLS_TREE (NVLink SHARP
-//! inside the node, a tree between nodes: needs the NVLS graph, not ported), CollNet (needs an
-//! in-network reduction the EFA fabric does not offer) and PAT (not for all-reduce). NVLS without
-//! the tree is disabled between nodes without CollNet (tuning.cc:505).
+//! the results report what NCCL would pick with them: `with_ll_protocols`), NVLS_TREE (NVLink
+//! SHARP inside the node, a tree between nodes: needs the NVLS graph, not ported), CollNet (needs
+//! an in-network reduction the EFA fabric does not offer; off unless enabled) and PAT (never for
+//! all-reduce, tuning.cc:298). NVLS without the tree is disabled between nodes without CollNet
+//! (tuning.cc:505).
 //!
 //! What is simplified. NCCL searches its graphs over the node's real PCI and NVLink topology
 //! (`ncclTopoCompute`, src/graph/search.cc). Here the search is reduced to its outcome for a node
@@ -33,7 +34,8 @@
 //! see README, "Collectives: NCCL all-reduce on p5".
 
 /// NCCL's algorithms in its own index order (src/include/plugin/nccl_tuner.h:28-29:
-/// `NCCL_ALGO_TREE` 0, `NCCL_ALGO_RING` 1), which breaks ties: `topoGetAlgoInfo` keeps the first strictly faster one.
+/// `NCCL_ALGO_TREE` 0, `NCCL_ALGO_RING` 1), which breaks ties: `topoGetAlgoInfo` keeps the first
+/// strictly faster one (enqueue.cc:2035-2043).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Algo {
     Tree = 0,
@@ -96,7 +98,10 @@ pub struct NcclNodeFacts {
 }
 
 /// NCCL's view of the GPU nodes nitrosim knows. Sources: AWS EC2 P5 instance page (p5 and p5e:
-/// 3rd Gen AMD EPYC 7R13; p5en: 4th Gen Intel Xeon; 8 x H100 or H200 SXM, read 2026-11-30);
+/// 3rd Gen AMD EPYC 7R13; p5en: 4th Gen Intel Xeon, Sapphire Rapids; 8 x H100 or H200 SXM; not
+/// re-read for this table, p5en's CPU checked in dstack PR #4110, 2026-08-06). The choice on
+/// 8 x p5 does not hinge on the CPU: an Intel host moves the ring/tree crossover from ~1.6 to
+/// ~1.4 GiB;
 /// NVIDIA H100/H200 datasheets (SXM: NVLink 4, 18 links; PCIe Gen5 x16); compute capability 9.0
 /// (CUDA programming guide); aws-ofi-nccl src/platform-aws.cpp at 2daf7d30 (2026-08-21):
 /// `.latency = 75.0` for "p5/p5e", `35.0` for "p5en/p6-b200" ("Empirical testing on P5 had
