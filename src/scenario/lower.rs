@@ -187,7 +187,8 @@ pub fn ping_pong(p: &spec::PingPongSpec) -> PingPongConfig {
     }
 }
 
-pub fn all_reduce(a: &spec::AllReduceSpec) -> AllReduceConfig {
+/// `algorithm`: what runs (the scenario's `Auto` resolved by the builder).
+pub fn all_reduce(a: &spec::AllReduceSpec, algorithm: crate::workload::config::NcclAlgorithm) -> AllReduceConfig {
     AllReduceConfig {
         name: a.name.clone(),
         bytes: a.bytes,
@@ -198,8 +199,8 @@ pub fn all_reduce(a: &spec::AllReduceSpec) -> AllReduceConfig {
         gpus_per_node: a.gpus_per_node,
         channels: a.channels,
         nvlink: a.nvlink,
-        nvlink_step: a.nvlink_step_or_default(),
-        algorithm: a.algorithm.into(),
+        nvlink_step: a.nvlink_step_or_default(algorithm),
+        algorithm,
     }
 }
 

@@ -6,6 +6,7 @@ use super::Collector;
 use super::config::AllReduceConfig;
 pub use super::nccl::{NCCL_BUFFSIZE_BYTES, NCCL_STEPS, TAG_NVLINK_BASE};
 use super::nccl_tree::NcclTree;
+use super::nccl_tune::NcclChoice;
 use super::results::{RunEnd, round3};
 use super::{Attach, ConnTag, Ctx, Delivery, NONE, Proto, Side, Workload};
 use super::{TAG_RING_SEND, TAG_RING_STEP_DONE};
@@ -46,8 +47,10 @@ pub struct AllReduceApp {
     /// NCCL ring (`gpus_per_node > 1`): per (channel, rank) edge `channel * ranks + rank`, ring
     /// steps posted and steps delivered, counted over the whole run.
     pub nccl: Option<NcclRing>,
-    /// NCCL's tree instead (`algorithm: Tree`): see `nccl_tree`.
+    /// NCCL's tree instead (`algorithm: Tree`, or `Auto` choosing it): see `nccl_tree`.
     pub tree: Option<Box<NcclTree>>,
+    /// How NCCL's cost model chose (or would have chosen) the algorithm: see `nccl_tune`.
+    pub nccl_choice: Option<NcclChoice>,
 }
 
 /// NCCL's ring all-reduce as the node runs it: `ranks = nodes x gpus` ranks in node order, one
@@ -285,6 +288,7 @@ impl Workload for AllReduceApp {
             // nccl-tests' units: GB/s with GB = 1e9 bytes.
             alg_gbyte_s: round3(self.spec.bytes.0 as f64 / secs / 1e9),
             bus_gbyte_s: round3(factor * self.spec.bytes.0 as f64 / secs / 1e9),
+            nccl_choice: self.nccl_choice.clone(),
         });
     }
 
@@ -476,4 +480,8 @@ pub struct CollectiveResult {
     /// nccl-tests' algbw and busbw, in GB/s (1e9 bytes per second).
     pub alg_gbyte_s: f64,
     pub bus_gbyte_s: f64,
+    /// NCCL's all-reduce on GPU nodes nitrosim knows: how the algorithm was chosen (requested,
+    /// run, NCCL's time estimates, what it would pick with LL/LL128). Absent elsewhere.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nccl_choice: Option<NcclChoice>,
 }

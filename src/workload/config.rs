@@ -148,7 +148,7 @@ pub struct AllReduceConfig {
     pub nvlink: Bandwidth,
     /// NCCL's cost of one step (a ring step, a tree chunk) over NVLink.
     pub nvlink_step: SimDuration,
-    /// NCCL's algorithm: ring or tree.
+    /// NCCL's algorithm that runs: ring or tree (the scenario's `Auto` already resolved).
     pub algorithm: NcclAlgorithm,
 }
 

@@ -6,7 +6,8 @@
 //! - One file per workload kind, each a state struct implementing [`Workload`], with its result
 //!   type beside it: `bulk`, `rpc` (beside its book), `datagrams`, `background`, `permutation`,
 //!   `pingpong` (osu_latency / osu_bw), `collectives` (all-reduce, all-to-all, NCCL ring; NCCL's
-//!   tree in `nccl_tree`, their shared constants in `nccl`),
+//!   tree in `nccl_tree`, their shared constants in `nccl`, NCCL's choice between them in
+//!   `nccl_tune`),
 //!   `service_clients` (clients of a failover-able service), `connections` (many connections,
 //!   e.g. through a NAT gateway), `replay` (flow logs).
 //! - `results`: what every kind's results are made of (the [`RunEnd`] view, percentiles,
@@ -35,6 +36,7 @@ pub mod dist;
 pub mod flowlogs;
 pub mod nccl;
 pub mod nccl_tree;
+pub mod nccl_tune;
 pub mod permutation;
 pub mod pingpong;
 pub mod replay;

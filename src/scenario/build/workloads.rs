@@ -110,10 +110,12 @@ pub(super) fn apps(
                 let cards =
                     if efa { members.iter().map(|&m| types[m as usize].network_cards).min().unwrap_or(1) } else { 1 };
                 let nodes = members.len();
-                let config = lower::all_reduce(a);
+                let all_to_all = matches!(w, WorkloadSpec::AllToAll(_));
+                let (algorithm, nccl_choice) = nccl_algorithm(a, all_to_all, &members, types, cards);
+                let config = lower::all_reduce(a, algorithm);
                 let tree = config.algorithm == crate::workload::config::NcclAlgorithm::Tree;
                 App::AllReduce(apps::AllReduceApp {
-                    all_to_all: matches!(w, WorkloadSpec::AllToAll(_)),
+                    all_to_all,
                     members,
                     cards: cards as usize,
                     conns: Vec::new(),
@@ -125,7 +127,7 @@ pub(super) fn apps(
                     iteration: 0,
                     started: SimTime::ZERO,
                     times: Vec::new(),
-                    nccl: (a.gpus_per_node > 1 && !tree && !matches!(w, WorkloadSpec::AllToAll(_)))
+                    nccl: (a.gpus_per_node > 1 && !tree && !all_to_all)
                         .then(|| apps::NcclRing::new(&config, nodes, cards as usize)),
                     tree: tree.then(|| {
                         let channels = a.channels.map_or(cards as usize, |c| c as usize).max(1);
@@ -140,6 +142,7 @@ pub(super) fn apps(
                         ))
                     }),
                     spec: config,
+                    nccl_choice,
                 })
             }
             WorkloadSpec::PingPong(p) => {
@@ -215,4 +218,39 @@ pub(super) fn apps(
         apps_v.push(app);
     }
     Ok((apps_v, starts))
+}
+
+/// The all-reduce algorithm that runs, and how it was chosen. NCCL's cost model
+/// (`workload::nccl_tune`) applies where the workload runs NCCL's node model (an all-reduce over
+/// EFA with several GPUs per instance) on instances whose GPU facts nitrosim knows: `Auto` runs
+/// its pick, and a forced `Ring` or `Tree` still reports the model's estimates. Elsewhere `Auto`
+/// is the plain ring (one rank per instance is not NCCL's node; validation refuses `Auto` with
+/// several GPUs on an unknown node).
+fn nccl_algorithm(
+    a: &crate::scenario::spec::AllReduceSpec,
+    all_to_all: bool,
+    members: &[u32],
+    types: &[&'static ec2::InstanceType],
+    cards: u32,
+) -> (crate::workload::config::NcclAlgorithm, Option<crate::workload::nccl_tune::NcclChoice>) {
+    use crate::scenario::spec::NcclAlgorithm as Asked;
+    use crate::workload::config::NcclAlgorithm as Runs;
+    use crate::workload::nccl_tune::{self, Algo};
+    let forced = match a.algorithm {
+        Asked::Auto => None,
+        Asked::Ring => Some(Algo::Ring),
+        Asked::Tree => Some(Algo::Tree),
+    };
+    let first = types[members[0] as usize];
+    let same_type = members.iter().all(|&m| types[m as usize].name == first.name);
+    let model = (a.gpus_per_node > 1 && !all_to_all && a.transport.bypasses_kernel() && same_type)
+        .then(|| {
+            let card_gbps = first.bandwidth_mbps as f64 / 1000.0 / first.network_cards.max(1) as f64;
+            nccl_tune::cost_model(first.name, members.len() as u32, a.gpus_per_node, cards, card_gbps)
+        })
+        .flatten();
+    let choice = model.map(|m| m.choice(a.bytes.0, forced));
+    let algo = forced.or(choice.as_ref().map(|c| if c.algorithm == "Tree" { Algo::Tree } else { Algo::Ring }));
+    let runs = if algo == Some(Algo::Tree) { Runs::Tree } else { Runs::Ring };
+    (runs, choice)
 }

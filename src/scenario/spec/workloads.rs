@@ -495,27 +495,21 @@ pub struct AllReduceSpec {
     /// (`hwLat[NVLINK][RING][SIMPLE]`), 4.0 us for the tree (`hwLat[NVLINK][TREE][SIMPLE]`).
     #[serde(default)]
     pub nvlink_step: Option<SimDuration>,
-    /// NCCL's algorithm (`NCCL_ALGO`): `Ring` (default) or `Tree` (a double binary tree over the
-    /// nodes, a chain of GPUs in each).
+    /// NCCL's algorithm: `Auto` (default: NCCL's own cost model picks Ring or Tree for the
+    /// size, as it does with no `NCCL_ALGO` set; `workload::nccl_tune`), or `Ring` / `Tree`
+    /// forced (`NCCL_ALGO=Ring`, `NCCL_ALGO=Tree`: a double binary tree over the nodes, a chain of
+    /// GPUs in each).
     #[serde(default)]
     pub algorithm: NcclAlgorithm,
 }
 
-/// NCCL's all-reduce algorithm, as `NCCL_ALGO` names it.
+/// NCCL's all-reduce algorithm: chosen by its cost model, or forced as `NCCL_ALGO` does.
 #[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub enum NcclAlgorithm {
     #[default]
+    Auto,
     Ring,
     Tree,
-}
-
-impl From<NcclAlgorithm> for crate::workload::config::NcclAlgorithm {
-    fn from(a: NcclAlgorithm) -> Self {
-        match a {
-            NcclAlgorithm::Ring => Self::Ring,
-            NcclAlgorithm::Tree => Self::Tree,
-        }
-    }
 }
 
 /// H100 SXM5 NVLink 4: 900 GB/s total (NVIDIA H100 Tensor Core GPU datasheet) = 450 GB/s each way.
@@ -524,12 +518,12 @@ fn nvlink_default() -> Bandwidth {
 }
 
 impl AllReduceSpec {
-    /// NCCL src/graph/tuning.cc, `hwLatencies[NCCL_HW_NVLINK][algorithm][NCCL_PROTO_SIMPLE]`:
-    /// 3.4 us for the ring, 4.0 us for the tree.
-    pub fn nvlink_step_or_default(&self) -> SimDuration {
-        self.nvlink_step.unwrap_or(match self.algorithm {
-            NcclAlgorithm::Ring => SimDuration::from_ns(3400),
-            NcclAlgorithm::Tree => SimDuration::from_ns(4000),
+    /// NCCL src/graph/tuning.cc:159, `hwLatencies[NCCL_HW_NVLINK][algorithm][NCCL_PROTO_SIMPLE]`:
+    /// 3.4 us for the ring, 4.0 us for the tree (the algorithm that runs, once `Auto` is resolved).
+    pub fn nvlink_step_or_default(&self, algorithm: crate::workload::config::NcclAlgorithm) -> SimDuration {
+        self.nvlink_step.unwrap_or(match algorithm {
+            crate::workload::config::NcclAlgorithm::Ring => SimDuration::from_ns(3400),
+            crate::workload::config::NcclAlgorithm::Tree => SimDuration::from_ns(4000),
         })
     }
 }

@@ -229,6 +229,28 @@ pub(super) fn check(cx: &Ctx, s: &ScenarioSpec, hosts: u64, inst_names: &BTreeSe
                             .into(),
                     ));
                 }
+                if a.algorithm == crate::scenario::spec::NcclAlgorithm::Auto
+                    && a.gpus_per_node > 1
+                    && matches!(w, WorkloadSpec::AllReduce(_))
+                    && let Some(m) = members.iter().find(|m| {
+                        crate::workload::nccl_tune::node_facts(&m.instance_type).is_none()
+                            || m.instance_type != members[0].instance_type
+                    })
+                {
+                    return Err(cx.err(
+                        "algorithm",
+                        "Auto",
+                        format!(
+                            "{:?}: NCCL's cost model picks the algorithm from the GPU node's facts, which nitrosim \
+                             knows for {} (one type per fleet), not {}",
+                            a.name,
+                            crate::workload::nccl_tune::KNOWN_GPU_NODES,
+                            m.instance_type
+                        ),
+                        "a fleet of one known GPU instance type, or a forced algorithm".into(),
+                        "set algorithm: Ring or algorithm: Tree (as NCCL_ALGO does)".into(),
+                    ));
+                }
                 if a.transport == MessageTransport::EfaRdmaRead {
                     return Err(cx.err(
                         "transport",
