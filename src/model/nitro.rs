@@ -118,7 +118,16 @@ impl Model {
             return;
         }
         let reason = self.ports[port as usize].config.drop_reason;
-        let eni = self.packet_eni(id, owner);
+        if !matches!(
+            reason,
+            DropReason::BwOutAllowanceExceeded | DropReason::BwInAllowanceExceeded | DropReason::PpsAllowanceExceeded
+        ) {
+            // Not an allowance (a vCPU backlog, a per-flow cap): nothing to count, and no reason
+            // to look up the packet's endpoint, a cache miss on the packet path.
+            return;
+        }
+        // With one ENI there is nothing to choose: no endpoint lookup either.
+        let eni = if self.insts[owner as usize].enis.len() == 1 { 0 } else { self.packet_eni(id, owner) };
         let inst = &mut self.insts[owner as usize];
         // Counted on the ENI; the instance's counter is the sum over its ENIs (results).
         let e = &mut inst.enis[eni].counters;
@@ -126,7 +135,7 @@ impl Model {
             DropReason::BwOutAllowanceExceeded => e.bw_out_allowance_exceeded += 1,
             DropReason::BwInAllowanceExceeded => e.bw_in_allowance_exceeded += 1,
             DropReason::PpsAllowanceExceeded => e.pps_allowance_exceeded += 1,
-            _ => {}
+            _ => unreachable!("an allowance reason"),
         }
     }
 
