@@ -63,6 +63,7 @@ impl Model {
         for p in &mut self.ports {
             p.settle(stopped);
         }
+        self.fold_allowance_waits();
         progress(self.end);
         self.check_conservation()?;
         Ok(results::collect(self))
