@@ -6,6 +6,9 @@
 
 use super::*;
 
+/// Cache lines of a port.
+const PORT_LINES: usize = std::mem::size_of::<Port>().div_ceil(64);
+
 impl Model {
     pub fn now(&self) -> SimTime {
         self.q.now()
@@ -45,10 +48,11 @@ impl Model {
             if let Some(&Event::PortDone(port, id, next)) = self.q.peek_event() {
                 // The next event's port, packet and the port it goes on to load while this one
                 // runs.
-                crate::engine::prefetch(&self.ports[port as usize], 2);
+                // A port's pass touches all of its lines (its oldest packets live in it).
+                crate::engine::prefetch(&self.ports[port as usize], PORT_LINES);
                 crate::engine::prefetch(self.pool.get(id), 1);
                 if next != routing::Routes::END {
-                    crate::engine::prefetch(&self.ports[next as usize], 2);
+                    crate::engine::prefetch(&self.ports[next as usize], PORT_LINES);
                 }
             }
             self.dispatch(ev);
@@ -59,6 +63,7 @@ impl Model {
         for p in &mut self.ports {
             p.settle(stopped);
         }
+        self.fold_allowance_waits();
         progress(self.end);
         self.check_conservation()?;
         Ok(results::collect(self))

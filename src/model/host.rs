@@ -518,7 +518,7 @@ impl Model {
         if self.capture.is_some() && inst != NONE {
             self.capture_at_instance(inst, &pkt);
         }
-        let id = self.pool.alloc(pkt);
+        let id = self.alloc_packet(pkt);
         self.acct.sent += 1;
         if tx_block != NONE {
             self.drop_filtered(id, tx_block, inst);

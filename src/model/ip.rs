@@ -429,7 +429,7 @@ impl Model {
             };
             self.log_event(e);
         }
-        let id = self.pool.alloc(icmp);
+        let id = self.alloc_packet(icmp);
         self.acct.sent += 1;
         let first = self.routes.port(route, 0);
         self.offer(id, first);

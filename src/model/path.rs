@@ -127,10 +127,17 @@ impl Model {
         id
     }
 
+    /// Store a new packet at the start of its route, with its route's first ports.
+    pub(crate) fn alloc_packet(&mut self, mut pkt: Packet) -> PacketId {
+        debug_assert_eq!(pkt.hop, 0);
+        self.routes.fill_ahead(pkt.route, &mut pkt.ahead);
+        self.pool.alloc(pkt)
+    }
+
     /// Create a packet at the start of its route.
     pub(crate) fn send_packet(&mut self, pkt: Packet) {
         let first = self.routes.port(pkt.route, 0);
-        let id = self.pool.alloc(pkt);
+        let id = self.alloc_packet(pkt);
         self.acct.sent += 1;
         self.offer(id, first);
     }
@@ -164,7 +171,11 @@ impl Model {
         let (shaper, per_packet) = (port_ref.config.burst_bytes > 0, port_ref.config.per_packet);
         // The packet's next stop once it leaves: read now, while its route's line is at hand,
         // so the arrival event names the port it will touch and the run loop can prefetch it.
-        let next = self.routes.at(p.route + p.hop as u32 + 1);
+        let at = p.hop as usize + 1;
+        let next = match p.ahead.get(at) {
+            Some(&next) => next,
+            None => self.routes.at(p.route + at as u32),
+        };
         match port_ref.enqueue(now, id, p.wire_bytes, next) {
             Enqueued::Accepted { waited, finish, arrive, head } => {
                 if head && let Some(arrive) = arrive {

@@ -173,6 +173,19 @@ impl Routes {
         &tail[..n]
     }
 
+    /// Copy route `off`'s first ports into `ahead`, [`Routes::END`] after its last.
+    pub fn fill_ahead(&self, off: u32, ahead: &mut [PortId; crate::net::packet::AHEAD_PORTS]) {
+        let mut ended = false;
+        for (k, a) in ahead.iter_mut().enumerate() {
+            if !ended {
+                *a = self.ports[off as usize + k];
+                ended = *a == Self::END;
+            } else {
+                *a = Self::END;
+            }
+        }
+    }
+
     /// The port at flat index `at` (a route's offset plus a hop), or [`Routes::END`].
     #[inline]
     pub fn at(&self, at: u32) -> PortId {

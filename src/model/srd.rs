@@ -60,6 +60,7 @@ impl Inner {
             srd,
             lossy,
             frag: Default::default(),
+            ahead: Default::default(),
         }
     }
 }

@@ -98,9 +98,14 @@ pub struct SrdHeader {
     pub ce: bool,
 }
 
-/// Laid out by use: what every hop reads (route, hop, size, sink) comes first, in 16 bytes that
-/// the run loop prefetches one event ahead; the segment and SRD header follow. (Aligning slots
-/// to cache lines made them 256 bytes and cost more memory than it saved time.)
+/// Ports of its route a packet carries itself (see [`Packet::ahead`]): a route through the
+/// fabric and both hosts' stages has about ten, gateways and forwarding instances add more.
+pub const AHEAD_PORTS: usize = 11;
+
+/// Laid out by use: what every hop reads (route, hop, size, sink and the route's first ports)
+/// fills the first 64 bytes, which the run loop prefetches one event ahead; the segment and SRD
+/// header follow. (Aligning slots to cache lines made them 256 bytes and cost more memory than
+/// it saved time.)
 #[derive(Clone, Copy, Debug, Default)]
 #[repr(C)]
 pub struct Packet {
@@ -112,6 +117,11 @@ pub struct Packet {
     /// Size on the current leg (the segment plus any encapsulation): what ports charge.
     pub wire_bytes: u32,
     pub sink: Sink,
+    /// The route's first ports, copied when the packet is created (`Model::alloc_packet`), then
+    /// the route table's end marker: each hop finds its next port in the packet's own
+    /// cache line rather than in the route table, a miss per hop at scale. Hops beyond these
+    /// read the table.
+    pub ahead: [u32; AHEAD_PORTS],
     /// Endpoint it is finally addressed to, with that endpoint slot's generation (stale slots are
     /// caught), carried through SRD.
     pub dst_endpoint: u32,

@@ -19,8 +19,8 @@
 //! a vCPU doing per-packet protocol work (`per_packet`, no rate) and a pure delay (neither).
 //! A port is FIFO and a packet's service time is known when its service begins (on acceptance by
 //! an idle server, or when the packet ahead finishes), so the port computes then when it finishes
-//! and when it leaves the pipe; no event marks the end of service, and a waiting packet costs 12
-//! bytes until it is served. The pipe's arrivals are in FIFO order too, so only the oldest packet's
+//! and when it leaves the pipe; no event marks the end of service, and a waiting packet is timed
+//! only when its service begins. The pipe's arrivals are in FIFO order too, so only the oldest packet's
 //! arrival needs to be in the event queue (htsim's trick): the caller schedules it, and on
 //! [`Port::pop_head`] learns when the next one arrives. One event per packet per port, none when
 //! the port takes no time at all; the queue holds busy ports, not packets. Counters that an event
@@ -126,52 +126,58 @@ impl PortNoise {
     }
 }
 
-/// A packet in a port whose service has begun: in service or in the pipe. Its finish (and so its
-/// arrival at the far end) is computed when service begins: a FIFO server with a known service
-/// time needs no event when service ends, only when the packet reaches the far end.
-#[derive(Clone, Copy, Debug)]
+/// A packet in a port: waiting for the server, or (the oldest `Port::n_timed`) in service or in
+/// the pipe. Its finish (and so its arrival at the far end) is computed when its service begins: a
+/// FIFO server with a known service time needs no event when service ends, only when the packet
+/// reaches the far end.
+#[derive(Clone, Copy, Debug, Default)]
 struct Slot {
     id: PacketId,
     bytes: u32,
     /// The caller's own word about the packet, handed back with it (the model: where its route
     /// goes to next), so the caller can prefetch what it will need before the packet arrives.
     tag: u32,
-    /// Service ends: the packet leaves the queue and enters the pipe. It leaves the pipe at the
-    /// far end `config.delay` later, or, on a port with noise, after its entry in `pipe_delays`.
+    /// Service ends: the packet leaves the queue and enters the pipe; and it leaves the pipe at
+    /// the far end (`config.delay` later, or its own draw on a port with noise). Unset while it
+    /// waits.
     finish: SimTime,
+    arrive: SimTime,
 }
 
-/// A packet waiting for the server: 12 bytes, timed only when its service begins.
-#[derive(Clone, Copy, Debug)]
-struct Waiting {
-    id: PacketId,
-    bytes: u32,
-    tag: u32,
-}
+/// Packets a port keeps in its own cache lines; more spill to a heap buffer. Most ports hold a
+/// few packets at a time (a link's pipe holds about delay / service time of them), and a buffer
+/// of their own would cost a dependent cache miss on every pass, which the run loop cannot
+/// prefetch.
+const INLINE_SLOTS: usize = 4;
 
-/// Laid out in whole cache lines, what a packet's pass touches first: the FIFOs and cursor,
-/// then the counters, then the configuration.
+/// Laid out in whole cache lines, in the order a packet's pass touches them: cursors and server
+/// state, the oldest packets, then the configuration and the counters. The run loop prefetches
+/// all of it one event ahead.
 #[repr(C, align(64))]
 pub struct Port {
-    /// Packets in service or in the pipe, in FIFO order (arrivals are FIFO too).
-    timed: VecDeque<Slot>,
-    /// Packets waiting behind them, in order.
-    waiting: VecDeque<Waiting>,
-    /// `timed[..finished]` have finished service (in the pipe), as of the last [`Port::settle`].
+    /// Packets held (waiting, in service or in the pipe), in FIFO order: the oldest
+    /// `min(len, INLINE_SLOTS)` in `inline`, a ring starting at `head`, the rest in `spill`.
+    len: u32,
+    head: u32,
+    /// The oldest `n_timed` packets have begun service (their `finish` is known); the rest wait.
+    n_timed: u32,
+    /// The oldest `finished` have finished service (in the pipe), as of the last [`Port::settle`].
     finished: u32,
-    /// Line-time bytes added to each packet's serialisation (0 = not a physical link).
-    framing_bytes: u32,
     /// Bytes queued or in service (not yet in the pipe).
     queued_bytes: u64,
     /// When the last packet taken into service finishes (the server is busy until then).
     busy_until: SimTime,
-    pub stats: PortStats,
     /// GCRA theoretical arrival time (token-bucket shapers only).
     tat: SimTime,
-    noise: Option<Box<PortNoise>>,
+    /// Line-time bytes added to each packet's serialisation (0 = not a physical link).
+    framing_bytes: u32,
+    /// Kept in line, not boxed: in the default scenarios most internal stages (vCPUs, card
+    /// delays, per-flow shapers) have noise, and a box would be one more miss per pass.
+    noise: Option<PortNoise>,
+    inline: [Slot; INLINE_SLOTS],
+    spill: VecDeque<Slot>,
     pub config: PortConfig,
-    /// With noise only: each timed packet's pipe delay, in step with `timed`.
-    pipe_delays: VecDeque<SimDuration>,
+    pub stats: PortStats,
 }
 
 /// Outcome of [`Port::enqueue`].
@@ -195,17 +201,19 @@ pub enum Enqueued {
 impl Port {
     pub fn new(config: PortConfig) -> Self {
         Port {
-            timed: VecDeque::new(),
-            waiting: VecDeque::new(),
+            len: 0,
+            head: 0,
+            n_timed: 0,
             finished: 0,
-            framing_bytes: 0,
             queued_bytes: 0,
             busy_until: SimTime::ZERO,
-            stats: PortStats::default(),
             tat: SimTime::ZERO,
+            framing_bytes: 0,
             noise: None,
+            inline: [Slot::default(); INLINE_SLOTS],
+            spill: VecDeque::new(),
             config,
-            pipe_delays: VecDeque::new(),
+            stats: PortStats::default(),
         }
     }
 
@@ -222,7 +230,7 @@ impl Port {
 
     pub fn set_noise(&mut self, noise: PortNoise) {
         assert!(self.queued_packets() == 0, "noise is set before a port carries packets");
-        self.noise = Some(Box::new(noise));
+        self.noise = Some(noise);
     }
 
     /// Bytes of line time per packet besides the IP packet (0 on internal stages).
@@ -234,14 +242,57 @@ impl Port {
         self.config.per_packet + self.config.rate.serialisation(bytes as u64 + self.framing_bytes as u64)
     }
 
+    /// Packet `k` in FIFO order (0 = oldest).
+    #[inline]
+    fn slot(&self, k: usize) -> &Slot {
+        debug_assert!(k < self.len as usize);
+        if k < INLINE_SLOTS {
+            &self.inline[(self.head as usize + k) % INLINE_SLOTS]
+        } else {
+            &self.spill[k - INLINE_SLOTS]
+        }
+    }
+
+    #[inline]
+    fn slot_mut(&mut self, k: usize) -> &mut Slot {
+        debug_assert!(k < self.len as usize);
+        if k < INLINE_SLOTS {
+            &mut self.inline[(self.head as usize + k) % INLINE_SLOTS]
+        } else {
+            &mut self.spill[k - INLINE_SLOTS]
+        }
+    }
+
+    #[inline]
+    fn push_back(&mut self, s: Slot) {
+        if (self.len as usize) < INLINE_SLOTS {
+            self.inline[(self.head as usize + self.len as usize) % INLINE_SLOTS] = s;
+        } else {
+            self.spill.push_back(s);
+        }
+        self.len += 1;
+    }
+
+    /// Take out the oldest packet; the oldest spilled one takes its place in the ring.
+    #[inline]
+    fn pop_slot(&mut self) -> Slot {
+        assert!(self.len > 0, "a port's head left an empty port");
+        let h = self.head as usize;
+        let s = self.inline[h];
+        if let Some(next) = self.spill.pop_front() {
+            // The freed cell is the ring's last once the head moves on.
+            self.inline[h] = next;
+        }
+        self.head = ((h + 1) % INLINE_SLOTS) as u32;
+        self.len -= 1;
+        s
+    }
+
     /// When timed packet `k` leaves the pipe.
     #[inline]
     fn arrive(&self, k: usize) -> SimTime {
-        let s = &self.timed[k];
-        match self.noise {
-            None => s.finish + self.config.delay,
-            Some(_) => s.finish + self.pipe_delays[k],
-        }
+        debug_assert!(k < self.n_timed as usize);
+        self.slot(k).arrive
     }
 
     /// Bytes queued or in service as of the last [`Port::settle`].
@@ -251,11 +302,11 @@ impl Port {
 
     /// Packets the port holds: waiting, in service or in its pipe.
     pub fn queued_packets(&self) -> usize {
-        self.timed.len() + self.waiting.len()
+        self.len as usize
     }
 
     pub fn iter_queued(&self) -> impl Iterator<Item = PacketId> + '_ {
-        self.timed.iter().map(|s| s.id).chain(self.waiting.iter().map(|w| w.id))
+        (0..self.len as usize).map(|k| self.slot(k).id)
     }
 
     /// Would this packet be ECN-marked if it were accepted now? (Settle the port first.)
@@ -263,18 +314,18 @@ impl Port {
         matches!(self.config.ecn_threshold_bytes, Some(t) if self.queued_bytes > t)
     }
 
-    /// Take a packet into service at `start`: time it (cost and noise drawn in service order, as
-    /// a server would) and count its service as busy time.
-    fn begin_service(&mut self, start: SimTime, id: PacketId, bytes: u32, tag: u32) -> (SimTime, SimTime) {
-        let t = self.service(start, bytes);
+    /// Take the oldest waiting packet into service at `start`: time it (cost and noise drawn in
+    /// service order, as a server would) and count its service as busy time.
+    fn begin_service(&mut self, start: SimTime) -> (SimTime, SimTime) {
+        let k = self.n_timed as usize;
+        let t = self.service(start, self.slot(k).bytes);
         self.stats.busy_ps += t.ps();
         let finish = start + t;
         let arrive = self.leave_pipe(finish);
-        debug_assert!(self.timed.is_empty() || self.arrive(self.timed.len() - 1) <= arrive, "a port's pipe is FIFO");
-        if self.noise.is_some() {
-            self.pipe_delays.push_back(arrive.since(finish));
-        }
-        self.timed.push_back(Slot { id, bytes, tag, finish });
+        debug_assert!(k == 0 || self.arrive(k - 1) <= arrive, "a port's pipe is FIFO");
+        let s = self.slot_mut(k);
+        (s.finish, s.arrive) = (finish, arrive);
+        self.n_timed += 1;
         self.busy_until = finish;
         (finish, arrive)
     }
@@ -283,12 +334,11 @@ impl Port {
     /// packets whose service has ended leave the queue (`packets_out`, `bytes_out`). What an
     /// event per service completion would have done, done when someone looks.
     pub fn settle(&mut self, now: SimTime) {
-        while self.busy_until <= now
-            && let Some(w) = self.waiting.pop_front()
-        {
-            self.begin_service(self.busy_until, w.id, w.bytes, w.tag);
+        while self.busy_until <= now && self.n_timed < self.len {
+            self.begin_service(self.busy_until);
         }
-        while let Some(s) = self.timed.get(self.finished as usize) {
+        while self.finished < self.n_timed {
+            let s = *self.slot(self.finished as usize);
             if s.finish > now {
                 break;
             }
@@ -312,15 +362,14 @@ impl Port {
         // Invariant: queue bytes never exceed capacity.
         debug_assert!(self.queued_bytes <= self.config.capacity_bytes);
         self.stats.max_queued_bytes = self.stats.max_queued_bytes.max(self.queued_bytes);
+        self.push_back(Slot { id, bytes, tag, finish: SimTime::ZERO, arrive: SimTime::ZERO });
         if self.busy_until > now {
-            debug_assert!(self.waiting.is_empty() || self.busy_until > now);
-            self.waiting.push_back(Waiting { id, bytes, tag });
             return Enqueued::Accepted { waited: true, finish: None, arrive: None, head: false };
         }
-        debug_assert!(self.waiting.is_empty(), "an idle server has nobody waiting");
-        let (finish, arrive) = self.begin_service(now, id, bytes, tag);
+        debug_assert!(self.n_timed + 1 == self.len, "an idle server has nobody waiting");
+        let (finish, arrive) = self.begin_service(now);
         self.settle(now);
-        let head = self.queued_packets() == 1;
+        let head = self.len == 1;
         Enqueued::Accepted { waited: false, finish: Some(finish), arrive: Some(arrive), head }
     }
 
@@ -330,10 +379,16 @@ impl Port {
         self.settle(now);
         debug_assert!(self.finished > 0 && self.arrive(0) <= now, "the head left before its time");
         let s = self.pop_front();
-        self.finished -= 1;
         // The next packet began service when this one finished (<= now): settle timed it.
-        debug_assert!(!self.timed.is_empty() || self.waiting.is_empty());
-        (s.id, self.timed.front().map(|h| (self.arrive(0), h.id, h.tag)))
+        debug_assert!(self.n_timed > 0 || self.len == 0);
+        let following = match self.n_timed {
+            0 => None,
+            _ => {
+                let h = self.slot(0);
+                Some((self.arrive(0), h.id, h.tag))
+            }
+        };
+        (s.id, following)
     }
 
     /// The configuration's rate or per-packet cost changed at `now`: packets that have not begun
@@ -358,16 +413,16 @@ impl Port {
         self.settle(now);
         let arrive = self.arrive(0);
         let s = self.pop_front();
-        debug_assert!(s.finish <= now && self.finished > 0);
-        self.finished -= 1;
-        (s.id, arrive, self.timed.front().map(|h| h.finish))
+        debug_assert!(s.finish <= now);
+        (s.id, arrive, (self.n_timed > 0).then(|| self.slot(0).finish))
     }
 
+    /// Take out the oldest packet, which has finished service.
     fn pop_front(&mut self) -> Slot {
-        if self.noise.is_some() {
-            self.pipe_delays.pop_front();
-        }
-        self.timed.pop_front().expect("a port's head left an empty port")
+        debug_assert!(self.finished > 0 && self.n_timed > 0);
+        self.finished -= 1;
+        self.n_timed -= 1;
+        self.pop_slot()
     }
 
     /// This packet's per-packet cost: the configured one, or a draw around it with noise.
@@ -426,6 +481,12 @@ mod tests {
             burst_bytes: 0,
             mtu: crate::net::ip::NO_MTU_LIMIT,
         })
+    }
+
+    #[test]
+    fn a_port_is_six_cache_lines() {
+        // What the run loop prefetches; a field added carelessly would add a line to every pass.
+        assert_eq!(std::mem::size_of::<Port>(), 6 * 64);
     }
 
     #[test]
@@ -633,8 +694,8 @@ mod tests {
                 reference.offer(now, id, bytes);
                 // Packets due out before this offer leave first, as the reference's events would.
                 port.settle(now);
-                while !port.timed.is_empty() && port.arrive(0) < now {
-                    let (s, arrive) = (*port.timed.front().unwrap(), port.arrive(0));
+                while port.n_timed > 0 && port.arrive(0) < now {
+                    let (s, arrive) = (*port.slot(0), port.arrive(0));
                     port.pop_head(arrive);
                     port.settle(now);
                     got.push((s.id, s.finish, arrive));
@@ -648,7 +709,8 @@ mod tests {
             }
             reference.run_until(SimTime(u64::MAX / 2));
             port.settle(SimTime(u64::MAX / 2));
-            while let Some(s) = port.timed.front().copied() {
+            while port.n_timed > 0 {
+                let s = *port.slot(0);
                 let arrive = port.arrive(0);
                 port.pop_head(arrive);
                 got.push((s.id, s.finish, arrive));

@@ -471,6 +471,10 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
     };
     let app_enis =
         spec.workloads.iter().map(|w| w.eni_choice().map_or([0, 0], |[a, b]| [eni_index(a), eni_index(b)])).collect();
+    let allowance_waits = insts
+        .iter()
+        .map(|i| crate::model::AllowanceWaits { multi_eni: i.enis.len() > 1, ..Default::default() })
+        .collect();
     Ok(Model {
         vpc,
         gateways,
@@ -535,6 +539,7 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
         app_names,
         app_enis,
         acct: Accounting::default(),
+        allowance_waits,
         outbox: Outbox::default(),
         loss: (f.loss_rate > 0.0).then(|| (f.loss_rate, streams.stream("fabric/loss"))),
         end,
