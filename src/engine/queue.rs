@@ -2,21 +2,26 @@
 //!
 //! Ordering contract (what a component may rely on):
 //! 1. Events fire in non-decreasing time; the queue refuses to schedule into the past.
-//! 2. Events scheduled for the *same* picosecond fire in the order they were scheduled (FIFO by a
-//!    insertion order). No other tie-break exists, so the result never depends on
-//!    memory addresses, hash seeds or thread count.
+//! 2. Events scheduled for the *same* picosecond fire in the order they were scheduled (FIFO).
+//!    No other tie-break exists, so the result never depends on memory addresses, hash seeds or
+//!    thread count.
 //! 3. There is no cancel: a component that changes its mind bumps a generation number and ignores
 //!    the stale event when it fires (see `model::timers`).
 //!
-//! Layout, for speed (the queue is a large share of a run's cache misses): a radix heap, the
-//! monotone priority queue a discrete-event simulation allows, since no event is ever scheduled
-//! before `now`. Bucket `b > 0` holds the events whose time first differs from `now` at bit
-//! `b - 1` (from the least significant), bucket 0 those at `now` itself. A push appends to one
-//! bucket; a pop takes the head of bucket 0 or, when it is empty, moves the clock to the earliest
-//! time of the lowest non-empty bucket and spreads that bucket over the buckets below it (an
-//! event only ever moves down, in practice two or three times). Every access is an append or a
-//! sequential scan, where a heap reads one scattered cache line per level; the events travel in
-//! the buckets with their time, so there is no slab to look them up in.
+//! Layout, for speed: a radix heap, the monotone priority queue a discrete-event simulation
+//! allows, since no event is ever scheduled before `now`. Bucket `b > 0` holds the events whose
+//! time first differs from `now` at bit `b - 1` (from the least significant), bucket 0 those at
+//! `now` itself. A push appends to one bucket; a pop takes the head of bucket 0 or, when it is
+//! empty, moves the clock to the earliest time of the lowest non-empty bucket and spreads that
+//! bucket over the buckets below it (an event only ever moves down: 7 to 10 times in the hold
+//! bench, fewer when events are scheduled at `now`). Every access is an append or a sequential
+//! scan, which the CPU can run ahead of and prefetch, where a heap's pop is a chain of dependent
+//! loads, one per level, each waiting for the last comparison; the events travel in the buckets
+//! with their time (24 bytes), so there is no slab to look them up in. Measured against the 4-ary
+//! heap of 16-byte keys this replaced: 1.2x the events per second at 10 000 pending, 1.6x at
+//! 100 000, 10x at 1 000 000 (`cargo bench --bench engine`); 5-30% less CPU per simulated ms on
+//! the permutation benches, the most on the largest fabrics. Wider digits (4 to 8 bits per level,
+//! 2.7-4.2 moves) were tried: fewer instructions, more cache misses, no faster.
 //!
 //! Contract 2 needs no sequence number: every bucket holds its events in the order they were
 //! scheduled. Two events of the same time always sit in the same bucket (the bucket depends on
@@ -65,7 +70,7 @@ impl<E: Copy> EventQueue<E> {
     /// `n`: the events expected to be pending at once; buckets grow beyond it as needed.
     pub fn with_capacity(n: usize) -> Self {
         let mut buckets: [Vec<Entry<E>>; BUCKETS] = std::array::from_fn(|_| Vec::new());
-        // Events are mostly scheduled a few microseconds ahead: 2^20 to 2^23 ps.
+        // Events are mostly scheduled 0.1 to 10 us ahead: 2^17 to 2^24 ps, buckets 18 to 24.
         for bucket in &mut buckets[18..25] {
             bucket.reserve(n / 4);
         }
