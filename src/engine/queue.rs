@@ -2,41 +2,57 @@
 //!
 //! Ordering contract (what a component may rely on):
 //! 1. Events fire in non-decreasing time; the queue refuses to schedule into the past.
-//! 2. Events scheduled for the *same* picosecond fire in the order they were scheduled (FIFO by a
-//!    global insertion sequence number). No other tie-break exists, so the result never depends on
-//!    memory addresses, hash seeds or thread count.
+//! 2. Events scheduled for the *same* picosecond fire in the order they were scheduled (FIFO).
+//!    No other tie-break exists, so the result never depends on memory addresses, hash seeds or
+//!    thread count.
 //! 3. There is no cancel: a component that changes its mind bumps a generation number and ignores
 //!    the stale event when it fires (see `model::timers`).
 //!
-//! Layout, for speed (the queue is a large share of a run's cache misses): a 4-ary min-heap of
-//! 16-byte keys, `time << 64 | seq << 32 | slot`, one comparison of one integer; the four children
-//! of a node share one 64-byte cache line, so a pop reads one line per level and the heap is half
-//! as deep as a binary one. The events themselves wait in a slab (`slot`), untouched while the
-//! heap moves keys. The sequence number has 32 bits: when it runs out (every 2^32 events) the
-//! pending keys are renumbered by rank, which keeps their order, so contract 2 holds for ever.
+//! Layout, for speed: a radix heap, the monotone priority queue a discrete-event simulation
+//! allows, since no event is ever scheduled before `now`. Bucket `b > 0` holds the events whose
+//! time first differs from `now` at bit `b - 1` (from the least significant), bucket 0 those at
+//! `now` itself. A push appends to one bucket; a pop takes the head of bucket 0 or, when it is
+//! empty, moves the clock to the earliest time of the lowest non-empty bucket and spreads that
+//! bucket over the buckets below it (an event only ever moves down: 7 to 10 times in the hold
+//! bench, fewer when events are scheduled at `now`). Every access is an append or a sequential
+//! scan, which the CPU can run ahead of and prefetch, where a heap's pop is a chain of dependent
+//! loads, one per level, each waiting for the last comparison; the events travel in the buckets
+//! with their time (24 bytes), so there is no slab to look them up in. Measured against the 4-ary
+//! heap of 16-byte keys this replaced: 1.2x the events per second at 10 000 pending, 1.6x at
+//! 100 000, 10x at 1 000 000 (`cargo bench --bench engine`); 5-30% less CPU per simulated ms on
+//! the permutation benches, the most on the largest fabrics. Wider digits (4 to 8 bits per level,
+//! 2.7-4.2 moves) were tried: fewer instructions, more cache misses, no faster.
+//!
+//! Contract 2 needs no sequence number: every bucket holds its events in the order they were
+//! scheduled. Two events of the same time always sit in the same bucket (the bucket depends on
+//! the time only), and a bucket is only ever spread, in order, into empty ones. So bucket 0 is
+//! FIFO, and each bucket's earliest event is its first one of the smallest time, which the
+//! bucket remembers so that the next event can be peeked without moving anything.
 
 use crate::units::{SimDuration, SimTime};
 
-/// Bits of a key that hold the event's slot; the sequence number sits above them.
-const SLOT_BITS: u32 = 32;
+/// Bucket 0 (time == now) and one bucket per bit of a 64-bit time.
+const BUCKETS: usize = 65;
 
-/// Four keys: the children of one node, on one cache line.
-#[derive(Clone, Copy, Default)]
-#[repr(C, align(64))]
-struct Line([u128; 4]);
+#[derive(Clone, Copy)]
+struct Entry<E> {
+    time: u64,
+    event: E,
+}
 
 pub struct EventQueue<E> {
-    /// The heap: logical node `k` at flat index `k + 3`, so the children of node `k`
-    /// (`4k + 1 ..= 4k + 4`) are exactly line `k + 1`.
-    lines: Vec<Line>,
+    /// `buckets[0][head..]`: the events at `now`; `buckets[b]`, `b > 0`: the events whose time's
+    /// highest bit differing from `now` is bit `b - 1`. Each in scheduling order.
+    buckets: [Vec<Entry<E>>; BUCKETS],
+    head: usize,
+    /// Where the earliest event of each non-empty bucket `b > 0` is (the first of its smallest
+    /// time), and that time.
+    min_time: [u64; BUCKETS],
+    min_index: [u32; BUCKETS],
+    /// Bit `b - 1` set when bucket `b > 0` is not empty.
+    occupied: u64,
     len: usize,
-    /// Pending events by slot, and the free slots (reused last-freed first, so the slab stays hot).
-    events: Vec<E>,
-    free: Vec<u32>,
     now: SimTime,
-    next_seq: u64,
-    /// The sequence number at which pending keys are renumbered (2^32; smaller in tests).
-    seq_end: u64,
     popped: u64,
 }
 
@@ -51,36 +67,55 @@ impl<E: Copy> EventQueue<E> {
         Self::with_capacity(1024)
     }
 
+    /// `n`: the events expected to be pending at once; buckets grow beyond it as needed.
     pub fn with_capacity(n: usize) -> Self {
-        let mut lines = Vec::with_capacity(n.div_ceil(4) + 1);
-        lines.push(Line::default());
+        let mut buckets: [Vec<Entry<E>>; BUCKETS] = std::array::from_fn(|_| Vec::new());
+        // Events are mostly scheduled 0.1 to 10 us ahead: 2^17 to 2^24 ps, buckets 18 to 24.
+        for bucket in &mut buckets[18..25] {
+            bucket.reserve(n / 4);
+        }
         EventQueue {
-            lines,
+            buckets,
+            head: 0,
+            min_time: [u64::MAX; BUCKETS],
+            min_index: [0; BUCKETS],
+            occupied: 0,
             len: 0,
-            events: Vec::with_capacity(n),
-            free: Vec::with_capacity(n),
             now: SimTime::ZERO,
-            next_seq: 0,
-            seq_end: 1 << (64 - SLOT_BITS),
             popped: 0,
         }
     }
 
+    /// The bucket of an event at `time` while the clock reads `now`.
     #[inline(always)]
-    fn key(&self, k: usize) -> u128 {
-        let i = k + 3;
-        self.lines[i >> 2].0[i & 3]
+    fn bucket(time: u64, now: u64) -> usize {
+        (64 - (time ^ now).leading_zeros()) as usize
     }
 
+    /// Append to bucket `b > 0`, remembering where its earliest event is.
     #[inline(always)]
-    fn set(&mut self, k: usize, key: u128) {
-        let i = k + 3;
-        self.lines[i >> 2].0[i & 3] = key;
+    fn push_to(&mut self, b: usize, entry: Entry<E>) {
+        let bucket = &mut self.buckets[b];
+        // Strictly earlier only: of equal times, the first scheduled stays the earliest.
+        if bucket.is_empty() || entry.time < self.min_time[b] {
+            self.min_time[b] = entry.time;
+            self.min_index[b] = u32::try_from(bucket.len()).expect("more than 2^32 pending events");
+        }
+        bucket.push(entry);
+        self.occupied |= 1 << (b - 1);
     }
 
+    /// The earliest pending event, if any.
     #[inline(always)]
-    fn slot(key: u128) -> usize {
-        (key as u64 & ((1u64 << SLOT_BITS) - 1)) as usize
+    fn first(&self) -> Option<&Entry<E>> {
+        if let Some(entry) = self.buckets[0].get(self.head) {
+            Some(entry)
+        } else if self.occupied != 0 {
+            let b = self.occupied.trailing_zeros() as usize + 1;
+            Some(&self.buckets[b][self.min_index[b] as usize])
+        } else {
+            None
+        }
     }
 
     /// The time of the event being processed (or last processed).
@@ -104,27 +139,12 @@ impl<E: Copy> EventQueue<E> {
     pub fn schedule_at(&mut self, time: SimTime, event: E) {
         // Invariant: time never goes back. A model bug, not user input, so fail loudly.
         assert!(time >= self.now, "event scheduled in the past: {:?} < now {:?}", time, self.now);
-        if self.next_seq == self.seq_end {
-            self.renumber();
-        }
-        let slot = match self.free.pop() {
-            Some(s) => {
-                self.events[s as usize] = event;
-                s
-            }
-            None => {
-                let s = u32::try_from(self.events.len()).expect("more than 2^32 pending events");
-                self.events.push(event);
-                s
-            }
-        };
-        let key = ((time.0 as u128) << 64) | ((self.next_seq as u128) << SLOT_BITS) | slot as u128;
-        self.next_seq += 1;
-        if (self.len + 3) >> 2 == self.lines.len() {
-            self.lines.push(Line::default());
-        }
         self.len += 1;
-        self.sift_up(self.len - 1, key);
+        let entry = Entry { time: time.0, event };
+        match Self::bucket(time.0, self.now.0) {
+            0 => self.buckets[0].push(entry),
+            b => self.push_to(b, entry),
+        }
     }
 
     pub fn schedule_in(&mut self, delay: SimDuration, event: E) {
@@ -133,95 +153,65 @@ impl<E: Copy> EventQueue<E> {
 
     /// The next event, if any (to prefetch what it will touch).
     pub fn peek_event(&self) -> Option<&E> {
-        (self.len > 0).then(|| &self.events[Self::slot(self.key(0))])
+        self.first().map(|entry| &entry.event)
     }
 
     /// Time of the next event, if any.
     pub fn peek_time(&self) -> Option<SimTime> {
-        (self.len > 0).then(|| SimTime((self.key(0) >> 64) as u64))
+        self.first().map(|entry| SimTime(entry.time))
     }
 
     /// Pop the earliest event and advance the clock to it.
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
-        if self.len == 0 {
-            return None;
+        if self.head == self.buckets[0].len() {
+            if self.occupied == 0 {
+                return None;
+            }
+            self.advance();
         }
-        let top = self.key(0);
+        let entry = self.buckets[0][self.head];
+        self.head += 1;
         self.len -= 1;
-        if self.len > 0 {
-            // Move the hole left by the root down to a leaf along the smaller children, then
-            // put the last key there and let it rise: fewer comparisons than a plain sift-down,
-            // as the last key nearly always belongs near the bottom.
-            let last = self.key(self.len);
-            let len = self.len;
-            let mut hole = 0;
-            loop {
-                let first = 4 * hole + 1;
-                if first >= len {
-                    break;
-                }
-                let c = &self.lines[hole + 1].0;
-                let best = if first + 3 < len {
-                    let (a, ia) = if c[0] <= c[1] { (c[0], 0) } else { (c[1], 1) };
-                    let (b, ib) = if c[2] <= c[3] { (c[2], 2) } else { (c[3], 3) };
-                    if a <= b { ia } else { ib }
-                } else {
-                    (1..len - first).fold(0, |m, j| if c[j] < c[m] { j } else { m })
-                };
-                let key = c[best];
-                self.set(hole, key);
-                hole = first + best;
-            }
-            self.sift_up(hole, last);
-        }
-        let time = SimTime((top >> 64) as u64);
-        debug_assert!(time >= self.now);
-        let slot = Self::slot(top);
-        self.free.push(slot as u32);
-        self.now = time;
+        debug_assert_eq!(entry.time, self.now.0);
         self.popped += 1;
-        Some((time, self.events[slot]))
+        Some((self.now, entry.event))
     }
 
-    /// Put `key` at node `k` (a hole) or above it, wherever it belongs.
-    #[inline(always)]
-    fn sift_up(&mut self, mut k: usize, key: u128) {
-        while k > 0 {
-            let parent = (k - 1) / 4;
-            let pk = self.key(parent);
-            if pk <= key {
-                break;
+    /// Bucket 0 is empty: move the clock to the earliest pending time and spread its bucket over
+    /// the buckets below (each of its events now first differs from the new `now` at a lower bit).
+    fn advance(&mut self) {
+        let from = self.occupied.trailing_zeros() as usize + 1;
+        let now = self.min_time[from];
+        debug_assert!(now > self.now.0);
+        self.now = SimTime(now);
+        self.buckets[0].clear();
+        self.head = 0;
+        self.occupied &= !(1 << (from - 1));
+        let mut spread = std::mem::take(&mut self.buckets[from]);
+        for &entry in &spread {
+            match Self::bucket(entry.time, now) {
+                0 => self.buckets[0].push(entry),
+                b => {
+                    debug_assert!(b < from);
+                    self.push_to(b, entry);
+                }
             }
-            self.set(k, pk);
-            k = parent;
         }
-        self.set(k, key);
-    }
-
-    /// The sequence numbers ran out: give the pending keys new ones by rank (same order), so new
-    /// events still sort after every pending one of the same time.
-    #[cold]
-    fn renumber(&mut self) {
-        let mut keys: Vec<u128> = (0..self.len).map(|k| self.key(k)).collect();
-        keys.sort_unstable();
-        // A sorted array is a valid heap (every parent sits before its children).
-        for (rank, key) in keys.into_iter().enumerate() {
-            let time = key >> 64;
-            let slot = Self::slot(key) as u128;
-            self.set(rank, (time << 64) | ((rank as u128) << SLOT_BITS) | slot);
-        }
-        self.next_seq = self.len as u64;
+        spread.clear();
+        self.buckets[from] = spread;
     }
 
     /// Visit every pending event (order unspecified); used by end-of-run accounting.
     pub fn iter_pending(&self) -> impl Iterator<Item = &E> {
-        (0..self.len).map(|k| &self.events[Self::slot(self.key(k))])
+        let at_now = self.buckets[0][self.head..].iter();
+        at_now.chain(self.buckets[1..].iter().flatten()).map(|entry| &entry.event)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn same_time_events_fire_in_insertion_order() {
@@ -262,33 +252,89 @@ mod tests {
         assert_eq!(q.len(), expected.len());
     }
 
-    #[test]
-    fn renumbering_keeps_the_order() {
-        use crate::engine::RngStreams;
-        use rand::RngExt;
-        let mut rng = RngStreams::new(9).stream("renumber");
-        // Renumber every 7 events, with ties and a growing and shrinking backlog.
-        let mut q = EventQueue { seq_end: 7, ..EventQueue::new() };
-        let mut expected = Vec::new();
-        let mut id = 0u32;
-        for round in 0..300 {
-            for _ in 0..rng.random_range(0..12) {
-                let t = q.now().ps() + rng.random_range(0..4u64);
-                q.schedule_at(SimTime(t), id);
-                expected.push((t, id));
-                id += 1;
+    /// What the queue must do, written the obvious way: pending events in a list, popped by
+    /// smallest (time, insertion number).
+    #[derive(Default)]
+    struct Reference {
+        pending: Vec<(u64, u64, u32)>,
+        next: u64,
+    }
+
+    impl Reference {
+        fn push(&mut self, time: u64, id: u32) {
+            self.pending.push((time, self.next, id));
+            self.next += 1;
+        }
+        fn min(&self) -> Option<usize> {
+            (0..self.pending.len()).min_by_key(|&i| (self.pending[i].0, self.pending[i].1))
+        }
+        fn pop(&mut self) -> Option<(u64, u32)> {
+            self.min().map(|i| {
+                let (t, _, id) = self.pending.remove(i);
+                (t, id)
+            })
+        }
+    }
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        /// Schedule this far after `now` (clamped to the end of time).
+        Push(u64),
+        Pop,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            2 => Just(Op::Push(0)),
+            3 => (0..4u64).prop_map(Op::Push),
+            3 => (0..3_000_000u64).prop_map(Op::Push),
+            1 => (0..1u64 << 40).prop_map(Op::Push),
+            1 => any::<u64>().prop_map(Op::Push),
+            6 => Just(Op::Pop),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+        /// Any interleaving of pushes and pops, with ties, far futures and times near the end of
+        /// `u64`, pops what the reference does.
+        #[test]
+        fn matches_the_reference_ordering(
+            ops in proptest::collection::vec(op(), 0..400),
+        ) {
+            let mut q = EventQueue::new();
+            let mut reference = Reference::default();
+            for (id, op) in ops.into_iter().enumerate() {
+                match op {
+                    Op::Push(delta) => {
+                        let t = q.now().ps().saturating_add(delta);
+                        q.schedule_at(SimTime(t), id as u32);
+                        reference.push(t, id as u32);
+                    }
+                    Op::Pop => {
+                        let want = reference.pop();
+                        prop_assert_eq!(q.pop().map(|(t, e)| (t.ps(), e)), want);
+                        if let Some((t, _)) = want {
+                            prop_assert_eq!(q.now(), SimTime(t));
+                        }
+                    }
+                }
+                let next = reference.min().map(|i| reference.pending[i]);
+                prop_assert_eq!(q.peek_time().map(|t| t.ps()), next.map(|n| n.0));
+                prop_assert_eq!(q.peek_event().copied(), next.map(|n| n.2));
+                prop_assert_eq!(q.len(), reference.pending.len());
+                let mut pending: Vec<u32> = q.iter_pending().copied().collect();
+                pending.sort_unstable();
+                let mut want: Vec<u32> = reference.pending.iter().map(|p| p.2).collect();
+                want.sort_unstable();
+                prop_assert_eq!(pending, want);
             }
-            expected.sort();
-            for _ in 0..rng.random_range(0..12) {
-                let Some((t, e)) = q.pop() else { break };
-                let (et, eid) = expected.remove(0);
-                assert_eq!((t.ps(), e), (et, eid), "round {round}");
+            // Draining pops the rest in order.
+            while let Some(want) = reference.pop() {
+                prop_assert_eq!(q.pop().map(|(t, e)| (t.ps(), e)), Some(want));
             }
-            let mut pending: Vec<u32> = q.iter_pending().copied().collect();
-            pending.sort();
-            let mut want: Vec<u32> = expected.iter().map(|&(_, e)| e).collect();
-            want.sort();
-            assert_eq!(pending, want);
+            prop_assert!(q.pop().is_none());
+            prop_assert!(q.is_empty());
         }
     }
 
