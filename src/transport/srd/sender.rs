@@ -209,9 +209,13 @@ impl<P: Copy, R: Rng> SrdSender<P, R> {
         p.sent += 1;
         let timeout = self.cfg.retransmit_timeout.max(SimDuration(2 * p.srtt.map_or(0, |s| s.0)));
         let entry = (now + timeout, seq, slot.transmissions);
-        // Nearly always an append: deadlines grow with time.
-        let at = self.timeline.partition_point(|e| e.0 <= entry.0);
-        self.timeline.insert(at, entry);
+        // Nearly always an append (deadlines grow with time): check the back before searching.
+        if self.timeline.back().is_none_or(|e| e.0 <= entry.0) {
+            self.timeline.push_back(entry);
+        } else {
+            let at = self.timeline.partition_point(|e| e.0 <= entry.0);
+            self.timeline.insert(at, entry);
+        }
         // `una` may trail the true floor by slots given up in this very timer pass: conservative.
         let floor = self.una;
         debug_assert!(floor <= seq);
