@@ -75,6 +75,33 @@ fn nccl_bus_bandwidth_rises_with_size_without_srd_timeouts() {
     check_rising(&auto);
 }
 
+/// The tree at the sizes where NCCL's model runs it and where, before the fix, SRD dropped at the
+/// receiving host's downlink and timed out (256 MiB: 21, 512 MiB: 2071, 1 GiB: 2269): an
+/// interior node takes a channel's chunks from two children and its parent at once. SRD's window
+/// now judges queueing against the paths' unloaded RTT and aims below the port buffer's drain
+/// time, so the fan-in queue stays within the buffer: no drop, no timeout, and bus bandwidth
+/// still rises.
+#[test]
+fn nccl_tree_fan_in_at_large_sizes_does_not_overflow_srd() {
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/nccl-allreduce-p5.ron")).unwrap();
+    let mut last = 0.0;
+    for size in ["256MiB", "512MiB", "1GiB"] {
+        let bytes = format!("workloads.allreduce.bytes={size}");
+        let s = run_text("nccl-allreduce-p5.ron", &text, &[bytes.as_str(), "variants=[]"]);
+        let v = &s.variants[0];
+        assert_conserved(v);
+        let c = &v.workloads.collectives[0];
+        assert_eq!(c.algorithm, "nccl tree all-reduce", "{size}: NCCL's model runs the tree here");
+        let srd = v.srd.as_ref().unwrap();
+        assert_eq!((srd.timeouts, srd.retransmits), (0, 0), "{size}: SRD timeouts");
+        assert!(v.drops.is_empty(), "{size}: drops {:?}", v.drops);
+        println!("{size}: tree busbw {} GB/s", c.bus_gbyte_s);
+        assert!(c.bus_gbyte_s > last, "{size}: busbw {} after {}", c.bus_gbyte_s, last);
+        last = c.bus_gbyte_s;
+    }
+}
+
 fn check_rising(s: &Summary) {
     let mut last = 0.0;
     for v in &s.variants {

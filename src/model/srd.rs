@@ -14,7 +14,7 @@ use crate::engine::rng::StreamRng;
 use crate::net::fabric::FiveTuple;
 use crate::net::{DropReason, Packet, PacketId, Segment, Sink, SrdHeader};
 use crate::transport::srd::{SrdAck, SrdReceiver, SrdSender};
-use crate::units::SimTime;
+use crate::units::{SimDuration, SimTime};
 
 /// Outer UDP destination port of the encapsulation (any fixed value: ECMP hashes it).
 const SRD_OUTER_PORT: u16 = 4791;
@@ -127,6 +127,10 @@ impl Model {
         let mut ack_routes = Vec::with_capacity(paths as usize);
         let mut path_spine = Vec::with_capacity(paths as usize);
         let mut r = std::mem::take(&mut self.scratch_route);
+        // The paths' RTT with empty queues: a full-size SRD packet out, an ACK back.
+        let mut unloaded = SimDuration(u64::MAX);
+        let data_bytes = crate::ec2::ena_express::MAX_PACKET_BYTES + self.srd_cfg.header_bytes;
+        let ack_bytes = self.srd_cfg.ack_bytes;
         // Paths whose entropy hashes to the same spine share one stored route (128 paths over
         // 32 spines: a quarter of the route memory, and fewer cache lines on the hop path).
         let mut shared: std::collections::BTreeMap<Vec<crate::net::PortId>, u32> = Default::default();
@@ -145,9 +149,11 @@ impl Model {
             path_spine.push(if same_rack { 0 } else { self.fabric.ecmp_spine(ha, &out) });
             r.push(self.insts[i as usize].srd_tx_proc);
             self.push_fabric(a, b, &out, &mut r);
+            let there = self.unloaded_transit(&r, data_bytes);
             data_routes.push(store(self, &mut r));
             let back = FiveTuple { src_ip: ip_b, dst_ip: ip_a, ..out };
             self.push_fabric(b, a, &back, &mut r);
+            unloaded = unloaded.min(there + self.unloaded_transit(&r, ack_bytes));
             ack_routes.push(store(self, &mut r));
         }
         self.scratch_route = r;
@@ -168,6 +174,7 @@ impl Model {
             timer_gen: 0,
         });
         let c = (self.srd_ctxs.len() - 1) as u32;
+        self.srd_ctxs[c as usize].sender.set_unloaded_rtt(unloaded);
         if efa_card.is_some() {
             let t = self.insts[i as usize].ty;
             let card_rate = crate::units::Bandwidth(t.bandwidth_mbps * 1_000_000 / t.network_cards as u64);
@@ -298,6 +305,15 @@ impl Model {
         }
         out.clear();
         self.srd_recv_out = out;
+    }
+
+    /// Time a packet of `bytes` takes over `route` when every queue on it is empty: each port's
+    /// line time and delay (noise-free).
+    fn unloaded_transit(&self, route: &[crate::net::PortId], bytes: u32) -> SimDuration {
+        route.iter().fold(SimDuration::ZERO, |t, &p| {
+            let port = &self.ports[p as usize];
+            t + port.service_time(bytes) + port.config.delay
+        })
     }
 
     /// The sending card gets an SRD acknowledgement.

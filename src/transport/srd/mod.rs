@@ -90,7 +90,8 @@ pub struct SrdConfig {
     pub initial_window: crate::units::Bytes,
     pub min_window: crate::units::Bytes,
     pub max_window: crate::units::Bytes,
-    /// Queueing delay over the base RTT that the window aims for.
+    /// Queueing delay over the base RTT that the window aims for. Keep it below the drain time of
+    /// the bottleneck port's buffer, or the queue it aims for overflows.
     pub target_queueing: SimDuration,
     /// Packets waiting in the card for the window (beyond: the card drops, the host retransmits).
     pub send_queue: u32,
@@ -116,7 +117,11 @@ impl Default for SrdConfig {
             initial_window: crate::units::Bytes(256 * 1024),
             min_window: crate::units::Bytes(64 * 1024),
             max_window: crate::units::Bytes(4 * 1024 * 1024),
-            target_queueing: SimDuration::from_us(50),
+            // Half the drain time of one fabric port's buffer (512 KiB at 100 Gbps: 41.9 us,
+            // `FabricSpec::buffer`): a target the buffer cannot hold makes the standing queue
+            // overflow before the RTT signals it (it was 50 us, and p5 all-reduce trees dropped
+            // from 256 MiB up); the other half absorbs what arrives while the signal travels back.
+            target_queueing: SimDuration::from_us(20),
             send_queue: 4096,
             ecn: false,
         }

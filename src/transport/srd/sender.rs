@@ -85,6 +85,9 @@ pub struct SrdSender<P, R> {
     /// The card's line rate, if this connection must not exceed it (0 = no cap).
     max_rate: crate::units::Bandwidth,
     base_rtt: Option<SimDuration>,
+    /// The path's RTT with every queue empty, as the fabric's layout gives it (`SimDuration::MAX`
+    /// when unknown): the base RTT never exceeds it (see [`Self::set_unloaded_rtt`]).
+    unloaded_rtt: SimDuration,
     last_decrease: SimTime,
     stats: SrdStats,
     /// What [`Self::best_rtt`] answers, kept up to date instead of scanning every path per packet
@@ -123,6 +126,7 @@ impl<P: Copy, R: Rng> SrdSender<P, R> {
             next_tx: SimTime::ZERO,
             max_rate: crate::units::Bandwidth(0),
             base_rtt: None,
+            unloaded_rtt: SimDuration(u64::MAX),
             last_decrease: SimTime::ZERO,
             stats: SrdStats { max_window_bytes: window, min_window_bytes: window, ..SrdStats::default() },
             best: BestRtt { rtt: None, path: 0, stale: true, until: SimTime::ZERO },
@@ -138,6 +142,19 @@ impl<P: Copy, R: Rng> SrdSender<P, R> {
     /// Never send faster than `rate` (a card's line rate, when nothing else shapes the traffic).
     pub fn set_max_rate(&mut self, rate: crate::units::Bandwidth) {
         self.max_rate = rate;
+    }
+    /// The RTT of this connection's paths with every queue empty, from the fabric's layout (hop
+    /// delays and line times). The base RTT the window judges queueing against is the smaller of
+    /// this and the least RTT measured: a connection that opens while a queue stands on its
+    /// path (a tree all-reduce's broadcast starting into its reduce traffic) never measures the
+    /// true base, so a base from measurement alone puts its target a whole standing queue
+    /// higher, and such late-comers keep the queue up (delay-based control's late-comer
+    /// problem). Swift takes its target from the hop count for this reason rather than from a
+    /// per-flow minimum (Kumar et al., "Swift: Delay is Simple and Effective for Congestion
+    /// Control in the Datacenter", SIGCOMM 2020, section 3.2, topology-based scaling).
+    pub fn set_unloaded_rtt(&mut self, rtt: SimDuration) {
+        self.unloaded_rtt = rtt;
+        self.base_rtt = self.base_rtt.map(|b| b.min(rtt));
     }
     /// Packets that may wait for the window. EFA's device queue pushes back on the application
     /// instead of dropping (libfabric returns EAGAIN and the library retries), so EFA connections
@@ -305,7 +322,7 @@ impl<P: Copy, R: Rng> SrdSender<P, R> {
                 _ => self.best = BestRtt { rtt: Some(srtt), path: k, ..self.best },
             }
         }
-        self.base_rtt = Some(self.base_rtt.map_or(rtt, |b| b.min(rtt)));
+        self.base_rtt = Some(self.base_rtt.map_or(rtt, |b| b.min(rtt)).min(self.unloaded_rtt));
         if ack.seq >= self.una && ack.seq < self.next_seq {
             let i = (ack.seq - self.una) as usize;
             if !self.slots[i].done {
