@@ -98,9 +98,6 @@ pub struct InstanceCounters {
     pub enis: std::collections::BTreeMap<String, EniCounters>,
 }
 
-/// The allowance counters the ENA driver reports on one interface (ENA guide, "Monitor network
-/// performance for ENA settings on your EC2 instance", read 2026-11-30). The allowances are the
-/// instance's; a packet is counted on the interface it was queued or dropped on.
 /// Packets an instance's allowances queued, counted during the run apart from its ENI counters
 /// when it has one ENI (the packet path then touches this small dense table only); added to the
 /// ENI's counters when the run ends (`Model::fold_allowance_waits`).
@@ -113,6 +110,9 @@ pub struct AllowanceWaits {
     pub pps: u64,
 }
 
+/// The allowance counters the ENA driver reports on one interface (ENA guide, "Monitor network
+/// performance for ENA settings on your EC2 instance", read 2026-11-30). The allowances are the
+/// instance's; a packet is counted on the interface it was queued or dropped on.
 #[derive(Clone, Copy, Debug, Default, serde::Serialize)]
 pub struct EniCounters {
     /// Packets queued or dropped because the instance's inbound / outbound aggregate bandwidth

@@ -130,6 +130,12 @@ pub const KNOWN_GPU_NODES: &str = "p5.48xlarge, p5e.48xlarge, p5en.48xlarge";
 const BASE_LAT_US: [[f64; 3]; 2] = [[6.8, 14.0, 8.4], [6.6, 14.0, 8.4]];
 /// `hwLatencies[NCCL_HW_NVLINK][algorithm][protocol]`, tuning.cc:159.
 const HW_LAT_NVLINK_US: [[f64; 3]; 2] = [[0.6, 1.25, 4.0], [0.6, 1.9, 3.4]];
+/// NCCL's own cost of one Simple-protocol step over NVLink (`HW_LAT_NVLINK_US`): the default of
+/// the simulated NVLink stage, 3.4 us for the ring, 4.0 us for the tree.
+pub fn nvlink_simple_step(algo: Algo) -> crate::units::SimDuration {
+    let us = HW_LAT_NVLINK_US[algo as usize][Proto::Simple as usize];
+    crate::units::SimDuration::from_ns((us * 1000.0).round() as u64)
+}
 /// `hwLatencies[NCCL_HW_NET][algorithm][protocol]`, tuning.cc:171.
 const HW_LAT_NET_US: [[f64; 3]; 2] = [[5.0, 8.5, 14.0], [2.7, 4.0, 14.0]];
 /// `llMaxBws[index1][index2]` for index1 0 (Intel CPU) and 1 (AMD CPU) between nodes,
@@ -160,11 +166,12 @@ const TREE_CORRECTION: [[f64; 24]; 3] = [
 ];
 /// The tree all-reduce's bandwidth factor, tuning.cc:331 (`busBw * .92`).
 const TREE_ALLREDUCE_BW_FACTOR: f64 = 0.92;
-/// Ring/LL128 factor (tuning.cc:329, `0.92 /*120.0/128.0*/`), Tree/LL128 between nodes
-/// (tuning.cc:335, `120.0 / 128.0`), Tree/LL (tuning.cc:332, `1.0 / 3.8`), Ring/LL (tuning.cc:327,
-/// `.5`).
+/// Ring/LL128 factor (tuning.cc:329, `0.92 /*120.0/128.0*/`), Tree/LL128 between nodes and on
+/// one node (tuning.cc:335, `nNodes == 1 ? 7.0 / 9.0 : 120.0 / 128.0`), Tree/LL (tuning.cc:332,
+/// `1.0 / 3.8`), Ring/LL (tuning.cc:327, `.5`).
 const RING_LL128_BW_FACTOR: f64 = 0.92;
 const TREE_LL128_BW_FACTOR: f64 = 120.0 / 128.0;
+const TREE_LL128_BW_FACTOR_ONE_NODE: f64 = 7.0 / 9.0;
 const TREE_LL_BW_FACTOR: f64 = 1.0 / 3.8;
 const RING_LL_BW_FACTOR: f64 = 0.5;
 /// The ring's "plateau effect" on its Simple all-reduce between nodes, tuning.cc:647-649: the
@@ -301,7 +308,7 @@ impl NcclCostModel {
                     match p {
                         Proto::Ll => bus = (bus * TREE_LL_BW_FACTOR).min(ll_max_bw),
                         Proto::Ll128 => {
-                            let f = if nodes == 1 { 7.0 / 9.0 } else { TREE_LL128_BW_FACTOR };
+                            let f = if nodes == 1 { TREE_LL128_BW_FACTOR_ONE_NODE } else { TREE_LL128_BW_FACTOR };
                             bus = (bus * f).min(ch * PER_CH_MAX_TREE_LL128_BW_SM90[index2]);
                         }
                         Proto::Simple => {}
@@ -438,16 +445,15 @@ impl NcclCostModel {
     pub fn choice(&self, bytes: u64, forced: Option<Algo>) -> NcclChoice {
         let algo = forced.unwrap_or_else(|| self.pick_modelled(bytes).algo);
         let any = self.pick_ring_tree_any_protocol(bytes);
-        let round3 = |x: f64| (x * 1000.0).round() / 1000.0;
         NcclChoice {
             requested: forced.map_or("Auto", Algo::label),
             algorithm: algo.label(),
             protocol: Proto::Simple.label(),
-            ring_simple_us: round3(self.time_us(Algo::Ring, Proto::Simple, bytes)),
-            tree_simple_us: round3(self.time_us(Algo::Tree, Proto::Simple, bytes)),
+            ring_simple_us: super::results::round3(self.time_us(Algo::Ring, Proto::Simple, bytes)),
+            tree_simple_us: super::results::round3(self.time_us(Algo::Tree, Proto::Simple, bytes)),
             with_ll_protocols: format!("{}/{}", any.algo.label(), any.proto.label()),
             graph_channels: self.graph.channels,
-            graph_channel_gbyte_s: round3(self.graph.bw_gbyte_s),
+            graph_channel_gbyte_s: super::results::round3(self.graph.bw_gbyte_s),
             net_latency_us: self.net_latency_us,
         }
     }

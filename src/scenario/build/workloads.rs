@@ -249,8 +249,7 @@ fn nccl_algorithm(
             nccl_tune::cost_model(first.name, members.len() as u32, a.gpus_per_node, cards, card_gbps)
         })
         .flatten();
-    let choice = model.map(|m| m.choice(a.bytes.0, forced));
-    let algo = forced.or(choice.as_ref().map(|c| if c.algorithm == "Tree" { Algo::Tree } else { Algo::Ring }));
+    let algo = forced.or_else(|| model.as_ref().map(|m| m.pick_modelled(a.bytes.0).algo));
     let runs = if algo == Some(Algo::Tree) { Runs::Tree } else { Runs::Ring };
-    (runs, choice)
+    (runs, model.map(|m| m.choice(a.bytes.0, forced)))
 }

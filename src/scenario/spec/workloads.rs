@@ -518,12 +518,15 @@ fn nvlink_default() -> Bandwidth {
 }
 
 impl AllReduceSpec {
-    /// NCCL src/graph/tuning.cc:159, `hwLatencies[NCCL_HW_NVLINK][algorithm][NCCL_PROTO_SIMPLE]`:
-    /// 3.4 us for the ring, 4.0 us for the tree (the algorithm that runs, once `Auto` is resolved).
+    /// NCCL's cost of a Simple step over NVLink for the algorithm that runs (once `Auto` is
+    /// resolved), unless the scenario sets its own (`workload::nccl_tune::nvlink_simple_step`).
     pub fn nvlink_step_or_default(&self, algorithm: crate::workload::config::NcclAlgorithm) -> SimDuration {
-        self.nvlink_step.unwrap_or(match algorithm {
-            crate::workload::config::NcclAlgorithm::Ring => SimDuration::from_ns(3400),
-            crate::workload::config::NcclAlgorithm::Tree => SimDuration::from_ns(4000),
+        use crate::workload::nccl_tune::{Algo, nvlink_simple_step};
+        self.nvlink_step.unwrap_or_else(|| {
+            nvlink_simple_step(match algorithm {
+                crate::workload::config::NcclAlgorithm::Ring => Algo::Ring,
+                crate::workload::config::NcclAlgorithm::Tree => Algo::Tree,
+            })
         })
     }
 }
