@@ -93,20 +93,25 @@ impl Model {
     }
 
     pub(crate) fn deliver(&mut self, id: PacketId) {
-        let p = *self.pool.get(id);
-        if p.lossy
+        // Only the first line here: the SRD engines read the few fields they need from the pool
+        // themselves, rather than each taking a copy of the whole packet.
+        let (lossy, sink) = {
+            let p = self.pool.get(id);
+            (p.lossy, p.sink)
+        };
+        if lossy
             && let Some((rate, rng)) = &mut self.loss
             && rng.random::<f64>() < *rate
         {
             self.drop_packet(id, DropReason::InjectedLoss, NONE);
             return;
         }
-        match p.sink {
-            Sink::Endpoint => self.deliver_to_endpoint(id, p),
-            Sink::SrdSend(ctx) => self.srd_take(id, p, ctx),
-            Sink::SrdReceive(ctx) => self.srd_receive(id, p, ctx),
-            Sink::SrdAcked(ctx) => self.srd_acked(id, p, ctx),
-            Sink::Icmp { gateway, mtu } => self.deliver_icmp(id, p, gateway as u32, mtu as u32),
+        match sink {
+            Sink::Endpoint => self.deliver_to_endpoint(id, *self.pool.get(id)),
+            Sink::SrdSend(ctx) => self.srd_take(id, ctx),
+            Sink::SrdReceive(ctx) => self.srd_receive(id, ctx),
+            Sink::SrdAcked(ctx) => self.srd_acked(id, ctx),
+            Sink::Icmp { gateway, mtu } => self.deliver_icmp(id, *self.pool.get(id), gateway as u32, mtu as u32),
         }
     }
 }

@@ -158,6 +158,10 @@ pub struct Model {
     /// SRD connections each card can hold (`nitro.srd_connections`).
     pub(crate) srd_connections_per_card: u32,
     pub(crate) srd_ctxs: Vec<srd::SrdCtx>,
+    /// Per SRD connection and path, the routes of its data packets and of their ACKs: connection
+    /// `c`'s path `k` at `c * srd_cfg.paths + k`, an index the hot path computes without reading
+    /// the connection first.
+    pub(crate) srd_path_routes: Vec<srd::PathRoutes>,
     pub(crate) srd_index: BTreeMap<(u32, u32, Option<u16>), u32>,
     pub(crate) srd_send_out: crate::transport::srd::SenderOut<srd::Inner>,
     pub(crate) srd_recv_out: crate::transport::srd::ReceiverOut<u32>,

@@ -94,15 +94,19 @@ impl HeldPayloads {
     }
 }
 
+/// One path's routes: its data packets' (send processing + fabric) and their ACKs'.
+#[derive(Clone, Copy, Debug)]
+pub struct PathRoutes {
+    data: u32,
+    ack: u32,
+}
+
 pub struct SrdCtx {
     pub src: u32,
     pub dst: u32,
     pub sender: SrdSender<Inner, StreamRng>,
     /// Holds handles into [`HeldPayloads`].
     pub receiver: SrdReceiver<u32>,
-    /// Per path: the route of data packets (send processing + fabric) and of their ACKs.
-    data_routes: Vec<u32>,
-    ack_routes: Vec<u32>,
     /// The spine each path's entropy hashes to (several paths may share one).
     pub path_spine: Vec<u32>,
     timer_at: Option<SimTime>,
@@ -123,8 +127,6 @@ impl Model {
         let (a, b) = (super::Attach::Instance(i), super::Attach::Instance(j));
         let (ip_a, ip_b) = (self.insts[i as usize].ip, self.insts[j as usize].ip);
         let paths = self.srd_cfg.paths;
-        let mut data_routes = Vec::with_capacity(paths as usize);
-        let mut ack_routes = Vec::with_capacity(paths as usize);
         let mut path_spine = Vec::with_capacity(paths as usize);
         let mut r = std::mem::take(&mut self.scratch_route);
         // The paths' RTT with empty queues: a full-size SRD packet out, an ACK back.
@@ -150,11 +152,12 @@ impl Model {
             r.push(self.insts[i as usize].srd_tx_proc);
             self.push_fabric(a, b, &out, &mut r);
             let there = self.unloaded_transit(&r, data_bytes);
-            data_routes.push(store(self, &mut r));
+            let data = store(self, &mut r);
             let back = FiveTuple { src_ip: ip_b, dst_ip: ip_a, ..out };
             self.push_fabric(b, a, &back, &mut r);
             unloaded = unloaded.min(there + self.unloaded_transit(&r, ack_bytes));
-            ack_routes.push(store(self, &mut r));
+            let ack = store(self, &mut r);
+            self.srd_path_routes.push(PathRoutes { data, ack });
         }
         self.scratch_route = r;
         let kind = efa_card.map(|k| format!("/efa{k}")).unwrap_or_default();
@@ -166,14 +169,13 @@ impl Model {
             dst: j,
             receiver: SrdReceiver::new(cfg.reorder_buffer, ordered && cfg.deliver_in_order),
             sender: SrdSender::new(cfg, rng),
-            data_routes,
-            ack_routes,
             path_spine,
             ordered,
             timer_at: None,
             timer_gen: 0,
         });
         let c = (self.srd_ctxs.len() - 1) as u32;
+        debug_assert_eq!(self.srd_path_routes.len(), self.srd_ctxs.len() * paths as usize);
         self.srd_ctxs[c as usize].sender.set_unloaded_rtt(unloaded);
         if efa_card.is_some() {
             let t = self.insts[i as usize].ty;
@@ -186,9 +188,10 @@ impl Model {
     }
 
     /// The sending card takes a host packet into SRD.
-    pub(crate) fn srd_take(&mut self, id: PacketId, p: Packet, ctx: u32) {
+    pub(crate) fn srd_take(&mut self, id: PacketId, ctx: u32) {
         let now = self.now();
-        let inner = Inner::of(&p);
+        let p = self.pool.get(id);
+        let inner = Inner::of(p);
         let bytes = p.wire_bytes + self.srd_cfg.header_bytes;
         let mut out = std::mem::take(&mut self.srd_send_out);
         out.clear();
@@ -211,7 +214,7 @@ impl Model {
         let now = self.now();
         let mut out = std::mem::take(&mut self.srd_send_out);
         for t in out.transmit.drain(..) {
-            let route = self.srd_ctxs[ctx as usize].data_routes[t.path as usize];
+            let route = self.path_routes(ctx, t.path).data;
             let floor_behind = u32::try_from(t.seq - t.floor).unwrap_or(u32::MAX);
             let header =
                 SrdHeader { seq: t.seq, floor_behind, path: t.path, sent_at: now, ect: self.srd_cfg.ecn, ce: false };
@@ -246,20 +249,14 @@ impl Model {
     }
 
     /// The receiving card gets an SRD data packet: acknowledge, reorder, hand up in sequence.
-    pub(crate) fn srd_receive(&mut self, id: PacketId, p: Packet, ctx: u32) {
-        let held = self.srd_held.hold(Inner::of(&p));
+    pub(crate) fn srd_receive(&mut self, id: PacketId, ctx: u32) {
+        let p = self.pool.get(id);
+        let srd = p.srd;
+        let held = self.srd_held.hold(Inner::of(p));
         let mut out = std::mem::take(&mut self.srd_recv_out);
         out.clear();
-        let floor = p.srd.seq - p.srd.floor_behind as u64;
-        self.srd_ctxs[ctx as usize].receiver.on_data(
-            p.srd.seq,
-            floor,
-            p.srd.path,
-            p.srd.sent_at,
-            p.srd.ce,
-            held,
-            &mut out,
-        );
+        let floor = srd.seq - srd.floor_behind as u64;
+        self.srd_ctxs[ctx as usize].receiver.on_data(srd.seq, floor, srd.path, srd.sent_at, srd.ce, held, &mut out);
         // Kept only if the buffer took it and it is not handed up below.
         if out.refused || out.duplicate {
             self.srd_held.release(held);
@@ -280,7 +277,7 @@ impl Model {
             self.send_packet(Packet {
                 seg: Segment::default(),
                 wire_bytes: ack_bytes,
-                route: self.srd_ctxs[ctx as usize].ack_routes[ack.path as usize],
+                route: self.path_routes(ctx, ack.path).ack,
                 hop: 0,
                 sink: Sink::SrdAcked(ctx),
                 dst_endpoint: NONE,
@@ -307,6 +304,11 @@ impl Model {
         self.srd_recv_out = out;
     }
 
+    fn path_routes(&self, ctx: u32, path: u16) -> PathRoutes {
+        debug_assert!(path < self.srd_cfg.paths as u16);
+        self.srd_path_routes[ctx as usize * self.srd_cfg.paths as usize + path as usize]
+    }
+
     /// Time a packet of `bytes` takes over `route` when every queue on it is empty: each port's
     /// line time and delay (noise-free).
     fn unloaded_transit(&self, route: &[crate::net::PortId], bytes: u32) -> SimDuration {
@@ -317,11 +319,12 @@ impl Model {
     }
 
     /// The sending card gets an SRD acknowledgement.
-    pub(crate) fn srd_acked(&mut self, id: PacketId, p: Packet, ctx: u32) {
+    pub(crate) fn srd_acked(&mut self, id: PacketId, ctx: u32) {
+        let srd = self.pool.get(id).srd;
         self.pool.free(id);
         self.acct.delivered += 1;
         let now = self.now();
-        let ack = SrdAck { seq: p.srd.seq, path: p.srd.path, sent_at: p.srd.sent_at, ce: p.srd.ce };
+        let ack = SrdAck { seq: srd.seq, path: srd.path, sent_at: srd.sent_at, ce: srd.ce };
         let mut out = std::mem::take(&mut self.srd_send_out);
         out.clear();
         self.srd_ctxs[ctx as usize].sender.on_ack(now, ack, &mut out);

@@ -170,7 +170,7 @@ pub fn collect(m: Model) -> VariantResult {
             r.window_min_bytes = r.window_min_bytes.min(s.min_window_bytes);
             r.window_max_bytes = r.window_max_bytes.max(s.max_window_bytes);
             let spines: std::collections::BTreeSet<u32> =
-                x.sender.path_sent().zip(&x.path_spine).filter(|(n, _)| *n > 0).map(|(_, &sp)| sp).collect();
+                x.sender.paths_used().zip(&x.path_spine).filter(|(used, _)| *used).map(|(_, &sp)| sp).collect();
             r.spines_used = r.spines_used.max(spines.len() as u64);
         }
         r

@@ -562,6 +562,7 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
         srd_cfg: spec.srd.clone(),
         srd_connections_per_card: spec.nitro.srd_connections,
         srd_ctxs: Vec::new(),
+        srd_path_routes: Vec::new(),
         srd_index: BTreeMap::new(),
         srd_send_out: Default::default(),
         srd_recv_out: Default::default(),

@@ -43,14 +43,29 @@ pub struct SrdStats {
     pub min_window_bytes: u64,
 }
 
+/// 24 bytes: a connection has up to 128 paths and choosing one reads 8 of them, so their size
+/// is much of SRD's memory and cache footprint at scale.
 #[derive(Clone, Copy, Debug)]
 struct PathState {
-    srtt: Option<SimDuration>,
-    inflight: u32,
+    /// Smoothed RTT in picoseconds, [`NO_RTT`] before the first sample.
+    srtt_ps: u64,
     holddown_until: SimTime,
-    sent: u64,
+    inflight: u32,
     /// Fraction of recent ACKs echoing CE, in 1/1024 (an EWMA with gain 1/8).
-    ce_frac: u32,
+    ce_frac: u16,
+    /// A packet has been sent on it.
+    used: bool,
+}
+
+const _: () = assert!(std::mem::size_of::<PathState>() == 24);
+
+/// A path's smoothed RTT before any sample.
+const NO_RTT: u64 = u64::MAX;
+
+impl PathState {
+    fn srtt(&self) -> Option<SimDuration> {
+        (self.srtt_ps != NO_RTT).then_some(SimDuration(self.srtt_ps))
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -114,7 +129,7 @@ impl<P: Copy, R: Rng> SrdSender<P, R> {
         let n = cfg.paths.max(1) as usize;
         let window = cfg.initial_window.0;
         SrdSender {
-            paths: vec![PathState { srtt: None, inflight: 0, holddown_until: SimTime::ZERO, sent: 0, ce_frac: 0 }; n],
+            paths: vec![PathState { srtt_ps: NO_RTT, holddown_until: SimTime::ZERO, inflight: 0, ce_frac: 0, used: false }; n],
             next_path: 0,
             slots: VecDeque::new(),
             una: 0,
@@ -171,9 +186,9 @@ impl<P: Copy, R: Rng> SrdSender<P, R> {
     pub fn path_inflight(&self, path: u16) -> u32 {
         self.paths[path as usize].inflight
     }
-    /// Packets (with retransmissions) sent on each path.
-    pub fn path_sent(&self) -> impl Iterator<Item = u64> + '_ {
-        self.paths.iter().map(|p| p.sent)
+    /// Whether each path has carried a packet (or a retransmission).
+    pub fn paths_used(&self) -> impl Iterator<Item = bool> + '_ {
+        self.paths.iter().map(|p| p.used)
     }
 
     /// The card has a packet from the host for this connection.
@@ -223,8 +238,8 @@ impl<P: Copy, R: Rng> SrdSender<P, R> {
         slot.sent_at = now;
         let p = &mut self.paths[path as usize];
         p.inflight += 1;
-        p.sent += 1;
-        let timeout = self.cfg.retransmit_timeout.max(SimDuration(2 * p.srtt.map_or(0, |s| s.0)));
+        p.used = true;
+        let timeout = self.cfg.retransmit_timeout.max(SimDuration(2 * p.srtt().map_or(0, |s| s.0)));
         let entry = (now + timeout, seq, slot.transmissions);
         // Nearly always an append (deadlines grow with time): check the back before searching.
         if self.timeline.back().is_none_or(|e| e.0 <= entry.0) {
@@ -278,11 +293,11 @@ impl<P: Copy, R: Rng> SrdSender<P, R> {
                 let k = self.rng.random_range(0..candidates.max(1));
                 (0..n).filter(|&p| ok(self, p)).nth(k).unwrap_or(0)
             }
-            PathPolicy::LeastRtt => self.least_by(&ok, |s| (s.srtt.unwrap_or(base).ps(), s.inflight as u64)),
+            PathPolicy::LeastRtt => self.least_by(&ok, |s| (s.srtt().unwrap_or(base).ps(), s.inflight as u64)),
             PathPolicy::LeastInflight => self.least_by(&ok, |s| (0, s.inflight as u64)),
             PathPolicy::Adaptive => self.least_by(&ok, |s| {
                 // ECN marks make a path look up to five times slower.
-                let drain = (s.inflight as u64 + 1).saturating_mul(s.srtt.unwrap_or(base).ps());
+                let drain = (s.inflight as u64 + 1).saturating_mul(s.srtt().unwrap_or(base).ps());
                 (0, drain.saturating_mul(1024 + 4 * s.ce_frac as u64) / 1024)
             }),
         };
@@ -308,11 +323,12 @@ impl<P: Copy, R: Rng> SrdSender<P, R> {
         path.ce_frac = (7 * path.ce_frac + if ack.ce { 1024 } else { 0 }) / 8;
         self.stats.ecn_marks += ack.ce as u64;
         let rtt = now.since(ack.sent_at);
-        let srtt = match path.srtt {
+        let srtt = match path.srtt() {
             None => rtt,
             Some(s) => SimDuration((7 * s.0 + rtt.0) / 8),
         };
-        path.srtt = Some(srtt);
+        assert!(srtt.0 != NO_RTT, "an RTT of 2^64 ps");
+        path.srtt_ps = srtt.0;
         // Keep the best RTT exact: a path in the scanned set (not held down) changed.
         if path.holddown_until <= now {
             let k = ack.path as usize;
@@ -398,7 +414,7 @@ impl<P: Copy, R: Rng> SrdSender<P, R> {
             for (k, p) in self.paths.iter().enumerate() {
                 if p.holddown_until > now {
                     best.until = best.until.min(p.holddown_until);
-                } else if let Some(s) = p.srtt
+                } else if let Some(s) = p.srtt()
                     && best.rtt.is_none_or(|b| s < b)
                 {
                     (best.rtt, best.path) = (Some(s), k);
@@ -408,7 +424,7 @@ impl<P: Copy, R: Rng> SrdSender<P, R> {
         }
         debug_assert_eq!(
             self.best.rtt,
-            self.paths.iter().filter(|p| p.holddown_until <= now).filter_map(|p| p.srtt).min()
+            self.paths.iter().filter(|p| p.holddown_until <= now).filter_map(|p| p.srtt()).min()
         );
         self.best.rtt
     }
