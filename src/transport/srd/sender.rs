@@ -129,7 +129,16 @@ impl<P: Copy, R: Rng> SrdSender<P, R> {
         let n = cfg.paths.max(1) as usize;
         let window = cfg.initial_window.0;
         SrdSender {
-            paths: vec![PathState { srtt_ps: NO_RTT, holddown_until: SimTime::ZERO, inflight: 0, ce_frac: 0, used: false }; n],
+            paths: vec![
+                PathState {
+                    srtt_ps: NO_RTT,
+                    holddown_until: SimTime::ZERO,
+                    inflight: 0,
+                    ce_frac: 0,
+                    used: false
+                };
+                n
+            ],
             next_path: 0,
             slots: VecDeque::new(),
             una: 0,

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Side by side with htsim: the matched workload of issue #17, timed in interleaved rounds so both
+# simulators see the same machine (this VM's speed varies by a third from minute to minute).
+#
+#   benches/htsim/compare.sh            # 3 rounds: htsim NDP, nitrosim SRD 1 flow/host, nitrosim TCP 20 flows/host
+#   ROUNDS=5 EQDS=1 benches/htsim/compare.sh
+#   HOSTS=128 benches/htsim/compare.sh  # also 2048: how the cost per crossing grows with the fabric
+#
+# Workload: 1024 hosts (HOSTS: 128, 1024 or 2048), leaf-spine of ToRs with 32 hosts and 32 spines,
+# 100 Gbps links, 1 us per link, a permutation of long flows, 1 ms simulated, one core each.
+# (htsim's switches take at most 96 ports, so its leaf-spine stops short of nitrosim's 8192 hosts.) Both count a link crossing as
+# one packet leaving one physical link (host <-> ToR, ToR <-> spine): nitrosim's `link crossings`
+# (ports with Ethernet framing, see the README), htsim's departures from the topology's Pipes (one
+# Pipe per directional link; bench-counters.patch adds the counters and prints them at the end).
+# Events: every event each simulator's queue dispatched.
+#
+# htsim is Broadcom/csg-htsim at a fixed commit, cloned and built under target/htsim (network
+# needed once; HTSIM_SIM=/path/to/csg-htsim/sim uses a copy you have). Inputs: leaf_spine_N.topo
+# (written for this comparison: htsim's built-in fat-tree has no such leaf-spine) and
+# perm_N_long.cm (htsim's own `gen_permutation.py perm_N_long.cm N N 2000000000 0 1`:
+# every host sends one 2 GB flow, none finishes within 1 ms). NDP runs with its defaults (9000 B
+# packets, 15-packet window and queues) and `-strat perm` (spraying over the 32 spines).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+HERE=$ROOT/benches/htsim
+COMMIT=841d9e7be46bb968eece766aa4b6c044c7799f67
+WORK=$ROOT/target/htsim
+ROUNDS=${ROUNDS:-3}
+HOSTS=${HOSTS:-1024}
+case $HOSTS in
+  128|1024|2048) ;;
+  *) echo "HOSTS must be 128, 1024 or 2048 (the inputs under benches/htsim): $HOSTS" >&2; exit 2 ;;
+esac
+FABRIC=(--set "fabric.racks=$((HOSTS / 32))" --set fabric.hosts_per_rack=32 --set fabric.spines=32
+        --set "instances.h.count=$HOSTS")
+CPU=${CPU:-1}
+NITROSIM=${NITROSIM:-target/release/nitrosim}
+[ -x "$NITROSIM" ] || cargo build --release --quiet
+
+if [ ! -x "$WORK/build/datacenter/htsim_ndp" ]; then
+  mkdir -p "$WORK"
+  if [ -z "${HTSIM_SIM:-}" ]; then
+    [ -d "$WORK/csg-htsim" ] || git clone --quiet https://github.com/Broadcom/csg-htsim "$WORK/csg-htsim"
+    git -C "$WORK/csg-htsim" checkout --quiet "$COMMIT"
+    HTSIM_SIM=$WORK/csg-htsim/sim
+  fi
+  rm -rf "$WORK/build"
+  cp -a "$HTSIM_SIM" "$WORK/build"
+  (cd "$WORK/build" && patch -p1 --quiet < "$HERE/bench-counters.patch")
+  (cd "$WORK/build" && make -j2 libhtsim.a > "$WORK/build.log" 2>&1)
+  (cd "$WORK/build/datacenter" && make -j2 htsim_ndp htsim_eqds >> "$WORK/build.log" 2>&1)
+fi
+
+# One htsim run: prints "name wall_s events crossings rss_mib".
+htsim() {
+  local variant=$1 run bin args
+  run=$(mktemp -d)
+  case $variant in
+    ndp) bin=$WORK/build/datacenter/htsim_ndp; args=(-nodes "$HOSTS" -strat perm) ;;
+    eqds) bin=$WORK/build/datacenter/htsim_eqds; args=(-mtu 9000) ;;
+  esac
+  (cd "$run" && /usr/bin/time -f '%e %M' -o time.txt taskset -c "$CPU" "$bin" \
+     -topo "$HERE/leaf_spine_$HOSTS.topo" -tm "$HERE/perm_${HOSTS}_long.cm" -end 1000 "${args[@]}" \
+     -o "$run/logout.dat" > out.txt 2>&1)
+  local bench wall rss
+  bench=$(grep -o 'BENCH .*' "$run/out.txt")
+  read -r wall rss < "$run/time.txt"
+  echo "$bench" | awk -v n="htsim-$variant" -v w="$wall" -v r="$rss" '{
+    for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+    printf "%s %s %d %d %.1f\n", n, w, v["events"], v["crossings"], r / 1024 }'
+  rm -rf "$run"
+}
+
+# One nitrosim run: the same line. Wall time is the whole process, as for htsim.
+nitrosim() {
+  local name=$1; shift
+  local out wall rss
+  out=$( { /usr/bin/time -f '%e %M' taskset -c "$CPU" "$NITROSIM" bench benches/permutation-1024.ron \
+           --set 'variants=[]' --set duration=1ms "${FABRIC[@]}" "$@" > /tmp/nitrosim_compare.$$; } 2>&1 )
+  read -r wall rss <<< "$out"
+  awk -v n="$name" -v w="$wall" -v r="$rss" 'NR == 2 { printf "%s %s %d %d %.1f\n", n, w, $2, $3, r / 1024 }' \
+    /tmp/nitrosim_compare.$$
+  rm -f /tmp/nitrosim_compare.$$
+}
+
+printf '%-22s %8s %14s %14s %9s %14s %9s\n' run "wall s" events crossings ev/cross "crossings/s" "RSS MiB"
+for round in $(seq "$ROUNDS"); do
+  {
+    htsim ndp
+    [ -z "${EQDS:-}" ] || htsim eqds
+    nitrosim nitrosim-srd-1-flow
+    nitrosim nitrosim-tcp-20-flows --set instances.h.enis.eth0.ena_srd_enabled=false \
+      --set workloads.perm.flows_per_instance=20
+  } | awk -v round="$round" '{ printf "%-22s %8.2f %14d %14d %9.2f %12.3f M %9.1f\n", $1, $2, $3, $4, $3 / $4, $4 / $2 / 1e6, $5 }'
+done
