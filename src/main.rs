@@ -190,6 +190,8 @@ use cli::{
 };
 
 fn main() -> ExitCode {
+    // Before anything else runs or allocates much: huge pages for the simulation's memory.
+    cli::restart_with_huge_pages();
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

@@ -8,12 +8,14 @@ use nitrosim::report::{self, summary::Summary, table};
 use nitrosim::scenario::{self, Diagnostic};
 use std::path::{Path, PathBuf};
 
+mod huge_pages;
 mod import;
 mod list;
 mod run;
 mod sweep;
 mod validate;
 
+pub(crate) use huge_pages::restart_with_huge_pages;
 pub(crate) use import::cmd_import_terraform;
 pub(crate) use list::{TypeFilter, cmd_list};
 pub(crate) use run::{cmd_bench, cmd_check, cmd_run};
