@@ -12,7 +12,7 @@
 # one packet leaving one physical link (host <-> ToR, ToR <-> spine): nitrosim's `link crossings`
 # (ports with Ethernet framing, see the README), htsim's departures from the topology's Pipes (one
 # Pipe per directional link; bench-counters.patch adds the counters and prints them at the end).
-# Events: every event each simulator's queue dispatched.
+# Events: every event each simulator's queue dispatched (htsim's triggers, none here, apart).
 #
 # htsim is Broadcom/csg-htsim at a fixed commit, cloned and built under target/htsim (network
 # needed once; HTSIM_SIM=/path/to/csg-htsim/sim uses a copy you have). Inputs: leaf_spine_N.topo
@@ -35,10 +35,14 @@ esac
 FABRIC=(--set "fabric.racks=$((HOSTS / 32))" --set fabric.hosts_per_rack=32 --set fabric.spines=32
         --set "instances.h.count=$HOSTS")
 CPU=${CPU:-1}
-NITROSIM=${NITROSIM:-target/release/nitrosim}
-[ -x "$NITROSIM" ] || cargo build --release --quiet
+if [ -z "${NITROSIM:-}" ]; then
+  cargo build --release --quiet   # nothing to do when up to date; never time a stale binary
+  NITROSIM=$ROOT/target/release/nitrosim
+fi
 
-if [ ! -x "$WORK/build/datacenter/htsim_ndp" ]; then
+# The build is kept with the commit and patch it was made from; either changing rebuilds it.
+STAMP="$COMMIT $(cksum < "$HERE/bench-counters.patch")"
+if [ ! -x "$WORK/build/datacenter/htsim_ndp" ] || [ "$(cat "$WORK/build/STAMP" 2>/dev/null)" != "$STAMP" ]; then
   mkdir -p "$WORK"
   if [ -z "${HTSIM_SIM:-}" ]; then
     [ -d "$WORK/csg-htsim" ] || git clone --quiet https://github.com/Broadcom/csg-htsim "$WORK/csg-htsim"
@@ -47,41 +51,51 @@ if [ ! -x "$WORK/build/datacenter/htsim_ndp" ]; then
   fi
   rm -rf "$WORK/build"
   cp -a "$HTSIM_SIM" "$WORK/build"
-  (cd "$WORK/build" && patch -p1 --quiet < "$HERE/bench-counters.patch")
-  (cd "$WORK/build" && make -j2 libhtsim.a > "$WORK/build.log" 2>&1)
-  (cd "$WORK/build/datacenter" && make -j2 htsim_ndp htsim_eqds >> "$WORK/build.log" 2>&1)
+  (cd "$WORK/build" && patch -p1 --forward --quiet < "$HERE/bench-counters.patch")
+  if ! { (cd "$WORK/build" && make -j2 libhtsim.a) && (cd "$WORK/build/datacenter" && make -j2 htsim_ndp htsim_eqds); } \
+      > "$WORK/build.log" 2>&1; then
+    echo "building htsim failed; see $WORK/build.log" >&2
+    exit 1
+  fi
+  echo "$STAMP" > "$WORK/build/STAMP"
 fi
+
+SCRATCH=$(mktemp -d)
+trap 'rm -rf "$SCRATCH"' EXIT
 
 # One htsim run: prints "name wall_s events crossings rss_mib".
 htsim() {
-  local variant=$1 run bin args
-  run=$(mktemp -d)
+  local variant=$1 run=$SCRATCH/htsim bin args
+  rm -rf "$run" && mkdir "$run"
   case $variant in
     ndp) bin=$WORK/build/datacenter/htsim_ndp; args=(-nodes "$HOSTS" -strat perm) ;;
     eqds) bin=$WORK/build/datacenter/htsim_eqds; args=(-mtu 9000) ;;
   esac
-  (cd "$run" && /usr/bin/time -f '%e %M' -o time.txt taskset -c "$CPU" "$bin" \
+  if ! (cd "$run" && /usr/bin/time -f '%e %M' -o time.txt taskset -c "$CPU" "$bin" \
      -topo "$HERE/leaf_spine_$HOSTS.topo" -tm "$HERE/perm_${HOSTS}_long.cm" -end 1000 "${args[@]}" \
-     -o "$run/logout.dat" > out.txt 2>&1)
+     -o "$run/logout.dat" > out.txt 2>&1); then
+    echo "htsim-$variant failed:" >&2; tail -5 "$run/out.txt" >&2; return 1
+  fi
   local bench wall rss
-  bench=$(grep -o 'BENCH .*' "$run/out.txt")
+  bench=$(grep -o 'BENCH .*' "$run/out.txt") || { echo "htsim-$variant printed no BENCH line" >&2; return 1; }
   read -r wall rss < "$run/time.txt"
   echo "$bench" | awk -v n="htsim-$variant" -v w="$wall" -v r="$rss" '{
     for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
     printf "%s %s %d %d %.1f\n", n, w, v["events"], v["crossings"], r / 1024 }'
-  rm -rf "$run"
 }
 
 # One nitrosim run: the same line. Wall time is the whole process, as for htsim.
 nitrosim() {
   local name=$1; shift
-  local out wall rss
-  out=$( { /usr/bin/time -f '%e %M' taskset -c "$CPU" "$NITROSIM" bench benches/permutation-1024.ron \
-           --set 'variants=[]' --set duration=1ms "${FABRIC[@]}" "$@" > /tmp/nitrosim_compare.$$; } 2>&1 )
-  read -r wall rss <<< "$out"
+  local wall rss
+  if ! /usr/bin/time -f '%e %M' -o "$SCRATCH/time.txt" taskset -c "$CPU" "$NITROSIM" bench \
+       benches/permutation-1024.ron --set 'variants=[]' --set duration=1ms "${FABRIC[@]}" "$@" \
+       > "$SCRATCH/out.txt" 2> "$SCRATCH/err.txt"; then
+    echo "$name failed:" >&2; cat "$SCRATCH/err.txt" >&2; return 1
+  fi
+  read -r wall rss < "$SCRATCH/time.txt"
   awk -v n="$name" -v w="$wall" -v r="$rss" 'NR == 2 { printf "%s %s %d %d %.1f\n", n, w, $2, $3, r / 1024 }' \
-    /tmp/nitrosim_compare.$$
-  rm -f /tmp/nitrosim_compare.$$
+    "$SCRATCH/out.txt"
 }
 
 printf '%-22s %8s %14s %14s %9s %14s %9s\n' run "wall s" events crossings ev/cross "crossings/s" "RSS MiB"

@@ -3,21 +3,29 @@
 //! At 1024 hosts and up, a link crossing touches a port, a packet, a connection and an endpoint
 //! scattered over tens to hundreds of MiB: nearly every touch misses the cache, and with 4 KiB
 //! pages nearly every miss also misses the TLB and walks the page tables. Backed by 2 MiB pages
-//! the same run is 15-35% faster (1024 hosts) and about 12% faster (8192 hosts), for 5-10% more
-//! RSS (README, "Performance"). Most Linux systems, this project's CI included, run THP in
-//! `madvise` mode: only memory marked with `madvise(MADV_HUGEPAGE)` gets huge pages. glibc marks
-//! its heap that way when the tunable `glibc.malloc.hugetlb=1` is set (glibc 2.35 and later), but
-//! it reads tunables only when a process starts, so the command line starts itself again once,
-//! with the tunable added to `GLIBC_TUNABLES`, before doing anything else. Marking blocks from
-//! a custom allocator was tried and is not the same: glibc advises each heap extension before
-//! touching it, an allocator only after, when its pages are already small.
+//! the 8192-host permutation bench takes about 14% less time, the 1024-host one 2-25% less
+//! depending on the hour, for 5-10% more RSS (README, "Performance"). Linux usually runs THP in
+//! `madvise` mode (this machine and the CI machine do): only memory marked with
+//! `madvise(MADV_HUGEPAGE)` gets huge pages. glibc marks its heap that way when the tunable
+//! `glibc.malloc.hugetlb=1` is set (glibc 2.35 and later), but it reads tunables only when a
+//! process starts, so the command line starts itself again once, with the tunable added to
+//! `GLIBC_TUNABLES`, before doing anything else. A custom allocator marking its large blocks was
+//! tried and gained almost nothing: most of the memory is small per-connection blocks in glibc's
+//! heap, which only glibc can mark before it touches them.
 //!
 //! A hint only: results never depend on it. `GLIBC_TUNABLES` naming `glibc.malloc.hugetlb` (for
-//! instance `=0` to opt out) is left as it is, and so is every non-glibc platform.
+//! instance `=0` to opt out, as when profiling) is left as it is, and so is every non-glibc
+//! platform. The restart happens at most once: glibc erases tunables in secure mode (setuid,
+//! file capabilities), so the tunable's presence alone cannot tell a restarted process.
 
 /// The tunable, and the variable glibc reads tunables from (`name=value` pairs joined by `:`).
+#[cfg(any(test, all(target_os = "linux", target_env = "gnu")))]
 const HUGETLB_TUNABLE: &str = "glibc.malloc.hugetlb";
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
 const TUNABLES_VAR: &str = "GLIBC_TUNABLES";
+/// Set in the restarted process: never a second restart.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+const RESTARTED_VAR: &str = "NITROSIM_HUGE_PAGES_RESTARTED";
 
 /// Start again with glibc's huge-page tunable set, unless it is set already; returns only when
 /// that is not possible (then the run goes on with small pages).
@@ -25,19 +33,28 @@ pub(crate) fn restart_with_huge_pages() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         use std::os::unix::process::CommandExt;
+        if std::env::var_os(RESTARTED_VAR).is_some() {
+            return;
+        }
         let current = std::env::var_os(TUNABLES_VAR).unwrap_or_default();
         let Some(tunables) = with_hugetlb(current.to_str()) else { return };
-        let Ok(exe) = std::env::current_exe() else { return };
-        // `exec` replaces this process (same pid, arguments, descriptors); it returns only on
-        // failure, for instance when the binary was rebuilt under a running shell.
+        // `exec` replaces this process (same pid, arguments, descriptors) with the same binary
+        // (`/proc/self/exe` names it even if its file was replaced since); it returns only on
+        // failure, and the run then goes on as it is.
         let mut args = std::env::args_os();
         let arg0 = args.next().unwrap_or_default();
-        let _ = std::process::Command::new(exe).arg0(arg0).args(args).env(TUNABLES_VAR, tunables).exec();
+        let _ = std::process::Command::new("/proc/self/exe")
+            .arg0(arg0)
+            .args(args)
+            .env(TUNABLES_VAR, tunables)
+            .env(RESTARTED_VAR, "1")
+            .exec();
     }
 }
 
 /// `GLIBC_TUNABLES` with huge pages asked for, or `None` when it must stay as it is: the tunable
-/// is already named (by an earlier start or by the user), or the variable is not valid UTF-8.
+/// is already named (by the user), or the variable is not valid UTF-8.
+#[cfg(any(test, all(target_os = "linux", target_env = "gnu")))]
 fn with_hugetlb(current: Option<&str>) -> Option<String> {
     let current = current?;
     if current.split(':').any(|pair| pair.split('=').next() == Some(HUGETLB_TUNABLE)) {
@@ -57,7 +74,7 @@ mod tests {
             with_hugetlb(Some("glibc.malloc.arena_max=2")).as_deref(),
             Some("glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1")
         );
-        assert_eq!(with_hugetlb(Some("glibc.malloc.hugetlb=1")), None, "no second restart");
+        assert_eq!(with_hugetlb(Some("glibc.malloc.hugetlb=1")), None, "already asked for");
         assert_eq!(with_hugetlb(Some("glibc.malloc.arena_max=2:glibc.malloc.hugetlb=0")), None, "opted out");
         assert_eq!(with_hugetlb(None), None, "not UTF-8: left alone");
     }
