@@ -152,12 +152,14 @@ pub struct AllReduceConfig {
     pub algorithm: NcclAlgorithm,
 }
 
-/// NCCL's all-reduce algorithms modelled (`NCCL_ALGO`): both with the Simple protocol.
+/// NCCL's all-reduce algorithms modelled (`NCCL_ALGO`): both with the Simple protocol. Numbered
+/// in NCCL's own index order (src/include/plugin/nccl_tuner.h:28-29: `NCCL_ALGO_TREE` 0,
+/// `NCCL_ALGO_RING` 1), which its cost model indexes by and breaks ties with (`nccl_tune`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum NcclAlgorithm {
+    Tree = 0,
     #[default]
-    Ring,
-    Tree,
+    Ring = 1,
 }
 
 /// Clients sending requests to a service address, reconnecting when a connection breaks.

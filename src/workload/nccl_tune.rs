@@ -33,14 +33,9 @@
 //! loaded (it ships region tables for p5 from v1.10.0-aws, July 2024), it overrides this model:
 //! see README, "Collectives: NCCL all-reduce on p5".
 
-/// NCCL's algorithms in its own index order (src/include/plugin/nccl_tuner.h:28-29:
-/// `NCCL_ALGO_TREE` 0, `NCCL_ALGO_RING` 1), which breaks ties: `topoGetAlgoInfo` keeps the first
-/// strictly faster one (enqueue.cc:2035-2043).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Algo {
-    Tree = 0,
-    Ring = 1,
-}
+/// NCCL's algorithms, the ones nitrosim runs, in NCCL's own index order, which breaks ties:
+/// `topoGetAlgoInfo` keeps the first strictly faster one (enqueue.cc:2035-2043).
+pub use super::config::NcclAlgorithm as Algo;
 
 /// NCCL's protocols in its index order (nccl_tuner.h:38-40: `NCCL_PROTO_LL` 0,
 /// `NCCL_PROTO_LL128` 1, `NCCL_PROTO_SIMPLE` 2).

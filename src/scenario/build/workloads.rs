@@ -234,7 +234,6 @@ fn nccl_algorithm(
     cards: u32,
 ) -> (crate::workload::config::NcclAlgorithm, Option<crate::workload::nccl_tune::NcclChoice>) {
     use crate::scenario::spec::NcclAlgorithm as Asked;
-    use crate::workload::config::NcclAlgorithm as Runs;
     use crate::workload::nccl_tune::{self, Algo};
     let forced = match a.algorithm {
         Asked::Auto => None,
@@ -250,6 +249,5 @@ fn nccl_algorithm(
         })
         .flatten();
     let algo = forced.or_else(|| model.as_ref().map(|m| m.pick_modelled(a.bytes.0).algo));
-    let runs = if algo == Some(Algo::Tree) { Runs::Tree } else { Runs::Ring };
-    (runs, model.map(|m| m.choice(a.bytes.0, forced)))
+    (algo.unwrap_or(Algo::Ring), model.map(|m| m.choice(a.bytes.0, forced)))
 }

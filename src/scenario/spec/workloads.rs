@@ -521,13 +521,7 @@ impl AllReduceSpec {
     /// NCCL's cost of a Simple step over NVLink for the algorithm that runs (once `Auto` is
     /// resolved), unless the scenario sets its own (`workload::nccl_tune::nvlink_simple_step`).
     pub fn nvlink_step_or_default(&self, algorithm: crate::workload::config::NcclAlgorithm) -> SimDuration {
-        use crate::workload::nccl_tune::{Algo, nvlink_simple_step};
-        self.nvlink_step.unwrap_or_else(|| {
-            nvlink_simple_step(match algorithm {
-                crate::workload::config::NcclAlgorithm::Ring => Algo::Ring,
-                crate::workload::config::NcclAlgorithm::Tree => Algo::Tree,
-            })
-        })
+        self.nvlink_step.unwrap_or_else(|| crate::workload::nccl_tune::nvlink_simple_step(algorithm))
     }
 }
 

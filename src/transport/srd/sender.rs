@@ -43,8 +43,8 @@ pub struct SrdStats {
     pub min_window_bytes: u64,
 }
 
-/// 24 bytes: a connection has up to 128 paths and choosing one reads 8 of them, so their size
-/// is much of SRD's memory and cache footprint at scale.
+/// 24 bytes: a connection has up to 256 paths (128 in the large benches) and choosing one reads 8
+/// of them, so their size is much of SRD's memory and cache footprint at scale.
 #[derive(Clone, Copy, Debug)]
 struct PathState {
     /// Smoothed RTT in picoseconds, [`NO_RTT`] before the first sample.
