@@ -129,6 +129,10 @@ pub struct EpSlot {
     pub conntrack_last_out: bool,
     /// Index of the ENI (in its instance's `enis`) this endpoint sends and receives through.
     pub eni: u8,
+    /// The first port of the route its segments mostly take (over SRD when it may): prefetched
+    /// as a segment arrives, so that the answer it provokes finds its first port at hand. A
+    /// hint only.
+    pub tx_first: PortId,
 }
 
 /// A datagram being reassembled: its fragments are held (still packets, still in the pool).
@@ -250,6 +254,7 @@ impl Model {
             conntrack_turns: 0,
             conntrack_last_out: true,
             eni: 0,
+            tx_first: if route == NONE { NONE } else { self.routes.port(route, 0) },
         };
         match self.ep_free.pop() {
             Some(id) => {
@@ -345,7 +350,9 @@ impl Model {
                 (Attach::Instance(i), _) => (i, false),
                 _ => (NONE, false),
             };
+            let srd_first = (srd.host_route != NONE).then(|| self.routes.port(srd.host_route, 0));
             let slot = &mut self.eps[ep as usize];
+            slot.tx_first = srd_first.unwrap_or(slot.tx_first);
             slot.srd = srd;
             slot.instance = instance;
             slot.ena_express_eligible = eligible && !matches!(proto, Proto::Efa(_));
@@ -363,6 +370,14 @@ impl Model {
 
     /// Call one of endpoint `ep`'s transport entry points with the shared outbox, then turn its
     /// output into packets and notifications. `born` is the arriving packet's birth, if any.
+    /// Start loading where endpoint `ep`'s next segment will go: its route and first port.
+    #[inline(always)]
+    fn prefetch_tx(&self, ep: u32) {
+        let slot = &self.eps[ep as usize];
+        self.routes.prefetch(if slot.srd.ctx != NONE { slot.srd.host_route } else { slot.route });
+        self.prefetch_port(slot.tx_first);
+    }
+
     pub(crate) fn drive(
         &mut self,
         ep: u32,
@@ -464,6 +479,7 @@ impl Model {
             return; // stale: superseded or the connection is gone
         }
         slot.timer_at = None;
+        self.prefetch_tx(ep);
         self.drive(ep, None, |t, now, out| t.on_timer(now, out));
     }
 
@@ -570,6 +586,7 @@ impl Model {
                 self.flows[f as usize].wire_rx += p.seg.wire_bytes as u64;
             }
         }
+        self.prefetch_tx(ep);
         self.drive(ep, Some(p.born), |t, now, out| t.on_segment(now, &p.seg, out));
     }
 }

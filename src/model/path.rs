@@ -21,6 +21,8 @@ pub struct GatewayRt {
 
 impl Model {
     pub(crate) fn add_port(&mut self, config: PortConfig, owner: u32) -> PortId {
+        // Port ids stay below the tags that mark a route's end.
+        assert!(self.ports.len() < dispatch::DELIVER as usize, "more than 2^31 ports");
         self.ports.push(Port::new(config));
         self.port_owner.push(owner);
         (self.ports.len() - 1) as PortId
@@ -176,12 +178,14 @@ impl Model {
             Some(&next) => next,
             None => self.routes.at(p.route + at as u32),
         };
+        let next = if next == routing::Routes::END { dispatch::delivery_tag(p) } else { next };
         match port_ref.enqueue(now, id, p.wire_bytes, next) {
             Enqueued::Accepted { waited, finish, arrive, head } => {
                 if head && let Some(arrive) = arrive {
                     if arrive == now {
                         // No time spent here: on to the next stage in this same dispatch.
                         port_ref.pop_head(now);
+                        self.prefetch_next(next);
                         self.ready.push_back((id, next));
                     } else {
                         self.q.schedule_at(arrive, Event::PortDone(port, id, next));

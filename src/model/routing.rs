@@ -6,7 +6,7 @@
 
 use super::{Model, NONE};
 use crate::ec2::vpc::Cidr;
-use crate::net::{DropReason, Port, PortConfig, PortId};
+use crate::net::{DropReason, PortConfig, PortId};
 use crate::units::{Bandwidth, SimDuration};
 
 /// A hop as the scenario names it.
@@ -87,9 +87,7 @@ impl Model {
             burst_bytes: 0,
             mtu: gw.mtu,
         };
-        self.ports.push(Port::new(config));
-        self.port_owner.push(NONE);
-        (self.ports.len() - 1) as PortId
+        self.add_port(config, NONE)
     }
 
     /// Follow route tables from i towards j: each router hop continues from its own subnet.
@@ -171,6 +169,14 @@ impl Routes {
         let tail = &self.ports[off as usize..];
         let n = tail.iter().position(|&p| p == Self::END).expect("a route ends with its marker");
         &tail[..n]
+    }
+
+    /// Start loading route `off`'s first ports (a hint: out of range is ignored).
+    #[inline(always)]
+    pub fn prefetch(&self, off: u32) {
+        if let Some(p) = self.ports.get(off as usize) {
+            crate::engine::prefetch(p, 1);
+        }
     }
 
     /// Copy route `off`'s first ports into `ahead`, [`Routes::END`] after its last.

@@ -12,7 +12,7 @@
 use super::{Event, Model, NONE};
 use crate::engine::rng::StreamRng;
 use crate::net::fabric::FiveTuple;
-use crate::net::{DropReason, Packet, PacketId, Segment, Sink, SrdHeader};
+use crate::net::{DropReason, Packet, PacketId, PortId, Segment, Sink, SrdHeader};
 use crate::transport::srd::{SrdAck, SrdReceiver, SrdSender};
 use crate::units::{SimDuration, SimTime};
 
@@ -113,6 +113,10 @@ pub struct SrdCtx {
     timer_gen: u32,
     /// ENA Express (reordered in the card) rather than EFA (unordered).
     pub ordered: bool,
+    /// The first ports of its data packets' and its ACKs' routes (path 0's), prefetched when the
+    /// card is about to send either. Hints only.
+    data_first: PortId,
+    ack_first: PortId,
 }
 
 impl Model {
@@ -141,6 +145,7 @@ impl Model {
             r.clear();
             id
         };
+        let mut first = [NONE; 2];
         for k in 0..paths {
             let entropy = SRD_ENTROPY_BASE.wrapping_add(k as u16);
             let out =
@@ -152,10 +157,16 @@ impl Model {
             r.push(self.insts[i as usize].srd_tx_proc);
             self.push_fabric(a, b, &out, &mut r);
             let there = self.unloaded_transit(&r, data_bytes);
+            if k == 0 {
+                first[0] = r[0];
+            }
             let data = store(self, &mut r);
             let back = FiveTuple { src_ip: ip_b, dst_ip: ip_a, ..out };
             self.push_fabric(b, a, &back, &mut r);
             unloaded = unloaded.min(there + self.unloaded_transit(&r, ack_bytes));
+            if k == 0 {
+                first[1] = r.first().copied().unwrap_or(NONE);
+            }
             let ack = store(self, &mut r);
             self.srd_path_routes.push(PathRoutes { data, ack });
         }
@@ -173,6 +184,8 @@ impl Model {
             ordered,
             timer_at: None,
             timer_gen: 0,
+            data_first: first[0],
+            ack_first: first[1],
         });
         let c = (self.srd_ctxs.len() - 1) as u32;
         debug_assert_eq!(self.srd_path_routes.len(), self.srd_ctxs.len() * paths as usize);
@@ -189,6 +202,7 @@ impl Model {
 
     /// The sending card takes a host packet into SRD.
     pub(crate) fn srd_take(&mut self, id: PacketId, ctx: u32) {
+        self.prefetch_port(self.srd_ctxs[ctx as usize].data_first);
         let now = self.now();
         let p = self.pool.get(id);
         let inner = Inner::of(p);
@@ -252,6 +266,11 @@ impl Model {
     pub(crate) fn srd_receive(&mut self, id: PacketId, ctx: u32) {
         let p = self.pool.get(id);
         let srd = p.srd;
+        // The ACK's first port and route, wanted once the receiver has decided.
+        self.prefetch_port(self.srd_ctxs[ctx as usize].ack_first);
+        if let Some(routes) = self.srd_path_routes.get(ctx as usize * self.srd_cfg.paths as usize + srd.path as usize) {
+            crate::engine::prefetch(routes, 1);
+        }
         let held = self.srd_held.hold(Inner::of(p));
         let mut out = std::mem::take(&mut self.srd_recv_out);
         out.clear();
@@ -320,11 +339,13 @@ impl Model {
 
     /// The sending card gets an SRD acknowledgement.
     pub(crate) fn srd_acked(&mut self, id: PacketId, ctx: u32) {
+        self.prefetch_port(self.srd_ctxs[ctx as usize].data_first);
         let srd = self.pool.get(id).srd;
         self.pool.free(id);
         self.acct.delivered += 1;
         let now = self.now();
         let ack = SrdAck { seq: srd.seq, path: srd.path, sent_at: srd.sent_at, ce: srd.ce };
+        self.srd_ctxs[ctx as usize].sender.prefetch_ack(&ack);
         let mut out = std::mem::take(&mut self.srd_send_out);
         out.clear();
         self.srd_ctxs[ctx as usize].sender.on_ack(now, ack, &mut out);

@@ -327,6 +327,17 @@ impl<P: Copy, R: Rng> SrdSender<P, R> {
         best(d).or_else(|| best(n)).unwrap_or(0)
     }
 
+    /// Start loading what [`SrdSender::on_ack`] will read for `ack` (its path and its slot), so
+    /// that the two misses overlap with each other and with the caller's work. A hint only.
+    pub fn prefetch_ack(&self, ack: &SrdAck) {
+        if let Some(path) = self.paths.get(ack.path as usize) {
+            crate::engine::prefetch(path, 1);
+        }
+        if let Some(slot) = ack.seq.checked_sub(self.una).and_then(|i| self.slots.get(i as usize)) {
+            crate::engine::prefetch(slot, 1);
+        }
+    }
+
     pub fn on_ack(&mut self, now: SimTime, ack: SrdAck, out: &mut SenderOut<P>) {
         let path = &mut self.paths[ack.path as usize];
         path.ce_frac = (7 * path.ce_frac + if ack.ce { 1024 } else { 0 }) / 8;
