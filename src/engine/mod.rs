@@ -22,4 +22,20 @@ pub fn prefetch<T>(value: &T, lines: usize) {
     #[cfg(not(target_arch = "x86_64"))]
     let _ = (value, lines);
 }
+
+/// Start loading the cache lines of `values`, a hint as [`prefetch`].
+#[inline(always)]
+pub fn prefetch_slice<T>(values: &[T]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let start = values.as_ptr() as usize & !63;
+        let end = values.as_ptr() as usize + std::mem::size_of_val(values);
+        for line in (start..end).step_by(64) {
+            // SAFETY: prefetching is a hint and never faults; the lines overlap `values`.
+            unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(line as *const i8) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = values;
+}
 pub use rng::RngStreams;

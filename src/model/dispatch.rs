@@ -66,13 +66,17 @@ impl Model {
                 break;
             }
             let (_, ev) = self.q.pop().expect("peeked");
-            if let Some(&Event::PortDone(port, id, next)) = self.q.peek_event() {
-                // The next event's port, packet and the port it goes on to load while this one
-                // runs.
-                // A port's pass touches all of its lines (its oldest packets live in it).
-                crate::engine::prefetch(&self.ports[port as usize], PORT_LINES);
-                crate::engine::prefetch(self.pool.get(id), 1);
-                self.prefetch_next(next);
+            // What the next event touches loads while this one runs.
+            match self.q.peek_event() {
+                Some(&Event::PortDone(port, id, next)) => {
+                    // A port's pass touches all of its lines (its oldest packets live in it).
+                    crate::engine::prefetch(&self.ports[port as usize], PORT_LINES);
+                    crate::engine::prefetch(self.pool.get(id), 1);
+                    self.prefetch_next(next);
+                }
+                Some(&Event::SrdTimer { ctx, .. }) => self.prefetch_next(DELIVER | HINT_SRD | (ctx & HINT_INDEX)),
+                Some(&Event::Timer { ep, .. }) => self.prefetch_next(DELIVER | HINT_ENDPOINT | (ep & HINT_INDEX)),
+                _ => {}
             }
             self.dispatch(ev);
             if self.q.events_processed().is_multiple_of(PROGRESS_EVERY_EVENTS) {

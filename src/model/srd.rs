@@ -203,6 +203,7 @@ impl Model {
     /// The sending card takes a host packet into SRD.
     pub(crate) fn srd_take(&mut self, id: PacketId, ctx: u32) {
         self.prefetch_port(self.srd_ctxs[ctx as usize].data_first);
+        self.srd_ctxs[ctx as usize].sender.prefetch_queues();
         let now = self.now();
         let p = self.pool.get(id);
         let inner = Inner::of(p);
@@ -227,6 +228,10 @@ impl Model {
     fn srd_flush(&mut self, ctx: u32) {
         let now = self.now();
         let mut out = std::mem::take(&mut self.srd_send_out);
+        // All the routes first, so that their misses overlap.
+        for t in &out.transmit {
+            self.routes.prefetch(self.path_routes(ctx, t.path).data);
+        }
         for t in out.transmit.drain(..) {
             let route = self.path_routes(ctx, t.path).data;
             let floor_behind = u32::try_from(t.seq - t.floor).unwrap_or(u32::MAX);
@@ -254,10 +259,13 @@ impl Model {
             return;
         }
         c.timer_at = None;
+        c.sender.prefetch_queues();
+        let data_first = c.data_first;
+        self.prefetch_port(data_first);
         let now = self.q.now();
         let mut out = std::mem::take(&mut self.srd_send_out);
         out.clear();
-        c.sender.on_timer(now, &mut out);
+        self.srd_ctxs[ctx as usize].sender.on_timer(now, &mut out);
         self.srd_send_out = out;
         self.srd_flush(ctx);
     }
@@ -266,10 +274,12 @@ impl Model {
     pub(crate) fn srd_receive(&mut self, id: PacketId, ctx: u32) {
         let p = self.pool.get(id);
         let srd = p.srd;
-        // The ACK's first port and route, wanted once the receiver has decided.
+        // What the ACK and the packets handed up will need once the receiver has decided: the
+        // ACK's first port and route, the receiving host's route (most likely this packet's).
         self.prefetch_port(self.srd_ctxs[ctx as usize].ack_first);
-        if let Some(routes) = self.srd_path_routes.get(ctx as usize * self.srd_cfg.paths as usize + srd.path as usize) {
-            crate::engine::prefetch(routes, 1);
+        self.routes.prefetch(p.then_route);
+        if srd.path < self.srd_cfg.paths as u16 {
+            self.routes.prefetch(self.path_routes(ctx, srd.path).ack);
         }
         let held = self.srd_held.hold(Inner::of(p));
         let mut out = std::mem::take(&mut self.srd_recv_out);
@@ -340,6 +350,7 @@ impl Model {
     /// The sending card gets an SRD acknowledgement.
     pub(crate) fn srd_acked(&mut self, id: PacketId, ctx: u32) {
         self.prefetch_port(self.srd_ctxs[ctx as usize].data_first);
+        self.srd_ctxs[ctx as usize].sender.prefetch_queues();
         let srd = self.pool.get(id).srd;
         self.pool.free(id);
         self.acct.delivered += 1;

@@ -327,15 +327,40 @@ impl<P: Copy, R: Rng> SrdSender<P, R> {
         best(d).or_else(|| best(n)).unwrap_or(0)
     }
 
-    /// Start loading what [`SrdSender::on_ack`] will read for `ack` (its path and its slot), so
-    /// that the two misses overlap with each other and with the caller's work. A hint only.
+    /// Start loading what [`SrdSender::on_ack`] will read for `ack` (its path, its slot and the
+    /// paths the next pick looks at), so that the misses overlap with each other and with the
+    /// caller's work. A hint only.
     pub fn prefetch_ack(&self, ack: &SrdAck) {
         if let Some(path) = self.paths.get(ack.path as usize) {
             crate::engine::prefetch(path, 1);
         }
+        if let Some(window) = self.paths.get(self.candidate_window()) {
+            crate::engine::prefetch_slice(window);
+        }
         if let Some(slot) = ack.seq.checked_sub(self.una).and_then(|i| self.slots.get(i as usize)) {
             crate::engine::prefetch(slot, 1);
         }
+    }
+
+    /// Start loading the heads of the queues every call reads (the next packet waiting, the next
+    /// deadline) and where the next transmission's slot goes. A hint only.
+    pub fn prefetch_queues(&self) {
+        if let Some(head) = self.waiting.front() {
+            crate::engine::prefetch(head, usize::MAX);
+        }
+        if let Some(deadline) = self.timeline.front() {
+            crate::engine::prefetch(deadline, 1);
+        }
+        if let Some(last) = self.slots.back() {
+            crate::engine::prefetch(last, 1);
+        }
+    }
+
+    /// The paths the next pick starts from (up to the last path; the rest wrap to path 0).
+    fn candidate_window(&self) -> std::ops::Range<usize> {
+        let n = self.paths.len();
+        let d = if self.cfg.candidates == 0 { n } else { (self.cfg.candidates as usize).min(n) };
+        self.next_path..(self.next_path + d).min(n)
     }
 
     pub fn on_ack(&mut self, now: SimTime, ack: SrdAck, out: &mut SenderOut<P>) {
