@@ -263,6 +263,7 @@ impl Model {
                 id
             }
             None => {
+                crate::engine::reserve_huge(&mut self.eps, 1);
                 self.eps.push(slot(0));
                 (self.eps.len() - 1) as u32
             }

@@ -153,6 +153,7 @@ impl Model {
             ..bandwidth
         };
         let mut add = |c: PortConfig| {
+            crate::engine::reserve_huge(&mut self.ports, 1);
             self.ports.push(Port::new(c));
             self.port_owner.push(NONE);
             (self.ports.len() - 1) as PortId

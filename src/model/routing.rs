@@ -130,11 +130,16 @@ impl Model {
 /// an [`Routes::END`] marker. A packet carries that offset and its hop count, so finding its next
 /// port is one read in a dense array (no per-route allocation to chase). Freed routes are reused
 /// by routes of the same length.
-#[derive(Default)]
 pub(crate) struct Routes {
     ports: Vec<PortId>,
     /// Freed offsets, by route length.
     free: Vec<Vec<u32>>,
+}
+
+impl Default for Routes {
+    fn default() -> Self {
+        Routes { ports: crate::engine::huge_vec(0), free: Vec::new() }
+    }
 }
 
 impl Routes {
@@ -150,6 +155,7 @@ impl Routes {
         }
         let off = u32::try_from(self.ports.len()).ok().filter(|o| o.checked_add(r.len() as u32 + 1).is_some());
         let off = off.expect("route table beyond 2^32 ports");
+        crate::engine::reserve_huge(&mut self.ports, r.len() + 1);
         self.ports.extend_from_slice(r);
         self.ports.push(Self::END);
         off

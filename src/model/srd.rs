@@ -68,10 +68,15 @@ impl Inner {
 /// Payloads the receiving cards hold for reordering, shared by every SRD connection: a reorder
 /// buffer holds 4-byte handles into it, so memory follows the packets actually held rather than
 /// each connection's buffer limit.
-#[derive(Default)]
 pub struct HeldPayloads {
     slots: Vec<Inner>,
     free: Vec<u32>,
+}
+
+impl Default for HeldPayloads {
+    fn default() -> Self {
+        HeldPayloads { slots: crate::engine::huge_vec(0), free: Vec::new() }
+    }
 }
 
 impl HeldPayloads {
@@ -82,6 +87,7 @@ impl HeldPayloads {
                 h
             }
             None => {
+                crate::engine::reserve_huge(&mut self.slots, 1);
                 self.slots.push(inner);
                 u32::try_from(self.slots.len() - 1).expect("more than 2^32 SRD payloads held")
             }
@@ -168,6 +174,7 @@ impl Model {
                 first[1] = r.first().copied().unwrap_or(NONE);
             }
             let ack = store(self, &mut r);
+            crate::engine::reserve_huge(&mut self.srd_path_routes, 1);
             self.srd_path_routes.push(PathRoutes { data, ack });
         }
         self.scratch_route = r;
@@ -175,6 +182,7 @@ impl Model {
         let name = format!("srd/{}->{}{kind}", self.insts[i as usize].name, self.insts[j as usize].name);
         let rng: StreamRng = self.streams.stream(&name);
         let cfg = self.srd_cfg.clone();
+        crate::engine::reserve_huge(&mut self.srd_ctxs, 1);
         self.srd_ctxs.push(SrdCtx {
             src: i,
             dst: j,

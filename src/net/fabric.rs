@@ -87,6 +87,7 @@ impl LeafSpine {
         // pay the frame's line time on it.
         let mut add = |rate: Bandwidth| -> PortId {
             let bundled = rate.bps().div_ceil(PHYSICAL_PORT_RATE.bps()).max(1);
+            crate::engine::reserve_huge(ports, 1);
             ports.push(Port::ethernet(PortConfig {
                 rate,
                 per_packet: SimDuration::ZERO,

@@ -268,7 +268,7 @@ pub struct PacketPool {
 
 impl PacketPool {
     pub fn with_capacity(n: usize) -> Self {
-        PacketPool { slots: Vec::with_capacity(n), free: Vec::with_capacity(n) }
+        PacketPool { slots: crate::engine::huge_vec(n), free: Vec::with_capacity(n) }
     }
 
     pub fn alloc(&mut self, p: Packet) -> PacketId {
@@ -279,6 +279,7 @@ impl PacketPool {
             }
             None => {
                 let id = u32::try_from(self.slots.len()).expect("more than 2^32 packets in flight");
+                crate::engine::reserve_huge(&mut self.slots, 1);
                 self.slots.push(p);
                 id
             }

@@ -92,7 +92,7 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
         // The host's NIC runs at least at the instance's full bandwidth, all its cards together.
         nic_rate[h as usize] = f.host_link.max(Bandwidth(types[k].bandwidth_mbps * 1_000_000));
     }
-    let mut ports: Vec<Port> = Vec::new();
+    let mut ports: Vec<Port> = crate::engine::huge_vec(0);
     let fabric = LeafSpine::build(config, &mut ports, streams.derive("fabric/ecmp"), |h| nic_rate[h as usize]);
     let mut port_owner = vec![NONE; ports.len()];
 
@@ -113,6 +113,7 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
         });
         let queues = spec.host.rss_queues.unwrap_or(ty.ena_queues.min(ty.vcpus));
         let mut add = |c: PortConfig| {
+            crate::engine::reserve_huge(&mut ports, 1);
             ports.push(Port::new(c));
             port_owner.push(k as u32);
             (ports.len() - 1) as u32
@@ -530,7 +531,7 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
         pool: PacketPool::with_capacity(4096),
         ready: std::collections::VecDeque::with_capacity(64),
         routes: Default::default(),
-        eps: Vec::new(),
+        eps: crate::engine::huge_vec(0),
         ep_free: Vec::new(),
         fabric,
         insts,
@@ -561,8 +562,8 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
         },
         srd_cfg: spec.srd.clone(),
         srd_connections_per_card: spec.nitro.srd_connections,
-        srd_ctxs: Vec::new(),
-        srd_path_routes: Vec::new(),
+        srd_ctxs: crate::engine::huge_vec(0),
+        srd_path_routes: crate::engine::huge_vec(0),
         srd_index: BTreeMap::new(),
         srd_send_out: Default::default(),
         srd_recv_out: Default::default(),
