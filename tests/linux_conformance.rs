@@ -40,7 +40,9 @@ const RX_RUNS: usize = 3;
 /// The slow-start case: delay added by the forwarder, bottleneck rate, bytes sent.
 const HY_DELAY_MS: u64 = 40;
 const HY_RATE_BPS: u64 = 100_000_000;
-const HY_BYTES: u64 = 8_000_000;
+/// 16 MB: long enough for the receive window to reach its ceiling even when the machine's other
+/// work slows the kernel's autotuning (with 8 MB, a CI run ended all five runs 5.1% short of it).
+const HY_BYTES: u64 = 16_000_000;
 /// Kernel runs of the slow-start case (the median is the reference).
 const HY_RUNS: usize = 5;
 
@@ -125,7 +127,22 @@ fn linux_conformance() {
         return;
     }
     let kernel = run("uname", &["-r"]).unwrap_or_default().trim().to_string();
+    // The kernel's side varies from run to run on a busy 2-core machine: its receive-buffer
+    // autotuning follows how promptly the receiving process is scheduled, and a slowed run can
+    // end its transfer before the window has grown (seen 2026-12-01: a steady-state window 5.0%
+    // short with 5% allowed; once, two of three runs stuck at 1.26 MB). So when a row fails, every
+    // kernel case is measured again, once, and both tables are printed. nitrosim's side is
+    // deterministic: a model that disagrees with the kernel fails both times.
+    let mut failed = compare_once(&kernel);
+    if failed > 0 {
+        println!("\n{failed} rows beyond their tolerance: measuring the kernel again (attempt 2 of 2)");
+        failed = compare_once(&kernel);
+    }
+    assert_eq!(failed, 0, "{failed} rows differ beyond their tolerance, in both attempts");
+}
 
+/// Measure every case in the kernel and in nitrosim, print the table; the rows beyond tolerance.
+fn compare_once(kernel: &str) -> usize {
     // --- the kernel side: every case in its own namespaces, all at once ---
     let jumbo_blackhole = || LabSpec { mtu_client_side: 9001, mtu_server_side: 1500, server_mtu: 9001, rate_bps: None };
 
@@ -627,7 +644,7 @@ fn linux_conformance() {
         note: String::new(),
     });
     // The ceiling is what any run reaches: a run the machine's other work slows may end its
-    // 8 MB before the buffer has grown all the way, so the largest window over the five runs.
+    // transfer before the buffer has grown all the way, so the largest window over the five runs.
     let l_hy_win: Vec<(f64, f64)> = hy_runs
         .iter()
         .flat_map(|(u, _)| u.samples.iter().map(|(t, i)| ((*t - u.started).as_secs_f64(), i.snd_wnd as f64)))
@@ -651,10 +668,11 @@ fn linux_conformance() {
     });
     // The window's ceiling, tcp_rmem[2] x scaling_ratio / 256: the window climbs to it in
     // steps of segments (rcv_ssthresh grows by two per segment received) and is carried in units
-    // of 2^wscale, and a run the machine's other work slows may end its 8 MB while still
-    // climbing: runs here reached 3930752 B (one MSS short) on a quiet machine and at most
-    // 3865472 B (1.7% short) in a CI run where none of the five got there. 5%, as for the bulk
-    // receiver's steady state; the ceiling itself is pinned by the scaling_ratio row above.
+    // of 2^wscale, and a run the machine's other work slows may end its transfer while still
+    // climbing: with 8 MB, runs here reached 3930752 B (one MSS short) on a quiet machine, at
+    // most 3865472 B (1.7% short) in one CI run and 3729024 B (5.1% short) in another, where none
+    // of the five got there; hence 16 MB. 5%, as for the bulk receiver's steady state; the
+    // ceiling itself is pinned by the scaling_ratio row above.
     rows.push(Row {
         case: hy_case,
         quantity: "largest window (B)",
@@ -699,5 +717,5 @@ fn linux_conformance() {
         .map(|e| format!("{:.4}s:{}:{:?}/{:?}", e.time_us / 1e6 - s_on0, e.event, e.mss_to, e.mtu))
         .collect();
     println!("nitrosim MSS, probing on: {}", sim_seq.join(" "));
-    assert_eq!(failed, 0, "{failed} rows differ beyond their tolerance");
+    failed
 }
