@@ -130,7 +130,7 @@ fn linux_conformance() {
     // The kernel's side varies from run to run on a busy 2-core machine: its receive-buffer
     // autotuning follows how promptly the receiving process is scheduled, and a slowed run can
     // end its transfer before the window has grown (seen 2026-12-01: a steady-state window 5.0%
-    // short with 5% allowed; once, two of three runs stuck at 1.26 MB). So when a row fails, every
+    // short with 5% allowed; once, the median of three runs at 1.26 MB). So when a row fails, every
     // kernel case is measured again, once, and both tables are printed. nitrosim's side is
     // deterministic: a model that disagrees with the kernel fails both times.
     let mut failed = compare_once(&kernel);

@@ -11,32 +11,25 @@ pub use queue::EventQueue;
 /// arithmetic. A hint only; nothing depends on it.
 #[inline(always)]
 pub fn prefetch<T>(value: &T, lines: usize) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        let p = value as *const T as *const i8;
-        for k in 0..lines.min(std::mem::size_of::<T>().div_ceil(64)) {
-            // SAFETY: prefetching is a hint and never faults; the addresses lie within `value`.
-            unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.add(k * 64)) };
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (value, lines);
+    prefetch_bytes(value as *const T as usize, std::mem::size_of::<T>().min(lines.saturating_mul(64)));
 }
 
 /// Start loading the cache lines of `values`, a hint as [`prefetch`].
 #[inline(always)]
 pub fn prefetch_slice<T>(values: &[T]) {
+    prefetch_bytes(values.as_ptr() as usize, std::mem::size_of_val(values));
+}
+
+/// The cache lines that `len` bytes from `start` overlap.
+#[inline(always)]
+fn prefetch_bytes(start: usize, len: usize) {
     #[cfg(target_arch = "x86_64")]
-    {
-        let start = values.as_ptr() as usize & !63;
-        let end = values.as_ptr() as usize + std::mem::size_of_val(values);
-        for line in (start..end).step_by(64) {
-            // SAFETY: prefetching is a hint and never faults; the lines overlap `values`.
-            unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(line as *const i8) };
-        }
+    for line in (start & !63..start + len).step_by(64) {
+        // SAFETY: prefetching is a hint and never faults; the lines overlap the caller's value.
+        unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(line as *const i8) };
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = values;
+    let _ = (start, len);
 }
 pub use rng::RngStreams;
 

@@ -14,7 +14,7 @@ const PORT_LINES: usize = std::mem::size_of::<Port>().div_ceil(64);
 /// its sink will touch, so that the run loop prefetches that one event ahead as it does ports.
 /// (Prefetched earlier, when the packet enters its last port, the lines were gone by delivery at
 /// scale: thousands of events come between.)
-pub(crate) const DELIVER: u32 = 1 << 31;
+pub(crate) const DELIVER: u32 = crate::net::MAX_PORTS as u32;
 const HINT_SHIFT: u32 = 29;
 const HINT_INDEX: u32 = (1 << HINT_SHIFT) - 1;
 const HINT_ENDPOINT: u32 = 1 << HINT_SHIFT;
@@ -124,7 +124,7 @@ impl Model {
     }
 
     /// The oldest packet in `port` reached the far end; the next one's arrival is scheduled.
-    pub(crate) fn on_port_done(&mut self, port: PortId, head: PacketId, next: PortId) {
+    pub(crate) fn on_port_done(&mut self, port: PortId, head: PacketId, next: u32) {
         let now = self.q.now();
         let (id, following) = self.ports[port as usize].pop_head(now);
         debug_assert_eq!(id, head);

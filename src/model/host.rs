@@ -369,8 +369,6 @@ impl Model {
         (c, s)
     }
 
-    /// Call one of endpoint `ep`'s transport entry points with the shared outbox, then turn its
-    /// output into packets and notifications. `born` is the arriving packet's birth, if any.
     /// Start loading where endpoint `ep`'s next segment will go: its route and first port.
     #[inline(always)]
     fn prefetch_tx(&self, ep: u32) {
@@ -379,6 +377,8 @@ impl Model {
         self.prefetch_port(slot.tx_first);
     }
 
+    /// Call one of endpoint `ep`'s transport entry points with the shared outbox, then turn its
+    /// output into packets and notifications. `born` is the arriving packet's birth, if any.
     pub(crate) fn drive(
         &mut self,
         ep: u32,

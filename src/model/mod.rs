@@ -80,9 +80,9 @@ pub const PROGRESS_EVERY_EVENTS: u64 = 1 << 16;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event {
-    /// Port, the packet at its head, and the port that packet goes to next (`Routes::END` when
-    /// its route ends here): what the dispatch will touch, known in advance so it can be
-    /// prefetched.
+    /// Port, the packet at its head, and the port that packet goes to next (from
+    /// `dispatch::DELIVER` up when its route ends here, naming its sink's state): what the
+    /// dispatch will touch, known in advance so it can be prefetched.
     PortDone(PortId, PacketId, u32),
     Timer {
         ep: u32,

@@ -153,10 +153,8 @@ impl Model {
             ..bandwidth
         };
         let mut add = |c: PortConfig| {
-            crate::engine::reserve_huge(&mut self.ports, 1);
-            self.ports.push(Port::new(c));
             self.port_owner.push(NONE);
-            (self.ports.len() - 1) as PortId
+            crate::net::push_port(&mut self.ports, Port::new(c))
         };
         let to_destination = [add(bandwidth), add(packets)];
         let to_source = [add(bandwidth), add(packets)];

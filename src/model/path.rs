@@ -21,12 +21,8 @@ pub struct GatewayRt {
 
 impl Model {
     pub(crate) fn add_port(&mut self, config: PortConfig, owner: u32) -> PortId {
-        // Port ids stay below the tags that mark a route's end.
-        assert!(self.ports.len() < dispatch::DELIVER as usize, "more than 2^31 ports");
-        crate::engine::reserve_huge(&mut self.ports, 1);
-        self.ports.push(Port::new(config));
         self.port_owner.push(owner);
-        (self.ports.len() - 1) as PortId
+        crate::net::push_port(&mut self.ports, Port::new(config))
     }
 
     pub(crate) fn inter_az_port(&mut self, a: u32, b: u32) -> PortId {

@@ -286,9 +286,7 @@ impl Model {
         // ACK's first port and route, the receiving host's route (most likely this packet's).
         self.prefetch_port(self.srd_ctxs[ctx as usize].ack_first);
         self.routes.prefetch(p.then_route);
-        if srd.path < self.srd_cfg.paths as u16 {
-            self.routes.prefetch(self.path_routes(ctx, srd.path).ack);
-        }
+        self.routes.prefetch(self.path_routes(ctx, srd.path).ack);
         let held = self.srd_held.hold(Inner::of(p));
         let mut out = std::mem::take(&mut self.srd_recv_out);
         out.clear();

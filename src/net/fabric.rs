@@ -87,18 +87,19 @@ impl LeafSpine {
         // pay the frame's line time on it.
         let mut add = |rate: Bandwidth| -> PortId {
             let bundled = rate.bps().div_ceil(PHYSICAL_PORT_RATE.bps()).max(1);
-            crate::engine::reserve_huge(ports, 1);
-            ports.push(Port::ethernet(PortConfig {
-                rate,
-                per_packet: SimDuration::ZERO,
-                delay: config.hop_delay,
-                capacity_bytes: config.buffer_bytes.saturating_mul(bundled),
-                ecn_threshold_bytes: config.ecn_threshold_bytes,
-                drop_reason: DropReason::QueueFull,
-                burst_bytes: 0,
-                mtu: crate::net::ip::NO_MTU_LIMIT,
-            }));
-            (ports.len() - 1) as PortId
+            super::push_port(
+                ports,
+                Port::ethernet(PortConfig {
+                    rate,
+                    per_packet: SimDuration::ZERO,
+                    delay: config.hop_delay,
+                    capacity_bytes: config.buffer_bytes.saturating_mul(bundled),
+                    ecn_threshold_bytes: config.ecn_threshold_bytes,
+                    drop_reason: DropReason::QueueFull,
+                    burst_bytes: 0,
+                    mtu: crate::net::ip::NO_MTU_LIMIT,
+                }),
+            )
         };
         let hosts = config.hosts();
         let mut host_up = Vec::with_capacity(hosts as usize);

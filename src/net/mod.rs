@@ -8,4 +8,4 @@ pub mod packet;
 pub mod port;
 
 pub use packet::{DropReason, MAX_SACK_BLOCKS, Packet, PacketId, PacketPool, SegKind, Segment, Sink, SrdHeader};
-pub use port::{ETHERNET_FRAMING_BYTES, Enqueued, Offer, Port, PortConfig, PortId, PortNoise};
+pub use port::{ETHERNET_FRAMING_BYTES, Enqueued, MAX_PORTS, Offer, Port, PortConfig, PortId, PortNoise, push_port};

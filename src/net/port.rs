@@ -47,6 +47,18 @@ use std::collections::VecDeque;
 
 pub type PortId = u32;
 
+/// Port ids stay below 2^31: the values above name a route's end (`model::dispatch::DELIVER`).
+pub const MAX_PORTS: usize = 1 << 31;
+
+/// Append `port` to the model's port array (kept in huge pages, see `engine::reserve_huge`) and
+/// return its id.
+pub fn push_port(ports: &mut Vec<Port>, port: Port) -> PortId {
+    assert!(ports.len() < MAX_PORTS, "more than 2^31 ports");
+    crate::engine::reserve_huge(ports, 1);
+    ports.push(port);
+    (ports.len() - 1) as PortId
+}
+
 /// Line time an Ethernet link spends on each IP packet besides the packet itself (IEEE 802.3,
 /// clauses 3.1.1 and 4.4.2): 14 B MAC header (destination, source, EtherType) + 4 B frame check
 /// sequence + 8 B preamble and start-of-frame delimiter + 12 B minimum inter-packet gap = 38 B.

@@ -113,10 +113,8 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
         });
         let queues = spec.host.rss_queues.unwrap_or(ty.ena_queues.min(ty.vcpus));
         let mut add = |c: PortConfig| {
-            crate::engine::reserve_huge(&mut ports, 1);
-            ports.push(Port::new(c));
             port_owner.push(k as u32);
-            (ports.len() - 1) as u32
+            crate::net::push_port(&mut ports, Port::new(c))
         };
         let cpu = |per_packet: SimDuration| PortConfig {
             rate: Bandwidth(0),
