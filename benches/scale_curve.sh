@@ -5,47 +5,78 @@
 #
 #   benches/scale_curve.sh                      # 128 .. 8192 hosts, SRD 1 flow/host and TCP 20 flows/host
 #   HOSTS="128 1024" DURATION=50us benches/scale_curve.sh
-#   RUNS=3 benches/scale_curve.sh              # minimum wall time of 3 runs per point
+#   RUNS=3 benches/scale_curve.sh              # 3 rounds: best and median of 3 per point
 #
-# Columns: hosts, run, simulated us, wall s per simulated ms, link crossings per wall second (one
-# packet over one physical link: NIC <-> ToR, ToR <-> spine), events per crossing, wall ns per
-# crossing, peak RSS (MiB). Fabrics are non-blocking: 32 hosts per ToR and 32 spines up to 1024
-# hosts, 64 and 64 above (as benches/scale-8192.ron).
+# Rounds are interleaved: each round runs every size once, smallest first, so a drift in the
+# machine's speed (this VM's drifts by a third from minute to minute) reaches all sizes rather
+# than only those measured in a slow spell, and the growth from the smallest size is also given
+# round by round, each round's largest against its own smallest.
+#
+# Columns: hosts, run, simulated time, then from the best round: wall s per simulated ms, link
+# crossings per wall second (one packet over one physical link: NIC <-> ToR, ToR <-> spine),
+# events per crossing, wall ns per crossing, peak RSS (MiB); last the median ns per crossing over
+# the rounds. Fabrics: benches/permutation_args.sh.
 set -euo pipefail
+# A BIN given is taken from where the script was called; it then runs from the repository's root.
+if [ -n "${BIN:-}" ]; then BIN=$(realpath "$BIN"); fi
 cd "$(dirname "$0")/.."
 BIN=${BIN:-target/release/nitrosim}
 HOSTS=${HOSTS:-"128 256 512 1024 2048 4096 8192"}
 DURATION=${DURATION:-100us}
 RUNS=${RUNS:-1}
 [ -x "$BIN" ] || cargo build --release --quiet
-printf '%-6s %-14s %8s %14s %16s %9s %12s %9s\n' hosts run duration "wall s/sim ms" "crossings/s" ev/cross "ns/crossing" "RSS MiB"
+. benches/permutation_args.sh
 for n in $HOSTS; do
-  if [ "$n" -le 1024 ]; then per=32; else per=64; fi
-  racks=$(( n / per ))
-  [ $(( racks * per )) -eq "$n" ] || { echo "hosts must be a multiple of $per: $n" >&2; exit 2; }
-  fabric=(--set "fabric.racks=$racks" --set "fabric.hosts_per_rack=$per" --set "fabric.spines=$per"
-          --set "instances.h.count=$n" --set "duration=$DURATION" --set "variants=[]")
-  for run in srd-1-flow tcp-20-flows; do
-    case $run in
-      srd-1-flow) extra=() ;;
-      tcp-20-flows) extra=(--set "instances.h.enis.eth0.ena_srd_enabled=false"
-                           --set "workloads.perm.flows_per_instance=20") ;;
-    esac
-    best=""
-    for _ in $(seq "$RUNS"); do
-      out=$("$BIN" bench benches/permutation-1024.ron "${fabric[@]}" "${extra[@]}")
-      row=$(echo "$out" | awk 'NR==2')
-      rss=$(echo "$out" | awk '/peak RSS/ {print $3}')
-      # variant events crossings ev/cross stages events/s "M" crossings/s "M" wall-s-per-sim-ms
-      wall=$(echo "$row" | awk '{print $10}')
-      if [ -z "$best" ] || awk -v a="$wall" -v b="$(echo "$best" | awk '{print $10}')" 'BEGIN{exit !(a<b)}'; then
-        best="$row"; best_rss="$rss"
-      fi
+  permutation_args "$n" "$DURATION" srd-1-flow || exit 2
+done
+# The simulated time in ms, for ns per crossing from the exact crossing count (the crossings/s
+# column has two decimals only).
+sim_ms=$(echo "$DURATION" | awk '/^[0-9.]+(ns|us|ms|s)$/ {
+  v = $0 + 0; u = $0; sub(/^[0-9.]+/, "", u)
+  print v * (u == "ns" ? 1e-6 : u == "us" ? 1e-3 : u == "ms" ? 1 : 1e3); ok = 1 } END { exit !ok }') ||
+  { echo "DURATION: a number and ns, us, ms or s, not $DURATION" >&2; exit 2; }
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+# One line per measurement: round hosts run crossings ev/cross ns-per-crossing wall-s-per-sim-ms rss
+for round in $(seq "$RUNS"); do
+  for n in $HOSTS; do
+    for run in srd-1-flow tcp-20-flows; do
+      permutation_args "$n" "$DURATION" "$run"
+      out=$("$BIN" bench benches/permutation-1024.ron "${args[@]}")
+      # bench's second line: variant events crossings ev/cross stages events/s M crossings/s M wall cpu
+      echo "$out" | awk -v r="$round" -v n="$n" -v run="$run" \
+        -v rss="$(echo "$out" | awk '/peak RSS/ {print $3}')" \
+        -v ms="$sim_ms" 'NR == 2 { print r, n, run, $3, $4, $10 * ms * 1e9 / $3, $10, rss }' >> "$scratch/runs"
     done
-    echo "$best" | awk -v n="$n" -v run="$run" -v rss="$best_rss" -v d="$DURATION" '{
-      crossings=$3; evx=$4; wall_per_ms=$10; cps=$8;
-      sim_us=d;
-      ns=(cps>0)?1000/cps:0;
-      printf "%-6s %-14s %8s %14.3f %14.3f M %9.2f %12.1f %9.1f\n", n, run, sim_us, wall_per_ms, cps, evx, ns, rss }'
   done
 done
+printf '%-6s %-14s %8s %14s %16s %9s %12s %9s %13s\n' hosts run duration "wall s/sim ms" "crossings/s" ev/cross "ns/crossing" "RSS MiB" "median ns"
+for n in $HOSTS; do
+  for run in srd-1-flow tcp-20-flows; do
+    # Best round first (least wall time), then the median of the rounds' ns per crossing.
+    awk -v n="$n" -v run="$run" '$2 == n && $3 == run' "$scratch/runs" | sort -g -k7 > "$scratch/point"
+    median=$(awk '{ print $6 }' "$scratch/point" | sort -g |
+             awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+    head -1 "$scratch/point" | awk -v d="$DURATION" -v med="$median" '{
+      printf "%-6s %-14s %8s %14.3f %14.3f M %9.2f %12.1f %9.1f %13.1f\n", $2, $3, d, $7, 1000 / $6, $5, $6, $8, med }'
+  done
+done
+first=${HOSTS%% *}
+last=${HOSTS##* }
+if [ "$first" != "$last" ]; then
+  for run in srd-1-flow tcp-20-flows; do
+    awk -v a="$first" -v b="$last" -v run="$run" '
+      $3 != run { next }
+      $2 == a { small[$1] = $6; if (!best_small || $6 < best_small) best_small = $6 }
+      $2 == b { large[$1] = $6; if (!best_large || $6 < best_large) best_large = $6 }
+      END {
+        lo = ""; hi = ""
+        for (r in small) if (r in large) {
+          g = large[r] / small[r]
+          if (lo == "" || g < lo) lo = g
+          if (hi == "" || g > hi) hi = g
+        }
+        printf "growth %s -> %s hosts, %s: %.2fx best against best; %.2f-%.2fx round by round\n", a, b, run, best_large / best_small, lo, hi
+      }' "$scratch/runs"
+  done
+fi

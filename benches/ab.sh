@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Is binary B faster than binary A? Paired runs: in each round both run the same bench at the
+# same time, one per core, so whatever the machine does that minute (this VM's speed drifts by a
+# third from minute to minute) happens to both, and the round's ratio B/A keeps little of it.
+# Against itself, at 8192 hosts, one series of rounds gave 0.98-1.02 and another 1.03-1.06 (a
+# series can lean one way: run A against A too), where sequential runs of one binary spread
+# +-10-15%; at 1024 hosts 0.92-1.03. So trust a difference beyond about 5%, seen in every
+# round. Pinning each run to a core made it worse (0.89-1.10). Not for small fabrics: at 128
+# hosts either run alone fits in the 32 MiB L3 cache and two together do not (0.88-1.12).
+#
+#   benches/ab.sh A B                         # 5 rounds: 8192 hosts, SRD 1 flow/host, 200 us
+#   ROUNDS=8 HOSTS=1024 DURATION=1ms benches/ab.sh A B
+#   RUN=tcp-20-flows benches/ab.sh A B        # plain TCP, 20 flows per host
+#   benches/ab.sh A A                         # the method's own noise: the ratio should be 1
+#
+# Prints each round's wall s per simulated ms for A and B and the ratio B/A (below 1: B is
+# faster), then the mean, median, min and max of the ratios. Relative figures only: two runs
+# share the L3 cache and memory bandwidth, so absolute times are not what either would take
+# alone. Results must not differ between A and B unless the change was meant to alter them;
+# the link crossings of both are printed so a difference shows.
+set -euo pipefail
+[ $# -eq 2 ] || { echo "usage: benches/ab.sh BINARY_A BINARY_B  (env: ROUNDS HOSTS DURATION RUN)" >&2; exit 2; }
+for bin in "$1" "$2"; do
+  [ -f "$bin" ] && [ -x "$bin" ] || { echo "not an executable: $bin" >&2; exit 2; }
+done
+# Paths as given, from where the script was called; it then runs from the repository's root.
+A=$(realpath "$1")
+B=$(realpath "$2")
+cd "$(dirname "$0")/.."
+ROUNDS=${ROUNDS:-5}
+HOSTS=${HOSTS:-8192}
+DURATION=${DURATION:-200us}
+RUN=${RUN:-srd-1-flow}
+. benches/permutation_args.sh
+permutation_args "$HOSTS" "$DURATION" "$RUN" || exit 2
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+echo "$HOSTS hosts, $RUN, $DURATION simulated, $ROUNDS paired rounds"
+printf '%-6s %16s %16s %8s %14s %14s\n' round "A s/sim ms" "B s/sim ms" "B/A" "A crossings" "B crossings"
+for round in $(seq "$ROUNDS"); do
+  # Whichever starts first gets a head start on the shared caches: alternate.
+  if [ $(( round % 2 )) -eq 1 ]; then
+    "$A" bench benches/permutation-1024.ron "${args[@]}" > "$scratch/a" 2>&1 &
+    pid_a=$!
+    "$B" bench benches/permutation-1024.ron "${args[@]}" > "$scratch/b" 2>&1 &
+    pid_b=$!
+  else
+    "$B" bench benches/permutation-1024.ron "${args[@]}" > "$scratch/b" 2>&1 &
+    pid_b=$!
+    "$A" bench benches/permutation-1024.ron "${args[@]}" > "$scratch/a" 2>&1 &
+    pid_a=$!
+  fi
+  wait "$pid_a" || { cat "$scratch/a" >&2; exit 1; }
+  wait "$pid_b" || { cat "$scratch/b" >&2; exit 1; }
+  # bench's second line: variant events crossings ev/cross stages events/s M crossings/s M wall cpu
+  read -r _ _ xa _ _ _ _ _ _ wa _ < <(sed -n 2p "$scratch/a")
+  read -r _ _ xb _ _ _ _ _ _ wb _ < <(sed -n 2p "$scratch/b")
+  printf '%-6s %16s %16s %8.3f %14s %14s\n' "$round" "$wa" "$wb" "$(awk -v a="$wa" -v b="$wb" 'BEGIN { print b / a }')" "$xa" "$xb"
+  echo "$wa $wb" >> "$scratch/rounds"
+done
+# mawk has no asort: sort the ratios first.
+awk '{ print $2 / $1 }' "$scratch/rounds" | sort -g | awk '{ r[NR] = $1; s += $1 }
+  END {
+    med = (NR % 2) ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2
+    printf "B/A over %d rounds: mean %.3f, median %.3f, min %.3f, max %.3f\n", NR, s / NR, med, r[1], r[NR]
+  }'
