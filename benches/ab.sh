@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Is binary B faster than binary A? Paired runs: in each round both run the same bench at the
-# same time, one per core, so whatever the machine does that minute (this VM's speed drifts by a
-# third from minute to minute) happens to both, and the round's ratio B/A keeps little of it.
-# Against itself, at 8192 hosts, one series of rounds gave 0.98-1.02 and another 1.03-1.06 (a
-# series can lean one way: run A against A too), where sequential runs of one binary spread
-# +-10-15%; at 1024 hosts 0.92-1.03. So trust a difference beyond about 5%, seen in every
-# round. Pinning each run to a core made it worse (0.89-1.10). Not for small fabrics: at 128
-# hosts either run alone fits in the 32 MiB L3 cache and two together do not (0.88-1.12).
+# same time on the two cores (so on an otherwise idle machine), so whatever the machine does that
+# minute (this VM's speed typically moves 10-15% from one minute to the next, at times a third)
+# happens to both, and the round's ratio B/A keeps little of it. Against itself, at 8192 hosts,
+# one series of rounds gave 0.98-1.02 and another 1.03-1.06 (a series can lean one way: run A
+# against A beside it); at 1024 hosts 0.92-1.03. So trust a difference beyond about 5%, seen in
+# every round. Pinning each run to a core made it worse (0.89-1.10). Not for small fabrics: at
+# 128 hosts one run's working set nearly fills the 32 MiB L3 cache and two runs evict each other
+# (0.88-1.12 against itself).
 #
 #   benches/ab.sh A B                         # 5 rounds: 8192 hosts, SRD 1 flow/host, 200 us
 #   ROUNDS=8 HOSTS=1024 DURATION=1ms benches/ab.sh A B
@@ -28,33 +29,52 @@ A=$(realpath "$1")
 B=$(realpath "$2")
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-5}
+[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || { echo "ROUNDS: a whole number from 1, not $ROUNDS" >&2; exit 2; }
 HOSTS=${HOSTS:-8192}
 DURATION=${DURATION:-200us}
 RUN=${RUN:-srd-1-flow}
 . benches/permutation_args.sh
 permutation_args "$HOSTS" "$DURATION" "$RUN" || exit 2
 scratch=$(mktemp -d)
-trap 'rm -rf "$scratch"' EXIT
+pid_a=
+pid_b=
+# Stopped early (a failed run, Ctrl-C): the other bench must not run on unattended.
+trap 'kill $pid_a $pid_b 2>/dev/null || true; rm -rf "$scratch"' EXIT
+trap 'exit 130' INT TERM
+
+# Wait for one side's bench; print its errors and stop if it failed. Reads its table's first row
+# (variant events crossings ev/cross stages events/s M crossings/s M wall cpu) into `row`.
+finish() {
+  local pid=$1 side=$2
+  if ! wait "$pid"; then
+    echo "$side's bench failed:" >&2
+    cat "$scratch/$side.out" "$scratch/$side.err" >&2
+    exit 1
+  fi
+  read -r -a row < <(sed -n 2p "$scratch/$side.out") || true
+  if [ "${#row[@]}" -lt 10 ] || ! [[ ${row[2]} =~ ^[0-9]+$ && ${row[9]} =~ ^[0-9.]+$ ]]; then
+    echo "$side's bench printed no table row this script can read:" >&2
+    cat "$scratch/$side.out" >&2
+    exit 1
+  fi
+}
+
+start() {
+  local side=$1 bin=$2
+  "$bin" bench benches/permutation-1024.ron "${args[@]}" > "$scratch/$side.out" 2> "$scratch/$side.err" &
+  if [ "$side" = A ]; then pid_a=$!; else pid_b=$!; fi
+}
+
 echo "$HOSTS hosts, $RUN, $DURATION simulated, $ROUNDS paired rounds"
 printf '%-6s %16s %16s %8s %14s %14s\n' round "A s/sim ms" "B s/sim ms" "B/A" "A crossings" "B crossings"
 for round in $(seq "$ROUNDS"); do
   # Whichever starts first gets a head start on the shared caches: alternate.
-  if [ $(( round % 2 )) -eq 1 ]; then
-    "$A" bench benches/permutation-1024.ron "${args[@]}" > "$scratch/a" 2>&1 &
-    pid_a=$!
-    "$B" bench benches/permutation-1024.ron "${args[@]}" > "$scratch/b" 2>&1 &
-    pid_b=$!
-  else
-    "$B" bench benches/permutation-1024.ron "${args[@]}" > "$scratch/b" 2>&1 &
-    pid_b=$!
-    "$A" bench benches/permutation-1024.ron "${args[@]}" > "$scratch/a" 2>&1 &
-    pid_a=$!
-  fi
-  wait "$pid_a" || { cat "$scratch/a" >&2; exit 1; }
-  wait "$pid_b" || { cat "$scratch/b" >&2; exit 1; }
-  # bench's second line: variant events crossings ev/cross stages events/s M crossings/s M wall cpu
-  read -r _ _ xa _ _ _ _ _ _ wa _ < <(sed -n 2p "$scratch/a")
-  read -r _ _ xb _ _ _ _ _ _ wb _ < <(sed -n 2p "$scratch/b")
+  if [ $(( round % 2 )) -eq 1 ]; then start A "$A"; start B "$B"; else start B "$B"; start A "$A"; fi
+  finish "$pid_a" A
+  xa=${row[2]} wa=${row[9]}
+  finish "$pid_b" B
+  xb=${row[2]} wb=${row[9]}
+  pid_a= pid_b=
   printf '%-6s %16s %16s %8.3f %14s %14s\n' "$round" "$wa" "$wb" "$(awk -v a="$wa" -v b="$wb" 'BEGIN { print b / a }')" "$xa" "$xb"
   echo "$wa $wb" >> "$scratch/rounds"
 done

@@ -7,10 +7,12 @@
 #   HOSTS="128 1024" DURATION=50us benches/scale_curve.sh
 #   RUNS=3 benches/scale_curve.sh              # 3 rounds: best and median of 3 per point
 #
-# Rounds are interleaved: each round runs every size once, smallest first, so a drift in the
-# machine's speed (this VM's drifts by a third from minute to minute) reaches all sizes rather
-# than only those measured in a slow spell, and the growth from the smallest size is also given
-# round by round, each round's largest against its own smallest.
+# Rounds are interleaved: each round runs every size once, smallest first in odd rounds and
+# largest first in even ones, so a drift in the machine's speed (this VM's is typically 10-15%
+# from one minute to the next, at times a third) reaches all sizes rather than only those
+# measured in a slow spell, and drift within a round evens out over pairs of rounds. The growth
+# from the smallest size is given best against best and round by round (each round's largest
+# against its own smallest). Each measurement is also printed to stderr as it is taken.
 #
 # Columns: hosts, run, simulated time, then from the best round: wall s per simulated ms, link
 # crossings per wall second (one packet over one physical link: NIC <-> ToR, ToR <-> spine),
@@ -21,48 +23,55 @@ set -euo pipefail
 if [ -n "${BIN:-}" ]; then BIN=$(realpath "$BIN"); fi
 cd "$(dirname "$0")/.."
 BIN=${BIN:-target/release/nitrosim}
-HOSTS=${HOSTS:-"128 256 512 1024 2048 4096 8192"}
 DURATION=${DURATION:-100us}
 RUNS=${RUNS:-1}
-[ -x "$BIN" ] || cargo build --release --quiet
+[[ $RUNS =~ ^[1-9][0-9]*$ ]] || { echo "RUNS: a whole number from 1, not $RUNS" >&2; exit 2; }
+read -r -a sizes <<< "$(echo ${HOSTS:-128 256 512 1024 2048 4096 8192} | tr ' ' '\n' | sort -n -u | tr '\n' ' ')"
+[ "${#sizes[@]}" -gt 0 ] || { echo "HOSTS: no fabric size given" >&2; exit 2; }
 . benches/permutation_args.sh
-for n in $HOSTS; do
+for n in "${sizes[@]}"; do
+  [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "HOSTS: whole numbers of hosts, not $n" >&2; exit 2; }
   permutation_args "$n" "$DURATION" srd-1-flow || exit 2
 done
-# The simulated time in ms, for ns per crossing from the exact crossing count (the crossings/s
-# column has two decimals only).
-sim_ms=$(echo "$DURATION" | awk '/^[0-9.]+(ns|us|ms|s)$/ {
+[ -x "$BIN" ] || cargo build --release --quiet
+# The simulated time in ms, to turn wall s per simulated ms into ns per crossing with the exact
+# crossing count rather than the crossings/s column's two decimals.
+sim_ms=$(echo "$DURATION" | awk '/^[0-9.]+(ps|ns|us|ms|s)$/ {
   v = $0 + 0; u = $0; sub(/^[0-9.]+/, "", u)
-  print v * (u == "ns" ? 1e-6 : u == "us" ? 1e-3 : u == "ms" ? 1 : 1e3); ok = 1 } END { exit !ok }') ||
-  { echo "DURATION: a number and ns, us, ms or s, not $DURATION" >&2; exit 2; }
+  print v * (u == "ps" ? 1e-9 : u == "ns" ? 1e-6 : u == "us" ? 1e-3 : u == "ms" ? 1 : 1e3); ok = 1 } END { exit !ok }') ||
+  { echo "DURATION: a number and ps, ns, us, ms or s, not $DURATION" >&2; exit 2; }
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 # One line per measurement: round hosts run crossings ev/cross ns-per-crossing wall-s-per-sim-ms rss
 for round in $(seq "$RUNS"); do
-  for n in $HOSTS; do
+  if [ $(( round % 2 )) -eq 1 ]; then order=("${sizes[@]}"); else order=($(printf '%s\n' "${sizes[@]}" | sort -rn)); fi
+  for n in "${order[@]}"; do
     for run in srd-1-flow tcp-20-flows; do
       permutation_args "$n" "$DURATION" "$run"
       out=$("$BIN" bench benches/permutation-1024.ron "${args[@]}")
       # bench's second line: variant events crossings ev/cross stages events/s M crossings/s M wall cpu
-      echo "$out" | awk -v r="$round" -v n="$n" -v run="$run" \
-        -v rss="$(echo "$out" | awk '/peak RSS/ {print $3}')" \
-        -v ms="$sim_ms" 'NR == 2 { print r, n, run, $3, $4, $10 * ms * 1e9 / $3, $10, rss }' >> "$scratch/runs"
+      line=$(echo "$out" | awk -v r="$round" -v n="$n" -v run="$run" -v ms="$sim_ms" \
+        -v rss="$(echo "$out" | awk '/peak RSS/ { print $3 }')" '
+        NR == 2 && $3 > 0 { print r, n, run, $3, $4, $10 * ms * 1e9 / $3, $10, (rss == "" ? "n/a" : rss) }')
+      [ -n "$line" ] || { echo "no link crossings to count in round $round, $n hosts, $run:" >&2; echo "$out" >&2; exit 1; }
+      echo "$line" >> "$scratch/runs"
+      echo "round $round/$RUNS: $line" >&2
     done
   done
 done
 printf '%-6s %-14s %8s %14s %16s %9s %12s %9s %13s\n' hosts run duration "wall s/sim ms" "crossings/s" ev/cross "ns/crossing" "RSS MiB" "median ns"
-for n in $HOSTS; do
+for n in "${sizes[@]}"; do
   for run in srd-1-flow tcp-20-flows; do
-    # Best round first (least wall time), then the median of the rounds' ns per crossing.
+    # Best round first (least wall time, so least ns: every round crosses as many links).
     awk -v n="$n" -v run="$run" '$2 == n && $3 == run' "$scratch/runs" | sort -g -k7 > "$scratch/point"
     median=$(awk '{ print $6 }' "$scratch/point" | sort -g |
              awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
     head -1 "$scratch/point" | awk -v d="$DURATION" -v med="$median" '{
-      printf "%-6s %-14s %8s %14.3f %14.3f M %9.2f %12.1f %9.1f %13.1f\n", $2, $3, d, $7, 1000 / $6, $5, $6, $8, med }'
+      printf "%-6s %-14s %8s %14.3f %14.3f M %9.2f %12.1f %9s %13.1f\n", $2, $3, d, $7, 1000 / $6, $5, $6, $8, med }'
   done
 done
-first=${HOSTS%% *}
-last=${HOSTS##* }
+first=${sizes[0]}
+last=${sizes[${#sizes[@]} - 1]}
 if [ "$first" != "$last" ]; then
   for run in srd-1-flow tcp-20-flows; do
     awk -v a="$first" -v b="$last" -v run="$run" '

@@ -1,6 +1,7 @@
 //! The benchmark scripts under `benches/` still run against this binary and print what their
 //! headers promise, on a fabric small and short enough to take a second. (Their figures are
-//! measurements, never asserted: only the shape and the exact counts both sides must share.)
+//! measurements, never asserted: only their shape, the order of the runs, what the figures must
+//! satisfy whatever the machine, and the exact counts both sides must share.)
 
 use std::path::Path;
 use std::process::Command;
@@ -10,32 +11,87 @@ fn script(name: &str, args: &[&str], env: &[(&str, &str)]) -> (bool, String, Str
     let out = Command::new("bash")
         .arg(root.join("benches").join(name))
         .args(args)
-        .envs(env.iter().copied())
         .env("BIN", env!("CARGO_BIN_EXE_nitrosim"))
+        .envs(env.iter().copied())
         .output()
         .expect("bash runs");
     (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
 }
 
+fn number(s: &str) -> f64 {
+    let v: f64 = s.trim_end_matches(['x', ',']).parse().unwrap_or_else(|_| panic!("not a number: {s:?}"));
+    assert!(v.is_finite() && v > 0.0, "{s}");
+    v
+}
+
+/// The figures after `label` in `text`, e.g. "mean 1.01, median 1.00".
+fn after(text: &str, label: &str) -> f64 {
+    let rest = &text[text.find(label).unwrap_or_else(|| panic!("no {label:?} in:\n{text}")) + label.len()..];
+    number(rest.split_whitespace().next().expect("a figure"))
+}
+
 #[test]
-fn scale_curve_interleaves_rounds_and_reports_the_growth() {
-    let (ok, out, err) = script("scale_curve.sh", &[], &[("HOSTS", "128 256"), ("DURATION", "5us"), ("RUNS", "2")]);
+fn scale_curve_interleaves_rounds_and_reports_each_point_and_the_growth() {
+    let dir = tempfile::tempdir().unwrap();
+    // A BIN that logs each bench's fabric size before running the real binary.
+    let log = dir.path().join("calls");
+    let wrapper = dir.path().join("nitrosim");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nfor a in \"$@\"; do case $a in instances.h.count=*) echo \"${{a#*=}}\" >> '{}';; esac; done\nexec '{}' \"$@\"\n",
+            log.display(),
+            env!("CARGO_BIN_EXE_nitrosim")
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let bin = wrapper.to_str().unwrap();
+    let (ok, out, err) =
+        script("scale_curve.sh", &[], &[("BIN", bin), ("HOSTS", "256 128"), ("DURATION", "5us"), ("RUNS", "3")]);
     assert!(ok, "{err}");
-    let rows: Vec<&str> = out.lines().filter(|l| l.starts_with("128 ") || l.starts_with("256 ")).collect();
-    assert_eq!(rows.len(), 4, "one row per size and run:\n{out}");
+    // Every size once per round, two runs each: ascending in odd rounds, descending in even ones.
+    let calls = std::fs::read_to_string(&log).unwrap();
+    let calls: Vec<&str> = calls.lines().collect();
+    assert_eq!(calls, ["128", "128", "256", "256", "256", "256", "128", "128", "128", "128", "256", "256"]);
+
+    let rows: Vec<Vec<&str>> = out
+        .lines()
+        .filter(|l| l.starts_with("128 ") || l.starts_with("256 "))
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows.len(), 4, "one row per size and run, smallest first:\n{out}");
+    assert!(rows[0][0] == "128" && rows[2][0] == "256", "{out}");
     for row in &rows {
-        let cols: Vec<&str> = row.split_whitespace().collect();
         // hosts run duration wall crossings/s M ev/cross ns RSS median
-        assert_eq!(cols.len(), 10, "{row}");
-        let ns: f64 = cols[7].parse().unwrap();
-        let median: f64 = cols[9].parse().unwrap();
-        assert!(ns > 0.0 && median >= ns, "the best round is the least cost, the median no less: {row}");
+        assert_eq!(row.len(), 10, "{row:?}");
+        let (wall, crossings_m, ns, median) = (number(row[3]), number(row[4]), number(row[7]), number(row[9]));
+        number(row[6]);
+        number(row[8]);
+        assert!(median >= ns, "the best round costs least, the median no less: {row:?}");
+        // ns per crossing and crossings per second are one figure two ways (the latter rounded).
+        assert!((1000.0 / ns - crossings_m).abs() <= 0.0005 + 1e-9, "{row:?}");
+        assert!(wall > 0.0);
     }
     for run in ["srd-1-flow", "tcp-20-flows"] {
-        assert!(out.contains(&format!("growth 128 -> 256 hosts, {run}: ")), "{out}");
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(&format!("growth 128 -> 256 hosts, {run}: ")))
+            .unwrap_or_else(|| panic!("no growth line for {run}:\n{out}"));
+        let best = after(line, ": ");
+        let range = line.rsplit("; ").next().unwrap().split_whitespace().next().unwrap();
+        let (lo, hi) = range.trim_end_matches('x').split_once('-').expect("lo-hi");
+        let (lo, hi) = (number(lo), number(hi));
+        // Best against best lies within the rounds' range: the round of the large size's best
+        // gives no more than it, the round of the small size's best no less (2 decimals printed).
+        assert!(lo <= hi && lo <= best + 0.005 && best <= hi + 0.005, "{line}");
     }
-    let (ok, _, err) = script("scale_curve.sh", &[], &[("HOSTS", "100"), ("DURATION", "5us")]);
-    assert!(!ok && err.contains("multiple of 32"), "{err}");
+    for bad in [("HOSTS", "100"), ("HOSTS", "12x"), ("RUNS", "0"), ("DURATION", "5 parsecs")] {
+        let (ok, _, err) = script("scale_curve.sh", &[], &[("HOSTS", "128"), bad]);
+        assert!(!ok && !err.is_empty(), "{bad:?} accepted");
+    }
 }
 
 #[test]
@@ -55,9 +111,19 @@ fn ab_pairs_two_binaries_on_one_workload() {
     assert_eq!(rounds.len(), 2, "{out}");
     for r in &rounds {
         assert_eq!(r.len(), 6, "{r:?}");
+        let (a, b, ratio) = (number(r[1]), number(r[2]), number(r[3]));
+        assert!((b / a - ratio).abs() < 0.001, "{r:?}");
+        assert!(r[4].parse::<u64>().unwrap() > 0);
         assert_eq!(r[4], r[5], "one binary, one scenario: the same link crossings");
     }
-    assert!(out.contains("B/A over 2 rounds: mean "), "{out}");
-    let (ok, _, err) = script("ab.sh", &[bin], &[]);
-    assert!(!ok && err.contains("usage"), "{err}");
+    let summary = out.lines().find(|l| l.starts_with("B/A over 2 rounds: ")).unwrap_or_else(|| panic!("{out}"));
+    let (mean, median, min, max) =
+        (after(summary, "mean "), after(summary, "median "), after(summary, "min "), after(summary, "max "));
+    assert!(min <= mean && mean <= max && min <= median && median <= max, "{summary}");
+    for (args, env) in
+        [(vec![bin], vec![]), (vec![bin, bin], vec![("ROUNDS", "0")]), (vec![bin, bin], vec![("RUN", "udp")])]
+    {
+        let (ok, _, err) = script("ab.sh", &args, &env);
+        assert!(!ok && !err.is_empty(), "{args:?} {env:?} accepted");
+    }
 }
