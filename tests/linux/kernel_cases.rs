@@ -85,10 +85,15 @@ pub fn sink_server_reading(lab: &Lab, read_bytes: usize) -> std::thread::JoinHan
 /// Connect from the client and write `bytes`, then shut down writing and wait for the server's
 /// FIN (everything acknowledged) or an error, for at most `limit`.
 pub fn upload(lab: &Lab, bytes: usize, limit: Duration) -> std::thread::JoinHandle<Upload> {
+    upload_with(lab, bytes, limit, Congestion::Cubic)
+}
+
+/// [`upload`] with the sender's congestion control `cc`.
+pub fn upload_with(lab: &Lab, bytes: usize, limit: Duration, cc: Congestion) -> std::thread::JoinHandle<Upload> {
     in_ns(&lab.client, move || {
         let t0 = Instant::now();
         let mut up = Upload::default();
-        let mut s = match connect_cubic() {
+        let mut s = match connect_to(5001, cc) {
             Ok(s) => s,
             Err(e) => {
                 up.ended = t0.elapsed();
@@ -133,11 +138,11 @@ pub fn upload(lab: &Lab, bytes: usize, limit: Duration) -> std::thread::JoinHand
 /// connect() to the server with CUBIC chosen before the SYN: choosing it after connect() would
 /// keep what the inherited default (BBR here) set at init, its pacing flag among it, which
 /// changes HyStart's ACK-train threshold (delay_min, not delay_min / 2).
-fn connect_cubic() -> std::io::Result<TcpStream> {
-    connect_cubic_to(5001)
+fn connect_cubic_to(port: u16) -> std::io::Result<TcpStream> {
+    connect_to(port, Congestion::Cubic)
 }
 
-fn connect_cubic_to(port: u16) -> std::io::Result<TcpStream> {
+fn connect_to(port: u16, cc: Congestion) -> std::io::Result<TcpStream> {
     use std::os::fd::FromRawFd;
     let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
     if fd < 0 {
@@ -145,7 +150,7 @@ fn connect_cubic_to(port: u16) -> std::io::Result<TcpStream> {
     }
     // Owned from here: closed on every error path.
     let stream = unsafe { TcpStream::from_raw_fd(fd) };
-    use_cubic(fd).map_err(std::io::Error::other)?;
+    use_congestion(fd, cc).map_err(std::io::Error::other)?;
     let addr: std::net::Ipv4Addr = SERVER_ADDR.parse().unwrap();
     let sa = libc::sockaddr_in {
         sin_family: libc::AF_INET as libc::sa_family_t,

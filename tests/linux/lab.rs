@@ -220,12 +220,33 @@ pub struct TcpInfo {
 /// default (BBR on some machines, this one included) and may not change it by sysctl
 /// (EPERM unless allowed), but root may choose per socket.
 pub fn use_cubic(fd: i32) -> Result<(), String> {
-    let name = b"cubic";
+    use_congestion(fd, Congestion::Cubic)
+}
+
+/// A sender's congestion control, as both the kernel and nitrosim name it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Congestion {
+    Cubic,
+    /// Linux's built-in `reno` (NewReno recovery; no HyStart).
+    Reno,
+}
+
+impl Congestion {
+    pub fn kernel_name(self) -> &'static [u8] {
+        match self {
+            Congestion::Cubic => b"cubic",
+            Congestion::Reno => b"reno",
+        }
+    }
+}
+
+pub fn use_congestion(fd: i32, cc: Congestion) -> Result<(), String> {
+    let name = cc.kernel_name();
     let rc = unsafe {
         libc::setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_CONGESTION, name.as_ptr() as *const _, name.len() as _)
     };
     if rc != 0 {
-        return Err(format!("TCP_CONGESTION cubic: {}", std::io::Error::last_os_error()));
+        return Err(format!("TCP_CONGESTION {cc:?}: {}", std::io::Error::last_os_error()));
     }
     Ok(())
 }
