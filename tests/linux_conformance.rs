@@ -42,7 +42,7 @@ const RX_RUNS: usize = 3;
 /// the window at steady state ranged 0.57-3.0 MB in one set of three runs, 3.8-4.0 MB the day
 /// before). Reno (the kernel's built-in `reno`, nitrosim's NewReno) leaves slow start only on a
 /// loss, and the 8 MB queue takes none: the window grows as fast as DRS lets it.
-const RX_CONGESTION: Congestion = Congestion::Reno;
+const RX_CONGESTION: CongestionKind = CongestionKind::NewReno;
 /// The slow-start case: delay added by the forwarder, bottleneck rate, bytes sent.
 const HY_DELAY_MS: u64 = 40;
 const HY_RATE_BPS: u64 = 100_000_000;
@@ -585,7 +585,7 @@ fn compare_once(kernel: &str) -> usize {
         bytes: HY_BYTES,
         limit: nitrosim::units::SimDuration::from_secs(20),
         rx_truesize: hy_truesize.map_or(RxTruesize::Off, payload_plus),
-        congestion: Congestion::Cubic,
+        congestion: CongestionKind::Cubic,
     });
     const INFINITE_SSTHRESH: u32 = 0x7fff_ffff;
     // (s, ssthresh, retransmissions by then) of each kernel run, and the median run's index.

@@ -85,11 +85,11 @@ pub fn sink_server_reading(lab: &Lab, read_bytes: usize) -> std::thread::JoinHan
 /// Connect from the client and write `bytes`, then shut down writing and wait for the server's
 /// FIN (everything acknowledged) or an error, for at most `limit`.
 pub fn upload(lab: &Lab, bytes: usize, limit: Duration) -> std::thread::JoinHandle<Upload> {
-    upload_with(lab, bytes, limit, Congestion::Cubic)
+    upload_with(lab, bytes, limit, CongestionKind::Cubic)
 }
 
 /// [`upload`] with the sender's congestion control `cc`.
-pub fn upload_with(lab: &Lab, bytes: usize, limit: Duration, cc: Congestion) -> std::thread::JoinHandle<Upload> {
+pub fn upload_with(lab: &Lab, bytes: usize, limit: Duration, cc: CongestionKind) -> std::thread::JoinHandle<Upload> {
     in_ns(&lab.client, move || {
         let t0 = Instant::now();
         let mut up = Upload::default();
@@ -135,14 +135,10 @@ pub fn upload_with(lab: &Lab, bytes: usize, limit: Duration, cc: Congestion) -> 
     })
 }
 
-/// connect() to the server with CUBIC chosen before the SYN: choosing it after connect() would
+/// connect() to the server with `cc` chosen before the SYN: choosing it after connect() would
 /// keep what the inherited default (BBR here) set at init, its pacing flag among it, which
 /// changes HyStart's ACK-train threshold (delay_min, not delay_min / 2).
-fn connect_cubic_to(port: u16) -> std::io::Result<TcpStream> {
-    connect_to(port, Congestion::Cubic)
-}
-
-fn connect_to(port: u16, cc: Congestion) -> std::io::Result<TcpStream> {
+fn connect_to(port: u16, cc: CongestionKind) -> std::io::Result<TcpStream> {
     use std::os::fd::FromRawFd;
     let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
     if fd < 0 {
@@ -230,7 +226,7 @@ pub fn measure_rx_truesize(lab: &Lab) -> Result<(u32, u32), String> {
     });
     ready_rx.recv_timeout(Duration::from_secs(10)).map_err(|_| "truesize server did not start".to_string())?;
     let client = in_ns(&lab.client, move || -> Result<(), String> {
-        let mut s = connect_cubic_to(PORT).map_err(|e| format!("connect: {e}"))?;
+        let mut s = connect_to(PORT, CongestionKind::Cubic).map_err(|e| format!("connect: {e}"))?;
         let mss = tcp_info(s.as_raw_fd()).map(|i| i.snd_mss).unwrap_or(0) as usize;
         if mss == 0 {
             return Err("no MSS".into());

@@ -3,6 +3,7 @@
 //! pairs created inside the namespaces (never in the host's), removed by `Drop` on success,
 //! failure or panic. Names carry the process id and a counter, so runs cannot collide.
 
+pub use nitrosim::transport::congestion::CongestionKind;
 use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::process::Command;
@@ -216,32 +217,20 @@ pub struct TcpInfo {
     pub segs_in: u32,
 }
 
-/// Linux's default congestion control, set on the socket: a new namespace inherits the host's
-/// default (BBR on some machines, this one included) and may not change it by sysctl
-/// (EPERM unless allowed), but root may choose per socket.
-pub fn use_cubic(fd: i32) -> Result<(), String> {
-    use_congestion(fd, Congestion::Cubic)
-}
-
-/// A sender's congestion control, as both the kernel and nitrosim name it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Congestion {
-    Cubic,
-    /// Linux's built-in `reno` (NewReno recovery; no HyStart).
-    Reno,
-}
-
-impl Congestion {
-    pub fn kernel_name(self) -> &'static [u8] {
-        match self {
-            Congestion::Cubic => b"cubic",
-            Congestion::Reno => b"reno",
-        }
+/// The kernel's name for nitrosim's congestion control `cc`: `cubic`, Linux's default, and
+/// `reno`, built in (loss recovery is the stack's own, whatever the module).
+fn kernel_congestion_name(cc: CongestionKind) -> &'static [u8] {
+    match cc {
+        CongestionKind::Cubic => b"cubic",
+        CongestionKind::NewReno => b"reno",
     }
 }
 
-pub fn use_congestion(fd: i32, cc: Congestion) -> Result<(), String> {
-    let name = cc.kernel_name();
+/// Set the socket's congestion control: a new namespace inherits the host's default (BBR on
+/// some machines, this one included) and may not change it by sysctl (EPERM unless allowed),
+/// but root may choose per socket.
+pub fn use_congestion(fd: i32, cc: CongestionKind) -> Result<(), String> {
+    let name = kernel_congestion_name(cc);
     let rc = unsafe {
         libc::setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_CONGESTION, name.as_ptr() as *const _, name.len() as _)
     };

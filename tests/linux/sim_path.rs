@@ -91,7 +91,7 @@ pub struct PathSpec {
     /// What the receiving host charges per segment (the lab's figure, measured in the kernel).
     pub rx_truesize: RxTruesize,
     /// The sender's congestion control (the kernel run's).
-    pub congestion: super::lab::Congestion,
+    pub congestion: nitrosim::transport::congestion::CongestionKind,
 }
 
 #[derive(Debug, Default)]
@@ -117,11 +117,7 @@ pub struct SimBulk {
 
 /// Run one bulk transfer client -> server over `p`.
 pub fn sim_bulk(p: &PathSpec) -> SimBulk {
-    let congestion = match p.congestion {
-        super::lab::Congestion::Cubic => nitrosim::transport::congestion::CongestionKind::Cubic,
-        super::lab::Congestion::Reno => nitrosim::transport::congestion::CongestionKind::NewReno,
-    };
-    let mut client = Tcp::new(TcpConfig { congestion, ..TcpConfig::default() }, p.mtu, true);
+    let mut client = Tcp::new(TcpConfig { congestion: p.congestion, ..TcpConfig::default() }, p.mtu, true);
     let mut server = Tcp::new(TcpConfig { rx_truesize: p.rx_truesize, ..TcpConfig::default() }, p.mtu, false);
     let mut out = Outbox::default();
     let mut heap: BinaryHeap<Reverse<(SimTime, u64, bool, usize)>> = BinaryHeap::new();
