@@ -11,7 +11,17 @@ pub use queue::EventQueue;
 /// arithmetic. A hint only; nothing depends on it.
 #[inline(always)]
 pub fn prefetch<T>(value: &T, lines: usize) {
-    prefetch_bytes(value as *const T as usize, std::mem::size_of::<T>().min(lines.saturating_mul(64)));
+    // One instruction per line, unrolled: the bytes asked for, `len`, are known when compiling
+    // (as `lines` mostly is), where a line count computed from the address cost more than the
+    // prefetches themselves. A value not aligned to lines overlaps one more: its last byte's.
+    let len = std::mem::size_of::<T>().min(lines.saturating_mul(64));
+    let start = value as *const T as usize;
+    for k in 0..len.div_ceil(64) {
+        prefetch_line(start + 64 * k);
+    }
+    if std::mem::align_of::<T>() < 64 && len > 0 {
+        prefetch_line(start + len - 1);
+    }
 }
 
 /// Start loading the cache lines of `values`, a hint as [`prefetch`].
@@ -23,13 +33,25 @@ pub fn prefetch_slice<T>(values: &[T]) {
 /// The cache lines that `len` bytes from `start` overlap.
 #[inline(always)]
 fn prefetch_bytes(start: usize, len: usize) {
-    #[cfg(target_arch = "x86_64")]
-    for line in (start & !63..start + len).step_by(64) {
-        // SAFETY: prefetching is a hint and never faults; the lines overlap the caller's value.
-        unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(line as *const i8) };
+    // A plain loop: `step_by` on a range divides to count its steps, which cost more
+    // instructions than the prefetches themselves.
+    let (mut line, end) = (start & !63, start + len);
+    while line < end {
+        prefetch_line(line);
+        line += 64;
     }
+}
+
+/// Start loading the cache line holding `address`.
+#[inline(always)]
+fn prefetch_line(address: usize) {
+    // SAFETY: prefetching is a hint and never faults, whatever the address.
+    #[cfg(target_arch = "x86_64")]
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(address as *const i8)
+    };
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = (start, len);
+    let _ = address;
 }
 pub use rng::RngStreams;
 

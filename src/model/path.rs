@@ -176,7 +176,7 @@ impl Model {
             None => self.routes.at(p.route + at as u32),
         };
         let next = if next == routing::Routes::END { dispatch::delivery_tag(p) } else { next };
-        match port_ref.enqueue(now, id, p.wire_bytes, next) {
+        match port_ref.enqueue_settled(now, id, p.wire_bytes, next) {
             Enqueued::Accepted { waited, finish, arrive, head } => {
                 if head && let Some(arrive) = arrive {
                     if arrive == now {

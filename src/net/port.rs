@@ -133,8 +133,12 @@ impl PortNoise {
         if spread_ppm == 0 || mean == SimDuration::ZERO {
             return mean;
         }
-        let factor = (PPM - spread_ppm) as u128 + rng.random_range(0..=2 * spread_ppm as u64) as u128;
-        SimDuration((mean.ps() as u128 * factor / PPM as u128) as u64)
+        let factor = (PPM - spread_ppm) as u64 + rng.random_range(0..=2 * spread_ppm as u64);
+        // 64 bits whenever they hold the product (a mean below 9 s): a 128-bit division is a call.
+        match mean.ps().checked_mul(factor) {
+            Some(scaled) => SimDuration(scaled / PPM as u64),
+            None => SimDuration((mean.ps() as u128 * factor as u128 / PPM as u128) as u64),
+        }
     }
 }
 
@@ -349,6 +353,13 @@ impl Port {
         while self.busy_until <= now && self.n_timed < self.len {
             self.begin_service(self.busy_until);
         }
+        self.count_finished(now);
+    }
+
+    /// The timed packets whose service has ended by `now` leave the queue (half of
+    /// [`Port::settle`], all that is left to do once no packet can begin service).
+    #[inline]
+    fn count_finished(&mut self, now: SimTime) {
         while self.finished < self.n_timed {
             let s = *self.slot(self.finished as usize);
             if s.finish > now {
@@ -366,6 +377,13 @@ impl Port {
     /// `now` first.
     pub fn enqueue(&mut self, now: SimTime, id: PacketId, bytes: u32, tag: u32) -> Enqueued {
         self.settle(now);
+        self.enqueue_settled(now, id, bytes, tag)
+    }
+
+    /// [`Port::enqueue`] on a port its caller has just settled to `now` (to ask
+    /// [`Port::should_mark`] first): the same, without settling twice.
+    pub fn enqueue_settled(&mut self, now: SimTime, id: PacketId, bytes: u32, tag: u32) -> Enqueued {
+        debug_assert!(self.busy_until > now || self.n_timed == self.len, "settled: an idle server has nobody waiting");
         if self.queued_bytes + bytes as u64 > self.config.capacity_bytes {
             self.stats.drops += 1;
             return Enqueued::Dropped;
@@ -380,7 +398,8 @@ impl Port {
         }
         debug_assert!(self.n_timed + 1 == self.len, "an idle server has nobody waiting");
         let (finish, arrive) = self.begin_service(now);
-        self.settle(now);
+        // Served in no time: it has left the queue already. Nothing else can begin service.
+        self.count_finished(now);
         let head = self.len == 1;
         Enqueued::Accepted { waited: false, finish: Some(finish), arrive: Some(arrive), head }
     }
