@@ -3,6 +3,8 @@
 //! measurements, never asserted: only their shape, the order of the runs, what the figures must
 //! satisfy whatever the machine, and the exact counts both sides must share.)
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -126,4 +128,29 @@ fn ab_pairs_two_binaries_on_one_workload() {
         let (ok, _, err) = script("ab.sh", &args, &env);
         assert!(!ok && !err.is_empty(), "{args:?} {env:?} accepted");
     }
+}
+
+#[test]
+fn instructions_counts_two_runs_and_divides_their_difference() {
+    if Command::new("valgrind").arg("--version").output().is_err() {
+        common::skip_or_fail("valgrind is not installed", "apt-get install valgrind");
+        return;
+    }
+    let (ok, out, err) = script("instructions.sh", &[], &[("HOSTS", "128"), ("SHORT", "5us"), ("LONG", "10us")]);
+    assert!(ok, "{err}");
+    let rows: Vec<Vec<f64>> = out
+        .lines()
+        .filter(|l| l.starts_with(|c: char| c.is_ascii_digit()))
+        .map(|l| l.split_whitespace().skip(1).map(number).collect())
+        .collect();
+    assert_eq!(rows.len(), 2, "{out}");
+    let (short, long) = (&rows[0], &rows[1]);
+    assert!(long.iter().zip(short).all(|(l, s)| l > s), "the longer run counts more of each: {out}");
+    // The figures printed are the differences divided, as the header says.
+    let per_crossing = after(&out, "instructions per link crossing ");
+    let per_event = after(&out, "per event ");
+    assert!(((long[0] - short[0]) / (long[2] - short[2]) - per_crossing).abs() <= 0.5, "{out}");
+    assert!(((long[0] - short[0]) / (long[1] - short[1]) - per_event).abs() <= 0.5, "{out}");
+    let (ok, _, err) = script("instructions.sh", &[], &[("BIN", "/nonexistent/nitrosim")]);
+    assert!(!ok && err.contains("not an executable"), "{err}");
 }

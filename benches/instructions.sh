@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Instructions per link crossing: what a change to the packet path costs in work, counted
+# exactly, whatever this VM's speed does that hour (wall time moves 10-15% from one minute to
+# the next; this figure does not move at all: same binary, same count). Valgrind counts the
+# instructions of two runs of one of issue 17's benches that differ only in length; the
+# difference divided by the difference in link crossings leaves out building the model and the
+# flows' start, so what remains is the steady state's cost. Not a speed: at scale a crossing's
+# time is mostly memory latency, which this does not see (benches/ab.sh measures time).
+#
+#   benches/instructions.sh                     # 128 hosts, SRD 1 flow/host, 300 us against 600 us
+#   RUN=tcp-20-flows benches/instructions.sh    # plain TCP, 20 flows per host
+#   HOSTS=1024 SHORT=100us LONG=200us BIN=path/to/nitrosim benches/instructions.sh
+#
+# Prints the instructions and link crossings of both runs, then instructions per crossing and per
+# event. Runs without huge pages (GLIBC_TUNABLES=glibc.malloc.hugetlb=0): the restart that asks
+# for them would leave Valgrind behind, and they change no instruction. Needs valgrind.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=$(realpath -m "${BIN:-target/release/nitrosim}")
+[ -x "$BIN" ] || { echo "not an executable: $BIN (cargo build --release, or set BIN)" >&2; exit 2; }
+command -v valgrind >/dev/null || { echo "valgrind is not installed (apt-get install valgrind)" >&2; exit 2; }
+HOSTS=${HOSTS:-128}
+RUN=${RUN:-srd-1-flow}
+SHORT=${SHORT:-300us}
+LONG=${LONG:-600us}
+. benches/permutation_args.sh
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+
+# Prints "instructions events crossings" for one run of DURATION.
+count() {
+  permutation_args "$HOSTS" "$1" "$RUN" || exit 2
+  GLIBC_TUNABLES=glibc.malloc.hugetlb=0 valgrind --tool=cachegrind --cache-sim=no \
+    --cachegrind-out-file=/dev/null "$BIN" bench benches/permutation-1024.ron "${args[@]}" \
+    > "$scratch/out" 2> "$scratch/err" || { cat "$scratch/err" >&2; exit 1; }
+  local refs row
+  refs=$(grep -E '^==[0-9]+== I +refs:' "$scratch/err" | awk '{print $NF}' | tr -d ,)
+  row=$(awk '$1 == "base" {print $2, $3}' "$scratch/out")
+  [[ $refs =~ ^[0-9]+$ && $row =~ ^[0-9]+\ [0-9]+$ ]] \
+    || { echo "cannot read the counts of the $1 run:" >&2; cat "$scratch/out" "$scratch/err" >&2; exit 1; }
+  echo "$refs $row"
+}
+
+echo "$HOSTS hosts, $RUN; $BIN" >&2
+read -r i_short e_short c_short < <(count "$SHORT")
+read -r i_long e_long c_long < <(count "$LONG")
+printf '%-8s %16s %12s %16s\n' run instructions events "link crossings"
+printf '%-8s %16s %12s %16s\n' "$SHORT" "$i_short" "$e_short" "$c_short" "$LONG" "$i_long" "$e_long" "$c_long"
+(( c_long > c_short && e_long > e_short )) \
+  || { echo "the $LONG run crossed no more links than the $SHORT one: lengthen LONG" >&2; exit 1; }
+awk -v di=$(( i_long - i_short )) -v dc=$(( c_long - c_short )) -v de=$(( e_long - e_short )) \
+  'BEGIN { printf "instructions per link crossing %.0f, per event %.0f\n", di / dc, di / de }'
