@@ -11,12 +11,13 @@
 #   RUN=tcp-20-flows benches/instructions.sh    # plain TCP, 20 flows per host
 #   HOSTS=1024 SHORT=100us LONG=200us BIN=path/to/nitrosim benches/instructions.sh
 #
-# Prints the instructions and link crossings of both runs, then instructions per crossing and per
-# event. Runs without huge pages (GLIBC_TUNABLES=glibc.malloc.hugetlb=0): the restart that asks
+# Prints the instructions, events and link crossings of both runs, then instructions per
+# crossing and per event. Runs without huge pages (GLIBC_TUNABLES=glibc.malloc.hugetlb=0): the restart that asks
 # for them would leave Valgrind behind, and they change no instruction. Needs valgrind.
 set -euo pipefail
+# BIN as given, from where the script was called; it then runs from the repository's root.
+BIN=$(realpath -m "${BIN:-$(dirname "$0")/../target/release/nitrosim}")
 cd "$(dirname "$0")/.."
-BIN=$(realpath -m "${BIN:-target/release/nitrosim}")
 [ -x "$BIN" ] || { echo "not an executable: $BIN (cargo build --release, or set BIN)" >&2; exit 2; }
 command -v valgrind >/dev/null || { echo "valgrind is not installed (apt-get install valgrind)" >&2; exit 2; }
 HOSTS=${HOSTS:-128}
@@ -34,16 +35,19 @@ count() {
     --cachegrind-out-file=/dev/null "$BIN" bench benches/permutation-1024.ron "${args[@]}" \
     > "$scratch/out" 2> "$scratch/err" || { cat "$scratch/err" >&2; exit 1; }
   local refs row
-  refs=$(grep -E '^==[0-9]+== I +refs:' "$scratch/err" | awk '{print $NF}' | tr -d ,)
-  row=$(awk '$1 == "base" {print $2, $3}' "$scratch/out")
+  refs=$(grep -E '^==[0-9]+== I +refs:' "$scratch/err" | awk '{print $NF}' | tr -d , || true)
+  row=$(awk '$1 == "base" {print $2, $3}' "$scratch/out" || true)
   [[ $refs =~ ^[0-9]+$ && $row =~ ^[0-9]+\ [0-9]+$ ]] \
     || { echo "cannot read the counts of the $1 run:" >&2; cat "$scratch/out" "$scratch/err" >&2; exit 1; }
   echo "$refs $row"
 }
 
 echo "$HOSTS hosts, $RUN; $BIN" >&2
-read -r i_short e_short c_short < <(count "$SHORT")
-read -r i_long e_long c_long < <(count "$LONG")
+# A failed count exits its command substitution only: pass its status on.
+counts=$(count "$SHORT") || exit $?
+read -r i_short e_short c_short <<< "$counts"
+counts=$(count "$LONG") || exit $?
+read -r i_long e_long c_long <<< "$counts"
 printf '%-8s %16s %12s %16s\n' run instructions events "link crossings"
 printf '%-8s %16s %12s %16s\n' "$SHORT" "$i_short" "$e_short" "$c_short" "$LONG" "$i_long" "$e_long" "$c_long"
 (( c_long > c_short && e_long > e_short )) \

@@ -132,6 +132,8 @@ fn ab_pairs_two_binaries_on_one_workload() {
 
 #[test]
 fn instructions_counts_two_runs_and_divides_their_difference() {
+    let (ok, _, err) = script("instructions.sh", &[], &[("BIN", "/nonexistent/nitrosim")]);
+    assert!(!ok && err.contains("not an executable"), "{err}");
     if Command::new("valgrind").arg("--version").output().is_err() {
         common::skip_or_fail("valgrind is not installed", "apt-get install valgrind");
         return;
@@ -151,6 +153,4 @@ fn instructions_counts_two_runs_and_divides_their_difference() {
     let per_event = after(&out, "per event ");
     assert!(((long[0] - short[0]) / (long[2] - short[2]) - per_crossing).abs() <= 0.5, "{out}");
     assert!(((long[0] - short[0]) / (long[1] - short[1]) - per_event).abs() <= 0.5, "{out}");
-    let (ok, _, err) = script("instructions.sh", &[], &[("BIN", "/nonexistent/nitrosim")]);
-    assert!(!ok && err.contains("not an executable"), "{err}");
 }

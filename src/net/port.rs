@@ -382,7 +382,7 @@ impl Port {
 
     /// [`Port::enqueue`] on a port its caller has just settled to `now` (to ask
     /// [`Port::should_mark`] first): the same, without settling twice.
-    pub fn enqueue_settled(&mut self, now: SimTime, id: PacketId, bytes: u32, tag: u32) -> Enqueued {
+    pub(crate) fn enqueue_settled(&mut self, now: SimTime, id: PacketId, bytes: u32, tag: u32) -> Enqueued {
         debug_assert!(self.busy_until > now || self.n_timed == self.len, "settled: an idle server has nobody waiting");
         if self.queued_bytes + bytes as u64 > self.config.capacity_bytes {
             self.stats.drops += 1;
