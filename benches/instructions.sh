@@ -12,13 +12,14 @@
 #   HOSTS=1024 SHORT=100us LONG=200us BIN=path/to/nitrosim benches/instructions.sh
 #
 # Prints the instructions, events and link crossings of both runs, then instructions per
-# crossing and per event. Runs without huge pages (GLIBC_TUNABLES=glibc.malloc.hugetlb=0): the restart that asks
-# for them would leave Valgrind behind, and they change no instruction. Needs valgrind.
+# crossing and per event. Runs without huge pages (GLIBC_TUNABLES=glibc.malloc.hugetlb=0): the
+# restart that asks for them would leave Valgrind behind, and they change no instruction. Needs
+# valgrind.
 set -euo pipefail
 # BIN as given, from where the script was called; it then runs from the repository's root.
 BIN=$(realpath -m "${BIN:-$(dirname "$0")/../target/release/nitrosim}")
 cd "$(dirname "$0")/.."
-[ -x "$BIN" ] || { echo "not an executable: $BIN (cargo build --release, or set BIN)" >&2; exit 2; }
+[ -f "$BIN" ] && [ -x "$BIN" ] || { echo "not an executable: $BIN (cargo build --release, or set BIN)" >&2; exit 2; }
 command -v valgrind >/dev/null || { echo "valgrind is not installed (apt-get install valgrind)" >&2; exit 2; }
 HOSTS=${HOSTS:-128}
 RUN=${RUN:-srd-1-flow}
