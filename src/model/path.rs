@@ -36,8 +36,13 @@ impl Model {
 
     /// Fabric hops from a to b through the spine ECMP picks for `t`, plus the inter-AZ delay.
     pub(crate) fn push_fabric(&mut self, a: Attach, b: Attach, t: &FiveTuple, r: &mut Vec<PortId>) {
+        let spine = self.fabric.ecmp_spine(self.attach_host(a), t);
+        self.push_fabric_via(a, b, spine, r);
+    }
+
+    /// Fabric hops from a to b through `spine` (ignored within a rack), plus the inter-AZ delay.
+    pub(crate) fn push_fabric_via(&mut self, a: Attach, b: Attach, spine: u32, r: &mut Vec<PortId>) {
         let (ha, hb) = (self.attach_host(a), self.attach_host(b));
-        let spine = self.fabric.ecmp_spine(ha, t);
         self.fabric.push_path(ha, hb, spine, r);
         if let (Attach::Instance(i), Attach::Instance(j)) = (a, b) {
             let (za, zb) = (self.insts[i as usize].az, self.insts[j as usize].az);

@@ -143,40 +143,36 @@ impl Model {
         let mut unloaded = SimDuration(u64::MAX);
         let data_bytes = crate::ec2::ena_express::MAX_PACKET_BYTES + self.srd_cfg.header_bytes;
         let ack_bytes = self.srd_cfg.ack_bytes;
-        // Paths whose entropy hashes to the same spine share one stored route (128 paths over
-        // 32 spines: a quarter of the route memory, and fewer cache lines on the hop path).
-        let mut shared: std::collections::BTreeMap<Vec<crate::net::PortId>, u32> = Default::default();
-        let mut store = |m: &mut Self, r: &mut Vec<crate::net::PortId>| -> u32 {
-            let id = *shared.entry(r.clone()).or_insert_with(|| m.routes.store(r));
-            r.clear();
-            id
-        };
-        let mut first = [NONE; 2];
+        let (ha, hb) = (self.insts[i as usize].host, self.insts[j as usize].host);
+        let same_rack = self.fabric.rack_of(ha) == self.fabric.rack_of(hb);
+        // A route between two hosts is fixed by the spine it crosses (the only hop ECMP picks), so
+        // paths whose entropy hashes to the same spine share one stored route and its unloaded
+        // transit (128 paths over 32 spines: a quarter of the route memory, fewer cache lines on
+        // the hop path), each built once, in the order the paths first reach it.
+        let spines = if same_rack { 1 } else { self.fabric.config.spines as usize };
+        let mut data_by_spine: Vec<Option<(u32, SimDuration)>> = vec![None; spines];
+        let mut ack_by_spine: Vec<Option<(u32, SimDuration)>> = vec![None; spines];
+        let tx_proc = self.insts[i as usize].srd_tx_proc;
         for k in 0..paths {
             let entropy = SRD_ENTROPY_BASE.wrapping_add(k as u16);
             let out =
                 FiveTuple { src_ip: ip_a, dst_ip: ip_b, src_port: entropy, dst_port: SRD_OUTER_PORT, protocol: 17 };
-            r.clear();
-            let (ha, hb) = (self.insts[i as usize].host, self.insts[j as usize].host);
-            let same_rack = self.fabric.rack_of(ha) == self.fabric.rack_of(hb);
-            path_spine.push(if same_rack { 0 } else { self.fabric.ecmp_spine(ha, &out) });
-            r.push(self.insts[i as usize].srd_tx_proc);
-            self.push_fabric(a, b, &out, &mut r);
-            let there = self.unloaded_transit(&r, data_bytes);
-            if k == 0 {
-                first[0] = r[0];
-            }
-            let data = store(self, &mut r);
             let back = FiveTuple { src_ip: ip_b, dst_ip: ip_a, ..out };
-            self.push_fabric(b, a, &back, &mut r);
-            unloaded = unloaded.min(there + self.unloaded_transit(&r, ack_bytes));
-            if k == 0 {
-                first[1] = r.first().copied().unwrap_or(NONE);
-            }
-            let ack = store(self, &mut r);
+            let (spine_out, spine_back) =
+                if same_rack { (0, 0) } else { (self.fabric.ecmp_spine(ha, &out), self.fabric.ecmp_spine(hb, &back)) };
+            path_spine.push(spine_out);
+            let (data, there) = *data_by_spine[spine_out as usize]
+                .get_or_insert_with(|| self.store_srd_route(Some(tx_proc), a, b, spine_out, data_bytes, &mut r));
+            let (ack, back_transit) = *ack_by_spine[spine_back as usize]
+                .get_or_insert_with(|| self.store_srd_route(None, b, a, spine_back, ack_bytes, &mut r));
+            unloaded = unloaded.min(there + back_transit);
             crate::engine::reserve_huge(&mut self.srd_path_routes, 1);
             self.srd_path_routes.push(PathRoutes { data, ack });
         }
+        // Where path 0's data and ACKs enter (the first stages the run loop prefetches); a
+        // scenario has at least one path, and every route at least one port.
+        let path_0 = self.srd_path_routes[self.srd_path_routes.len() - paths as usize];
+        let first = [self.routes.at(path_0.data), self.routes.at(path_0.ack)];
         self.scratch_route = r;
         let kind = efa_card.map(|k| format!("/efa{k}")).unwrap_or_default();
         let name = format!("srd/{}->{}{kind}", self.insts[i as usize].name, self.insts[j as usize].name);
@@ -342,6 +338,24 @@ impl Model {
     fn path_routes(&self, ctx: u32, path: u16) -> PathRoutes {
         debug_assert!(path < self.srd_cfg.paths as u16);
         self.srd_path_routes[ctx as usize * self.srd_cfg.paths as usize + path as usize]
+    }
+
+    /// Store the route a -> b through `spine`, after `lead` (the sending card's SRD stage, for
+    /// data); its id and its transit with empty queues for a packet of `bytes`. `r`: scratch.
+    fn store_srd_route(
+        &mut self,
+        lead: Option<crate::net::PortId>,
+        a: super::Attach,
+        b: super::Attach,
+        spine: u32,
+        bytes: u32,
+        r: &mut Vec<crate::net::PortId>,
+    ) -> (u32, SimDuration) {
+        r.clear();
+        r.extend(lead);
+        self.push_fabric_via(a, b, spine, r);
+        let transit = self.unloaded_transit(r, bytes);
+        (self.store_route(r), transit)
     }
 
     /// Time a packet of `bytes` takes over `route` when every queue on it is empty: each port's
