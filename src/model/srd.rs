@@ -344,12 +344,12 @@ impl Model {
     /// data); its id and its transit with empty queues for a packet of `bytes`. `r`: scratch.
     fn store_srd_route(
         &mut self,
-        lead: Option<crate::net::PortId>,
+        lead: Option<PortId>,
         a: super::Attach,
         b: super::Attach,
         spine: u32,
         bytes: u32,
-        r: &mut Vec<crate::net::PortId>,
+        r: &mut Vec<PortId>,
     ) -> (u32, SimDuration) {
         r.clear();
         r.extend(lead);
@@ -360,7 +360,7 @@ impl Model {
 
     /// Time a packet of `bytes` takes over `route` when every queue on it is empty: each port's
     /// line time and delay (noise-free).
-    fn unloaded_transit(&self, route: &[crate::net::PortId], bytes: u32) -> SimDuration {
+    fn unloaded_transit(&self, route: &[PortId], bytes: u32) -> SimDuration {
         route.iter().fold(SimDuration::ZERO, |t, &p| {
             let port = &self.ports[p as usize];
             t + port.service_time(bytes) + port.config.delay
