@@ -132,6 +132,9 @@ impl Model {
             self.q.schedule_at(t, Event::PortDone(port, after, after_next));
         }
         self.on_arrive(id, next);
+        // The port's next spilled packet, asked for as the head left, has had the hop's work
+        // to load.
+        self.ports[port as usize].fill_hole();
     }
 
     /// Packet `id` left a port; `next` is the port its route goes to next, read from the route

@@ -187,6 +187,11 @@ pub struct Port {
     tat: SimTime,
     /// Line-time bytes added to each packet's serialisation (0 = not a physical link).
     framing_bytes: u32,
+    /// The oldest packet's leaving freed the ring's last cell while others wait in `spill`: the
+    /// first of those moves in at [`Port::fill_hole`], which every pass calls before reading a
+    /// slot. Deferred so that its line, asked for as the head left, loads while the caller
+    /// hands the head on (a deep queue's spilled packets are a miss nothing earlier can name).
+    hole: bool,
     /// Kept in line, not boxed: in the default scenarios most internal stages (vCPUs, card
     /// delays, per-flow shapers) have noise, and a box would be one more miss per pass.
     noise: Option<PortNoise>,
@@ -225,6 +230,7 @@ impl Port {
             busy_until: SimTime::ZERO,
             tat: SimTime::ZERO,
             framing_bytes: 0,
+            hole: false,
             noise: None,
             inline: [Slot::default(); INLINE_SLOTS],
             spill: VecDeque::new(),
@@ -262,6 +268,7 @@ impl Port {
     #[inline]
     fn slot(&self, k: usize) -> &Slot {
         debug_assert!(k < self.len as usize);
+        debug_assert!(!self.hole || k < INLINE_SLOTS - 1, "a slot read before the spilled packet moved in");
         if k < INLINE_SLOTS {
             &self.inline[(self.head as usize + k) % INLINE_SLOTS]
         } else {
@@ -272,6 +279,7 @@ impl Port {
     #[inline]
     fn slot_mut(&mut self, k: usize) -> &mut Slot {
         debug_assert!(k < self.len as usize);
+        debug_assert!(!self.hole || k < INLINE_SLOTS - 1, "a slot written before the spilled packet moved in");
         if k < INLINE_SLOTS {
             &mut self.inline[(self.head as usize + k) % INLINE_SLOTS]
         } else {
@@ -289,19 +297,33 @@ impl Port {
         self.len += 1;
     }
 
-    /// Take out the oldest packet; the oldest spilled one takes its place in the ring.
+    /// Take out the oldest packet; the oldest spilled one, if any, will take its place in the
+    /// ring at [`Port::fill_hole`] (its line is asked for now).
     #[inline]
     fn pop_slot(&mut self) -> Slot {
         assert!(self.len > 0, "a port's head left an empty port");
+        debug_assert!(!self.hole);
         let h = self.head as usize;
         let s = self.inline[h];
-        if let Some(next) = self.spill.pop_front() {
-            // The freed cell is the ring's last once the head moves on.
-            self.inline[h] = next;
+        if let Some(next) = self.spill.front() {
+            crate::engine::prefetch(next, 1);
+            self.hole = true;
         }
         self.head = ((h + 1) % INLINE_SLOTS) as u32;
         self.len -= 1;
         s
+    }
+
+    /// The oldest spilled packet moves into the ring's last cell, freed when the head left
+    /// (nothing to do when no packet was waiting there). Called first by every pass that reads a
+    /// slot; the model calls it once it has handed the leaving packet on.
+    #[inline(always)]
+    pub fn fill_hole(&mut self) {
+        if self.hole {
+            self.hole = false;
+            let next = self.spill.pop_front().expect("a hole is left only while packets are spilled");
+            self.inline[(self.head as usize + INLINE_SLOTS - 1) % INLINE_SLOTS] = next;
+        }
     }
 
     /// When timed packet `k` leaves the pipe.
@@ -322,7 +344,11 @@ impl Port {
     }
 
     pub fn iter_queued(&self) -> impl Iterator<Item = PacketId> + '_ {
-        (0..self.len as usize).map(|k| self.slot(k).id)
+        // The ring's packets (one cell short while a spilled packet waits to move in), then the
+        // spilled ones.
+        let in_ring = (self.len as usize).min(INLINE_SLOTS) - self.hole as usize;
+        let ring = (0..in_ring).map(|k| self.inline[(self.head as usize + k) % INLINE_SLOTS].id);
+        ring.chain(self.spill.iter().map(|s| s.id))
     }
 
     /// Would this packet be ECN-marked if it were accepted now? (Settle the port first.)
@@ -350,6 +376,7 @@ impl Port {
     /// packets whose service has ended leave the queue (`packets_out`, `bytes_out`). What an
     /// event per service completion would have done, done when someone looks.
     pub fn settle(&mut self, now: SimTime) {
+        self.fill_hole();
         while self.busy_until <= now && self.n_timed < self.len {
             self.begin_service(self.busy_until);
         }
@@ -383,6 +410,7 @@ impl Port {
     /// [`Port::enqueue`] on a port its caller has just settled to `now` (to ask
     /// [`Port::should_mark`] first): the same, without settling twice.
     pub(crate) fn enqueue_settled(&mut self, now: SimTime, id: PacketId, bytes: u32, tag: u32) -> Enqueued {
+        debug_assert!(!self.hole, "settled: the spilled packet has moved in");
         debug_assert!(self.busy_until > now || self.n_timed == self.len, "settled: an idle server has nobody waiting");
         if self.queued_bytes + bytes as u64 > self.config.capacity_bytes {
             self.stats.drops += 1;
@@ -604,6 +632,46 @@ mod tests {
             assert!(leaves >= last && leaves.since(t) <= SimDuration::from_us(4), "FIFO within the spread");
             (last, next) = (leaves, nx);
         }
+    }
+
+    /// A deep queue: packets spill beyond the port's own lines, and each head that leaves lets
+    /// the oldest spilled one move in later (`fill_hole`). Whatever the interleaving of arrivals,
+    /// departures and fills, packets leave in FIFO order and `iter_queued` lists what is held.
+    #[test]
+    fn spilled_packets_move_in_and_leave_in_order() {
+        let mut port = link(100, 1000, u64::MAX);
+        let mut held: std::collections::VecDeque<PacketId> = Default::default();
+        let mut next_id = 0;
+        let mut now = SimTime::ZERO;
+        for round in 0..400u64 {
+            // Bursts of arrivals then a few departures, a fill only every third round.
+            for _ in 0..(round % 7) {
+                if let Enqueued::Accepted { .. } = port.enqueue(now, next_id, 1500, next_id) {
+                    held.push_back(next_id);
+                }
+                next_id += 1;
+            }
+            for _ in 0..(round % 5) {
+                let Some(&oldest) = held.front() else { break };
+                port.settle(now);
+                let due = port.slot(0).arrive;
+                if due == SimTime::ZERO || due > now {
+                    now = now.max(due);
+                    port.settle(now);
+                }
+                let (id, _) = port.pop_head(now);
+                assert_eq!(id, oldest, "round {round}");
+                held.pop_front();
+                let listed: Vec<PacketId> = port.iter_queued().collect();
+                assert_eq!(listed, held.iter().copied().collect::<Vec<_>>(), "round {round}, with a hole");
+            }
+            if round % 3 == 0 {
+                port.fill_hole();
+            }
+            assert_eq!(port.queued_packets(), held.len());
+            now = now + SimDuration::from_ns(20);
+        }
+        assert!(next_id > 100, "the queue went deep enough to spill");
     }
 
     #[test]
