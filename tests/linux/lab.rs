@@ -16,6 +16,8 @@ pub const CLIENT_ADDR: &str = "10.12.1.1";
 pub const ROUTER_CLIENT_SIDE: &str = "10.12.1.2";
 pub const ROUTER_SERVER_SIDE: &str = "10.12.2.1";
 pub const SERVER_ADDR: &str = "10.12.2.2";
+/// The port every case's server listens on.
+pub const SERVER_PORT: u16 = 5001;
 
 /// Linux's defaults, written into every namespace: a new namespace copies some of these from
 /// the host's, which may have been tuned.
@@ -184,6 +186,19 @@ pub fn in_ns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static
         assert_eq!(rc, 0, "setns {path}: {}", std::io::Error::last_os_error());
         f()
     })
+}
+
+/// Make the calling thread real-time (SCHED_FIFO, priority 10) with a 1 ns timer slack instead
+/// of the default 50 us, so that the machine's other work cannot hold it off for milliseconds.
+/// For threads that stand in for something nitrosim models as immediate and that sleep rather
+/// than spin. Best effort: without the privilege (CAP_SYS_NICE) the thread runs as before, and
+/// `who` says so.
+pub fn run_realtime(who: &str) {
+    let param = libc::sched_param { sched_priority: 10 };
+    if unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &param) } != 0 {
+        println!("{who}: SCHED_FIFO: {}", std::io::Error::last_os_error());
+    }
+    unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong) };
 }
 
 /// The fields of Linux's `struct tcp_info` (include/uapi/linux/tcp.h) the suite reads.
@@ -403,14 +418,8 @@ fn delay_loop(fd: i32, delay: Duration, stop: &std::sync::atomic::AtomicBool) ->
     // A packet held late by the scheduler arrives in a clump with the next ones, which HyStart's
     // ACK-train test (microsecond spacing) reads as a longer train: with other processes on the
     // machine's two cores the kernel's slow-start exit moved from ~530 to 1288 segments. So the
-    // forwarder runs as a real-time thread (SCHED_FIFO; it sleeps in ppoll, never spins) with a
-    // 1 ns timer slack instead of the default 50 us. Best effort: without the privilege it runs
-    // as before.
-    let param = libc::sched_param { sched_priority: 10 };
-    if unsafe { libc::sched_setscheduler(0, libc::SCHED_FIFO, &param) } != 0 {
-        println!("delay forwarder: SCHED_FIFO: {}", std::io::Error::last_os_error());
-    }
-    unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong) };
+    // forwarder runs as a real-time thread (it sleeps in ppoll, never spins).
+    run_realtime("delay forwarder");
     let mut queue: std::collections::VecDeque<(Instant, Vec<u8>)> = std::collections::VecDeque::new();
     let mut queued_bytes = 0usize;
     let mut forwarded = 0u64;
@@ -445,4 +454,145 @@ fn delay_loop(fd: i32, delay: Duration, stop: &std::sync::atomic::AtomicBool) ->
         }
     }
     forwarded
+}
+
+/// The acknowledgement numbers of the TCP segments a namespace's interface sends from `port`
+/// (SYN and FIN excluded), in order, read from an AF_PACKET socket: what a packet capture on
+/// the receiver would show, without the capture tool. The socket is open before `start`
+/// returns; `finish` stops it and reports what the kernel dropped on the way to it.
+pub struct AckCapture {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    handle: Option<std::thread::JoinHandle<(Vec<u32>, u32)>>,
+}
+
+/// Bounds the capture's memory: 4 million ACKs (a 200 Mbit/s, 37.5 MB upload sends ~13 000).
+const CAPTURE_ACKS_MAX: usize = 1 << 22;
+
+impl AckCapture {
+    pub fn start(ns: &str, dev: &str, port: u16) -> Result<AckCapture, String> {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let s = stop.clone();
+        let (tx, rx) = std::sync::mpsc::channel::<Result<(), String>>();
+        let dev = std::ffi::CString::new(dev).map_err(|e| e.to_string())?;
+        let handle = in_ns(ns, move || {
+            let fd = match open_packet_socket(&dev) {
+                Ok(fd) => {
+                    let _ = tx.send(Ok(()));
+                    fd
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return (Vec::new(), 0);
+                }
+            };
+            // Real-time like the reader, so a full socket buffer does not lose ACKs.
+            run_realtime("ACK capture");
+            let mut acks = Vec::with_capacity(1 << 14);
+            let mut buf = [0u8; 128];
+            while !s.load(Ordering::Relaxed) && acks.len() < CAPTURE_ACKS_MAX {
+                let mut from: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+                let mut from_len = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+                let n = unsafe {
+                    libc::recvfrom(
+                        fd,
+                        buf.as_mut_ptr() as *mut _,
+                        buf.len(),
+                        0,
+                        &mut from as *mut libc::sockaddr_ll as *mut libc::sockaddr,
+                        &mut from_len,
+                    )
+                };
+                let ipv4 = from.sll_protocol == (libc::ETH_P_IP as u16).to_be();
+                if n <= 0 || !ipv4 || from.sll_pkttype != libc::PACKET_OUTGOING {
+                    continue;
+                }
+                if let Some(ack) = tcp_ack_from(&buf[..(n as usize).min(buf.len())], port) {
+                    acks.push(ack);
+                }
+            }
+            let drops = packet_drops(fd);
+            unsafe { libc::close(fd) };
+            (acks, drops)
+        });
+        rx.recv_timeout(Duration::from_secs(10)).map_err(|e| format!("capture thread: {e}"))??;
+        Ok(AckCapture { stop, handle: Some(handle) })
+    }
+
+    /// The acknowledgement numbers, and the packets the kernel dropped for want of room.
+    pub fn finish(mut self) -> (Vec<u32>, u32) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.handle.take().map(|h| h.join().expect("capture thread")).unwrap_or_default()
+    }
+}
+
+impl Drop for AckCapture {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// An AF_PACKET datagram socket (link header removed) bound to `dev`, with a 16 MiB
+/// buffer and a 20 ms receive timeout so its thread notices `stop`.
+fn open_packet_socket(dev: &std::ffi::CStr) -> Result<i32, String> {
+    let os = || std::io::Error::last_os_error().to_string();
+    // ETH_P_ALL: a packet the host sends reaches only the taps for every protocol
+    // (`dev_queue_xmit_nit`); the capture loop keeps IPv4.
+    let proto = (libc::ETH_P_ALL as u16).to_be();
+    let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_DGRAM, proto as i32) };
+    if fd < 0 {
+        return Err(format!("AF_PACKET socket: {}", os()));
+    }
+    let close_with = |e: String| {
+        unsafe { libc::close(fd) };
+        Err(e)
+    };
+    let index = unsafe { libc::if_nametoindex(dev.as_ptr()) };
+    if index == 0 {
+        return close_with(format!("{dev:?}: {}", os()));
+    }
+    let mut addr: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+    addr.sll_family = libc::AF_PACKET as u16;
+    addr.sll_protocol = proto;
+    addr.sll_ifindex = index as i32;
+    let size = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+    if unsafe { libc::bind(fd, &addr as *const libc::sockaddr_ll as *const libc::sockaddr, size) } != 0 {
+        return close_with(format!("bind AF_PACKET to {dev:?}: {}", os()));
+    }
+    let set = |opt: i32, value: *const libc::c_void, len: usize| unsafe {
+        libc::setsockopt(fd, libc::SOL_SOCKET, opt, value, len as libc::socklen_t)
+    };
+    let bytes: i32 = 16 << 20;
+    if set(libc::SO_RCVBUFFORCE, &bytes as *const i32 as *const _, 4) != 0 {
+        return close_with(format!("SO_RCVBUFFORCE: {}", os()));
+    }
+    let timeout = libc::timeval { tv_sec: 0, tv_usec: 20_000 };
+    if set(libc::SO_RCVTIMEO, &timeout as *const libc::timeval as *const _, std::mem::size_of::<libc::timeval>()) != 0 {
+        return close_with(format!("SO_RCVTIMEO: {}", os()));
+    }
+    Ok(fd)
+}
+
+/// Packets the kernel could not queue to the socket since it was opened (PACKET_STATISTICS).
+fn packet_drops(fd: i32) -> u32 {
+    let mut stats = libc::tpacket_stats { tp_packets: 0, tp_drops: 0 };
+    let mut len = std::mem::size_of::<libc::tpacket_stats>() as libc::socklen_t;
+    let rc = unsafe {
+        libc::getsockopt(fd, libc::SOL_PACKET, libc::PACKET_STATISTICS, &mut stats as *mut _ as *mut _, &mut len)
+    };
+    if rc == 0 { stats.tp_drops } else { u32::MAX }
+}
+
+/// The acknowledgement number of an IPv4 TCP segment from `port` with ACK set and neither SYN
+/// nor FIN (RFC 9293 section 3.1 header layout), or None.
+fn tcp_ack_from(ip: &[u8], port: u16) -> Option<u32> {
+    const ACK: u8 = 0x10;
+    const SYN_OR_FIN: u8 = 0x03;
+    let ihl = usize::from(ip.first()? & 0x0f) * 4;
+    let tcp = ip.get(ihl..)?;
+    if ip[0] >> 4 != 4 || *ip.get(9)? != 6 || tcp.len() < 20 {
+        return None;
+    }
+    let (src_port, flags) = (u16::from_be_bytes([tcp[0], tcp[1]]), tcp[13]);
+    (src_port == port && flags & ACK != 0 && flags & SYN_OR_FIN == 0)
+        .then(|| u32::from_be_bytes([tcp[8], tcp[9], tcp[10], tcp[11]]))
 }

@@ -101,6 +101,10 @@ pub struct SimBulk {
     /// Data segments that reached the receiver, and segments it sent after the handshake.
     pub data_segs_in: u64,
     pub acks_out: u64,
+    /// The acknowledgement number of each segment the receiver sent after the handshake (FIN
+    /// excluded), in order, and the sender's MSS.
+    pub acks: Vec<u64>,
+    pub mss: u64,
     /// Seconds after the handshake when every byte was acknowledged.
     pub done: Option<f64>,
     /// When the sender left slow start (ssthresh became finite), and that ssthresh (segments).
@@ -190,6 +194,7 @@ pub fn sim_bulk(p: &PathSpec) -> SimBulk {
                 for s in sout.segments {
                     if established_at.is_some() {
                         r.acks_out += 1;
+                        r.record_ack(&s);
                     }
                     store.push(s);
                     heap.push(Reverse((SimTime(now.ps() + p.one_way.ps()), next_id, false, store.len() - 1)));
@@ -207,6 +212,7 @@ pub fn sim_bulk(p: &PathSpec) -> SimBulk {
             server.on_timer(now, &mut sout);
             for s in sout.segments {
                 r.acks_out += 1;
+                r.record_ack(&s);
                 store.push(s);
                 heap.push(Reverse((SimTime(now.ps() + p.one_way.ps()), next_id, false, store.len() - 1)));
                 next_id += 1;
@@ -214,5 +220,14 @@ pub fn sim_bulk(p: &PathSpec) -> SimBulk {
         }
     }
     r.scaling_ratio = server.scaling_ratio();
+    r.mss = client.mss();
     r
+}
+
+impl SimBulk {
+    fn record_ack(&mut self, s: &Segment) {
+        if !s.fin {
+            self.acks.push(s.ack);
+        }
+    }
 }
