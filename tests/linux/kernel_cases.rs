@@ -59,7 +59,8 @@ pub fn sink_server(lab: &Lab) -> std::thread::JoinHandle<ServerView> {
 
 /// `sink_server` whose reads ask for up to `read_bytes` at a time.
 ///
-/// The reader runs real-time: nitrosim's application reads the moment data arrives, and a
+/// The reader (every case's server, `sink_server` included; not its TCP_INFO sampler) runs
+/// real-time: nitrosim's application reads the moment data arrives, and a
 /// Linux reader held off by the machine's other work changes what the kernel sends (its ACK
 /// waits for the read when the window would shrink, `__tcp_ack_snd_check`, so a late reader
 /// merges ACKs). On 2026-12-01, with two busy loops on the two cores, an ordinary reader's runs
@@ -68,12 +69,13 @@ pub fn sink_server(lab: &Lab) -> std::thread::JoinHandle<ServerView> {
 pub fn sink_server_reading(lab: &Lab, read_bytes: usize) -> std::thread::JoinHandle<ServerView> {
     let (tx, rx) = std::sync::mpsc::channel();
     let h = in_ns(&lab.server, move || {
-        run_realtime("sink server");
         let l = TcpListener::bind((SERVER_ADDR, SERVER_PORT)).expect("bind");
         tx.send(()).unwrap();
         let mut view = ServerView::default();
         if let Ok((mut c, _)) = l.accept() {
             let sampler = Sampler::start(c.as_raw_fd(), Instant::now());
+            // After the sampler's thread is made: a new thread inherits the policy.
+            run_realtime("sink server");
             let _ = c.set_read_timeout(Some(Duration::from_secs(60)));
             let mut buf = vec![0u8; read_bytes];
             while let Ok(n) = c.read(&mut buf) {

@@ -164,6 +164,18 @@ impl Lab {
         .map_err(|_| "sysctl thread panicked".to_string())?
     }
 
+    /// A counter of namespace `ns`'s `TcpExt` MIB (`/proc/net/netstat`, per namespace), e.g.
+    /// `TCPHystartTrainDetect`.
+    pub fn tcp_ext(&self, ns: &str, name: &str) -> Result<u64, String> {
+        let text = run("ip", &["netns", "exec", ns, "cat", "/proc/net/netstat"])?;
+        // Pairs of lines: "TcpExt: <names>" then "TcpExt: <values>".
+        let mut lines = text.lines().filter(|l| l.starts_with("TcpExt:"));
+        let (names, values) = (lines.next().unwrap_or(""), lines.next().unwrap_or(""));
+        let at = names.split_whitespace().position(|n| n == name).ok_or(format!("no TcpExt {name} in {ns}"))?;
+        let value = values.split_whitespace().nth(at).ok_or(format!("TcpExt {name}: no value"))?;
+        value.parse().map_err(|e| format!("TcpExt {name} = {value:?}: {e}"))
+    }
+
     pub fn ip_in(&self, ns: &str, args: &[&str]) -> Result<String, String> {
         self.ip(ns, args)
     }
@@ -349,13 +361,12 @@ pub struct DelayForwarder {
     handle: Option<std::thread::JoinHandle<Forwarded>>,
 }
 
-/// What a `DelayForwarder` did: packets forwarded, and how late it ran at worst — a packet
-/// written after its due time, or a wake-up after the time it asked for, by this much. The
-/// forwarder is real-time, so lateness here is the machine stalling it (interrupts, softirq
-/// work, the hypervisor) or its own work on a burst; runs of 2026-12-01 saw 1.3-28 ms.
+/// How late a `DelayForwarder` ran at worst: a packet written after its due time, or a wake-up
+/// after the time it asked for. It runs real-time, so this is the machine stalling it
+/// (interrupts, softirq work, the hypervisor) or its own work on a burst; runs of 2026-12-01 saw
+/// 1.3-48 ms.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Forwarded {
-    pub packets: u64,
     pub late_max: Duration,
 }
 
@@ -395,7 +406,7 @@ impl DelayForwarder {
         Ok(fwd)
     }
 
-    /// Stop forwarding; what the forwarder did.
+    /// Stop forwarding; how late the forwarder ran.
     pub fn finish(mut self) -> Forwarded {
         self.stop.store(true, Ordering::Relaxed);
         self.handle.take().map(|h| h.join().expect("forwarder thread")).unwrap_or_default()
@@ -429,7 +440,7 @@ fn open_tun(name: &str) -> Result<i32, String> {
 }
 
 /// Read packets, hold each `delay` (a FIFO: the delay is fixed, so deadlines are in order),
-/// write them back when due.
+/// write them back when due. Returns how late it ran (`DelayForwarder::finish`).
 fn delay_loop(fd: i32, delay: Duration, stop: &std::sync::atomic::AtomicBool) -> Forwarded {
     // A packet held late by the scheduler arrives in a clump with the next ones, which HyStart's
     // ACK-train test (microsecond spacing) reads as a longer train: with other processes on the
@@ -438,7 +449,7 @@ fn delay_loop(fd: i32, delay: Duration, stop: &std::sync::atomic::AtomicBool) ->
     run_realtime("delay forwarder");
     let mut queue: std::collections::VecDeque<(Instant, Vec<u8>)> = std::collections::VecDeque::new();
     let mut queued_bytes = 0usize;
-    let mut done = Forwarded::default();
+    let mut late = Forwarded::default();
     let mut buf = vec![0u8; 65536];
     while !stop.load(Ordering::Relaxed) {
         let now = Instant::now();
@@ -446,11 +457,10 @@ fn delay_loop(fd: i32, delay: Duration, stop: &std::sync::atomic::AtomicBool) ->
             if *due > now {
                 break;
             }
-            done.late_max = done.late_max.max(now - *due);
+            late.late_max = late.late_max.max(Instant::now().saturating_duration_since(*due));
             let (_, p) = queue.pop_front().unwrap();
             queued_bytes -= p.len();
             unsafe { libc::write(fd, p.as_ptr() as *const _, p.len()) };
-            done.packets += 1;
         }
         // Sleep until the next packet is due or one arrives, at most 1 ms (to see `stop`).
         let wait_us = queue.front().map_or(1000, |(due, _)| due.saturating_duration_since(now).as_micros().min(1000));
@@ -458,7 +468,7 @@ fn delay_loop(fd: i32, delay: Duration, stop: &std::sync::atomic::AtomicBool) ->
         let ts = libc::timespec { tv_sec: 0, tv_nsec: (wait_us as i64) * 1000 };
         let asked = Instant::now() + Duration::from_micros(wait_us as u64);
         unsafe { libc::ppoll(&mut pfd, 1, &ts, std::ptr::null()) };
-        done.late_max = done.late_max.max(Instant::now().saturating_duration_since(asked));
+        late.late_max = late.late_max.max(Instant::now().saturating_duration_since(asked));
         loop {
             let n = unsafe { libc::read(fd, buf.as_mut_ptr() as *mut _, buf.len()) };
             if n <= 0 {
@@ -472,20 +482,23 @@ fn delay_loop(fd: i32, delay: Duration, stop: &std::sync::atomic::AtomicBool) ->
             queue.push_back((Instant::now() + delay, buf[..n].to_vec()));
         }
     }
-    done
+    late
 }
 
 /// The acknowledgement numbers of the TCP segments a namespace's interface sends from `port`
-/// (SYN and FIN excluded), in order, read from an AF_PACKET socket: what a packet capture on
-/// the receiver would show, without the capture tool. The socket is open before `start`
-/// returns; `finish` stops it and reports what the kernel dropped on the way to it.
+/// (SYN, FIN and RST excluded), in order, read from an AF_PACKET socket: what a packet capture
+/// on the receiver would show, without the capture tool. A socket filter passes only those
+/// segments' headers, so the thread wakes for the ACKs, not for the data. The socket is open
+/// before `start` returns; `finish` stops it and fails if anything was lost on the way.
 pub struct AckCapture {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    handle: Option<std::thread::JoinHandle<(Vec<u32>, u32)>>,
+    handle: Option<std::thread::JoinHandle<Result<Vec<u32>, String>>>,
 }
 
 /// Bounds the capture's memory: 4 million ACKs (a 200 Mbit/s, 37.5 MB upload sends ~13 000).
 const CAPTURE_ACKS_MAX: usize = 1 << 22;
+/// Bytes kept of each captured packet: IPv4 and TCP headers without options need 40.
+const CAPTURE_SNAP_BYTES: u32 = 128;
 
 impl AckCapture {
     pub fn start(ns: &str, dev: &str, port: u16) -> Result<AckCapture, String> {
@@ -494,21 +507,23 @@ impl AckCapture {
         let (tx, rx) = std::sync::mpsc::channel::<Result<(), String>>();
         let dev = std::ffi::CString::new(dev).map_err(|e| e.to_string())?;
         let handle = in_ns(ns, move || {
-            let fd = match open_packet_socket(&dev) {
+            let fd = match open_packet_socket(&dev, port) {
                 Ok(fd) => {
                     let _ = tx.send(Ok(()));
                     fd
                 }
                 Err(e) => {
-                    let _ = tx.send(Err(e));
-                    return (Vec::new(), 0);
+                    let _ = tx.send(Err(e.clone()));
+                    return Err(e);
                 }
             };
             // Real-time like the reader, so a full socket buffer does not lose ACKs.
             run_realtime("ACK capture");
             let mut acks = Vec::with_capacity(1 << 14);
-            let mut buf = [0u8; 128];
-            while !s.load(Ordering::Relaxed) && acks.len() < CAPTURE_ACKS_MAX {
+            let mut buf = [0u8; CAPTURE_SNAP_BYTES as usize];
+            loop {
+                // Once stopped, what is already queued is still read, without waiting.
+                let stopping = s.load(Ordering::Relaxed);
                 let mut from: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
                 let mut from_len = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
                 let n = unsafe {
@@ -516,31 +531,45 @@ impl AckCapture {
                         fd,
                         buf.as_mut_ptr() as *mut _,
                         buf.len(),
-                        0,
+                        if stopping { libc::MSG_DONTWAIT } else { 0 },
                         &mut from as *mut libc::sockaddr_ll as *mut libc::sockaddr,
                         &mut from_len,
                     )
                 };
+                if n <= 0 {
+                    if stopping {
+                        break;
+                    }
+                    continue;
+                }
                 let ipv4 = from.sll_protocol == (libc::ETH_P_IP as u16).to_be();
-                if n <= 0 || !ipv4 || from.sll_pkttype != libc::PACKET_OUTGOING {
+                if !ipv4 || from.sll_pkttype != libc::PACKET_OUTGOING {
                     continue;
                 }
                 if let Some(ack) = tcp_ack_from(&buf[..(n as usize).min(buf.len())], port) {
+                    if acks.len() == CAPTURE_ACKS_MAX {
+                        unsafe { libc::close(fd) };
+                        return Err(format!("more than {CAPTURE_ACKS_MAX} ACKs"));
+                    }
                     acks.push(ack);
                 }
             }
             let drops = packet_drops(fd);
             unsafe { libc::close(fd) };
-            (acks, drops)
+            match drops {
+                Some(0) => Ok(acks),
+                Some(n) => Err(format!("the kernel dropped {n} packets before the capture read them")),
+                None => Err(format!("PACKET_STATISTICS: {}", std::io::Error::last_os_error())),
+            }
         });
         rx.recv_timeout(Duration::from_secs(10)).map_err(|e| format!("capture thread: {e}"))??;
         Ok(AckCapture { stop, handle: Some(handle) })
     }
 
-    /// The acknowledgement numbers, and the packets the kernel dropped for want of room.
-    pub fn finish(mut self) -> (Vec<u32>, u32) {
+    /// The acknowledgement numbers in the order sent, or why the capture is incomplete.
+    pub fn finish(mut self) -> Result<Vec<u32>, String> {
         self.stop.store(true, Ordering::Relaxed);
-        self.handle.take().map(|h| h.join().expect("capture thread")).unwrap_or_default()
+        self.handle.take().map_or(Err("capture already finished".into()), |h| h.join().expect("capture thread"))
     }
 }
 
@@ -550,14 +579,13 @@ impl Drop for AckCapture {
     }
 }
 
-/// An AF_PACKET datagram socket (link header removed) bound to `dev`, with a 16 MiB
-/// buffer and a 20 ms receive timeout so its thread notices `stop`.
-fn open_packet_socket(dev: &std::ffi::CStr) -> Result<i32, String> {
+/// An AF_PACKET datagram socket (link header removed) on `dev`, filtered to the IPv4 TCP
+/// segments the host sends from `port` (`ack_filter`), with a 16 MiB buffer and a 20 ms receive
+/// timeout so its thread notices `stop`. Opened for no protocol, filtered, then bound: no
+/// packet reaches it unfiltered.
+fn open_packet_socket(dev: &std::ffi::CStr, port: u16) -> Result<i32, String> {
     let os = || std::io::Error::last_os_error().to_string();
-    // ETH_P_ALL: a packet the host sends reaches only the taps for every protocol
-    // (`dev_queue_xmit_nit`); the capture loop keeps IPv4.
-    let proto = (libc::ETH_P_ALL as u16).to_be();
-    let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_DGRAM, proto as i32) };
+    let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_DGRAM, 0) };
     if fd < 0 {
         return Err(format!("AF_PACKET socket: {}", os()));
     }
@@ -565,21 +593,19 @@ fn open_packet_socket(dev: &std::ffi::CStr) -> Result<i32, String> {
         unsafe { libc::close(fd) };
         Err(e)
     };
-    let index = unsafe { libc::if_nametoindex(dev.as_ptr()) };
-    if index == 0 {
-        return close_with(format!("{dev:?}: {}", os()));
-    }
-    let mut addr: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-    addr.sll_family = libc::AF_PACKET as u16;
-    addr.sll_protocol = proto;
-    addr.sll_ifindex = index as i32;
-    let size = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
-    if unsafe { libc::bind(fd, &addr as *const libc::sockaddr_ll as *const libc::sockaddr, size) } != 0 {
-        return close_with(format!("bind AF_PACKET to {dev:?}: {}", os()));
-    }
     let set = |opt: i32, value: *const libc::c_void, len: usize| unsafe {
         libc::setsockopt(fd, libc::SOL_SOCKET, opt, value, len as libc::socklen_t)
     };
+    let mut program = ack_filter(port);
+    let fprog = libc::sock_fprog { len: program.len() as u16, filter: program.as_mut_ptr() };
+    if set(
+        libc::SO_ATTACH_FILTER,
+        &fprog as *const libc::sock_fprog as *const _,
+        std::mem::size_of::<libc::sock_fprog>(),
+    ) != 0
+    {
+        return close_with(format!("SO_ATTACH_FILTER: {}", os()));
+    }
     let bytes: i32 = 16 << 20;
     if set(libc::SO_RCVBUFFORCE, &bytes as *const i32 as *const _, 4) != 0 {
         return close_with(format!("SO_RCVBUFFORCE: {}", os()));
@@ -588,30 +614,73 @@ fn open_packet_socket(dev: &std::ffi::CStr) -> Result<i32, String> {
     if set(libc::SO_RCVTIMEO, &timeout as *const libc::timeval as *const _, std::mem::size_of::<libc::timeval>()) != 0 {
         return close_with(format!("SO_RCVTIMEO: {}", os()));
     }
+    let index = unsafe { libc::if_nametoindex(dev.as_ptr()) };
+    if index == 0 {
+        return close_with(format!("{dev:?}: {}", os()));
+    }
+    let mut addr: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+    addr.sll_family = libc::AF_PACKET as u16;
+    // ETH_P_ALL: a packet the host sends reaches only the taps for every protocol
+    // (`dev_queue_xmit_nit`).
+    addr.sll_protocol = (libc::ETH_P_ALL as u16).to_be();
+    addr.sll_ifindex = index as i32;
+    let size = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+    if unsafe { libc::bind(fd, &addr as *const libc::sockaddr_ll as *const libc::sockaddr, size) } != 0 {
+        return close_with(format!("bind AF_PACKET to {dev:?}: {}", os()));
+    }
     Ok(fd)
 }
 
-/// Packets the kernel could not queue to the socket since it was opened (PACKET_STATISTICS).
-fn packet_drops(fd: i32) -> u32 {
+/// A classic BPF program (linux/filter.h) keeping the first `CAPTURE_SNAP_BYTES` of outgoing
+/// IPv4 TCP segments from `port`, and nothing else. On a datagram packet socket the filter sees
+/// the packet from its IP header.
+fn ack_filter(port: u16) -> Vec<libc::sock_filter> {
+    use libc::{BPF_ABS, BPF_B, BPF_H, BPF_IND, BPF_JEQ, BPF_JMP, BPF_K, BPF_LD, BPF_LDX, BPF_MSH, BPF_RET, BPF_W};
+    let code = |c: u32| c as u16;
+    let (ld_w_abs, ld_b_abs) = (code(BPF_LD | BPF_W | BPF_ABS), code(BPF_LD | BPF_B | BPF_ABS));
+    let ld_h_ind = code(BPF_LD | BPF_H | BPF_IND);
+    let ldx_b_msh = code(BPF_LDX | BPF_B | BPF_MSH); // X = 4 * (P[k] & 0xf): the IP header's length
+    let (jeq_k, ret_k) = (code(BPF_JMP | BPF_JEQ | BPF_K), code(BPF_RET | BPF_K));
+    let ancillary = |what: i32| (libc::SKF_AD_OFF + what) as u32;
+    let op = |code: u16, jt: u8, jf: u8, k: u32| libc::sock_filter { code, jt, jf, k };
+    // Jumps count instructions after the next one; every "no" goes to the last, the drop.
+    vec![
+        op(ld_w_abs, 0, 0, ancillary(libc::SKF_AD_PKTTYPE)),
+        op(jeq_k, 0, 8, libc::PACKET_OUTGOING as u32),
+        op(ld_w_abs, 0, 0, ancillary(libc::SKF_AD_PROTOCOL)),
+        op(jeq_k, 0, 6, libc::ETH_P_IP as u32),
+        op(ld_b_abs, 0, 0, 9),
+        op(jeq_k, 0, 4, libc::IPPROTO_TCP as u32),
+        op(ldx_b_msh, 0, 0, 0),
+        op(ld_h_ind, 0, 0, 0),
+        op(jeq_k, 0, 1, port as u32),
+        op(ret_k, 0, 0, CAPTURE_SNAP_BYTES),
+        op(ret_k, 0, 0, 0),
+    ]
+}
+
+/// Packets the kernel could not queue to the socket since it was opened (PACKET_STATISTICS),
+/// or None if it would not say.
+fn packet_drops(fd: i32) -> Option<u32> {
     let mut stats = libc::tpacket_stats { tp_packets: 0, tp_drops: 0 };
     let mut len = std::mem::size_of::<libc::tpacket_stats>() as libc::socklen_t;
     let rc = unsafe {
         libc::getsockopt(fd, libc::SOL_PACKET, libc::PACKET_STATISTICS, &mut stats as *mut _ as *mut _, &mut len)
     };
-    if rc == 0 { stats.tp_drops } else { u32::MAX }
+    (rc == 0).then_some(stats.tp_drops)
 }
 
-/// The acknowledgement number of an IPv4 TCP segment from `port` with ACK set and neither SYN
-/// nor FIN (RFC 9293 section 3.1 header layout), or None.
+/// The acknowledgement number of an IPv4 TCP segment from `port` with ACK set and none of SYN,
+/// FIN, RST (RFC 9293 section 3.1 header layout), or None.
 fn tcp_ack_from(ip: &[u8], port: u16) -> Option<u32> {
     const ACK: u8 = 0x10;
-    const SYN_OR_FIN: u8 = 0x03;
+    const SYN_FIN_RST: u8 = 0x07; // FIN 0x01, SYN 0x02, RST 0x04
     let ihl = usize::from(ip.first()? & 0x0f) * 4;
     let tcp = ip.get(ihl..)?;
     if ip[0] >> 4 != 4 || *ip.get(9)? != 6 || tcp.len() < 20 {
         return None;
     }
     let (src_port, flags) = (u16::from_be_bytes([tcp[0], tcp[1]]), tcp[13]);
-    (src_port == port && flags & ACK != 0 && flags & SYN_OR_FIN == 0)
+    (src_port == port && flags & ACK != 0 && flags & SYN_FIN_RST == 0)
         .then(|| u32::from_be_bytes([tcp[8], tcp[9], tcp[10], tcp[11]]))
 }

@@ -5,7 +5,7 @@
 //! drop-tail byte queue (`limit`), and a fixed one-way delay each way. The kernel side of the
 //! same case runs in the namespaces; this is the nitrosim side.
 
-use nitrosim::net::packet::Segment;
+use nitrosim::net::packet::{SegKind, Segment};
 use nitrosim::transport::tcp::RxTruesize;
 use nitrosim::transport::{Outbox, Tcp, TcpConfig, Transport};
 use nitrosim::units::{Bandwidth, SimDuration, SimTime};
@@ -225,8 +225,9 @@ pub fn sim_bulk(p: &PathSpec) -> SimBulk {
 }
 
 impl SimBulk {
+    /// As the kernel's capture counts them (`AckCapture`): neither SYN-ACK nor FIN.
     fn record_ack(&mut self, s: &Segment) {
-        if !s.fin {
+        if !s.fin && s.kind != SegKind::SynAck {
             self.acks.push(s.ack);
         }
     }
