@@ -84,13 +84,13 @@ fn kernel_exit(u: &Upload) -> Option<(f64, u32, u32)> {
         .map(|(t, i)| ((*t - u.started).as_secs_f64(), i.snd_ssthresh, i.total_retrans))
 }
 
-/// One kernel run of the slow-start case: the upload, the server, how late the forwarder ran,
-/// and how the kernel says HyStart ended slow start in the client's namespace (its
+/// One kernel run of the slow-start case: the upload, the server, how late the forwarder ran at
+/// worst, and how the kernel says HyStart ended slow start in the client's namespace (its
 /// `TCPHystartTrainDetect` and `TCPHystartDelayDetect` counters).
 struct HyRun {
     up: Upload,
     srv: ServerView,
-    forwarded: Forwarded,
+    forwarder_late_max: Duration,
     train_detect: Option<u64>,
     delay_detect: Option<u64>,
 }
@@ -98,7 +98,7 @@ struct HyRun {
 /// A slow-start run's exit, if the kernel says HyStart's ACK-train test ended it (and not its
 /// delay test). On a quiet path that is how Linux leaves slow start here; a stall of a few
 /// milliseconds breaks the train, and the sender then leaves rounds later by the delay test
-/// (0.30-0.43 s, 700-1320 segments on 2026-12-01), and such late exits can cluster (three within
+/// (0.30-0.43 s, 650-1320 segments on 2026-12-01), and such late exits can cluster (three within
 /// 5 ms in one attempt), so agreement alone does not set them apart.
 fn train_exit(run: &HyRun) -> Option<(f64, u32, u32)> {
     (run.train_detect == Some(1) && run.delay_detect == Some(0)).then(|| kernel_exit(&run.up)).flatten()
@@ -109,7 +109,7 @@ fn train_exit(run: &HyRun) -> Option<(f64, u32, u32)> {
 /// `HY_AGREE_S` of each other (the earliest such set on a tie), in order of exit time. The
 /// kernel's HyStart is deterministic on a quiet path; what this machine does to a run (a stall
 /// of a few milliseconds in the forwarder or on the ACK path breaks an ACK train or fakes a
-/// delay increase) moves its exit anywhere from 63 to 1321 segments, so disturbed runs scatter
+/// delay increase) moves its exit anywhere from 58 to 1321 segments, so disturbed runs scatter
 /// while undisturbed ones coincide.
 fn agreeing_runs(exits: &[Option<(f64, u32, u32)>]) -> Vec<usize> {
     let mut by_time: Vec<usize> = (0..exits.len()).filter(|&i| exits[i].is_some_and(|e| e.2 == 0)).collect();
@@ -412,12 +412,12 @@ fn compare_once(kernel: &str) -> Vec<String> {
                 let srv = sink_server(&hy);
                 let up = upload(&hy, HY_BYTES as usize, Duration::from_secs(20)).join().expect("upload thread");
                 let view = srv.join().expect("server thread");
-                let forwarded = fwd.finish();
+                let forwarder_late_max = fwd.finish();
                 let counter = |name| hy.tcp_ext(&hy.client, name).map_err(|e| println!("{e}")).ok();
                 hy_runs.push(HyRun {
                     up,
                     srv: view,
-                    forwarded,
+                    forwarder_late_max,
                     train_detect: counter("TCPHystartTrainDetect"),
                     delay_detect: counter("TCPHystartDelayDetect"),
                 });
@@ -774,7 +774,7 @@ fn compare_once(kernel: &str) -> Vec<String> {
     let l_t = agreed(&|i| exits[i].map(|e| e.0));
     // The receiver's scaling_ratio does not depend on when the sender left slow start: any run's.
     let hy_srv = hy_runs.iter().find_map(|r| r.srv.last);
-    let late_ms: Vec<f64> = hy_runs.iter().map(|r| (r.forwarded.late_max.as_secs_f64() * 1e4).round() / 10.0).collect();
+    let late_ms: Vec<f64> = hy_runs.iter().map(|r| (r.forwarder_late_max.as_secs_f64() * 1e4).round() / 10.0).collect();
     let min_rtt_us: Vec<Option<u32>> =
         hy_runs.iter().map(|r| r.up.samples.iter().map(|(_, i)| i.rtt_us).filter(|&r| r > 0).min()).collect();
     println!(

@@ -358,16 +358,7 @@ impl Drop for Sampler {
 /// dropped, and the device disappears with its file descriptor or the namespace.
 pub struct DelayForwarder {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    handle: Option<std::thread::JoinHandle<Forwarded>>,
-}
-
-/// How late a `DelayForwarder` ran at worst: a packet written after its due time, or a wake-up
-/// after the time it asked for. It runs real-time, so this is the machine stalling it
-/// (interrupts, softirq work, the hypervisor) or its own work on a burst; runs of 2026-12-01 saw
-/// 1.3-48 ms.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Forwarded {
-    pub late_max: Duration,
+    handle: Option<std::thread::JoinHandle<Duration>>,
 }
 
 const MAX_QUEUED_BYTES: usize = 32 << 20;
@@ -386,12 +377,12 @@ impl DelayForwarder {
                 }
                 Err(e) => {
                     let _ = tx.send(Err(e));
-                    return Forwarded::default();
+                    return Duration::ZERO;
                 }
             };
-            let forwarded = delay_loop(fd, delay, &s);
+            let late_max = delay_loop(fd, delay, &s);
             unsafe { libc::close(fd) };
-            forwarded
+            late_max
         });
         rx.recv_timeout(Duration::from_secs(10)).map_err(|e| format!("tun thread: {e}"))??;
         let fwd = DelayForwarder { stop, handle: Some(handle) };
@@ -406,8 +397,11 @@ impl DelayForwarder {
         Ok(fwd)
     }
 
-    /// Stop forwarding; how late the forwarder ran.
-    pub fn finish(mut self) -> Forwarded {
+    /// Stop forwarding; how late the forwarder ran at worst: a packet written after its due
+    /// time, or a wake-up after the time it asked for. It runs real-time, so this is the machine
+    /// stalling it (interrupts, softirq work, the hypervisor) or its own work on a burst; runs
+    /// of 2026-12-01 saw 1.3-48 ms.
+    pub fn finish(mut self) -> Duration {
         self.stop.store(true, Ordering::Relaxed);
         self.handle.take().map(|h| h.join().expect("forwarder thread")).unwrap_or_default()
     }
@@ -441,7 +435,7 @@ fn open_tun(name: &str) -> Result<i32, String> {
 
 /// Read packets, hold each `delay` (a FIFO: the delay is fixed, so deadlines are in order),
 /// write them back when due. Returns how late it ran (`DelayForwarder::finish`).
-fn delay_loop(fd: i32, delay: Duration, stop: &std::sync::atomic::AtomicBool) -> Forwarded {
+fn delay_loop(fd: i32, delay: Duration, stop: &std::sync::atomic::AtomicBool) -> Duration {
     // A packet held late by the scheduler arrives in a clump with the next ones, which HyStart's
     // ACK-train test (microsecond spacing) reads as a longer train: with other processes on the
     // machine's two cores the kernel's slow-start exit moved from ~530 to 1288 segments. So the
@@ -449,7 +443,7 @@ fn delay_loop(fd: i32, delay: Duration, stop: &std::sync::atomic::AtomicBool) ->
     run_realtime("delay forwarder");
     let mut queue: std::collections::VecDeque<(Instant, Vec<u8>)> = std::collections::VecDeque::new();
     let mut queued_bytes = 0usize;
-    let mut late = Forwarded::default();
+    let mut late_max = Duration::ZERO;
     let mut buf = vec![0u8; 65536];
     while !stop.load(Ordering::Relaxed) {
         let now = Instant::now();
@@ -457,7 +451,7 @@ fn delay_loop(fd: i32, delay: Duration, stop: &std::sync::atomic::AtomicBool) ->
             if *due > now {
                 break;
             }
-            late.late_max = late.late_max.max(Instant::now().saturating_duration_since(*due));
+            late_max = late_max.max(Instant::now().saturating_duration_since(*due));
             let (_, p) = queue.pop_front().unwrap();
             queued_bytes -= p.len();
             unsafe { libc::write(fd, p.as_ptr() as *const _, p.len()) };
@@ -468,7 +462,7 @@ fn delay_loop(fd: i32, delay: Duration, stop: &std::sync::atomic::AtomicBool) ->
         let ts = libc::timespec { tv_sec: 0, tv_nsec: (wait_us as i64) * 1000 };
         let asked = Instant::now() + Duration::from_micros(wait_us as u64);
         unsafe { libc::ppoll(&mut pfd, 1, &ts, std::ptr::null()) };
-        late.late_max = late.late_max.max(Instant::now().saturating_duration_since(asked));
+        late_max = late_max.max(Instant::now().saturating_duration_since(asked));
         loop {
             let n = unsafe { libc::read(fd, buf.as_mut_ptr() as *mut _, buf.len()) };
             if n <= 0 {
@@ -482,7 +476,7 @@ fn delay_loop(fd: i32, delay: Duration, stop: &std::sync::atomic::AtomicBool) ->
             queue.push_back((Instant::now() + delay, buf[..n].to_vec()));
         }
     }
-    late
+    late_max
 }
 
 /// The acknowledgement numbers of the TCP segments a namespace's interface sends from `port`
