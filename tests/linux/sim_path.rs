@@ -101,8 +101,8 @@ pub struct SimBulk {
     /// Data segments that reached the receiver, and segments it sent after the handshake.
     pub data_segs_in: u64,
     pub acks_out: u64,
-    /// The acknowledgement number of each segment the receiver sent after the handshake (FIN
-    /// excluded), in order, and the sender's MSS.
+    /// The acknowledgement number of each segment the receiver sent after the handshake (SYN-ACK
+    /// and FIN excluded), in order, and the sender's MSS.
     pub acks: Vec<u64>,
     pub mss: u64,
     /// Seconds after the handshake when every byte was acknowledged.
