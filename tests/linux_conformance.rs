@@ -137,9 +137,7 @@ fn median_segments_per_ack(advances: &[u64], mss: u64) -> Option<f64> {
     if mss == 0 {
         return None;
     }
-    let mut per_ack: Vec<f64> = advances.iter().filter(|&&b| b > 0).map(|&b| b as f64 / mss as f64).collect();
-    per_ack.sort_by(f64::total_cmp);
-    per_ack.get(per_ack.len() / 2).copied()
+    median_of(advances.iter().filter(|&&b| b > 0).map(|&b| b as f64 / mss as f64).collect())
 }
 
 /// The ACKs that acknowledge new data by how many segments' worth they cover: up to 1, 2, 3,
@@ -654,10 +652,8 @@ fn compare_once(kernel: &str) -> Vec<String> {
             .map(|(_, w)| *w)
             .fold(None, |m: Option<f64>, w| Some(m.map_or(w, |m| m.max(w))))
     };
-    let median = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        (v.len() == RX_RUNS).then(|| v[v.len() / 2])
-    };
+    // Every run must have the figure: the median of the three.
+    let median = |v: Vec<f64>| if v.len() == RX_RUNS { median_of(v) } else { None };
     // Per kernel run: the window the sender saw, in the first second and at steady state (the
     // second half); the receiver's data segments per ACK (the median ACK its interface sent);
     // its scaling_ratio. The mean (data segments in over segments out after the handshake,
