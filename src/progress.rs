@@ -127,7 +127,6 @@ impl Stopwatch {
     }
 }
 
-/// Peak resident memory of this process in KiB (Linux `VmHWM`), if the platform tells.
 /// Seconds the calling thread has spent on a CPU (Linux: `/proc/thread-self/schedstat`, in ns),
 /// or `None` elsewhere. On a shared machine it is the steadier measure of a run's cost: wall
 /// time also counts the time other processes held the core.
@@ -137,6 +136,7 @@ pub fn thread_cpu_seconds() -> Option<f64> {
     Some(ns as f64 / 1e9)
 }
 
+/// Peak resident memory of this process in KiB (Linux `VmHWM`), if the platform tells.
 pub fn peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
