@@ -83,8 +83,8 @@ fn huge_len<T>(n: usize) -> usize {
 const GROWTH: usize =
     if cfg!(all(target_os = "linux", target_env = "gnu", target_pointer_width = "64")) { 8 } else { 2 };
 
-/// At most this much address space is added by one growth beyond doubling: the buffer grows by
-/// [`GROWTH`] up to 1 GiB, then by 1 GiB or twice its size, whichever is more.
+/// The most one growth adds beyond doubling: a buffer grows [`GROWTH`] times while that adds at
+/// most 1 GiB (below 146 MiB at 8), then by 1 GiB, and from 1 GiB on it doubles.
 const GROWTH_STEP_BYTES_MAX: usize = 1 << 30;
 
 /// The capacity a huge array of `capacity` elements grows to when it needs `needed`.
