@@ -147,7 +147,7 @@ pub struct Model {
     pub(crate) loss: Option<(f64, StreamRng)>,
     pub(crate) end: SimTime,
     pub(crate) bin_ps: u64,
-    pub(crate) tcp: TcpConfig,
+    pub(crate) tcp: std::sync::Arc<TcpConfig>,
     pub(crate) flow_shaper: PortConfig,
     /// Card-delay noise on each per-flow shaper (parts per million; 0 = exact).
     pub(crate) flow_shaper_noise_ppm: u32,

@@ -543,7 +543,7 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
         loss: (f.loss_rate > 0.0).then(|| (f.loss_rate, streams.stream("fabric/loss"))),
         end,
         bin_ps: (end.ps() / bins).max(1),
-        tcp: spec.tcp.clone(),
+        tcp: std::sync::Arc::new(spec.tcp.clone()),
         flow_shaper,
         flow_shaper_noise_ppm: spec.noise.spreads_ppm().1,
         fabric_mtu: f.mtu,

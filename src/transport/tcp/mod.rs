@@ -51,6 +51,7 @@ use super::congestion::{Congestion, Window};
 use super::{Outbox, Transport, TransportStats};
 use crate::net::{SegKind, Segment};
 use crate::units::{SimDuration, SimTime};
+use std::sync::Arc;
 
 /// Packetization-layer path MTU discovery state (Linux `icsk_mtup`), in IP packet sizes.
 #[derive(Clone, Copy, Debug)]
@@ -95,7 +96,9 @@ struct Retransmission {
 
 #[derive(Clone, Debug)]
 pub struct Tcp {
-    cfg: TcpConfig,
+    /// Shared by every endpoint made with the same configuration: a scenario has one, and
+    /// copied into each of 100 000s of endpoints it was 120 of their 1008 bytes.
+    cfg: Arc<TcpConfig>,
     state: State,
     /// Payload bytes per full segment (MTU - headers - options).
     mss: u64,
@@ -216,7 +219,8 @@ struct RcvSpace {
 
 impl Tcp {
     /// `mtu` is the path MTU in bytes (IP packet size); MSS follows from it (RFC 879 / 6691).
-    pub fn new(cfg: TcpConfig, mtu: u32, active: bool) -> Self {
+    pub fn new(cfg: impl Into<Arc<TcpConfig>>, mtu: u32, active: bool) -> Self {
+        let cfg = cfg.into();
         assert!(mtu > IPV4_TCP_HEADER_BYTES + TCP_TIMESTAMP_OPTION_BYTES, "MTU {mtu} too small for TCP");
         let mss_max = (mtu - TCP_IP_OVERHEAD_BYTES) as u64;
         let initial_ratio = cfg.scaling_ratio;

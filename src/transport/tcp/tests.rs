@@ -70,8 +70,9 @@ fn three_dupacks_trigger_fast_retransmit_of_the_hole() {
 #[test]
 fn tail_loss_needs_an_rto_that_backs_off() {
     let (mut c, _s, now) = established_pair();
-    c.cfg.early_retrans = 0; // no tail loss probe: the RTO alone
-    c.cfg.timer_hz = 0; // exact timers: the doubling is exact
+    let cfg = Arc::make_mut(&mut c.cfg);
+    cfg.early_retrans = 0; // no tail loss probe: the RTO alone
+    cfg.timer_hz = 0; // exact timers: the doubling is exact
 
     let mut out = Outbox::default();
     c.send(now, 1000, &mut out);
@@ -187,7 +188,7 @@ fn a_syn_to_a_dead_host_gives_up_like_linux() {
 #[test]
 fn the_rto_backs_off_to_its_cap_and_retries2_ends_it() {
     let (mut c, _s, now) = established_pair();
-    c.cfg.early_retrans = 0;
+    Arc::make_mut(&mut c.cfg).early_retrans = 0;
     let mut out = Outbox::default();
     c.send(now, 100_000, &mut out);
     let mut max_rto = SimDuration::ZERO;
