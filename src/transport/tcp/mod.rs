@@ -96,8 +96,8 @@ struct Retransmission {
 
 #[derive(Clone, Debug)]
 pub struct Tcp {
-    /// Shared by every endpoint made with the same configuration: a scenario has one, and
-    /// copied into each of 100 000s of endpoints it was 120 of their 1008 bytes.
+    /// Shared by every endpoint of a model (each variant of a scenario has one configuration);
+    /// copied into each of 100 000s of endpoints, it was 120 of their 1008 bytes.
     cfg: Arc<TcpConfig>,
     state: State,
     /// Payload bytes per full segment (MTU - headers - options).
