@@ -52,11 +52,11 @@ const HY_BYTES: u64 = 16_000_000;
 /// Kernel runs of the slow-start case: at least `HY_RUNS`, and more, up to `HY_RUNS_MAX`, until
 /// `HY_AGREE` of those HyStart's ACK-train test ended (`train_exit`) left slow start within
 /// `HY_AGREE_S` of each other (`agreeing_runs`).
+///
 /// Thirty, not fifteen: in a clean-clone CI run started 2026-12-01 at 19:36 the forwarder ran
 /// 5-57 ms late in every run, 10 or more of each attempt's 15 runs left by the delay test, and the
 /// train exits (4 and 5) held only 2 within 5 ms of each other, so the rows failed twice with no
-/// reference at all. A run moves 16 MB at 100 Mbit/s, about 1.3 s and its set-up (that test took
-/// 190 s, both attempts in full).
+/// reference at all. A run takes ~2 s (16 MB at 100 Mbit/s and its set-up).
 const HY_RUNS: usize = 5;
 const HY_RUNS_MAX: usize = 30;
 const HY_AGREE: usize = 3;
@@ -106,7 +106,20 @@ struct HyRun {
 /// (0.30-0.43 s, 650-1320 segments on 2026-12-01), and such late exits can cluster (three within
 /// 5 ms in one attempt), so agreement alone does not set them apart.
 fn train_exit(run: &HyRun) -> Option<(f64, u32, u32)> {
-    (run.train_detect == Some(1) && run.delay_detect == Some(0)).then(|| kernel_exit(&run.up)).flatten()
+    (run.left_by() == "train").then(|| kernel_exit(&run.up)).flatten()
+}
+
+impl HyRun {
+    /// Which of HyStart's tests the kernel counted as ending slow start: "train", "delay",
+    /// "neither", or "?" (counters missing or both counted).
+    fn left_by(&self) -> &'static str {
+        match (self.train_detect, self.delay_detect) {
+            (Some(1), Some(0)) => "train",
+            (Some(0), Some(1)) => "delay",
+            (Some(0), Some(0)) => "neither",
+            _ => "?",
+        }
+    }
 }
 
 /// The runs whose exits agree: of the runs that left slow start without a retransmission (a
@@ -759,15 +772,7 @@ fn compare_once(kernel: &str) -> Vec<String> {
     // towards either ssthresh group).
     let exits: Vec<Option<(f64, u32, u32)>> = hy_runs.iter().map(|r| kernel_exit(&r.up)).collect();
     let agreeing = agreeing_runs(&hy_runs.iter().map(train_exit).collect::<Vec<_>>());
-    let how: Vec<&str> = hy_runs
-        .iter()
-        .map(|r| match (r.train_detect, r.delay_detect) {
-            (Some(1), Some(0)) => "train",
-            (Some(0), Some(1)) => "delay",
-            (Some(0), Some(0)) => "neither",
-            _ => "?",
-        })
-        .collect();
+    let how: Vec<&str> = hy_runs.iter().map(HyRun::left_by).collect();
     let agreed = |f: &dyn Fn(usize) -> Option<f64>| {
         if agreeing.len() < HY_AGREE { None } else { median_of(agreeing.iter().filter_map(|&i| f(i)).collect()) }
     };

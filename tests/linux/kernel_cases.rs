@@ -62,7 +62,8 @@ pub fn sink_server(lab: &Lab) -> std::thread::JoinHandle<ServerView> {
 /// The reader (every case's server, `sink_server` included; not its TCP_INFO sampler) runs
 /// real-time: nitrosim's application reads the moment data arrives, and a Linux reader held off
 /// by the machine's other work changes what the kernel sends (its ACK waits for the read when
-/// the window would shrink, `__tcp_ack_snd_check`, so a late reader merges ACKs). On 2026-12-01, with two busy loops on the two cores, an ordinary reader's runs
+/// the window would shrink, `__tcp_ack_snd_check`, so a late reader merges ACKs). On
+/// 2026-12-01, with two busy loops on the two cores, an ordinary reader's runs
 /// averaged 2.43-3.27 data segments per ACK, a real-time one's 2.23-2.78: less, not gone, so the
 /// conformance row compares the median ACK instead.
 pub fn sink_server_reading(lab: &Lab, read_bytes: usize) -> std::thread::JoinHandle<ServerView> {
