@@ -204,6 +204,12 @@ impl Routes {
         self.ports[at as usize]
     }
 
+    /// Ports stored, end markers included (freed routes too).
+    #[cfg(test)]
+    pub fn stored_ports(&self) -> usize {
+        self.ports.len()
+    }
+
     /// Port `hop` of route `off`, or [`Routes::END`] past its last port.
     #[inline]
     pub fn port(&self, off: u32, hop: u16) -> PortId {

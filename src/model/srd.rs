@@ -113,8 +113,6 @@ pub struct SrdCtx {
     pub sender: SrdSender<Inner, StreamRng>,
     /// Holds handles into [`HeldPayloads`].
     pub receiver: SrdReceiver<u32>,
-    /// The spine each path's entropy hashes to (several paths may share one).
-    pub path_spine: Vec<u32>,
     timer_at: Option<SimTime>,
     timer_gen: u32,
     /// ENA Express (reordered in the card) rather than EFA (unordered).
@@ -134,38 +132,43 @@ impl Model {
             return c;
         }
         let ordered = efa_card.is_none();
-        let (a, b) = (super::Attach::Instance(i), super::Attach::Instance(j));
-        let (ip_a, ip_b) = (self.insts[i as usize].ip, self.insts[j as usize].ip);
         let paths = self.srd_cfg.paths;
-        let mut path_spine = Vec::with_capacity(paths as usize);
         let mut r = std::mem::take(&mut self.scratch_route);
         // The paths' RTT with empty queues: a full-size SRD packet out, an ACK back.
         let mut unloaded = SimDuration(u64::MAX);
         let data_bytes = crate::ec2::ena_express::MAX_PACKET_BYTES + self.srd_cfg.header_bytes;
         let ack_bytes = self.srd_cfg.ack_bytes;
-        let (ha, hb) = (self.insts[i as usize].host, self.insts[j as usize].host);
-        let same_rack = self.fabric.rack_of(ha) == self.fabric.rack_of(hb);
+        // Every route is stored led by the sending card's SRD stage: [stage, fabric..]. A data
+        // packet takes all of it; an ACK, sent by the card at the other end, takes the same
+        // route after the stage, so the ACKs of path k from j to i ride on what is the data
+        // route of path k of the connection j -> i (the same entropy hashed from the same ToR
+        // picks the same spine). Whichever of the two connections comes first stores both, and
+        // the second shares them: half the route memory of a two-way pair.
+        let reverse = self.srd_index.get(&(j, i, efa_card)).copied();
         // A route between two hosts is fixed by the spine it crosses (the only hop ECMP picks), so
         // paths whose entropy hashes to the same spine share one stored route and its unloaded
         // transit (128 paths over 32 spines: a quarter of the route memory, fewer cache lines on
         // the hop path), each built once, in the order the paths first reach it.
-        let spines = if same_rack { 1 } else { self.fabric.config.spines as usize };
+        let spines = self.fabric.config.spines.max(1) as usize;
         let mut data_by_spine: Vec<Option<(u32, SimDuration)>> = vec![None; spines];
         let mut ack_by_spine: Vec<Option<(u32, SimDuration)>> = vec![None; spines];
-        let tx_proc = self.insts[i as usize].srd_tx_proc;
         for k in 0..paths {
-            let entropy = SRD_ENTROPY_BASE.wrapping_add(k as u16);
-            let out =
-                FiveTuple { src_ip: ip_a, dst_ip: ip_b, src_port: entropy, dst_port: SRD_OUTER_PORT, protocol: 17 };
-            let back = FiveTuple { src_ip: ip_b, dst_ip: ip_a, ..out };
-            let (spine_out, spine_back) =
-                if same_rack { (0, 0) } else { (self.fabric.ecmp_spine(ha, &out), self.fabric.ecmp_spine(hb, &back)) };
-            path_spine.push(spine_out);
-            let (data, there) = *data_by_spine[spine_out as usize]
-                .get_or_insert_with(|| self.store_srd_route(Some(tx_proc), a, b, spine_out, data_bytes, &mut r));
-            let (ack, back_transit) = *ack_by_spine[spine_back as usize]
-                .get_or_insert_with(|| self.store_srd_route(None, b, a, spine_back, ack_bytes, &mut r));
-            unloaded = unloaded.min(there + back_transit);
+            let (spine_out, spine_back) = self.srd_path_spines(i, j, k);
+            let (data, there) = *data_by_spine[spine_out as usize].get_or_insert_with(|| {
+                let data = match reverse {
+                    Some(rc) => self.path_routes(rc, k as u16).ack - 1,
+                    None => self.store_srd_route(i, j, spine_out, &mut r),
+                };
+                (data, self.unloaded_transit(self.routes.get(data), data_bytes))
+            });
+            let (ack, back) = *ack_by_spine[spine_back as usize].get_or_insert_with(|| {
+                let ack = match reverse {
+                    Some(rc) => self.path_routes(rc, k as u16).data + 1,
+                    None => self.store_srd_route(j, i, spine_back, &mut r) + 1,
+                };
+                (ack, self.unloaded_transit(self.routes.get(ack), ack_bytes))
+            });
+            unloaded = unloaded.min(there + back);
             crate::engine::reserve_huge(&mut self.srd_path_routes, 1);
             self.srd_path_routes.push(PathRoutes { data, ack });
         }
@@ -184,7 +187,6 @@ impl Model {
             dst: j,
             receiver: SrdReceiver::new(cfg.reorder_buffer, ordered && cfg.deliver_in_order),
             sender: SrdSender::new(cfg, rng),
-            path_spine,
             ordered,
             timer_at: None,
             timer_gen: 0,
@@ -340,22 +342,29 @@ impl Model {
         self.srd_path_routes[ctx as usize * self.srd_cfg.paths as usize + path as usize]
     }
 
-    /// Store the route a -> b through `spine`, after `lead` (the sending card's SRD stage, for
-    /// data); its id and its transit with empty queues for a packet of `bytes`. `r`: scratch.
-    fn store_srd_route(
-        &mut self,
-        lead: Option<PortId>,
-        a: super::Attach,
-        b: super::Attach,
-        spine: u32,
-        bytes: u32,
-        r: &mut Vec<PortId>,
-    ) -> (u32, SimDuration) {
+    /// Store the route from instance a's SRD stage to b through `spine`: the data route of a
+    /// path from a to b, and after its first port the ACK route of a path from b to a. `r`:
+    /// scratch.
+    fn store_srd_route(&mut self, a: u32, b: u32, spine: u32, r: &mut Vec<PortId>) -> u32 {
         r.clear();
-        r.extend(lead);
-        self.push_fabric_via(a, b, spine, r);
-        let transit = self.unloaded_transit(r, bytes);
-        (self.store_route(r), transit)
+        r.push(self.insts[a as usize].srd_tx_proc);
+        self.push_fabric_via(super::Attach::Instance(a), super::Attach::Instance(b), spine, r);
+        self.store_route(r)
+    }
+
+    /// The spines path `k` of the SRD connection i -> j crosses: its data packets' and its
+    /// ACKs' (0 within a rack, where none is crossed). Its entropy is the outer source port,
+    /// hashed by the sending host's ToR in each direction.
+    pub(crate) fn srd_path_spines(&self, i: u32, j: u32, k: u32) -> (u32, u32) {
+        let (ha, hb) = (self.insts[i as usize].host, self.insts[j as usize].host);
+        if self.fabric.rack_of(ha) == self.fabric.rack_of(hb) {
+            return (0, 0);
+        }
+        let (ip_a, ip_b) = (self.insts[i as usize].ip, self.insts[j as usize].ip);
+        let entropy = SRD_ENTROPY_BASE.wrapping_add(k as u16);
+        let out = FiveTuple { src_ip: ip_a, dst_ip: ip_b, src_port: entropy, dst_port: SRD_OUTER_PORT, protocol: 17 };
+        let back = FiveTuple { src_ip: ip_b, dst_ip: ip_a, ..out };
+        (self.fabric.ecmp_spine(ha, &out), self.fabric.ecmp_spine(hb, &back))
     }
 
     /// Time a packet of `bytes` takes over `route` when every queue on it is empty: each port's
@@ -382,5 +391,67 @@ impl Model {
         self.srd_ctxs[ctx as usize].sender.on_ack(now, ack, &mut out);
         self.srd_send_out = out;
         self.srd_flush(ctx);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The model of a bundled scenario with ENA Express on instances in different racks.
+    fn model() -> Model {
+        let text = include_str!("../../scenarios/ena-vs-express.ron");
+        let v =
+            crate::scenario::load("ena-vs-express.ron", text, &["variants=[]".to_string()], None).unwrap().remove(0);
+        crate::scenario::build::build(&v.name, &v.spec).unwrap()
+    }
+
+    /// Path k's routes as a connection from i to j must have them, built afresh: the sending
+    /// card's stage and the fabric through the spine its entropy picks, and the ACKs' the fabric
+    /// back through the spine the same entropy picks at the other end.
+    fn expected(m: &mut Model, i: u32, j: u32, k: u32) -> (Vec<PortId>, Vec<PortId>) {
+        let (spine_out, spine_back) = m.srd_path_spines(i, j, k);
+        let (a, b) = (super::super::Attach::Instance(i), super::super::Attach::Instance(j));
+        let mut data = vec![m.insts[i as usize].srd_tx_proc];
+        m.push_fabric_via(a, b, spine_out, &mut data);
+        let mut ack = Vec::new();
+        m.push_fabric_via(b, a, spine_back, &mut ack);
+        (data, ack)
+    }
+
+    #[test]
+    fn a_connection_and_its_reverse_share_routes_whichever_comes_first() {
+        for reverse_first in [false, true] {
+            let mut m = model();
+            let (i, j) = (0, 1);
+            assert_ne!(m.fabric.rack_of(m.insts[0].host), m.fabric.rack_of(m.insts[1].host));
+            let (ij, ji) = if reverse_first {
+                let ji = m.srd_context(j, i, None);
+                (m.srd_context(i, j, None), ji)
+            } else {
+                let ij = m.srd_context(i, j, None);
+                (ij, m.srd_context(j, i, None))
+            };
+            let stored = m.routes.stored_ports();
+            for k in 0..m.srd_cfg.paths {
+                for (ctx, from, to) in [(ij, i, j), (ji, j, i)] {
+                    let (data, ack) = expected(&mut m, from, to, k);
+                    let routes = m.path_routes(ctx, k as u16);
+                    assert_eq!(m.routes.get(routes.data), data, "path {k} from {from}: data");
+                    assert_eq!(m.routes.get(routes.ack), ack, "path {k} from {from}: ACKs");
+                }
+                // The ACKs of i -> j ride on the data route of j -> i, after its SRD stage.
+                assert_eq!(m.path_routes(ij, k as u16).ack, m.path_routes(ji, k as u16).data + 1);
+                assert_eq!(m.path_routes(ji, k as u16).ack, m.path_routes(ij, k as u16).data + 1);
+            }
+            // One route per spine and direction, each its ports and an end marker: nothing more.
+            let out: std::collections::BTreeSet<u32> =
+                (0..m.srd_cfg.paths).map(|k| m.srd_path_spines(i, j, k).0).collect();
+            let back: std::collections::BTreeSet<u32> =
+                (0..m.srd_cfg.paths).map(|k| m.srd_path_spines(i, j, k).1).collect();
+            assert!(out.len() > 1 && back.len() > 1, "the paths cross more than one spine");
+            let per_route = expected(&mut m, i, j, 0).0.len() + 1;
+            assert_eq!(stored, (out.len() + back.len()) * per_route, "reverse first: {reverse_first}");
+        }
     }
 }

@@ -169,8 +169,10 @@ pub fn collect(m: Model) -> VariantResult {
             r.duplicates += rs.duplicates;
             r.window_min_bytes = r.window_min_bytes.min(s.min_window_bytes);
             r.window_max_bytes = r.window_max_bytes.max(s.max_window_bytes);
-            let spines: std::collections::BTreeSet<u32> =
-                x.sender.paths_used().zip(&x.path_spine).filter(|(used, _)| *used).map(|(_, &sp)| sp).collect();
+            let spines: std::collections::BTreeSet<u32> = (x.sender.paths_used().enumerate())
+                .filter(|&(_, used)| used)
+                .map(|(k, _)| m.srd_path_spines(x.src, x.dst, k as u32).0)
+                .collect();
             r.spines_used = r.spines_used.max(spines.len() as u64);
         }
         r
