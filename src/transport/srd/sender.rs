@@ -320,8 +320,13 @@ impl<P: Copy, R: Rng> SrdSender<P, R> {
         let start = self.next_path;
         self.next_path = (self.next_path + 1) % n;
         let d = if self.cfg.candidates == 0 { n } else { (self.cfg.candidates as usize).min(n) };
+        // The window wraps past the last path once at most (start < n, span <= n): a subtraction,
+        // not a division per path looked at.
         let best = |span: usize| {
-            (0..span).map(|i| (start + i) % n).filter(|&p| ok(self, p)).min_by_key(|&p| key(&self.paths[p]))
+            (start..start + span)
+                .map(|p| if p >= n { p - n } else { p })
+                .filter(|&p| ok(self, p))
+                .min_by_key(|&p| key(&self.paths[p]))
         };
         // If every candidate is excluded (held down), look at them all.
         best(d).or_else(|| best(n)).unwrap_or(0)
