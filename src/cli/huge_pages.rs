@@ -5,8 +5,8 @@
 //! pages nearly every miss also misses the TLB and walks the page tables. Backed by 2 MiB pages
 //! the 8192-host permutation bench took about 14% less time, the 1024-host one 2-25% less
 //! depending on the hour, for 5-10% more RSS; in another hour, when each first touch of a huge
-//! page was slow on this VM, short runs took up to 41% more and 1 ms runs about as long (README,
-//! "Performance", "Huge pages"). Linux usually runs THP in
+//! page was slow on this VM, short runs took up to 41% more and 1 ms runs about as long
+//! (`docs/performance.md`, "Huge pages"). Linux usually runs THP in
 //! `madvise` mode (this machine and the CI machine do): only memory marked with
 //! `madvise(MADV_HUGEPAGE)` gets huge pages. glibc marks its heap that way when the tunable
 //! `glibc.malloc.hugetlb=1` is set (glibc 2.35 and later), but it reads tunables only when a
