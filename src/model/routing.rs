@@ -161,7 +161,8 @@ impl Routes {
         off
     }
 
-    /// Recycle a route no packet or endpoint refers to any more.
+    /// Recycle a route no packet or endpoint refers to any more; `off` is what [`Routes::store`]
+    /// returned (not an id into a route's middle, as SRD's ACK routes are: those stay).
     pub fn release(&mut self, off: u32) {
         let n = self.get(off).len();
         if self.free.len() <= n {

@@ -327,6 +327,6 @@ mod tests {
         ] {
             assert!(end <= 64, "a hop field ends at byte {end}");
         }
-        assert_eq!(size_of::<Packet>(), 216, "the packet's size, as the README's performance section gives it");
+        assert_eq!(size_of::<Packet>(), 216, "the packet's size, as docs/performance.md gives it");
     }
 }
