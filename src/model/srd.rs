@@ -17,12 +17,12 @@ use crate::transport::srd::{SrdAck, SrdReceiver, SrdSender};
 use crate::units::{SimDuration, SimTime};
 
 /// Outer UDP destination port of the encapsulation (any fixed value: ECMP hashes it).
-const SRD_OUTER_PORT: u16 = 4791;
+pub(crate) const SRD_OUTER_PORT: u16 = 4791;
 /// Packets an EFA connection may hold waiting for SRD's window: enough for any message the
 /// scenario limits allow (validation caps messages at 1 GiB), so the device never drops.
 const EFA_SEND_QUEUE_PACKETS: u32 = 1 << 20;
 /// First entropy value; path k uses source port `SRD_ENTROPY_BASE + k`.
-const SRD_ENTROPY_BASE: u16 = 49152;
+pub(crate) const SRD_ENTROPY_BASE: u16 = 49152;
 
 /// What SRD carries for the host: the packet as it left the host, and where it goes after.
 #[derive(Clone, Copy, Debug, Default)]
@@ -106,8 +106,8 @@ impl HeldPayloads {
 /// takes the start of a stored route.
 #[derive(Clone, Copy, Debug)]
 pub struct PathRoutes {
-    data: u32,
-    ack: u32,
+    pub(crate) data: u32,
+    pub(crate) ack: u32,
 }
 
 pub struct SrdCtx {
@@ -340,7 +340,7 @@ impl Model {
         self.srd_recv_out = out;
     }
 
-    fn path_routes(&self, ctx: u32, path: u16) -> PathRoutes {
+    pub(crate) fn path_routes(&self, ctx: u32, path: u16) -> PathRoutes {
         debug_assert!(path < self.srd_cfg.paths as u16);
         self.srd_path_routes[ctx as usize * self.srd_cfg.paths as usize + path as usize]
     }
@@ -394,97 +394,5 @@ impl Model {
         self.srd_ctxs[ctx as usize].sender.on_ack(now, ack, &mut out);
         self.srd_send_out = out;
         self.srd_flush(ctx);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::Attach;
-
-    /// A bundled ENA Express scenario with pairs of every kind: client and server in different
-    /// racks, client and sender in one rack, client and receiver in different AZs.
-    fn model() -> Model {
-        let text = include_str!("../../scenarios/ena-vs-express.ron");
-        let sets = ["variants=[]", "instances.sender.rack=0", "instances.receiver.availability_zone=\"use1-az2\""];
-        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
-        let v = crate::scenario::load("ena-vs-express.ron", text, &sets, None).unwrap().remove(0);
-        let m = crate::scenario::build::build(&v.name, &v.spec).unwrap();
-        let names: Vec<&str> = m.insts.iter().map(|x| x.name.as_str()).collect();
-        assert_eq!(names, ["client", "server", "sender", "receiver"]);
-        m
-    }
-
-    /// The spine a ToR's ECMP picks for path k's outer header from instance i to j, hashed here
-    /// rather than asked of the code under test; 0 within a rack.
-    fn spine(m: &Model, i: u32, j: u32, k: u32) -> u32 {
-        let (hi, hj) = (m.insts[i as usize].host, m.insts[j as usize].host);
-        if m.fabric.rack_of(hi) == m.fabric.rack_of(hj) {
-            return 0;
-        }
-        let t = FiveTuple {
-            src_ip: m.insts[i as usize].ip,
-            dst_ip: m.insts[j as usize].ip,
-            src_port: SRD_ENTROPY_BASE + k as u16,
-            dst_port: SRD_OUTER_PORT,
-            protocol: 17,
-        };
-        m.fabric.ecmp_spine(hi, &t)
-    }
-
-    /// Path k's routes as a connection from i to j must have them, built afresh: the sending
-    /// card's stage and the fabric (and inter-AZ link) through the spine its entropy picks, and
-    /// the ACKs' the fabric back through the spine the same entropy picks at the other end.
-    fn expected(m: &mut Model, i: u32, j: u32, k: u32) -> (Vec<PortId>, Vec<PortId>) {
-        let (spine_out, spine_back) = (spine(m, i, j, k), spine(m, j, i, k));
-        let mut data = vec![m.insts[i as usize].srd_tx_proc];
-        m.push_fabric_via(Attach::Instance(i), Attach::Instance(j), spine_out, &mut data);
-        let mut ack = Vec::new();
-        m.push_fabric_via(Attach::Instance(j), Attach::Instance(i), spine_back, &mut ack);
-        (data, ack)
-    }
-
-    #[test]
-    fn a_connection_and_its_reverse_share_routes_whichever_comes_first() {
-        // Client to server (racks apart), to sender (one rack), to receiver (AZs apart).
-        for j in 1..4 {
-            for reverse_first in [false, true] {
-                let mut m = model();
-                let i = 0;
-                let (ij, ji) = if reverse_first {
-                    let ji = m.srd_context(j, i, None);
-                    (m.srd_context(i, j, None), ji)
-                } else {
-                    let ij = m.srd_context(i, j, None);
-                    (ij, m.srd_context(j, i, None))
-                };
-                let stored = m.routes.stored_ports();
-                let case = format!("client to {}, reverse first: {reverse_first}", m.insts[j as usize].name);
-                for k in 0..m.srd_cfg.paths {
-                    assert_eq!(m.srd_path_spines(i, j, k), (spine(&m, i, j, k), spine(&m, j, i, k)), "{case}");
-                    for (ctx, from, to) in [(ij, i, j), (ji, j, i)] {
-                        let (data, ack) = expected(&mut m, from, to, k);
-                        let routes = m.path_routes(ctx, k as u16);
-                        assert_eq!(m.routes.get(routes.data), data, "{case}: path {k} from {from}: data");
-                        assert_eq!(m.routes.get(routes.ack), ack, "{case}: path {k} from {from}: ACKs");
-                    }
-                    // The ACKs of i -> j ride on the data route of j -> i, after its SRD stage.
-                    assert_eq!(m.path_routes(ij, k as u16).ack, m.path_routes(ji, k as u16).data + 1, "{case}");
-                    assert_eq!(m.path_routes(ji, k as u16).ack, m.path_routes(ij, k as u16).data + 1, "{case}");
-                }
-                // One route per spine and direction, each its ports and an end marker: nothing more.
-                let spines = |from, to| {
-                    (0..m.srd_cfg.paths)
-                        .map(|k| spine(&m, from, to, k))
-                        .collect::<std::collections::BTreeSet<u32>>()
-                        .len()
-                };
-                let (out, back) = (spines(i, j), spines(j, i));
-                let same_rack = j == 2;
-                assert_eq!(same_rack, out == 1 && back == 1, "{case}: spines {out} and {back}");
-                let per_route = expected(&mut m, i, j, 0).0.len() + 1;
-                assert_eq!(stored, (out + back) * per_route, "{case}");
-            }
-        }
     }
 }

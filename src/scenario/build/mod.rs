@@ -583,3 +583,6 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
         scratch_route: Vec::new(),
     })
 }
+
+#[cfg(test)]
+mod tests;
