@@ -43,13 +43,13 @@ pub struct SrdStats {
     pub min_window_bytes: u64,
 }
 
-/// 24 bytes: a connection has up to 256 paths (128 in the large benches) and choosing one reads 8
-/// of them, so their size is much of SRD's memory and cache footprint at scale.
+/// 16 bytes: a connection has up to 256 paths (128 in the large benches) and choosing one reads 8
+/// of them, so their size is much of SRD's memory and cache footprint at scale. (Hold-downs,
+/// rare, are kept apart: [`SrdSender::holddown_until`].)
 #[derive(Clone, Copy, Debug)]
 struct PathState {
     /// Smoothed RTT in picoseconds, [`NO_RTT`] before the first sample.
     srtt_ps: u64,
-    holddown_until: SimTime,
     inflight: u32,
     /// Fraction of recent ACKs echoing CE, in 1/1024 (an EWMA with gain 1/8).
     ce_frac: u16,
@@ -57,7 +57,7 @@ struct PathState {
     used: bool,
 }
 
-const _: () = assert!(std::mem::size_of::<PathState>() == 24);
+const _: () = assert!(std::mem::size_of::<PathState>() == 16);
 
 /// A path's smoothed RTT before any sample.
 const NO_RTT: u64 = u64::MAX;
@@ -85,6 +85,9 @@ pub struct SrdSender<P, R> {
     /// This connection's own random stream, handed in by the caller.
     rng: R,
     paths: Vec<PathState>,
+    /// Until when each path is held down after a timeout on it; empty until the first one (most
+    /// connections never time out, and 8 bytes a path would be a third of their path state).
+    holddown_until: Vec<SimTime>,
     next_path: usize,
     /// Unacknowledged packets by sequence: slot i holds `una + i`.
     slots: VecDeque<Slot<P>>,
@@ -129,16 +132,8 @@ impl<P: Copy, R: Rng> SrdSender<P, R> {
         let n = cfg.paths.max(1) as usize;
         let window = cfg.initial_window.0;
         SrdSender {
-            paths: vec![
-                PathState {
-                    srtt_ps: NO_RTT,
-                    holddown_until: SimTime::ZERO,
-                    inflight: 0,
-                    ce_frac: 0,
-                    used: false
-                };
-                n
-            ],
+            paths: vec![PathState { srtt_ps: NO_RTT, inflight: 0, ce_frac: 0, used: false }; n],
+            holddown_until: Vec::new(),
             next_path: 0,
             slots: VecDeque::new(),
             una: 0,
@@ -263,8 +258,14 @@ impl<P: Copy, R: Rng> SrdSender<P, R> {
         out.transmit.push(Transmission { seq, floor, path, bytes: slot.bytes, retransmit, payload: slot.payload });
     }
 
+    /// Until when path `p` is held down (the past: it is not).
+    #[inline]
+    fn held_until(&self, p: usize) -> SimTime {
+        self.holddown_until.get(p).copied().unwrap_or(SimTime::ZERO)
+    }
+
     fn usable(&self, p: usize, now: SimTime, avoid: Option<u16>) -> bool {
-        self.paths[p].holddown_until <= now && avoid != Some(p as u16)
+        self.held_until(p) <= now && avoid != Some(p as u16)
     }
 
     /// Choose a path by policy among those not held down (and not `avoid`); if every path is
@@ -380,8 +381,8 @@ impl<P: Copy, R: Rng> SrdSender<P, R> {
         assert!(srtt.0 != NO_RTT, "an RTT of 2^64 ps");
         path.srtt_ps = srtt.0;
         // Keep the best RTT exact: a path in the scanned set (not held down) changed.
-        if path.holddown_until <= now {
-            let k = ack.path as usize;
+        let k = ack.path as usize;
+        if self.held_until(k) <= now {
             match self.best.rtt {
                 Some(b) if k == self.best.path && srtt > b => self.best.stale = true,
                 Some(b) if srtt > b => {}
@@ -462,8 +463,9 @@ impl<P: Copy, R: Rng> SrdSender<P, R> {
         if self.best.stale || now >= self.best.until {
             let mut best = BestRtt { rtt: None, path: 0, stale: false, until: SimTime(u64::MAX) };
             for (k, p) in self.paths.iter().enumerate() {
-                if p.holddown_until > now {
-                    best.until = best.until.min(p.holddown_until);
+                let held = self.held_until(k);
+                if held > now {
+                    best.until = best.until.min(held);
                 } else if let Some(s) = p.srtt()
                     && best.rtt.is_none_or(|b| s < b)
                 {
@@ -474,7 +476,10 @@ impl<P: Copy, R: Rng> SrdSender<P, R> {
         }
         debug_assert_eq!(
             self.best.rtt,
-            self.paths.iter().filter(|p| p.holddown_until <= now).filter_map(|p| p.srtt()).min()
+            (self.paths.iter().enumerate())
+                .filter(|&(k, _)| self.held_until(k) <= now)
+                .filter_map(|(_, p)| p.srtt())
+                .min()
         );
         self.best.rtt
     }
@@ -497,8 +502,12 @@ impl<P: Copy, R: Rng> SrdSender<P, R> {
             let old = slot.path;
             let p = &mut self.paths[old as usize];
             p.inflight = p.inflight.saturating_sub(1);
-            p.holddown_until = now + self.cfg.path_holddown;
-            self.holddown_max = self.holddown_max.max(p.holddown_until);
+            if self.holddown_until.is_empty() {
+                self.holddown_until = vec![SimTime::ZERO; self.paths.len()];
+            }
+            let until = now + self.cfg.path_holddown;
+            self.holddown_until[old as usize] = until;
+            self.holddown_max = self.holddown_max.max(until);
             self.best.stale = true;
             if now.since(self.last_decrease) >= self.base_rtt.unwrap_or(SimDuration::ZERO) {
                 self.window = (self.window / 2).max(self.min_window());
