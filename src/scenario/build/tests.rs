@@ -1,8 +1,7 @@
 //! The built world, checked from outside the model: what `build` makes must hold together.
 
-use crate::model::Attach;
-use crate::model::Model;
 use crate::model::srd::{SRD_ENTROPY_BASE, SRD_OUTER_PORT};
+use crate::model::{Attach, Model};
 use crate::net::PortId;
 use crate::net::fabric::FiveTuple;
 

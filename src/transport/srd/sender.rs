@@ -109,7 +109,7 @@ pub struct SrdSender<P, R> {
     last_decrease: SimTime,
     stats: SrdStats,
     /// What [`Self::best_rtt`] answers, kept up to date instead of scanning every path per packet
-    /// (128 paths are 96 cache lines): exact, rescanned only when it may have grown.
+    /// (128 paths are 32 cache lines): exact, rescanned only when it may have grown.
     best: BestRtt,
     /// The latest end of any path's hold-down: from then on every path is usable again, and
     /// choosing one needs no scan of them all.
@@ -457,7 +457,6 @@ impl<P: Copy, R: Rng> SrdSender<P, R> {
         [self.timeline.front().map(|t| t.0), pacing].into_iter().flatten().min()
     }
 
-    /// Smoothed RTT of the best path not held down.
     /// The smallest smoothed RTT among the paths not held down.
     fn best_rtt(&mut self, now: SimTime) -> Option<SimDuration> {
         if self.best.stale || now >= self.best.until {
