@@ -78,8 +78,9 @@ fn huge_len<T>(n: usize) -> usize {
 /// outgrows was touched in full and is then freed: the buffers left behind add up to 1/7 to 8/7
 /// of what the array finally holds at 8, 1 to 2 times at 2. A first touch of a 2 MiB page costs
 /// the kernel zeroing it, and on this project's VM (which likely hands freed memory back to its
-/// host) far more (`docs/performance.md`, "Huge pages"). The capacity beyond what is used is address space:
-/// it costs no memory until touched, but counts against `ulimit -v` and strict overcommit.
+/// host) far more (`docs/performance.md`, "Huge pages"). The capacity beyond what is used is
+/// address space: it costs no memory until touched, but counts against `ulimit -v` and strict
+/// overcommit.
 const GROWTH: usize =
     if cfg!(all(target_os = "linux", target_env = "gnu", target_pointer_width = "64")) { 8 } else { 2 };
 

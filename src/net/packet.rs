@@ -327,6 +327,10 @@ mod tests {
         ] {
             assert!(end <= 64, "a hop field ends at byte {end}");
         }
-        assert_eq!(size_of::<Packet>(), 216, "the packet's size, as docs/performance.md gives it");
+        assert_eq!(
+            size_of::<Packet>(),
+            216,
+            "the packet's size: every memory figure in docs/performance.md counts packets of 216 bytes"
+        );
     }
 }
