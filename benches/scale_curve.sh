@@ -6,6 +6,7 @@
 #   benches/scale_curve.sh                      # 128 .. 8192 hosts, SRD 1 flow/host and TCP 20 flows/host
 #   HOSTS="128 1024" DURATION=50us benches/scale_curve.sh
 #   RUNS=3 benches/scale_curve.sh              # 3 rounds: best and median of 3 per point
+#   WARMUP=1 benches/scale_curve.sh            # each measured run right after an unmeasured one of the same size
 #
 # Rounds are interleaved: each round runs every size once, smallest first in odd rounds and
 # largest first in even ones, so a drift in the machine's speed (this VM's is typically 10-15%
@@ -14,10 +15,18 @@
 # from the smallest size is given best against best and round by round (each round's largest
 # against its own smallest). Each measurement is also printed to stderr as it is taken.
 #
+# WARMUP=1: this VM's host takes back the memory a process frees, within seconds. A run that
+# comes right after a run of its own size finds the memory it touches first still backed; one
+# after a smaller run, or after a pause, waits for the host on each new page: on 2026-12-01 the
+# 1024-host TCP run took 7.0-7.9 s cold and 5.3-6.0 s warm (docs/performance.md). Without
+# WARMUP a point's rounds mix both (the run after the largest size is warm); with it every
+# measured run is warm, and each takes twice as long. The kernel column shows which is which.
+#
 # Columns: hosts, run, simulated time, then from the best round: wall s per simulated ms, link
 # crossings per wall second (one packet over one physical link: NIC <-> ToR, ToR <-> spine),
-# events per crossing, wall ns per crossing, peak RSS (MiB); last the median ns per crossing over
-# the rounds. Fabrics: benches/permutation_args.sh.
+# events per crossing, wall ns per crossing, peak RSS (MiB); then the median ns per crossing over
+# the rounds; last the best round's kernel CPU s per simulated ms (first touches of new memory,
+# mostly). Fabrics: benches/permutation_args.sh.
 set -euo pipefail
 # A BIN given is taken from where the script was called; it then runs from the repository's root.
 if [ -n "${BIN:-}" ]; then BIN=$(realpath "$BIN"); fi
@@ -26,6 +35,8 @@ BIN=${BIN:-target/release/nitrosim}
 DURATION=${DURATION:-100us}
 RUNS=${RUNS:-1}
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || { echo "RUNS: a whole number from 1, not $RUNS" >&2; exit 2; }
+WARMUP=${WARMUP:-0}
+[[ $WARMUP =~ ^[01]$ ]] || { echo "WARMUP: 0 or 1, not $WARMUP" >&2; exit 2; }
 read -r -a sizes <<< "$(echo ${HOSTS:-128 256 512 1024 2048 4096 8192} | tr ' ' '\n' | sort -n -u | tr '\n' ' ')"
 [ "${#sizes[@]}" -gt 0 ] || { echo "HOSTS: no fabric size given" >&2; exit 2; }
 . benches/permutation_args.sh
@@ -43,23 +54,26 @@ sim_ms=$(echo "$DURATION" | awk '/^[0-9.]+(ps|ns|us|ms|s)$/ {
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 # One line per measurement: round hosts run crossings ev/cross ns-per-crossing wall-s-per-sim-ms rss
+# kernel-s-per-sim-ms
 for round in $(seq "$RUNS"); do
   if [ $(( round % 2 )) -eq 1 ]; then order=("${sizes[@]}"); else order=($(printf '%s\n' "${sizes[@]}" | sort -rn)); fi
   for n in "${order[@]}"; do
     for run in srd-1-flow tcp-20-flows; do
       permutation_args "$n" "$DURATION" "$run"
+      [ "$WARMUP" = 0 ] || "$BIN" bench benches/permutation-1024.ron "${args[@]}" > /dev/null
       out=$("$BIN" bench benches/permutation-1024.ron "${args[@]}")
-      # bench's second line: variant events crossings ev/cross stages events/s M crossings/s M wall cpu
+      # bench's second line: variant events crossings ev/cross stages events/s M crossings/s M wall
+      # cpu kernel faults
       line=$(echo "$out" | awk -v r="$round" -v n="$n" -v run="$run" -v ms="$sim_ms" \
         -v rss="$(echo "$out" | awk '/peak RSS/ { print $3 }')" '
-        NR == 2 && $3 > 0 { print r, n, run, $3, $4, $10 * ms * 1e9 / $3, $10, (rss == "" ? "n/a" : rss) }')
+        NR == 2 && $3 > 0 { print r, n, run, $3, $4, $10 * ms * 1e9 / $3, $10, (rss == "" ? "n/a" : rss), $12 }')
       [ -n "$line" ] || { echo "no link crossings to count in round $round, $n hosts, $run:" >&2; echo "$out" >&2; exit 1; }
       echo "$line" >> "$scratch/runs"
       echo "round $round/$RUNS: $line" >&2
     done
   done
 done
-printf '%-6s %-14s %8s %14s %16s %9s %12s %9s %13s\n' hosts run duration "wall s/sim ms" "crossings/s" ev/cross "ns/crossing" "RSS MiB" "median ns"
+printf '%-6s %-14s %8s %14s %16s %9s %12s %9s %13s %16s\n' hosts run duration "wall s/sim ms" "crossings/s" ev/cross "ns/crossing" "RSS MiB" "median ns" "kernel s/sim ms"
 for n in "${sizes[@]}"; do
   for run in srd-1-flow tcp-20-flows; do
     # Best round first (least wall time, so least ns: every round crosses as many links).
@@ -67,7 +81,7 @@ for n in "${sizes[@]}"; do
     median=$(awk '{ print $6 }' "$scratch/point" | sort -g |
              awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
     head -1 "$scratch/point" | awk -v d="$DURATION" -v med="$median" '{
-      printf "%-6s %-14s %8s %14.3f %14.3f M %9.2f %12.1f %9s %13.1f\n", $2, $3, d, $7, 1000 / $6, $5, $6, $8, med }'
+      printf "%-6s %-14s %8s %14.3f %14.3f M %9.2f %12.1f %9s %13.1f %16s\n", $2, $3, d, $7, 1000 / $6, $5, $6, $8, med, $9 }'
   done
 done
 first=${sizes[0]}

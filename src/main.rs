@@ -125,7 +125,8 @@ enum Command {
     Import(ImportCommand),
     /// Measure the simulator: run each variant alone on one thread and print events/s,
     /// link crossings/s (one packet over one physical link; internal stage passes apart), events per
-    /// crossing, wall seconds per simulated millisecond and peak memory.
+    /// crossing, wall and CPU seconds per simulated millisecond, the kernel's part of the CPU time
+    /// and its page faults (mostly memory touched for the first time), and peak memory.
     Bench {
         file: PathBuf,
         #[arg(long = "set", value_name = "PATH=VALUE")]

@@ -136,9 +136,78 @@ pub fn thread_cpu_seconds() -> Option<f64> {
     Some(ns as f64 / 1e9)
 }
 
+/// What the kernel has done for the calling thread so far (Linux `getrusage(RUSAGE_THREAD)`), or
+/// `None` elsewhere. During a run nearly all of it is page faults on memory touched for the first
+/// time: the kernel zeroes each new page, and on a VM whose host takes freed memory back (this
+/// machine's does, `docs/performance.md`) that first touch also waits for the host. It is a
+/// cost of memory, not of the simulation's code; `nitrosim bench` reports it so a reader can
+/// tell the two apart.
+pub fn thread_kernel_work() -> Option<KernelWork> {
+    #[cfg(target_os = "linux")]
+    {
+        let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+        // SAFETY: `getrusage` writes a whole `rusage` into the buffer it is given, which is one,
+        // and reads nothing from it.
+        if unsafe { libc::getrusage(libc::RUSAGE_THREAD, usage.as_mut_ptr()) } != 0 {
+            return None;
+        }
+        // SAFETY: the call succeeded, so it wrote the struct (and `zeroed` left no byte unset).
+        let usage = unsafe { usage.assume_init() };
+        let system_seconds = usage.ru_stime.tv_sec as f64 + usage.ru_stime.tv_usec as f64 / 1e6;
+        Some(KernelWork { system_seconds, page_faults: (usage.ru_minflt + usage.ru_majflt) as u64 })
+    }
+    #[cfg(not(target_os = "linux"))]
+    None
+}
+
+/// See [`thread_kernel_work`].
+#[derive(Clone, Copy, Debug)]
+pub struct KernelWork {
+    /// CPU seconds spent in the kernel on the thread's behalf.
+    pub system_seconds: f64,
+    /// Page faults taken (minor and major): about one per 4 KiB or 2 MiB page touched first.
+    pub page_faults: u64,
+}
+
+impl KernelWork {
+    /// What happened between `self` and the later reading `after`.
+    pub fn until(self, after: KernelWork) -> KernelWork {
+        KernelWork {
+            system_seconds: (after.system_seconds - self.system_seconds).max(0.0),
+            page_faults: after.page_faults.saturating_sub(self.page_faults),
+        }
+    }
+}
+
 /// Peak resident memory of this process in KiB (Linux `VmHWM`), if the platform tells.
 pub fn peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn touching_new_memory_shows_as_the_threads_page_faults() {
+        let before = thread_kernel_work().expect("getrusage on Linux");
+        // 64 MiB written for the first time: at least one fault whatever the page size (4 KiB
+        // or 2 MiB), and in practice thousands.
+        let mut memory = vec![0u8; 64 << 20];
+        for k in (0..memory.len()).step_by(4096) {
+            memory[k] = 1;
+        }
+        let after = thread_kernel_work().expect("getrusage on Linux");
+        std::hint::black_box(&memory);
+        let run = before.until(after);
+        assert!(run.page_faults >= 1, "{before:?} -> {after:?}");
+        assert!(run.system_seconds >= 0.0);
+        // Readings only grow: the other way round gives nothing, not a negative.
+        let back = after.until(before);
+        assert_eq!(back.page_faults, 0);
+        assert_eq!(back.system_seconds, 0.0);
+    }
 }

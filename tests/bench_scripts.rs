@@ -67,8 +67,12 @@ fn scale_curve_interleaves_rounds_and_reports_each_point_and_the_growth() {
     assert_eq!(rows.len(), 4, "one row per size and run, smallest first:\n{out}");
     assert!(rows[0][0] == "128" && rows[2][0] == "256", "{out}");
     for row in &rows {
-        // hosts run duration wall crossings/s M ev/cross ns RSS median
-        assert_eq!(row.len(), 10, "{row:?}");
+        // hosts run duration wall crossings/s M ev/cross ns RSS median kernel
+        assert_eq!(row.len(), 11, "{row:?}");
+        // The kernel's CPU time: a measurement (no first touch may fall in so short a run), so
+        // only its form: a time, not negative, no more than the run's wall time.
+        let kernel: f64 = row[10].parse().unwrap_or_else(|_| panic!("kernel s/sim ms: {row:?}"));
+        assert!(kernel >= 0.0 && kernel <= number(row[3]) + 0.001, "{row:?}");
         let (wall, crossings_m, ns, median) = (number(row[3]), number(row[4]), number(row[7]), number(row[9]));
         number(row[6]);
         number(row[8]);
@@ -90,7 +94,15 @@ fn scale_curve_interleaves_rounds_and_reports_each_point_and_the_growth() {
         // gives no more than it, the round of the small size's best no less (2 decimals printed).
         assert!(lo <= hi && lo <= best + 0.005 && best <= hi + 0.005, "{line}");
     }
-    for bad in [("HOSTS", "100"), ("HOSTS", "12x"), ("RUNS", "0"), ("DURATION", "5 parsecs")] {
+    // WARMUP=1: every measured bench right after an unmeasured one of the same size and run.
+    std::fs::remove_file(&log).unwrap();
+    let (ok, out, err) =
+        script("scale_curve.sh", &[], &[("BIN", bin), ("HOSTS", "128"), ("DURATION", "5us"), ("WARMUP", "1")]);
+    assert!(ok, "{err}");
+    let calls = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(calls.lines().count(), 4, "two runs, each twice:\n{calls}");
+    assert_eq!(out.lines().filter(|l| l.starts_with("128 ")).count(), 2, "{out}");
+    for bad in [("HOSTS", "100"), ("HOSTS", "12x"), ("RUNS", "0"), ("DURATION", "5 parsecs"), ("WARMUP", "yes")] {
         let (ok, _, err) = script("scale_curve.sh", &[], &[("HOSTS", "128"), bad]);
         assert!(!ok && !err.is_empty(), "{bad:?} accepted");
     }

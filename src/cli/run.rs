@@ -137,8 +137,10 @@ pub(crate) fn cmd_bench(file: PathBuf, sets: Vec<String>) -> Result<(), Failure>
     let variants = scenario::load(&name, &text, &sets, None).map_err(|d| Failure::Scenario(Box::new(d)))?;
     // A link crossing is one packet over one physical link (NIC <-> ToR, ToR <-> spine); internal
     // stages (vCPUs, shapers, card and SRD processing, gateways) are counted apart as stage passes.
+    // The kernel's share of the run's CPU time and its page faults tell a slow run from slow code:
+    // a run's first touch of new memory is kernel time, and it varies with the machine's state.
     outln!(
-        "{:<20} {:>12} {:>14} {:>10} {:>14} {:>12} {:>18} {:>16} {:>15}",
+        "{:<20} {:>12} {:>14} {:>10} {:>14} {:>12} {:>18} {:>16} {:>15} {:>18} {:>12}",
         "variant",
         "events",
         "link crossings",
@@ -147,21 +149,32 @@ pub(crate) fn cmd_bench(file: PathBuf, sets: Vec<String>) -> Result<(), Failure>
         "events/s",
         "link crossings/s",
         "wall s / sim ms",
-        "cpu s / sim ms"
+        "cpu s / sim ms",
+        "kernel s / sim ms",
+        "page faults"
     );
     for v in &variants {
         let model = nitrosim::scenario::build::build(&v.name, &v.spec).map_err(Failure::Invariant)?;
         let clock = nitrosim::progress::Stopwatch::start();
         let cpu_start = nitrosim::progress::thread_cpu_seconds();
+        let kernel_start = nitrosim::progress::thread_kernel_work();
         let r = model.run(&mut |_| {}).map_err(Failure::Invariant)?;
         let secs = clock.seconds().max(1e-9);
+        let sim_ms = (r.simulated_us / 1000.0).max(1e-9);
         // The run's own time on a CPU: what wall time would be on a core of its own.
         let cpu = match (cpu_start, nitrosim::progress::thread_cpu_seconds()) {
-            (Some(a), Some(b)) => format!("{:.3}", (b - a) / (r.simulated_us / 1000.0).max(1e-9)),
+            (Some(a), Some(b)) => format!("{:.3}", (b - a) / sim_ms),
             _ => "unknown".to_string(),
         };
+        let (kernel, faults) = match (kernel_start, nitrosim::progress::thread_kernel_work()) {
+            (Some(a), Some(b)) => {
+                let run = a.until(b);
+                (format!("{:.3}", run.system_seconds / sim_ms), run.page_faults.to_string())
+            }
+            _ => ("unknown".to_string(), "unknown".to_string()),
+        };
         outln!(
-            "{:<20} {:>12} {:>14} {:>10.2} {:>14} {:>10.2} M {:>16.2} M {:>16.3} {:>15}",
+            "{:<20} {:>12} {:>14} {:>10.2} {:>14} {:>10.2} M {:>16.2} M {:>16.3} {:>15} {:>18} {:>12}",
             v.name,
             r.events_processed,
             r.link_crossings,
@@ -169,8 +182,10 @@ pub(crate) fn cmd_bench(file: PathBuf, sets: Vec<String>) -> Result<(), Failure>
             r.stage_passes,
             r.events_processed as f64 / secs / 1e6,
             r.link_crossings as f64 / secs / 1e6,
-            secs / (r.simulated_us / 1000.0).max(1e-9),
-            cpu
+            secs / sim_ms,
+            cpu,
+            kernel,
+            faults
         );
     }
     match nitrosim::progress::peak_rss_kib() {
