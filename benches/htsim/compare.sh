@@ -5,6 +5,7 @@
 #   benches/htsim/compare.sh            # 3 rounds: htsim NDP, nitrosim SRD 1 flow/host, nitrosim TCP 20 flows/host
 #   ROUNDS=5 EQDS=1 benches/htsim/compare.sh
 #   HOSTS=128 benches/htsim/compare.sh  # also 2048: how the cost per crossing grows with the fabric
+#   WARMUP=1 benches/htsim/compare.sh   # each measured run right after an unmeasured one of itself
 #
 # Workload: 1024 hosts (HOSTS: 128, 1024 or 2048), leaf-spine of ToRs with 32 hosts and 32 spines,
 # 100 Gbps links, 1 us per link, a permutation of long flows, 1 ms simulated, one core each.
@@ -20,6 +21,12 @@
 # perm_N_long.cm (htsim's own `gen_permutation.py perm_N_long.cm N N 2000000000 0 1`:
 # every host sends one 2 GB flow, none finishes within 1 ms). NDP runs with its defaults (9000 B
 # packets, 15-packet window and queues) and `-strat perm` (spraying over the 32 spines).
+#
+# WARMUP=1 gives every run the same memory state. This VM's host takes back the memory a process
+# frees within seconds, and a run's first touch of memory its host no longer backs waits for it
+# (benches/scale_curve.sh says more). Without WARMUP a run's state depends on the run before it:
+# bigger (warm) or smaller (mostly cold); with it, every measured run is warm, for both
+# simulators alike, and a round takes twice as long.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -35,6 +42,8 @@ esac
 FABRIC=(--set "fabric.racks=$((HOSTS / 32))" --set fabric.hosts_per_rack=32 --set fabric.spines=32
         --set "instances.h.count=$HOSTS")
 CPU=${CPU:-1}
+WARMUP=${WARMUP:-0}
+[[ $WARMUP =~ ^[01]$ ]] || { echo "WARMUP: 0 or 1, not $WARMUP" >&2; exit 2; }
 if [ -z "${NITROSIM:-}" ]; then
   cargo build --release --quiet   # nothing to do when up to date; never time a stale binary
   NITROSIM=$ROOT/target/release/nitrosim
@@ -98,13 +107,19 @@ nitrosim() {
     "$SCRATCH/out.txt"
 }
 
+# One measured run (htsim or nitrosim and its arguments); with WARMUP=1 an unmeasured one first.
+measure() {
+  [ "$WARMUP" = 0 ] || "$@" > /dev/null
+  "$@"
+}
+
 printf '%-22s %8s %14s %14s %9s %14s %9s\n' run "wall s" events crossings ev/cross "crossings/s" "RSS MiB"
 for round in $(seq "$ROUNDS"); do
   {
-    htsim ndp
-    [ -z "${EQDS:-}" ] || htsim eqds
-    nitrosim nitrosim-srd-1-flow
-    nitrosim nitrosim-tcp-20-flows --set instances.h.enis.eth0.ena_srd_enabled=false \
+    measure htsim ndp
+    [ -z "${EQDS:-}" ] || measure htsim eqds
+    measure nitrosim nitrosim-srd-1-flow
+    measure nitrosim nitrosim-tcp-20-flows --set instances.h.enis.eth0.ena_srd_enabled=false \
       --set workloads.perm.flows_per_instance=20
   } | awk -v round="$round" '{ printf "%-22s %8.2f %14d %14d %9.2f %12.3f M %9.1f\n", $1, $2, $3, $4, $3 / $4, $4 / $2 / 1e6, $5 }'
 done

@@ -66,10 +66,9 @@ fn transport_bytes(r: &CaptureRecord, sport: u16, dport: u16, out: &mut Vec<u8>)
             TcpOptionElement::Noop,
             TcpOptionElement::WindowScale(7),
         ]
-    } else if seg.sack_count > 0 {
-        let b = &seg.sack[..seg.sack_count as usize];
+    } else if let Some(first) = seg.sack_blocks().next() {
         let mut more = [None; 3];
-        for (k, r) in b.iter().skip(1).enumerate() {
+        for (k, r) in seg.sack_blocks().skip(1).enumerate() {
             more[k] = Some((rel(r.0), rel(r.1)));
         }
         vec![
@@ -78,7 +77,7 @@ fn transport_bytes(r: &CaptureRecord, sport: u16, dport: u16, out: &mut Vec<u8>)
             ts,
             TcpOptionElement::Noop,
             TcpOptionElement::Noop,
-            TcpOptionElement::SelectiveAcknowledgement((rel(b[0].0), rel(b[0].1)), more),
+            TcpOptionElement::SelectiveAcknowledgement((rel(first.0), rel(first.1)), more),
         ]
     } else {
         vec![TcpOptionElement::Noop, TcpOptionElement::Noop, ts]

@@ -134,11 +134,9 @@ fn label(r: &CaptureRecord) -> (ArrowKind, String) {
         SegKind::SynAck => (ArrowKind::SynAck, format!("SYN-ACK, MSS {}{df}", s.mss_option())),
         SegKind::Datagram => (ArrowKind::Datagram, format!("UDP {} B{df}{frag}", s.payload_bytes)),
         SegKind::Ack if s.payload_bytes == 0 => {
-            let sack = if s.sack_count > 0 {
-                let (a, b) = s.sack[0];
-                format!(", SACK {}-{}", a + 1, b + 1)
-            } else {
-                String::new()
+            let sack = match s.sack_blocks().next() {
+                Some((a, b)) => format!(", SACK {}-{}", a + 1, b + 1),
+                None => String::new(),
             };
             (ArrowKind::Ack, format!("ACK {}{sack}{}", s.ack + 1, if s.fin { ", FIN" } else { "" }))
         }

@@ -38,30 +38,28 @@ impl Tcp {
             // Linux sends every TCP segment with DF (ip_no_pmtu_disc = 0).
             df: true,
             sack_count: 0,
-            sack: [(0, 0); MAX_SACK_BLOCKS],
+            sack_offsets: [(0, 0); MAX_SACK_BLOCKS],
             wnd: self.select_window() as u32,
         };
         if self.cfg.sack && !self.ooo.is_empty() {
             // Most recent range first (RFC 2018 section 4), then the others from the lowest.
-            let mut n = 0;
+            // Every range lies above `rcv_nxt`, the segment's ACK: in-order data would have
+            // advanced it.
             let recent = self.recent_ooo.and_then(|s| self.ooo.iter().find(|r| r.0 == s)).copied();
             if let Some(r) = recent {
-                seg.sack[0] = r;
-                n = 1;
+                seg.push_sack_block(r);
             }
             for r in &self.ooo {
-                if n == MAX_SACK_BLOCKS {
+                if seg.sack_count as usize == MAX_SACK_BLOCKS {
                     break;
                 }
                 // Each range once: the most recent one is already first.
                 if Some(*r) == recent {
                     continue;
                 }
-                seg.sack[n] = *r;
-                n += 1;
+                seg.push_sack_block(*r);
             }
-            seg.sack_count = n as u8;
-            seg.wire_bytes += sack_option_bytes(n);
+            seg.wire_bytes += sack_option_bytes(seg.sack_count as usize);
         }
         seg
     }

@@ -146,7 +146,7 @@ impl Tcp {
     }
 
     pub(super) fn update_scoreboard(&mut self, seg: &Segment) {
-        for &(s, e) in &seg.sack[..seg.sack_count as usize] {
+        for (s, e) in seg.sack_blocks() {
             let (s, e) = (s.max(self.snd_una), e.min(self.snd_nxt));
             if s < e {
                 insert_range(&mut self.sacked, s, e);

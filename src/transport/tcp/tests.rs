@@ -139,7 +139,7 @@ fn sack_blocks_are_distinct_and_segments_fit_the_mtu() {
     let segs = out.segments.clone();
     let acks = deliver(&mut s, t, &[segs[2], segs[4]]);
     let last = acks.segments.last().unwrap();
-    let blocks = &last.sack[..last.sack_count as usize];
+    let blocks: Vec<(u64, u64)> = last.sack_blocks().collect();
     assert_eq!(blocks.len(), 2, "{blocks:?}");
     assert_eq!(blocks[0].0, segs[4].seq, "the most recent range first");
     assert_ne!(blocks[0], blocks[1]);
