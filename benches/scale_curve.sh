@@ -15,12 +15,14 @@
 # from the smallest size is given best against best and round by round (each round's largest
 # against its own smallest). Each measurement is also printed to stderr as it is taken.
 #
-# WARMUP=1: this VM's host takes back the memory a process frees, within seconds. A run that
-# comes right after a run of its own size finds the memory it touches first still backed; one
-# after a smaller run, or after a pause, waits for the host on each new page: on 2026-12-01 the
-# 1024-host TCP run took 7.0-7.9 s cold and 5.3-6.0 s warm (docs/performance.md). Without
-# WARMUP a point's rounds mix both (the run after the largest size is warm); with it every
-# measured run is warm, and each takes twice as long. The kernel column shows which is which.
+# WARMUP=1: this VM's host takes back the memory a process frees (15 s of idle was enough to
+# make every run cold). A run that comes right after a run of its own size finds the memory it
+# touches first still backed; one after a smaller run, or after a pause, waits for the host on
+# each new page: on 2026-12-01 the 1024-host TCP run took 7.0-7.9 s cold and 5.3-6.0 s warm
+# (docs/performance.md). Without WARMUP a point's rounds mix both (the run after the largest
+# size is warm); with it every measured run starts warm, and the script takes twice as long.
+# Runs longer than the host's delay (8192 hosts: tens of seconds) grow into memory it has taken
+# back by then, warm-up or not. The kernel column shows how much a run paid.
 #
 # Columns: hosts, run, simulated time, then from the best round: wall s per simulated ms, link
 # crossings per wall second (one packet over one physical link: NIC <-> ToR, ToR <-> spine),
@@ -66,7 +68,7 @@ for round in $(seq "$RUNS"); do
       # cpu kernel faults
       line=$(echo "$out" | awk -v r="$round" -v n="$n" -v run="$run" -v ms="$sim_ms" \
         -v rss="$(echo "$out" | awk '/peak RSS/ { print $3 }')" '
-        NR == 2 && $3 > 0 { print r, n, run, $3, $4, $10 * ms * 1e9 / $3, $10, (rss == "" ? "n/a" : rss), $12 }')
+        NR == 2 && $3 > 0 { print r, n, run, $3, $4, $10 * ms * 1e9 / $3, $10, (rss == "" ? "n/a" : rss), ($12 == "" ? "n/a" : $12) }')
       [ -n "$line" ] || { echo "no link crossings to count in round $round, $n hosts, $run:" >&2; echo "$out" >&2; exit 1; }
       echo "$line" >> "$scratch/runs"
       echo "round $round/$RUNS: $line" >&2

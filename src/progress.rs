@@ -138,10 +138,11 @@ pub fn thread_cpu_seconds() -> Option<f64> {
 
 /// What the kernel has done for the calling thread so far (Linux `getrusage(RUSAGE_THREAD)`), or
 /// `None` elsewhere. During a run nearly all of it is page faults on memory touched for the first
-/// time: the kernel zeroes each new page, and on a VM whose host takes freed memory back (this
-/// machine's does, `docs/performance.md`) that first touch also waits for the host. It is a
-/// cost of memory, not of the simulation's code; `nitrosim bench` reports it so a reader can
-/// tell the two apart.
+/// time (the kernel zeroes each new page, and on a VM whose host has taken the memory back, waits
+/// for it); releasing the model's memory as the run ends counts too, but little. A cost of
+/// memory, not of the simulation's code: `nitrosim bench` reports it so that a reader can tell
+/// the two apart. Linux splits a thread's CPU time into user and system time by sampling at its
+/// tick rate, so below a few ticks (tens of ms) the figure is noise.
 pub fn thread_kernel_work() -> Option<KernelWork> {
     #[cfg(target_os = "linux")]
     {
@@ -172,6 +173,7 @@ pub struct KernelWork {
 impl KernelWork {
     /// What happened between `self` and the later reading `after`.
     pub fn until(self, after: KernelWork) -> KernelWork {
+        debug_assert!(after.page_faults >= self.page_faults, "readings in the wrong order");
         KernelWork {
             system_seconds: (after.system_seconds - self.system_seconds).max(0.0),
             page_faults: after.page_faults.saturating_sub(self.page_faults),
@@ -194,20 +196,15 @@ mod tests {
     #[test]
     fn touching_new_memory_shows_as_the_threads_page_faults() {
         let before = thread_kernel_work().expect("getrusage on Linux");
-        // 64 MiB written for the first time: at least one fault whatever the page size (4 KiB
-        // or 2 MiB), and in practice thousands.
+        // 64 MiB written for the first time: at least one fault whatever the page size (32
+        // faults with 2 MiB pages, 16 384 with 4 KiB ones).
         let mut memory = vec![0u8; 64 << 20];
         for k in (0..memory.len()).step_by(4096) {
             memory[k] = 1;
         }
-        let after = thread_kernel_work().expect("getrusage on Linux");
         std::hint::black_box(&memory);
+        let after = thread_kernel_work().expect("getrusage on Linux");
         let run = before.until(after);
         assert!(run.page_faults >= 1, "{before:?} -> {after:?}");
-        assert!(run.system_seconds >= 0.0);
-        // Readings only grow: the other way round gives nothing, not a negative.
-        let back = after.until(before);
-        assert_eq!(back.page_faults, 0);
-        assert_eq!(back.system_seconds, 0.0);
     }
 }

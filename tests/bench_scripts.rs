@@ -35,13 +35,16 @@ fn after(text: &str, label: &str) -> f64 {
 #[test]
 fn scale_curve_interleaves_rounds_and_reports_each_point_and_the_growth() {
     let dir = tempfile::tempdir().unwrap();
-    // A BIN that logs each bench's fabric size before running the real binary.
+    // A BIN that logs each bench's fabric size, and its whole command line, before running the
+    // real binary.
     let log = dir.path().join("calls");
+    let commands = dir.path().join("commands");
     let wrapper = dir.path().join("nitrosim");
     std::fs::write(
         &wrapper,
         format!(
-            "#!/bin/sh\nfor a in \"$@\"; do case $a in instances.h.count=*) echo \"${{a#*=}}\" >> '{}';; esac; done\nexec '{}' \"$@\"\n",
+            "#!/bin/sh\necho \"$*\" >> '{}'\nfor a in \"$@\"; do case $a in instances.h.count=*) echo \"${{a#*=}}\" >> '{}';; esac; done\nexec '{}' \"$@\"\n",
+            commands.display(),
             log.display(),
             env!("CARGO_BIN_EXE_nitrosim")
         ),
@@ -69,8 +72,8 @@ fn scale_curve_interleaves_rounds_and_reports_each_point_and_the_growth() {
     for row in &rows {
         // hosts run duration wall crossings/s M ev/cross ns RSS median kernel
         assert_eq!(row.len(), 11, "{row:?}");
-        // The kernel's CPU time: a measurement (no first touch may fall in so short a run), so
-        // only its form: a time, not negative, no more than the run's wall time.
+        // The kernel's CPU time: a measurement (so short a run may touch no new memory at all),
+        // so only its form: a time, not negative, no more than the run's wall time.
         let kernel: f64 = row[10].parse().unwrap_or_else(|_| panic!("kernel s/sim ms: {row:?}"));
         assert!(kernel >= 0.0 && kernel <= number(row[3]) + 0.001, "{row:?}");
         let (wall, crossings_m, ns, median) = (number(row[3]), number(row[4]), number(row[7]), number(row[9]));
@@ -95,12 +98,14 @@ fn scale_curve_interleaves_rounds_and_reports_each_point_and_the_growth() {
         assert!(lo <= hi && lo <= best + 0.005 && best <= hi + 0.005, "{line}");
     }
     // WARMUP=1: every measured bench right after an unmeasured one of the same size and run.
-    std::fs::remove_file(&log).unwrap();
+    std::fs::remove_file(&commands).unwrap();
     let (ok, out, err) =
         script("scale_curve.sh", &[], &[("BIN", bin), ("HOSTS", "128"), ("DURATION", "5us"), ("WARMUP", "1")]);
     assert!(ok, "{err}");
-    let calls = std::fs::read_to_string(&log).unwrap();
-    assert_eq!(calls.lines().count(), 4, "two runs, each twice:\n{calls}");
+    let calls = std::fs::read_to_string(&commands).unwrap();
+    let calls: Vec<&str> = calls.lines().collect();
+    assert_eq!(calls.len(), 4, "two runs, each twice: {calls:#?}");
+    assert!(calls[0] == calls[1] && calls[2] == calls[3] && calls[0] != calls[2], "{calls:#?}");
     assert_eq!(out.lines().filter(|l| l.starts_with("128 ")).count(), 2, "{out}");
     for bad in [("HOSTS", "100"), ("HOSTS", "12x"), ("RUNS", "0"), ("DURATION", "5 parsecs"), ("WARMUP", "yes")] {
         let (ok, _, err) = script("scale_curve.sh", &[], &[("HOSTS", "128"), bad]);

@@ -70,3 +70,15 @@ fn a_spread_out_of_range_is_a_scenario_error() {
     let e = load_error("rtt-fairness.ron", FAIRNESS, &["noise.card_delay_spread=1.5"]);
     assert!(e.contains("card_delay_spread") && e.contains("0 ..= 1"), "{e}");
 }
+
+#[test]
+fn a_receive_window_beyond_linuxs_int_is_a_scenario_error() {
+    // Linux's tcp_rmem is an int; a larger buffer would also let SACK blocks lie beyond the 32-bit
+    // offsets a segment keeps them in.
+    for too_big in ["2GiB", "4GiB"] {
+        let e = load_error("rtt-fairness.ron", FAIRNESS, &[&format!("tcp.receive_window={too_big}")]);
+        assert!(e.contains("receive_window") && e.contains("2147483647B"), "{too_big}: {e}");
+    }
+    let e = load_error("rtt-fairness.ron", FAIRNESS, &["tcp.receive_window=1GiB"]);
+    assert!(e.is_empty(), "{e}");
+}

@@ -23,9 +23,9 @@
 # packets, 15-packet window and queues) and `-strat perm` (spraying over the 32 spines).
 #
 # WARMUP=1 gives every run the same memory state. This VM's host takes back the memory a process
-# frees within seconds, and a run's first touch of memory its host no longer backs waits for it
+# frees, and a run's first touch of memory its host no longer backs waits for it
 # (benches/scale_curve.sh says more). Without WARMUP a run's state depends on the run before it:
-# bigger (warm) or smaller (mostly cold); with it, every measured run is warm, for both
+# bigger (warm) or smaller (mostly cold); with it, every measured run starts warm, for both
 # simulators alike, and a round takes twice as long.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -22,7 +22,8 @@ pub struct Segment {
     pub kind: SegKind,
     /// First payload byte (TCP sequence space starts at 0 after the SYN; datagram number for UDP).
     pub seq: u64,
-    /// Cumulative acknowledgement: next byte expected.
+    /// Cumulative acknowledgement: next byte expected. The SACK blocks are offsets from it: set it
+    /// before adding any, and never change it after.
     pub ack: u64,
     pub payload_bytes: u32,
     /// IP packet length: payload + headers. Serialisation and shaping charge this.
@@ -42,8 +43,8 @@ pub struct Segment {
     /// IPv4 Don't Fragment: a hop that cannot carry it drops it and says so by ICMP (RFC 1191).
     pub df: bool,
     /// SACK blocks (RFC 2018): received ranges above the cumulative ACK, most recent first,
-    /// kept as offsets from `ack` (a block lies within the receive window above it, far below
-    /// 4 GiB), which keeps a packet at 192 bytes rather than 216. Read them with
+    /// kept as offsets from `ack` (a block lies within the receive buffer above it, which
+    /// validation keeps below 2 GiB), which keeps a packet at 192 bytes rather than 216. Read them with
     /// [`Segment::sack_blocks`], add them with [`Segment::push_sack_block`] once `ack` is set.
     pub(crate) sack_count: u8,
     pub(crate) sack_offsets: [(u32, u32); MAX_SACK_BLOCKS],
@@ -75,8 +76,8 @@ impl Segment {
     }
 
     /// Append a SACK block `(start, end)` (RFC 2018 section 3: at most [`MAX_SACK_BLOCKS`] with
-    /// timestamps). It must lie above `ack`, set before, and within 4 GiB of it: a receiver
-    /// SACKs only what it holds beyond its cumulative ACK, inside its window.
+    /// timestamps). It must lie at or above `ack`, set before, and end within 4 GiB of it: a
+    /// receiver SACKs only what it holds beyond its cumulative ACK, inside its buffer.
     pub fn push_sack_block(&mut self, (start, end): (u64, u64)) {
         let n = self.sack_count as usize;
         assert!(n < MAX_SACK_BLOCKS, "more than {MAX_SACK_BLOCKS} SACK blocks");
@@ -355,8 +356,8 @@ mod tests {
         assert_eq!(
             size_of::<Packet>(),
             192,
-            "the packet's size: docs/performance.md counts packets of 216 bytes up to 2026-12-01 \
-             evening, 192 (three cache lines) from the SACK blocks kept as offsets"
+            "the packet's size: docs/performance.md's memory figures count packets of 216 bytes \
+             before 3270a15 and 192 (three cache lines) from it"
         );
     }
 

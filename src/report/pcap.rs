@@ -58,6 +58,7 @@ fn transport_bytes(r: &CaptureRecord, sport: u16, dport: u16, out: &mut Vec<u8>)
     // The options Linux sends, so header lengths match the packet sizes the model charges.
     let ts = TcpOptionElement::Timestamp((seg.ts.ps() / 1_000_000) as u32, (seg.ts_echo.ps() / 1_000_000) as u32);
     let rel = |x: u64| (x as u32).wrapping_add(1);
+    let mut blocks = seg.sack_blocks();
     let options = if tcp.syn {
         vec![
             TcpOptionElement::MaximumSegmentSize(seg.mss_option()),
@@ -66,9 +67,9 @@ fn transport_bytes(r: &CaptureRecord, sport: u16, dport: u16, out: &mut Vec<u8>)
             TcpOptionElement::Noop,
             TcpOptionElement::WindowScale(7),
         ]
-    } else if let Some(first) = seg.sack_blocks().next() {
+    } else if let Some(first) = blocks.next() {
         let mut more = [None; 3];
-        for (k, r) in seg.sack_blocks().skip(1).enumerate() {
+        for (k, r) in blocks.enumerate() {
             more[k] = Some((rel(r.0), rel(r.1)));
         }
         vec![

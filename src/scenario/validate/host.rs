@@ -76,13 +76,15 @@ pub(super) fn check(cx: &Ctx, s: &ScenarioSpec) -> Result<(), Diagnostic> {
     }
     cx.range("dupack_threshold", t.dupack_threshold, 1, 1000, "RFC 5681 uses 3")?;
     cx.range("initial_cwnd_segments", t.initial_cwnd_segments, 1, 1000, "RFC 6928 uses 10")?;
-    if t.receive_window.0 < MAX_MTU as u64 || t.receive_window.0 > 1 << 32 {
+    // Linux's tcp_rmem is an int; and a SACK block, which lies within the receive buffer above the
+    // ACK, is kept as a 32-bit offset from it (`net::Segment`).
+    if t.receive_window.0 < MAX_MTU as u64 || t.receive_window.0 > i32::MAX as u64 {
         return Err(cx.err(
             "receive_window",
             "",
             format!("receive window {} out of range", t.receive_window),
-            "9001B ..= 4GiB".into(),
-            "Linux's tcp_rmem maximum is 6MiB".into(),
+            format!("9001B ..= {}B (2GiB less a byte)", i32::MAX),
+            "Linux's tcp_rmem maximum is 6MiB by default, and at most 2GiB less a byte (an int)".into(),
         ));
     }
     if t.rmem_initial.0 < 4096 || t.rmem_initial.0 > t.receive_window.0 {
