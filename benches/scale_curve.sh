@@ -15,8 +15,8 @@
 # from the smallest size is given best against best and round by round (each round's largest
 # against its own smallest). Each measurement is also printed to stderr as it is taken.
 #
-# WARMUP=1: this VM's host takes back the memory a process frees (15 s of idle was enough to
-# make every run cold). A run that comes right after a run of its own size finds the memory it
+# WARMUP=1: this VM's host takes back the memory a process frees (runs after 15 s of idle were
+# mostly cold). A run that comes right after a run of its own size finds the memory it
 # touches first still backed; one after a smaller run, or after a pause, waits for the host on
 # each new page: on 2026-12-01 the 1024-host TCP run took 7.0-7.9 s cold and 5.3-6.0 s warm
 # (docs/performance.md). Without WARMUP a point's rounds mix both (the run after the largest
