@@ -773,11 +773,12 @@ fn compare_once(kernel: &str) -> Vec<String> {
     let exits: Vec<Option<(f64, u32, u32)>> = hy_runs.iter().map(|r| kernel_exit(&r.up)).collect();
     let agreeing = agreeing_runs(&hy_runs.iter().map(train_exit).collect::<Vec<_>>());
     let how: Vec<&str> = hy_runs.iter().map(HyRun::left_by).collect();
-    let agreed = |f: &dyn Fn(usize) -> Option<f64>| {
-        if agreeing.len() < HY_AGREE { None } else { median_of(agreeing.iter().filter_map(|&i| f(i)).collect()) }
+    // A reference from the agreeing runs' figures, none unless enough runs agree.
+    let agreed = |f: &dyn Fn(usize) -> Option<f64>, combine: fn(Vec<f64>) -> Option<f64>| {
+        if agreeing.len() < HY_AGREE { None } else { combine(agreeing.iter().filter_map(|&i| f(i)).collect()) }
     };
-    let l_ss = agreed(&|i| exits[i].map(|e| e.1 as f64));
-    let l_t = agreed(&|i| exits[i].map(|e| e.0));
+    let l_ss = agreed(&|i| exits[i].map(|e| e.1 as f64), median_of);
+    let l_t = agreed(&|i| exits[i].map(|e| e.0), median_of);
     // The receiver's scaling_ratio does not depend on when the sender left slow start: any run's.
     let hy_srv = hy_runs.iter().find_map(|r| r.srv.last);
     let late_ms: Vec<f64> = hy_runs.iter().map(|r| (r.forwarder_late_max.as_secs_f64() * 1e4).round() / 10.0).collect();
@@ -826,9 +827,7 @@ fn compare_once(kernel: &str) -> Vec<String> {
     let mark = |u: &Upload| {
         u.samples.iter().find(|(_, i)| i.snd_wnd as f64 >= WINDOW_MARK).map(|(t, _)| (*t - u.started).as_secs_f64())
     };
-    let l_mark = (agreeing.len() >= HY_AGREE)
-        .then(|| agreeing.iter().filter_map(|&i| mark(&hy_runs[i].up)).min_by(f64::total_cmp))
-        .flatten();
+    let l_mark = agreed(&|i| mark(&hy_runs[i].up), |v| v.into_iter().min_by(f64::total_cmp));
     println!(
         "slow start: window first above 1 MB, Linux runs {:?} s",
         hy_runs.iter().map(|r| mark(&r.up)).collect::<Vec<_>>()

@@ -44,8 +44,9 @@ pub struct Segment {
     pub df: bool,
     /// SACK blocks (RFC 2018): received ranges above the cumulative ACK, most recent first,
     /// kept as offsets from `ack` (a block lies within the receive buffer above it, which
-    /// validation keeps below 2 GiB), which keeps a packet at 192 bytes rather than 216. Read them with
-    /// [`Segment::sack_blocks`], add them with [`Segment::push_sack_block`] once `ack` is set.
+    /// validation keeps below 2 GiB), which keeps a packet at 192 bytes rather than 216. Read
+    /// them with [`Segment::sack_blocks`], add them with [`Segment::push_sack_block`] once `ack`
+    /// is set.
     pub(crate) sack_count: u8,
     pub(crate) sack_offsets: [(u32, u32); MAX_SACK_BLOCKS],
     /// TCP: the receive window the sender of this segment advertises, in bytes (after window
