@@ -171,3 +171,13 @@ fn instructions_counts_two_runs_and_divides_their_difference() {
     assert!(((long[0] - short[0]) / (long[2] - short[2]) - per_crossing).abs() <= 0.5, "{out}");
     assert!(((long[0] - short[0]) / (long[1] - short[1]) - per_event).abs() <= 0.5, "{out}");
 }
+
+#[test]
+fn pgo_refuses_an_unknown_training_before_building() {
+    // The build itself takes minutes and needs rustup's llvm-tools: measured by hand
+    // (docs/performance.md), not here. A wrong TRAIN must stop it before any of that.
+    let (ok, out, err) = script("pgo.sh", &[], &[("TRAIN", "everything")]);
+    assert!(!ok, "{out}");
+    assert!(err.contains("TRAIN is default or permutation, not everything"), "{err}");
+    assert!(!err.contains("building"), "refused only after starting to build:\n{err}");
+}
