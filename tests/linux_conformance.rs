@@ -49,6 +49,13 @@ const HY_RATE_BPS: u64 = 100_000_000;
 /// 16 MB: long enough for the receive window to reach its ceiling even when the machine's other
 /// work slows the kernel's autotuning (with 8 MB, a CI run ended all five runs 5.1% short of it).
 const HY_BYTES: u64 = 16_000_000;
+/// Times the kernel's side is measured at most: a row fails the test only if it fails in every
+/// attempt (nitrosim's side is deterministic, so a model that disagrees with the kernel does).
+/// Three, not two: on 2026-12-01, in a slow hour, two of five clean-clone CI runs failed the
+/// slow-start rows in both attempts with nitrosim's figures unchanged, the kernel's agreeing runs
+/// themselves disturbed (tests/linux/README.md); a third attempt runs only when the first two
+/// failed, so a quiet run takes no longer.
+const ATTEMPTS: usize = 3;
 /// Kernel runs of the slow-start case: at least `HY_RUNS`, and more, up to `HY_RUNS_MAX`, until
 /// `HY_AGREE` of those HyStart's ACK-train test ended (`train_exit`) left slow start within
 /// `HY_AGREE_S` of each other (`agreeing_runs`).
@@ -254,20 +261,24 @@ fn linux_conformance() {
     // The kernel's side varies from run to run on a busy 2-core machine: its receive-buffer
     // autotuning follows how promptly the receiving process is scheduled, and a slowed run can
     // end its transfer before the window has grown (seen 2026-12-01: a steady-state window 5.0%
-    // short with 5% allowed; once, the median of three runs at 1.26 MB). So when a row fails, every
-    // kernel case is measured again, once, and both tables are printed. nitrosim's side is
-    // deterministic: a model that disagrees with the kernel fails both times, so a row fails the
-    // test when it fails in both attempts. (Seen 2026-12-01 in a slow hour: the ACK row failed
+    // short with 5% allowed; once, the median of three runs at 1.26 MB). So while a row has failed
+    // every attempt so far, every kernel case is measured again, up to ATTEMPTS in all, and each
+    // table is printed. nitrosim's side is deterministic: a model that disagrees with the kernel
+    // fails every time, so a row fails the test when it fails in every attempt. (Seen 2026-12-01 in a slow hour: the ACK row failed
     // the first attempt only, the slow-start row, whose kernel runs retransmitted 3 and 7 times,
     // the second only.)
-    let first = compare_once(&kernel);
-    let mut failed = first.clone();
-    if !first.is_empty() {
-        println!("\nbeyond their tolerance: {first:?}: measuring the kernel again (attempt 2 of 2)");
-        let second = compare_once(&kernel);
-        failed.retain(|row| second.contains(row));
+    let mut failed = compare_once(&kernel);
+    for attempt in 2..=ATTEMPTS {
+        if failed.is_empty() {
+            break;
+        }
+        println!(
+            "\nbeyond their tolerance in every attempt so far: {failed:?}: measuring the kernel again (attempt {attempt} of {ATTEMPTS})"
+        );
+        let again = compare_once(&kernel);
+        failed.retain(|row| again.contains(row));
     }
-    assert!(failed.is_empty(), "rows beyond their tolerance in both attempts: {failed:?}");
+    assert!(failed.is_empty(), "rows beyond their tolerance in all {ATTEMPTS} attempts: {failed:?}");
 }
 
 #[test]
