@@ -1,47 +1,77 @@
 #!/usr/bin/env bash
-# A profile-guided build of the simulator, for long experiments: the `fast` profile (fat LTO)
-# compiled a second time with the branch and call counts of a training run, so that LLVM lays the
-# hot path out straight and inlines where the calls are, not where it guesses they are.
+# A profile-guided build of the simulator, for long experiments on issue 17's benches: the `fast`
+# profile (fat LTO) compiled a second time with the branch and call counts of a training run, so
+# that LLVM lays the hot path out straight and inlines where the calls are, not where it guesses.
 #
 #   benches/pgo.sh                      # trains on the default job: target/pgo/nitrosim-default
 #   TRAIN=permutation benches/pgo.sh    # on issue 17's benches at 128 hosts: ...-permutation
+#   LLVM_PROFDATA=/path/to/llvm-profdata benches/pgo.sh   # one of rustc's own LLVM, not rustup's
 #
 # TRAIN=default (the default) runs `nitrosim run`, the embedded default scenario (RPC and bulk
 # transfers, plain ENA against ENA Express on a small fabric): a training set that is not the
 # permutation benches the binary is then measured on, so a speed-up there is not the profile
 # learning its own test. TRAIN=permutation runs the two permutation benches at 128 hosts, 100 us
-# each: closer to what is measured, to compare with.
+# each: closer to what is measured, to compare with. Code the training never ran (other
+# scenarios' EFA, NAT, PMTUD or failover paths) is compiled as cold, for size: only the
+# permutation benches were timed, and other scenarios may run slower than in the `fast` build.
 #
-# Two builds, each in its own target directory (target/pgo-train, target/pgo) so that neither
-# rebuilds the usual ones: some 4 minutes each on 2 cores. Needs llvm-profdata of rustc's own LLVM:
-# `rustup component add llvm-tools`. Results are the same bits as any other build's (the
-# simulation is integer arithmetic; tests/determinism.rs); only the time differs.
+# Two builds of the simulator (build scripts and procedural macros are built once, without the
+# profile flags: the builds name their target), 4-5 minutes each on 2 cores, in target/pgo-train
+# and target/pgo; each run starts both afresh, since cargo does not see a profile change. Needs
+# llvm-profdata of rustc's own LLVM: `rustup component add llvm-tools`, or LLVM_PROFDATA. Your
+# RUSTFLAGS are kept and the profile flags added to them.
+#
+# Results are the same bits as any other build's (the simulation is integer arithmetic, and
+# tests/scenarios.rs holds every bundled scenario to its golden summary); only the time differs. The script checks it before naming the binary:
+# the default job must write byte-identical files, and both permutation benches at 128 hosts
+# (20 us) must count the same events and link crossings, with the instrumented build and the
+# optimised one. Otherwise it fails, and no target/pgo/nitrosim-TRAIN is left (an older one is
+# removed first).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+ROOT=$PWD
 TRAIN=${TRAIN:-default}
 case $TRAIN in
   default|permutation) ;;
   *) echo "TRAIN is default or permutation, not $TRAIN" >&2; exit 2 ;;
 esac
 host=$(rustc -vV | sed -n 's/^host: //p')
-profdata="$(rustc --print sysroot)/lib/rustlib/$host/bin/llvm-profdata"
-[ -x "$profdata" ] || { echo "llvm-profdata not found at $profdata (rustup component add llvm-tools)" >&2; exit 2; }
+profdata=${LLVM_PROFDATA:-"$(rustc --print sysroot)/lib/rustlib/$host/bin/llvm-profdata"}
+[ -x "$profdata" ] || { echo "llvm-profdata not found at $profdata (rustup component add llvm-tools, or set LLVM_PROFDATA)" >&2; exit 2; }
+. benches/permutation_args.sh
 
+named="target/pgo/nitrosim-$TRAIN"
+rm -f "$named"
+# The target's artifacts only: the build scripts and macros under target/pgo*/<profile> stay.
+rm -rf "target/pgo-train/$host" "target/pgo/$host"
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
-# The profile's directory must be absolute: the training runs start elsewhere.
-raw="$scratch/raw"
+# Absolute: the training runs anywhere. Only the simulator and its libraries write profiles here.
+raw="$ROOT/target/pgo-train/profraw"
+rm -rf "$raw"
 mkdir -p "$raw"
+build() {  # build TARGET_DIR FLAG: the simulator with FLAG added to RUSTFLAGS
+  RUSTFLAGS="${RUSTFLAGS:-} $2" cargo build --quiet --profile fast --target "$host" --target-dir "$1"
+}
+
+# What must not change between the two builds: the default job's files (into DIR) and the
+# events and link crossings of both permutation benches at 128 hosts (printed).
+results() {  # results BINARY DIR
+  "$1" run --quiet --out "$2"
+  for run in srd-1-flow tcp-20-flows; do
+    permutation_args 128 20us "$run"
+    "$1" bench benches/permutation-1024.ron "${args[@]}" | awk -v r="$run" '$1 == "base" {print r, $2, $3}'
+  done
+}
 
 echo "building the instrumented binary (target/pgo-train)" >&2
-RUSTFLAGS="-Cprofile-generate=$raw" cargo build --quiet --profile fast --target-dir target/pgo-train
-trained=target/pgo-train/fast/nitrosim
+build target/pgo-train "-Cprofile-generate=$raw"
+trained="target/pgo-train/$host/fast/nitrosim"
 
 echo "training: $TRAIN" >&2
 case $TRAIN in
-  default) "$trained" run --quiet --out "$scratch/out" ;;
+  default) "$trained" run --quiet --out "$scratch/training" ;;
   permutation)
-    . benches/permutation_args.sh
     for run in srd-1-flow tcp-20-flows; do
       permutation_args 128 100us "$run"
       "$trained" bench benches/permutation-1024.ron "${args[@]}" > /dev/null
@@ -49,10 +79,18 @@ case $TRAIN in
 esac
 ls "$raw"/*.profraw > /dev/null 2>&1 || { echo "the training run wrote no profile into $raw" >&2; exit 1; }
 "$profdata" merge -o "$scratch/merged.profdata" "$raw"
+# The reference for the check, after the merge: it adds nothing to the profile.
+results "$trained" "$scratch/instrumented" > "$scratch/instrumented.counts"
 
 echo "building the optimised binary (target/pgo)" >&2
-# A function the training never ran is optimised as in any build, without counts.
-RUSTFLAGS="-Cprofile-use=$scratch/merged.profdata" cargo build --quiet --profile fast --target-dir target/pgo
-# Named after its training, so that both can be kept and compared.
-cp target/pgo/fast/nitrosim "target/pgo/nitrosim-$TRAIN"
-echo "target/pgo/nitrosim-$TRAIN"
+build target/pgo "-Cprofile-use=$scratch/merged.profdata"
+optimised="target/pgo/$host/fast/nitrosim"
+results "$optimised" "$scratch/optimised" > "$scratch/optimised.counts"
+if ! diff -r "$scratch/instrumented" "$scratch/optimised" >&2 \
+   || ! diff "$scratch/instrumented.counts" "$scratch/optimised.counts" >&2; then
+  rm -f "$optimised"
+  echo "the optimised build's results differ from the instrumented build's (above): no binary kept" >&2
+  exit 1
+fi
+cp "$optimised" "$named"
+echo "$named"
