@@ -54,14 +54,18 @@ build() {  # build TARGET_DIR FLAG: the simulator with FLAG added to RUSTFLAGS
   RUSTFLAGS="${RUSTFLAGS:-} $2" cargo build --quiet --profile fast --target "$host" --target-dir "$1"
 }
 
-# What must not change between the two builds: the default job's files (into DIR) and the
-# events and link crossings of both permutation benches at 128 hosts (printed).
-results() {  # results BINARY DIR
-  "$1" run --quiet --out "$2"
+# Both permutation benches at 128 hosts: their events and link crossings, one line each.
+benches_128() {  # benches_128 BINARY DURATION
   for run in srd-1-flow tcp-20-flows; do
-    permutation_args 128 20us "$run"
+    permutation_args 128 "$2" "$run"
     "$1" bench benches/permutation-1024.ron "${args[@]}" | awk -v r="$run" '$1 == "base" {print r, $2, $3}'
   done
+}
+# What must not change between the two builds: the default job's files (into DIR) and the
+# benches' counts (printed).
+results() {  # results BINARY DIR
+  "$1" run --quiet --out "$2"
+  benches_128 "$1" 20us
 }
 
 echo "building the instrumented binary (target/pgo-train)" >&2
@@ -71,11 +75,7 @@ trained="target/pgo-train/$host/fast/nitrosim"
 echo "training: $TRAIN" >&2
 case $TRAIN in
   default) "$trained" run --quiet --out "$scratch/training" ;;
-  permutation)
-    for run in srd-1-flow tcp-20-flows; do
-      permutation_args 128 100us "$run"
-      "$trained" bench benches/permutation-1024.ron "${args[@]}" > /dev/null
-    done ;;
+  permutation) benches_128 "$trained" 100us > /dev/null ;;
 esac
 ls "$raw"/*.profraw > /dev/null 2>&1 || { echo "the training run wrote no profile into $raw" >&2; exit 1; }
 "$profdata" merge -o "$scratch/merged.profdata" "$raw"
