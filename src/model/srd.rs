@@ -211,8 +211,7 @@ impl Model {
 
     /// The sending card takes a host packet into SRD.
     pub(crate) fn srd_take(&mut self, id: PacketId, ctx: u32) {
-        self.prefetch_port(self.srd_ctxs[ctx as usize].data_first);
-        self.srd_ctxs[ctx as usize].sender.prefetch_queues();
+        self.srd_prefetch_send(ctx);
         let now = self.now();
         let p = self.pool.get(id);
         let inner = Inner::of(p);
@@ -231,6 +230,21 @@ impl Model {
         }
         self.srd_send_out = out;
         self.srd_flush(ctx);
+    }
+
+    /// Start loading what the sender of `ctx` reads when it may send (its queues' heads, the
+    /// paths its next pick looks at) and what sending then reads here: those paths' routes and
+    /// the first port of a data route. The routes' ids are a miss of their own at scale (one
+    /// entry per connection and path), which otherwise waits for the pick. Hints only.
+    fn srd_prefetch_send(&self, ctx: u32) {
+        let c = &self.srd_ctxs[ctx as usize];
+        self.prefetch_port(c.data_first);
+        c.sender.prefetch_send();
+        let first = ctx as usize * self.srd_cfg.paths as usize;
+        let window = c.sender.next_pick_window();
+        if let Some(routes) = self.srd_path_routes.get(first + window.start..first + window.end) {
+            crate::engine::prefetch_slice(routes);
+        }
     }
 
     /// Put the sender's transmissions on the wire and re-arm its timer.
@@ -268,9 +282,7 @@ impl Model {
             return;
         }
         c.timer_at = None;
-        c.sender.prefetch_queues();
-        let data_first = c.data_first;
-        self.prefetch_port(data_first);
+        self.srd_prefetch_send(ctx);
         let now = self.q.now();
         let mut out = std::mem::take(&mut self.srd_send_out);
         out.clear();
@@ -381,8 +393,7 @@ impl Model {
 
     /// The sending card gets an SRD acknowledgement.
     pub(crate) fn srd_acked(&mut self, id: PacketId, ctx: u32) {
-        self.prefetch_port(self.srd_ctxs[ctx as usize].data_first);
-        self.srd_ctxs[ctx as usize].sender.prefetch_queues();
+        self.srd_prefetch_send(ctx);
         let srd = self.pool.get(id).srd;
         self.pool.free(id);
         self.acct.delivered += 1;

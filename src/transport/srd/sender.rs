@@ -333,24 +333,25 @@ impl<P: Copy, R: Rng> SrdSender<P, R> {
         best(d).or_else(|| best(n)).unwrap_or(0)
     }
 
-    /// Start loading what [`SrdSender::on_ack`] will read for `ack` (its path, its slot and the
-    /// paths the next pick looks at), so that the misses overlap with each other and with the
-    /// caller's work. A hint only.
+    /// Start loading what [`SrdSender::on_ack`] reads for `ack` besides what
+    /// [`SrdSender::prefetch_send`] asks for (its path and its slot), so that the misses overlap
+    /// with each other and with the caller's work. A hint only.
     pub fn prefetch_ack(&self, ack: &SrdAck) {
         if let Some(path) = self.paths.get(ack.path as usize) {
             crate::engine::prefetch(path, 1);
-        }
-        if let Some(window) = self.paths.get(self.candidate_window()) {
-            crate::engine::prefetch_slice(window);
         }
         if let Some(slot) = ack.seq.checked_sub(self.una).and_then(|i| self.slots.get(i as usize)) {
             crate::engine::prefetch(slot, 1);
         }
     }
 
-    /// Start loading the heads of the queues every call reads (the next packet waiting, the next
-    /// deadline) and where the next transmission's slot goes. A hint only.
-    pub fn prefetch_queues(&self) {
+    /// Start loading what every call that may send reads: the heads of the queues (the next
+    /// packet waiting, the next deadline), where the next transmission's slot goes, and the
+    /// paths the next pick looks at. A hint only.
+    pub fn prefetch_send(&self) {
+        if let Some(window) = self.paths.get(self.next_pick_window()) {
+            crate::engine::prefetch_slice(window);
+        }
         if let Some(head) = self.waiting.front() {
             crate::engine::prefetch(head, usize::MAX);
         }
@@ -362,8 +363,9 @@ impl<P: Copy, R: Rng> SrdSender<P, R> {
         }
     }
 
-    /// The paths the next pick starts from (up to the last path; the rest wrap to path 0).
-    fn candidate_window(&self) -> std::ops::Range<usize> {
+    /// The paths the next pick starts from (up to the last path; the rest wrap to path 0): the
+    /// caller may prefetch what it keeps per path for them.
+    pub fn next_pick_window(&self) -> std::ops::Range<usize> {
         let n = self.paths.len();
         let d = if self.cfg.candidates == 0 { n } else { (self.cfg.candidates as usize).min(n) };
         self.next_path..(self.next_path + d).min(n)
