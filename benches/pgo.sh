@@ -22,11 +22,11 @@
 # RUSTFLAGS are kept and the profile flags added to them.
 #
 # Results are the same bits as any other build's (the simulation is integer arithmetic, and
-# tests/scenarios.rs holds every bundled scenario to its golden summary); only the time differs. The script checks it before naming the binary:
-# the default job must write byte-identical files, and both permutation benches at 128 hosts
-# (20 us) must count the same events and link crossings, with the instrumented build and the
-# optimised one. Otherwise it fails, and no target/pgo/nitrosim-TRAIN is left (an older one is
-# removed first).
+# tests/scenarios.rs holds every bundled scenario to its golden summary); only the time differs.
+# The script checks it before naming the binary: the default job must write byte-identical
+# files, and both permutation benches at 128 hosts (20 us) must count the same events and link
+# crossings, with the instrumented build and the optimised one. Otherwise it fails, and no
+# target/pgo/nitrosim-TRAIN is left (an older one is removed first).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD

@@ -240,9 +240,7 @@ impl Model {
         let c = &self.srd_ctxs[ctx as usize];
         self.prefetch_port(c.data_first);
         c.sender.prefetch_send();
-        let first = ctx as usize * self.srd_cfg.paths as usize;
-        let window = c.sender.next_pick_window();
-        if let Some(routes) = self.srd_path_routes.get(first + window.start..first + window.end) {
+        if let Some(routes) = self.connection_path_routes(ctx).get(c.sender.next_pick_window()) {
             crate::engine::prefetch_slice(routes);
         }
     }
@@ -353,8 +351,13 @@ impl Model {
     }
 
     pub(crate) fn path_routes(&self, ctx: u32, path: u16) -> PathRoutes {
-        debug_assert!(path < self.srd_cfg.paths as u16);
-        self.srd_path_routes[ctx as usize * self.srd_cfg.paths as usize + path as usize]
+        self.connection_path_routes(ctx)[path as usize]
+    }
+
+    /// Connection `ctx`'s routes, one entry per path.
+    fn connection_path_routes(&self, ctx: u32) -> &[PathRoutes] {
+        let paths = self.srd_cfg.paths as usize;
+        &self.srd_path_routes[ctx as usize * paths..][..paths]
     }
 
     /// Store the route from instance a's SRD stage to b through `spine`: the data route of a
