@@ -142,7 +142,8 @@ pub fn thread_cpu_seconds() -> Option<f64> {
 /// for it); releasing the model's memory as the run ends counts too, but little. A cost of
 /// memory, not of the simulation's code: `nitrosim bench` reports it so that a reader can tell
 /// the two apart. Linux splits a thread's CPU time into user and system time by sampling at its
-/// tick rate, so below a few ticks (tens of ms) the figure is noise.
+/// tick rate, and the run time it splits is brought up to date only at ticks and switches, so
+/// below a few ticks (tens of ms) the figure is noise and may even exceed the wall time.
 pub fn thread_kernel_work() -> Option<KernelWork> {
     #[cfg(target_os = "linux")]
     {
