@@ -4,6 +4,19 @@
 use nitrosim::scenario::{self, BUNDLED};
 use proptest::prelude::*;
 use proptest::sample::Index;
+use proptest::test_runner::RngSeed;
+
+/// Random inputs on a developer's machine, where each run may find something new; a fixed seed
+/// under CI, so that a submission's CI run is the same test whenever it runs, and a failure there
+/// reproduces (`CI=true cargo test --test loader_fuzz`). `PROPTEST_RNG_SEED`, if set, still
+/// chooses.
+fn fuzz_config(cases: u32) -> ProptestConfig {
+    let mut config = ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() };
+    if std::env::var("CI").as_deref() == Ok("true") && std::env::var_os("PROPTEST_RNG_SEED").is_none() {
+        config.rng_seed = RngSeed::Fixed(0x6e69_7472_6f73_696d); // "nitrosim" in ASCII
+    }
+    config
+}
 
 const ALPHABET: &[char] = &[
     '(', ')', '[', ']', '{', '}', ':', ',', '"', '.', '-', '_', ' ', '\n', '/', '0', '1', '9', 'a', 'e', 's', 'u', 'B',
@@ -34,7 +47,7 @@ fn mutate(text: &str, edits: &[(Index, Index, u8)], cut: Option<Index>) -> Strin
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 3000, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(fuzz_config(3000))]
 
     #[test]
     fn mutated_scenarios_never_panic(
@@ -105,7 +118,7 @@ fn hostile_value() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 1500, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(fuzz_config(1500))]
 
     /// A `--set` of a real path to a hostile value either fails with a diagnostic or gives a
     /// scenario whose memory estimate and sweep grid are computed without panicking or allocating

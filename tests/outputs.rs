@@ -223,8 +223,10 @@ fn a_second_writer_is_refused_and_the_first_completes() {
         }
         assert!(!out.exists(), "nothing written by a refused writer");
     }
-    // Two real processes: the first holds the folder while it simulates.
-    let args = ["run", file.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet", "--set", "duration=300ms"];
+    // Two real processes: the first holds the folder while it simulates (about 1.5 s alone on
+    // this machine, so that a second process slow to start on a loaded CI machine still finds
+    // it running).
+    let args = ["run", file.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet", "--set", "duration=1s"];
     let mut first = Command::new(env!("CARGO_BIN_EXE_nitrosim")).args(args).spawn().unwrap();
     let lock_file = t.path().join(".out.lock");
     let mine = format!("pid {}", first.id());
