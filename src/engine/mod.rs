@@ -30,9 +30,10 @@ pub fn prefetch_slice<T>(values: &[T]) {
     prefetch_bytes(values.as_ptr() as usize, std::mem::size_of_val(values));
 }
 
-/// The cache lines that `len` bytes from `start` overlap.
+/// Start loading the cache lines that `len` bytes from `start` overlap, a hint as [`prefetch`]:
+/// any address will do, none is read.
 #[inline(always)]
-fn prefetch_bytes(start: usize, len: usize) {
+pub fn prefetch_bytes(start: usize, len: usize) {
     // A plain loop: `step_by` on a range divides to count its steps, which cost more
     // instructions than the prefetches themselves.
     let (mut line, end) = (start & !63, start + len);

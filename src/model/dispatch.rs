@@ -126,6 +126,11 @@ impl Model {
     /// The oldest packet in `port` reached the far end; the next one's arrival is scheduled.
     pub(crate) fn on_port_done(&mut self, port: PortId, head: PacketId, next: u32) {
         let now = self.q.now();
+        // Their lines, asked for one event ago, name the spilled packets both ports will touch.
+        self.ports[port as usize].prefetch_spill();
+        if let Some(p) = self.ports.get(next as usize) {
+            p.prefetch_spill();
+        }
         let (id, following) = self.ports[port as usize].pop_head(now);
         debug_assert_eq!(id, head);
         if let Some((t, after, after_next)) = following {

@@ -315,6 +315,23 @@ impl Port {
         s
     }
 
+    /// Ask for the spilled slots this port's next pass will touch, which its own lines must
+    /// arrive to name (so the run loop's prefetch one event ahead cannot): the next waiting
+    /// packet's, which begins service when the head leaves, and the cell after the newest, where
+    /// an arrival is appended. Called as the pass begins, so both load while the head is handed
+    /// on. A hint: at the buffer's end the append wraps to its start, and the line asked for is
+    /// not used.
+    #[inline(always)]
+    pub(crate) fn prefetch_spill(&self) {
+        if let Some(last) = self.spill.back() {
+            if let Some(waiting) = self.spill.get((self.n_timed as usize).wrapping_sub(INLINE_SLOTS)) {
+                crate::engine::prefetch(waiting, 1);
+            }
+            let after = (last as *const Slot).wrapping_add(1);
+            crate::engine::prefetch_bytes(after as usize, std::mem::size_of::<Slot>());
+        }
+    }
+
     /// The oldest spilled packet moves into the ring's last cell, freed when the head left
     /// (nothing to do when no packet was waiting there). Called first by every pass that reads a
     /// slot; the model calls it once it has handed the leaving packet on.
