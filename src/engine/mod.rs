@@ -43,16 +43,29 @@ pub fn prefetch_bytes(start: usize, len: usize) {
     }
 }
 
+/// Start loading the cache line holding `address` to write it, a hint as [`prefetch`].
+#[inline(always)]
+pub fn prefetch_write(address: usize) {
+    #[cfg(target_arch = "x86_64")]
+    prefetch_hint::<{ std::arch::x86_64::_MM_HINT_ET0 }>(address);
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = address;
+}
+
 /// Start loading the cache line holding `address`.
 #[inline(always)]
 fn prefetch_line(address: usize) {
-    // SAFETY: prefetching is a hint and never faults, whatever the address.
     #[cfg(target_arch = "x86_64")]
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(address as *const i8)
-    };
+    prefetch_hint::<{ std::arch::x86_64::_MM_HINT_T0 }>(address);
     #[cfg(not(target_arch = "x86_64"))]
     let _ = address;
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn prefetch_hint<const HINT: i32>(address: usize) {
+    // SAFETY: prefetching is a hint and never faults, whatever the address.
+    unsafe { std::arch::x86_64::_mm_prefetch::<HINT>(address as *const i8) };
 }
 pub use rng::RngStreams;
 

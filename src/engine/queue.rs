@@ -38,6 +38,9 @@ use crate::units::{SimDuration, SimTime};
 /// Bucket 0 (time == now) and one bucket per bit of a 64-bit time.
 const BUCKETS: usize = 65;
 
+/// How many entries past a bucket's end [`EventQueue::push_to`] asks for.
+const APPEND_AHEAD: usize = 8;
+
 #[derive(Clone, Copy)]
 struct Entry<E> {
     time: u64,
@@ -106,6 +109,12 @@ impl<E: Copy> EventQueue<E> {
             self.min_index[b] = u32::try_from(bucket.len()).expect("more than 2^32 pending events");
         }
         bucket.push(entry);
+        // The lines a bucket's later appends write were last written long ago (a spread bucket
+        // keeps its buffer): ask for one a few appends ahead, so that an append does not wait
+        // for a line to be read in before it can be written.
+        crate::engine::prefetch_write(
+            bucket.as_ptr() as usize + (bucket.len() + APPEND_AHEAD) * std::mem::size_of::<Entry<E>>(),
+        );
         self.occupied |= 1 << (b - 1);
     }
 
