@@ -98,16 +98,21 @@ pub struct InstanceCounters {
     pub enis: std::collections::BTreeMap<String, EniCounters>,
 }
 
-/// Packets an instance's allowances queued, counted during the run apart from its ENI counters
-/// when it has one ENI (the packet path then touches this small dense table only); added to the
-/// ENI's counters when the run ends (`Model::fold_allowance_waits`).
+/// An instance's counters that the packet path bumps, kept during the run in a small dense table
+/// apart from its [`InstanceCounters`] and ENI counters, whose lines at scale are cold (a miss
+/// per packet); added to those when the run ends (`Model::fold_hot_counters`).
 #[derive(Clone, Copy, Debug, Default)]
-pub struct AllowanceWaits {
-    /// Several ENIs: each packet is counted on its own ENI at once, not here.
+pub struct HotCounters {
+    /// Several ENIs: each allowance wait is counted on its own ENI at once, not here.
     pub multi_eni: bool,
+    /// Packets the allowances queued (single-ENI instances).
     pub bw_out: u64,
     pub bw_in: u64,
     pub pps: u64,
+    /// ENA Express's packet counters ([`InstanceCounters`] has their meaning).
+    pub ena_srd_eligible_tx_pkts: u64,
+    pub ena_srd_tx_pkts: u64,
+    pub ena_srd_rx_pkts: u64,
 }
 
 /// The allowance counters the ENA driver reports on one interface (ENA guide, "Monitor network

@@ -86,7 +86,7 @@ impl Model {
         for p in &mut self.ports {
             p.settle(stopped);
         }
-        self.fold_allowance_waits();
+        self.fold_hot_counters();
         progress(self.end);
         self.check_conservation()?;
         Ok(results::collect(self))

@@ -494,7 +494,7 @@ impl Model {
             && (slot.efa
                 || (seg.wire_bytes <= crate::ec2::ena_express::MAX_PACKET_BYTES && seg.wire_bytes <= slot.if_mtu));
         if slot.ena_express_eligible {
-            let c = &mut self.insts[slot.instance as usize].counters;
+            let c = &mut self.hot_counters[slot.instance as usize];
             c.ena_srd_eligible_tx_pkts += 1;
             c.ena_srd_tx_pkts += via_srd as u64;
         }

@@ -126,7 +126,7 @@ impl Model {
         if owner == NONE {
             return;
         }
-        let waits = &mut self.allowance_waits[owner as usize];
+        let waits = &mut self.hot_counters[owner as usize];
         if !waits.multi_eni {
             // One ENI: nothing to choose, so the count goes to a small dense table (hot in cache),
             // added to the ENI's counters when the run ends.
@@ -149,9 +149,14 @@ impl Model {
         }
     }
 
-    /// Add the allowance waits counted apart (single-ENI instances) to their ENIs' counters.
-    pub(crate) fn fold_allowance_waits(&mut self) {
-        for (inst, waits) in self.insts.iter_mut().zip(&mut self.allowance_waits) {
+    /// Add the counters counted apart during the run to their instances' and ENIs' counters (the
+    /// allowance waits of single-ENI instances to that ENI's).
+    pub(crate) fn fold_hot_counters(&mut self) {
+        for (inst, waits) in self.insts.iter_mut().zip(&mut self.hot_counters) {
+            let c = &mut inst.counters;
+            c.ena_srd_eligible_tx_pkts += std::mem::take(&mut waits.ena_srd_eligible_tx_pkts);
+            c.ena_srd_tx_pkts += std::mem::take(&mut waits.ena_srd_tx_pkts);
+            c.ena_srd_rx_pkts += std::mem::take(&mut waits.ena_srd_rx_pkts);
             let Some(eni) = inst.enis.first_mut() else { continue };
             let e = &mut eni.counters;
             e.bw_out_allowance_exceeded += std::mem::take(&mut waits.bw_out);

@@ -315,7 +315,7 @@ impl Model {
             self.acct.delivered += 1;
             // ENA Express's counter: EFA's SRD traffic (unordered contexts) is not ENA Express.
             if !out.duplicate && self.srd_ctxs[ctx as usize].ordered {
-                self.insts[dst as usize].counters.ena_srd_rx_pkts += 1;
+                self.hot_counters[dst as usize].ena_srd_rx_pkts += 1;
             }
         }
         if let Some(ack) = out.ack {

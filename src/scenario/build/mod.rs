@@ -470,10 +470,8 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
     };
     let app_enis =
         spec.workloads.iter().map(|w| w.eni_choice().map_or([0, 0], |[a, b]| [eni_index(a), eni_index(b)])).collect();
-    let allowance_waits = insts
-        .iter()
-        .map(|i| crate::model::AllowanceWaits { multi_eni: i.enis.len() > 1, ..Default::default() })
-        .collect();
+    let hot_counters =
+        insts.iter().map(|i| crate::model::HotCounters { multi_eni: i.enis.len() > 1, ..Default::default() }).collect();
     Ok(Model {
         vpc,
         gateways,
@@ -538,7 +536,7 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
         app_names,
         app_enis,
         acct: Accounting::default(),
-        allowance_waits,
+        hot_counters,
         outbox: Outbox::default(),
         loss: (f.loss_rate > 0.0).then(|| (f.loss_rate, streams.stream("fabric/loss"))),
         end,
