@@ -152,16 +152,16 @@ impl Model {
     /// Add the counters counted apart during the run to their instances' and ENIs' counters (the
     /// allowance waits of single-ENI instances to that ENI's).
     pub(crate) fn fold_hot_counters(&mut self) {
-        for (inst, waits) in self.insts.iter_mut().zip(&mut self.hot_counters) {
+        for (inst, hot) in self.insts.iter_mut().zip(&mut self.hot_counters) {
             let c = &mut inst.counters;
-            c.ena_srd_eligible_tx_pkts += std::mem::take(&mut waits.ena_srd_eligible_tx_pkts);
-            c.ena_srd_tx_pkts += std::mem::take(&mut waits.ena_srd_tx_pkts);
-            c.ena_srd_rx_pkts += std::mem::take(&mut waits.ena_srd_rx_pkts);
+            c.ena_srd_eligible_tx_pkts += std::mem::take(&mut hot.ena_srd_eligible_tx_pkts);
+            c.ena_srd_tx_pkts += std::mem::take(&mut hot.ena_srd_tx_pkts);
+            c.ena_srd_rx_pkts += std::mem::take(&mut hot.ena_srd_rx_pkts);
             let Some(eni) = inst.enis.first_mut() else { continue };
             let e = &mut eni.counters;
-            e.bw_out_allowance_exceeded += std::mem::take(&mut waits.bw_out);
-            e.bw_in_allowance_exceeded += std::mem::take(&mut waits.bw_in);
-            e.pps_allowance_exceeded += std::mem::take(&mut waits.pps);
+            e.bw_out_allowance_exceeded += std::mem::take(&mut hot.bw_out);
+            e.bw_in_allowance_exceeded += std::mem::take(&mut hot.bw_in);
+            e.pps_allowance_exceeded += std::mem::take(&mut hot.pps);
         }
     }
 
