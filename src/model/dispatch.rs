@@ -18,13 +18,17 @@ pub(crate) const DELIVER: u32 = crate::net::MAX_PORTS as u32;
 const HINT_SHIFT: u32 = 29;
 const HINT_INDEX: u32 = (1 << HINT_SHIFT) - 1;
 const HINT_ENDPOINT: u32 = 1 << HINT_SHIFT;
-const HINT_SRD: u32 = 2 << HINT_SHIFT;
+/// An SRD connection's sending side (a host packet to send, an ACK, its timer)...
+const HINT_SRD_SEND: u32 = 2 << HINT_SHIFT;
+/// ...and its receiving side: each touches its own part of the connection (`SrdCtx`).
+const HINT_SRD_RECEIVE: u32 = 3 << HINT_SHIFT;
 
 /// The tag of a packet whose route ends at the port it is entering.
 pub(crate) fn delivery_tag(p: &Packet) -> u32 {
     let (kind, index) = match p.sink {
         Sink::Endpoint => (HINT_ENDPOINT, p.dst_endpoint),
-        Sink::SrdSend(ctx) | Sink::SrdReceive(ctx) | Sink::SrdAcked(ctx) => (HINT_SRD, ctx),
+        Sink::SrdSend(ctx) | Sink::SrdAcked(ctx) => (HINT_SRD_SEND, ctx),
+        Sink::SrdReceive(ctx) => (HINT_SRD_RECEIVE, ctx),
         Sink::Icmp { .. } => (0, 0),
     };
     if index > HINT_INDEX { DELIVER } else { DELIVER | kind | index }
@@ -71,10 +75,13 @@ impl Model {
                 Some(&Event::PortDone(port, id, next)) => {
                     // A port's pass touches all of its lines (its oldest packets live in it).
                     crate::engine::prefetch(&self.ports[port as usize], PORT_LINES);
-                    crate::engine::prefetch(self.pool.get(id), 1);
+                    // A hop reads the packet's first line; its sink reads the rest (the segment,
+                    // the SRD header), lines last touched when the packet was made.
+                    let lines = if next < DELIVER { 1 } else { usize::MAX };
+                    crate::engine::prefetch(self.pool.get(id), lines);
                     self.prefetch_next(next);
                 }
-                Some(&Event::SrdTimer { ctx, .. }) => self.prefetch_next(DELIVER | HINT_SRD | (ctx & HINT_INDEX)),
+                Some(&Event::SrdTimer { ctx, .. }) => self.prefetch_next(DELIVER | HINT_SRD_SEND | (ctx & HINT_INDEX)),
                 Some(&Event::Timer { ep, .. }) => self.prefetch_next(DELIVER | HINT_ENDPOINT | (ep & HINT_INDEX)),
                 _ => {}
             }
@@ -106,9 +113,14 @@ impl Model {
                     crate::engine::prefetch(slot, usize::MAX);
                 }
             }
-            HINT_SRD => {
+            HINT_SRD_SEND => {
                 if let Some(ctx) = self.srd_ctxs.get(index) {
-                    crate::engine::prefetch(ctx, usize::MAX);
+                    ctx.prefetch_send_side();
+                }
+            }
+            HINT_SRD_RECEIVE => {
+                if let Some(ctx) = self.srd_ctxs.get(index) {
+                    ctx.prefetch_receive_side();
                 }
             }
             _ => {}
@@ -187,7 +199,9 @@ mod tests {
         let mut p = Packet { sink: Sink::Endpoint, dst_endpoint: 7, ..Packet::default() };
         assert_eq!(delivery_tag(&p), DELIVER | HINT_ENDPOINT | 7);
         p.sink = Sink::SrdAcked(HINT_INDEX);
-        assert_eq!(delivery_tag(&p), DELIVER | HINT_SRD | HINT_INDEX);
+        assert_eq!(delivery_tag(&p), DELIVER | HINT_SRD_SEND | HINT_INDEX);
+        p.sink = Sink::SrdReceive(3);
+        assert_eq!(delivery_tag(&p), DELIVER | HINT_SRD_RECEIVE | 3);
         // An index beyond the hint's bits still ends the route, with no hint.
         p.sink = Sink::SrdReceive(HINT_INDEX + 1);
         assert_eq!(delivery_tag(&p), DELIVER);

@@ -152,11 +152,15 @@ impl Model {
     /// Add the counters counted apart during the run to their instances' and ENIs' counters (the
     /// allowance waits of single-ENI instances to that ENI's).
     pub(crate) fn fold_hot_counters(&mut self) {
+        // The packets each ENA Express receiver took (neither refused nor duplicate); EFA's SRD
+        // traffic (unordered connections) is not ENA Express.
+        for c in self.srd_ctxs.iter().filter(|c| c.ordered) {
+            self.insts[c.dst as usize].counters.ena_srd_rx_pkts += c.receiver.stats().packets;
+        }
         for (inst, hot) in self.insts.iter_mut().zip(&mut self.hot_counters) {
             let c = &mut inst.counters;
             c.ena_srd_eligible_tx_pkts += std::mem::take(&mut hot.ena_srd_eligible_tx_pkts);
             c.ena_srd_tx_pkts += std::mem::take(&mut hot.ena_srd_tx_pkts);
-            c.ena_srd_rx_pkts += std::mem::take(&mut hot.ena_srd_rx_pkts);
             let Some(eni) = inst.enis.first_mut() else { continue };
             let e = &mut eni.counters;
             e.bw_out_allowance_exceeded += std::mem::take(&mut hot.bw_out);
