@@ -150,7 +150,8 @@ impl Model {
     }
 
     /// Add the counters counted apart during the run to their instances' and ENIs' counters (the
-    /// allowance waits of single-ENI instances to that ENI's).
+    /// allowance waits of single-ENI instances to that ENI's), and the SRD receivers' packets to
+    /// their instances' `ena_srd_rx_pkts`.
     pub(crate) fn fold_hot_counters(&mut self) {
         // The packets each ENA Express receiver took (neither refused nor duplicate); EFA's SRD
         // traffic (unordered connections) is not ENA Express.

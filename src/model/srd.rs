@@ -332,8 +332,8 @@ impl Model {
             self.drop_packet(id, DropReason::ReorderBufferFull, dst);
         } else {
             // ENA Express's `ena_srd_rx_pkts` is the receivers' count of the packets they took,
-            // added up per instance at the run's end (`Model::fold_hot_counters`): counted here,
-            // a per-instance counter was a miss of its own per packet at scale.
+            // added up per instance at the run's end (`Model::fold_hot_counters`): an increment
+            // here, on a per-instance counter, was a miss of its own per packet at scale.
             self.pool.free(id);
             self.acct.delivered += 1;
         }
