@@ -109,10 +109,6 @@ pub struct HotCounters {
     pub bw_out: u64,
     pub bw_in: u64,
     pub pps: u64,
-    /// ENA Express's packet counters ([`InstanceCounters`] has their meaning); the received
-    /// ones are the SRD receivers' own count.
-    pub ena_srd_eligible_tx_pkts: u64,
-    pub ena_srd_tx_pkts: u64,
 }
 
 /// The allowance counters the ENA driver reports on one interface (ENA guide, "Monitor network

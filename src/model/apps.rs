@@ -142,6 +142,15 @@ impl Model {
         assert!(handled, "every workload kind is behind the Workload trait");
     }
 
+    /// Data for `owner`'s connection has reached its endpoint: its workload asks for what the
+    /// delivery will touch.
+    #[inline(always)]
+    pub(crate) fn prefetch_delivery(&self, owner: Owner) {
+        if let Some(app) = self.apps.get(owner.app as usize) {
+            workload_kinds!(app, w => w.prefetch_delivery(owner.conn), _ => {});
+        }
+    }
+
     pub(crate) fn app_delivered(&mut self, owner: Owner, ep: u32, _bytes: u64, born: SimTime) {
         let total = self.eps[ep as usize].transport.stats().bytes_delivered;
         let d = Delivery { conn: owner.conn, side: owner.side, ep, total, born };

@@ -106,6 +106,12 @@ pub struct EpSlot {
     pub srd: SrdPath,
     /// Both ENIs are ENA Express eligible (counted in `ena_srd_eligible_tx_pkts`).
     pub ena_express_eligible: bool,
+    /// What this endpoint sent while eligible, and how much of it went over SRD: its part of
+    /// its instance's `ena_srd_eligible_tx_pkts` and `ena_srd_tx_pkts`, kept here because the
+    /// slot is at hand as a segment leaves, where the instance's counters at scale are a miss.
+    /// Added to the instance's when the connection closes, or at the run's end.
+    pub ena_srd_eligible_tx_pkts: u64,
+    pub ena_srd_tx_pkts: u64,
     /// The sending instance (for counters), or `NONE`.
     pub instance: u32,
     /// An EFA endpoint: every packet goes over SRD, whatever its size.
@@ -242,6 +248,8 @@ impl Model {
             timer_gen: 0,
             srd: SrdPath::NONE,
             ena_express_eligible: false,
+            ena_srd_eligible_tx_pkts: 0,
+            ena_srd_tx_pkts: 0,
             instance: NONE,
             efa: false,
             tuple,
@@ -402,6 +410,7 @@ impl Model {
             if tracked_by != NONE {
                 self.insts[tracked_by as usize].conntrack_tracked -= 1;
             }
+            self.fold_ena_srd_tx(ep);
             let slot = &mut self.eps[ep as usize];
             debug_assert!(slot.live);
             slot.live = false;
@@ -487,17 +496,17 @@ impl Model {
     /// A segment from endpoint `ep` enters the network: over SRD when ENA Express engages for
     /// this connection and the packet is small enough, otherwise over plain ENA (silently).
     pub(crate) fn inject(&mut self, ep: u32, seg: Segment) {
-        let slot = &self.eps[ep as usize];
+        let slot = &mut self.eps[ep as usize];
         let peer = slot.peer;
         // A datagram bigger than the interface is fragmented first, and fragments go plain ENA.
         let via_srd = slot.srd.ctx != NONE
             && (slot.efa
                 || (seg.wire_bytes <= crate::ec2::ena_express::MAX_PACKET_BYTES && seg.wire_bytes <= slot.if_mtu));
         if slot.ena_express_eligible {
-            let c = &mut self.hot_counters[slot.instance as usize];
-            c.ena_srd_eligible_tx_pkts += 1;
-            c.ena_srd_tx_pkts += via_srd as u64;
+            slot.ena_srd_eligible_tx_pkts += 1;
+            slot.ena_srd_tx_pkts += via_srd as u64;
         }
+        let slot = &self.eps[ep as usize];
         let (route, sink, then_route) = if via_srd {
             (slot.srd.host_route, Sink::SrdSend(slot.srd.ctx), slot.srd.then_route)
         } else {
@@ -583,6 +592,7 @@ impl Model {
         let slot = &self.eps[ep as usize];
         if p.seg.payload_bytes > 0 && matches!(p.seg.kind, SegKind::Data | SegKind::Datagram) {
             let f = slot.flow;
+            self.prefetch_delivery(slot.owner);
             if f != NONE {
                 self.flows[f as usize].wire_rx += p.seg.wire_bytes as u64;
             }

@@ -150,23 +150,38 @@ impl Model {
     }
 
     /// Add the counters counted apart during the run to their instances' and ENIs' counters (the
-    /// allowance waits of single-ENI instances to that ENI's), and the SRD receivers' packets to
-    /// their instances' `ena_srd_rx_pkts`.
+    /// allowance waits of single-ENI instances to that ENI's), the SRD receivers' packets to
+    /// their instances' `ena_srd_rx_pkts`, and the open connections' ENA Express sends to their
+    /// instances' (closed ones added theirs as they closed).
     pub(crate) fn fold_hot_counters(&mut self) {
         // The packets each ENA Express receiver took (neither refused nor duplicate); EFA's SRD
         // traffic (unordered connections) is not ENA Express.
         for c in self.srd_ctxs.iter().filter(|c| c.ordered) {
             self.insts[c.dst as usize].counters.ena_srd_rx_pkts += c.receiver.stats().packets;
         }
+        for ep in 0..self.eps.len() as u32 {
+            if self.eps[ep as usize].live {
+                self.fold_ena_srd_tx(ep);
+            }
+        }
         for (inst, hot) in self.insts.iter_mut().zip(&mut self.hot_counters) {
-            let c = &mut inst.counters;
-            c.ena_srd_eligible_tx_pkts += std::mem::take(&mut hot.ena_srd_eligible_tx_pkts);
-            c.ena_srd_tx_pkts += std::mem::take(&mut hot.ena_srd_tx_pkts);
             let Some(eni) = inst.enis.first_mut() else { continue };
             let e = &mut eni.counters;
             e.bw_out_allowance_exceeded += std::mem::take(&mut hot.bw_out);
             e.bw_in_allowance_exceeded += std::mem::take(&mut hot.bw_in);
             e.pps_allowance_exceeded += std::mem::take(&mut hot.pps);
+        }
+    }
+
+    /// Move endpoint `ep`'s ENA Express send counts to its instance's counters.
+    pub(crate) fn fold_ena_srd_tx(&mut self, ep: u32) {
+        let slot = &mut self.eps[ep as usize];
+        let (eligible, via_srd) =
+            (std::mem::take(&mut slot.ena_srd_eligible_tx_pkts), std::mem::take(&mut slot.ena_srd_tx_pkts));
+        if eligible > 0 {
+            let c = &mut self.insts[slot.instance as usize].counters;
+            c.ena_srd_eligible_tx_pkts += eligible;
+            c.ena_srd_tx_pkts += via_srd;
         }
     }
 

@@ -259,6 +259,9 @@ pub trait Workload {
     fn on_established(&mut self, _ctx: &mut impl Ctx, _app: u32, _conn: u32, _ep: u32) {}
     /// In-order bytes reached one of the workload's endpoints.
     fn on_delivery(&mut self, _ctx: &mut impl Ctx, _app: u32, _d: Delivery) {}
+    /// Data for connection `conn` has reached its endpoint, whose transport is about to take
+    /// it: ask for the state `on_delivery` will touch, which at scale is a miss (a hint only).
+    fn prefetch_delivery(&self, _conn: u32) {}
     /// Tell the model this workload is done, if it is one the run waits for.
     fn finish(&self, ctx: &mut impl Ctx) {
         if self.is_foreground() && self.is_finite() {

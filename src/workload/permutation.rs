@@ -80,6 +80,12 @@ impl Workload for PermutationApp {
         }
     }
 
+    fn prefetch_delivery(&self, conn: u32) {
+        if let Some(f) = self.flows.get(conn as usize) {
+            crate::engine::prefetch(f, 1);
+        }
+    }
+
     fn on_delivery(&mut self, ctx: &mut impl Ctx, _app: u32, d: Delivery) {
         let (now, total, p) = (ctx.now(), d.total, self);
         let f = &mut p.flows[d.conn as usize];
