@@ -98,9 +98,10 @@ pub struct InstanceCounters {
     pub enis: std::collections::BTreeMap<String, EniCounters>,
 }
 
-/// An instance's counters that the packet path bumps, kept during the run in a small dense table
+/// The allowance waits of an instance's packets, kept during the run in a small dense table
 /// apart from its [`InstanceCounters`] and ENI counters, whose lines at scale are cold (a miss
-/// per packet); added to those when the run ends (`Model::fold_hot_counters`).
+/// per packet); added to those when the run ends (`Model::fold_hot_counters`). ENA Express's
+/// counters are kept by the endpoints and SRD receivers instead.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct HotCounters {
     /// Several ENIs: each allowance wait is counted on its own ENI at once, not here.
