@@ -7,6 +7,7 @@
 #   HOSTS="128 1024" DURATION=50us benches/scale_curve.sh
 #   RUNS=3 benches/scale_curve.sh              # 3 rounds: best and median of 3 per point
 #   WARMUP=1 benches/scale_curve.sh            # each measured run right after an unmeasured one of the same size
+#   PROBE_BIN=target/release/nitrosim BIN=old/nitrosim benches/scale_curve.sh   # BIN has no memory probe
 #
 # Rounds are interleaved: each round runs every size once, smallest first in odd rounds and
 # largest first in even ones, so a drift in the machine's speed (this VM's is typically 10-15%
@@ -28,7 +29,9 @@
 # crossings per wall second (one packet over one physical link: NIC <-> ToR, ToR <-> spine),
 # events per crossing, wall ns per crossing, peak RSS (MiB); then the median ns per crossing over
 # the rounds; last the best round's kernel CPU s per simulated ms (first touches of new memory,
-# mostly). Fabrics: benches/permutation_args.sh.
+# mostly). Fabrics: benches/permutation_args.sh. Last, the memory probe of each round: ns per
+# random load by buffer size (`nitrosim memory-probe`), which says how much cache the machine
+# gave that round and how slow its memory was; the runs are read against it.
 set -euo pipefail
 # A BIN given is taken from where the script was called; it then runs from the repository's root.
 if [ -n "${BIN:-}" ]; then BIN=$(realpath "$BIN"); fi
@@ -57,8 +60,27 @@ scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 # One line per measurement: round hosts run crossings ev/cross ns-per-crossing wall-s-per-sim-ms rss
 # kernel-s-per-sim-ms
+# The machine each round ran on: ns per random load by buffer size (`nitrosim memory-probe`),
+# taken before the round. PROBE_BIN: a nitrosim that has the probe, when BIN is older.
+# PROBE_MIB: the buffer sizes (MiB) to probe, default the probe's own (1 to 256).
+PROBE_BIN=${PROBE_BIN:-$BIN}
+probe_args=()
+for mib in ${PROBE_MIB:-}; do
+  [[ $mib =~ ^[1-9][0-9]*$ ]] || { echo "PROBE_MIB: whole numbers of MiB, not $mib" >&2; exit 2; }
+  probe_args+=(--mib "$mib")
+done
+probe_round() {
+  local probe
+  if probe=$("$PROBE_BIN" memory-probe "${probe_args[@]}" 2> /dev/null); then
+    echo "$probe" | awk -v r="$1" 'NR > 1 { line = line sprintf("  %s MiB %s", $1, $2) } END { print "round " r ":" line }' >> "$scratch/probe"
+    tail -1 "$scratch/probe" | sed 's/^/memory probe, ns per random load: /' >&2
+  else
+    echo "round $1: no memory probe ($PROBE_BIN memory-probe failed; set PROBE_BIN)" >> "$scratch/probe"
+  fi
+}
 for round in $(seq "$RUNS"); do
   if [ $(( round % 2 )) -eq 1 ]; then order=("${sizes[@]}"); else order=($(printf '%s\n' "${sizes[@]}" | sort -rn)); fi
+  probe_round "$round"
   for n in "${order[@]}"; do
     for run in srd-1-flow tcp-20-flows; do
       permutation_args "$n" "$DURATION" "$run"
@@ -105,3 +127,5 @@ if [ "$first" != "$last" ]; then
       }' "$scratch/runs"
   done
 fi
+echo "memory probe (nitrosim memory-probe: ns per random dependent load, by buffer size, before each round):"
+cat "$scratch/probe"

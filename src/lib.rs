@@ -43,6 +43,8 @@
 //!   hands report plain tables to draw.
 //! - [`validate`] runs the reference cases of `validation/` (a scenario, a field, a cited or
 //!   theoretical reference, a tolerance) and tabulates the model against the outside world.
+//! - [`memory_probe`] times random loads on the machine itself: the yardstick for the
+//!   simulator's speed at scale, which follows the machine's memory more than its code.
 //! - [`output_set`] writes every result folder whole or not at all; the CLI (`main.rs`, `cli/`)
 //!   parses and prints.
 //!
@@ -74,6 +76,7 @@
 pub mod ec2;
 pub mod engine;
 pub mod import;
+pub mod memory_probe;
 pub mod model;
 pub mod names;
 pub mod net;

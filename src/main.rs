@@ -132,6 +132,17 @@ enum Command {
         #[arg(long = "set", value_name = "PATH=VALUE")]
         sets: Vec<String>,
     },
+    /// Measure this machine's memory: nanoseconds per random dependent load over buffers of each
+    /// size, so a benchmark's figures can be read against the machine they ran on (where the
+    /// time steps up is the cache this process actually gets; on a shared VM it moves by the hour).
+    MemoryProbe {
+        /// Buffer sizes in MiB, 1 to 4096 (repeatable; default 1 2 4 8 16 32 64 256).
+        #[arg(long = "mib", value_name = "MIB")]
+        sizes_mib: Vec<usize>,
+        /// Timed loads per size (after a warm-up lap of at most as many).
+        #[arg(long, default_value_t = 500_000)]
+        loads: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -186,8 +197,8 @@ fn parse_size(s: &str) -> Result<u64, String> {
 mod cli;
 
 use cli::{
-    Failure, TypeFilter, cmd_bench, cmd_check, cmd_import_terraform, cmd_list, cmd_merge, cmd_run, cmd_sweep,
-    cmd_validate,
+    Failure, TypeFilter, cmd_bench, cmd_check, cmd_import_terraform, cmd_list, cmd_memory_probe, cmd_merge, cmd_run,
+    cmd_sweep, cmd_validate,
 };
 
 fn main() -> ExitCode {
@@ -216,6 +227,7 @@ fn main() -> ExitCode {
         Command::Merge { out, shards, allow_partial } => cmd_merge(out, shards, allow_partial),
         Command::Plot { dir } => nitrosim::sweep::replot(&dir).map(|_| ()).map_err(Failure::from),
         Command::Bench { file, sets } => cmd_bench(file, sets),
+        Command::MemoryProbe { sizes_mib, loads } => cmd_memory_probe(sizes_mib, loads),
         Command::Validate { out, cases, long, only, quiet } => match cmd_validate(out, cases, long, only, quiet) {
             Ok(true) => Ok(()),
             Ok(false) => return ExitCode::from(1),

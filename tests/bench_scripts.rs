@@ -54,9 +54,21 @@ fn scale_curve_interleaves_rounds_and_reports_each_point_and_the_growth() {
     std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
 
     let bin = wrapper.to_str().unwrap();
-    let (ok, out, err) =
-        script("scale_curve.sh", &[], &[("BIN", bin), ("HOSTS", "256 128"), ("DURATION", "5us"), ("RUNS", "3")]);
+    let (ok, out, err) = script(
+        "scale_curve.sh",
+        &[],
+        &[("BIN", bin), ("HOSTS", "256 128"), ("DURATION", "5us"), ("RUNS", "3"), ("PROBE_MIB", "1 2")],
+    );
     assert!(ok, "{err}");
+    // The machine each round ran on: one probe line per round, each size with a time.
+    let probes: Vec<&str> = out.lines().skip_while(|l| !l.starts_with("memory probe")).skip(1).collect();
+    assert_eq!(probes.len(), 3, "one probe per round:\n{out}");
+    for (k, line) in probes.iter().enumerate() {
+        assert!(line.starts_with(&format!("round {}:", k + 1)), "{line}");
+        for mib in ["1", "2"] {
+            after(line, &format!(" {mib} MiB "));
+        }
+    }
     // Every size once per round, two runs each: ascending in odd rounds, descending in even ones.
     let calls = std::fs::read_to_string(&log).unwrap();
     let calls: Vec<&str> = calls.lines().collect();
@@ -105,15 +117,25 @@ fn scale_curve_interleaves_rounds_and_reports_each_point_and_the_growth() {
     }
     // WARMUP=1: every measured bench right after an unmeasured one of the same size and run.
     std::fs::remove_file(&commands).unwrap();
-    let (ok, out, err) =
-        script("scale_curve.sh", &[], &[("BIN", bin), ("HOSTS", "128"), ("DURATION", "5us"), ("WARMUP", "1")]);
+    let (ok, out, err) = script(
+        "scale_curve.sh",
+        &[],
+        &[("BIN", bin), ("HOSTS", "128"), ("DURATION", "5us"), ("WARMUP", "1"), ("PROBE_MIB", "1")],
+    );
     assert!(ok, "{err}");
     let calls = std::fs::read_to_string(&commands).unwrap();
-    let calls: Vec<&str> = calls.lines().collect();
+    let calls: Vec<&str> = calls.lines().filter(|c| c.starts_with("bench ")).collect();
     assert_eq!(calls.len(), 4, "two runs, each twice: {calls:#?}");
     assert!(calls[0] == calls[1] && calls[2] == calls[3] && calls[0] != calls[2], "{calls:#?}");
     assert_eq!(out.lines().filter(|l| l.starts_with("128 ")).count(), 2, "{out}");
-    for bad in [("HOSTS", "100"), ("HOSTS", "12x"), ("RUNS", "0"), ("DURATION", "5 parsecs"), ("WARMUP", "yes")] {
+    for bad in [
+        ("HOSTS", "100"),
+        ("HOSTS", "12x"),
+        ("RUNS", "0"),
+        ("DURATION", "5 parsecs"),
+        ("WARMUP", "yes"),
+        ("PROBE_MIB", "1 two"),
+    ] {
         let (ok, _, err) = script("scale_curve.sh", &[], &[("HOSTS", "128"), bad]);
         assert!(!ok && !err.is_empty(), "{bad:?} accepted");
     }

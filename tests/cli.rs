@@ -119,6 +119,30 @@ fn missing_file_and_bad_set_exit_2_with_a_hint() {
     assert_eq!(code, 2, "{err}");
 }
 
+/// `memory-probe` prints one time per size asked for, in order, and refuses sizes it cannot
+/// measure with exit code 2 and the range.
+#[test]
+fn memory_probe_times_each_size_and_refuses_impossible_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = nitrosim(&["memory-probe", "--mib", "2", "--mib", "1", "--loads", "20000"], dir.path());
+    assert_eq!(code, 0, "{err}");
+    let rows: Vec<(u64, f64)> = out
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let mut f = l.split_whitespace();
+            (f.next().unwrap().parse().unwrap(), f.next().unwrap().parse().unwrap())
+        })
+        .collect();
+    assert_eq!(rows.iter().map(|r| r.0).collect::<Vec<_>>(), [2, 1], "{out}");
+    assert!(rows.iter().all(|r| r.1 > 0.0 && r.1.is_finite()), "{out}");
+    for bad in [["--mib", "0"], ["--mib", "4097"], ["--loads", "0"]] {
+        let (code, out, err) = nitrosim(&[&["memory-probe"][..], &bad[..]].concat(), dir.path());
+        assert_eq!(code, 2, "{bad:?}: {out}{err}");
+        assert!(err.contains(bad[0]) && out.is_empty(), "{bad:?}: {err}");
+    }
+}
+
 #[test]
 fn run_writes_complete_outputs_and_check_explains_limits() {
     let dir = tempfile::tempdir().unwrap();

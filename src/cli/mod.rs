@@ -18,7 +18,7 @@ mod validate;
 pub(crate) use huge_pages::restart_with_huge_pages;
 pub(crate) use import::cmd_import_terraform;
 pub(crate) use list::{TypeFilter, cmd_list};
-pub(crate) use run::{cmd_bench, cmd_check, cmd_run};
+pub(crate) use run::{cmd_bench, cmd_check, cmd_memory_probe, cmd_run};
 pub(crate) use sweep::{cmd_merge, cmd_sweep};
 pub(crate) use validate::cmd_validate;
 

@@ -1,4 +1,5 @@
-//! `nitrosim run`, `check` and `bench`: one scenario, simulated, checked or timed.
+//! `nitrosim run`, `check` and `bench`: one scenario, simulated, checked or timed; and
+//! `memory-probe`, the machine the timing ran on.
 
 use super::sweep::sweep_run_memory;
 use super::*;
@@ -191,6 +192,27 @@ pub(crate) fn cmd_bench(file: PathBuf, sets: Vec<String>) -> Result<(), Failure>
     match nitrosim::progress::peak_rss_kib() {
         Some(k) => outln!("peak RSS {:.1} MiB", k as f64 / 1024.0),
         None => outln!("peak RSS unknown on this platform"),
+    }
+    Ok(())
+}
+
+pub(crate) fn cmd_memory_probe(sizes_mib: Vec<usize>, loads: usize) -> Result<(), Failure> {
+    use nitrosim::memory_probe::{DEFAULT_SIZES_MIB, MAX_SIZE_MIB, probe};
+    if let Some(&bad) = sizes_mib.iter().find(|&&m| m == 0 || m > MAX_SIZE_MIB) {
+        return Err(Failure::Usage(format!(
+            "--mib {bad}: a buffer of 1 to {MAX_SIZE_MIB} MiB (hint: the 8192-host bench touches about 360)"
+        )));
+    }
+    if loads == 0 {
+        return Err(Failure::Usage("--loads 0: at least one load per size".to_string()));
+    }
+    let sizes = if sizes_mib.is_empty() { DEFAULT_SIZES_MIB.to_vec() } else { sizes_mib };
+    outln!("{:>8} {:>12}", "MiB", "ns per load");
+    // One size at a time, each printed as it is measured.
+    for mib in sizes {
+        for (mib, ns) in probe(&[mib], loads) {
+            outln!("{mib:>8} {ns:>12.1}");
+        }
     }
     Ok(())
 }
