@@ -42,23 +42,33 @@ pub struct Chase {
 }
 
 impl Chase {
-    /// `size_bytes` rounded down to whole lines, at least two lines. The cycle is drawn from
-    /// `seed`, so a probe reads the same addresses every time.
-    pub fn new(size_bytes: usize, seed: u64) -> Chase {
+    /// `size_bytes` rounded down to whole lines, at least two lines and at most 2^32. The cycle
+    /// is drawn from `seed`, so a probe reads the same addresses every time. An error, not an
+    /// abort, when the memory cannot be had.
+    pub fn new(size_bytes: usize, seed: u64) -> Result<Chase, String> {
         let lines = (size_bytes / LINE_BYTES).max(2);
-        let mut order: Vec<u32> = (0..lines as u32).collect();
+        let lines_max = u32::MAX as usize + 1;
+        if lines > lines_max {
+            return Err(format!("{size_bytes} bytes is more than {lines_max} cache lines"));
+        }
+        let no_memory = |what: &str| format!("cannot allocate the {what} of a {} MiB probe", size_bytes >> 20);
+        let mut order: Vec<u32> = Vec::new();
+        order.try_reserve_exact(lines).map_err(|_| no_memory("cycle"))?;
+        order.extend((0..lines).map(|k| k as u32));
         // Sattolo's algorithm: a uniformly random permutation with a single cycle.
         let mut rng = crate::engine::rng::StreamRng::seed_from_u64(seed);
         for i in (1..lines).rev() {
             let j = rng.random_range(0..i);
             order.swap(i, j);
         }
-        let mut words = vec![0u64; lines * WORDS_PER_LINE];
+        let mut words: Vec<u64> = Vec::new();
+        words.try_reserve_exact(lines * WORDS_PER_LINE).map_err(|_| no_memory("buffer"))?;
+        words.resize(lines * WORDS_PER_LINE, 0);
         for k in 0..lines {
             let (from, to) = (order[k] as usize, order[(k + 1) % lines] as usize);
             words[from * WORDS_PER_LINE] = to as u64;
         }
-        Chase { words }
+        Ok(Chase { words })
     }
 
     pub fn lines(&self) -> usize {
@@ -90,12 +100,13 @@ impl Chase {
 
 /// Measure each size (MiB) in turn; returns (size, ns per load). A new buffer for each size,
 /// freed before the next, so the probe's peak memory is its largest size.
-pub fn probe(sizes_mib: &[usize], loads: usize) -> Vec<(usize, f64)> {
+pub fn probe(sizes_mib: &[usize], loads: usize) -> Result<Vec<(usize, f64)>, String> {
     sizes_mib
         .iter()
         .map(|&mib| {
-            let chase = Chase::new(mib << 20, 0x6e69_7472_6f73_696d ^ mib as u64);
-            (mib, chase.ns_per_load(loads))
+            let bytes = mib.checked_mul(1 << 20).ok_or_else(|| format!("{mib} MiB does not fit in memory"))?;
+            let chase = Chase::new(bytes, 0x6e69_7472_6f73_696d ^ mib as u64)?;
+            Ok((mib, chase.ns_per_load(loads)))
         })
         .collect()
 }
@@ -109,7 +120,7 @@ mod tests {
     #[test]
     fn the_cycle_visits_every_line_once_per_lap() {
         for lines in [2usize, 3, 17, 1000] {
-            let chase = Chase::new(lines * LINE_BYTES, lines as u64);
+            let chase = Chase::new(lines * LINE_BYTES, lines as u64).unwrap();
             assert_eq!(chase.lines(), lines);
             let mut seen = vec![false; lines];
             let mut line = 0;
@@ -125,9 +136,11 @@ mod tests {
 
     #[test]
     fn sizes_round_down_to_whole_lines_and_never_below_two() {
-        assert_eq!(Chase::new(64 * 10 + 63, 1).lines(), 10);
-        assert_eq!(Chase::new(0, 1).lines(), 2);
-        let measured = probe(&[1], 1000);
+        assert_eq!(Chase::new(64 * 10 + 63, 1).unwrap().lines(), 10);
+        assert_eq!(Chase::new(0, 1).unwrap().lines(), 2);
+        assert!(Chase::new(usize::MAX, 1).is_err(), "more lines than a u32 names");
+        assert!(probe(&[usize::MAX], 1).is_err());
+        let measured = probe(&[1], 1000).unwrap();
         assert_eq!(measured.len(), 1);
         assert!(measured[0].1 > 0.0 && measured[0].1.is_finite());
     }

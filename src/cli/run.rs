@@ -210,7 +210,7 @@ pub(crate) fn cmd_memory_probe(sizes_mib: Vec<usize>, loads: usize) -> Result<()
     outln!("{:>8} {:>12}", "MiB", "ns per load");
     // One size at a time, each printed as it is measured.
     for mib in sizes {
-        for (mib, ns) in probe(&[mib], loads) {
+        for (mib, ns) in probe(&[mib], loads).map_err(|e| Failure::Other(anyhow::anyhow!(e)))? {
             outln!("{mib:>8} {ns:>12.1}");
         }
     }
