@@ -31,10 +31,13 @@
 # the rounds; last the best round's kernel CPU s per simulated ms (first touches of new memory,
 # mostly). Fabrics: benches/permutation_args.sh. Last, the memory probe of each round: ns per
 # random load by buffer size (`nitrosim memory-probe`), which says how much cache the machine
-# gave that round and how slow its memory was; the runs are read against it.
+# gave that round and how slow its memory was; the runs are read against it. The probe touches
+# up to 256 MiB and frees it before the round: with WARMUP=0 the first run after it may find
+# less of its memory warm (WARMUP=1 is unaffected).
 set -euo pipefail
 # A BIN given is taken from where the script was called; it then runs from the repository's root.
 if [ -n "${BIN:-}" ]; then BIN=$(realpath "$BIN"); fi
+if [ -n "${PROBE_BIN:-}" ]; then PROBE_BIN=$(realpath "$PROBE_BIN"); fi
 cd "$(dirname "$0")/.."
 BIN=${BIN:-target/release/nitrosim}
 DURATION=${DURATION:-100us}
@@ -66,16 +69,17 @@ trap 'rm -rf "$scratch"' EXIT
 PROBE_BIN=${PROBE_BIN:-$BIN}
 probe_args=()
 for mib in ${PROBE_MIB:-}; do
-  [[ $mib =~ ^[1-9][0-9]*$ ]] || { echo "PROBE_MIB: whole numbers of MiB, not $mib" >&2; exit 2; }
+  [[ $mib =~ ^[1-9][0-9]*$ ]] && [ "$mib" -le 4096 ] || { echo "PROBE_MIB: whole numbers of MiB from 1 to 4096, not $mib" >&2; exit 2; }
   probe_args+=(--mib "$mib")
 done
+# Each size as "N MiB ns (huge H)": the time per load and the share of the buffer in huge pages.
 probe_round() {
   local probe
-  if probe=$("$PROBE_BIN" memory-probe "${probe_args[@]}" 2> /dev/null); then
-    echo "$probe" | awk -v r="$1" 'NR > 1 { line = line sprintf("  %s MiB %s", $1, $2) } END { print "round " r ":" line }' >> "$scratch/probe"
+  if probe=$("$PROBE_BIN" memory-probe ${probe_args[@]+"${probe_args[@]}"} 2> "$scratch/probe.err"); then
+    echo "$probe" | awk -v r="$1" 'NR > 1 { line = line sprintf("  %s MiB %s (huge %s)", $1, $2, $3) } END { print "round " r ":" line }' >> "$scratch/probe"
     tail -1 "$scratch/probe" | sed 's/^/memory probe, ns per random load: /' >&2
   else
-    echo "round $1: no memory probe ($PROBE_BIN memory-probe failed; set PROBE_BIN)" >> "$scratch/probe"
+    echo "round $1: no memory probe ($PROBE_BIN memory-probe: $(tail -1 "$scratch/probe.err"); PROBE_BIN names a nitrosim that has it)" >> "$scratch/probe"
   fi
 }
 for round in $(seq "$RUNS"); do

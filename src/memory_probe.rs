@@ -8,18 +8,21 @@
 //! on cannot be compared with another. The probe measures that machine, next to the
 //! measurement (`nitrosim memory-probe`; `benches/scale_curve.sh` runs it every round).
 //!
-//! Method: a pointer chase. A buffer of `size` bytes is cut into 64-byte cache lines linked in one
-//! random cycle (Sattolo's shuffle, so every line is visited once per lap), and each load reads the
-//! index of the next line: every load waits for the one before, as the simulator's dependent
-//! misses do, and no prefetcher can guess the next address. Time per load = wall time / loads,
-//! after a warm-up lap (or a million loads) that brings into cache what fits. A buffer that fits
-//! the cache the machine lets this process have reads at cache speed (about 10-20 ns); one that
-//! does not reads at memory speed (about 100 ns on bare metal, more on a busy virtual machine).
-//! Where the step from one to the other falls is the cache actually available.
+//! Method: a pointer chase. A buffer of `size` bytes is cut into 64-byte cache lines, put in a
+//! random order (Fisher-Yates), each linked to the next in that order and the last to the first:
+//! one cycle through every line. Each load reads the index of the next line, so every load waits
+//! for the one before, as the simulator's dependent misses do, and no prefetcher can guess the
+//! next address. Time per load = wall time / loads, after a warm-up of one lap (at most as many
+//! loads as are timed) that brings into cache what fits; the best of three timings, as the
+//! benches take the best of their rounds. A buffer that fits the cache the machine lets this
+//! process have reads at cache speed (about 10-20 ns); one that does not reads at memory speed
+//! (over 100 ns, more on a busy virtual machine). Where the step from one to the other falls is
+//! the cache actually available.
 //!
-//! The buffer is allocated as the simulator's arrays are (a `Vec` of 2 MiB or more, in huge
-//! pages when `nitrosim` runs with them), so address translation costs what it costs the
-//! simulator.
+//! The buffer is a `Vec` as the simulator's big arrays are, for which `nitrosim` asks glibc for
+//! huge pages at 2 MiB and more; whether the kernel granted them is measured, not assumed
+//! ([`huge_page_share`], from `/proc/self/smaps`): address translation then costs what it costs
+//! the simulator.
 
 use rand::{RngExt, SeedableRng};
 use std::time::Instant;
@@ -47,18 +50,18 @@ impl Chase {
     /// abort, when the memory cannot be had.
     pub fn new(size_bytes: usize, seed: u64) -> Result<Chase, String> {
         let lines = (size_bytes / LINE_BYTES).max(2);
-        let lines_max = u32::MAX as usize + 1;
-        if lines > lines_max {
+        let lines_max = 1u64 << 32;
+        if lines as u64 > lines_max {
             return Err(format!("{size_bytes} bytes is more than {lines_max} cache lines"));
         }
         let no_memory = |what: &str| format!("cannot allocate the {what} of a {} MiB probe", size_bytes >> 20);
         let mut order: Vec<u32> = Vec::new();
         order.try_reserve_exact(lines).map_err(|_| no_memory("cycle"))?;
         order.extend((0..lines).map(|k| k as u32));
-        // Sattolo's algorithm: a uniformly random permutation with a single cycle.
+        // Fisher-Yates: a random order; linking each line to the next in it makes one cycle.
         let mut rng = crate::engine::rng::StreamRng::seed_from_u64(seed);
         for i in (1..lines).rev() {
-            let j = rng.random_range(0..i);
+            let j = rng.random_range(0..=i);
             order.swap(i, j);
         }
         let mut words: Vec<u64> = Vec::new();
@@ -78,35 +81,79 @@ impl Chase {
     /// Follow the cycle for `loads` loads from line `start`; returns the line reached.
     pub fn follow(&self, start: usize, loads: usize) -> usize {
         let mut line = start;
+        // Each address is the last load's value, so no load can be skipped or hoisted; the
+        // caller keeps the result (`black_box`), so the chain itself is kept.
         for _ in 0..loads {
-            // `black_box` so the compiler keeps each load and its dependence on the last.
-            line = std::hint::black_box(self.words[line * WORDS_PER_LINE]) as usize;
+            line = self.words[line * WORDS_PER_LINE] as usize;
         }
         line
     }
 
-    /// Mean nanoseconds per dependent load over `loads` loads, after a warm-up of one lap (at
-    /// most `loads` loads).
+    /// Nanoseconds per dependent load: the best of three timings of `loads` loads each, after a
+    /// warm-up of one lap (at most `loads` loads).
     pub fn ns_per_load(&self, loads: usize) -> f64 {
         let loads = loads.max(1);
-        let at = self.follow(0, self.lines().min(loads));
-        let start = Instant::now();
-        let end = self.follow(at, loads);
-        let ns = start.elapsed().as_nanos() as f64;
-        std::hint::black_box(end);
-        ns / loads as f64
+        let mut at = std::hint::black_box(self.follow(0, self.lines().min(loads)));
+        let mut best = f64::INFINITY;
+        for _ in 0..3 {
+            let start = Instant::now();
+            at = std::hint::black_box(self.follow(at, loads));
+            best = best.min(start.elapsed().as_nanos() as f64 / loads as f64);
+        }
+        best
+    }
+
+    /// The share of the buffer in huge pages, `None` where it cannot be read (not Linux).
+    pub fn huge_page_share(&self) -> Option<f64> {
+        huge_page_share(self.words.as_ptr() as usize, std::mem::size_of_val(&self.words[..]))
     }
 }
 
-/// Measure each size (MiB) in turn; returns (size, ns per load). A new buffer for each size,
-/// freed before the next, so the probe's peak memory is its largest size.
-pub fn probe(sizes_mib: &[usize], loads: usize) -> Result<Vec<(usize, f64)>, String> {
+/// The share of `len` bytes from `start` that the kernel backs with huge pages, from the
+/// `AnonHugePages` of the mappings holding them in `/proc/self/smaps` (a mapping's huge pages
+/// are counted in proportion to the part of it the range covers). `None` where there is no such
+/// file.
+pub fn huge_page_share(start: usize, len: usize) -> Option<f64> {
+    let smaps = std::fs::read_to_string("/proc/self/smaps").ok()?;
+    let end = start.checked_add(len)?;
+    let (mut huge_bytes, mut mapping) = (0.0, None::<(usize, usize)>);
+    for line in smaps.lines() {
+        let mut fields = line.split_whitespace();
+        let Some(first) = fields.next() else { continue };
+        if let Some((lo, hi)) = first.split_once('-')
+            && let (Ok(lo), Ok(hi)) = (usize::from_str_radix(lo, 16), usize::from_str_radix(hi, 16))
+        {
+            mapping = (lo < end && start < hi).then_some((lo, hi));
+        } else if first == "AnonHugePages:"
+            && let Some((lo, hi)) = mapping
+            && let Some(Ok(kib)) = fields.next().map(str::parse::<f64>)
+        {
+            let covered = (hi.min(end) - lo.max(start)) as f64 / (hi - lo) as f64;
+            huge_bytes += kib * 1024.0 * covered;
+        }
+    }
+    Some((huge_bytes / len.max(1) as f64).min(1.0))
+}
+
+/// One size measured.
+#[derive(Clone, Copy, Debug)]
+pub struct Probed {
+    pub size_mib: usize,
+    pub ns_per_load: f64,
+    /// The share of the buffer in huge pages (`None`: not known on this system).
+    pub huge_page_share: Option<f64>,
+}
+
+/// Measure each size (MiB) in turn. A new buffer for each size, freed before the next, so the
+/// probe's peak memory is its largest size and a sixteenth (the shuffled order).
+pub fn probe(sizes_mib: &[usize], loads: usize) -> Result<Vec<Probed>, String> {
     sizes_mib
         .iter()
         .map(|&mib| {
             let bytes = mib.checked_mul(1 << 20).ok_or_else(|| format!("{mib} MiB does not fit in memory"))?;
             let chase = Chase::new(bytes, 0x6e69_7472_6f73_696d ^ mib as u64)?;
-            Ok((mib, chase.ns_per_load(loads)))
+            let ns_per_load = chase.ns_per_load(loads);
+            Ok(Probed { size_mib: mib, ns_per_load, huge_page_share: chase.huge_page_share() })
         })
         .collect()
 }
@@ -142,6 +189,9 @@ mod tests {
         assert!(probe(&[usize::MAX], 1).is_err());
         let measured = probe(&[1], 1000).unwrap();
         assert_eq!(measured.len(), 1);
-        assert!(measured[0].1 > 0.0 && measured[0].1.is_finite());
+        assert!(measured[0].ns_per_load > 0.0 && measured[0].ns_per_load.is_finite());
+        if let Some(share) = measured[0].huge_page_share {
+            assert!((0.0..=1.0).contains(&share), "{share}");
+        }
     }
 }

@@ -68,6 +68,7 @@ fn scale_curve_interleaves_rounds_and_reports_each_point_and_the_growth() {
         for mib in ["1", "2"] {
             after(line, &format!(" {mib} MiB "));
         }
+        assert_eq!(line.matches("(huge ").count(), 2, "{line}");
     }
     // Every size once per round, two runs each: ascending in odd rounds, descending in even ones.
     let calls = std::fs::read_to_string(&log).unwrap();
@@ -128,7 +129,17 @@ fn scale_curve_interleaves_rounds_and_reports_each_point_and_the_growth() {
     assert_eq!(calls.len(), 4, "two runs, each twice: {calls:#?}");
     assert!(calls[0] == calls[1] && calls[2] == calls[3] && calls[0] != calls[2], "{calls:#?}");
     assert_eq!(out.lines().filter(|l| l.starts_with("128 ")).count(), 2, "{out}");
+    // A BIN without the probe: the curve still runs and says why each round has none.
+    let (ok, out, err) = script(
+        "scale_curve.sh",
+        &[],
+        &[("HOSTS", "128"), ("DURATION", "5us"), ("PROBE_BIN", "/bin/false"), ("PROBE_MIB", "1")],
+    );
+    assert!(ok, "{err}");
+    let none = out.lines().find(|l| l.starts_with("round 1: no memory probe (")).unwrap_or_else(|| panic!("{out}"));
+    assert!(none.contains("false memory-probe"), "{none}");
     for bad in [
+        ("PROBE_MIB", "5000"),
         ("HOSTS", "100"),
         ("HOSTS", "12x"),
         ("RUNS", "0"),
