@@ -32,8 +32,8 @@
 # mostly). Fabrics: benches/permutation_args.sh. Last, the memory probe of each round: ns per
 # random load by buffer size (`nitrosim memory-probe`), which says how much cache the machine
 # gave that round and how slow its memory was; the runs are read against it. The probe touches
-# up to 256 MiB by default (PROBE_MIB allows up to 4096) and frees it before the round: with WARMUP=0 the first run after it may find
-# less of its memory warm (WARMUP=1 is unaffected).
+# up to 256 MiB by default (PROBE_MIB allows up to 4096) and frees it before the round: with
+# WARMUP=0 the first run after it may find less of its memory warm (WARMUP=1 is unaffected).
 set -euo pipefail
 # A BIN given is taken from where the script was called; it then runs from the repository's root.
 if [ -n "${BIN:-}" ]; then BIN=$(realpath "$BIN"); fi

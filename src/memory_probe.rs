@@ -145,18 +145,13 @@ pub struct Probed {
     pub huge_page_share: Option<f64>,
 }
 
-/// Measure each size (MiB) in turn. A new buffer for each size, freed before the next, so the
-/// probe's peak memory is its largest size and a sixteenth (the shuffled order).
-pub fn probe(sizes_mib: &[usize], loads: usize) -> Result<Vec<Probed>, String> {
-    sizes_mib
-        .iter()
-        .map(|&mib| {
-            let bytes = mib.checked_mul(1 << 20).ok_or_else(|| format!("{mib} MiB does not fit in memory"))?;
-            let chase = Chase::new(bytes, 0x6e69_7472_6f73_696d ^ mib as u64)?;
-            let ns_per_load = chase.ns_per_load(loads);
-            Ok(Probed { size_mib: mib, ns_per_load, huge_page_share: chase.huge_page_share() })
-        })
-        .collect()
+/// Measure a buffer of `size_mib` MiB, made for the measurement and freed after it: the probe's
+/// peak memory is the buffer and a sixteenth (the shuffled order).
+pub fn probe(size_mib: usize, loads: usize) -> Result<Probed, String> {
+    let bytes = size_mib.checked_mul(1 << 20).ok_or_else(|| format!("{size_mib} MiB does not fit in memory"))?;
+    let chase = Chase::new(bytes, 0x6e69_7472_6f73_696d ^ size_mib as u64)?;
+    let ns_per_load = chase.ns_per_load(loads);
+    Ok(Probed { size_mib, ns_per_load, huge_page_share: chase.huge_page_share() })
 }
 
 #[cfg(test)]
@@ -187,11 +182,11 @@ mod tests {
         assert_eq!(Chase::new(64 * 10 + 63, 1).unwrap().lines(), 10);
         assert_eq!(Chase::new(0, 1).unwrap().lines(), 2);
         assert!(Chase::new(usize::MAX, 1).is_err(), "more lines than a u32 names");
-        assert!(probe(&[usize::MAX], 1).is_err());
-        let measured = probe(&[1], 1000).unwrap();
-        assert_eq!(measured.len(), 1);
-        assert!(measured[0].ns_per_load > 0.0 && measured[0].ns_per_load.is_finite());
-        if let Some(share) = measured[0].huge_page_share {
+        assert!(probe(usize::MAX, 1).is_err());
+        let measured = probe(1, 1000).unwrap();
+        assert_eq!(measured.size_mib, 1);
+        assert!(measured.ns_per_load > 0.0 && measured.ns_per_load.is_finite());
+        if let Some(share) = measured.huge_page_share {
             assert!((0.0..=1.0).contains(&share), "{share}");
         }
     }

@@ -208,12 +208,11 @@ pub(crate) fn cmd_memory_probe(sizes_mib: Vec<usize>, loads: usize) -> Result<()
     }
     let sizes = if sizes_mib.is_empty() { DEFAULT_SIZES_MIB.to_vec() } else { sizes_mib };
     outln!("{:>8} {:>12} {:>12}", "MiB", "ns per load", "huge pages");
-    // One size at a time, each printed as it is measured.
+    // Each size printed as it is measured.
     for mib in sizes {
-        for p in probe(&[mib], loads).map_err(|e| Failure::Other(anyhow::anyhow!(e)))? {
-            let huge = p.huge_page_share.map_or("unknown".to_string(), |h| format!("{:.0}%", 100.0 * h));
-            outln!("{:>8} {:>12.1} {:>12}", p.size_mib, p.ns_per_load, huge);
-        }
+        let p = probe(mib, loads).map_err(|e| Failure::Other(anyhow::anyhow!(e)))?;
+        let huge = p.huge_page_share.map_or("unknown".to_string(), |h| format!("{:.0}%", 100.0 * h));
+        outln!("{:>8} {:>12.1} {:>12}", p.size_mib, p.ns_per_load, huge);
     }
     Ok(())
 }
