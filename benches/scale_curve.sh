@@ -76,7 +76,9 @@ done
 probe_round() {
   local probe
   if probe=$("$PROBE_BIN" memory-probe ${probe_args[@]+"${probe_args[@]}"} 2> "$scratch/probe.err"); then
-    echo "$probe" | awk -v r="$1" 'NR > 1 { line = line sprintf("  %s MiB %s (huge %s)", $1, $2, $3) } END { print "round " r ":" line }' >> "$scratch/probe"
+    # The machine once (its first line); then each size's row (the rows that start with a number).
+    [ -s "$scratch/machine" ] || echo "$probe" | sed -n 's/^machine: //p' > "$scratch/machine"
+    echo "$probe" | awk -v r="$1" '$1 ~ /^[0-9]+$/ { line = line sprintf("  %s MiB %s (huge %s)", $1, $2, $3) } END { print "round " r ":" line }' >> "$scratch/probe"
     tail -1 "$scratch/probe" | sed 's/^/memory probe, ns per random load: /' >&2
   else
     echo "round $1: no memory probe ($PROBE_BIN memory-probe: $(tail -1 "$scratch/probe.err"); PROBE_BIN names a nitrosim that has it)" >> "$scratch/probe"
@@ -131,5 +133,6 @@ if [ "$first" != "$last" ]; then
       }' "$scratch/runs"
   done
 fi
+[ ! -s "$scratch/machine" ] || echo "machine: $(cat "$scratch/machine")"
 echo "memory probe (nitrosim memory-probe: ns per random dependent load, by buffer size, before each round):"
 cat "$scratch/probe"

@@ -136,6 +136,57 @@ pub fn huge_page_share(start: usize, len: usize) -> Option<f64> {
     Some((huge_bytes / len.max(1) as f64).min(1.0))
 }
 
+/// The machine the probe and the benches beside it ran on, in one line: the CPU's model name,
+/// how many CPUs the system has and the caches CPU 0 sees, as the kernel reports them
+/// (`/proc/cpuinfo`, `/sys/devices/system/cpu/cpu0/cache`). On a virtual machine these are what
+/// the hypervisor shows: a cache size is the whole cache, not the share this process gets, which
+/// only the probe's times tell. Parts the system does not report are left out; `None` when it
+/// reports nothing (not Linux).
+pub fn describe_machine() -> Option<String> {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.split_once(':').filter(|(k, _)| k.trim() == "model name").map(|(_, v)| v.trim().to_string()));
+    let cpus = cpuinfo.lines().filter(|l| l.split_once(':').is_some_and(|(k, _)| k.trim() == "processor")).count();
+    let caches = describe_caches(std::path::Path::new("/sys/devices/system/cpu/cpu0/cache"));
+    let mut parts = Vec::new();
+    parts.extend(model);
+    if cpus > 0 {
+        parts.push(format!("{cpus} CPU{}", if cpus == 1 { "" } else { "s" }));
+    }
+    if !caches.is_empty() {
+        parts.push(format!("caches {}", caches.join(", ")));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+/// CPU 0's caches under `dir` (the kernel's `cache/indexN/{level,type,size}`), by level, as
+/// "L1d 48K": a unified cache has no letter.
+fn describe_caches(dir: &std::path::Path) -> Vec<String> {
+    let read = |entry: &std::path::Path, name: &str| {
+        std::fs::read_to_string(entry.join(name)).ok().map(|s| s.trim().to_string())
+    };
+    let mut caches: Vec<(u32, String)> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("index"))
+        .filter_map(|e| {
+            let path = e.path();
+            let level: u32 = read(&path, "level")?.parse().ok()?;
+            let size = read(&path, "size")?;
+            let kind = match read(&path, "type").as_deref() {
+                Some("Data") => "d",
+                Some("Instruction") => "i",
+                _ => "",
+            };
+            Some((level, format!("L{level}{kind} {size}")))
+        })
+        .collect();
+    caches.sort();
+    caches.into_iter().map(|(_, c)| c).collect()
+}
+
 /// One size measured.
 #[derive(Clone, Copy, Debug)]
 pub struct Probed {
@@ -175,6 +226,28 @@ mod tests {
             assert_eq!(line, 0, "a lap of {lines} loads returns to the start");
             assert!(seen.iter().all(|&s| s));
         }
+    }
+
+    /// The caches as the kernel lays them out, in level order; entries it cannot read left out.
+    #[test]
+    fn caches_are_read_by_level_and_unreadable_entries_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        for (index, level, kind, size) in [
+            ("index3", "3", "Unified", "107520K"),
+            ("index0", "1", "Data", "48K"),
+            ("index1", "1", "Instruction", "32K"),
+            ("index2", "2", "Unified", "2048K"),
+        ] {
+            let d = dir.path().join(index);
+            std::fs::create_dir(&d).unwrap();
+            std::fs::write(d.join("level"), format!("{level}\n")).unwrap();
+            std::fs::write(d.join("type"), format!("{kind}\n")).unwrap();
+            std::fs::write(d.join("size"), format!("{size}\n")).unwrap();
+        }
+        std::fs::create_dir(dir.path().join("index4")).unwrap();
+        std::fs::write(dir.path().join("uevent"), "").unwrap();
+        assert_eq!(describe_caches(dir.path()), ["L1d 48K", "L1i 32K", "L2 2048K", "L3 107520K"]);
+        assert!(describe_caches(&dir.path().join("absent")).is_empty());
     }
 
     #[test]

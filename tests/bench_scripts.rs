@@ -60,7 +60,14 @@ fn scale_curve_interleaves_rounds_and_reports_each_point_and_the_growth() {
         &[("BIN", bin), ("HOSTS", "256 128"), ("DURATION", "5us"), ("RUNS", "3"), ("PROBE_MIB", "1 2")],
     );
     assert!(ok, "{err}");
-    // The machine each round ran on: one probe line per round, each size with a time.
+    // The machine the curve ran on, named once, and one probe line per round, each size with a
+    // time. The size rows are told from the machine line by their leading number: a model name
+    // with a digit in it must not end up in a round's line.
+    let machine = out.lines().find(|l| l.starts_with("machine: ")).unwrap_or_else(|| panic!("{out}"));
+    if cfg!(target_os = "linux") {
+        assert!(machine.contains(" CPU"), "{machine}");
+    }
+    assert_eq!(out.matches("machine: ").count(), 1, "{out}");
     let probes: Vec<&str> = out.lines().skip_while(|l| !l.starts_with("memory probe")).skip(1).collect();
     assert_eq!(probes.len(), 3, "one probe per round:\n{out}");
     for (k, line) in probes.iter().enumerate() {

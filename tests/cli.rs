@@ -119,16 +119,22 @@ fn missing_file_and_bad_set_exit_2_with_a_hint() {
     assert_eq!(code, 2, "{err}");
 }
 
-/// `memory-probe` prints one time per size asked for, in order, and refuses sizes it cannot
-/// measure with exit code 2 and the range.
+/// `memory-probe` names the machine, prints one time per size asked for, in order, and refuses
+/// sizes it cannot measure with exit code 2 and the range.
 #[test]
 fn memory_probe_times_each_size_and_refuses_impossible_ones() {
     let dir = tempfile::tempdir().unwrap();
     let (code, out, err) = nitrosim(&["memory-probe", "--mib", "2", "--mib", "1", "--loads", "20000"], dir.path());
     assert_eq!(code, 0, "{err}");
+    let machine = out.lines().next().unwrap_or_default();
+    assert!(machine.starts_with("machine: "), "{out}");
+    if cfg!(target_os = "linux") {
+        // /proc/cpuinfo lists every CPU; the count says it was read.
+        assert!(machine.contains(" CPU"), "{machine}");
+    }
     let rows: Vec<(u64, f64)> = out
         .lines()
-        .skip(1)
+        .skip(2)
         .map(|l| {
             let mut f = l.split_whitespace();
             (f.next().unwrap().parse().unwrap(), f.next().unwrap().parse().unwrap())

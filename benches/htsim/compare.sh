@@ -113,6 +113,15 @@ measure() {
   "$@"
 }
 
+# The machine both ran on, and its memory's speed just before (nitrosim's own probe, as
+# benches/scale_curve.sh prints it): rates from two machines, or two spells of one, differ.
+if probe=$("$NITROSIM" memory-probe 2> /dev/null); then
+  echo "$probe" | sed -n '/^machine: /p'
+  echo "memory probe before the rounds (ns per random dependent load by buffer size):$(echo "$probe" |
+    awk '$1 ~ /^[0-9]+$/ { printf "  %s MiB %s (huge %s)", $1, $2, $3 }')"
+else
+  echo "no memory probe ($NITROSIM predates \`nitrosim memory-probe\`)"
+fi
 printf '%-22s %8s %14s %14s %9s %14s %9s\n' run "wall s" events crossings ev/cross "crossings/s" "RSS MiB"
 for round in $(seq "$ROUNDS"); do
   {

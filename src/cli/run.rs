@@ -207,6 +207,10 @@ pub(crate) fn cmd_memory_probe(sizes_mib: Vec<usize>, loads: usize) -> Result<()
         return Err(Failure::Usage("--loads 0: at least one load per size".to_string()));
     }
     let sizes = if sizes_mib.is_empty() { DEFAULT_SIZES_MIB.to_vec() } else { sizes_mib };
+    // Which machine: times from two CPUs cannot be compared, and a VM may move between them.
+    let machine =
+        nitrosim::memory_probe::describe_machine().unwrap_or_else(|| "not reported by this system".to_string());
+    outln!("machine: {machine}");
     outln!("{:>8} {:>12} {:>12}", "MiB", "ns per load", "huge pages");
     // Each size printed as it is measured.
     for mib in sizes {
