@@ -131,10 +131,14 @@ impl Model {
         id
     }
 
-    /// Store a new packet at the start of its route, with its route's first ports.
+    /// Store a new packet at the start of its route, with its route's first ports and, after
+    /// them, its delivery tag: worked out now, while the whole packet is at hand, so that the
+    /// hop into its last port reads only the packet's first line (the tag needs `dst_endpoint`,
+    /// in the second, a miss at scale). A packet's sink and destination never change once made.
     pub(crate) fn alloc_packet(&mut self, mut pkt: Packet) -> PacketId {
         debug_assert_eq!(pkt.hop, 0);
-        self.routes.fill_ahead(pkt.route, &mut pkt.ahead);
+        let end = dispatch::delivery_tag(&pkt);
+        self.routes.fill_ahead(pkt.route, &mut pkt.ahead, end);
         self.pool.alloc(pkt)
     }
 
@@ -176,11 +180,15 @@ impl Model {
         // The packet's next stop once it leaves: read now, while its route's line is at hand,
         // so the arrival event names the port it will touch and the run loop can prefetch it.
         let at = p.hop as usize + 1;
+        // (Past the ports it carries, from the route table; the table's end marker becomes the
+        // delivery tag the packet carries for shorter routes.)
         let next = match p.ahead.get(at) {
             Some(&next) => next,
-            None => self.routes.at(p.route + at as u32),
+            None => match self.routes.at(p.route + at as u32) {
+                routing::Routes::END => dispatch::delivery_tag(p),
+                next => next,
+            },
         };
-        let next = if next == routing::Routes::END { dispatch::delivery_tag(p) } else { next };
         match port_ref.enqueue_settled(now, id, p.wire_bytes, next) {
             Enqueued::Accepted { waited, finish, arrive, head } => {
                 if head && let Some(arrive) = arrive {

@@ -186,15 +186,18 @@ impl Routes {
         }
     }
 
-    /// Copy route `off`'s first ports into `ahead`, [`Routes::END`] after its last.
-    pub fn fill_ahead(&self, off: u32, ahead: &mut [PortId; crate::net::packet::AHEAD_PORTS]) {
+    /// Copy route `off`'s first ports into `ahead`, and `end` (the packet's delivery tag, from
+    /// `MAX_PORTS` up: never a port) in every entry from the route's end on.
+    pub fn fill_ahead(&self, off: u32, ahead: &mut [PortId; crate::net::packet::AHEAD_PORTS], end: u32) {
+        debug_assert!(end as usize >= crate::net::MAX_PORTS, "an end tag that names a port");
         let mut ended = false;
         for (k, a) in ahead.iter_mut().enumerate() {
             if !ended {
                 *a = self.ports[off as usize + k];
                 ended = *a == Self::END;
-            } else {
-                *a = Self::END;
+            }
+            if ended {
+                *a = end;
             }
         }
     }
@@ -215,5 +218,34 @@ impl Routes {
     #[inline]
     pub fn port(&self, off: u32, hop: u16) -> PortId {
         self.ports[off as usize + hop as usize]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Routes;
+    use crate::net::packet::AHEAD_PORTS;
+
+    /// A packet carries its route's first ports and, from the route's end on, its delivery tag
+    /// (never a port); a route longer than it carries leaves the rest to the table, whose end
+    /// marker is still there for the hop that reaches it.
+    #[test]
+    fn a_packet_carries_its_first_ports_then_its_delivery_tag() {
+        let tag = crate::net::MAX_PORTS as u32 | 7;
+        let mut routes = Routes::default();
+        let short = routes.store(&[10, 11, 12]);
+        let long_ports: Vec<u32> = (100..100 + AHEAD_PORTS as u32 + 2).collect();
+        let long = routes.store(&long_ports);
+        let mut ahead = [0; AHEAD_PORTS];
+        routes.fill_ahead(short, &mut ahead, tag);
+        assert_eq!(&ahead[..3], &[10, 11, 12]);
+        assert!(ahead[3..].iter().all(|&a| a == tag), "{ahead:?}");
+        routes.fill_ahead(long, &mut ahead, tag);
+        assert_eq!(&ahead[..], &long_ports[..AHEAD_PORTS]);
+        assert_eq!(routes.at(long + long_ports.len() as u32), Routes::END);
+        // From the middle of a route (SRD's ACK routes start there), as from its start.
+        routes.fill_ahead(short + 1, &mut ahead, tag);
+        assert_eq!(&ahead[..2], &[11, 12]);
+        assert!(ahead[2..].iter().all(|&a| a == tag), "{ahead:?}");
     }
 }

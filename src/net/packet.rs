@@ -145,9 +145,11 @@ pub struct Packet {
     pub wire_bytes: u32,
     pub sink: Sink,
     /// The route's first ports, copied when the packet is created (`Model::alloc_packet`), then
-    /// the route table's end marker: each hop finds its next port in the packet's own
-    /// cache line rather than in the route table, a miss per hop at scale. Hops beyond these
-    /// read the table.
+    /// in the entries from the route's end on, its delivery tag (`model::dispatch`: where it is
+    /// going once off the route, a hint of whose state to prefetch): each hop finds its next
+    /// port, and the last its sink, in the packet's own cache line rather than in the route
+    /// table or the packet's later lines, a miss per hop at scale. Hops beyond these read the
+    /// table.
     pub ahead: [u32; AHEAD_PORTS],
     /// Endpoint it is finally addressed to, with that endpoint slot's generation (stale slots are
     /// caught), carried through SRD.
