@@ -48,6 +48,7 @@ WARMUP=${WARMUP:-0}
 read -r -a sizes <<< "$(echo ${HOSTS:-128 256 512 1024 2048 4096 8192} | tr ' ' '\n' | sort -n -u | tr '\n' ' ')"
 [ "${#sizes[@]}" -gt 0 ] || { echo "HOSTS: no fabric size given" >&2; exit 2; }
 . benches/permutation_args.sh
+. benches/probe_format.sh
 for n in "${sizes[@]}"; do
   [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "HOSTS: whole numbers of hosts, not $n" >&2; exit 2; }
   permutation_args "$n" "$DURATION" srd-1-flow || exit 2
@@ -76,9 +77,9 @@ done
 probe_round() {
   local probe
   if probe=$("$PROBE_BIN" memory-probe ${probe_args[@]+"${probe_args[@]}"} 2> "$scratch/probe.err"); then
-    # The machine once (its first line); then each size's row (the rows that start with a number).
-    [ -s "$scratch/machine" ] || echo "$probe" | sed -n 's/^machine: //p' > "$scratch/machine"
-    echo "$probe" | awk -v r="$1" '$1 ~ /^[0-9]+$/ { line = line sprintf("  %s MiB %s (huge %s)", $1, $2, $3) } END { print "round " r ":" line }' >> "$scratch/probe"
+    # The machine once; then each size's time on the round's line.
+    [ -s "$scratch/machine" ] || echo "$probe" | probe_machine > "$scratch/machine"
+    echo "round $1:$(echo "$probe" | probe_sizes)" >> "$scratch/probe"
     tail -1 "$scratch/probe" | sed 's/^/memory probe, ns per random load: /' >&2
   else
     echo "round $1: no memory probe ($PROBE_BIN memory-probe: $(tail -1 "$scratch/probe.err"); PROBE_BIN names a nitrosim that has it)" >> "$scratch/probe"

@@ -115,10 +115,11 @@ measure() {
 
 # The machine both ran on, and its memory's speed just before (nitrosim's own probe, as
 # benches/scale_curve.sh prints it): rates from two machines, or two spells of one, differ.
+. "$ROOT/benches/probe_format.sh"
 if probe=$("$NITROSIM" memory-probe 2> /dev/null); then
-  echo "$probe" | sed -n '/^machine: /p'
-  echo "memory probe before the rounds (ns per random dependent load by buffer size):$(echo "$probe" |
-    awk '$1 ~ /^[0-9]+$/ { printf "  %s MiB %s (huge %s)", $1, $2, $3 }')"
+  machine=$(echo "$probe" | probe_machine)
+  [ -z "$machine" ] || echo "machine: $machine"
+  echo "memory probe before the rounds (ns per random dependent load by buffer size):$(echo "$probe" | probe_sizes)"
 else
   echo "no memory probe ($NITROSIM predates \`nitrosim memory-probe\`)"
 fi

@@ -1,0 +1,8 @@
+# What the bench scripts print of `nitrosim memory-probe` (sourced by scale_curve.sh and
+# htsim/compare.sh), from the probe's output on stdin.
+
+# The machine line's text, without its "machine: " (nothing when the probe predates it).
+probe_machine() { sed -n 's/^machine: //p'; }
+
+# Each size's row (the rows that start with a number) as "  N MiB ns (huge H)", on one line.
+probe_sizes() { awk '$1 ~ /^[0-9]+$/ { printf "  %s MiB %s (huge %s)", $1, $2, $3 }'; }
