@@ -95,6 +95,10 @@ pub struct EpSlot {
     pub live: bool,
     pub transport: Endpoint,
     pub peer: u32,
+    /// The peer slot's generation, as packets to it carry it: fixed while both ends live (a
+    /// connection's ends close together), and read from here as a segment leaves, where the
+    /// peer's own slot at scale is a miss.
+    pub peer_generation: u32,
     pub route: u32,
     pub owner: Owner,
     /// Index into `Model::flows` for reported flows, `NONE` for background flows.
@@ -241,6 +245,7 @@ impl Model {
             live: true,
             transport,
             peer: NONE,
+            peer_generation: 0,
             route,
             owner,
             flow,
@@ -342,6 +347,8 @@ impl Model {
         let s = self.new_endpoint(ts, r_ba, Owner { app, conn, side: Side::Server }, flow, reverse);
         self.eps[c as usize].peer = s;
         self.eps[s as usize].peer = c;
+        self.eps[c as usize].peer_generation = self.eps[s as usize].generation;
+        self.eps[s as usize].peer_generation = self.eps[c as usize].generation;
         self.eps[c as usize].if_mtu = self.eni_mtu(a, ea);
         self.eps[s as usize].if_mtu = self.eni_mtu(b, eb);
         for (ep, from, to, t, enis) in [(c, a, b, tuple, [ea, eb]), (s, b, a, reverse, [eb, ea])] {
@@ -513,6 +520,10 @@ impl Model {
             (slot.route, Sink::Endpoint, NONE)
         };
         let (tx_block, if_mtu) = (slot.tx_block, slot.if_mtu);
+        debug_assert!(
+            !slot.live || self.eps[peer as usize].generation == slot.peer_generation,
+            "a live endpoint's peer keeps the generation it had when they connected"
+        );
         let pkt = Packet {
             seg,
             wire_bytes: seg.wire_bytes,
@@ -520,7 +531,7 @@ impl Model {
             hop: 0,
             sink,
             dst_endpoint: peer,
-            dst_generation: self.eps[peer as usize].generation,
+            dst_generation: slot.peer_generation,
             born: self.q.now(),
             then_route,
             srd: SrdHeader::default(),
