@@ -98,20 +98,6 @@ pub struct InstanceCounters {
     pub enis: std::collections::BTreeMap<String, EniCounters>,
 }
 
-/// The allowance waits of an instance's packets, kept during the run in a small dense table
-/// apart from its [`InstanceCounters`] and ENI counters, whose lines at scale are cold (a miss
-/// per packet); added to those when the run ends (`Model::fold_hot_counters`). ENA Express's
-/// counters are kept by the endpoints and SRD receivers instead.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct HotCounters {
-    /// Several ENIs: each allowance wait is counted on its own ENI at once, not here.
-    pub multi_eni: bool,
-    /// Packets the allowances queued (single-ENI instances).
-    pub bw_out: u64,
-    pub bw_in: u64,
-    pub pps: u64,
-}
-
 /// The allowance counters the ENA driver reports on one interface (ENA guide, "Monitor network
 /// performance for ENA settings on your EC2 instance", read 2026-11-30). The allowances are the
 /// instance's; a packet is counted on the interface it was queued or dropped on.

@@ -66,7 +66,7 @@ use app_state::App;
 use rand::RngExt;
 use std::collections::BTreeMap;
 
-pub use accounting::{Accounting, ConntrackTimeoutsS, EniCounters, HotCounters, InstanceCounters, IpCounters};
+pub use accounting::{Accounting, ConntrackTimeoutsS, EniCounters, InstanceCounters, IpCounters};
 pub use host::{EniRt, EpSlot, InstanceRt, Reasm};
 pub use nitro::SrdPath;
 pub use path::GatewayRt;
@@ -141,8 +141,6 @@ pub struct Model {
     /// end and at the server end.
     pub(crate) app_enis: Vec<[u8; 2]>,
     pub(crate) acct: Accounting,
-    /// Per instance: the counters the packet path bumps, counted apart during the run.
-    pub(crate) hot_counters: Vec<HotCounters>,
     pub(crate) outbox: Outbox,
     pub(crate) loss: Option<(f64, StreamRng)>,
     pub(crate) end: SimTime,

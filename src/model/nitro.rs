@@ -110,8 +110,17 @@ impl Model {
         })
     }
 
+    /// Whether a port of `owner` (an instance, or `NONE`) has its waits counted as they happen
+    /// ([`Port::count_waits_at_once`](crate::net::Port)): an instance with several ENIs counts
+    /// each on the packet's ENI.
+    pub(crate) fn counts_waits_at_once(insts: &[InstanceRt], owner: u32) -> bool {
+        owner != NONE && insts[owner as usize].enis.len() > 1
+    }
+
     /// ENA counts packets an allowance queued, not only those it dropped, on the interface the
-    /// packet went through.
+    /// packet went through: counted here as the packet waits on an instance with several ENIs
+    /// (a port of its with `count_waits_at_once`), else from the port's `waited` when the run
+    /// ends ([`Model::fold_hot_counters`]).
     pub(crate) fn count_allowance_queued(&mut self, port: PortId, id: PacketId) {
         // The port's own line is at hand: its reason first. Not an allowance (a vCPU backlog, a
         // per-flow cap): nothing to count, and no owner or endpoint to look up (misses).
@@ -124,17 +133,6 @@ impl Model {
         }
         let owner = self.port_owner[port as usize];
         if owner == NONE {
-            return;
-        }
-        let waits = &mut self.hot_counters[owner as usize];
-        if !waits.multi_eni {
-            // One ENI: nothing to choose, so the count goes to a small dense table (hot in cache),
-            // added to the ENI's counters when the run ends.
-            match reason {
-                DropReason::BwOutAllowanceExceeded => waits.bw_out += 1,
-                DropReason::BwInAllowanceExceeded => waits.bw_in += 1,
-                _ => waits.pps += 1,
-            }
             return;
         }
         let eni = self.packet_eni(id, owner);
@@ -150,7 +148,7 @@ impl Model {
     }
 
     /// Add the counters counted apart during the run to their instances' and ENIs' counters (the
-    /// allowance waits of single-ENI instances to that ENI's), the SRD receivers' packets to
+    /// allowance waits of single-ENI instances, counted by their ports, to that ENI's), the SRD receivers' packets to
     /// their instances' `ena_srd_rx_pkts`, and the open connections' ENA Express sends to their
     /// instances' (closed ones added theirs as they closed).
     pub(crate) fn fold_hot_counters(&mut self) {
@@ -164,12 +162,19 @@ impl Model {
                 self.fold_ena_srd_tx(ep);
             }
         }
-        for (inst, hot) in self.insts.iter_mut().zip(&mut self.hot_counters) {
-            let Some(eni) = inst.enis.first_mut() else { continue };
+        // The allowance waits of instances with one ENI, which their ports counted.
+        for (port, &owner) in self.ports.iter().zip(&self.port_owner) {
+            if owner == NONE || port.count_waits_at_once || port.stats.waited == 0 {
+                continue;
+            }
+            let Some(eni) = self.insts[owner as usize].enis.first_mut() else { continue };
             let e = &mut eni.counters;
-            e.bw_out_allowance_exceeded += std::mem::take(&mut hot.bw_out);
-            e.bw_in_allowance_exceeded += std::mem::take(&mut hot.bw_in);
-            e.pps_allowance_exceeded += std::mem::take(&mut hot.pps);
+            match port.config.drop_reason {
+                DropReason::BwOutAllowanceExceeded => e.bw_out_allowance_exceeded += port.stats.waited,
+                DropReason::BwInAllowanceExceeded => e.bw_in_allowance_exceeded += port.stats.waited,
+                DropReason::PpsAllowanceExceeded => e.pps_allowance_exceeded += port.stats.waited,
+                _ => {}
+            }
         }
     }
 

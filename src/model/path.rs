@@ -22,7 +22,9 @@ pub struct GatewayRt {
 impl Model {
     pub(crate) fn add_port(&mut self, config: PortConfig, owner: u32) -> PortId {
         self.port_owner.push(owner);
-        crate::net::push_port(&mut self.ports, Port::new(config))
+        let mut port = Port::new(config);
+        port.count_waits_at_once = Model::counts_waits_at_once(&self.insts, owner);
+        crate::net::push_port(&mut self.ports, port)
     }
 
     pub(crate) fn inter_az_port(&mut self, a: u32, b: u32) -> PortId {
@@ -203,7 +205,11 @@ impl Model {
                 }
                 // Behind another packet, or a token-bucket shaper holding it for its tokens.
                 if waited || (shaper && finish.is_some_and(|f| f.since(now) > per_packet)) {
-                    self.count_allowance_queued(port, id);
+                    let port_ref = &mut self.ports[port as usize];
+                    port_ref.stats.waited += 1;
+                    if port_ref.count_waits_at_once {
+                        self.count_allowance_queued(port, id);
+                    }
                 }
             }
             Enqueued::Dropped => {

@@ -92,6 +92,9 @@ pub struct PortStats {
     pub max_queued_bytes: u64,
     /// Sum of service times: utilisation = busy / elapsed.
     pub busy_ps: u64,
+    /// Packets that waited here, as the port's owner counts them (the model: behind another
+    /// packet, or held by a token bucket beyond their own cost; ENA's allowance counters).
+    pub waited: u64,
 }
 
 /// Outcome of offering a packet to a port.
@@ -105,16 +108,18 @@ pub enum Offer {
     Dropped,
 }
 
-/// Per-packet variation of a port's cost and delay (see the module docs).
+/// Per-packet variation of a port's cost and delay (see the module docs). Spreads of zero are
+/// no variation: nothing is drawn. The spreads come first, in the port's first cache line.
 #[derive(Clone, Debug)]
+#[repr(C)]
 pub struct PortNoise {
-    rng: StreamRng,
     /// Relative half-widths in parts per million: 1_000_000 = uniform in [0, 2 x mean].
     cost_spread_ppm: u32,
     delay_spread_ppm: u32,
     /// When the last packet leaves the pipe, and the pipe's current latency (delays stay FIFO).
     last_leave: SimTime,
     delay: SimDuration,
+    rng: StreamRng,
 }
 
 /// Relative spreads are given in parts per million (integer state, no float in the model).
@@ -126,6 +131,11 @@ impl PortNoise {
     pub fn new(rng: StreamRng, cost_spread_ppm: u32, delay_spread_ppm: u32) -> Self {
         assert!(cost_spread_ppm <= PPM && delay_spread_ppm <= PPM, "a spread above 100% would go negative");
         PortNoise { rng, cost_spread_ppm, delay_spread_ppm, last_leave: SimTime::ZERO, delay: SimDuration::ZERO }
+    }
+
+    /// No variation: the configured cost and delay, and a generator never drawn from.
+    fn none() -> Self {
+        PortNoise::new(StreamRng::new(0), 0, 0)
     }
 
     /// `mean` scaled by a factor uniform in [1 - spread, 1 + spread], in integer picoseconds.
@@ -193,9 +203,15 @@ pub struct Port {
     /// slot. Deferred so that its line, asked for as the head left, loads while the caller
     /// hands the head on (a deep queue's spilled packets are a miss nothing earlier can name).
     hole: bool,
+    /// Its owner counts each packet that waits here as it waits, against something the port
+    /// does not know (`model`: the ENI of the packet, for the allowances of an instance with
+    /// several); otherwise it reads `stats.waited` when the run ends, with no miss per packet.
+    pub(crate) count_waits_at_once: bool,
     /// Kept in line, not boxed: in the default scenarios most internal stages (vCPUs, card
-    /// delays, per-flow shapers) have noise, and a box would be one more miss per pass.
-    noise: Option<PortNoise>,
+    /// delays, per-flow shapers) have noise, and a box would be one more miss per pass. Not an
+    /// `Option` either: spreads of zero are no noise (nothing is drawn), and the option's tag
+    /// cost 16 bytes (the generator's alignment).
+    noise: PortNoise,
     inline: [Slot; INLINE_SLOTS],
     spill: VecDeque<Slot>,
     pub config: PortConfig,
@@ -232,7 +248,8 @@ impl Port {
             tat: SimTime::ZERO,
             framing_bytes: 0,
             hole: false,
-            noise: None,
+            count_waits_at_once: false,
+            noise: PortNoise::none(),
             inline: [Slot::default(); INLINE_SLOTS],
             spill: VecDeque::new(),
             config,
@@ -253,7 +270,7 @@ impl Port {
 
     pub fn set_noise(&mut self, noise: PortNoise) {
         assert!(self.queued_packets() == 0, "noise is set before a port carries packets");
-        self.noise = Some(noise);
+        self.noise = noise;
     }
 
     /// Bytes of line time per packet besides the IP packet (0 on internal stages).
@@ -504,10 +521,7 @@ impl Port {
 
     /// This packet's per-packet cost: the configured one, or a draw around it with noise.
     fn per_packet(&mut self) -> SimDuration {
-        match &mut self.noise {
-            Some(n) => PortNoise::draw(&mut n.rng, self.config.per_packet, n.cost_spread_ppm),
-            None => self.config.per_packet,
-        }
+        PortNoise::draw(&mut self.noise.rng, self.config.per_packet, self.noise.cost_spread_ppm)
     }
 
     /// Service time of a packet whose service starts at `start`.
@@ -527,19 +541,18 @@ impl Port {
 
     /// When a packet finishing service at `finish` leaves the pipe.
     fn leave_pipe(&mut self, finish: SimTime) -> SimTime {
-        match &mut self.noise {
-            None => finish + self.config.delay,
-            Some(n) => {
-                // A card's pipeline has one latency at a time: a new one is drawn once the packets
-                // ahead have left. Back-to-back packets share it, so order is kept without pushing
-                // any packet later than its draw (a clamp would inflate the mean under load).
-                if finish >= n.last_leave {
-                    n.delay = PortNoise::draw(&mut n.rng, self.config.delay, n.delay_spread_ppm);
-                }
-                n.last_leave = finish + n.delay;
-                n.last_leave
-            }
+        let n = &mut self.noise;
+        if n.delay_spread_ppm == 0 {
+            return finish + self.config.delay;
         }
+        // A card's pipeline has one latency at a time: a new one is drawn once the packets ahead
+        // have left. Back-to-back packets share it, so order is kept without pushing any packet
+        // later than its draw (a clamp would inflate the mean under load).
+        if finish >= n.last_leave {
+            n.delay = PortNoise::draw(&mut n.rng, self.config.delay, n.delay_spread_ppm);
+        }
+        n.last_leave = finish + n.delay;
+        n.last_leave
     }
 }
 

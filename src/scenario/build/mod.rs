@@ -470,8 +470,9 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
     };
     let app_enis =
         spec.workloads.iter().map(|w| w.eni_choice().map_or([0, 0], |[a, b]| [eni_index(a), eni_index(b)])).collect();
-    let hot_counters =
-        insts.iter().map(|i| crate::model::HotCounters { multi_eni: i.enis.len() > 1, ..Default::default() }).collect();
+    for (port, &owner) in ports.iter_mut().zip(&port_owner) {
+        port.count_waits_at_once = Model::counts_waits_at_once(&insts, owner);
+    }
     Ok(Model {
         vpc,
         gateways,
@@ -536,7 +537,6 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
         app_names,
         app_enis,
         acct: Accounting::default(),
-        hot_counters,
         outbox: Outbox::default(),
         loss: (f.loss_rate > 0.0).then(|| (f.loss_rate, streams.stream("fabric/loss"))),
         end,
