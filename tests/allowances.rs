@@ -195,6 +195,23 @@ fn allowance_counters_count_packets_queued_as_well_as_dropped() {
     assert!(c.bw_out_allowance_exceeded * 100 < c.tx_pkts, "{} of {}", c.bw_out_allowance_exceeded, c.tx_pkts);
 }
 
+#[test]
+fn allowance_waits_before_an_instance_fails_still_count() {
+    // The waits counted until `a` fails at 20 ms stay counted though its allowances are down
+    // (dropping with another reason) when the run ends: at least what a run stopped at 20 ms has.
+    let until = run_text("pair", PAIR, &["nitro.instance_buffer=256MiB", "duration=20ms"]);
+    let fail = r#"actions=[{"at": "20ms", "action": {"FailInstance": {"instance": "a"}}}]"#;
+    let failed = run_text("pair", PAIR, &["nitro.instance_buffer=256MiB", "duration=30ms", fail]);
+    let (before, after) = (&until.variants[0].counters["a"], &failed.variants[0].counters["a"]);
+    assert!(before.bw_out_allowance_exceeded > 1000, "{} waits in 20 ms", before.bw_out_allowance_exceeded);
+    assert!(
+        after.bw_out_allowance_exceeded >= before.bw_out_allowance_exceeded,
+        "{} counted with the failure, {} until it",
+        after.bw_out_allowance_exceeded,
+        before.bw_out_allowance_exceeded
+    );
+}
+
 /// `a` has two ENIs in different groups; `b` lets in what either sends. The allowances are a's
 /// (c6i.8xlarge: 12.5 Gbps); ENA reports its counters on each interface.
 const TWO_ENIS: &str = r#"

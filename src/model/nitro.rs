@@ -148,9 +148,9 @@ impl Model {
     }
 
     /// Add the counters counted apart during the run to their instances' and ENIs' counters (the
-    /// allowance waits of single-ENI instances, counted by their ports, to that ENI's), the SRD receivers' packets to
-    /// their instances' `ena_srd_rx_pkts`, and the open connections' ENA Express sends to their
-    /// instances' (closed ones added theirs as they closed).
+    /// allowance waits of single-ENI instances, counted by their ports, to that ENI's), the SRD
+    /// receivers' packets to their instances' `ena_srd_rx_pkts`, and the open connections' ENA
+    /// Express sends to their instances' (closed ones added theirs as they closed).
     pub(crate) fn fold_hot_counters(&mut self) {
         // The packets each ENA Express receiver took (neither refused nor duplicate); EFA's SRD
         // traffic (unordered connections) is not ENA Express.
@@ -162,14 +162,16 @@ impl Model {
                 self.fold_ena_srd_tx(ep);
             }
         }
-        // The allowance waits of instances with one ENI, which their ports counted.
-        for (port, &owner) in self.ports.iter().zip(&self.port_owner) {
+        // The allowance waits of instances with one ENI, which their ports counted. A port taken
+        // down (a failed instance) drops with another reason now; its own is the one it saved.
+        for (p, (port, &owner)) in self.ports.iter().zip(&self.port_owner).enumerate() {
             if owner == NONE || port.count_waits_at_once || port.stats.waited == 0 {
                 continue;
             }
+            let reason = self.saved_ports.get(&(p as PortId)).map_or(port.config.drop_reason, |saved| saved.1);
             let Some(eni) = self.insts[owner as usize].enis.first_mut() else { continue };
             let e = &mut eni.counters;
-            match port.config.drop_reason {
+            match reason {
                 DropReason::BwOutAllowanceExceeded => e.bw_out_allowance_exceeded += port.stats.waited,
                 DropReason::BwInAllowanceExceeded => e.bw_in_allowance_exceeded += port.stats.waited,
                 DropReason::PpsAllowanceExceeded => e.pps_allowance_exceeded += port.stats.waited,
