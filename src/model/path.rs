@@ -137,17 +137,31 @@ impl Model {
     /// them, its delivery tag: worked out now, while the whole packet is at hand, so that the
     /// hop into its last port reads only the packet's first line (the tag needs `dst_endpoint`,
     /// in the second, a miss at scale). A packet's sink and destination never change once made.
-    pub(crate) fn alloc_packet(&mut self, mut pkt: Packet) -> PacketId {
+    pub(crate) fn alloc_packet(&mut self, pkt: Packet) -> PacketId {
+        self.alloc_packet_carrying(pkt, None)
+    }
+
+    /// [`Model::alloc_packet`], keeping `word` for the packet's sink where the route leaves room.
+    fn alloc_packet_carrying(&mut self, mut pkt: Packet, word: Option<u32>) -> PacketId {
         debug_assert_eq!(pkt.hop, 0);
         let end = dispatch::delivery_tag(&pkt);
         self.routes.fill_ahead(pkt.route, &mut pkt.ahead, end);
+        if let Some(word) = word {
+            pkt.carry(word);
+        }
         self.pool.alloc(pkt)
     }
 
     /// Create a packet at the start of its route.
     pub(crate) fn send_packet(&mut self, pkt: Packet) {
+        self.send_packet_carrying(pkt, None);
+    }
+
+    /// Create a packet at the start of its route, with `word` for its sink in its first line
+    /// when the route leaves room ([`Packet::carry`]).
+    pub(crate) fn send_packet_carrying(&mut self, pkt: Packet, word: Option<u32>) {
         let first = self.routes.port(pkt.route, 0);
-        let id = self.alloc_packet(pkt);
+        let id = self.alloc_packet_carrying(pkt, word);
         self.acct.sent += 1;
         self.offer(id, first);
     }

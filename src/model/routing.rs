@@ -248,4 +248,27 @@ mod tests {
         assert_eq!(&ahead[..2], &[11, 12]);
         assert!(ahead[2..].iter().all(|&a| a == tag), "{ahead:?}");
     }
+
+    /// A word for the sink is kept only in an entry no hop reads: routes up to two entries
+    /// shorter than what a packet carries (the last port's next entry is its delivery tag).
+    #[test]
+    fn a_packet_keeps_a_word_for_its_sink_only_where_no_hop_reads() {
+        let tag = crate::net::MAX_PORTS as u32 | 7;
+        let word = 0xdead_beef;
+        for len in 1..=AHEAD_PORTS + 1 {
+            let mut routes = Routes::default();
+            let ports: Vec<u32> = (0..len as u32).collect();
+            let off = routes.store(&ports);
+            let mut p = crate::net::Packet::default();
+            routes.fill_ahead(off, &mut p.ahead, tag);
+            let read_by_hops = p.ahead;
+            let kept = p.carry(word);
+            assert_eq!(kept, len + 2 <= AHEAD_PORTS, "route of {len} ports");
+            let hops = (len + 1).min(AHEAD_PORTS);
+            assert_eq!(p.ahead[..hops], read_by_hops[..hops], "route of {len} ports");
+            if kept {
+                assert_eq!(p.carried(), Some(word));
+            }
+        }
+    }
 }

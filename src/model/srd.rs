@@ -274,11 +274,14 @@ impl Model {
             self.routes.prefetch(self.path_routes(ctx, t.path).data);
         }
         for t in out.transmit.drain(..) {
-            let route = self.path_routes(ctx, t.path).data;
+            let routes = self.path_routes(ctx, t.path);
             let floor_behind = u32::try_from(t.seq - t.floor).unwrap_or(u32::MAX);
             let header =
                 SrdHeader { seq: t.seq, floor_behind, path: t.path, sent_at: now, ect: self.srd_cfg.ecn, ce: false };
-            self.send_packet(t.payload.packet(route, Sink::SrdReceive(ctx), t.bytes, header, true));
+            // The ACK's route rides along (same entry, at hand): the receiving card would
+            // otherwise read it from the table, a miss per packet at scale.
+            let pkt = t.payload.packet(routes.data, Sink::SrdReceive(ctx), t.bytes, header, true);
+            self.send_packet_carrying(pkt, Some(routes.ack));
         }
         // Payloads SRD gave up on after its retries: the host transport will see the loss.
         out.gave_up.clear();
@@ -317,7 +320,11 @@ impl Model {
         // ACK's first port and route, the receiving host's route (most likely this packet's).
         self.prefetch_port(self.srd_ctxs[ctx as usize].ack_first);
         self.routes.prefetch(p.then_route);
-        self.routes.prefetch(self.path_routes(ctx, srd.path).ack);
+        // An ACK goes back on its data packet's path: the route the packet carries, unless its
+        // own route was too long to leave room (`srd_flush`).
+        let ack_route = p.carried().unwrap_or_else(|| self.path_routes(ctx, srd.path).ack);
+        debug_assert_eq!(ack_route, self.path_routes(ctx, srd.path).ack);
+        self.routes.prefetch(ack_route);
         let held = self.srd_held.hold(Inner::of(p));
         let mut out = std::mem::take(&mut self.srd_recv_out);
         out.clear();
@@ -338,11 +345,12 @@ impl Model {
             self.acct.delivered += 1;
         }
         if let Some(ack) = out.ack {
+            debug_assert_eq!(ack.path, srd.path, "an ACK goes back on its data packet's path");
             let ack_bytes = self.srd_cfg.ack_bytes;
             self.send_packet(Packet {
                 seg: Segment::default(),
                 wire_bytes: ack_bytes,
-                route: self.path_routes(ctx, ack.path).ack,
+                route: ack_route,
                 hop: 0,
                 sink: Sink::SrdAcked(ctx),
                 dst_endpoint: NONE,
@@ -427,5 +435,39 @@ impl Model {
         self.srd_ctxs[ctx as usize].sender.on_ack(now, ack, &mut out);
         self.srd_send_out = out;
         self.srd_flush(ctx);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A data packet's route across the fabric (card stage, NIC, ToR, spine, ToR) leaves room
+    /// in its first line for its ACK's route, so the receiving card never reads the table; the
+    /// hops still read their ports and delivery tag as before.
+    #[test]
+    fn srd_data_packets_across_racks_carry_their_ack_route() {
+        let file = "scenarios/ena-vs-express.ron";
+        let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/ena-vs-express.ron"))
+            .expect("bundled scenario");
+        let variants = crate::scenario::load(file, &src, &[], None).expect("loads");
+        let variant = variants.iter().find(|v| v.name.ends_with("ena-express")).expect("an SRD variant");
+        let mut m = crate::scenario::build::build(&variant.name, &variant.spec).expect("builds");
+        let (client, server) = (0, 1);
+        assert_ne!(m.fabric.rack_of(m.insts[client].host), m.fabric.rack_of(m.insts[server].host));
+        let ctx = m.srd_context(client as u32, server as u32, None);
+        for path in 0..m.srd_cfg.paths as u16 {
+            let routes = m.path_routes(ctx, path);
+            let header = SrdHeader { path, ..SrdHeader::default() };
+            let mut pkt = Inner::default().packet(routes.data, Sink::SrdReceive(ctx), 9000, header, true);
+            let end = super::super::dispatch::delivery_tag(&pkt);
+            m.routes.fill_ahead(pkt.route, &mut pkt.ahead, end);
+            let hops_read = pkt.ahead;
+            assert!(pkt.carry(routes.ack), "path {path}: route {:?} leaves no room", m.routes.get(routes.data));
+            assert_eq!(pkt.carried(), Some(routes.ack));
+            let len = m.routes.get(routes.data).len();
+            assert_eq!(pkt.ahead[..=len], hops_read[..=len], "what the hops read is unchanged");
+            assert!(pkt.ahead[len] >= super::super::dispatch::DELIVER, "the last port's next is the tag");
+        }
     }
 }

@@ -165,6 +165,32 @@ pub struct Packet {
     pub seg: Segment,
 }
 
+impl Packet {
+    /// The last entry of `ahead` is free when the route ends before it: a hop reads the entry
+    /// after its own port, and the one after the last port holds the delivery tag (from
+    /// `MAX_PORTS` up, never a port), so no hop reads past it. Its sink may keep a word there,
+    /// in the line every hop loads (see [`Packet::carry`]).
+    fn spare_word(&self) -> Option<&u32> {
+        (self.ahead[AHEAD_PORTS - 2] as usize >= super::MAX_PORTS).then_some(&self.ahead[AHEAD_PORTS - 1])
+    }
+
+    /// Keep `word` for the packet's sink in the spare entry, once its route's ports are filled
+    /// in (`Model::alloc_packet`); false when the route is too long to leave one.
+    pub fn carry(&mut self, word: u32) -> bool {
+        if self.spare_word().is_none() {
+            return false;
+        }
+        self.ahead[AHEAD_PORTS - 1] = word;
+        true
+    }
+
+    /// The word [`Packet::carry`] kept, for a sink that knows it was kept: the same test on the
+    /// same route, which no hop changes.
+    pub fn carried(&self) -> Option<u32> {
+        self.spare_word().copied()
+    }
+}
+
 /// Why a packet was dropped. Every drop has exactly one reason, counted per reason.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
