@@ -161,10 +161,10 @@ pub struct Model {
     /// the connection first.
     pub(crate) srd_path_routes: Vec<srd::PathRoutes>,
     pub(crate) srd_index: BTreeMap<(u32, u32, Option<u16>), u32>,
-    pub(crate) srd_send_out: crate::transport::srd::SenderOut<srd::Inner>,
+    pub(crate) srd_send_out: crate::transport::srd::SenderOut<u32>,
     pub(crate) srd_recv_out: crate::transport::srd::ReceiverOut<u32>,
-    /// What the receiving cards' reorder buffers hold.
-    pub(crate) srd_held: srd::HeldPayloads,
+    /// What SRD holds: the sending cards' payloads until acknowledged, the reorder buffers'.
+    pub(crate) srd_payloads: srd::SrdPayloads,
     pub(crate) streams: crate::engine::RngStreams,
     pub(crate) host_costs: crate::workload::HostCosts,
     /// The link from one AZ to another (one per direction), created at first use.

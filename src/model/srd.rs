@@ -65,21 +65,24 @@ impl Inner {
     }
 }
 
-/// Payloads the receiving cards hold for reordering, shared by every SRD connection: a reorder
-/// buffer holds 4-byte handles into it, so memory follows the packets actually held rather than
-/// each connection's buffer limit.
-pub struct HeldPayloads {
+/// Payloads SRD holds, shared by every connection: the sending cards' until acknowledged (or
+/// given up on), the receiving cards' while they reorder. Senders and reorder buffers keep 4-byte
+/// handles, so memory follows the packets actually held rather than each connection's limits,
+/// and a payload is written to the slot freed last, by any connection, a line still in cache,
+/// where a connection's own ring would write lines it last touched a round trip ago (a miss per
+/// packet at scale).
+pub struct SrdPayloads {
     slots: Vec<Inner>,
     free: Vec<u32>,
 }
 
-impl Default for HeldPayloads {
+impl Default for SrdPayloads {
     fn default() -> Self {
-        HeldPayloads { slots: crate::engine::huge_vec(0), free: Vec::new() }
+        SrdPayloads { slots: crate::engine::huge_vec(0), free: Vec::new() }
     }
 }
 
-impl HeldPayloads {
+impl SrdPayloads {
     fn hold(&mut self, inner: Inner) -> u32 {
         match self.free.pop() {
             Some(h) => {
@@ -97,6 +100,10 @@ impl HeldPayloads {
     fn release(&mut self, h: u32) -> Inner {
         self.free.push(h);
         self.slots[h as usize]
+    }
+
+    fn get(&self, h: u32) -> &Inner {
+        &self.slots[h as usize]
     }
 }
 
@@ -116,7 +123,7 @@ pub struct PathRoutes {
 /// three).
 #[repr(C)]
 pub struct SrdCtx {
-    /// Holds handles into [`HeldPayloads`].
+    /// Holds handles into [`SrdPayloads`].
     pub receiver: SrdReceiver<u32>,
     pub src: u32,
     pub dst: u32,
@@ -128,7 +135,8 @@ pub struct SrdCtx {
     ack_first: PortId,
     timer_gen: u32,
     timer_at: Option<SimTime>,
-    pub sender: SrdSender<Inner, StreamRng>,
+    /// Holds handles into [`SrdPayloads`].
+    pub sender: SrdSender<u32, StreamRng>,
 }
 
 impl SrdCtx {
@@ -234,16 +242,18 @@ impl Model {
         self.srd_prefetch_send(ctx);
         let now = self.now();
         let p = self.pool.get(id);
-        let inner = Inner::of(p);
         let bytes = p.wire_bytes + self.srd_cfg.header_bytes;
+        let held = self.srd_payloads.hold(Inner::of(p));
         let mut out = std::mem::take(&mut self.srd_send_out);
         out.clear();
-        self.srd_ctxs[ctx as usize].sender.send(now, inner, bytes, &mut out);
+        self.srd_ctxs[ctx as usize].sender.send(now, held, bytes, &mut out);
         if out.gave_up.is_empty() {
             self.pool.free(id);
             self.acct.delivered += 1;
         } else {
             // The card's SRD queue is full: the host packet is dropped, TCP will recover.
+            debug_assert_eq!(out.gave_up, [held]);
+            self.srd_payloads.release(held);
             out.gave_up.clear();
             let owner = self.srd_ctxs[ctx as usize].src;
             self.drop_packet(id, DropReason::SrdQueueFull, owner);
@@ -272,6 +282,7 @@ impl Model {
         // All the routes first, so that their misses overlap.
         for t in &out.transmit {
             self.routes.prefetch(self.path_routes(ctx, t.path).data);
+            crate::engine::prefetch(self.srd_payloads.get(t.payload), usize::MAX);
         }
         for t in out.transmit.drain(..) {
             let routes = self.path_routes(ctx, t.path);
@@ -280,11 +291,16 @@ impl Model {
                 SrdHeader { seq: t.seq, floor_behind, path: t.path, sent_at: now, ect: self.srd_cfg.ecn, ce: false };
             // The ACK's route rides along (same entry, at hand): the receiving card would
             // otherwise read it from the table, a miss per packet at scale.
-            let pkt = t.payload.packet(routes.data, Sink::SrdReceive(ctx), t.bytes, header, true);
+            let pkt =
+                self.srd_payloads.get(t.payload).packet(routes.data, Sink::SrdReceive(ctx), t.bytes, header, true);
             self.send_packet_carrying(pkt, Some(routes.ack));
         }
         // Payloads SRD gave up on after its retries: the host transport will see the loss.
         out.gave_up.clear();
+        for &held in &out.released {
+            self.srd_payloads.release(held);
+        }
+        out.released.clear();
         self.srd_send_out = out;
         let c = &mut self.srd_ctxs[ctx as usize];
         let Some(want) = c.sender.poll_at() else { return };
@@ -325,14 +341,14 @@ impl Model {
         let ack_route = p.carried().unwrap_or_else(|| self.path_routes(ctx, srd.path).ack);
         debug_assert_eq!(ack_route, self.path_routes(ctx, srd.path).ack);
         self.routes.prefetch(ack_route);
-        let held = self.srd_held.hold(Inner::of(p));
+        let held = self.srd_payloads.hold(Inner::of(p));
         let mut out = std::mem::take(&mut self.srd_recv_out);
         out.clear();
         let floor = srd.seq - srd.floor_behind as u64;
         self.srd_ctxs[ctx as usize].receiver.on_data(srd.seq, floor, srd.path, srd.sent_at, srd.ce, held, &mut out);
         // Kept only if the buffer took it and it is not handed up below.
         if out.refused || out.duplicate {
-            self.srd_held.release(held);
+            self.srd_payloads.release(held);
         }
         let dst = self.srd_ctxs[ctx as usize].dst;
         if out.refused {
@@ -369,7 +385,7 @@ impl Model {
             });
         }
         for i in 0..out.deliver.len() {
-            let inner = self.srd_held.release(out.deliver[i]);
+            let inner = self.srd_payloads.release(out.deliver[i]);
             let pkt = inner.packet(inner.then_route, Sink::Endpoint, inner.seg.wire_bytes, SrdHeader::default(), false);
             self.send_packet(Packet { then_route: NONE, ..pkt });
         }

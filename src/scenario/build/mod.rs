@@ -563,7 +563,7 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
         srd_index: BTreeMap::new(),
         srd_send_out: Default::default(),
         srd_recv_out: Default::default(),
-        srd_held: Default::default(),
+        srd_payloads: Default::default(),
         streams,
         inter_az: BTreeMap::new(),
         inter_az_link: PortConfig {

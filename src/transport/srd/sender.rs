@@ -15,11 +15,15 @@ pub struct SenderOut<P> {
     pub transmit: Vec<Transmission<P>>,
     /// Payloads SRD gave up on (or could not queue): lost for the host.
     pub gave_up: Vec<P>,
+    /// Payloads the sender holds no longer: acknowledged, or given up on (those also in
+    /// `gave_up`, now or in an earlier call). A caller whose payloads are handles frees them here;
+    /// one it could not queue appears in `gave_up` only.
+    pub released: Vec<P>,
 }
 
 impl<P> Default for SenderOut<P> {
     fn default() -> Self {
-        SenderOut { transmit: Vec::new(), gave_up: Vec::new() }
+        SenderOut { transmit: Vec::new(), gave_up: Vec::new(), released: Vec::new() }
     }
 }
 
@@ -27,6 +31,7 @@ impl<P> SenderOut<P> {
     pub fn clear(&mut self) {
         self.transmit.clear();
         self.gave_up.clear();
+        self.released.clear();
     }
 }
 
@@ -403,7 +408,7 @@ impl<P: Copy, R: Rng> SrdSender<P, R> {
                 self.adjust_window(now, rtt, ack.ce);
             }
         }
-        self.advance();
+        self.advance(out);
         self.pump(now, out);
     }
 
@@ -443,8 +448,9 @@ impl<P: Copy, R: Rng> SrdSender<P, R> {
         self.cfg.min_window.0.max(9000)
     }
 
-    fn advance(&mut self) {
-        while self.slots.front().is_some_and(|s| s.done) {
+    fn advance(&mut self, out: &mut SenderOut<P>) {
+        while let Some(slot) = self.slots.front().filter(|s| s.done) {
+            out.released.push(slot.payload);
             self.slots.pop_front();
             self.una += 1;
         }
@@ -527,7 +533,7 @@ impl<P: Copy, R: Rng> SrdSender<P, R> {
             self.stats.retransmits += 1;
             self.transmit(now, seq, path, true, out);
         }
-        self.advance();
+        self.advance(out);
         self.pump(now, out);
     }
 }

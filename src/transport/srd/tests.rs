@@ -121,7 +121,58 @@ fn duplicate_acks_are_harmless_and_give_up_after_max_retries() {
     }
     assert_eq!(out.transmit.len() as u32, 1 + SrdConfig::default().max_retries);
     assert_eq!(out.gave_up, vec![9]);
+    assert_eq!(out.released, vec![9], "given up on: held no longer");
     assert_eq!(s.inflight_bytes(), 0);
+}
+
+/// A caller whose payloads are handles (the model's) frees each once the sender says it holds it
+/// no longer: every payload it took exactly once, none while it may still send it again
+/// (a retransmission reads it), and one it could not queue never (it was never held).
+#[test]
+fn every_payload_taken_is_released_once_after_its_last_use() {
+    let cfg = SrdConfig { send_queue: 8, ..SrdConfig::default() };
+    let mut s: SrdSender<u32, TestRng> = SrdSender::new(cfg, test_rng());
+    let mut out = SenderOut::default();
+    let mut refused = Vec::new();
+    for i in 0..64 {
+        s.send(SimTime(0), i, 9000, &mut out);
+        refused.append(&mut out.gave_up);
+    }
+    assert!(!refused.is_empty(), "some found the queue full");
+    assert!(out.released.is_empty(), "nothing acknowledged yet");
+    let (mut released, mut acked, mut given_up) = (Vec::new(), Vec::new(), Vec::new());
+    let check = |out: &mut SenderOut<u32>, acked: &[u32], given_up: &mut Vec<u32>, released: &mut Vec<u32>| {
+        given_up.append(&mut out.gave_up);
+        for p in out.released.drain(..) {
+            assert!(acked.contains(&p) || given_up.contains(&p), "{p} released while still in flight");
+            released.push(p);
+        }
+    };
+    let mut now = SimTime(0);
+    // Acknowledge two payloads in three as they go; the third times out and goes again until
+    // given up: releases come from both, in and out of sequence order.
+    while !out.transmit.is_empty() || s.poll_at().is_some() {
+        for t in std::mem::take(&mut out.transmit) {
+            assert!(!released.contains(&t.payload), "{} sent after its release", t.payload);
+            if t.payload % 3 != 0 {
+                acked.push(t.payload);
+                s.on_ack(now + SimDuration::from_us(20), ack_of(&t, now), &mut out);
+                check(&mut out, &acked, &mut given_up, &mut released);
+            }
+        }
+        if !out.transmit.is_empty() {
+            continue;
+        }
+        let Some(d) = s.poll_at() else { break };
+        now = d.max(now + SimDuration::from_us(20));
+        s.on_timer(now, &mut out);
+        check(&mut out, &acked, &mut given_up, &mut released);
+    }
+    assert!(!given_up.is_empty(), "some were given up on");
+    let mut expected: Vec<u32> = (0..64).filter(|i| !refused.contains(i)).collect();
+    released.sort_unstable();
+    expected.sort_unstable();
+    assert_eq!(released, expected);
 }
 
 impl SrdSender<u32, TestRng> {
