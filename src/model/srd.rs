@@ -453,37 +453,3 @@ impl Model {
         self.srd_flush(ctx);
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A data packet's route across the fabric (card stage, NIC, ToR, spine, ToR) leaves room
-    /// in its first line for its ACK's route, so the receiving card never reads the table; the
-    /// hops still read their ports and delivery tag as before.
-    #[test]
-    fn srd_data_packets_across_racks_carry_their_ack_route() {
-        let file = "scenarios/ena-vs-express.ron";
-        let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/ena-vs-express.ron"))
-            .expect("bundled scenario");
-        let variants = crate::scenario::load(file, &src, &[], None).expect("loads");
-        let variant = variants.iter().find(|v| v.name.ends_with("ena-express")).expect("an SRD variant");
-        let mut m = crate::scenario::build::build(&variant.name, &variant.spec).expect("builds");
-        let (client, server) = (0, 1);
-        assert_ne!(m.fabric.rack_of(m.insts[client].host), m.fabric.rack_of(m.insts[server].host));
-        let ctx = m.srd_context(client as u32, server as u32, None);
-        for path in 0..m.srd_cfg.paths as u16 {
-            let routes = m.path_routes(ctx, path);
-            let header = SrdHeader { path, ..SrdHeader::default() };
-            let mut pkt = Inner::default().packet(routes.data, Sink::SrdReceive(ctx), 9000, header, true);
-            let end = super::super::dispatch::delivery_tag(&pkt);
-            m.routes.fill_ahead(pkt.route, &mut pkt.ahead, end);
-            let hops_read = pkt.ahead;
-            assert!(pkt.carry(routes.ack), "path {path}: route {:?} leaves no room", m.routes.get(routes.data));
-            assert_eq!(pkt.carried(), Some(routes.ack));
-            let len = m.routes.get(routes.data).len();
-            assert_eq!(pkt.ahead[..=len], hops_read[..=len], "what the hops read is unchanged");
-            assert!(pkt.ahead[len] >= super::super::dispatch::DELIVER, "the last port's next is the tag");
-        }
-    }
-}

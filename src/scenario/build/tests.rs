@@ -87,3 +87,28 @@ fn a_connection_and_its_reverse_share_routes_whichever_comes_first() {
         }
     }
 }
+
+/// An SRD data packet's route (card stage, NIC, ToR, spine, ToR, and the inter-AZ link where
+/// there is one) is short enough to leave its first line an entry no hop reads, where it carries
+/// its ACK's route (`Packet::carry`): the receiving card then never reads the path-route table.
+/// For every path of pairs in different racks, in one rack and in different AZs.
+#[test]
+fn srd_data_packets_carry_their_ack_route_for_every_kind_of_pair() {
+    use crate::net::packet::{AHEAD_PORTS, Packet};
+    let mut m = model();
+    let tag = crate::net::MAX_PORTS as u32 | 7;
+    for (i, j) in [(0, 1), (0, 2), (0, 3)] {
+        let ctx = m.srd_context(i, j, None);
+        for path in 0..m.srd_cfg.paths as u16 {
+            let routes = m.path_routes(ctx, path);
+            let ports = m.routes.get(routes.data).len();
+            let mut p = Packet { route: routes.data, ..Packet::default() };
+            m.routes.fill_ahead(p.route, &mut p.ahead, tag);
+            let read_by_hops = p.ahead;
+            assert!(p.carry(routes.ack), "{i} -> {j}, path {path}: a route of {ports} ports leaves no room");
+            assert_eq!(p.carried(), Some(routes.ack));
+            assert!(ports + 2 <= AHEAD_PORTS);
+            assert_eq!(p.ahead[..=ports], read_by_hops[..=ports], "what the hops read is unchanged");
+        }
+    }
+}
