@@ -170,24 +170,24 @@ impl Packet {
     /// after its own port, and the one after the last port holds the delivery tag (from
     /// `MAX_PORTS` up, never a port), so no hop reads past it. Its sink may keep a word there,
     /// in the line every hop loads (see [`Packet::carry`]).
-    fn spare_word(&self) -> Option<&u32> {
-        (self.ahead[AHEAD_PORTS - 2] as usize >= super::MAX_PORTS).then_some(&self.ahead[AHEAD_PORTS - 1])
+    fn has_spare_word(&self) -> bool {
+        self.ahead[AHEAD_PORTS - 2] as usize >= super::MAX_PORTS
     }
 
     /// Keep `word` for the packet's sink in the spare entry, once its route's ports are filled
     /// in (`Model::alloc_packet`); false when the route is too long to leave one.
     pub fn carry(&mut self, word: u32) -> bool {
-        if self.spare_word().is_none() {
-            return false;
+        let spare = self.has_spare_word();
+        if spare {
+            self.ahead[AHEAD_PORTS - 1] = word;
         }
-        self.ahead[AHEAD_PORTS - 1] = word;
-        true
+        spare
     }
 
     /// The word [`Packet::carry`] kept, for a sink that knows it was kept: the same test on the
     /// same route, which no hop changes.
     pub fn carried(&self) -> Option<u32> {
-        self.spare_word().copied()
+        self.has_spare_word().then_some(self.ahead[AHEAD_PORTS - 1])
     }
 }
 
