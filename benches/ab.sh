@@ -15,7 +15,9 @@
 #   benches/ab.sh A A                         # the method's own noise: the ratio should be 1
 #
 # Prints each round's wall s per simulated ms for A and B and the ratio B/A (below 1: B is
-# faster), then the mean, median, min and max of the ratios. Relative figures only: two runs
+# faster), then the mean, median, min and max of the ratios, how many rounds B won, and from six
+# rounds on an interval for the median ratio that assumes nothing of the machine's noise
+# (benches/ratio_summary.sh): a difference it does not exclude 1 from, these rounds do not show. Relative figures only: two runs
 # share the L3 cache and memory bandwidth, so absolute times are not what either would take
 # alone. Results must not differ between A and B unless the change was meant to alter them;
 # the link crossings of both are printed so a difference shows.
@@ -78,9 +80,5 @@ for round in $(seq "$ROUNDS"); do
   printf '%-6s %16s %16s %8.3f %14s %14s\n' "$round" "$wa" "$wb" "$(awk -v a="$wa" -v b="$wb" 'BEGIN { print b / a }')" "$xa" "$xb"
   echo "$wa $wb" >> "$scratch/rounds"
 done
-# mawk has no asort: sort the ratios first.
-awk '{ print $2 / $1 }' "$scratch/rounds" | sort -g | awk '{ r[NR] = $1; s += $1 }
-  END {
-    med = (NR % 2) ? r[(NR + 1) / 2] : (r[NR / 2] + r[NR / 2 + 1]) / 2
-    printf "B/A over %d rounds: mean %.3f, median %.3f, min %.3f, max %.3f\n", NR, s / NR, med, r[1], r[NR]
-  }'
+. benches/ratio_summary.sh
+awk '{ print $2 / $1 }' "$scratch/rounds" | ratio_summary

@@ -185,12 +185,52 @@ fn ab_pairs_two_binaries_on_one_workload() {
     let (mean, median, min, max) =
         (after(summary, "mean "), after(summary, "median "), after(summary, "min "), after(summary, "max "));
     assert!(min <= mean && mean <= max && min <= median && median <= max, "{summary}");
+    assert!(out.contains("rounds; too few rounds for a 95% interval of the median ratio"), "{out}");
     for (args, env) in
         [(vec![bin], vec![]), (vec![bin, bin], vec![("ROUNDS", "0")]), (vec![bin, bin], vec![("RUN", "udp")])]
     {
         let (ok, _, err) = script("ab.sh", &args, &env);
         assert!(!ok && !err.is_empty(), "{args:?} {env:?} accepted");
     }
+}
+
+/// `benches/ratio_summary.sh` on `ratios`, one per line.
+fn ratio_summary(ratios: &[f64]) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let input: String = ratios.iter().map(|r| format!("{r}\n")).collect();
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!(". '{}'; printf '{input}' | ratio_summary", root.join("benches/ratio_summary.sh").display()))
+        .output()
+        .expect("bash runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into()
+}
+
+#[test]
+fn ab_bounds_the_median_ratio_by_ranks_the_binomial_law_picks() {
+    // Twelve rounds: P(Bin(12, 1/2) <= 2) = 79/4096 <= 2.5% < P(<= 3) = 299/4096, so the 3rd
+    // smallest and the 3rd largest ratio, which miss the median with probability 2 x 79/4096.
+    let twelve: Vec<f64> = [1.2, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1].into();
+    assert_eq!(
+        ratio_summary(&twelve),
+        "B/A over 12 rounds: mean 0.650, median 0.650, min 0.100, max 1.200\n\
+         B faster in 9 of 12 rounds; median ratio between 0.300 and 1.000 (96.1% interval, \
+         distribution-free: the ratios ranked 3 and 10)\n"
+    );
+    // Six: only the whole range (1 - 2/64); five: no interval reaches 95% (1 - 2/32).
+    assert!(ratio_summary(&[0.9, 1.2, 0.95, 1.0, 1.05, 1.1]).ends_with(
+        "B faster in 2 of 6 rounds; median ratio between 0.900 and 1.200 (96.9% interval, \
+         distribution-free: the ratios ranked 1 and 6)\n"
+    ));
+    assert!(
+        ratio_summary(&[0.9, 0.8, 0.95, 0.7, 0.85]).ends_with(
+            "B faster in 5 of 5 rounds; too few rounds for a 95% interval of the median ratio (6 at least)\n"
+        )
+    );
+    // Twenty: ranks 6 and 15 (1 - 2 x 21700/2^20 = 95.9%).
+    let twenty: Vec<f64> = (1..=20).map(|i| i as f64 / 10.0).collect();
+    assert!(ratio_summary(&twenty).contains("between 0.600 and 1.500 (95.9% interval"));
 }
 
 #[test]
