@@ -17,9 +17,9 @@
 # Prints each round's wall s per simulated ms for A and B and the ratio B/A (below 1: B is
 # faster), then the mean, median, min and max of the ratios, how many rounds B won, and from six
 # rounds on an interval for the median ratio that assumes nothing of the machine's noise
-# (benches/ratio_summary.sh): a difference it does not exclude 1 from, these rounds do not show. Relative figures only: two runs
-# share the L3 cache and memory bandwidth, so absolute times are not what either would take
-# alone. Results must not differ between A and B unless the change was meant to alter them;
+# (benches/ratio_summary.sh): a difference it does not exclude 1 from, these rounds do not show.
+# Relative figures only: two runs share the L3 cache and memory bandwidth, so absolute times are
+# not what either would take alone. Results must not differ between A and B unless the change was meant to alter them;
 # the link crossings of both are printed so a difference shows.
 set -euo pipefail
 [ $# -eq 2 ] || { echo "usage: benches/ab.sh BINARY_A BINARY_B  (env: ROUNDS HOSTS DURATION RUN)" >&2; exit 2; }

@@ -13,16 +13,14 @@ ratio_summary() {
       if (n == 0) exit 1
       med = (n % 2) ? r[(n + 1) / 2] : (r[n / 2] + r[n / 2 + 1]) / 2
       printf "B/A over %d rounds: mean %.3f, median %.3f, min %.3f, max %.3f\n", n, s / n, med, r[1], r[n]
-      # P(Bin(n, 1/2) <= i), i = 0, 1, ...: the largest k with P(X <= k - 1) <= 0.025.
-      p = 0.5 ^ n; cdf = p; k = 0
-      for (i = 0; i < n && cdf <= 0.025; i++) { k = i + 1; p = p * (n - i) / (i + 1); cdf += p }
+      # The largest k with below = P(X < k) <= 2.5%, X ~ Bin(n, 1/2) (p: P(X = i)).
+      p = 0.5 ^ n; below = 0; k = 0
+      for (i = 0; i < n && below + p <= 0.025; i++) { below += p; k = i + 1; p = p * (n - i) / (i + 1) }
       printf "B faster in %d of %d rounds; ", faster + 0, n
       if (k == 0) {
         printf "too few rounds for a 95%% interval of the median ratio (6 at least)\n"
       } else {
-        miss = 0; p = 0.5 ^ n
-        for (i = 0; i < k; i++) { miss += p; p = p * (n - i) / (i + 1) }
-        printf "median ratio between %.3f and %.3f (%.1f%% interval, distribution-free: the ratios ranked %d and %d)\n", r[k], r[n + 1 - k], 100 * (1 - 2 * miss), k, n + 1 - k
+        printf "median ratio between %.3f and %.3f (%.1f%% interval, distribution-free: the ratios ranked %d and %d)\n", r[k], r[n + 1 - k], 100 * (1 - 2 * below), k, n + 1 - k
       }
     }'
 }
