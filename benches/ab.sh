@@ -19,8 +19,8 @@
 # rounds on an interval for the median ratio that assumes nothing of the machine's noise
 # (benches/ratio_summary.sh): a difference it does not exclude 1 from, these rounds do not show.
 # Relative figures only: two runs share the L3 cache and memory bandwidth, so absolute times are
-# not what either would take alone. Results must not differ between A and B unless the change was meant to alter them;
-# the link crossings of both are printed so a difference shows.
+# not what either would take alone. Results must not differ between A and B unless the change
+# was meant to alter them; the link crossings of both are printed so a difference shows.
 set -euo pipefail
 [ $# -eq 2 ] || { echo "usage: benches/ab.sh BINARY_A BINARY_B  (env: ROUNDS HOSTS DURATION RUN)" >&2; exit 2; }
 for bin in "$1" "$2"; do
