@@ -4,5 +4,12 @@
 # The machine line's text, without its "machine: " (nothing when the probe predates it).
 probe_machine() { sed -n 's/^machine: //p'; }
 
-# Each size's row (the rows that start with a number) as "  N MiB ns (huge H)", on one line.
-probe_sizes() { awk '$1 ~ /^[0-9]+$/ { printf "  %s MiB %s (huge %s)", $1, $2, $3 }'; }
+# Each size's row (the rows that start with a number) as "  N MiB ns (huge H)", on one line; a
+# probe that also read a line per 4 KiB page adds it: "  N MiB ns (huge H; a line per page ns, huge H)".
+probe_sizes() {
+  awk '$1 ~ /^[0-9]+$/ {
+    printf "  %s MiB %s (huge %s", $1, $2, $3
+    if (NF >= 5) printf "; a line per page %s, huge %s", $4, $5
+    printf ")"
+  }'
+}

@@ -31,7 +31,8 @@
 # the rounds; last the best round's kernel CPU s per simulated ms (first touches of new memory,
 # mostly). Fabrics: benches/permutation_args.sh. Last, the memory probe of each round: ns per
 # random load by buffer size (`nitrosim memory-probe`), which says how much cache the machine
-# gave that round and how slow its memory was; the runs are read against it. The probe touches
+# gave that round and how slow its memory was, and over a line per 4 KiB page of each buffer,
+# what reaching a page costs apart from the cache; the runs are read against it. The probe touches
 # up to 256 MiB by default (PROBE_MIB allows up to 4096) and frees it before the round: with
 # WARMUP=0 the first run after it may find less of its memory warm (WARMUP=1 is unaffected).
 set -euo pipefail

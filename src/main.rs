@@ -134,7 +134,9 @@ enum Command {
     },
     /// Measure this machine's memory: nanoseconds per random dependent load over buffers of each
     /// size, so a benchmark's figures can be read against the machine they ran on (where the
-    /// time steps up is the cache this process actually gets; on a shared VM it moves by the hour).
+    /// time steps up is the cache this process actually gets; on a shared VM it moves by the hour);
+    /// then over one line in each 4 KiB page of the same buffer (what reaching a page costs apart
+    /// from the cache: address translation).
     MemoryProbe {
         /// Buffer sizes in MiB, 1 to 4096 (repeatable; default 1 2 4 8 16 32 64 256).
         #[arg(long = "mib", value_name = "MIB")]

@@ -23,6 +23,14 @@
 //! huge pages at 2 MiB and more; whether the kernel granted them is measured, not assumed
 //! ([`huge_page_share`], from `/proc/self/smaps`): address translation then costs what it costs
 //! the simulator.
+//!
+//! Address translation apart from the cache: the same buffer is chased a second time with one
+//! line in each 4 KiB page ([`Chase::spread`]: lines 4160 bytes apart), so that the lines read fit
+//! a cache (a 256 MiB buffer gives 4 MiB of them) while the pages they sit on do not fit the
+//! TLB. On a machine that maps the buffer's huge pages with huge TLB entries this reads about as
+//! fast as a dense buffer of the lines' size; where it reads at memory speed, each new page costs
+//! a page walk whatever the cache holds (a virtual machine whose host backs its memory with small
+//! pages does that), and a simulator whose touches are spread over hundreds of MiB pays it.
 
 use crate::progress::Stopwatch;
 use rand::{RngExt, SeedableRng};
@@ -42,18 +50,37 @@ pub const MAX_SIZE_MIB: usize = 4096;
 /// holds the index of the line after `i`.
 pub struct Chase {
     words: Vec<u64>,
+    /// Lines in the cycle: every line of the buffer, or one in [`SPREAD_STRIDE_LINES`].
+    cycle_lines: usize,
 }
+
+/// Lines between two lines of a spread chase: 65 lines (4160 bytes), so that each sits in its own
+/// 4 KiB page (every page but one in 65), 64 bytes further in its page than the last, so that
+/// they also fall in different cache sets.
+pub const SPREAD_STRIDE_LINES: usize = 65;
 
 impl Chase {
     /// `size_bytes` rounded down to whole lines, at least two lines and at most 2^32. The cycle
     /// is drawn from `seed`, so a probe reads the same addresses every time. An error, not an
     /// abort, when the memory cannot be had.
     pub fn new(size_bytes: usize, seed: u64) -> Result<Chase, String> {
-        let lines = (size_bytes / LINE_BYTES).max(2);
+        Chase::with_stride(size_bytes, seed, 1)
+    }
+
+    /// The same buffer with one line of every [`SPREAD_STRIDE_LINES`] in the cycle (at least two
+    /// of them): a line per 4 KiB page.
+    pub fn spread(size_bytes: usize, seed: u64) -> Result<Chase, String> {
+        Chase::with_stride(size_bytes, seed, SPREAD_STRIDE_LINES)
+    }
+
+    fn with_stride(size_bytes: usize, seed: u64, stride: usize) -> Result<Chase, String> {
+        debug_assert!(stride >= 1);
+        let buffer_lines = (size_bytes / LINE_BYTES).max(2 * stride);
         let lines_max = 1u64 << 32;
-        if lines as u64 > lines_max {
+        if buffer_lines as u64 > lines_max {
             return Err(format!("{size_bytes} bytes is more than {lines_max} cache lines"));
         }
+        let lines = buffer_lines / stride;
         let no_memory = |what: &str| format!("cannot allocate the {what} of a {} MiB probe", size_bytes >> 20);
         let mut order: Vec<u32> = Vec::new();
         order.try_reserve_exact(lines).map_err(|_| no_memory("cycle"))?;
@@ -65,17 +92,18 @@ impl Chase {
             order.swap(i, j);
         }
         let mut words: Vec<u64> = Vec::new();
-        words.try_reserve_exact(lines * WORDS_PER_LINE).map_err(|_| no_memory("buffer"))?;
-        words.resize(lines * WORDS_PER_LINE, 0);
+        words.try_reserve_exact(buffer_lines * WORDS_PER_LINE).map_err(|_| no_memory("buffer"))?;
+        words.resize(buffer_lines * WORDS_PER_LINE, 0);
         for k in 0..lines {
-            let (from, to) = (order[k] as usize, order[(k + 1) % lines] as usize);
+            let (from, to) = (order[k] as usize * stride, order[(k + 1) % lines] as usize * stride);
             words[from * WORDS_PER_LINE] = to as u64;
         }
-        Ok(Chase { words })
+        Ok(Chase { words, cycle_lines: lines })
     }
 
+    /// Lines in the cycle (a lap's loads); the cycle starts at line 0.
     pub fn lines(&self) -> usize {
-        self.words.len() / WORDS_PER_LINE
+        self.cycle_lines
     }
 
     /// Follow the cycle for `loads` loads from line `start`; returns the line reached.
@@ -194,15 +222,29 @@ pub struct Probed {
     pub ns_per_load: f64,
     /// The share of the buffer in huge pages (`None`: not known on this system).
     pub huge_page_share: Option<f64>,
+    /// The same size chased with one line per page ([`Chase::spread`]), and its huge pages.
+    pub ns_per_load_spread: f64,
+    pub huge_page_share_spread: Option<f64>,
 }
 
-/// Measure a buffer of `size_mib` MiB, made for the measurement and freed after it: the probe's
-/// peak memory is the buffer and a sixteenth (the shuffled order).
+/// Measure a buffer of `size_mib` MiB, made for the measurement and freed after it, densely and
+/// then spread (one after the other: the probe's peak memory is one buffer and a sixteenth, the
+/// shuffled order).
 pub fn probe(size_mib: usize, loads: usize) -> Result<Probed, String> {
     let bytes = size_mib.checked_mul(1 << 20).ok_or_else(|| format!("{size_mib} MiB does not fit in memory"))?;
-    let chase = Chase::new(bytes, 0x6e69_7472_6f73_696d ^ size_mib as u64)?;
-    let ns_per_load = chase.ns_per_load(loads);
-    Ok(Probed { size_mib, ns_per_load, huge_page_share: chase.huge_page_share() })
+    let seed = 0x6e69_7472_6f73_696d ^ size_mib as u64;
+    let (ns_per_load, huge_page_share) = {
+        let chase = Chase::new(bytes, seed)?;
+        (chase.ns_per_load(loads), chase.huge_page_share())
+    };
+    let spread = Chase::spread(bytes, seed)?;
+    Ok(Probed {
+        size_mib,
+        ns_per_load,
+        huge_page_share,
+        ns_per_load_spread: spread.ns_per_load(loads),
+        huge_page_share_spread: spread.huge_page_share(),
+    })
 }
 
 #[cfg(test)]
@@ -250,6 +292,28 @@ mod tests {
         assert!(describe_caches(&dir.path().join("absent")).is_empty());
     }
 
+    /// A spread chase visits one line in each 4 KiB page (but one page in 65), every one once per
+    /// lap, and nothing else: the pages are many, the lines few.
+    #[test]
+    fn a_spread_cycle_reads_a_line_per_page() {
+        let bytes = 4 << 20;
+        let chase = Chase::spread(bytes, 7).unwrap();
+        let lines = bytes / LINE_BYTES / SPREAD_STRIDE_LINES;
+        assert_eq!(chase.lines(), lines);
+        let (mut line, mut pages) = (0, std::collections::BTreeSet::new());
+        for _ in 0..lines {
+            assert_eq!(line % SPREAD_STRIDE_LINES, 0, "only every 65th line is in the cycle");
+            assert!(pages.insert(line * LINE_BYTES / 4096), "two lines of the cycle in one page");
+            line = chase.follow(line, 1);
+        }
+        assert_eq!((line, pages.len()), (0, lines), "a lap returns to the start having read each once");
+        // Pages without a line: one in 65 (4160 bytes a line), so 4 MiB's 1024 pages hold 1008.
+        assert_eq!(bytes / 4096 - pages.len(), 16);
+        // Too small to spread: still two lines, a stride apart.
+        let tiny = Chase::spread(64, 1).unwrap();
+        assert_eq!((tiny.lines(), tiny.follow(0, 1)), (2, SPREAD_STRIDE_LINES));
+    }
+
     #[test]
     fn sizes_round_down_to_whole_lines_and_never_below_two() {
         assert_eq!(Chase::new(64 * 10 + 63, 1).unwrap().lines(), 10);
@@ -258,8 +322,10 @@ mod tests {
         assert!(probe(usize::MAX, 1).is_err());
         let measured = probe(1, 1000).unwrap();
         assert_eq!(measured.size_mib, 1);
-        assert!(measured.ns_per_load > 0.0 && measured.ns_per_load.is_finite());
-        if let Some(share) = measured.huge_page_share {
+        for ns in [measured.ns_per_load, measured.ns_per_load_spread] {
+            assert!(ns > 0.0 && ns.is_finite(), "{measured:?}");
+        }
+        for share in [measured.huge_page_share, measured.huge_page_share_spread].into_iter().flatten() {
             assert!((0.0..=1.0).contains(&share), "{share}");
         }
     }

@@ -211,12 +211,21 @@ pub(crate) fn cmd_memory_probe(sizes_mib: Vec<usize>, loads: usize) -> Result<()
     let machine =
         nitrosim::memory_probe::describe_machine().unwrap_or_else(|| "not reported by this system".to_string());
     outln!("machine: {machine}");
-    outln!("{:>8} {:>12} {:>12}", "MiB", "ns per load", "huge pages");
+    // Then the same buffer with a line in each 4 KiB page: the cost of reaching a page apart from
+    // the cache (`memory_probe::Chase::spread`).
+    outln!("{:>8} {:>12} {:>12} {:>16} {:>12}", "MiB", "ns per load", "huge pages", "a line per page", "huge pages");
+    let huge = |share: Option<f64>| share.map_or("unknown".to_string(), |h| format!("{:.0}%", 100.0 * h));
     // Each size printed as it is measured.
     for mib in sizes {
         let p = probe(mib, loads).map_err(|e| Failure::Other(anyhow::anyhow!(e)))?;
-        let huge = p.huge_page_share.map_or("unknown".to_string(), |h| format!("{:.0}%", 100.0 * h));
-        outln!("{:>8} {:>12.1} {:>12}", p.size_mib, p.ns_per_load, huge);
+        outln!(
+            "{:>8} {:>12.1} {:>12} {:>16.1} {:>12}",
+            p.size_mib,
+            p.ns_per_load,
+            huge(p.huge_page_share),
+            p.ns_per_load_spread,
+            huge(p.huge_page_share_spread)
+        );
     }
     Ok(())
 }
