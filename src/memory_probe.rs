@@ -26,11 +26,12 @@
 //!
 //! Address translation apart from the cache: the same buffer is chased a second time with one
 //! line in each 4 KiB page ([`Chase::spread`]: lines 4160 bytes apart), so that the lines read fit
-//! a cache (a 256 MiB buffer gives 4 MiB of them) while the pages they sit on do not fit the
-//! TLB. On a machine that maps the buffer's huge pages with huge TLB entries this reads about as
-//! fast as a dense buffer of the lines' size; where it reads at memory speed, each new page costs
-//! a page walk whatever the cache holds (a virtual machine whose host backs its memory with small
-//! pages does that), and a simulator whose touches are spread over hundreds of MiB pays it.
+//! a cache (a 256 MiB buffer gives 3.9 MiB of them) while the pages they sit on are many. Where
+//! the TLB reaches the whole buffer this reads about as fast as a dense buffer of the lines' size;
+//! where it reads at memory speed while that dense buffer does not, reaching a page costs about
+//! a memory access whatever the cache holds (presumably a page walk: a virtual machine whose host
+//! backs its memory with small pages would do that), and a simulator whose touches are spread
+//! over hundreds of MiB pays it.
 
 use crate::progress::Stopwatch;
 use rand::{RngExt, SeedableRng};
@@ -46,8 +47,8 @@ pub const DEFAULT_SIZES_MIB: [usize; 8] = [1, 2, 4, 8, 16, 32, 64, 256];
 /// Largest buffer accepted, in MiB: a probe is a yardstick, not a memory test.
 pub const MAX_SIZE_MIB: usize = 4096;
 
-/// Buffers of `size_bytes` bytes, one random cycle through their cache lines: word 0 of line `i`
-/// holds the index of the line after `i`.
+/// Buffers of `size_bytes` bytes, one random cycle through their cache lines (all of them, or one
+/// in [`SPREAD_STRIDE_LINES`]): word 0 of line `i` holds the index of the line after `i`.
 pub struct Chase {
     words: Vec<u64>,
     /// Lines in the cycle: every line of the buffer, or one in [`SPREAD_STRIDE_LINES`].
