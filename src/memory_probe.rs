@@ -55,10 +55,13 @@ pub struct Chase {
     cycle_lines: usize,
 }
 
-/// Lines between two lines of a spread chase: 65 lines (4160 bytes), so that each sits in its own
-/// 4 KiB page (every page but one in 65), 64 bytes further in its page than the last, so that
-/// they also fall in different cache sets.
-pub const SPREAD_STRIDE_LINES: usize = 65;
+/// The smallest page x86-64 and Arm64 servers map: what a spread chase puts one line in.
+const SMALL_PAGE_BYTES: usize = 4096;
+
+/// Lines between two lines of a spread chase: a small page and one line (65 lines, 4160 bytes), so
+/// that each sits in its own page (every page but one in 65), a line further in its page than the
+/// last, so that they also fall in different cache sets.
+pub const SPREAD_STRIDE_LINES: usize = SMALL_PAGE_BYTES / LINE_BYTES + 1;
 
 impl Chase {
     /// `size_bytes` rounded down to whole lines, at least two lines and at most 2^32. The cycle
@@ -304,12 +307,12 @@ mod tests {
         let (mut line, mut pages) = (0, std::collections::BTreeSet::new());
         for _ in 0..lines {
             assert_eq!(line % SPREAD_STRIDE_LINES, 0, "only every 65th line is in the cycle");
-            assert!(pages.insert(line * LINE_BYTES / 4096), "two lines of the cycle in one page");
+            assert!(pages.insert(line * LINE_BYTES / SMALL_PAGE_BYTES), "two lines of the cycle in one page");
             line = chase.follow(line, 1);
         }
         assert_eq!((line, pages.len()), (0, lines), "a lap returns to the start having read each once");
         // Pages without a line: one in 65 (4160 bytes a line), so 4 MiB's 1024 pages hold 1008.
-        assert_eq!(bytes / 4096 - pages.len(), 16);
+        assert_eq!(bytes / SMALL_PAGE_BYTES - pages.len(), 16);
         // Too small to spread: still two lines, a stride apart.
         let tiny = Chase::spread(64, 1).unwrap();
         assert_eq!((tiny.lines(), tiny.follow(0, 1)), (2, SPREAD_STRIDE_LINES));
