@@ -119,8 +119,9 @@ pub struct PathRoutes {
 
 /// Laid out by side (`repr(C)`): the receiving card's state, then what both sides read, then the
 /// sending card's state, so that the run loop can ask one event ahead for the lines the coming
-/// side touches and not the whole connection (ten lines, of which a data packet's receipt reads
-/// three).
+/// side touches and not the whole connection (24 lines: a data packet's receipt reads three; the
+/// sending side's state is six more, and the sender's queues, after it, are asked for by their
+/// ends alone).
 #[repr(C)]
 pub struct SrdCtx {
     /// Holds handles into [`SrdPayloads`].
@@ -149,8 +150,11 @@ impl SrdCtx {
     /// Start loading what sending, an ACK's receipt and the timer read. A hint.
     #[inline(always)]
     pub(crate) fn prefetch_send_side(&self) {
-        let start = self as *const Self as usize + std::mem::offset_of!(SrdCtx, src);
-        crate::engine::prefetch_bytes(start, std::mem::size_of::<Self>() - std::mem::offset_of!(SrdCtx, src));
+        // Up to the sender's queues, held in its own lines: their ends are asked for by
+        // `SrdSender::prefetch_send`, once these lines say where they are.
+        let start = std::mem::offset_of!(SrdCtx, src);
+        let end = std::mem::offset_of!(SrdCtx, sender) + SrdSender::<u32, StreamRng>::STATE_BYTES;
+        crate::engine::prefetch_bytes(self as *const Self as usize + start, end - start);
     }
 }
 

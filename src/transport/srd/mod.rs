@@ -33,8 +33,10 @@
 //! Where things are: this file holds the configuration and what crosses the wire between the
 //! halves (`Transmission`, `SrdAck`); `sender.rs` the sending half (path choice, window and
 //! pacing, retransmission timer, give-up); `receiver.rs` the receiving half, its reorder ring
-//! and duplicate detection, whole in one file.
+//! and duplicate detection, whole in one file; `inline_deque.rs` the queue the sender keeps its
+//! packets in flight, deadlines and waiting packets in, their usual few in its own lines.
 
+mod inline_deque;
 mod receiver;
 mod sender;
 #[cfg(test)]

@@ -4,11 +4,11 @@
 //! hands in (any `rand::Rng`; the model gives each connection its own seeded stream), so the
 //! transport depends on no engine type, as it gets its time from the caller.
 
+use super::inline_deque::InlineDeque;
 use super::{PathPolicy, SrdAck, SrdConfig, Transmission};
 use crate::units::{SimDuration, SimTime};
 use rand::{Rng, RngExt};
 use serde::Serialize;
-use std::collections::VecDeque;
 
 #[derive(Debug)]
 pub struct SenderOut<P> {
@@ -73,7 +73,7 @@ impl PathState {
     }
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 struct Slot<P> {
     payload: P,
     bytes: u32,
@@ -83,8 +83,19 @@ struct Slot<P> {
     done: bool,
 }
 
-/// The sending half of one SRD connection (one direction between two Nitro cards).
+/// Packets in flight a connection holds in its own lines (24 bytes each); more spill to the heap.
+const SLOTS_INLINE: usize = 16;
+/// Deadlines held in its own lines (24 bytes each): one per packet in flight, as a rule.
+const DEADLINES_INLINE: usize = 16;
+/// Packets waiting for the window held in its own lines (8 bytes each).
+const WAITING_INLINE: usize = 8;
+
+/// The sending half of one SRD connection (one direction between two Nitro cards). Laid out
+/// (`repr(C)`) with its three queues last, so that a caller prefetching the connection's state
+/// can stop before them ([`Self::STATE_BYTES`]) and ask for the queues' ends alone
+/// ([`Self::prefetch_send`]).
 #[derive(Clone, Debug)]
+#[repr(C)]
 pub struct SrdSender<P, R> {
     cfg: SrdConfig,
     /// This connection's own random stream, handed in by the caller.
@@ -94,13 +105,8 @@ pub struct SrdSender<P, R> {
     /// connections never time out, and 8 bytes a path would be a third of their path state).
     holddown_until: Vec<SimTime>,
     next_path: usize,
-    /// Unacknowledged packets by sequence: slot i holds `una + i`.
-    slots: VecDeque<Slot<P>>,
     una: u64,
     next_seq: u64,
-    waiting: VecDeque<(P, u32)>,
-    /// (deadline, seq, transmission number), kept sorted by deadline.
-    timeline: VecDeque<(SimTime, u64, u32)>,
     inflight_bytes: u64,
     window: u64,
     /// Pacing: the next packet may not leave before this time.
@@ -119,6 +125,11 @@ pub struct SrdSender<P, R> {
     /// The latest end of any path's hold-down: from then on every path is usable again, and
     /// choosing one needs no scan of them all.
     holddown_max: SimTime,
+    /// Unacknowledged packets by sequence: slot i holds `una + i`.
+    slots: InlineDeque<Slot<P>, SLOTS_INLINE>,
+    /// (deadline, seq, transmission number), kept sorted by deadline.
+    timeline: InlineDeque<(SimTime, u64, u32), DEADLINES_INLINE>,
+    waiting: InlineDeque<(P, u32), WAITING_INLINE>,
 }
 
 /// The smallest smoothed RTT among the paths not held down, as of the last scan, and what makes
@@ -132,7 +143,12 @@ struct BestRtt {
     until: SimTime,
 }
 
-impl<P: Copy, R: Rng> SrdSender<P, R> {
+impl<P, R> SrdSender<P, R> {
+    /// Bytes from the start up to the queues: what every send, ACK and timer pass reads.
+    pub const STATE_BYTES: usize = std::mem::offset_of!(Self, slots);
+}
+
+impl<P: Copy + Default, R: Rng> SrdSender<P, R> {
     pub fn new(cfg: SrdConfig, rng: R) -> Self {
         let n = cfg.paths.max(1) as usize;
         let window = cfg.initial_window.0;
@@ -140,11 +156,11 @@ impl<P: Copy, R: Rng> SrdSender<P, R> {
             paths: vec![PathState { srtt_ps: NO_RTT, inflight: 0, ce_frac: 0, used: false }; n],
             holddown_until: Vec::new(),
             next_path: 0,
-            slots: VecDeque::new(),
+            slots: InlineDeque::default(),
             una: 0,
             next_seq: 0,
-            waiting: VecDeque::new(),
-            timeline: VecDeque::new(),
+            waiting: InlineDeque::default(),
+            timeline: InlineDeque::default(),
             inflight_bytes: 0,
             window,
             next_tx: SimTime::ZERO,
