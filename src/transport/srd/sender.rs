@@ -92,8 +92,7 @@ const WAITING_INLINE: usize = 8;
 
 /// The sending half of one SRD connection (one direction between two Nitro cards). Laid out
 /// (`repr(C)`) with its three queues last, so that a caller prefetching the connection's state
-/// can stop before them ([`Self::STATE_BYTES`]) and ask for the queues' ends alone
-/// ([`Self::prefetch_send`]).
+/// can stop before them ([`Self::STATE_BYTES`]): [`Self::prefetch_send`] asks for their ends.
 #[derive(Clone, Debug)]
 #[repr(C)]
 pub struct SrdSender<P, R> {
