@@ -83,11 +83,13 @@ struct Slot<P> {
     done: bool,
 }
 
-/// Packets in flight a connection holds in its own lines (24 bytes each); more spill to the heap.
+/// Packets in flight a connection holds in its own lines (24 bytes each with the model's 4-byte
+/// payload handles); more spill to the heap. 16: the 1024-host permutation bench's senders never
+/// held more (their buffers' capacities were 8 or 16 at the end of a run, `docs/performance.md`).
 const SLOTS_INLINE: usize = 16;
 /// Deadlines held in its own lines (24 bytes each): one per packet in flight, as a rule.
 const DEADLINES_INLINE: usize = 16;
-/// Packets waiting for the window held in its own lines (8 bytes each).
+/// Packets waiting for the window held in its own lines (8 bytes each with 4-byte handles).
 const WAITING_INLINE: usize = 8;
 
 /// The sending half of one SRD connection (one direction between two Nitro cards). Laid out

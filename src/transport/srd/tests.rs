@@ -102,6 +102,23 @@ fn a_failed_path_is_held_down_and_traffic_moves_away() {
     assert!(out.transmit.iter().all(|x| x.path != first.path), "held-down path used: {:?}", out.transmit);
 }
 
+/// Once the oldest packet is acknowledged, the next wake is the deadline of the one still out,
+/// not the acknowledged packet's old deadline (which would wake the caller to do nothing).
+#[test]
+fn the_next_wake_is_the_earliest_deadline_still_live() {
+    let mut s = sender(2, PathPolicy::RoundRobin);
+    let mut out = SenderOut::default();
+    let rto = SrdConfig::default().retransmit_timeout;
+    let later = SimTime(0) + SimDuration::from_us(5);
+    s.send(SimTime(0), 1, 1000, &mut out);
+    s.send(later, 2, 1000, &mut out);
+    assert_eq!(out.transmit.len(), 2, "both go at once: no RTT sample, no pacing yet");
+    assert_eq!(s.poll_at(), Some(SimTime(0) + rto));
+    let first = out.transmit[0];
+    s.on_ack(SimTime(0) + SimDuration::from_us(10), ack_of(&first, SimTime(0)), &mut out);
+    assert_eq!(s.poll_at(), Some(later + rto));
+}
+
 #[test]
 fn duplicate_acks_are_harmless_and_give_up_after_max_retries() {
     let mut s = sender(2, PathPolicy::RoundRobin);
