@@ -55,10 +55,11 @@ pub fn prefetch_write(address: usize) {
 /// Start loading the cache line holding `address`, into the L2 cache rather than the L1.
 ///
 /// Why not the L1 (`T0`): at 8192 hosts nearly every line the loop asks for comes from memory,
-/// and it asks for 15-30 per event. On Zen 4 (the EPYC this was measured on) `T1` fills the L2
-/// only (AMD's documentation, as Wang et al. report, arXiv 2411.02814, 2024), and Intel's cores
-/// have long treated it so. Paired at 8192 hosts (`benches/ab.sh`, 2026-12-04): SRD 0.871 of the
-/// time, TCP 0.922, faster in every round; no difference found at 128 or 1024 hosts. Our
+/// and a hop alone asks for 13 (the port's six lines, the packet's, the next port's six). `T1`
+/// prefetches into the L2 and beyond, not the L1 (AMD64 Architecture Programmer's Manual vol. 1,
+/// 24592, "PREFETCHlevel"), and Zen 4 does so (Wang et al., arXiv 2411.02814, 2024). Paired at
+/// 8192 hosts (`benches/ab.sh`, 2026-12-04): SRD 0.871 of the time, TCP 0.922, faster in every
+/// round; no difference found at 128 or 1024 hosts. Our
 /// reading, not a count (this VM has no cache counters): the L1's few miss buffers no longer
 /// fill with lines asked for an event ahead, so the loads the current event waits for get one;
 /// the line then costs an L2 hit when the next event reads it.
