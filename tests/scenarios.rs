@@ -31,6 +31,16 @@ fn every_bundled_scenario_runs_as_is_conserves_packets_and_matches_its_golden_su
         for v in &s.variants {
             assert_conserved(v);
             assert!(v.events_processed > 0, "{name}/{}: nothing happened", v.name);
+            // The cost counts of issue 17 add up: every port's packets out are a link crossing
+            // or a stage pass, and events per crossing divides the two counts it names.
+            assert_eq!(v.packet_hops, v.link_crossings + v.stage_passes, "{name}/{}", v.name);
+            match v.events_per_crossing {
+                Some(per) => {
+                    let exact = v.events_processed as f64 / v.link_crossings as f64;
+                    assert!((per - exact).abs() <= 0.0005, "{name}/{}: {per} for {exact}", v.name);
+                }
+                None => assert_eq!(v.link_crossings, 0, "{name}/{}", v.name),
+            }
         }
         // Every plot of every bundled scenario renders, its labels inside the canvas.
         for (plot, svg) in nitrosim::report::plot::render_svgs(&s).unwrap() {

@@ -31,6 +31,7 @@ pub const METRIC_ROOTS: &[&str] = &[
     "events_processed",
     "link_crossings",
     "stage_passes",
+    "events_per_crossing",
     "packet_hops",
     "simulated_us",
 ];

@@ -198,6 +198,7 @@ pub fn collect(m: Model) -> VariantResult {
         })
         .collect();
     let fairness = Fairness::of(&flows.iter().map(|f| f.goodput_gbps).collect::<Vec<_>>());
+    let link_crossings: u64 = m.ports.iter().filter(|p| p.framing_bytes() > 0).map(|p| p.stats.packets_out).sum();
     VariantResult {
         name: m.name.clone(),
         flows,
@@ -228,7 +229,9 @@ pub fn collect(m: Model) -> VariantResult {
             ports: m.ports.len() as u64,
         },
         events_processed: m.q.events_processed(),
-        link_crossings: m.ports.iter().filter(|p| p.framing_bytes() > 0).map(|p| p.stats.packets_out).sum(),
+        link_crossings,
+        events_per_crossing: (link_crossings > 0)
+            .then(|| round3(m.q.events_processed() as f64 / link_crossings as f64)),
         stage_passes: m.ports.iter().filter(|p| p.framing_bytes() == 0).map(|p| p.stats.packets_out).sum(),
         packet_hops: m.ports.iter().map(|p| p.stats.packets_out).sum(),
         simulated_us: round3(stopped.as_us_f64()),

@@ -207,6 +207,9 @@ pub struct VariantResult {
     /// Stage passes: one packet through one internal stage (vCPU, per-flow and allowance
     /// shapers, Nitro card processing, SRD, gateways, inter-AZ delay), counted apart.
     pub stage_passes: u64,
+    /// events_processed / link_crossings, to three decimals; `None` (JSON null) when no packet
+    /// crossed a link. The cost measure issue 17 targets (at most 2.5 on the permutation benches).
+    pub events_per_crossing: Option<f64>,
     /// link_crossings + stage_passes (kept for readers of schema 1: every port's packets out).
     pub packet_hops: u64,
     pub simulated_us: f64,
