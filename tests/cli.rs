@@ -191,3 +191,40 @@ fn run_writes_complete_outputs_and_check_explains_limits() {
     assert_eq!(code, 0);
     assert!(stdout.contains("p5.48xlarge") && stdout.contains("single-flow-cap.ron"), "{stdout}");
 }
+
+/// A run where no packet crosses a physical link (link-local queries only: the instance's DNS
+/// resolver lives on its host): events per crossing means nothing, and every place that reports
+/// it says so instead of dividing by zero or printing the event count.
+#[test]
+fn events_per_crossing_is_not_applicable_without_a_crossing() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = r#"
+Scenario(
+    name: "dns-only",
+    duration: "20ms",
+    fabric: (racks: 1, hosts_per_rack: 2, spines: 1, host_link: "100Gbps"),
+    instances: [(name: "a", instance_type: "c6i.8xlarge")],
+    workloads: [LinkLocal((name: "dns", from: "a", service: Dns, mean_interval: "1ms"))],
+)
+"#;
+    std::fs::write(dir.path().join("dns.ron"), text).unwrap();
+
+    let (code, stdout, err) = nitrosim(&["bench", "dns.ron"], dir.path());
+    assert_eq!(code, 0, "{err}");
+    let row = stdout.lines().find(|l| l.starts_with("base ")).expect("a row for the variant");
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert!(cells[1].parse::<u64>().unwrap() > 0, "events: {row}");
+    assert_eq!(cells[2], "0", "link crossings: {row}");
+    assert_eq!(cells[3], "n/a", "events per crossing: {row}");
+    assert!(cells[4].parse::<u64>().unwrap() > 0, "the queries pass internal stages: {row}");
+
+    let (code, stdout, err) = nitrosim(&["run", "dns.ron", "--out", "out"], dir.path());
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.contains(" 0 link crossings (n/a events per crossing)"), "{stdout}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("out/summary.json")).unwrap()).unwrap();
+    let v = &summary["variants"][0];
+    assert_eq!(v["link_crossings"], 0);
+    assert!(v["events_processed"].as_u64().unwrap() > 0);
+    assert!(v["events_per_crossing"].is_null(), "{}", v["events_per_crossing"]);
+}

@@ -3,6 +3,7 @@
 
 use super::sweep::sweep_run_memory;
 use super::*;
+use nitrosim::model::results::events_per_crossing_text;
 
 pub(crate) fn cmd_run(
     file: Option<PathBuf>,
@@ -70,11 +71,11 @@ pub(crate) fn cmd_run(
         let events: u64 = summary.variants.iter().map(|v| v.events_processed).sum();
         let secs = progress.wall_seconds().max(1e-9);
         outln!(
-            "\n{} events, {} link crossings ({:.2} events per crossing), {} internal stage passes in {:.2} s wall \
+            "\n{} events, {} link crossings ({} events per crossing), {} internal stage passes in {:.2} s wall \
              ({:.2} M events/s, {:.2} M link crossings/s; variants run in parallel)",
             events,
             crossings,
-            events as f64 / crossings.max(1) as f64,
+            events_per_crossing_text(events, crossings),
             stages,
             secs,
             events as f64 / secs / 1e6,
@@ -175,11 +176,11 @@ pub(crate) fn cmd_bench(file: PathBuf, sets: Vec<String>) -> Result<(), Failure>
             _ => ("unknown".to_string(), "unknown".to_string()),
         };
         outln!(
-            "{:<20} {:>12} {:>14} {:>10.2} {:>14} {:>10.2} M {:>16.2} M {:>16.3} {:>15} {:>18} {:>12}",
+            "{:<20} {:>12} {:>14} {:>10} {:>14} {:>10.2} M {:>16.2} M {:>16.3} {:>15} {:>18} {:>12}",
             v.name,
             r.events_processed,
             r.link_crossings,
-            r.events_processed as f64 / r.link_crossings.max(1) as f64,
+            events_per_crossing_text(r.events_processed, r.link_crossings),
             r.stage_passes,
             r.events_processed as f64 / secs / 1e6,
             r.link_crossings as f64 / secs / 1e6,

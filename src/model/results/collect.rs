@@ -230,8 +230,7 @@ pub fn collect(m: Model) -> VariantResult {
         },
         events_processed: m.q.events_processed(),
         link_crossings,
-        events_per_crossing: (link_crossings > 0)
-            .then(|| round3(m.q.events_processed() as f64 / link_crossings as f64)),
+        events_per_crossing: super::events_per_crossing(m.q.events_processed(), link_crossings).map(round3),
         stage_passes: m.ports.iter().filter(|p| p.framing_bytes() == 0).map(|p| p.stats.packets_out).sum(),
         packet_hops: m.ports.iter().map(|p| p.stats.packets_out).sum(),
         simulated_us: round3(stopped.as_us_f64()),

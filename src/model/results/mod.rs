@@ -228,6 +228,21 @@ pub struct VariantResult {
     pub capture_drops: Vec<crate::model::trace::DropRecord>,
 }
 
+/// Events per link crossing, the cost measure issue 17 targets; `None` when no packet crossed a
+/// physical link (a run of link-local services, say), where the ratio means nothing. One
+/// definition for `summary.json`, `nitrosim bench` and the run footer.
+pub fn events_per_crossing(events: u64, link_crossings: u64) -> Option<f64> {
+    (link_crossings > 0).then(|| events as f64 / link_crossings as f64)
+}
+
+/// `events_per_crossing` for a table: two decimals, or `n/a` with no crossing.
+pub fn events_per_crossing_text(events: u64, link_crossings: u64) -> String {
+    match events_per_crossing(events, link_crossings) {
+        Some(r) => format!("{r:.2}"),
+        None => "n/a".to_string(),
+    }
+}
+
 /// A failover step: when it started, the delay drawn and the bounds it was drawn between.
 #[derive(Clone, Debug, Serialize)]
 pub struct FailoverResult {
