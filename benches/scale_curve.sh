@@ -25,11 +25,12 @@
 # Runs longer than the host's delay (8192 hosts: tens of seconds) grow into memory it has taken
 # back by then, warm-up or not. The kernel column shows how much a run paid.
 #
-# Columns: hosts, run, simulated time, then from the best round: wall s per simulated ms, link
-# crossings per wall second (one packet over one physical link: NIC <-> ToR, ToR <-> spine),
-# events per crossing, wall ns per crossing, peak RSS (MiB); then the median ns per crossing over
-# the rounds; last the best round's kernel CPU s per simulated ms (first touches of new memory,
-# mostly). Fabrics: benches/permutation_args.sh. Last, the memory probe of each round: ns per
+# Columns: hosts, run, simulated time, the link load per host (Gbps on the wire over each busy
+# NIC -> ToR link, a count: the same every round), then from the best round: wall s per simulated
+# ms, link crossings per wall second (one packet over one physical link: NIC <-> ToR, ToR <->
+# spine), events per crossing, wall ns per crossing, peak RSS (MiB); then the median ns per
+# crossing over the rounds; last the best round's kernel CPU s per simulated ms (first touches of
+# new memory, mostly). Fabrics: benches/permutation_args.sh. Last, the memory probe of each round: ns per
 # random load by buffer size (`nitrosim memory-probe`), which says how much cache the machine
 # gave that round and how slow its memory was, and over a line per 4 KiB page of each buffer,
 # what reaching a page costs apart from the cache; the runs are read against it. The probe touches
@@ -64,7 +65,7 @@ sim_ms=$(echo "$DURATION" | awk '/^[0-9.]+(ps|ns|us|ms|s)$/ {
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 # One line per measurement: round hosts run crossings ev/cross ns-per-crossing wall-s-per-sim-ms rss
-# kernel-s-per-sim-ms
+# kernel-s-per-sim-ms gbps-per-host-link
 # The machine each round ran on: ns per random load by buffer size (`nitrosim memory-probe`),
 # taken before the round. PROBE_BIN: a nitrosim that has the probe, when BIN is older.
 # PROBE_MIB: the buffer sizes (MiB) to probe, default the probe's own (1 to 256).
@@ -95,17 +96,17 @@ for round in $(seq "$RUNS"); do
       [ "$WARMUP" = 0 ] || "$BIN" bench benches/permutation-1024.ron "${args[@]}" > /dev/null
       out=$("$BIN" bench benches/permutation-1024.ron "${args[@]}")
       # bench's second line: variant events crossings ev/cross stages events/s M crossings/s M wall
-      # cpu kernel faults
+      # cpu kernel faults gbps-per-host-link (the last two absent from older builds)
       line=$(echo "$out" | awk -v r="$round" -v n="$n" -v run="$run" -v ms="$sim_ms" \
         -v rss="$(echo "$out" | awk '/peak RSS/ { print $3 }')" '
-        NR == 2 && $3 > 0 { print r, n, run, $3, $4, $10 * ms * 1e9 / $3, $10, (rss == "" ? "n/a" : rss), ($12 == "" ? "n/a" : $12) }')
+        NR == 2 && $3 > 0 { print r, n, run, $3, $4, $10 * ms * 1e9 / $3, $10, (rss == "" ? "n/a" : rss), ($12 == "" ? "n/a" : $12), ($14 == "" ? "n/a" : $14) }')
       [ -n "$line" ] || { echo "no link crossings to count in round $round, $n hosts, $run:" >&2; echo "$out" >&2; exit 1; }
       echo "$line" >> "$scratch/runs"
       echo "round $round/$RUNS: $line" >&2
     done
   done
 done
-printf '%-6s %-14s %8s %14s %16s %9s %12s %9s %13s %16s\n' hosts run duration "wall s/sim ms" "crossings/s" ev/cross "ns/crossing" "RSS MiB" "median ns" "kernel s/sim ms"
+printf '%-6s %-14s %8s %10s %14s %16s %9s %12s %9s %13s %16s\n' hosts run duration "Gbps/host" "wall s/sim ms" "crossings/s" ev/cross "ns/crossing" "RSS MiB" "median ns" "kernel s/sim ms"
 for n in "${sizes[@]}"; do
   for run in srd-1-flow tcp-20-flows; do
     # Best round first (least wall time, so least ns: every round crosses as many links).
@@ -113,7 +114,7 @@ for n in "${sizes[@]}"; do
     median=$(awk '{ print $6 }' "$scratch/point" | sort -g |
              awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
     head -1 "$scratch/point" | awk -v d="$DURATION" -v med="$median" '{
-      printf "%-6s %-14s %8s %14.3f %14.3f M %9.2f %12.1f %9s %13.1f %16s\n", $2, $3, d, $7, 1000 / $6, $5, $6, $8, med, $9 }'
+      printf "%-6s %-14s %8s %10s %14.3f %14.3f M %9.2f %12.1f %9s %13.1f %16s\n", $2, $3, d, $10, $7, 1000 / $6, $5, $6, $8, med, $9 }'
   done
 done
 first=${sizes[0]}

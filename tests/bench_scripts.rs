@@ -90,8 +90,12 @@ fn scale_curve_interleaves_rounds_and_reports_each_point_and_the_growth() {
     assert_eq!(rows.len(), 4, "one row per size and run, smallest first:\n{out}");
     assert!(rows[0][0] == "128" && rows[2][0] == "256", "{out}");
     for row in &rows {
-        // hosts run duration wall crossings/s M ev/cross ns RSS median kernel
-        assert_eq!(row.len(), 11, "{row:?}");
+        // hosts run duration Gbps/host wall crossings/s M ev/cross ns RSS median kernel
+        assert_eq!(row.len(), 12, "{row:?}");
+        // The load on a host's link: every host sends, within its link's 100 Gbps.
+        let load_gbps = number(row[3]);
+        assert!(load_gbps > 0.0 && load_gbps <= 100.0, "{row:?}");
+        let row = [&row[..3], &row[4..]].concat();
         // The kernel's CPU time: a measurement (so short a run may touch no new memory at all),
         // so only its form: a time, not negative, no more than the run's wall time plus one
         // scheduler tick. Linux updates the CPU time `getrusage` reads at ticks and switches, so

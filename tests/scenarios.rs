@@ -310,6 +310,11 @@ fn bench_scenarios_load_and_the_permutation_runs() {
         assert_eq!(p.flows, 32 * 3);
         assert!(p.flow_goodput_gbps_min > 0.0, "every flow moved data: {p:?}");
         assert_conserved(v);
+        // Every host sends, so every host link carried something: the 32 links together carried
+        // at least the payload delivered (plus headers, framing, ACKs) and at most their rate.
+        let carried_gbps = v.fabric.host_uplink_gbps_mean * 32.0;
+        assert!(carried_gbps > p.goodput_gbps, "{carried_gbps} Gbps on the host links, {} delivered", p.goodput_gbps);
+        assert!(v.fabric.host_uplink_gbps_mean <= 100.0, "{:?}", v.fabric);
     }
     let srd = variant(&s, "srd-128-paths").workloads.permutation.as_ref().unwrap().goodput_gbps;
     let tcp = variant(&s, "tcp-ecmp").workloads.permutation.as_ref().unwrap().goodput_gbps;

@@ -6,6 +6,12 @@
 #   ROUNDS=5 EQDS=1 benches/htsim/compare.sh
 #   HOSTS=128 benches/htsim/compare.sh  # also 2048: how the cost per crossing grows with the fabric
 #   WARMUP=1 benches/htsim/compare.sh   # each measured run right after an unmeasured one of itself
+#   SRD4=1 benches/htsim/compare.sh     # also nitrosim SRD with 4 flows per host (issue 17's 90 Gbps row)
+#
+# Gbps/host: the load each simulator put on a host's link to its ToR, on the wire (htsim: the
+# bytes its host -> ToR Pipes carried, its packets' full size, over all hosts; nitrosim:
+# `host_uplink_gbps_mean`, IP bytes plus Ethernet framing, over the links that carried anything;
+# in a permutation every host sends). Crossings per second count packets whatever the load.
 #
 # Workload: 1024 hosts (HOSTS: 128, 1024 or 2048), leaf-spine of ToRs with 32 hosts and 32 spines,
 # 100 Gbps links, 1 us per link, a permutation of long flows, 1 ms simulated, one core each.
@@ -72,7 +78,7 @@ fi
 SCRATCH=$(mktemp -d)
 trap 'rm -rf "$SCRATCH"' EXIT
 
-# One htsim run: prints "name wall_s events crossings rss_mib".
+# One htsim run: prints "name wall_s events crossings rss_mib gbps_per_host_link".
 htsim() {
   local variant=$1 run=$SCRATCH/htsim bin args
   rm -rf "$run" && mkdir "$run"
@@ -90,7 +96,7 @@ htsim() {
   read -r wall rss < "$run/time.txt"
   echo "$bench" | awk -v n="htsim-$variant" -v w="$wall" -v r="$rss" '{
     for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-    printf "%s %s %d %d %.1f\n", n, w, v["events"], v["crossings"], r / 1024 }'
+    printf "%s %s %d %d %.1f %.1f\n", n, w, v["events"], v["crossings"], r / 1024, v["host_up_bytes"] * 8 / 1e6 / v["hosts"] }'
 }
 
 # One nitrosim run: the same line. Wall time is the whole process, as for htsim.
@@ -103,7 +109,7 @@ nitrosim() {
     echo "$name failed:" >&2; cat "$SCRATCH/err.txt" >&2; return 1
   fi
   read -r wall rss < "$SCRATCH/time.txt"
-  awk -v n="$name" -v w="$wall" -v r="$rss" 'NR == 2 { printf "%s %s %d %d %.1f\n", n, w, $2, $3, r / 1024 }' \
+  awk -v n="$name" -v w="$wall" -v r="$rss" 'NR == 2 { printf "%s %s %d %d %.1f %s\n", n, w, $2, $3, r / 1024, ($14 == "" ? "n/a" : $14) }' \
     "$SCRATCH/out.txt"
 }
 
@@ -123,13 +129,14 @@ if probe=$("$NITROSIM" memory-probe 2> /dev/null); then
 else
   echo "no memory probe ($NITROSIM predates \`nitrosim memory-probe\`)"
 fi
-printf '%-22s %8s %14s %14s %9s %14s %9s\n' run "wall s" events crossings ev/cross "crossings/s" "RSS MiB"
+printf '%-22s %8s %14s %14s %9s %14s %9s %10s\n' run "wall s" events crossings ev/cross "crossings/s" "RSS MiB" "Gbps/host"
 for round in $(seq "$ROUNDS"); do
   {
     measure htsim ndp
     [ -z "${EQDS:-}" ] || measure htsim eqds
     measure nitrosim nitrosim-srd-1-flow
+    [ -z "${SRD4:-}" ] || measure nitrosim nitrosim-srd-4-flows --set workloads.perm.flows_per_instance=4
     measure nitrosim nitrosim-tcp-20-flows --set instances.h.enis.eth0.ena_srd_enabled=false \
       --set workloads.perm.flows_per_instance=20
-  } | awk -v round="$round" '{ printf "%-22s %8.2f %14d %14d %9.2f %12.3f M %9.1f\n", $1, $2, $3, $4, $3 / $4, $4 / $2 / 1e6, $5 }'
+  } | awk -v round="$round" '{ printf "%-22s %8.2f %14d %14d %9.2f %12.3f M %9.1f %10s\n", $1, $2, $3, $4, $3 / $4, $4 / $2 / 1e6, $5, $6 }'
 done

@@ -142,7 +142,7 @@ pub(crate) fn cmd_bench(file: PathBuf, sets: Vec<String>) -> Result<(), Failure>
     // The kernel's share of the run's CPU time and its page faults tell a slow run from slow code:
     // a run's first touch of new memory is kernel time, and it varies with the machine's state.
     outln!(
-        "{:<20} {:>12} {:>14} {:>10} {:>14} {:>12} {:>18} {:>16} {:>15} {:>18} {:>12}",
+        "{:<20} {:>12} {:>14} {:>10} {:>14} {:>12} {:>18} {:>16} {:>15} {:>18} {:>12} {:>15}",
         "variant",
         "events",
         "link crossings",
@@ -153,7 +153,8 @@ pub(crate) fn cmd_bench(file: PathBuf, sets: Vec<String>) -> Result<(), Failure>
         "wall s / sim ms",
         "cpu s / sim ms",
         "kernel s / sim ms",
-        "page faults"
+        "page faults",
+        "Gbps/host link"
     );
     for v in &variants {
         let model = nitrosim::scenario::build::build(&v.name, &v.spec).map_err(Failure::Invariant)?;
@@ -176,7 +177,7 @@ pub(crate) fn cmd_bench(file: PathBuf, sets: Vec<String>) -> Result<(), Failure>
             _ => ("unknown".to_string(), "unknown".to_string()),
         };
         outln!(
-            "{:<20} {:>12} {:>14} {:>10} {:>14} {:>10.2} M {:>16.2} M {:>16.3} {:>15} {:>18} {:>12}",
+            "{:<20} {:>12} {:>14} {:>10} {:>14} {:>10.2} M {:>16.2} M {:>16.3} {:>15} {:>18} {:>12} {:>15.1}",
             v.name,
             r.events_processed,
             r.link_crossings,
@@ -187,7 +188,8 @@ pub(crate) fn cmd_bench(file: PathBuf, sets: Vec<String>) -> Result<(), Failure>
             secs / sim_ms,
             cpu,
             kernel,
-            faults
+            faults,
+            r.fabric.host_uplink_gbps_mean
         );
     }
     match nitrosim::progress::peak_rss_kib() {

@@ -180,6 +180,20 @@ pub fn collect(m: Model) -> VariantResult {
     let elapsed_ps = stopped.ps().max(1) as f64;
     let uplinks = m.fabric.tor_up.iter().chain(m.fabric.spine_down.iter());
     let max_util = uplinks.map(|&p| m.ports[p as usize].stats.busy_ps as f64 / elapsed_ps).fold(0.0, f64::max);
+    // What the busy host links carried on the wire (IP packet plus Ethernet framing: the bytes that
+    // took line time), per simulated second: issue 17's "link load per host".
+    let (mut busy_uplinks, mut uplink_wire_bytes) = (0u64, 0u64);
+    for &p in &m.fabric.host_up {
+        let port = &m.ports[p as usize];
+        if port.stats.packets_out > 0 {
+            busy_uplinks += 1;
+            uplink_wire_bytes += port.stats.bytes_out + port.stats.packets_out * port.framing_bytes() as u64;
+        }
+    }
+    let host_uplink_gbps_mean = match busy_uplinks {
+        0 => 0.0,
+        n => uplink_wire_bytes as f64 * 8.0 / (elapsed_ps / 1e12) / 1e9 / n as f64,
+    };
     let fabric_ports =
         m.fabric.host_up.iter().chain(&m.fabric.host_down).chain(&m.fabric.tor_up).chain(&m.fabric.spine_down);
     let (mut max_q, mut marks) = (0, 0);
@@ -219,6 +233,8 @@ pub fn collect(m: Model) -> VariantResult {
             spine_link_gbps: round3(cfg.spine_link.as_gbps_f64()),
             oversubscription: round3(cfg.oversubscription()),
             max_uplink_utilisation: round3(max_util),
+            // To the kbit/s: a long, quiet run (seconds of RPCs) is well under a Mbit/s.
+            host_uplink_gbps_mean: (host_uplink_gbps_mean * 1e6).round() / 1e6 + 0.0,
             max_queue_bytes: max_q,
             ecn_marks: marks,
         },

@@ -85,6 +85,9 @@ pub struct FabricResult {
     pub oversubscription: f64,
     /// Busiest ToR-to-spine link's utilisation over the run.
     pub max_uplink_utilisation: f64,
+    /// Mean wire load of the host uplinks (NIC -> ToR) that carried any packet: IP bytes plus
+    /// Ethernet framing, per simulated second, in Gbps. Issue 17's "link load per host".
+    pub host_uplink_gbps_mean: f64,
     pub max_queue_bytes: u64,
     pub ecn_marks: u64,
 }
