@@ -38,11 +38,11 @@ fn bench_scenario(c: &mut Criterion, label: &str, file: &str, sets: &[&str]) {
     let r = build(&variant.name, &variant.spec).unwrap().run(&mut |_| {}).unwrap();
     let secs = probe.elapsed().as_secs_f64();
     eprintln!(
-        "{label}: {} events, {} link crossings ({:.2} events per crossing), {} stage passes, {} packets per run; \
+        "{label}: {} events, {} link crossings ({} events per crossing), {} stage passes, {} packets per run; \
          {:.2} M events/s, {:.2} M link crossings/s, {:.2} M packets/s (one probe run)",
         r.events_processed,
         r.link_crossings,
-        r.events_processed as f64 / r.link_crossings.max(1) as f64,
+        nitrosim::model::results::events_per_crossing_text(r.events_processed, r.link_crossings),
         r.stage_passes,
         r.packets.sent,
         r.events_processed as f64 / secs / 1e6,
