@@ -138,6 +138,15 @@ impl Bandwidth {
     }
 }
 
+/// Round a reported figure to `digits` decimals, for stable, readable JSON (dollars of a short
+/// run, the kbit/s of a quiet link; `workload::results::round3` for most). Never fed back into
+/// the model.
+pub fn round_to(x: f64, digits: i32) -> f64 {
+    let k = 10f64.powi(digits);
+    // + 0.0 turns -0.0 (an empty float sum, a tiny negative rounded) into 0.0.
+    (x * k).round() / k + 0.0
+}
+
 /// Throughput in Gbit/s from a byte count over a duration (reporting only).
 pub fn gbps(bytes: u64, over: SimDuration) -> f64 {
     if over.0 == 0 {

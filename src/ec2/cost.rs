@@ -3,6 +3,7 @@
 //! processing (per GB, both directions, and per gateway-hour) and internet egress. The model
 //! counts the bytes (IP packets as they cross); this module turns them into money.
 
+use crate::units::round_to;
 use serde::{Deserialize, Serialize};
 
 /// Bytes in a billed "GB" (AWS bills binary gigabytes).
@@ -57,11 +58,6 @@ pub struct CostResult {
     pub total_usd_per_hour: f64,
 }
 
-fn round(x: f64, digits: i32) -> f64 {
-    let k = 10f64.powi(digits);
-    (x * k).round() / k
-}
-
 impl PriceTable {
     pub fn cost(&self, t: &Traffic) -> CostResult {
         let gb = |b: u64| b as f64 / BYTES_PER_GB;
@@ -80,15 +76,15 @@ impl PriceTable {
             region: self.region.clone(),
             price_date: self.date.clone(),
             currency: self.currency.clone(),
-            inter_az_gb: round(gb(t.inter_az_bytes), 9),
-            inter_az_usd: round(inter_az, 9),
-            nat_processed_gb: round(gb(t.nat_processed_bytes), 9),
-            nat_processing_usd: round(nat, 9),
-            nat_hourly_usd: round(nat_hourly, 9),
-            internet_egress_gb: round(gb(t.internet_egress_bytes), 9),
-            internet_egress_usd: round(egress, 9),
-            total_usd: round(total, 9),
-            total_usd_per_hour: round(per_hour, 6),
+            inter_az_gb: round_to(gb(t.inter_az_bytes), 9),
+            inter_az_usd: round_to(inter_az, 9),
+            nat_processed_gb: round_to(gb(t.nat_processed_bytes), 9),
+            nat_processing_usd: round_to(nat, 9),
+            nat_hourly_usd: round_to(nat_hourly, 9),
+            internet_egress_gb: round_to(gb(t.internet_egress_bytes), 9),
+            internet_egress_usd: round_to(egress, 9),
+            total_usd: round_to(total, 9),
+            total_usd_per_hour: round_to(per_hour, 6),
         }
     }
 }

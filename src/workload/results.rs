@@ -59,6 +59,5 @@ impl Percentiles {
 
 /// Round for stable, readable JSON (values are reported, never fed back into the model).
 pub fn round3(x: f64) -> f64 {
-    // + 0.0 turns -0.0 (an empty float sum, a tiny negative rounded) into 0.0.
-    (x * 1000.0).round() / 1000.0 + 0.0
+    crate::units::round_to(x, 3)
 }

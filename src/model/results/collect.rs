@@ -190,10 +190,7 @@ pub fn collect(m: Model) -> VariantResult {
             uplink_wire_bytes += port.stats.bytes_out + port.stats.packets_out * port.framing_bytes() as u64;
         }
     }
-    let host_uplink_gbps_mean = match busy_uplinks {
-        0 => 0.0,
-        n => uplink_wire_bytes as f64 * 8.0 / (elapsed_ps / 1e12) / 1e9 / n as f64,
-    };
+    let host_uplink_gbps_mean = gbps(uplink_wire_bytes, stopped.since(SimTime::ZERO)) / busy_uplinks.max(1) as f64;
     let fabric_ports =
         m.fabric.host_up.iter().chain(&m.fabric.host_down).chain(&m.fabric.tor_up).chain(&m.fabric.spine_down);
     let (mut max_q, mut marks) = (0, 0);
@@ -234,7 +231,7 @@ pub fn collect(m: Model) -> VariantResult {
             oversubscription: round3(cfg.oversubscription()),
             max_uplink_utilisation: round3(max_util),
             // To the kbit/s: a long, quiet run (seconds of RPCs) is well under a Mbit/s.
-            host_uplink_gbps_mean: (host_uplink_gbps_mean * 1e6).round() / 1e6 + 0.0,
+            host_uplink_gbps_mean: crate::units::round_to(host_uplink_gbps_mean, 6),
             max_queue_bytes: max_q,
             ecn_marks: marks,
         },
