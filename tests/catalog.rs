@@ -128,7 +128,11 @@ fn list_types_is_searchable_and_aligned() {
         }
     }
 
+    // A filter that matches nothing is the user's to change: exit 2, as for other bad arguments.
     let (code, _, err) = list(&["--family", "nosuchfamily"]);
-    assert_ne!(code, 0);
+    assert_eq!(code, 2, "{err}");
     assert!(err.contains("no instance type matches"), "{err}");
+    let (code, _, err) = list(&["--min-gbps", "nan"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--min-gbps"), "{err}");
 }

@@ -83,8 +83,21 @@ fn same_files_with_one_or_two_jobs_sharded_or_not() {
         .arg(&other)
         .output()
         .unwrap();
-    assert!(!o.status.success());
+    assert_eq!(o.status.code(), Some(2), "a refusal the user can act on");
     assert!(String::from_utf8_lossy(&o.stderr).contains("different sweep definition"));
+    assert!(!t.path().join("bad").exists(), "nothing is written when merge refuses");
+
+    // So is a folder that is not a sweep's, by `merge` and by `plot`.
+    let plain = t.path().join("plain");
+    std::fs::create_dir(&plain).unwrap();
+    for args in [
+        vec!["merge", "--out", t.path().join("bad2").to_str().unwrap(), plain.to_str().unwrap()],
+        vec!["plot", plain.to_str().unwrap()],
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_nitrosim")).args(&args).output().unwrap();
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(String::from_utf8_lossy(&o.stderr).contains("not a sweep output folder"), "{args:?}");
+    }
 }
 
 #[test]

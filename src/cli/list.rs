@@ -26,7 +26,7 @@ pub(crate) fn cmd_list(types_only: bool, filter: &TypeFilter) -> Result<(), Fail
     if let Some(g) = filter.min_gbps
         && !(g.is_finite() && g >= 0.0)
     {
-        return Err(Failure::Other(anyhow::anyhow!("--min-gbps {g}: expected a number of Gbps, 0 or more")));
+        return Err(Failure::Usage(format!("--min-gbps {g}: expected a number of Gbps, 0 or more")));
     }
     if !types_only {
         outln!("Bundled scenarios (scenarios/):");
@@ -39,9 +39,7 @@ pub(crate) fn cmd_list(types_only: bool, filter: &TypeFilter) -> Result<(), Fail
     }
     let picked: Vec<&nitrosim::ec2::InstanceType> = CATALOG.iter().filter(|t| filter.keeps(t)).collect();
     if picked.is_empty() {
-        return Err(Failure::Other(anyhow::anyhow!(
-            "no instance type matches these filters (see `nitrosim list --types`)"
-        )));
+        return Err(Failure::Usage("no instance type matches these filters (see `nitrosim list --types`)".into()));
     }
     // Mbit/s as Gbps without trailing zeros: 12500 -> "12.5", 64 -> "0.064".
     let gbps = |m: u64| format!("{:.3}", m as f64 / 1000.0).trim_end_matches('0').trim_end_matches('.').to_string();

@@ -25,7 +25,7 @@ pub(crate) use validate::cmd_validate;
 pub(crate) enum Failure {
     Scenario(Box<Diagnostic>),
     /// A mistake in the arguments or a refusal the user can act on (a busy or foreign output
-    /// folder, an incomplete merge): exit 2.
+    /// folder, an incomplete merge, folders `merge` or `plot` cannot use): exit 2.
     Usage(String),
     Invariant(String),
     Other(anyhow::Error),
@@ -37,7 +37,9 @@ impl From<anyhow::Error> for Failure {
         if let Some(OutputError::Busy { .. } | OutputError::NotOurs { .. }) = e.downcast_ref::<OutputError>() {
             return Failure::Usage(e.to_string());
         }
-        if e.downcast_ref::<nitrosim::sweep::MergeIncomplete>().is_some() {
+        if e.downcast_ref::<nitrosim::sweep::MergeIncomplete>().is_some()
+            || e.downcast_ref::<nitrosim::sweep::Refused>().is_some()
+        {
             return Failure::Usage(e.to_string());
         }
         Failure::Other(e)

@@ -273,13 +273,15 @@ pub fn collect(dir: &Path, grid: &Grid, shard: Option<Shard>) -> anyhow::Result<
 pub fn definition_of(dir: &Path) -> anyhow::Result<(ScenarioSpec, Grid)> {
     let path = dir.join("sweep.json");
     let text = std::fs::read_to_string(&path)
-        .map_err(|e| anyhow::anyhow!("{}: not a sweep output folder ({e})", path.display()))?;
+        .map_err(|e| Refused(format!("{}: not a sweep output folder ({e})", path.display())))?;
     let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let spec: ScenarioSpec = serde_json::from_value(v["spec"].clone())
         .map_err(|e| anyhow::anyhow!("{}: no usable sweep definition ({e})", path.display()))?;
     let grid = Grid::build(&path.display().to_string(), "", &spec).map_err(|d| anyhow::anyhow!("{d}"))?;
     if v["sweep_hash"].as_str() != Some(grid.hash.as_str()) {
-        anyhow::bail!("{}: written by another nitrosim version (sweep hash differs)", path.display());
+        return Err(
+            Refused(format!("{}: written by another nitrosim version (sweep hash differs)", path.display())).into()
+        );
     }
     Ok((spec, grid))
 }
@@ -305,7 +307,7 @@ pub fn merge(
     for dir in shards {
         let runs = dir.join(RUNS_DIR);
         let entries = std::fs::read_dir(&runs)
-            .map_err(|e| anyhow::anyhow!("{}: not a sweep output folder ({e})", dir.display()))?;
+            .map_err(|e| Refused(format!("{}: not a sweep output folder ({e})", dir.display())))?;
         for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
             if path.extension().is_none_or(|x| x != "json") {
                 continue;
@@ -314,13 +316,14 @@ pub fn merge(
             let rec: RunRecord = serde_json::from_str(&text)
                 .map_err(|e| anyhow::anyhow!("{}: not a run record ({e})", path.display()))?;
             if rec.sweep_hash != grid.hash {
-                anyhow::bail!(
+                return Err(Refused(format!(
                     "{} belongs to a different sweep definition (hash {}, expected {}): merge only shards of the same \
                      scenario, overrides and sweep",
                     path.display(),
                     rec.sweep_hash,
                     grid.hash
-                );
+                ))
+                .into());
             }
         }
     }
@@ -337,6 +340,19 @@ pub fn merge(
     let m = manifest(spec, grid, "merge", &shards[0].display().to_string(), &[]);
     assemble(set, &sources, spec, grid, None, &m)
 }
+
+/// `merge` or `plot` refused folders it cannot use: not a sweep's, another version's, or shards of
+/// different sweep definitions. Nothing is written; the user can act on it (exit 2).
+#[derive(Debug)]
+pub struct Refused(pub String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
 
 /// `merge` found fewer runs than the sweep has (a shard missing or unfinished).
 #[derive(Debug)]
