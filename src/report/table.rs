@@ -204,6 +204,13 @@ pub fn render(s: &Summary) -> String {
     o
 }
 
+/// `x` against `base` in whole percent with its sign: a change that rounds to nothing reads `+0%`,
+/// never `-0%`.
+fn change_percent(x: f64, base: f64) -> String {
+    let percent = ((x / base - 1.0) * 100.0).round() + 0.0;
+    format!("{percent:+.0}%")
+}
+
 /// Side by side, each variant against its baseline (its `baseline`, else the first variant).
 fn comparison(s: &Summary) -> String {
     let mut o = String::new();
@@ -224,7 +231,7 @@ fn comparison(s: &Summary) -> String {
         let l = &v.workloads.rpc.as_ref().expect("filtered").latency_us;
         let b = base.workloads.rpc.as_ref().map(|r| &r.latency_us);
         let cell = |x: f64, pick: fn(&crate::model::results::Percentiles) -> f64| match b {
-            Some(b) if bi != i && pick(b) != 0.0 => format!("{x:.1} ({:+.0}%)", (x / pick(b) - 1.0) * 100.0),
+            Some(b) if bi != i && pick(b) != 0.0 => format!("{x:.1} ({})", change_percent(x, pick(b))),
             _ => format!("{x:.1}"),
         };
         // The fastest bulk flow's goodput: what "single-flow throughput" means to a user.
@@ -286,9 +293,9 @@ fn flowlogs_comparison(s: &Summary) -> String {
                     }
                     (None, _) => format!("not done ({})", vg.verdict),
                     (Some(x), Some(b)) if !std::ptr::eq(v, first) && b > 0.0 => format!(
-                        "{:.2} ({:+.0}%) {:.2} G {}r",
+                        "{:.2} ({}) {:.2} G {}r",
                         x / 1e3,
-                        (x / b - 1.0) * 100.0,
+                        change_percent(x, b),
                         vg.goodput_gbps,
                         vg.retransmits
                     ),
@@ -308,5 +315,18 @@ fn truncate(s: &str, n: usize) -> String {
     } else {
         let t: String = s.chars().take(n - 1).collect();
         format!("{t}~")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::change_percent;
+
+    #[test]
+    fn a_change_that_rounds_to_nothing_has_no_minus_sign() {
+        assert_eq!(change_percent(3.819, 3.82), "+0%");
+        assert_eq!(change_percent(3.82, 3.82), "+0%");
+        assert_eq!(change_percent(12.91, 64.37), "-80%");
+        assert_eq!(change_percent(1.5, 1.0), "+50%");
     }
 }
