@@ -1,4 +1,4 @@
-# Sourced by scale_curve.sh and ab.sh: the `--set`s that put benches/permutation-1024.ron on a
+# Sourced by scale_curve.sh, ab.sh, instructions.sh and pgo.sh: the `--set`s that put benches/permutation-1024.ron on a
 # fabric of HOSTS hosts for one of the two runs of issue #17. Non-blocking leaf-spine: 32 hosts
 # per ToR and 32 spines up to 1024 hosts, 64 and 64 above (as benches/scale-8192.ron).
 #

@@ -45,14 +45,15 @@
 //!   theoretical reference, a tolerance) and tabulates the model against the outside world.
 //! - [`memory_probe`] times random loads on the machine itself: the yardstick for the
 //!   simulator's speed at scale, which follows the machine's memory more than its code.
-//! - [`output_set`] writes every result folder whole or not at all; the CLI (`main.rs`, `cli/`)
-//!   parses and prints.
+//! - [`output_set`] writes every result folder whole or not at all; [`progress`] shows progress
+//!   on stderr and reads the wall clock, the only place that may; [`names`] finds the nearest
+//!   known name for "did you mean" hints; the CLI (`main.rs`, `cli/`) parses and prints.
 //!
 //! ## The packet path
 //!
 //! A flow from instance A to instance B follows a route fixed when the connection opens:
 //! A's vCPU (per-packet kernel cost, chosen by RSS) → A's Nitro card per-flow shaper (5 Gbps, or
-//! 10 Gbps inside a cluster placement group) → A's instance bandwidth shaper → the fabric (host
+//! 10 Gbps inside a cluster placement group, 25 Gbps with ENA Express) → A's instance bandwidth shaper → the fabric (host
 //! link, ToR uplink picked by ECMP, spine downlink, host link) → B's Nitro ingress shaper → B's
 //! vCPU → B's TCP. Every stage is a [`net::Port`]; every drop has a [`net::DropReason`].
 //! Only the fabric's ports are physical links: they serialise the Ethernet frame (IP bytes + 38 B
@@ -62,7 +63,8 @@
 //! Gateways and forwarding instances on a pair's path (scenario `paths`, route tables) add their
 //! ports; a port's MTU decides fragmentation or an ICMP "fragmentation needed" back to the sender.
 //! Security groups and network ACLs are evaluated when a connection opens (and again when a timed
-//! action changes an ACL), and their verdicts ride with the endpoints.
+//! action changes an ACL, and the security groups when a connection's tracking entry has idled
+//! out), and their verdicts ride with the endpoints.
 //!
 //! ## Determinism
 //!

@@ -7,6 +7,8 @@
 #   HOSTS=128 benches/htsim/compare.sh  # also 2048: how the cost per crossing grows with the fabric
 #   WARMUP=1 benches/htsim/compare.sh   # each measured run right after an unmeasured one of itself
 #   SRD4=1 benches/htsim/compare.sh     # also nitrosim SRD with 4 flows per host (issue 17's 90 Gbps row)
+#   NITROSIM=/tmp/nitrosim benches/htsim/compare.sh   # time this binary rather than building target/release/nitrosim
+#   CPU=0 benches/htsim/compare.sh      # the core both simulators are pinned to with taskset (default 1)
 #
 # Gbps/host: the load each simulator put on a host's link to its ToR, on the wire (htsim: the
 # bytes its host -> ToR Pipes carried, its packets' full size, over all hosts; nitrosim:
