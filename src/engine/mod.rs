@@ -120,7 +120,7 @@ fn grown_len<T>(capacity: usize, needed: usize) -> usize {
 }
 
 /// Make room for `additional` more elements in a vector made by [`huge_vec`] without losing
-/// its huge pages: a buffer [`GROWTH`] times the size (see [`grown_len`]) is allocated afresh
+/// its huge pages: a buffer `GROWTH` times the size (see `grown_len`) is allocated afresh
 /// and the elements moved (twice the size if the system refuses that much address space).
 /// `Vec`'s own growth reallocates, and glibc moves a large buffer with `mremap`, which splits
 /// each of its huge pages into 4 KiB ones when the old and new addresses differ modulo 2 MiB

@@ -109,7 +109,7 @@ impl SrdPayloads {
 
 /// One path's routes: its data packets' (send processing + fabric) and their ACKs'. An ACK
 /// route id points one port into a stored route (the reverse connection's data route, after
-/// its SRD stage), so these routes are never released: [`super::routing::Routes::release`]
+/// its SRD stage), so these routes are never released: `Routes::release` (`model/routing.rs`)
 /// takes the start of a stored route.
 #[derive(Clone, Copy, Debug)]
 pub struct PathRoutes {

@@ -1,7 +1,7 @@
 //! `nitrosim import terraform PLAN_OR_STATE.json`: a VPC described by Terraform, as a scenario.
 //!
 //! The input is what `terraform show -json` prints, in its documented "JSON Output Format"
-//! (https://developer.hashicorp.com/terraform/internals/json-format, read 2026-11): an object
+//! (<https://developer.hashicorp.com/terraform/internals/json-format>, read 2026-11): an object
 //! with `format_version` (major version 1 is accepted; the document says to reject other majors),
 //! and either `planned_values` (a plan) or `values` (a state), each with a `root_module` holding
 //! `resources` (`address`, `mode`, `type`, `name`, `index`, `values`) and `child_modules` (each

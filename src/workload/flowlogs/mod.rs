@@ -2,7 +2,7 @@
 //! into exchanges a TCP connection replays.
 //!
 //! The record formats are AWS's ("Flow log records", VPC user guide,
-//! https://docs.aws.amazon.com/vpc/latest/userguide/flow-log-records.html, read 2026-11):
+//! <https://docs.aws.amazon.com/vpc/latest/userguide/flow-log-records.html>, read 2026-11):
 //! version 2, the default, is `version account-id interface-id srcaddr dstaddr srcport dstport
 //! protocol packets bytes start end action log-status`, space separated, `-` for a missing
 //! value. A custom format names its fields, in order, on a header line (as flow logs delivered to
