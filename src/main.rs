@@ -32,19 +32,24 @@ enum Command {
         #[arg(long)]
         quiet: bool,
         /// Also write pcap files of the packets seen at the scenario's capture points
-        /// (`report.capture`; every instance and gateway by default) into this folder.
+        /// (`report.capture`; every instance and gateway by default) into this folder (a folder
+        /// inside --out becomes part of that output set; --out itself is refused).
         #[arg(long, value_name = "DIR")]
         pcap: Option<PathBuf>,
-        /// Refuse to start when the memory estimate exceeds this (default: half the machine's memory).
+        /// Refuse to start when the memory estimate exceeds this (default: half the machine's
+        /// memory, or 4 GiB when it cannot be read).
         #[arg(long, value_name = "SIZE", value_parser = parse_size)]
         max_memory: Option<u64>,
     },
     /// Check a scenario without simulating: schema, references, limits, placement, flow limits.
     Check {
+        /// Scenario file (RON).
         file: PathBuf,
+        /// Override a field, as `run` would: --set duration=10ms (repeatable).
         #[arg(long = "set", value_name = "PATH=VALUE")]
         sets: Vec<String>,
-        /// The memory budget `run` and `sweep` would use (default: half the machine's memory).
+        /// The memory budget `run` and `sweep` would use (default: half the machine's memory, or
+        /// 4 GiB when it cannot be read).
         #[arg(long, value_name = "SIZE", value_parser = parse_size)]
         max_memory: Option<u64>,
     },
@@ -68,6 +73,7 @@ enum Command {
     },
     /// Run a scenario's parameter sweep (grid x seeds) in parallel; resumable and shardable.
     Sweep {
+        /// Scenario file (RON) with a `sweep` section.
         file: PathBuf,
         /// Output folder (default: output/<scenario name>-sweep/).
         #[arg(long)]
@@ -75,24 +81,31 @@ enum Command {
         /// Runs in parallel (default: all cores).
         #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
         jobs: Option<u16>,
-        /// Skip runs already finished in the output folder.
+        /// Skip runs already finished, in the output folder or by an interrupted sweep (without
+        /// it, an interrupted sweep's finished runs are discarded and the sweep starts afresh).
         #[arg(long)]
         resume: bool,
-        /// Run only slice K of N (0-based), e.g. --shard $SLURM_ARRAY_TASK_ID/16.
+        /// Run only runs K, K+N, K+2N, ... of the grid (0 <= K < N), e.g.
+        /// --shard $SLURM_ARRAY_TASK_ID/16; `merge` combines the shards' folders.
         #[arg(long, value_name = "K/N")]
         shard: Option<nitrosim::sweep::Shard>,
+        /// Override a field of the scenario (repeatable).
         #[arg(long = "set", value_name = "PATH=VALUE")]
         sets: Vec<String>,
+        /// Do not print the summary line or the progress bar.
         #[arg(long)]
         quiet: bool,
-        /// Refuse to start when the memory estimate (per run x --jobs) exceeds this.
+        /// Refuse to start when the memory estimate (per run x --jobs) exceeds this (default:
+        /// half the machine's memory, or 4 GiB when it cannot be read).
         #[arg(long, value_name = "SIZE", value_parser = parse_size)]
         max_memory: Option<u64>,
     },
     /// Merge the output folders of a sharded sweep into one, as a single machine would write it.
     Merge {
+        /// Output folder of the merged sweep.
         #[arg(long)]
         out: PathBuf,
+        /// The shards' output folders (of one sweep definition: others are refused).
         #[arg(required = true)]
         shards: Vec<PathBuf>,
         /// Write the merged result even when runs are missing (a shard absent or unfinished).
@@ -100,23 +113,29 @@ enum Command {
         allow_partial: bool,
     },
     /// Redraw a sweep folder's tables and plots from its run files.
-    Plot { dir: PathBuf },
-    /// Run every validation case (validation/*.ron): the model against published figures and
-    /// theory, one table; exit 0 only when every case passes, 1 otherwise.
+    Plot {
+        /// A sweep's output folder.
+        dir: PathBuf,
+    },
+    /// Run the validation cases of --cases (long ones only with --long): the model against
+    /// published figures and theory, one table; exit 0 when every case passes, 1 when one
+    /// fails, 2 for an unreadable folder or case file or an --only that matches nothing.
     Validate {
         /// Output folder for validation.json and validation.md.
         #[arg(long, default_value = "output/validation")]
         out: PathBuf,
-        /// Folder of the cases (paths in them are relative to the current directory, the
-        /// repository root, unless they start with ./).
+        /// Folder of the cases (scenario paths in them are relative to the current directory,
+        /// the repository root, unless they start with ./, which are relative to this folder).
         #[arg(long, default_value = "validation")]
         cases: PathBuf,
         /// Also run the long cases.
         #[arg(long)]
         long: bool,
-        /// Only the cases whose file name contains NAME (repeatable; naming a long case runs it).
+        /// Only the cases whose file name contains NAME (repeatable; a long case runs when NAME is
+        /// its whole file name without .ron, or with --long).
         #[arg(long, value_name = "NAME")]
         only: Vec<String>,
+        /// Do not print the table.
         #[arg(long)]
         quiet: bool,
     },
@@ -128,7 +147,9 @@ enum Command {
     /// crossing, wall and CPU seconds per simulated millisecond, the kernel's part of the CPU time
     /// and its page faults (mostly memory touched for the first time), and peak memory.
     Bench {
+        /// Scenario file (RON).
         file: PathBuf,
+        /// Override a field of the scenario (repeatable).
         #[arg(long = "set", value_name = "PATH=VALUE")]
         sets: Vec<String>,
     },
@@ -152,23 +173,26 @@ enum Command {
 enum ImportCommand {
     /// A Terraform plan or state, as `terraform show -json` prints it, into a scenario.
     Terraform {
+        /// The JSON `terraform show -json` printed.
         file: PathBuf,
         /// Write the scenario here (default: print it).
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Replay this VPC Flow Log as the workload (path as the scenario will name it).
+        /// Replay this VPC Flow Log as the workload: read now, from the current directory, and
+        /// named in the scenario as given (a scenario looks for it next to itself first).
         #[arg(long, value_name = "FLOW_LOG")]
         flowlogs: Option<String>,
-        /// Time compression of the flow log's replay.
+        /// Time compression of the flow log's replay (with --flowlogs; above 0).
         #[arg(long, default_value_t = 1.0)]
         speedup: f64,
         /// Add "ena" and "ena-express" variants.
         #[arg(long)]
         compare_ena_express: bool,
-        /// Scenario name (default: the file's stem).
+        /// Scenario name (default: the file's stem without .plan or .state, else "imported").
         #[arg(long)]
         name: Option<String>,
-        /// Name of the instance standing for the internet.
+        /// Name of the instance standing for the internet (added when the VPC has an internet or
+        /// NAT gateway).
         #[arg(long, default_value = "internet")]
         internet: String,
     },
