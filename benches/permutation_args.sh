@@ -1,6 +1,7 @@
-# Sourced by scale_curve.sh, ab.sh, instructions.sh and pgo.sh: the `--set`s that put benches/permutation-1024.ron on a
-# fabric of HOSTS hosts for one of the two runs of issue #17. Non-blocking leaf-spine: 32 hosts
-# per ToR and 32 spines up to 1024 hosts, 64 and 64 above (as benches/scale-8192.ron).
+# Sourced by scale_curve.sh, ab.sh, instructions.sh and pgo.sh: the `--set`s that put
+# benches/permutation-1024.ron on a fabric of HOSTS hosts for one of the two runs of issue #17.
+# Non-blocking leaf-spine: 32 hosts per ToR and 32 spines up to 1024 hosts, 64 and 64 above (as
+# benches/scale-8192.ron).
 #
 #   permutation_args HOSTS DURATION RUN     # fills the array `args`; RUN: srd-1-flow | tcp-20-flows
 permutation_args() {

@@ -53,9 +53,9 @@
 //!
 //! A flow from instance A to instance B follows a route fixed when the connection opens:
 //! A's vCPU (per-packet kernel cost, chosen by RSS) → A's Nitro card per-flow shaper (5 Gbps, or
-//! 10 Gbps inside a cluster placement group, 25 Gbps with ENA Express) → A's instance bandwidth shaper → the fabric (host
-//! link, ToR uplink picked by ECMP, spine downlink, host link) → B's Nitro ingress shaper → B's
-//! vCPU → B's TCP. Every stage is a [`net::Port`]; every drop has a [`net::DropReason`].
+//! 10 Gbps inside a cluster placement group, 25 Gbps with ENA Express) → A's instance bandwidth
+//! shaper → the fabric (host link, ToR uplink picked by ECMP, spine downlink, host link) → B's
+//! Nitro ingress shaper → B's vCPU → B's TCP. Every stage is a [`net::Port`]; every drop has a [`net::DropReason`].
 //! Only the fabric's ports are physical links: they serialise the Ethernet frame (IP bytes + 38 B
 //! of header, FCS, preamble and gap, [`net::ETHERNET_FRAMING_BYTES`]); shapers, vCPUs and card
 //! stages see IP packets. Host costs and card delays vary per packet (timing noise, seeded per

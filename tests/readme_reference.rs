@@ -1,12 +1,12 @@
 //! Keeps README.md's output reference true: the `drops` entry of `summary.json` names every drop
-//! reason the model can record, and the `events.jsonl` entry every event kind it can log.
+//! reason the model can record, the `events.jsonl` entry every event kind it can log, and the
+//! flow-log replay sample is what the bundled scenario prints.
 
 use nitrosim::net::packet::DropReason;
 
 const README: &str = include_str!("../README.md");
 
-/// The README's line that starts with `start`, and the lines that follow it up to a blank line
-/// or the next entry.
+/// The README's text from `start` up to the next blank line.
 fn entry(start: &str) -> String {
     let from = README.find(start).unwrap_or_else(|| panic!("README has no entry starting {start:?}"));
     README[from..].split("\n\n").next().unwrap().to_string()

@@ -37,9 +37,7 @@ impl From<anyhow::Error> for Failure {
         if let Some(OutputError::Busy { .. } | OutputError::NotOurs { .. }) = e.downcast_ref::<OutputError>() {
             return Failure::Usage(e.to_string());
         }
-        if e.downcast_ref::<nitrosim::sweep::MergeIncomplete>().is_some()
-            || e.downcast_ref::<nitrosim::sweep::Refused>().is_some()
-        {
+        if e.downcast_ref::<nitrosim::sweep::Refused>().is_some() {
             return Failure::Usage(e.to_string());
         }
         Failure::Other(e)

@@ -333,7 +333,12 @@ pub fn merge(
         .filter(|run| shards.iter().any(|d| load_run(&d.join(run_name(run)), grid, run).is_some()))
         .count();
     if present < grid.runs.len() && !allow_partial {
-        return Err(MergeIncomplete { present, total: grid.runs.len() }.into());
+        return Err(Refused(format!(
+            "the shards hold {present} of the sweep's {} runs: a shard is missing or unfinished (finish it with \
+             `sweep --resume --shard K/N`, or pass --allow-partial to merge what there is)",
+            grid.runs.len()
+        ))
+        .into());
     }
     let set = OutputSet::begin(out)?;
     let sources: Vec<&Path> = shards.iter().map(PathBuf::as_path).collect();
@@ -341,35 +346,9 @@ pub fn merge(
     assemble(set, &sources, spec, grid, None, &m)
 }
 
-/// `merge` or `plot` refused folders it cannot use: not a sweep's, another version's, or shards of
-/// different sweep definitions. Nothing is written; the user can act on it (exit 2).
-#[derive(Debug)]
+/// `merge` or `plot` refused what it was given: a folder that is not a sweep's or another
+/// version's, shards of different sweep definitions, or (for `merge`) runs missing. Nothing is
+/// written; the user can act on it (exit 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
 pub struct Refused(pub String);
-
-impl std::fmt::Display for Refused {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Refused {}
-
-/// `merge` found fewer runs than the sweep has (a shard missing or unfinished).
-#[derive(Debug)]
-pub struct MergeIncomplete {
-    pub present: usize,
-    pub total: usize,
-}
-
-impl std::fmt::Display for MergeIncomplete {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "the shards hold {} of the sweep's {} runs: a shard is missing or unfinished (finish it with `sweep \
-             --resume --shard K/N`, or pass --allow-partial to merge what there is)",
-            self.present, self.total
-        )
-    }
-}
-
-impl std::error::Error for MergeIncomplete {}
