@@ -162,8 +162,8 @@ enum Command {
         /// Buffer sizes in MiB, 1 to 4096 (repeatable; default 1 2 4 8 16 32 64 256).
         #[arg(long = "mib", value_name = "MIB")]
         sizes_mib: Vec<usize>,
-        /// Loads per timing (best of three timings per size, after a warm-up lap of at most as
-        /// many).
+        /// Loads per timing, 1 to 100 000 000 (best of three timings per size, after a warm-up
+        /// lap of at most as many).
         #[arg(long, default_value_t = 500_000)]
         loads: usize,
     },

@@ -46,6 +46,9 @@ pub const DEFAULT_SIZES_MIB: [usize; 8] = [1, 2, 4, 8, 16, 32, 64, 256];
 
 /// Largest buffer accepted, in MiB: a probe is a yardstick, not a memory test.
 pub const MAX_SIZE_MIB: usize = 4096;
+/// Most loads per timing: at memory's ~200 ns, six timings per size (best of three, dense and a
+/// line per page) of this many take about two minutes; more would only make the probe look hung.
+pub const MAX_LOADS: usize = 100_000_000;
 
 /// Buffers of `size_bytes` bytes, one random cycle through their cache lines (all of them, or one
 /// in [`SPREAD_STRIDE_LINES`]): word 0 of line `i` holds the index of the line after `i`.

@@ -1,6 +1,8 @@
 //! Hostile input (issue 15): each case the hostile tester found ends quickly with exit 2 and a
 //! message naming the limit and the knob, or with a correct, complete result.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -34,14 +36,7 @@ fn write(dir: &Path, name: &str, body: &str) -> String {
     p.to_str().unwrap().to_string()
 }
 
-fn refused(code: i32, err: &str, needles: &[&str]) {
-    assert_eq!(code, 2, "{err}");
-    assert!(err.starts_with("error: "), "{err}");
-    assert!(!err.contains("panicked"), "{err}");
-    for n in needles {
-        assert!(err.contains(n), "missing {n:?} in:\n{err}");
-    }
-}
+use common::assert_refused as refused;
 
 #[test]
 fn a_scenario_file_is_read_up_to_a_limit() {

@@ -54,30 +54,8 @@ pub(crate) fn read_scenario(file: Option<&Path>) -> Result<(String, String), Fai
     match file {
         None => Ok((format!("<embedded {}>", scenario::DEFAULT_SCENARIO_NAME), scenario::DEFAULT_SCENARIO.to_string())),
         Some(p) => {
-            use std::io::Read;
-            let name = p.display().to_string();
-            let unreadable = |e: String| {
-                Failure::Scenario(Box::new(
-                    Diagnostic::new(&name, format!("cannot read the scenario file: {e}"))
-                        .expected("a readable RON scenario file")
-                        .hint("`nitrosim list` shows the bundled scenarios; they live in scenarios/"),
-                ))
-            };
-            // Read at most one byte past the limit: `check /dev/zero` must not fill the memory.
-            let limit = scenario::budget::MAX_SCENARIO_BYTES;
-            let file = std::fs::File::open(p).map_err(|e| unreadable(e.to_string()))?;
-            let mut bytes = Vec::new();
-            file.take(limit + 1).read_to_end(&mut bytes).map_err(|e| unreadable(e.to_string()))?;
-            if bytes.len() as u64 > limit {
-                return Err(Failure::Scenario(Box::new(
-                    Diagnostic::new(&name, format!("the scenario file is larger than {} bytes", limit))
-                        .expected(format!("a scenario file of at most {} MiB", limit >> 20))
-                        .hint("scenarios are hand-written text; fleets (`count: N`) and sweeps describe large runs briefly"),
-                )));
-            }
-            let text = String::from_utf8(bytes).map_err(|e| unreadable(format!("not UTF-8 text ({e})")))?;
-            let text = text.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(text);
-            Ok((name, text))
+            let text = scenario::read_text(p).map_err(|d| Failure::Scenario(Box::new(d)))?;
+            Ok((p.display().to_string(), text))
         }
     }
 }

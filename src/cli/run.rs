@@ -22,17 +22,34 @@ pub(crate) fn cmd_run(
     let spec = &variants[0].spec;
     // The output folders are checked and locked before simulating: a typo must not cost a run.
     let dir = out.unwrap_or_else(|| Path::new("output").join(safe_dir_name(&spec.name)));
+    // How the two folders lie, refused before either is prepared (which creates their parents
+    // and locks): nothing is left behind by a refusal.
+    let pcap_abs = pcap.as_ref().and_then(|p| std::path::absolute(p).ok());
+    if let (Some(p), Ok(o)) = (&pcap_abs, std::path::absolute(&dir)) {
+        if p.components().eq(o.components()) {
+            return Err(Failure::Usage(
+                "--pcap names the --out folder itself; use a folder inside it, e.g. --pcap OUT/pcap".into(),
+            ));
+        }
+        if o.starts_with(p) {
+            return Err(Failure::Usage(format!(
+                "--pcap {} holds the --out folder {}; use a folder inside --out (e.g. --pcap OUT/pcap) or apart from it",
+                p.display(),
+                o.display()
+            )));
+        }
+    }
     let (abs, lock) = output_set::prepare(&dir)?;
-    // A pcap folder inside the output folder is part of its set; elsewhere it is a set of its own.
-    let pcap_inside = pcap.as_ref().and_then(|p| {
-        let p = std::path::absolute(p).ok()?;
-        p.strip_prefix(&abs).ok().map(Path::to_path_buf).filter(|r| !r.as_os_str().is_empty())
-    });
-    if pcap.as_ref().and_then(|p| std::path::absolute(p).ok()).is_some_and(|p| p.components().eq(abs.components())) {
+    // (Again against the prepared path, should a link make the two the same.)
+    if pcap_abs.as_ref().is_some_and(|p| p.components().eq(abs.components())) {
         return Err(Failure::Usage(
             "--pcap names the --out folder itself; use a folder inside it, e.g. --pcap OUT/pcap".into(),
         ));
     }
+    // A pcap folder inside the output folder is part of its set; elsewhere it is a set of its own.
+    let pcap_inside = pcap_abs
+        .as_ref()
+        .and_then(|p| p.strip_prefix(&abs).ok().map(Path::to_path_buf).filter(|r| !r.as_os_str().is_empty()));
     let pcap_set = match (&pcap, &pcap_inside) {
         (Some(p), None) => Some(output_set::prepare(p).map(|(a, l)| (p.clone(), a, l))?),
         _ => None,
@@ -200,14 +217,16 @@ pub(crate) fn cmd_bench(file: PathBuf, sets: Vec<String>) -> Result<(), Failure>
 }
 
 pub(crate) fn cmd_memory_probe(sizes_mib: Vec<usize>, loads: usize) -> Result<(), Failure> {
-    use nitrosim::memory_probe::{DEFAULT_SIZES_MIB, MAX_SIZE_MIB, probe};
+    use nitrosim::memory_probe::{DEFAULT_SIZES_MIB, MAX_LOADS, MAX_SIZE_MIB, probe};
     if let Some(&bad) = sizes_mib.iter().find(|&&m| m == 0 || m > MAX_SIZE_MIB) {
         return Err(Failure::Usage(format!(
             "--mib {bad}: a buffer of 1 to {MAX_SIZE_MIB} MiB (hint: the 8192-host bench touches about 360)"
         )));
     }
-    if loads == 0 {
-        return Err(Failure::Usage("--loads 0: at least one load per size".to_string()));
+    if loads == 0 || loads > MAX_LOADS {
+        return Err(Failure::Usage(format!(
+            "--loads {loads}: 1 to {MAX_LOADS} loads per timing (hint: the default, 500000, takes about 0.1 s per timing)"
+        )));
     }
     let sizes = if sizes_mib.is_empty() { DEFAULT_SIZES_MIB.to_vec() } else { sizes_mib };
     // Which machine: times from two CPUs cannot be compared, and a VM may move between them.

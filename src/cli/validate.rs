@@ -15,10 +15,15 @@ pub(crate) fn cmd_validate(
     let opts = validate::Options { long, only };
     let chosen = validate::select(&all, &opts);
     if chosen.is_empty() {
-        return Err(Failure::Scenario(Box::new(
-            Diagnostic::new(&cases.display().to_string(), format!("no case matches --only {}", opts.only.join(", ")))
-                .hint("case names are the file names in the validation folder, without .ron"),
-        )));
+        let shown = cases.display().to_string();
+        return Err(Failure::Scenario(Box::new(if opts.only.is_empty() {
+            // Every case in the folder is a long one, and --long was not given.
+            Diagnostic::new(&shown, "every case here is a long one (`long: true`)")
+                .hint("add --long to run them, or --only NAME for one of them")
+        } else {
+            Diagnostic::new(&shown, format!("no case matches --only {}", opts.only.join(", ")))
+                .hint("case names are the file names in the validation folder, without .ron")
+        })));
     }
     let clock = nitrosim::progress::Stopwatch::start();
     let progress = Progress::new(0, false);

@@ -104,10 +104,19 @@ impl Model {
                 .max_by_key(|r| r.destination.prefix)
                 .filter(|r| local.is_none_or(|l| r.destination.prefix > l));
             let Some(route) = best else { break };
-            hops.push(route.target);
             match route.target {
-                HopSpec::Router(x) if x != j && x != at => at = x,
-                _ => break,
+                // Routed to the destination's own ENI: it arrives there, no forwarding hop. (A
+                // router sending back to itself, a loop, is refused when the scenario is checked;
+                // were one to get here, it would go straight on rather than loop.)
+                HopSpec::Router(x) if x == j || x == at => break,
+                HopSpec::Router(x) => {
+                    hops.push(route.target);
+                    at = x;
+                }
+                HopSpec::Gateway(_) => {
+                    hops.push(route.target);
+                    break;
+                }
             }
         }
         hops

@@ -190,6 +190,29 @@ pub fn apply_sets(file: &str, mut spec: ScenarioSpec, sets: &[String]) -> Result
     Ok(spec)
 }
 
+/// A scenario (or case) file's text: at most [`budget::MAX_SCENARIO_BYTES`] read, one byte more to
+/// tell (`check /dev/zero` must not fill the memory), UTF-8, a leading byte-order mark dropped.
+pub fn read_text(path: &std::path::Path) -> Result<String, Diagnostic> {
+    use std::io::Read;
+    let name = path.display().to_string();
+    let unreadable = |e: String| {
+        Diagnostic::new(&name, format!("cannot read the file: {e}"))
+            .expected("a readable RON file")
+            .hint("`nitrosim list` shows the bundled scenarios; they live in scenarios/")
+    };
+    let limit = budget::MAX_SCENARIO_BYTES;
+    let file = std::fs::File::open(path).map_err(|e| unreadable(e.to_string()))?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes).map_err(|e| unreadable(e.to_string()))?;
+    if bytes.len() as u64 > limit {
+        return Err(Diagnostic::new(&name, format!("the file is larger than {limit} bytes"))
+            .expected(format!("a scenario or case file of at most {} MiB", limit >> 20))
+            .hint("scenarios are hand-written text; fleets (`count: N`) and sweeps describe large runs briefly"));
+    }
+    let text = String::from_utf8(bytes).map_err(|e| unreadable(format!("not UTF-8 text ({e})")))?;
+    Ok(text.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(text))
+}
+
 /// Parse, override, expand variants and validate each. The errors name the file.
 pub fn load(file: &str, src: &str, sets: &[String], seed: Option<u64>) -> Result<Vec<Variant>, Diagnostic> {
     let src = strip_bom(src);

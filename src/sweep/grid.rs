@@ -139,6 +139,29 @@ impl Grid {
                 .expected("seeds >= 1")
                 .hint("10 seeds give usable confidence intervals"));
         }
+        // A path swept twice: the later values would silently override the earlier ones.
+        for (k, p) in sweep.parameters.iter().enumerate() {
+            if sweep.parameters[..k].iter().any(|q| q.path == p.path) {
+                let (l, c) = at("path", &p.path);
+                return Err(Diagnostic::new(file, format!("sweep parameter `{}` is given twice", p.path))
+                    .at(src, l, c)
+                    .expected("each path once in `parameters`")
+                    .hint("list every value of a path in one `values: List([...])`"));
+            }
+        }
+        // A variant that sets a swept path would run its own value at every point.
+        for p in &sweep.parameters {
+            if let Some(v) = spec.variants.iter().find(|v| v.set.contains_key(&p.path)) {
+                let (l, c) = at("path", &p.path);
+                return Err(Diagnostic::new(
+                    file,
+                    format!("variant {:?} sets `{}`, which the sweep varies", v.name, p.path),
+                )
+                .at(src, l, c)
+                .expected("swept paths that no variant sets")
+                .hint("every point would run the variant's value; drop the path from the variant's `set`"));
+            }
+        }
         // Sizes first, from the definition alone: a typo in `steps` must not allocate anything.
         let mut total: u64 = sweep.seeds as u64;
         for p in &sweep.parameters {

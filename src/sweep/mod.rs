@@ -274,10 +274,11 @@ pub fn definition_of(dir: &Path) -> anyhow::Result<(ScenarioSpec, Grid)> {
     let path = dir.join("sweep.json");
     let text = std::fs::read_to_string(&path)
         .map_err(|e| Refused(format!("{}: not a sweep output folder ({e})", path.display())))?;
-    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    let spec: ScenarioSpec = serde_json::from_value(v["spec"].clone())
-        .map_err(|e| anyhow::anyhow!("{}: no usable sweep definition ({e})", path.display()))?;
-    let grid = Grid::build(&path.display().to_string(), "", &spec).map_err(|d| anyhow::anyhow!("{d}"))?;
+    // A damaged definition is the user's to mend or remove (exit 2), as a missing one is.
+    let unusable = |why: String| Refused(format!("{}: no usable sweep definition ({why})", path.display()));
+    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| unusable(e.to_string()))?;
+    let spec: ScenarioSpec = serde_json::from_value(v["spec"].clone()).map_err(|e| unusable(e.to_string()))?;
+    let grid = Grid::build(&path.display().to_string(), "", &spec).map_err(|d| unusable(d.message.clone()))?;
     if v["sweep_hash"].as_str() != Some(grid.hash.as_str()) {
         return Err(
             Refused(format!("{}: written by another nitrosim version (sweep hash differs)", path.display())).into()
@@ -314,7 +315,7 @@ pub fn merge(
             }
             let text = std::fs::read_to_string(&path)?;
             let rec: RunRecord = serde_json::from_str(&text)
-                .map_err(|e| anyhow::anyhow!("{}: not a run record ({e})", path.display()))?;
+                .map_err(|e| Refused(format!("{}: not a run record ({e})", path.display())))?;
             if rec.sweep_hash != grid.hash {
                 return Err(Refused(format!(
                     "{} belongs to a different sweep definition (hash {}, expected {}): merge only shards of the same \

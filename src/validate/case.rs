@@ -139,7 +139,12 @@ impl Theory {
             Theory::Mathis { mss_bytes, rtt_us, loss } => mss_bytes > 0.0 && rtt_us > 0.0 && loss > 0.0 && loss < 1.0,
             Theory::WindowLimit { window_bytes, rtt_us } => window_bytes > 0.0 && rtt_us > 0.0,
         };
-        if ok { Ok(()) } else { Err(format!("theory inputs out of range: {self:?} (a stable queue needs rho < 1)")) }
+        let why = match self {
+            Theory::Md1Wait { .. } => "a service time above 0 and a stable queue: rho = service / interval below 1",
+            Theory::Mathis { .. } => "an MSS and an RTT above 0 and a loss rate between 0 and 1",
+            Theory::WindowLimit { .. } => "a window and an RTT above 0",
+        };
+        if ok { Ok(()) } else { Err(format!("theory inputs out of range: {self:?} (needs {why})")) }
     }
 }
 
@@ -203,6 +208,13 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Case, Diagnostic> {
             });
         }
         (None, Some(t)) => t.check().map_err(|m| Diagnostic { message: m, ..at("theory") })?,
+        (Some(r), None) if !r.is_finite() => {
+            return Err(Diagnostic {
+                message: format!("reference {r} is not a number"),
+                expected: "a finite number, the cited value in the case's unit".into(),
+                ..at("reference")
+            });
+        }
         _ => {}
     }
     for (key, p) in
@@ -218,6 +230,19 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Case, Diagnostic> {
                 ..at(key)
             });
         }
+    }
+    let bounds_ok = match case.tolerance {
+        Tolerance::Relative(x) | Tolerance::Absolute(x) => x.is_finite() && x >= 0.0,
+        Tolerance::Range(lo, hi) => !lo.is_nan() && !hi.is_nan(),
+        Tolerance::AtMost(x) | Tolerance::AtLeast(x) => !x.is_nan(),
+    };
+    if !bounds_ok {
+        return Err(Diagnostic {
+            message: format!("tolerance {:?} cannot be met or missed", case.tolerance),
+            expected: "Relative and Absolute: a finite width of 0 or more; bounds: numbers, not NaN".into(),
+            hint: "e.g. Relative(0.05) for within 5% of the reference".into(),
+            ..at("tolerance")
+        });
     }
     if let Tolerance::Range(lo, hi) = case.tolerance
         && lo > hi

@@ -47,8 +47,7 @@ pub fn load_cases(dir: &Path) -> Result<Cases, Diagnostic> {
     let mut cases = Vec::with_capacity(files.len());
     for f in files {
         let name = f.display().to_string();
-        let text = std::fs::read_to_string(&f)
-            .map_err(|e| Diagnostic::new(&name, format!("cannot read the case file: {e}")))?;
+        let text = scenario::read_text(&f)?;
         let case = case::parse(&name, &text)?;
         let stem = f.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         cases.push((stem, case));
@@ -214,7 +213,7 @@ pub fn run(root: &Path, dir: &Path, cases: &[&(String, Case)], progress: &Progre
 /// Load and run one scenario (only `variants`), and return its summary as JSON.
 fn simulate(k: &RunKey, variants: &[String], progress: &Progress) -> Result<serde_json::Value, String> {
     let file = k.scenario.display().to_string();
-    let text = std::fs::read_to_string(&k.scenario).map_err(|e| format!("{file}: {e}"))?;
+    let text = scenario::read_text(&k.scenario).map_err(|d| d.to_string())?;
     let mut all = scenario::load(&file, &text, &k.set, k.seed).map_err(|d| d.to_string())?;
     if k.seed_offset > 0 {
         let base = all.first().map(|v| v.spec.seed).unwrap_or_default();

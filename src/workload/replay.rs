@@ -97,7 +97,7 @@ impl FlowLogsApp {
             } else {
                 (scaled(x.forward_bytes, scale), scaled(x.reverse_bytes, scale))
             };
-            rg.replayed_bytes += fwd + rev;
+            rg.replayed_bytes = rg.replayed_bytes.saturating_add(fwd.saturating_add(rev));
             rg.first_issue.get_or_insert(now);
             let write = rg.book.issue(now, fwd, rev);
             if rg.client_ep == NONE {

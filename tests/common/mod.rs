@@ -97,3 +97,13 @@ pub fn assert_svg_text_inside(what: &str, svg: &str) {
     }
     assert!(n > 0, "{what}: no labels at all");
 }
+
+/// A refusal the user can act on: exit 2, an `error: ` message with each of `needles`, no panic.
+pub fn assert_refused(code: i32, err: &str, needles: &[&str]) {
+    assert_eq!(code, 2, "{err}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    for n in needles {
+        assert!(err.contains(n), "missing {n:?} in:\n{err}");
+    }
+}

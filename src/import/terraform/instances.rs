@@ -228,7 +228,8 @@ pub(super) fn instances(cx: &mut Ctx, subnets: &[usize], subnet_az: &BTreeMap<us
         let v = r.values;
         let mut notes = Vec::new();
         let count = match get_i64(v, "desired_capacity").or(get_i64(v, "min_size")) {
-            Some(n) if n >= 1 => n as u32,
+            // Beyond u32 it is refused with the total (mod.rs), not wrapped.
+            Some(n) if n >= 1 => u32::try_from(n).unwrap_or(u32::MAX),
             Some(_) => {
                 cx.notes.push(format!("{}: desired_capacity 0, no instances", r.address));
                 continue;

@@ -440,8 +440,8 @@ pub fn import(file: &str, src: &str, o: &ImportOptions) -> Result<Imported, Diag
     }
 
     // --- Instances text.
-    let total_instances: u64 =
-        insts.iter().map(|i| i.count.unwrap_or(1) as u64).sum::<u64>() + internet.is_some() as u64;
+    // The internet's stand-in instance does not count: a scenario needs one of the user's.
+    let total_instances: u64 = insts.iter().map(|i| i.count.unwrap_or(1) as u64).sum::<u64>();
     if total_instances == 0 {
         return Err(err(
             0,
@@ -449,6 +449,16 @@ pub fn import(file: &str, src: &str, o: &ImportOptions) -> Result<Imported, Diag
             format!("no instances among the {total} resources ({kind})"),
             "at least one aws_instance or aws_autoscaling_group",
             "a scenario simulates instances; import the workspace that launches them",
+        ));
+    }
+    let max = crate::scenario::validate::limits::MAX_INSTANCES as u64;
+    if total_instances + internet.is_some() as u64 > max {
+        return Err(err(
+            0,
+            0,
+            format!("{total_instances} instances among the {total} resources ({kind})"),
+            &format!("at most {max} instances in a scenario, the internet's stand-in included"),
+            "an Auto Scaling group's desired_capacity counts its instances; import a smaller workspace",
         ));
     }
     let inst_text = instances_text(&insts, internet.as_deref());
@@ -547,7 +557,7 @@ pub fn import(file: &str, src: &str, o: &ImportOptions) -> Result<Imported, Diag
     }
 
     // --- Fabric: room for every instance (8 hosts per rack, as the default).
-    let racks = total_instances.div_ceil(8).max(1);
+    let racks = (total_instances + internet.is_some() as u64).div_ceil(8).max(1);
 
     // --- Assemble.
     let mut out = String::new();
@@ -602,5 +612,10 @@ pub fn import(file: &str, src: &str, o: &ImportOptions) -> Result<Imported, Diag
     section(&mut out, "variants", &var_text);
     let _ = writeln!(out, ")");
     let ignored_n = ignored.values().map(Vec::len).sum::<usize>();
-    Ok(Imported { text: out, resources: total, ignored: ignored_n, instances: total_instances as usize })
+    Ok(Imported {
+        text: out,
+        resources: total,
+        ignored: ignored_n,
+        instances: (total_instances + internet.is_some() as u64) as usize,
+    })
 }

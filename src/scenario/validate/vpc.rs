@@ -274,7 +274,16 @@ pub(super) fn vpc(
             ));
         }
         for g in &p.via {
-            if !inst_names.contains(g.as_str()) || g == a || g == b {
+            if g == a || g == b {
+                return Err(cx.err(
+                    "via",
+                    g,
+                    format!("path between {a:?} and {b:?} goes via {g:?}, one of its own ends"),
+                    "gateways or router instances other than the two ends".into(),
+                    "an end needs no hop to reach itself; list only what lies between".into(),
+                ));
+            }
+            if !inst_names.contains(g.as_str()) {
                 let hops: BTreeSet<&str> = gws.iter().chain(inst_names.iter()).copied().collect();
                 reference(cx, "via", g, &hops, "gateway or router instance")?;
             }
@@ -337,6 +346,25 @@ pub(super) fn vpc(
             if r.target != "local" && !gws.contains(r.target.as_str()) && !inst_names.contains(r.target.as_str()) {
                 let hops: BTreeSet<&str> = gws.iter().chain(inst_names.iter()).copied().collect();
                 reference(cx, "target", &r.target, &hops, "gateway or router instance")?;
+            }
+            // A router whose own subnet uses this table would get back every packet it forwards
+            // to this block (its own among them): a loop, not a route.
+            if let Some(router) = s.instances.iter().find(|i| i.name == r.target)
+                && subnet_table(s, router) == Some(t.name.as_str())
+            {
+                return Err(cx.err(
+                    "target",
+                    &r.target,
+                    format!(
+                        "route table {:?} sends {c} to {:?}, whose own subnet uses this table: what it forwards there would come back to it",
+                        t.name, r.target
+                    ),
+                    "a router instance in a subnet with another route table".into(),
+                    format!(
+                        "put {:?} in a subnet whose table sends {c} on (an internet gateway, as a NAT instance's public subnet does)",
+                        r.target
+                    ),
+                ));
             }
         }
     }
@@ -519,4 +547,13 @@ pub(super) fn vpc(
         ));
     }
     Ok(())
+}
+
+/// The route table of `i`'s subnet (its `subnet`, else the first one), if that subnet has one.
+fn subnet_table<'a>(s: &'a ScenarioSpec, i: &InstanceSpec) -> Option<&'a str> {
+    let subnet = match &i.subnet {
+        Some(name) => s.subnets.iter().find(|n| &n.name == name),
+        None => s.subnets.first(),
+    };
+    subnet?.route_table.as_deref()
 }

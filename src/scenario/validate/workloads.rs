@@ -72,6 +72,34 @@ pub(super) fn check(cx: &Ctx, s: &ScenarioSpec, hosts: u64, inst_names: &BTreeSe
                 }
                 let names: BTreeSet<&str> = s.services.iter().map(|x| x.name.as_str()).collect();
                 reference(cx, "service", &c.service, &names, "service")?;
+                // Where the service lives, now or after a failover or an ENI attachment.
+                let svc = s.services.iter().find(|x| x.name == c.service).expect("checked reference");
+                let holders =
+                    std::iter::once(svc.instance.as_str()).chain(s.actions.iter().filter_map(|a| match &a.action {
+                        Action::Failover { service, to, .. } | Action::AttachEni { service, to }
+                            if *service == c.service =>
+                        {
+                            Some(to.as_str())
+                        }
+                        _ => None,
+                    }));
+                for holder in holders {
+                    if let Some((_, i)) = s.fleet(&c.clients).find(|(_, i)| i.name == holder) {
+                        return Err(cx.err(
+                            "clients",
+                            &c.clients,
+                            format!(
+                                "service clients {:?}: {:?} is one of the clients and holds service {:?}{}",
+                                c.name,
+                                i.name,
+                                c.service,
+                                if holder == svc.instance { "" } else { " after an action" }
+                            ),
+                            format!("clients other than the instances that hold {:?}", c.service),
+                            "a client calling its own service would never touch the network (loopback)".into(),
+                        ));
+                    }
+                }
                 cx.positive("interval", c.interval)?;
                 cx.positive("timeout", c.timeout)?;
                 cx.range("request", c.request.0, 1, 1 << 20, "request bytes")?;
@@ -94,6 +122,9 @@ pub(super) fn check(cx: &Ctx, s: &ScenarioSpec, hosts: u64, inst_names: &BTreeSe
                     reference(cx, "from", &c.from, inst_names, "instance or fleet")?;
                 }
                 reference(cx, "to", &c.to, inst_names, "instance")?;
+                for (_, i) in s.fleet(&c.from) {
+                    same_end(cx, &c.name, &i.name, &c.to)?;
+                }
                 let ports = crate::model::EPHEMERAL_PORTS.len() as u32;
                 cx.range(
                     "count",

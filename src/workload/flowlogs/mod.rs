@@ -55,6 +55,12 @@ pub const HEADER_BYTES_PER_PACKET: u64 = 52;
 /// more share the last slot.
 const OBSERVERS: usize = 4;
 
+/// Most bytes one record may count: an ENI at 400 Gbps moves 3.0e13 bytes in a 600 s window, so
+/// 2^50 (1.1e15) is no real record, and sums of such records stay far from u64's end.
+const MAX_RECORD_BYTES: u64 = 1 << 50;
+/// Most packets one record may count (2^40: 64-byte packets at 400 Gbps for 600 s are 4.7e11).
+const MAX_RECORD_PACKETS: u64 = 1 << 40;
+
 /// A located error in a flow log.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FlowLogError {
@@ -377,6 +383,16 @@ pub fn read(path: &Path, display: &str, o: &ReplayOptions) -> Result<Replay, Flo
         let proto = num("protocol")?.unwrap_or(0);
         let bytes = num("bytes")?.unwrap_or(0);
         let packets = num("packets")?.unwrap_or(0);
+        for (field, v, max) in [("bytes", bytes, MAX_RECORD_BYTES), ("packets", packets, MAX_RECORD_PACKETS)] {
+            if v > max {
+                return Err(err(
+                    lineno,
+                    field,
+                    format!("{field} {v} in one record"),
+                    &format!("at most {max} (an ENI at 400 Gbps moves 3.0e13 bytes in a 600 s window)"),
+                ));
+            }
+        }
         let start = num("start")?.ok_or_else(|| err(lineno, "start", "missing".into(), "Unix seconds"))?;
         if let Some(end) = num("end")?
             && end < start
@@ -501,8 +517,8 @@ pub fn read(path: &Path, display: &str, o: &ReplayOptions) -> Result<Replay, Flo
         let slots = &mut w.seen[d];
         let k = slots.iter().position(|o| o.0 == observer_hash || o.1 == 0 && o.2 == 0).unwrap_or(OBSERVERS - 1);
         slots[k].0 = observer_hash;
-        slots[k].1 += bytes;
-        slots[k].2 += packets;
+        slots[k].1 = slots[k].1.saturating_add(bytes);
+        slots[k].2 = slots[k].2.saturating_add(packets);
     }
     let t0 = groups.values().flat_map(|g| g.windows.values().map(|w| w.start)).min().unwrap_or(0);
     let mut out: Vec<Group> = groups
@@ -525,9 +541,9 @@ pub fn read(path: &Path, display: &str, o: &ReplayOptions) -> Result<Replay, Flo
                     let mut dir = |d: usize| {
                         // The larger of the two observations: the same packets seen at both ends.
                         let (_, b, p) = w.seen[d].iter().copied().max_by_key(|o| (o.1, o.2)).unwrap_or_default();
-                        total_packets += p;
-                        total_bytes += b;
-                        b.saturating_sub(p * HEADER_BYTES_PER_PACKET).max(1)
+                        total_packets = p.saturating_add(total_packets);
+                        total_bytes = b.saturating_add(total_bytes);
+                        b.saturating_sub(p.saturating_mul(HEADER_BYTES_PER_PACKET)).max(1)
                     };
                     let (f, r) = (dir(0), dir(1));
                     let (f, r) = if g.swapped { (r, f) } else { (f, r) };

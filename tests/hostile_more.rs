@@ -1,0 +1,254 @@
+//! Hostile input, a second round (a tester's findings of 2026-12-04): each input below once
+//! panicked, filled the memory, ran forever or gave a wrong result with exit 0. Each now ends with
+//! exit 2 and a located message, or (a route to the destination's own ENI) with a correct run.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+/// Run in `dir`; returns (exit code, stdout, stderr).
+fn nitrosim(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_nitrosim")).args(args).current_dir(dir).output().unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into(),
+        String::from_utf8_lossy(&o.stderr).into(),
+    )
+}
+
+use common::assert_refused as refused;
+
+const TWO: &str = r#"(name: "a", instance_type: "c6in.large"), (name: "b", instance_type: "c6in.large")"#;
+
+/// A small scenario with `extra` fields and `instances`.
+fn scenario(dir: &Path, name: &str, instances: &str, extra: &str) -> String {
+    let body = format!(
+        "Scenario(\n    name: \"{name}\",\n    duration: \"200us\",\n    fabric: (racks: 2, hosts_per_rack: 4, spines: 2),\n    \
+         instances: [{instances}],\n    {extra}\n)\n"
+    );
+    let p = dir.join(format!("{name}.ron"));
+    std::fs::write(&p, body).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+#[test]
+fn traffic_from_an_instance_to_itself_is_refused_where_it_is_written() {
+    let t = tempfile::tempdir().unwrap();
+    let fleet = format!(r#"{TWO}, (name: "f", instance_type: "c6in.large", count: 2)"#);
+    let cases: [(&str, &str, &str, &[&str]); 5] = [
+        (
+            "conn_self",
+            TWO,
+            r#"workloads: [Connections((name: "c", from: "a", to: "a", count: 10))],"#,
+            &["sends from \"a\" to itself", "conn_self.ron:"],
+        ),
+        (
+            "conn_fleet_self",
+            &fleet,
+            r#"workloads: [Connections((name: "c", from: "f", to: "f-0", count: 10))],"#,
+            &["sends from \"f-0\" to itself"],
+        ),
+        (
+            "clients_hold_the_service",
+            &fleet,
+            r#"services: [(name: "api", instance: "f-0", address: ElasticIp)],
+    workloads: [ServiceClients((name: "s", clients: "f", service: "api", interval: "10us", timeout: "100us"))],"#,
+            &["\"f-0\" is one of the clients and holds service \"api\"", "clients_hold_the_service.ron:"],
+        ),
+        (
+            "clients_get_the_service",
+            &fleet,
+            r#"services: [(name: "api", instance: "a", address: Dns(ttl: "0s"))],
+    workloads: [ServiceClients((name: "s", clients: "f", service: "api", interval: "10us", timeout: "100us"))],
+    actions: [(at: "100us", action: Failover(service: "api", to: "f-1"))],"#,
+            &["\"f-1\" is one of the clients and holds service \"api\" after an action"],
+        ),
+        (
+            "path_via_an_end",
+            TWO,
+            r#"paths: [(between: ("a", "b"), via: ["a"])],
+    workloads: [Bulk((name: "x", from: "a", to: "b", bytes: "1MB"))],"#,
+            &["goes via \"a\", one of its own ends"],
+        ),
+    ];
+    for (name, instances, extra, needles) in cases {
+        let f = scenario(t.path(), name, instances, extra);
+        for args in [&["check", &f][..], &["run", &f, "--quiet", "--out", "o"]] {
+            let (code, _, err) = nitrosim(t.path(), args);
+            refused(code, &err, needles);
+        }
+        assert!(!t.path().join("o").exists(), "{name}: a refused run wrote its output folder");
+    }
+}
+
+#[test]
+fn a_route_table_that_loops_is_refused_and_one_to_the_destination_delivers() {
+    let t = tempfile::tempdir().unwrap();
+    let vpc = |target: &str| {
+        format!(
+            r#"vpc_cidr: "10.0.0.0/16",
+    subnets: [(name: "s", cidr: "10.0.0.0/24", route_table: "r"), (name: "net", cidr: "198.51.100.0/24")],
+    route_tables: [(name: "r", routes: [(destination: "0.0.0.0/0", target: "{target}")])],
+    workloads: [Bulk((name: "x", from: "a", to: "b", bytes: "100KB"))],"#
+        )
+    };
+    let instances = r#"(name: "a", instance_type: "c6in.large", subnet: "s"), (name: "b", instance_type: "c6in.large", subnet: "net")"#;
+    // The sender's own subnet routes to the sender: a loop.
+    let f = scenario(t.path(), "loop", instances, &vpc("a"));
+    let (code, _, err) = nitrosim(t.path(), &["check", &f]);
+    refused(code, &err, &["route table \"r\" sends 0.0.0.0/0 to \"a\"", "own subnet uses this table", "loop.ron:"]);
+    // Routed to the destination's own ENI: it arrives, every byte.
+    let f = scenario(t.path(), "to_dst", instances, &vpc("b"));
+    let (code, out, err) = nitrosim(t.path(), &["run", &f, "--quiet", "--out", "o"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(t.path().join("o/summary.json")).unwrap()).unwrap();
+    let flow = &summary["variants"][0]["flows"][0];
+    assert_eq!(flow["bytes_delivered"], 100_000, "{flow}");
+    assert!(flow["completed_us"].is_number(), "{flow}");
+}
+
+#[test]
+fn a_validation_case_reads_its_scenario_up_to_the_same_limit() {
+    let t = tempfile::tempdir().unwrap();
+    std::fs::create_dir(t.path().join("cases")).unwrap();
+    std::fs::write(
+        t.path().join("cases/zero.ron"),
+        r#"(
+    mechanism: "m", source: (title: "t", url: "u", read: "2026-01-01"),
+    scenario: "/dev/zero", variant: "base", metric: "/packets/sent", reference: 1, unit: "G", tolerance: AtLeast(0),
+)"#,
+    )
+    .unwrap();
+    let (code, out, err) = nitrosim(t.path(), &["validate", "--cases", "cases", "--out", "v"]);
+    // The case fails (exit 1, as a case that errs), quickly, instead of filling the memory.
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(out.contains("larger than 4194304 bytes"), "{out}");
+}
+
+#[test]
+fn sweeps_refuse_a_path_swept_twice_or_set_by_a_variant() {
+    let t = tempfile::tempdir().unwrap();
+    let sweep = |params: &str, variants: &str| {
+        format!(
+            r#"workloads: [Bulk((name: "bulk", from: "a", to: "b", bytes: "100KB"))],
+    {variants}
+    sweep: (parameters: [{params}], seeds: 1, plot: ["throughput.wire_gbps"]),"#
+        )
+    };
+    let flows = |v: &str| format!(r#"(path: "workloads.bulk.flows", values: List([{v}]))"#);
+    let twice = scenario(t.path(), "twice", TWO, &sweep(&format!(r#"{}, {}"#, flows(r#""1""#), flows(r#""2""#)), ""));
+    let set = scenario(
+        t.path(),
+        "set",
+        TWO,
+        &sweep(&flows(r#""1", "2""#), r#"variants: [(name: "v8", set: {"workloads.bulk.flows": "8"})],"#),
+    );
+    for (f, needles) in [
+        (&twice, &["`workloads.bulk.flows` is given twice", "twice.ron:"][..]),
+        (&set, &["variant \"v8\" sets `workloads.bulk.flows`, which the sweep varies"][..]),
+    ] {
+        let (code, _, err) = nitrosim(t.path(), &["sweep", f, "--out", "s", "--jobs", "1"]);
+        refused(code, &err, needles);
+        assert!(!t.path().join("s").exists());
+    }
+}
+
+#[test]
+fn terraform_imports_without_instances_or_with_too_many_are_refused() {
+    let t = tempfile::tempdir().unwrap();
+    let state = |resources: &str| {
+        format!(r#"{{"format_version": "1.0", "values": {{"root_module": {{"resources": [{resources}]}}}}}}"#)
+    };
+    let igw = r#"{"address": "aws_internet_gateway.gw", "mode": "managed", "type": "aws_internet_gateway", "name": "gw", "values": {"vpc_id": "vpc-1"}}"#;
+    let asg = r#"{"address": "aws_launch_template.lt", "mode": "managed", "type": "aws_launch_template", "name": "lt", "values": {"name": "lt", "instance_type": "c6in.large"}},
+ {"address": "aws_autoscaling_group.g", "mode": "managed", "type": "aws_autoscaling_group", "name": "g", "values": {"desired_capacity": 4294967298, "launch_template": [{"name": "lt"}]}}"#;
+    std::fs::write(t.path().join("igw.json"), state(igw)).unwrap();
+    // With a byte-order mark, as Windows tools write: read as JSON all the same.
+    std::fs::write(t.path().join("asg.json"), format!("\u{feff}{}", state(asg))).unwrap();
+    let (code, _, err) = nitrosim(t.path(), &["import", "terraform", "igw.json"]);
+    refused(code, &err, &["no instances among the 1 resources"]);
+    let (code, _, err) = nitrosim(t.path(), &["import", "terraform", "asg.json"]);
+    refused(code, &err, &["4294967295 instances", "at most 16384 instances"]);
+}
+
+#[test]
+fn a_flow_log_record_beyond_any_eni_is_refused() {
+    let t = tempfile::tempdir().unwrap();
+    let record = |start: u64| {
+        format!(
+            "2 123456789012 eni-a 10.0.0.10 10.0.0.20 40000 443 6 10 18446744073709551615 {start} {} ACCEPT OK\n",
+            start + 59
+        )
+    };
+    std::fs::write(t.path().join("f.log"), record(1_700_000_000) + &record(1_700_000_100)).unwrap();
+    let f = scenario(
+        t.path(),
+        "replay",
+        TWO,
+        r#"vpc_cidr: "10.0.0.0/16",
+    workloads: [FlowLogs((name: "traffic", file: "f.log", interfaces: {"10.0.0.10": "a", "10.0.0.20": "b"}, speedup: 1000.0))],"#,
+    );
+    let (code, _, err) = nitrosim(t.path(), &["check", &f]);
+    refused(code, &err, &["bytes 18446744073709551615 in one record", "f.log:1", "at most 1125899906842624"]);
+}
+
+#[test]
+fn a_pcap_folder_holding_the_output_folder_is_refused_before_anything_is_made() {
+    let t = tempfile::tempdir().unwrap();
+    let f = scenario(t.path(), "min", TWO, r#"workloads: [Bulk((name: "x", from: "a", to: "b", bytes: "100KB"))],"#);
+    let (code, _, err) = nitrosim(t.path(), &["run", &f, "--out", "p1/sub", "--pcap", "p1", "--quiet"]);
+    refused(code, &err, &["holds the --out folder"]);
+    assert!(!t.path().join("p1").exists(), "a refused run left p1 behind");
+}
+
+#[test]
+fn memory_probe_loads_are_bounded() {
+    let t = tempfile::tempdir().unwrap();
+    let (code, _, err) = nitrosim(t.path(), &["memory-probe", "--mib", "1", "--loads", "18446744073709551615"]);
+    refused(code, &err, &["--loads 18446744073709551615", "1 to 100000000"]);
+}
+
+#[test]
+fn validation_cases_that_cannot_pass_or_fail_are_refused_where_written() {
+    let t = tempfile::tempdir().unwrap();
+    let case = |tolerance: &str, reference: &str| {
+        format!(
+            r#"(
+    mechanism: "m", source: (title: "t", url: "u", read: "2026-01-01"),
+    scenario: "s.ron", variant: "base", metric: "/packets/sent", reference: {reference}, unit: "G", tolerance: {tolerance},
+)"#
+        )
+    };
+    for (k, (tolerance, reference, needle)) in [
+        ("Relative(-1)", "1", "tolerance Relative(-1.0) cannot be met or missed"),
+        ("Absolute(NaN)", "1", "cannot be met or missed"),
+        ("Relative(0.05)", "NaN", "reference NaN is not a number"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let dir = t.path().join(format!("cases{k}"));
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join("c.ron"), case(tolerance, reference)).unwrap();
+        let (code, _, err) = nitrosim(t.path(), &["validate", "--cases", dir.to_str().unwrap(), "--out", "v"]);
+        refused(code, &err, &[needle, "c.ron:"]);
+    }
+    // A folder of long cases only, without --long: said as it is, not as an --only mismatch.
+    let dir = t.path().join("long");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("c.ron"), case("Relative(0.05)", "1").replace("\n)", "\n    long: true,\n)")).unwrap();
+    let (code, _, err) = nitrosim(t.path(), &["validate", "--cases", dir.to_str().unwrap(), "--out", "v"]);
+    refused(code, &err, &["every case here is a long one", "--long"]);
+}
+
+#[test]
+fn a_damaged_sweep_definition_is_refused_with_exit_2() {
+    let t = tempfile::tempdir().unwrap();
+    std::fs::create_dir(t.path().join("s")).unwrap();
+    std::fs::write(t.path().join("s/sweep.json"), "{ not json").unwrap();
+    let (code, _, err) = nitrosim(t.path(), &["plot", "s"]);
+    refused(code, &err, &["sweep.json: no usable sweep definition"]);
+    assert!(!err.contains("error: error:"), "{err}");
+}
