@@ -252,7 +252,19 @@ fn main() -> ExitCode {
             cmd_sweep(file, out, jobs, resume, shard, sets, quiet, max_memory)
         }
         Command::Merge { out, shards, allow_partial } => cmd_merge(out, shards, allow_partial),
-        Command::Plot { dir } => nitrosim::sweep::replot(&dir).map(|_| ()).map_err(Failure::from),
+        Command::Plot { dir } => nitrosim::sweep::replot(&dir).map_err(Failure::from).map(|(records, runs)| {
+            // A missing or unreadable run file is left out of the tables; say so rather than
+            // let the plot pass for the whole sweep.
+            if records.len() < runs {
+                eprintln!(
+                    "warning: {} of the sweep's {runs} runs have no readable run file in {}; the tables and plots \
+                     cover the other {}",
+                    runs - records.len(),
+                    dir.display(),
+                    records.len()
+                );
+            }
+        }),
         Command::Bench { file, sets } => cmd_bench(file, sets),
         Command::MemoryProbe { sizes_mib, loads } => cmd_memory_probe(sizes_mib, loads),
         Command::Validate { out, cases, long, only, quiet } => match cmd_validate(out, cases, long, only, quiet) {

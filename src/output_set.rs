@@ -103,6 +103,9 @@ pub fn sibling(dir: &Path, tag: &str) -> PathBuf {
 
 /// Make `dir` an absolute path with a parent and a file name (`.` and `..` resolved lexically
 /// against the current folder) so siblings can be named.
+/// Longest folder name: `.NAME.tmp-PID-N` beside it must stay within the usual 255-byte limit.
+const MAX_NAME_BYTES: usize = 200;
+
 fn normalise(dir: &Path) -> Result<PathBuf, OutputError> {
     let abs = if dir.is_absolute() { dir.to_path_buf() } else { std::env::current_dir()?.join(dir) };
     let mut out = PathBuf::new();
@@ -115,8 +118,18 @@ fn normalise(dir: &Path) -> Result<PathBuf, OutputError> {
             other => out.push(other),
         }
     }
-    if out.file_name().is_none() || out.parent().is_none() {
+    let Some(name) = out.file_name().filter(|_| out.parent().is_some()) else {
         return Err(OutputError::NotOurs { dir: dir.to_path_buf(), why: "it is the root folder".into() });
+    };
+    if name.len() > MAX_NAME_BYTES {
+        return Err(OutputError::NotOurs {
+            dir: dir.to_path_buf(),
+            why: format!(
+                "its name is {} bytes long; at most {MAX_NAME_BYTES} (the lock file and temporary folder beside it \
+                 add to the name, and file systems allow 255)",
+                name.len()
+            ),
+        });
     }
     Ok(out)
 }

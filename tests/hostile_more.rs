@@ -252,3 +252,35 @@ fn a_damaged_sweep_definition_is_refused_with_exit_2() {
     refused(code, &err, &["sweep.json: no usable sweep definition"]);
     assert!(!err.contains("error: error:"), "{err}");
 }
+
+#[test]
+fn an_output_folder_name_too_long_for_its_siblings_is_refused_by_name() {
+    let t = tempfile::tempdir().unwrap();
+    let f = scenario(t.path(), "min", TWO, r#"workloads: [Bulk((name: "x", from: "a", to: "b", bytes: "100KB"))],"#);
+    let long = "x".repeat(300);
+    let (code, _, err) = nitrosim(t.path(), &["run", &f, "--quiet", "--out", &long]);
+    refused(code, &err, &[&long, "its name is 300 bytes long; at most 200"]);
+}
+
+#[test]
+fn plot_says_when_run_files_are_missing() {
+    let t = tempfile::tempdir().unwrap();
+    let f = scenario(
+        t.path(),
+        "sw",
+        TWO,
+        r#"workloads: [Bulk((name: "bulk", from: "a", to: "b", bytes: "100KB"))],
+    sweep: (parameters: [(path: "workloads.bulk.flows", values: List(["1", "2"]))], seeds: 1, plot: ["throughput.wire_gbps"]),"#,
+    );
+    let (code, out, err) = nitrosim(t.path(), &["sweep", &f, "--out", "s", "--jobs", "1"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let (code, _, err) = nitrosim(t.path(), &["plot", "s"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("warning"), "{err}");
+    let runs = t.path().join("s/runs");
+    let first = std::fs::read_dir(&runs).unwrap().next().unwrap().unwrap().path();
+    std::fs::remove_file(first).unwrap();
+    let (code, _, err) = nitrosim(t.path(), &["plot", "s"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("warning: 1 of the sweep's 2 runs have no readable run file"), "{err}");
+}

@@ -287,13 +287,14 @@ pub fn definition_of(dir: &Path) -> anyhow::Result<(ScenarioSpec, Grid)> {
     Ok((spec, grid))
 }
 
-/// Rebuild a folder's outputs (tables and plots) from its run files.
-pub fn replot(dir: &Path) -> anyhow::Result<Vec<RunRecord>> {
+/// Rebuild a folder's outputs (tables and plots) from its run files. Returns the records read
+/// and the number of runs the sweep defines: fewer records means missing or unreadable files.
+pub fn replot(dir: &Path) -> anyhow::Result<(Vec<RunRecord>, usize)> {
     let (spec, grid) = definition_of(dir)?;
     let set = OutputSet::begin(dir)?;
     let src = set.final_dir().to_path_buf();
     let m = manifest(&spec, &grid, "plot", &dir.display().to_string(), &[]);
-    assemble(set, &[&src], &spec, &grid, None, &m)
+    Ok((assemble(set, &[&src], &spec, &grid, None, &m)?, grid.runs.len()))
 }
 
 /// Combine shard folders into `out`: refuses run files from another sweep definition, and a
