@@ -36,7 +36,7 @@ fn scenario(dir: &Path, name: &str, instances: &str, extra: &str) -> String {
 fn traffic_from_an_instance_to_itself_is_refused_where_it_is_written() {
     let t = tempfile::tempdir().unwrap();
     let fleet = format!(r#"{TWO}, (name: "f", instance_type: "c6in.large", count: 2)"#);
-    let cases: [(&str, &str, &str, &[&str]); 5] = [
+    let cases: [(&str, &str, &str, &[&str]); 6] = [
         (
             "conn_self",
             TWO,
@@ -63,6 +63,13 @@ fn traffic_from_an_instance_to_itself_is_refused_where_it_is_written() {
     workloads: [ServiceClients((name: "s", clients: "f", service: "api", interval: "10us", timeout: "100us"))],
     actions: [(at: "100us", action: Failover(service: "api", to: "f-1"))],"#,
             &["\"f-1\" is one of the clients and holds service \"api\" after an action"],
+        ),
+        (
+            "a_timeout_of_picoseconds",
+            TWO,
+            r#"services: [(name: "api", instance: "a", address: ElasticIp)],
+    workloads: [ServiceClients((name: "s", clients: "b", service: "api", interval: "1ps", timeout: "1ps", backoff: Immediate))],"#,
+            &["a timeout of 1ps", "at least 1us", "a_timeout_of_picoseconds.ron:"],
         ),
         (
             "path_via_an_end",

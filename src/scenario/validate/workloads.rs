@@ -101,7 +101,17 @@ pub(super) fn check(cx: &Ctx, s: &ScenarioSpec, hosts: u64, inst_names: &BTreeSe
                     }
                 }
                 cx.positive("interval", c.interval)?;
-                cx.positive("timeout", c.timeout)?;
+                // Each timeout sends a new SYN at once: a timeout of picoseconds floods the client's
+                // own vCPU queue with millions of packets per simulated microsecond.
+                if c.timeout < crate::units::SimDuration::from_us(1) {
+                    return Err(cx.err(
+                        "timeout",
+                        &c.timeout.to_string(),
+                        format!("service clients {:?}: a timeout of {}", c.name, c.timeout),
+                        "at least 1us (clients' timeouts are milliseconds to seconds)".into(),
+                        "a timeout below the round trip can never be met; each one reconnects at once".into(),
+                    ));
+                }
                 cx.range("request", c.request.0, 1, 1 << 20, "request bytes")?;
                 cx.range("response", c.response.0, 1, 1 << 20, "response bytes")?;
                 if let crate::scenario::spec::ReconnectBackoffSpec::FullJitter { base, cap } = c.backoff {
