@@ -291,3 +291,22 @@ fn plot_says_when_run_files_are_missing() {
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("warning: 1 of the sweep's 2 runs have no readable run file"), "{err}");
 }
+
+#[test]
+fn open_loop_rpcs_faster_than_any_server_count_in_the_memory_estimate() {
+    let t = tempfile::tempdir().unwrap();
+    let rpc = |interval: &str| {
+        format!(
+            r#"workloads: [Rpc((name: "r", client: "a", server: "b", arrival: Poisson(mean_interval: "{interval}"), request: Fixed("1KiB"), response: Fixed("1KiB")))],"#
+        )
+    };
+    // One RPC per picosecond for the run's 200 us: 2e8 RPCs queued at 32 B, 6 GiB, over a 1 GiB budget.
+    let f = scenario(t.path(), "flood", TWO, &rpc("1ps"));
+    let (code, _, err) = nitrosim(t.path(), &["run", &f, "--quiet", "--out", "o", "--max-memory", "1GiB"]);
+    refused(code, &err, &["open-loop RPCs (Poisson)", "mean_interval"]);
+    assert!(!t.path().join("o").exists());
+    // At 10 us apart it runs.
+    let f = scenario(t.path(), "calm", TWO, &rpc("10us"));
+    let (code, out, err) = nitrosim(t.path(), &["run", &f, "--quiet", "--out", "o", "--max-memory", "1GiB"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+}

@@ -96,6 +96,28 @@ pub fn estimate(s: &ScenarioSpec, capture: bool) -> Estimate {
         ("time series", conns.saturating_mul(s.report.timeseries_bins as u64).saturating_mul(8)),
         ("event log (report.event_log_limit)", s.report.event_log_limit as u64 * EVENT_LOG_ENTRY_BYTES),
     ];
+    // Open-loop RPCs wait at their client until answered: at worst every one issued in the run
+    // (a Poisson workload faster than its server; 1 ps apart took 2.4 GB in 100 us simulated).
+    let rpcs_issued: u64 = s
+        .workloads
+        .iter()
+        .filter_map(|w| match w {
+            WorkloadSpec::Rpc(r) => match r.arrival {
+                crate::scenario::spec::Arrival::Poisson { mean_interval } => {
+                    let issued = s.duration.ps() / mean_interval.ps().max(1) + 1;
+                    Some(r.count.map_or(issued, |c| c.min(issued)))
+                }
+                crate::scenario::spec::Arrival::ClosedLoop { .. } => None,
+            },
+            _ => None,
+        })
+        .fold(0, u64::saturating_add);
+    if rpcs_issued > 0 {
+        parts.push((
+            "open-loop RPCs (Poisson), at worst all unanswered",
+            rpcs_issued.saturating_mul(crate::workload::rpc::PENDING_RPC_BYTES),
+        ));
+    }
     if s.instances.iter().any(|i| i.enis.iter().any(|e| e.ena_srd_enabled)) {
         // Every connected pair may hold `paths` routes each way.
         parts.push(("SRD path routes", conns.saturating_mul(s.srd.paths as u64).saturating_mul(2 * SRD_ROUTE_BYTES)));
@@ -175,7 +197,8 @@ pub fn check(file: &str, total: u64, biggest: &Estimate, budget: u64) -> Result<
     .expected(format!("an estimate within --max-memory ({})", human(budget)))
     .hint(
         "make the scenario smaller (instances, flows_per_instance, flows, connections, report.event_log_limit, \
-         report.timeseries_bins, report.capture), run fewer sweep runs in parallel (--jobs), or raise --max-memory if the \
+         report.timeseries_bins, report.capture, an Rpc's Poisson mean_interval or count), run fewer sweep runs in \
+         parallel (--jobs), or raise --max-memory if the \
          machine has the memory",
     ))
 }

@@ -16,6 +16,9 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 use std::collections::VecDeque;
 
+/// Memory one issued, unanswered RPC holds at its client (the run's memory estimate counts it).
+pub const PENDING_RPC_BYTES: u64 = std::mem::size_of::<Pending>() as u64;
+
 #[derive(Clone, Copy, Debug)]
 struct Pending {
     issued_at: SimTime,
