@@ -101,13 +101,13 @@ pub fn sibling(dir: &Path, tag: &str) -> PathBuf {
     dir.with_file_name(format!(".{name}.{tag}"))
 }
 
-/// Make `dir` an absolute path with a parent and a file name (`.` and `..` resolved lexically
-/// against the current folder) so siblings can be named.
 /// Longest folder name: `.NAME.tmp-PID-N` beside it must stay within the usual 255-byte limit.
 const MAX_NAME_BYTES: usize = 200;
 
-fn normalise(dir: &Path) -> Result<PathBuf, OutputError> {
-    let abs = if dir.is_absolute() { dir.to_path_buf() } else { std::env::current_dir()?.join(dir) };
+/// `path` made absolute against the current folder, with `.` and `..` resolved lexically (as
+/// [`prepare`] names folders: links are not followed), so that two paths can be compared.
+pub fn absolute_lexical(path: &Path) -> std::io::Result<PathBuf> {
+    let abs = if path.is_absolute() { path.to_path_buf() } else { std::env::current_dir()?.join(path) };
     let mut out = PathBuf::new();
     for c in abs.components() {
         match c {
@@ -118,6 +118,13 @@ fn normalise(dir: &Path) -> Result<PathBuf, OutputError> {
             other => out.push(other),
         }
     }
+    Ok(out)
+}
+
+/// Make `dir` an absolute path with a parent and a file name ([`absolute_lexical`]) so siblings
+/// can be named.
+fn normalise(dir: &Path) -> Result<PathBuf, OutputError> {
+    let out = absolute_lexical(dir)?;
     let Some(name) = out.file_name().filter(|_| out.parent().is_some()) else {
         return Err(OutputError::NotOurs { dir: dir.to_path_buf(), why: "it is the root folder".into() });
     };

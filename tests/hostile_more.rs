@@ -104,7 +104,19 @@ fn a_route_table_that_loops_is_refused_and_one_to_the_destination_delivers() {
     // The sender's own subnet routes to the sender: a loop.
     let f = scenario(t.path(), "loop", instances, &vpc("a"));
     let (code, _, err) = nitrosim(t.path(), &["check", &f]);
-    refused(code, &err, &["route table \"r\" sends 0.0.0.0/0 to \"a\"", "own subnet uses this table", "loop.ron:"]);
+    refused(code, &err, &["route table \"r\" sends 0.0.0.0/0 to \"a\"", "in a loop: a -> a", "loop.ron:"]);
+    // Two tables that send the block to each other's routers.
+    let f = scenario(
+        t.path(),
+        "two_tables",
+        r#"(name: "r1", instance_type: "c6in.large", subnet: "s1"), (name: "r2", instance_type: "c6in.large", subnet: "s2"), (name: "b", instance_type: "c6in.large", subnet: "net")"#,
+        r#"vpc_cidr: "10.0.0.0/16",
+    subnets: [(name: "s1", cidr: "10.0.1.0/24", route_table: "t1"), (name: "s2", cidr: "10.0.2.0/24", route_table: "t2"), (name: "net", cidr: "198.51.100.0/24")],
+    route_tables: [(name: "t1", routes: [(destination: "0.0.0.0/0", target: "r2")]), (name: "t2", routes: [(destination: "0.0.0.0/0", target: "r1")])],
+    workloads: [Bulk((name: "x", from: "r1", to: "b", bytes: "100KB"))],"#,
+    );
+    let (code, _, err) = nitrosim(t.path(), &["check", &f]);
+    refused(code, &err, &["in a loop: r2 -> r1 -> r2", "two_tables.ron:"]);
     // Routed to the destination's own ENI: it arrives, every byte.
     let f = scenario(t.path(), "to_dst", instances, &vpc("b"));
     let (code, out, err) = nitrosim(t.path(), &["run", &f, "--quiet", "--out", "o"]);
@@ -152,8 +164,19 @@ fn sweeps_refuse_a_path_swept_twice_or_set_by_a_variant() {
         TWO,
         &sweep(&flows(r#""1", "2""#), r#"variants: [(name: "v8", set: {"workloads.bulk.flows": "8"})],"#),
     );
+    let parent = scenario(
+        t.path(),
+        "parent",
+        TWO,
+        &sweep(
+            &flows(r#""1", "2""#),
+            r#"variants: [(name: "w", set: {"workloads.bulk": "Bulk((name: \"bulk\", from: \"a\", to: \"b\", bytes: \"100KB\", flows: 8))"})],"#,
+        ),
+    );
     for (f, needles) in [
-        (&twice, &["`workloads.bulk.flows` is given twice", "twice.ron:"][..]),
+        // The error points at the repeat, the second of the two on line 8.
+        (&twice, &["`workloads.bulk.flows` is given twice", "twice.ron:8:86"][..]),
+        (&parent, &["variant \"w\" sets `workloads.bulk`, which the sweep varies (`workloads.bulk.flows`)"][..]),
         (&set, &["variant \"v8\" sets `workloads.bulk.flows`, which the sweep varies"][..]),
     ] {
         let (code, _, err) = nitrosim(t.path(), &["sweep", f, "--out", "s", "--jobs", "1"]);
@@ -208,6 +231,14 @@ fn a_pcap_folder_holding_the_output_folder_is_refused_before_anything_is_made() 
     let (code, _, err) = nitrosim(t.path(), &["run", &f, "--out", "p1/sub", "--pcap", "p1", "--quiet"]);
     refused(code, &err, &["holds the --out folder"]);
     assert!(!t.path().join("p1").exists(), "a refused run left p1 behind");
+    // The same through `..`: the paths are compared as `prepare` names folders.
+    let (code, _, err) = nitrosim(t.path(), &["run", &f, "--out", "a/b", "--pcap", "a/b/..", "--quiet"]);
+    refused(code, &err, &["holds the --out folder"]);
+    assert!(!t.path().join("a").exists(), "a refused run left a behind");
+    // And apart, once `..` is resolved: both written.
+    let (code, out, err) = nitrosim(t.path(), &["run", &f, "--out", "a/../c", "--pcap", "a", "--quiet"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(t.path().join("c/summary.json").is_file() && t.path().join("a").is_dir());
 }
 
 #[test]

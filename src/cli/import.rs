@@ -2,8 +2,9 @@
 
 use super::*;
 
-/// Largest Terraform JSON read: a state of thousands of resources is tens of MiB.
-const MAX_JSON_BYTES: u64 = 1 << 30;
+/// Largest Terraform JSON read: a state of thousands of resources is tens of MiB, and parsed into
+/// a JSON tree it takes several times its size.
+const MAX_JSON_BYTES: u64 = 256 << 20;
 
 pub(crate) fn cmd_import_terraform(
     file: PathBuf,

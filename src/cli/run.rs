@@ -24,8 +24,8 @@ pub(crate) fn cmd_run(
     let dir = out.unwrap_or_else(|| Path::new("output").join(safe_dir_name(&spec.name)));
     // How the two folders lie, refused before either is prepared (which creates their parents
     // and locks): nothing is left behind by a refusal.
-    let pcap_abs = pcap.as_ref().and_then(|p| std::path::absolute(p).ok());
-    if let (Some(p), Ok(o)) = (&pcap_abs, std::path::absolute(&dir)) {
+    let pcap_abs = pcap.as_ref().and_then(|p| output_set::absolute_lexical(p).ok());
+    if let (Some(p), Ok(o)) = (&pcap_abs, output_set::absolute_lexical(&dir)) {
         if p.components().eq(o.components()) {
             return Err(Failure::Usage(
                 "--pcap names the --out folder itself; use a folder inside it, e.g. --pcap OUT/pcap".into(),
@@ -40,12 +40,6 @@ pub(crate) fn cmd_run(
         }
     }
     let (abs, lock) = output_set::prepare(&dir)?;
-    // (Again against the prepared path, should a link make the two the same.)
-    if pcap_abs.as_ref().is_some_and(|p| p.components().eq(abs.components())) {
-        return Err(Failure::Usage(
-            "--pcap names the --out folder itself; use a folder inside it, e.g. --pcap OUT/pcap".into(),
-        ));
-    }
     // A pcap folder inside the output folder is part of its set; elsewhere it is a set of its own.
     let pcap_inside = pcap_abs
         .as_ref()

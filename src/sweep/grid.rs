@@ -142,7 +142,7 @@ impl Grid {
         // A path swept twice: the later values would silently override the earlier ones.
         for (k, p) in sweep.parameters.iter().enumerate() {
             if sweep.parameters[..k].iter().any(|q| q.path == p.path) {
-                let (l, c) = at("path", &p.path);
+                let (l, c) = crate::scenario::error::locate_nth(src, "path", &p.path, 1);
                 return Err(Diagnostic::new(file, format!("sweep parameter `{}` is given twice", p.path))
                     .at(src, l, c)
                     .expected("each path once in `parameters`")
@@ -151,11 +151,18 @@ impl Grid {
         }
         // A variant that sets a swept path would run its own value at every point.
         for p in &sweep.parameters {
-            if let Some(v) = spec.variants.iter().find(|v| v.set.contains_key(&p.path)) {
+            // The same path, or one that holds it or lies within it (`workloads` over
+            // `workloads.bulk.flows`).
+            let overlaps = |q: &str| {
+                let (short, long) = if q.len() <= p.path.len() { (q, p.path.as_str()) } else { (p.path.as_str(), q) };
+                long == short || long.strip_prefix(short).is_some_and(|rest| rest.starts_with('.'))
+            };
+            let found = spec.variants.iter().find_map(|v| v.set.keys().find(|q| overlaps(q)).map(|q| (v, q)));
+            if let Some((v, q)) = found {
                 let (l, c) = at("path", &p.path);
                 return Err(Diagnostic::new(
                     file,
-                    format!("variant {:?} sets `{}`, which the sweep varies", v.name, p.path),
+                    format!("variant {:?} sets `{q}`, which the sweep varies (`{}`)", v.name, p.path),
                 )
                 .at(src, l, c)
                 .expected("swept paths that no variant sets")

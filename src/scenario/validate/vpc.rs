@@ -347,24 +347,35 @@ pub(super) fn vpc(
                 let hops: BTreeSet<&str> = gws.iter().chain(inst_names.iter()).copied().collect();
                 reference(cx, "target", &r.target, &hops, "gateway or router instance")?;
             }
-            // A router whose own subnet uses this table would get back every packet it forwards
-            // to this block (its own among them): a loop, not a route.
-            if let Some(router) = s.instances.iter().find(|i| i.name == r.target)
-                && subnet_table(s, router) == Some(t.name.as_str())
-            {
-                return Err(cx.err(
-                    "target",
-                    &r.target,
-                    format!(
-                        "route table {:?} sends {c} to {:?}, whose own subnet uses this table: what it forwards there would come back to it",
-                        t.name, r.target
-                    ),
-                    "a router instance in a subnet with another route table".into(),
-                    format!(
-                        "put {:?} in a subnet whose table sends {c} on (an internet gateway, as a NAT instance's public subnet does)",
-                        r.target
-                    ),
-                ));
+            // Follow the block's traffic from the router through the route tables (as the model
+            // does, for the block's first address): reaching a router twice is a loop, not a route.
+            if let Some(first) = s.instances.iter().find(|i| i.name == r.target) {
+                let vpc_block = Cidr::parse(&s.vpc_cidr).ok();
+                let mut seen = vec![first.name.as_str()];
+                let mut at = first;
+                while let Some(next) = next_router(s, at, c.base, vpc_block) {
+                    if seen.contains(&next.name.as_str()) {
+                        seen.push(&next.name);
+                        return Err(cx.err(
+                            "target",
+                            &r.target,
+                            format!(
+                                "route table {:?} sends {c} to {:?}, and the route tables send it on in a loop: {}",
+                                t.name,
+                                r.target,
+                                seen.join(" -> ")
+                            ),
+                            format!("routes that lead {c} out of the loop"),
+                            format!(
+                                "give the subnet of {:?} a table that sends {c} on (an internet gateway, as a NAT \
+                                 instance's public subnet does)",
+                                seen[seen.len() - 2]
+                            ),
+                        ));
+                    }
+                    seen.push(&next.name);
+                    at = next;
+                }
             }
         }
     }
@@ -549,11 +560,28 @@ pub(super) fn vpc(
     Ok(())
 }
 
-/// The route table of `i`'s subnet (its `subnet`, else the first one), if that subnet has one.
-fn subnet_table<'a>(s: &'a ScenarioSpec, i: &InstanceSpec) -> Option<&'a str> {
-    let subnet = match &i.subnet {
+/// The instance that `at`'s subnet's route table sends `dst` to, if any: the most specific
+/// route holding it, unless the VPC's local route is as specific (as `model::routing` decides).
+fn next_router<'a>(
+    s: &'a ScenarioSpec,
+    at: &InstanceSpec,
+    dst: u32,
+    vpc_block: Option<crate::ec2::vpc::Cidr>,
+) -> Option<&'a InstanceSpec> {
+    let subnet = match &at.subnet {
         Some(name) => s.subnets.iter().find(|n| &n.name == name),
         None => s.subnets.first(),
     };
-    subnet?.route_table.as_deref()
+    let table = subnet?.route_table.as_deref()?;
+    let table = s.route_tables.iter().find(|t| t.name == table)?;
+    let local = vpc_block.filter(|b| b.contains(dst)).map(|b| b.prefix);
+    let best = table
+        .routes
+        .iter()
+        .filter(|r| r.target != "local")
+        .filter_map(|r| crate::ec2::vpc::Cidr::parse(&r.destination).ok().map(|c| (c, r)))
+        .filter(|(c, _)| c.contains(dst))
+        .max_by_key(|(c, _)| c.prefix)
+        .filter(|(c, _)| local.is_none_or(|l| c.prefix > l))?;
+    s.instances.iter().find(|i| i.name == best.1.target)
 }
