@@ -200,7 +200,7 @@ fn terraform_imports_without_instances_or_with_too_many_are_refused() {
     let (code, _, err) = nitrosim(t.path(), &["import", "terraform", "igw.json"]);
     refused(code, &err, &["no instances among the 1 resources"]);
     let (code, _, err) = nitrosim(t.path(), &["import", "terraform", "asg.json"]);
-    refused(code, &err, &["4294967295 instances", "at most 16384 instances"]);
+    refused(code, &err, &["4294967295 or more instances", "at most 16384 instances"]);
 }
 
 #[test]
@@ -340,4 +340,12 @@ fn open_loop_rpcs_faster_than_any_server_count_in_the_memory_estimate() {
     let f = scenario(t.path(), "calm", TWO, &rpc("10us"));
     let (code, out, err) = nitrosim(t.path(), &["run", &f, "--quiet", "--out", "o", "--max-memory", "1GiB"]);
     assert_eq!(code, 0, "{out}\n{err}");
+}
+
+#[test]
+fn a_huge_number_is_shown_in_scientific_notation() {
+    let t = tempfile::tempdir().unwrap();
+    let f = scenario(t.path(), "min", TWO, r#"workloads: [Bulk((name: "x", from: "a", to: "b", bytes: "100KB"))],"#);
+    let (code, _, err) = nitrosim(t.path(), &["check", &f, "--set", "fabric.oversubscription=1e308"]);
+    refused(code, &err, &["oversubscription 1e308 is out of range", "0.01 ..= 100"]);
 }

@@ -456,7 +456,11 @@ pub fn import(file: &str, src: &str, o: &ImportOptions) -> Result<Imported, Diag
         return Err(err(
             0,
             0,
-            format!("{total_instances} instances among the {total} resources ({kind})"),
+            // A desired_capacity beyond u32 was capped (instances.rs): the total is a floor then.
+            format!(
+                "{total_instances}{} instances among the {total} resources ({kind})",
+                if insts.iter().any(|i| i.count == Some(u32::MAX)) { " or more" } else { "" }
+            ),
             &format!("at most {max} instances in a scenario, the internet's stand-in included"),
             "an Auto Scaling group's desired_capacity counts its instances; import a smaller workspace",
         ));

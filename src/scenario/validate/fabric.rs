@@ -34,7 +34,12 @@ pub(super) fn check(cx: &Ctx, s: &ScenarioSpec) -> Result<u64, Diagnostic> {
         return Err(cx.err(
             "oversubscription",
             "",
-            format!("oversubscription {} is out of range", f.oversubscription),
+            // In scientific notation when huge: 1e308 is not 309 digits worth reading.
+            if f.oversubscription.abs() < 1e6 {
+                format!("oversubscription {} is out of range", f.oversubscription)
+            } else {
+                format!("oversubscription {:e} is out of range", f.oversubscription)
+            },
             "0.01 ..= 100 (1.0 = non-blocking)".into(),
             "or give spine_link directly".into(),
         ));
