@@ -22,22 +22,10 @@ pub(crate) fn cmd_import_terraform(
                 .expected("a file written by `terraform show -json PLAN_OR_STATE > plan.json`"),
         ))
     };
-    // Read at most one byte past the limit: `import terraform /dev/zero` must not fill the memory.
-    let mut bytes = Vec::new();
-    std::io::Read::read_to_end(
-        &mut std::io::Read::take(
-            std::fs::File::open(&file).map_err(|e| unreadable(e.to_string()))?,
-            MAX_JSON_BYTES + 1,
-        ),
-        &mut bytes,
-    )
-    .map_err(|e| unreadable(e.to_string()))?;
-    if bytes.len() as u64 > MAX_JSON_BYTES {
-        return Err(unreadable(format!("larger than {} MiB", MAX_JSON_BYTES >> 20)));
-    }
-    let text = String::from_utf8(bytes).map_err(|e| unreadable(format!("not UTF-8 text ({e})")))?;
-    // Windows tools write a byte-order mark; JSON parsers refuse it.
-    let text = text.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(text);
+    let text = scenario::read_bounded(&file, MAX_JSON_BYTES).map_err(|f| match f {
+        scenario::ReadFailure::Unreadable(e) => unreadable(e),
+        scenario::ReadFailure::TooLarge => unreadable(format!("larger than {} MiB", MAX_JSON_BYTES >> 20)),
+    })?;
     if !(speedup.is_finite() && speedup > 0.0) {
         return Err(Failure::Scenario(Box::new(
             Diagnostic::new("--speedup", format!("--speedup {speedup}")).expected("a number above 0"),

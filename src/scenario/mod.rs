@@ -190,27 +190,42 @@ pub fn apply_sets(file: &str, mut spec: ScenarioSpec, sets: &[String]) -> Result
     Ok(spec)
 }
 
-/// A scenario (or case) file's text: at most [`budget::MAX_SCENARIO_BYTES`] read, one byte more to
-/// tell (`check /dev/zero` must not fill the memory), UTF-8, a leading byte-order mark dropped.
-pub fn read_text(path: &std::path::Path) -> Result<String, Diagnostic> {
+/// Why [`read_bounded`] gave up.
+#[derive(Debug)]
+pub enum ReadFailure {
+    /// Not readable, or not UTF-8 text: the reason.
+    Unreadable(String),
+    /// More than the limit's bytes.
+    TooLarge,
+}
+
+/// A text file read whole: at most `limit` bytes, one byte more read to tell (`/dev/zero` must
+/// not fill the memory), UTF-8, a leading byte-order mark dropped (Windows tools write one).
+pub fn read_bounded(path: &std::path::Path, limit: u64) -> Result<String, ReadFailure> {
     use std::io::Read;
-    let name = path.display().to_string();
-    let unreadable = |e: String| {
-        Diagnostic::new(&name, format!("cannot read the file: {e}"))
-            .expected("a readable RON file")
-            .hint("`nitrosim list` shows the bundled scenarios; they live in scenarios/")
-    };
-    let limit = budget::MAX_SCENARIO_BYTES;
-    let file = std::fs::File::open(path).map_err(|e| unreadable(e.to_string()))?;
+    let unreadable = |e: std::io::Error| ReadFailure::Unreadable(e.to_string());
+    let file = std::fs::File::open(path).map_err(unreadable)?;
     let mut bytes = Vec::new();
-    file.take(limit + 1).read_to_end(&mut bytes).map_err(|e| unreadable(e.to_string()))?;
+    file.take(limit + 1).read_to_end(&mut bytes).map_err(unreadable)?;
     if bytes.len() as u64 > limit {
-        return Err(Diagnostic::new(&name, format!("the file is larger than {limit} bytes"))
-            .expected(format!("a scenario or case file of at most {} MiB", limit >> 20))
-            .hint("scenarios are hand-written text; fleets (`count: N`) and sweeps describe large runs briefly"));
+        return Err(ReadFailure::TooLarge);
     }
-    let text = String::from_utf8(bytes).map_err(|e| unreadable(format!("not UTF-8 text ({e})")))?;
+    let text = String::from_utf8(bytes).map_err(|e| ReadFailure::Unreadable(format!("not UTF-8 text ({e})")))?;
     Ok(text.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(text))
+}
+
+/// A scenario (or case) file's text, at most [`budget::MAX_SCENARIO_BYTES`] ([`read_bounded`]).
+pub fn read_text(path: &std::path::Path) -> Result<String, Diagnostic> {
+    let name = path.display().to_string();
+    let limit = budget::MAX_SCENARIO_BYTES;
+    read_bounded(path, limit).map_err(|f| match f {
+        ReadFailure::Unreadable(e) => Diagnostic::new(&name, format!("cannot read the file: {e}"))
+            .expected("a readable RON file")
+            .hint("`nitrosim list` shows the bundled scenarios; they live in scenarios/"),
+        ReadFailure::TooLarge => Diagnostic::new(&name, format!("the file is larger than {limit} bytes"))
+            .expected(format!("a scenario or case file of at most {} MiB", limit >> 20))
+            .hint("scenarios are hand-written text; fleets (`count: N`) and sweeps describe large runs briefly"),
+    })
 }
 
 /// Parse, override, expand variants and validate each. The errors name the file.
