@@ -90,9 +90,29 @@ fn pid_alive(pid: i32) -> bool {
 }
 
 /// An exclusive lock on `.NAME.lock` beside an output folder, held until dropped (or the process
-/// dies: the kernel releases `flock`s with the file descriptor).
+/// dies: the kernel releases `flock`s with the file descriptor). Dropped, it removes the lock
+/// file while still holding it, so a finished writer leaves nothing beside the folder; a killed
+/// one leaves the file, unlocked, for the next writer to take and remove.
 pub struct OutputLock {
     _file: File,
+    path: PathBuf,
+}
+
+impl Drop for OutputLock {
+    fn drop(&mut self) {
+        // Unlinked before the descriptor closes: a writer that opened this file meanwhile finds,
+        // once it holds the lock, that the name no longer leads to it, and starts again.
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Whether `path` still names the file `file` has open (same device and inode).
+fn names_open_file(path: &Path, file: &File) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(path), file.metadata()) {
+        (Ok(named), Ok(open)) => named.dev() == open.dev() && named.ino() == open.ino(),
+        _ => false,
+    }
 }
 
 /// `DIR` -> `.DIR.TAG` beside it.
@@ -141,34 +161,49 @@ fn normalise(dir: &Path) -> Result<PathBuf, OutputError> {
     Ok(out)
 }
 
+/// Attempts at taking a lock whose file a finishing writer removed under us; each retry means
+/// another writer finished in between, so a few are plenty.
+const LOCK_ATTEMPTS_MAX: u32 = 16;
+
 pub fn lock(dir: &Path) -> Result<OutputLock, OutputError> {
     let path = sibling(dir, "lock");
-    let mut file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o644)
-        .open(&path)
-        .map_err(|e| OutputError::Io(anyhow::anyhow!("cannot create the lock file {}: {e}", path.display())))?;
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
-            let holder = std::fs::read_to_string(&path).unwrap_or_default();
-            let holder = holder.trim();
-            return Err(OutputError::Busy {
-                dir: dir.to_path_buf(),
-                holder: if holder.is_empty() { "lock held".into() } else { holder.to_string() },
-            });
+    for _ in 0..LOCK_ATTEMPTS_MAX {
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o644)
+            .open(&path)
+            .map_err(|e| OutputError::Io(anyhow::anyhow!("cannot create the lock file {}: {e}", path.display())))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                let holder = std::fs::read_to_string(&path).unwrap_or_default();
+                let holder = holder.trim();
+                return Err(OutputError::Busy {
+                    dir: dir.to_path_buf(),
+                    holder: if holder.is_empty() { "lock held".into() } else { holder.to_string() },
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(OutputError::Io(anyhow::anyhow!("cannot lock {}: {e}", path.display())));
+            }
         }
-        Err(std::fs::TryLockError::Error(e)) => {
-            return Err(OutputError::Io(anyhow::anyhow!("cannot lock {}: {e}", path.display())));
+        // The previous holder may have removed the file between our open and our lock: then we
+        // hold a lock nobody else can see, and must take the one the name now leads to.
+        if !names_open_file(&path, &file) {
+            continue;
         }
+        // Who holds it, for the message a refused writer prints; informational only.
+        let _ = file.set_len(0);
+        let _ = writeln!(file, "pid {}", std::process::id());
+        return Ok(OutputLock { _file: file, path });
     }
-    // Who holds it, for the message a refused writer prints; informational only.
-    let _ = file.set_len(0);
-    let _ = writeln!(file, "pid {}", std::process::id());
-    Ok(OutputLock { _file: file })
+    Err(OutputError::Io(anyhow::anyhow!(
+        "cannot lock {}: its lock file was replaced {LOCK_ATTEMPTS_MAX} times while taking it",
+        path.display()
+    )))
 }
 
 /// Remove temporaries of `dir` left by writers that died, and put back a previous result that a
@@ -474,10 +509,34 @@ mod tests {
         assert!(!dir.join("b.txt").exists(), "the new set replaces the old one whole");
         let names: Vec<String> =
             std::fs::read_dir(t.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect();
-        assert!(names.iter().all(|n| n == "out" || n == ".out.lock"), "{names:?}");
+        assert_eq!(names, ["out"], "a finished writer leaves nothing beside the folder, its lock file included");
         // A foreign folder is never replaced.
         std::fs::write(t.path().join("precious.txt"), "x").unwrap();
         assert!(matches!(OutputSet::begin(t.path()), Err(OutputError::NotOurs { .. })));
+    }
+
+    #[test]
+    fn a_lock_file_is_removed_by_its_holder_and_a_replaced_one_is_not_trusted() {
+        let t = tempfile::tempdir().unwrap();
+        let dir = t.path().join("out");
+        let lock_file = t.path().join(".out.lock");
+        // A killed writer's file, unlocked, is taken over and removed with the lock.
+        std::fs::write(&lock_file, "pid 1\n").unwrap();
+        let held = lock(&dir).unwrap();
+        assert!(std::fs::read_to_string(&lock_file).unwrap().contains(&std::process::id().to_string()));
+        assert!(matches!(lock(&dir), Err(OutputError::Busy { .. })));
+        drop(held);
+        assert!(!lock_file.exists());
+        // A writer that opened the file just before its holder removed it must see that the
+        // name now leads elsewhere (and so take the lock again, by the name).
+        let held = lock(&dir).unwrap();
+        let opened_early = File::open(&lock_file).unwrap();
+        assert!(names_open_file(&lock_file, &opened_early));
+        drop(held);
+        assert!(!names_open_file(&lock_file, &opened_early), "the name is gone");
+        let again = lock(&dir).unwrap();
+        assert!(!names_open_file(&lock_file, &opened_early), "the name leads to a new file");
+        drop(again);
     }
 
     #[test]

@@ -244,6 +244,7 @@ fn a_second_writer_is_refused_and_the_first_completes() {
     }
     assert!(first.wait().unwrap().success());
     assert!(refused, "the first run ended before the second could try");
+    assert!(!lock_file.exists(), "the finished writer removed its lock file; the refused one left it alone");
     let m = assert_complete_set(&out);
     assert_eq!(m["manifest"]["seed"], 1, "the first run's result, whole");
 }
