@@ -36,12 +36,20 @@ fn scenario(dir: &Path, name: &str, instances: &str, extra: &str) -> String {
 fn traffic_from_an_instance_to_itself_is_refused_where_it_is_written() {
     let t = tempfile::tempdir().unwrap();
     let fleet = format!(r#"{TWO}, (name: "f", instance_type: "c6in.large", count: 2)"#);
-    let cases: [(&str, &str, &str, &[&str]); 6] = [
+    let cases: [(&str, &str, &str, &[&str]); 7] = [
         (
             "conn_self",
             TWO,
             r#"workloads: [Connections((name: "c", from: "a", to: "a", count: 10))],"#,
             &["sends from \"a\" to itself", "conn_self.ron:"],
+        ),
+        (
+            // Named like an instance declared above it: the caret is on the workload (line 6),
+            // not on the instance (line 5).
+            "conn_self_named_like_an_instance",
+            TWO,
+            r#"workloads: [Connections((name: "a", from: "a", to: "a", count: 10))],"#,
+            &["sends from \"a\" to itself", "conn_self_named_like_an_instance.ron:6:"],
         ),
         (
             "conn_fleet_self",

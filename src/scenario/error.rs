@@ -118,7 +118,33 @@ pub fn locate(src: &str, key: &str, value: &str) -> (usize, usize) {
 }
 
 /// Like `locate`, for the `nth` (0-based) place where `key: "value"` is written.
-pub fn locate_nth(src: &str, key: &str, value: &str, mut nth: usize) -> (usize, usize) {
+pub fn locate_nth(src: &str, key: &str, value: &str, nth: usize) -> (usize, usize) {
+    let (exact, key_only) = search(src, key, value, nth);
+    if let Some(at) = exact {
+        return at;
+    }
+    let quoted = format!("\"{value}\"");
+    if !value.is_empty() {
+        for (i, line) in src.lines().enumerate() {
+            if let Some(p) = line.find(&quoted) {
+                return (i + 1, line[..p].chars().count() + 1);
+            }
+        }
+    }
+    key_only.unwrap_or((1, 1))
+}
+
+/// The `nth` place where `key: "value"` (or, with an empty value, `key:`) is written, without
+/// `locate`'s fallbacks.
+pub fn locate_exact(src: &str, key: &str, value: &str, nth: usize) -> Option<LineCol> {
+    search(src, key, value, nth).0
+}
+
+/// A 1-based line and column.
+type LineCol = (usize, usize);
+
+/// The `nth` exact match, and the first place the key is written with another value.
+fn search(src: &str, key: &str, value: &str, mut nth: usize) -> (Option<LineCol>, Option<LineCol>) {
     let quoted = format!("\"{value}\"");
     let mut key_only = None;
     for (i, line) in src.lines().enumerate() {
@@ -136,12 +162,12 @@ pub fn locate_nth(src: &str, key: &str, value: &str, mut nth: usize) -> (usize, 
             // Columns count characters, as the caret display does (and ron's own positions).
             let col_of = |s: &str| code[..code.len() - s.len()].chars().count() + 1;
             if value.is_empty() {
-                return (i + 1, col_of(after_colon));
+                return (Some((i + 1, col_of(after_colon))), key_only);
             }
             let v = after_colon.strip_prefix("Some(").unwrap_or(after_colon).trim_start();
             if v.starts_with(&quoted) || v.starts_with(value) {
                 if nth == 0 {
-                    return (i + 1, col_of(v));
+                    return (Some((i + 1, col_of(v))), key_only);
                 }
                 nth -= 1;
                 continue;
@@ -149,14 +175,7 @@ pub fn locate_nth(src: &str, key: &str, value: &str, mut nth: usize) -> (usize, 
             key_only.get_or_insert((i + 1, code[..k].chars().count() + 1));
         }
     }
-    if !value.is_empty() {
-        for (i, line) in src.lines().enumerate() {
-            if let Some(p) = line.find(&quoted) {
-                return (i + 1, line[..p].chars().count() + 1);
-            }
-        }
-    }
-    key_only.unwrap_or((1, 1))
+    (None, key_only)
 }
 
 pub use crate::names::did_you_mean;
@@ -171,6 +190,11 @@ mod tests {
         assert_eq!(locate(src, "to", "c"), (3, 7));
         assert_eq!(locate(src, "b", "c"), (4, 11));
         assert_eq!(locate(src, "zz", "nothing"), (1, 1));
+        // Without the fallbacks: a key written with another value, or a bare quoted value, is no match.
+        assert_eq!(locate_exact(src, "to", "d", 0), None);
+        assert_eq!(locate_exact(src, "a", "c", 0), None);
+        assert_eq!(locate(src, "a", "c"), (3, 7), "the first quoted \"c\" stands in");
+        assert_eq!(locate_exact(src, "b", "", 0), Some((4, 6)));
         assert_eq!(did_you_mean("flwos", ["flows", "from", "to"]), Some("flows"));
         assert_eq!(did_you_mean("qqqqqq", ["flows"]), None);
     }

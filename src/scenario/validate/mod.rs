@@ -58,7 +58,7 @@ pub mod limits {
 
 pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnostic> {
     use limits::*;
-    let cx = Ctx { file, src };
+    let cx = Ctx::new(file, src);
     if s.name.trim().is_empty() {
         return Err(cx.err(
             "name",
@@ -82,6 +82,6 @@ pub fn validate(file: &str, src: &str, s: &ScenarioSpec) -> Result<(), Diagnosti
     let hosts = fabric::check(&cx, s)?;
     host::check(&cx, s)?;
     let inst_names = instances::check(&cx, s, hosts)?;
-    workloads::check(&cx, s, hosts, &inst_names)?;
+    workloads::check(&cx.within("workloads"), s, hosts, &inst_names)?;
     run::check(&cx, s)
 }

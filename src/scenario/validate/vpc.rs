@@ -140,7 +140,7 @@ pub(super) fn vpc(
             for r in rules {
                 cx.range("rule", r.rule, 1, v::ACL_RULE_NUMBER_MAX, "network ACL rule numbers run 1 ..= 32766")?;
                 if !numbers.insert(r.rule) {
-                    let (l, c) = crate::scenario::error::locate_nth(cx.src, "rule", &r.rule.to_string(), 1);
+                    let (l, c) = cx.locate_nth("rule", &r.rule.to_string(), 1);
                     return Err(Diagnostic::new(
                         cx.file,
                         format!("network ACL {:?} has two {dir} rules numbered {}", a.name, r.rule),
