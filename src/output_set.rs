@@ -101,15 +101,19 @@ pub struct OutputLock {
 impl Drop for OutputLock {
     fn drop(&mut self) {
         // Unlinked before the descriptor closes: a writer that opened this file meanwhile finds,
-        // once it holds the lock, that the name no longer leads to it, and starts again.
-        let _ = std::fs::remove_file(&self.path);
+        // once it holds the lock, that the name no longer leads to it, and starts again. Only our
+        // own file: if someone removed it under us and another writer locked a new one, that one
+        // is theirs.
+        if names_open_file(&self.path, &self._file) {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 }
 
-/// Whether `path` still names the file `file` has open (same device and inode).
+/// Whether `path` itself (not a link's target) is the file `file` has open (same device and inode).
 fn names_open_file(path: &Path, file: &File) -> bool {
     use std::os::unix::fs::MetadataExt;
-    match (std::fs::metadata(path), file.metadata()) {
+    match (std::fs::symlink_metadata(path), file.metadata()) {
         (Ok(named), Ok(open)) => named.dev() == open.dev() && named.ino() == open.ino(),
         _ => false,
     }
@@ -168,42 +172,57 @@ const LOCK_ATTEMPTS_MAX: u32 = 16;
 pub fn lock(dir: &Path) -> Result<OutputLock, OutputError> {
     let path = sibling(dir, "lock");
     for _ in 0..LOCK_ATTEMPTS_MAX {
-        let mut file = std::fs::OpenOptions::new()
+        // Not through a symbolic link: a planted `.NAME.lock -> ~/file` must not be truncated.
+        let file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
             .mode(0o644)
+            .custom_flags(libc::O_NOFOLLOW)
             .open(&path)
-            .map_err(|e| OutputError::Io(anyhow::anyhow!("cannot create the lock file {}: {e}", path.display())))?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                let holder = std::fs::read_to_string(&path).unwrap_or_default();
-                let holder = holder.trim();
-                return Err(OutputError::Busy {
+            .map_err(|e| match e.raw_os_error() {
+                Some(libc::ELOOP) => OutputError::NotOurs {
                     dir: dir.to_path_buf(),
-                    holder: if holder.is_empty() { "lock held".into() } else { holder.to_string() },
-                });
-            }
-            Err(std::fs::TryLockError::Error(e)) => {
-                return Err(OutputError::Io(anyhow::anyhow!("cannot lock {}: {e}", path.display())));
-            }
+                    why: format!("its lock file {} is a symbolic link; remove it", path.display()),
+                },
+                _ => OutputError::Io(anyhow::anyhow!("cannot create the lock file {}: {e}", path.display())),
+            })?;
+        if let Some(lock) = hold(dir, &path, file)? {
+            return Ok(lock);
         }
-        // The previous holder may have removed the file between our open and our lock: then we
-        // hold a lock nobody else can see, and must take the one the name now leads to.
-        if !names_open_file(&path, &file) {
-            continue;
-        }
-        // Who holds it, for the message a refused writer prints; informational only.
-        let _ = file.set_len(0);
-        let _ = writeln!(file, "pid {}", std::process::id());
-        return Ok(OutputLock { _file: file, path });
     }
     Err(OutputError::Io(anyhow::anyhow!(
         "cannot lock {}: its lock file was replaced {LOCK_ATTEMPTS_MAX} times while taking it",
         path.display()
     )))
+}
+
+/// Lock `file`, opened as `path`. `None` when the name no longer leads to it: its holder
+/// removed it between our open and our lock, so this lock guards nothing and the one the name
+/// now leads to must be taken instead.
+fn hold(dir: &Path, path: &Path, mut file: File) -> Result<Option<OutputLock>, OutputError> {
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let holder = std::fs::read_to_string(path).unwrap_or_default();
+            let holder = holder.trim();
+            return Err(OutputError::Busy {
+                dir: dir.to_path_buf(),
+                holder: if holder.is_empty() { "lock held".into() } else { holder.to_string() },
+            });
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(OutputError::Io(anyhow::anyhow!("cannot lock {}: {e}", path.display())));
+        }
+    }
+    if !names_open_file(path, &file) {
+        return Ok(None);
+    }
+    // Who holds it, for the message a refused writer prints; informational only.
+    let _ = file.set_len(0);
+    let _ = writeln!(file, "pid {}", std::process::id());
+    Ok(Some(OutputLock { _file: file, path: path.to_path_buf() }))
 }
 
 /// Remove temporaries of `dir` left by writers that died, and put back a previous result that a
@@ -288,6 +307,8 @@ pub struct OutputSet {
     tmp: PathBuf,
     files: Vec<(String, u64)>,
     committed: bool,
+    /// Removed after a successful swap, while the lock is still held (a sweep's finished runs).
+    remove_after_commit: Vec<PathBuf>,
     _lock: OutputLock,
 }
 
@@ -317,7 +338,15 @@ impl OutputSet {
         let tmp = sibling(&abs, &format!("tmp-{}-{n}", std::process::id()));
         std::fs::create_dir(&tmp)
             .map_err(|e| OutputError::Io(anyhow::anyhow!("cannot create {}: {e}", tmp.display())))?;
-        Ok(OutputSet { dir: abs, shown: shown.to_path_buf(), tmp, files: Vec::new(), committed: false, _lock: lock })
+        Ok(OutputSet {
+            dir: abs,
+            shown: shown.to_path_buf(),
+            tmp,
+            files: Vec::new(),
+            committed: false,
+            remove_after_commit: Vec::new(),
+            _lock: lock,
+        })
     }
 
     /// The folder as the user named it.
@@ -399,7 +428,16 @@ impl OutputSet {
         swap_in(&self.tmp, &self.dir)
             .map_err(|e| anyhow::anyhow!("cannot move the results into {}: {e}", self.shown.display()))?;
         self.committed = true;
+        for p in &self.remove_after_commit {
+            let _ = std::fs::remove_dir_all(p);
+        }
         Ok(self.written())
+    }
+
+    /// Remove the folder `path` once the set is committed, before the lock is released: a writer
+    /// waiting for the lock must not find it half removed.
+    pub fn remove_after_commit(&mut self, path: PathBuf) {
+        self.remove_after_commit.push(path);
     }
 }
 
@@ -536,7 +574,23 @@ mod tests {
         assert!(!names_open_file(&lock_file, &opened_early), "the name is gone");
         let again = lock(&dir).unwrap();
         assert!(!names_open_file(&lock_file, &opened_early), "the name leads to a new file");
+        // The early opener gets the flock on the orphan (nobody holds it) but must not keep it.
+        assert!(hold(&dir, &lock_file, opened_early).unwrap().is_none());
+        // A holder whose file was removed under it, and replaced by another writer's, leaves
+        // the other writer's file alone.
+        std::fs::remove_file(&lock_file).unwrap();
+        let other = lock(&dir).unwrap();
         drop(again);
+        assert!(lock_file.exists(), "the other writer's lock file stays");
+        assert!(matches!(lock(&dir), Err(OutputError::Busy { .. })));
+        drop(other);
+        assert!(!lock_file.exists());
+        // A planted symbolic link is refused, and its target left untouched.
+        let target = t.path().join("precious.txt");
+        std::fs::write(&target, "mine").unwrap();
+        std::os::unix::fs::symlink(&target, &lock_file).unwrap();
+        assert!(matches!(lock(&dir), Err(OutputError::NotOurs { .. })));
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "mine");
     }
 
     #[test]

@@ -209,10 +209,10 @@ pub fn execute(
             failures.len()
         );
     }
-    let set = OutputSet::begin_locked(dir, abs.clone(), lock)?;
+    let mut set = OutputSet::begin_locked(dir, abs.clone(), lock)?;
+    set.remove_after_commit(partial.clone());
     let m = manifest(spec, grid, "sweep", file, &opts.sets);
     let records = assemble(set, &[&partial, &abs], spec, grid, opts.shard, &m)?;
-    let _ = std::fs::remove_dir_all(&partial);
     for metric in spec.sweep.iter().flat_map(|s| &s.plot) {
         if !records.is_empty() && !records.iter().any(|r| r.variants.iter().any(|(_, m)| m.contains_key(metric))) {
             eprintln!(
