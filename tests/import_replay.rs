@@ -91,6 +91,39 @@ fn the_web_tier_replays_under_ena_and_ena_express_side_by_side() {
 }
 
 #[test]
+fn groups_whose_first_exchange_is_after_the_end_are_not_started_not_refused() {
+    // 50 ms of the replay: the later groups never begin. They were once reported as "refused but
+    // logged ACCEPT", a claim that the scenario's rules blocked what AWS accepted.
+    let text = read("scenarios/imported-web-tier.ron");
+    let s = run_text("imported-web-tier.ron", &text, &["duration=50ms"]);
+    for v in &s.variants {
+        let f = &v.replays.flowlogs[0];
+        let not_started: Vec<_> =
+            f.groups.iter().filter(|g| g.verdict == nitrosim::workload::replay::NOT_STARTED).collect();
+        assert!(!not_started.is_empty(), "{}: every group started in 50 ms", v.name);
+        for g in &not_started {
+            assert_eq!((g.replayed_bytes, g.completed, g.established), (0, 0, false), "{}", g.group);
+        }
+        // Every group that did not start is one that sent nothing; the rest started.
+        for g in &f.groups {
+            assert_eq!(
+                g.replayed_bytes == 0,
+                g.verdict == nitrosim::workload::replay::NOT_STARTED,
+                "{}: {}",
+                g.group,
+                g.verdict
+            );
+        }
+        // The REJECT group (the SSH probe) comes late in the log: not started, not "refused, as logged".
+        let ssh = f.groups.iter().find(|g| g.group.ends_with(":22")).unwrap();
+        assert_eq!(ssh.verdict, nitrosim::workload::replay::NOT_STARTED);
+    }
+    let table = nitrosim::report::table::render(&s);
+    assert!(table.contains("not started before the run's end"), "{table}");
+    assert!(!table.contains("refused, as logged"), "{table}");
+}
+
+#[test]
 fn a_plan_with_modules_counts_unknowns_and_every_mapped_type_imports_to_a_valid_scenario() {
     let plan = read("tests/fixtures/all-types.plan.json");
     let out = import("tests/fixtures/all-types.plan.json", &plan, &ImportOptions::default()).unwrap();

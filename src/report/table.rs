@@ -284,6 +284,7 @@ fn flowlogs_comparison(s: &Summary) -> String {
             for v in &s.variants {
                 let Some(vg) = v.replays.flowlogs.get(w).and_then(|f| f.groups.get(k)) else { continue };
                 let cell = match (vg.exchange_us_mean, g.exchange_us_mean) {
+                    _ if vg.verdict == crate::workload::replay::NOT_STARTED => vg.verdict.to_string(),
                     _ if vg.logged == "REJECT" => {
                         if vg.established {
                             "ALLOWED (logged REJECT)".to_string()

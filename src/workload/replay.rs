@@ -115,6 +115,9 @@ fn scaled(bytes: u64, scale: f64) -> u64 {
     ((bytes as f64 * scale).round() as u64).max(1)
 }
 
+/// The verdict of a group whose first exchange comes after the run's end.
+pub const NOT_STARTED: &str = "not started before the run's end";
+
 impl FlowLogsApp {
     /// What each replayed group did, against what its log said.
     fn result(&self, run: &impl RunEnd) -> FlowLogsResult {
@@ -135,12 +138,16 @@ impl FlowLogsApp {
                 } else {
                     "ACCEPT"
                 };
-                let verdict = match (g.group.rejected, g.established, g.completed as u64 == n) {
-                    (true, false, _) => "as logged",
-                    (true, true, _) => "allowed but logged REJECT",
-                    (false, false, _) => "refused but logged ACCEPT",
-                    (false, true, true) => "as logged",
-                    (false, true, false) => "unfinished",
+                let verdict = match (g.first_issue.is_some(), g.group.rejected, g.established, g.completed as u64 == n)
+                {
+                    // Its first exchange comes after the run's end: nothing was tried.
+                    (false, ..) => NOT_STARTED,
+                    (true, true, false, _) => "as logged",
+                    (true, true, true, _) => "allowed but logged REJECT",
+                    // Refused by the scenario's rules, or tried too close to the end to connect.
+                    (true, false, false, _) => "not established but logged ACCEPT",
+                    (true, false, true, true) => "as logged",
+                    (true, false, true, false) => "unfinished",
                 };
                 GroupResult {
                     group: g.group.label.clone(),
@@ -260,7 +267,9 @@ pub struct GroupResult {
     /// The connection was established in the simulation.
     pub established: bool,
     /// Whether the scenario did what the log recorded: "as logged", "allowed but logged REJECT"
-    /// (its rules let through what AWS refused), "refused but logged ACCEPT", "unfinished".
+    /// (its rules let through what AWS refused), "not established but logged ACCEPT" (refused by
+    /// its rules, or tried too late in the run to connect), "unfinished", or [`NOT_STARTED`]
+    /// (the group's first exchange is after the run's end).
     pub verdict: &'static str,
     /// Bytes the flow log counted (headers included).
     pub logged_bytes: u64,
