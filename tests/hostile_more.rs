@@ -1,6 +1,7 @@
-//! Hostile input, a second round (a tester's findings of 2026-12-04): each input below once
-//! panicked, filled the memory, ran forever or gave a wrong result with exit 0. Each now ends with
-//! exit 2 and a located message, or (a route to the destination's own ENI) with a correct run.
+//! Hostile input, a second and a third round (a tester's findings of 2026-12-04 and 12-05): each
+//! input below once panicked, filled the memory, ran forever, overwrote what it should not, or
+//! gave a wrong result with exit 0. Each now ends with exit 2 and a located message, a warning,
+//! or (a route to the destination's own ENI, an empty shard) a correct run.
 
 mod common;
 
@@ -356,4 +357,94 @@ fn a_huge_number_is_shown_in_scientific_notation() {
     let f = scenario(t.path(), "min", TWO, r#"workloads: [Bulk((name: "x", from: "a", to: "b", bytes: "100KB"))],"#);
     let (code, _, err) = nitrosim(t.path(), &["check", &f, "--set", "fabric.oversubscription=1e308"]);
     refused(code, &err, &["oversubscription 1e308 is out of range", "0.01 ..= 100"]);
+}
+
+/// A sweep of 2 points x 2 seeds of a small bulk transfer, in `dir/out`.
+fn small_sweep(dir: &Path, out: &str, extra: &[&str]) -> (i32, String, String) {
+    let f = scenario(
+        dir,
+        "sw",
+        TWO,
+        r#"workloads: [Bulk((name: "bulk", from: "a", to: "b", bytes: "100KB"))],
+    sweep: (parameters: [(path: "workloads.bulk.flows", values: List(["1", "2"]))], seeds: 2, plot: ["throughput.wire_gbps"]),"#,
+    );
+    nitrosim(dir, &[&["sweep", &f, "--out", out, "--jobs", "1"][..], extra].concat())
+}
+
+#[test]
+fn run_files_edited_to_absurd_values_or_linked_to_endless_ones_are_refused_or_left_out() {
+    let t = tempfile::tempdir().unwrap();
+    let (code, out, err) = small_sweep(t.path(), "s", &[]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    // One seed's throughput edited to 1e200: the spread overflows to infinity, on which the
+    // plotting library's axis arithmetic looped forever. The chart is left out, with a warning.
+    let first = t.path().join("s/runs/p00000-s0000.json");
+    let mut rec: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&first).unwrap()).unwrap();
+    rec["variants"][0][1]["throughput.wire_gbps"] = serde_json::json!(1e200);
+    std::fs::write(&first, serde_json::to_string(&rec).unwrap()).unwrap();
+    let (code, _, err) = nitrosim(t.path(), &["plot", "s"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("warning: sweep plot of `throughput.wire_gbps` (base) left out"), "{err}");
+    assert!(
+        !std::fs::read_dir(t.path().join("s"))
+            .unwrap()
+            .any(|e| { e.unwrap().file_name().to_string_lossy().starts_with("sweep_throughput.wire_gbps") })
+    );
+    // A run file that is a link to /dev/zero: read within a bound, not into all the memory.
+    std::fs::remove_file(&first).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", &first).unwrap();
+    let (code, _, err) = nitrosim(t.path(), &["merge", "--out", "m", "s"]);
+    refused(code, &err, &["p00000-s0000.json: not a run record (larger than 64 MiB)"]);
+    // (`plot` rebuilds the folder from the runs it can read: the link is left behind.)
+    let (code, _, err) = nitrosim(t.path(), &["plot", "s"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("1 of the sweep's 4 runs have no readable run file"), "{err}");
+    let sweep_json = t.path().join("s/sweep.json");
+    std::fs::remove_file(&sweep_json).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", &sweep_json).unwrap();
+    let (code, _, err) = nitrosim(t.path(), &["plot", "s"]);
+    refused(code, &err, &["sweep.json: not a sweep output folder (larger than 64 MiB)"]);
+}
+
+#[test]
+fn a_shard_that_drew_no_run_merges_with_the_others() {
+    let t = tempfile::tempdir().unwrap();
+    // 4 runs in 100 shards: shard 50 has none, and writes a definition but no runs folder.
+    for (out, shard) in [("e", "50/100"), ("s0", "0/2"), ("s1", "1/2")] {
+        let (code, out, err) = small_sweep(t.path(), out, &["--shard", shard]);
+        assert_eq!(code, 0, "{out}\n{err}");
+    }
+    assert!(!t.path().join("e/runs").exists() && t.path().join("e/sweep.json").exists());
+    let (code, _, err) = nitrosim(t.path(), &["merge", "--out", "m", "s0", "e", "s1"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(std::fs::read_dir(t.path().join("m/runs")).unwrap().count(), 4);
+}
+
+#[test]
+fn import_terraform_never_replaces_a_device_a_fifo_a_folder_or_a_link() {
+    let t = tempfile::tempdir().unwrap();
+    let plan = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/terraform/web-tier.plan.json");
+    let plan = plan.to_str().unwrap();
+    let fifo = t.path().join("fifo.ron");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    std::fs::create_dir(t.path().join("adir.ron")).unwrap();
+    std::fs::write(t.path().join("target.ron"), "mine").unwrap();
+    std::os::unix::fs::symlink("target.ron", t.path().join("link.ron")).unwrap();
+    for (out, what) in [("fifo.ron", "not a regular file"), ("adir.ron", "a folder"), ("link.ron", "a symbolic link")] {
+        let (code, _, err) = nitrosim(t.path(), &["import", "terraform", plan, "--out", out]);
+        refused(code, &err, &[&format!("--out {out}: it is {what}")]);
+    }
+    let meta = std::fs::symlink_metadata(&fifo).unwrap();
+    assert!(std::os::unix::fs::FileTypeExt::is_fifo(&meta.file_type()));
+    assert!(std::fs::symlink_metadata(t.path().join("link.ron")).unwrap().file_type().is_symlink());
+    assert_eq!(std::fs::read_to_string(t.path().join("target.ron")).unwrap(), "mine");
+    // A regular file is replaced whole, through a hidden temporary that does not stay.
+    let (code, _, err) = nitrosim(t.path(), &["import", "terraform", plan, "--out", "target.ron"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(std::fs::read_to_string(t.path().join("target.ron")).unwrap().starts_with("//"));
+    let names: Vec<String> =
+        std::fs::read_dir(t.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect();
+    assert!(names.iter().all(|n| !n.contains(".tmp")), "{names:?}");
 }

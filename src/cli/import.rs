@@ -15,6 +15,9 @@ pub(crate) fn cmd_import_terraform(
     name: Option<String>,
     internet: String,
 ) -> Result<(), Failure> {
+    if let Some(p) = &out {
+        refuse_special_output(p)?;
+    }
     let shown = file.display().to_string();
     let unreadable = |e: String| {
         Failure::Scenario(Box::new(
@@ -52,9 +55,8 @@ pub(crate) fn cmd_import_terraform(
     })?;
     match out {
         Some(p) => {
-            let tmp = p.with_extension("ron.tmp");
-            std::fs::write(&tmp, &imported.text)
-                .and_then(|_| std::fs::rename(&tmp, &p))
+            // A hidden temporary beside it, renamed over it when complete (removed on failure).
+            nitrosim::report::write_atomic(&p, |w| w.write_all(imported.text.as_bytes()))
                 .map_err(|e| Failure::Other(anyhow::anyhow!("cannot write {}: {e}", p.display())))?;
             eprintln!(
                 "imported {} resources ({} ignored, listed at the top), {} instances -> {}",
@@ -67,4 +69,25 @@ pub(crate) fn cmd_import_terraform(
         None => out!("{}", imported.text),
     }
     Ok(())
+}
+
+/// `--out` may name a new file or replace a regular one; anything else (a device such as
+/// `/dev/null`, a FIFO, a folder, a symbolic link) would be replaced by the rename, so it is refused.
+fn refuse_special_output(p: &Path) -> Result<(), Failure> {
+    match std::fs::symlink_metadata(p) {
+        Ok(m) if !m.file_type().is_file() => {
+            let what = if m.file_type().is_dir() {
+                "a folder"
+            } else if m.file_type().is_symlink() {
+                "a symbolic link"
+            } else {
+                "not a regular file (a device, FIFO or socket)"
+            };
+            Err(Failure::Usage(format!(
+                "--out {}: it is {what}, which writing the scenario would replace; name a new or regular .ron file",
+                p.display()
+            )))
+        }
+        _ => Ok(()),
+    }
 }

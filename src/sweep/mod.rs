@@ -84,6 +84,18 @@ pub fn prepare(file: &str, src: &str, sets: &[String]) -> Result<(ScenarioSpec, 
     Ok((spec, grid))
 }
 
+/// Largest `sweep.json` or run record read back: each is a few KiB to a few MiB; a link to
+/// `/dev/zero` must not fill the memory.
+const MAX_RECORD_BYTES: u64 = 64 << 20;
+
+/// A sweep folder's JSON file, read whole within [`MAX_RECORD_BYTES`].
+fn read_record(path: &Path) -> Result<String, String> {
+    crate::scenario::read_bounded(path, MAX_RECORD_BYTES).map_err(|f| match f {
+        crate::scenario::ReadFailure::Unreadable(e) => e,
+        crate::scenario::ReadFailure::TooLarge => format!("larger than {} MiB", MAX_RECORD_BYTES >> 20),
+    })
+}
+
 fn run_name(run: &Run) -> String {
     format!("{RUNS_DIR}/p{:05}-s{:04}.json", run.point, run.seed_index)
 }
@@ -91,7 +103,7 @@ fn run_name(run: &Run) -> String {
 /// A run file, if it exists, is complete and is exactly the run its name says: same sweep, point,
 /// label, seed index and seed. A record copied or renamed to another name is not used.
 fn load_run(path: &Path, grid: &Grid, run: &Run) -> Option<RunRecord> {
-    let text = std::fs::read_to_string(path).ok()?;
+    let text = read_record(path).ok()?;
     let rec: RunRecord = serde_json::from_str(&text).ok()?;
     let same = rec.sweep_hash == grid.hash
         && rec.point == run.point
@@ -272,8 +284,8 @@ pub fn collect(dir: &Path, grid: &Grid, shard: Option<Shard>) -> anyhow::Result<
 /// The scenario and grid a sweep folder was made from (its `sweep.json`).
 pub fn definition_of(dir: &Path) -> anyhow::Result<(ScenarioSpec, Grid)> {
     let path = dir.join("sweep.json");
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| Refused(format!("{}: not a sweep output folder ({e})", path.display())))?;
+    let text =
+        read_record(&path).map_err(|e| Refused(format!("{}: not a sweep output folder ({e})", path.display())))?;
     // A damaged definition is the user's to mend or remove (exit 2), as a missing one is.
     let unusable = |why: String| Refused(format!("{}: no usable sweep definition ({why})", path.display()));
     let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| unusable(e.to_string()))?;
@@ -308,13 +320,19 @@ pub fn merge(
 ) -> anyhow::Result<Vec<RunRecord>> {
     for dir in shards {
         let runs = dir.join(RUNS_DIR);
-        let entries = std::fs::read_dir(&runs)
-            .map_err(|e| Refused(format!("{}: not a sweep output folder ({e})", dir.display())))?;
+        let entries = match std::fs::read_dir(&runs) {
+            Ok(entries) => entries,
+            // A shard that drew no run (`--shard 50/100` of a sweep of 6 runs) has a definition and
+            // no runs folder: it adds nothing, and is no reason to refuse the others.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && dir.join("sweep.json").is_file() => continue,
+            Err(e) => return Err(Refused(format!("{}: not a sweep output folder ({e})", dir.display())).into()),
+        };
         for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
             if path.extension().is_none_or(|x| x != "json") {
                 continue;
             }
-            let text = std::fs::read_to_string(&path)?;
+            let text =
+                read_record(&path).map_err(|e| Refused(format!("{}: not a run record ({e})", path.display())))?;
             let rec: RunRecord = serde_json::from_str(&text)
                 .map_err(|e| Refused(format!("{}: not a run record ({e})", path.display())))?;
             if rec.sweep_hash != grid.hash {

@@ -33,6 +33,15 @@ pub fn render_sweep(
             if series.is_empty() {
                 continue;
             }
+            if let Some(bad) = series.iter().flat_map(|(_, p)| p).find(|p| !plottable(p)) {
+                // The axis arithmetic of the plotting library loops forever on an infinite range
+                // (a run file edited to 1e200 made the spread overflow).
+                eprintln!(
+                    "warning: sweep plot of `{metric}` ({variant}) left out: a point at x = {} has mean {:e} and                      95% half-width {:e}; values must be finite and within 1e100",
+                    bad.0, bad.1, bad.2
+                );
+                continue;
+            }
             let title = format!("{}: {metric} ({variant})", spec.name);
             let safe: String = format!("sweep_{metric}_{variant}")
                 .chars()
@@ -80,6 +89,15 @@ fn sweep_series(grid: &SweepAxes, table: &SweepTable, variant: &str, metric: &st
         lines.entry(label).or_default().push((x, s.mean, s.ci95));
     }
     lines.into_iter().collect()
+}
+
+/// Largest value a sweep chart draws: far beyond any metric, far below where axis arithmetic
+/// overflows.
+const PLOTTABLE_ABS_MAX: f64 = 1e100;
+
+/// Whether a point (x, mean, ci95) can be drawn.
+fn plottable(p: &(f64, f64, f64)) -> bool {
+    [p.0, p.1, p.2].iter().all(|v| v.is_finite() && v.abs() <= PLOTTABLE_ABS_MAX)
 }
 
 fn sweep_chart<DB: DrawingBackend>(
