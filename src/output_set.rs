@@ -9,7 +9,7 @@
 //! cannot exchange, the old folder is renamed aside to `.NAME.old-PID-N` first; if the writer dies
 //! between the two renames, the next writer renames it back before anything else.
 //!
-//! Every writer of a result folder (run, sweep, merge, plot) goes through `OutputSet::put`, so
+//! Every writer of a result folder (run, sweep, merge, plot, validate) goes through `OutputSet::put`, so
 //! adding a file to a result is one more `put` before `commit`.
 
 use serde::Serialize;
@@ -315,7 +315,7 @@ pub struct OutputSet {
 /// What `run.json` says besides the file list.
 #[derive(Serialize)]
 pub struct Manifest {
-    /// run, sweep, merge or plot.
+    /// run, sweep, merge, plot or validate.
     pub command: &'static str,
     pub scenario: String,
     pub scenario_file: String,

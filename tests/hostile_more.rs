@@ -288,6 +288,27 @@ fn validation_cases_that_cannot_pass_or_fail_are_refused_where_written() {
     std::fs::write(dir.join("c.ron"), case("Relative(0.05)", "1").replace("\n)", "\n    long: true,\n)")).unwrap();
     let (code, _, err) = nitrosim(t.path(), &["validate", "--cases", dir.to_str().unwrap(), "--out", "v"]);
     refused(code, &err, &["every case here is a long one", "--long"]);
+    // A variant the scenario lacks is the case's mistake: exit 2 at its `variant`, before any run
+    // (it was an ERROR row and exit 1); so is a `relative_to` scale of 0 (it compared with "inf").
+    let f = scenario(t.path(), "s", TWO, r#"workloads: [Bulk((name: "x", from: "a", to: "b", bytes: "100KB"))],"#);
+    assert!(f.ends_with("s.ron"));
+    for (k, (edit, needle)) in [
+        (r#"variant: "nope""#, r#"s.ron has no variant "nope""#),
+        (
+            r#"variant: "base", relative_to: (metric: "/packets/sent", scale: 0.0)"#,
+            "relative_to's scale 0 leaves nothing",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let dir = t.path().join(format!("bad{k}"));
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join("c.ron"), case("Relative(0.05)", "1").replace(r#"variant: "base""#, edit)).unwrap();
+        let (code, _, err) = nitrosim(t.path(), &["validate", "--cases", dir.to_str().unwrap(), "--out", "v"]);
+        refused(code, &err, &[needle, "c.ron:3:"]);
+        assert!(!t.path().join("v").exists(), "a refused validation writes nothing");
+    }
 }
 
 #[test]

@@ -77,3 +77,28 @@ fn bad_cases_and_filters_are_reported_with_exit_code_2() {
     assert_eq!(run.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&run.stdout).contains("**FAIL**"));
 }
+
+#[test]
+fn validate_writes_its_folder_as_a_set_and_never_into_a_foreign_one() {
+    let t = tempfile::tempdir().unwrap();
+    // A folder of the user's: refused before any case runs, and left as it was.
+    std::fs::write(t.path().join("notes.txt"), "mine").unwrap();
+    let o = nitrosim().args(["validate", "--only", "mathis", "--quiet", "--out"]).arg(t.path()).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("holds no nitrosim result"), "{err}");
+    assert_eq!(std::fs::read_to_string(t.path().join("notes.txt")).unwrap(), "mine");
+    // A new folder: the two files and a manifest that lists them, nothing left beside it.
+    let out = t.path().join("v");
+    let o = nitrosim().args(["validate", "--only", "mathis", "--quiet", "--out"]).arg(&out).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+    assert_eq!(manifest["manifest"]["command"], "validate");
+    let listed: Vec<&str> = manifest["files"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap()).collect();
+    assert_eq!(listed, ["validation.json", "validation.md"]);
+    let mut beside: Vec<String> =
+        std::fs::read_dir(t.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect();
+    beside.sort();
+    assert_eq!(beside, ["notes.txt", "v"]);
+}

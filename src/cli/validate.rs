@@ -25,10 +25,24 @@ pub(crate) fn cmd_validate(
                 .hint("case names are the file names in the validation folder, without .ron")
         })));
     }
+    validate::check_variants(Path::new("."), &cases, &chosen).map_err(|d| Failure::Scenario(Box::new(d)))?;
+    // The folder is checked and locked before any case runs, and written as a set like a run's.
+    let (abs, lock) = nitrosim::output_set::prepare(&out).map_err(anyhow::Error::from)?;
     let clock = nitrosim::progress::Stopwatch::start();
     let progress = Progress::new(0, false);
     let report = validate::run(Path::new("."), &cases, &chosen, &progress);
-    let written = validate::write(&out, &report).map_err(|e| Failure::Other(e.into()))?;
+    let mut set = nitrosim::output_set::OutputSet::begin_locked(&out, abs, lock).map_err(anyhow::Error::from)?;
+    validate::write(&mut set, &report)?;
+    let names: Vec<&str> = chosen.iter().map(|(name, _)| name.as_str()).collect();
+    let manifest = nitrosim::output_set::Manifest {
+        command: "validate",
+        scenario: "validation".into(),
+        scenario_file: cases.display().to_string(),
+        scenario_hash: nitrosim::output_set::scenario_hash(&names.join("\n"), &[], 0),
+        seed: 0,
+        sets: Vec::new(),
+    };
+    let written = set.commit(&manifest, serde_json::Value::Null)?;
     if !quiet {
         out!("{}", validate::markdown(&report));
         outln!(

@@ -231,6 +231,16 @@ pub(super) fn parse(file: &str, text: &str) -> Result<Case, Diagnostic> {
             });
         }
     }
+    if let Some(r) = &case.relative_to
+        && !(r.scale.is_finite() && r.scale > 0.0)
+    {
+        return Err(Diagnostic {
+            message: format!("relative_to's scale {} leaves nothing to compare with", r.scale),
+            expected: "a finite number above 0 (1.0 by default)".into(),
+            hint: "scale converts the second value's unit, e.g. 1e-6 for picoseconds into microseconds".into(),
+            ..at("scale")
+        });
+    }
     let bounds_ok = match case.tolerance {
         Tolerance::Relative(x) | Tolerance::Absolute(x) => x.is_finite() && x >= 0.0,
         Tolerance::Range(lo, hi) => !lo.is_nan() && !hi.is_nan(),

@@ -55,6 +55,32 @@ pub fn load_cases(dir: &Path) -> Result<Cases, Diagnostic> {
     Ok(Cases { cases })
 }
 
+/// Before anything runs: every variant a chosen case reads exists in its scenario (with the
+/// case's `set`), or the case file is wrong, an exit-2 error at its `variant`. A scenario that does
+/// not load is left for the run to report in the case's row.
+pub fn check_variants(root: &Path, dir: &Path, cases: &[&(String, Case)]) -> Result<(), Diagnostic> {
+    for (name, c) in cases {
+        let path = c.scenario_path(root, dir);
+        let Ok(text) = scenario::read_text(&path) else { continue };
+        let Ok(variants) = scenario::load(&path.display().to_string(), &text, &c.set, c.seed) else { continue };
+        for wanted in c.variants_read() {
+            if variants.iter().any(|v| v.name == wanted) {
+                continue;
+            }
+            let file = dir.join(format!("{name}.ron"));
+            let shown = file.display().to_string();
+            let case_text = scenario::read_text(&file)?;
+            let (l, col) = scenario::error::locate(&case_text, "variant", &wanted);
+            let names: Vec<String> = variants.iter().map(|v| format!("{:?}", v.name)).collect();
+            return Err(Diagnostic::new(&shown, format!("{} has no variant {wanted:?}", c.scenario))
+                .at(&case_text, l, col)
+                .expected(format!("one of its variants: {}", names.join(", ")))
+                .hint("a scenario without `variants` has one, named \"base\""));
+        }
+    }
+    Ok(())
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
@@ -240,6 +266,10 @@ pub fn num(x: f64) -> String {
     if x == 0.0 || !x.is_finite() {
         return format!("{x}");
     }
+    // Beyond any reference of ours (432000 s is the largest): not a row of 309 digits.
+    if x.abs() >= 1e12 {
+        return format!("{x:e}");
+    }
     let digits = (3 - x.abs().log10().floor() as i32).clamp(0, 9) as usize;
     let s = format!("{x:.digits$}");
     if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s }
@@ -289,17 +319,12 @@ pub fn markdown(r: &Report) -> String {
     s
 }
 
-/// Write `validation.json` and `validation.md` into `out` (each under a temporary name, then
-/// renamed).
-pub fn write(out: &Path, r: &Report) -> std::io::Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(out)?;
-    let json = out.join("validation.json");
-    crate::report::write_atomic(&json, |w| {
+/// Add `validation.json` and `validation.md` to an output set (committed by the caller).
+pub fn write(set: &mut crate::output_set::OutputSet, r: &Report) -> anyhow::Result<()> {
+    set.put("validation.json", &|w| {
         serde_json::to_writer_pretty(&mut *w, r)?;
         w.write_all(b"\n")
     })?;
-    let md = out.join("validation.md");
     let table = markdown(r);
-    crate::report::write_atomic(&md, |w| w.write_all(table.as_bytes()))?;
-    Ok(vec![json, md])
+    set.put("validation.md", &|w| w.write_all(table.as_bytes()))
 }
