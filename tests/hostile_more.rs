@@ -469,3 +469,83 @@ fn import_terraform_never_replaces_a_device_a_fifo_a_folder_or_a_link() {
         std::fs::read_dir(t.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect();
     assert!(names.iter().all(|n| !n.contains(".tmp")), "{names:?}");
 }
+
+#[test]
+fn a_ladder_that_cannot_be_drawn_is_said_not_silently_left_out() {
+    let t = tempfile::tempdir().unwrap();
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/single-flow-cap.ron");
+    let file = file.to_str().unwrap();
+    // Warnings, not errors: shortening a bundled scenario must still run it.
+    for (sets, needle) in [
+        (
+            &["--set", r#"report.capture=["sender"]"#][..],
+            r#"no ladder diagram: flow "bulk" needs two of its lifelines (sender, receiver) captured"#,
+        ),
+        (
+            &["--set", "report.ladder.from=10ms", "--set", "report.ladder.to=20ms"][..],
+            "no ladder diagram: its window starts at 10ms, when the run (5ms) has ended",
+        ),
+    ] {
+        let (code, out, err) = nitrosim(t.path(), &[&["check", file, "--set", "duration=5ms"][..], sets].concat());
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains(needle), "{out}");
+        let (code, _, err) =
+            nitrosim(t.path(), &[&["run", file, "--set", "duration=5ms", "--out", "o", "--quiet"][..], sets].concat());
+        assert_eq!(code, 0, "{err}");
+        assert!(err.contains("warning: variant") && err.contains("no ladder diagram"), "{err}");
+        assert!(
+            !std::fs::read_dir(t.path().join("o")).unwrap().any(|e| e
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("ladder"))
+        );
+    }
+}
+
+#[test]
+fn sweeps_and_workloads_that_would_do_nothing_are_refused_where_written() {
+    let t = tempfile::tempdir().unwrap();
+    let bulk = r#"workloads: [Bulk((name: "bulk", from: "a", to: "b", bytes: "100KB"))],"#;
+    let sweep = |parameter: &str| format!("{bulk}\n    sweep: (parameters: [{parameter}], seeds: 2),");
+    let cases: [(&str, String, &[&str]); 7] = [
+        (
+            "repeated",
+            sweep(r#"(path: "workloads.bulk.flows", values: List(["1", "1"]))"#),
+            &["sweep parameter `workloads.bulk.flows` gives the value 1 twice", "repeated.ron:7:"],
+        ),
+        (
+            "repeated_linear",
+            sweep(r#"(path: "workloads.bulk.flows", values: Linear(from: 2, to: 2, steps: 3))"#),
+            &["gives the value 2 twice"],
+        ),
+        ("seeds", sweep(r#"(path: "sweep.seeds", values: List(["1", "2"]))"#), &["`sweep.seeds` changes no run"]),
+        ("name", sweep(r#"(path: "name", values: List(["x", "y"]))"#), &["`name` changes no run", "one folder"]),
+        (
+            "rpc_count_0",
+            r#"workloads: [Rpc((name: "r", client: "a", server: "b", arrival: ClosedLoop(outstanding: 1), request: Fixed("1KiB"), response: Fixed("1KiB"), count: Some(0)))],"#.into(),
+            &["RPC workload \"r\": count 0 issues no RPC", "rpc_count_0.ron:6:"],
+        ),
+        (
+            "port_0",
+            r#"workloads: [Bulk((name: "bulk", from: "a", to: "b", bytes: "100KB", port: 0))],"#.into(),
+            &["workload \"bulk\" uses port 0", "a port from 1 to 65535"],
+        ),
+        (
+            "no_acl_defined",
+            format!(
+                r#"vpc_cidr: "10.0.0.0/16",
+    subnets: [(name: "s", cidr: "10.0.0.0/24", network_acl: "nacl")],
+    {bulk}"#
+            ),
+            &["the name of a network ACL; the scenario defines none"],
+        ),
+    ];
+    for (name, extra, needles) in cases {
+        let f = scenario(t.path(), name, TWO, &extra);
+        let cmd = if extra.contains("sweep:") { "sweep" } else { "check" };
+        let (code, _, err) = nitrosim(t.path(), &[cmd, &f, "--out", "o"][..if cmd == "sweep" { 4 } else { 2 }]);
+        refused(code, &err, needles);
+    }
+    assert!(!t.path().join("o").exists());
+}

@@ -76,7 +76,15 @@ pub fn ladders(s: &summary::Summary) -> Vec<ladder::Ladder> {
         .iter()
         .filter_map(|v| {
             let spec = &ctx.specs.iter().find(|(n, _)| *n == v.name)?.1;
-            ladder::build(spec, v)
+            let built = ladder::build(spec, v);
+            if let (None, Some(l)) = (&built, &spec.report.ladder) {
+                // Asked for, and nothing of the flow captured in the window (it had not started).
+                eprintln!(
+                    "warning: variant {}: no ladder diagram: nothing of flow {:?} was captured from {} to {}",
+                    v.name, l.flow, l.from, l.to
+                );
+            }
+            built
         })
         .collect()
 }

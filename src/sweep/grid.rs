@@ -139,6 +139,21 @@ impl Grid {
                 .expected("seeds >= 1")
                 .hint("10 seeds give usable confidence intervals"));
         }
+        // Paths that shape the sweep itself or its output, not a run: every point would be the same.
+        for p in &sweep.parameters {
+            let first = p.path.split('.').next().unwrap_or("");
+            if ["sweep", "name", "seed"].contains(&first) {
+                let (l, c) = at("path", &p.path);
+                return Err(Diagnostic::new(file, format!("sweep parameter `{}` changes no run", p.path))
+                    .at(src, l, c)
+                    .expected("a path into the scenario a run simulates (srd.paths, workloads.NAME.load, ...)")
+                    .hint(match first {
+                        "seed" => "each run gets its own seed; `seeds: N` runs N of them per point",
+                        "name" => "the sweep writes one folder, named by --out",
+                        _ => "the sweep's own settings are not swept; set them in `sweep: (...)`",
+                    }));
+            }
+        }
         // A path swept twice: the later values would silently override the earlier ones.
         for (k, p) in sweep.parameters.iter().enumerate() {
             if sweep.parameters[..k].iter().any(|q| q.path == p.path) {
@@ -218,6 +233,15 @@ impl Grid {
                     .expected("List([...]) with values, or Linear/Log(from, to, steps >= 1)")
                     .hint("Log(from: 1, to: 64, steps: 7) gives 1, 2, 4 ... 64")
             })?;
+            // A value given twice makes two points of one: the same runs, with the same seeds.
+            if let Some(v) = vals.iter().enumerate().find_map(|(k, v)| vals[..k].contains(v).then_some(v)) {
+                return Err(Diagnostic::new(file, format!("sweep parameter `{}` gives the value {v} twice", p.path))
+                    .at(src, l, c)
+                    .expected("each value once")
+                    .hint(
+                        "a repeated point adds runs with the same seeds, not more samples: raise `seeds` for those",
+                    ));
+            }
             // Every value must make a valid scenario: checked now, not after hours of running.
             for v in &vals {
                 let applied = overrides::apply(spec, &p.path, v).map_err(|(msg, keys)| {

@@ -68,6 +68,36 @@ fn black_hole_risk(
     ))
 }
 
+/// Why the ladder diagram the scenario asks for cannot be drawn, if it cannot (a warning, not an
+/// error: shortening a bundled scenario with `--set duration=...` must still run it).
+fn ladder_left_out(s: &ScenarioSpec) -> Option<String> {
+    let l = s.report.ladder.as_ref()?;
+    if l.from >= s.duration {
+        return Some(format!("its window starts at {}, when the run ({}) has ended", l.from, s.duration));
+    }
+    let (a, b) = s.workloads.iter().find_map(|w| match w {
+        WorkloadSpec::Bulk(x) if x.name == l.flow => Some((x.from.as_str(), x.to.as_str())),
+        WorkloadSpec::Rpc(x) if x.name == l.flow => Some((x.client.as_str(), x.server.as_str())),
+        _ => None,
+    })?;
+    if s.report.capture.is_empty() {
+        return None;
+    }
+    // The lifelines are the flow's ends and the hops of its `paths` entry that are captured.
+    let via = s.paths.iter().find(|p| (p.between.0 == a && p.between.1 == b) || (p.between.0 == b && p.between.1 == a));
+    let lifelines: Vec<&str> =
+        std::iter::once(a).chain(via.into_iter().flat_map(|p| p.via.iter().map(String::as_str))).chain([b]).collect();
+    let captured = lifelines.iter().filter(|n| s.report.capture.iter().any(|c| c == *n)).count();
+    (captured < 2).then(|| {
+        format!(
+            "flow {:?} needs two of its lifelines ({}) captured, and report.capture lists {}",
+            l.flow,
+            lifelines.join(", "),
+            s.report.capture.join(", ")
+        )
+    })
+}
+
 pub fn describe(variant: &str, s: &ScenarioSpec) -> String {
     use std::fmt::Write;
     let mut o = String::new();
@@ -192,6 +222,9 @@ pub fn describe(variant: &str, s: &ScenarioSpec) -> String {
             _ => String::new(),
         };
         let _ = writeln!(o, "  at {}: {:?}{effect}", a.at, a.action);
+    }
+    if let Some(why) = ladder_left_out(s) {
+        let _ = writeln!(o, "  warning: no ladder diagram: {why}");
     }
     for i in &s.instances {
         let routes_through = s.paths.iter().any(|p| p.via.contains(&i.name))

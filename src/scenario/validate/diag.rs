@@ -117,7 +117,11 @@ pub(super) fn reference(cx: &Ctx, key: &str, name: &str, known: &BTreeSet<&str>,
         key,
         name,
         format!("unknown {what} {name:?}"),
-        format!("one of the {what}s defined: {}", list.join(", ")),
+        if list.is_empty() {
+            format!("the name of a {what}; the scenario defines none")
+        } else {
+            format!("one of the {what}s defined: {}", list.join(", "))
+        },
         hint,
     ))
 }

@@ -23,6 +23,23 @@ pub(super) fn check(cx: &Ctx, s: &ScenarioSpec, hosts: u64, inst_names: &BTreeSe
     let free_hosts = hosts - s.instances.len() as u64;
     for w in &s.workloads {
         chosen_enis(cx, s, w, inst_names)?;
+        let port = match w {
+            WorkloadSpec::Bulk(b) => Some(b.port),
+            WorkloadSpec::Rpc(r) => Some(r.port),
+            WorkloadSpec::Datagrams(d) => Some(d.port),
+            WorkloadSpec::Connections(c) => Some(c.port),
+            _ => None,
+        };
+        if port == Some(0) {
+            // Port 0 is reserved (RFC 6335 section 6); no stack connects or sends to it.
+            return Err(cx.err(
+                "port",
+                "0",
+                format!("workload {:?} uses port 0", w.name()),
+                "a port from 1 to 65535".into(),
+                "leave `port` out for the workload's default".into(),
+            ));
+        }
         match w {
             WorkloadSpec::FlowLogs(f) => flowlogs(cx, f, inst_names)?,
             WorkloadSpec::Bulk(b) => {
@@ -56,6 +73,15 @@ pub(super) fn check(cx: &Ctx, s: &ScenarioSpec, hosts: u64, inst_names: &BTreeSe
                 }
                 size_dist(cx, "request", &r.request)?;
                 size_dist(cx, "response", &r.response)?;
+                if r.count == Some(0) {
+                    return Err(cx.err(
+                        "count",
+                        "0",
+                        format!("RPC workload {:?}: count 0 issues no RPC", r.name),
+                        "a count of 1 or more, or no `count` (RPCs until the run ends)".into(),
+                        "with nothing issued every latency percentile would be 0".into(),
+                    ));
+                }
                 if r.warmup >= s.duration {
                     return Err(cx.err(
                         "warmup",
