@@ -549,3 +549,17 @@ fn sweeps_and_workloads_that_would_do_nothing_are_refused_where_written() {
     }
     assert!(!t.path().join("o").exists());
 }
+
+#[test]
+fn set_paths_that_miss_say_what_the_level_holds() {
+    let t = tempfile::tempdir().unwrap();
+    let f = scenario(t.path(), "s", TWO, r#"workloads: [Bulk((name: "copy", from: "a", to: "b", bytes: "100KB"))],"#);
+    for (set, needles) in [
+        // Inside a workload: its fields, not the enum's tag ("one of: Bulk").
+        ("workloads.copy.flowz=3", &["no field `flowz` at `workloads.copy`", "one of: bytes, duration, flows,"][..]),
+        ("instances.a=x", &["`instances.a` is a whole list entry; set one of its fields", "instance_type"][..]),
+    ] {
+        let (code, _, err) = nitrosim(t.path(), &["check", &f, "--set", set]);
+        refused(code, &err, needles);
+    }
+}

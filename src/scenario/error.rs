@@ -165,7 +165,12 @@ fn search(src: &str, key: &str, value: &str, mut nth: usize) -> (Option<LineCol>
                 return (Some((i + 1, col_of(after_colon))), key_only);
             }
             let v = after_colon.strip_prefix("Some(").unwrap_or(after_colon).trim_start();
-            if v.starts_with(&quoted) || v.starts_with(value) {
+            // Unquoted, the whole token: `flows: 0` is not `flows: 0x1`. A '.' may follow, as an
+            // f64 of 1.0 is shown as 1 while the file says 1.0.
+            let bare = v
+                .strip_prefix(value)
+                .is_some_and(|rest| rest.chars().next().is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_')));
+            if v.starts_with(&quoted) || bare {
                 if nth == 0 {
                     return (Some((i + 1, col_of(v))), key_only);
                 }
@@ -195,6 +200,10 @@ mod tests {
         assert_eq!(locate_exact(src, "a", "c", 0), None);
         assert_eq!(locate(src, "a", "c"), (3, 7), "the first quoted \"c\" stands in");
         assert_eq!(locate_exact(src, "b", "", 0), Some((4, 6)));
+        // A bare value matches whole tokens only.
+        let src = "(\n  flows: 0x1,\n  flows: 0,\n  rate: 1.0,\n)";
+        assert_eq!(locate(src, "flows", "0"), (3, 10));
+        assert_eq!(locate_exact(src, "rate", "1", 0), Some((4, 9)));
         assert_eq!(did_you_mean("flwos", ["flows", "from", "to"]), Some("flows"));
         assert_eq!(did_you_mean("qqqqqq", ["flows"]), None);
     }

@@ -24,6 +24,11 @@ pub fn parse_value(text: &str) -> Value {
 
 fn keys_of(v: &Value) -> Vec<String> {
     match v {
+        // An externally tagged enum (`{"Bulk": {...}}`) is entered transparently (`step`), so its
+        // fields are what a path may name there, not the variant's tag.
+        Value::Object(m) if m.len() == 1 && m.values().next().is_some_and(Value::is_object) => {
+            m.values().next().map(keys_of).unwrap_or_default()
+        }
         Value::Object(m) => m.keys().cloned().collect(),
         Value::Array(a) => a
             .iter()
@@ -92,6 +97,10 @@ pub fn apply(spec: &ScenarioSpec, path: &str, value: &str) -> Result<ScenarioSpe
         Value::Object(m) if m.contains_key(*last) => m.get_mut(*last).expect("checked"),
         Value::Object(m) if m.len() == 1 && m.values().next().is_some_and(|v| v.get(*last).is_some()) => {
             m.values_mut().next().and_then(|v| v.get_mut(*last)).expect("checked")
+        }
+        Value::Array(a) if a.iter().any(|e| element_name(e) == Some(*last)) => {
+            let entry = a.iter().find(|e| element_name(e) == Some(*last)).expect("checked");
+            return Err((format!("`{path}` is a whole list entry; set one of its fields"), keys_of(entry).join(", ")));
         }
         other => {
             let keys = keys_of(other);
