@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 pub const MANIFEST: &str = "run.json";
 /// Files whose presence marks an existing folder as a nitrosim result (older versions wrote no
 /// manifest). Any other non-empty folder is never replaced: `--out ~` must not delete a home.
-const RESULT_MARKERS: &[&str] = &[MANIFEST, "summary.json", "sweep.json"];
+const RESULT_MARKERS: &[&str] = &[MANIFEST, "summary.json", "sweep.json", "validation.json"];
 
 /// Why an output folder cannot be written. `Busy` and `NotOurs` are the user's to fix (exit 2).
 #[derive(Debug)]

@@ -290,8 +290,8 @@ fn validation_cases_that_cannot_pass_or_fail_are_refused_where_written() {
     refused(code, &err, &["every case here is a long one", "--long"]);
     // A variant the scenario lacks is the case's mistake: exit 2 at its `variant`, before any run
     // (it was an ERROR row and exit 1); so is a `relative_to` scale of 0 (it compared with "inf").
-    let f = scenario(t.path(), "s", TWO, r#"workloads: [Bulk((name: "x", from: "a", to: "b", bytes: "100KB"))],"#);
-    assert!(f.ends_with("s.ron"));
+    // The cases' scenario (`s.ron`, next to where validate runs).
+    scenario(t.path(), "s", TWO, r#"workloads: [Bulk((name: "x", from: "a", to: "b", bytes: "100KB"))],"#);
     for (k, (edit, needle)) in [
         (r#"variant: "nope""#, r#"s.ron has no variant "nope""#),
         (
@@ -405,7 +405,10 @@ fn run_files_edited_to_absurd_values_or_linked_to_endless_ones_are_refused_or_le
     std::fs::write(&first, serde_json::to_string(&rec).unwrap()).unwrap();
     let (code, _, err) = nitrosim(t.path(), &["plot", "s"]);
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("warning: sweep plot of `throughput.wire_gbps` (base) left out"), "{err}");
+    assert!(
+        err.contains("warning: sweep plot of `throughput.wire_gbps` (base) left out: a point at x = 1 has mean 5e199 and 95% half-width inf; values must be finite and within 1e100"),
+        "{err}"
+    );
     assert!(
         !std::fs::read_dir(t.path().join("s"))
             .unwrap()
@@ -439,6 +442,12 @@ fn a_shard_that_drew_no_run_merges_with_the_others() {
     let (code, _, err) = nitrosim(t.path(), &["merge", "--out", "m", "s0", "e", "s1"]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(std::fs::read_dir(t.path().join("m/runs")).unwrap().count(), 4);
+    // An empty shard of another sweep definition is still refused.
+    let (code, out, err) = small_sweep(t.path(), "other", &["--shard", "50/100", "--set", "seed=6"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let (code, _, err) = nitrosim(t.path(), &["merge", "--out", "m2", "s0", "other", "s1"]);
+    refused(code, &err, &["other is a shard of a different sweep definition"]);
+    assert!(!t.path().join("m2").exists());
 }
 
 #[test]
@@ -524,7 +533,7 @@ fn sweeps_and_workloads_that_would_do_nothing_are_refused_where_written() {
         (
             "rpc_count_0",
             r#"workloads: [Rpc((name: "r", client: "a", server: "b", arrival: ClosedLoop(outstanding: 1), request: Fixed("1KiB"), response: Fixed("1KiB"), count: Some(0)))],"#.into(),
-            &["RPC workload \"r\": count 0 issues no RPC", "rpc_count_0.ron:6:"],
+            &["workload \"r\": count 0 sends nothing", "rpc_count_0.ron:6:"],
         ),
         (
             "port_0",

@@ -119,7 +119,7 @@ fn groups_whose_first_exchange_is_after_the_end_are_not_started_not_refused() {
         assert_eq!(ssh.verdict, nitrosim::workload::replay::NOT_STARTED);
     }
     let table = nitrosim::report::table::render(&s);
-    assert!(table.contains("not started before the run's end"), "{table}");
+    assert!(table.contains("not started (run ended)"), "{table}");
     assert!(!table.contains("refused, as logged"), "{table}");
 }
 

@@ -101,4 +101,12 @@ fn validate_writes_its_folder_as_a_set_and_never_into_a_foreign_one() {
         std::fs::read_dir(t.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect();
     beside.sort();
     assert_eq!(beside, ["notes.txt", "v"]);
+    // A folder written by an older version (the two files, no run.json) is still its to replace.
+    let old = t.path().join("old");
+    std::fs::create_dir(&old).unwrap();
+    std::fs::write(old.join("validation.json"), "{}").unwrap();
+    std::fs::write(old.join("validation.md"), "").unwrap();
+    let o = nitrosim().args(["validate", "--only", "mathis", "--quiet", "--out"]).arg(&old).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(old.join("run.json").exists());
 }

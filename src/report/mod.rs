@@ -78,9 +78,11 @@ pub fn ladders(s: &summary::Summary) -> Vec<ladder::Ladder> {
             let spec = &ctx.specs.iter().find(|(n, _)| *n == v.name)?.1;
             let built = ladder::build(spec, v);
             if let (None, Some(l)) = (&built, &spec.report.ladder) {
-                // Asked for, and nothing of the flow captured in the window (it had not started).
+                // Asked for and not drawn: the flow was not seen at two captured points in the
+                // window (not started, a window after the end, or report.capture missing an end).
                 eprintln!(
-                    "warning: variant {}: no ladder diagram: nothing of flow {:?} was captured from {} to {}",
+                    "warning: variant {}: no ladder diagram: flow {:?} was not seen at two captured points from {} to {} \
+                     (`nitrosim check` says why when it can)",
                     v.name, l.flow, l.from, l.to
                 );
             }

@@ -284,7 +284,8 @@ fn flowlogs_comparison(s: &Summary) -> String {
             for v in &s.variants {
                 let Some(vg) = v.replays.flowlogs.get(w).and_then(|f| f.groups.get(k)) else { continue };
                 let cell = match (vg.exchange_us_mean, g.exchange_us_mean) {
-                    _ if vg.verdict == crate::workload::replay::NOT_STARTED => vg.verdict.to_string(),
+                    // (The column is 30 wide; summary.json has the verdict in full.)
+                    _ if vg.verdict == crate::workload::replay::NOT_STARTED => "not started (run ended)".to_string(),
                     _ if vg.logged == "REJECT" => {
                         if vg.established {
                             "ALLOWED (logged REJECT)".to_string()

@@ -165,11 +165,11 @@ fn search(src: &str, key: &str, value: &str, mut nth: usize) -> (Option<LineCol>
                 return (Some((i + 1, col_of(after_colon))), key_only);
             }
             let v = after_colon.strip_prefix("Some(").unwrap_or(after_colon).trim_start();
-            // Unquoted, the whole token: `flows: 0` is not `flows: 0x1`. A '.' may follow, as an
-            // f64 of 1.0 is shown as 1 while the file says 1.0.
-            let bare = v
-                .strip_prefix(value)
-                .is_some_and(|rest| rest.chars().next().is_none_or(|c| !(c.is_ascii_alphanumeric() || c == '_')));
+            // Unquoted, the whole token (`flows: 0` is not `flows: 0x1`), or the same number
+            // written another way (an f64 written 1.50 or 1.0 is shown as 1.5 or 1).
+            let token = v.split(|c: char| !(c.is_ascii_alphanumeric() || "_.+-".contains(c))).next().unwrap_or("");
+            let bare =
+                token == value || matches!((token.parse::<f64>(), value.parse::<f64>()), (Ok(a), Ok(b)) if a == b);
             if v.starts_with(&quoted) || bare {
                 if nth == 0 {
                     return (Some((i + 1, col_of(v))), key_only);
@@ -201,9 +201,10 @@ mod tests {
         assert_eq!(locate(src, "a", "c"), (3, 7), "the first quoted \"c\" stands in");
         assert_eq!(locate_exact(src, "b", "", 0), Some((4, 6)));
         // A bare value matches whole tokens only.
-        let src = "(\n  flows: 0x1,\n  flows: 0,\n  rate: 1.0,\n)";
+        let src = "(\n  flows: 0x1,\n  flows: 0,\n  rate: 0.5,\n  rate: 1.50,\n)";
         assert_eq!(locate(src, "flows", "0"), (3, 10));
-        assert_eq!(locate_exact(src, "rate", "1", 0), Some((4, 9)));
+        assert_eq!(locate_exact(src, "rate", "0", 0), None, "0 is not 0.5");
+        assert_eq!(locate_exact(src, "rate", "1.5", 0), Some((5, 9)), "1.50 is 1.5");
         assert_eq!(did_you_mean("flwos", ["flows", "from", "to"]), Some("flows"));
         assert_eq!(did_you_mean("qqqqqq", ["flows"]), None);
     }

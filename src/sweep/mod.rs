@@ -324,7 +324,20 @@ pub fn merge(
             Ok(entries) => entries,
             // A shard that drew no run (`--shard 50/100` of a sweep of 6 runs) has a definition and
             // no runs folder: it adds nothing, and is no reason to refuse the others.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && dir.join("sweep.json").is_file() => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && dir.join("sweep.json").is_file() => {
+                let (_, theirs) = definition_of(dir)?;
+                if theirs.hash != grid.hash {
+                    return Err(Refused(format!(
+                        "{} is a shard of a different sweep definition (hash {}, expected {}): merge only shards of \
+                         the same scenario, overrides and sweep",
+                        dir.display(),
+                        theirs.hash,
+                        grid.hash
+                    ))
+                    .into());
+                }
+                continue;
+            }
             Err(e) => return Err(Refused(format!("{}: not a sweep output folder ({e})", dir.display())).into()),
         };
         for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {

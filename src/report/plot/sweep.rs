@@ -37,7 +37,7 @@ pub fn render_sweep(
                 // The axis arithmetic of the plotting library loops forever on an infinite range
                 // (a run file edited to 1e200 made the spread overflow).
                 eprintln!(
-                    "warning: sweep plot of `{metric}` ({variant}) left out: a point at x = {} has mean {:e} and                      95% half-width {:e}; values must be finite and within 1e100",
+                    "warning: sweep plot of `{metric}` ({variant}) left out: a point at x = {} has mean {:e} and 95% half-width {:e}; values must be finite and within 1e100",
                     bad.0, bad.1, bad.2
                 );
                 continue;

@@ -30,6 +30,21 @@ pub(super) fn check(cx: &Ctx, s: &ScenarioSpec, hosts: u64, inst_names: &BTreeSe
             WorkloadSpec::Connections(c) => Some(c.port),
             _ => None,
         };
+        let count = match w {
+            WorkloadSpec::Rpc(r) => r.count,
+            WorkloadSpec::Datagrams(d) => d.count,
+            WorkloadSpec::LinkLocal(l) => l.count,
+            _ => None,
+        };
+        if count == Some(0) {
+            return Err(cx.err(
+                "count",
+                "0",
+                format!("workload {:?}: count 0 sends nothing", w.name()),
+                "a count of 1 or more, or no `count` (until the run ends)".into(),
+                "with nothing sent every latency percentile would be 0".into(),
+            ));
+        }
         if port == Some(0) {
             // Port 0 is reserved (RFC 6335 section 6); no stack connects or sends to it.
             return Err(cx.err(
@@ -73,15 +88,6 @@ pub(super) fn check(cx: &Ctx, s: &ScenarioSpec, hosts: u64, inst_names: &BTreeSe
                 }
                 size_dist(cx, "request", &r.request)?;
                 size_dist(cx, "response", &r.response)?;
-                if r.count == Some(0) {
-                    return Err(cx.err(
-                        "count",
-                        "0",
-                        format!("RPC workload {:?}: count 0 issues no RPC", r.name),
-                        "a count of 1 or more, or no `count` (RPCs until the run ends)".into(),
-                        "with nothing issued every latency percentile would be 0".into(),
-                    ));
-                }
                 if r.warmup >= s.duration {
                     return Err(cx.err(
                         "warmup",
