@@ -19,15 +19,11 @@ pub(crate) fn cmd_import_terraform(
         refuse_special_output(p)?;
     }
     let shown = file.display().to_string();
-    let unreadable = |e: String| {
+    let text = scenario::read_bounded(&file, MAX_JSON_BYTES).map_err(|f| {
         Failure::Scenario(Box::new(
-            Diagnostic::new(&shown, format!("cannot read the Terraform JSON: {e}"))
+            Diagnostic::new(&shown, format!("cannot read the Terraform JSON: {f}"))
                 .expected("a file written by `terraform show -json PLAN_OR_STATE > plan.json`"),
         ))
-    };
-    let text = scenario::read_bounded(&file, MAX_JSON_BYTES).map_err(|f| match f {
-        scenario::ReadFailure::Unreadable(e) => unreadable(e),
-        scenario::ReadFailure::TooLarge => unreadable(format!("larger than {} MiB", MAX_JSON_BYTES >> 20)),
     })?;
     if !(speedup.is_finite() && speedup > 0.0) {
         return Err(Failure::Scenario(Box::new(

@@ -125,6 +125,19 @@ impl Cidr {
     }
 }
 
+/// The route of a table that carries `dst` (VPC user guide, "Route priority"): the most specific
+/// one holding it, unless the VPC's own `local` route (`vpc_cidr`) is at least as specific. Both
+/// the model (`model::routing`) and the scenario check (a loop through route tables) decide by it.
+pub fn route_for<R>(routes: impl IntoIterator<Item = (Cidr, R)>, dst: u32, vpc_cidr: Option<Cidr>) -> Option<R> {
+    let local = vpc_cidr.filter(|v| v.contains(dst)).map(|v| v.prefix);
+    routes
+        .into_iter()
+        .filter(|(c, _)| c.contains(dst))
+        .max_by_key(|(c, _)| c.prefix)
+        .filter(|(c, _)| local.is_none_or(|l| c.prefix > l))
+        .map(|(_, r)| r)
+}
+
 impl fmt::Display for Cidr {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         write!(f, "{}/{}", Ipv4(self.base), self.prefix)

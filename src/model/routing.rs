@@ -97,13 +97,8 @@ impl Model {
         let mut at = i;
         while hops.len() < MAX_HOPS {
             let subnet = self.insts[at as usize].enis[0].view.subnet;
-            let local = self.vpc_cidr.contains(dst).then_some(self.vpc_cidr.prefix);
-            let best = self.subnet_routes[subnet]
-                .iter()
-                .filter(|r| r.destination.contains(dst))
-                .max_by_key(|r| r.destination.prefix)
-                .filter(|r| local.is_none_or(|l| r.destination.prefix > l));
-            let Some(route) = best else { break };
+            let routes = self.subnet_routes[subnet].iter().map(|r| (r.destination, r));
+            let Some(route) = crate::ec2::vpc::route_for(routes, dst, Some(self.vpc_cidr)) else { break };
             match route.target {
                 // Routed to the destination's own ENI: it arrives there, no forwarding hop. (A
                 // router sending back to itself, a loop, is refused when the scenario is checked;

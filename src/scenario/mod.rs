@@ -195,8 +195,17 @@ pub fn apply_sets(file: &str, mut spec: ScenarioSpec, sets: &[String]) -> Result
 pub enum ReadFailure {
     /// Not readable, or not UTF-8 text: the reason.
     Unreadable(String),
-    /// More than the limit's bytes.
-    TooLarge,
+    /// More than this many bytes (the limit).
+    TooLarge(u64),
+}
+
+impl std::fmt::Display for ReadFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadFailure::Unreadable(e) => f.write_str(e),
+            ReadFailure::TooLarge(limit) => write!(f, "larger than {} MiB", limit >> 20),
+        }
+    }
 }
 
 /// A text file read whole: at most `limit` bytes, one byte more read to tell (`/dev/zero` must
@@ -208,7 +217,7 @@ pub fn read_bounded(path: &std::path::Path, limit: u64) -> Result<String, ReadFa
     let mut bytes = Vec::new();
     file.take(limit + 1).read_to_end(&mut bytes).map_err(unreadable)?;
     if bytes.len() as u64 > limit {
-        return Err(ReadFailure::TooLarge);
+        return Err(ReadFailure::TooLarge(limit));
     }
     let text = String::from_utf8(bytes).map_err(|e| ReadFailure::Unreadable(format!("not UTF-8 text ({e})")))?;
     Ok(text.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(text))
@@ -222,7 +231,7 @@ pub fn read_text(path: &std::path::Path) -> Result<String, Diagnostic> {
         ReadFailure::Unreadable(e) => Diagnostic::new(&name, format!("cannot read the file: {e}"))
             .expected("a readable RON file")
             .hint("`nitrosim list` shows the bundled scenarios; they live in scenarios/"),
-        ReadFailure::TooLarge => Diagnostic::new(&name, format!("the file is larger than {limit} bytes"))
+        ReadFailure::TooLarge(_) => Diagnostic::new(&name, format!("the file is larger than {limit} bytes"))
             .expected(format!("a scenario or case file of at most {} MiB", limit >> 20))
             .hint("scenarios are hand-written text; fleets (`count: N`) and sweeps describe large runs briefly"),
     })

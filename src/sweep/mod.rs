@@ -90,10 +90,7 @@ const MAX_RECORD_BYTES: u64 = 64 << 20;
 
 /// A sweep folder's JSON file, read whole within [`MAX_RECORD_BYTES`].
 fn read_record(path: &Path) -> Result<String, String> {
-    crate::scenario::read_bounded(path, MAX_RECORD_BYTES).map_err(|f| match f {
-        crate::scenario::ReadFailure::Unreadable(e) => e,
-        crate::scenario::ReadFailure::TooLarge => format!("larger than {} MiB", MAX_RECORD_BYTES >> 20),
-    })
+    crate::scenario::read_bounded(path, MAX_RECORD_BYTES).map_err(|f| f.to_string())
 }
 
 fn run_name(run: &Run) -> String {

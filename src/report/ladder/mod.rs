@@ -15,7 +15,7 @@ use crate::model::VariantResult;
 use crate::model::trace::CaptureRecord;
 use crate::net::SegKind;
 use crate::net::fabric::FiveTuple;
-use crate::scenario::spec::{ScenarioSpec, WorkloadSpec};
+use crate::scenario::spec::ScenarioSpec;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -88,15 +88,6 @@ pub struct Ladder {
     pub window_us: (f64, f64),
 }
 
-/// The instances a workload connects and the port its connections go to.
-fn flow_ends(spec: &ScenarioSpec, flow: &str) -> Option<(String, String, u16)> {
-    spec.workloads.iter().find_map(|w| match w {
-        WorkloadSpec::Bulk(b) if b.name == flow => Some((b.from.clone(), b.to.clone(), b.port)),
-        WorkloadSpec::Rpc(r) if r.name == flow => Some((r.client.clone(), r.server.clone(), r.port)),
-        _ => None,
-    })
-}
-
 fn reverse(t: FiveTuple) -> FiveTuple {
     FiveTuple { src_ip: t.dst_ip, dst_ip: t.src_ip, src_port: t.dst_port, dst_port: t.src_port, protocol: t.protocol }
 }
@@ -158,24 +149,12 @@ fn label(r: &CaptureRecord) -> (ArrowKind, String) {
 /// flow was captured in the window).
 pub fn build(spec: &ScenarioSpec, v: &VariantResult) -> Option<Ladder> {
     let l = spec.report.ladder.as_ref()?;
-    let (a, b, port) = flow_ends(spec, &l.flow)?;
-    let via: Vec<String> = spec
-        .paths
-        .iter()
-        .find_map(|p| {
-            if p.between.0 == a && p.between.1 == b {
-                Some(p.via.clone())
-            } else if p.between.0 == b && p.between.1 == a {
-                Some(p.via.iter().rev().cloned().collect())
-            } else {
-                None
-            }
-        })
-        .unwrap_or_default();
-    let lifelines: Vec<String> = std::iter::once(a.clone())
-        .chain(via)
-        .chain(std::iter::once(b))
+    let (a, _, port) = spec.flow_ends(&l.flow)?;
+    let lifelines: Vec<String> = spec
+        .flow_lifelines(&l.flow)?
+        .into_iter()
         .filter(|n| v.captures.iter().any(|c| c.name == *n))
+        .map(str::to_string)
         .collect();
     if lifelines.len() < 2 {
         return None;

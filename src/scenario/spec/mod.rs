@@ -153,6 +153,36 @@ impl ScenarioSpec {
     pub fn fleet<'a>(&'a self, fleet: &'a str) -> impl Iterator<Item = (usize, &'a InstanceSpec)> + 'a {
         self.instances.iter().enumerate().filter(move |(_, i)| fleet_member(&i.name, fleet))
     }
+
+    /// The instances the Bulk or Rpc workload `flow` connects (initiator first) and the port its
+    /// connections go to: the one TCP connection a ladder diagram follows.
+    pub fn flow_ends(&self, flow: &str) -> Option<(&str, &str, u16)> {
+        self.workloads.iter().find_map(|w| match w {
+            WorkloadSpec::Bulk(b) if b.name == flow => Some((b.from.as_str(), b.to.as_str(), b.port)),
+            WorkloadSpec::Rpc(r) if r.name == flow => Some((r.client.as_str(), r.server.as_str(), r.port)),
+            _ => None,
+        })
+    }
+
+    /// A ladder diagram's possible lifelines for `flow`: its ends and, between them, the hops of
+    /// the `paths` entry joining them, in the flow's direction. (Those captured are drawn.)
+    pub fn flow_lifelines(&self, flow: &str) -> Option<Vec<&str>> {
+        let (a, b, _) = self.flow_ends(flow)?;
+        let via: Vec<&str> = self
+            .paths
+            .iter()
+            .find_map(|p| {
+                if p.between.0 == a && p.between.1 == b {
+                    Some(p.via.iter().map(String::as_str).collect())
+                } else if p.between.0 == b && p.between.1 == a {
+                    Some(p.via.iter().rev().map(String::as_str).collect())
+                } else {
+                    None
+                }
+            })
+            .unwrap_or_default();
+        Some(std::iter::once(a).chain(via).chain([b]).collect())
+    }
 }
 
 /// Is `name` the fleet `fleet`, or one of its members `fleet-N`?

@@ -75,18 +75,10 @@ fn ladder_left_out(s: &ScenarioSpec) -> Option<String> {
     if l.from >= s.duration {
         return Some(format!("its window starts at {}, when the run ({}) has ended", l.from, s.duration));
     }
-    let (a, b) = s.workloads.iter().find_map(|w| match w {
-        WorkloadSpec::Bulk(x) if x.name == l.flow => Some((x.from.as_str(), x.to.as_str())),
-        WorkloadSpec::Rpc(x) if x.name == l.flow => Some((x.client.as_str(), x.server.as_str())),
-        _ => None,
-    })?;
+    let lifelines = s.flow_lifelines(&l.flow)?;
     if s.report.capture.is_empty() {
         return None;
     }
-    // The lifelines are the flow's ends and the hops of its `paths` entry that are captured.
-    let via = s.paths.iter().find(|p| (p.between.0 == a && p.between.1 == b) || (p.between.0 == b && p.between.1 == a));
-    let lifelines: Vec<&str> =
-        std::iter::once(a).chain(via.into_iter().flat_map(|p| p.via.iter().map(String::as_str))).chain([b]).collect();
     let captured = lifelines.iter().filter(|n| s.report.capture.iter().any(|c| c == *n)).count();
     (captured < 2).then(|| {
         format!(

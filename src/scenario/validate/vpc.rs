@@ -560,8 +560,8 @@ pub(super) fn vpc(
     Ok(())
 }
 
-/// The instance that `at`'s subnet's route table sends `dst` to, if any: the most specific
-/// route holding it, unless the VPC's local route is as specific (as `model::routing` decides).
+/// The instance that `at`'s subnet's route table sends `dst` to, if any (chosen as the model
+/// chooses, [`crate::ec2::vpc::route_for`]).
 fn next_router<'a>(
     s: &'a ScenarioSpec,
     at: &InstanceSpec,
@@ -574,14 +574,11 @@ fn next_router<'a>(
     };
     let table = subnet?.route_table.as_deref()?;
     let table = s.route_tables.iter().find(|t| t.name == table)?;
-    let local = vpc_block.filter(|b| b.contains(dst)).map(|b| b.prefix);
-    let best = table
+    let routes = table
         .routes
         .iter()
         .filter(|r| r.target != "local")
-        .filter_map(|r| crate::ec2::vpc::Cidr::parse(&r.destination).ok().map(|c| (c, r)))
-        .filter(|(c, _)| c.contains(dst))
-        .max_by_key(|(c, _)| c.prefix)
-        .filter(|(c, _)| local.is_none_or(|l| c.prefix > l))?;
-    s.instances.iter().find(|i| i.name == best.1.target)
+        .filter_map(|r| crate::ec2::vpc::Cidr::parse(&r.destination).ok().map(|c| (c, r)));
+    let best = crate::ec2::vpc::route_for(routes, dst, vpc_block)?;
+    s.instances.iter().find(|i| i.name == best.target)
 }
