@@ -152,6 +152,10 @@ enum Command {
         /// Override a field of the scenario (repeatable).
         #[arg(long = "set", value_name = "PATH=VALUE")]
         sets: Vec<String>,
+        /// Refuse to start when the memory estimate of the largest variant (they run one at a
+        /// time) exceeds this (default: half the machine's memory, or 4 GiB when it cannot be read).
+        #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+        max_memory: Option<u64>,
     },
     /// Measure this machine's memory: nanoseconds per random dependent load over buffers of each
     /// size, so a benchmark's figures can be read against the machine they ran on (where the
@@ -265,7 +269,7 @@ fn main() -> ExitCode {
                 );
             }
         }),
-        Command::Bench { file, sets } => cmd_bench(file, sets),
+        Command::Bench { file, sets, max_memory } => cmd_bench(file, sets, max_memory),
         Command::MemoryProbe { sizes_mib, loads } => cmd_memory_probe(sizes_mib, loads),
         Command::Validate { out, cases, long, only, quiet } => match cmd_validate(out, cases, long, only, quiet) {
             Ok(true) => Ok(()),

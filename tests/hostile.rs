@@ -80,7 +80,7 @@ fn a_run_too_large_for_the_memory_budget_is_refused_before_it_starts() {
     workloads: [Permutation((name: "p", instances: "h", flows_per_instance: 61))],
 )"#;
     let f = write(t.path(), "perm.ron", body);
-    for cmd in ["check", "run"] {
+    for cmd in ["check", "run", "bench"] {
         let (code, _, err) = run(&[cmd, &f, "--max-memory", "1GiB"]);
         refused(code, &err, &["needs about", "GiB of memory", "--max-memory (1.0 GiB)", "flows_per_instance"]);
     }
@@ -252,6 +252,10 @@ fn small_cli_defects_are_refused_or_said() {
     // A variant that sets the same path as --set wins, and says so.
     let (code, _, err) =
         run(&["run", f.to_str().unwrap(), "--quiet", "--set", "duration=1ms", "--set", "workloads.bulk.flows=2"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("variant `8-flows` sets `workloads.bulk.flows` itself"), "{err}");
+    // `check` says so too, before anything runs.
+    let (code, _, err) = run(&["check", f.to_str().unwrap(), "--set", "workloads.bulk.flows=2"]);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("variant `8-flows` sets `workloads.bulk.flows` itself"), "{err}");
     // A finite workload that cannot finish is named in the warnings, not silently left out.

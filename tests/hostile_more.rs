@@ -451,7 +451,7 @@ fn a_shard_that_drew_no_run_merges_with_the_others() {
 }
 
 #[test]
-fn import_terraform_never_replaces_a_device_a_fifo_a_folder_or_a_link() {
+fn import_terraform_replaces_only_a_regular_file_and_only_whole() {
     let t = tempfile::tempdir().unwrap();
     let plan = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/terraform/web-tier.plan.json");
     let plan = plan.to_str().unwrap();
@@ -474,6 +474,19 @@ fn import_terraform_never_replaces_a_device_a_fifo_a_folder_or_a_link() {
     let (code, _, err) = nitrosim(t.path(), &["import", "terraform", plan, "--out", "target.ron"]);
     assert_eq!(code, 0, "{err}");
     assert!(std::fs::read_to_string(t.path().join("target.ron")).unwrap().starts_with("//"));
+    let names: Vec<String> =
+        std::fs::read_dir(t.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect();
+    assert!(names.iter().all(|n| !n.contains(".tmp")), "{names:?}");
+    // A write that fails (a disk that fills: a file-size limit) leaves the old file and no
+    // temporary, and says why.
+    std::fs::write(t.path().join("target.ron"), "mine").unwrap();
+    let mut c = Command::new(env!("CARGO_BIN_EXE_nitrosim"));
+    c.args(["import", "terraform", plan, "--out", "target.ron"]).current_dir(t.path());
+    let o = common::limit_file_size(&mut c, 64).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("cannot write target.ron") && err.contains("File too large"), "{err}");
+    assert_eq!(std::fs::read_to_string(t.path().join("target.ron")).unwrap(), "mine");
     let names: Vec<String> =
         std::fs::read_dir(t.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect();
     assert!(names.iter().all(|n| !n.contains(".tmp")), "{names:?}");

@@ -1,6 +1,9 @@
 //! Output folders as sets: `kill -9` at any stage of writing (injected with
 //! `NITROSIM_TEST_KILL_AT`) leaves the previous complete result or the new complete result,
-//! never a mix, and the next run leaves no temporaries; a second writer is refused.
+//! never a mix, and the next run leaves no temporaries; so does a disk that fills midway (a
+//! file-size limit); a second writer is refused.
+
+mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -247,6 +250,52 @@ fn a_second_writer_is_refused_and_the_first_completes() {
     assert!(!lock_file.exists(), "the finished writer removed its lock file; the refused one left it alone");
     let m = assert_complete_set(&out);
     assert_eq!(m["manifest"]["seed"], 1, "the first run's result, whole");
+}
+
+/// A disk that fills while the result is written: the previous result stays whole, the run
+/// names the file it could not write and exits 1, and nothing is left beside the folder. Two
+/// limits: one the first result file passes no further than, and one only the largest file
+/// reaches (so the failure comes after other files were written, wherever it falls).
+#[test]
+fn a_write_that_fails_midway_leaves_the_previous_result_whole() {
+    let t = tempfile::tempdir().unwrap();
+    let out = t.path().join("out");
+    let file = scenario("single-flow-cap.ron");
+    let args = |seed: &str, out: &Path| -> Vec<String> {
+        let (f, o) = (file.to_str().unwrap(), out.to_str().unwrap());
+        ["run", f, "--out", o, "--quiet", "--seed", seed, "--set", "duration=2ms"].map(String::from).to_vec()
+    };
+    let run = |seed: &str, out: &Path, limit: Option<u64>| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_nitrosim"));
+        c.args(args(seed, out)).env_remove("NITROSIM_TEST_KILL_AT");
+        if let Some(limit) = limit {
+            common::limit_file_size(&mut c, limit);
+        }
+        c.output().unwrap()
+    };
+    let first = run("1", &out, None);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let before = tree(&out);
+    // The result seed 2 writes (the same every time), to find its largest file.
+    let scratch = t.path().join("scratch");
+    assert!(run("2", &scratch, None).status.success());
+    let largest = *tree(&scratch).values().max().unwrap();
+    assert!(largest > 4096, "the result has a file over 4 KiB");
+    for limit in [4096, largest - 1] {
+        let o = run("2", &out, Some(limit));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "limit {limit}: {err}");
+        assert!(err.contains("File too large"), "limit {limit}: the cause is said: {err}");
+        assert_eq!(tree(&out), before, "limit {limit}: the previous result, untouched");
+        assert_eq!(assert_complete_set(&out)["manifest"]["seed"], 1);
+        assert_no_temporaries(&out);
+        assert!(!t.path().join(".out.lock").exists(), "limit {limit}: the failed writer removed its lock file");
+    }
+    // The next writer, with room, replaces it whole.
+    let third = run("3", &out, None);
+    assert!(third.status.success(), "{}", String::from_utf8_lossy(&third.stderr));
+    assert_eq!(assert_complete_set(&out)["manifest"]["seed"], 3);
+    assert_no_temporaries(&out);
 }
 
 #[test]

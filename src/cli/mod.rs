@@ -78,14 +78,16 @@ pub(crate) fn threads() -> usize {
 }
 
 /// Refuse a run whose memory estimate exceeds the budget; returns the estimate.
+/// `parallel`: how many variants run at once (`run`: the threads; `bench`: one, to time it alone).
 pub(crate) fn check_memory(
     name: &str,
     variants: &[scenario::Variant],
     capture: bool,
+    parallel: usize,
     max_memory: Option<u64>,
 ) -> Result<u64, Failure> {
     let specs: Vec<&scenario::ScenarioSpec> = variants.iter().map(|v| &v.spec).collect();
-    let (total, biggest) = scenario::budget::estimate_run(&specs, capture, threads().min(specs.len()));
+    let (total, biggest) = scenario::budget::estimate_run(&specs, capture, parallel.min(specs.len()));
     scenario::budget::check(name, total, &biggest, budget(max_memory)).map_err(|d| Failure::Scenario(Box::new(d)))?;
     Ok(total)
 }

@@ -18,7 +18,7 @@ pub(crate) fn cmd_run(
     let (name, text) = read_scenario(file.as_deref())?;
     let variants = scenario::load(&name, &text, &sets, seed).map_err(|d| Failure::Scenario(Box::new(d)))?;
     warn_variant_overrides(&name, &text, &sets);
-    check_memory(&name, &variants, pcap.is_some(), max_memory)?;
+    check_memory(&name, &variants, pcap.is_some(), threads(), max_memory)?;
     let spec = &variants[0].spec;
     // The output folders are checked and locked before simulating: a typo must not cost a run.
     let dir = out.unwrap_or_else(|| Path::new("output").join(safe_dir_name(&spec.name)));
@@ -102,13 +102,14 @@ pub(crate) fn cmd_check(file: PathBuf, sets: Vec<String>, max_memory: Option<u64
     use scenario::budget::human;
     let (name, text) = read_scenario(Some(&file))?;
     let variants = scenario::load(&name, &text, &sets, None).map_err(|d| Failure::Scenario(Box::new(d)))?;
+    warn_variant_overrides(&name, &text, &sets);
     // What `sweep` would refuse: the grid's size, every value, the plot metrics.
     let sweep = match variants[0].spec.sweep.is_some() || scenario::parse(&name, &text).is_ok_and(|s| s.sweep.is_some())
     {
         true => Some(nitrosim::sweep::prepare(&name, &text, &sets).map_err(|d| Failure::Scenario(Box::new(d)))?),
         false => None,
     };
-    let run_bytes = check_memory(&name, &variants, false, max_memory)?;
+    let run_bytes = check_memory(&name, &variants, false, threads(), max_memory)?;
     let specs: Vec<&scenario::ScenarioSpec> = variants.iter().map(|v| &v.spec).collect();
     let (pcap_bytes, _) = scenario::budget::estimate_run(&specs, true, threads().min(specs.len()));
     outln!("{name}: OK ({} variant{})", variants.len(), if variants.len() == 1 { "" } else { "s" });
@@ -145,9 +146,12 @@ pub(crate) fn cmd_check(file: PathBuf, sets: Vec<String>, max_memory: Option<u64
     Ok(())
 }
 
-pub(crate) fn cmd_bench(file: PathBuf, sets: Vec<String>) -> Result<(), Failure> {
+pub(crate) fn cmd_bench(file: PathBuf, sets: Vec<String>, max_memory: Option<u64>) -> Result<(), Failure> {
     let (name, text) = read_scenario(Some(&file))?;
     let variants = scenario::load(&name, &text, &sets, None).map_err(|d| Failure::Scenario(Box::new(d)))?;
+    warn_variant_overrides(&name, &text, &sets);
+    // Variants are timed one after another, each alone on a core.
+    check_memory(&name, &variants, false, 1, max_memory)?;
     // A link crossing is one packet over one physical link (NIC <-> ToR, ToR <-> spine); internal
     // stages (vCPUs, shapers, card and SRD processing, gateways) are counted apart as stage passes.
     // The kernel's share of the run's CPU time and its page faults tell a slow run from slow code:

@@ -107,3 +107,23 @@ pub fn assert_refused(code: i32, err: &str, needles: &[&str]) {
         assert!(err.contains(n), "missing {n:?} in:\n{err}");
     }
 }
+
+/// Make `c` run as on a disk that fills after `limit_bytes` per file: `RLIMIT_FSIZE`, with
+/// `SIGXFSZ` ignored so that a write past the limit fails with `EFBIG` ("File too large"), as one
+/// on a full disk fails with `ENOSPC`, instead of killing the process. It binds root too, so it
+/// makes a write fail where permissions cannot (CI runs as root).
+pub fn limit_file_size(c: &mut std::process::Command, limit_bytes: u64) -> &mut std::process::Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: between fork and exec only async-signal-safe calls (setrlimit, signal).
+    unsafe {
+        c.pre_exec(move || {
+            let limit = libc::rlimit { rlim_cur: limit_bytes, rlim_max: limit_bytes };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0
+                || libc::signal(libc::SIGXFSZ, libc::SIG_IGN) == libc::SIG_ERR
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        })
+    }
+}
