@@ -8,6 +8,7 @@
 #   RUNS=3 benches/scale_curve.sh              # 3 rounds: best and median of 3 per point
 #   WARMUP=1 benches/scale_curve.sh            # each measured run right after an unmeasured one of the same size
 #   PROBE_BIN=target/release/nitrosim BIN=old/nitrosim benches/scale_curve.sh   # BIN has no memory probe
+#   benches/scale_curve.sh --tally LOG...      # the table, growth and targets again from saved output
 #
 # Rounds are interleaved: each round runs every size once, smallest first in odd rounds and
 # largest first in even ones, so a drift in the machine's speed (this VM's is typically 10-15%
@@ -36,8 +37,134 @@
 # what reaching a page costs apart from the cache; the runs are read against it. The probe touches
 # up to 256 MiB by default (PROBE_MIB allows up to 4096) and frees it before the round: with
 # WARMUP=0 the first run after it may find less of its memory warm (WARMUP=1 is unaffected).
+#
+# Last, when the curve has the sizes they name, issue 17's targets, each met or MISSED best round
+# against best round (as the issue counts) and how many rounds missed it: at 1024 hosts at least
+# 1.3 M link crossings/s and at most 2.5 events per crossing, growth 128 -> 8192 hosts at most
+# 2x, the 8192-host SRD run under 30 s per simulated ms. `--tally` reads the "round r/R: ..."
+# lines a curve printed (stderr and stdout kept together: `benches/scale_curve.sh > LOG 2>&1`)
+# and prints the table, the growth and the targets again for each LOG, so that a count over many
+# curves is computed, not made by hand.
 set -euo pipefail
 # A BIN given is taken from where the script was called; it then runs from the repository's root.
+
+# The table, the growth and issue 17's targets from a file of measurements, one line per run:
+# round hosts run crossings ev/cross ns-per-crossing wall-s-per-sim-ms rss kernel gbps-per-host-link.
+summarize() {
+  local runs=$1 duration=$2 tally=${3:-} n run median first last here
+  read -r -a here <<< "$(awk '{ print $2 }' "$runs" | sort -n -u | tr '\n' ' ')"
+  printf '%-6s %-14s %8s %10s %14s %16s %9s %12s %9s %13s %16s\n' hosts run duration "Gbps/host" "wall s/sim ms" "crossings/s" ev/cross "ns/crossing" "RSS MiB" "median ns" "kernel s/sim ms"
+  for n in "${here[@]}"; do
+    for run in srd-1-flow tcp-20-flows; do
+      # Best round first (least wall time, so least ns: every round crosses as many links).
+      awk -v n="$n" -v run="$run" '$2 == n && $3 == run' "$runs" | sort -g -k7 > "$scratch/point"
+      [ -s "$scratch/point" ] || continue
+      median=$(awk '{ print $6 }' "$scratch/point" | sort -g |
+               awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+      head -1 "$scratch/point" | awk -v d="$duration" -v med="$median" '{
+        printf "%-6s %-14s %8s %10s %14.3f %14.3f M %9.2f %12.1f %9s %13.1f %16s\n", $2, $3, d, $10, $7, 1000 / $6, $5, $6, $8, med, $9 }'
+    done
+  done
+  first=${here[0]}
+  last=${here[${#here[@]} - 1]}
+  if [ "$first" != "$last" ]; then
+    for run in srd-1-flow tcp-20-flows; do
+      awk -v a="$first" -v b="$last" -v run="$run" '
+        $3 != run { next }
+        $2 == a { small[$1] = $6; if (!best_small || $6 < best_small) best_small = $6 }
+        $2 == b { large[$1] = $6; if (!best_large || $6 < best_large) best_large = $6 }
+        END {
+          if (!best_small || !best_large) exit
+          lo = ""; hi = ""
+          for (r in small) if (r in large) {
+            g = large[r] / small[r]
+            if (lo == "" || g < lo) lo = g
+            if (hi == "" || g > hi) hi = g
+          }
+          printf "growth %s -> %s hosts, %s: %.2fx best against best; %.2f-%.2fx round by round\n", a, b, run, best_large / best_small, lo, hi
+        }' "$runs"
+    done
+  fi
+  targets "$runs" "$tally"
+}
+
+# Issue 17's targets, for the sizes the curve has: met or MISSED best against best, and the rounds
+# that missed each.
+targets() {
+  awk '
+    {
+      k = $2 " " $3
+      ns[k, $1] = $6; wall[k, $1] = $7; ev[k] = $5; have[k] = 1; seen[$1] = 1
+      if (!(k in best) || $6 < best[k]) { best[k] = $6; best_wall[k] = $7 }
+    }
+    function verdict(ok) { if (!ok) { missed = 1 }; return ok ? "met" : "MISSED" }
+    END {
+      split("srd-1-flow tcp-20-flows", runs, " ")
+      out = ""
+      for (i = 1; i <= 2; i++) {
+        k = "1024 " runs[i]
+        if (!(k in have)) continue
+        under = 0; total = 0
+        for (r in seen) if ((k, r) in ns) { total++; if (1000 / ns[k, r] < 1.3) under++ }
+        if (under) missed_round = 1
+        rate_under += under; rate_total += total
+        out = out sprintf("  at least 1.3 M link crossings/s at 1024 hosts, %s: %.3f M, %s; %d of %d rounds under\n", runs[i], 1000 / best[k], verdict(1000 / best[k] >= 1.3), under, total)
+      }
+      for (i = 1; i <= 2; i++) {
+        k = "1024 " runs[i]
+        if (k in have) out = out sprintf("  at most 2.5 events per crossing at 1024 hosts, %s: %.2f, %s\n", runs[i], ev[k], verdict(ev[k] <= 2.5))
+      }
+      for (i = 1; i <= 2; i++) {
+        a = "128 " runs[i]; b = "8192 " runs[i]
+        if (!(a in have) || !(b in have)) continue
+        over = 0; total = 0
+        for (r in seen) if ((a, r) in ns && (b, r) in ns) { total++; if (ns[b, r] / ns[a, r] > 2) over++ }
+        if (over) missed_round = 1
+        growth_over += over; growth_total += total
+        out = out sprintf("  growth 128 -> 8192 hosts at most 2x, %s: %.2fx, %s; %d of %d rounds over\n", runs[i], best[b] / best[a], verdict(best[b] / best[a] <= 2), over, total)
+      }
+      k = "8192 srd-1-flow"
+      if (k in have) {
+        over = 0; total = 0
+        for (r in seen) if ((k, r) in wall) { total++; if (wall[k, r] >= 30) over++ }
+        if (over) missed_round = 1
+        slow_over = over; slow_total = total
+        out = out sprintf("  8192-host srd-1-flow under 30 s per simulated ms: %.3f s, %s; %d of %d rounds over\n", best_wall[k], verdict(best_wall[k] < 30), over, total)
+      }
+      if (out == "") exit
+      printf "issue 17, best round against best round (rounds: how many missed):\n%s", out
+      printf "  every target here met best against best: %s; in every round: %s\n", missed ? "NO" : "yes", (missed || missed_round) ? "NO" : "yes"
+      # For --tally over several curves: met best against best, met in every round, then the
+      # rounds that missed each target and the rounds counted.
+      if (tally != "") print !missed, !(missed || missed_round), rate_under, rate_total, growth_over, growth_total, slow_over + 0, slow_total + 0 >> tally
+    }' tally="${2:-}" "$1"
+}
+
+if [ "${1:-}" = "--tally" ]; then
+  shift
+  [ $# -gt 0 ] || { echo "--tally: name the saved output of one or more curves" >&2; exit 2; }
+  scratch=$(mktemp -d)
+  trap 'rm -rf "$scratch"' EXIT
+  for log in "$@"; do
+    [ -r "$log" ] || { echo "--tally: cannot read $log" >&2; exit 2; }
+    sed -n 's/^round [0-9][0-9]*\/[0-9][0-9]*: //p' "$log" | awk 'NF == 10' > "$scratch/runs"
+    [ -s "$scratch/runs" ] || { echo "--tally: $log holds no \"round r/R: ...\" measurement" >&2; exit 2; }
+    echo "== $log"
+    summarize "$scratch/runs" "${DURATION:--}" "$scratch/tally"
+    grep -m1 '^machine: ' "$log" || true
+  done
+  if [ $# -gt 1 ] && [ -s "$scratch/tally" ]; then
+    awk -v n=$# '
+      { curves++; best += $1; every += $2; ru += $3; rt += $4; go += $5; gt += $6; so += $7; st += $8 }
+      END {
+        printf "== over %d curves (%d with the sizes of the issue 17 targets)\n", n, curves
+        printf "every target met best against best in %d of %d; in every round in %d of %d\n", best, curves, every, curves
+        printf "rounds: %d of %d at 1024 hosts under 1.3 M link crossings/s; %d of %d growth ratios over 2x; %d of %d 8192-host SRD runs at 30 s per simulated ms or more\n", ru, rt, go, gt, so, st
+      }' "$scratch/tally"
+  fi
+  exit 0
+fi
+
 if [ -n "${BIN:-}" ]; then BIN=$(realpath "$BIN"); fi
 if [ -n "${PROBE_BIN:-}" ]; then PROBE_BIN=$(realpath "$PROBE_BIN"); fi
 cd "$(dirname "$0")/.."
@@ -106,36 +233,7 @@ for round in $(seq "$RUNS"); do
     done
   done
 done
-printf '%-6s %-14s %8s %10s %14s %16s %9s %12s %9s %13s %16s\n' hosts run duration "Gbps/host" "wall s/sim ms" "crossings/s" ev/cross "ns/crossing" "RSS MiB" "median ns" "kernel s/sim ms"
-for n in "${sizes[@]}"; do
-  for run in srd-1-flow tcp-20-flows; do
-    # Best round first (least wall time, so least ns: every round crosses as many links).
-    awk -v n="$n" -v run="$run" '$2 == n && $3 == run' "$scratch/runs" | sort -g -k7 > "$scratch/point"
-    median=$(awk '{ print $6 }' "$scratch/point" | sort -g |
-             awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
-    head -1 "$scratch/point" | awk -v d="$DURATION" -v med="$median" '{
-      printf "%-6s %-14s %8s %10s %14.3f %14.3f M %9.2f %12.1f %9s %13.1f %16s\n", $2, $3, d, $10, $7, 1000 / $6, $5, $6, $8, med, $9 }'
-  done
-done
-first=${sizes[0]}
-last=${sizes[${#sizes[@]} - 1]}
-if [ "$first" != "$last" ]; then
-  for run in srd-1-flow tcp-20-flows; do
-    awk -v a="$first" -v b="$last" -v run="$run" '
-      $3 != run { next }
-      $2 == a { small[$1] = $6; if (!best_small || $6 < best_small) best_small = $6 }
-      $2 == b { large[$1] = $6; if (!best_large || $6 < best_large) best_large = $6 }
-      END {
-        lo = ""; hi = ""
-        for (r in small) if (r in large) {
-          g = large[r] / small[r]
-          if (lo == "" || g < lo) lo = g
-          if (hi == "" || g > hi) hi = g
-        }
-        printf "growth %s -> %s hosts, %s: %.2fx best against best; %.2f-%.2fx round by round\n", a, b, run, best_large / best_small, lo, hi
-      }' "$scratch/runs"
-  done
-fi
+summarize "$scratch/runs" "$DURATION"
 [ ! -s "$scratch/machine" ] || echo "machine: $(cat "$scratch/machine")"
 echo "memory probe (nitrosim memory-probe: ns per random dependent load, by buffer size, before each round):"
 cat "$scratch/probe"

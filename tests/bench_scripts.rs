@@ -163,6 +163,66 @@ fn scale_curve_interleaves_rounds_and_reports_each_point_and_the_growth() {
     }
 }
 
+/// `--tally` recounts saved curves against issue 17's targets: exact counts from known lines.
+#[test]
+fn scale_curve_tallies_saved_curves_against_the_targets() {
+    let dir = tempfile::tempdir().unwrap();
+    // round hosts run crossings ev/cross ns wall-s-per-sim-ms rss kernel gbps, as a curve prints
+    // them (rounds interleaved, noise lines between).
+    let missed = "memory probe, ns per random load: round 1: 1 MiB 17.0\n\
+        round 1/2: 1 128 srd-1-flow 1000 1.99 400 0.2 12 0.0 24.9\n\
+        round 1/2: 1 128 tcp-20-flows 1000 2.38 450 0.3 30 0.0 73.8\n\
+        round 1/2: 1 1024 srd-1-flow 1000 1.90 500 2.0 50 0.0 24.9\n\
+        round 1/2: 1 1024 tcp-20-flows 1000 2.24 800 3.0 160 0.0 72.9\n\
+        round 1/2: 1 8192 srd-1-flow 1000 1.89 700 25.0 300 0.1 24.9\n\
+        round 1/2: 1 8192 tcp-20-flows 1000 2.22 1000 40.0 1200 0.6 72.7\n\
+        round 2/2: 2 8192 srd-1-flow 1000 1.89 900 31.0 300 0.1 24.9\n\
+        round 2/2: 2 8192 tcp-20-flows 1000 2.22 850 38.0 1200 0.6 72.7\n\
+        round 2/2: 2 1024 srd-1-flow 1000 1.90 520 2.1 50 0.0 24.9\n\
+        round 2/2: 2 1024 tcp-20-flows 1000 2.24 700 2.9 160 0.0 72.9\n\
+        round 2/2: 2 128 srd-1-flow 1000 1.99 380 0.19 12 0.0 24.9\n\
+        round 2/2: 2 128 tcp-20-flows 1000 2.38 420 0.29 30 0.0 73.8\n\
+        machine: a test\n";
+    let met = "round 1/1: 1 128 srd-1-flow 1000 1.99 400 0.2 12 0.0 24.9\n\
+        round 1/1: 1 1024 srd-1-flow 1000 1.90 500 2.0 50 0.0 24.9\n\
+        round 1/1: 1 8192 srd-1-flow 1000 1.89 790 29.9 300 0.1 24.9\n";
+    let (a, b) = (dir.path().join("missed.log"), dir.path().join("met.log"));
+    std::fs::write(&a, missed).unwrap();
+    std::fs::write(&b, met).unwrap();
+    let (ok, out, err) = script("scale_curve.sh", &["--tally", a.to_str().unwrap(), b.to_str().unwrap()], &[]);
+    assert!(ok, "{err}");
+    for line in [
+        "growth 128 -> 8192 hosts, srd-1-flow: 1.84x best against best; 1.75-2.37x round by round",
+        "growth 128 -> 8192 hosts, tcp-20-flows: 2.02x best against best; 2.02-2.22x round by round",
+        "  at least 1.3 M link crossings/s at 1024 hosts, srd-1-flow: 2.000 M, met; 0 of 2 rounds under",
+        "  at least 1.3 M link crossings/s at 1024 hosts, tcp-20-flows: 1.429 M, met; 1 of 2 rounds under",
+        "  at most 2.5 events per crossing at 1024 hosts, tcp-20-flows: 2.24, met",
+        "  growth 128 -> 8192 hosts at most 2x, srd-1-flow: 1.84x, met; 1 of 2 rounds over",
+        "  growth 128 -> 8192 hosts at most 2x, tcp-20-flows: 2.02x, MISSED; 2 of 2 rounds over",
+        // The best round's wall time, though another round's was over.
+        "  8192-host srd-1-flow under 30 s per simulated ms: 25.000 s, met; 1 of 2 rounds over",
+        "  every target here met best against best: NO; in every round: NO",
+        "machine: a test",
+        "  8192-host srd-1-flow under 30 s per simulated ms: 29.900 s, met; 0 of 1 rounds over",
+        "  every target here met best against best: yes; in every round: yes",
+        "every target met best against best in 1 of 2; in every round in 1 of 2",
+        "rounds: 1 of 5 at 1024 hosts under 1.3 M link crossings/s; 3 of 5 growth ratios over 2x; 1 of 3 8192-host SRD runs at 30 s per simulated ms or more",
+    ] {
+        assert!(out.lines().any(|l| l == line), "no line {line:?} in:\n{out}");
+    }
+    // The table's rows come back from the lines: the best round of each point, its median.
+    let row: Vec<&str> = out.lines().find(|l| l.starts_with("8192   srd-1-flow")).unwrap().split_whitespace().collect();
+    assert_eq!(row[4..], ["25.000", "1.429", "M", "1.89", "700.0", "300", "800.0", "0.1"], "{out}");
+    for (args, why) in [
+        (vec!["--tally"], "name the saved output"),
+        (vec!["--tally", "/nonexistent/curve.log"], "cannot read"),
+        (vec!["--tally", "/dev/null"], "holds no"),
+    ] {
+        let (ok, _, err) = script("scale_curve.sh", &args, &[]);
+        assert!(!ok && err.contains(why), "{args:?}: {err}");
+    }
+}
+
 #[test]
 fn ab_pairs_two_binaries_on_one_workload() {
     let bin = env!("CARGO_BIN_EXE_nitrosim");
