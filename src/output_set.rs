@@ -389,7 +389,10 @@ impl OutputSet {
             std::fs::create_dir_all(parent)?;
         }
         if std::fs::hard_link(from, &p).is_err() {
-            std::fs::copy(from, &p).map_err(|e| anyhow::anyhow!("cannot copy {}: {e}", from.display()))?;
+            // A failure names both ends: reading the one, or writing the other (a full disk).
+            std::fs::copy(from, &p).map_err(|e| {
+                anyhow::anyhow!("cannot copy {} into {}: {e}", from.display(), self.shown.join(name).display())
+            })?;
         }
         // Linked files (sweep run records) are counted in the manifest's `extra`, not listed.
         Ok(())
@@ -408,7 +411,14 @@ impl OutputSet {
     }
 
     /// Write the manifest and swap the set in. Returns the files, as named by the user's path.
-    pub fn commit(mut self, manifest: &Manifest, extra: serde_json::Value) -> anyhow::Result<Vec<PathBuf>> {
+    pub fn commit(self, manifest: &Manifest, extra: serde_json::Value) -> anyhow::Result<Vec<PathBuf>> {
+        self.seal(manifest, extra)?.swap()
+    }
+
+    /// Write the manifest: the set is complete and waits only to be swapped in. Two sets of one
+    /// run (`run --pcap DIR` apart from `--out`) are both sealed before either is swapped, so a
+    /// failure while writing either (a full disk) leaves both previous folders as they were.
+    pub fn seal(mut self, manifest: &Manifest, extra: serde_json::Value) -> anyhow::Result<SealedSet> {
         let mut files = self.files.clone();
         files.sort();
         let mut meta = serde_json::json!({
@@ -424,20 +434,32 @@ impl OutputSet {
             w.write_all(b"\n")
         })?;
         sync_dir(&self.tmp);
-        kill_point("output-before-swap");
-        swap_in(&self.tmp, &self.dir)
-            .map_err(|e| anyhow::anyhow!("cannot move the results into {}: {e}", self.shown.display()))?;
-        self.committed = true;
-        for p in &self.remove_after_commit {
-            let _ = std::fs::remove_dir_all(p);
-        }
-        Ok(self.written())
+        Ok(SealedSet(self))
     }
 
     /// Remove the folder `path` once the set is committed, before the lock is released: a writer
     /// waiting for the lock must not find it half removed.
     pub fn remove_after_commit(&mut self, path: PathBuf) {
         self.remove_after_commit.push(path);
+    }
+}
+
+/// An output set with its manifest written ([`OutputSet::seal`]); dropped unswapped, it is
+/// removed as an unfinished set is.
+pub struct SealedSet(OutputSet);
+
+impl SealedSet {
+    /// Swap the set in. Returns the files, as named by the user's path.
+    pub fn swap(mut self) -> anyhow::Result<Vec<PathBuf>> {
+        let set = &mut self.0;
+        kill_point("output-before-swap");
+        swap_in(&set.tmp, &set.dir)
+            .map_err(|e| anyhow::anyhow!("cannot move the results into {}: {e}", set.shown.display()))?;
+        set.committed = true;
+        for p in &set.remove_after_commit {
+            let _ = std::fs::remove_dir_all(p);
+        }
+        Ok(set.written())
     }
 }
 

@@ -252,49 +252,58 @@ fn a_second_writer_is_refused_and_the_first_completes() {
     assert_eq!(m["manifest"]["seed"], 1, "the first run's result, whole");
 }
 
-/// A disk that fills while the result is written: the previous result stays whole, the run
-/// names the file it could not write and exits 1, and nothing is left beside the folder. Two
-/// limits: one the first result file passes no further than, and one only the largest file
-/// reaches (so the failure comes after other files were written, wherever it falls).
+/// A disk that fills while the result is written: the previous result and its separate pcap
+/// folder stay whole, the run names the file it could not write and why, exits 1, and leaves
+/// nothing beside either folder. Two limits: one the first file written (a pcap) passes no further
+/// than, and one only the result's largest file reaches, after every pcap was written (they must
+/// not be swapped in beside the old result).
 #[test]
 fn a_write_that_fails_midway_leaves_the_previous_result_whole() {
     let t = tempfile::tempdir().unwrap();
-    let out = t.path().join("out");
+    let (out, pcap) = (t.path().join("out"), t.path().join("pcap"));
     let file = scenario("single-flow-cap.ron");
-    let args = |seed: &str, out: &Path| -> Vec<String> {
-        let (f, o) = (file.to_str().unwrap(), out.to_str().unwrap());
-        ["run", f, "--out", o, "--quiet", "--seed", seed, "--set", "duration=2ms"].map(String::from).to_vec()
-    };
-    let run = |seed: &str, out: &Path, limit: Option<u64>| {
+    let run = |seed: &str, out: &Path, pcap: &Path, limit: Option<u64>| {
+        let (f, o, p) = (file.to_str().unwrap(), out.to_str().unwrap(), pcap.to_str().unwrap());
         let mut c = Command::new(env!("CARGO_BIN_EXE_nitrosim"));
-        c.args(args(seed, out)).env_remove("NITROSIM_TEST_KILL_AT");
+        c.args(["run", f, "--out", o, "--pcap", p, "--quiet", "--seed", seed, "--set", "duration=2ms"]);
+        c.env_remove("NITROSIM_TEST_KILL_AT");
         if let Some(limit) = limit {
             common::limit_file_size(&mut c, limit);
         }
         c.output().unwrap()
     };
-    let first = run("1", &out, None);
+    let first = run("1", &out, &pcap, None);
     assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
-    let before = tree(&out);
-    // The result seed 2 writes (the same every time), to find its largest file.
-    let scratch = t.path().join("scratch");
-    assert!(run("2", &scratch, None).status.success());
+    let before = (tree(&out), tree(&pcap));
+    // What seed 2 writes (the same every time): its largest result file, and its pcap files,
+    // written first and all smaller.
+    let (scratch, scratch_pcap) = (t.path().join("scratch"), t.path().join("scratch-pcap"));
+    assert!(run("2", &scratch, &scratch_pcap, None).status.success());
     let largest = *tree(&scratch).values().max().unwrap();
-    assert!(largest > 4096, "the result has a file over 4 KiB");
+    let largest_pcap = *tree(&scratch_pcap).values().max().unwrap();
+    assert!(4096 < largest_pcap && largest_pcap < largest, "pcap files between 4 KiB and the largest result file");
     for limit in [4096, largest - 1] {
-        let o = run("2", &out, Some(limit));
+        let o = run("2", &out, &pcap, Some(limit));
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(1), "limit {limit}: {err}");
-        assert!(err.contains("File too large"), "limit {limit}: the cause is said: {err}");
-        assert_eq!(tree(&out), before, "limit {limit}: the previous result, untouched");
+        assert!(
+            err.contains("cannot write") && err.contains("File too large"),
+            "limit {limit}: the cause is said: {err}"
+        );
+        assert_eq!((tree(&out), tree(&pcap)), before, "limit {limit}: the previous folders, untouched");
         assert_eq!(assert_complete_set(&out)["manifest"]["seed"], 1);
+        assert_eq!(assert_complete_set(&pcap)["manifest"]["seed"], 1);
         assert_no_temporaries(&out);
-        assert!(!t.path().join(".out.lock").exists(), "limit {limit}: the failed writer removed its lock file");
+        assert_no_temporaries(&pcap);
+        for lock in [".out.lock", ".pcap.lock"] {
+            assert!(!t.path().join(lock).exists(), "limit {limit}: the failed writer removed {lock}");
+        }
     }
-    // The next writer, with room, replaces it whole.
-    let third = run("3", &out, None);
+    // The next writer, with room, replaces both whole.
+    let third = run("3", &out, &pcap, None);
     assert!(third.status.success(), "{}", String::from_utf8_lossy(&third.stderr));
     assert_eq!(assert_complete_set(&out)["manifest"]["seed"], 3);
+    assert_eq!(assert_complete_set(&pcap)["manifest"]["seed"], 3);
     assert_no_temporaries(&out);
 }
 

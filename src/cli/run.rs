@@ -56,17 +56,27 @@ pub(crate) fn cmd_run(
         .with_context(report::ReportContext::new(&name, &text, &sets, &variants));
     let manifest = run_manifest("run", spec, &name, &text, &sets);
     let mut omitted = 0;
-    if let Some((shown, abs, lock)) = pcap_set {
-        let mut set = OutputSet::begin_locked(&shown, abs, lock)?;
-        omitted = report::write_pcaps(&mut set, Path::new(""), &summary)?;
-        set.commit(&manifest, serde_json::Value::Null)?;
-    }
+    // A pcap folder of its own and the result are both written whole (sealed) before either is
+    // swapped in: a failure while writing either (a full disk) leaves both previous folders as
+    // they were, never new captures beside an old result.
+    let pcaps_sealed = match pcap_set {
+        Some((shown, abs, lock)) => {
+            let mut set = OutputSet::begin_locked(&shown, abs, lock)?;
+            omitted = report::write_pcaps(&mut set, Path::new(""), &summary)?;
+            Some(set.seal(&manifest, serde_json::Value::Null)?)
+        }
+        None => None,
+    };
     let mut set = OutputSet::begin_locked(&dir, abs, lock)?;
     report::write_all(&mut set, &summary)?;
     if let Some(rel) = &pcap_inside {
         omitted = report::write_pcaps(&mut set, rel, &summary)?;
     }
-    let written = set.commit(&manifest, serde_json::Value::Null)?;
+    let result_sealed = set.seal(&manifest, serde_json::Value::Null)?;
+    if let Some(pcaps) = pcaps_sealed {
+        pcaps.swap()?;
+    }
+    let written = result_sealed.swap()?;
     if omitted > 0 {
         eprintln!(
             "warning: {omitted} packet(s) not written to the pcap files: each capture point keeps at most {} \

@@ -135,11 +135,20 @@ pub fn write(w: &mut dyn Write, point: &CapturePoint) -> std::io::Result<()> {
         ts_resolution: TsResolution::NanoSecond,
         ..PcapHeader::default()
     };
-    let mut pw = PcapWriter::with_header(w, header).map_err(std::io::Error::other)?;
+    let mut pw = PcapWriter::with_header(w, header).map_err(io_error)?;
     for r in &point.records {
         let (bytes, orig_len) = frame(r);
         let ts = Duration::from_nanos(r.time.ps() / 1000);
-        pw.write_packet(&PcapPacket::new(ts, orig_len, &bytes)).map_err(std::io::Error::other)?;
+        pw.write_packet(&PcapPacket::new(ts, orig_len, &bytes)).map_err(io_error)?;
     }
     Ok(())
+}
+
+/// The writer's own I/O error as it was ("File too large"): pcap-file's wrapper displays every
+/// one of them as "Error reading bytes", even a failed write.
+fn io_error(e: pcap_file::PcapError) -> std::io::Error {
+    match e {
+        pcap_file::PcapError::IoError(io) => io,
+        other => std::io::Error::other(other),
+    }
 }
