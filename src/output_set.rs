@@ -446,6 +446,7 @@ impl OutputSet {
 
 /// An output set with its manifest written ([`OutputSet::seal`]); dropped unswapped, it is
 /// removed as an unfinished set is.
+#[must_use = "swap() it in, or it is removed when dropped"]
 pub struct SealedSet(OutputSet);
 
 impl SealedSet {

@@ -254,10 +254,16 @@ fn small_cli_defects_are_refused_or_said() {
         run(&["run", f.to_str().unwrap(), "--quiet", "--set", "duration=1ms", "--set", "workloads.bulk.flows=2"]);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("variant `8-flows` sets `workloads.bulk.flows` itself"), "{err}");
-    // `check` says so too, before anything runs.
-    let (code, _, err) = run(&["check", f.to_str().unwrap(), "--set", "workloads.bulk.flows=2"]);
-    assert_eq!(code, 0, "{err}");
-    assert!(err.contains("variant `8-flows` sets `workloads.bulk.flows` itself"), "{err}");
+    // `check` and `bench` say so too; not of a variant `--set variants=[]` leaves out.
+    let f = f.to_str().unwrap();
+    for args in [vec!["check", f], vec!["bench", f, "--set", "duration=100us"]] {
+        let (code, _, err) = run(&[&args[..], &["--set", "workloads.bulk.flows=2"]].concat());
+        assert_eq!(code, 0, "{err}");
+        assert!(err.contains("variant `8-flows` sets `workloads.bulk.flows` itself"), "{args:?}: {err}");
+        let (code, _, err) = run(&[&args[..], &["--set", "workloads.bulk.flows=2", "--set", "variants=[]"]].concat());
+        assert_eq!(code, 0, "{err}");
+        assert!(!err.contains("sets `workloads.bulk.flows` itself"), "{args:?}: {err}");
+    }
     // A finite workload that cannot finish is named in the warnings, not silently left out.
     let t = tempfile::tempdir().unwrap();
     let o = nitrosim_in(

@@ -290,6 +290,7 @@ fn a_write_that_fails_midway_leaves_the_previous_result_whole() {
             err.contains("cannot write") && err.contains("File too large"),
             "limit {limit}: the cause is said: {err}"
         );
+        assert!(!err.contains("Error reading bytes"), "limit {limit}: pcap-file's wording hid the cause: {err}");
         assert_eq!((tree(&out), tree(&pcap)), before, "limit {limit}: the previous folders, untouched");
         assert_eq!(assert_complete_set(&out)["manifest"]["seed"], 1);
         assert_eq!(assert_complete_set(&pcap)["manifest"]["seed"], 1);

@@ -92,12 +92,21 @@ pub(crate) fn check_memory(
     Ok(total)
 }
 
+/// The names of the variants loaded to run.
+pub(crate) fn running_names(variants: &[scenario::Variant]) -> Vec<&str> {
+    variants.iter().map(|v| v.name.as_str()).collect()
+}
+
 /// Warn when a variant overrides a path also given with `--set`: the variant's value wins.
-pub(crate) fn warn_variant_overrides(file: &str, text: &str, sets: &[String]) {
+/// `running`: the variants that will run (a `--set variants=[]` leaves the file's out).
+pub(crate) fn warn_variant_overrides(file: &str, text: &str, sets: &[String], running: &[&str]) {
     let Ok(spec) = scenario::parse(file, text) else { return };
     for s in sets {
         let path = s.split_once('=').map(|(p, _)| p.trim()).unwrap_or(s);
-        for v in spec.variants.iter().filter(|v| v.set.iter().any(|(p, _)| p == path)) {
+        let overriding = |v: &&scenario::spec::VariantSpec| {
+            running.contains(&v.name.as_str()) && v.set.iter().any(|(p, _)| p == path)
+        };
+        for v in spec.variants.iter().filter(overriding) {
             eprintln!(
                 "warning: variant `{}` sets `{path}` itself; in that variant its value replaces `--set {s}`",
                 v.name

@@ -17,7 +17,7 @@ pub(crate) fn cmd_run(
     use nitrosim::output_set::{self, OutputSet};
     let (name, text) = read_scenario(file.as_deref())?;
     let variants = scenario::load(&name, &text, &sets, seed).map_err(|d| Failure::Scenario(Box::new(d)))?;
-    warn_variant_overrides(&name, &text, &sets);
+    warn_variant_overrides(&name, &text, &sets, &running_names(&variants));
     check_memory(&name, &variants, pcap.is_some(), threads(), max_memory)?;
     let spec = &variants[0].spec;
     // The output folders are checked and locked before simulating: a typo must not cost a run.
@@ -58,7 +58,8 @@ pub(crate) fn cmd_run(
     let mut omitted = 0;
     // A pcap folder of its own and the result are both written whole (sealed) before either is
     // swapped in: a failure while writing either (a full disk) leaves both previous folders as
-    // they were, never new captures beside an old result.
+    // they were. (The two swaps are still two steps: a kill between them leaves new captures
+    // beside the old result, each folder complete.)
     let pcaps_sealed = match pcap_set {
         Some((shown, abs, lock)) => {
             let mut set = OutputSet::begin_locked(&shown, abs, lock)?;
@@ -112,7 +113,7 @@ pub(crate) fn cmd_check(file: PathBuf, sets: Vec<String>, max_memory: Option<u64
     use scenario::budget::human;
     let (name, text) = read_scenario(Some(&file))?;
     let variants = scenario::load(&name, &text, &sets, None).map_err(|d| Failure::Scenario(Box::new(d)))?;
-    warn_variant_overrides(&name, &text, &sets);
+    warn_variant_overrides(&name, &text, &sets, &running_names(&variants));
     // What `sweep` would refuse: the grid's size, every value, the plot metrics.
     let sweep = match variants[0].spec.sweep.is_some() || scenario::parse(&name, &text).is_ok_and(|s| s.sweep.is_some())
     {
@@ -159,7 +160,7 @@ pub(crate) fn cmd_check(file: PathBuf, sets: Vec<String>, max_memory: Option<u64
 pub(crate) fn cmd_bench(file: PathBuf, sets: Vec<String>, max_memory: Option<u64>) -> Result<(), Failure> {
     let (name, text) = read_scenario(Some(&file))?;
     let variants = scenario::load(&name, &text, &sets, None).map_err(|d| Failure::Scenario(Box::new(d)))?;
-    warn_variant_overrides(&name, &text, &sets);
+    warn_variant_overrides(&name, &text, &sets, &running_names(&variants));
     // Variants are timed one after another, each alone on a core.
     check_memory(&name, &variants, false, 1, max_memory)?;
     // A link crossing is one packet over one physical link (NIC <-> ToR, ToR <-> spine); internal

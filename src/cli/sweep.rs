@@ -39,7 +39,8 @@ pub(crate) fn cmd_sweep(
 ) -> Result<(), Failure> {
     let (name, text) = read_scenario(Some(&file))?;
     let (spec, grid) = nitrosim::sweep::prepare(&name, &text, &sets).map_err(|d| Failure::Scenario(Box::new(d)))?;
-    warn_variant_overrides(&name, &text, &sets);
+    let running: Vec<&str> = spec.variants.iter().map(|v| v.name.as_str()).collect();
+    warn_variant_overrides(&name, &text, &sets, &running);
     let dir = out.unwrap_or_else(|| Path::new("output").join(format!("{}-sweep", safe_dir_name(&spec.name))));
     let jobs = jobs.map(usize::from).unwrap_or_else(threads);
     let per_run = sweep_run_memory(&name, &text, &spec, &grid)?;
