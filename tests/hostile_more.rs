@@ -450,6 +450,66 @@ fn a_shard_that_drew_no_run_merges_with_the_others() {
     assert!(!t.path().join("m2").exists());
 }
 
+/// Shards on another filesystem (a tmpfs at /dev/shm) cannot be hard-linked into the merge: their
+/// run files are copied. A copy that fails (a full disk: a file-size limit) leaves the previous
+/// merge whole and nothing beside it, and names both files and the cause.
+#[test]
+fn a_merge_copies_shards_from_another_filesystem_and_a_failed_copy_keeps_the_old_merge() {
+    use std::os::unix::fs::MetadataExt;
+    let t = tempfile::tempdir().unwrap();
+    let Ok(shm) = tempfile::tempdir_in("/dev/shm") else {
+        return common::skip_or_fail("no /dev/shm to hold shards on another filesystem", "mount a tmpfs at /dev/shm");
+    };
+    if std::fs::metadata(shm.path()).unwrap().dev() == std::fs::metadata(t.path()).unwrap().dev() {
+        return common::skip_or_fail("/dev/shm is the temporary folder's filesystem", "mount a tmpfs at /dev/shm");
+    }
+    for (out, shard) in [("s0", "0/2"), ("s1", "1/2")] {
+        let (code, out, err) = small_sweep(shm.path(), out, &["--shard", shard]);
+        assert_eq!(code, 0, "{out}\n{err}");
+    }
+    let (s0, s1) = (shm.path().join("s0"), shm.path().join("s1"));
+    let args = ["merge", "--out", "m", s0.to_str().unwrap(), s1.to_str().unwrap()];
+    let (code, _, err) = nitrosim(t.path(), &args);
+    assert_eq!(code, 0, "{err}");
+    let listing = |dir: &Path| -> Vec<(String, Vec<u8>)> {
+        let mut files: Vec<(String, Vec<u8>)> = walkdir(dir)
+            .into_iter()
+            .map(|p| (p.strip_prefix(dir).unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
+            .collect();
+        files.sort();
+        files
+    };
+    let merged = listing(&t.path().join("m"));
+    let runs: Vec<&(String, Vec<u8>)> = merged.iter().filter(|(n, _)| n.starts_with("runs/")).collect();
+    assert_eq!(runs.len(), 4, "{:?}", merged.iter().map(|f| &f.0).collect::<Vec<_>>());
+    for (name, bytes) in runs {
+        let shard = [&s0, &s1].into_iter().map(|s| s.join(name)).find(|p| p.exists()).unwrap();
+        assert_eq!(&std::fs::read(&shard).unwrap(), bytes, "{name}: a copy of the shard's");
+    }
+    let mut c = Command::new(env!("CARGO_BIN_EXE_nitrosim"));
+    c.args(args).current_dir(t.path());
+    let o = common::limit_file_size(&mut c, 64).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    let first = s0.join("runs/p00000-s0000.json");
+    let expected = format!("cannot copy {} into m/runs/p00000-s0000.json: File too large", first.display());
+    assert!(err.contains(&expected), "{err}");
+    assert_eq!(listing(&t.path().join("m")), merged, "the previous merge, whole");
+    let names: Vec<String> =
+        std::fs::read_dir(t.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect();
+    assert_eq!(names, ["m"], "nothing beside the merge");
+}
+
+/// Every file under `dir`, recursively.
+fn walkdir(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() { out.extend(walkdir(&p)) } else { out.push(p) }
+    }
+    out
+}
+
 #[test]
 fn import_terraform_replaces_only_a_regular_file_and_only_whole() {
     let t = tempfile::tempdir().unwrap();
