@@ -382,14 +382,55 @@ fn a_huge_number_is_shown_in_scientific_notation() {
 
 /// A sweep of 2 points x 2 seeds of a small bulk transfer, in `dir/out`.
 fn small_sweep(dir: &Path, out: &str, extra: &[&str]) -> (i32, String, String) {
-    let f = scenario(
+    let f = small_sweep_file(dir);
+    nitrosim(dir, &[&["sweep", &f, "--out", out, "--jobs", "1"][..], extra].concat())
+}
+
+/// The scenario of [`small_sweep`], written to `dir/sw.ron`; returns its path.
+fn small_sweep_file(dir: &Path) -> String {
+    scenario(
         dir,
         "sw",
         TWO,
         r#"workloads: [Bulk((name: "bulk", from: "a", to: "b", bytes: "100KB"))],
     sweep: (parameters: [(path: "workloads.bulk.flows", values: List(["1", "2"]))], seeds: 2, plot: ["throughput.wire_gbps"]),"#,
-    );
-    nitrosim(dir, &[&["sweep", &f, "--out", out, "--jobs", "1"][..], extra].concat())
+    )
+}
+
+/// [`small_sweep`] on a disk that fills after `limit_bytes` per file.
+fn small_sweep_on_a_full_disk(dir: &Path, out: &str, extra: &[&str], limit_bytes: u64) -> (i32, String) {
+    let f = small_sweep_file(dir);
+    let mut c = Command::new(env!("CARGO_BIN_EXE_nitrosim"));
+    c.args([&["sweep", &f, "--out", out, "--jobs", "1"][..], extra].concat()).current_dir(dir);
+    let o = common::limit_file_size(&mut c, limit_bytes).output().unwrap();
+    (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stderr).into())
+}
+
+/// A disk that fills during a sweep: the previous sweep stays whole, the runs that finished wait
+/// in `.NAME.partial`, and `--resume` with room finishes a result identical to a clean sweep's.
+#[test]
+fn a_sweep_that_fills_the_disk_keeps_the_old_result_and_resume_finishes_it() {
+    let t = tempfile::tempdir().unwrap();
+    let (code, out, err) = small_sweep(t.path(), "s", &[]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let before = listing(&t.path().join("s"));
+    // 64 bytes: no run record fits; 20 000: the records do, a table does not.
+    for limit in [64, 20_000] {
+        let (code, err) = small_sweep_on_a_full_disk(t.path(), "s", &["--set", "seed=99"], limit);
+        assert_eq!(code, 1, "limit {limit}: {err}");
+        assert!(err.contains("File too large"), "limit {limit}: {err}");
+        assert_eq!(listing(&t.path().join("s")), before, "limit {limit}: the previous sweep, whole");
+        assert!(t.path().join(".s.partial").is_dir(), "limit {limit}: the finished runs kept for --resume");
+    }
+    let (code, out, err) = small_sweep(t.path(), "s", &["--set", "seed=99", "--resume"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let (code, out, err) = small_sweep(t.path(), "clean", &["--set", "seed=99"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert_eq!(listing(&t.path().join("s")), listing(&t.path().join("clean")), "resumed = clean");
+    let mut names: Vec<String> =
+        std::fs::read_dir(t.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect();
+    names.sort();
+    assert_eq!(names, ["clean", "s", "sw.ron"], "nothing left beside the folders");
 }
 
 #[test]
@@ -471,14 +512,6 @@ fn a_merge_copies_shards_from_another_filesystem_and_a_failed_copy_keeps_the_old
     let args = ["merge", "--out", "m", s0.to_str().unwrap(), s1.to_str().unwrap()];
     let (code, _, err) = nitrosim(t.path(), &args);
     assert_eq!(code, 0, "{err}");
-    let listing = |dir: &Path| -> Vec<(String, Vec<u8>)> {
-        let mut files: Vec<(String, Vec<u8>)> = walkdir(dir)
-            .into_iter()
-            .map(|p| (p.strip_prefix(dir).unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
-            .collect();
-        files.sort();
-        files
-    };
     let merged = listing(&t.path().join("m"));
     let runs: Vec<&(String, Vec<u8>)> = merged.iter().filter(|(n, _)| n.starts_with("runs/")).collect();
     assert_eq!(runs.len(), 4, "{:?}", merged.iter().map(|f| &f.0).collect::<Vec<_>>());
@@ -498,6 +531,16 @@ fn a_merge_copies_shards_from_another_filesystem_and_a_failed_copy_keeps_the_old
     let names: Vec<String> =
         std::fs::read_dir(t.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect();
     assert_eq!(names, ["m"], "nothing beside the merge");
+}
+
+/// Every file under `dir` (relative name, content), sorted.
+fn listing(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = walkdir(dir)
+        .into_iter()
+        .map(|p| (p.strip_prefix(dir).unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
+        .collect();
+    files.sort();
+    files
 }
 
 /// Every file under `dir`, recursively.
