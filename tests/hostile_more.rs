@@ -10,7 +10,17 @@ use std::process::Command;
 
 /// Run in `dir`; returns (exit code, stdout, stderr).
 fn nitrosim(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_nitrosim")).args(args).current_dir(dir).output().unwrap();
+    nitrosim_limited(dir, args, None)
+}
+
+/// [`nitrosim`], on a disk that fills after `limit_bytes` per file when given.
+fn nitrosim_limited(dir: &Path, args: &[&str], limit_bytes: Option<u64>) -> (i32, String, String) {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_nitrosim"));
+    c.args(args).current_dir(dir);
+    if let Some(limit) = limit_bytes {
+        common::limit_file_size(&mut c, limit);
+    }
+    let o = c.output().unwrap();
     (
         o.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&o.stdout).into(),
@@ -386,6 +396,12 @@ fn small_sweep(dir: &Path, out: &str, extra: &[&str]) -> (i32, String, String) {
     nitrosim(dir, &[&["sweep", &f, "--out", out, "--jobs", "1"][..], extra].concat())
 }
 
+/// [`small_sweep`] on a disk that fills after `limit_bytes` per file.
+fn small_sweep_on_a_full_disk(dir: &Path, out: &str, extra: &[&str], limit_bytes: u64) -> (i32, String, String) {
+    let f = small_sweep_file(dir);
+    nitrosim_limited(dir, &[&["sweep", &f, "--out", out, "--jobs", "1"][..], extra].concat(), Some(limit_bytes))
+}
+
 /// The scenario of [`small_sweep`], written to `dir/sw.ron`; returns its path.
 fn small_sweep_file(dir: &Path) -> String {
     scenario(
@@ -395,15 +411,6 @@ fn small_sweep_file(dir: &Path) -> String {
         r#"workloads: [Bulk((name: "bulk", from: "a", to: "b", bytes: "100KB"))],
     sweep: (parameters: [(path: "workloads.bulk.flows", values: List(["1", "2"]))], seeds: 2, plot: ["throughput.wire_gbps"]),"#,
     )
-}
-
-/// [`small_sweep`] on a disk that fills after `limit_bytes` per file.
-fn small_sweep_on_a_full_disk(dir: &Path, out: &str, extra: &[&str], limit_bytes: u64) -> (i32, String) {
-    let f = small_sweep_file(dir);
-    let mut c = Command::new(env!("CARGO_BIN_EXE_nitrosim"));
-    c.args([&["sweep", &f, "--out", out, "--jobs", "1"][..], extra].concat()).current_dir(dir);
-    let o = common::limit_file_size(&mut c, limit_bytes).output().unwrap();
-    (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stderr).into())
 }
 
 /// A disk that fills during a sweep: the previous sweep stays whole, the runs that finished wait
@@ -416,7 +423,7 @@ fn a_sweep_that_fills_the_disk_keeps_the_old_result_and_resume_finishes_it() {
     let before = listing(&t.path().join("s"));
     // 64 bytes: no run record fits; 20 000: the records do, a table does not.
     for limit in [64, 20_000] {
-        let (code, err) = small_sweep_on_a_full_disk(t.path(), "s", &["--set", "seed=99"], limit);
+        let (code, _, err) = small_sweep_on_a_full_disk(t.path(), "s", &["--set", "seed=99"], limit);
         assert_eq!(code, 1, "limit {limit}: {err}");
         assert!(err.contains("File too large"), "limit {limit}: {err}");
         assert_eq!(listing(&t.path().join("s")), before, "limit {limit}: the previous sweep, whole");
@@ -519,11 +526,8 @@ fn a_merge_copies_shards_from_another_filesystem_and_a_failed_copy_keeps_the_old
         let shard = [&s0, &s1].into_iter().map(|s| s.join(name)).find(|p| p.exists()).unwrap();
         assert_eq!(&std::fs::read(&shard).unwrap(), bytes, "{name}: a copy of the shard's");
     }
-    let mut c = Command::new(env!("CARGO_BIN_EXE_nitrosim"));
-    c.args(args).current_dir(t.path());
-    let o = common::limit_file_size(&mut c, 64).output().unwrap();
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{err}");
+    let (code, _, err) = nitrosim_limited(t.path(), &args, Some(64));
+    assert_eq!(code, 1, "{err}");
     let first = s0.join("runs/p00000-s0000.json");
     let expected = format!("cannot copy {} into m/runs/p00000-s0000.json: File too large", first.display());
     assert!(err.contains(&expected), "{err}");
@@ -535,22 +539,7 @@ fn a_merge_copies_shards_from_another_filesystem_and_a_failed_copy_keeps_the_old
 
 /// Every file under `dir` (relative name, content), sorted.
 fn listing(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut files: Vec<(String, Vec<u8>)> = walkdir(dir)
-        .into_iter()
-        .map(|p| (p.strip_prefix(dir).unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
-        .collect();
-    files.sort();
-    files
-}
-
-/// Every file under `dir`, recursively.
-fn walkdir(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() { out.extend(walkdir(&p)) } else { out.push(p) }
-    }
-    out
+    common::files_under(dir).into_iter().map(|(name, p)| (name, std::fs::read(p).unwrap())).collect()
 }
 
 #[test]
@@ -583,11 +572,8 @@ fn import_terraform_replaces_only_a_regular_file_and_only_whole() {
     // A write that fails (a disk that fills: a file-size limit) leaves the old file and no
     // temporary, and says why.
     std::fs::write(t.path().join("target.ron"), "mine").unwrap();
-    let mut c = Command::new(env!("CARGO_BIN_EXE_nitrosim"));
-    c.args(["import", "terraform", plan, "--out", "target.ron"]).current_dir(t.path());
-    let o = common::limit_file_size(&mut c, 64).output().unwrap();
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{err}");
+    let (code, _, err) = nitrosim_limited(t.path(), &["import", "terraform", plan, "--out", "target.ron"], Some(64));
+    assert_eq!(code, 1, "{err}");
     assert!(err.contains("cannot write target.ron") && err.contains("File too large"), "{err}");
     assert_eq!(std::fs::read_to_string(t.path().join("target.ron")).unwrap(), "mine");
     let names: Vec<String> =

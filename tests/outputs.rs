@@ -25,19 +25,7 @@ fn nitrosim(args: &[&str], kill_at: Option<&str>) -> Output {
 
 /// Every file under `dir`, relative, with its size.
 fn tree(dir: &Path) -> BTreeMap<String, u64> {
-    fn walk(root: &Path, d: &Path, out: &mut BTreeMap<String, u64>) {
-        for e in std::fs::read_dir(d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                walk(root, &p, out);
-            } else {
-                out.insert(p.strip_prefix(root).unwrap().to_string_lossy().into(), p.metadata().unwrap().len());
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
+    common::files_under(dir).into_iter().map(|(name, p)| (name, p.metadata().unwrap().len())).collect()
 }
 
 /// The folder is one complete set: exactly the files its manifest lists (plus the manifest and,

@@ -127,3 +127,24 @@ pub fn limit_file_size(c: &mut std::process::Command, limit_bytes: u64) -> &mut 
         })
     }
 }
+
+/// Every file under `dir`, by its path relative to `dir` (sorted).
+pub fn files_under(dir: &std::path::Path) -> std::collections::BTreeMap<String, std::path::PathBuf> {
+    fn walk(
+        root: &std::path::Path,
+        d: &std::path::Path,
+        out: &mut std::collections::BTreeMap<String, std::path::PathBuf>,
+    ) {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                out.insert(p.strip_prefix(root).unwrap().to_string_lossy().into(), p);
+            }
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
