@@ -69,7 +69,8 @@ impl From<std::io::Error> for OutputError {
 /// Test hook: `NITROSIM_TEST_KILL_AT=<stage>` makes the process kill itself with SIGKILL when it
 /// reaches `stage`, so the tests can check what a `kill -9` at that moment leaves behind. It only
 /// ever ends this process (exactly what the user asked for by setting it) and writes nothing.
-/// Stages: `output-first-file`, `output-before-swap`, `output-after-swap`, `sweep-after-record`.
+/// Stages: `output-first-file`, `output-before-swap`, `output-after-swap`, `output-between-swaps`
+/// (a run's separate pcap folder swapped in, its result not yet), `sweep-after-record`.
 pub fn kill_point(stage: &str) {
     if std::env::var_os("NITROSIM_TEST_KILL_AT").is_some_and(|s| s == stage) {
         // SAFETY: plain syscalls on our own process id.

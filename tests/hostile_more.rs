@@ -537,6 +537,36 @@ fn a_merge_copies_shards_from_another_filesystem_and_a_failed_copy_keeps_the_old
     assert_eq!(names, ["m"], "nothing beside the merge");
 }
 
+/// A disk that fills while `plot` redraws a sweep folder, or while `validate` writes its table:
+/// the previous folder stays whole, byte for byte, nothing is left beside it, and the error names
+/// the file and the cause.
+#[test]
+fn plot_and_validate_on_a_full_disk_keep_the_previous_folder() {
+    let t = tempfile::tempdir().unwrap();
+    let (code, out, err) = small_sweep(t.path(), "s", &[]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let before = listing(&t.path().join("s"));
+    let (code, _, err) = nitrosim_limited(t.path(), &["plot", "s"], Some(64));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("cannot write s/") && err.contains("File too large"), "{err}");
+    assert_eq!(listing(&t.path().join("s")), before, "the sweep folder, whole");
+    // Validation cases name scenarios relative to the repository root, so validate runs there.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let v = t.path().join("v");
+    let args = ["validate", "--only", "mathis", "--quiet", "--out", v.to_str().unwrap()];
+    let (code, _, err) = nitrosim_limited(root, &args, None);
+    assert_eq!(code, 0, "{err}");
+    let before_v = listing(&v);
+    let (code, _, err) = nitrosim_limited(root, &args, Some(64));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("cannot write") && err.contains("File too large"), "{err}");
+    assert_eq!(listing(&v), before_v, "the validation folder, whole");
+    let mut names: Vec<String> =
+        std::fs::read_dir(t.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect();
+    names.sort();
+    assert_eq!(names, ["s", "sw.ron", "v"], "nothing beside the folders");
+}
+
 /// Every file under `dir` (relative name, content), sorted.
 fn listing(dir: &Path) -> Vec<(String, Vec<u8>)> {
     common::files_under(dir).into_iter().map(|(name, p)| (name, std::fs::read(p).unwrap())).collect()

@@ -296,6 +296,40 @@ fn a_write_that_fails_midway_leaves_the_previous_result_whole() {
     assert_no_temporaries(&out);
 }
 
+/// `run --pcap P` apart from `--out O` swaps in two folders, one after the other. A kill between
+/// the two swaps leaves each folder complete: the new captures beside the old result, each
+/// `run.json` naming the run that wrote it, so a reader can tell them apart. The next run puts
+/// both back together and leaves nothing beside either.
+#[test]
+fn kill_9_between_the_two_swaps_leaves_each_folder_whole_and_named() {
+    let t = tempfile::tempdir().unwrap();
+    let (out, pcap) = (t.path().join("out"), t.path().join("pcap"));
+    let file = scenario("single-flow-cap.ron");
+    let run = |seed: &str, kill: Option<&str>| {
+        let (f, o, p) = (file.to_str().unwrap(), out.to_str().unwrap(), pcap.to_str().unwrap());
+        nitrosim(&["run", f, "--out", o, "--pcap", p, "--quiet", "--seed", seed, "--set", "duration=2ms"], kill)
+    };
+    let first = run("1", None);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let killed = run("2", Some("output-between-swaps"));
+    assert_eq!(killed.status.code(), None, "killed by a signal");
+    let (result, captures) = (assert_complete_set(&out), assert_complete_set(&pcap));
+    assert_eq!(result["manifest"]["seed"], 1, "the old result");
+    assert_eq!(seed_of(&out), 1, "summary.json from the same run as the manifest");
+    assert_eq!(captures["manifest"]["seed"], 2, "the new captures");
+    assert_ne!(
+        result["manifest"]["scenario_hash"], captures["manifest"]["scenario_hash"],
+        "the two manifests tell the runs apart"
+    );
+    let next = run("3", None);
+    assert!(next.status.success(), "{}", String::from_utf8_lossy(&next.stderr));
+    let (result, captures) = (assert_complete_set(&out), assert_complete_set(&pcap));
+    assert_eq!((&result["manifest"]["seed"], &captures["manifest"]["seed"]), (&3.into(), &3.into()));
+    assert_eq!(result["manifest"]["scenario_hash"], captures["manifest"]["scenario_hash"]);
+    assert_no_temporaries(&out);
+    assert_no_temporaries(&pcap);
+}
+
 #[test]
 fn a_folder_that_is_not_a_result_is_never_replaced() {
     let t = tempfile::tempdir().unwrap();

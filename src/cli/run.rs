@@ -58,8 +58,9 @@ pub(crate) fn cmd_run(
     let mut omitted = 0;
     // A pcap folder of its own and the result are both written whole (sealed) before either is
     // swapped in: a failure while writing either (a full disk) leaves both previous folders as
-    // they were. (The two swaps are still two steps: a kill between them leaves new captures
-    // beside the old result, each folder complete.)
+    // they were. The two swaps are still two steps: a kill between them leaves new captures
+    // beside the old result, each folder complete and its `run.json` naming the run (seed and
+    // scenario hash) that wrote it (tested with the kill point `output-between-swaps`).
     let pcaps_sealed = match pcap_set {
         Some((shown, abs, lock)) => {
             let mut set = OutputSet::begin_locked(&shown, abs, lock)?;
@@ -76,6 +77,7 @@ pub(crate) fn cmd_run(
     let result_sealed = set.seal(&manifest, serde_json::Value::Null)?;
     if let Some(pcaps) = pcaps_sealed {
         pcaps.swap()?;
+        output_set::kill_point("output-between-swaps");
     }
     let written = result_sealed.swap()?;
     if omitted > 0 {
