@@ -109,6 +109,11 @@ pub struct SimBulk {
     pub done: Option<f64>,
     /// When the sender left slow start (ssthresh became finite), and that ssthresh (segments).
     pub slow_start_exit: Option<(f64, u64)>,
+    /// Segments the sender had retransmitted when it left slow start (0: HyStart ended it, not a
+    /// loss).
+    pub retransmits_at_exit: Option<u64>,
+    /// Segments the sender retransmitted so far.
+    retransmits: u64,
     /// Segments the bottleneck queue dropped.
     #[allow(dead_code)]
     pub drops: u64,
@@ -139,6 +144,7 @@ pub fn sim_bulk(p: &PathSpec) -> SimBulk {
     loop {
         // Hand the client's output to the bottleneck, the server's to the return path.
         for seg in out.segments.drain(..) {
+            r.retransmits += seg.retransmit as u64;
             let Some(departure) = tbf.offer(now, seg.wire_bytes as u64) else {
                 r.drops += 1;
                 continue;
@@ -161,6 +167,7 @@ pub fn sim_bulk(p: &PathSpec) -> SimBulk {
             let t = now.since(t0).as_secs_f64();
             if r.slow_start_exit.is_none() && client.ssthresh() != initial_ssthresh {
                 r.slow_start_exit = Some((t, client.ssthresh() / client.mss()));
+                r.retransmits_at_exit = Some(r.retransmits);
             }
             if r.done.is_none() && client.all_acked() && sent_app {
                 r.done = Some(t);
