@@ -559,7 +559,8 @@ fn plot_and_validate_on_a_full_disk_keep_the_previous_folder() {
     let before_v = listing(&v);
     let (code, _, err) = nitrosim_limited(root, &args, Some(64));
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("cannot write") && err.contains("File too large"), "{err}");
+    let named = format!("cannot write {}/validation", v.display());
+    assert!(err.contains(&named) && err.contains("File too large"), "{err}");
     assert_eq!(listing(&v), before_v, "the validation folder, whole");
     let mut names: Vec<String> =
         std::fs::read_dir(t.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect();
