@@ -29,8 +29,9 @@ const BLOCKED: &str = r#"[{\"rule\": 100, \"protocol\": \"tcp\", \"ports\": \"10
 /// The bulk-receiver case: a rate the reading thread keeps up with on two shared cores (at
 /// 1 Gbit/s it lags, and Linux's window and ACKs then follow the scheduler: see
 /// tests/linux/README.md), a tbf queue deep enough never to drop (the receive window limits the
-/// flow, so the window is DRS's), reads of up to 4 MiB, 1.5 s of data; the one-way delay of the
-/// namespaces' path in nitrosim (veth + forwarding is a few tens of microseconds per round trip).
+/// flow, so the window is DRS's), reads of up to 4 MiB, 1.5 s of data; `RX_ONE_WAY_US`, the
+/// one-way delay nitrosim uses only when no kernel run measured the path's RTT (veth +
+/// forwarding is a few tens of microseconds per round trip).
 const RX_RATE_BPS: u64 = 200_000_000;
 const RX_QUEUE_BYTES: u64 = 8 << 20;
 const RX_READ_BYTES: usize = 4 << 20;
@@ -720,11 +721,18 @@ fn compare_once(kernel: &str) -> Vec<String> {
 
     // --- the bulk receiver ---
 
+    // The path's one-way delay for nitrosim: half the smallest RTT the kernel's sender measured
+    // on the lab's path in any run (its first samples, from the handshake, before the queue
+    // builds), RX_ONE_WAY_US (an estimate) only if no run measured one.
+    let rx_min_rtt_us =
+        rx_runs.iter().flat_map(|(up, ..)| up.samples.iter().map(|(_, i)| i.rtt_us)).filter(|&r| r > 0).min();
+    let rx_one_way_us = rx_min_rtt_us.map_or(RX_ONE_WAY_US, |r| (r as u64).div_ceil(2));
+    println!("bulk receiver path: Linux's smallest RTT {rx_min_rtt_us:?} us, nitrosim one way {rx_one_way_us} us");
     let sim_rx = sim_bulk(&PathSpec {
         mtu: 1500,
         rate: nitrosim::units::Bandwidth(RX_RATE_BPS),
         queue_bytes: RX_QUEUE_BYTES,
-        one_way: nitrosim::units::SimDuration::from_us(RX_ONE_WAY_US),
+        one_way: nitrosim::units::SimDuration::from_us(rx_one_way_us),
         bytes: RX_BYTES as u64,
         limit: nitrosim::units::SimDuration::from_secs(30),
         rx_truesize: payload_plus(rx_truesize),
