@@ -326,6 +326,28 @@ fn kernel_config_hz(release: &str) -> Result<u64, String> {
         .ok_or_else(|| "no CONFIG_HZ line in the kernel's configuration".to_string())
 }
 
+/// The kernel side runs with the sysctls the lab writes into every namespace, nitrosim's side
+/// with `TcpConfig::default()`: the two must say the same, or a row compares two configurations.
+/// (Needs no root: it reads the lab's table and the model's defaults.)
+#[test]
+fn the_labs_sysctls_are_nitrosims_defaults() {
+    let cfg = TcpConfig::default();
+    let sysctl = |name: &str| -> Vec<u64> {
+        let (_, v) = DEFAULT_SYSCTLS.iter().find(|(n, _)| *n == format!("net/ipv4/{name}")).expect(name);
+        v.split_whitespace().map(|x| x.parse().unwrap()).collect()
+    };
+    let rmem = sysctl("tcp_rmem");
+    assert_eq!(rmem[1], cfg.rmem_initial.0, "tcp_rmem[1]: the buffer a connection starts with");
+    assert_eq!(rmem[2], cfg.receive_window.0, "tcp_rmem[2]: the receive buffer's ceiling");
+    assert_eq!(sysctl("tcp_mtu_probing"), [cfg.mtu_probing as u64]);
+    assert_eq!(sysctl("tcp_base_mss"), [cfg.base_mss as u64]);
+    assert_eq!(sysctl("tcp_retries1"), [cfg.retries1 as u64]);
+    assert_eq!(sysctl("tcp_retries2"), [cfg.retries2 as u64]);
+    assert_eq!(sysctl("tcp_syn_retries"), [cfg.syn_retries as u64]);
+    assert_eq!(sysctl("tcp_early_retrans"), [cfg.early_retrans as u64]);
+    assert_eq!(sysctl("tcp_sack"), [cfg.sack as u64]);
+}
+
 #[test]
 fn agreeing_runs_are_the_densest_cluster_of_exits() {
     // The first attempt of a clean-clone run on 2026-12-01 (s after the first data), two more

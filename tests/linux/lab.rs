@@ -21,7 +21,7 @@ pub const SERVER_PORT: u16 = 5001;
 
 /// Linux's defaults, written into every namespace: a new namespace copies some of these from
 /// the host's, which may have been tuned.
-const DEFAULT_SYSCTLS: &[(&str, &str)] = &[
+pub const DEFAULT_SYSCTLS: &[(&str, &str)] = &[
     ("net/ipv4/tcp_rmem", "4096 131072 6291456"),
     ("net/ipv4/tcp_wmem", "4096 16384 4194304"),
     ("net/ipv4/tcp_mtu_probing", "0"),
