@@ -92,6 +92,9 @@ pub struct PathSpec {
     pub rx_truesize: RxTruesize,
     /// The sender's congestion control (the kernel run's).
     pub congestion: nitrosim::transport::congestion::CongestionKind,
+    /// The receiver's `tcp_rmem[1]` and `[2]` when the case sets both to one figure (a buffer
+    /// that starts at its ceiling); None: the defaults.
+    pub receive_buffer: Option<u64>,
 }
 
 #[derive(Debug, Default)]
@@ -119,6 +122,9 @@ pub struct SimBulk {
     pub drops: u64,
     /// The receiver's `scaling_ratio` at the end.
     pub scaling_ratio: u32,
+    /// (seconds since the handshake completed at the client, its cumulative acknowledgement) for
+    /// each segment the client took from the server.
+    pub acked_at_sender: Vec<(f64, u64)>,
     /// (s, receiver RTT estimate us, rcv_space, sender's cwnd in segments) after each data segment the server took.
     #[allow(dead_code)]
     pub receiver: Vec<(f64, u64, u64, u64)>,
@@ -127,7 +133,12 @@ pub struct SimBulk {
 /// Run one bulk transfer client -> server over `p`.
 pub fn sim_bulk(p: &PathSpec) -> SimBulk {
     let mut client = Tcp::new(TcpConfig { congestion: p.congestion, ..TcpConfig::default() }, p.mtu, true);
-    let mut server = Tcp::new(TcpConfig { rx_truesize: p.rx_truesize, ..TcpConfig::default() }, p.mtu, false);
+    let mut server_cfg = TcpConfig { rx_truesize: p.rx_truesize, ..TcpConfig::default() };
+    if let Some(b) = p.receive_buffer {
+        server_cfg.receive_window = nitrosim::units::Bytes(b);
+        server_cfg.rmem_initial = nitrosim::units::Bytes(b);
+    }
+    let mut server = Tcp::new(server_cfg, p.mtu, false);
     let mut out = Outbox::default();
     let mut heap: BinaryHeap<Reverse<(SimTime, u64, bool, usize)>> = BinaryHeap::new();
     let mut store: Vec<Segment> = Vec::new();
@@ -210,6 +221,7 @@ pub fn sim_bulk(p: &PathSpec) -> SimBulk {
             } else {
                 if let Some(t0) = established_at {
                     r.window_at_sender.push((now.since(t0).as_secs_f64(), seg.wnd));
+                    r.acked_at_sender.push((now.since(t0).as_secs_f64(), seg.ack));
                 }
                 client.on_segment(now, &seg, &mut out);
             }

@@ -188,7 +188,8 @@ impl AbortReason {
 
 /// The receive side's buffer and window, as Linux sizes them (`tcp_rcv_space_adjust`,
 /// `tcp_grow_window`, `__tcp_select_window`). The application reads at once, so the buffer
-/// holds only out-of-order data.
+/// holds only out-of-order data, and the in-order segment being taken until the ACK it calls
+/// for has gone (`unread`).
 #[derive(Clone, Copy, Debug)]
 struct RcvSpace {
     /// `sk_rcvbuf`: starts at tcp_rmem[1], grows up to tcp_rmem[2].
@@ -215,6 +216,14 @@ struct RcvSpace {
     /// `icsk_ack.rcv_mss`: the largest segment seen (at most our advertised MSS), starting from
     /// `tcp_initialize_rcv_mss`'s guess; a longer segment re-measures `scaling_ratio`.
     rcv_mss: u64,
+    /// What the in-order data of the segment being taken charges the buffer (its truesize),
+    /// while that segment's ACK is decided. Linux sends that ACK from the softirq that queued the
+    /// data, before the reader can run, so its window leaves out the segment's share of the
+    /// buffer; the reader then frees it, and the next ACK's window moves on by that much. 0
+    /// outside `on_data`. Measured against the kernel: tests/linux_conformance.rs,
+    /// "window-limited" (a 59 000-byte buffer: Linux's largest window 35 456 B, 24 segments,
+    /// not the 36 875 B, 25 segments, of the buffer's whole share).
+    unread: u64,
 }
 
 impl Tcp {
@@ -290,6 +299,7 @@ impl Tcp {
                 advertised: 0,
                 scaling_ratio: initial_ratio,
                 rcv_mss: 0,
+                unread: 0,
             },
             stats: TransportStats::default(),
         }

@@ -77,13 +77,15 @@ impl Tcp {
         win * 256 / self.rcv.scaling_ratio.max(1) as u64
     }
 
-    /// __tcp_select_window: the share of the free buffer, no more than `rcv_ssthresh`, never
-    /// below one segment (the persist timer is not modelled) and never shrinking what was offered.
+    /// __tcp_select_window: the share of the free buffer (less the segment being taken, still
+    /// queued when its ACK leaves), no more than `rcv_ssthresh`, never below one segment (the
+    /// persist timer is not modelled) and never shrinking what was offered. Linux rounds the
+    /// result up to its window scale's unit (`ALIGN`); this does not.
     pub(super) fn select_window(&self) -> u64 {
         if self.state != State::Established {
             return self.rcv.advertised;
         }
-        let held: u64 = self.ooo.iter().map(|&(s, e)| e - s).sum();
+        let held: u64 = self.ooo.iter().map(|&(s, e)| e - s).sum::<u64>() + self.rcv.unread;
         let free = self.win_from_space(self.rcv.rcvbuf.saturating_sub(held));
         let right_edge_kept = self.rcv.advertised.saturating_sub(self.rcv_nxt - self.last_ack_sent);
         free.min(self.rcv.rcv_ssthresh).max(self.mss_max).max(right_edge_kept).min(u32::MAX as u64)
@@ -216,9 +218,12 @@ impl Tcp {
         }
         self.ooo.drain(..merged);
         let new = self.rcv_nxt - before;
-        self.measure_rcv_mss(end - start);
+        // The segment's own charge (the out-of-order bytes it joined were already held).
+        let len = end - start;
+        self.rcv.unread = self.cfg.rx_truesize.truesize(len).unwrap_or(len) + (new - len.min(new));
+        self.measure_rcv_mss(len);
         self.rcv_rtt_measure_window(now);
-        self.grow_receive_space(now, end - start);
+        self.grow_receive_space(now, len);
         out.delivered_bytes += new;
         self.stats.bytes_delivered += new;
         self.unacked_segments += 1;
@@ -235,6 +240,8 @@ impl Tcp {
         } else if self.delack_deadline.is_none() {
             self.delack_deadline = Some(now + self.cfg.delayed_ack_timeout);
         }
+        // The application reads it.
+        self.rcv.unread = 0;
     }
 }
 
