@@ -221,7 +221,7 @@ struct RcvSpace {
     /// data, before the reader can run, so its window leaves out the segment's share of the
     /// buffer; the reader then frees it, and the next ACK's window moves on by that much. 0
     /// outside `on_data`. Measured against the kernel: tests/linux_conformance.rs,
-    /// "window-limited" (a 59 000-byte buffer: Linux's largest window 35 456 B, 24 segments,
+    /// "window-limited" (a 59 000-byte buffer: the window Linux offered, 35 456 B, 24 segments,
     /// not the 36 875 B, 25 segments, of the buffer's whole share).
     unread: u64,
 }
