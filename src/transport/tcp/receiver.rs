@@ -218,7 +218,8 @@ impl Tcp {
         }
         self.ooo.drain(..merged);
         let new = self.rcv_nxt - before;
-        // The segment's own charge (the out-of-order bytes it joined were already held).
+        // The segment's charge, and the out-of-order bytes it joined (no longer in `ooo`, still
+        // queued until the reader runs).
         let len = end - start;
         self.rcv.unread = self.cfg.rx_truesize.truesize(len).unwrap_or(len) + (new - len.min(new));
         self.measure_rcv_mss(len);

@@ -320,3 +320,33 @@ fn the_first_full_segment_measures_the_scaling_ratio() {
         assert_eq!(s.scaling_ratio(), ratio, "{rx:?}");
     }
 }
+
+#[test]
+fn an_acks_window_leaves_out_the_segment_it_answers() {
+    // A buffer fixed at 59 000 B (tcp_rmem 4096 59000 59000) on a path whose driver charges 2304 B
+    // per 1448-byte segment (scaling_ratio 160): the buffer's share is 36 875 B, but each ACK
+    // leaves while its segment is still queued, so it offers (59 000 - 2304) x 160 / 256 =
+    // 35 435 B, as the kernel did (tests/linux_conformance.rs, "window-limited").
+    let cfg = TcpConfig {
+        receive_window: crate::units::Bytes(59_000),
+        rmem_initial: crate::units::Bytes(59_000),
+        rx_truesize: RxTruesize::PayloadPlus(2304 - 1448),
+        ..TcpConfig::default()
+    };
+    let mut c = Tcp::new(TcpConfig::default(), 1500, true);
+    let mut s = Tcp::new(cfg, 1500, false);
+    let mut out = Outbox::default();
+    c.connect(SimTime(0), &mut out);
+    let sa = deliver(&mut s, SimTime(1), &out.segments);
+    let _ = deliver(&mut c, SimTime(2), &sa.segments);
+    let mut out = Outbox::default();
+    c.send(SimTime(3), 20 * 1448, &mut out);
+    let mut windows = Vec::new();
+    for (i, seg) in out.segments.iter().filter(|g| g.payload_bytes > 0).enumerate() {
+        let acks = deliver(&mut s, SimTime(10 + i as u64), std::slice::from_ref(seg));
+        windows.extend(acks.segments.iter().map(|a| a.wnd));
+    }
+    assert_eq!(s.scaling_ratio(), 160);
+    assert_eq!(windows.iter().max(), Some(&35_435), "{windows:?}");
+    assert_eq!(windows.last(), Some(&35_435), "{windows:?}");
+}
