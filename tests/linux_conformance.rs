@@ -46,6 +46,10 @@ const RX_RUNS: usize = 3;
 const RX_CONGESTION: CongestionKind = CongestionKind::NewReno;
 /// The slow-start case: delay added by the forwarder, bottleneck rate, bytes sent.
 const HY_DELAY_MS: u64 = 40;
+const HY_RATE_BPS: u64 = 100_000_000;
+/// 16 MB: long enough for the receive window to reach its ceiling even when the machine's other
+/// work slows the kernel's autotuning (with 8 MB, a CI run ended all five runs 5.1% short of it).
+const HY_BYTES: u64 = 16_000_000;
 /// Window-limited on the slow-start case's delayed path: the receiver's buffer set (`tcp_rmem`
 /// 4096 B B: it starts at its ceiling), its window B x scaling_ratio / 256 (the forwarder's 160)
 /// less the share of the segment still queued when its ACK leaves: 35 435 B, 24 whole segments of
@@ -60,10 +64,6 @@ const WL_CASES: &[(&str, u64)] = &[
 const WL_BYTES: u64 = 2_500_000;
 const WL_FROM_BYTES: u64 = 500_000;
 const WL_TO_BYTES: u64 = 2_000_000;
-const HY_RATE_BPS: u64 = 100_000_000;
-/// 16 MB: long enough for the receive window to reach its ceiling even when the machine's other
-/// work slows the kernel's autotuning (with 8 MB, a CI run ended all five runs 5.1% short of it).
-const HY_BYTES: u64 = 16_000_000;
 /// Times the kernel's side is measured at most: a row fails the test only if it fails in every
 /// attempt (nitrosim's side is deterministic, so a model that disagrees with the kernel does).
 /// Three, not two: on 2026-12-01, in a slow hour, two of five clean-clone CI runs failed the
@@ -113,9 +113,6 @@ fn kernel_exit(u: &Upload) -> Option<(f64, u32, u32)> {
         .map(|(t, i)| ((*t - u.started).as_secs_f64(), i.snd_ssthresh, i.total_retrans))
 }
 
-/// One kernel run of the slow-start case: the upload, the server, how late the forwarder ran at
-/// worst, and how the kernel says HyStart ended slow start in the client's namespace (its
-/// `TCPHystartTrainDetect` and `TCPHystartDelayDetect` counters).
 /// One kernel run of a window-limited case.
 struct WlRun {
     up: Upload,
@@ -124,6 +121,9 @@ struct WlRun {
     acks: Result<Vec<u32>, String>,
 }
 
+/// One kernel run of the slow-start case: the upload, the server, how late the forwarder ran at
+/// worst, and how the kernel says HyStart ended slow start in the client's namespace (its
+/// `TCPHystartTrainDetect` and `TCPHystartDelayDetect` counters).
 struct HyRun {
     up: Upload,
     srv: ServerView,
@@ -223,6 +223,22 @@ impl Row {
             _ => false,
         }
     }
+}
+
+/// The kernel's side of the delayed path (the slow-start and window-limited cases), before its
+/// forwarder: MTU 1500, tbf at 100 Mbit/s, and one segment per packet, as nitrosim sends (GSO
+/// would hand the path bursts of up to ~1 ms of data, which the forwarder's tun device splits
+/// again).
+fn delayed_path_lab() -> Lab {
+    let lab = Lab::new(&LabSpec {
+        mtu_client_side: 1500,
+        mtu_server_side: 1500,
+        server_mtu: 1500,
+        rate_bps: Some(HY_RATE_BPS),
+    })
+    .expect("lab");
+    lab.ip_in(&lab.client, &["link", "set", "dev", "eth0", "gso_max_segs", "1"]).unwrap();
+    lab
 }
 
 /// nitrosim's side of the delayed path (the slow-start and window-limited cases): the lab's 40 ms
@@ -551,16 +567,7 @@ fn compare_once(kernel: &str) -> Vec<String> {
         || (hy_runs.len() < HY_RUNS_MAX
             && agreeing_runs(&hy_runs.iter().map(train_exit).collect::<Vec<_>>()).len() < HY_AGREE)
     {
-        let hy = Lab::new(&LabSpec {
-            mtu_client_side: 1500,
-            mtu_server_side: 1500,
-            server_mtu: 1500,
-            rate_bps: Some(HY_RATE_BPS),
-        })
-        .expect("lab");
-        // One segment per packet, as nitrosim sends (GSO would hand the path bursts of up to
-        // ~1 ms of data, which the forwarder's tun device splits again).
-        hy.ip_in(&hy.client, &["link", "set", "dev", "eth0", "gso_max_segs", "1"]).unwrap();
+        let hy = delayed_path_lab();
         match DelayForwarder::start(&hy, Duration::from_millis(HY_DELAY_MS)) {
             Ok(fwd) => {
                 if hy_truesize.is_none() {
@@ -590,14 +597,7 @@ fn compare_once(kernel: &str) -> Vec<String> {
     // Window-limited on the same delayed path, one run per window, after everything else.
     let mut wl_runs: Vec<Option<WlRun>> = Vec::new();
     for &(_, rmem) in WL_CASES {
-        let lab = Lab::new(&LabSpec {
-            mtu_client_side: 1500,
-            mtu_server_side: 1500,
-            server_mtu: 1500,
-            rate_bps: Some(HY_RATE_BPS),
-        })
-        .expect("lab");
-        lab.ip_in(&lab.client, &["link", "set", "dev", "eth0", "gso_max_segs", "1"]).unwrap();
+        let lab = delayed_path_lab();
         lab.sysctl(&lab.server, "net/ipv4/tcp_rmem", &format!("4096 {rmem} {rmem}")).unwrap();
         match DelayForwarder::start(&lab, Duration::from_millis(HY_DELAY_MS)) {
             Ok(fwd) => {
@@ -1081,7 +1081,10 @@ fn compare_once(kernel: &str) -> Vec<String> {
         println!(
             "{case}: Linux {l_rate:?} Mbit/s, window {l_wnd:?} B, forwarder at worst {:?} ms late, ACKs covering up to 1/2/3/more segments {:?}; nitrosim {:?} Mbit/s, window {s_wnd:?} B, ACKs {:?}",
             run.as_ref().map(|r| r.forwarder_late_max.as_secs_f64() * 1e3),
-            run.as_ref().map(|r| r.acks.as_ref().map(|a| ack_tally(&kernel_ack_advances(a), 1448))),
+            run.as_ref().map(|r| {
+                let mss = r.up.samples.last().map_or(0, |(_, i)| u64::from(i.snd_mss));
+                r.acks.as_ref().map(|a| ack_tally(&kernel_ack_advances(a), mss))
+            }),
             rate_mbps(&sim_points, WL_FROM_BYTES, WL_TO_BYTES),
             ack_tally(&sim.acks.windows(2).map(|a| a[1].saturating_sub(a[0])).collect::<Vec<_>>(), sim.mss),
         );
@@ -1102,7 +1105,7 @@ fn compare_once(kernel: &str) -> Vec<String> {
         // a round trip, its 24 move 24.0. The kernel's ACKs on this path cover 2.9 segments on
         // average (the socket's backlog merges segments that arrive while the reader holds the
         // socket, tcp_add_backlog; printed above), which nitrosim does not model: on 2026-12-05
-        // its rates ran 6.49-6.58 Mbit/s with 23 segments (nitrosim 6.38) and 6.84-6.91 with 24
+        // its rates ran 6.49-6.59 Mbit/s with 23 segments (nitrosim 6.38) and 6.84-6.91 with 24
         // (nitrosim 6.98). 5%, set after those runs; without the queued segment's share of the
         // window nitrosim moved 6.98 with both buffers, 6% above the kernel's 23.
         rows.push(Row {
