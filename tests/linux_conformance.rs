@@ -940,6 +940,22 @@ fn compare_once(kernel: &str) -> Vec<String> {
         tolerance: 0.0,
         note: "median of 3 kernel runs".into(),
     });
+    // The ACKs that cover one segment: Linux sends one each time a segment grows the window
+    // (`tcp_grow_window` sets `icsk_ack.quick |= 1`), about one per two segments of window
+    // growth, ~1375 in every quiet run on 2026-12-05 (1368-1381, nine runs) and 1128-1237 with two
+    // busy loops on the two cores; a receiver without the rule sent 15 (its first quick ACKs).
+    // 25%, set from those runs before this row existed: the count, not the mechanism, moves with
+    // the machine's load.
+    let singles: Vec<f64> = tallies.iter().filter_map(|t| t.as_ref().ok().map(|t| t[0] as f64)).collect();
+    let l_singles = median(singles);
+    rows.push(Row {
+        case,
+        quantity: "ACKs covering one segment",
+        linux: l_singles,
+        sim: Some(ack_tally(&sim_advances, sim_rx.mss)[0] as f64),
+        tolerance: (l_singles.unwrap_or(0.0) * 0.25).round(),
+        note: "median of 3 kernel runs".into(),
+    });
     // HyStart on a delayed path: ssthresh becomes finite when the sender leaves slow start
     // (HyStart sets it to cwnd then); the kernel's first finite ssthresh against nitrosim's.
     let sim_hy = sim_bulk(&delayed_path(HY_BYTES, hy_truesize, None));

@@ -29,19 +29,63 @@ fn pair(s: &nitrosim::report::summary::Summary, name: &str) -> (f64, f64, u64) {
     (v.flows[0].goodput_gbps, v.flows[1].goodput_gbps, v.flows.iter().map(|f| f.rtos).sum())
 }
 
+/// The longest stretch, in ms, in which each flow delivered nothing (its goodput series), and
+/// whether that stretch reached the end of the run.
+fn silences_ms(v: &nitrosim::model::results::VariantResult) -> Vec<(f64, bool)> {
+    v.flows
+        .iter()
+        .map(|f| {
+            let bins = &v.series.iter().find(|(name, _)| *name == f.name).expect("a series per flow").1;
+            let (mut longest, mut run, mut to_end) = (0, 0, false);
+            for (i, &gbps) in bins.iter().enumerate() {
+                run = if gbps == 0.0 { run + 1 } else { 0 };
+                if run > longest {
+                    (longest, to_end) = (run, i + 1 == bins.len());
+                }
+            }
+            (longest as f64 * v.bin_us / 1e3, to_end)
+        })
+        .collect()
+}
+
+/// A bulk flow silent this long is waiting on a timer, not sharing: 10 ms is some 200 of this
+/// path's round trips (~52 us).
+const STALL_MS: f64 = 10.0;
+
 #[test]
 fn with_default_noise_equal_rtts_share_and_the_short_rtt_wins() {
-    for seed in ["seed=1", "seed=3", "seed=5"] {
-        let s = run_text("rtt-fairness.ron", FAIRNESS, &[seed]);
+    // Equal RTTs share the drop-tail port unless one flow stalls: a retransmission of its lost
+    // with nothing sent after it to reveal the loss (RACK), it waits for the 200 ms RTO, as
+    // Linux's would, and here that falls beyond the 150 ms run. So: every seed either shares
+    // (within 1.5x, Jain's index above 0.96) or has exactly one flow silent from some point to
+    // the end, and that flow is the one behind; and sharing is the rule (over seeds 1-30, 2 or 3
+    // stalled in the builds of 2026-12-05).
+    let mut stalled = Vec::new();
+    for seed in 1..=30 {
+        let s = run_text("rtt-fairness.ron", FAIRNESS, &[&format!("seed={seed}")]);
+        let same = variant(&s, "same-rtt");
         let (a, b, rtos) = pair(&s, "same-rtt");
         let ratio = a.max(b) / a.min(b);
-        assert!(ratio <= 1.5, "{seed}: same RTT, goodputs {a} and {b} (ratio {ratio:.2})");
-        assert_eq!(rtos, 0, "{seed}: same RTT, no RTOs");
-        let f = variant(&s, "same-rtt").fairness.as_ref().expect("two flows");
-        assert!((f.max_min_ratio - ratio).abs() < 0.01 && f.jain_index > 0.96, "{f:?}");
+        let silences = silences_ms(same);
+        let stalls: Vec<usize> = (0..2).filter(|&i| silences[i].0 >= STALL_MS).collect();
+        if stalls.is_empty() {
+            assert!(ratio <= 1.5, "seed {seed}: same RTT, goodputs {a} and {b} (ratio {ratio:.2})");
+            assert_eq!(rtos, 0, "seed {seed}: same RTT, no RTOs");
+            let f = same.fairness.as_ref().expect("two flows");
+            assert!((f.max_min_ratio - ratio).abs() < 0.01 && f.jain_index > 0.96, "seed {seed}: {f:?}");
+        } else {
+            assert_eq!(stalls.len(), 1, "seed {seed}: both flows stalled: {silences:?}");
+            let behind = if a < b { 0 } else { 1 };
+            assert_eq!(stalls[0], behind, "seed {seed}: goodputs {a} and {b}, silences {silences:?}");
+            assert!(silences[behind].1, "seed {seed}: a stall ended before its RTO could fire: {silences:?}");
+            stalled.push((seed, ratio));
+        }
+        let long_stalled = silences_ms(variant(&s, "4x-rtt")).iter().any(|&(ms, _)| ms >= STALL_MS);
         let (short, long, _) = pair(&s, "4x-rtt");
-        assert!(short / long >= 2.0, "{seed}: 4x RTT, short {short} vs long {long} Gbps");
+        assert!(long_stalled || short / long >= 2.0, "seed {seed}: 4x RTT, short {short} vs long {long} Gbps");
     }
+    println!("same-RTT stalls (seed, ratio): {stalled:?}");
+    assert!(stalled.len() <= 5, "stalls in more than a sixth of the seeds: {stalled:?}");
 }
 
 #[test]

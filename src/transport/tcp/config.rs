@@ -23,6 +23,9 @@ pub const LINUX_DELACK_MIN: SimDuration = SimDuration::from_ms(40);
 pub const INITIAL_CWND_SEGMENTS: u64 = 10;
 /// Linux `TCP_MAX_QUICKACKS`: ACK every segment for the first 16 after the handshake.
 pub const LINUX_MAX_QUICKACKS: u32 = 16;
+/// Linux grows the window (`tcp_grow_window`) only for in-order segments of this many bytes or
+/// more (`tcp_event_data_recv`, net/ipv4/tcp_input.c).
+pub const GROW_WINDOW_MIN_BYTES: u64 = 128;
 /// Bound on remembered out-of-order ranges (Linux bounds the ofo queue by memory).
 pub const MAX_OOO_RANGES: usize = 256;
 /// IP + TCP headers with the timestamps option: what separates an MTU from its MSS here.

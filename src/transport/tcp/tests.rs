@@ -321,12 +321,11 @@ fn the_first_full_segment_measures_the_scaling_ratio() {
     }
 }
 
-#[test]
-fn an_acks_window_leaves_out_the_segment_it_answers() {
-    // A buffer fixed at 59 000 B (tcp_rmem 4096 59000 59000) on a path whose driver charges 2304 B
-    // per 1448-byte segment (scaling_ratio 160): the buffer's share is 36 875 B, but each ACK
-    // leaves while its segment is still queued, so it offers (59 000 - 2304) x 160 / 256 =
-    // 35 435 B, as the kernel did (tests/linux_conformance.rs, "window-limited").
+/// A sender and a receiver whose buffer is fixed at 59 000 B (tcp_rmem 4096 59000 59000) on a
+/// path whose driver charges 2304 B per 1448-byte segment (scaling_ratio 160), past the
+/// handshake; and, for each data segment of the sender's initial window delivered one by one,
+/// the windows of the ACKs it drew.
+fn fixed_buffer_initial_window(quickacks: Option<u32>) -> (Tcp, Vec<Vec<u32>>) {
     let cfg = TcpConfig {
         receive_window: crate::units::Bytes(59_000),
         rmem_initial: crate::units::Bytes(59_000),
@@ -339,14 +338,48 @@ fn an_acks_window_leaves_out_the_segment_it_answers() {
     c.connect(SimTime(0), &mut out);
     let sa = deliver(&mut s, SimTime(1), &out.segments);
     let _ = deliver(&mut c, SimTime(2), &sa.segments);
+    if let Some(q) = quickacks {
+        s.quickacks = q;
+    }
     let mut out = Outbox::default();
     c.send(SimTime(3), 20 * 1448, &mut out);
-    let mut windows = Vec::new();
-    for (i, seg) in out.segments.iter().filter(|g| g.payload_bytes > 0).enumerate() {
-        let acks = deliver(&mut s, SimTime(10 + i as u64), std::slice::from_ref(seg));
-        windows.extend(acks.segments.iter().map(|a| a.wnd));
-    }
+    let acks = out
+        .segments
+        .iter()
+        .filter(|g| g.payload_bytes > 0)
+        .enumerate()
+        .map(|(i, seg)| {
+            deliver(&mut s, SimTime(10 + i as u64), std::slice::from_ref(seg)).segments.iter().map(|a| a.wnd).collect()
+        })
+        .collect();
+    (s, acks)
+}
+
+#[test]
+fn an_acks_window_leaves_out_the_segment_it_answers() {
+    // The buffer's share is 36 875 B, but each ACK leaves while its segment is still queued, so
+    // it offers (59 000 - 2304) x 160 / 256 = 35 435 B, as the kernel did
+    // (tests/linux_conformance.rs, "window-limited").
+    let (s, acks) = fixed_buffer_initial_window(None);
+    let windows: Vec<u32> = acks.concat();
     assert_eq!(s.scaling_ratio(), 160);
     assert_eq!(windows.iter().max(), Some(&35_435), "{windows:?}");
     assert_eq!(windows.last(), Some(&35_435), "{windows:?}");
+}
+
+#[test]
+fn a_segment_that_grows_the_window_is_acknowledged_alone() {
+    // Past the first quick ACKs, Linux acknowledges every second full segment, except one that
+    // grew the window (`tcp_grow_window`'s `icsk_ack.quick |= 1`): that one is acknowledged at
+    // once, alone. The window grows two segments a segment up to the buffer's share (35 435 B),
+    // and from there ACKs come in pairs.
+    let (_, acks) = fixed_buffer_initial_window(Some(0));
+    let acked: Vec<Option<u32>> = acks.iter().map(|a| a.last().copied()).collect();
+    let grew = acked.iter().take_while(|a| a.is_some()).count();
+    assert!(grew >= 1, "the first segment grew the window and was acknowledged alone: {acked:?}");
+    assert_eq!(acked[grew - 1], Some(35_435), "growth stops at the buffer's share: {acked:?}");
+    // Then every second segment.
+    let after: Vec<bool> = acked[grew..].iter().map(Option::is_some).collect();
+    assert!(after.len() >= 6, "{acked:?}");
+    assert!(after.iter().step_by(2).all(|a| !a) && after.iter().skip(1).step_by(2).all(|a| *a), "{acked:?}");
 }
