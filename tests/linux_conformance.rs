@@ -985,7 +985,7 @@ fn compare_once(kernel: &str) -> Vec<String> {
     // round the kernel's runs here fall in two groups, 482-484 and 526-531 segments, exiting at
     // about the same instant (0.262-0.266 s): the same ACK of the train trips HyStart, but the
     // cwnd it finds differs by ~45 segments (how the receiver's delayed ACKs fell in the first
-    // rounds). nitrosim, behind tbf's 64 KiB bucket, lands in the upper group (532); 12% covers
+    // rounds). nitrosim, behind tbf's 64 KiB bucket, lands in the upper group (526); 12% covers
     // either group from the other (531 / 482 = 1.10, and a few segments); a different round or
     // a missed exit is far outside it.
     let ss_tolerance = (l_ss.unwrap_or(0.0) * 0.12).round();
