@@ -194,7 +194,8 @@ impl AbortReason {
 struct RcvSpace {
     /// `sk_rcvbuf`: starts at tcp_rmem[1], grows up to tcp_rmem[2].
     rcvbuf: u64,
-    /// `rcv_ssthresh`: the window grows towards the buffer's share two segments per segment received.
+    /// `rcv_ssthresh`: the window grows towards the free buffer's share (`tcp_space`), two segments
+    /// per segment received.
     rcv_ssthresh: u64,
     /// Bytes the application read in the last measured round trip (`rcvq_space.space`).
     space: u64,
