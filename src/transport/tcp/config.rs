@@ -21,12 +21,13 @@ pub const LINUX_RTO_MAX: SimDuration = SimDuration::from_secs(120);
 pub const LINUX_DELACK_MIN: SimDuration = SimDuration::from_ms(40);
 /// Initial window of 10 segments (RFC 6928; Linux `TCP_INIT_CWND`).
 pub const INITIAL_CWND_SEGMENTS: u64 = 10;
-/// Linux `TCP_MAX_QUICKACKS`: ACK every segment for the first 16 after the handshake (a segment
-/// that grows the window sets the count's low bit and spends it, so it uses none of them).
+/// Linux `TCP_MAX_QUICKACKS`: ACK every segment for the first 16 after the handshake. A segment
+/// that grows the window sets the count's low bit (`quick |= 1`) and its ACK spends one, so from
+/// an even count it uses none of the 16.
 pub const LINUX_MAX_QUICKACKS: u32 = 16;
 /// Linux grows the window (`tcp_grow_window`) for in-order segments of this many bytes or more
-/// (`tcp_event_data_recv`, net/ipv4/tcp_input.c); it also grows it for out-of-order ones of any
-/// size (`tcp_data_queue_ofo`), which nitrosim does not.
+/// (`tcp_event_data_recv`, net/ipv4/tcp_input.c); with SACK it also grows it for out-of-order
+/// ones of any size (`tcp_data_queue_ofo`), which nitrosim does not.
 pub const GROW_WINDOW_MIN_BYTES: u64 = 128;
 /// Bound on remembered out-of-order ranges (Linux bounds the ofo queue by memory).
 pub const MAX_OOO_RANGES: usize = 256;

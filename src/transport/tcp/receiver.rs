@@ -124,10 +124,11 @@ impl Tcp {
     /// of `GROW_WINDOW_MIN_BYTES` or more, tcp_event_data_recv) and tcp_rcv_space_adjust (once per
     /// receiver RTT estimate: what the application read in it becomes `space`, and the buffer
     /// grows to hold twice that, more while the sender is still speeding up). The application
-    /// reads at once, so only the segment being taken is queued (`unread`). Not modelled: the
-    /// growth Linux also makes on out-of-order segments (tcp_data_queue_ofo), and pingpong mode,
-    /// in which Linux ignores the quick ACK below (a request/response endpoint that answers
-    /// within the delayed-ACK timeout); nitrosim's RPC endpoints acknowledge such segments at once.
+    /// reads at once, so only the segment being taken (and the out-of-order bytes it joined) is
+    /// queued (`unread`). Not modelled: the growth Linux also makes on out-of-order segments with
+    /// SACK (tcp_data_queue_ofo), and pingpong mode, in which Linux ignores the quick ACK below
+    /// (a request/response endpoint that answers within the delayed-ACK timeout); nitrosim's RPC
+    /// endpoints acknowledge such segments at once.
     pub(super) fn grow_receive_space(&mut self, now: SimTime, len: u64) {
         let room = self.tcp_space().saturating_sub(self.rcv.rcv_ssthresh);
         if len >= GROW_WINDOW_MIN_BYTES && room > 0 {
