@@ -888,10 +888,11 @@ fn compare_once(kernel: &str) -> Vec<String> {
         })
         .collect();
     let sim_advances: Vec<u64> = sim_rx.acks.windows(2).map(|a| a[1].saturating_sub(a[0])).collect();
+    let sim_tally = ack_tally(&sim_advances, sim_rx.mss);
     println!(
         "bulk receiver, mean data segments per ACK: Linux runs {means:?}, nitrosim {:?}; ACKs covering up to 1/2/3/more segments: Linux runs {tallies:?}, nitrosim {:?}",
         (sim_rx.acks_out > 0).then(|| sim_rx.data_segs_in as f64 / sim_rx.acks_out as f64),
-        ack_tally(&sim_advances, sim_rx.mss)
+        sim_tally
     );
     let pick = |f: fn(&RxRun) -> Option<f64>| median(per_run.iter().filter_map(f).collect());
     let s_win: Vec<(f64, f64)> = sim_rx.window_at_sender.iter().map(|&(t, w)| (t, w as f64)).collect();
@@ -952,7 +953,7 @@ fn compare_once(kernel: &str) -> Vec<String> {
         case,
         quantity: "ACKs covering one segment",
         linux: l_singles,
-        sim: Some(ack_tally(&sim_advances, sim_rx.mss)[0] as f64),
+        sim: Some(sim_tally[0] as f64),
         tolerance: (l_singles.unwrap_or(0.0) * 0.25).round(),
         note: "median of 3 kernel runs".into(),
     });
@@ -1092,16 +1093,16 @@ fn compare_once(kernel: &str) -> Vec<String> {
             r.up.samples.iter().map(|(t, i)| ((*t - r.up.started).as_secs_f64(), i.bytes_acked)).collect()
         });
         let l_rate = rate_mbps(&l_points, WL_FROM_BYTES, WL_TO_BYTES);
+        let s_rate = rate_mbps(&sim_points, WL_FROM_BYTES, WL_TO_BYTES);
         let l_wnd = run.as_ref().and_then(|r| most_common(r.up.samples.iter().map(|(_, i)| i.snd_wnd)));
         let s_wnd = most_common(sim.window_at_sender.iter().map(|w| w.1));
         println!(
-            "{case}: Linux {l_rate:?} Mbit/s, window {l_wnd:?} B, forwarder at worst {:?} ms late, ACKs covering up to 1/2/3/more segments {:?}; nitrosim {:?} Mbit/s, window {s_wnd:?} B, ACKs {:?}",
+            "{case}: Linux {l_rate:?} Mbit/s, window {l_wnd:?} B, forwarder at worst {:?} ms late, ACKs covering up to 1/2/3/more segments {:?}; nitrosim {s_rate:?} Mbit/s, window {s_wnd:?} B, ACKs {:?}",
             run.as_ref().map(|r| r.forwarder_late_max.as_secs_f64() * 1e3),
             run.as_ref().map(|r| {
                 let mss = r.up.samples.last().map_or(0, |(_, i)| u64::from(i.snd_mss));
                 r.acks.as_ref().map(|a| ack_tally(&kernel_ack_advances(a), mss))
             }),
-            rate_mbps(&sim_points, WL_FROM_BYTES, WL_TO_BYTES),
             ack_tally(&sim.acks.windows(2).map(|a| a[1].saturating_sub(a[0])).collect::<Vec<_>>(), sim.mss),
         );
         // The window the sender saw most often: the buffer's share less the segment still
@@ -1128,7 +1129,7 @@ fn compare_once(kernel: &str) -> Vec<String> {
             case,
             quantity: "rate, 0.5-2 MB acknowledged (Mbit/s)",
             linux: l_rate,
-            sim: rate_mbps(&sim_points, WL_FROM_BYTES, WL_TO_BYTES),
+            sim: s_rate,
             tolerance: l_rate.map_or(0.0, |r| (r * 0.05 * 1000.0).round() / 1000.0),
             note: String::new(),
         });

@@ -136,6 +136,12 @@ impl RxTruesize {
         }
     }
 
+    /// What a segment of `len` payload bytes charges the receive buffer: its truesize, or its
+    /// length when truesize is not modelled.
+    pub fn charge(self, len: u64) -> u64 {
+        self.truesize(len).unwrap_or(len)
+    }
+
     /// `scaling_ratio` as `tcp_measure_rcv_mss` computes it from a segment of `len` bytes:
     /// `(len << TCP_RMEM_TO_WIN_SCALE) / truesize`, at least 1 (a u8 in the kernel; truesize
     /// exceeds len, so the quotient is below 256).

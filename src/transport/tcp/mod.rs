@@ -4,8 +4,9 @@
 //! RACK-style check that re-sends a lost retransmission once later data is SACKed (RFC 8985,
 //! simplified), the retransmission timer (RFC 6298, with Linux's constants and its
 //! `srtt + max(4 * rttvar, rto_min)` rule), timestamps (RFC 7323) for RTT samples, and delayed
-//! ACKs with quick-ack at connection start and for a segment that grows the window. With `sack: false` recovery is NewReno (RFC 6582):
-//! one hole per round trip, partial ACKs retransmit the next segment, an RTO goes back N.
+//! ACKs with quick-ack at connection start and for a segment that grows the window. With
+//! `sack: false` recovery is NewReno (RFC 6582): one hole per round trip, partial ACKs retransmit
+//! the next segment, an RTO goes back N.
 //!
 //! Path MTU, as Linux does it: every segment has DF set; an ICMP "fragmentation needed" lowers
 //! the MSS and retransmits what no longer fits at once (`tcp_simple_retransmit`, no congestion

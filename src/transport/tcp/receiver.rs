@@ -1,7 +1,8 @@
 //! The receive side: in-order and out-of-order data, the ACK policy (quick-ack at start and for
-//! a segment that grows the window, delayed ACK, immediate ACK for holes, duplicates, CE and FIN), the receiver's RTT
-//! estimate, and the receive buffer and advertised window as Linux sizes them
-//! (`tcp_select_initial_window`, `tcp_grow_window`, `tcp_rcv_space_adjust`, `__tcp_select_window`).
+//! a segment that grows the window, delayed ACK, immediate ACK for holes, duplicates, CE and
+//! FIN), the receiver's RTT estimate, and the receive buffer and advertised window as Linux
+//! sizes them (`tcp_select_initial_window`, `tcp_grow_window`, `tcp_rcv_space_adjust`,
+//! `__tcp_select_window`).
 
 use super::config::{
     GROW_WINDOW_MIN_BYTES, INITIAL_CWND_SEGMENTS, LINUX_MIN_MSS, LINUX_MSS_DEFAULT, MAX_OOO_RANGES, MAX_SYN_WINDOW,
@@ -98,14 +99,15 @@ impl Tcp {
         self.win_from_space(self.rcv.rcvbuf.saturating_sub(held))
     }
 
-    /// tcp_grow_window's step for an in-order segment of `len` bytes: two advertised MSS when the
-    /// segment's charge is worth no more window than it carries (a full segment: `scaling_ratio`
-    /// was measured on one); for a smaller one (__tcp_grow_window), two received MSS while
-    /// `rcv_ssthresh` is small beside `tcp_rmem[2]`'s window, halving that bound for each halving
-    /// of the charge it takes to fit, else none. (Linux first deducts the skb head from the charge
-    /// of a frame held in page fragments, `truesize_adjust`; the charge here is the driver's whole.)
-    fn grow_window_step(&self, len: u64) -> u64 {
-        let charge = self.win_from_space(self.cfg.rx_truesize.truesize(len).unwrap_or(len));
+    /// tcp_grow_window's step for an in-order segment of `len` bytes charging the buffer `charge`
+    /// (its truesize): two advertised MSS when that is worth no more window than it carries (a
+    /// full segment: `scaling_ratio` was measured on one); for a smaller one (__tcp_grow_window),
+    /// two received MSS while `rcv_ssthresh` is small beside `tcp_rmem[2]`'s window, halving that
+    /// bound for each halving of the charge it takes to fit, else none. (Linux first deducts the
+    /// skb head from the charge of a frame held in page fragments, `truesize_adjust`; the charge
+    /// here is the driver's whole.)
+    fn grow_window_step(&self, len: u64, charge: u64) -> u64 {
+        let charge = self.win_from_space(charge);
         if charge <= len {
             return 2 * self.advmss();
         }
@@ -129,10 +131,11 @@ impl Tcp {
     /// SACK (tcp_data_queue_ofo), and pingpong mode, in which Linux ignores the quick ACK below
     /// (a request/response endpoint that answers within the delayed-ACK timeout); nitrosim's RPC
     /// endpoints acknowledge such segments at once.
-    pub(super) fn grow_receive_space(&mut self, now: SimTime, len: u64) {
-        let room = self.tcp_space().saturating_sub(self.rcv.rcv_ssthresh);
-        if len >= GROW_WINDOW_MIN_BYTES && room > 0 {
-            let step = self.grow_window_step(len);
+    pub(super) fn grow_receive_space(&mut self, now: SimTime, len: u64, charge: u64) {
+        let room =
+            if len >= GROW_WINDOW_MIN_BYTES { self.tcp_space().saturating_sub(self.rcv.rcv_ssthresh) } else { 0 };
+        if room > 0 {
+            let step = self.grow_window_step(len, charge);
             if step > 0 {
                 self.rcv.rcv_ssthresh += room.min(step.max(2 * len));
                 // `icsk_ack.quick |= 1`: the segment that grew the window is acknowledged at
@@ -262,10 +265,11 @@ impl Tcp {
         // The segment's charge, and the out-of-order bytes it joined (no longer in `ooo`, still
         // queued until the reader runs).
         let len = end - start;
-        self.rcv.unread = self.cfg.rx_truesize.truesize(len).unwrap_or(len) + (new - len.min(new));
+        let charge = self.cfg.rx_truesize.charge(len);
+        self.rcv.unread = charge + (new - len.min(new));
         self.measure_rcv_mss(len);
         self.rcv_rtt_measure_window(now);
-        self.grow_receive_space(now, len);
+        self.grow_receive_space(now, len, charge);
         out.delivered_bytes += new;
         self.stats.bytes_delivered += new;
         self.unacked_segments += 1;
