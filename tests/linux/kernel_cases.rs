@@ -250,3 +250,87 @@ pub fn measure_rx_truesize(lab: &Lab) -> Result<(u32, u32), String> {
     client.join().map_err(|_| "truesize client panicked".to_string())??;
     r
 }
+
+/// A closed-loop request/response exchange over one connection, both ends as an RPC framework
+/// runs them: TCP_NODELAY (nitrosim models no Nagle), one request outstanding, the server
+/// answering as soon as it has read the request. What each socket sent bare (ACKs and window
+/// updates, no data) over the exchanges, from TCP_INFO (`segs_out` - `data_segs_out`): once
+/// right after the connection was set up and once `RPC_SETTLE` after the last exchange, both
+/// sockets still open.
+#[derive(Debug, Default)]
+pub struct RpcExchange {
+    pub completed: usize,
+    pub client_bare: Option<u32>,
+    pub server_bare: Option<u32>,
+    pub error: Option<String>,
+}
+
+/// Longer than any delayed ACK Linux schedules (TCP_DELACK_MAX, 200 ms): every ACK owed has
+/// gone when the counters are read.
+const RPC_SETTLE: Duration = Duration::from_millis(300);
+const RPC_PORT: u16 = 5003;
+
+fn bare_segments(i: &TcpInfo) -> u32 {
+    i.segs_out - i.data_segs_out
+}
+
+/// Run `rpcs` exchanges of `request` bytes up and `response` bytes down on `lab`'s path.
+pub fn rpc_exchange(lab: &Lab, rpcs: usize, request: usize, response: usize) -> RpcExchange {
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let (sampled_tx, sampled_rx) = std::sync::mpsc::channel::<()>();
+    let server = in_ns(&lab.server, move || -> Result<u32, String> {
+        let l = TcpListener::bind((SERVER_ADDR, RPC_PORT)).map_err(|e| format!("bind: {e}"))?;
+        let _ = ready_tx.send(());
+        let (mut c, _) = l.accept().map_err(|e| format!("accept: {e}"))?;
+        let start = tcp_info(c.as_raw_fd()).ok_or("TCP_INFO at accept")?;
+        run_realtime("rpc server");
+        c.set_nodelay(true).map_err(|e| format!("TCP_NODELAY: {e}"))?;
+        let _ = c.set_read_timeout(Some(Duration::from_secs(10)));
+        let (mut req, resp) = (vec![0u8; request], vec![0xa5u8; response]);
+        for _ in 0..rpcs {
+            c.read_exact(&mut req).map_err(|e| format!("server read: {e}"))?;
+            c.write_all(&resp).map_err(|e| format!("server write: {e}"))?;
+        }
+        std::thread::sleep(RPC_SETTLE);
+        let end = tcp_info(c.as_raw_fd()).ok_or("TCP_INFO at the end")?;
+        // Only now may the client close: its FIN's ACK would count.
+        let _ = sampled_tx.send(());
+        let mut rest = [0u8; 64];
+        while matches!(c.read(&mut rest), Ok(n) if n > 0) {}
+        Ok(bare_segments(&end) - bare_segments(&start))
+    });
+    let mut r = RpcExchange::default();
+    if ready_rx.recv_timeout(Duration::from_secs(10)).is_err() {
+        r.error = Some("rpc server did not start".into());
+        return r;
+    }
+    let client = in_ns(&lab.client, move || -> (usize, Result<u32, String>) {
+        let mut done = 0;
+        let result = (|| {
+            let mut s = connect_to(RPC_PORT, CongestionKind::Cubic).map_err(|e| format!("connect: {e}"))?;
+            let start = tcp_info(s.as_raw_fd()).ok_or("TCP_INFO at connect")?;
+            run_realtime("rpc client");
+            s.set_nodelay(true).map_err(|e| format!("TCP_NODELAY: {e}"))?;
+            let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+            let (req, mut resp) = (vec![0x5au8; request], vec![0u8; response]);
+            for _ in 0..rpcs {
+                s.write_all(&req).map_err(|e| format!("client write: {e}"))?;
+                s.read_exact(&mut resp).map_err(|e| format!("client read: {e}"))?;
+                done += 1;
+            }
+            std::thread::sleep(RPC_SETTLE);
+            let end = tcp_info(s.as_raw_fd()).ok_or("TCP_INFO at the end")?;
+            let _ = sampled_rx.recv_timeout(Duration::from_secs(10));
+            Ok(bare_segments(&end) - bare_segments(&start))
+        })();
+        (done, result)
+    });
+    let (done, client_result) = client.join().unwrap_or((0, Err("rpc client panicked".into())));
+    let server_result = server.join().unwrap_or_else(|_| Err("rpc server panicked".into()));
+    r.completed = done;
+    match (client_result, server_result) {
+        (Ok(c), Ok(s)) => (r.client_bare, r.server_bare) = (Some(c), Some(s)),
+        (c, s) => r.error = Some(format!("client: {:?}, server: {:?}", c.err(), s.err())),
+    }
+    r
+}

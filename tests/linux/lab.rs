@@ -242,6 +242,9 @@ pub struct TcpInfo {
     pub segs_out: u32,
     pub data_segs_in: u32,
     pub segs_in: u32,
+    /// Segments sent that carried data: `segs_out` less these is what the socket sent bare
+    /// (ACKs, window updates; the SYN and FIN too, before and after what a case counts).
+    pub data_segs_out: u32,
 }
 
 /// The kernel's name for nitrosim's congestion control `cc`: `cubic`, Linux's default, and
@@ -311,6 +314,7 @@ pub fn tcp_info(fd: i32) -> Option<TcpInfo> {
         segs_out: u32_at(136),
         segs_in: u32_at(140),
         data_segs_in: u32_at(152),
+        data_segs_out: u32_at(156),
         snd_wnd: u32_at(228),
         rcv_wnd: u32_at(232),
     })

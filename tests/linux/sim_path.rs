@@ -130,6 +130,12 @@ pub struct SimBulk {
     pub receiver: Vec<(f64, u64, u64, u64)>,
 }
 
+/// The earlier of the two ends' next timer and the next arrival, or None when neither comes
+/// before `end` (a limit on every run).
+fn next_event(timers: [Option<SimTime>; 2], arrival: Option<SimTime>, end: SimTime) -> Option<SimTime> {
+    timers.into_iter().flatten().chain(arrival).min().filter(|&t| t <= end)
+}
+
 /// Run one bulk transfer client -> server over `p`.
 pub fn sim_bulk(p: &PathSpec) -> SimBulk {
     let mut client = Tcp::new(TcpConfig { congestion: p.congestion, ..TcpConfig::default() }, p.mtu, true);
@@ -185,12 +191,8 @@ pub fn sim_bulk(p: &PathSpec) -> SimBulk {
                 break;
             }
         }
-        let next_timer = [client.poll_at(), server.poll_at()].into_iter().flatten().min();
         let next_seg = heap.peek().map(|Reverse((t, ..))| *t);
-        let Some(next) = [next_timer, next_seg].into_iter().flatten().min() else { break };
-        if next > end {
-            break;
-        }
+        let Some(next) = next_event([client.poll_at(), server.poll_at()], next_seg, end) else { break };
         now = next.max(now);
         if next_seg == Some(next) {
             let Reverse((_, _, to_server, i)) = heap.pop().unwrap();
@@ -250,4 +252,90 @@ impl SimBulk {
             self.acks.push(s.ack);
         }
     }
+}
+
+/// What nitrosim's two `Tcp`s sent bare (no data, no SYN or FIN) over a closed-loop exchange.
+#[derive(Debug, Default)]
+pub struct SimRpc {
+    pub completed: usize,
+    pub client_bare: u64,
+    pub server_bare: u64,
+}
+
+/// `rpcs` request/response exchanges (`request` bytes up, `response` bytes down) over a path of
+/// `one_way` delay each way and no bottleneck, as `kernel_cases::rpc_exchange` runs them: one
+/// request outstanding, the server answering the moment the whole request is delivered, the
+/// client asking again the moment the whole response is; then on until no timer is left, so
+/// that every ACK owed has gone. Default configuration on both ends but the receivers' charge
+/// per segment (the lab's, measured).
+pub fn sim_rpc(
+    one_way: SimDuration,
+    mtu: u32,
+    rx_truesize: RxTruesize,
+    rpcs: usize,
+    request: u64,
+    response: u64,
+) -> SimRpc {
+    let cfg = TcpConfig { rx_truesize, ..TcpConfig::default() };
+    let mut ends = [Tcp::new(cfg.clone(), mtu, true), Tcp::new(cfg, mtu, false)];
+    const CLIENT: usize = 0;
+    const SERVER: usize = 1;
+    // (arrival, order, to) for segments in flight.
+    let mut heap: BinaryHeap<Reverse<(SimTime, u64, usize)>> = BinaryHeap::new();
+    let mut store: Vec<Segment> = Vec::new();
+    let mut r = SimRpc::default();
+    let mut delivered = [0u64; 2];
+    let mut established = false;
+    let (mut requests_sent, mut responses_sent) = (0u64, 0u64);
+    let end = SimTime(20 * PS_PER_S as u64);
+    let mut now = SimTime(0);
+    let mut out = Outbox::default();
+    ends[CLIENT].connect(now, &mut out);
+    let mut from = CLIENT;
+    loop {
+        // What `from` just did: count it, put its segments on the path, and let the application
+        // act on what was delivered.
+        for seg in out.segments.drain(..) {
+            let bare = seg.payload_bytes == 0 && !seg.fin && seg.kind == SegKind::Ack;
+            // The client's ACK of the SYN-ACK is part of the set-up the kernel side reads first.
+            if bare && established {
+                if from == CLIENT { r.client_bare += 1 } else { r.server_bare += 1 }
+            }
+            store.push(seg);
+            heap.push(Reverse((SimTime(now.ps() + one_way.ps()), store.len() as u64 - 1, 1 - from)));
+        }
+        delivered[from] += std::mem::take(&mut out.delivered_bytes);
+        if !established && ends[CLIENT].is_established() {
+            established = true;
+        }
+        if from == SERVER && responses_sent < requests_sent && delivered[SERVER] >= request * (responses_sent + 1) {
+            // The whole request is in: answer it.
+            responses_sent += 1;
+            ends[SERVER].send(now, response, &mut out);
+            continue;
+        }
+        if from == CLIENT
+            && (r.completed as u64) < responses_sent
+            && delivered[CLIENT] >= response * (r.completed as u64 + 1)
+        {
+            r.completed += 1;
+        }
+        if from == CLIENT && established && requests_sent == r.completed as u64 && requests_sent < rpcs as u64 {
+            requests_sent += 1;
+            ends[CLIENT].send(now, request, &mut out);
+            continue;
+        }
+        let arrival = heap.peek().map(|Reverse((t, ..))| *t);
+        let Some(next) = next_event([ends[CLIENT].poll_at(), ends[SERVER].poll_at()], arrival, end) else { break };
+        now = next.max(now);
+        if arrival == Some(next) {
+            let Reverse((_, i, to)) = heap.pop().unwrap();
+            ends[to].on_segment(now, &store[i as usize], &mut out);
+            from = to;
+        } else {
+            from = if ends[CLIENT].poll_at() == Some(next) { CLIENT } else { SERVER };
+            ends[from].on_timer(now, &mut out);
+        }
+    }
+    r
 }

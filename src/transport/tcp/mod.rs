@@ -163,6 +163,20 @@ pub struct Tcp {
     ts_recent: SimTime,
     unacked_segments: u32,
     quickacks: u32,
+    /// Linux's pingpong mode (`inet_csk_enter_pingpong_mode`; `net.ipv4.tcp_pingpong_thresh`
+    /// is 1, since 2022's "Revert 'tcp: change pingpong threshold to 3'"): this end sent data
+    /// within the delayed-ACK timeout of receiving some (`tcp_event_data_sent`), so it is taken
+    /// for an interactive one whose reply will carry its ACK, and its quick ACKs are ignored
+    /// (`tcp_in_quickack_mode`). Left when a delayed ACK fires (`tcp_delack_timer_handler`), on
+    /// a CE mark or on duplicate data (`tcp_enter_quickack_mode`, whose refill of the quick
+    /// ACKs nitrosim does not make). Linux's timeout (`icsk_ack.ato`) starts at `TCP_ATO_MIN`,
+    /// 40 ms, with the first data and adapts to the gaps between arrivals (20 ms up to the
+    /// RTO); nitrosim compares with `delayed_ack_timeout`. Measured against the kernel:
+    /// tests/linux/README.md, "Request/response".
+    pingpong: bool,
+    /// When in-order data last arrived (`icsk_ack.lrcvtime`); None before any (Linux's `ato`
+    /// is 0 until then, so a pure sender never enters pingpong mode).
+    last_data_rcvd: Option<SimTime>,
     delack_deadline: Option<SimTime>,
     ece_pending: bool,
     rcv: RcvSpace,
@@ -287,6 +301,8 @@ impl Tcp {
             ts_recent: SimTime::ZERO,
             unacked_segments: 0,
             quickacks: LINUX_MAX_QUICKACKS,
+            pingpong: false,
+            last_data_rcvd: None,
             delack_deadline: None,
             ece_pending: false,
             rcv: RcvSpace {

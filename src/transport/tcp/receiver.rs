@@ -127,10 +127,9 @@ impl Tcp {
     /// receiver RTT estimate: what the application read in it becomes `space`, and the buffer
     /// grows to hold twice that, more while the sender is still speeding up). The application
     /// reads at once, so only the segment being taken (and the out-of-order bytes it joined) is
-    /// queued (`unread`). Not modelled: the growth Linux also makes on out-of-order segments with
-    /// SACK (tcp_data_queue_ofo), and pingpong mode, in which Linux ignores the quick ACK below
-    /// (a request/response endpoint that answers within the delayed-ACK timeout); nitrosim's RPC
-    /// endpoints acknowledge such segments at once.
+    /// queued (`unread`). The quick ACK below is ignored in pingpong mode, as Linux's. Not
+    /// modelled: the growth Linux also makes on out-of-order segments with SACK
+    /// (tcp_data_queue_ofo).
     pub(super) fn grow_receive_space(&mut self, now: SimTime, len: u64, charge: u64) {
         let room =
             if len >= GROW_WINDOW_MIN_BYTES { self.tcp_space().saturating_sub(self.rcv.rcv_ssthresh) } else { 0 };
@@ -227,12 +226,14 @@ impl Tcp {
         let end = seg.seq + seg.payload_bytes as u64;
         if seg.ce {
             self.ece_pending = true;
+            self.pingpong = false;
         }
         if start <= self.last_ack_sent {
             self.ts_recent = seg.ts;
         }
         if end <= self.rcv_nxt {
             // Duplicate (a spurious retransmission): ACK at once (RFC 5681 section 4.2).
+            self.pingpong = false;
             self.emit_ack(now, out);
             return;
         }
@@ -262,6 +263,7 @@ impl Tcp {
         }
         self.ooo.drain(..merged);
         let new = self.rcv_nxt - before;
+        self.last_data_rcvd = Some(now);
         // The segment's charge, and the out-of-order bytes it joined (no longer in `ooo`, still
         // queued until the reader runs).
         let len = end - start;
@@ -273,10 +275,11 @@ impl Tcp {
         out.delivered_bytes += new;
         self.stats.bytes_delivered += new;
         self.unacked_segments += 1;
-        // A FIN is acknowledged at once (Linux schedules no delayed ACK for it).
+        // A FIN is acknowledged at once (Linux schedules no delayed ACK for it). An end in
+        // pingpong mode leaves its ACK to its reply, quick ACKs or not.
         let ack_now = !self.cfg.delayed_ack
             || filled_hole
-            || self.quickacks > 0
+            || (self.quickacks > 0 && !self.pingpong)
             || self.unacked_segments >= 2
             || seg.ce
             || seg.fin;

@@ -90,6 +90,10 @@ impl Tcp {
             seg.wire_bytes,
             self.mss
         );
+        // tcp_event_data_sent: data sent within the delayed-ACK timeout of data received.
+        if self.last_data_rcvd.is_some_and(|t| now.since(t) < self.cfg.delayed_ack_timeout) {
+            self.pingpong = true;
+        }
         self.note_ack_sent();
         self.stats.segments_sent += 1;
         self.stats.payload_bytes_sent += len;

@@ -383,3 +383,37 @@ fn a_segment_that_grows_the_window_is_acknowledged_alone() {
     assert!(after.len() >= 6, "{acked:?}");
     assert!(after.iter().step_by(2).all(|a| !a) && after.iter().skip(1).step_by(2).all(|a| *a), "{acked:?}");
 }
+
+#[test]
+fn an_end_that_answers_at_once_leaves_its_ack_to_the_reply() {
+    // Linux's pingpong mode: an end that sent data within the delayed-ACK timeout of receiving
+    // some ignores its quick ACKs, so a lone request waits for the reply (or the 40 ms timer).
+    // Once that timer has had to fire, the quick ACKs count again.
+    let mut c = Tcp::new(TcpConfig::default(), 1500, true);
+    let mut s = Tcp::new(TcpConfig::default(), 1500, false);
+    let mut out = Outbox::default();
+    c.connect(SimTime(0), &mut out);
+    let sa = deliver(&mut s, SimTime(1), &out.segments);
+    let _ = deliver(&mut c, SimTime(2), &sa.segments);
+    let request = |c: &mut Tcp, s: &mut Tcp, at: SimTime| {
+        let mut out = Outbox::default();
+        c.send(at, 100, &mut out);
+        deliver(s, at + SimDuration::from_us(10), &out.segments).segments.len()
+    };
+    let first = SimTime(0) + SimDuration::from_us(10);
+    assert_eq!(request(&mut c, &mut s, first), 1, "before any reply: a quick ACK");
+    // The server answers at once: the reply carries what it owes.
+    let mut reply = Outbox::default();
+    s.send(first + SimDuration::from_us(20), 100, &mut reply);
+    assert_eq!(reply.segments.len(), 1);
+    let _ = deliver(&mut c, first + SimDuration::from_us(30), &reply.segments);
+    let second = first + SimDuration::from_us(40);
+    assert_eq!(request(&mut c, &mut s, second), 0, "after answering at once: no quick ACK");
+    assert!(s.quickacks > 0, "quick ACKs remain, ignored");
+    let timer = s.poll_at().expect("a delayed ACK");
+    assert_eq!(timer, second + SimDuration::from_us(10) + LINUX_DELACK_MIN);
+    let mut out = Outbox::default();
+    s.on_timer(timer, &mut out);
+    assert_eq!(out.segments.len(), 1, "the delayed ACK");
+    assert_eq!(request(&mut c, &mut s, timer + SimDuration::from_us(10)), 1, "the timer fired: quick ACKs again");
+}

@@ -123,6 +123,9 @@ impl Tcp {
         if let Some(d) = self.delack_deadline
             && now >= d
         {
+            // A delayed ACK that had to fire: the reply did not come in time (Linux leaves
+            // pingpong mode here).
+            self.pingpong = false;
             self.emit_ack(now, out);
         }
         if let Some(d) = self.rack_deadline
