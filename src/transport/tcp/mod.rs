@@ -4,7 +4,8 @@
 //! RACK-style check that re-sends a lost retransmission once later data is SACKed (RFC 8985,
 //! simplified), the retransmission timer (RFC 6298, with Linux's constants and its
 //! `srtt + max(4 * rttvar, rto_min)` rule), timestamps (RFC 7323) for RTT samples, and delayed
-//! ACKs with quick-ack at connection start and for a segment that grows the window. With
+//! ACKs with quick-ack at connection start and for a segment that grows the window, except in
+//! Linux's pingpong mode (an end that answers within the delayed-ACK timeout). With
 //! `sack: false` recovery is NewReno (RFC 6582): one hole per round trip, partial ACKs retransmit
 //! the next segment, an RTO goes back N.
 //!
