@@ -277,13 +277,17 @@ fn bare_segments(i: &TcpInfo) -> u32 {
 /// Run `rpcs` exchanges of `request` bytes up and `response` bytes down on `lab`'s path.
 pub fn rpc_exchange(lab: &Lab, rpcs: usize, request: usize, response: usize) -> RpcExchange {
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    // The server's first count is taken before the first request leaves: the client waits for
+    // it, or the kernel's ACKs of that request could fall before it and go uncounted.
+    let (accepted_tx, accepted_rx) = std::sync::mpsc::channel::<()>();
     let (sampled_tx, sampled_rx) = std::sync::mpsc::channel::<()>();
     let server = in_ns(&lab.server, move || -> Result<u32, String> {
         let l = TcpListener::bind((SERVER_ADDR, RPC_PORT)).map_err(|e| format!("bind: {e}"))?;
+        run_realtime("rpc server");
         let _ = ready_tx.send(());
         let (mut c, _) = l.accept().map_err(|e| format!("accept: {e}"))?;
         let start = tcp_info(c.as_raw_fd()).ok_or("TCP_INFO at accept")?;
-        run_realtime("rpc server");
+        let _ = accepted_tx.send(());
         c.set_nodelay(true).map_err(|e| format!("TCP_NODELAY: {e}"))?;
         let _ = c.set_read_timeout(Some(Duration::from_secs(10)));
         let (mut req, resp) = (vec![0u8; request], vec![0xa5u8; response]);
@@ -311,6 +315,7 @@ pub fn rpc_exchange(lab: &Lab, rpcs: usize, request: usize, response: usize) -> 
             let start = tcp_info(s.as_raw_fd()).ok_or("TCP_INFO at connect")?;
             run_realtime("rpc client");
             s.set_nodelay(true).map_err(|e| format!("TCP_NODELAY: {e}"))?;
+            accepted_rx.recv_timeout(Duration::from_secs(10)).map_err(|_| "the server did not accept")?;
             let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
             let (req, mut resp) = (vec![0x5au8; request], vec![0u8; response]);
             for _ in 0..rpcs {

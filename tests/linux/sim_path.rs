@@ -131,7 +131,7 @@ pub struct SimBulk {
 }
 
 /// The earlier of the two ends' next timer and the next arrival, or None when neither comes
-/// before `end` (a limit on every run).
+/// at or before `end` (a limit on every run).
 fn next_event(timers: [Option<SimTime>; 2], arrival: Option<SimTime>, end: SimTime) -> Option<SimTime> {
     timers.into_iter().flatten().chain(arrival).min().filter(|&t| t <= end)
 }

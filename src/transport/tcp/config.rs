@@ -184,6 +184,8 @@ pub struct TcpConfig {
     pub rto_initial: SimDuration,
     pub rto_max: SimDuration,
     pub delayed_ack: bool,
+    /// The delayed ACK's timer, and the gap within which sending data after receiving some
+    /// puts an end in pingpong mode (Linux's `icsk_ack.ato`).
     pub delayed_ack_timeout: SimDuration,
     /// The receive buffer's ceiling, Linux `net.ipv4.tcp_rmem[2]` (6 MiB by default): autotuning
     /// grows the buffer up to it, and the advertised window is a share of the buffer.

@@ -164,16 +164,16 @@ pub struct Tcp {
     ts_recent: SimTime,
     unacked_segments: u32,
     quickacks: u32,
-    /// Linux's pingpong mode (`inet_csk_enter_pingpong_mode`; `net.ipv4.tcp_pingpong_thresh`
-    /// is 1, since 2022's "Revert 'tcp: change pingpong threshold to 3'"): this end sent data
-    /// within the delayed-ACK timeout of receiving some (`tcp_event_data_sent`), so it is taken
-    /// for an interactive one whose reply will carry its ACK, and its quick ACKs are ignored
-    /// (`tcp_in_quickack_mode`). Left when a delayed ACK fires (`tcp_delack_timer_handler`), on
-    /// a CE mark or on duplicate data (`tcp_enter_quickack_mode`, whose refill of the quick
-    /// ACKs nitrosim does not make). Linux's timeout (`icsk_ack.ato`) starts at `TCP_ATO_MIN`,
-    /// 40 ms, with the first data and adapts to the gaps between arrivals (20 ms up to the
-    /// RTO); nitrosim compares with `delayed_ack_timeout`. Measured against the kernel:
-    /// tests/linux/README.md, "Request/response".
+    /// Linux's pingpong mode: this end sent data within the delayed-ACK timeout of receiving
+    /// some (`tcp_event_data_sent` -> `inet_csk_inc_pingpong_cnt`; `tcp_pingpong_thresh` is 1,
+    /// so once is enough), so it is taken for an interactive one whose reply will carry its
+    /// ACK, and its quick ACKs are ignored (`tcp_in_quickack_mode`). Left when a delayed ACK
+    /// fires (`tcp_delack_timer_handler`), on a CE mark or on duplicate data
+    /// (`tcp_enter_quickack_mode`; nitrosim does not refill the quick ACKs there). Linux's
+    /// timeout (`icsk_ack.ato`) is 40 ms from the first data on, longer after slow gaps, up to
+    /// the RTO; nitrosim compares with `delayed_ack_timeout`. Not modelled: a FIN received in
+    /// ESTABLISHED enters the mode in Linux (`tcp_fin`), nitrosim acknowledges a FIN at once.
+    /// Measured against the kernel: tests/linux/README.md, "Request/response".
     pingpong: bool,
     /// When in-order data last arrived (`icsk_ack.lrcvtime`); None before any (Linux's `ato`
     /// is 0 until then, so a pure sender never enters pingpong mode).

@@ -275,8 +275,9 @@ impl Tcp {
         out.delivered_bytes += new;
         self.stats.bytes_delivered += new;
         self.unacked_segments += 1;
-        // A FIN is acknowledged at once (Linux schedules no delayed ACK for it). An end in
-        // pingpong mode leaves its ACK to its reply, quick ACKs or not.
+        // A FIN is acknowledged at once (Linux, in ESTABLISHED, enters pingpong mode and delays
+        // it: not modelled). An end in pingpong mode leaves its ACK to its reply, quick ACKs or
+        // not.
         let ack_now = !self.cfg.delayed_ack
             || filled_hole
             || (self.quickacks > 0 && !self.pingpong)
@@ -284,7 +285,6 @@ impl Tcp {
             || seg.ce
             || seg.fin;
         if ack_now {
-            self.quickacks = self.quickacks.saturating_sub(1);
             self.emit_ack(now, out);
         } else if self.delack_deadline.is_none() {
             self.delack_deadline = Some(now + self.cfg.delayed_ack_timeout);

@@ -116,7 +116,13 @@ impl Tcp {
     }
 
     /// Every segment we send carries our cumulative ACK, so any pending delayed ACK is satisfied.
+    /// One that acknowledges data not acknowledged before, alone or on data, spends a quick ACK
+    /// (`tcp_event_ack_sent` -> `tcp_dec_quickack_mode`, since 2023 only for an ACK of new
+    /// data): in pingpong mode the replies spend them too.
     pub(super) fn note_ack_sent(&mut self) {
+        if self.rcv_nxt > self.last_ack_sent {
+            self.quickacks = self.quickacks.saturating_sub(1);
+        }
         self.rcv.advertised = self.select_window();
         self.last_ack_sent = self.rcv_nxt;
         self.unacked_segments = 0;

@@ -384,36 +384,85 @@ fn a_segment_that_grows_the_window_is_acknowledged_alone() {
     assert!(after.iter().step_by(2).all(|a| !a) && after.iter().skip(1).step_by(2).all(|a| *a), "{acked:?}");
 }
 
-#[test]
-fn an_end_that_answers_at_once_leaves_its_ack_to_the_reply() {
-    // Linux's pingpong mode: an end that sent data within the delayed-ACK timeout of receiving
-    // some ignores its quick ACKs, so a lone request waits for the reply (or the 40 ms timer).
-    // Once that timer has had to fire, the quick ACKs count again.
+/// A client and a server past the handshake (default configuration, MTU 1500), at 2 ps.
+fn rpc_pair() -> (Tcp, Tcp) {
     let mut c = Tcp::new(TcpConfig::default(), 1500, true);
     let mut s = Tcp::new(TcpConfig::default(), 1500, false);
     let mut out = Outbox::default();
     c.connect(SimTime(0), &mut out);
     let sa = deliver(&mut s, SimTime(1), &out.segments);
     let _ = deliver(&mut c, SimTime(2), &sa.segments);
-    let request = |c: &mut Tcp, s: &mut Tcp, at: SimTime| {
-        let mut out = Outbox::default();
-        c.send(at, 100, &mut out);
-        deliver(s, at + SimDuration::from_us(10), &out.segments).segments.len()
-    };
+    (c, s)
+}
+
+/// `from` sends 100 B at `at`, delivered 10 us later: the segments `to` answered at once with,
+/// and the data segment itself.
+fn lone_segment(from: &mut Tcp, to: &mut Tcp, at: SimTime) -> (usize, Segment) {
+    let mut out = Outbox::default();
+    from.send(at, 100, &mut out);
+    assert_eq!(out.segments.len(), 1);
+    (deliver(to, at + SimDuration::from_us(10), &out.segments).segments.len(), out.segments[0])
+}
+
+#[test]
+fn an_end_that_answers_at_once_leaves_its_ack_to_the_reply() {
+    // Linux's pingpong mode: an end that sent data within the delayed-ACK timeout of receiving
+    // some ignores its quick ACKs, so a lone request waits for the reply (or the 40 ms timer).
+    // Once that timer has had to fire, the quick ACKs count again.
+    let (mut c, mut s) = rpc_pair();
     let first = SimTime(0) + SimDuration::from_us(10);
-    assert_eq!(request(&mut c, &mut s, first), 1, "before any reply: a quick ACK");
+    assert_eq!(lone_segment(&mut c, &mut s, first).0, 1, "before any reply: a quick ACK");
     // The server answers at once: the reply carries what it owes.
-    let mut reply = Outbox::default();
-    s.send(first + SimDuration::from_us(20), 100, &mut reply);
-    assert_eq!(reply.segments.len(), 1);
-    let _ = deliver(&mut c, first + SimDuration::from_us(30), &reply.segments);
+    let _ = lone_segment(&mut s, &mut c, first + SimDuration::from_us(20));
     let second = first + SimDuration::from_us(40);
-    assert_eq!(request(&mut c, &mut s, second), 0, "after answering at once: no quick ACK");
-    assert!(s.quickacks > 0, "quick ACKs remain, ignored");
+    assert_eq!(lone_segment(&mut c, &mut s, second).0, 0, "after answering at once: no quick ACK");
+    let left = s.quickacks;
+    assert!(left > 0, "quick ACKs remain, ignored");
     let timer = s.poll_at().expect("a delayed ACK");
     assert_eq!(timer, second + SimDuration::from_us(10) + LINUX_DELACK_MIN);
     let mut out = Outbox::default();
     s.on_timer(timer, &mut out);
     assert_eq!(out.segments.len(), 1, "the delayed ACK");
-    assert_eq!(request(&mut c, &mut s, timer + SimDuration::from_us(10)), 1, "the timer fired: quick ACKs again");
+    assert_eq!(s.quickacks, left - 1, "an ACK of new data spends a quick ACK, the timer's too");
+    assert_eq!(
+        lone_segment(&mut c, &mut s, timer + SimDuration::from_us(10)).0,
+        1,
+        "the timer fired: quick ACKs again"
+    );
+}
+
+#[test]
+fn only_a_prompt_reply_makes_an_end_interactive_and_a_duplicate_or_a_mark_ends_it() {
+    // A pure sender never enters pingpong mode (nothing received: Linux's `ato` is still 0).
+    let (mut c, mut s) = rpc_pair();
+    let mut at = SimTime(0) + SimDuration::from_us(10);
+    for _ in 0..3 {
+        let _ = lone_segment(&mut c, &mut s, at);
+        at += SimDuration::from_us(100);
+    }
+    assert!(!c.pingpong, "a pure sender");
+    // A reply later than the timeout does not make the server interactive.
+    let (_, request) = lone_segment(&mut c, &mut s, at);
+    let late = at + SimDuration::from_us(10) + LINUX_DELACK_MIN;
+    let _ = lone_segment(&mut s, &mut c, late);
+    assert!(!s.pingpong, "a reply 40 ms after the request");
+    // A prompt one does; the reply's ACK of new data spends a quick ACK.
+    at = late + SimDuration::from_ms(1);
+    let (_, request2) = lone_segment(&mut c, &mut s, at);
+    let before = s.quickacks;
+    let _ = lone_segment(&mut s, &mut c, at + SimDuration::from_us(20));
+    assert!(s.pingpong && s.quickacks == before, "answered at once (its request was ACKed already)");
+    // Duplicate data ends it (tcp_enter_quickack_mode)...
+    let _ = deliver(&mut s, at + SimDuration::from_us(30), &[request]);
+    assert!(!s.pingpong, "duplicate data");
+    // ... and so does a CE mark.
+    at += SimDuration::from_us(100);
+    let _ = lone_segment(&mut c, &mut s, at);
+    let _ = lone_segment(&mut s, &mut c, at + SimDuration::from_us(20));
+    assert!(s.pingpong);
+    let mut marked = request2;
+    marked.seq = s.rcv_nxt();
+    marked.ce = true;
+    let _ = deliver(&mut s, at + SimDuration::from_us(30), &[marked]);
+    assert!(!s.pingpong, "a CE mark");
 }
