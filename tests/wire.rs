@@ -68,8 +68,9 @@ fn stalled_flow(v: &nitrosim::model::results::VariantResult, seed: u64) -> Optio
 #[test]
 fn with_default_noise_equal_rtts_share_and_the_short_rtt_wins() {
     // Equal RTTs share the drop-tail port unless one flow stalls: it loses a retransmission with
-    // nothing sent after it to reveal the loss (RACK), so it waits for the 200 ms RTO, as Linux's
-    // would, and here that falls beyond the 150 ms run. So every run either shares as it should
+    // nothing sent after it to reveal the loss (RACK), so it waits for the 200 ms RTO (as Linux's
+    // rules would have it; not measured against the kernel), and here that falls beyond the
+    // 150 ms run. So every run either shares as it should
     // (same RTT: within 1.5x, Jain's index above 0.96; 4x RTT: the short flow at least twice the
     // long one) or has one flow silent from some point to the end, and that flow is the one
     // behind; and sharing is the rule (seeds 1-30, 60 runs: 2 to 4 stalled in the builds of

@@ -112,15 +112,22 @@ fn rack_recovers_a_hole_too_close_to_the_tail_for_dupacks() {
     assert_eq!(c.stats().rtos, 0);
 }
 
-#[test]
-fn delayed_ack_waits_40ms_for_a_lone_segment() {
-    let cfg = TcpConfig { ..TcpConfig::default() };
-    let mut c = Tcp::new(cfg.clone(), 9001, true);
-    let mut s = Tcp::new(cfg, 9001, false);
+/// A client and a server with these configurations, past the handshake at 2 ps (SYN at 0,
+/// SYN-ACK at 1).
+fn handshake(client: TcpConfig, server: TcpConfig, mtu: u32) -> (Tcp, Tcp) {
+    let mut c = Tcp::new(client, mtu, true);
+    let mut s = Tcp::new(server, mtu, false);
     let mut out = Outbox::default();
     c.connect(SimTime(0), &mut out);
     let sa = deliver(&mut s, SimTime(1), &out.segments);
     let _ = deliver(&mut c, SimTime(2), &sa.segments);
+    assert!(c.is_established());
+    (c, s)
+}
+
+#[test]
+fn delayed_ack_waits_40ms_for_a_lone_segment() {
+    let (mut c, mut s) = handshake(TcpConfig::default(), TcpConfig::default(), 9001);
     s.quickacks = 0;
     let mut out = Outbox::default();
     c.send(SimTime(3), 100, &mut out);
@@ -332,12 +339,7 @@ fn fixed_buffer_initial_window(quickacks: Option<u32>) -> (Tcp, Vec<Vec<u32>>) {
         rx_truesize: RxTruesize::PayloadPlus(2304 - 1448),
         ..TcpConfig::default()
     };
-    let mut c = Tcp::new(TcpConfig::default(), 1500, true);
-    let mut s = Tcp::new(cfg, 1500, false);
-    let mut out = Outbox::default();
-    c.connect(SimTime(0), &mut out);
-    let sa = deliver(&mut s, SimTime(1), &out.segments);
-    let _ = deliver(&mut c, SimTime(2), &sa.segments);
+    let (mut c, mut s) = handshake(TcpConfig::default(), cfg, 1500);
     if let Some(q) = quickacks {
         s.quickacks = q;
     }
@@ -386,13 +388,7 @@ fn a_segment_that_grows_the_window_is_acknowledged_alone() {
 
 /// A client and a server past the handshake (default configuration, MTU 1500), at 2 ps.
 fn rpc_pair() -> (Tcp, Tcp) {
-    let mut c = Tcp::new(TcpConfig::default(), 1500, true);
-    let mut s = Tcp::new(TcpConfig::default(), 1500, false);
-    let mut out = Outbox::default();
-    c.connect(SimTime(0), &mut out);
-    let sa = deliver(&mut s, SimTime(1), &out.segments);
-    let _ = deliver(&mut c, SimTime(2), &sa.segments);
-    (c, s)
+    handshake(TcpConfig::default(), TcpConfig::default(), 1500)
 }
 
 /// `from` sends 100 B at `at`, delivered 10 us later: the segments `to` answered at once with,
@@ -446,7 +442,8 @@ fn only_a_prompt_reply_makes_an_end_interactive_and_a_duplicate_or_a_mark_ends_i
     let late = at + SimDuration::from_us(10) + LINUX_DELACK_MIN;
     let _ = lone_segment(&mut s, &mut c, late);
     assert!(!s.pingpong, "a reply 40 ms after the request");
-    // A prompt one does; the reply's ACK of new data spends a quick ACK.
+    // A prompt one does. Its request was acknowledged at once (a quick ACK), so the reply
+    // acknowledges nothing new and spends none.
     at = late + SimDuration::from_ms(1);
     let (_, request2) = lone_segment(&mut c, &mut s, at);
     let before = s.quickacks;
