@@ -62,6 +62,15 @@ const WL_CASES: &[(&str, u64)] = &[
 /// Bytes each window-limited run sends, and the span of acknowledged bytes its rate is read over
 /// (after slow start, before the end).
 const WL_BYTES: u64 = 2_500_000;
+/// The hole-near-the-tail case: a flight of 4 full segments at MTU 1500, the 3rd lost, through
+/// the forwarder's 2 ms (one way: the RTT), sent 20 ms after the handshake; 300 ms to finish
+/// (the RTO would fire at ~210 ms if nothing repaired the hole).
+const HOLE_SEGMENTS: u64 = 4;
+const HOLE_INDEX: usize = 3;
+const HOLE_MSS: u64 = 1448;
+const HOLE_DELAY_MS: u64 = 2;
+const HOLE_SETTLE: Duration = Duration::from_millis(20);
+const HOLE_WAIT: Duration = Duration::from_millis(300);
 const WL_FROM_BYTES: u64 = 500_000;
 const WL_TO_BYTES: u64 = 2_000_000;
 /// The request/response case: the flagship's sizes (scenarios/ena-vs-express.ron: 2 KiB up,
@@ -316,6 +325,13 @@ fn first_drop(v: &VariantResult) -> f64 {
     v.events.iter().find(|e| e.event == "drop").map(|e| e.time_us / 1e6).expect("a drop")
 }
 
+/// From a sender's capture, the delay in ms of its first send after a silence of a millisecond or
+/// more, against the send before it: a flight sent at once, then what a timer sent (a loss
+/// probe, a retransmission), when nothing the peer says makes the sender send sooner.
+fn first_send_after_silence(sends: &[std::time::Instant]) -> Option<f64> {
+    sends.windows(2).map(|w| (w[1] - w[0]).as_secs_f64() * 1000.0).find(|&gap| gap >= 1.0)
+}
+
 /// The measured (len, truesize) as nitrosim's driver setting: the payload plus the rest.
 fn payload_plus((len, truesize): (u32, u32)) -> RxTruesize {
     RxTruesize::PayloadPlus(truesize.saturating_sub(len).max(1))
@@ -482,6 +498,7 @@ fn compare_once(kernel: &str) -> Vec<String> {
     block_icmp_from_router(&off).unwrap();
     off.sysctl(&off.client, "net/ipv4/tcp_retries2", "5").unwrap();
     let off_srv = sink_server(&off);
+    let off_sends = SendCapture::start(&off.client, "eth0", SERVER_PORT).expect("send capture");
     let off_up = upload(&off, 4_000_000, Duration::from_secs(40));
 
     // Black hole, probing on.
@@ -512,6 +529,7 @@ fn compare_once(kernel: &str) -> Vec<String> {
     let dead_conn = connect_to_dead(&dead);
 
     let off_up = off_up.join().expect("upload thread");
+    let off_sends = off_sends.finish().expect("send capture");
     let on_up = on_up.join().expect("upload thread");
     let ok_up = ok_up.join().expect("upload thread");
     let cl_up = cl_up.join().expect("upload thread");
@@ -635,6 +653,25 @@ fn compare_once(kernel: &str) -> Vec<String> {
         }
     }
 
+    // A hole near the tail, on its own: the forwarder's delay makes the RTT, and it drops one
+    // segment of the flight.
+    let hole_lab =
+        Lab::new(&LabSpec { mtu_client_side: 1500, mtu_server_side: 1500, server_mtu: 1500, rate_bps: None })
+            .expect("lab");
+    let hole_run =
+        match DelayForwarder::start_dropping(&hole_lab, Duration::from_millis(HOLE_DELAY_MS), Some(HOLE_INDEX)) {
+            Ok(fwd) => {
+                let sends =
+                    hole_near_tail(&hole_lab, HOLE_SEGMENTS as usize, HOLE_MSS as usize, HOLE_SETTLE, HOLE_WAIT);
+                Some((sends, fwd.finish()))
+            }
+            Err(e) => {
+                println!("delay forwarder: {e}");
+                None
+            }
+        };
+    drop(hole_lab);
+
     // Window-limited on the same delayed path, one run per window, after everything else.
     let mut wl_runs: Vec<Option<WlRun>> = Vec::new();
     for &(_, rmem) in WL_CASES {
@@ -710,15 +747,66 @@ fn compare_once(kernel: &str) -> Vec<String> {
         quantity: "tail loss probe (s)",
         linux: lin(0),
         sim: s_tlp.first().copied(),
-        // As every timing row: 3% + 9 ms. Linux 6.18 arms the probe 2 x SRTT + 2 ms after the last
-        // send, rounded up to whole jiffies (tcp_schedule_loss_probe since 2023's "fix excessive
-        // TLP and RACK timeouts from HZ rounding"), and it fires on a tick; read through ~1 ms
-        // TCP_INFO polling, from when connect() returned, it lands at 6-9 ms here. nitrosim arms
-        // it 2 x SRTT + two jiffies (8 ms, the formula before that change). The sampling cannot
-        // tell one floor from the other, so this row checks the probe comes within milliseconds,
-        // not which floor the kernel uses.
+        // As every timing row: 3% + 9 ms, read through ~1 ms TCP_INFO polling from when
+        // connect() returned (6-9 ms here). The next row times the probe from a capture.
         tolerance: rel(lin(0)),
         note: String::new(),
+    });
+    // The probe's delay from the send it follows, from a capture of what the client sent (the
+    // first send after a silence of a millisecond or more, against the one before it), and in
+    // nitrosim from the last drop at the black hole before the probe (a drop follows its send by
+    // microseconds). Linux 6.18 arms 2 x SRTT + 2 ms rounded up to whole jiffies on the timer
+    // wheel, which fires a bucket later than that jiffy: 4-8 ms after the send at HZ=250 with an
+    // RTT of microseconds, where the change's phase in its jiffy decides; the formula before
+    // 2023 (two jiffies added after the rounding) would give 12-16 ms. nitrosim's jiffies start
+    // at time 0 and the kernel's phase is arbitrary, so the two may differ by up to a jiffy;
+    // 0.5 ms more for the capture thread's wake-up and the softirq that sends the probe.
+    let l_gap = first_send_after_silence(&off_sends);
+    let s_gap = s_tlp.first().map(|&probe| {
+        let before = events(&sim_off, "drop").into_iter().map(|t| t - s0).filter(|&t| t < probe).fold(0.0, f64::max);
+        (probe - before) * 1000.0
+    });
+    let jiffy_ms = 1000.0 / nitrosim::transport::tcp::LINUX_HZ as f64;
+    rows.push(Row {
+        case: "RTO timeline (data lost)",
+        quantity: "tail loss probe after the last send (ms)",
+        linux: l_gap,
+        sim: s_gap,
+        tolerance: jiffy_ms + 0.5,
+        note: String::new(),
+    });
+    // A hole two segments from the tail: one duplicate ACK, with a SACK, reaches the sender, too
+    // few for the duplicate-ACK rule. Linux's RACK (tcp_rack_detect_loss) finds the hole's
+    // segment sent a reordering window (min RTT / 4) too recently to call lost, and arms its
+    // timer for what is left of the window + TCP_TIMEOUT_MIN_US, in whole jiffies, on the wheel
+    // (tcp_rack_mark_lost): 4-8 ms after the SACK at HZ=250, so an RTT + 4-8 ms after the last
+    // send. The kernel's from a capture of the client (its first send after a silence of a
+    // millisecond or more); nitrosim's from its own sends. One jiffy + 0.5 ms, as the probe's
+    // row, and the forwarder's lateness: it delays the SACK.
+    let sim_h = sim_hole(
+        SimDuration::from_ms(HOLE_DELAY_MS) + SimDuration::from_us(RX_ONE_WAY_US),
+        SimDuration::from_us(RX_ONE_WAY_US),
+        1500,
+        HOLE_SEGMENTS,
+        HOLE_INDEX,
+        SimDuration::from_ms(HOLE_SETTLE.as_millis() as u64),
+    );
+    let hole_late_ms = hole_run.as_ref().map_or(0.0, |(_, late)| late.as_secs_f64() * 1000.0);
+    let l_hole =
+        hole_run.as_ref().and_then(|(sends, _)| sends.as_ref().ok()).and_then(|sends| first_send_after_silence(sends));
+    if let Some((Err(e), _)) = &hole_run {
+        println!("hole near the tail: {e}");
+    }
+    rows.push(Row {
+        case: "hole near the tail (4 segments, the 3rd lost, 2 ms RTT)",
+        quantity: "retransmission after the last send (ms)",
+        linux: l_hole,
+        sim: sim_h.retransmitted.map(|t| t.since(sim_h.last_sent).as_secs_f64() * 1000.0),
+        tolerance: ((jiffy_ms + 0.5 + hole_late_ms) * 1000.0).round() / 1000.0,
+        note: format!(
+            "nitrosim: {} loss probes, {} RTOs; forwarder late by {hole_late_ms:.3} ms at worst",
+            sim_h.loss_probes, sim_h.rtos
+        ),
     });
     for (i, q) in ["1st RTO (s)", "2nd RTO (s)", "3rd RTO (s)", "4th RTO (s)", "5th RTO (s)"].iter().enumerate() {
         rows.push(Row {

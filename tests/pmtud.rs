@@ -41,13 +41,15 @@ fn the_four_black_hole_variants_behave_as_linux_would() {
     assert!(!bh.flows[0].aborted, "tcp_retries2 (~924.6 s) is far beyond the run");
     let rtos = events(bh, "rto");
     let t0 = first_data_us(bh).unwrap();
-    // A tail loss probe goes first, two RTTs + TCP_TIMEOUT_MIN (8 ms at HZ=250) after the send;
+    // A tail loss probe goes first, two RTTs + TCP_TIMEOUT_MIN_US (2 ms) after the send in whole
+    // jiffies (one, 4 ms at HZ=250), on a timer-wheel tick a jiffy later: 4-8 ms after the send;
     // the first RTO is srtt + max(4 rttvar, 200 ms) after the probe, in whole jiffies (204 ms)
     // and a timer-wheel bucket late; each next one waits about twice as long (RFC 6298 5.5).
     let tlp = events(bh, "loss_probe");
     assert_eq!(tlp.len(), 1, "one probe per episode");
     let probe_gap = tlp[0].time_us - t0;
-    assert!((8000.0..10_000.0).contains(&probe_gap), "loss probe after {probe_gap} us");
+    assert!((4000.0..=8000.0).contains(&probe_gap), "loss probe after {probe_gap} us");
+    assert_eq!(tlp[0].time_us % 4000.0, 0.0, "a probe fires on a jiffy's tick: {} us", tlp[0].time_us);
     let mut gap_us = rtos[0].time_us - tlp[0].time_us;
     assert!((204_000.0..=212_000.0).contains(&gap_us), "first RTO {gap_us} us after the probe");
     for w in rtos.windows(2) {

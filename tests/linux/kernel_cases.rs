@@ -173,6 +173,34 @@ fn connect_to(port: u16, cc: CongestionKind) -> std::io::Result<TcpStream> {
     Ok(stream)
 }
 
+/// A hole near the tail: on an established connection (TCP_NODELAY, CUBIC), after `settle`, the
+/// client writes `segments` full segments of `mss` bytes at once, the case's forwarder having
+/// been told to drop one of them, and waits `wait` before closing. Returns when each send left
+/// the client (`SendCapture` on its interface), or why the case could not run.
+pub fn hole_near_tail(
+    lab: &Lab,
+    segments: usize,
+    mss: usize,
+    settle: Duration,
+    wait: Duration,
+) -> Result<Vec<Instant>, String> {
+    let server = sink_server(lab);
+    let capture = SendCapture::start(&lab.client, "eth0", SERVER_PORT)?;
+    let client = in_ns(&lab.client, move || -> Result<(), String> {
+        let mut s = connect_to(SERVER_PORT, CongestionKind::Cubic).map_err(|e| format!("connect: {e}"))?;
+        s.set_nodelay(true).map_err(|e| format!("TCP_NODELAY: {e}"))?;
+        std::thread::sleep(settle);
+        s.write_all(&vec![0x5au8; segments * mss]).map_err(|e| format!("write: {e}"))?;
+        std::thread::sleep(wait);
+        s.shutdown(std::net::Shutdown::Write).map_err(|e| format!("shutdown: {e}"))
+    });
+    let sent = client.join().map_err(|_| "client thread panicked".to_string());
+    let sends = capture.finish();
+    let _ = server.join();
+    sent??;
+    sends
+}
+
 /// connect() to a server whose link is down: how long until it fails, and with what.
 pub fn connect_to_dead(lab: &Lab) -> std::thread::JoinHandle<(f64, Option<std::io::ErrorKind>)> {
     in_ns(&lab.client, move || {

@@ -370,6 +370,12 @@ const TUNSETIFF: libc::c_ulong = 0x400454ca;
 
 impl DelayForwarder {
     pub fn start(lab: &Lab, delay: Duration) -> Result<DelayForwarder, String> {
+        Self::start_dropping(lab, delay, None)
+    }
+
+    /// [`DelayForwarder::start`] that also drops, once, the `drop`-th TCP segment carrying data
+    /// (counted from 1) that it takes: a loss where the case wants it, which tbf cannot place.
+    pub fn start_dropping(lab: &Lab, delay: Duration, drop: Option<usize>) -> Result<DelayForwarder, String> {
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let s = stop.clone();
         let (tx, rx) = std::sync::mpsc::channel::<Result<(), String>>();
@@ -384,7 +390,7 @@ impl DelayForwarder {
                     return Duration::ZERO;
                 }
             };
-            let late_max = delay_loop(fd, delay, &s);
+            let late_max = delay_loop(fd, delay, drop, &s);
             unsafe { libc::close(fd) };
             late_max
         });
@@ -438,8 +444,9 @@ fn open_tun(name: &str) -> Result<i32, String> {
 }
 
 /// Read packets, hold each `delay` (a FIFO: the delay is fixed, so deadlines are in order),
-/// write them back when due. Returns how late it ran (`DelayForwarder::finish`).
-fn delay_loop(fd: i32, delay: Duration, stop: &std::sync::atomic::AtomicBool) -> Duration {
+/// write them back when due; the `drop`-th data segment is not written. Returns how late it ran
+/// (`DelayForwarder::finish`).
+fn delay_loop(fd: i32, delay: Duration, drop: Option<usize>, stop: &std::sync::atomic::AtomicBool) -> Duration {
     // A packet held late by the scheduler arrives in a clump with the next ones, which HyStart's
     // ACK-train test (microsecond spacing) reads as a longer train: with other processes on the
     // machine's two cores the kernel's slow-start exit moved from ~530 to 1288 segments. So the
@@ -449,6 +456,7 @@ fn delay_loop(fd: i32, delay: Duration, stop: &std::sync::atomic::AtomicBool) ->
     let mut queued_bytes = 0usize;
     let mut late_max = Duration::ZERO;
     let mut buf = vec![0u8; 65536];
+    let mut data_segments = 0usize;
     while !stop.load(Ordering::Relaxed) {
         let now = Instant::now();
         while let Some((due, _)) = queue.front() {
@@ -473,6 +481,12 @@ fn delay_loop(fd: i32, delay: Duration, stop: &std::sync::atomic::AtomicBool) ->
                 break;
             }
             let n = n as usize;
+            if tcp_carries_data(&buf[..n]) {
+                data_segments += 1;
+                if drop == Some(data_segments) {
+                    continue;
+                }
+            }
             if queued_bytes + n > MAX_QUEUED_BYTES {
                 continue;
             }
@@ -483,29 +497,46 @@ fn delay_loop(fd: i32, delay: Duration, stop: &std::sync::atomic::AtomicBool) ->
     late_max
 }
 
-/// The acknowledgement numbers of the TCP segments a namespace's interface sends from `port`
-/// (SYN, FIN and RST excluded), in order, read from an AF_PACKET socket: what a packet capture
-/// on the receiver would show, without the capture tool. A socket filter passes only those
-/// segments' headers, so the thread wakes for the ACKs, not for the data. The socket is open
-/// before `start` returns; `finish` stops it and fails if anything was lost on the way.
-pub struct AckCapture {
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    handle: Option<std::thread::JoinHandle<Result<Vec<u32>, String>>>,
+/// Which of a TCP segment's ports a capture matches: the sender's own (`Source`: what a
+/// server sends from its listening port) or its peer's (`Destination`: what a client sends to
+/// it). The value is the field's offset in the TCP header (RFC 9293 section 3.1).
+#[derive(Clone, Copy)]
+enum PortField {
+    Source = 0,
+    Destination = 2,
 }
 
-/// Bounds the capture's memory: 4 million ACKs (a 200 Mbit/s, 37.5 MB upload sends ~13 000).
-const CAPTURE_ACKS_MAX: usize = 1 << 22;
+/// The IPv4 TCP segments a namespace's interface sends with `port` in one of their port fields,
+/// read from an AF_PACKET socket as they leave (what a packet capture there would show, without
+/// the capture tool), each parsed from its headers and stamped with the time the capture read
+/// it. A socket filter passes only those segments' headers, so the thread wakes for them
+/// alone; it runs real-time, so a full socket buffer loses nothing and the stamps trail the
+/// sends by microseconds. The socket is open before `start` returns; `finish` stops it and fails
+/// if anything was lost on the way.
+struct Capture<T> {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    handle: Option<std::thread::JoinHandle<Captured<T>>>,
+}
+
+/// What a capture kept, each with the time it was read, or why it is incomplete.
+type Captured<T> = Result<Vec<(Instant, T)>, String>;
+
+/// Bounds a capture's memory: 4 million segments (a 200 Mbit/s, 37.5 MB upload's receiver sends
+/// ~13 000 ACKs).
+const CAPTURE_SEGMENTS_MAX: usize = 1 << 22;
 /// Bytes kept of each captured packet: IPv4 and TCP headers without options need 40.
 const CAPTURE_SNAP_BYTES: u32 = 128;
 
-impl AckCapture {
-    pub fn start(ns: &str, dev: &str, port: u16) -> Result<AckCapture, String> {
+impl<T: Send + 'static> Capture<T> {
+    /// `parse`: what to keep of a segment (its IP packet, cut to `CAPTURE_SNAP_BYTES`), or None
+    /// to skip it.
+    fn start(ns: &str, dev: &str, port: u16, field: PortField, parse: fn(&[u8]) -> Option<T>) -> Result<Self, String> {
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let s = stop.clone();
         let (tx, rx) = std::sync::mpsc::channel::<Result<(), String>>();
         let dev = std::ffi::CString::new(dev).map_err(|e| e.to_string())?;
         let handle = in_ns(ns, move || {
-            let fd = match open_packet_socket(&dev, port) {
+            let fd = match open_packet_socket(&dev, port, field) {
                 Ok(fd) => {
                     let _ = tx.send(Ok(()));
                     fd
@@ -515,9 +546,8 @@ impl AckCapture {
                     return Err(e);
                 }
             };
-            // Real-time like the reader, so a full socket buffer does not lose ACKs.
-            run_realtime("ACK capture");
-            let mut acks = Vec::with_capacity(1 << 14);
+            run_realtime("packet capture");
+            let mut kept = Vec::with_capacity(1 << 14);
             let mut buf = [0u8; CAPTURE_SNAP_BYTES as usize];
             loop {
                 // Once stopped, what is already queued is still read, without waiting.
@@ -540,48 +570,79 @@ impl AckCapture {
                     }
                     continue;
                 }
+                let at = Instant::now();
                 let ipv4 = from.sll_protocol == (libc::ETH_P_IP as u16).to_be();
                 if !ipv4 || from.sll_pkttype != libc::PACKET_OUTGOING {
                     continue;
                 }
-                if let Some(ack) = tcp_ack_from(&buf[..(n as usize).min(buf.len())], port) {
-                    if acks.len() == CAPTURE_ACKS_MAX {
+                if let Some(segment) = parse(&buf[..(n as usize).min(buf.len())]) {
+                    if kept.len() == CAPTURE_SEGMENTS_MAX {
                         unsafe { libc::close(fd) };
-                        return Err(format!("more than {CAPTURE_ACKS_MAX} ACKs"));
+                        return Err(format!("more than {CAPTURE_SEGMENTS_MAX} segments"));
                     }
-                    acks.push(ack);
+                    kept.push((at, segment));
                 }
             }
             let drops = packet_drops(fd);
             unsafe { libc::close(fd) };
             match drops {
-                Some(0) => Ok(acks),
+                Some(0) => Ok(kept),
                 Some(n) => Err(format!("the kernel dropped {n} packets before the capture read them")),
                 None => Err(format!("PACKET_STATISTICS: {}", std::io::Error::last_os_error())),
             }
         });
         rx.recv_timeout(Duration::from_secs(10)).map_err(|e| format!("capture thread: {e}"))??;
-        Ok(AckCapture { stop, handle: Some(handle) })
+        Ok(Capture { stop, handle: Some(handle) })
     }
 
-    /// The acknowledgement numbers in the order sent, or why the capture is incomplete.
-    pub fn finish(mut self) -> Result<Vec<u32>, String> {
+    /// What was kept, in the order sent, or why the capture is incomplete.
+    fn finish(mut self) -> Captured<T> {
         self.stop.store(true, Ordering::Relaxed);
         self.handle.take().map_or(Err("capture already finished".into()), |h| h.join().expect("capture thread"))
     }
 }
 
-impl Drop for AckCapture {
+impl<T> Drop for Capture<T> {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
     }
 }
 
+/// The acknowledgement numbers of the TCP segments a namespace's interface sends from `port`
+/// (SYN, FIN and RST excluded), in order: what a packet capture on the receiver would show.
+pub struct AckCapture(Capture<u32>);
+
+impl AckCapture {
+    pub fn start(ns: &str, dev: &str, port: u16) -> Result<AckCapture, String> {
+        Capture::start(ns, dev, port, PortField::Source, tcp_ack).map(AckCapture)
+    }
+
+    /// The acknowledgement numbers in the order sent, or why the capture is incomplete.
+    pub fn finish(self) -> Result<Vec<u32>, String> {
+        Ok(self.0.finish()?.into_iter().map(|(_, ack)| ack).collect())
+    }
+}
+
+/// The times a namespace's interface sent TCP segments carrying data to `port` (a sender's
+/// transmissions, retransmissions and probes included), as a capture on the sender shows them.
+pub struct SendCapture(Capture<()>);
+
+impl SendCapture {
+    pub fn start(ns: &str, dev: &str, port: u16) -> Result<SendCapture, String> {
+        Capture::start(ns, dev, port, PortField::Destination, |ip| tcp_carries_data(ip).then_some(())).map(SendCapture)
+    }
+
+    /// The send times, in order, or why the capture is incomplete.
+    pub fn finish(self) -> Result<Vec<Instant>, String> {
+        Ok(self.0.finish()?.into_iter().map(|(at, ())| at).collect())
+    }
+}
+
 /// An AF_PACKET datagram socket (link header removed) on `dev`, filtered to the IPv4 TCP
-/// segments the host sends from `port` (`ack_filter`), with a 16 MiB buffer and a 20 ms receive
-/// timeout so its thread notices `stop`. Opened for no protocol, filtered, then bound: no
-/// packet reaches it unfiltered.
-fn open_packet_socket(dev: &std::ffi::CStr, port: u16) -> Result<i32, String> {
+/// segments the host sends with `port` in `field` (`segment_filter`), with a 16 MiB buffer and
+/// a 20 ms receive timeout so its thread notices `stop`. Opened for no protocol, filtered, then
+/// bound: no packet reaches it unfiltered.
+fn open_packet_socket(dev: &std::ffi::CStr, port: u16, field: PortField) -> Result<i32, String> {
     let os = || std::io::Error::last_os_error().to_string();
     let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_DGRAM, 0) };
     if fd < 0 {
@@ -594,7 +655,7 @@ fn open_packet_socket(dev: &std::ffi::CStr, port: u16) -> Result<i32, String> {
     let set = |opt: i32, value: *const libc::c_void, len: usize| unsafe {
         libc::setsockopt(fd, libc::SOL_SOCKET, opt, value, len as libc::socklen_t)
     };
-    let mut program = ack_filter(port);
+    let mut program = segment_filter(port, field);
     let fprog = libc::sock_fprog { len: program.len() as u16, filter: program.as_mut_ptr() };
     if set(
         libc::SO_ATTACH_FILTER,
@@ -630,9 +691,9 @@ fn open_packet_socket(dev: &std::ffi::CStr, port: u16) -> Result<i32, String> {
 }
 
 /// A classic BPF program (linux/filter.h) keeping the first `CAPTURE_SNAP_BYTES` of outgoing
-/// IPv4 TCP segments from `port`, and nothing else. On a datagram packet socket the filter sees
-/// the packet from its IP header.
-fn ack_filter(port: u16) -> Vec<libc::sock_filter> {
+/// IPv4 TCP segments with `port` in `field`, and nothing else. On a datagram packet socket the
+/// filter sees the packet from its IP header.
+fn segment_filter(port: u16, field: PortField) -> Vec<libc::sock_filter> {
     use libc::{BPF_ABS, BPF_B, BPF_H, BPF_IND, BPF_JEQ, BPF_JMP, BPF_K, BPF_LD, BPF_LDX, BPF_MSH, BPF_RET, BPF_W};
     let code = |c: u32| c as u16;
     let (ld_w_abs, ld_b_abs) = (code(BPF_LD | BPF_W | BPF_ABS), code(BPF_LD | BPF_B | BPF_ABS));
@@ -650,7 +711,7 @@ fn ack_filter(port: u16) -> Vec<libc::sock_filter> {
         op(ld_b_abs, 0, 0, 9),
         op(jeq_k, 0, 4, libc::IPPROTO_TCP as u32),
         op(ldx_b_msh, 0, 0, 0),
-        op(ld_h_ind, 0, 0, 0),
+        op(ld_h_ind, 0, 0, field as u32),
         op(jeq_k, 0, 1, port as u32),
         op(ret_k, 0, 0, CAPTURE_SNAP_BYTES),
         op(ret_k, 0, 0, 0),
@@ -668,17 +729,28 @@ fn packet_drops(fd: i32) -> Option<u32> {
     (rc == 0).then_some(stats.tp_drops)
 }
 
-/// The acknowledgement number of an IPv4 TCP segment from `port` with ACK set and none of SYN,
-/// FIN, RST (RFC 9293 section 3.1 header layout), or None.
-fn tcp_ack_from(ip: &[u8], port: u16) -> Option<u32> {
-    const ACK: u8 = 0x10;
-    const SYN_FIN_RST: u8 = 0x07; // FIN 0x01, SYN 0x02, RST 0x04
+/// An IPv4 TCP segment's header fields (RFC 9293 section 3.1): its flags, acknowledgement number
+/// and payload length, or None if it is not one.
+fn tcp_header(ip: &[u8]) -> Option<(u8, u32, usize)> {
     let ihl = usize::from(ip.first()? & 0x0f) * 4;
     let tcp = ip.get(ihl..)?;
     if ip[0] >> 4 != 4 || *ip.get(9)? != 6 || tcp.len() < 20 {
         return None;
     }
-    let (src_port, flags) = (u16::from_be_bytes([tcp[0], tcp[1]]), tcp[13]);
-    (src_port == port && flags & ACK != 0 && flags & SYN_FIN_RST == 0)
-        .then(|| u32::from_be_bytes([tcp[8], tcp[9], tcp[10], tcp[11]]))
+    let total = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
+    let header = ihl + usize::from(tcp[12] >> 4) * 4;
+    Some((tcp[13], u32::from_be_bytes([tcp[8], tcp[9], tcp[10], tcp[11]]), total.saturating_sub(header)))
+}
+
+/// The acknowledgement number of a TCP segment with ACK set and none of SYN, FIN, RST, or None.
+fn tcp_ack(ip: &[u8]) -> Option<u32> {
+    const ACK: u8 = 0x10;
+    const SYN_FIN_RST: u8 = 0x07; // FIN 0x01, SYN 0x02, RST 0x04
+    let (flags, ack, _) = tcp_header(ip)?;
+    (flags & ACK != 0 && flags & SYN_FIN_RST == 0).then_some(ack)
+}
+
+/// Whether a TCP segment carries data (a GSO segment's IP length covers all of its data).
+fn tcp_carries_data(ip: &[u8]) -> bool {
+    tcp_header(ip).is_some_and(|(_, _, payload)| payload > 0)
 }

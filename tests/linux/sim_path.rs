@@ -262,6 +262,69 @@ pub struct SimRpc {
     pub server_bare: u64,
 }
 
+/// Two `Tcp` ends, the client (0) and the server (1), joined by a path of fixed one-way delays
+/// and no bottleneck: the run loop of the cases without one (`sim_rpc`, `sim_hole`). The client
+/// connects at time 0.
+struct TwoEnds {
+    ends: [Tcp; 2],
+    /// One-way delay from each end.
+    delay: [SimDuration; 2],
+    /// (arrival, order, to) for segments in flight.
+    heap: BinaryHeap<Reverse<(SimTime, u64, usize)>>,
+    store: Vec<Segment>,
+    now: SimTime,
+    /// What the end that acted last, `from`, put out and has not been taken yet.
+    out: Outbox,
+    from: usize,
+}
+
+const CLIENT: usize = 0;
+const SERVER: usize = 1;
+
+impl TwoEnds {
+    fn new(cfg: TcpConfig, mtu: u32, delay: [SimDuration; 2]) -> Self {
+        let mut out = Outbox::default();
+        let mut ends = [Tcp::new(cfg.clone(), mtu, true), Tcp::new(cfg, mtu, false)];
+        ends[CLIENT].connect(SimTime(0), &mut out);
+        TwoEnds { ends, delay, heap: BinaryHeap::new(), store: Vec::new(), now: SimTime(0), out, from: CLIENT }
+    }
+
+    /// Put a segment `from` sent on the path.
+    fn carry(&mut self, seg: Segment) {
+        self.store.push(seg);
+        let to = 1 - self.from;
+        self.heap.push(Reverse((self.now + self.delay[self.from], self.store.len() as u64 - 1, to)));
+    }
+
+    /// `end` acts now (an application's send): what it puts out is `from`'s.
+    fn send(&mut self, end: usize, bytes: u64) {
+        self.from = end;
+        self.ends[end].send(self.now, bytes, &mut self.out);
+    }
+
+    /// On to the next arrival or timer, or `wake` (the application's own time, when it comes
+    /// first: nothing else happens then), none later than `end`; false when nothing is left.
+    fn step(&mut self, wake: Option<SimTime>, end: SimTime) -> bool {
+        let arrival = self.heap.peek().map(|Reverse((t, ..))| *t);
+        let soonest = [arrival, wake].into_iter().flatten().min();
+        let timers = [self.ends[CLIENT].poll_at(), self.ends[SERVER].poll_at()];
+        let Some(next) = next_event(timers, soonest, end) else { return false };
+        self.now = next.max(self.now);
+        if wake == Some(next) {
+            return true;
+        }
+        if arrival == Some(next) {
+            let Reverse((_, i, to)) = self.heap.pop().unwrap();
+            self.ends[to].on_segment(self.now, &self.store[i as usize], &mut self.out);
+            self.from = to;
+        } else {
+            self.from = if timers[CLIENT] == Some(next) { CLIENT } else { SERVER };
+            self.ends[self.from].on_timer(self.now, &mut self.out);
+        }
+        true
+    }
+}
+
 /// `rpcs` request/response exchanges (`request` bytes up, `response` bytes down) over a path of
 /// `one_way` delay each way and no bottleneck, as `kernel_cases::rpc_exchange` runs them: one
 /// request outstanding, the server answering the moment the whole request is delivered, the
@@ -276,66 +339,108 @@ pub fn sim_rpc(
     request: u64,
     response: u64,
 ) -> SimRpc {
-    let cfg = TcpConfig { rx_truesize, ..TcpConfig::default() };
-    let mut ends = [Tcp::new(cfg.clone(), mtu, true), Tcp::new(cfg, mtu, false)];
-    const CLIENT: usize = 0;
-    const SERVER: usize = 1;
-    // (arrival, order, to) for segments in flight.
-    let mut heap: BinaryHeap<Reverse<(SimTime, u64, usize)>> = BinaryHeap::new();
-    let mut store: Vec<Segment> = Vec::new();
+    let mut p = TwoEnds::new(TcpConfig { rx_truesize, ..TcpConfig::default() }, mtu, [one_way; 2]);
     let mut r = SimRpc::default();
     let mut delivered = [0u64; 2];
     let mut established = false;
     let (mut requests_sent, mut responses_sent) = (0u64, 0u64);
     let end = SimTime(20 * PS_PER_S as u64);
-    let mut now = SimTime(0);
-    let mut out = Outbox::default();
-    ends[CLIENT].connect(now, &mut out);
-    let mut from = CLIENT;
     loop {
         // What `from` just did: count it, put its segments on the path, and let the application
         // act on what was delivered.
-        for seg in out.segments.drain(..) {
+        for seg in std::mem::take(&mut p.out.segments) {
             let bare = seg.payload_bytes == 0 && !seg.fin && seg.kind == SegKind::Ack;
             // The client's ACK of the SYN-ACK is part of the set-up the kernel side reads first.
             if bare && established {
-                if from == CLIENT { r.client_bare += 1 } else { r.server_bare += 1 }
+                if p.from == CLIENT { r.client_bare += 1 } else { r.server_bare += 1 }
             }
-            store.push(seg);
-            heap.push(Reverse((SimTime(now.ps() + one_way.ps()), store.len() as u64 - 1, 1 - from)));
+            p.carry(seg);
         }
-        delivered[from] += std::mem::take(&mut out.delivered_bytes);
-        if !established && ends[CLIENT].is_established() {
+        delivered[p.from] += std::mem::take(&mut p.out.delivered_bytes);
+        if !established && p.ends[CLIENT].is_established() {
             established = true;
         }
-        if from == SERVER && responses_sent < requests_sent && delivered[SERVER] >= request * (responses_sent + 1) {
+        if p.from == SERVER && responses_sent < requests_sent && delivered[SERVER] >= request * (responses_sent + 1) {
             // The whole request is in: answer it.
             responses_sent += 1;
-            ends[SERVER].send(now, response, &mut out);
+            p.send(SERVER, response);
             continue;
         }
-        if from == CLIENT
+        if p.from == CLIENT
             && (r.completed as u64) < responses_sent
             && delivered[CLIENT] >= response * (r.completed as u64 + 1)
         {
             r.completed += 1;
         }
-        if from == CLIENT && established && requests_sent == r.completed as u64 && requests_sent < rpcs as u64 {
+        if p.from == CLIENT && established && requests_sent == r.completed as u64 && requests_sent < rpcs as u64 {
             requests_sent += 1;
-            ends[CLIENT].send(now, request, &mut out);
+            p.send(CLIENT, request);
             continue;
         }
-        let arrival = heap.peek().map(|Reverse((t, ..))| *t);
-        let Some(next) = next_event([ends[CLIENT].poll_at(), ends[SERVER].poll_at()], arrival, end) else { break };
-        now = next.max(now);
-        if arrival == Some(next) {
-            let Reverse((_, i, to)) = heap.pop().unwrap();
-            ends[to].on_segment(now, &store[i as usize], &mut out);
-            from = to;
-        } else {
-            from = if ends[CLIENT].poll_at() == Some(next) { CLIENT } else { SERVER };
-            ends[from].on_timer(now, &mut out);
+        if !p.step(None, end) {
+            break;
         }
     }
+    r
+}
+
+/// What nitrosim's client sent in `sim_hole`.
+#[derive(Debug, Default)]
+pub struct SimHole {
+    /// When the last segment of the flight left, and when the first retransmission did.
+    pub last_sent: SimTime,
+    pub retransmitted: Option<SimTime>,
+    pub loss_probes: u64,
+    pub rtos: u64,
+}
+
+/// The nitrosim side of `kernel_cases::hole_near_tail`: the client connects, `settle` after the
+/// handshake writes `segments` full segments at once, and the path loses the `hole`-th data
+/// segment (counted from 1, as the lab's forwarder counts); `up` and `down` one-way delays, no
+/// bottleneck. Default configuration on both ends; the run goes on until no timer is left or
+/// 2 s have passed.
+pub fn sim_hole(
+    up: SimDuration,
+    down: SimDuration,
+    mtu: u32,
+    segments: u64,
+    hole: usize,
+    settle: SimDuration,
+) -> SimHole {
+    let mut p = TwoEnds::new(TcpConfig::default(), mtu, [up, down]);
+    let mut r = SimHole::default();
+    let mut data_segments = 0usize;
+    let mut write_at: Option<SimTime> = None;
+    let end = SimTime(2 * PS_PER_S as u64);
+    loop {
+        for seg in std::mem::take(&mut p.out.segments) {
+            if p.from == CLIENT && seg.payload_bytes > 0 {
+                data_segments += 1;
+                if seg.retransmit {
+                    r.retransmitted.get_or_insert(p.now);
+                } else {
+                    r.last_sent = p.now;
+                }
+                if data_segments == hole {
+                    continue;
+                }
+            }
+            p.carry(seg);
+        }
+        if write_at.is_none() && p.ends[CLIENT].is_established() {
+            write_at = Some(p.now + settle);
+        }
+        let pending = write_at.filter(|_| data_segments == 0);
+        if pending == Some(p.now) {
+            let mss = p.ends[CLIENT].mss();
+            p.send(CLIENT, segments * mss);
+            continue;
+        }
+        if !p.step(pending, end) {
+            break;
+        }
+    }
+    r.loss_probes = p.ends[CLIENT].stats().loss_probes;
+    r.rtos = p.ends[CLIENT].stats().rtos;
     r
 }

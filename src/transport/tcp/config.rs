@@ -150,13 +150,14 @@ impl RxTruesize {
         Some(((len << 8) / truesize.max(1)).clamp(1, 255) as u32)
     }
 }
-/// Linux `TCP_TIMEOUT_MIN` (2 jiffies: 8 ms at HZ=250, this machine's configuration), added to a
-/// tail loss probe's 2 x SRTT when more than one segment is out (tcp_schedule_loss_probe). With
-/// one segment out, `TCP_RTO_MIN` (200 ms) instead. Since 2023 ("tcp: fix excessive TLP and RACK
-/// timeouts from HZ rounding") Linux adds 2 ms and rounds up to whole jiffies instead, one jiffy
-/// at HZ=250; tests/linux_conformance.rs's sampling cannot tell the two apart, so this stays an
-/// open difference rather than a change made blind.
-pub const LINUX_TLP_EXTRA: SimDuration = SimDuration::from_ms(8);
+/// Linux `TCP_TIMEOUT_MIN_US` (2 ms, include/net/tcp.h), the floor of two timers: added to a
+/// tail loss probe's 2 x SRTT when more than one segment is out (with one out, the minimum RTO
+/// instead, to ride out a delayed ACK: `tcp_schedule_loss_probe`), and to what is left of
+/// RACK's reordering window (`tcp_rack_mark_lost`). Each sum is turned into jiffies (rounded up)
+/// and armed on the timer wheel: at HZ=250 and a short RTT, one jiffy, firing 4-8 ms later.
+/// Since 2023 ("tcp: fix excessive TLP and RACK timeouts from HZ rounding"); before, two
+/// jiffies were added after the rounding (12-16 ms at HZ=250).
+pub const LINUX_TIMEOUT_MIN: SimDuration = SimDuration::from_ms(2);
 /// The largest window an unscaled SYN can carry (RFC 7323 section 2.2).
 pub const MAX_SYN_WINDOW: u64 = 65_535;
 /// Linux `tcp_probe_threshold` (8 bytes: stop searching) and `tcp_probe_interval` (600 s).

@@ -14,13 +14,17 @@ fn deliver(to: &mut Tcp, now: SimTime, segs: &[Segment]) -> Outbox {
 }
 
 fn established_pair() -> (Tcp, Tcp, SimTime) {
+    established_pair_at_rtt(SimDuration::from_us(100))
+}
+
+/// Two ends without delayed ACKs, established at time `rtt` (the SYN sent at 0).
+fn established_pair_at_rtt(rtt: SimDuration) -> (Tcp, Tcp, SimTime) {
     let cfg = TcpConfig { delayed_ack: false, ..TcpConfig::default() };
     let mut c = Tcp::new(cfg.clone(), 1500, true);
     let mut s = Tcp::new(cfg, 1500, false);
     let mut out = Outbox::default();
     let t0 = SimTime(0);
     c.connect(t0, &mut out);
-    let rtt = SimDuration::from_us(100);
     let sa = deliver(&mut s, t0 + SimDuration(rtt.0 / 2), &out.segments);
     assert!(sa.established);
     let ack = deliver(&mut c, t0 + rtt, &sa.segments);
@@ -89,6 +93,36 @@ fn tail_loss_needs_an_rto_that_backs_off() {
     assert_eq!(c.cwnd(), c.mss());
 }
 
+/// Where a tail loss probe fires after the last of four segments sent at `send_at` on a
+/// connection established at `rtt`, nothing acknowledged.
+fn probe_time(rtt: SimDuration, send_at: SimTime) -> SimTime {
+    let (mut c, _s, established) = established_pair_at_rtt(rtt);
+    assert!(send_at >= established);
+    let mut out = Outbox::default();
+    c.send(send_at, 4 * 1448, &mut out);
+    assert_eq!(out.segments.len(), 4);
+    let probe_at = c.poll_at().expect("a timer armed");
+    let mut out = Outbox::default();
+    c.on_timer(probe_at, &mut out);
+    assert_eq!((c.stats().loss_probes, c.stats().rtos), (1, 0), "the probe fires first");
+    probe_at
+}
+
+#[test]
+fn a_loss_probe_waits_two_rtts_and_2_ms_in_whole_jiffies_then_a_wheel_bucket() {
+    // tcp_schedule_loss_probe (Linux 6.18): 2 x SRTT + TCP_TIMEOUT_MIN_US, rounded up to whole
+    // jiffies (4 ms at HZ=250), on the timer wheel, which fires in the bucket after that jiffy.
+    let ms = SimDuration::from_ms;
+    let at = |d: SimDuration| SimTime::ZERO + d;
+    // SRTT 100 us: 2.2 ms is one jiffy; sent in jiffy 0, the probe fires at the start of jiffy
+    // 2: 4-8 ms after the send, as the phase of the send in its jiffy decides.
+    assert_eq!(probe_time(SimDuration::from_us(100), at(SimDuration::from_us(100))), at(ms(8)));
+    assert_eq!(probe_time(SimDuration::from_us(100), at(SimDuration::from_us(3_999))), at(ms(8)));
+    assert_eq!(probe_time(SimDuration::from_us(100), at(ms(4))), at(ms(12)));
+    // SRTT 1.5 ms: 5 ms is two jiffies; sent in jiffy 0, it fires at the start of jiffy 3.
+    assert_eq!(probe_time(SimDuration::from_us(1_500), at(SimDuration::from_us(1_500))), at(ms(12)));
+}
+
 #[test]
 fn rack_recovers_a_hole_too_close_to_the_tail_for_dupacks() {
     let (mut c, mut s, mut now) = established_pair();
@@ -102,14 +136,17 @@ fn rack_recovers_a_hole_too_close_to_the_tail_for_dupacks() {
     let out = deliver(&mut c, now, &acks.segments);
     assert!(out.segments.is_empty(), "no fast retransmit on one duplicate ACK");
     assert!(!c.in_recovery());
-    // The reordering window (srtt / 4) closes well before the 200 ms RTO.
+    // The reordering window (srtt / 4 = 25 us) + TCP_TIMEOUT_MIN_US is one jiffy, fired a wheel
+    // bucket later, as Linux's tcp_rack_mark_lost arms it: the tick at 8 ms, well before the
+    // 200 ms RTO. No loss probe meanwhile (Linux's Disorder state).
     let wake = c.poll_at().unwrap();
-    assert!(wake.since(now) <= SimDuration::from_us(30), "RACK timer {:?} after the SACK", wake.since(now));
+    assert_eq!(now, SimTime::ZERO + SimDuration::from_us(200));
+    assert_eq!(wake, SimTime::ZERO + SimDuration::from_ms(8), "RACK timer {:?} after the SACK", wake.since(now));
     let mut out = Outbox::default();
     c.on_timer(wake, &mut out);
     assert_eq!(out.segments.len(), 1);
     assert!(out.segments[0].retransmit && out.segments[0].seq == 2 * 1448);
-    assert_eq!(c.stats().rtos, 0);
+    assert_eq!((c.stats().rtos, c.stats().loss_probes), (0, 0));
 }
 
 /// A client and a server with these configurations, past the handshake at 2 ps (SYN at 0,

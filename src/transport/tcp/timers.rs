@@ -3,7 +3,7 @@
 //! does), tail loss probes (`tcp_early_retrans`), RACK's reordering window, the delayed ACK,
 //! and giving up (abort).
 
-use super::config::{LINUX_TLP_EXTRA, linux_timer_expiry, model_timeout};
+use super::config::{LINUX_TIMEOUT_MIN, linux_timer_expiry, model_timeout};
 use super::{AbortReason, CaState, State, Tcp};
 use crate::net::SegKind;
 use crate::transport::congestion::Controller;
@@ -48,13 +48,16 @@ impl Tcp {
     }
 
     /// tcp_schedule_loss_probe: in the open state, with SACK and an RTT sample, probe two
-    /// smoothed RTTs after the last send (plus TCP_TIMEOUT_MIN, or the minimum RTO when one
-    /// segment is out, to ride out a delayed ACK), never later than the RTO would fire.
+    /// smoothed RTTs after the last send (plus TCP_TIMEOUT_MIN_US, or the minimum RTO when one
+    /// segment is out, to ride out a delayed ACK), in jiffies on the timer wheel as the RTO;
+    /// never later than the RTO would fire. Not while anything is SACKed: Linux is then in its
+    /// Disorder state, where RACK's timer, not a probe, deals with the hole.
     pub(super) fn schedule_loss_probe(&mut self, now: SimTime) {
         self.tlp_deadline = None;
         if self.cfg.early_retrans < 3
             || !self.cfg.sack
             || self.recovery != CaState::Open
+            || !self.sacked.is_empty()
             || self.tlp_high_seq.is_some()
             || self.snd_una >= self.snd_nxt
         {
@@ -62,8 +65,8 @@ impl Tcp {
         }
         let Some(srtt) = self.srtt else { return };
         let one_out = self.snd_nxt - self.snd_una <= self.mss;
-        let extra = if one_out { self.cfg.rto_min } else { LINUX_TLP_EXTRA };
-        let pto = now + SimDuration(2 * srtt.0) + extra;
+        let extra = if one_out { self.cfg.rto_min } else { LINUX_TIMEOUT_MIN };
+        let pto = linux_timer_expiry(now, SimDuration(2 * srtt.0) + extra, self.cfg.timer_hz);
         self.tlp_deadline = Some(match self.rto_deadline {
             Some(rto) => pto.min(rto),
             None => pto,
@@ -96,7 +99,11 @@ impl Tcp {
     }
 
     /// RACK's reordering window: a hole below SACKed data that the duplicate-ACK rule cannot
-    /// call lost yet (too few segments behind it) is declared lost a quarter RTT later.
+    /// call lost yet (too few segments behind it) is declared lost when the window, a quarter
+    /// RTT, has passed. Linux (tcp_rack_mark_lost) arms a timer for what is left of it plus
+    /// TCP_TIMEOUT_MIN_US, in jiffies on the wheel: 4-8 ms at HZ=250 with a short RTT. What is
+    /// left is taken as the whole window (the hole's segment was sent just before the SACKed
+    /// ones); Linux recomputes it on each ACK, and nitrosim keeps the first deadline.
     pub(super) fn arm_rack(&mut self, now: SimTime) {
         let Some(&(top, _)) = self.sacked.last() else {
             self.rack_deadline = None;
@@ -104,7 +111,9 @@ impl Tcp {
         };
         if top > self.rack_lost_below.max(self.snd_una) && self.rack_deadline.is_none() {
             let reo_wnd = SimDuration(self.srtt.map_or(0, |s| s.0 / 4));
-            self.rack_deadline = Some(now + reo_wnd);
+            self.rack_deadline = Some(linux_timer_expiry(now, reo_wnd + LINUX_TIMEOUT_MIN, self.cfg.timer_hz));
+            // Linux's Disorder state: no loss probe while RACK's timer stands for the hole.
+            self.tlp_deadline = None;
         }
     }
 
