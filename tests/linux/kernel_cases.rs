@@ -176,14 +176,15 @@ fn connect_to(port: u16, cc: CongestionKind) -> std::io::Result<TcpStream> {
 /// A hole near the tail: on an established connection (TCP_NODELAY, CUBIC), after `settle`, the
 /// client writes `segments` full segments of `mss` bytes at once, the case's forwarder having
 /// been told to drop one of them, and waits `wait` before closing. Returns when each send left
-/// the client (`SendCapture` on its interface), or why the case could not run.
+/// the client and its sequence number (`SendCapture` on its interface), or why the case could
+/// not run.
 pub fn hole_near_tail(
     lab: &Lab,
     segments: usize,
     mss: usize,
     settle: Duration,
     wait: Duration,
-) -> Result<Vec<Instant>, String> {
+) -> Result<Vec<(Instant, u32)>, String> {
     let server = sink_server(lab);
     let capture = SendCapture::start(&lab.client, "eth0", SERVER_PORT)?;
     let client = in_ns(&lab.client, move || -> Result<(), String> {

@@ -623,18 +623,19 @@ impl AckCapture {
     }
 }
 
-/// The times a namespace's interface sent TCP segments carrying data to `port` (a sender's
-/// transmissions, retransmissions and probes included), as a capture on the sender shows them.
-pub struct SendCapture(Capture<()>);
+/// The TCP segments carrying data that a namespace's interface sent to `port` (a sender's
+/// transmissions, retransmissions and probes included), as a capture on the sender shows them:
+/// when, and their sequence numbers.
+pub struct SendCapture(Capture<u32>);
 
 impl SendCapture {
     pub fn start(ns: &str, dev: &str, port: u16) -> Result<SendCapture, String> {
-        Capture::start(ns, dev, port, PortField::Destination, |ip| tcp_carries_data(ip).then_some(())).map(SendCapture)
+        Capture::start(ns, dev, port, PortField::Destination, tcp_data_seq).map(SendCapture)
     }
 
-    /// The send times, in order, or why the capture is incomplete.
-    pub fn finish(self) -> Result<Vec<Instant>, String> {
-        Ok(self.0.finish()?.into_iter().map(|(at, ())| at).collect())
+    /// (send time, sequence number) in order, or why the capture is incomplete.
+    pub fn finish(self) -> Result<Vec<(Instant, u32)>, String> {
+        self.0.finish()
     }
 }
 
@@ -729,9 +730,17 @@ fn packet_drops(fd: i32) -> Option<u32> {
     (rc == 0).then_some(stats.tp_drops)
 }
 
-/// An IPv4 TCP segment's header fields (RFC 9293 section 3.1): its flags, acknowledgement number
-/// and payload length, or None if it is not one.
-fn tcp_header(ip: &[u8]) -> Option<(u8, u32, usize)> {
+/// An IPv4 TCP segment's header fields (RFC 9293 section 3.1).
+struct TcpHeader {
+    flags: u8,
+    seq: u32,
+    ack: u32,
+    /// Payload bytes (a GSO segment's IP length covers all of its data).
+    payload: usize,
+}
+
+/// The TCP header of an IPv4 packet, or None if it carries no TCP.
+fn tcp_header(ip: &[u8]) -> Option<TcpHeader> {
     let ihl = usize::from(ip.first()? & 0x0f) * 4;
     let tcp = ip.get(ihl..)?;
     if ip[0] >> 4 != 4 || *ip.get(9)? != 6 || tcp.len() < 20 {
@@ -739,18 +748,24 @@ fn tcp_header(ip: &[u8]) -> Option<(u8, u32, usize)> {
     }
     let total = usize::from(u16::from_be_bytes([ip[2], ip[3]]));
     let header = ihl + usize::from(tcp[12] >> 4) * 4;
-    Some((tcp[13], u32::from_be_bytes([tcp[8], tcp[9], tcp[10], tcp[11]]), total.saturating_sub(header)))
+    let word = |k: usize| u32::from_be_bytes([tcp[k], tcp[k + 1], tcp[k + 2], tcp[k + 3]]);
+    Some(TcpHeader { flags: tcp[13], seq: word(4), ack: word(8), payload: total.saturating_sub(header) })
 }
 
 /// The acknowledgement number of a TCP segment with ACK set and none of SYN, FIN, RST, or None.
 fn tcp_ack(ip: &[u8]) -> Option<u32> {
     const ACK: u8 = 0x10;
     const SYN_FIN_RST: u8 = 0x07; // FIN 0x01, SYN 0x02, RST 0x04
-    let (flags, ack, _) = tcp_header(ip)?;
-    (flags & ACK != 0 && flags & SYN_FIN_RST == 0).then_some(ack)
+    let h = tcp_header(ip)?;
+    (h.flags & ACK != 0 && h.flags & SYN_FIN_RST == 0).then_some(h.ack)
 }
 
-/// Whether a TCP segment carries data (a GSO segment's IP length covers all of its data).
+/// The sequence number of a TCP segment that carries data, or None.
+fn tcp_data_seq(ip: &[u8]) -> Option<u32> {
+    tcp_header(ip).filter(|h| h.payload > 0).map(|h| h.seq)
+}
+
+/// Whether a TCP segment carries data.
 fn tcp_carries_data(ip: &[u8]) -> bool {
-    tcp_header(ip).is_some_and(|(_, _, payload)| payload > 0)
+    tcp_data_seq(ip).is_some()
 }

@@ -387,9 +387,10 @@ pub fn sim_rpc(
 /// What nitrosim's client sent in `sim_hole`.
 #[derive(Debug, Default)]
 pub struct SimHole {
-    /// When the last segment of the flight left, and when the first retransmission did.
+    /// When the last segment of the flight left, and when the first retransmission did, with
+    /// its sequence number (from 0, the first data byte).
     pub last_sent: SimTime,
-    pub retransmitted: Option<SimTime>,
+    pub retransmitted: Option<(SimTime, u64)>,
     pub loss_probes: u64,
     pub rtos: u64,
 }
@@ -417,7 +418,7 @@ pub fn sim_hole(
             if p.from == CLIENT && seg.payload_bytes > 0 {
                 data_segments += 1;
                 if seg.retransmit {
-                    r.retransmitted.get_or_insert(p.now);
+                    r.retransmitted.get_or_insert((p.now, seg.seq));
                 } else {
                     r.last_sent = p.now;
                 }

@@ -214,9 +214,10 @@ pub struct TcpConfig {
     /// Linux `net.ipv4.tcp_early_retrans` (3): 3 or 4 send a tail loss probe about two
     /// smoothed RTTs after the last send (RFC 8985 section 7); 0 never.
     pub early_retrans: u8,
-    /// The kernel's timer tick (CONFIG_HZ, 250 here and in Debian/Ubuntu): RTOs are whole
-    /// jiffies and the timer wheel fires late by up to a level's granularity (kernel/time/timer.c).
-    /// 0 = exact timers.
+    /// The kernel's timer tick (CONFIG_HZ, 250 here and in Debian/Ubuntu): RTOs, loss probes and
+    /// RACK's reordering timer are whole jiffies, and the timer wheel fires them late by up to a
+    /// level's granularity (kernel/time/timer.c). 0 = exact timers (the 2 ms floor of the
+    /// probe and of RACK's timer, `LINUX_TIMEOUT_MIN`, stays).
     pub timer_hz: u32,
     /// Duplicate ACKs that trigger fast retransmit (RFC 5681: 3).
     pub dupack_threshold: u32,

@@ -33,6 +33,7 @@
 //! - `config.rs`: Linux's constants and sysctl defaults, timer rounding, [`TcpConfig`].
 //! - `segment.rs`: building segments: headers, timestamps, SACK blocks, the SYN's options.
 //! - `sender.rs`: sending within the windows, processing ACKs, SACK scoreboard, loss recovery.
+//! - `send_times.rs`: when the data in flight was sent, for RACK.
 //! - `receiver.rs`: receiving data, the ACK policy, receive-buffer autotuning and the window.
 //! - `timers.rs`: RTO (and giving up), tail loss probes, RACK's timer, delayed ACK.
 //! - `pmtu.rs`: path MTU: ICMP-driven MSS changes, black-hole detection, MTU probing.
@@ -42,6 +43,7 @@ mod config;
 mod pmtu;
 mod receiver;
 mod segment;
+mod send_times;
 mod sender;
 #[cfg(test)]
 mod tests;
@@ -148,6 +150,8 @@ pub struct Tcp {
     rack_lost_below: u64,
     /// When the reordering window for the current holes closes.
     rack_deadline: Option<SimTime>,
+    /// When the data in flight was sent (RACK's transmission times).
+    sent: send_times::SendTimes,
     cwr_until: u64,
     srtt: Option<SimDuration>,
     rttvar: SimDuration,
@@ -289,6 +293,7 @@ impl Tcp {
             sacked: Vec::new(),
             rack_lost_below: 0,
             rack_deadline: None,
+            sent: send_times::SendTimes::default(),
             cwr_until: 0,
             srtt: None,
             rttvar: SimDuration::ZERO,

@@ -95,6 +95,7 @@ impl Tcp {
             self.pingpong = true;
         }
         self.note_ack_sent();
+        self.sent.note(seq, now);
         self.stats.segments_sent += 1;
         self.stats.payload_bytes_sent += len;
         self.stats.data_segments_sent += 1;

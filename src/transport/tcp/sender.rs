@@ -218,6 +218,7 @@ impl Tcp {
         if advanced {
             let acked = ack - self.snd_una;
             self.snd_una = ack;
+            self.sent.acknowledged(ack);
             self.window.snd_una = ack;
             self.window.snd_nxt = self.snd_nxt;
             self.rtx_next = self.rtx_next.max(ack);
@@ -279,7 +280,9 @@ impl Tcp {
         if self.recovery != CaState::Open {
             self.detect_lost_retransmissions(now);
         }
-        self.arm_rack(now);
+        if self.rack_lost_now(now) {
+            self.on_rack_timeout(now, out);
+        }
         if seg.ece && self.recovery == CaState::Open && self.snd_una >= self.cwr_until {
             // RFC 3168 section 6.1.2: react to congestion at most once per window.
             let flight = self.pipe();

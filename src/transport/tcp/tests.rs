@@ -124,6 +124,33 @@ fn a_loss_probe_waits_two_rtts_and_2_ms_in_whole_jiffies_then_a_wheel_bucket() {
 }
 
 #[test]
+fn a_hole_behind_a_delivered_loss_probe_is_lost_at_once() {
+    // The last two of four segments are lost; the loss probe resends the last, and its SACK
+    // arrives. The hole was sent a probe timeout before the SACKed data, far more than RACK's
+    // reordering window (a quarter RTT), so it is lost on that ACK (tcp_rack_detect_loss), not
+    // after a reordering timer.
+    let (mut c, mut s, now) = established_pair();
+    let mut out = Outbox::default();
+    c.send(now, 4 * 1448, &mut out);
+    let segs = out.segments.clone();
+    let acks = deliver(&mut s, now + SimDuration::from_us(50), &segs[..2]);
+    let back = deliver(&mut c, now + SimDuration::from_us(100), &acks.segments);
+    assert!(back.segments.is_empty());
+    let probe_at = c.poll_at().unwrap();
+    let mut out = Outbox::default();
+    c.on_timer(probe_at, &mut out);
+    assert_eq!(c.stats().loss_probes, 1);
+    assert_eq!((out.segments.len(), out.segments[0].seq), (1, 3 * 1448), "the probe resends the last segment");
+    let sack = deliver(&mut s, probe_at + SimDuration::from_us(50), &out.segments);
+    let now = probe_at + SimDuration::from_us(100);
+    let out = deliver(&mut c, now, &sack.segments);
+    assert!(c.in_recovery(), "the hole is lost on the probe's SACK");
+    let rtx: Vec<u64> = out.segments.iter().filter(|g| g.retransmit).map(|g| g.seq).collect();
+    assert_eq!(rtx, vec![2 * 1448], "the hole goes again at once");
+    assert_eq!(c.stats().rtos, 0);
+}
+
+#[test]
 fn rack_recovers_a_hole_too_close_to_the_tail_for_dupacks() {
     let (mut c, mut s, mut now) = established_pair();
     let mut out = Outbox::default();

@@ -98,23 +98,41 @@ impl Tcp {
         self.arm_rto(now);
     }
 
-    /// RACK's reordering window: a hole below SACKed data that the duplicate-ACK rule cannot
-    /// call lost yet (too few segments behind it) is declared lost when the window, a quarter
-    /// RTT, has passed. Linux (tcp_rack_mark_lost) arms a timer for what is left of it plus
-    /// TCP_TIMEOUT_MIN_US, in jiffies on the wheel: 4-8 ms at HZ=250 with a short RTT. What is
-    /// left is taken as the whole window (the hole's segment was sent just before the SACKed
-    /// ones); Linux recomputes it on each ACK, and nitrosim keeps the first deadline.
-    pub(super) fn arm_rack(&mut self, now: SimTime) {
-        let Some(&(top, _)) = self.sacked.last() else {
+    /// RACK's reordering window (RFC 8985 section 6.2, Linux's tcp_rack_detect_loss): a hole
+    /// below SACKed data that the duplicate-ACK rule cannot call lost yet (too few segments
+    /// behind it) is lost once a reordering window, a quarter RTT, has passed since data sent
+    /// after it was delivered: at once if the newest SACKed data left a window or more after
+    /// the hole (a loss probe's, say), else when what is left of the window has passed. Linux
+    /// (tcp_rack_mark_lost) arms a timer for what is left plus TCP_TIMEOUT_MIN_US, in jiffies on
+    /// the wheel: 4-8 ms at HZ=250 with a short RTT. True: the hole is lost now. Linux rearms on
+    /// each ACK; nitrosim keeps the first deadline, or calls the hole lost on a later ACK.
+    pub(super) fn rack_lost_now(&mut self, now: SimTime) -> bool {
+        // The highest SACKed range: the holes are below its start; its end is the newest data.
+        let Some(&(top, newest_end)) = self.sacked.last() else {
             self.rack_deadline = None;
-            return;
+            return false;
         };
-        if top > self.rack_lost_below.max(self.snd_una) && self.rack_deadline.is_none() {
-            let reo_wnd = SimDuration(self.srtt.map_or(0, |s| s.0 / 4));
-            self.rack_deadline = Some(linux_timer_expiry(now, reo_wnd + LINUX_TIMEOUT_MIN, self.cfg.timer_hz));
+        let hole = self.rack_lost_below.max(self.snd_una);
+        if top <= hole {
+            return false;
+        }
+        let reo_wnd = SimDuration(self.srtt.map_or(0, |s| s.0 / 4));
+        // RACK.rtt + reo_wnd - (now - the hole's send), RACK.rtt being now - the newest SACKed
+        // data's send: the window less how long after the hole that data left.
+        let after = match (self.sent.sent_at(hole), self.sent.sent_at(newest_end - 1)) {
+            (Some(h), Some(t)) => t.since(h.min(t)),
+            _ => SimDuration::ZERO,
+        };
+        if after >= reo_wnd && after > SimDuration::ZERO {
+            return true;
+        }
+        if self.rack_deadline.is_none() {
+            let left = SimDuration(reo_wnd.0 - after.0);
+            self.rack_deadline = Some(linux_timer_expiry(now, left + LINUX_TIMEOUT_MIN, self.cfg.timer_hz));
             // Linux's Disorder state: no loss probe while RACK's timer stands for the hole.
             self.tlp_deadline = None;
         }
+        false
     }
 
     pub(super) fn on_rack_timeout(&mut self, now: SimTime, out: &mut Outbox) {
