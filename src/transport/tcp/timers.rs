@@ -114,7 +114,10 @@ impl Tcp {
         };
         let hole = self.rack_lost_below.max(self.snd_una);
         if top <= hole {
-            return false;
+            // Every hole below the SACKed data is known lost already: in the open state (a
+            // recovery ended above them) that starts recovery, as Linux's lost_out > 0 does
+            // (tcp_time_to_recover); nothing else would resend them before the RTO.
+            return self.recovery == CaState::Open && self.rack_lost_below > self.snd_una;
         }
         let reo_wnd = SimDuration(self.srtt.map_or(0, |s| s.0 / 4));
         // RACK.rtt + reo_wnd - (now - the hole's send), RACK.rtt being now - the newest SACKed
