@@ -197,7 +197,10 @@ impl Tcp {
         self.window.cwnd = self.window.ssthresh;
         self.recovery = CaState::Recovery;
         self.recover = self.snd_nxt;
-        self.rtx_next = self.snd_una;
+        // Holes below `rtx_next` were resent in a recovery that ended above them (RACK starts a
+        // new one while such a resend may still be in flight): not again, as Linux skips what it
+        // has already retransmitted (tcp_xmit_retransmit_queue). Otherwise from `snd_una`.
+        self.rtx_next = self.rtx_next.max(self.snd_una);
         self.rtx_log.clear();
         self.rack_rtx_delivered = None;
         self.fast_retransmit_due = true;

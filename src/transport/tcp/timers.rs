@@ -112,7 +112,14 @@ impl Tcp {
             self.rack_deadline = None;
             return false;
         };
-        let hole = self.rack_lost_below.max(self.snd_una);
+        // The first byte neither SACKed nor already called lost (holes below `rack_lost_below`
+        // are, and that mark sits at the start of a SACKed range).
+        let mut hole = self.rack_lost_below.max(self.snd_una);
+        for &(start, end) in &self.sacked {
+            if start <= hole && hole < end {
+                hole = end;
+            }
+        }
         if top <= hole {
             // Every hole below the SACKed data is known lost already: in the open state (a
             // recovery ended above them) that starts recovery, as Linux's lost_out > 0 does
