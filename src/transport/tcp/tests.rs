@@ -527,3 +527,48 @@ fn only_a_prompt_reply_makes_an_end_interactive_and_a_duplicate_or_a_mark_ends_i
     let _ = deliver(&mut s, at + SimDuration::from_us(30), &[marked]);
     assert!(!s.pingpong, "a CE mark");
 }
+
+#[test]
+fn a_hole_rack_called_lost_outlives_its_recovery_and_starts_the_next_without_a_second_resend() {
+    // Ten segments, the first lost: recovery. In it, new data goes out; the first of those
+    // above the recovery point is lost too, called lost (data sent after it is SACKed) and
+    // resent. The resend of the first segment then ends the recovery while the second hole's
+    // resend is still in flight: that ACK starts a new recovery (here by the SACK rule: more than
+    // two segments are SACKed above the hole), which must not send the hole a second time, as
+    // Linux skips what it has retransmitted. (Fails with `rtx_next` reset to `snd_una`.)
+    let (mut c, mut s, mut now) = established_pair();
+    let mss = 1448;
+    let mut out = Outbox::default();
+    c.send(now, 40 * mss, &mut out);
+    let first: Vec<Segment> = out.segments.clone();
+    assert_eq!(first.len(), 10);
+    now += SimDuration::from_us(50);
+    let acks = deliver(&mut s, now, &first[1..]);
+    now += SimDuration::from_us(50);
+    let out = deliver(&mut c, now, &acks.segments);
+    assert!(c.in_recovery() && c.stats().fast_retransmits == 1);
+    let resent_first: Vec<Segment> = out.segments.iter().filter(|g| g.retransmit).copied().collect();
+    assert_eq!(resent_first.iter().map(|g| g.seq).collect::<Vec<_>>(), vec![0]);
+    let new: Vec<Segment> = out.segments.iter().filter(|g| !g.retransmit).copied().collect();
+    // The first new segment sent above the recovery point is lost; the others arrive, SACKed
+    // above it, well after it was sent.
+    let hole = new.iter().map(|g| g.seq).find(|&q| q >= c.recover).expect("new data sent in recovery");
+    let others: Vec<Segment> = new.iter().filter(|g| g.seq != hole).copied().collect();
+    assert!(others.iter().filter(|g| g.seq > hole).count() >= 2, "data sent after the hole: {}", new.len());
+    now += SimDuration::from_us(50);
+    let acks = deliver(&mut s, now, &others);
+    now += SimDuration::from_us(50);
+    let out = deliver(&mut c, now, &acks.segments);
+    let resends: Vec<u64> = out.segments.iter().filter(|g| g.retransmit).map(|g| g.seq).collect();
+    assert!(resends.contains(&hole), "the second hole is resent in the first recovery: {resends:?}");
+    // The first segment's resend arrives: the cumulative ACK passes the recovery point.
+    now += SimDuration::from_us(50);
+    let acks = deliver(&mut s, now, &resent_first);
+    now += SimDuration::from_us(50);
+    let out = deliver(&mut c, now, &acks.segments);
+    let again = out.segments.iter().filter(|g| g.retransmit && g.seq == hole).count();
+    assert_eq!(c.stats().fast_retransmits, 2, "a hole still called lost starts the next recovery");
+    assert!(c.in_recovery());
+    assert_eq!(again, 0, "its resend is still in flight: not again");
+    assert_eq!(c.stats().rtos, 0);
+}
