@@ -67,6 +67,7 @@ const WL_BYTES: u64 = 2_500_000;
 /// (the RTO would fire at ~210 ms if nothing repaired the hole).
 const HOLE_SEGMENTS: u64 = 4;
 const HOLE_INDEX: usize = 3;
+/// The kernel's MSS at MTU 1500 with timestamps (1500 - 20 - 20 - 12).
 const HOLE_MSS: u64 = 1448;
 const HOLE_DELAY_MS: u64 = 2;
 const HOLE_SETTLE: Duration = Duration::from_millis(20);
@@ -264,13 +265,7 @@ impl Row {
 /// would hand the path bursts of up to ~1 ms of data, which the forwarder's tun device splits
 /// again).
 fn delayed_path_lab() -> Lab {
-    let lab = Lab::new(&LabSpec {
-        mtu_client_side: 1500,
-        mtu_server_side: 1500,
-        server_mtu: 1500,
-        rate_bps: Some(HY_RATE_BPS),
-    })
-    .expect("lab");
+    let lab = Lab::new(&LabSpec::uniform(1500, Some(HY_RATE_BPS))).expect("lab");
     lab.ip_in(&lab.client, &["link", "set", "dev", "eth0", "gso_max_segs", "1"]).unwrap();
     lab
 }
@@ -526,8 +521,7 @@ fn compare_once(kernel: &str) -> Vec<String> {
     let cl_up = upload(&cl, 4_000_000, Duration::from_secs(20));
 
     // SYN to a dead host, tcp_syn_retries = 3.
-    let dead = Lab::new(&LabSpec { mtu_client_side: 1500, mtu_server_side: 1500, server_mtu: 1500, rate_bps: None })
-        .expect("lab");
+    let dead = Lab::new(&LabSpec::uniform(1500, None)).expect("lab");
     dead.sysctl(&dead.client, "net/ipv4/tcp_syn_retries", "3").unwrap();
     // A blackhole route drops silently (an unreachable route or a down link would answer by ICMP).
     dead.ip_in(&dead.router, &["route", "add", "blackhole", &format!("{SERVER_ADDR}/32")]).unwrap();
@@ -553,13 +547,7 @@ fn compare_once(kernel: &str) -> Vec<String> {
     // one at a time, so that their traffic does not share the two cores with the timers above.
     let mut bulk = Vec::new();
     for mtu in [1500u32, 9001] {
-        let lab = Lab::new(&LabSpec {
-            mtu_client_side: mtu,
-            mtu_server_side: mtu,
-            server_mtu: mtu,
-            rate_bps: Some(1_000_000_000),
-        })
-        .expect("lab");
+        let lab = Lab::new(&LabSpec::uniform(mtu, Some(1_000_000_000))).expect("lab");
         let srv = sink_server(&lab);
         let up = upload(&lab, 4_000_000, Duration::from_secs(20)).join().expect("upload");
         let _ = srv.join();
@@ -571,9 +559,7 @@ fn compare_once(kernel: &str) -> Vec<String> {
     for &(_, mtu, ..) in RPC_CASES {
         let mut runs = Vec::new();
         for _ in 0..RPC_RUNS {
-            let lab =
-                Lab::new(&LabSpec { mtu_client_side: mtu, mtu_server_side: mtu, server_mtu: mtu, rate_bps: None })
-                    .expect("lab");
+            let lab = Lab::new(&LabSpec::uniform(mtu, None)).expect("lab");
             for ns in [&lab.client, &lab.server] {
                 lab.ip_in(ns, &["link", "set", "dev", "eth0", "gso_max_segs", "1"]).unwrap();
             }
@@ -589,13 +575,7 @@ fn compare_once(kernel: &str) -> Vec<String> {
     let mut rx_runs: Vec<(Upload, ServerView, Result<Vec<u32>, String>)> = Vec::new();
     let mut rx_truesize: Option<(u32, u32)> = None;
     for _ in 0..RX_RUNS {
-        let rx = Lab::new(&LabSpec {
-            mtu_client_side: 1500,
-            mtu_server_side: 1500,
-            server_mtu: 1500,
-            rate_bps: Some(RX_RATE_BPS),
-        })
-        .expect("lab");
+        let rx = Lab::new(&LabSpec::uniform(1500, Some(RX_RATE_BPS))).expect("lab");
         let (rate, limit) = (format!("{RX_RATE_BPS}bit"), format!("{RX_QUEUE_BYTES}b"));
         rx.tc(
             &rx.router,
@@ -660,9 +640,7 @@ fn compare_once(kernel: &str) -> Vec<String> {
 
     // A hole near the tail, on its own: the forwarder's delay makes the RTT, and it drops one
     // segment of the flight.
-    let hole_lab =
-        Lab::new(&LabSpec { mtu_client_side: 1500, mtu_server_side: 1500, server_mtu: 1500, rate_bps: None })
-            .expect("lab");
+    let hole_lab = Lab::new(&LabSpec::uniform(1500, None)).expect("lab");
     let hole_run =
         match DelayForwarder::start_dropping(&hole_lab, Duration::from_millis(HOLE_DELAY_MS), Some(HOLE_INDEX)) {
             Ok(fwd) => {
@@ -762,7 +740,7 @@ fn compare_once(kernel: &str) -> Vec<String> {
     // nitrosim from the last drop at the black hole before the probe (a drop follows its send by
     // microseconds). Linux 6.18 arms 2 x SRTT + 2 ms rounded up to whole jiffies on the timer
     // wheel, which fires a bucket later than that jiffy: 4-8 ms after the send at HZ=250 with an
-    // RTT of microseconds, where the change's phase in its jiffy decides; the formula before
+    // RTT of microseconds, where the send's phase in its jiffy decides; the formula before
     // 2023 (two jiffies added after the rounding) would give 12-16 ms. nitrosim's jiffies start
     // at time 0 and the kernel's phase is arbitrary, so the two may differ by up to a jiffy;
     // 0.5 ms more for the capture thread's wake-up and the softirq that sends the probe. So the

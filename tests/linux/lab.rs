@@ -80,6 +80,13 @@ pub struct LabSpec {
     pub rate_bps: Option<u64>,
 }
 
+impl LabSpec {
+    /// Every link and the server at `mtu`; `rate_bps` as the field.
+    pub fn uniform(mtu: u32, rate_bps: Option<u64>) -> LabSpec {
+        LabSpec { mtu_client_side: mtu, mtu_server_side: mtu, server_mtu: mtu, rate_bps }
+    }
+}
+
 impl Lab {
     pub fn new(spec: &LabSpec) -> Result<Lab, String> {
         let n = NEXT.fetch_add(1, Ordering::SeqCst);
