@@ -572,3 +572,60 @@ fn a_hole_rack_called_lost_outlives_its_recovery_and_starts_the_next_without_a_s
     assert_eq!(again, 0, "its resend is still in flight: not again");
     assert_eq!(c.stats().rtos, 0);
 }
+
+#[test]
+fn a_hole_rack_called_lost_with_too_few_segments_above_it_starts_a_recovery_once_the_last_ends() {
+    // As above, but the second hole has fewer segments SACKed above it than the duplicate-ACK
+    // rule needs: RACK alone calls it lost (data sent a window after it was SACKed). When the
+    // first recovery ends with that hole still unacknowledged, nothing but RACK's record says
+    // it is lost; it must start the next recovery (Linux: lost_out > 0, tcp_time_to_recover),
+    // without a second resend while the first is in flight. (Fails if `rack_lost_now` does not
+    // report such a hole in the open state: then no recovery, and the hole waits for the RTO.)
+    let (mut c, mut s, mut now) = established_pair();
+    let mut out = Outbox::default();
+    c.send(now, 40 * 1448, &mut out);
+    let first: Vec<Segment> = out.segments.clone();
+    assert_eq!(first.len(), 10);
+    now += SimDuration::from_us(50);
+    let acks = deliver(&mut s, now, &first[1..]);
+    assert_eq!(acks.segments.len(), 9);
+    // The ACKs reach the sender in three groups 40 us apart (more than a quarter of the 100 us
+    // RTT): the first enters recovery, and the new data each later group lets out leaves at its
+    // own time.
+    now += SimDuration::from_us(50);
+    let early = deliver(&mut c, now, &acks.segments[..5]);
+    assert!(c.in_recovery() && c.stats().fast_retransmits == 1);
+    let resent_first: Vec<Segment> = early.segments.iter().filter(|g| g.retransmit).copied().collect();
+    assert_eq!(resent_first.iter().map(|g| g.seq).collect::<Vec<_>>(), vec![0]);
+    let new_data = |out: &Outbox| -> Vec<Segment> { out.segments.iter().filter(|g| !g.retransmit).copied().collect() };
+    // Limited transmit's two segments, below the recovery point: they arrive.
+    let limited = new_data(&early);
+    assert!(limited.iter().all(|g| g.seq < c.recover), "{limited:?}");
+    now += SimDuration::from_us(40);
+    let middle = new_data(&deliver(&mut c, now, &acks.segments[5..7]));
+    now += SimDuration::from_us(40);
+    let late = new_data(&deliver(&mut c, now, &acks.segments[7..]));
+    let hole = middle.first().expect("new data on the middle ACKs").seq;
+    assert!(hole >= c.recover, "the hole is above the recovery point");
+    // The hole and the data sent with it are lost; one segment sent later arrives: SACKed
+    // above the holes, one segment, too few for the duplicate-ACK rule.
+    let later = *late.first().expect("new data on the late ACKs");
+    now += SimDuration::from_us(50);
+    let acks = deliver(&mut s, now, &[limited.as_slice(), &[later]].concat());
+    now += SimDuration::from_us(50);
+    let out = deliver(&mut c, now, &acks.segments);
+    let resends: Vec<u64> = out.segments.iter().filter(|g| g.retransmit).map(|g| g.seq).collect();
+    assert!(resends.contains(&hole), "RACK calls the hole lost at once: {resends:?}");
+    assert!(c.in_recovery());
+    // The first segment's resend arrives: the cumulative ACK reaches the hole, the recovery
+    // point; the recovery ends with the hole still out.
+    now += SimDuration::from_us(50);
+    let acks = deliver(&mut s, now, &resent_first);
+    now += SimDuration::from_us(50);
+    let out = deliver(&mut c, now, &acks.segments);
+    assert_eq!(c.stats().fast_retransmits, 2, "the hole RACK called lost starts the next recovery");
+    assert!(c.in_recovery());
+    let again = out.segments.iter().filter(|g| g.retransmit && g.seq == hole).count();
+    assert_eq!(again, 0, "its resend is still in flight: not again");
+    assert_eq!(c.stats().rtos, 0);
+}
