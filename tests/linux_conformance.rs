@@ -85,10 +85,16 @@ const RPC_RESPONSE_BYTES: usize = 16384;
 const RPC_EXCHANGES: usize = 30;
 const RPC_RUNS: usize = 3;
 /// Per MTU: the case's name, and the tolerances on the client's and the server's bare segments.
-/// At 1500 (2 + 12 segments an exchange) the client's 5% was set from seven kernel runs before
-/// the model changed (client 179-186, 2026-12-05): the kernel's socket backlog merges segments
-/// that arrive while the reader holds the socket (`tcp_add_backlog`) and then acknowledges
-/// fewer, which nitrosim does not model. The server's count is exact: its spread in those runs
+/// At 1500 (2 + 12 segments an exchange) the client's count depends on when the kernel's reader
+/// runs, which nitrosim does not model (its application reads the moment data arrives): an ACK
+/// that would shrink the window waits for the read (`__tcp_ack_snd_check`), and segments that
+/// arrive while the reader holds the socket wait in its backlog. On the EPYC VMs the kernel gave
+/// 178-186 (sixteen runs, 2026-12-05); on an Intel Xeon at 2.6 GHz, 159-175 (twelve runs, the
+/// same evening), and a Python client there, a slower reader, about 128 with a single backlog
+/// coalescing (`TcpExtTCPBacklogCoalesce` 1). 5%, set from the first machine's runs, failed the
+/// second's in every attempt; 20% holds both and still fails what the row is for: without
+/// pingpong mode nitrosim sent 347, and an ACK a segment would be about 360. The server's count
+/// is exact: its spread in those runs
 /// (29-31) was the measurement's (its first count taken after the first request could be
 /// acknowledged), and since that was mended every run has given 31 (sixteen on 2026-12-05). At
 /// 8900, the flagship's MTU
@@ -96,7 +102,7 @@ const RPC_RUNS: usize = 3;
 /// still more than one MSS, acknowledged at once), both exact: thirteen runs at 9001, the same
 /// segment counts, and three at 8900 gave 31 and 1 in every one.
 const RPC_CASES: &[(&str, u32, f64, f64)] = &[
-    ("request/response, MTU 1500, 2 KiB / 16 KiB, 30 exchanges", 1500, 0.05, 0.0),
+    ("request/response, MTU 1500, 2 KiB / 16 KiB, 30 exchanges", 1500, 0.2, 0.0),
     ("request/response, MTU 8900, 2 KiB / 16 KiB, 30 exchanges", 8900, 0.0, 0.0),
 ];
 /// Times the kernel's side is measured at most: a row fails the test only if it fails in every
@@ -459,6 +465,25 @@ fn the_labs_sysctls_are_nitrosims_defaults() {
     assert_eq!(sysctl("tcp_syn_retries"), [cfg.syn_retries as u64]);
     assert_eq!(sysctl("tcp_early_retrans"), [cfg.early_retrans as u64]);
     assert_eq!(sysctl("tcp_sack"), [cfg.sack as u64]);
+}
+
+/// A case's server whose client never connects (a connect() that failed in its namespace)
+/// gives up with an error instead of waiting in accept() for good; one that connects is
+/// accepted as before, its socket blocking. (Needs no root: loopback in the test's namespace.)
+#[test]
+fn a_case_server_gives_up_on_a_client_that_never_connects() {
+    use std::os::fd::AsRawFd;
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind on loopback");
+    let limit = Duration::from_millis(100);
+    let t0 = std::time::Instant::now();
+    let e = accept_within(&l, limit).expect_err("nobody connected");
+    assert_eq!(e.kind(), std::io::ErrorKind::TimedOut);
+    assert!(t0.elapsed() >= limit, "gave up after {:?}, before {limit:?}", t0.elapsed());
+    let client = std::net::TcpStream::connect(l.local_addr().unwrap()).expect("connect on loopback");
+    let (accepted, peer) = accept_within(&l, Duration::from_secs(10)).expect("a queued connection");
+    assert_eq!(peer, client.local_addr().unwrap());
+    let flags = unsafe { libc::fcntl(accepted.as_raw_fd(), libc::F_GETFL) };
+    assert_eq!(flags & libc::O_NONBLOCK, 0, "the accepted socket blocks");
 }
 
 #[test]

@@ -2,9 +2,44 @@
 
 use super::lab::*;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
+
+/// How long a case's server waits for its client to connect. The client connects as soon as
+/// the server has said it listens, so this only bounds a failure: a client whose connect()
+/// failed would otherwise leave the server in accept() for good, and the suite hanging.
+const ACCEPT_LIMIT: Duration = Duration::from_secs(30);
+
+/// `l.accept()`, or a `TimedOut` error when no client connects within `limit`. poll() wakes
+/// the moment a connection is queued, so a connecting client is accepted as promptly as by a
+/// plain accept(); the accepted socket blocks, as accept() gives it.
+pub fn accept_within(l: &TcpListener, limit: Duration) -> std::io::Result<(TcpStream, SocketAddr)> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("no client connected within {limit:?}"),
+            ));
+        }
+        let mut fd = libc::pollfd { fd: l.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        // Whole milliseconds, rounded up; poll() may still wake a little early: checked above.
+        let ms = left.as_micros().div_ceil(1000).min(i32::MAX as u128) as libc::c_int;
+        // SAFETY: one valid pollfd, for the length given.
+        match unsafe { libc::poll(&mut fd, 1, ms) } {
+            0 => {}
+            n if n > 0 => return l.accept(),
+            _ => {
+                let e = std::io::Error::last_os_error();
+                if e.kind() != std::io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
+        }
+    }
+}
 
 /// What one bulk upload looked like from the client's socket.
 #[derive(Debug, Default)]
@@ -72,7 +107,7 @@ pub fn sink_server_reading(lab: &Lab, read_bytes: usize) -> std::thread::JoinHan
         let l = TcpListener::bind((SERVER_ADDR, SERVER_PORT)).expect("bind");
         tx.send(()).unwrap();
         let mut view = ServerView::default();
-        if let Ok((mut c, _)) = l.accept() {
+        if let Ok((mut c, _)) = accept_within(&l, ACCEPT_LIMIT) {
             let sampler = Sampler::start(c.as_raw_fd(), Instant::now());
             // After the sampler's thread is made: a new thread inherits the policy.
             run_realtime("sink server");
@@ -238,7 +273,7 @@ pub fn measure_rx_truesize(lab: &Lab) -> Result<(u32, u32), String> {
     let server = in_ns(&lab.server, move || -> Result<(u32, u32), String> {
         let l = TcpListener::bind((SERVER_ADDR, PORT)).map_err(|e| format!("bind: {e}"))?;
         let _ = ready_tx.send(());
-        let (c, _) = l.accept().map_err(|e| format!("accept: {e}"))?;
+        let (c, _) = accept_within(&l, ACCEPT_LIMIT).map_err(|e| format!("accept: {e}"))?;
         let fd = c.as_raw_fd();
         let t0 = Instant::now();
         let result = loop {
@@ -314,7 +349,7 @@ pub fn rpc_exchange(lab: &Lab, rpcs: usize, request: usize, response: usize) -> 
         let l = TcpListener::bind((SERVER_ADDR, RPC_PORT)).map_err(|e| format!("bind: {e}"))?;
         run_realtime("rpc server");
         let _ = ready_tx.send(());
-        let (mut c, _) = l.accept().map_err(|e| format!("accept: {e}"))?;
+        let (mut c, _) = accept_within(&l, ACCEPT_LIMIT).map_err(|e| format!("accept: {e}"))?;
         let start = tcp_info(c.as_raw_fd()).ok_or("TCP_INFO at accept")?;
         let _ = accepted_tx.send(());
         c.set_nodelay(true).map_err(|e| format!("TCP_NODELAY: {e}"))?;
