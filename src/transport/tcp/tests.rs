@@ -528,6 +528,42 @@ fn only_a_prompt_reply_makes_an_end_interactive_and_a_duplicate_or_a_mark_ends_i
     assert!(!s.pingpong, "a CE mark");
 }
 
+/// An established pair; the client sends its first ten segments of a long transfer, the first
+/// is lost, the other nine reach the server 50 us later. Returns both ends, that time and the
+/// server's nine (duplicate, SACK) ACKs.
+fn ten_sent_the_first_lost() -> (Tcp, Tcp, SimTime, Outbox) {
+    let (mut c, mut s, mut now) = established_pair();
+    let mut out = Outbox::default();
+    c.send(now, 40 * 1448, &mut out);
+    assert_eq!(out.segments.len(), 10);
+    now += SimDuration::from_us(50);
+    let acks = deliver(&mut s, now, &out.segments[1..]);
+    assert_eq!(acks.segments.len(), 9);
+    (c, s, now, acks)
+}
+
+/// The first segment's resend reaches the server at `now` + 50 us and its ACK the client 50 us
+/// later: the cumulative ACK reaches the recovery point and the recovery ends with `hole`, which
+/// RACK called lost and resent, still out. It must start the next recovery without sending the
+/// hole again while that resend is in flight.
+fn end_recovery_with_a_lost_hole_in_flight(
+    c: &mut Tcp,
+    s: &mut Tcp,
+    mut now: SimTime,
+    resent_first: &[Segment],
+    hole: u64,
+) {
+    now += SimDuration::from_us(50);
+    let acks = deliver(s, now, resent_first);
+    now += SimDuration::from_us(50);
+    let out = deliver(c, now, &acks.segments);
+    assert_eq!(c.stats().fast_retransmits, 2, "a hole still called lost starts the next recovery");
+    assert!(c.in_recovery());
+    let again = out.segments.iter().filter(|g| g.retransmit && g.seq == hole).count();
+    assert_eq!(again, 0, "its resend is still in flight: not again");
+    assert_eq!(c.stats().rtos, 0);
+}
+
 #[test]
 fn a_hole_rack_called_lost_outlives_its_recovery_and_starts_the_next_without_a_second_resend() {
     // Ten segments, the first lost: recovery. In it, new data goes out; the first of those
@@ -536,14 +572,7 @@ fn a_hole_rack_called_lost_outlives_its_recovery_and_starts_the_next_without_a_s
     // resend is still in flight: that ACK starts a new recovery (here by the SACK rule: more than
     // two segments are SACKed above the hole), which must not send the hole a second time, as
     // Linux skips what it has retransmitted. (Fails with `rtx_next` reset to `snd_una`.)
-    let (mut c, mut s, mut now) = established_pair();
-    let mss = 1448;
-    let mut out = Outbox::default();
-    c.send(now, 40 * mss, &mut out);
-    let first: Vec<Segment> = out.segments.clone();
-    assert_eq!(first.len(), 10);
-    now += SimDuration::from_us(50);
-    let acks = deliver(&mut s, now, &first[1..]);
+    let (mut c, mut s, mut now, acks) = ten_sent_the_first_lost();
     now += SimDuration::from_us(50);
     let out = deliver(&mut c, now, &acks.segments);
     assert!(c.in_recovery() && c.stats().fast_retransmits == 1);
@@ -561,16 +590,7 @@ fn a_hole_rack_called_lost_outlives_its_recovery_and_starts_the_next_without_a_s
     let out = deliver(&mut c, now, &acks.segments);
     let resends: Vec<u64> = out.segments.iter().filter(|g| g.retransmit).map(|g| g.seq).collect();
     assert!(resends.contains(&hole), "the second hole is resent in the first recovery: {resends:?}");
-    // The first segment's resend arrives: the cumulative ACK passes the recovery point.
-    now += SimDuration::from_us(50);
-    let acks = deliver(&mut s, now, &resent_first);
-    now += SimDuration::from_us(50);
-    let out = deliver(&mut c, now, &acks.segments);
-    let again = out.segments.iter().filter(|g| g.retransmit && g.seq == hole).count();
-    assert_eq!(c.stats().fast_retransmits, 2, "a hole still called lost starts the next recovery");
-    assert!(c.in_recovery());
-    assert_eq!(again, 0, "its resend is still in flight: not again");
-    assert_eq!(c.stats().rtos, 0);
+    end_recovery_with_a_lost_hole_in_flight(&mut c, &mut s, now, &resent_first, hole);
 }
 
 #[test]
@@ -581,14 +601,7 @@ fn a_hole_rack_called_lost_with_too_few_segments_above_it_starts_a_recovery_once
     // it is lost; it must start the next recovery (Linux: lost_out > 0, tcp_time_to_recover),
     // without a second resend while the first is in flight. (Fails if `rack_lost_now` does not
     // report such a hole in the open state: then no recovery, and the hole waits for the RTO.)
-    let (mut c, mut s, mut now) = established_pair();
-    let mut out = Outbox::default();
-    c.send(now, 40 * 1448, &mut out);
-    let first: Vec<Segment> = out.segments.clone();
-    assert_eq!(first.len(), 10);
-    now += SimDuration::from_us(50);
-    let acks = deliver(&mut s, now, &first[1..]);
-    assert_eq!(acks.segments.len(), 9);
+    let (mut c, mut s, mut now, acks) = ten_sent_the_first_lost();
     // The ACKs reach the sender in three groups 40 us apart (more than a quarter of the 100 us
     // RTT): the first enters recovery, and the new data each later group lets out leaves at its
     // own time.
@@ -618,14 +631,6 @@ fn a_hole_rack_called_lost_with_too_few_segments_above_it_starts_a_recovery_once
     assert!(resends.contains(&hole), "RACK calls the hole lost at once: {resends:?}");
     assert!(c.in_recovery());
     // The first segment's resend arrives: the cumulative ACK reaches the hole, the recovery
-    // point; the recovery ends with the hole still out.
-    now += SimDuration::from_us(50);
-    let acks = deliver(&mut s, now, &resent_first);
-    now += SimDuration::from_us(50);
-    let out = deliver(&mut c, now, &acks.segments);
-    assert_eq!(c.stats().fast_retransmits, 2, "the hole RACK called lost starts the next recovery");
-    assert!(c.in_recovery());
-    let again = out.segments.iter().filter(|g| g.retransmit && g.seq == hole).count();
-    assert_eq!(again, 0, "its resend is still in flight: not again");
-    assert_eq!(c.stats().rtos, 0);
+    // point.
+    end_recovery_with_a_lost_hole_in_flight(&mut c, &mut s, now, &resent_first, hole);
 }
