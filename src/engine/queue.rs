@@ -32,11 +32,29 @@
 //! the time only), and a bucket is only ever spread, in order, into empty ones. So bucket 0 is
 //! FIFO, and each bucket's earliest event is its first one of the smallest time, which the
 //! bucket remembers so that the next event can be peeked without moving anything.
+//!
+//! Lookahead: a caller that prefetches what an event will touch wants to know it several events
+//! before it fires, since one event's work is shorter than a trip to memory. With
+//! [`EventQueue::with_lookahead`]`(k)` the queue takes events out of the buckets `k` pops before
+//! their turn into a small ring, the stage, in firing order; [`EventQueue::ahead`] names the last
+//! one staged. The buckets' clock (`base`) is then the time of the last event staged, not of the
+//! last popped. An event scheduled before `base` (rare: the stage spans a few events, a sub-ns
+//! stretch on a large fabric) is placed in the stage after the staged events of its time or
+//! earlier, which were scheduled before it; one at or after `base` goes to the buckets, all of
+//! whose events fire after every staged one. So the contract holds as without a stage. In the
+//! usual pop one event moves from the buckets to the stage's tail and one leaves its head.
 
 use crate::units::{SimDuration, SimTime};
 
 /// Bucket 0 (time == now) and one bucket per bit of a 64-bit time.
 const BUCKETS: usize = 65;
+
+/// The most events [`EventQueue::with_lookahead`] stages ahead.
+const MAX_LOOKAHEAD: usize = 8;
+
+/// The stage's first size (a power of two); it doubles when events scheduled between staged
+/// ones fill it.
+const STAGE_SLOTS: usize = 16;
 
 /// How many entries past a bucket's end [`EventQueue::push_to`] asks for.
 const APPEND_AHEAD: usize = 8;
@@ -48,8 +66,16 @@ struct Entry<E> {
 }
 
 pub struct EventQueue<E> {
-    /// `buckets[0][head..]`: the events at `now`; `buckets[b]`, `b > 0`: the events whose time's
-    /// highest bit differing from `now` is bit `b - 1`. Each in scheduling order.
+    /// The next events, taken from the buckets `lookahead` pops ahead of their turn, in firing
+    /// order (module docs): a ring of `staged` events from `stage[stage_head]` on. Its length is
+    /// a power of two once the first event is staged (empty before: an entry is needed to fill
+    /// it). Every staged event is due no later than `base`, every bucketed one no earlier.
+    stage: Vec<Entry<E>>,
+    stage_head: usize,
+    staged: usize,
+    lookahead: usize,
+    /// `buckets[0][head..]`: the events at `base`; `buckets[b]`, `b > 0`: the events whose time's
+    /// highest bit differing from `base` is bit `b - 1`. Each in scheduling order.
     buckets: [Vec<Entry<E>>; BUCKETS],
     head: usize,
     /// Where the earliest event of each non-empty bucket `b > 0` is (the first of its smallest
@@ -59,6 +85,9 @@ pub struct EventQueue<E> {
     /// Bit `b - 1` set when bucket `b > 0` is not empty.
     occupied: u64,
     len: usize,
+    /// The buckets' clock: the time of the last event taken from them (staged or popped).
+    base: u64,
+    /// The time of the last event popped.
     now: SimTime,
     popped: u64,
 }
@@ -82,18 +111,30 @@ impl<E: Copy> EventQueue<E> {
             bucket.reserve(n / 4);
         }
         EventQueue {
+            stage: Vec::new(),
+            stage_head: 0,
+            staged: 0,
+            lookahead: 0,
             buckets,
             head: 0,
             min_time: [u64::MAX; BUCKETS],
             min_index: [0; BUCKETS],
             occupied: 0,
             len: 0,
+            base: 0,
             now: SimTime::ZERO,
             popped: 0,
         }
     }
 
-    /// The bucket of an event at `time` while the clock reads `now`.
+    /// Stage the next `events` events past the one popped, for [`Self::ahead`] (module docs).
+    pub fn with_lookahead(mut self, events: usize) -> Self {
+        assert!(events <= MAX_LOOKAHEAD, "lookahead of {events} events (at most {MAX_LOOKAHEAD})");
+        self.lookahead = events;
+        self
+    }
+
+    /// The bucket of an event at `time` while the buckets' clock reads `now`.
     #[inline(always)]
     fn bucket(time: u64, now: u64) -> usize {
         (64 - (time ^ now).leading_zeros()) as usize
@@ -121,6 +162,12 @@ impl<E: Copy> EventQueue<E> {
     /// The earliest pending event, if any.
     #[inline(always)]
     fn first(&self) -> Option<&Entry<E>> {
+        if self.staged > 0 { Some(&self.stage[self.stage_head]) } else { self.bucket_first() }
+    }
+
+    /// The earliest event in the buckets, if any.
+    #[inline(always)]
+    fn bucket_first(&self) -> Option<&Entry<E>> {
         if let Some(entry) = self.buckets[0].get(self.head) {
             Some(entry)
         } else if self.occupied != 0 {
@@ -154,7 +201,13 @@ impl<E: Copy> EventQueue<E> {
         assert!(time >= self.now, "event scheduled in the past: {:?} < now {:?}", time, self.now);
         self.len += 1;
         let entry = Entry { time: time.0, event };
-        match Self::bucket(time.0, self.now.0) {
+        if time.0 < self.base {
+            // Due before an event already staged: after the staged ones of its time or earlier
+            // (scheduled before it), before the later ones.
+            self.stage_insert(entry);
+            return;
+        }
+        match Self::bucket(time.0, self.base) {
             0 => self.buckets[0].push(entry),
             b => self.push_to(b, entry),
         }
@@ -169,13 +222,105 @@ impl<E: Copy> EventQueue<E> {
         self.first().map(|entry| &entry.event)
     }
 
+    /// The event `lookahead` events past the one last popped, staged by that pop (or the next
+    /// event, without lookahead), to prefetch what it will touch.
+    #[inline(always)]
+    pub fn ahead(&self) -> Option<&E> {
+        if self.staged > 0 {
+            Some(&self.stage[(self.stage_head + self.staged - 1) & (self.stage.len() - 1)].event)
+        } else {
+            self.peek_event()
+        }
+    }
+
     /// Time of the next event, if any.
     pub fn peek_time(&self) -> Option<SimTime> {
         self.first().map(|entry| SimTime(entry.time))
     }
 
     /// Pop the earliest event and advance the clock to it.
+    #[inline(always)]
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
+        let entry = if self.staged == self.lookahead
+            && let Some(next) = self.take_first()
+        {
+            // The usual case: one event in from the buckets, one out of the stage.
+            if self.staged == 0 {
+                next
+            } else {
+                let mask = self.stage.len() - 1;
+                let out = self.stage[self.stage_head];
+                self.stage[(self.stage_head + self.staged) & mask] = next;
+                self.stage_head = (self.stage_head + 1) & mask;
+                out
+            }
+        } else {
+            self.pop_unsteady()?
+        };
+        self.len -= 1;
+        debug_assert!(entry.time >= self.now.0);
+        self.now = SimTime(entry.time);
+        self.popped += 1;
+        Some((self.now, entry.event))
+    }
+
+    /// The stage is filling (the first pops, or after the buckets ran dry), holds more than
+    /// `lookahead` (events scheduled between staged ones), or the buckets are empty.
+    #[cold]
+    fn pop_unsteady(&mut self) -> Option<Entry<E>> {
+        while self.staged <= self.lookahead {
+            let Some(entry) = self.take_first() else { break };
+            if self.staged == self.stage.len() {
+                self.grow_stage(entry);
+            }
+            let tail = (self.stage_head + self.staged) & (self.stage.len() - 1);
+            self.stage[tail] = entry;
+            self.staged += 1;
+        }
+        if self.staged == 0 {
+            return None;
+        }
+        let entry = self.stage[self.stage_head];
+        self.stage_head = (self.stage_head + 1) & (self.stage.len() - 1);
+        self.staged -= 1;
+        Some(entry)
+    }
+
+    /// Place an event due before `base` among the staged ones: after those of its time or earlier
+    /// (scheduled before it), before the later ones.
+    #[cold]
+    fn stage_insert(&mut self, entry: Entry<E>) {
+        debug_assert!(self.staged > 0 && entry.time < self.base);
+        if self.staged == self.stage.len() {
+            self.grow_stage(entry);
+        }
+        let mask = self.stage.len() - 1;
+        let mut at = self.staged;
+        while at > 0 && self.stage[(self.stage_head + at - 1) & mask].time > entry.time {
+            self.stage[(self.stage_head + at) & mask] = self.stage[(self.stage_head + at - 1) & mask];
+            at -= 1;
+        }
+        self.stage[(self.stage_head + at) & mask] = entry;
+        self.staged += 1;
+    }
+
+    /// The stage is full: double it (or make it, filled with copies of `filler`), its events
+    /// moved to the front in order.
+    #[cold]
+    fn grow_stage(&mut self, filler: Entry<E>) {
+        let slots = (self.stage.len() * 2).max(STAGE_SLOTS);
+        let mut grown = vec![filler; slots];
+        let mask = self.stage.len().wrapping_sub(1);
+        for (k, slot) in grown.iter_mut().take(self.staged).enumerate() {
+            *slot = self.stage[(self.stage_head + k) & mask];
+        }
+        self.stage = grown;
+        self.stage_head = 0;
+    }
+
+    /// Take the earliest event from the buckets, moving their clock to it.
+    #[inline(always)]
+    fn take_first(&mut self) -> Option<Entry<E>> {
         let entry = if self.head < self.buckets[0].len() {
             self.head += 1;
             self.buckets[0][self.head - 1]
@@ -192,36 +337,35 @@ impl<E: Copy> EventQueue<E> {
                 self.buckets[0][0]
             }
         };
-        self.len -= 1;
-        debug_assert_eq!(entry.time, self.now.0);
-        self.popped += 1;
-        Some((self.now, entry.event))
+        debug_assert_eq!(entry.time, self.base);
+        Some(entry)
     }
 
     /// Bucket 0 is spent and `from`, the lowest non-empty bucket, holds a single event: that is
-    /// the earliest (every other bucket's times are later); the clock moves to it without
-    /// spreading anything.
+    /// the earliest (every other bucket's times are later); the buckets' clock moves to it
+    /// without spreading anything.
     #[inline(always)]
     fn take_lone(&mut self, from: usize) -> Entry<E> {
         debug_assert_eq!(self.buckets[from].len(), 1);
         let entry = self.buckets[from][0];
         self.buckets[from].clear();
-        debug_assert!(entry.time > self.now.0);
-        self.now = SimTime(entry.time);
+        debug_assert!(entry.time > self.base);
+        self.base = entry.time;
         self.occupied &= !(1 << (from - 1));
         self.buckets[0].clear();
         self.head = 0;
         entry
     }
 
-    /// Bucket 0 is spent: move the clock to the earliest pending time, in bucket `from`, and
+    /// Bucket 0 is spent: move the buckets' clock to their earliest time, in bucket `from`, and
     /// spread that bucket over the buckets below (each of its events now first differs from the
-    /// new `now` at a lower bit).
+    /// new `base` at a lower bit). Inlined into `pop`: fewer instructions per event (Cachegrind).
+    #[inline(always)]
     fn advance(&mut self, from: usize) {
         debug_assert_eq!(from, self.occupied.trailing_zeros() as usize + 1);
         let now = self.min_time[from];
-        debug_assert!(now > self.now.0);
-        self.now = SimTime(now);
+        debug_assert!(now > self.base);
+        self.base = now;
         self.buckets[0].clear();
         self.head = 0;
         self.occupied &= !(1 << (from - 1));
@@ -241,8 +385,10 @@ impl<E: Copy> EventQueue<E> {
 
     /// Visit every pending event (order unspecified); used by end-of-run accounting.
     pub fn iter_pending(&self) -> impl Iterator<Item = &E> {
-        let at_now = self.buckets[0][self.head..].iter();
-        at_now.chain(self.buckets[1..].iter().flatten()).map(|entry| &entry.event)
+        let mask = self.stage.len().wrapping_sub(1);
+        let staged = (0..self.staged).map(move |k| &self.stage[(self.stage_head + k) & mask]);
+        let at_base = self.buckets[0][self.head..].iter();
+        staged.chain(at_base).chain(self.buckets[1..].iter().flatten()).map(|entry| &entry.event)
     }
 }
 
@@ -339,8 +485,9 @@ mod tests {
         #[test]
         fn matches_the_reference_ordering(
             ops in proptest::collection::vec(op(), 0..400),
+            lookahead in 0..=MAX_LOOKAHEAD,
         ) {
-            let mut q = EventQueue::new();
+            let mut q = EventQueue::new().with_lookahead(lookahead);
             let mut reference = Reference::default();
             for (id, op) in ops.into_iter().enumerate() {
                 match op {
@@ -360,6 +507,10 @@ mod tests {
                 let next = reference.min().map(|i| reference.pending[i]);
                 prop_assert_eq!(q.peek_time().map(|t| t.ps()), next.map(|n| n.0));
                 prop_assert_eq!(q.peek_event().copied(), next.map(|n| n.2));
+                // What `ahead` names is pending (a hint: which one, the stage decides).
+                let ahead = q.ahead().copied();
+                prop_assert_eq!(ahead.is_some(), !reference.pending.is_empty());
+                prop_assert!(ahead.is_none_or(|a| reference.pending.iter().any(|p| p.2 == a)));
                 prop_assert_eq!(q.len(), reference.pending.len());
                 let mut pending: Vec<u32> = q.iter_pending().copied().collect();
                 pending.sort_unstable();
@@ -373,6 +524,67 @@ mod tests {
             }
             prop_assert!(q.pop().is_none());
             prop_assert!(q.is_empty());
+        }
+    }
+
+    /// Events scheduled between staged ones: each after the staged events of its time (scheduled
+    /// before it), before the later ones; enough of them to make the stage grow.
+    #[test]
+    fn events_scheduled_between_staged_ones_fire_in_order() {
+        // Events named by number: 1..=5 first (a to e), then b2 = 22, d2 = 44, a2 = 11, and
+        // forty at 25: 100.. .
+        let mut q = EventQueue::new().with_lookahead(3);
+        for (t, e) in [(10, 1), (20, 2), (30, 3), (40, 4), (50, 5)] {
+            q.schedule_at(SimTime(t), e);
+        }
+        assert_eq!(q.pop().map(|(t, e)| (t.ps(), e)), Some((10, 1)));
+        // Staged: 2, 3, 4; the buckets' clock is at 40. The one staged three ahead is 4.
+        assert_eq!(q.ahead(), Some(&4));
+        for k in 0..40 {
+            q.schedule_at(SimTime(25), 100 + k);
+        }
+        q.schedule_at(SimTime(20), 22);
+        q.schedule_at(SimTime(40), 44);
+        q.schedule_at(SimTime(10), 11);
+        let order: Vec<u32> = std::iter::from_fn(|| q.pop().map(|(_, e)| e)).collect();
+        let mut want = vec![11, 2, 22];
+        want.extend(100..140);
+        want.extend([3, 4, 44, 5]);
+        assert_eq!(order, want);
+        assert!(q.is_empty());
+    }
+
+    /// A lookahead changes what the caller may prefetch, never what fires when.
+    #[test]
+    fn a_lookahead_does_not_change_the_order() {
+        use crate::engine::RngStreams;
+        use rand::RngExt;
+        let orders: Vec<Vec<(u64, u32)>> = (0..=MAX_LOOKAHEAD)
+            .map(|lookahead| {
+                let mut rng = RngStreams::new(9).stream("q");
+                let mut q = EventQueue::new().with_lookahead(lookahead);
+                let mut fired = Vec::new();
+                for id in 0..50u32 {
+                    q.schedule_at(SimTime(rng.random_range(0..100u64)), id);
+                }
+                let mut id = 50;
+                while let Some((t, e)) = q.pop() {
+                    fired.push((t.ps(), e));
+                    // Each event schedules up to three more, some at its own time, some soon
+                    // after, until 5 000 have been scheduled.
+                    for _ in 0..rng.random_range(0..4) {
+                        if id < 5_000 {
+                            q.schedule_at(SimTime(t.ps() + rng.random_range(0..30u64)), id);
+                            id += 1;
+                        }
+                    }
+                }
+                fired
+            })
+            .collect();
+        assert!(orders[0].len() > 1_000);
+        for order in &orders[1..] {
+            assert_eq!(order, &orders[0]);
         }
     }
 

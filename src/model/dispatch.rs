@@ -9,6 +9,13 @@ use super::*;
 /// Cache lines of a port.
 const PORT_LINES: usize = std::mem::size_of::<Port>().div_ceil(64);
 
+/// How many events ahead the run loop asks for what an event will touch. One event's run is
+/// shorter than a line's trip from memory on large fabrics (150-190 ns on the VMs measured): one
+/// ahead left the loop waiting for the lines it had asked for. Paired at 8192 hosts, 200 us, three
+/// ahead against one: 0.93 (SRD), 0.95 (TCP, 20 flows); 2 and 8 did as well as 3; at 128 hosts no
+/// difference (docs/performance.md, 2026-12-05, night).
+pub(crate) const LOOKAHEAD_EVENTS: usize = 3;
+
 /// Where a packet leaving a port goes, as its port slot and its `PortDone` event carry it: the
 /// next port of its route, or, from this bit up, the end of its route with a hint of whose state
 /// its sink will touch, so that the run loop prefetches that one event ahead as it does ports.
@@ -70,8 +77,9 @@ impl Model {
                 break;
             }
             let (_, ev) = self.q.pop().expect("peeked");
-            // What the next event touches loads while this one runs.
-            match self.q.peek_event() {
+            // What the event `LOOKAHEAD_EVENTS` on touches loads while this one and those before
+            // it run.
+            match self.q.ahead() {
                 Some(&Event::PortDone(port, id, next)) => {
                     // A port's pass touches all of its lines (its oldest packets live in it).
                     crate::engine::prefetch(&self.ports[port as usize], PORT_LINES);

@@ -359,7 +359,7 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
 
     let end = SimTime::ZERO + spec.duration;
     let bins = spec.report.timeseries_bins as u64;
-    let mut q = EventQueue::with_capacity(4096);
+    let mut q = EventQueue::with_capacity(4096).with_lookahead(crate::model::LOOKAHEAD_EVENTS);
     for (k, start) in starts.into_iter().enumerate() {
         q.schedule_at(SimTime::ZERO + start, Event::App { app: k as u32, tag: crate::workload::TAG_START });
     }
