@@ -61,7 +61,7 @@ pub fn prefetch_write(address: usize) {
 /// 8192 hosts (`benches/ab.sh`, 2026-12-04): SRD 0.871 of the time, TCP 0.922, faster in every
 /// round; no difference found at 128 or 1024 hosts. Our
 /// reading, not a count (this VM has no cache counters): the L1's few miss buffers no longer
-/// fill with lines asked for an event ahead, so the loads the current event waits for get one;
+/// fill with lines asked for events ahead, so the loads the current event waits for get one;
 /// the line then costs an L2 hit when the next event reads it.
 #[inline(always)]
 fn prefetch_line(address: usize) {

@@ -18,7 +18,8 @@ pub(crate) const LOOKAHEAD_EVENTS: usize = 3;
 
 /// Where a packet leaving a port goes, as its port slot and its `PortDone` event carry it: the
 /// next port of its route, or, from this bit up, the end of its route with a hint of whose state
-/// its sink will touch, so that the run loop prefetches that one event ahead as it does ports.
+/// its sink will touch, so that the run loop prefetches that `LOOKAHEAD_EVENTS` ahead as it does
+/// ports.
 /// (Prefetched earlier, when the packet enters its last port, the lines were gone by delivery at
 /// scale: thousands of events come between.)
 pub(crate) const DELIVER: u32 = crate::net::MAX_PORTS as u32;
@@ -146,7 +147,7 @@ impl Model {
     /// The oldest packet in `port` reached the far end; the next one's arrival is scheduled.
     pub(crate) fn on_port_done(&mut self, port: PortId, head: PacketId, next: u32) {
         let now = self.q.now();
-        // Their lines, asked for one event ago, name the spilled packets both ports will touch.
+        // Their lines, asked for a few events ago, name the spilled packets both ports will touch.
         self.ports[port as usize].prefetch_spill();
         if let Some(p) = self.ports.get(next as usize) {
             p.prefetch_spill();
