@@ -10,8 +10,8 @@
 //!
 //! Layout, for speed: a radix heap, the monotone priority queue a discrete-event simulation
 //! allows, since no event is ever scheduled before `now`. Bucket `b > 0` holds the events whose
-//! time first differs from `now` at bit `b - 1` (from the least significant), bucket 0 those at
-//! `now` itself. A push appends to one bucket; a pop takes the head of bucket 0 or, when it is
+//! time first differs from the buckets' clock (`now`; with a lookahead, below, a little later) at
+//! bit `b - 1` (from the least significant), bucket 0 those at the clock itself. A push appends to one bucket; a pop takes the head of bucket 0 or, when it is
 //! empty, moves the clock to the earliest time of the lowest non-empty bucket and spreads that
 //! bucket over the buckets below it. An event only ever moves down: 7 to 10 times in the hold
 //! bench before the shortcut that follows; on the permutation benches (counted with it) an event
