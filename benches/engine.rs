@@ -1,11 +1,13 @@
 //! Hold model: pop the earliest event, dispatch it, push one at a random later time (up to 2 us,
 //! a few link crossings ahead, as in the packet path), with N events pending. Reports events per
 //! second (criterion's "elements"). 10 000 pending is a 1024-host SRD run, 100 000 an 8192-host
-//! one; 1 000 000 shows whether the cost stays flat well beyond the cache.
+//! one; 1 000 000 shows whether the cost stays flat well beyond the cache. Each without a
+//! lookahead and with the model's (`LOOKAHEAD_EVENTS`: the queue stages events for the run loop's
+//! prefetches), so that what the stage costs per event shows.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use nitrosim::engine::{EventQueue, RngStreams};
-use nitrosim::model::Event;
+use nitrosim::model::{Event, LOOKAHEAD_EVENTS};
 use nitrosim::units::{SimDuration, SimTime};
 use rand::RngExt;
 use std::hint::black_box;
@@ -16,14 +18,17 @@ fn hold(c: &mut Criterion) {
     let mut g = c.benchmark_group("event_queue_hold");
     g.throughput(Throughput::Elements(OPS));
     g.sample_size(20);
-    for pending in [10_000u64, 100_000, 1_000_000] {
-        g.bench_with_input(BenchmarkId::from_parameter(pending), &pending, |b, &pending| {
+    for (pending, lookahead) in
+        [10_000u64, 100_000, 1_000_000].into_iter().flat_map(|n| [(n, 0), (n, LOOKAHEAD_EVENTS)])
+    {
+        let id = BenchmarkId::new(format!("lookahead_{lookahead}"), pending);
+        g.bench_with_input(id, &pending, |b, &pending| {
             let mut rng = RngStreams::new(1).stream("bench");
             // Increments drawn up front so the RNG does not dominate the measurement.
             let incs: Vec<SimDuration> = (0..4096).map(|_| SimDuration(rng.random_range(1..2_000_000u64))).collect();
             b.iter_batched(
                 || {
-                    let mut q = EventQueue::with_capacity(pending as usize + 1);
+                    let mut q = EventQueue::with_capacity(pending as usize + 1).with_lookahead(lookahead);
                     for i in 0..pending {
                         q.schedule_at(
                             SimTime(incs[i as usize % incs.len()].ps()),

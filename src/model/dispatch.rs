@@ -14,7 +14,7 @@ const PORT_LINES: usize = std::mem::size_of::<Port>().div_ceil(64);
 /// ahead left the loop waiting for the lines it had asked for. Paired at 8192 hosts, 200 us, three
 /// ahead against one: 0.93 (SRD), 0.95 (TCP, 20 flows); 2 and 8 did as well as 3; at 128 hosts no
 /// difference (docs/performance.md, 2026-12-05, night).
-pub(crate) const LOOKAHEAD_EVENTS: usize = 3;
+pub const LOOKAHEAD_EVENTS: usize = 3;
 
 /// Where a packet leaving a port goes, as its port slot and its `PortDone` event carry it: the
 /// next port of its route, or, from this bit up, the end of its route with a hint of whose state
