@@ -62,7 +62,7 @@ pub fn prefetch_write(address: usize) {
 /// round; no difference found at 128 or 1024 hosts. Our
 /// reading, not a count (this VM has no cache counters): the L1's few miss buffers no longer
 /// fill with lines asked for events ahead, so the loads the current event waits for get one;
-/// the line then costs an L2 hit when the next event reads it.
+/// the line then costs an L2 hit when its event reads it.
 #[inline(always)]
 fn prefetch_line(address: usize) {
     #[cfg(target_arch = "x86_64")]
