@@ -2,12 +2,12 @@
 //! a few link crossings ahead, as in the packet path), with N events pending. Reports events per
 //! second (criterion's "elements"). 10 000 pending is a 1024-host SRD run, 100 000 an 8192-host
 //! one; 1 000 000 shows whether the cost stays flat well beyond the cache. Each without a
-//! lookahead and with the model's (`LOOKAHEAD_EVENTS`: the queue stages events for the run loop's
-//! prefetches), so that what the stage costs per event shows.
+//! lookahead and with the model's (`LOOKAHEAD_EVENTS` within `LOOKAHEAD_HORIZON`: the queue stages
+//! events for the run loop's prefetches on large fabrics), so that what the stage costs shows.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use nitrosim::engine::{EventQueue, RngStreams};
-use nitrosim::model::{Event, LOOKAHEAD_EVENTS};
+use nitrosim::model::{Event, LOOKAHEAD_EVENTS, LOOKAHEAD_HORIZON};
 use nitrosim::units::{SimDuration, SimTime};
 use rand::RngExt;
 use std::hint::black_box;
@@ -28,7 +28,8 @@ fn hold(c: &mut Criterion) {
             let incs: Vec<SimDuration> = (0..4096).map(|_| SimDuration(rng.random_range(1..2_000_000u64))).collect();
             b.iter_batched(
                 || {
-                    let mut q = EventQueue::with_capacity(pending as usize + 1).with_lookahead(lookahead);
+                    let mut q =
+                        EventQueue::with_capacity(pending as usize + 1).with_lookahead(lookahead, LOOKAHEAD_HORIZON);
                     for i in 0..pending {
                         q.schedule_at(
                             SimTime(incs[i as usize % incs.len()].ps()),

@@ -35,13 +35,15 @@
 //!
 //! Lookahead: a caller that prefetches what an event will touch wants to know it several events
 //! before it fires, since one event's work is shorter than a trip to memory. With
-//! [`EventQueue::with_lookahead`]`(k)` the queue takes events out of the buckets `k` pops before
-//! their turn into a small ring, the stage, in firing order; [`EventQueue::ahead`] names the last
-//! one staged. The buckets' clock (`base`) is then the time of the last event staged, not of the
-//! last popped. An event scheduled before `base` (rare: the stage spans a few events, a sub-ns
-//! stretch on a large fabric) is placed in the stage after the staged events of its time or
-//! earlier, which were scheduled before it; one at or after `base` goes to the buckets, all of
-//! whose events fire after every staged one. So the contract holds as without a stage. In the
+//! [`EventQueue::with_lookahead`]`(k, horizon)` the queue takes up to `k` events out of the
+//! buckets before their turn, those due within `horizon` of the event popped, into a small ring,
+//! the stage, in firing order; [`EventQueue::ahead`] names the last one staged. The buckets'
+//! clock (`base`) is then the time of the last event staged, not of the last popped. An event
+//! scheduled before `base` is placed in the stage after the staged events of its time or earlier,
+//! which were scheduled before it; one at or after `base` goes to the buckets, all of whose events
+//! fire after every staged one. So the contract holds as without a stage. The horizon keeps such
+//! placements few and short: without it, on a quiet stretch the last staged event could be
+//! milliseconds ahead and every event scheduled meanwhile would be sorted into the stage. In the
 //! usual pop one event moves from the buckets to the stage's tail and one leaves its head.
 
 use crate::units::{SimDuration, SimTime};
@@ -74,6 +76,8 @@ pub struct EventQueue<E> {
     stage_head: usize,
     staged: usize,
     lookahead: usize,
+    /// Only events due within this long after the one popped are staged (ps).
+    horizon_ps: u64,
     /// `buckets[0][head..]`: the events at `base`; `buckets[b]`, `b > 0`: the events whose time's
     /// highest bit differing from `base` is bit `b - 1`. Each in scheduling order.
     buckets: [Vec<Entry<E>>; BUCKETS],
@@ -115,6 +119,7 @@ impl<E: Copy> EventQueue<E> {
             stage_head: 0,
             staged: 0,
             lookahead: 0,
+            horizon_ps: 0,
             buckets,
             head: 0,
             min_time: [u64::MAX; BUCKETS],
@@ -127,10 +132,12 @@ impl<E: Copy> EventQueue<E> {
         }
     }
 
-    /// Stage the next `events` events past the one popped, for [`Self::ahead`] (module docs).
-    pub fn with_lookahead(mut self, events: usize) -> Self {
+    /// Stage up to `events` events past the one popped, those due within `horizon` of it, for
+    /// [`Self::ahead`] (module docs).
+    pub fn with_lookahead(mut self, events: usize, horizon: SimDuration) -> Self {
         assert!(events <= MAX_LOOKAHEAD, "lookahead of {events} events (at most {MAX_LOOKAHEAD})");
         self.lookahead = events;
+        self.horizon_ps = horizon.ps();
         self
     }
 
@@ -241,21 +248,24 @@ impl<E: Copy> EventQueue<E> {
     /// Pop the earliest event and advance the clock to it.
     #[inline(always)]
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
-        let entry = if self.staged == self.lookahead
-            && let Some(next) = self.take_first()
-        {
-            // The usual case: one event in from the buckets, one out of the stage.
-            if self.staged == 0 {
-                next
-            } else {
-                let mask = self.stage.len() - 1;
-                let out = self.stage[self.stage_head];
-                self.stage[(self.stage_head + self.staged) & mask] = next;
-                self.stage_head = (self.stage_head + 1) & mask;
-                out
-            }
-        } else {
+        let entry = if self.staged != self.lookahead {
             self.pop_unsteady()?
+        } else if self.staged == 0 {
+            // No lookahead.
+            self.take_first(u64::MAX)?
+        } else {
+            // The usual case: one event in from the buckets, due within the horizon of the one
+            // popped, and one out of the stage.
+            let out = self.stage[self.stage_head];
+            match self.take_first(out.time.saturating_add(self.horizon_ps)) {
+                Some(next) => {
+                    let mask = self.stage.len() - 1;
+                    self.stage[(self.stage_head + self.staged) & mask] = next;
+                    self.stage_head = (self.stage_head + 1) & mask;
+                    out
+                }
+                None => self.pop_unsteady()?,
+            }
         };
         self.len -= 1;
         debug_assert!(entry.time >= self.now.0);
@@ -264,26 +274,37 @@ impl<E: Copy> EventQueue<E> {
         Some((self.now, entry.event))
     }
 
-    /// The stage is filling (the first pops, or after the buckets ran dry), holds more than
-    /// `lookahead` (events scheduled between staged ones), or the buckets are empty.
+    /// The stage holds fewer than `lookahead` events (the first pops, a quiet stretch, an empty
+    /// queue), or more (events scheduled between staged ones), or the next event in the buckets
+    /// is beyond the horizon: pop the earliest, then top the stage up with the events due within
+    /// the horizon of it.
     #[cold]
     fn pop_unsteady(&mut self) -> Option<Entry<E>> {
-        while self.staged <= self.lookahead {
-            let Some(entry) = self.take_first() else { break };
-            if self.staged == self.stage.len() {
-                self.grow_stage(entry);
-            }
-            let tail = (self.stage_head + self.staged) & (self.stage.len() - 1);
-            self.stage[tail] = entry;
-            self.staged += 1;
+        let entry = if self.staged > 0 {
+            let out = self.stage[self.stage_head];
+            self.stage_head = (self.stage_head + 1) & (self.stage.len() - 1);
+            self.staged -= 1;
+            out
+        } else {
+            self.take_first(u64::MAX)?
+        };
+        let limit = entry.time.saturating_add(self.horizon_ps);
+        while self.staged < self.lookahead {
+            let Some(next) = self.take_first(limit) else { break };
+            self.stage_push(next);
         }
-        if self.staged == 0 {
-            return None;
-        }
-        let entry = self.stage[self.stage_head];
-        self.stage_head = (self.stage_head + 1) & (self.stage.len() - 1);
-        self.staged -= 1;
         Some(entry)
+    }
+
+    /// Append to the stage (every staged event is due no later than this one).
+    #[inline(always)]
+    fn stage_push(&mut self, entry: Entry<E>) {
+        if self.staged == self.stage.len() {
+            self.grow_stage(entry);
+        }
+        let tail = (self.stage_head + self.staged) & (self.stage.len() - 1);
+        self.stage[tail] = entry;
+        self.staged += 1;
     }
 
     /// Place an event due before `base` among the staged ones: after those of its time or earlier
@@ -318,10 +339,14 @@ impl<E: Copy> EventQueue<E> {
         self.stage_head = 0;
     }
 
-    /// Take the earliest event from the buckets, moving their clock to it.
+    /// Take the earliest event from the buckets if it is due by `limit` (ps), moving their clock
+    /// to it.
     #[inline(always)]
-    fn take_first(&mut self) -> Option<Entry<E>> {
+    fn take_first(&mut self, limit: u64) -> Option<Entry<E>> {
         let entry = if self.head < self.buckets[0].len() {
+            if self.base > limit {
+                return None;
+            }
             self.head += 1;
             self.buckets[0][self.head - 1]
         } else if self.occupied == 0 {
@@ -329,6 +354,9 @@ impl<E: Copy> EventQueue<E> {
         } else {
             // Bucket 0 is spent: the earliest events are in the lowest non-empty bucket.
             let from = self.occupied.trailing_zeros() as usize + 1;
+            if self.min_time[from] > limit {
+                return None;
+            }
             if self.buckets[from].len() == 1 {
                 self.take_lone(from)
             } else {
@@ -486,8 +514,9 @@ mod tests {
         fn matches_the_reference_ordering(
             ops in proptest::collection::vec(op(), 0..400),
             lookahead in 0..=MAX_LOOKAHEAD,
+            horizon_ps in prop_oneof![Just(0u64), 0..8u64, 0..4_000_000u64, Just(u64::MAX)],
         ) {
-            let mut q = EventQueue::new().with_lookahead(lookahead);
+            let mut q = EventQueue::new().with_lookahead(lookahead, SimDuration(horizon_ps));
             let mut reference = Reference::default();
             for (id, op) in ops.into_iter().enumerate() {
                 match op {
@@ -533,7 +562,7 @@ mod tests {
     fn events_scheduled_between_staged_ones_fire_in_order() {
         // Events named by number: 1..=5 first (a to e), then b2 = 22, d2 = 44, a2 = 11, and
         // forty at 25: 100.. .
-        let mut q = EventQueue::new().with_lookahead(3);
+        let mut q = EventQueue::new().with_lookahead(3, SimDuration(u64::MAX));
         for (t, e) in [(10, 1), (20, 2), (30, 3), (40, 4), (50, 5)] {
             q.schedule_at(SimTime(t), e);
         }
@@ -560,9 +589,10 @@ mod tests {
         use crate::engine::RngStreams;
         use rand::RngExt;
         let orders: Vec<Vec<(u64, u32)>> = (0..=MAX_LOOKAHEAD)
-            .map(|lookahead| {
+            .flat_map(|lookahead| [(lookahead, 5), (lookahead, u64::MAX)])
+            .map(|(lookahead, horizon_ps)| {
                 let mut rng = RngStreams::new(9).stream("q");
-                let mut q = EventQueue::new().with_lookahead(lookahead);
+                let mut q = EventQueue::new().with_lookahead(lookahead, SimDuration(horizon_ps));
                 let mut fired = Vec::new();
                 for id in 0..50u32 {
                     q.schedule_at(SimTime(rng.random_range(0..100u64)), id);

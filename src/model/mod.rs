@@ -67,7 +67,7 @@ use rand::RngExt;
 use std::collections::BTreeMap;
 
 pub use accounting::{Accounting, ConntrackTimeoutsS, EniCounters, InstanceCounters, IpCounters};
-pub use dispatch::LOOKAHEAD_EVENTS;
+pub use dispatch::{LOOKAHEAD_EVENTS, LOOKAHEAD_HORIZON, LOOKAHEAD_MIN_PORT_BYTES};
 pub use host::{EniRt, EpSlot, InstanceRt, Reasm};
 pub use nitro::SrdPath;
 pub use path::GatewayRt;

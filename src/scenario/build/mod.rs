@@ -359,7 +359,13 @@ pub fn build_with(name: &str, spec: &ScenarioSpec, capture: bool) -> Result<Mode
 
     let end = SimTime::ZERO + spec.duration;
     let bins = spec.report.timeseries_bins as u64;
-    let mut q = EventQueue::with_capacity(4096).with_lookahead(crate::model::LOOKAHEAD_EVENTS);
+    // Prefetching events ahead pays only where the ports alone outgrow a core's own caches.
+    let lookahead = if std::mem::size_of_val(ports.as_slice()) >= crate::model::LOOKAHEAD_MIN_PORT_BYTES {
+        crate::model::LOOKAHEAD_EVENTS
+    } else {
+        0
+    };
+    let mut q = EventQueue::with_capacity(4096).with_lookahead(lookahead, crate::model::LOOKAHEAD_HORIZON);
     for (k, start) in starts.into_iter().enumerate() {
         q.schedule_at(SimTime::ZERO + start, Event::App { app: k as u32, tag: crate::workload::TAG_START });
     }
