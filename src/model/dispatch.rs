@@ -24,8 +24,8 @@ pub const LOOKAHEAD_EVENTS: usize = 3;
 /// takes 6.7 ns at 100 Gbps), so few are sorted in.
 pub const LOOKAHEAD_HORIZON: SimDuration = SimDuration::from_ns(10);
 
-/// ...and only in a model whose ports take at least this much memory (1024 hosts' fabric: some
-/// 7 MiB; 128 hosts': 1 MiB; the bundled scenarios' less). Where the state is in the caches the
+/// ...and only in a model whose ports take at least this much memory (issue 17's fabric at 1024
+/// hosts: 5.6 MiB; at 128 hosts: 0.7 MiB; the bundled scenarios: at most 0.4 MiB). Where the state is in the caches the
 /// lines asked for one event ahead are in time, and staging costs more than it hides: the
 /// bundled `srd-outage` and `efa-allreduce` ran 5-10% slower with it.
 pub const LOOKAHEAD_MIN_PORT_BYTES: usize = 4 << 20;
