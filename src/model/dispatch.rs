@@ -161,7 +161,7 @@ impl Model {
     /// The oldest packet in `port` reached the far end; the next one's arrival is scheduled.
     pub(crate) fn on_port_done(&mut self, port: PortId, head: PacketId, next: u32) {
         let now = self.q.now();
-        // Their lines, asked for a few events ago, name the spilled packets both ports will touch.
+        // Their lines, asked for events ago, name the spilled packets both ports will touch.
         self.ports[port as usize].prefetch_spill();
         if let Some(p) = self.ports.get(next as usize) {
             p.prefetch_spill();

@@ -118,7 +118,7 @@ pub struct PathRoutes {
 }
 
 /// Laid out by side (`repr(C)`): the receiving card's state, then what both sides read, then the
-/// sending card's state, so that the run loop can ask a few events ahead for the lines the coming
+/// sending card's state, so that the run loop can ask events ahead for the lines the coming
 /// side touches and not the whole connection (24 lines: a data packet's receipt reads three; the
 /// sending side's state about six more; the sender's queues after it are left out).
 #[repr(C)]

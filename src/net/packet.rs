@@ -130,7 +130,7 @@ pub struct SrdHeader {
 pub const AHEAD_PORTS: usize = 11;
 
 /// Laid out by use: what every hop reads (route, hop, size, sink and the route's first ports)
-/// fills the first 64 bytes, which the run loop prefetches a few events ahead; the segment and SRD
+/// fills the first 64 bytes, which the run loop prefetches events ahead; the segment and SRD
 /// header follow. Three cache lines, aligned to them, so that those 64 bytes are one line.
 /// (At 216 bytes, aligning made slots 256 bytes and cost more memory than it saved time.)
 #[derive(Clone, Copy, Debug, Default)]

@@ -178,7 +178,7 @@ const INLINE_SLOTS: usize = 4;
 
 /// Laid out in whole cache lines, in the order a packet's pass touches them: cursors and server
 /// state, the oldest packets, then the configuration and the counters. The run loop prefetches
-/// all of it a few events ahead (`model::dispatch`'s `LOOKAHEAD_EVENTS`).
+/// all of it one event ahead, or three on large models (`model::dispatch`'s `LOOKAHEAD_EVENTS`).
 #[repr(C, align(64))]
 pub struct Port {
     /// Packets held (waiting, in service or in the pipe), in FIFO order: the oldest
@@ -333,7 +333,7 @@ impl Port {
     }
 
     /// Ask for the spilled slots this port's next pass will touch, which its own lines must
-    /// arrive to name (so the run loop's prefetch a few events ahead cannot): the next waiting
+    /// arrive to name (so the run loop's prefetch events ahead cannot): the next waiting
     /// packet's, which begins service when the head leaves, and the cell after the newest, where
     /// an arrival is appended. Called as the pass begins, so both load while the head is handed
     /// on. A hint: at the buffer's end the append wraps to its start, and the line asked for is
