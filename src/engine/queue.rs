@@ -11,8 +11,8 @@
 //! Layout, for speed: a radix heap, the monotone priority queue a discrete-event simulation
 //! allows, since no event is ever scheduled before `now`. Bucket `b > 0` holds the events whose
 //! time first differs from the buckets' clock (`now`; with a lookahead, below, a little later) at
-//! bit `b - 1` (from the least significant), bucket 0 those at the clock itself. A push appends to one bucket; a pop takes the head of bucket 0 or, when it is
-//! empty, moves the clock to the earliest time of the lowest non-empty bucket and spreads that
+//! bit `b - 1` (from the least significant), bucket 0 those at the clock itself. A push appends
+//! to one bucket; a pop takes the head of bucket 0 or, when it is empty, moves the clock to the earliest time of the lowest non-empty bucket and spreads that
 //! bucket over the buckets below it. An event only ever moves down: 7 to 10 times in the hold
 //! bench before the shortcut that follows; on the permutation benches (counted with it) an event
 //! is written to a bucket above 0 5.5 times at 128 hosts, 7 at 1024, its first push included. A
@@ -172,6 +172,12 @@ impl<E: Copy> EventQueue<E> {
         if self.staged > 0 { Some(&self.stage[self.stage_head]) } else { self.bucket_first() }
     }
 
+    /// Where the `k`-th staged event is in the ring (only while something is staged or being).
+    #[inline(always)]
+    fn stage_slot(&self, k: usize) -> usize {
+        (self.stage_head + k) & (self.stage.len() - 1)
+    }
+
     /// The earliest event in the buckets, if any.
     #[inline(always)]
     fn bucket_first(&self) -> Option<&Entry<E>> {
@@ -233,11 +239,7 @@ impl<E: Copy> EventQueue<E> {
     /// event, without lookahead), to prefetch what it will touch.
     #[inline(always)]
     pub fn ahead(&self) -> Option<&E> {
-        if self.staged > 0 {
-            Some(&self.stage[(self.stage_head + self.staged - 1) & (self.stage.len() - 1)].event)
-        } else {
-            self.peek_event()
-        }
+        if self.staged > 0 { Some(&self.stage[self.stage_slot(self.staged - 1)].event) } else { self.peek_event() }
     }
 
     /// Time of the next event, if any.
@@ -259,9 +261,9 @@ impl<E: Copy> EventQueue<E> {
             let out = self.stage[self.stage_head];
             match self.take_first(out.time.saturating_add(self.horizon_ps)) {
                 Some(next) => {
-                    let mask = self.stage.len() - 1;
-                    self.stage[(self.stage_head + self.staged) & mask] = next;
-                    self.stage_head = (self.stage_head + 1) & mask;
+                    let tail = self.stage_slot(self.staged);
+                    self.stage[tail] = next;
+                    self.stage_head = self.stage_slot(1);
                     out
                 }
                 None => self.pop_unsteady()?,
@@ -282,7 +284,7 @@ impl<E: Copy> EventQueue<E> {
     fn pop_unsteady(&mut self) -> Option<Entry<E>> {
         let entry = if self.staged > 0 {
             let out = self.stage[self.stage_head];
-            self.stage_head = (self.stage_head + 1) & (self.stage.len() - 1);
+            self.stage_head = self.stage_slot(1);
             self.staged -= 1;
             out
         } else {
@@ -302,7 +304,7 @@ impl<E: Copy> EventQueue<E> {
         if self.staged == self.stage.len() {
             self.grow_stage(entry);
         }
-        let tail = (self.stage_head + self.staged) & (self.stage.len() - 1);
+        let tail = self.stage_slot(self.staged);
         self.stage[tail] = entry;
         self.staged += 1;
     }
@@ -315,13 +317,14 @@ impl<E: Copy> EventQueue<E> {
         if self.staged == self.stage.len() {
             self.grow_stage(entry);
         }
-        let mask = self.stage.len() - 1;
         let mut at = self.staged;
-        while at > 0 && self.stage[(self.stage_head + at - 1) & mask].time > entry.time {
-            self.stage[(self.stage_head + at) & mask] = self.stage[(self.stage_head + at - 1) & mask];
+        while at > 0 && self.stage[self.stage_slot(at - 1)].time > entry.time {
+            let (to, from) = (self.stage_slot(at), self.stage_slot(at - 1));
+            self.stage[to] = self.stage[from];
             at -= 1;
         }
-        self.stage[(self.stage_head + at) & mask] = entry;
+        let slot = self.stage_slot(at);
+        self.stage[slot] = entry;
         self.staged += 1;
     }
 
@@ -331,9 +334,8 @@ impl<E: Copy> EventQueue<E> {
     fn grow_stage(&mut self, filler: Entry<E>) {
         let slots = (self.stage.len() * 2).max(STAGE_SLOTS);
         let mut grown = vec![filler; slots];
-        let mask = self.stage.len().wrapping_sub(1);
         for (k, slot) in grown.iter_mut().take(self.staged).enumerate() {
-            *slot = self.stage[(self.stage_head + k) & mask];
+            *slot = self.stage[self.stage_slot(k)];
         }
         self.stage = grown;
         self.stage_head = 0;
@@ -413,8 +415,7 @@ impl<E: Copy> EventQueue<E> {
 
     /// Visit every pending event (order unspecified); used by end-of-run accounting.
     pub fn iter_pending(&self) -> impl Iterator<Item = &E> {
-        let mask = self.stage.len().wrapping_sub(1);
-        let staged = (0..self.staged).map(move |k| &self.stage[(self.stage_head + k) & mask]);
+        let staged = (0..self.staged).map(|k| &self.stage[self.stage_slot(k)]);
         let at_base = self.buckets[0][self.head..].iter();
         staged.chain(at_base).chain(self.buckets[1..].iter().flatten()).map(|entry| &entry.event)
     }

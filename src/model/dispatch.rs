@@ -10,7 +10,7 @@ use super::*;
 const PORT_LINES: usize = std::mem::size_of::<Port>().div_ceil(64);
 
 /// How many events ahead the run loop asks for what an event will touch. One event's run is
-/// shorter than a line's trip from memory on large fabrics (150-190 ns on the VMs measured): one
+/// shorter than a line's trip from memory on large fabrics (150-190 ns on the Xeon VM measured): one
 /// ahead left the loop waiting for the lines it had asked for. Paired at 8192 hosts, 200 us, three
 /// ahead against one: 0.93 (SRD), 0.95 (TCP, 20 flows); 2 and 8 did as well as 3; at 128 hosts no
 /// difference (docs/performance.md, 2026-12-05, night).
