@@ -565,7 +565,12 @@ impl Model {
             self.drop_filtered(id, f, inst);
             return;
         }
-        let first = self.routes.port(pkt.route, 0);
+        // The first port as the endpoint keeps it for the route its segments mostly take: the
+        // offer then does not wait for the route's line, which the new packet's copy reads.
+        let slot = &self.eps[ep as usize];
+        let usual = if slot.srd.ctx != NONE { slot.srd.host_route } else { slot.route };
+        let first = if pkt.route == usual { slot.tx_first } else { self.routes.port(pkt.route, 0) };
+        debug_assert_eq!(first, self.routes.port(pkt.route, 0));
         self.offer(id, first);
     }
 

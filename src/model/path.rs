@@ -160,7 +160,13 @@ impl Model {
     /// Create a packet at the start of its route, with `word` for its sink in its first line
     /// when the route leaves room ([`Packet::carry`]).
     pub(crate) fn send_packet_carrying(&mut self, pkt: Packet, word: Option<u32>) {
-        let first = self.routes.port(pkt.route, 0);
+        self.send_packet_entering(pkt, self.routes.port(pkt.route, 0), word);
+    }
+
+    /// [`Model::send_packet_carrying`] where the caller knows the route's first port without
+    /// reading the route.
+    pub(crate) fn send_packet_entering(&mut self, pkt: Packet, first: PortId, word: Option<u32>) {
+        debug_assert_eq!(first, self.routes.port(pkt.route, 0));
         let id = self.alloc_packet_carrying(pkt, word);
         self.acct.sent += 1;
         self.offer(id, first);

@@ -289,6 +289,9 @@ impl Model {
             self.routes.prefetch(self.path_routes(ctx, t.path).data);
             crate::engine::prefetch(self.srd_payloads.get(t.payload), usize::MAX);
         }
+        // Every path's data route starts at the sending card's SRD stage: named here, the offer
+        // need not wait for the route's line, which the packet's copy of its route then reads.
+        let first = self.srd_ctxs[ctx as usize].data_first;
         for t in out.transmit.drain(..) {
             let routes = self.path_routes(ctx, t.path);
             let floor_behind = u32::try_from(t.seq - t.floor).unwrap_or(u32::MAX);
@@ -298,7 +301,7 @@ impl Model {
             // otherwise read it from the table, a miss per packet at scale.
             let pkt =
                 self.srd_payloads.get(t.payload).packet(routes.data, Sink::SrdReceive(ctx), t.bytes, header, true);
-            self.send_packet_carrying(pkt, Some(routes.ack));
+            self.send_packet_entering(pkt, first, Some(routes.ack));
         }
         // Payloads SRD gave up on after its retries: the host transport will see the loss.
         out.gave_up.clear();
@@ -368,26 +371,32 @@ impl Model {
         if let Some(ack) = out.ack {
             debug_assert_eq!(ack.path, srd.path, "an ACK goes back on its data packet's path");
             let ack_bytes = self.srd_cfg.ack_bytes;
-            self.send_packet(Packet {
-                seg: Segment::default(),
-                wire_bytes: ack_bytes,
-                route: ack_route,
-                hop: 0,
-                sink: Sink::SrdAcked(ctx),
-                dst_endpoint: NONE,
-                dst_generation: 0,
-                born: self.now(),
-                then_route: NONE,
-                srd: SrdHeader {
-                    seq: ack.seq,
-                    path: ack.path,
-                    sent_at: ack.sent_at,
-                    ce: ack.ce,
-                    ..SrdHeader::default()
+            // Every path's ACK route starts at the receiving card's port onto the wire.
+            let first = self.srd_ctxs[ctx as usize].ack_first;
+            self.send_packet_entering(
+                Packet {
+                    seg: Segment::default(),
+                    wire_bytes: ack_bytes,
+                    route: ack_route,
+                    hop: 0,
+                    sink: Sink::SrdAcked(ctx),
+                    dst_endpoint: NONE,
+                    dst_generation: 0,
+                    born: self.now(),
+                    then_route: NONE,
+                    srd: SrdHeader {
+                        seq: ack.seq,
+                        path: ack.path,
+                        sent_at: ack.sent_at,
+                        ce: ack.ce,
+                        ..SrdHeader::default()
+                    },
+                    lossy: true,
+                    ..Packet::default()
                 },
-                lossy: true,
-                ..Packet::default()
-            });
+                first,
+                None,
+            );
         }
         for i in 0..out.deliver.len() {
             let inner = self.srd_payloads.release(out.deliver[i]);
