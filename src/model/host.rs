@@ -139,10 +139,17 @@ pub struct EpSlot {
     pub conntrack_last_out: bool,
     /// Index of the ENI (in its instance's `enis`) this endpoint sends and receives through.
     pub eni: u8,
-    /// The first port of the route its segments mostly take (over SRD when it may): prefetched
-    /// as a segment arrives, so that the answer it provokes finds its first port at hand. A
-    /// hint only.
+    /// The first port of the route its segments mostly take ([`EpSlot::tx_route`]): a segment
+    /// on that route enters there without the route's line being read, and it is prefetched as
+    /// a segment arrives, so that the answer it provokes finds its first port at hand.
     pub tx_first: PortId,
+}
+
+impl EpSlot {
+    /// The route its segments mostly take: over SRD when it may, else its own.
+    pub fn tx_route(&self) -> u32 {
+        if self.srd.host_route != NONE { self.srd.host_route } else { self.route }
+    }
 }
 
 /// A datagram being reassembled: its fragments are held (still packets, still in the pool).
@@ -366,10 +373,12 @@ impl Model {
                 (Attach::Instance(i), _) => (i, false),
                 _ => (NONE, false),
             };
-            let srd_first = (srd.host_route != NONE).then(|| self.routes.port(srd.host_route, 0));
             let slot = &mut self.eps[ep as usize];
-            slot.tx_first = srd_first.unwrap_or(slot.tx_first);
             slot.srd = srd;
+            let tx_route = slot.tx_route();
+            let tx_first = if tx_route == NONE { NONE } else { self.routes.port(tx_route, 0) };
+            let slot = &mut self.eps[ep as usize];
+            slot.tx_first = tx_first;
             slot.instance = instance;
             slot.ena_express_eligible = eligible && !matches!(proto, Proto::Efa(_));
             slot.efa = matches!(proto, Proto::Efa(_));
@@ -388,7 +397,7 @@ impl Model {
     #[inline(always)]
     fn prefetch_tx(&self, ep: u32) {
         let slot = &self.eps[ep as usize];
-        self.routes.prefetch(if slot.srd.ctx != NONE { slot.srd.host_route } else { slot.route });
+        self.routes.prefetch(slot.tx_route());
         self.prefetch_port(slot.tx_first);
     }
 
@@ -568,8 +577,7 @@ impl Model {
         // The first port as the endpoint keeps it for the route its segments mostly take: the
         // offer then does not wait for the route's line, which the new packet's copy reads.
         let slot = &self.eps[ep as usize];
-        let usual = if slot.srd.ctx != NONE { slot.srd.host_route } else { slot.route };
-        let first = if pkt.route == usual { slot.tx_first } else { self.routes.port(pkt.route, 0) };
+        let first = if pkt.route == slot.tx_route() { slot.tx_first } else { self.routes.port(pkt.route, 0) };
         debug_assert_eq!(first, self.routes.port(pkt.route, 0));
         self.offer(id, first);
     }

@@ -129,8 +129,10 @@ pub struct SrdCtx {
     pub dst: u32,
     /// ENA Express (reordered in the card) rather than EFA (unordered).
     pub ordered: bool,
-    /// The first ports of its data packets' and its ACKs' routes (path 0's), prefetched when the
-    /// card is about to send either. Hints only.
+    /// The first ports of its data packets' and its ACKs' routes, the same on every path (the
+    /// sending card's SRD stage, the receiving card's port onto the wire; checked as the
+    /// connection is made): a new packet enters there without its route's line being read, and
+    /// they are prefetched when the card is about to send either.
     data_first: PortId,
     ack_first: PortId,
     timer_gen: u32,
@@ -208,10 +210,15 @@ impl Model {
             crate::engine::reserve_huge(&mut self.srd_path_routes, 1);
             self.srd_path_routes.push(PathRoutes { data, ack });
         }
-        // Where path 0's data and ACKs enter (the first stages the run loop prefetches); a
-        // scenario has at least one path, and every route at least one port.
-        let path_0 = self.srd_path_routes[self.srd_path_routes.len() - paths as usize];
-        let first = [self.routes.at(path_0.data), self.routes.at(path_0.ack)];
+        // Where data and ACKs enter, on path 0 and so on every path (a new packet is offered
+        // there, `srd_flush` and `srd_receive`); a scenario has at least one path, and every
+        // route at least one port.
+        let connection_paths = &self.srd_path_routes[self.srd_path_routes.len() - paths as usize..];
+        let first = [self.routes.at(connection_paths[0].data), self.routes.at(connection_paths[0].ack)];
+        assert!(
+            connection_paths.iter().all(|p| [self.routes.at(p.data), self.routes.at(p.ack)] == first),
+            "an SRD connection's paths start at different ports"
+        );
         self.scratch_route = r;
         let kind = efa_card.map(|k| format!("/efa{k}")).unwrap_or_default();
         let name = format!("srd/{}->{}{kind}", self.insts[i as usize].name, self.insts[j as usize].name);
