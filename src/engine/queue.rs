@@ -12,8 +12,8 @@
 //! allows, since no event is ever scheduled before `now`. Bucket `b > 0` holds the events whose
 //! time first differs from the buckets' clock (`now`; with a lookahead, below, a little later) at
 //! bit `b - 1` (from the least significant), bucket 0 those at the clock itself. A push appends
-//! to one bucket; a pop takes the head of bucket 0 or, when it is empty, moves the clock to the earliest time of the lowest non-empty bucket and spreads that
-//! bucket over the buckets below it. An event only ever moves down: 7 to 10 times in the hold
+//! to one bucket; a pop takes the head of bucket 0 or, when it is empty, moves the clock to the
+//! earliest time of the lowest non-empty bucket and spreads that bucket over the buckets below it. An event only ever moves down: 7 to 10 times in the hold
 //! bench before the shortcut that follows; on the permutation benches (counted with it) an event
 //! is written to a bucket above 0 5.5 times at 128 hosts, 7 at 1024, its first push included. A
 //! lowest bucket of one event (half the pops there) is popped as it is, without spreading: 1.5%

@@ -274,7 +274,7 @@ impl Model {
             conntrack_turns: 0,
             conntrack_last_out: true,
             eni: 0,
-            tx_first: if route == NONE { NONE } else { self.routes.port(route, 0) },
+            tx_first: self.routes.first_port(route),
         };
         match self.ep_free.pop() {
             Some(id) => {
@@ -373,10 +373,8 @@ impl Model {
                 (Attach::Instance(i), _) => (i, false),
                 _ => (NONE, false),
             };
-            let slot = &mut self.eps[ep as usize];
-            slot.srd = srd;
-            let tx_route = slot.tx_route();
-            let tx_first = if tx_route == NONE { NONE } else { self.routes.port(tx_route, 0) };
+            self.eps[ep as usize].srd = srd;
+            let tx_first = self.routes.first_port(self.eps[ep as usize].tx_route());
             let slot = &mut self.eps[ep as usize];
             slot.tx_first = tx_first;
             slot.instance = instance;

@@ -218,6 +218,11 @@ impl Routes {
         self.ports.len()
     }
 
+    /// The first port of route `off`, or `NONE` for no route.
+    pub fn first_port(&self, off: u32) -> PortId {
+        if off == NONE { NONE } else { self.port(off, 0) }
+    }
+
     /// Port `hop` of route `off`, or [`Routes::END`] past its last port.
     #[inline]
     pub fn port(&self, off: u32, hop: u16) -> PortId {
