@@ -8,16 +8,16 @@
 //! 3. There is no cancel: a component that changes its mind bumps a generation number and ignores
 //!    the stale event when it fires (see `model::timers`).
 //!
-//! Layout, for speed: a radix heap, the monotone priority queue a discrete-event simulation
-//! allows, since no event is ever scheduled before `now`. Bucket `b > 0` holds the events whose
-//! time first differs from the buckets' clock (`now`; with a lookahead, below, a little later) at
-//! bit `b - 1` (from the least significant), bucket 0 those at the clock itself. A push appends
-//! to one bucket; a pop takes the head of bucket 0 or, when it is empty, moves the clock to the
-//! earliest time of the lowest non-empty bucket and spreads that bucket over the buckets below it. An event only ever moves down: 7 to 10 times in the hold
-//! bench before the shortcut that follows; on the permutation benches (counted with it) an event
-//! is written to a bucket above 0 5.5 times at 128 hosts, 7 at 1024, its first push included. A
-//! lowest bucket of one event (half the pops there) is popped as it is, without spreading: 1.5%
-//! fewer instructions per link crossing.
+//! Layout, for speed: a radix heap, the monotone priority queue a discrete-event simulation allows,
+//! since no event is ever scheduled before `now`. Bucket `b > 0` holds the events whose time first
+//! differs from the buckets' clock (`now`; with a lookahead, below, a little later) at bit `b - 1`
+//! (from the least significant), bucket 0 those at the clock itself. A push appends to one bucket;
+//! a pop takes the head of bucket 0 or, when it is empty, moves the clock to the earliest time of
+//! the lowest non-empty bucket and spreads that bucket over the buckets below it. An event only
+//! ever moves down: 7 to 10 times in the hold bench before the shortcut that follows; on the
+//! permutation benches (counted with it) an event is written to a bucket above 0 5.5 times at 128
+//! hosts, 7 at 1024, its first push included. A lowest bucket of one event (half the pops there) is
+//! popped as it is, without spreading: 1.5% fewer instructions per link crossing.
 //! Every access is an append or a sequential scan, which the CPU can run ahead of and prefetch,
 //! where a heap's pop is a chain of dependent loads, one per level, each waiting for the last
 //! comparison; the events travel in the buckets with their time (24 bytes), so there is no slab to

@@ -9,10 +9,10 @@ use super::*;
 /// Cache lines of a port.
 const PORT_LINES: usize = std::mem::size_of::<Port>().div_ceil(64);
 
-/// How many events ahead the run loop asks for what an event will touch. One event's run is
-/// shorter than a line's trip from memory on large fabrics (150-190 ns on the Xeon VM measured):
-/// one ahead left the loop waiting for the lines it had asked for. Paired at 8192 hosts, 200 us, three
-/// ahead against one: 0.93 (SRD), 0.95 (TCP, 20 flows); 2 and 8 did as well as 3; at 128 hosts no
+/// How many events ahead the run loop asks for what an event will touch. One event's run is shorter
+/// than a line's trip from memory on large fabrics (150-190 ns on the Xeon VM measured): one ahead
+/// left the loop waiting for the lines it had asked for. Paired at 8192 hosts, 200 us, three ahead
+/// against one: 0.93 (SRD), 0.95 (TCP, 20 flows); 2 and 8 did as well as 3; at 128 hosts no
 /// difference (docs/performance.md, 2026-12-05, night).
 pub const LOOKAHEAD_EVENTS: usize = 3;
 
@@ -25,9 +25,9 @@ pub const LOOKAHEAD_EVENTS: usize = 3;
 pub const LOOKAHEAD_HORIZON: SimDuration = SimDuration::from_ns(10);
 
 /// ...and only in a model whose ports take at least this much memory (issue 17's fabric at 1024
-/// hosts: 5.6 MiB; at 128 hosts: 0.7 MiB; the bundled scenarios: at most 0.4 MiB). Where the
-/// state is in the caches the lines asked for one event ahead are in time, and staging costs more than it hides: the
-/// bundled `srd-outage` and `efa-allreduce` ran 5-10% slower with it.
+/// hosts: 5.6 MiB; at 128 hosts: 0.7 MiB; the bundled scenarios: at most 0.4 MiB). Where the state
+/// is in the caches the lines asked for one event ahead are in time, and staging costs more than it
+/// hides: the bundled `srd-outage` and `efa-allreduce` ran 5-10% slower with it.
 pub const LOOKAHEAD_MIN_PORT_BYTES: usize = 4 << 20;
 
 /// Where a packet leaving a port goes, as its port slot and its `PortDone` event carry it: the
