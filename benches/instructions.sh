@@ -11,10 +11,21 @@
 #   RUN=tcp-20-flows benches/instructions.sh    # plain TCP, 20 flows per host
 #   HOSTS=1024 SHORT=100us LONG=200us BIN=path/to/nitrosim benches/instructions.sh
 #
-# Prints the instructions, events and link crossings of both runs, then instructions per
-# crossing and per event. Runs without huge pages (GLIBC_TUNABLES=glibc.malloc.hugetlb=0): the
-# restart that asks for them would leave Valgrind behind, and they change no instruction. Needs
-# valgrind.
+# PAGES=yes also counts page walks per crossing, which is what this VM's time per crossing grows
+# with (docs/performance.md, "2026-12-06, morning"): Valgrind's cache simulator, given lines of
+# 4 KiB, stands for the TLBs of the Xeon it runs on as its host's small pages leave them (Golden
+# Cove's sizes: a first level of 96 entries, a second of 2 048; 6 and 16 ways our choice), so each
+# miss of its last level is a page to walk. A model of the TLB, not a count of this CPU's (it has
+# no counters in this VM): replacement is LRU, prefetches are not seen, code and data share the
+# second level. Exact all the same (as exact as the instructions), so a change to what a crossing
+# touches shows in it at once. About four times as slow.
+#
+#   PAGES=yes HOSTS=8192 SHORT=100us LONG=200us benches/instructions.sh
+#
+# Prints the instructions, events and link crossings of both runs (and page walks), then
+# instructions per crossing and per event (and page walks per crossing). Runs without huge pages
+# (GLIBC_TUNABLES=glibc.malloc.hugetlb=0): the restart that asks for them would leave Valgrind
+# behind, and they change no instruction. Needs valgrind.
 set -euo pipefail
 # BIN as given, from where the script was called; it then runs from the repository's root.
 BIN=$(realpath -m "${BIN:-$(dirname "$0")/../target/release/nitrosim}")
@@ -25,33 +36,53 @@ HOSTS=${HOSTS:-128}
 RUN=${RUN:-srd-1-flow}
 SHORT=${SHORT:-300us}
 LONG=${LONG:-600us}
+PAGES=${PAGES:-no}
+case $PAGES in
+  yes) sim=(--cache-sim=yes --I1=32768,8,64 --D1=393216,6,4096 --LL=8388608,16,4096) ;;
+  no) sim=(--cache-sim=no) ;;
+  *) echo "PAGES is yes or no, not $PAGES" >&2; exit 2 ;;
+esac
 . benches/permutation_args.sh
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 
-# Prints "instructions events crossings" for one run of DURATION.
+# Prints "instructions events crossings walks" for one run of DURATION (walks 0 unless PAGES=yes).
 count() {
   permutation_args "$HOSTS" "$1" "$RUN" || exit 2
-  GLIBC_TUNABLES=glibc.malloc.hugetlb=0 valgrind --tool=cachegrind --cache-sim=no \
+  GLIBC_TUNABLES=glibc.malloc.hugetlb=0 valgrind --tool=cachegrind "${sim[@]}" \
     --cachegrind-out-file=/dev/null "$BIN" bench benches/permutation-1024.ron "${args[@]}" \
     > "$scratch/out" 2> "$scratch/err" || { cat "$scratch/err" >&2; exit 1; }
-  local refs row
+  local refs row walks=0
   refs=$(grep -E '^==[0-9]+== I +refs:' "$scratch/err" | awk '{print $NF}' | tr -d , || true)
   row=$(awk '$1 == "base" {print $2, $3}' "$scratch/out" || true)
-  [[ $refs =~ ^[0-9]+$ && $row =~ ^[0-9]+\ [0-9]+$ ]] \
+  if [ "$PAGES" = yes ]; then
+    # "LL misses: total (rd + wr)": code and data.
+    walks=$(grep -E '^==[0-9]+== LL misses:' "$scratch/err" | awk '{print $4}' | tr -d , || true)
+  fi
+  [[ $refs =~ ^[0-9]+$ && $row =~ ^[0-9]+\ [0-9]+$ && $walks =~ ^[0-9]+$ ]] \
     || { echo "cannot read the counts of the $1 run:" >&2; cat "$scratch/out" "$scratch/err" >&2; exit 1; }
-  echo "$refs $row"
+  echo "$refs $row $walks"
 }
 
 echo "$HOSTS hosts, $RUN; $BIN" >&2
 # A failed count exits its command substitution only: pass its status on.
 counts=$(count "$SHORT") || exit $?
-read -r i_short e_short c_short <<< "$counts"
+read -r i_short e_short c_short w_short <<< "$counts"
 counts=$(count "$LONG") || exit $?
-read -r i_long e_long c_long <<< "$counts"
-printf '%-8s %16s %12s %16s\n' run instructions events "link crossings"
-printf '%-8s %16s %12s %16s\n' "$SHORT" "$i_short" "$e_short" "$c_short" "$LONG" "$i_long" "$e_long" "$c_long"
+read -r i_long e_long c_long w_long <<< "$counts"
+if [ "$PAGES" = yes ]; then
+  printf '%-8s %16s %12s %16s %12s\n' run instructions events "link crossings" "page walks"
+  printf '%-8s %16s %12s %16s %12s\n' "$SHORT" "$i_short" "$e_short" "$c_short" "$w_short" \
+    "$LONG" "$i_long" "$e_long" "$c_long" "$w_long"
+else
+  printf '%-8s %16s %12s %16s\n' run instructions events "link crossings"
+  printf '%-8s %16s %12s %16s\n' "$SHORT" "$i_short" "$e_short" "$c_short" "$LONG" "$i_long" "$e_long" "$c_long"
+fi
 (( c_long > c_short && e_long > e_short )) \
   || { echo "the $LONG run crossed no more links than the $SHORT one: lengthen LONG" >&2; exit 1; }
 awk -v di=$(( i_long - i_short )) -v dc=$(( c_long - c_short )) -v de=$(( e_long - e_short )) \
   'BEGIN { printf "instructions per link crossing %.0f, per event %.0f\n", di / dc, di / de }'
+if [ "$PAGES" = yes ]; then
+  awk -v dw=$(( w_long - w_short )) -v dc=$(( c_long - c_short )) \
+    'BEGIN { printf "page walks per link crossing %.3f (a TLB of 96 + 2048 entries of 4 KiB, simulated)\n", dw / dc }'
+fi

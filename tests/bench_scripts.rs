@@ -322,6 +322,36 @@ fn instructions_counts_two_runs_and_divides_their_difference() {
     let per_event = after(&out, "per event ");
     assert!(((long[0] - short[0]) / (long[2] - short[2]) - per_crossing).abs() <= 0.5, "{out}");
     assert!(((long[0] - short[0]) / (long[1] - short[1]) - per_event).abs() <= 0.5, "{out}");
+    assert!(!out.contains("page walks"), "page walks only when asked for: {out}");
+
+    // PAGES=yes: a fourth column, and walks per crossing worked out from it the same way.
+    let (ok, _, err) = script("instructions.sh", &[], &[("PAGES", "maybe")]);
+    assert!(!ok && err.contains("PAGES is yes or no, not maybe"), "{err}");
+    let env = [("HOSTS", "128"), ("SHORT", "5us"), ("LONG", "10us"), ("PAGES", "yes")];
+    let (ok, out, err) = script("instructions.sh", &[], &env);
+    assert!(ok, "{err}");
+    // (Walks may be zero: parsed here, not by `number`.)
+    let rows: Vec<Vec<f64>> = out
+        .lines()
+        .filter(|l| l.starts_with(|c: char| c.is_ascii_digit()))
+        .map(|l| l.split_whitespace().skip(1).map(|w| w.parse().expect("a count")).collect())
+        .collect();
+    assert!(rows.len() == 2 && rows.iter().all(|r| r.len() == 4), "{out}");
+    let (short, long) = (&rows[0], &rows[1]);
+    // The simulated TLB changes no count: the instructions as without it, within the few
+    // thousand that differ from one run to the next (the timings it reads and prints), which a
+    // difference of 538 crossings shows.
+    let relative = after(&out, "instructions per link crossing ") / per_crossing;
+    assert!((0.98..=1.02).contains(&relative), "{out}");
+    // A run walks pages (building the model alone touches thousands), the longer one more.
+    assert!(short[3] > 0.0 && long[3] >= short[3], "{out}");
+    let label = "page walks per link crossing ";
+    let walks: f64 = out[out.find(label).expect(label) + label.len()..]
+        .split_whitespace()
+        .next()
+        .and_then(|w| w.parse().ok())
+        .expect("a figure");
+    assert!(((long[3] - short[3]) / (long[2] - short[2]) - walks).abs() <= 0.0005, "{out}");
 }
 
 #[test]
