@@ -70,14 +70,12 @@ counts=$(count "$SHORT") || exit $?
 read -r i_short e_short c_short w_short <<< "$counts"
 counts=$(count "$LONG") || exit $?
 read -r i_long e_long c_long w_long <<< "$counts"
-if [ "$PAGES" = yes ]; then
-  printf '%-8s %16s %12s %16s %12s\n' run instructions events "link crossings" "page walks"
-  printf '%-8s %16s %12s %16s %12s\n' "$SHORT" "$i_short" "$e_short" "$c_short" "$w_short" \
-    "$LONG" "$i_long" "$e_long" "$c_long" "$w_long"
-else
-  printf '%-8s %16s %12s %16s\n' run instructions events "link crossings"
-  printf '%-8s %16s %12s %16s\n' "$SHORT" "$i_short" "$e_short" "$c_short" "$LONG" "$i_long" "$e_long" "$c_long"
-fi
+# The walks' column, only when counted.
+walks_column() { if [ "$PAGES" = yes ]; then printf ' %12s' "$1"; fi; }
+row='%-8s %16s %12s %16s%s\n'
+printf "$row" run instructions events "link crossings" "$(walks_column 'page walks')"
+printf "$row" "$SHORT" "$i_short" "$e_short" "$c_short" "$(walks_column "$w_short")"
+printf "$row" "$LONG" "$i_long" "$e_long" "$c_long" "$(walks_column "$w_long")"
 (( c_long > c_short && e_long > e_short )) \
   || { echo "the $LONG run crossed no more links than the $SHORT one: lengthen LONG" >&2; exit 1; }
 awk -v di=$(( i_long - i_short )) -v dc=$(( c_long - c_short )) -v de=$(( e_long - e_short )) \

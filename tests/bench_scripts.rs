@@ -26,10 +26,15 @@ fn number(s: &str) -> f64 {
     v
 }
 
-/// The figures after `label` in `text`, e.g. "mean 1.01, median 1.00".
+/// The figure after `label` in `text`, e.g. "mean 1.01, median 1.00".
 fn after(text: &str, label: &str) -> f64 {
+    number(word_after(text, label))
+}
+
+/// The word after `label` in `text`.
+fn word_after<'a>(text: &'a str, label: &str) -> &'a str {
     let rest = &text[text.find(label).unwrap_or_else(|| panic!("no {label:?} in:\n{text}")) + label.len()..];
-    number(rest.split_whitespace().next().expect("a figure"))
+    rest.split_whitespace().next().expect("a figure")
 }
 
 #[test]
@@ -345,12 +350,7 @@ fn instructions_counts_two_runs_and_divides_their_difference() {
     assert!((0.98..=1.02).contains(&relative), "{out}");
     // A run walks pages (building the model alone touches thousands), the longer one more.
     assert!(short[3] > 0.0 && long[3] >= short[3], "{out}");
-    let label = "page walks per link crossing ";
-    let walks: f64 = out[out.find(label).expect(label) + label.len()..]
-        .split_whitespace()
-        .next()
-        .and_then(|w| w.parse().ok())
-        .expect("a figure");
+    let walks: f64 = word_after(&out, "page walks per link crossing ").parse().expect("a figure");
     assert!(((long[3] - short[3]) / (long[2] - short[2]) - walks).abs() <= 0.0005, "{out}");
 }
 
