@@ -11,19 +11,30 @@
 #   RUN=tcp-20-flows benches/instructions.sh    # plain TCP, 20 flows per host
 #   HOSTS=1024 SHORT=100us LONG=200us BIN=path/to/nitrosim benches/instructions.sh
 #
-# PAGES=yes also counts page walks per crossing, which is what this VM's time per crossing grows
-# with (docs/performance.md, "2026-12-06, morning"): Valgrind's cache simulator, given lines of
-# 4 KiB, stands for the TLBs of the Xeon it runs on as its host's small pages leave them (Golden
-# Cove's sizes: a first level of 96 entries, a second of 2 048; 6 and 16 ways our choice), so each
-# miss of its last level is a page to walk. A model of the TLB, not a count of this CPU's (it has
-# no counters in this VM): replacement is LRU, prefetches are not seen, code and data share the
-# second level. Exact all the same (as exact as the instructions), so a change to what a crossing
-# touches shows in it at once. About four times as slow.
+# PAGES=yes also counts page walks per crossing as a run on small pages takes them (as these
+# counting runs are: see below): Valgrind's cache simulator, given lines of 4 KiB, stands for the
+# TLBs of the Xeon it runs on (Golden Cove's sizes: a first level of 96 entries, a second of
+# 2 048; 6 and 16 ways our choice), so each miss of its last level is a page to walk. The default
+# runs are not on small pages: glibc gives them huge pages (96% of an 8192-host run's memory), and
+# so few walks; on small pages the 8192-host SRD run took 1.03-1.19 times as long
+# (docs/performance.md, "2026-12-06, day"). What the count still shows is how many pages a
+# crossing reaches that it has not reached lately. A model of the TLB, not a count of this CPU's
+# (it has no counters in this VM): replacement is LRU, prefetches are not seen, code and data
+# share the second level. Exact all the same (as exact as the instructions).
 #
 #   PAGES=yes HOSTS=8192 SHORT=100us LONG=200us benches/instructions.sh
 #
-# Prints the instructions, events and link crossings of both runs (and page walks), then
-# instructions per crossing and per event (and page walks per crossing). Runs without huge pages
+# LINES=N counts instead the cache lines a crossing fetches from beyond a cache of N MiB (64-byte
+# lines, 16 ways, behind an L1d of 48 KiB, 12 ways: this Xeon's): LINES=2 for this Xeon's L2, a
+# larger N for the share of the L3 a run gets (a dense chase of `nitrosim memory-probe` reads at
+# the L3's speed up to about 8 MiB on this VM). Those are what the default runs wait for, as far
+# as the prefetches ahead do not hide them. Also about four times as slow, and also a model: LRU,
+# no prefetches, no other tenant.
+#
+#   LINES=2 HOSTS=8192 SHORT=100us LONG=200us benches/instructions.sh
+#
+# Prints the instructions, events and link crossings of both runs (and the misses counted), then
+# instructions per crossing and per event (and misses per crossing). Runs without huge pages
 # (GLIBC_TUNABLES=glibc.malloc.hugetlb=0): the restart that asks for them would leave Valgrind
 # behind, and they change no instruction. Needs valgrind.
 set -euo pipefail
@@ -37,16 +48,26 @@ RUN=${RUN:-srd-1-flow}
 SHORT=${SHORT:-300us}
 LONG=${LONG:-600us}
 PAGES=${PAGES:-no}
+LINES=${LINES:-}
 case $PAGES in
-  yes) sim=(--cache-sim=yes --I1=32768,8,64 --D1=393216,6,4096 --LL=8388608,16,4096) ;;
-  no) sim=(--cache-sim=no) ;;
+  yes) sim=(--cache-sim=yes --I1=32768,8,64 --D1=393216,6,4096 --LL=8388608,16,4096)
+       misses='page walks' per='page walks per link crossing %.3f (a TLB of 96 + 2048 entries of 4 KiB, simulated)' ;;
+  no) sim=(--cache-sim=no) misses= ;;
   *) echo "PAGES is yes or no, not $PAGES" >&2; exit 2 ;;
 esac
+if [ -n "$LINES" ]; then
+  [[ $LINES =~ ^[1-9][0-9]{0,3}$ ]] || { echo "LINES is a cache's size in MiB (1 to 9999), not $LINES" >&2; exit 2; }
+  [ "$PAGES" = no ] || { echo "PAGES=yes and LINES count different things: one at a time" >&2; exit 2; }
+  sim=(--cache-sim=yes --I1=32768,8,64 --D1=49152,12,64 --LL=$(( LINES << 20 )),16,64)
+  misses="lines beyond $LINES MiB"
+  per="lines from beyond $LINES MiB per link crossing %.3f (a cache of $LINES MiB behind an L1d of 48 KiB, simulated)"
+fi
 . benches/permutation_args.sh
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 
-# Prints "instructions events crossings walks" for one run of DURATION (walks 0 unless PAGES=yes).
+# Prints "instructions events crossings misses" for one run of DURATION (misses of the simulated
+# last level: pages walked or lines fetched; 0 when not counted).
 count() {
   permutation_args "$HOSTS" "$1" "$RUN" || exit 2
   GLIBC_TUNABLES=glibc.malloc.hugetlb=0 valgrind --tool=cachegrind "${sim[@]}" \
@@ -55,7 +76,7 @@ count() {
   local refs row walks=0
   refs=$(grep -E '^==[0-9]+== I +refs:' "$scratch/err" | awk '{print $NF}' | tr -d , || true)
   row=$(awk '$1 == "base" {print $2, $3}' "$scratch/out" || true)
-  if [ "$PAGES" = yes ]; then
+  if [ -n "$misses" ]; then
     # "LL misses: total (rd + wr)": code and data.
     walks=$(grep -E '^==[0-9]+== LL misses:' "$scratch/err" | awk '{print $4}' | tr -d , || true)
   fi
@@ -70,17 +91,17 @@ counts=$(count "$SHORT") || exit $?
 read -r i_short e_short c_short w_short <<< "$counts"
 counts=$(count "$LONG") || exit $?
 read -r i_long e_long c_long w_long <<< "$counts"
-# The walks' column, only when counted.
-walks_column() { if [ "$PAGES" = yes ]; then printf ' %12s' "$1"; fi; }
+# The misses' column, only when counted.
+walks_column() { if [ -n "$misses" ]; then printf ' %12s' "$1"; fi; }
 row='%-8s %16s %12s %16s%s\n'
-printf "$row" run instructions events "link crossings" "$(walks_column 'page walks')"
+printf "$row" run instructions events "link crossings" "$(walks_column "$misses")"
 printf "$row" "$SHORT" "$i_short" "$e_short" "$c_short" "$(walks_column "$w_short")"
 printf "$row" "$LONG" "$i_long" "$e_long" "$c_long" "$(walks_column "$w_long")"
 (( c_long > c_short && e_long > e_short )) \
   || { echo "the $LONG run crossed no more links than the $SHORT one: lengthen LONG" >&2; exit 1; }
 awk -v di=$(( i_long - i_short )) -v dc=$(( c_long - c_short )) -v de=$(( e_long - e_short )) \
   'BEGIN { printf "instructions per link crossing %.0f, per event %.0f\n", di / dc, di / de }'
-if [ "$PAGES" = yes ]; then
-  awk -v dw=$(( w_long - w_short )) -v dc=$(( c_long - c_short )) \
-    'BEGIN { printf "page walks per link crossing %.3f (a TLB of 96 + 2048 entries of 4 KiB, simulated)\n", dw / dc }'
+if [ -n "$misses" ]; then
+  awk -v dw=$(( w_long - w_short )) -v dc=$(( c_long - c_short )) -v per="$per" \
+    'BEGIN { printf per "\n", dw / dc }'
 fi

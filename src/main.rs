@@ -170,6 +170,11 @@ enum Command {
         /// lap of at most as many).
         #[arg(long, default_value_t = 500_000)]
         loads: usize,
+        /// Chase buffers on small (4 KiB) pages only, not the huge pages the simulator's arrays
+        /// get: run with and without, the difference in "a line per page" is what reaching a page
+        /// the TLB does not hold costs (Linux; elsewhere the pages are whatever they are).
+        #[arg(long)]
+        small_pages: bool,
     },
 }
 
@@ -270,7 +275,7 @@ fn main() -> ExitCode {
             }
         }),
         Command::Bench { file, sets, max_memory } => cmd_bench(file, sets, max_memory),
-        Command::MemoryProbe { sizes_mib, loads } => cmd_memory_probe(sizes_mib, loads),
+        Command::MemoryProbe { sizes_mib, loads, small_pages } => cmd_memory_probe(sizes_mib, loads, small_pages),
         Command::Validate { out, cases, long, only, quiet } => match cmd_validate(out, cases, long, only, quiet) {
             Ok(true) => Ok(()),
             Ok(false) => return ExitCode::from(1),

@@ -27,11 +27,13 @@
 //! Address translation apart from the cache: the same buffer is chased a second time with one
 //! line in each 4 KiB page ([`Chase::spread`]: lines 4160 bytes apart), so that the lines read fit
 //! a cache (a 256 MiB buffer gives 3.9 MiB of them) while the pages they sit on are many. Where
-//! the TLB reaches the whole buffer this reads about as fast as a dense buffer of the lines' size;
-//! where it reads at memory speed while that dense buffer does not, reaching a page costs about
-//! a memory access whatever the cache holds (presumably a page walk: a virtual machine whose host
-//! backs its memory with small pages would do that), and a simulator whose touches are spread
-//! over hundreds of MiB pays it.
+//! the TLB reaches the whole buffer this reads about as fast as a dense buffer of the lines' size
+//! (on huge pages a 256 MiB buffer is 128 of them, which a TLB of 2 048 entries holds): 3.9 MiB of
+//! lines then read at the speed of the cache beyond the L2, not of a page walk. With
+//! `--small-pages` ([`Pages::Small`]) every chase is on 4 KiB pages, which no TLB reaches at that
+//! size: the difference between the two runs' "a line per page" is what a walk costs. On the
+//! Xeon VM of 2026-12-06, 256 MiB, it was about as much again as the line (docs/performance.md,
+//! "2026-12-06, day").
 
 use crate::progress::Stopwatch;
 use rand::{RngExt, SeedableRng};
@@ -49,6 +51,19 @@ pub const MAX_SIZE_MIB: usize = 4096;
 /// Most loads per timing: at memory's ~200 ns, six timings per size (best of three, dense and a
 /// line per page) of this many take about two minutes; more would only make the probe look hung.
 pub const MAX_LOADS: usize = 100_000_000;
+
+/// The pages a probe's buffers ask for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pages {
+    /// Whatever a `Vec` of that size gets in this process: huge pages, at 2 MiB and more, where
+    /// `nitrosim` asked glibc for them (`cli::huge_pages`), as the simulator's arrays do.
+    AsTheSimulator,
+    /// Small pages only (`madvise(MADV_NOHUGEPAGE)` before the buffer is first touched, Linux):
+    /// against the same chase on huge pages, the price of reaching a page the TLB does not hold.
+    /// A buffer glibc hands out from memory it touched before keeps what it had (the share
+    /// measured says so).
+    Small,
+}
 
 /// Buffers of `size_bytes` bytes, one random cycle through their cache lines (all of them, or one
 /// in [`SPREAD_STRIDE_LINES`]): word 0 of line `i` holds the index of the line after `i`.
@@ -70,17 +85,17 @@ impl Chase {
     /// `size_bytes` rounded down to whole lines, at least two lines and at most 2^32. The cycle
     /// is drawn from `seed`, so a probe reads the same addresses every time. An error, not an
     /// abort, when the memory cannot be had.
-    pub fn new(size_bytes: usize, seed: u64) -> Result<Chase, String> {
-        Chase::with_stride(size_bytes, seed, 1)
+    pub fn new(size_bytes: usize, seed: u64, pages: Pages) -> Result<Chase, String> {
+        Chase::with_stride(size_bytes, seed, 1, pages)
     }
 
     /// The same buffer with one line of every [`SPREAD_STRIDE_LINES`] in the cycle (at least two
     /// of them): a line per 4 KiB page.
-    pub fn spread(size_bytes: usize, seed: u64) -> Result<Chase, String> {
-        Chase::with_stride(size_bytes, seed, SPREAD_STRIDE_LINES)
+    pub fn spread(size_bytes: usize, seed: u64, pages: Pages) -> Result<Chase, String> {
+        Chase::with_stride(size_bytes, seed, SPREAD_STRIDE_LINES, pages)
     }
 
-    fn with_stride(size_bytes: usize, seed: u64, stride: usize) -> Result<Chase, String> {
+    fn with_stride(size_bytes: usize, seed: u64, stride: usize, pages: Pages) -> Result<Chase, String> {
         debug_assert!(stride >= 1);
         let buffer_lines = (size_bytes / LINE_BYTES).max(2 * stride);
         let lines_max = 1u64 << 32;
@@ -100,6 +115,9 @@ impl Chase {
         }
         let mut words: Vec<u64> = Vec::new();
         words.try_reserve_exact(buffer_lines * WORDS_PER_LINE).map_err(|_| no_memory("buffer"))?;
+        if pages == Pages::Small {
+            refuse_huge_pages(words.as_ptr() as usize, words.capacity() * std::mem::size_of::<u64>());
+        }
         words.resize(buffer_lines * WORDS_PER_LINE, 0);
         for k in 0..lines {
             let (from, to) = (order[k] as usize * stride, order[(k + 1) % lines] as usize * stride);
@@ -143,6 +161,26 @@ impl Chase {
     pub fn huge_page_share(&self) -> Option<f64> {
         huge_page_share(self.words.as_ptr() as usize, std::mem::size_of_val(&self.words[..]))
     }
+}
+
+/// Ask the kernel to back the whole small pages of `len` bytes from `start` with small pages only
+/// (a hint: nothing to do off Linux, and a failure changes only what is measured, which the huge
+/// page share then shows).
+fn refuse_huge_pages(start: usize, len: usize) {
+    #[cfg(target_os = "linux")]
+    {
+        let first = start.next_multiple_of(SMALL_PAGE_BYTES);
+        let end = (start + len) / SMALL_PAGE_BYTES * SMALL_PAGE_BYTES;
+        if end > first {
+            // SAFETY: advice on pages of this process's own allocation; it changes no byte of
+            // them and no mapping's permissions.
+            unsafe {
+                libc::madvise(first as *mut libc::c_void, end - first, libc::MADV_NOHUGEPAGE);
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (start, len);
 }
 
 /// The share of `len` bytes from `start` that the kernel backs with huge pages, from the
@@ -237,14 +275,14 @@ pub struct Probed {
 /// Measure a buffer of `size_mib` MiB, made for the measurement and freed after it, densely and
 /// then spread (one after the other: the probe's peak memory is one buffer and a sixteenth, the
 /// shuffled order).
-pub fn probe(size_mib: usize, loads: usize) -> Result<Probed, String> {
+pub fn probe(size_mib: usize, loads: usize, pages: Pages) -> Result<Probed, String> {
     let bytes = size_mib.checked_mul(1 << 20).ok_or_else(|| format!("{size_mib} MiB does not fit in memory"))?;
     let seed = 0x6e69_7472_6f73_696d ^ size_mib as u64;
     let (ns_per_load, huge_page_share) = {
-        let chase = Chase::new(bytes, seed)?;
+        let chase = Chase::new(bytes, seed, pages)?;
         (chase.ns_per_load(loads), chase.huge_page_share())
     };
-    let spread = Chase::spread(bytes, seed)?;
+    let spread = Chase::spread(bytes, seed, pages)?;
     Ok(Probed {
         size_mib,
         ns_per_load,
@@ -263,7 +301,7 @@ mod tests {
     #[test]
     fn the_cycle_visits_every_line_once_per_lap() {
         for lines in [2usize, 3, 17, 1000] {
-            let chase = Chase::new(lines * LINE_BYTES, lines as u64).unwrap();
+            let chase = Chase::new(lines * LINE_BYTES, lines as u64, Pages::AsTheSimulator).unwrap();
             assert_eq!(chase.lines(), lines);
             let mut seen = vec![false; lines];
             let mut line = 0;
@@ -304,7 +342,7 @@ mod tests {
     #[test]
     fn a_spread_cycle_reads_a_line_per_page() {
         let bytes = 4 << 20;
-        let chase = Chase::spread(bytes, 7).unwrap();
+        let chase = Chase::spread(bytes, 7, Pages::AsTheSimulator).unwrap();
         let lines = bytes / LINE_BYTES / SPREAD_STRIDE_LINES;
         assert_eq!(chase.lines(), lines);
         let (mut line, mut pages) = (0, std::collections::BTreeSet::new());
@@ -317,17 +355,17 @@ mod tests {
         // Pages without a line: one in 65 (4160 bytes a line), so 4 MiB's 1024 pages hold 1008.
         assert_eq!(bytes / SMALL_PAGE_BYTES - pages.len(), 16);
         // Too small to spread: still two lines, a stride apart.
-        let tiny = Chase::spread(64, 1).unwrap();
+        let tiny = Chase::spread(64, 1, Pages::AsTheSimulator).unwrap();
         assert_eq!((tiny.lines(), tiny.follow(0, 1)), (2, SPREAD_STRIDE_LINES));
     }
 
     #[test]
     fn sizes_round_down_to_whole_lines_and_never_below_two() {
-        assert_eq!(Chase::new(64 * 10 + 63, 1).unwrap().lines(), 10);
-        assert_eq!(Chase::new(0, 1).unwrap().lines(), 2);
-        assert!(Chase::new(usize::MAX, 1).is_err(), "more lines than a u32 names");
-        assert!(probe(usize::MAX, 1).is_err());
-        let measured = probe(1, 1000).unwrap();
+        assert_eq!(Chase::new(64 * 10 + 63, 1, Pages::AsTheSimulator).unwrap().lines(), 10);
+        assert_eq!(Chase::new(0, 1, Pages::Small).unwrap().lines(), 2);
+        assert!(Chase::new(usize::MAX, 1, Pages::Small).is_err(), "more lines than a u32 names");
+        assert!(probe(usize::MAX, 1, Pages::AsTheSimulator).is_err());
+        let measured = probe(1, 1000, Pages::AsTheSimulator).unwrap();
         assert_eq!(measured.size_mib, 1);
         for ns in [measured.ns_per_load, measured.ns_per_load_spread] {
             assert!(ns > 0.0 && ns.is_finite(), "{measured:?}");

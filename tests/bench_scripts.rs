@@ -329,29 +329,44 @@ fn instructions_counts_two_runs_and_divides_their_difference() {
     assert!(((long[0] - short[0]) / (long[1] - short[1]) - per_event).abs() <= 0.5, "{out}");
     assert!(!out.contains("page walks"), "page walks only when asked for: {out}");
 
-    // PAGES=yes: a fourth column, and walks per crossing worked out from it the same way.
-    let (ok, _, err) = script("instructions.sh", &[], &[("PAGES", "maybe")]);
-    assert!(!ok && err.contains("PAGES is yes or no, not maybe"), "{err}");
-    let env = [("HOSTS", "128"), ("SHORT", "5us"), ("LONG", "10us"), ("PAGES", "yes")];
-    let (ok, out, err) = script("instructions.sh", &[], &env);
-    assert!(ok, "{err}");
-    // (Walks may be zero: parsed here, not by `number`.)
-    let rows: Vec<Vec<f64>> = out
-        .lines()
-        .filter(|l| l.starts_with(|c: char| c.is_ascii_digit()))
-        .map(|l| l.split_whitespace().skip(1).map(|w| w.parse().expect("a count")).collect())
-        .collect();
-    assert!(rows.len() == 2 && rows.iter().all(|r| r.len() == 4), "{out}");
-    let (short, long) = (&rows[0], &rows[1]);
-    // The simulated TLB changes no count: the instructions as without it, within the few
-    // thousand that differ from one run to the next (the timings it reads and prints), which a
-    // difference of 538 crossings shows.
-    let relative = after(&out, "instructions per link crossing ") / per_crossing;
-    assert!((0.98..=1.02).contains(&relative), "{out}");
-    // A run walks pages (building the model alone touches thousands), the longer one more.
-    assert!(short[3] > 0.0 && long[3] >= short[3], "{out}");
-    let walks: f64 = word_after(&out, "page walks per link crossing ").parse().expect("a figure");
-    assert!(((long[3] - short[3]) / (long[2] - short[2]) - walks).abs() <= 0.0005, "{out}");
+    // PAGES=yes (page walks) and LINES=N (lines from beyond N MiB): a fourth column, and misses
+    // per crossing worked out from it the same way.
+    for (env, refused) in [
+        (&[("PAGES", "maybe")][..], "PAGES is yes or no, not maybe"),
+        (&[("LINES", "0")], "LINES is a cache's size in MiB (1 to 9999), not 0"),
+        (&[("LINES", "2M")], "LINES is a cache's size in MiB (1 to 9999), not 2M"),
+        (&[("LINES", "2"), ("PAGES", "yes")], "PAGES=yes and LINES count different things: one at a time"),
+    ] {
+        let (ok, _, err) = script("instructions.sh", &[], env);
+        assert!(!ok && err.contains(refused), "{env:?}: {err}");
+    }
+    for (mode, column, figure) in [
+        (("PAGES", "yes"), "page walks", "page walks per link crossing "),
+        (("LINES", "2"), "lines beyond 2 MiB", "lines from beyond 2 MiB per link crossing "),
+    ] {
+        let env = [("HOSTS", "128"), ("SHORT", "5us"), ("LONG", "10us"), mode];
+        let (ok, out, err) = script("instructions.sh", &[], &env);
+        assert!(ok, "{err}");
+        assert!(out.lines().next().unwrap_or_default().ends_with(column), "{out}");
+        // (Misses may be zero: parsed here, not by `number`.)
+        let rows: Vec<Vec<f64>> = out
+            .lines()
+            .filter(|l| l.starts_with(|c: char| c.is_ascii_digit()))
+            .map(|l| l.split_whitespace().skip(1).map(|w| w.parse().expect("a count")).collect())
+            .collect();
+        assert!(rows.len() == 2 && rows.iter().all(|r| r.len() == 4), "{out}");
+        let (short, long) = (&rows[0], &rows[1]);
+        // The simulated cache changes no count: the instructions as without it, within the few
+        // thousand that differ from one run to the next (the timings it reads and prints), which a
+        // difference of 538 crossings shows.
+        let relative = after(&out, "instructions per link crossing ") / per_crossing;
+        assert!((0.98..=1.02).contains(&relative), "{out}");
+        // A run misses (building the model alone touches thousands of pages and lines), the
+        // longer one more.
+        assert!(short[3] > 0.0 && long[3] >= short[3], "{out}");
+        let misses: f64 = word_after(&out, figure).parse().expect("a figure");
+        assert!(((long[3] - short[3]) / (long[2] - short[2]) - misses).abs() <= 0.0005, "{out}");
+    }
 }
 
 #[test]

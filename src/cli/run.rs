@@ -227,8 +227,8 @@ pub(crate) fn cmd_bench(file: PathBuf, sets: Vec<String>, max_memory: Option<u64
     Ok(())
 }
 
-pub(crate) fn cmd_memory_probe(sizes_mib: Vec<usize>, loads: usize) -> Result<(), Failure> {
-    use nitrosim::memory_probe::{DEFAULT_SIZES_MIB, MAX_LOADS, MAX_SIZE_MIB, probe};
+pub(crate) fn cmd_memory_probe(sizes_mib: Vec<usize>, loads: usize, small_pages: bool) -> Result<(), Failure> {
+    use nitrosim::memory_probe::{DEFAULT_SIZES_MIB, MAX_LOADS, MAX_SIZE_MIB, Pages, probe};
     if let Some(&bad) = sizes_mib.iter().find(|&&m| m == 0 || m > MAX_SIZE_MIB) {
         return Err(Failure::Usage(format!(
             "--mib {bad}: a buffer of 1 to {MAX_SIZE_MIB} MiB (hint: the 8192-host bench touches about 360)"
@@ -244,13 +244,17 @@ pub(crate) fn cmd_memory_probe(sizes_mib: Vec<usize>, loads: usize) -> Result<()
     let machine =
         nitrosim::memory_probe::describe_machine().unwrap_or_else(|| "not reported by this system".to_string());
     outln!("machine: {machine}");
+    let pages = if small_pages { Pages::Small } else { Pages::AsTheSimulator };
+    if small_pages {
+        outln!("small pages only (the simulator's arrays get huge pages where the kernel grants them)");
+    }
     // Then the same buffer with a line in each 4 KiB page: the cost of reaching a page apart from
     // the cache (`memory_probe::Chase::spread`).
     outln!("{:>8} {:>12} {:>12} {:>16} {:>12}", "MiB", "ns per load", "huge pages", "a line per page", "huge pages");
     let huge = |share: Option<f64>| share.map_or("unknown".to_string(), |h| format!("{:.0}%", 100.0 * h));
     // Each size printed as it is measured.
     for mib in sizes {
-        let p = probe(mib, loads).map_err(|e| Failure::Other(anyhow::anyhow!(e)))?;
+        let p = probe(mib, loads, pages).map_err(|e| Failure::Other(anyhow::anyhow!(e)))?;
         outln!(
             "{:>8} {:>12.1} {:>12} {:>16.1} {:>12}",
             p.size_mib,
