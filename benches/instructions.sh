@@ -51,15 +51,15 @@ PAGES=${PAGES:-no}
 LINES=${LINES:-}
 case $PAGES in
   yes) sim=(--cache-sim=yes --I1=32768,8,64 --D1=393216,6,4096 --LL=8388608,16,4096)
-       misses='page walks' per='page walks per link crossing %.3f (a TLB of 96 + 2048 entries of 4 KiB, simulated)' ;;
-  no) sim=(--cache-sim=no) misses= ;;
+       label='page walks' per='page walks per link crossing %.3f (a TLB of 96 + 2048 entries of 4 KiB, simulated)' ;;
+  no) sim=(--cache-sim=no) label= ;;
   *) echo "PAGES is yes or no, not $PAGES" >&2; exit 2 ;;
 esac
 if [ -n "$LINES" ]; then
   [[ $LINES =~ ^[1-9][0-9]{0,3}$ ]] || { echo "LINES is a cache's size in MiB (1 to 9999), not $LINES" >&2; exit 2; }
   [ "$PAGES" = no ] || { echo "PAGES=yes and LINES count different things: one at a time" >&2; exit 2; }
   sim=(--cache-sim=yes --I1=32768,8,64 --D1=49152,12,64 --LL=$(( LINES << 20 )),16,64)
-  misses="lines beyond $LINES MiB"
+  label="lines beyond $LINES MiB"
   per="lines from beyond $LINES MiB per link crossing %.3f (a cache of $LINES MiB behind an L1d of 48 KiB, simulated)"
 fi
 . benches/permutation_args.sh
@@ -73,35 +73,35 @@ count() {
   GLIBC_TUNABLES=glibc.malloc.hugetlb=0 valgrind --tool=cachegrind "${sim[@]}" \
     --cachegrind-out-file=/dev/null "$BIN" bench benches/permutation-1024.ron "${args[@]}" \
     > "$scratch/out" 2> "$scratch/err" || { cat "$scratch/err" >&2; exit 1; }
-  local refs row walks=0
+  local refs row misses=0
   refs=$(grep -E '^==[0-9]+== I +refs:' "$scratch/err" | awk '{print $NF}' | tr -d , || true)
   row=$(awk '$1 == "base" {print $2, $3}' "$scratch/out" || true)
-  if [ -n "$misses" ]; then
+  if [ -n "$label" ]; then
     # "LL misses: total (rd + wr)": code and data.
-    walks=$(grep -E '^==[0-9]+== LL misses:' "$scratch/err" | awk '{print $4}' | tr -d , || true)
+    misses=$(grep -E '^==[0-9]+== LL misses:' "$scratch/err" | awk '{print $4}' | tr -d , || true)
   fi
-  [[ $refs =~ ^[0-9]+$ && $row =~ ^[0-9]+\ [0-9]+$ && $walks =~ ^[0-9]+$ ]] \
+  [[ $refs =~ ^[0-9]+$ && $row =~ ^[0-9]+\ [0-9]+$ && $misses =~ ^[0-9]+$ ]] \
     || { echo "cannot read the counts of the $1 run:" >&2; cat "$scratch/out" "$scratch/err" >&2; exit 1; }
-  echo "$refs $row $walks"
+  echo "$refs $row $misses"
 }
 
 echo "$HOSTS hosts, $RUN; $BIN" >&2
 # A failed count exits its command substitution only: pass its status on.
 counts=$(count "$SHORT") || exit $?
-read -r i_short e_short c_short w_short <<< "$counts"
+read -r i_short e_short c_short m_short <<< "$counts"
 counts=$(count "$LONG") || exit $?
-read -r i_long e_long c_long w_long <<< "$counts"
+read -r i_long e_long c_long m_long <<< "$counts"
 # The misses' column, only when counted.
-walks_column() { if [ -n "$misses" ]; then printf ' %12s' "$1"; fi; }
+misses_column() { if [ -n "$label" ]; then printf ' %12s' "$1"; fi; }
 row='%-8s %16s %12s %16s%s\n'
-printf "$row" run instructions events "link crossings" "$(walks_column "$misses")"
-printf "$row" "$SHORT" "$i_short" "$e_short" "$c_short" "$(walks_column "$w_short")"
-printf "$row" "$LONG" "$i_long" "$e_long" "$c_long" "$(walks_column "$w_long")"
+printf "$row" run instructions events "link crossings" "$(misses_column "$label")"
+printf "$row" "$SHORT" "$i_short" "$e_short" "$c_short" "$(misses_column "$m_short")"
+printf "$row" "$LONG" "$i_long" "$e_long" "$c_long" "$(misses_column "$m_long")"
 (( c_long > c_short && e_long > e_short )) \
   || { echo "the $LONG run crossed no more links than the $SHORT one: lengthen LONG" >&2; exit 1; }
 awk -v di=$(( i_long - i_short )) -v dc=$(( c_long - c_short )) -v de=$(( e_long - e_short )) \
   'BEGIN { printf "instructions per link crossing %.0f, per event %.0f\n", di / dc, di / de }'
-if [ -n "$misses" ]; then
-  awk -v dw=$(( w_long - w_short )) -v dc=$(( c_long - c_short )) -v per="$per" \
-    'BEGIN { printf per "\n", dw / dc }'
+if [ -n "$label" ]; then
+  awk -v dm=$(( m_long - m_short )) -v dc=$(( c_long - c_short )) -v per="$per" \
+    'BEGIN { printf per "\n", dm / dc }'
 fi
