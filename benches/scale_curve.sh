@@ -34,7 +34,9 @@
 # new memory, mostly). Fabrics: benches/permutation_args.sh. Last, the memory probe of each round: ns per
 # random load by buffer size (`nitrosim memory-probe`), which says how much cache the machine
 # gave that round and how slow its memory was, and over a line per 4 KiB page of each buffer,
-# what reaching a page costs apart from the cache; the runs are read against it. The probe touches
+# what reaching a page costs apart from the cache, and at random lines each asked for ahead (as the
+# run loop asks for what an event will touch), what a line costs when the core has as many on their
+# way as it can; the runs are read against it. The probe touches
 # up to 256 MiB by default (PROBE_MIB allows up to 4096) and frees it before the round: with
 # WARMUP=0 the first run after it may find less of its memory warm (WARMUP=1 is unaffected).
 #
@@ -236,5 +238,5 @@ for round in $(seq "$RUNS"); do
 done
 summarize "$scratch/runs" "$DURATION"
 [ ! -s "$scratch/machine" ] || echo "machine: $(cat "$scratch/machine")"
-echo "memory probe (nitrosim memory-probe: ns per random dependent load, by buffer size, before each round):"
+echo "memory probe (nitrosim memory-probe: ns per random dependent load, by buffer size, before each round; a line per 4 KiB page; random lines asked for ahead):"
 cat "$scratch/probe"

@@ -161,7 +161,8 @@ enum Command {
     /// size, so a benchmark's figures can be read against the machine they ran on (where the
     /// time steps up is the cache this process actually gets; on a shared VM it moves by the hour);
     /// then over one line in each 4 KiB page of the same buffer (what reaching a page costs apart
-    /// from the cache: address translation).
+    /// from the cache: address translation); last at random lines each asked for ahead, as the
+    /// simulator asks for what an event will touch (what a line costs when nothing waits for it).
     MemoryProbe {
         /// Buffer sizes in MiB, 1 to 4096 (repeatable; default 1 2 4 8 16 32 64 256).
         #[arg(long = "mib", value_name = "MIB")]

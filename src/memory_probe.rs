@@ -34,6 +34,17 @@
 //! size: the difference between the two runs' "a line per page" is what a walk costs. On the
 //! Xeon VM of 2026-12-06, 256 MiB, it was about as much again as the line (docs/performance.md,
 //! "2026-12-06, day").
+//!
+//! What a line costs when nothing waits for it: the dense buffer read a third time, at random
+//! lines that do not depend on each other, each asked for [`AHEAD_LOADS`] loads before it is
+//! read with the simulator's own prefetch ([`Chase::ns_per_load_asked_ahead`]). The core then
+//! has as many lines on their way as it can hold, so the time per load is memory's latency
+//! divided by that number, plus what reaching each line's page costs: the price of a line the
+//! run loop asks for events ahead, which is how the simulator reads its ports, packets and
+//! connections. On the Xeon VM of 2026-12-06 it was 1.2-1.4 ns at 1 MiB and 11.9-12.8 at
+//! 256 MiB (19.2-19.3 on small pages), against 173-178 for the dependent chase at 256 MiB; the
+//! 8192-host runs' growth over 128 hosts came to their lines from beyond the cache times that
+//! price (docs/performance.md, "2026-12-06, late morning").
 
 use crate::progress::Stopwatch;
 use rand::{RngExt, SeedableRng};
@@ -71,6 +82,24 @@ pub struct Chase {
     words: Vec<u64>,
     /// Lines in the cycle: every line of the buffer, or one in [`SPREAD_STRIDE_LINES`].
     cycle_lines: usize,
+}
+
+/// How many loads before its own a line is asked for in [`Chase::ns_per_load_asked_ahead`]: far
+/// enough that the line has time to arrive (a load at memory speed takes 100-200 ns, each of these
+/// a few), and asking further ahead changed nothing on the Xeon VM of 2026-12-06 (a temporary
+/// build that read random lines of a 256 MiB buffer from the simulator's run loop: the same price
+/// asked for 3, 10 or 30 events ahead; docs/performance.md, "2026-12-06, late morning").
+pub const AHEAD_LOADS: usize = 16;
+
+/// A number below `n` drawn from `k` by a fixed mix (SplitMix64's finaliser): the k-th line of a
+/// random sequence that needs no memory of its own, which would be one more stream of loads.
+fn random_below(k: u64, n: u64) -> u64 {
+    let mut x = k.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    // Scaled, not divided (Lemire's reduction): a division per load would cost more than a load
+    // from the L2.
+    (((x ^ (x >> 31)) as u128 * n as u128) >> 64) as u64
 }
 
 /// The smallest page x86-64 and Arm64 servers map: what a spread chase puts one line in.
@@ -155,6 +184,46 @@ impl Chase {
             best = best.min(clock.seconds() * 1e9 / loads as f64);
         }
         best
+    }
+
+    /// Nanoseconds per load when the loads do not depend on each other and each line is asked
+    /// for [`AHEAD_LOADS`] loads before it is read, as the simulator's run loop asks for what an
+    /// event will touch events before it runs: random lines of the cycle (a fixed sequence, the
+    /// same every time), with the simulator's own prefetch. The best of three timings of `loads`
+    /// loads each, after a warm-up of one lap (at most `loads` loads).
+    pub fn ns_per_load_asked_ahead(&self, loads: usize) -> f64 {
+        let loads = loads.max(1);
+        let mut sum = std::hint::black_box(self.read_asked_ahead(0, self.lines().min(loads)));
+        let mut best = f64::INFINITY;
+        for round in 1..=3 {
+            let clock = Stopwatch::start();
+            sum = sum.wrapping_add(std::hint::black_box(self.read_asked_ahead(round * loads, loads)));
+            best = best.min(clock.seconds() * 1e9 / loads as f64);
+        }
+        std::hint::black_box(sum);
+        best
+    }
+
+    /// Read `loads` random lines of the cycle, the `first`-th of the sequence on, each asked for
+    /// [`AHEAD_LOADS`] loads before; returns the sum of the words read (for `black_box`).
+    fn read_asked_ahead(&self, first: usize, loads: usize) -> u64 {
+        let stride = self.words.len() / WORDS_PER_LINE / self.cycle_lines;
+        let word = |k: usize| random_below(k as u64, self.cycle_lines as u64) as usize * stride * WORDS_PER_LINE;
+        // The words asked for and not yet read, by load number modulo the ring's size: each
+        // address is worked out once.
+        let mut asked = [0usize; AHEAD_LOADS];
+        for (k, a) in (first..first + AHEAD_LOADS).zip(asked.iter_mut()) {
+            *a = word(k);
+        }
+        let mut sum = 0u64;
+        for k in first..first + loads {
+            let ahead = word(k + AHEAD_LOADS);
+            crate::engine::prefetch(&self.words[ahead], 1);
+            let slot = &mut asked[k % AHEAD_LOADS];
+            sum = sum.wrapping_add(self.words[*slot]);
+            *slot = ahead;
+        }
+        sum
     }
 
     /// The share of the buffer in huge pages, `None` where it cannot be read (not Linux).
@@ -270,6 +339,8 @@ pub struct Probed {
     /// The same size chased with one line per page ([`Chase::spread`]), and its huge pages.
     pub ns_per_load_spread: f64,
     pub huge_page_share_spread: Option<f64>,
+    /// The dense buffer read at random lines asked for ahead ([`Chase::ns_per_load_asked_ahead`]).
+    pub ns_per_load_asked_ahead: f64,
 }
 
 /// Measure a buffer of `size_mib` MiB, made for the measurement and freed after it, densely and
@@ -278,9 +349,9 @@ pub struct Probed {
 pub fn probe(size_mib: usize, loads: usize, pages: Pages) -> Result<Probed, String> {
     let bytes = size_mib.checked_mul(1 << 20).ok_or_else(|| format!("{size_mib} MiB does not fit in memory"))?;
     let seed = 0x6e69_7472_6f73_696d ^ size_mib as u64;
-    let (ns_per_load, huge_page_share) = {
+    let (ns_per_load, huge_page_share, ns_per_load_asked_ahead) = {
         let chase = Chase::new(bytes, seed, pages)?;
-        (chase.ns_per_load(loads), chase.huge_page_share())
+        (chase.ns_per_load(loads), chase.huge_page_share(), chase.ns_per_load_asked_ahead(loads))
     };
     let spread = Chase::spread(bytes, seed, pages)?;
     Ok(Probed {
@@ -289,6 +360,7 @@ pub fn probe(size_mib: usize, loads: usize, pages: Pages) -> Result<Probed, Stri
         huge_page_share,
         ns_per_load_spread: spread.ns_per_load(loads),
         huge_page_share_spread: spread.huge_page_share(),
+        ns_per_load_asked_ahead,
     })
 }
 
@@ -359,6 +431,29 @@ mod tests {
         assert_eq!((tiny.lines(), tiny.follow(0, 1)), (2, SPREAD_STRIDE_LINES));
     }
 
+    /// The lines read ahead are drawn over the whole buffer, evenly, never past its end, and the
+    /// same every time: a skewed draw would read a smaller buffer than the one named.
+    #[test]
+    fn lines_read_ahead_cover_the_buffer_evenly() {
+        for n in [1u64, 2, 7, 1000, 1 << 22] {
+            assert!((0..10_000).all(|k| random_below(k, n) < n), "{n}");
+        }
+        let n = 1000;
+        let mut hits = vec![0u32; n as usize];
+        for k in 0..100_000 {
+            hits[random_below(k, n) as usize] += 1;
+        }
+        // 100 per line on average; a fair draw keeps every line within 60-140 (about 4 standard
+        // deviations), a draw that skips or favours lines does not.
+        assert!(hits.iter().all(|&h| (60..=140).contains(&h)), "{:?}", (hits.iter().min(), hits.iter().max()));
+        assert_eq!(random_below(12345, 1 << 20), random_below(12345, 1 << 20));
+        // And in no order a prefetcher could follow: consecutive draws are seldom close (a
+        // sequential or strided walk would make them all so).
+        let close =
+            (0..10_000u64).filter(|&k| random_below(k, 1 << 20).abs_diff(random_below(k + 1, 1 << 20)) < 64).count();
+        assert!(close < 10, "{close} of 10 000 consecutive draws within 64 lines");
+    }
+
     #[test]
     fn sizes_round_down_to_whole_lines_and_never_below_two() {
         assert_eq!(Chase::new(64 * 10 + 63, 1, Pages::AsTheSimulator).unwrap().lines(), 10);
@@ -367,7 +462,7 @@ mod tests {
         assert!(probe(usize::MAX, 1, Pages::AsTheSimulator).is_err());
         let measured = probe(1, 1000, Pages::AsTheSimulator).unwrap();
         assert_eq!(measured.size_mib, 1);
-        for ns in [measured.ns_per_load, measured.ns_per_load_spread] {
+        for ns in [measured.ns_per_load, measured.ns_per_load_spread, measured.ns_per_load_asked_ahead] {
             assert!(ns > 0.0 && ns.is_finite(), "{measured:?}");
         }
         for share in [measured.huge_page_share, measured.huge_page_share_spread].into_iter().flatten() {

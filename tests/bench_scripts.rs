@@ -168,6 +168,42 @@ fn scale_curve_interleaves_rounds_and_reports_each_point_and_the_growth() {
     }
 }
 
+/// What the scripts print of a probe: each size's row on the round's line, with the columns the
+/// probe had (older probes lack the last ones), the header and the machine line left out.
+#[test]
+fn probe_rows_are_printed_with_the_columns_the_probe_had() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let format = |probe: &str| {
+        let out = Command::new("bash")
+            .arg("-c")
+            .arg(format!("source '{}'; probe_sizes", root.join("benches/probe_format.sh").display()))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                use std::io::Write;
+                child.stdin.take().expect("piped").write_all(probe.as_bytes())?;
+                child.wait_with_output()
+            })
+            .expect("bash runs");
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let machine = "machine: Some CPU; 2 CPUs\n";
+    let now = format!(
+        "{machine}     MiB  ns per load   huge pages  a line per page   huge pages  asked ahead\n\
+         \x20      1          5.4           0%              3.3           0%          1.3\n\
+         \x20    256        172.6          99%             50.4          99%         11.9\n"
+    );
+    assert_eq!(
+        format(&now),
+        "  1 MiB 5.4 (huge 0%; a line per page 3.3, huge 0%; asked ahead 1.3)  256 MiB 172.6 (huge 99%; a line per \
+         page 50.4, huge 99%; asked ahead 11.9)"
+    );
+    let older = format!("{machine}     MiB  ns per load   huge pages\n       8         37.7          75%\n");
+    assert_eq!(format(&older), "  8 MiB 37.7 (huge 75%)");
+}
+
 /// `--tally` recounts saved curves against issue 17's targets: exact counts from known lines.
 #[test]
 fn scale_curve_tallies_saved_curves_against_the_targets() {

@@ -161,9 +161,11 @@ fn memory_probe_on_small_pages_has_no_huge_ones() {
     assert!(lines.next().unwrap_or_default().starts_with("machine: "), "{out}");
     assert!(lines.next().unwrap_or_default().starts_with("small pages only"), "{out}");
     let row: Vec<&str> = lines.nth(1).unwrap_or_default().split_whitespace().collect();
-    // MiB, ns, its huge pages, ns a line per page, its huge pages.
-    assert_eq!(row.len(), 5, "{out}");
+    // MiB, ns, its huge pages, ns a line per page, its huge pages, ns asked ahead.
+    assert_eq!(row.len(), 6, "{out}");
     assert_eq!(row[0], "64", "{out}");
+    let asked_ahead: f64 = row[5].parse().unwrap_or_else(|_| panic!("{out}"));
+    assert!(asked_ahead > 0.0 && asked_ahead.is_finite(), "{out}");
     for share in [row[2], row[4]] {
         assert!(share == "0%" || share == "unknown", "a small-page buffer with {share} in huge pages:\n{out}");
     }
