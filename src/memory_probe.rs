@@ -42,9 +42,10 @@
 //! divided by that number, plus what reaching each line's page costs: the price of a line the
 //! run loop asks for events ahead, which is how the simulator reads its ports, packets and
 //! connections. On the Xeon VM of 2026-12-06 it was 1.2-1.4 ns at 1 MiB and 11.9-12.8 at
-//! 256 MiB (19.2-19.3 on small pages), against 173-178 for the dependent chase at 256 MiB; the
-//! 8192-host runs' growth over 128 hosts came to their lines from beyond the cache times that
-//! price (docs/performance.md, "2026-12-06, late morning").
+//! 256 MiB (19.2-19.3 on small pages), against 173-178 for the dependent chase at 256 MiB. The
+//! 8192-host runs' growth over 128 hosts came near their lines from beyond the cache times that
+//! price (SRD within 3-15%, TCP 78-91%), though lines taken away from a run saved less than that
+//! (docs/performance.md, "2026-12-06, late morning").
 
 use crate::progress::Stopwatch;
 use rand::{RngExt, SeedableRng};

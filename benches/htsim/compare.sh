@@ -127,7 +127,7 @@ measure() {
 if probe=$("$NITROSIM" memory-probe 2> /dev/null); then
   machine=$(echo "$probe" | probe_machine)
   [ -z "$machine" ] || echo "machine: $machine"
-  echo "memory probe before the rounds (ns per random dependent load by buffer size):$(echo "$probe" | probe_sizes)"
+  echo "memory probe before the rounds (ns per random dependent load by buffer size; a line per 4 KiB page; random lines asked for ahead):$(echo "$probe" | probe_sizes)"
 else
   echo "no memory probe ($NITROSIM predates \`nitrosim memory-probe\`)"
 fi
