@@ -16,9 +16,10 @@
 # TLBs of the Xeon it runs on (Golden Cove's sizes: a first level of 96 entries, a second of
 # 2 048; 6 and 16 ways our choice), so each miss of its last level is a page to walk. The default
 # runs are not on small pages: glibc gives them huge pages (96% of an 8192-host run's memory), and
-# so few walks; on small pages the 8192-host SRD run took 1.03-1.19 times as long
-# (docs/performance.md, "2026-12-06, day"). What the count still shows is how many pages a
-# crossing reaches that it has not reached lately. A model of the TLB, not a count of this CPU's
+# their walks cost less (on small pages the 8192-host SRD run took 1.03-1.19 times as long), though
+# on the Xeon VM of 2026-12-06 the TLB still kept 4 KiB translations of huge pages
+# (docs/performance.md, "2026-12-06, day" and "late morning"). What the count shows is how many
+# pages a crossing reaches that it has not reached lately. A model of the TLB, not a count of this CPU's
 # (it has no counters in this VM): replacement is LRU, prefetches are not seen, code and data
 # share the second level. Exact all the same (as exact as the instructions).
 #
@@ -27,9 +28,9 @@
 # LINES=N counts instead the cache lines a crossing fetches from beyond a cache of N MiB (64-byte
 # lines, 16 ways, behind an L1d of 48 KiB, 12 ways: this Xeon's): LINES=2 for this Xeon's L2, a
 # larger N for the share of the L3 a run gets (a dense chase of `nitrosim memory-probe` reads at
-# the L3's speed up to about 8 MiB on this VM). Those are what the default runs wait for, as far
-# as the prefetches ahead do not hide them. Also about four times as slow, and also a model: LRU,
-# no prefetches, no other tenant.
+# the L3's speed up to about 8 MiB on this VM). The 8192-host growth tracked them there, though
+# lines taken away saved less than lines added cost (docs/performance.md, "2026-12-06, late
+# morning"). Also about four times as slow, and also a model: LRU, no prefetches, no other tenant.
 #
 #   LINES=2 HOSTS=8192 SHORT=100us LONG=200us benches/instructions.sh
 #

@@ -27,13 +27,13 @@
 //! Address translation apart from the cache: the same buffer is chased a second time with one
 //! line in each 4 KiB page ([`Chase::spread`]: lines 4160 bytes apart), so that the lines read fit
 //! a cache (a 256 MiB buffer gives 3.9 MiB of them) while the pages they sit on are many. Where
-//! the TLB reaches the whole buffer this reads about as fast as a dense buffer of the lines' size
-//! (on huge pages a 256 MiB buffer is 128 of them, which a TLB of 2 048 entries holds): 3.9 MiB of
-//! lines then read at the speed of the cache beyond the L2, not of a page walk. With
-//! `--small-pages` ([`Pages::Small`]) every chase is on 4 KiB pages, which no TLB reaches at that
-//! size: the difference between the two runs' "a line per page" is what a walk costs. On the
-//! Xeon VM of 2026-12-06, 256 MiB, it was about as much again as the line (docs/performance.md,
-//! "2026-12-06, day").
+//! the TLB reaches the whole buffer this reads about as fast as a dense buffer of the lines' size.
+//! Huge pages need not make it so: on the Xeon VM of 2026-12-06 a line per page of 32 MiB (512 KiB
+//! of lines, which the L2 holds) read at 13-15 ns with 94% of the buffer in 2 MiB pages, against
+//! 5-6 for a dense 1 MiB, so its TLB kept 4 KiB translations (the host's mapping, an inference). With `--small-pages` ([`Pages::Small`]) every chase is on 4 KiB pages in the guest
+//! too: the difference between the two runs' "a line per page" is what the guest's own small
+//! pages add to a walk, on that VM about as much again as the line at 256 MiB
+//! (docs/performance.md, "2026-12-06, day" and "late morning").
 //!
 //! What a line costs when nothing waits for it: the dense buffer read a third time, at random
 //! lines that do not depend on each other, each asked for [`AHEAD_LOADS`] loads before it is
@@ -95,12 +95,9 @@ pub const AHEAD_LOADS: usize = 16;
 /// A number below `n` drawn from `k` by a fixed mix (SplitMix64's finaliser): the k-th line of a
 /// random sequence that needs no memory of its own, which would be one more stream of loads.
 fn random_below(k: u64, n: u64) -> u64 {
-    let mut x = k.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     // Scaled, not divided (Lemire's reduction): a division per load would cost more than a load
     // from the L2.
-    (((x ^ (x >> 31)) as u128 * n as u128) >> 64) as u64
+    ((crate::engine::rng::mix64(k) as u128 * n as u128) >> 64) as u64
 }
 
 /// The smallest page x86-64 and Arm64 servers map: what a spread chase puts one line in.
