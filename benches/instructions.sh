@@ -19,9 +19,9 @@
 # their walks cost less (on small pages the 8192-host SRD run took 1.03-1.19 times as long), though
 # on the Xeon VM of 2026-12-06 the TLB still kept 4 KiB translations of huge pages
 # (docs/performance.md, "2026-12-06, day" and "late morning"). What the count shows is how many
-# pages a crossing reaches that it has not reached lately. A model of the TLB, not a count of this CPU's
-# (it has no counters in this VM): replacement is LRU, prefetches are not seen, code and data
-# share the second level. Exact all the same (as exact as the instructions).
+# pages a crossing reaches that it has not reached lately. A model of the TLB, not a count of this
+# CPU's (it has no counters in this VM): replacement is LRU, prefetches are not seen, code and
+# data share the second level. Exact all the same (as exact as the instructions).
 #
 #   PAGES=yes HOSTS=8192 SHORT=100us LONG=200us benches/instructions.sh
 #

@@ -30,10 +30,11 @@
 //! the TLB reaches the whole buffer this reads about as fast as a dense buffer of the lines' size.
 //! Huge pages need not make it so: on the Xeon VM of 2026-12-06 a line per page of 32 MiB (512 KiB
 //! of lines, which the L2 holds) read at 13-15 ns with 94% of the buffer in 2 MiB pages, against
-//! 5-6 for a dense 1 MiB, so its TLB kept 4 KiB translations (the host's mapping, an inference). With `--small-pages` ([`Pages::Small`]) every chase is on 4 KiB pages in the guest
-//! too: the difference between the two runs' "a line per page" is what the guest's own small
-//! pages add to a walk, on that VM about as much again as the line at 256 MiB
-//! (docs/performance.md, "2026-12-06, day" and "late morning").
+//! 5-6 for a dense 1 MiB, so its TLB kept 4 KiB translations (the host's mapping, an inference).
+//! With `--small-pages` ([`Pages::Small`]) every chase is on 4 KiB pages in the guest too: the
+//! difference between the two runs' "a line per page" is what the guest's own small pages add to
+//! a walk, on that VM about as much again as the line at 256 MiB (docs/performance.md,
+//! "2026-12-06, day" and "late morning").
 //!
 //! What a line costs when nothing waits for it: the dense buffer read a third time, at random
 //! lines that do not depend on each other, each asked for [`AHEAD_LOADS`] loads before it is
