@@ -83,7 +83,10 @@ summarize() {
             if (lo == "" || g < lo) lo = g
             if (hi == "" || g > hi) hi = g
           }
-          printf "growth %s -> %s hosts, %s: %.2fx best against best; %.2f-%.2fx round by round\n", a, b, run, best_large / best_small, lo, hi
+          # The ns behind the ratio too: the same extra cost at the large size makes a larger
+          # ratio on a machine whose small fabric runs quicker (docs/performance.md, 2026-12-06,
+          # afternoon).
+          printf "growth %s -> %s hosts, %s: %.2fx best against best (%.1f -> %.1f ns per crossing, %.1f more); %.2f-%.2fx round by round\n", a, b, run, best_large / best_small, best_small, best_large, best_large - best_small, lo, hi
         }' "$runs"
     done
   fi

@@ -119,12 +119,20 @@ fn scale_curve_interleaves_rounds_and_reports_each_point_and_the_growth() {
         assert!((1000.0 / ns - crossings_m).abs() <= 0.0005 + ns_rounding + 1e-9, "{row:?}");
         assert!(wall > 0.0);
     }
-    for run in ["srd-1-flow", "tcp-20-flows"] {
+    for (k, run) in ["srd-1-flow", "tcp-20-flows"].into_iter().enumerate() {
         let line = out
             .lines()
             .find(|l| l.starts_with(&format!("growth 128 -> 256 hosts, {run}: ")))
             .unwrap_or_else(|| panic!("no growth line for {run}:\n{out}"));
         let best = after(line, ": ");
+        // The ns behind the ratio are the table's best rows for the two sizes, as printed.
+        let ns = line.split(" (").nth(1).and_then(|s| s.split(" ns per crossing, ").next()).expect("(small -> large");
+        assert_eq!(ns, format!("{} -> {}", rows[k][8], rows[2 + k][8]), "{line}");
+        let (small, large) = (number(rows[k][8]), number(rows[2 + k][8]));
+        let more: f64 = word_after(line, "ns per crossing, ").parse().unwrap_or_else(|_| panic!("{line}"));
+        assert!((more - (large - small)).abs() <= 0.1 + 1e-9, "{line}");
+        // 1 decimal printed for each ns, 2 for the ratio.
+        assert!((best - large / small).abs() <= 0.005 + 0.05 * (large + small) / (small * small), "{line}");
         let range = line.rsplit("; ").next().unwrap().split_whitespace().next().unwrap();
         let (lo, hi) = range.trim_end_matches('x').split_once('-').expect("lo-hi");
         let (lo, hi) = (number(lo), number(hi));
@@ -233,8 +241,8 @@ fn scale_curve_tallies_saved_curves_against_the_targets() {
     let (ok, out, err) = script("scale_curve.sh", &["--tally", a.to_str().unwrap(), b.to_str().unwrap()], &[]);
     assert!(ok, "{err}");
     for line in [
-        "growth 128 -> 8192 hosts, srd-1-flow: 1.84x best against best; 1.75-2.37x round by round",
-        "growth 128 -> 8192 hosts, tcp-20-flows: 2.02x best against best; 2.02-2.22x round by round",
+        "growth 128 -> 8192 hosts, srd-1-flow: 1.84x best against best (380.0 -> 700.0 ns per crossing, 320.0 more); 1.75-2.37x round by round",
+        "growth 128 -> 8192 hosts, tcp-20-flows: 2.02x best against best (420.0 -> 850.0 ns per crossing, 430.0 more); 2.02-2.22x round by round",
         "  at least 1.3 M link crossings/s at 1024 hosts, srd-1-flow: 2.000 M, met; 0 of 2 rounds under",
         "  at least 1.3 M link crossings/s at 1024 hosts, tcp-20-flows: 1.429 M, met; 1 of 2 rounds under",
         "  at most 2.5 events per crossing at 1024 hosts, tcp-20-flows: 2.24, met",
