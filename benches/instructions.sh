@@ -34,6 +34,16 @@
 #
 #   LINES=2 HOSTS=8192 SHORT=100us LONG=200us benches/instructions.sh
 #
+# BY_CODE=N (with LINES) then lists where those lines go: the N pieces of code that fetch the
+# most of them per crossing, reads and writes of data, as Valgrind names them (the source file
+# of the code, which may be inlined, and the function it ran in), from the difference of the two
+# runs (cg_diff). A data line is charged to the first code that misses it, not to whatever filled
+# it: a line asked for ahead and then missed is charged to the code that finally reads it. The
+# shares are of the lines the pieces that fetched more in the longer run fetched (a piece may
+# fetch fewer: the two runs' start-ups differ), which the last line gives with the net total.
+#
+#   LINES=8 BY_CODE=15 HOSTS=8192 SHORT=100us LONG=200us RUN=tcp-20-flows benches/instructions.sh
+#
 # Prints the instructions, events and link crossings of both runs (and the misses counted), then
 # instructions per crossing and per event (and misses per crossing). Runs without huge pages
 # (GLIBC_TUNABLES=glibc.malloc.hugetlb=0): the restart that asks for them would leave Valgrind
@@ -50,6 +60,7 @@ SHORT=${SHORT:-300us}
 LONG=${LONG:-600us}
 PAGES=${PAGES:-no}
 LINES=${LINES:-}
+BY_CODE=${BY_CODE:-}
 case $PAGES in
   yes) sim=(--cache-sim=yes --I1=32768,8,64 --D1=393216,6,4096 --LL=8388608,16,4096)
        label='page walks' per='page walks per link crossing %.3f (a TLB of 96 + 2048 entries of 4 KiB, simulated)' ;;
@@ -63,16 +74,23 @@ if [ -n "$LINES" ]; then
   label="lines beyond $LINES MiB"
   per="lines from beyond $LINES MiB per link crossing %.3f (a cache of $LINES MiB behind an L1d of 48 KiB, simulated)"
 fi
+if [ -n "$BY_CODE" ]; then
+  [[ $BY_CODE =~ ^[1-9][0-9]{0,2}$ ]] || { echo "BY_CODE is how many pieces of code to list (1 to 999), not $BY_CODE" >&2; exit 2; }
+  [ -n "$LINES" ] || { echo "BY_CODE lists where the lines of LINES=N go: set LINES too" >&2; exit 2; }
+  command -v cg_diff >/dev/null && command -v cg_annotate >/dev/null \
+    || { echo "cg_diff and cg_annotate (Valgrind's) are not on PATH" >&2; exit 2; }
+fi
 . benches/permutation_args.sh
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 
 # Prints "instructions events crossings misses" for one run of DURATION (misses of the simulated
-# last level: pages walked or lines fetched; 0 when not counted).
+# last level: pages walked or lines fetched; 0 when not counted). Usage: count DURATION NAME, NAME
+# naming Valgrind's output for BY_CODE.
 count() {
   permutation_args "$HOSTS" "$1" "$RUN" || exit 2
   GLIBC_TUNABLES=glibc.malloc.hugetlb=0 valgrind --tool=cachegrind "${sim[@]}" \
-    --cachegrind-out-file=/dev/null "$BIN" bench benches/permutation-1024.ron "${args[@]}" \
+    --cachegrind-out-file="$scratch/cachegrind-$2" "$BIN" bench benches/permutation-1024.ron "${args[@]}" \
     > "$scratch/out" 2> "$scratch/err" || { cat "$scratch/err" >&2; exit 1; }
   local refs row misses=0
   refs=$(grep -E '^==[0-9]+== I +refs:' "$scratch/err" | awk '{print $NF}' | tr -d , || true)
@@ -88,9 +106,9 @@ count() {
 
 echo "$HOSTS hosts, $RUN; $BIN" >&2
 # A failed count exits its command substitution only: pass its status on.
-counts=$(count "$SHORT") || exit $?
+counts=$(count "$SHORT" short) || exit $?
 read -r i_short e_short c_short m_short <<< "$counts"
-counts=$(count "$LONG") || exit $?
+counts=$(count "$LONG" long) || exit $?
 read -r i_long e_long c_long m_long <<< "$counts"
 # The misses' column, only when counted.
 misses_column() { if [ -n "$label" ]; then printf ' %12s' "$1"; fi; }
@@ -105,4 +123,41 @@ awk -v di=$(( i_long - i_short )) -v dc=$(( c_long - c_short )) -v de=$(( e_long
 if [ -n "$label" ]; then
   awk -v dm=$(( m_long - m_short )) -v dc=$(( c_long - c_short )) -v per="$per" \
     'BEGIN { printf per "\n", dm / dc }'
+fi
+if [ -n "$BY_CODE" ]; then
+  cg_diff "$scratch/cachegrind-short" "$scratch/cachegrind-long" > "$scratch/difference" \
+    || { echo "cg_diff could not take the difference of the two runs" >&2; exit 1; }
+  cg_annotate --show=DLmr,DLmw --threshold=0 --auto=no "$scratch/difference" > "$scratch/by-code" \
+    || { echo "cg_annotate could not read the difference" >&2; exit 1; }
+  # Rows after the "file:function" header: "reads (share) writes (share) file:function", counts
+  # with thousands' commas, a share only where the count is not 0; names may hold spaces.
+  awk -v dc=$(( c_long - c_short )) -v n="$BY_CODE" -v mib="$LINES" -v root="$PWD/" '
+    /file:function/ { rows = 1; next }
+    rows && /^ *-?[0-9,]+ / {
+      line = $0
+      gsub(/\( *-?[0-9.]+%\)/, "", line)
+      split(line, f, " ")
+      reads = f[1]; writes = f[2]; gsub(",", "", reads); gsub(",", "", writes)
+      name = line; sub(/^ *-?[0-9,]+ +-?[0-9,]+ +/, "", name)
+      gsub(root, "", name); sub(/^\/rustc\/[0-9a-f]+\//, "", name); sub(/^.*\/registry\/src\/[^\/]+\//, "", name)
+      gsub("nitrosim::", "", name); sub(/:/, ": ", name)
+      # A piece of code may fetch fewer in the longer run (the start-ups differ): the shares
+      # are of what the pieces that fetched more fetched.
+      k++; lines[k] = reads + writes; names[k] = name; total += reads + writes
+      if (lines[k] > 0) more += lines[k]; else fewer -= lines[k]
+    }
+    END {
+      if (k == 0) { print "cg_annotate listed no code" > "/dev/stderr"; exit 1 }
+      # Largest first (a selection: n is small).
+      shown = n < k ? n : k
+      printf "where the lines from beyond %s MiB go, per link crossing (data read and written, the %d largest of %d pieces of code):\n", mib, shown, k
+      for (i = 1; i <= shown; i++) {
+        best = i
+        for (j = i + 1; j <= k; j++) if (lines[j] > lines[best]) best = j
+        t = lines[i]; lines[i] = lines[best]; lines[best] = t
+        t = names[i]; names[i] = names[best]; names[best] = t
+        printf "%9.3f %6.1f%%  %s\n", lines[i] / dc, 100 * lines[i] / (more > 0 ? more : 1), names[i]
+      }
+      printf "%9.3f in all, the lines of data (the figure above adds the code'"'"'s own): %.3f from the pieces that fetched more in the longer run, less %.3f from those that fetched fewer\n", total / dc, more / dc, fewer / dc
+    }' "$scratch/by-code"
 fi

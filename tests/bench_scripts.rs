@@ -411,6 +411,47 @@ fn instructions_counts_two_runs_and_divides_their_difference() {
         let misses: f64 = word_after(&out, figure).parse().expect("a figure");
         assert!(((long[3] - short[3]) / (long[2] - short[2]) - misses).abs() <= 0.0005, "{out}");
     }
+
+    // BY_CODE=N: where the lines go, the N largest pieces of code, largest first, within the
+    // lines of data in all, which are within the misses counted (those add the code's own).
+    for (env, refused) in [
+        (&[("BY_CODE", "5")][..], "BY_CODE lists where the lines of LINES=N go: set LINES too"),
+        (&[("BY_CODE", "0"), ("LINES", "2")], "BY_CODE is how many pieces of code to list (1 to 999), not 0"),
+    ] {
+        let (ok, _, err) = script("instructions.sh", &[], env);
+        assert!(!ok && err.contains(refused), "{env:?}: {err}");
+    }
+    let env = [("HOSTS", "128"), ("SHORT", "5us"), ("LONG", "10us"), ("LINES", "2"), ("BY_CODE", "5")];
+    let (ok, out, err) = script("instructions.sh", &[], &env);
+    assert!(ok, "{err}");
+    let listed = &out[out.find("where the lines from beyond 2 MiB go, per link crossing").expect("the listing")..];
+    let rows: Vec<(f64, f64, &str)> = listed
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.contains(" in all, "))
+        .map(|l| {
+            let mut w = l.split_whitespace();
+            let lines: f64 = w.next().and_then(|x| x.parse().ok()).expect("lines per crossing");
+            let share: f64 = w.next().and_then(|x| x.trim_end_matches('%').parse().ok()).expect("a share");
+            (lines, share, l.rsplit("  ").next().unwrap_or_default())
+        })
+        .collect();
+    assert_eq!(rows.len(), 5, "{out}");
+    assert!(rows.windows(2).all(|w| w[0].0 >= w[1].0), "largest first: {out}");
+    assert!(rows.iter().all(|r| r.2.contains(": ") && !r.2.contains("nitrosim::")), "file: function, shortened: {out}");
+    // "NET in all, ...: MORE from the pieces that fetched more ..., less FEWER from those ...":
+    // the shares are of MORE (a piece may fetch fewer in the longer run: start-ups differ).
+    let total = listed.lines().find(|l| l.contains(" in all, ")).expect("a total");
+    let in_all: f64 = total.split_whitespace().next().and_then(|x| x.parse().ok()).expect("lines in all");
+    let more = after(total, "): ");
+    let fewer: f64 = word_after(total, ", less ").parse().expect("a figure");
+    assert!((more - fewer - in_all).abs() <= 0.002, "{out}");
+    let listed_sum: f64 = rows.iter().map(|r| r.0).sum();
+    let shares: f64 = rows.iter().map(|r| r.1).sum();
+    assert!(listed_sum <= more + 0.005 && shares <= 100.05, "{out}");
+    assert!((listed_sum / more * 100.0 - shares).abs() <= 0.5, "shares of what the pieces fetched: {out}");
+    let misses: f64 = word_after(&out, "lines from beyond 2 MiB per link crossing ").parse().expect("a figure");
+    assert!(in_all > 0.0 && in_all <= misses + 0.01, "the data's lines are within the misses counted: {out}");
 }
 
 #[test]
