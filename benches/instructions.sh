@@ -139,7 +139,9 @@ if [ -n "$BY_CODE" ]; then
       split(line, f, " ")
       reads = f[1]; writes = f[2]; gsub(",", "", reads); gsub(",", "", writes)
       name = line; sub(/^ *-?[0-9,]+ +-?[0-9,]+ +/, "", name)
-      gsub(root, "", name); sub(/^\/rustc\/[0-9a-f]+\//, "", name); sub(/^.*\/registry\/src\/[^\/]+\//, "", name)
+      # The root of the repository as text, not as a pattern (a path may hold "+" or ".").
+      if ((at = index(name, root)) > 0) name = substr(name, 1, at - 1) substr(name, at + length(root))
+      sub(/^\/rustc\/[0-9a-f]+\//, "", name); sub(/^.*\/registry\/src\/[^\/]+\//, "", name)
       gsub("nitrosim::", "", name); sub(/:/, ": ", name)
       # A piece of code may fetch fewer in the longer run (the start-ups differ): the shares
       # are of what the pieces that fetched more fetched.
