@@ -37,9 +37,12 @@ pub const LOOKAHEAD_MIN_PORT_BYTES: usize = 4 << 20;
 /// (Prefetched earlier, when the packet enters its last port, the lines were gone by delivery at
 /// scale: thousands of events come between.)
 pub(crate) const DELIVER: u32 = crate::net::MAX_PORTS as u32;
-const HINT_SHIFT: u32 = 29;
+const HINT_SHIFT: u32 = 28;
 const HINT_INDEX: u32 = (1 << HINT_SHIFT) - 1;
+/// An endpoint, for an ACK or a timer (a segment without payload)...
 const HINT_ENDPOINT: u32 = 1 << HINT_SHIFT;
+/// ...or for a data segment, whose visit reads fewer of its lines (`EpSlot::VISIT_BYTES`).
+const HINT_ENDPOINT_DATA: u32 = 4 << HINT_SHIFT;
 /// An SRD connection's sending side (a host packet to send, an ACK, its timer)...
 const HINT_SRD_SEND: u32 = 2 << HINT_SHIFT;
 /// ...and its receiving side: each touches its own part of the connection (`SrdCtx`).
@@ -48,6 +51,7 @@ const HINT_SRD_RECEIVE: u32 = 3 << HINT_SHIFT;
 /// The tag of a packet whose route ends at the port it is entering.
 pub(crate) fn delivery_tag(p: &Packet) -> u32 {
     let (kind, index) = match p.sink {
+        Sink::Endpoint if p.seg.payload_bytes > 0 => (HINT_ENDPOINT_DATA, p.dst_endpoint),
         Sink::Endpoint => (HINT_ENDPOINT, p.dst_endpoint),
         Sink::SrdSend(ctx) | Sink::SrdAcked(ctx) => (HINT_SRD_SEND, ctx),
         Sink::SrdReceive(ctx) => (HINT_SRD_RECEIVE, ctx),
@@ -131,9 +135,10 @@ impl Model {
         }
         let index = (next & HINT_INDEX) as usize;
         match next & !DELIVER & !HINT_INDEX {
-            HINT_ENDPOINT => {
+            HINT_ENDPOINT | HINT_ENDPOINT_DATA => {
                 if let Some(slot) = self.eps.get(index) {
-                    crate::engine::prefetch(slot, usize::MAX);
+                    let bytes = EpSlot::VISIT_BYTES[(next & HINT_ENDPOINT_DATA != 0) as usize];
+                    crate::engine::prefetch_bytes(slot as *const EpSlot as usize, bytes);
                 }
             }
             HINT_SRD_SEND => {
@@ -221,6 +226,8 @@ mod tests {
     fn a_route_end_is_never_taken_for_a_port() {
         let mut p = Packet { sink: Sink::Endpoint, dst_endpoint: 7, ..Packet::default() };
         assert_eq!(delivery_tag(&p), DELIVER | HINT_ENDPOINT | 7);
+        p.seg.payload_bytes = 1;
+        assert_eq!(delivery_tag(&p), DELIVER | HINT_ENDPOINT_DATA | 7);
         p.sink = Sink::SrdAcked(HINT_INDEX);
         assert_eq!(delivery_tag(&p), DELIVER | HINT_SRD_SEND | HINT_INDEX);
         p.sink = Sink::SrdReceive(3);

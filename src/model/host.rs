@@ -90,38 +90,34 @@ pub struct EniRt {
     pub counters: EniCounters,
 }
 
+/// Laid out by what a visit reads (`repr(C)`): the slot's own fields and the transport's hot groups
+/// first, so that the run loop asks for [`EpSlot::VISIT_BYTES`] of it, not all of it.
+#[repr(C, align(64))]
 pub struct EpSlot {
-    pub generation: u32,
-    pub live: bool,
-    pub transport: Endpoint,
-    pub peer: u32,
-    /// The peer slot's generation, as packets to it carry it: fixed while both ends live (a
-    /// connection's ends close together), and read from here as a segment leaves, where the
-    /// peer's own slot at scale is a miss.
-    pub peer_generation: u32,
-    pub route: u32,
-    pub owner: Owner,
-    /// Index into `Model::flows` for reported flows, `NONE` for background flows.
-    pub flow: u32,
-    timer_at: Option<SimTime>,
-    timer_gen: u32,
-    /// ENA Express: the SRD connection this endpoint's packets may take, the host route to the
-    /// card's SRD engine and the receiving host's route after it (all `NONE` when not eligible).
-    pub srd: SrdPath,
-    /// Both ENIs are ENA Express eligible (counted in `ena_srd_eligible_tx_pkts`).
-    pub ena_express_eligible: bool,
+    // --- Read by every visit: the slot's own fields, then the transport (laid out by visit) ---
     /// What this endpoint sent while eligible, and how much of it went over SRD: its part of
     /// its instance's `ena_srd_eligible_tx_pkts` and `ena_srd_tx_pkts`, kept here because the
     /// slot is at hand as a segment leaves, where the instance's counters at scale are a miss.
     /// Added to the instance's when the connection closes, or at the run's end.
     pub ena_srd_eligible_tx_pkts: u64,
     pub ena_srd_tx_pkts: u64,
+    timer_at: Option<SimTime>,
+    pub owner: Owner,
+    pub generation: u32,
+    pub peer: u32,
+    /// The peer slot's generation, as packets to it carry it: fixed while both ends live (a
+    /// connection's ends close together), and read from here as a segment leaves, where the
+    /// peer's own slot at scale is a miss.
+    pub peer_generation: u32,
+    pub route: u32,
+    /// Index into `Model::flows` for reported flows, `NONE` for background flows.
+    pub flow: u32,
+    timer_gen: u32,
+    /// ENA Express: the SRD connection this endpoint's packets may take, the host route to the
+    /// card's SRD engine and the receiving host's route after it (all `NONE` when not eligible).
+    pub srd: SrdPath,
     /// The sending instance (for counters), or `NONE`.
     pub instance: u32,
-    /// An EFA endpoint: every packet goes over SRD, whatever its size.
-    pub efa: bool,
-    /// The addresses and ports of what this endpoint sends.
-    pub tuple: FiveTuple,
     /// MTU of the sending interface: larger datagrams without DF are fragmented at the source.
     pub if_mtu: u32,
     /// What this endpoint sends is refused as it leaves (filter index), or `NONE`.
@@ -133,19 +129,34 @@ pub struct EpSlot {
     /// The instance whose entry for this connection idled out (`NONE`: none did): each packet
     /// is then evaluated by its security groups as a new flow, until one is allowed again.
     pub conntrack_lapsed: u32,
+    /// The first port of the route its segments mostly take ([`EpSlot::tx_route`]): a segment
+    /// on that route enters there without the route's line being read, and it is prefetched as
+    /// a segment arrives, so that the answer it provokes finds its first port at hand.
+    pub tx_first: PortId,
+    pub live: bool,
+    /// Both ENIs are ENA Express eligible (counted in `ena_srd_eligible_tx_pkts`).
+    pub ena_express_eligible: bool,
+    /// An EFA endpoint: every packet goes over SRD, whatever its size.
+    pub efa: bool,
+    pub transport: Endpoint,
+    // --- Read when connections are tracked, captured or opened ---
+    /// The addresses and ports of what this endpoint sends.
+    pub tuple: FiveTuple,
     /// When the entry last saw a packet, and how often the flow's direction turned (UDP streams).
     pub conntrack_seen: SimTime,
     pub conntrack_turns: u8,
     pub conntrack_last_out: bool,
     /// Index of the ENI (in its instance's `enis`) this endpoint sends and receives through.
     pub eni: u8,
-    /// The first port of the route its segments mostly take ([`EpSlot::tx_route`]): a segment
-    /// on that route enters there without the route's line being read, and it is prefetched as
-    /// a segment arrives, so that the answer it provokes finds its first port at hand.
-    pub tx_first: PortId,
 }
 
 impl EpSlot {
+    /// Bytes from a slot's start that a visit reads: [an ACK's or a timer's, a data segment's].
+    pub const VISIT_BYTES: [usize; 2] = [
+        std::mem::offset_of!(EpSlot, transport) + Endpoint::VISIT_BYTES[0],
+        std::mem::offset_of!(EpSlot, transport) + Endpoint::VISIT_BYTES[1],
+    ];
+
     /// The route its segments mostly take: over SRD when it may, else its own.
     pub fn tx_route(&self) -> u32 {
         if self.srd.host_route != NONE { self.srd.host_route } else { self.route }
@@ -621,5 +632,21 @@ impl Model {
         }
         self.prefetch_tx(ep);
         self.drive(ep, Some(p.born), |t, now, out| t.on_segment(now, &p.seg, out));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_visit_asks_for_fewer_lines_than_the_slot_holds() {
+        let lines = std::mem::size_of::<EpSlot>() / 64;
+        let [ack, data] = EpSlot::VISIT_BYTES.map(|b: usize| b.div_ceil(64));
+        assert_eq!(std::mem::size_of::<EpSlot>() % 64, 0, "slots start on a line");
+        // 1 080 bytes before the layout by visit, 17 or 18 lines as a slot fell: a field added
+        // to the hot groups should be weighed against the lines every visit asks for.
+        assert!(lines <= 17, "an endpoint slot grew to {lines} lines");
+        assert!(data < ack && ack < lines, "a visit asks for {ack} (ACK) or {data} (data) of {lines} lines");
     }
 }

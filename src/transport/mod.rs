@@ -134,12 +134,34 @@ pub trait Transport {
 /// Closed set of transports: dispatch by `match`, not by `Box<dyn>`.
 // Endpoints sit in an arena and are touched per packet: boxing the big variant would add an
 // indirection on the hot path to save memory we do not lack.
+// `repr(u8)`: each variant's state starts at a known offset (after the tag, at its alignment), so
+// the bytes a visit reads are known without reading the slot (`Endpoint::VISIT_BYTES`).
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
+#[repr(u8)]
 pub enum Endpoint {
     Tcp(Tcp),
     Udp(Udp),
     Efa(efa::Efa),
+}
+
+impl Endpoint {
+    /// Bytes from an endpoint's start that a visit reads: [an ACK's or a timer's, a data
+    /// segment's]. TCP's state is laid out by visit ([`Tcp::VISIT_BYTES`]); the other
+    /// transports' states are read whole, and are smaller.
+    pub const VISIT_BYTES: [usize; 2] = {
+        // A `repr(u8)` enum is a union of `repr(C)` structs, each the tag and then the variant.
+        let tcp_at = std::mem::align_of::<Tcp>();
+        let others = max(
+            std::mem::align_of::<Udp>() + std::mem::size_of::<Udp>(),
+            std::mem::align_of::<efa::Efa>() + std::mem::size_of::<efa::Efa>(),
+        );
+        [max(tcp_at + Tcp::VISIT_BYTES[0], others), max(tcp_at + Tcp::VISIT_BYTES[1], others)]
+    };
+}
+
+const fn max(a: usize, b: usize) -> usize {
+    if a > b { a } else { b }
 }
 
 macro_rules! delegate {
@@ -182,5 +204,36 @@ impl Transport for Endpoint {
     }
     fn on_path_mtu(&mut self, now: SimTime, mtu: u32, out: &mut Outbox) {
         delegate!(self, t => t.on_path_mtu(now, mtu, out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `Endpoint::VISIT_BYTES` takes each variant's state to start after the tag at its own
+    /// alignment (`repr(u8)`), and covers the smaller transports whole: checked on real values.
+    #[test]
+    fn visit_bytes_match_the_layout() {
+        let at = |e: &Endpoint| {
+            let inner = match e {
+                Endpoint::Tcp(t) => t as *const Tcp as usize,
+                Endpoint::Udp(u) => u as *const Udp as usize,
+                Endpoint::Efa(f) => f as *const efa::Efa as usize,
+            };
+            inner - e as *const Endpoint as usize
+        };
+        let tcp = Endpoint::Tcp(Tcp::new(TcpConfig::default(), 9001, true));
+        assert_eq!(at(&tcp), std::mem::align_of::<Tcp>());
+        let [ack, data] = Endpoint::VISIT_BYTES;
+        assert_eq!(ack, at(&tcp) + Tcp::VISIT_BYTES[0]);
+        assert_eq!(data, at(&tcp) + Tcp::VISIT_BYTES[1]);
+        // A data segment's visit reads fewer lines than an ACK's, and neither reads all of them.
+        assert!(data.div_ceil(64) < ack.div_ceil(64) && ack < std::mem::size_of::<Endpoint>());
+        // The other transports are read whole, within either prefix.
+        let udp = Endpoint::Udp(Udp::new(9001, true));
+        assert!(at(&udp) + std::mem::size_of::<Udp>() <= data);
+        let efa = Endpoint::Efa(efa::Efa::new(9001));
+        assert!(at(&efa) + std::mem::size_of::<efa::Efa>() <= data);
     }
 }

@@ -98,75 +98,59 @@ struct Retransmission {
     lost_again: bool,
 }
 
+/// Laid out by what a visit reads (`repr(C)`: the declaration order is the layout): every visit
+/// (a segment received and what it sends) reads the first group, a data segment's a few fields
+/// more, an ACK's or a timer's the sender's clocks and estimators, and loss recovery the rest.
+/// The run loop asks for a visit's groups only, events ahead ([`Tcp::VISIT_BYTES`]). Counted with
+/// Valgrind's `lackey` on the permutation bench (TCP, 20 flows per host), a data segment's visit
+/// read 14.0 lines of its endpoint slot and an ACK's 15.8 when the compiler laid the state out,
+/// and the run loop asked for all 17-18; laid out so, 11.0 and 14.2, and it asks for 11 and 16
+/// (docs/performance.md, "2026-12-06, night").
 #[derive(Clone, Debug)]
+#[repr(C)]
 pub struct Tcp {
+    // --- Read by every visit (a segment received, data or ACK, and what it sends) ---
     /// Shared by every endpoint of a model (each variant of a scenario has one configuration);
     /// copied into each of 100 000s of endpoints, it was 120 of their 1008 bytes.
     cfg: Arc<TcpConfig>,
-    state: State,
-    /// Payload bytes per full segment (MTU - headers - options).
-    mss: u64,
-    /// The largest MSS the interfaces and the peer's MSS option allow.
-    mss_max: u64,
-    /// What our SYN's MSS option offers: our interface MTU less 40.
-    adv_mss: u64,
-    mtup: MtuSearch,
-    /// When the first retransmission of the oldest unacknowledged data went out (Linux
-    /// `retrans_stamp`, set in `tcp_retransmit_skb`; a tail loss probe leaves it alone):
-    /// `tcp_retries1/2` budgets are measured from it.
-    retrans_stamp: Option<SimTime>,
-    /// Why the connection gave up, if it did.
-    aborted: Option<AbortReason>,
     /// Tail loss probe timer (RFC 8985 section 7.2) and the probe's state: one probe per
     /// episode, until new data is acknowledged (Linux `tlp_high_seq`).
     tlp_deadline: Option<SimTime>,
     tlp_high_seq: Option<u64>,
+    /// When the reordering window for the current holes closes.
+    rack_deadline: Option<SimTime>,
+    rto_deadline: Option<SimTime>,
+    /// When in-order data last arrived (`icsk_ack.lrcvtime`); None before any (Linux's `ato`
+    /// is 0 until then, so a pure sender never enters pingpong mode).
+    last_data_rcvd: Option<SimTime>,
+    delack_deadline: Option<SimTime>,
+    mtup: MtuSearch,
+    rcv: RcvSpace,
+    rtx_log: Vec<Retransmission>,
+    /// SACK scoreboard: disjoint, sorted ranges above `snd_una`.
+    sacked: Vec<(u64, u64)>,
+    ooo: Vec<(u64, u64)>,
+    /// The largest MSS the interfaces and the peer's MSS option allow.
+    mss_max: u64,
+    /// What our SYN's MSS option offers: our interface MTU less 40.
+    adv_mss: u64,
     /// The window the peer advertised, in bytes (RFC 9293 SND.WND).
     snd_wnd: u64,
-    // --- sender ---
     write_end: u64,
-    /// The application closed: the segment ending at `write_end` carries FIN.
-    fin_wanted: bool,
     snd_una: u64,
     snd_nxt: u64,
     window: Window,
-    cc: Congestion,
-    dupacks: u32,
-    recovery: CaState,
-    /// `snd_nxt` when recovery started (RFC 6582 `recover`).
-    recover: u64,
-    /// Highest sequence retransmitted in this recovery (RFC 6675 `HighRxt`).
-    rtx_next: u64,
-    rtx_log: Vec<Retransmission>,
-    /// The latest send time of a retransmission since delivered (RACK's transmission order).
-    rack_rtx_delivered: Option<SimTime>,
-    /// Entering recovery retransmits the first lost segment at once, whatever the window
-    /// (RFC 5681 section 3.2 step 2; RFC 6675 section 5 step 4.3).
-    fast_retransmit_due: bool,
-    /// SACK scoreboard: disjoint, sorted ranges above `snd_una`.
-    sacked: Vec<(u64, u64)>,
-    /// RACK (RFC 8985): holes below this sequence were sent before data that has since been
-    /// SACKed and have stayed missing for a reordering window: they are lost.
-    rack_lost_below: u64,
-    /// When the reordering window for the current holes closes.
-    rack_deadline: Option<SimTime>,
-    /// When the data in flight was sent (RACK's transmission times).
-    sent: send_times::SendTimes,
-    cwr_until: u64,
-    srtt: Option<SimDuration>,
-    rttvar: SimDuration,
-    rto: SimDuration,
-    backoff: u32,
-    rto_deadline: Option<SimTime>,
-    syn_sent_at: SimTime,
-    // --- receiver ---
     rcv_nxt: u64,
-    ooo: Vec<(u64, u64)>,
-    /// Start of the out-of-order range that holds the most recent arrival (first SACK block).
-    recent_ooo: Option<u64>,
     last_ack_sent: u64,
     ts_recent: SimTime,
+    stats: TransportStats,
     unacked_segments: u32,
+    ece_pending: bool,
+    /// Why the connection gave up, if it did.
+    aborted: Option<AbortReason>,
+    recovery: CaState,
+    state: State,
+    // --- Read by a data segment's visit besides ---
     quickacks: u32,
     /// Linux's pingpong mode: this end sent data within the delayed-ACK timeout of receiving
     /// some (`tcp_event_data_sent` -> `inet_csk_inc_pingpong_cnt`; `tcp_pingpong_thresh` is 1,
@@ -179,13 +163,41 @@ pub struct Tcp {
     /// ESTABLISHED enters the mode in Linux (`tcp_fin`), nitrosim acknowledges a FIN at once.
     /// Measured against the kernel: tests/linux/README.md, "Request/response".
     pingpong: bool,
-    /// When in-order data last arrived (`icsk_ack.lrcvtime`); None before any (Linux's `ato`
-    /// is 0 until then, so a pure sender never enters pingpong mode).
-    last_data_rcvd: Option<SimTime>,
-    delack_deadline: Option<SimTime>,
-    ece_pending: bool,
-    rcv: RcvSpace,
-    stats: TransportStats,
+    // --- Read by an ACK's visit and by timers besides (the small fields first, packed with the ones
+    // above: `repr(C)` pads each field to its alignment, and a slot's size is counted in lines) ---
+    /// The application closed: the segment ending at `write_end` carries FIN.
+    fin_wanted: bool,
+    /// Entering recovery retransmits the first lost segment at once, whatever the window
+    /// (RFC 5681 section 3.2 step 2; RFC 6675 section 5 step 4.3).
+    fast_retransmit_due: bool,
+    dupacks: u32,
+    backoff: u32,
+    cc: Congestion,
+    /// When the data in flight was sent (RACK's transmission times).
+    sent: send_times::SendTimes,
+    srtt: Option<SimDuration>,
+    /// When the first retransmission of the oldest unacknowledged data went out (Linux
+    /// `retrans_stamp`, set in `tcp_retransmit_skb`; a tail loss probe leaves it alone):
+    /// `tcp_retries1/2` budgets are measured from it.
+    retrans_stamp: Option<SimTime>,
+    rttvar: SimDuration,
+    rto: SimDuration,
+    /// Highest sequence retransmitted in this recovery (RFC 6675 `HighRxt`).
+    rtx_next: u64,
+    /// Payload bytes per full segment (MTU - headers - options).
+    mss: u64,
+    syn_sent_at: SimTime,
+    // --- Read in loss recovery only ---
+    /// The latest send time of a retransmission since delivered (RACK's transmission order).
+    rack_rtx_delivered: Option<SimTime>,
+    /// Start of the out-of-order range that holds the most recent arrival (first SACK block).
+    recent_ooo: Option<u64>,
+    /// `snd_nxt` when recovery started (RFC 6582 `recover`).
+    recover: u64,
+    /// RACK (RFC 8985): holes below this sequence were sent before data that has since been
+    /// SACKed and have stayed missing for a reordering window: they are lost.
+    rack_lost_below: u64,
+    cwr_until: u64,
 }
 
 /// Why a connection gave up (the application sees ETIMEDOUT either way).
@@ -248,6 +260,11 @@ struct RcvSpace {
 }
 
 impl Tcp {
+    /// Bytes from the state's start that a visit reads: [an ACK's or a timer's, a data
+    /// segment's] (the groups of the struct's layout).
+    pub const VISIT_BYTES: [usize; 2] =
+        [std::mem::offset_of!(Tcp, rack_rtx_delivered), std::mem::offset_of!(Tcp, fin_wanted)];
+
     /// `mtu` is the path MTU in bytes (IP packet size); MSS follows from it (RFC 879 / 6691).
     pub fn new(cfg: impl Into<Arc<TcpConfig>>, mtu: u32, active: bool) -> Self {
         let cfg = cfg.into();
