@@ -98,14 +98,15 @@ struct Retransmission {
     lost_again: bool,
 }
 
-/// Laid out by what a visit reads (`repr(C)`: the declaration order is the layout): every visit
-/// (a segment received and what it sends) reads the first group, a data segment's a few fields
-/// more, an ACK's or a timer's the sender's clocks and estimators, and loss recovery the rest.
-/// The run loop asks for a visit's groups only, events ahead ([`Tcp::VISIT_BYTES`]). Counted with
-/// Valgrind's `lackey` on the permutation bench (TCP, 20 flows per host), a data segment's visit
-/// read 14.0 lines of its endpoint slot and an ACK's 15.8 when the compiler laid the state out,
-/// and the run loop asked for all 17-18; laid out so, 11.0 and 14.2, and it asks for 11 and 16
-/// (docs/performance.md, "2026-12-06, night").
+/// Laid out by what a visit touches (`repr(C)`: the declaration order is the layout): every visit
+/// (a segment received and what it sends) touches the first group, a data segment's a few fields
+/// more, an ACK's the sender's clocks and estimators (and a timer's, by our reading of the code),
+/// and loss recovery the rest. The run loop asks for a visit's groups only, events ahead
+/// ([`Tcp::VISIT_BYTES`]); the rest is read when needed. Counted with Valgrind's `lackey` on the
+/// permutation bench (TCP, 20 one-way flows per host), a data segment's visit touched 14.0 lines
+/// of its endpoint slot and an ACK's 15.8 when the compiler laid the state out, and the run loop
+/// asked for all 17-18; laid out so, 11.0 and 14.2, and it asks for 11 and 16
+/// (docs/performance.md, "2026-12-06, late evening").
 #[derive(Clone, Debug)]
 #[repr(C)]
 pub struct Tcp {
