@@ -463,3 +463,54 @@ fn pgo_refuses_an_unknown_training_before_building() {
     assert!(err.contains("TRAIN is default or permutation, not everything"), "{err}");
     assert!(!err.contains("building"), "refused only after starting to build:\n{err}");
 }
+
+/// `benches/lackey/visit_lines.sh` is too slow to run here (a build of its own, then Valgrind's
+/// lackey): its patch must still apply to this tree, and its filter must count a made-up trace
+/// as the script's header says.
+#[test]
+fn lackey_visit_marks_apply_and_the_filter_counts_a_made_up_trace() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let lackey = root.join("benches").join("lackey");
+    let apply = Command::new("git")
+        .current_dir(root)
+        .args(["apply", "--check"])
+        .arg(lackey.join("visit-marks.patch"))
+        .output()
+        .expect("git runs");
+    assert!(apply.status.success(), "the markers' patch no longer applies: {}", String::from_utf8_lossy(&apply.stderr));
+
+    let dir = std::env::temp_dir().join(format!("nitrosim-visit-lines-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let filter = dir.join("visit_lines");
+    let cc = Command::new("cc").arg("-O2").arg("-o").arg(&filter).arg(lackey.join("visit_lines.c")).output();
+    let cc = cc.expect("cc runs (Rust links with it)");
+    assert!(cc.status.success(), "{}", String::from_utf8_lossy(&cc.stderr));
+    // Markers at 0x1000 (kind k at 0x1000 + 8k, the end at 0x1018); a 256-byte slot. An ACK's visit
+    // at 0x2000 reads 8 bytes of line 0 and writes 4 of line 1, with an instruction fetch and an
+    // access outside the slot between; a data visit at 0x3000 reads 2 bytes across its end, and a
+    // read of its slot after it ended is not its.
+    let trace = " S 00001008,8\n L 00002000,1\n L 00002000,8\nI  00400000,4\n L 00009000,8\n S 00002041,4\n \
+                 S 00001018,8\n S 00001000,8\n L 00003000,1\n L 000030ff,2\n S 00001018,8\n L 00003010,8\n";
+    let mut run = Command::new(&filter)
+        .args(["1000", "256"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the filter runs");
+    use std::io::Write;
+    run.stdin.take().unwrap().write_all(trace.as_bytes()).unwrap();
+    let out = run.wait_with_output().unwrap();
+    let usage = Command::new(&filter).arg("1000").output().expect("the filter runs");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(usage.status.code(), Some(2), "a missing argument is refused");
+    let out = String::from_utf8_lossy(&out.stdout);
+    assert!(out.contains("data visits 1, lines touched 1.00, bytes touched 1\n"), "{out}");
+    assert!(out.contains(" 3:1.00 4:0.00\n  bytes touched (first-last share): 255-255 1.00\n"), "{out}");
+    assert!(out.contains("ack visits 1, lines touched 2.00, bytes touched 12\n"), "{out}");
+    assert!(
+        out.contains(" 0:1.00 1:1.00 2:0.00 3:0.00 4:0.00\n  bytes touched (first-last share): 0-7 1.00 65-68 1.00\n"),
+        "{out}"
+    );
+    // An access after a visit ended counts for nothing; no timer came.
+    assert!(out.contains("timer visits 0, lines touched 0.00, bytes touched 0\n"), "{out}");
+}
