@@ -471,6 +471,10 @@ fn pgo_refuses_an_unknown_training_before_building() {
 fn lackey_visit_marks_apply_and_the_filter_counts_a_made_up_trace() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let lackey = root.join("benches").join("lackey");
+    if Command::new("git").arg("--version").output().is_err() {
+        common::skip_or_fail("git is not installed", "apt-get install git");
+        return;
+    }
     let apply = Command::new("git")
         .current_dir(root)
         .args(["apply", "--check"])

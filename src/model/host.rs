@@ -139,7 +139,7 @@ pub struct EpSlot {
     /// An EFA endpoint: every packet goes over SRD, whatever its size.
     pub efa: bool,
     pub transport: Endpoint,
-    // --- Read when connections are tracked, captured or opened ---
+    // --- Not read by a plain visit: connection tracking, NAT, capture, path MTU, actions ---
     /// The addresses and ports of what this endpoint sends.
     pub tuple: FiveTuple,
     /// When the entry last saw a packet, and how often the flow's direction turned (UDP streams).
