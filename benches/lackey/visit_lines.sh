@@ -8,6 +8,8 @@
 #
 #   benches/lackey/visit_lines.sh                          # 32 hosts, 200 us, TCP 20 flows/host
 #   HOSTS=32 DURATION=1ms RUN=srd-1-flow benches/lackey/visit_lines.sh
+#   SET="fabric.buffer=16KiB" benches/lackey/visit_lines.sh   # more --sets: small buffers drop,
+#                                                              # so loss recovery's timers fire
 #
 # Huge pages are left off (GLIBC_TUNABLES=glibc.malloc.hugetlb=0: the command line would start
 # itself again, and lackey would trace the parent). tests/bench_scripts.rs checks that the patch
@@ -23,6 +25,7 @@ for tool in valgrind cc git cargo; do
 done
 source benches/permutation_args.sh
 permutation_args "$HOSTS" "$DURATION" "$RUN"
+for kv in ${SET:-}; do args+=(--set "$kv"); done
 scratch=$(mktemp -d)
 trap 'git worktree remove --force "$scratch/tree" > /dev/null 2>&1 || true; rm -rf "$scratch"' EXIT
 git worktree add --quiet --detach "$scratch/tree" HEAD
@@ -37,6 +40,6 @@ short=("${args[@]}" --set "duration=10us")
 valgrind --tool=lackey "$bin" bench benches/permutation-1024.ron "${short[@]}" > /dev/null 2> "$scratch/marks.err"
 read -r marks slot < <(awk '/^LACKEY marks/ { print substr($3, 3), $5; exit }' "$scratch/marks.err") || true
 [ -n "${marks:-}" ] || { echo "no visit in 10 us to find the markers by:" >&2; tail -5 "$scratch/marks.err" >&2; exit 1; }
-echo "$HOSTS hosts, $RUN, $DURATION; endpoint slot $slot bytes; lines counted from the slot's first"
+echo "$HOSTS hosts, $RUN, $DURATION${SET:+, $SET}; endpoint slot $slot bytes; lines counted from the slot's first"
 valgrind --tool=lackey --trace-mem=yes --log-fd=9 "$bin" bench benches/permutation-1024.ron "${args[@]}" \
   9>&1 > /dev/null 2> "$scratch/run.err" | "$scratch/visit_lines" "$marks" "$slot"
