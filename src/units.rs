@@ -71,6 +71,88 @@ impl SimDuration {
     }
 }
 
+/// An `Option` of a time, a duration or a sequence number in 8 bytes instead of 16: the value
+/// `u64::MAX` stands for none. No run reaches it (picoseconds in a `u64` are 213 days; sequence
+/// numbers count bytes sent); a deadline that saturated there (`SimTime + SimDuration` does) is
+/// kept a picosecond earlier, as far beyond any run. For state read by every packet, where a
+/// connection's size is counted in cache lines (`model::EpSlot`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct PackedOption<T>(u64, std::marker::PhantomData<T>);
+
+/// A value a [`PackedOption`] can hold: a `u64` in a newtype, or the `u64` itself.
+pub trait PackedValue: Copy {
+    fn to_bits(self) -> u64;
+    fn from_bits(bits: u64) -> Self;
+}
+
+impl PackedValue for SimTime {
+    fn to_bits(self) -> u64 {
+        self.0
+    }
+    fn from_bits(bits: u64) -> Self {
+        SimTime(bits)
+    }
+}
+impl PackedValue for SimDuration {
+    fn to_bits(self) -> u64 {
+        self.0
+    }
+    fn from_bits(bits: u64) -> Self {
+        SimDuration(bits)
+    }
+}
+impl PackedValue for u64 {
+    fn to_bits(self) -> u64 {
+        self
+    }
+    fn from_bits(bits: u64) -> Self {
+        bits
+    }
+}
+
+impl<T: PackedValue> PackedOption<T> {
+    pub const NONE: Self = PackedOption(u64::MAX, std::marker::PhantomData);
+    #[inline]
+    pub fn some(value: T) -> Self {
+        PackedOption(value.to_bits().min(u64::MAX - 1), std::marker::PhantomData)
+    }
+    #[inline]
+    pub fn get(self) -> Option<T> {
+        (self.0 != u64::MAX).then(|| T::from_bits(self.0))
+    }
+    #[inline]
+    pub fn is_some(self) -> bool {
+        self.0 != u64::MAX
+    }
+    #[inline]
+    pub fn is_none(self) -> bool {
+        self.0 == u64::MAX
+    }
+    #[inline]
+    pub fn take(&mut self) -> Option<T> {
+        std::mem::replace(self, Self::NONE).get()
+    }
+}
+
+impl<T: PackedValue> From<Option<T>> for PackedOption<T> {
+    #[inline]
+    fn from(value: Option<T>) -> Self {
+        value.map_or(Self::NONE, Self::some)
+    }
+}
+
+impl<T: PackedValue> Default for PackedOption<T> {
+    fn default() -> Self {
+        Self::NONE
+    }
+}
+
+impl<T: PackedValue + fmt::Debug> fmt::Debug for PackedOption<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.get().fmt(f)
+    }
+}
+
 impl Add<SimDuration> for SimTime {
     type Output = SimTime;
     fn add(self, d: SimDuration) -> SimTime {
@@ -356,5 +438,23 @@ mod tests {
         }
         assert_eq!(Bandwidth::gbps(100).to_string(), "100Gbps");
         assert_eq!(Bytes(65536).to_string(), "64KiB");
+    }
+
+    #[test]
+    fn a_packed_option_is_an_option_in_eight_bytes() {
+        assert_eq!(std::mem::size_of::<PackedOption<SimTime>>(), 8);
+        assert_eq!(std::mem::size_of::<Option<SimTime>>(), 16);
+        let mut t: PackedOption<SimTime> = PackedOption::NONE;
+        assert!(t.is_none() && t.get().is_none());
+        t = PackedOption::some(SimTime::ZERO);
+        assert_eq!(t.get(), Some(SimTime::ZERO));
+        assert_eq!(t.take(), Some(SimTime::ZERO));
+        assert!(t.is_none());
+        // A deadline that saturated is kept, a picosecond earlier, not lost as none.
+        let never = SimTime(u64::MAX - 5) + SimDuration::from_secs(1);
+        assert_eq!(PackedOption::some(never).get(), Some(SimTime(u64::MAX - 1)));
+        assert_eq!(PackedOption::from(Some(7u64)).get(), Some(7));
+        assert_eq!(PackedOption::<SimDuration>::from(None), PackedOption::NONE);
+        assert_eq!(format!("{:?}", PackedOption::some(3u64)), "Some(3)");
     }
 }

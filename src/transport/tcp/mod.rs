@@ -54,7 +54,7 @@ pub use config::*;
 use super::congestion::{Congestion, Window};
 use super::{Outbox, Transport, TransportStats};
 use crate::net::{SegKind, Segment};
-use crate::units::{SimDuration, SimTime};
+use crate::units::{PackedOption, SimDuration, SimTime};
 use std::sync::Arc;
 
 /// Packetization-layer path MTU discovery state (Linux `icsk_mtup`), in IP packet sizes.
@@ -105,8 +105,10 @@ struct Retransmission {
 /// ([`Tcp::VISIT_BYTES`]); the rest is read when needed. Counted with Valgrind's `lackey` on the
 /// permutation bench (TCP, 20 one-way flows per host), a data segment's visit touched 14.0 lines
 /// of its endpoint slot and an ACK's 15.8 when the compiler laid the state out, and the run loop
-/// asked for all 17-18; laid out so, 11.0 and 14.2, and it asks for 11 and 16
-/// (docs/performance.md, "2026-12-06, late evening").
+/// asked for all 17-18; laid out so, 11.0 and 14.2, and it asked for 11 and 16
+/// (docs/performance.md, "2026-12-06, late evening"). With the optional times and sequence
+/// numbers in 8 bytes each ([`PackedOption`]), 10.0 and 13.3 of a 16-line slot, and it asks for 10
+/// and 15 ("2026-12-06, night").
 #[derive(Clone, Debug)]
 #[repr(C)]
 pub struct Tcp {
@@ -116,15 +118,18 @@ pub struct Tcp {
     cfg: Arc<TcpConfig>,
     /// Tail loss probe timer (RFC 8985 section 7.2) and the probe's state: one probe per
     /// episode, until new data is acknowledged (Linux `tlp_high_seq`).
-    tlp_deadline: Option<SimTime>,
-    tlp_high_seq: Option<u64>,
+    tlp_deadline: PackedOption<SimTime>,
+    tlp_high_seq: PackedOption<u64>,
     /// When the reordering window for the current holes closes.
-    rack_deadline: Option<SimTime>,
-    rto_deadline: Option<SimTime>,
+    rack_deadline: PackedOption<SimTime>,
+    rto_deadline: PackedOption<SimTime>,
     /// When in-order data last arrived (`icsk_ack.lrcvtime`); None before any (Linux's `ato`
     /// is 0 until then, so a pure sender never enters pingpong mode).
-    last_data_rcvd: Option<SimTime>,
-    delack_deadline: Option<SimTime>,
+    last_data_rcvd: PackedOption<SimTime>,
+    delack_deadline: PackedOption<SimTime>,
+    /// Start of the out-of-order range that holds the most recent arrival (first SACK block).
+    /// Here, not with loss recovery: a receiver writes it on every segment past a hole.
+    recent_ooo: PackedOption<u64>,
     mtup: MtuSearch,
     rcv: RcvSpace,
     rtx_log: Vec<Retransmission>,
@@ -176,11 +181,11 @@ pub struct Tcp {
     cc: Congestion,
     /// When the data in flight was sent (RACK's transmission times).
     sent: send_times::SendTimes,
-    srtt: Option<SimDuration>,
+    srtt: PackedOption<SimDuration>,
     /// When the first retransmission of the oldest unacknowledged data went out (Linux
     /// `retrans_stamp`, set in `tcp_retransmit_skb`; a tail loss probe leaves it alone):
     /// `tcp_retries1/2` budgets are measured from it.
-    retrans_stamp: Option<SimTime>,
+    retrans_stamp: PackedOption<SimTime>,
     rttvar: SimDuration,
     rto: SimDuration,
     /// Highest sequence retransmitted in this recovery (RFC 6675 `HighRxt`).
@@ -190,9 +195,7 @@ pub struct Tcp {
     syn_sent_at: SimTime,
     // --- Read in loss recovery only ---
     /// The latest send time of a retransmission since delivered (RACK's transmission order).
-    rack_rtx_delivered: Option<SimTime>,
-    /// Start of the out-of-order range that holds the most recent arrival (first SACK block).
-    recent_ooo: Option<u64>,
+    rack_rtx_delivered: PackedOption<SimTime>,
     /// `snd_nxt` when recovery started (RFC 6582 `recover`).
     recover: u64,
     /// RACK (RFC 8985): holes below this sequence were sent before data that has since been
@@ -286,10 +289,10 @@ impl Tcp {
             mss_max,
             adv_mss: mss_max + TCP_TIMESTAMP_OPTION_BYTES as u64,
             mtup,
-            retrans_stamp: None,
+            retrans_stamp: PackedOption::NONE,
             aborted: None,
-            tlp_deadline: None,
-            tlp_high_seq: None,
+            tlp_deadline: PackedOption::NONE,
+            tlp_high_seq: PackedOption::NONE,
             snd_wnd: MAX_SYN_WINDOW,
             cc: Congestion::new(cfg.congestion, cfg.hystart),
             rto: cfg.rto_initial,
@@ -306,28 +309,28 @@ impl Tcp {
             recover: 0,
             rtx_next: 0,
             rtx_log: Vec::new(),
-            rack_rtx_delivered: None,
+            rack_rtx_delivered: PackedOption::NONE,
             fast_retransmit_due: false,
             sacked: Vec::new(),
             rack_lost_below: 0,
-            rack_deadline: None,
+            rack_deadline: PackedOption::NONE,
             sent: send_times::SendTimes::default(),
             cwr_until: 0,
-            srtt: None,
+            srtt: PackedOption::NONE,
             rttvar: SimDuration::ZERO,
             backoff: 0,
-            rto_deadline: None,
+            rto_deadline: PackedOption::NONE,
             syn_sent_at: SimTime::ZERO,
             rcv_nxt: 0,
             ooo: Vec::new(),
-            recent_ooo: None,
+            recent_ooo: PackedOption::NONE,
             last_ack_sent: 0,
             ts_recent: SimTime::ZERO,
             unacked_segments: 0,
             quickacks: LINUX_MAX_QUICKACKS,
             pingpong: false,
-            last_data_rcvd: None,
-            delack_deadline: None,
+            last_data_rcvd: PackedOption::NONE,
+            delack_deadline: PackedOption::NONE,
             ece_pending: false,
             rcv: RcvSpace {
                 rcvbuf: 0,
@@ -391,7 +394,7 @@ impl Tcp {
         self.rto
     }
     pub fn srtt(&self) -> Option<SimDuration> {
-        self.srtt
+        self.srtt.get()
     }
     pub fn is_established(&self) -> bool {
         self.state == State::Established
@@ -418,7 +421,7 @@ impl Transport for Tcp {
         let syn = self.syn_segment(now, SegKind::Syn);
         self.stats.segments_sent += 1;
         out.segments.push(syn);
-        self.rto_deadline = Some(linux_timer_expiry(now, self.rto, self.cfg.timer_hz));
+        self.rto_deadline = PackedOption::some(linux_timer_expiry(now, self.rto, self.cfg.timer_hz));
     }
 
     fn send(&mut self, now: SimTime, bytes: u64, out: &mut Outbox) {
@@ -460,7 +463,7 @@ impl Transport for Tcp {
                 out.established = true;
                 self.snd_wnd = (seg.wnd as u64).max(1);
                 self.ts_recent = seg.ts;
-                self.rto_deadline = None;
+                self.rto_deadline = PackedOption::NONE;
                 self.backoff = 0;
                 // The SYN-ACK echoes the timestamp of the SYN it answers, retransmitted or not,
                 // so the handshake always yields an RTT sample (no 3 s fallback, tcp_init_metrics).
@@ -498,7 +501,10 @@ impl Transport for Tcp {
     }
 
     fn poll_at(&self) -> Option<SimTime> {
-        [self.rto_deadline, self.delack_deadline, self.rack_deadline, self.tlp_deadline].into_iter().flatten().min()
+        [self.rto_deadline.get(), self.delack_deadline.get(), self.rack_deadline.get(), self.tlp_deadline.get()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     fn stats(&self) -> &TransportStats {

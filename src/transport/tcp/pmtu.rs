@@ -5,7 +5,7 @@
 use super::config::{LINUX_MIN_SND_MSS, TCP_IP_OVERHEAD_BYTES};
 use super::{CaState, Tcp};
 use crate::transport::{MssCause, Note, Outbox};
-use crate::units::SimTime;
+use crate::units::{PackedOption, SimTime};
 
 /// A probe needs this many segments of window and of data behind it (Linux `tcp_mtu_probe`:
 /// cwnd of 11 segments; reordering (3) + 1 segments after the probe to detect its loss).
@@ -40,8 +40,8 @@ impl Tcp {
         }
         self.rtx_next = self.snd_una;
         self.rtx_log.clear();
-        self.rack_rtx_delivered = None;
-        self.rack_deadline = None;
+        self.rack_rtx_delivered = PackedOption::NONE;
+        self.rack_deadline = PackedOption::NONE;
     }
 
     pub(super) fn probe_failed(&mut self, out: &mut Outbox) {

@@ -11,7 +11,7 @@ use super::config::{
 use super::{RcvSpace, State, Tcp};
 use crate::net::Segment;
 use crate::transport::Outbox;
-use crate::units::{SimDuration, SimTime};
+use crate::units::{PackedOption, SimDuration, SimTime};
 
 impl Tcp {
     /// tcp_select_initial_window: the buffer starts at tcp_rmem[1]; the SYN's window is its
@@ -240,7 +240,7 @@ impl Tcp {
         if start > self.rcv_nxt {
             // A hole: remember the range and send a duplicate ACK at once.
             if end - self.rcv_nxt <= self.rcv.rcvbuf {
-                self.recent_ooo = insert_range(&mut self.ooo, start, end);
+                self.recent_ooo = insert_range(&mut self.ooo, start, end).into();
                 // tcp_data_queue_ofo -> tcp_rcvbuf_grow: room for what the holes hold up (6.16).
                 self.rcvbuf_grow(self.rcv.space);
             }
@@ -263,7 +263,7 @@ impl Tcp {
         }
         self.ooo.drain(..merged);
         let new = self.rcv_nxt - before;
-        self.last_data_rcvd = Some(now);
+        self.last_data_rcvd = PackedOption::some(now);
         // The segment's charge, and the out-of-order bytes it joined (no longer in `ooo`, still
         // queued until the reader runs).
         let len = end - start;
@@ -287,7 +287,7 @@ impl Tcp {
         if ack_now {
             self.emit_ack(now, out);
         } else if self.delack_deadline.is_none() {
-            self.delack_deadline = Some(now + self.cfg.delayed_ack_timeout);
+            self.delack_deadline = PackedOption::some(now + self.cfg.delayed_ack_timeout);
         }
         // The application reads it.
         self.rcv.unread = 0;

@@ -6,7 +6,7 @@ use super::Tcp;
 use super::config::{IPV4_TCP_HEADER_BYTES, SYN_WIRE_BYTES, TCP_IP_OVERHEAD_BYTES, TCP_TIMESTAMP_OPTION_BYTES};
 use crate::net::{MAX_SACK_BLOCKS, SegKind, Segment};
 use crate::transport::Outbox;
-use crate::units::SimTime;
+use crate::units::{PackedOption, SimTime};
 
 /// Bytes of the SACK option with `n` blocks, padded to 4 bytes (RFC 2018 section 3).
 fn sack_option_bytes(n: usize) -> u32 {
@@ -45,7 +45,7 @@ impl Tcp {
             // Most recent range first (RFC 2018 section 4), then the others from the lowest.
             // Every range lies above `rcv_nxt`, the segment's ACK: in-order data would have
             // advanced it.
-            let recent = self.recent_ooo.and_then(|s| self.ooo.iter().find(|r| r.0 == s)).copied();
+            let recent = self.recent_ooo.get().and_then(|s| self.ooo.iter().find(|r| r.0 == s)).copied();
             if let Some(r) = recent {
                 seg.push_sack_block(r);
             }
@@ -91,7 +91,7 @@ impl Tcp {
             self.mss
         );
         // tcp_event_data_sent: data sent within the delayed-ACK timeout of data received.
-        if self.last_data_rcvd.is_some_and(|t| now.since(t) < self.cfg.delayed_ack_timeout) {
+        if self.last_data_rcvd.get().is_some_and(|t| now.since(t) < self.cfg.delayed_ack_timeout) {
             self.pingpong = true;
         }
         self.note_ack_sent();
@@ -127,7 +127,7 @@ impl Tcp {
         self.rcv.advertised = self.select_window();
         self.last_ack_sent = self.rcv_nxt;
         self.unacked_segments = 0;
-        self.delack_deadline = None;
+        self.delack_deadline = PackedOption::NONE;
         self.ece_pending = false;
     }
 }

@@ -8,7 +8,7 @@ use super::{CaState, Retransmission, State, Tcp};
 use crate::net::{SegKind, Segment};
 use crate::transport::congestion::Controller;
 use crate::transport::{MssCause, Outbox};
-use crate::units::{SimDuration, SimTime};
+use crate::units::{PackedOption, SimDuration, SimTime};
 
 impl Tcp {
     pub(super) fn sacked_bytes(&self) -> u64 {
@@ -120,7 +120,9 @@ impl Tcp {
                 }
                 self.fast_retransmit_due = false;
                 // tcp_retransmit_skb: the time budgets of tcp_retries1/2 start here.
-                self.retrans_stamp.get_or_insert(now);
+                if self.retrans_stamp.is_none() {
+                    self.retrans_stamp = PackedOption::some(now);
+                }
                 self.emit_data(now, s, e - s, true, out);
                 self.rtx_next = self.rtx_next.max(e);
                 let entry =
@@ -163,7 +165,7 @@ impl Tcp {
     /// quarter of an RTT (the reordering window) has passed since it was sent.
     pub(super) fn detect_lost_retransmissions(&mut self, now: SimTime) {
         let highest_sacked = self.sacked.last().map(|r| r.1).unwrap_or(0);
-        let reorder = SimDuration(self.srtt.map(|s| s.0 / 4).unwrap_or(0));
+        let reorder = SimDuration(self.srtt.get().map(|s| s.0 / 4).unwrap_or(0));
         let una = self.snd_una;
         let sacked = &self.sacked;
         let delivered = |r: &Retransmission| r.end <= una || sacked.iter().any(|&(s, e)| s <= r.start && e >= r.end);
@@ -171,9 +173,9 @@ impl Tcp {
         // that was sent after another one says the other is lost too, even when no new data
         // could follow (a receive window full of out-of-order data).
         let latest = self.rtx_log.iter().filter(|r| delivered(r)).map(|r| r.sent_at).max();
-        self.rack_rtx_delivered = self.rack_rtx_delivered.max(latest);
+        self.rack_rtx_delivered = self.rack_rtx_delivered.get().max(latest).into();
         self.rtx_log.retain(|r| !delivered(r));
-        let rtx_delivered = self.rack_rtx_delivered;
+        let rtx_delivered = self.rack_rtx_delivered.get();
         for r in &mut self.rtx_log {
             let later_delivered = highest_sacked > r.nxt_at_send || rtx_delivered.is_some_and(|t| t > r.sent_at);
             if !r.lost_again && later_delivered && now >= r.sent_at + reorder {
@@ -202,7 +204,7 @@ impl Tcp {
         // has already retransmitted (tcp_xmit_retransmit_queue). Otherwise from `snd_una`.
         self.rtx_next = self.rtx_next.max(self.snd_una);
         self.rtx_log.clear();
-        self.rack_rtx_delivered = None;
+        self.rack_rtx_delivered = PackedOption::NONE;
         self.fast_retransmit_due = true;
         self.stats.fast_retransmits += 1;
     }
@@ -215,8 +217,8 @@ impl Tcp {
             // segments of one connection are not reordered relative to their ACK field's progress).
             self.snd_wnd = (seg.wnd as u64).max(1);
         }
-        if self.tlp_high_seq.is_some_and(|h| ack >= h) {
-            self.tlp_high_seq = None;
+        if self.tlp_high_seq.get().is_some_and(|h| ack >= h) {
+            self.tlp_high_seq = PackedOption::NONE;
         }
         if advanced {
             let acked = ack - self.snd_una;
@@ -231,7 +233,7 @@ impl Tcp {
             }
             self.backoff = 0;
             self.dupacks = 0;
-            self.retrans_stamp = None;
+            self.retrans_stamp = PackedOption::NONE;
             if let Some((_, end, mtu)) = self.mtup.probe
                 && ack >= end
             {
@@ -258,7 +260,7 @@ impl Tcp {
                 CaState::Recovery => self.fast_retransmit_due = !self.cfg.sack,
                 CaState::Open => self.cc.on_ack(now, &mut self.window, acked, rtt),
             }
-            self.rto_deadline = None;
+            self.rto_deadline = PackedOption::NONE;
             if self.snd_una < self.snd_nxt {
                 self.arm_rto(now);
             }

@@ -270,7 +270,7 @@ fn the_rto_backs_off_to_its_cap_and_retries2_ends_it() {
         if c.aborted() {
             // tcp_retries2 = 15: 924.6 s after the first retransmission, checked at an RTO.
             assert_eq!(c.abort_reason(), Some(AbortReason::Retries2));
-            let first = c.retrans_stamp.unwrap();
+            let first = c.retrans_stamp.get().unwrap();
             assert!(t.since(first) >= SimDuration::from_ms(924_600));
             break;
         }

@@ -8,37 +8,37 @@ use super::{AbortReason, CaState, State, Tcp};
 use crate::net::SegKind;
 use crate::transport::congestion::Controller;
 use crate::transport::{Note, Outbox};
-use crate::units::{SimDuration, SimTime};
+use crate::units::{PackedOption, SimDuration, SimTime};
 
 impl Tcp {
     pub(super) fn abort(&mut self, reason: AbortReason, out: &mut Outbox) {
         self.aborted = Some(reason);
-        self.rto_deadline = None;
-        self.rack_deadline = None;
-        self.delack_deadline = None;
-        self.tlp_deadline = None;
+        self.rto_deadline = PackedOption::NONE;
+        self.rack_deadline = PackedOption::NONE;
+        self.delack_deadline = PackedOption::NONE;
+        self.tlp_deadline = PackedOption::NONE;
         out.notes.push(Note::Aborted { reason });
     }
 
     pub(super) fn arm_rto(&mut self, now: SimTime) {
-        self.rto_deadline = Some(linux_timer_expiry(now, self.rto, self.cfg.timer_hz));
+        self.rto_deadline = PackedOption::some(linux_timer_expiry(now, self.rto, self.cfg.timer_hz));
     }
 
     /// RFC 6298 section 2 with Linux's floor: rto = srtt + max(4 * rttvar, rto_min).
     pub(super) fn rtt_sample(&mut self, r: SimDuration) {
-        match self.srtt {
+        match self.srtt.get() {
             None => {
-                self.srtt = Some(r);
+                self.srtt = PackedOption::some(r);
                 self.rttvar = SimDuration(r.0 / 2);
             }
             Some(s) => {
                 let diff = SimDuration(s.0.abs_diff(r.0));
                 self.rttvar = SimDuration((3 * self.rttvar.0 + diff.0) / 4);
-                self.srtt = Some(SimDuration((7 * s.0 + r.0) / 8));
+                self.srtt = PackedOption::some(SimDuration((7 * s.0 + r.0) / 8));
             }
         }
         let var = SimDuration(4 * self.rttvar.0).max(self.cfg.rto_min);
-        let mut rto = self.srtt.unwrap() + var;
+        let mut rto = self.srtt.get().unwrap() + var;
         if self.cfg.timer_hz > 0 {
             // __tcp_set_rto returns whole jiffies (usecs_to_jiffies rounds up).
             let jiffy = 1_000_000_000_000 / self.cfg.timer_hz as u64;
@@ -53,7 +53,7 @@ impl Tcp {
     /// never later than the RTO would fire. Not while anything is SACKed: Linux is then in its
     /// Disorder state, where RACK's timer, not a probe, deals with the hole.
     pub(super) fn schedule_loss_probe(&mut self, now: SimTime) {
-        self.tlp_deadline = None;
+        self.tlp_deadline = PackedOption::NONE;
         if self.cfg.early_retrans < 3
             || !self.cfg.sack
             || self.recovery != CaState::Open
@@ -63,11 +63,11 @@ impl Tcp {
         {
             return;
         }
-        let Some(srtt) = self.srtt else { return };
+        let Some(srtt) = self.srtt.get() else { return };
         let one_out = self.snd_nxt - self.snd_una <= self.mss;
         let extra = if one_out { self.cfg.rto_min } else { LINUX_TIMEOUT_MIN };
         let pto = linux_timer_expiry(now, SimDuration(2 * srtt.0) + extra, self.cfg.timer_hz);
-        self.tlp_deadline = Some(match self.rto_deadline {
+        self.tlp_deadline = PackedOption::some(match self.rto_deadline.get() {
             Some(rto) => pto.min(rto),
             None => pto,
         });
@@ -76,7 +76,7 @@ impl Tcp {
     /// tcp_send_loss_probe: new data if the window allows, else the last segment again; then
     /// the RTO runs from now. One probe until an ACK covers what it probed.
     pub(super) fn send_loss_probe(&mut self, now: SimTime, out: &mut Outbox) {
-        self.tlp_deadline = None;
+        self.tlp_deadline = PackedOption::NONE;
         if self.snd_una >= self.snd_nxt || self.recovery != CaState::Open {
             return;
         }
@@ -94,7 +94,7 @@ impl Tcp {
         }
         self.stats.loss_probes += 1;
         out.notes.push(Note::LossProbe);
-        self.tlp_high_seq = Some(self.snd_nxt);
+        self.tlp_high_seq = PackedOption::some(self.snd_nxt);
         self.arm_rto(now);
     }
 
@@ -109,7 +109,7 @@ impl Tcp {
     pub(super) fn rack_lost_now(&mut self, now: SimTime) -> bool {
         // The highest SACKed range: the holes are below its start; its end is the newest data.
         let Some(&(top, newest_end)) = self.sacked.last() else {
-            self.rack_deadline = None;
+            self.rack_deadline = PackedOption::NONE;
             return false;
         };
         // The first byte neither SACKed nor already called lost (holes below `rack_lost_below`
@@ -126,7 +126,7 @@ impl Tcp {
             // (tcp_time_to_recover); nothing else would resend them before the RTO.
             return self.recovery == CaState::Open && self.rack_lost_below > self.snd_una;
         }
-        let reo_wnd = SimDuration(self.srtt.map_or(0, |s| s.0 / 4));
+        let reo_wnd = SimDuration(self.srtt.get().map_or(0, |s| s.0 / 4));
         // RACK.rtt + reo_wnd - (now - the hole's send), RACK.rtt being now - the newest SACKed
         // data's send: the window less how long after the hole that data left.
         let after = match (self.sent.sent_at(hole), self.sent.sent_at(newest_end - 1)) {
@@ -138,15 +138,16 @@ impl Tcp {
         }
         if self.rack_deadline.is_none() {
             let left = SimDuration(reo_wnd.0 - after.0);
-            self.rack_deadline = Some(linux_timer_expiry(now, left + LINUX_TIMEOUT_MIN, self.cfg.timer_hz));
+            self.rack_deadline =
+                PackedOption::some(linux_timer_expiry(now, left + LINUX_TIMEOUT_MIN, self.cfg.timer_hz));
             // Linux's Disorder state: no loss probe while RACK's timer stands for the hole.
-            self.tlp_deadline = None;
+            self.tlp_deadline = PackedOption::NONE;
         }
         false
     }
 
     pub(super) fn on_rack_timeout(&mut self, now: SimTime, out: &mut Outbox) {
-        self.rack_deadline = None;
+        self.rack_deadline = PackedOption::NONE;
         let Some(&(top, _)) = self.sacked.last() else { return };
         self.rack_lost_below = self.rack_lost_below.max(top);
         if self.recovery == CaState::Open && self.snd_una < self.snd_nxt {
@@ -157,7 +158,7 @@ impl Tcp {
     /// Fire whatever is due: delayed ACK, RACK reordering window, loss probe, RTO (with
     /// `tcp_write_timeout`'s give-up and black-hole checks, then the backoff).
     pub(super) fn on_timers_due(&mut self, now: SimTime, out: &mut Outbox) {
-        if let Some(d) = self.delack_deadline
+        if let Some(d) = self.delack_deadline.get()
             && now >= d
         {
             // A delayed ACK that had to fire: the reply did not come in time (Linux leaves
@@ -165,23 +166,23 @@ impl Tcp {
             self.pingpong = false;
             self.emit_ack(now, out);
         }
-        if let Some(d) = self.rack_deadline
+        if let Some(d) = self.rack_deadline.get()
             && now >= d
         {
             self.on_rack_timeout(now, out);
             self.push(now, out);
         }
-        if let Some(d) = self.tlp_deadline
+        if let Some(d) = self.tlp_deadline.get()
             && now >= d
             && !self.aborted()
         {
             self.send_loss_probe(now, out);
         }
-        let Some(deadline) = self.rto_deadline else { return };
+        let Some(deadline) = self.rto_deadline.get() else { return };
         if now < deadline || self.aborted() {
             return;
         }
-        self.tlp_deadline = None;
+        self.tlp_deadline = PackedOption::NONE;
         if self.state == State::SynSent && self.backoff >= self.cfg.syn_retries + self.cfg.syn_linear_timeouts {
             // tcp_write_timeout in SYN_SENT: icsk_retransmits >= syn_retries (+ linear ones).
             self.abort(AbortReason::SynRetries, out);
@@ -190,7 +191,7 @@ impl Tcp {
         if self.state == State::Established && self.snd_una < self.snd_nxt {
             // tcp_write_timeout, before this retransmission: measured from the first
             // retransmission (retrans_stamp); before there was one, nothing has timed out.
-            let elapsed = self.retrans_stamp.map(|stamp| now.since(stamp));
+            let elapsed = self.retrans_stamp.get().map(|stamp| now.since(stamp));
             let timed_out = |n: u32| elapsed.is_some_and(|e| e >= model_timeout(n, self.cfg.rto_min, self.cfg.rto_max));
             if timed_out(self.cfg.retries2) {
                 self.abort(AbortReason::Retries2, out);
@@ -224,7 +225,7 @@ impl Tcp {
             return;
         }
         if self.snd_una >= self.snd_nxt {
-            self.rto_deadline = None;
+            self.rto_deadline = PackedOption::NONE;
             return;
         }
         let flight = self.pipe();
@@ -234,8 +235,8 @@ impl Tcp {
         self.recover = self.snd_nxt;
         self.rtx_next = self.snd_una;
         self.rtx_log.clear();
-        self.rack_rtx_delivered = None;
-        self.rack_deadline = None;
+        self.rack_rtx_delivered = PackedOption::NONE;
+        self.rack_deadline = PackedOption::NONE;
         self.dupacks = 0;
         self.push(now, out);
     }
