@@ -8,8 +8,9 @@
 #
 #   benches/lackey/visit_lines.sh                          # 32 hosts, 200 us, TCP 20 flows/host
 #   HOSTS=32 DURATION=1ms RUN=srd-1-flow benches/lackey/visit_lines.sh
-#   SET="fabric.buffer=16KiB" benches/lackey/visit_lines.sh   # more --sets: small buffers drop,
-#                                                              # so loss recovery's timers fire
+#   SET="fabric.buffer=16KiB tcp.timer_hz=0 tcp.rto_min=100us tcp.delayed_ack_timeout=20us" \
+#     DURATION=300us benches/lackey/visit_lines.sh   # more --sets: losses and short timers, so
+#     that timer visits come (RTOs, delayed ACKs; Linux's defaults are milliseconds: none come)
 #
 # Huge pages are left off (GLIBC_TUNABLES=glibc.malloc.hugetlb=0: the command line would start
 # itself again, and lackey would trace the parent). tests/bench_scripts.rs checks that the patch

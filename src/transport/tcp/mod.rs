@@ -108,7 +108,7 @@ struct Retransmission {
 /// asked for all 17-18; laid out so, 11.0 and 14.2, and it asked for 11 and 16
 /// (docs/performance.md, "2026-12-06, late evening"). With the optional times and sequence
 /// numbers in 8 bytes each ([`PackedOption`]), 10.0 and 13.3 of a 16-line slot, and it asks for 10
-/// and 15 ("2026-12-06, night").
+/// and 15 ("2026-12-06, late night").
 #[derive(Clone, Debug)]
 #[repr(C)]
 pub struct Tcp {
