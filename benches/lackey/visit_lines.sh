@@ -26,7 +26,8 @@ for tool in valgrind cc git cargo; do
 done
 source benches/permutation_args.sh
 permutation_args "$HOSTS" "$DURATION" "$RUN"
-for kv in ${SET:-}; do args+=(--set "$kv"); done
+read -r -a sets <<< "${SET:-}"  # split on blanks, no glob expansion
+for kv in "${sets[@]}"; do args+=(--set "$kv"); done
 scratch=$(mktemp -d)
 trap 'git worktree remove --force "$scratch/tree" > /dev/null 2>&1 || true; rm -rf "$scratch"' EXIT
 git worktree add --quiet --detach "$scratch/tree" HEAD
