@@ -141,12 +141,6 @@ impl<T: PackedValue> From<Option<T>> for PackedOption<T> {
     }
 }
 
-impl<T: PackedValue> Default for PackedOption<T> {
-    fn default() -> Self {
-        Self::NONE
-    }
-}
-
 impl<T: PackedValue + fmt::Debug> fmt::Debug for PackedOption<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.get().fmt(f)

@@ -90,7 +90,7 @@ pub struct EniRt {
     pub counters: EniCounters,
 }
 
-/// Laid out by what a visit reads (`repr(C)`): the slot's own fields and the transport's hot groups
+/// Laid out by what a visit touches (`repr(C)`): the slot's own fields and the transport's hot groups
 /// first, so that the run loop asks for [`EpSlot::VISIT_BYTES`] of it, not all of it.
 #[repr(C, align(64))]
 pub struct EpSlot {

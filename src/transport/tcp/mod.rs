@@ -100,8 +100,9 @@ struct Retransmission {
 
 /// Laid out by what a visit touches (`repr(C)`: the declaration order is the layout): every visit
 /// (a segment received and what it sends) touches the first group, a data segment's a few fields
-/// more, an ACK's the sender's clocks and estimators (and a timer's, by our reading of the code),
-/// and loss recovery the rest. The run loop asks for a visit's groups only, events ahead
+/// more, an ACK's the sender's clocks and estimators (and a timer's: counted for retransmission
+/// timeouts, delayed ACKs and one-segment loss probes, not for RACK's timer), and loss recovery the
+/// rest. The run loop asks for a visit's groups only, events ahead
 /// ([`Tcp::VISIT_BYTES`]); the rest is read when needed. Counted with Valgrind's `lackey` on the
 /// permutation bench (TCP, 20 one-way flows per host), a data segment's visit touched 14.0 lines
 /// of its endpoint slot and an ACK's 15.8 when the compiler laid the state out, and the run loop
